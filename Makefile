@@ -1,0 +1,47 @@
+# The set-up contract: `make run` and `make test` work on a fresh Debian machine as root and are
+# quick the second time (stamps remember what was installed).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+APT_RUN := espeak-ng
+APT_TEST := espeak-ng ffmpeg
+
+.PHONY: run test check bench clean
+
+run: $(VENV)/.run-deps
+	$(BIN)/sayfile serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.test-deps
+	$(BIN)/pytest -q
+
+check: $(VENV)/.test-deps
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python bench/run.py
+
+$(VENV)/.apt-run:
+	@bash scripts/apt-ensure.sh $(APT_RUN)
+	@mkdir -p $(VENV) && touch $@
+
+$(VENV)/.apt-test:
+	@bash scripts/apt-ensure.sh $(APT_TEST)
+	@mkdir -p $(VENV) && touch $@
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.run-deps: pyproject.toml $(VENV)/.apt-run | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml $(VENV)/.apt-test | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@ $(VENV)/.run-deps
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,98 @@
+"""The voice catalogue across engines, and choosing a voice by id or by language."""
+
+from __future__ import annotations
+
+import difflib
+
+from sayfile.engines import Engine
+from sayfile.errors import UnknownLanguage, UnknownVoice
+from sayfile.models import Voice
+
+
+def _tag(language: str) -> str:
+    return language.strip().replace("_", "-").lower()
+
+
+def _primary(tag: str) -> str:
+    return tag.split("-", 1)[0]
+
+
+class Catalogue:
+    """Every voice of every engine, with ids `engine:name`, and the engine behind each."""
+
+    def __init__(self, engines: list[Engine], default_voice: str) -> None:
+        self._engines = {engine.name: engine for engine in engines}
+        self._default_voice = default_voice
+        self._voices: dict[str, Voice] | None = None
+
+    def voices(self, language: str | None = None) -> list[Voice]:
+        """All voices, or those speaking `language` (best first); ordered by language then id."""
+        if language:
+            return self._matching(language)
+        return sorted(self._by_id().values(), key=lambda v: (v.language.lower(), v.id))
+
+    def engine(self, voice: Voice) -> Engine:
+        return self._engines[voice.engine]
+
+    def close(self) -> None:
+        """Release every engine's loaded models."""
+        for engine in self._engines.values():
+            engine.close()
+
+    def resolve(self, voice: str | None = None, language: str | None = None) -> Voice:
+        """The voice to use: `voice` by id when given, else the best voice for `language`,
+        else the configured default. Raises UnknownVoice or UnknownLanguage."""
+        by_id = self._by_id()
+        if voice:
+            key = voice.strip()
+            found = by_id.get(key) or by_id.get(key.lower()) or self._unqualified(key)
+            if found is None:
+                close = difflib.get_close_matches(key.lower(), list(by_id), n=3, cutoff=0.5)
+                raise UnknownVoice(voice, [by_id[c].id for c in close])
+            return found
+        if language:
+            matches = self._matching(language)
+            if not matches:
+                known = sorted({_tag(v.language) for v in by_id.values()})
+                closest = difflib.get_close_matches(_tag(language), known, n=3, cutoff=0.5)
+                raise UnknownLanguage(language, closest)
+            return matches[0]
+        return self.resolve(voice=self._default_voice)
+
+    def _by_id(self) -> dict[str, Voice]:
+        if self._voices is None:
+            voices: dict[str, Voice] = {}
+            for engine in self._engines.values():
+                for v in engine.voices():
+                    voices.setdefault(v.id.lower(), v)
+            self._voices = voices
+        return self._voices
+
+    def _unqualified(self, name: str) -> Voice | None:
+        # "en_US-joe-medium" or "cmn" without the engine prefix, when only one engine has it.
+        hits = [v for v in self._by_id().values() if v.id.split(":", 1)[1].lower() == name.lower()]
+        return hits[0] if len(hits) == 1 else None
+
+    def _matching(self, language: str) -> list[Voice]:
+        """Voices speaking `language`, best first.
+
+        A voice matches when its tag or one of its aliases is the one asked for (exact), or
+        shares its primary language. When the request names a region or variant ("en-GB"),
+        exact matches come first; then neural before formant voices, exact before primary-only,
+        and the engine's own priority for that tag.
+        """
+        wanted = _tag(language)
+        regional = "-" in wanted
+        scored = []
+        for v in self._by_id().values():
+            tags = {_tag(v.language): v.priority}
+            for alias, priority in v.aliases:
+                tags.setdefault(_tag(alias), priority)
+            if wanted in tags:
+                exact, priority = True, tags[wanted]
+            elif _primary(wanted) in {_primary(t) for t in tags}:
+                exact, priority = False, min(tags.values())
+            else:
+                continue
+            scored.append(((regional and not exact, -v.quality, not exact, priority, v.id), v))
+        return [v for _, v in sorted(scored, key=lambda item: item[0])]

@@ -1,0 +1,149 @@
+"""The `sayfile` command line: say, voices (and serve, worker once the service exists)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sayfile.audio import format_for_path
+from sayfile.errors import SayfileError
+from sayfile.naming import stem_for
+from sayfile.service import SpeechService
+from sayfile.settings import Settings
+
+# Below this many characters synthesis takes a moment; a progress bar would only flicker.
+_PROGRESS_FROM_CHARS = 2000
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="sayfile: text in, audio file out, offline (espeak-ng and Piper voices).",
+)
+_err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def voices(
+    language: Annotated[
+        str | None, typer.Option("--language", "-l", help="Only voices for this language.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the voices: id, engine, language, name, gender, sample rate, quality."""
+    service = SpeechService(Settings())
+    found = service.catalogue.voices(language)
+    if language and not found:
+        try:
+            service.catalogue.resolve(language=language)
+        except SayfileError as exc:
+            raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps([v.public() for v in found], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "engine", "language", "name", "gender", "rate", "quality")
+    for v in found:
+        table.add_row(
+            v.id, v.engine, v.language, v.name, v.gender or "", str(v.sample_rate), v.quality.name
+        )
+    Console().print(table)
+
+
+@app.command()
+def say(
+    text: Annotated[
+        str | None, typer.Argument(help="Text to speak; '-' reads standard input.")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Read the text from this UTF-8 file.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Audio file to write ('-' for standard output); the "
+            "extension picks the format. Default: named after the first words.",
+        ),
+    ] = None,
+    voice: Annotated[
+        str | None, typer.Option("--voice", "-v", help="Voice id, e.g. piper:en_US-joe-medium.")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", "-l", help="Pick the best voice for a language.")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="mp3, opus, aac, flac, wav or pcm (24 kHz s16le)."),
+    ] = None,
+    speed: Annotated[float, typer.Option("--speed", "-s", help="0.25 to 4.0.")] = 1.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Speak TEXT (or --file, or standard input with '-') into an audio file."""
+    content = _read_text(text, file)
+    implied = format_for_path(output) if output and str(output) != "-" else None
+    if output and str(output) != "-" and implied is None and fmt is None:
+        raise _fail(f"cannot tell the format from {output.name!r}; add --format.")
+    if implied and fmt and implied.name != fmt.lower():
+        raise _fail(f"--format {fmt} does not match the output name {output.name!r}.")
+    service = SpeechService(Settings())
+    try:
+        plan = service.plan(
+            content, voice=voice, language=language,
+            format=fmt or (implied.name if implied else None), speed=speed,
+        )
+        target = output or Path(f"{stem_for(plan.text)}.{plan.format.extension}")
+        show = not quiet and len(plan.text) >= _PROGRESS_FROM_CHARS
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+            TimeElapsedColumn(), console=_err, disable=not show, transient=False,
+        ) as bar:
+            task = bar.add_task(f"{plan.voice.id} → {target}", total=1.0)
+
+            def report(fraction: float) -> None:
+                bar.update(task, completed=fraction)
+
+            if str(target) == "-":
+                for piece in service.stream(plan, report):
+                    sys.stdout.buffer.write(piece)
+                sys.stdout.buffer.flush()
+                return
+            result = service.write(plan, target, report)
+    except SayfileError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        service.close()
+    _err.print(
+        f"wrote {target} ({result.duration_s:.1f} s of audio, {result.bytes} bytes, "
+        f"voice {plan.voice.id})",
+        highlight=False,
+    )
+
+
+def _read_text(text: str | None, file: Path | None) -> str:
+    if (text is None) == (file is None):
+        raise _fail("give the text as an argument, '-' for standard input, or --file PATH.")
+    try:
+        if file is not None:
+            return file.read_text(encoding="utf-8")
+        if text == "-":
+            return sys.stdin.buffer.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(f"the text is not valid UTF-8 ({exc.reason} at byte {exc.start}).") from None
+    except OSError as exc:
+        raise _fail(f"cannot read {file}: {exc.strerror}.") from None
+    assert text is not None
+    return text
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,27 @@
+"""The engine interface every speech engine implements."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sayfile.audio import Samples
+from sayfile.models import Voice
+
+
+class Engine(Protocol):
+    """A speech engine: lists its voices and turns one sentence into samples.
+
+    `voices()` is cheap after the first call. `synthesize(voice, text, speed)` takes one
+    sentence (already normalised, at most a few hundred characters) and returns mono int16
+    samples at `voice.sample_rate`, spoken `speed` times faster than normal (0.25-4.0). It is
+    safe to call from several threads at once; it raises EngineError when the engine fails.
+    `close()` releases loaded models and processes.
+    """
+
+    name: str
+
+    def voices(self) -> list[Voice]: ...
+
+    def synthesize(self, voice: Voice, text: str, speed: float) -> Samples: ...
+
+    def close(self) -> None: ...

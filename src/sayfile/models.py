@@ -1,0 +1,47 @@
+"""Plain data shared by every layer: voices and their quality tiers (no web imports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class Quality(IntEnum):
+    """How natural a voice sounds; higher wins when a voice is chosen by language alone."""
+
+    formant = 1
+    neural = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """One voice of one engine, as the catalogue lists it.
+
+    `id` is stable (`engine:name`); `language` is a BCP-47 tag; `aliases` are further language
+    tags the voice answers to with their priority (espeak-ng's "other languages", such as
+    `("zh", 5)` for `cmn`); priorities order voices of one engine (lower is preferred).
+    """
+
+    id: str
+    engine: str
+    name: str
+    language: str
+    sample_rate: int
+    quality: Quality
+    gender: str | None = None
+    aliases: tuple[tuple[str, int], ...] = ()
+    priority: int = 5
+    # Engine-private locator (espeak-ng voice file, Piper model path); not shown to users.
+    locator: str = field(default="", compare=False, repr=False)
+
+    def public(self) -> dict[str, object]:
+        """The fields users see (`sayfile voices --json`, `GET /voices`)."""
+        return {
+            "id": self.id,
+            "engine": self.engine,
+            "name": self.name,
+            "language": self.language,
+            "gender": self.gender,
+            "sample_rate": self.sample_rate,
+            "quality": self.quality.name,
+        }

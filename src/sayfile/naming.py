@@ -1,0 +1,48 @@
+"""File names for audio made from the first words of its text, safe in any file system and in
+HTTP headers (an ASCII fallback plus the UTF-8 original)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote
+
+_MAX_WORDS = 6
+_MAX_CHARS = 40
+# Letters, digits and marks of any script survive; everything else separates words.
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def stem_for(text: str, fallback: str = "speech") -> str:
+    """A short name from the first words of `text` ("你好世界", "hello-there")."""
+    words: list[str] = []
+    length = 0
+    for word in _WORD.findall(unicodedata.normalize("NFC", text)):
+        if _CJK.search(word):
+            # Chinese and Japanese have no spaces: keep a few characters rather than one
+            # sentence-long "word".
+            word = word[: _MAX_CHARS // 3]
+        if length + len(word) > _MAX_CHARS:
+            break
+        words.append(word)
+        length += len(word) + 1
+        if len(words) == _MAX_WORDS:
+            break
+    stem = "-".join(words).lower()
+    return stem or fallback
+
+
+def ascii_stem(stem: str, fallback: str = "speech") -> str:
+    """The stem with accents stripped and every non-ASCII character dropped."""
+    decomposed = unicodedata.normalize("NFKD", stem)
+    ascii_only = decomposed.encode("ascii", "ignore").decode("ascii")
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", ascii_only).strip("-")
+    return cleaned or fallback
+
+
+def content_disposition(stem: str, extension: str) -> str:
+    """`attachment` with an ASCII `filename` and the RFC 5987 `filename*` for the real name."""
+    fallback = f"{ascii_stem(stem)}.{extension}"
+    utf8 = quote(f"{stem}.{extension}", safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{utf8}"

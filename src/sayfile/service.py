@@ -1,0 +1,118 @@
+"""The speech orchestrator: validates a request once, then synthesizes it sentence by sentence
+into an encoder, for the CLI and every HTTP route alike."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sayfile import text as textmod
+from sayfile.audio import AudioFormat, ChunkBuffer, Encoder, Samples, audio_format
+from sayfile.catalogue import Catalogue
+from sayfile.engines import build_engines
+from sayfile.errors import InvalidInput
+from sayfile.models import Voice
+from sayfile.settings import Settings
+
+MIN_SPEED = 0.25
+MAX_SPEED = 4.0
+
+Progress = Callable[[float], None]
+"""Called with the fraction of the text (0..1) spoken so far."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechPlan:
+    """A validated request: normalised text, the chosen voice, format and speed."""
+
+    text: str
+    voice: Voice
+    format: AudioFormat
+    speed: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResult:
+    """What was written: seconds of audio and bytes on disk."""
+
+    duration_s: float
+    bytes: int
+
+
+class SpeechService:
+    """Turns text into audio. Engines are loaded on first use and kept until `close()`."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue | None = None) -> None:
+        self.settings = settings
+        self.catalogue = catalogue or Catalogue(build_engines(settings), settings.default_voice)
+
+    def plan(
+        self,
+        text: str,
+        *,
+        voice: str | None = None,
+        language: str | None = None,
+        format: str | None = None,
+        speed: float = 1.0,
+    ) -> SpeechPlan:
+        """Validate a request. Raises InvalidInput (or a subclass) naming what is wrong."""
+        fmt = audio_format(format or self.settings.default_format)
+        if not isinstance(speed, int | float) or not math.isfinite(speed):
+            raise InvalidInput("speed must be a number.", field="speed")
+        if not MIN_SPEED <= speed <= MAX_SPEED:
+            raise InvalidInput(
+                f"speed {speed} is out of range; allowed: {MIN_SPEED} to {MAX_SPEED}.",
+                field="speed",
+            )
+        clean = textmod.normalize(text)
+        if not clean:
+            raise InvalidInput("Text is empty; give some words to speak.", field="text")
+        chosen = self.catalogue.resolve(voice=voice, language=language)
+        return SpeechPlan(clean, chosen, fmt, float(speed))
+
+    def samples(self, plan: SpeechPlan, progress: Progress | None = None) -> Iterator[Samples]:
+        """Yield the audio of each sentence in order, at `plan.voice.sample_rate`."""
+        engine = self.catalogue.engine(plan.voice)
+        total = len(plan.text)
+        done = 0
+        for sentence in textmod.sentences(plan.text, self.settings.max_sentence_chars):
+            yield engine.synthesize(plan.voice, sentence, plan.speed)
+            done += len(sentence) + 1
+            if progress is not None:
+                progress(min(done / total, 1.0))
+
+    def stream(self, plan: SpeechPlan, progress: Progress | None = None) -> Iterator[bytes]:
+        """Yield the encoded file piece by piece as sentences are synthesized; the pieces
+        together are one valid file in a streamable layout."""
+        buffer = ChunkBuffer()
+        encoder = Encoder(plan.format, plan.voice.sample_rate, buffer)
+        for chunk in self.samples(plan, progress):
+            encoder.write(chunk)
+            if data := buffer.drain():
+                yield data
+        encoder.close()
+        if tail := buffer.drain():
+            yield tail
+
+    def write(self, plan: SpeechPlan, path: Path, progress: Progress | None = None) -> SpeechResult:
+        """Write the audio to `path` atomically: it appears complete or not at all."""
+        part = path.with_name(path.name + ".part")
+        try:
+            with part.open("wb") as sink:
+                encoder = Encoder(plan.format, plan.voice.sample_rate, sink)
+                for chunk in self.samples(plan, progress):
+                    encoder.write(chunk)
+                encoder.close()
+                sink.flush()
+                os.fsync(sink.fileno())
+            part.replace(path)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        return SpeechResult(encoder.duration, path.stat().st_size)
+
+    def close(self) -> None:
+        self.catalogue.close()
