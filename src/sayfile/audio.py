@@ -149,11 +149,20 @@ def encode_chunks(fmt: AudioFormat, input_rate: int, chunks: Iterable[Samples]) 
 def stretch(samples: Samples, rate: int, factor: float) -> Samples:
     """Return `samples` played `factor` times faster at the same pitch (FFmpeg's atempo)."""
     graph = av.filter.Graph()
-    source = graph.add_abuffer(format="s16", sample_rate=rate, layout="mono", time_base=Fraction(1, rate))
-    tempo = graph.add("atempo", f"{factor:.6f}")
+    node = source = graph.add_abuffer(
+        format="s16", sample_rate=rate, layout="mono", time_base=Fraction(1, rate)
+    )
+    # One atempo filter handles 0.5x to 100x; slower factors are a chain of them.
+    steps = []
+    while factor < 0.5:
+        steps.append(0.5)
+        factor /= 0.5
+    for step in [*steps, factor]:
+        tempo = graph.add("atempo", f"{step:.6f}")
+        node.link_to(tempo)
+        node = tempo
     sink = graph.add("abuffersink")
-    source.link_to(tempo)
-    tempo.link_to(sink)
+    node.link_to(sink)
     graph.configure()
     frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
     frame.sample_rate = rate

@@ -53,7 +53,8 @@ class Catalogue:
         if language:
             matches = self._matching(language)
             if not matches:
-                known = sorted({_tag(v.language) for v in by_id.values()})
+                tags = {_tag(v.language) for v in by_id.values()}
+                known = sorted(tags | {_primary(t) for t in tags})
                 closest = difflib.get_close_matches(_tag(language), known, n=3, cutoff=0.5)
                 raise UnknownLanguage(language, closest)
             return matches[0]

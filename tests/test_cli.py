@@ -1,0 +1,99 @@
+"""The `sayfile` command as a user runs it: a real process, real engines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import decode
+
+
+def run(*args: str, stdin: bytes | None = None, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "sayfile", *args],
+        input=stdin, capture_output=True, cwd=cwd, env=env, timeout=120, check=False,
+    )
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_say_writes_the_format_its_extension_names(tmp_path: Path) -> None:
+    result = run("say", "Hello there", "-o", "hello.flac", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert b"hello.flac" in result.stderr
+    decoded = decode((tmp_path / "hello.flac").read_bytes(), "flac")
+    assert decoded.codec == "flac" and decoded.duration_s > 0.3
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_say_reads_chinese_from_stdin(tmp_path: Path) -> None:
+    text = "你好，世界。这是一个测试。".encode()
+    result = run("say", "-", "--language", "zh", "-o", "hi.wav", stdin=text, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert b"espeak:cmn" in result.stderr
+    assert decode((tmp_path / "hi.wav").read_bytes(), "wav").duration_s > 2.0
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_say_reads_a_file_and_names_the_output_after_its_words(tmp_path: Path) -> None:
+    (tmp_path / "book.txt").write_text("Chapter one. It was a bright cold day.", encoding="utf-8")
+    result = run("say", "-f", "book.txt", "--format", "opus", "--speed", "1.2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "chapter-one-it-was-a-bright.opus"
+    assert decode(out.read_bytes(), "opus").duration_s > 1.0
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_say_to_stdout(tmp_path: Path) -> None:
+    result = run("say", "Piped audio.", "-o", "-", "--format", "mp3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert decode(result.stdout, "mp3").duration_s > 0.5
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["say", "hi", "--voice", "espeak:cmnn", "-o", "a.mp3"], None, "espeak:cmn"),
+        (["say", "hi", "--language", "tlh", "-o", "a.mp3"], None, "No voice speaks"),
+        (["say", "hi", "-o", "a.xyz"], None, "--format"),
+        (["say", "hi", "--format", "ogg-vorbis", "-o", "-"], None, "mp3, opus, aac"),
+        (["say", "hi", "--speed", "9", "-o", "a.mp3"], None, "0.25 to 4.0"),
+        (["say", "   ", "-o", "a.mp3"], None, "empty"),
+        (["say", "-", "-o", "a.mp3"], b"\xff\xfe bad", "UTF-8"),
+        (["say", "-f", "missing.txt"], None, "cannot read"),
+        (["say"], None, "standard input"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(
+    tmp_path: Path, args: list[str], stdin: bytes | None, message: str
+) -> None:
+    result = run(*args, stdin=stdin, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode()
+    assert not list(tmp_path.glob("a.*"))
+
+
+def test_voices_json_schema(tmp_path: Path) -> None:
+    result = run("voices", "--json", "--language", "zh", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    voices = json.loads(result.stdout)
+    assert voices[0]["id"] == "espeak:cmn"
+    for voice in voices:
+        assert set(voice) == {
+            "id", "engine", "language", "name", "gender", "sample_rate", "quality"
+        }
+        assert isinstance(voice["sample_rate"], int)
+        assert voice["quality"] in {"neural", "formant"}
+
+
+def test_voices_table_lists_both_engines(tmp_path: Path) -> None:
+    result = run("voices", cwd=tmp_path)
+    assert result.returncode == 0
+    out = result.stdout.decode()
+    assert "piper:en_US-joe-medium" in out and "espeak:cmn" in out and "neural" in out
