@@ -32,17 +32,29 @@ def decode(data: bytes, fmt: str) -> Decoded:
     """
     raw = ["-f", "s16le", "-ar", "24000", "-ac", "1"] if fmt == "pcm" else []
     probe = subprocess.run(
-        ["ffprobe", "-v", "error", *raw, "-show_entries",
-         "format=format_name:stream=codec_name,sample_rate", "-of", "default=nw=1", "-"],
-        input=data, capture_output=True, check=True,
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            *raw,
+            "-show_entries",
+            "format=format_name:stream=codec_name,sample_rate",
+            "-of",
+            "default=nw=1",
+            "-",
+        ],
+        input=data,
+        capture_output=True,
+        check=True,
     ).stdout.decode()
     info = dict(line.split("=", 1) for line in probe.splitlines() if "=" in line)
     pcm = subprocess.run(
         # No -xerror: a streamed WAV declares the maximum size (0xFFFFFFFF), and ffmpeg reports
         # its shorter last packet as corrupt although every sample decodes.
-        ["ffmpeg", "-v", "error", *raw, "-i", "-", "-f", "s16le", "-ac", "1",
-         "-ar", "8000", "-"],
-        input=data, capture_output=True, check=False,
+        ["ffmpeg", "-v", "error", *raw, "-i", "-", "-f", "s16le", "-ac", "1", "-ar", "8000", "-"],
+        input=data,
+        capture_output=True,
+        check=False,
     )
     assert pcm.returncode == 0, pcm.stderr.decode()
     return Decoded(

@@ -17,7 +17,12 @@ def run(*args: str, stdin: bytes | None = None, cwd: Path) -> subprocess.Complet
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "sayfile", *args],
-        input=stdin, capture_output=True, cwd=cwd, env=env, timeout=120, check=False,
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 
@@ -86,7 +91,13 @@ def test_voices_json_schema(tmp_path: Path) -> None:
     assert voices[0]["id"] == "espeak:cmn"
     for voice in voices:
         assert set(voice) == {
-            "id", "engine", "language", "name", "gender", "sample_rate", "quality"
+            "id",
+            "engine",
+            "language",
+            "name",
+            "gender",
+            "sample_rate",
+            "quality",
         }
         assert isinstance(voice["sample_rate"], int)
         assert voice["quality"] in {"neural", "formant"}

@@ -93,8 +93,9 @@ class Encoder:
         self.input_rate = input_rate
         self.output_rate = fmt.sample_rate or input_rate
         self.samples_in = 0
-        self._container = av.open(sink, mode="w", format=fmt.container)  # type: ignore[call-overload]
+        self._container = av.open(sink, mode="w", format=fmt.container)
         stream = self._container.add_stream(fmt.codec, rate=self.output_rate, layout="mono")
+        assert isinstance(stream, av.AudioStream)
         if fmt.bit_rate:
             stream.bit_rate = fmt.bit_rate
         self._stream = stream
@@ -149,7 +150,7 @@ def encode_chunks(fmt: AudioFormat, input_rate: int, chunks: Iterable[Samples]) 
 def stretch(samples: Samples, rate: int, factor: float) -> Samples:
     """Return `samples` played `factor` times faster at the same pitch (FFmpeg's atempo)."""
     graph = av.filter.Graph()
-    node = source = graph.add_abuffer(
+    node = graph.add_abuffer(
         format="s16", sample_rate=rate, layout="mono", time_base=Fraction(1, rate)
     )
     # One atempo filter handles 0.5x to 100x; slower factors are a chain of them.

@@ -71,7 +71,9 @@ def say(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Audio file to write ('-' for standard output); the "
+            "--output",
+            "-o",
+            help="Audio file to write ('-' for standard output); the "
             "extension picks the format. Default: named after the first words.",
         ),
     ] = None,
@@ -90,22 +92,32 @@ def say(
 ) -> None:
     """Speak TEXT (or --file, or standard input with '-') into an audio file."""
     content = _read_text(text, file)
-    implied = format_for_path(output) if output and str(output) != "-" else None
-    if output and str(output) != "-" and implied is None and fmt is None:
-        raise _fail(f"cannot tell the format from {output.name!r}; add --format.")
-    if implied and fmt and implied.name != fmt.lower():
-        raise _fail(f"--format {fmt} does not match the output name {output.name!r}.")
+    implied = None
+    if output is not None and str(output) != "-":
+        implied = format_for_path(output)
+        if implied is None and fmt is None:
+            raise _fail(f"cannot tell the format from {output.name!r}; add --format.")
+        if implied and fmt and implied.name != fmt.lower():
+            raise _fail(f"--format {fmt} does not match the output name {output.name!r}.")
     service = SpeechService(Settings())
     try:
         plan = service.plan(
-            content, voice=voice, language=language,
-            format=fmt or (implied.name if implied else None), speed=speed,
+            content,
+            voice=voice,
+            language=language,
+            format=fmt or (implied.name if implied else None),
+            speed=speed,
         )
         target = output or Path(f"{stem_for(plan.text)}.{plan.format.extension}")
         show = not quiet and len(plan.text) >= _PROGRESS_FROM_CHARS
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
-            TimeElapsedColumn(), console=_err, disable=not show, transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=_err,
+            disable=not show,
+            transient=False,
         ) as bar:
             task = bar.add_task(f"{plan.voice.id} → {target}", total=1.0)
 

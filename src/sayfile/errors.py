@@ -43,8 +43,9 @@ class UnknownVoice(InvalidInput):
 
 class UnknownLanguage(InvalidInput):
     def __init__(self, language: str, closest: Sequence[str]) -> None:
-        super().__init__(f"No voice speaks language {language!r}.{_suggest(closest)}",
-                         field="language")
+        super().__init__(
+            f"No voice speaks language {language!r}.{_suggest(closest)}", field="language"
+        )
         self.language = language
         self.closest = list(closest)
 
@@ -60,9 +61,7 @@ class UnknownFormat(InvalidInput):
 
 class TextTooLong(InvalidInput):
     def __init__(self, length: int, limit: int) -> None:
-        super().__init__(
-            f"Text is {length} characters long; the limit is {limit}.", field="text"
-        )
+        super().__init__(f"Text is {length} characters long; the limit is {limit}.", field="text")
         self.length = length
         self.limit = limit
 

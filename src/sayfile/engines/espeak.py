@@ -90,9 +90,9 @@ def _parse_voice_listing(listing: str) -> list[Voice]:
         fields = line.split(None, 5)
         if len(fields) < 5:
             continue
-        priority, language, age_gender, name, file = fields[:5]
+        pty, language, age_gender, name, file = fields[:5]
         others = _OTHER_LANGUAGE.findall(fields[5]) if len(fields) > 5 else []
-        rows.append((int(priority), language, age_gender, name, file, others))
+        rows.append((int(pty), language, age_gender, name, file, others))
     taken: set[str] = set()
     voices = []
     for priority, language, age_gender, name, file, others in rows:
