@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
 import subprocess
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx2 as httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from sayfile.app import create_app
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
 
@@ -82,3 +91,101 @@ def speech() -> Iterator[SpeechService]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """Build an app with settings overrides and enter its lifespan (real engines)."""
+    opened: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        settings = Settings(data_dir=tmp_path / "data", **overrides)
+        client = TestClient(create_app(settings))
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
+def wait_done(
+    client: TestClient | httpx.Client, status_url: str, timeout: float = 60
+) -> dict[str, Any]:
+    """Poll a job until it has finished; return its last JSON."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = client.get(status_url).json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        assert time.monotonic() < deadline, f"job still {job['status']} after {timeout}s"
+        time.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A real `sayfile serve` process on a local port."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    data_dir: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(data_dir: Path, **env: str) -> Server:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "SAYFILE_DATA_DIR": str(data_dir),
+        **{f"SAYFILE_{k.upper()}": v for k, v in env.items()},
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sayfile", "serve", "--port", str(port), "--log-level", "warning"],
+        env=environment,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "server exited during start-up"
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Server(process, url, data_dir)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("server did not start within 60 s")
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def make(data_dir: Path | None = None, **env: str) -> Server:
+        server = start_server(data_dir or tmp_path / "data", **env)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()

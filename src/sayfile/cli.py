@@ -141,6 +141,43 @@ def say(
     )
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="SAYFILE_HOST", help="Address to listen on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(envvar="SAYFILE_PORT", help="Port to listen on.")] = 8000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(envvar="SAYFILE_DATA_DIR", help="Folder for job records and audio."),
+    ] = None,
+    log_level: Annotated[str, typer.Option(envvar="SAYFILE_LOG_LEVEL")] = "info",
+) -> None:
+    """Serve the web page and HTTP API (uvicorn)."""
+    import os
+
+    import uvicorn
+
+    # Settings are read from the environment inside the app factory, so flags go there too.
+    os.environ["SAYFILE_HOST"] = host
+    os.environ["SAYFILE_PORT"] = str(port)
+    if data_dir is not None:
+        os.environ["SAYFILE_DATA_DIR"] = str(data_dir)
+    try:
+        Settings()
+    except ValueError as exc:
+        raise _fail(f"invalid settings: {exc}") from None
+    uvicorn.run(
+        "sayfile.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+
+
 def _read_text(text: str | None, file: Path | None) -> str:
     if (text is None) == (file is None):
         raise _fail("give the text as an argument, '-' for standard input, or --file PATH.")

@@ -7,6 +7,10 @@ SayfileError
  |    +-- UnknownFormat      not one of the audio formats; carries the allowed names
  |    +-- TextTooLong        over a configured character limit
  +-- EngineError             an engine failed to produce audio
+ +-- Busy                    the synthesis queue is full (503, Retry-After)
+ +-- StorageFull             the storage quota is reached (507)
+ +-- JobNotFound / JobExpired / JobNotReady / JobFailed    the state of a link (404/410/409)
+ +-- Cancelled               a job was cancelled while running
 """
 
 from __future__ import annotations
@@ -68,3 +72,47 @@ class TextTooLong(InvalidInput):
 
 class EngineError(SayfileError):
     """A speech engine failed; the message names the engine and voice."""
+
+
+class Busy(SayfileError):
+    """Too much work is queued; try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"The server is busy; try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+class StorageFull(SayfileError):
+    """The storage quota is used up by files not yet expired."""
+
+    def __init__(self, quota: int) -> None:
+        super().__init__(
+            f"Storage is full ({quota} bytes of audio waiting to be downloaded); "
+            "try again after some links expire."
+        )
+
+
+class JobNotFound(SayfileError):
+    def __init__(self) -> None:
+        super().__init__("No such job. Links are only valid as given; check the whole id.")
+
+
+class JobExpired(SayfileError):
+    def __init__(self) -> None:
+        super().__init__("This link has expired and its audio was deleted.")
+
+
+class JobNotReady(SayfileError):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"The audio is not ready yet (job is {status}); try again shortly.")
+        self.status = status
+        self.retry_after = 2
+
+
+class JobFailed(SayfileError):
+    def __init__(self, error: str) -> None:
+        super().__init__(f"The job failed: {error}")
+
+
+class Cancelled(SayfileError):
+    """Synthesis was stopped because the job was cancelled."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from sayfile import text as textmod
 from sayfile.audio import AudioFormat, ChunkBuffer, Encoder, Samples, audio_format
 from sayfile.catalogue import Catalogue
 from sayfile.engines import build_engines
-from sayfile.errors import InvalidInput
+from sayfile.errors import InvalidInput, TextTooLong
 from sayfile.models import Voice
 from sayfile.settings import Settings
 
@@ -57,8 +57,10 @@ class SpeechService:
         language: str | None = None,
         format: str | None = None,
         speed: float = 1.0,
+        max_chars: int | None = None,
     ) -> SpeechPlan:
-        """Validate a request. Raises InvalidInput (or a subclass) naming what is wrong."""
+        """Validate a request. Raises InvalidInput (or a subclass such as TextTooLong) naming
+        what is wrong."""
         fmt = audio_format(format or self.settings.default_format)
         if not isinstance(speed, int | float) or not math.isfinite(speed):
             raise InvalidInput("speed must be a number.", field="speed")
@@ -70,6 +72,8 @@ class SpeechService:
         clean = textmod.normalize(text)
         if not clean:
             raise InvalidInput("Text is empty; give some words to speak.", field="text")
+        if max_chars is not None and len(clean) > max_chars:
+            raise TextTooLong(len(clean), max_chars)
         chosen = self.catalogue.resolve(voice=voice, language=language)
         return SpeechPlan(clean, chosen, fmt, float(speed))
 
@@ -84,7 +88,9 @@ class SpeechService:
             if progress is not None:
                 progress(min(done / total, 1.0))
 
-    def stream(self, plan: SpeechPlan, progress: Progress | None = None) -> Iterator[bytes]:
+    def stream(
+        self, plan: SpeechPlan, progress: Progress | None = None
+    ) -> Generator[bytes, None, None]:
         """Yield the encoded file piece by piece as sentences are synthesized; the pieces
         together are one valid file in a streamable layout."""
         buffer = ChunkBuffer()

@@ -37,3 +37,41 @@ class Settings(BaseSettings):
     synthesis_threads: int = Field(
         default=1, ge=1, description="onnxruntime threads per Piper voice."
     )
+    host: str = Field(default="127.0.0.1", description="Address `sayfile serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `sayfile serve` listens on.")
+    synthesis_workers: int = Field(
+        default=2, ge=1, description="Synthesis threads in the server (one executor for all)."
+    )
+    max_queue: int = Field(
+        default=256,
+        ge=1,
+        description="Requests waiting for or in synthesis at once; beyond it new work gets 503.",
+    )
+    max_chars_direct: int = Field(
+        default=5_000, ge=1, description="Longest text for POST /speech (direct download)."
+    )
+    max_chars_job: int = Field(
+        default=200_000, ge=1, description="Longest text for POST /jobs (download link)."
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Largest request body accepted."
+    )
+    ttl_seconds: int = Field(
+        default=3600, ge=1, description="How long a finished file stays downloadable."
+    )
+    record_ttl_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        description="How long the record of an expired job is kept (so its link answers 410).",
+    )
+    sweep_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often expired files are deleted."
+    )
+    storage_quota_bytes: int = Field(
+        default=2 * 1024**3,
+        ge=0,
+        description="Bytes of audio kept at once; when reached, new work gets 507.",
+    )
+    direct_wait_seconds: float = Field(
+        default=600.0, gt=0, description="How long POST /speech waits for its audio."
+    )

@@ -1,0 +1,1 @@
+"""The HTTP layer: thin routes over JobDesk, one error table, one set of shared dependencies."""

@@ -1,0 +1,125 @@
+"""Jobs: create one (a download link), follow its progress, download or delete its file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from sayfile.api.deps import (
+    SPEECH_BODY_DOC,
+    DeskDep,
+    SettingsDep,
+    SpeechBody,
+    as_request,
+    base_path,
+)
+from sayfile.api.downloads import JobFileResponse, etag_of
+from sayfile.api.schemas import ErrorOut, JobOut
+from sayfile.audio import audio_format
+from sayfile.desk import JobDesk
+from sayfile.errors import JobNotFound
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+_ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 410: {"model": ErrorOut}}
+# How often the event stream looks at the job record.
+_EVENT_POLL_S = 0.25
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobOut,
+    responses={
+        413: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+        507: {"model": ErrorOut},
+    },
+    openapi_extra=SPEECH_BODY_DOC,
+    summary="Create a job; its audio_url serves the file when done",
+)
+async def create_job(
+    request: Request, body: SpeechBody, desk: DeskDep, settings: SettingsDep
+) -> JSONResponse:
+    plan = desk.plan(as_request(body), settings.max_chars_job)
+    job = await desk.submit(plan, one_time=body.one_time)
+    out = JobOut.of(job, base_path(request))
+    return JSONResponse(
+        out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}
+    )
+
+
+@router.get("/{job_id}", response_model=JobOut, responses=_ERRORS)
+async def read_job(request: Request, job_id: str, desk: DeskDep) -> JobOut:
+    return JobOut.of(await desk.get(job_id), base_path(request))
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
+    summary="Server-sent events with the job's progress until it ends",
+)
+async def job_events(request: Request, job_id: str, desk: DeskDep) -> StreamingResponse:
+    """Each event is the job as JSON (`event: progress`), the last one `event: end`.
+    Polling GET /jobs/{id} gives the same information."""
+    await desk.get(job_id)  # 404 before the stream starts
+    return StreamingResponse(
+        _events(desk, job_id, base_path(request)),
+        media_type="text/event-stream",
+        headers={"X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(desk: JobDesk, job_id: str, base: str) -> AsyncIterator[str]:
+    last = None
+    while True:
+        try:
+            job = await desk.get(job_id)
+        except JobNotFound:
+            yield 'event: end\ndata: {"status": "deleted"}\n\n'
+            return
+        data = JobOut.of(job, base).model_dump_json()
+        if job.status.finished:
+            yield f"event: end\ndata: {data}\n\n"
+            return
+        if data != last:
+            yield f"event: progress\ndata: {data}\n\n"
+            last = data
+        await asyncio.sleep(_EVENT_POLL_S)
+
+
+@router.api_route(
+    "/{job_id}/audio",
+    methods=["GET", "HEAD"],
+    response_class=Response,
+    responses={
+        200: {"content": {"audio/mpeg": {}}, "description": "The file (Range supported)."},
+        206: {"description": "Part of the file."},
+        304: {"description": "Not modified (If-None-Match)."},
+        409: {"model": ErrorOut, "description": "Not done yet; see Retry-After."},
+        **_ERRORS,
+    },
+    summary="Download the finished file",
+)
+async def job_audio(request: Request, job_id: str, desk: DeskDep) -> Response:
+    job, path = await desk.audio(job_id)
+    etag = etag_of(job)
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers={"ETag": etag})
+
+    async def finished() -> None:
+        await desk.downloaded(job)
+
+    return JobFileResponse(path, job, audio_format(job.format), on_complete=finished)
+
+
+@router.delete("/{job_id}", status_code=204, responses=_ERRORS)
+async def delete_job(job_id: str, desk: DeskDep) -> Response:
+    """Cancel the job if it is still working, or delete its file; the link stops working."""
+    await desk.cancel(job_id)
+    return Response(status_code=204)

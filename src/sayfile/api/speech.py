@@ -1,0 +1,46 @@
+"""POST /speech: the audio as the answer (whole file, or streamed while synthesized)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response, StreamingResponse
+
+from sayfile.api.deps import SPEECH_BODY_DOC, DeskDep, SettingsDep, SpeechBody, as_request
+from sayfile.api.downloads import JobFileResponse, download_headers
+from sayfile.api.schemas import ErrorOut
+from sayfile.naming import stem_for
+
+router = APIRouter(tags=["speech"])
+
+_AUDIO = {"content": {"audio/mpeg": {}}, "description": "The audio file as an attachment."}
+
+
+@router.post(
+    "/speech",
+    response_class=Response,
+    responses={
+        200: _AUDIO,
+        413: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+        507: {"model": ErrorOut},
+    },
+    openapi_extra=SPEECH_BODY_DOC,
+    summary="Speak text; the answer is the audio file",
+)
+async def speech(body: SpeechBody, desk: DeskDep, settings: SettingsDep) -> Response:
+    """Text in, audio file out. With `stream=true` the file is sent chunked as each sentence is
+    synthesized (first bytes after the first sentence; no Content-Length), and long text up to
+    the job limit is accepted, since nothing waits for the whole file."""
+    limit = settings.max_chars_job if body.stream else settings.max_chars_direct
+    plan = desk.plan(as_request(body), limit)
+    if body.stream:
+        return StreamingResponse(
+            desk.stream(plan),
+            media_type=plan.format.media_type,
+            headers=download_headers(stem_for(plan.text), plan.format),
+        )
+    job = await desk.submit(plan)
+    job = await desk.wait(job.id, settings.direct_wait_seconds)
+    job, path = await desk.audio(job.id)
+    return JobFileResponse(path, job, plan.format)

@@ -1,0 +1,26 @@
+"""GET /voices and GET /healthz."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from sayfile.api.deps import DeskDep
+from sayfile.api.schemas import VoiceOut
+
+router = APIRouter(tags=["voices"])
+
+
+@router.get("/voices", response_model=list[VoiceOut], summary="The voice catalogue")
+async def list_voices(
+    desk: DeskDep,
+    language: str | None = Query(
+        default=None, description="Only voices for this language (best first)."
+    ),
+) -> list[VoiceOut]:
+    voices = desk.speech.catalogue.voices(language)
+    return [VoiceOut.model_validate(v.public()) for v in voices]
+
+
+@router.get("/healthz", tags=["health"], summary="Alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}

@@ -1,0 +1,80 @@
+"""create_app(settings): the FastAPI application, with everything built in its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib.resources import files
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from sayfile import __version__
+from sayfile.api import errors, jobs, pages, speech, voices
+from sayfile.api.middleware import BodyLimit, SecurityHeaders
+from sayfile.desk import JobDesk
+from sayfile.errors import SayfileError
+from sayfile.runner import InProcessRunner
+from sayfile.service import SpeechService
+from sayfile.settings import Settings
+from sayfile.store import build_store
+
+log = logging.getLogger(__name__)
+
+
+async def _sweep_forever(desk: JobDesk, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await desk.sweep()
+        except Exception:
+            log.exception("sweep failed; trying again next round")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (read from the environment when None)."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        speech_service = SpeechService(settings)
+        runner = InProcessRunner(settings.synthesis_workers, settings.max_queue)
+        store = build_store(settings)
+        desk = JobDesk(settings, speech_service, store, runner)
+        # Voice lists are read once, before the first request, off the event loop.
+        await runner.run(speech_service.catalogue.voices)
+        await desk.start()
+        app.state.desk = desk
+        sweeper = asyncio.create_task(_sweep_forever(desk, settings.sweep_interval_seconds))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await desk.close()
+            runner.close()
+            await store.close()
+            speech_service.close()
+
+    app = FastAPI(
+        title="sayfile",
+        version=__version__,
+        summary="Self-hosted text-to-speech: text in, audio file out.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    package = files("sayfile")
+    app.state.templates = Jinja2Templates(directory=str(package / "templates"))
+    app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
+    for module in (pages, speech, jobs, voices):
+        app.include_router(module.router)
+    app.add_exception_handler(SayfileError, errors.sayfile_error)
+    app.add_exception_handler(RequestValidationError, errors.validation_error)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    return app

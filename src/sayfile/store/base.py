@@ -1,0 +1,47 @@
+"""The job store interface; every backend passes the same contract tests."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sayfile.jobs import Job, JobStatus
+
+
+class JobStore(Protocol):
+    """Where job records live, shared by every process that serves or runs jobs.
+
+    - `add(job)` stores a new record; `get(id)` returns it or None.
+    - `update(id, **fields)` changes fields of an existing record and returns the new record
+      (None when the record is gone); it never resurrects a deleted record.
+    - `find_done(key, now)` returns a done, unexpired job with that cache key, if any.
+    - `due(now)` returns done or failed jobs whose expiry has passed;
+      `stale_records(before)` returns expired jobs whose record may now be forgotten.
+    - `unfinished()` lists queued and running jobs; `all_ids()` every id.
+    - `stored_bytes(now)` is the total size of the done, unexpired files.
+    - `delete(id)` forgets a record. `close()` releases connections.
+    """
+
+    async def add(self, job: Job) -> None: ...
+
+    async def get(self, job_id: str) -> Job | None: ...
+
+    async def update(self, job_id: str, **fields: Any) -> Job | None: ...
+
+    async def find_done(self, key: str, now: float) -> Job | None: ...
+
+    async def due(self, now: float) -> list[Job]: ...
+
+    async def stale_records(self, before: float) -> list[Job]: ...
+
+    async def unfinished(self) -> list[Job]: ...
+
+    async def all_ids(self) -> set[str]: ...
+
+    async def stored_bytes(self, now: float) -> int: ...
+
+    async def delete(self, job_id: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+__all__ = ["JobStatus", "JobStore"]

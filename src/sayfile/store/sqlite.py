@@ -1,0 +1,126 @@
+"""The embedded job store: one SQLite file in the data folder (through aiosqlite's thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from sayfile.jobs import Job
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    key TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    bytes INTEGER,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_key ON jobs (key, status);
+CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs (status, expires_at);
+"""
+
+
+class SqliteJobStore:
+    """Records are JSON in `record`; the columns beside it are copies kept for queries."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(self._path, timeout=30)
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.executescript(_SCHEMA)
+            await db.commit()
+            self._db = db
+        return self._db
+
+    async def _write(self, job: Job) -> None:
+        db = await self._conn()
+        await db.execute(
+            "INSERT OR REPLACE INTO jobs (id, status, key, expires_at, bytes, record) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                job.id,
+                job.status.value,
+                job.key,
+                job.expires_at,
+                job.bytes,
+                json.dumps(job.to_dict()),
+            ),
+        )
+        await db.commit()
+
+    async def _select(self, where: str, *args: Any) -> list[Job]:
+        db = await self._conn()
+        async with db.execute(f"SELECT record FROM jobs WHERE {where}", args) as cursor:  # noqa: S608
+            rows = await cursor.fetchall()
+        return [Job.from_dict(json.loads(row[0])) for row in rows]
+
+    async def add(self, job: Job) -> None:
+        await self._write(job)
+
+    async def get(self, job_id: str) -> Job | None:
+        found = await self._select("id = ?", job_id)
+        return found[0] if found else None
+
+    async def update(self, job_id: str, **fields: Any) -> Job | None:
+        # Read-modify-write under one lock, so a delete cannot slip in between and be undone.
+        async with self._lock:
+            job = await self.get(job_id)
+            if job is None:
+                return None
+            job = job.evolve(**fields)
+            await self._write(job)
+            return job
+
+    async def find_done(self, key: str, now: float) -> Job | None:
+        found = await self._select(
+            "key = ? AND status = 'done' AND expires_at > ? ORDER BY expires_at DESC LIMIT 1",
+            key,
+            now,
+        )
+        return found[0] if found else None
+
+    async def due(self, now: float) -> list[Job]:
+        return await self._select("status IN ('done', 'failed') AND expires_at <= ?", now)
+
+    async def stale_records(self, before: float) -> list[Job]:
+        return await self._select("status = 'expired' AND expires_at <= ?", before)
+
+    async def unfinished(self) -> list[Job]:
+        return await self._select("status IN ('queued', 'running')")
+
+    async def all_ids(self) -> set[str]:
+        db = await self._conn()
+        async with db.execute("SELECT id FROM jobs") as cursor:
+            return {row[0] for row in await cursor.fetchall()}
+
+    async def stored_bytes(self, now: float) -> int:
+        db = await self._conn()
+        async with db.execute(
+            "SELECT COALESCE(SUM(bytes), 0) FROM jobs WHERE status = 'done' AND expires_at > ?",
+            (now,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def delete(self, job_id: str) -> None:
+        async with self._lock:
+            db = await self._conn()
+            await db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            await db.commit()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None

@@ -1,0 +1,132 @@
+"""A real `sayfile serve` process over a socket: concurrency, streaming, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from conftest import Server, decode, wait_done
+from sayfile.audio import FORMATS
+from sayfile.naming import content_disposition, stem_for
+from sayfile.service import SpeechService
+
+VOICES = ["espeak:en-us", "espeak:de", "espeak:fr-fr", "espeak:cmn", "piper:en_US-joe-medium"]
+FORMAT_CYCLE = ["mp3", "opus", "aac", "flac", "wav", "pcm"]
+WORDS = {"espeak:cmn": "你好世界", "espeak:de": "Guten Tag", "espeak:fr-fr": "Bonjour"}
+
+
+def _case(i: int) -> dict[str, str]:
+    voice = VOICES[i % len(VOICES)] if i % 10 == 0 else VOICES[i % 4]
+    word = WORDS.get(voice, "Hello")
+    text = f"{word} {i}. " + " ".join([word] * (1 + i % 6)) + "."
+    return {"text": text, "voice": voice, "format": FORMAT_CYCLE[i % len(FORMAT_CYCLE)]}
+
+
+async def _one(client: httpx.AsyncClient, i: int) -> tuple[int, dict[str, str], bytes, str]:
+    case = _case(i)
+    kind = ("direct", "stream", "job")[i % 3]
+    if kind == "direct":
+        r = await client.post("/speech", json=case)
+    elif kind == "stream":
+        r = await client.post("/speech", params={"stream": "true"}, data=case)
+    else:
+        created = await client.post("/jobs", json=case)
+        assert created.status_code == 202, created.text
+        url = created.json()["status_url"]
+        while (job := (await client.get(url)).json())["status"] in ("queued", "running"):
+            await asyncio.sleep(0.1)
+        assert job["status"] == "done", job
+        r = await client.get(job["audio_url"])
+    assert r.status_code == 200, (i, kind, r.text[:200])
+    return i, case, r.content, r.headers["content-disposition"]
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_200_concurrent_mixed_requests_each_get_their_own_audio(
+    server_factory: Callable[..., Server], speech: SpeechService
+) -> None:
+    server = server_factory()
+
+    async def run_all() -> list[tuple[int, dict[str, str], bytes, str]]:
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(base_url=server.url, timeout=180, limits=limits) as client:
+            return await asyncio.gather(*(_one(client, i) for i in range(200)))
+
+    results = asyncio.run(run_all())
+    assert len(results) == 200
+    for _, case, data, disposition in results:
+        fmt = FORMATS[case["format"]]
+        # The name is made from this request's own text (its number included).
+        assert disposition == content_disposition(stem_for(case["text"]), fmt.extension)
+        plan = speech.plan(case["text"], voice=case["voice"])
+        expected = sum(c.size for c in speech.samples(plan)) / plan.voice.sample_rate
+        tolerance = 0.1 if case["voice"].startswith("espeak") else 0.25 * expected
+        assert decode(data, case["format"]).duration_s == pytest.approx(expected, abs=tolerance)
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_streaming_sends_the_first_bytes_long_before_the_end(
+    server_factory: Callable[..., Server],
+) -> None:
+    server = server_factory()
+    text = "Streaming starts with the first sentence, not the last one. " * 340
+    assert len(text) >= 20_000
+    chunks: list[tuple[float, bytes]] = []
+    start = time.perf_counter()
+    with httpx.stream(
+        "POST",
+        f"{server.url}/speech",
+        json={"text": text, "voice": "espeak:en-us", "format": "flac", "stream": True},
+        timeout=120,
+    ) as r:
+        assert r.status_code == 200
+        assert r.headers.get("transfer-encoding") == "chunked"
+        for chunk in r.iter_raw():
+            chunks.append((time.perf_counter() - start, chunk))
+    first, total = chunks[0][0], chunks[-1][0]
+    assert len(chunks) > 10
+    assert first < total / 5, f"first byte after {first:.2f}s of {total:.2f}s"
+    decoded = decode(b"".join(c for _, c in chunks), "flac")
+    assert decoded.duration_s > 600
+
+
+def test_jobs_survive_a_restart(server_factory: Callable[..., Server], tmp_path: Path) -> None:
+    data_dir = tmp_path / "shared"
+    first = server_factory(data_dir)
+    created = httpx.post(f"{first.url}/jobs", json={"text": "Remember me.", "format": "wav"})
+    with httpx.Client(base_url=first.url) as client:
+        job = wait_done(client, created.json()["status_url"])
+        before = client.get(job["audio_url"]).content
+    first.stop()
+    assert not list((data_dir / "audio").glob("*.part"))
+    second = server_factory(data_dir)
+    with httpx.Client(base_url=second.url) as client:
+        assert client.get(job["status_url"]).json()["status"] == "done"
+        head = client.head(job["audio_url"])
+        assert head.status_code == 200 and int(head.headers["content-length"]) == len(before)
+        part = client.get(job["audio_url"], headers={"range": "bytes=44-"})
+        assert part.status_code == 206 and part.content == before[44:]
+
+
+def test_nothing_is_left_on_disk_after_the_ttl(server_factory: Callable[..., Server]) -> None:
+    server = server_factory(ttl_seconds="1", sweep_interval_seconds="0.3")
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        jobs = [
+            client.post("/jobs", json={"text": f"Short lived {i}.", "voice": "espeak:en-us"})
+            for i in range(5)
+        ]
+        for r in jobs:
+            wait_done(client, r.json()["status_url"])
+        client.post("/speech", json={"text": "Direct and short lived.", "voice": "espeak:en-us"})
+        audio = server.data_dir / "audio"
+        assert len(list(audio.iterdir())) == 6
+        deadline = time.monotonic() + 10
+        while list(audio.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(audio.iterdir()) == []
+        assert client.get(jobs[0].json()["audio_url"]).status_code == 410
