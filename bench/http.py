@@ -1,0 +1,161 @@
+"""HTTP overhead and streaming, against a real `sayfile serve` on a local port.
+
+1. POST /speech with short distinct texts (~80 characters, espeak-ng, mp3) at concurrency
+   1, 8 and 32, next to the "engine floor": the same synthesis + encoding called directly in
+   as many processes as cores.
+2. A 20,000-character text per engine: time to first byte and total time, streamed
+   (POST /speech?stream=true) and not (POST /jobs, wait, download).
+
+    .venv/bin/python bench/http.py [--requests 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import httpx2 as httpx
+
+from sayfile.service import SpeechService
+from sayfile.settings import Settings
+
+VOICE = "espeak:en-us"
+LONG = "Streaming starts with the first sentence, not the last one. " * 340
+
+
+def short_text(i: int) -> str:
+    return f"Order {i} is ready for pickup at the front desk; thank you for waiting, friend."
+
+
+def _floor_work(texts: list[str]) -> int:
+    service = SpeechService(Settings())
+    total = 0
+    for text in texts:
+        plan = service.plan(text, voice=VOICE, format="mp3")
+        total += sum(len(piece) for piece in service.stream(plan))
+    return total
+
+
+def engine_floor(count: int, offset: int) -> float:
+    """Requests per second doing the same work without HTTP, one process per core."""
+    cores = os.cpu_count() or 1
+    texts = [short_text(offset + i) for i in range(count)]
+    shares = [texts[i::cores] for i in range(cores)]
+    with ProcessPoolExecutor(cores) as pool:
+        list(pool.map(_floor_work, [["warm up."]] * cores))
+        start = time.perf_counter()
+        list(pool.map(_floor_work, shares))
+        return count / (time.perf_counter() - start)
+
+
+async def http_load(
+    url: str, count: int, concurrency: int, offset: int
+) -> tuple[float, float, float]:
+    latencies: list[float] = []
+    queue = list(range(count))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while queue:
+            i = queue.pop()
+            start = time.perf_counter()
+            r = await client.post(
+                "/speech", json={"text": short_text(offset + i), "voice": VOICE, "format": "mp3"}
+            )
+            assert r.status_code == 200, r.text
+            latencies.append(time.perf_counter() - start)
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return count / elapsed, p50, p99
+
+
+def long_text(url: str, voice: str) -> dict[str, float]:
+    body = {"text": LONG, "voice": voice, "format": "mp3"}
+    start = time.perf_counter()
+    first = 0.0
+    with httpx.stream(
+        "POST", f"{url}/speech", params={"stream": "true"}, json=body, timeout=600
+    ) as r:
+        for _chunk in r.iter_raw():
+            first = first or time.perf_counter() - start
+    streamed_total = time.perf_counter() - start
+    start = time.perf_counter()
+    job = httpx.post(f"{url}/jobs", json={**body, "speed": 1.01}, timeout=60).json()
+    while (state := httpx.get(f"{url}{job['status_url']}").json())["status"] in (
+        "queued",
+        "running",
+    ):
+        time.sleep(0.05)
+    httpx.get(f"{url}{state['audio_url']}", timeout=60)
+    return {"ttfb": first, "streamed": streamed_total, "job": time.perf_counter() - start}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=256)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        port = 8790
+        env = {**os.environ, "SAYFILE_DATA_DIR": str(Path(tmp) / "data")}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sayfile",
+                "serve",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    httpx.get(f"{url}/healthz")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            print("POST /speech, ~80 characters, espeak:en-us, mp3, distinct texts")
+            print(
+                f"{'concurrency':>11} {'req/s':>7} {'floor req/s':>11} {'ratio':>6} "
+                f"{'p50 ms':>7} {'p99 ms':>7}"
+            )
+            offset = 0
+            for concurrency in (1, 8, 32):
+                count = args.requests if concurrency > 1 else args.requests // 4
+                rps, p50, p99 = asyncio.run(http_load(url, count, concurrency, offset))
+                floor = engine_floor(count, offset + 100_000)
+                offset += count
+                print(
+                    f"{concurrency:>11} {rps:7.1f} {floor:11.1f} {rps / floor:6.2f} "
+                    f"{p50 * 1000:7.0f} {p99 * 1000:7.0f}"
+                )
+            print(f"\n{len(LONG)} characters, mp3")
+            print(f"{'voice':24} {'stream TTFB s':>13} {'stream total s':>14} {'job total s':>11}")
+            for voice in ("piper:en_US-joe-medium", "espeak:en-us"):
+                t = long_text(url, voice)
+                print(f"{voice:24} {t['ttfb']:13.3f} {t['streamed']:14.1f} {t['job']:11.1f}")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
