@@ -45,8 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner = InProcessRunner(settings.synthesis_workers, settings.max_queue)
         store = build_store(settings)
         desk = JobDesk(settings, speech_service, store, runner)
-        # Voice lists are read once, before the first request, off the event loop.
-        await runner.run(speech_service.catalogue.voices)
+        # Voice lists are read and the default voice loaded once, before the first request,
+        # off the event loop.
+        await runner.run(speech_service.warm_up)
         await desk.start()
         app.state.desk = desk
         sweeper = asyncio.create_task(_sweep_forever(desk, settings.sweep_interval_seconds))

@@ -120,5 +120,12 @@ class SpeechService:
             raise
         return SpeechResult(encoder.duration, path.stat().st_size)
 
+    def warm_up(self) -> None:
+        """List every voice and load the default one, so the first request pays nothing."""
+        self.catalogue.voices()
+        plan = self.plan("Ready.")
+        for _ in self.samples(plan):
+            pass
+
     def close(self) -> None:
         self.catalogue.close()

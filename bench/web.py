@@ -6,7 +6,7 @@
 2. A 20,000-character text per engine: time to first byte and total time, streamed
    (POST /speech?stream=true) and not (POST /jobs, wait, download).
 
-    .venv/bin/python bench/http.py [--requests 256]
+    .venv/bin/python bench/web.py [--requests 256]
 """
 
 from __future__ import annotations
