@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_RUN := espeak-ng
-APT_TEST := espeak-ng ffmpeg
+APT_TEST := espeak-ng ffmpeg redis-server
 
 .PHONY: run test check bench clean
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from importlib.resources import files
 
@@ -18,10 +19,11 @@ from sayfile.api import errors, jobs, pages, speech, voices
 from sayfile.api.middleware import BodyLimit, SecurityHeaders
 from sayfile.desk import JobDesk
 from sayfile.errors import SayfileError
-from sayfile.runner import InProcessRunner
+from sayfile.runner import build_runner
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
 from sayfile.store import build_store
+from sayfile.synthesis import JobSynthesis
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         speech_service = SpeechService(settings)
-        runner = InProcessRunner(settings.synthesis_workers, settings.max_queue)
         store = build_store(settings)
-        desk = JobDesk(settings, speech_service, store, runner)
+        synthesis = JobSynthesis(settings, speech_service, store, time.time)
+        runner = build_runner(settings, synthesis)
+        desk = JobDesk(settings, speech_service, store, runner, synthesis)
         # Voice lists are read and the default voice loaded once, before the first request,
         # off the event loop.
         await runner.run(speech_service.warm_up)
@@ -57,8 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-            await desk.close()
-            runner.close()
+            await runner.close()
             await store.close()
             speech_service.close()
 

@@ -151,6 +151,15 @@ def serve(
         Path | None,
         typer.Option(envvar="SAYFILE_DATA_DIR", help="Folder for job records and audio."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="SAYFILE_WORKERS",
+            min=1,
+            help="API processes. More than one needs SAYFILE_STORE_URL (Redis) so they share "
+            "job records.",
+        ),
+    ] = 1,
     log_level: Annotated[str, typer.Option(envvar="SAYFILE_LOG_LEVEL")] = "info",
 ) -> None:
     """Serve the web page and HTTP API (uvicorn)."""
@@ -164,9 +173,14 @@ def serve(
     if data_dir is not None:
         os.environ["SAYFILE_DATA_DIR"] = str(data_dir)
     try:
-        Settings()
+        settings = Settings()
     except ValueError as exc:
         raise _fail(f"invalid settings: {exc}") from None
+    if workers > 1 and not settings.store_url:
+        raise _fail(
+            "--workers above 1 needs SAYFILE_STORE_URL=redis://... so the processes share job "
+            "records (and usually SAYFILE_QUEUE_URL for synthesis workers)."
+        )
     uvicorn.run(
         "sayfile.app:create_app",
         factory=True,
@@ -175,7 +189,41 @@ def serve(
         log_level=log_level,
         proxy_headers=True,
         timeout_graceful_shutdown=10,
+        workers=workers,
     )
+
+
+@app.command()
+def worker(
+    processes: Annotated[
+        int,
+        typer.Option(envvar="SAYFILE_WORKER_PROCESSES", min=1, help="Synthesis processes."),
+    ] = 2,
+    log_level: Annotated[str, typer.Option(envvar="SAYFILE_LOG_LEVEL")] = "INFO",
+) -> None:
+    """Run synthesis worker processes for SAYFILE_QUEUE_URL (Taskiq); each loads its voices
+    once and synthesizes one job at a time. Dead processes are restarted."""
+    from taskiq.cli.worker.args import WorkerArgs
+    from taskiq.cli.worker.run import run_worker
+
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        raise _fail(f"invalid settings: {exc}") from None
+    if not settings.queue_url or not settings.store_url:
+        raise _fail("`sayfile worker` needs SAYFILE_QUEUE_URL and SAYFILE_STORE_URL (redis://).")
+    status = run_worker(
+        WorkerArgs(
+            broker="sayfile.runner.queue:worker_broker",
+            modules=[],
+            workers=processes,
+            max_async_tasks=1,
+            max_prefetch=0,
+            log_level=log_level.upper(),  # type: ignore[arg-type]
+            shutdown_timeout=10,
+        )
+    )
+    raise typer.Exit(status or 0)
 
 
 def _read_text(text: str | None, file: Path | None) -> str:

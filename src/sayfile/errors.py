@@ -11,6 +11,7 @@ SayfileError
  +-- StorageFull             the storage quota is reached (507)
  +-- JobNotFound / JobExpired / JobNotReady / JobFailed    the state of a link (404/410/409)
  +-- Cancelled               a job was cancelled while running
+ +-- StoreUnavailable        Redis is away (503, Retry-After)
 """
 
 from __future__ import annotations
@@ -116,3 +117,14 @@ class JobFailed(SayfileError):
 
 class Cancelled(SayfileError):
     """Synthesis was stopped because the job was cancelled."""
+
+
+class StoreUnavailable(SayfileError):
+    """The job store (Redis) cannot be reached; answered with 503 until it is back."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} is not reachable right now, so jobs cannot be created or looked up; "
+            "try again in a few seconds."
+        )
+        self.retry_after = 5

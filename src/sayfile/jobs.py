@@ -57,6 +57,8 @@ class Job:
     error: str | None = None
     bytes: int | None = None
     duration_s: float | None = None
+    # Refreshed while a process holds the job; a stale one means that process died.
+    heartbeat_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

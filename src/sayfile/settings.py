@@ -75,3 +75,25 @@ class Settings(BaseSettings):
     direct_wait_seconds: float = Field(
         default=600.0, gt=0, description="How long POST /speech waits for its audio."
     )
+    worker_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A job whose process has not beaten its heart for this long is failed.",
+    )
+    queued_timeout_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="A job no worker has picked up after this long is failed.",
+    )
+    store_url: str | None = Field(
+        default=None,
+        description="Job records: unset for SQLite in the data folder, or redis://host:port/db.",
+    )
+    queue_url: str | None = Field(
+        default=None,
+        description="Synthesis queue: unset for threads in the API process, or "
+        "redis://host:port/db for Taskiq and `sayfile worker` processes.",
+    )
+    redis_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Longest wait for Redis before answering 503."
+    )

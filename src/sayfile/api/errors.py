@@ -23,6 +23,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     errors.JobNotReady: (409, "not_ready"),
     errors.JobFailed: (409, "failed"),
     errors.EngineError: (500, "engine_error"),
+    errors.StoreUnavailable: (503, "store_unavailable"),
 }
 
 

@@ -7,9 +7,17 @@ from sayfile.store.base import JobStore
 
 
 def build_store(settings: Settings) -> JobStore:
-    from sayfile.store.sqlite import SqliteJobStore
+    """The store `SAYFILE_STORE_URL` names: unset for SQLite, `redis://` for Redis."""
+    url = settings.store_url
+    if not url:
+        from sayfile.store.sqlite import SqliteJobStore
 
-    return SqliteJobStore(settings.data_dir / "jobs.sqlite3")
+        return SqliteJobStore(settings.data_dir / "jobs.sqlite3")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from sayfile.store.redis import RedisJobStore
+
+        return RedisJobStore(url, timeout=settings.redis_timeout_seconds)
+    raise ValueError(f"SAYFILE_STORE_URL {url!r}: use redis://host:port/db, or leave it unset")
 
 
 __all__ = ["JobStore", "build_store"]

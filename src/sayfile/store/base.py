@@ -18,7 +18,11 @@ class JobStore(Protocol):
       `stale_records(before)` returns expired jobs whose record may now be forgotten.
     - `unfinished()` lists queued and running jobs; `all_ids()` every id.
     - `stored_bytes(now)` is the total size of the done, unexpired files.
-    - `delete(id)` forgets a record. `close()` releases connections.
+    - `delete(id)` forgets a record.
+    - `try_lock(name, seconds)` returns a token to exactly one caller until `unlock(name,
+      token)` or until `seconds` pass, None to the others (one sweeper at a time).
+    - `close()` releases connections. Every method raises StoreUnavailable when the store
+      cannot be reached.
     """
 
     async def add(self, job: Job) -> None: ...
@@ -40,6 +44,10 @@ class JobStore(Protocol):
     async def stored_bytes(self, now: float) -> int: ...
 
     async def delete(self, job_id: str) -> None: ...
+
+    async def try_lock(self, name: str, seconds: float) -> str | None: ...
+
+    async def unlock(self, name: str, token: str) -> None: ...
 
     async def close(self) -> None: ...
 

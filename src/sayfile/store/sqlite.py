@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_key ON jobs (key, status);
 CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs (status, expires_at);
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until REAL NOT NULL);
 """
 
 
@@ -118,6 +121,26 @@ class SqliteJobStore:
         async with self._lock:
             db = await self._conn()
             await db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            await db.commit()
+
+    async def try_lock(self, name: str, seconds: float) -> str | None:
+        token = secrets.token_hex(16)
+        async with self._lock:
+            db = await self._conn()
+            now = time.time()
+            cursor = await db.execute(
+                "INSERT INTO locks (name, holder, until) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                "until = excluded.until WHERE until <= ?",
+                (name, token, now + seconds, now),
+            )
+            await db.commit()
+            return token if cursor.rowcount == 1 else None
+
+    async def unlock(self, name: str, token: str) -> None:
+        async with self._lock:
+            db = await self._conn()
+            await db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, token))
             await db.commit()
 
     async def close(self) -> None:

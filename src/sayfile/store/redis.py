@@ -1,0 +1,215 @@
+"""Job records in Redis for several API processes and workers: JSON records, keys built in one
+place, expiry kept in sorted sets (no keyspace notifications needed)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from sayfile.errors import StoreUnavailable
+from sayfile.jobs import Job, JobStatus
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Keys:
+    """Every Redis key sayfile uses, and nothing else builds one."""
+
+    def __init__(self, prefix: str = "sayfile") -> None:
+        self.prefix = prefix
+        self.ids = f"{prefix}:ids"  # set of every job id
+        self.unfinished = f"{prefix}:unfinished"  # set of queued and running ids
+        self.due = f"{prefix}:due"  # zset: done and failed ids by expires_at
+        self.expired = f"{prefix}:expired"  # zset: expired ids by expires_at
+        self.sizes = f"{prefix}:bytes"  # hash: done id -> bytes
+        self.queue = f"{prefix}:queue"  # list: Taskiq messages
+
+    def job(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}"
+
+    def done(self, key: str) -> str:
+        return f"{self.prefix}:done:{key}"  # zset: done ids with this cache key by expires_at
+
+    def lock(self, name: str) -> str:
+        return f"{self.prefix}:lock:{name}"
+
+
+def _guard(
+    method: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Turn Redis being away into StoreUnavailable (503), never a traceback or a hang."""
+
+    @functools.wraps(method)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise StoreUnavailable("Redis") from exc
+        except RedisError as exc:
+            if "LOADING" in str(exc):
+                raise StoreUnavailable("Redis") from exc
+            raise
+
+    return guarded
+
+
+def _strings(values: Any) -> list[str]:
+    return [str(v) for v in values]
+
+
+def connect(url: str, timeout: float, blocking_reads: bool = False) -> Redis:
+    """A client that gives up after `timeout` seconds and retries once (a restarted server
+    leaves dead connections in the pool)."""
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=timeout,
+        socket_timeout=None if blocking_reads else timeout,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+        health_check_interval=30,
+    )
+
+
+class RedisJobStore:
+    """The JobStore contract on Redis (see store/base.py)."""
+
+    def __init__(self, url: str, timeout: float = 2.0, keys: Keys | None = None) -> None:
+        self._redis = connect(url, timeout)
+        self.keys = keys or Keys()
+        # Delete the lock only if it is still ours (it may have expired and been retaken).
+        self._unlock = self._redis.register_script(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+            " return 0"
+        )
+
+    def _index(self, pipe: Pipeline, old: Job | None, new: Job | None) -> None:
+        k = self.keys
+        if old is not None:
+            pipe.srem(k.unfinished, old.id)
+            pipe.zrem(k.due, old.id)
+            pipe.zrem(k.expired, old.id)
+            pipe.zrem(k.done(old.key), old.id)
+            pipe.hdel(k.sizes, old.id)
+        if new is None:
+            if old is not None:
+                pipe.srem(k.ids, old.id)
+                pipe.delete(k.job(old.id))
+            return
+        pipe.set(k.job(new.id), json.dumps(new.to_dict()))
+        pipe.sadd(k.ids, new.id)
+        if not new.status.finished:
+            pipe.sadd(k.unfinished, new.id)
+        elif new.status == JobStatus.expired:
+            pipe.zadd(k.expired, {new.id: new.expires_at})
+        else:
+            pipe.zadd(k.due, {new.id: new.expires_at})
+        if new.status == JobStatus.done:
+            pipe.zadd(k.done(new.key), {new.id: new.expires_at})
+            pipe.hset(k.sizes, new.id, str(new.bytes or 0))
+
+    async def _change(self, job_id: str, change: Callable[[Job], Job | None]) -> Job | None:
+        """Apply `change` to the record atomically (optimistic WATCH/MULTI, retried)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(self.keys.job(job_id))
+                    raw = await pipe.get(self.keys.job(job_id))
+                    if raw is None:
+                        await pipe.reset()  # type: ignore[no-untyped-call]
+                        return None
+                    old = Job.from_dict(json.loads(raw))
+                    new = change(old)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    self._index(pipe, old, new)
+                    await pipe.execute()
+                    return new
+                except WatchError:
+                    continue
+
+    async def _records(self, ids: list[str]) -> list[Job]:
+        if not ids:
+            return []
+        raws = await self._redis.mget([self.keys.job(i) for i in ids])
+        return [Job.from_dict(json.loads(r)) for r in raws if r is not None]
+
+    @_guard
+    async def add(self, job: Job) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self._index(pipe, None, job)
+            await pipe.execute()
+
+    @_guard
+    async def get(self, job_id: str) -> Job | None:
+        raw = await self._redis.get(self.keys.job(job_id))
+        return Job.from_dict(json.loads(raw)) if raw is not None else None
+
+    @_guard
+    async def update(self, job_id: str, **fields: Any) -> Job | None:
+        return await self._change(job_id, lambda job: job.evolve(**fields))
+
+    @_guard
+    async def find_done(self, key: str, now: float) -> Job | None:
+        ids = _strings(await self._redis.zrangebyscore(self.keys.done(key), f"({now}", "+inf"))
+        found = await self._records(ids[-1:])
+        return found[0] if found else None
+
+    @_guard
+    async def due(self, now: float) -> list[Job]:
+        return await self._records(
+            _strings(await self._redis.zrangebyscore(self.keys.due, "-inf", now))
+        )
+
+    @_guard
+    async def stale_records(self, before: float) -> list[Job]:
+        ids = await self._redis.zrangebyscore(self.keys.expired, "-inf", before)
+        return await self._records(_strings(ids))
+
+    @_guard
+    async def unfinished(self) -> list[Job]:
+        ids = await self._redis.smembers(self.keys.unfinished)
+        return await self._records(sorted(str(i) for i in ids))
+
+    @_guard
+    async def all_ids(self) -> set[str]:
+        return {str(i) for i in await self._redis.smembers(self.keys.ids)}
+
+    @_guard
+    async def stored_bytes(self, now: float) -> int:
+        alive = await self._redis.zrangebyscore(self.keys.due, f"({now}", "+inf")
+        if not alive:
+            return 0
+        sizes = await self._redis.hmget(self.keys.sizes, [str(i) for i in alive])
+        return sum(int(s) for s in sizes if s)
+
+    @_guard
+    async def delete(self, job_id: str) -> None:
+        await self._change(job_id, lambda job: None)
+
+    @_guard
+    async def try_lock(self, name: str, seconds: float) -> str | None:
+        token = secrets.token_hex(16)
+        ok = await self._redis.set(self.keys.lock(name), token, nx=True, px=int(seconds * 1000))
+        return token if ok else None
+
+    @_guard
+    async def unlock(self, name: str, token: str) -> None:
+        await self._unlock(keys=[self.keys.lock(name)], args=[token])
+
+    @_guard
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
