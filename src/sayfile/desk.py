@@ -99,8 +99,9 @@ class JobDesk:
             return reused
         if await self.store.stored_bytes(now) >= self.settings.storage_quota_bytes:
             raise StorageFull(self.settings.storage_quota_bytes)
-        # The record exists before any file or worker can refer to it.
-        await self.store.add(job.evolve(heartbeat_at=now))
+        # The record exists before any file or worker can refer to it. Its heartbeat starts
+        # when a process takes the job (a Taskiq queue may hold it a while before that).
+        await self.store.add(job)
         try:
             await self.runner.enqueue(job, plan)
         except BaseException:

@@ -59,6 +59,8 @@ class Job:
     duration_s: float | None = None
     # Refreshed while a process holds the job; a stale one means that process died.
     heartbeat_at: float | None = None
+    # "host:pid" of the process synthesizing the job, for operators.
+    worker: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

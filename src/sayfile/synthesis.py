@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -87,7 +89,10 @@ class JobSynthesis:
         if cancel.is_set():
             raise Cancelled()
         running = await self.store.update(
-            job_id, status=JobStatus.running, heartbeat_at=self.clock()
+            job_id,
+            status=JobStatus.running,
+            heartbeat_at=self.clock(),
+            worker=f"{socket.gethostname()}:{os.getpid()}",
         )
         if running is None or running.status != JobStatus.running:
             raise Cancelled()

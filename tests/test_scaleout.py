@@ -1,0 +1,183 @@
+"""Scale-out with real processes: a real Redis, two API processes, Taskiq worker processes,
+one shared data folder."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from conftest import RedisServer, Server, decode, start_worker, wait_done
+from sayfile.audio import FORMATS
+from sayfile.naming import content_disposition, stem_for
+
+LONG = "A worker keeps this long job busy for a good while, sentence after sentence. " * 400
+
+
+@dataclass
+class Cluster:
+    apis: list[Server]
+    workers: subprocess.Popen[bytes]
+    data_dir: Path
+    redis: RedisServer
+
+
+@pytest.fixture
+def cluster(
+    redis_server: RedisServer, server_factory: Callable[..., Server], tmp_path: Path
+) -> Iterator[Cluster]:
+    data_dir = tmp_path / "shared"
+    env = {
+        "store_url": redis_server.url(0),
+        "queue_url": redis_server.url(1),
+        "worker_timeout_seconds": "3",
+        "sweep_interval_seconds": "0.5",
+        "ttl_seconds": "4",
+    }
+    workers = start_worker(2, data_dir=str(data_dir), **env)
+    try:
+        apis = [server_factory(data_dir, **env) for _ in range(2)]
+        yield Cluster(apis, workers, data_dir, redis_server)
+    finally:
+        workers.send_signal(signal.SIGINT)
+        try:
+            workers.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            workers.kill()
+            workers.wait()
+
+
+def _case(i: int) -> dict[str, str]:
+    voice = "piper:en_US-joe-medium" if i % 10 == 0 else ("espeak:en-us", "espeak:de")[i % 2]
+    fmt = ("mp3", "opus", "wav", "flac")[i % 4]
+    return {"text": f"Job {i} here. " + "Some words. " * (1 + i % 5), "voice": voice, "format": fmt}
+
+
+async def _request(
+    urls: list[str], client: httpx.AsyncClient, i: int
+) -> tuple[dict[str, str], bytes, str]:
+    case = _case(i)
+    here, there = urls[i % 2], urls[(i + 1) % 2]
+    if i % 3 == 0:
+        r = await client.post(f"{here}/speech", json=case)
+    elif i % 3 == 1:
+        r = await client.post(f"{here}/speech", params={"stream": "true"}, json=case)
+    else:
+        created = await client.post(f"{here}/jobs", json=case)
+        assert created.status_code == 202, created.text
+        status_url = there + created.json()["status_url"]  # follow it through the other API
+        while (job := (await client.get(status_url)).json())["status"] in ("queued", "running"):
+            await asyncio.sleep(0.1)
+        assert job["status"] == "done", job
+        r = await client.get(there + job["audio_url"])
+    assert r.status_code == 200, (i, r.text[:300])
+    return case, r.content, r.headers["content-disposition"]
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_200_mixed_requests_across_two_apis_and_two_workers(cluster: Cluster) -> None:
+    urls = [api.url for api in cluster.apis]
+
+    async def run_all() -> list[tuple[dict[str, str], bytes, str]]:
+        limits = httpx.Limits(max_connections=100)
+        async with httpx.AsyncClient(timeout=180, limits=limits) as client:
+            return await asyncio.gather(*(_request(urls, client, i) for i in range(200)))
+
+    results = asyncio.run(run_all())
+    for case, data, disposition in results:
+        fmt = FORMATS[case["format"]]
+        assert disposition == content_disposition(stem_for(case["text"]), fmt.extension)
+        words = case["text"].count("words")
+        assert decode(data, case["format"]).duration_s > 0.5 + 0.3 * words
+
+
+def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(cluster: Cluster) -> None:
+    import json
+
+    import redis
+
+    api = cluster.apis[0]
+    created = httpx.post(f"{api.url}/jobs", json={"text": LONG, "voice": "espeak:en-us"})
+    status_url = api.url + created.json()["status_url"]
+    job_id = created.json()["id"]
+    records = redis.Redis.from_url(cluster.redis.url(0))
+    deadline = time.monotonic() + 30
+    while True:
+        raw = records.get(f"sayfile:job:{job_id}")
+        record = json.loads(raw) if raw else {}
+        if record.get("status") == "running" and record.get("worker") and record["progress"] > 0:
+            break
+        assert time.monotonic() < deadline, record
+        time.sleep(0.1)
+    pid = int(record["worker"].rsplit(":", 1)[1])
+    assert pid != cluster.workers.pid
+    os.kill(pid, signal.SIGKILL)
+    part = cluster.data_dir / "audio" / f"{job_id}.mp3.part"
+    assert part.exists()
+
+    job = wait_done(httpx.Client(), status_url, timeout=30)
+    assert job["status"] == "failed"
+    assert "crashed or was killed" in job["error"]
+    assert not part.exists()
+    r = httpx.get(api.url + job["audio_url"])
+    assert r.status_code == 409 and r.json()["error"]["code"] == "failed"
+
+    # The worker pool replaced the dead process: new work still gets done.
+    again = httpx.post(f"{api.url}/jobs", json={"text": "Still working.", "voice": "espeak:en-us"})
+    assert wait_done(httpx.Client(), api.url + again.json()["status_url"])["status"] == "done"
+    deadline = time.monotonic() + 20
+    audio = cluster.data_dir / "audio"
+    while list(audio.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(audio.iterdir()) == []  # after the TTL nothing is left
+
+
+def test_redis_outage_gives_503_and_recovers(cluster: Cluster) -> None:
+    urls = [api.url for api in cluster.apis]
+    results: list[tuple[float, int, str]] = []
+
+    def call(i: int) -> None:
+        start = time.monotonic()
+        body = {"text": f"Outage test {i}.", "voice": "espeak:en-us"}
+        try:
+            r = httpx.post(f"{urls[i % 2]}/speech", json=body, timeout=30)
+            code = r.json()["error"]["code"] if r.status_code != 200 else ""
+            results.append((time.monotonic() - start, r.status_code, code))
+        except httpx.TransportError as exc:
+            results.append((time.monotonic() - start, 0, repr(exc)))
+
+    for i in range(10):
+        call(i)
+    cluster.redis.stop()
+    for i in range(10, 20):
+        call(i)
+    cluster.redis.start()
+    deadline = time.monotonic() + 20
+    recovered = False
+    i = 20
+    while time.monotonic() < deadline and not recovered:
+        call(i)
+        recovered = results[-1][1] == 200
+        i += 1
+    before, during, after = results[:10], results[10:20], results[20:]
+    assert all(status == 200 for _, status, _ in before)
+    assert all(status == 503 and code == "store_unavailable" for _, status, code in during), during
+    assert all(seconds < 10 for seconds, _, _ in during)
+    assert recovered, after[-3:]
+    # A job created through one API after the outage is served by the other.
+    created = httpx.post(f"{urls[0]}/jobs", json={"text": "After the storm.", "format": "wav"})
+    job = wait_done(httpx.Client(), urls[1] + created.json()["status_url"])
+    assert httpx.get(urls[1] + job["audio_url"]).status_code == 200
+    deadline = time.monotonic() + 25
+    audio = cluster.data_dir / "audio"
+    while list(audio.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(audio.iterdir()) == []
