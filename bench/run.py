@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPTS = ("engines.py", "memory.py", "web.py")
+SCRIPTS = ("engines.py", "memory.py", "web.py", "scaleout.py")
 
 
 def main() -> None:

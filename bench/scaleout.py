@@ -1,0 +1,165 @@
+"""Short-text throughput of the scale-out set-up with 1 and 2 worker processes, next to the
+embedded default, all on this machine (real Redis, real processes).
+
+POST /speech (~80 characters, espeak:en-us, mp3, distinct texts) at concurrency 16; in the
+scale-out rows the API process only queues jobs and serves files, `sayfile worker` processes
+synthesize.
+
+    .venv/bin/python bench/scaleout.py [--requests 192]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+
+VOICE = "espeak:en-us"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_http(url: str) -> None:
+    for _ in range(300):
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not start")
+
+
+async def load(url: str, count: int, concurrency: int, tag: str) -> tuple[float, float]:
+    latencies: list[float] = []
+    todo = list(range(count))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while todo:
+            i = todo.pop()
+            text = f"Order {tag}-{i} is ready for pickup at the front desk; thank you, friend."
+            start = time.perf_counter()
+            r = await client.post("/speech", json={"text": text, "voice": VOICE})
+            assert r.status_code == 200, r.text
+            latencies.append(time.perf_counter() - start)
+
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return count / elapsed, statistics.median(latencies)
+
+
+def run_case(
+    name: str, workers: int, count: int, redis_port: int | None, folder: Path
+) -> tuple[str, float, float]:
+    env = {**os.environ, "SAYFILE_DATA_DIR": str(folder / name)}
+    if redis_port is not None:
+        env["SAYFILE_STORE_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+        env["SAYFILE_QUEUE_URL"] = f"redis://127.0.0.1:{redis_port}/1"
+    port = free_port()
+    processes = []
+    if workers:
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "sayfile",
+                    "worker",
+                    "--processes",
+                    str(workers),
+                    "--log-level",
+                    "WARNING",
+                ],
+                env=env,
+            )
+        )
+    processes.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sayfile",
+                "serve",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+        )
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url)
+        asyncio.run(load(url, 16, 8, f"warm-{name}"))
+        rps, p50 = asyncio.run(load(url, count, 16, name))
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return name, rps, p50
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=192)
+    args = parser.parse_args()
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server is missing: `make test` installs it")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        redis_port = free_port()
+        redis = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                tmp,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)
+        try:
+            rows = [
+                run_case("embedded (2 threads)", 0, args.requests, None, folder),
+                run_case("redis + 1 worker process", 1, args.requests, redis_port, folder),
+                run_case("redis + 2 worker processes", 2, args.requests, redis_port, folder),
+            ]
+        finally:
+            redis.terminate()
+            redis.wait()
+    base = rows[1][1]
+    print(f"POST /speech, {args.requests} distinct ~80-character texts, concurrency 16")
+    print(f"{'set-up':28} {'req/s':>7} {'p50 ms':>7} {'vs 1 worker':>11}")
+    for name, rps, p50 in rows:
+        print(f"{name:28} {rps:7.1f} {p50 * 1000:7.0f} {rps / base:11.2f}")
+
+
+if __name__ == "__main__":
+    main()
