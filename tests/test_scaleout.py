@@ -99,7 +99,9 @@ def test_200_mixed_requests_across_two_apis_and_two_workers(cluster: Cluster) ->
         assert decode(data, case["format"]).duration_s > 0.5 + 0.3 * words
 
 
-def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(cluster: Cluster) -> None:
+def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(
+    cluster: Cluster, request: pytest.FixtureRequest
+) -> None:
     import json
 
     import redis
@@ -109,6 +111,7 @@ def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(cluster: Clust
     status_url = api.url + created.json()["status_url"]
     job_id = created.json()["id"]
     records = redis.Redis.from_url(cluster.redis.url(0))
+    request.addfinalizer(records.close)
     deadline = time.monotonic() + 30
     while True:
         raw = records.get(f"sayfile:job:{job_id}")
@@ -123,7 +126,8 @@ def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(cluster: Clust
     part = cluster.data_dir / "audio" / f"{job_id}.mp3.part"
     assert part.exists()
 
-    job = wait_done(httpx.Client(), status_url, timeout=30)
+    with httpx.Client() as client:
+        job = wait_done(client, status_url, timeout=30)
     assert job["status"] == "failed"
     assert "crashed or was killed" in job["error"]
     assert not part.exists()
@@ -132,7 +136,8 @@ def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(cluster: Clust
 
     # The worker pool replaced the dead process: new work still gets done.
     again = httpx.post(f"{api.url}/jobs", json={"text": "Still working.", "voice": "espeak:en-us"})
-    assert wait_done(httpx.Client(), api.url + again.json()["status_url"])["status"] == "done"
+    with httpx.Client() as client:
+        assert wait_done(client, api.url + again.json()["status_url"])["status"] == "done"
     deadline = time.monotonic() + 20
     audio = cluster.data_dir / "audio"
     while list(audio.iterdir()) and time.monotonic() < deadline:
@@ -174,7 +179,8 @@ def test_redis_outage_gives_503_and_recovers(cluster: Cluster) -> None:
     assert recovered, after[-3:]
     # A job created through one API after the outage is served by the other.
     created = httpx.post(f"{urls[0]}/jobs", json={"text": "After the storm.", "format": "wav"})
-    job = wait_done(httpx.Client(), urls[1] + created.json()["status_url"])
+    with httpx.Client() as client:
+        job = wait_done(client, urls[1] + created.json()["status_url"])
     assert httpx.get(urls[1] + job["audio_url"]).status_code == 200
     deadline = time.monotonic() + 25
     audio = cluster.data_dir / "audio"

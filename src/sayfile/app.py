@@ -18,7 +18,7 @@ from sayfile import __version__
 from sayfile.api import errors, jobs, pages, speech, voices
 from sayfile.api.middleware import BodyLimit, SecurityHeaders
 from sayfile.desk import JobDesk
-from sayfile.errors import SayfileError
+from sayfile.errors import SayfileError, StoreUnavailable
 from sayfile.runner import build_runner
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
@@ -33,6 +33,8 @@ async def _sweep_forever(desk: JobDesk, interval: float) -> None:
         await asyncio.sleep(interval)
         try:
             await desk.sweep()
+        except StoreUnavailable:
+            log.warning("sweep skipped: the job store is unreachable; trying again next round")
         except Exception:
             log.exception("sweep failed; trying again next round")
 

@@ -13,7 +13,7 @@ from sayfile.audio import Samples, stretch
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
 
-_NATIVE_SPEEDS = (0.5, 2.0)
+_NATIVE_SPEEDS = (0.8, 1.25)
 
 
 def bundled_voice_models() -> list[Path]:
@@ -80,8 +80,9 @@ class PiperEngine:
         from piper import SynthesisConfig
 
         model = self._model(voice)
-        # Piper's duration predictor stops following length_scale outside about 0.5-2x (every
-        # phoneme keeps at least a frame), so the rest of the speed-up is a time stretch.
+        # length_scale stretches phonemes but not the pauses around them, so far from 1.0 the
+        # speed drifts (0.5 gives 1.6x, not 2x); beyond a small native range the rest of the
+        # change is a time stretch, which is exact.
         native = min(max(speed, _NATIVE_SPEEDS[0]), _NATIVE_SPEEDS[1])
         config = SynthesisConfig(length_scale=model.config.length_scale / native)
         try:
