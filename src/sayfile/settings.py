@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -97,3 +99,15 @@ class Settings(BaseSettings):
     redis_timeout_seconds: float = Field(
         default=2.0, gt=0, description="Longest wait for Redis before answering 503."
     )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="API keys, comma-separated. When set, /v1/*, /speech and /jobs* need "
+        "`Authorization: Bearer <key>` (the page asks for a key). Unset: no keys needed.",
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
