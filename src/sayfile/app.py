@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from sayfile import __version__
-from sayfile.api import errors, jobs, pages, speech, voices
+from sayfile.api import errors, jobs, openai, pages, speech, voices
 from sayfile.api.middleware import BodyLimit, SecurityHeaders
 from sayfile.desk import JobDesk
 from sayfile.errors import SayfileError, StoreUnavailable
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     package = files("sayfile")
     app.state.templates = Jinja2Templates(directory=str(package / "templates"))
     app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
-    for module in (pages, speech, jobs, voices):
+    for module in (pages, speech, jobs, voices, openai):
         app.include_router(module.router)
     app.add_exception_handler(SayfileError, errors.sayfile_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)

@@ -46,6 +46,7 @@ FORMATS: dict[str, AudioFormat] = {
         AudioFormat("pcm", "audio/pcm", "pcm", "s16le", "pcm_s16le", 24_000),
     )
 }
+_STREAM_BUFFER = 2048
 _BY_EXTENSION = {f.extension: f for f in FORMATS.values()} | {"ogg": FORMATS["opus"]}
 
 
@@ -88,12 +89,21 @@ class Encoder:
     non-seekable one such as ChunkBuffer gets a streamable layout.
     """
 
-    def __init__(self, fmt: AudioFormat, input_rate: int, sink: BinaryIO | ChunkBuffer) -> None:
+    def __init__(
+        self,
+        fmt: AudioFormat,
+        input_rate: int,
+        sink: BinaryIO | ChunkBuffer,
+        streaming: bool = False,
+    ) -> None:
         self.format = fmt
         self.input_rate = input_rate
         self.output_rate = fmt.sample_rate or input_rate
         self.samples_in = 0
-        self._container = av.open(sink, mode="w", format=fmt.container)
+        # FFmpeg holds output in a 32 KiB buffer (4 s of 64 kbit/s mp3); a stream hands bytes
+        # on sooner so the first sentence reaches the listener at once.
+        buffer_size = _STREAM_BUFFER if streaming else 32768
+        self._container = av.open(sink, mode="w", format=fmt.container, buffer_size=buffer_size)
         stream = self._container.add_stream(fmt.codec, rate=self.output_rate, layout="mono")
         assert isinstance(stream, av.AudioStream)
         if fmt.bit_rate:
@@ -135,7 +145,7 @@ def encode_chunks(fmt: AudioFormat, input_rate: int, chunks: Iterable[Samples]) 
     The concatenation of what is yielded is one valid file (a streamable layout).
     """
     buffer = ChunkBuffer()
-    encoder = Encoder(fmt, input_rate, buffer)
+    encoder = Encoder(fmt, input_rate, buffer, streaming=True)
     for chunk in chunks:
         encoder.write(chunk)
         data = buffer.drain()

@@ -39,9 +39,12 @@ class Catalogue:
         for engine in self._engines.values():
             engine.close()
 
-    def resolve(self, voice: str | None = None, language: str | None = None) -> Voice:
-        """The voice to use: `voice` by id when given, else the best voice for `language`,
-        else the configured default. Raises UnknownVoice or UnknownLanguage."""
+    def resolve(
+        self, voice: str | None = None, language: str | None = None, engine: str | None = None
+    ) -> Voice:
+        """The voice to use: `voice` by id when given, else the best voice for `language`
+        (of `engine` when it has one), else the configured default. Raises UnknownVoice or
+        UnknownLanguage."""
         by_id = self._by_id()
         if voice:
             key = voice.strip()
@@ -57,7 +60,8 @@ class Catalogue:
                 known = sorted(tags | {_primary(t) for t in tags})
                 closest = difflib.get_close_matches(_tag(language), known, n=3, cutoff=0.5)
                 raise UnknownLanguage(language, closest)
-            return matches[0]
+            preferred = [v for v in matches if v.engine == engine]
+            return (preferred or matches)[0]
         return self.resolve(voice=self._default_voice)
 
     def _by_id(self) -> dict[str, Voice]:

@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 
 from sayfile.audio import audio_format
-from sayfile.errors import JobExpired, JobFailed, JobNotFound, JobNotReady, StorageFull
+from sayfile.errors import (
+    Cancelled,
+    JobExpired,
+    JobFailed,
+    JobNotFound,
+    JobNotReady,
+    StorageFull,
+)
 from sayfile.files import PART, AudioFiles
 from sayfile.jobs import Job, JobStatus, cache_key, is_job_id, new_job_id
 from sayfile.naming import stem_for
@@ -38,6 +46,7 @@ class SpeechRequest:
     language: str | None = None
     format: str | None = None
     speed: float = 1.0
+    engine: str | None = None
 
 
 def _extension(job: Job) -> str:
@@ -75,6 +84,7 @@ class JobDesk:
             format=request.format,
             speed=request.speed,
             max_chars=max_chars,
+            engine=request.engine,
         )
 
     async def submit(self, plan: SpeechPlan, *, one_time: bool = False) -> Job:
@@ -175,20 +185,41 @@ class JobDesk:
         await self.store.delete(job.id)
         self.files.remove(job.id, _extension(job))
 
-    async def stream(self, plan: SpeechPlan) -> AsyncIterator[bytes]:
+    async def stream(self, plan: SpeechPlan) -> AsyncGenerator[bytes, None]:
         """Encoded audio piece by piece as each sentence is synthesized (always in this
-        process); stopping iteration (a client gone) stops synthesis at the next sentence."""
+        process). Stopping iteration (a client gone) stops synthesis at the next sentence;
+        the place in the queue is given back once the thread has let go."""
         self.runner.admit()
-        pieces = self.speech.stream(plan)
+        stop = threading.Event()
+
+        def report(_fraction: float) -> None:
+            if stop.is_set():
+                raise Cancelled()
+
+        pieces = self.speech.stream(plan, report)
+        pending: asyncio.Future[bytes | None] | None = None
         try:
             while True:
-                piece = await self.runner.run(lambda: next(pieces, None))
+                pending = asyncio.ensure_future(self.runner.run(lambda: next(pieces, None)))
+                # Shielded: a cancelled response must not abandon a thread mid-sentence.
+                piece = await asyncio.shield(pending)
+                pending = None
                 if piece is None:
                     break
                 yield piece
         finally:
-            await self.runner.run(pieces.close)
-            self.runner.release()
+            stop.set()
+            if pending is None or pending.done():
+                pieces.close()
+                self.runner.release()
+            else:
+                pending.add_done_callback(lambda future: self._let_go(future, pieces))
+
+    def _let_go(self, future: asyncio.Future[bytes | None], pieces: Generator[bytes]) -> None:
+        if not future.cancelled():
+            future.exception()  # retrieved: Cancelled, by design
+        pieces.close()
+        self.runner.release()
 
     # -- lifetime -------------------------------------------------------------------------
 

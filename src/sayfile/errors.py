@@ -12,6 +12,7 @@ SayfileError
  +-- JobNotFound / JobExpired / JobNotReady / JobFailed    the state of a link (404/410/409)
  +-- Cancelled               a job was cancelled while running
  +-- StoreUnavailable        Redis is away (503, Retry-After)
+ +-- Unauthorized            an API key is required (401)
 """
 
 from __future__ import annotations
@@ -128,3 +129,15 @@ class StoreUnavailable(SayfileError):
             "try again in a few seconds."
         )
         self.retry_after = 5
+
+
+class Unauthorized(SayfileError):
+    """An API key is required and was missing or wrong."""
+
+    def __init__(self, missing: bool) -> None:
+        super().__init__(
+            "An API key is required: send `Authorization: Bearer <key>`."
+            if missing
+            else "The API key is not valid."
+        )
+        self.missing = missing

@@ -58,6 +58,7 @@ class SpeechService:
         format: str | None = None,
         speed: float = 1.0,
         max_chars: int | None = None,
+        engine: str | None = None,
     ) -> SpeechPlan:
         """Validate a request. Raises InvalidInput (or a subclass such as TextTooLong) naming
         what is wrong."""
@@ -74,7 +75,7 @@ class SpeechService:
             raise InvalidInput("Text is empty; give some words to speak.", field="text")
         if max_chars is not None and len(clean) > max_chars:
             raise TextTooLong(len(clean), max_chars)
-        chosen = self.catalogue.resolve(voice=voice, language=language)
+        chosen = self.catalogue.resolve(voice=voice, language=language, engine=engine)
         return SpeechPlan(clean, chosen, fmt, float(speed))
 
     def samples(self, plan: SpeechPlan, progress: Progress | None = None) -> Iterator[Samples]:
@@ -94,7 +95,7 @@ class SpeechService:
         """Yield the encoded file piece by piece as sentences are synthesized; the pieces
         together are one valid file in a streamable layout."""
         buffer = ChunkBuffer()
-        encoder = Encoder(plan.format, plan.voice.sample_rate, buffer)
+        encoder = Encoder(plan.format, plan.voice.sample_rate, buffer, streaming=True)
         for chunk in self.samples(plan, progress):
             encoder.write(chunk)
             if data := buffer.drain():

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         "`Authorization: Bearer <key>` (the page asks for a key). Unset: no keys needed.",
     )
 
+    openai_voices: dict[str, str] = Field(
+        default_factory=dict,
+        description="OpenAI voice names mapped to sayfile voices, as JSON, e.g. "
+        '{"alloy": "piper:en_US-joe-medium", "nova": "espeak:en-us"}. Unmapped names get the '
+        "best voice for the text's language.",
+    )
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

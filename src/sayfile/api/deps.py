@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from sayfile.api.schemas import SpeechIn
 from sayfile.desk import JobDesk, SpeechRequest
+from sayfile.errors import Unauthorized
 from sayfile.settings import Settings
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -24,6 +26,26 @@ def _desk(request: Request) -> JobDesk:
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def _require_key(request: Request) -> None:
+    """When SAYFILE_API_KEYS is set, the request must carry one of the keys: as
+    `Authorization: Bearer <key>`, or as the `api_key` field of the page's form post."""
+    keys: list[str] = request.app.state.settings.api_keys
+    if not keys:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    given = token.strip() if scheme.lower() == "bearer" else ""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not given and content_type in _FORMS:
+        field = (await request.form()).get("api_key")
+        given = field.strip() if isinstance(field, str) else ""
+    if not given:
+        raise Unauthorized(missing=True)
+    # Compare with every key in constant time, so timing tells nothing about any of them.
+    matches = [secrets.compare_digest(given.encode(), key.encode()) for key in keys]
+    if not any(matches):
+        raise Unauthorized(missing=False)
 
 
 def _invalid(message: str, kind: str = "value_error") -> RequestValidationError:
@@ -60,7 +82,8 @@ async def _speech_in(request: Request) -> SpeechIn:
         for k, v in data.items()
         if k in ("text", "message") or not (isinstance(v, str) and not v.strip())
     }
-    request.state.form = data
+    # Kept to refill the page's form after an error; never the key.
+    request.state.form = {k: v for k, v in data.items() if k != "api_key"}
     try:
         return SpeechIn.model_validate(data)
     except ValidationError as exc:
@@ -85,6 +108,8 @@ def base_path(request: Request) -> str:
 DeskDep = Annotated[JobDesk, Depends(_desk)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SpeechBody = Annotated[SpeechIn, Depends(_speech_in)]
+# For `dependencies=[...]` of routes that need an API key when keys are configured.
+API_KEY = Depends(_require_key)
 
 # Documents the two request encodings in OpenAPI (the dependency reads the body itself).
 SPEECH_BODY_DOC: dict[str, Any] = {

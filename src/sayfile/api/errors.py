@@ -1,7 +1,9 @@
-"""The one table from domain errors to HTTP status, and the response in the route's shape:
-JSON for API clients, the page with an inline message for browser form posts."""
+"""The one table from domain errors to HTTP, and the answer in the route's own shape: OpenAI's
+error object under /v1, the page with an inline message for browser form posts, JSON else."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -9,29 +11,47 @@ from fastapi.responses import JSONResponse, Response
 
 from sayfile import errors
 
-# (status, code) per error class; the first matching class in the MRO wins.
-STATUS: dict[type[Exception], tuple[int, str]] = {
-    errors.TextTooLong: (413, "text_too_long"),
-    errors.UnknownVoice: (422, "unknown_voice"),
-    errors.UnknownLanguage: (422, "unknown_language"),
-    errors.UnknownFormat: (422, "unknown_format"),
-    errors.InvalidInput: (422, "invalid_input"),
-    errors.Busy: (503, "busy"),
-    errors.StorageFull: (507, "storage_full"),
-    errors.JobNotFound: (404, "not_found"),
-    errors.JobExpired: (410, "expired"),
-    errors.JobNotReady: (409, "not_ready"),
-    errors.JobFailed: (409, "failed"),
-    errors.EngineError: (500, "engine_error"),
-    errors.StoreUnavailable: (503, "store_unavailable"),
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    status: int
+    code: str
+    # What OpenAI's API answers for the same problem (its clients expect these).
+    openai_status: int
+    openai_type: str
+
+
+# The first class in an error's MRO found here wins.
+STATUS: dict[type[Exception], Mapping] = {
+    errors.TextTooLong: Mapping(413, "text_too_long", 400, "invalid_request_error"),
+    errors.UnknownVoice: Mapping(422, "unknown_voice", 400, "invalid_request_error"),
+    errors.UnknownLanguage: Mapping(422, "unknown_language", 400, "invalid_request_error"),
+    errors.UnknownFormat: Mapping(422, "unknown_format", 400, "invalid_request_error"),
+    errors.InvalidInput: Mapping(422, "invalid_input", 400, "invalid_request_error"),
+    errors.Unauthorized: Mapping(401, "invalid_api_key", 401, "invalid_request_error"),
+    errors.Busy: Mapping(503, "busy", 503, "server_error"),
+    errors.StoreUnavailable: Mapping(503, "store_unavailable", 503, "server_error"),
+    errors.StorageFull: Mapping(507, "storage_full", 503, "server_error"),
+    errors.JobNotFound: Mapping(404, "not_found", 404, "invalid_request_error"),
+    errors.JobExpired: Mapping(410, "expired", 404, "invalid_request_error"),
+    errors.JobNotReady: Mapping(409, "not_ready", 409, "invalid_request_error"),
+    errors.JobFailed: Mapping(409, "failed", 409, "invalid_request_error"),
+    errors.EngineError: Mapping(500, "engine_error", 500, "server_error"),
 }
+_INTERNAL = Mapping(500, "internal_error", 500, "server_error")
+# sayfile's field names as OpenAI's request calls them.
+_OPENAI_PARAMS = {"text": "input", "format": "response_format"}
 
 
-def status_of(exc: Exception) -> tuple[int, str]:
+def mapping_of(exc: Exception) -> Mapping:
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
-    return 500, "internal_error"
+    return _INTERNAL
+
+
+def is_openai(request: Request) -> bool:
+    return request.url.path.startswith("/v1/")
 
 
 def wants_html(request: Request) -> bool:
@@ -42,28 +62,46 @@ def wants_html(request: Request) -> bool:
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, **extra: object
+    request: Request,
+    mapping: Mapping,
+    message: str,
+    *,
+    field: str | None = None,
+    allowed: list[str] | None = None,
+    retry_after: int | None = None,
 ) -> Response:
     headers = {}
-    retry = extra.pop("retry_after", None)
-    if retry is not None:
-        headers["Retry-After"] = str(retry)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    if mapping.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if is_openai(request):
+        body = {
+            "message": message,
+            "type": mapping.openai_type,
+            "param": _OPENAI_PARAMS.get(field, field) if field else None,
+            "code": mapping.code,
+        }
+        return JSONResponse({"error": body}, status_code=mapping.openai_status, headers=headers)
     if wants_html(request):
         from sayfile.api.pages import render_page
 
         form = getattr(request.state, "form", None)
-        return render_page(request, status=status, error=message, form=form, headers=headers)
-    body: dict[str, object] = {"code": code, "message": message}
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+        return render_page(
+            request, status=mapping.status, error=message, form=form, headers=headers
+        )
+    detail: dict[str, object] = {"code": mapping.code, "message": message}
+    if field is not None:
+        detail["field"] = field
+    if allowed:
+        detail["allowed"] = allowed
+    return JSONResponse({"error": detail}, status_code=mapping.status, headers=headers)
 
 
 async def sayfile_error(request: Request, exc: Exception) -> Response:
-    status, code = status_of(exc)
     return error_response(
         request,
-        status,
-        code,
+        mapping_of(exc),
         str(exc),
         field=getattr(exc, "field", None),
         allowed=getattr(exc, "allowed", None) or getattr(exc, "closest", None),
@@ -79,4 +117,4 @@ async def validation_error(request: Request, exc: Exception) -> Response:
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
         field = field or where or None
         problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-    return error_response(request, 422, "invalid_input", "; ".join(problems), field=field)
+    return error_response(request, STATUS[errors.InvalidInput], "; ".join(problems), field=field)

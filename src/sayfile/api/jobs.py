@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sayfile.api.deps import (
+    API_KEY,
     SPEECH_BODY_DOC,
     DeskDep,
     SettingsDep,
@@ -40,6 +41,7 @@ _EVENT_POLL_S = 0.25
         507: {"model": ErrorOut},
     },
     openapi_extra=SPEECH_BODY_DOC,
+    dependencies=[API_KEY],
     summary="Create a job; its audio_url serves the file when done",
 )
 async def create_job(
@@ -118,7 +120,7 @@ async def job_audio(request: Request, job_id: str, desk: DeskDep) -> Response:
     return JobFileResponse(path, job, audio_format(job.format), on_complete=finished)
 
 
-@router.delete("/{job_id}", status_code=204, responses=_ERRORS)
+@router.delete("/{job_id}", status_code=204, responses=_ERRORS, dependencies=[API_KEY])
 async def delete_job(job_id: str, desk: DeskDep) -> Response:
     """Cancel the job if it is still working, or delete its file; the link stops working."""
     await desk.cancel(job_id)

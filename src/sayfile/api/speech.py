@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response, StreamingResponse
 
-from sayfile.api.deps import SPEECH_BODY_DOC, DeskDep, SettingsDep, SpeechBody, as_request
+from sayfile.api.deps import (
+    API_KEY,
+    SPEECH_BODY_DOC,
+    DeskDep,
+    SettingsDep,
+    SpeechBody,
+    as_request,
+)
 from sayfile.api.downloads import JobFileResponse, download_headers
 from sayfile.api.schemas import ErrorOut
 from sayfile.naming import stem_for
@@ -26,6 +33,7 @@ _AUDIO = {"content": {"audio/mpeg": {}}, "description": "The audio file as an at
         507: {"model": ErrorOut},
     },
     openapi_extra=SPEECH_BODY_DOC,
+    dependencies=[API_KEY],
     summary="Speak text; the answer is the audio file",
 )
 async def speech(body: SpeechBody, desk: DeskDep, settings: SettingsDep) -> Response:

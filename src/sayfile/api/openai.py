@@ -1,0 +1,106 @@
+"""OpenAI-compatible routes: POST /v1/audio/speech (always streamed), models and voices."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from sayfile.aliases import MODELS, choose_voice
+from sayfile.api.deps import API_KEY, DeskDep, SettingsDep
+from sayfile.api.downloads import download_headers
+from sayfile.desk import SpeechRequest
+from sayfile.naming import stem_for
+from sayfile.service import SpeechPlan
+
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[API_KEY])
+# Listed as the creation time of every model (sayfile's models have no release dates).
+_CREATED = 1_735_689_600
+
+
+class VoiceRef(BaseModel):
+    id: str = Field(description="A sayfile voice id.")
+
+
+class OpenAISpeechIn(BaseModel):
+    """OpenAI's speech request. `instructions` is accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(description=f"One of: {', '.join(MODELS)}.")
+    input: str = Field(description="The text to speak.")
+    voice: str | VoiceRef = Field(
+        description="An OpenAI voice name (alloy, ash, ...) or any sayfile voice id."
+    )
+    response_format: str = Field(default="mp3", description="mp3, opus, aac, flac, wav or pcm.")
+    speed: float = Field(default=1.0, description="0.25 to 4.0.")
+    stream_format: Literal["audio", "sse"] = Field(
+        default="audio", description="`audio`: the file, chunked; `sse`: base64 audio events."
+    )
+    instructions: str | None = None
+
+
+@router.post(
+    "/audio/speech",
+    response_class=Response,
+    responses={200: {"content": {"audio/mpeg": {}, "text/event-stream": {}}}},
+    summary="OpenAI-compatible text to speech (streamed as it is synthesized)",
+)
+async def create_speech(body: OpenAISpeechIn, desk: DeskDep, settings: SettingsDep) -> Response:
+    voice = body.voice.id if isinstance(body.voice, VoiceRef) else body.voice
+    choice = choose_voice(voice, body.model, body.input, settings.openai_voices)
+    request = SpeechRequest(
+        text=body.input,
+        voice=choice.voice,
+        language=choice.language,
+        format=body.response_format,
+        speed=body.speed,
+        engine=choice.engine,
+    )
+    plan = desk.plan(request, settings.max_chars_job)
+    if body.stream_format == "sse":
+        return StreamingResponse(
+            _events(desk.stream(plan), plan),
+            media_type="text/event-stream",
+            headers={"X-Accel-Buffering": "no"},
+        )
+    return StreamingResponse(
+        desk.stream(plan),
+        media_type=plan.format.media_type,
+        headers=download_headers(stem_for(plan.text), plan.format),
+    )
+
+
+async def _events(pieces: AsyncGenerator[bytes, None], plan: SpeechPlan) -> AsyncIterator[str]:
+    async with contextlib.aclosing(pieces):
+        async for piece in pieces:
+            delta = {"type": "speech.audio.delta", "audio": base64.b64encode(piece).decode()}
+            yield f"event: speech.audio.delta\ndata: {json.dumps(delta)}\n\n"
+    # sayfile has no tokens: input counts characters, and audio is not counted.
+    usage = {"input_tokens": len(plan.text), "output_tokens": 0, "total_tokens": len(plan.text)}
+    done = {"type": "speech.audio.done", "usage": usage}
+    yield f"event: speech.audio.done\ndata: {json.dumps(done)}\n\n"
+
+
+@router.get("/models", summary="Models (OpenAI's names and sayfile's engines)")
+async def list_models() -> dict[str, Any]:
+    data = [
+        {"id": name, "object": "model", "created": _CREATED, "owned_by": "sayfile"}
+        for name in MODELS
+    ]
+    return {"object": "list", "data": data}
+
+
+@router.get("/audio/voices", summary="Voices, optionally for one language")
+async def list_voices(
+    desk: DeskDep,
+    language: str | None = Query(default=None, description="Only voices for this language."),
+) -> dict[str, Any]:
+    voices = desk.speech.catalogue.voices(language)
+    return {"object": "list", "data": [v.public() for v in voices]}
