@@ -68,7 +68,13 @@ async def load(url: str, count: int, concurrency: int, tag: str) -> tuple[float,
 def run_case(
     name: str, workers: int, count: int, redis_port: int | None, folder: Path
 ) -> tuple[str, float, float]:
-    env = {**os.environ, "SAYFILE_DATA_DIR": str(folder / name)}
+    env = {
+        **os.environ,
+        "SAYFILE_DATA_DIR": str(folder / name),
+        # One load generator stands for many clients.
+        "SAYFILE_RATE_LIMIT": "",
+        "SAYFILE_MAX_ACTIVE_PER_CLIENT": "100000",
+    }
     if redis_port is not None:
         env["SAYFILE_STORE_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         env["SAYFILE_QUEUE_URL"] = f"redis://127.0.0.1:{redis_port}/1"

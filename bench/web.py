@@ -110,7 +110,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port = 8790
-        env = {**os.environ, "SAYFILE_DATA_DIR": str(Path(tmp) / "data")}
+        env = {
+            **os.environ,
+            "SAYFILE_DATA_DIR": str(Path(tmp) / "data"),
+            # One load generator stands for many clients.
+            "SAYFILE_RATE_LIMIT": "",
+            "SAYFILE_MAX_ACTIVE_PER_CLIENT": "100000",
+        }
         server = subprocess.Popen(
             [
                 sys.executable,

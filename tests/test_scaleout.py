@@ -41,6 +41,8 @@ def cluster(
         "worker_timeout_seconds": "3",
         "sweep_interval_seconds": "0.5",
         "ttl_seconds": "4",
+        "rate_limit": "",
+        "max_active_per_client": "1000",
     }
     workers = start_worker(2, data_dir=str(data_dir), **env)
     try:

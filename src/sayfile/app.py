@@ -19,6 +19,7 @@ from sayfile.api import errors, jobs, openai, pages, speech, voices
 from sayfile.api.middleware import BodyLimit, SecurityHeaders
 from sayfile.desk import JobDesk
 from sayfile.errors import SayfileError, StoreUnavailable
+from sayfile.limiter import RequestLimiter
 from sayfile.runner import build_runner
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.limiter = RequestLimiter(settings)
     package = files("sayfile")
     app.state.templates = Jinja2Templates(directory=str(package / "templates"))
     app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")

@@ -21,6 +21,7 @@ from sayfile.errors import (
     JobNotFound,
     JobNotReady,
     StorageFull,
+    TooManyActive,
 )
 from sayfile.files import PART, AudioFiles
 from sayfile.jobs import Job, JobStatus, cache_key, is_job_id, new_job_id
@@ -72,6 +73,7 @@ class JobDesk:
         self.synthesis = synthesis
         self.files = AudioFiles(settings.data_dir)
         self._clock = clock
+        self._streams: dict[str, int] = {}  # client -> streams running in this process
 
     # -- requests -------------------------------------------------------------------------
 
@@ -87,10 +89,13 @@ class JobDesk:
             engine=request.engine,
         )
 
-    async def submit(self, plan: SpeechPlan, *, one_time: bool = False) -> Job:
+    async def submit(
+        self, plan: SpeechPlan, *, one_time: bool = False, client: str | None = None
+    ) -> Job:
         """Create a job for `plan`: a finished identical file is reused at once (a hard link,
         so each job still owns its file); otherwise synthesis is queued. Raises Busy when the
-        queue is full, StorageFull when the quota is reached, StoreUnavailable."""
+        queue is full, TooManyActive when `client` has too much running, StorageFull when
+        the quota is reached, StoreUnavailable."""
         now = self._clock()
         key = cache_key(plan.text, plan.voice.id, plan.format.name, plan.speed)
         job = Job(
@@ -103,10 +108,12 @@ class JobDesk:
             created_at=now,
             expires_at=now + self.settings.ttl_seconds,
             one_time=one_time,
+            client=client,
         )
         reused = await self._reuse(job, now)
         if reused is not None:
             return reused
+        await self._check_active(client)
         if await self.store.stored_bytes(now) >= self.settings.storage_quota_bytes:
             raise StorageFull(self.settings.storage_quota_bytes)
         # The record exists before any file or worker can refer to it. Its heartbeat starts
@@ -136,6 +143,13 @@ class JobDesk:
             return done
         await self.store.delete(job.id)
         return None
+
+    async def _check_active(self, client: str | None) -> None:
+        if client is None:
+            return
+        jobs = sum(1 for job in await self.store.unfinished() if job.client == client)
+        if jobs + self._streams.get(client, 0) >= self.settings.max_active_per_client:
+            raise TooManyActive(self.settings.max_active_per_client)
 
     async def wait(self, job_id: str, timeout: float) -> Job:
         """Wait until the job has finished (or `timeout` passes), then return its record."""
@@ -185,11 +199,16 @@ class JobDesk:
         await self.store.delete(job.id)
         self.files.remove(job.id, _extension(job))
 
-    async def stream(self, plan: SpeechPlan) -> AsyncGenerator[bytes, None]:
+    async def stream(
+        self, plan: SpeechPlan, client: str | None = None
+    ) -> AsyncGenerator[bytes, None]:
         """Encoded audio piece by piece as each sentence is synthesized (always in this
         process). Stopping iteration (a client gone) stops synthesis at the next sentence;
         the place in the queue is given back once the thread has let go."""
+        await self._check_active(client)
         self.runner.admit()
+        key = client or ""
+        self._streams[key] = self._streams.get(key, 0) + 1
         stop = threading.Event()
 
         def report(_fraction: float) -> None:
@@ -210,16 +229,20 @@ class JobDesk:
         finally:
             stop.set()
             if pending is None or pending.done():
-                pieces.close()
-                self.runner.release()
+                self._let_go(pending, pieces, key)
             else:
-                pending.add_done_callback(lambda future: self._let_go(future, pieces))
+                pending.add_done_callback(lambda future: self._let_go(future, pieces, key))
 
-    def _let_go(self, future: asyncio.Future[bytes | None], pieces: Generator[bytes]) -> None:
-        if not future.cancelled():
+    def _let_go(
+        self, future: asyncio.Future[bytes | None] | None, pieces: Generator[bytes], key: str
+    ) -> None:
+        if future is not None and not future.cancelled():
             future.exception()  # retrieved: Cancelled, by design
         pieces.close()
         self.runner.release()
+        self._streams[key] -= 1
+        if not self._streams[key]:
+            del self._streams[key]
 
     # -- lifetime -------------------------------------------------------------------------
 

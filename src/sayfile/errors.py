@@ -13,6 +13,8 @@ SayfileError
  +-- Cancelled               a job was cancelled while running
  +-- StoreUnavailable        Redis is away (503, Retry-After)
  +-- Unauthorized            an API key is required (401)
+ +-- DiskFull                no space left while writing (507)
+ +-- RateLimited / TooManyActive   one client asks too much (429, Retry-After)
 """
 
 from __future__ import annotations
@@ -141,3 +143,35 @@ class Unauthorized(SayfileError):
             else "The API key is not valid."
         )
         self.missing = missing
+
+
+class DiskFull(SayfileError):
+    """The data folder's file system is full (or over a quota) while writing audio."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server ran out of disk space while writing the audio; nothing partial was "
+            "kept. Try again later."
+        )
+
+
+class RateLimited(SayfileError):
+    """This client sent more requests than its rate allows."""
+
+    def __init__(self, limit: str, retry_after: int) -> None:
+        super().__init__(
+            f"Too many requests: the limit is {limit} per client; try again in "
+            f"{retry_after} seconds."
+        )
+        self.retry_after = retry_after
+
+
+class TooManyActive(SayfileError):
+    """This client already has as many jobs and streams running as it may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"You already have {limit} requests being synthesized, the most one client may "
+            "have at once; wait for one to finish."
+        )
+        self.retry_after = 2

@@ -61,6 +61,8 @@ class Job:
     heartbeat_at: float | None = None
     # "host:pid" of the process synthesizing the job, for operators.
     worker: str | None = None
+    # Who asked (hashed key or address), for per-client limits.
+    client: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

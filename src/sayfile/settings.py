@@ -111,7 +111,27 @@ class Settings(BaseSettings):
         "best voice for the text's language.",
     )
 
-    @field_validator("api_keys", mode="before")
+    rate_limit: str = Field(
+        default="300/minute",
+        description="Requests that create work (POST /speech, /jobs, /v1/audio/speech) per "
+        "client, in the `limits` notation (`300/minute`, `10/second;1000/hour`); empty: none.",
+    )
+    max_active_per_client: int = Field(
+        default=32, ge=1, description="Jobs and streams one client may have in synthesis at once."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks (comma-separated) of reverse proxies whose "
+        "X-Forwarded-For names the client; unset: the socket peer is the client.",
+    )
+    min_free_bytes: int = Field(
+        default=200 * 1024**2,
+        ge=0,
+        description="GET /readyz reports not ready when the data folder has less free space.",
+    )
+    log_format: str = Field(default="text", description="`text` or `json` log lines.")
+
+    @field_validator("api_keys", "trusted_proxies", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

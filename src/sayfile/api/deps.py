@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import json
 import secrets
 from typing import Annotated, Any
@@ -34,8 +36,7 @@ async def _require_key(request: Request) -> None:
     keys: list[str] = request.app.state.settings.api_keys
     if not keys:
         return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    given = token.strip() if scheme.lower() == "bearer" else ""
+    given = _bearer(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not given and content_type in _FORMS:
         field = (await request.form()).get("api_key")
@@ -46,6 +47,43 @@ async def _require_key(request: Request) -> None:
     matches = [secrets.compare_digest(given.encode(), key.encode()) for key in keys]
     if not any(matches):
         raise Unauthorized(missing=False)
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def client_of(request: Request) -> str:
+    """Who is asking, for limits: the API key when one is sent, else the client address
+    (taken from X-Forwarded-For only behind a trusted proxy). Hashed: records and Redis keys
+    never hold keys or addresses."""
+    key = _bearer(request)
+    if key:
+        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:20]
+    settings: Settings = request.app.state.settings
+    address = request.client.host if request.client else "unknown"
+    proxies = [ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies]
+
+    def trusted(value: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(value)
+        except ValueError:
+            return False
+        return any(ip in network for network in proxies)
+
+    if proxies and trusted(address):
+        hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
+        # The right-most address a trusted proxy did not add is the client.
+        for hop in reversed([h for h in hops if h]):
+            address = hop
+            if not trusted(hop):
+                break
+    return "ip:" + hashlib.sha256(address.encode()).hexdigest()[:20]
+
+
+async def _rate_limit(request: Request) -> None:
+    await request.app.state.limiter.hit(client_of(request))
 
 
 def _invalid(message: str, kind: str = "value_error") -> RequestValidationError:
@@ -110,6 +148,9 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 SpeechBody = Annotated[SpeechIn, Depends(_speech_in)]
 # For `dependencies=[...]` of routes that need an API key when keys are configured.
 API_KEY = Depends(_require_key)
+# For routes that create work: per-client rate limit (after the key check).
+RATE_LIMIT = Depends(_rate_limit)
+ClientDep = Annotated[str, Depends(client_of)]
 
 # Documents the two request encodings in OpenAPI (the dependency reads the body itself).
 SPEECH_BODY_DOC: dict[str, Any] = {

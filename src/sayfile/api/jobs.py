@@ -11,7 +11,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sayfile.api.deps import (
     API_KEY,
+    RATE_LIMIT,
     SPEECH_BODY_DOC,
+    ClientDep,
     DeskDep,
     SettingsDep,
     SpeechBody,
@@ -41,14 +43,14 @@ _EVENT_POLL_S = 0.25
         507: {"model": ErrorOut},
     },
     openapi_extra=SPEECH_BODY_DOC,
-    dependencies=[API_KEY],
+    dependencies=[API_KEY, RATE_LIMIT],
     summary="Create a job; its audio_url serves the file when done",
 )
 async def create_job(
-    request: Request, body: SpeechBody, desk: DeskDep, settings: SettingsDep
+    request: Request, body: SpeechBody, desk: DeskDep, settings: SettingsDep, client: ClientDep
 ) -> JSONResponse:
     plan = desk.plan(as_request(body), settings.max_chars_job)
-    job = await desk.submit(plan, one_time=body.one_time)
+    job = await desk.submit(plan, one_time=body.one_time, client=client)
     out = JobOut.of(job, base_path(request))
     return JSONResponse(
         out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}

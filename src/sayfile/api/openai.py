@@ -13,7 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sayfile.aliases import MODELS, choose_voice
-from sayfile.api.deps import API_KEY, DeskDep, SettingsDep
+from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, DeskDep, SettingsDep
 from sayfile.api.downloads import download_headers
 from sayfile.desk import SpeechRequest
 from sayfile.naming import stem_for
@@ -51,8 +51,11 @@ class OpenAISpeechIn(BaseModel):
     response_class=Response,
     responses={200: {"content": {"audio/mpeg": {}, "text/event-stream": {}}}},
     summary="OpenAI-compatible text to speech (streamed as it is synthesized)",
+    dependencies=[RATE_LIMIT],
 )
-async def create_speech(body: OpenAISpeechIn, desk: DeskDep, settings: SettingsDep) -> Response:
+async def create_speech(
+    body: OpenAISpeechIn, desk: DeskDep, settings: SettingsDep, client: ClientDep
+) -> Response:
     voice = body.voice.id if isinstance(body.voice, VoiceRef) else body.voice
     choice = choose_voice(voice, body.model, body.input, settings.openai_voices)
     request = SpeechRequest(
@@ -66,12 +69,12 @@ async def create_speech(body: OpenAISpeechIn, desk: DeskDep, settings: SettingsD
     plan = desk.plan(request, settings.max_chars_job)
     if body.stream_format == "sse":
         return StreamingResponse(
-            _events(desk.stream(plan), plan),
+            _events(desk.stream(plan, client), plan),
             media_type="text/event-stream",
             headers={"X-Accel-Buffering": "no"},
         )
     return StreamingResponse(
-        desk.stream(plan),
+        desk.stream(plan, client),
         media_type=plan.format.media_type,
         headers=download_headers(stem_for(plan.text), plan.format),
     )

@@ -7,7 +7,9 @@ from fastapi.responses import Response, StreamingResponse
 
 from sayfile.api.deps import (
     API_KEY,
+    RATE_LIMIT,
     SPEECH_BODY_DOC,
+    ClientDep,
     DeskDep,
     SettingsDep,
     SpeechBody,
@@ -33,10 +35,12 @@ _AUDIO = {"content": {"audio/mpeg": {}}, "description": "The audio file as an at
         507: {"model": ErrorOut},
     },
     openapi_extra=SPEECH_BODY_DOC,
-    dependencies=[API_KEY],
+    dependencies=[API_KEY, RATE_LIMIT],
     summary="Speak text; the answer is the audio file",
 )
-async def speech(body: SpeechBody, desk: DeskDep, settings: SettingsDep) -> Response:
+async def speech(
+    body: SpeechBody, desk: DeskDep, settings: SettingsDep, client: ClientDep
+) -> Response:
     """Text in, audio file out. With `stream=true` the file is sent chunked as each sentence is
     synthesized (first bytes after the first sentence; no Content-Length), and long text up to
     the job limit is accepted, since nothing waits for the whole file."""
@@ -44,11 +48,11 @@ async def speech(body: SpeechBody, desk: DeskDep, settings: SettingsDep) -> Resp
     plan = desk.plan(as_request(body), limit)
     if body.stream:
         return StreamingResponse(
-            desk.stream(plan),
+            desk.stream(plan, client),
             media_type=plan.format.media_type,
             headers=download_headers(stem_for(plan.text), plan.format),
         )
-    job = await desk.submit(plan)
+    job = await desk.submit(plan, client=client)
     job = await desk.wait(job.id, settings.direct_wait_seconds)
     job, path = await desk.audio(job.id)
     return JobFileResponse(path, job, plan.format)
