@@ -119,3 +119,27 @@ async def test_only_one_lock_holder(store: JobStore) -> None:
     assert second is not None
     await asyncio.sleep(0.3)
     assert await store.try_lock("sweeper", 30) is not None  # an expired lock is free
+
+
+async def test_status_counts_and_ping(store: JobStore) -> None:
+    await store.ping()
+    jobs = [
+        make_job(JobStatus.queued),
+        make_job(JobStatus.running),
+        make_job(JobStatus.running),
+        make_job(JobStatus.done, bytes=3),
+        make_job(JobStatus.failed),
+        make_job(JobStatus.expired),
+    ]
+    for job in jobs:
+        await store.add(job)
+    assert await store.status_counts() == {
+        "queued": 1,
+        "running": 2,
+        "done": 1,
+        "failed": 1,
+        "expired": 1,
+    }
+    await store.update(jobs[3].id, status=JobStatus.expired)
+    counts = await store.status_counts()
+    assert counts["done"] == 0 and counts["expired"] == 2

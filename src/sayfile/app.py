@@ -15,11 +15,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from sayfile import __version__
-from sayfile.api import errors, jobs, openai, pages, speech, voices
-from sayfile.api.middleware import BodyLimit, SecurityHeaders
+from sayfile.api import errors, health, jobs, openai, pages, speech, voices
+from sayfile.api.middleware import BodyLimit, RequestLog, SecurityHeaders
 from sayfile.desk import JobDesk
 from sayfile.errors import SayfileError, StoreUnavailable
 from sayfile.limiter import RequestLimiter
+from sayfile.metrics import Metrics
 from sayfile.runner import build_runner
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
@@ -29,11 +30,11 @@ from sayfile.synthesis import JobSynthesis
 log = logging.getLogger(__name__)
 
 
-async def _sweep_forever(desk: JobDesk, interval: float) -> None:
+async def _sweep_forever(desk: JobDesk, interval: float, metrics: Metrics) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await desk.sweep()
+            metrics.sweeper_deleted.inc(await desk.sweep())
         except StoreUnavailable:
             log.warning("sweep skipped: the job store is unreachable; trying again next round")
         except Exception:
@@ -46,17 +47,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        speech_service = SpeechService(settings)
+        speech_service = SpeechService(settings, observer=metrics.synthesized)
         store = build_store(settings)
         synthesis = JobSynthesis(settings, speech_service, store, time.time)
         runner = build_runner(settings, synthesis)
         desk = JobDesk(settings, speech_service, store, runner, synthesis)
         # Voice lists are read and the default voice loaded once, before the first request,
         # off the event loop.
-        await runner.run(speech_service.warm_up)
-        await desk.start()
         app.state.desk = desk
-        sweeper = asyncio.create_task(_sweep_forever(desk, settings.sweep_interval_seconds))
+        await runner.run(speech_service.warm_up)
+        app.state.ready = True
+        await desk.start()
+        sweeper = asyncio.create_task(
+            _sweep_forever(desk, settings.sweep_interval_seconds, metrics)
+        )
         try:
             yield
         finally:
@@ -73,15 +77,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Self-hosted text-to-speech: text in, audio file out.",
         lifespan=lifespan,
     )
+    metrics = Metrics()
     app.state.settings = settings
+    app.state.metrics = metrics
     app.state.limiter = RequestLimiter(settings)
     package = files("sayfile")
     app.state.templates = Jinja2Templates(directory=str(package / "templates"))
     app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
-    for module in (pages, speech, jobs, voices, openai):
+    for module in (pages, speech, jobs, voices, openai, health):
         app.include_router(module.router)
     app.add_exception_handler(SayfileError, errors.sayfile_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLog, metrics=metrics)
     return app

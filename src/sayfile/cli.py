@@ -167,6 +167,8 @@ def serve(
 
     import uvicorn
 
+    from sayfile.logs import log_config
+
     # Settings are read from the environment inside the app factory, so flags go there too.
     os.environ["SAYFILE_HOST"] = host
     os.environ["SAYFILE_PORT"] = str(port)
@@ -187,7 +189,11 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
-        proxy_headers=True,
+        log_config=log_config(settings.log_format, log_level),
+        # Access lines come from sayfile (route templates, never job ids in paths), and
+        # X-Forwarded-For is trusted only per SAYFILE_TRUSTED_PROXIES.
+        access_log=False,
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
         workers=workers,
     )

@@ -177,7 +177,7 @@ class JobDesk:
         if job.status == JobStatus.expired:
             raise JobExpired()
         if job.status == JobStatus.failed:
-            raise JobFailed(job.error or "unknown error")
+            raise JobFailed(job.error or "unknown error", job.error_code)
         if job.status != JobStatus.done:
             raise JobNotReady(job.status.value)
         path = self.files.path(job.id, _extension(job))
@@ -269,7 +269,7 @@ class JobDesk:
         for job in await self.store.unfinished():
             reason = self.synthesis.stale(job, now)
             if reason is not None:
-                await self.synthesis.fail(job.id, _extension(job), reason)
+                await self.synthesis.fail(job.id, _extension(job), reason, "worker_lost")
         for job in await self.store.due(now):
             self.files.remove(job.id, _extension(job))
             await self.store.update(job.id, status=JobStatus.expired)

@@ -114,8 +114,10 @@ class JobNotReady(SayfileError):
 
 
 class JobFailed(SayfileError):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, code: str | None = None) -> None:
         super().__init__(f"The job failed: {error}")
+        self.error = error
+        self.code = code
 
 
 class Cancelled(SayfileError):

@@ -55,6 +55,8 @@ class Job:
     one_time: bool = False
     progress: float = 0.0
     error: str | None = None
+    # Why it failed, as the error table's code (disk_full, engine_error, interrupted...).
+    error_code: str | None = None
     bytes: int | None = None
     duration_s: float | None = None
     # Refreshed while a process holds the job; a stale one means that process died.

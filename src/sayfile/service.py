@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ MAX_SPEED = 4.0
 
 Progress = Callable[[float], None]
 """Called with the fraction of the text (0..1) spoken so far."""
+
+Observer = Callable[[str, float, float], None]
+"""Called after each sentence with the engine, its computing seconds and the audio seconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +49,15 @@ class SpeechResult:
 class SpeechService:
     """Turns text into audio. Engines are loaded on first use and kept until `close()`."""
 
-    def __init__(self, settings: Settings, catalogue: Catalogue | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalogue: Catalogue | None = None,
+        observer: Observer | None = None,
+    ) -> None:
         self.settings = settings
         self.catalogue = catalogue or Catalogue(build_engines(settings), settings.default_voice)
+        self.observer = observer
 
     def plan(
         self,
@@ -83,8 +93,13 @@ class SpeechService:
         engine = self.catalogue.engine(plan.voice)
         total = len(plan.text)
         done = 0
+        rate = plan.voice.sample_rate
         for sentence in textmod.sentences(plan.text, self.settings.max_sentence_chars):
-            yield engine.synthesize(plan.voice, sentence, plan.speed)
+            started = time.perf_counter()
+            samples = engine.synthesize(plan.voice, sentence, plan.speed)
+            if self.observer is not None:
+                self.observer(engine.name, time.perf_counter() - started, samples.size / rate)
+            yield samples
             done += len(sentence) + 1
             if progress is not None:
                 progress(min(done / total, 1.0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -12,7 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sayfile.errors import Cancelled, SayfileError
+from sayfile.errors import Cancelled, DiskFull, SayfileError
 from sayfile.files import AudioFiles
 from sayfile.jobs import Job, JobStatus
 from sayfile.service import SpeechPlan, SpeechResult, SpeechService
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # How often a working job writes its progress and heartbeat to the store.
 PULSE_S = 0.25
+# Writing failed for lack of space: full file system, quota, or file size limit.
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 class JobSynthesis:
@@ -66,12 +69,25 @@ class JobSynthesis:
             async with slot or contextlib.nullcontext():
                 await self._work(job_id, plan, path, run_blocking, report, cancel)
         except Cancelled:
-            self.files.remove(job_id, plan.format.extension)
+            # Deleted: nothing to record. Still there: this process is shutting down.
+            await self.fail(
+                job_id,
+                plan.format.extension,
+                "stopped before it finished because the server shut down; please submit it again",
+                "interrupted",
+            )
+        except DiskFull as exc:
+            await self.fail(job_id, plan.format.extension, str(exc), "disk_full")
         except SayfileError as exc:
-            await self.fail(job_id, plan.format.extension, str(exc))
+            await self.fail(job_id, plan.format.extension, str(exc), "engine_error")
         except Exception as exc:
             log.exception("job %s failed", job_id)
-            await self.fail(job_id, plan.format.extension, f"internal error ({type(exc).__name__})")
+            await self.fail(
+                job_id,
+                plan.format.extension,
+                f"internal error ({type(exc).__name__})",
+                "internal_error",
+            )
         finally:
             pulse.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -96,7 +112,12 @@ class JobSynthesis:
         )
         if running is None or running.status != JobStatus.running:
             raise Cancelled()
-        result = await run_blocking(lambda: self.speech.write(plan, path, report))
+        try:
+            result = await run_blocking(lambda: self.speech.write(plan, path, report))
+        except OSError as exc:
+            if exc.errno in _NO_SPACE:
+                raise DiskFull() from exc
+            raise
         if cancel.is_set():
             raise Cancelled()
         done = await self.store.update(
@@ -125,13 +146,17 @@ class JobSynthesis:
                     return
             await asyncio.sleep(PULSE_S)
 
-    async def fail(self, job_id: str, extension: str, message: str) -> None:
-        """Record a failure: no file, a clear error, and the usual lifetime for the record."""
+    async def fail(
+        self, job_id: str, extension: str, message: str, code: str = "worker_lost"
+    ) -> None:
+        """Record a failure: no file, a clear error, and the usual lifetime for the record.
+        Does nothing to a deleted record."""
         self.files.remove(job_id, extension)
         await self.store.update(
             job_id,
             status=JobStatus.failed,
             error=message,
+            error_code=code,
             heartbeat_at=None,
             expires_at=self.clock() + self.settings.ttl_seconds,
         )

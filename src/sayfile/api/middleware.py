@@ -1,11 +1,22 @@
-"""Plain ASGI middleware: security headers on every answer, and a cap on request bodies."""
+"""Plain ASGI middleware: security headers, a cap on request bodies, request ids with
+metrics and access logs."""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
+import time
+import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sayfile.logs import request_id
+from sayfile.metrics import Metrics
+
+_access = logging.getLogger("sayfile.access")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 _SECURITY = {
     "x-content-type-options": "nosniff",
@@ -100,3 +111,56 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class RequestLog:
+    """Gives every request an id (`X-Request-ID`, kept from the client when it is a short
+    token), counts it in the metrics by route template, and logs one access line. Paths are
+    logged by route template so job ids (capabilities) never reach the logs."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+        audio_kind: str | None = None
+        sent = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, audio_kind, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["x-request-id"] = rid
+                if headers.get("content-type", "").startswith("audio/"):
+                    audio_kind = "file" if "content-length" in headers else "stream"
+            elif message["type"] == "http.response.body" and audio_kind is not None:
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            if scope["path"].startswith("/static/"):
+                template = "/static"
+            self.metrics.requests.labels(template, scope["method"], str(status)).inc()
+            if audio_kind is not None and sent:
+                self.metrics.bytes_served.labels(audio_kind).inc(sent)
+            _access.info(
+                "%s %s %s %.1fms",
+                scope["method"],
+                template,
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+            request_id.reset(token)

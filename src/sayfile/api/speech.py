@@ -17,6 +17,7 @@ from sayfile.api.deps import (
 )
 from sayfile.api.downloads import JobFileResponse, download_headers
 from sayfile.api.schemas import ErrorOut
+from sayfile.errors import DiskFull, EngineError, JobFailed
 from sayfile.naming import stem_for
 
 router = APIRouter(tags=["speech"])
@@ -54,5 +55,9 @@ async def speech(
         )
     job = await desk.submit(plan, client=client)
     job = await desk.wait(job.id, settings.direct_wait_seconds)
-    job, path = await desk.audio(job.id)
+    try:
+        job, path = await desk.audio(job.id)
+    except JobFailed as exc:
+        # The caller waited for this file: the job's own failure is the answer.
+        raise (DiskFull() if exc.code == "disk_full" else EngineError(exc.error)) from None
     return JobFileResponse(path, job, plan.format)

@@ -1,4 +1,4 @@
-"""GET /voices and GET /healthz."""
+"""GET /voices: the voice catalogue."""
 
 from __future__ import annotations
 
@@ -19,8 +19,3 @@ async def list_voices(
 ) -> list[VoiceOut]:
     voices = desk.speech.catalogue.voices(language)
     return [VoiceOut.model_validate(v.public()) for v in voices]
-
-
-@router.get("/healthz", tags=["health"], summary="Alive")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}

@@ -19,6 +19,8 @@ class JobStore(Protocol):
     - `unfinished()` lists queued and running jobs; `all_ids()` every id.
     - `stored_bytes(now)` is the total size of the done, unexpired files.
     - `delete(id)` forgets a record.
+    - `status_counts()` counts records by status (every status present, zeros included);
+      `ping()` checks the store answers.
     - `try_lock(name, seconds)` returns a token to exactly one caller until `unlock(name,
       token)` or until `seconds` pass, None to the others (one sweeper at a time).
     - `close()` releases connections. Every method raises StoreUnavailable when the store
@@ -44,6 +46,10 @@ class JobStore(Protocol):
     async def stored_bytes(self, now: float) -> int: ...
 
     async def delete(self, job_id: str) -> None: ...
+
+    async def status_counts(self) -> dict[str, int]: ...
+
+    async def ping(self) -> None: ...
 
     async def try_lock(self, name: str, seconds: float) -> str | None: ...
 

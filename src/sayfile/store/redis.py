@@ -211,5 +211,16 @@ class RedisJobStore:
     async def ping(self) -> None:
         await self._redis.ping()
 
+    @_guard
+    async def status_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys((s.value for s in JobStatus), 0)
+        for job in await self.unfinished():
+            counts[job.status.value] += 1
+        done = int(await self._redis.hlen(self.keys.sizes))
+        counts[JobStatus.done.value] = done
+        counts[JobStatus.failed.value] = int(await self._redis.zcard(self.keys.due)) - done
+        counts[JobStatus.expired.value] = int(await self._redis.zcard(self.keys.expired))
+        return counts
+
     async def close(self) -> None:
         await self._redis.aclose()

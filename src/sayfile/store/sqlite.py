@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from sayfile.jobs import Job
+from sayfile.jobs import Job, JobStatus
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -122,6 +122,19 @@ class SqliteJobStore:
             db = await self._conn()
             await db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             await db.commit()
+
+    async def status_counts(self) -> dict[str, int]:
+        db = await self._conn()
+        counts = dict.fromkeys((s.value for s in JobStatus), 0)
+        async with db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status") as cursor:
+            for status, count in await cursor.fetchall():
+                counts[status] = int(count)
+        return counts
+
+    async def ping(self) -> None:
+        db = await self._conn()
+        async with db.execute("SELECT 1") as cursor:
+            await cursor.fetchone()
 
     async def try_lock(self, name: str, seconds: float) -> str | None:
         token = secrets.token_hex(16)
