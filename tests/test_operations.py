@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -98,9 +97,9 @@ def test_request_ids_are_returned_and_logged(
 
 
 def test_json_logs_carry_the_request_id() -> None:
-    from sayfile.logs import JsonFormatter, RequestIdFilter, request_id
-
     import logging
+
+    from sayfile.logs import JsonFormatter, RequestIdFilter, request_id
 
     token = request_id.set("abc123def456")
     record = logging.makeLogRecord({"name": "sayfile.test", "msg": "hello %s", "args": ("you",)})

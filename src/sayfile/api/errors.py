@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sayfile import errors
 
@@ -121,3 +122,16 @@ async def validation_error(request: Request, exc: Exception) -> Response:
         field = field or where or None
         problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
     return error_response(request, STATUS[errors.InvalidInput], "; ".join(problems), field=field)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (a body that cannot be parsed, 404 for unknown paths, 405) in
+    the same shapes as everything else."""
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = {404: "not_found", 405: "method_not_allowed"}.get(status, "bad_request")
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    response = error_response(request, Mapping(status, code, status, kind), str(exc.detail))
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response

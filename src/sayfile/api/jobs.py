@@ -21,13 +21,13 @@ from sayfile.api.deps import (
     base_path,
 )
 from sayfile.api.downloads import JobFileResponse, etag_of
-from sayfile.api.schemas import ErrorOut, JobOut
+from sayfile.api.schemas import AUDIO_CONTENT, JOB_ERRORS, WORK_ERRORS, JobOut, error_docs
 from sayfile.audio import audio_format
 from sayfile.desk import JobDesk
 from sayfile.errors import JobNotFound
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
-_ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 410: {"model": ErrorOut}}
+_ERRORS = error_docs(*JOB_ERRORS)
 # How often the event stream looks at the job record.
 _EVENT_POLL_S = 0.25
 
@@ -36,12 +36,7 @@ _EVENT_POLL_S = 0.25
     "",
     status_code=202,
     response_model=JobOut,
-    responses={
-        413: {"model": ErrorOut},
-        422: {"model": ErrorOut},
-        503: {"model": ErrorOut},
-        507: {"model": ErrorOut},
-    },
+    responses=error_docs(*WORK_ERRORS),
     openapi_extra=SPEECH_BODY_DOC,
     dependencies=[API_KEY, RATE_LIMIT],
     summary="Create a job; its audio_url serves the file when done",
@@ -97,17 +92,26 @@ async def _events(desk: JobDesk, job_id: str, base: str) -> AsyncIterator[str]:
         await asyncio.sleep(_EVENT_POLL_S)
 
 
-@router.api_route(
+_AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": AUDIO_CONTENT, "description": "The file (Range supported)."},
+    206: {"content": AUDIO_CONTENT, "description": "Part of the file."},
+    304: {"description": "Not modified (If-None-Match)."},
+    **error_docs(409, *JOB_ERRORS),
+}
+
+
+@router.head(
     "/{job_id}/audio",
-    methods=["GET", "HEAD"],
     response_class=Response,
-    responses={
-        200: {"content": {"audio/mpeg": {}}, "description": "The file (Range supported)."},
-        206: {"description": "Part of the file."},
-        304: {"description": "Not modified (If-None-Match)."},
-        409: {"model": ErrorOut, "description": "Not done yet; see Retry-After."},
-        **_ERRORS,
-    },
+    responses=_AUDIO_RESPONSES,
+    operation_id="head_job_audio",
+    summary="The finished file's headers",
+)
+@router.get(
+    "/{job_id}/audio",
+    response_class=Response,
+    responses=_AUDIO_RESPONSES,
+    operation_id="get_job_audio",
     summary="Download the finished file",
 )
 async def job_audio(request: Request, job_id: str, desk: DeskDep) -> Response:
@@ -122,7 +126,9 @@ async def job_audio(request: Request, job_id: str, desk: DeskDep) -> Response:
     return JobFileResponse(path, job, audio_format(job.format), on_complete=finished)
 
 
-@router.delete("/{job_id}", status_code=204, responses=_ERRORS, dependencies=[API_KEY])
+@router.delete(
+    "/{job_id}", status_code=204, responses=error_docs(401, *JOB_ERRORS), dependencies=[API_KEY]
+)
 async def delete_job(job_id: str, desk: DeskDep) -> Response:
     """Cancel the job if it is still working, or delete its file; the link stops working."""
     await desk.cancel(job_id)

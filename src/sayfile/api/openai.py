@@ -15,11 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from sayfile.aliases import MODELS, choose_voice
 from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, DeskDep, SettingsDep
 from sayfile.api.downloads import download_headers
+from sayfile.api.schemas import AUDIO_CONTENT, error_docs
+from sayfile.audio import FORMATS
 from sayfile.desk import SpeechRequest
 from sayfile.naming import stem_for
-from sayfile.service import SpeechPlan
+from sayfile.service import MAX_SPEED, MIN_SPEED, SpeechPlan
 
-router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[API_KEY])
+router = APIRouter(
+    prefix="/v1",
+    tags=["openai"],
+    dependencies=[API_KEY],
+    responses=error_docs(400, 401, openai=True),
+)
 # Listed as the creation time of every model (sayfile's models have no release dates).
 _CREATED = 1_735_689_600
 
@@ -33,13 +40,25 @@ class OpenAISpeechIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(description=f"One of: {', '.join(MODELS)}.")
+    # The allowed values are documented here and checked in one place (sayfile.aliases), so
+    # the error names them the same way for every caller.
+    model: str = Field(
+        description=f"One of: {', '.join(MODELS)}.", json_schema_extra={"enum": list(MODELS)}
+    )
     input: str = Field(description="The text to speak.")
     voice: str | VoiceRef = Field(
         description="An OpenAI voice name (alloy, ash, ...) or any sayfile voice id."
     )
-    response_format: str = Field(default="mp3", description="mp3, opus, aac, flac, wav or pcm.")
-    speed: float = Field(default=1.0, description="0.25 to 4.0.")
+    response_format: str = Field(
+        default="mp3",
+        description="mp3, opus, aac, flac, wav or pcm.",
+        json_schema_extra={"enum": list(FORMATS)},
+    )
+    speed: float = Field(
+        default=1.0,
+        description="0.25 to 4.0.",
+        json_schema_extra={"minimum": MIN_SPEED, "maximum": MAX_SPEED},
+    )
     stream_format: Literal["audio", "sse"] = Field(
         default="audio", description="`audio`: the file, chunked; `sse`: base64 audio events."
     )
@@ -49,7 +68,10 @@ class OpenAISpeechIn(BaseModel):
 @router.post(
     "/audio/speech",
     response_class=Response,
-    responses={200: {"content": {"audio/mpeg": {}, "text/event-stream": {}}}},
+    responses={
+        200: {"content": {**AUDIO_CONTENT, "text/event-stream": {}}},
+        **error_docs(400, 401, 429, 500, 503, openai=True),
+    },
     summary="OpenAI-compatible text to speech (streamed as it is synthesized)",
     dependencies=[RATE_LIMIT],
 )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from sayfile.audio import FORMATS
 from sayfile.jobs import Job, JobStatus
+from sayfile.service import MAX_SPEED, MIN_SPEED
 
 
 class SpeechIn(BaseModel):
@@ -26,10 +30,18 @@ class SpeechIn(BaseModel):
         description="Pick the best voice for this language (`en`, `zh-CN`, `fr`...) when "
         "`voice` is not given.",
     )
+    # Allowed values are documented here and checked once, in the service, so every caller
+    # (form, JSON, CLI) gets the same message naming them.
     format: str | None = Field(
-        default=None, description="mp3 (default), opus, aac, flac, wav or pcm (24 kHz s16le)."
+        default=None,
+        description="mp3 (default), opus, aac, flac, wav or pcm (24 kHz s16le).",
+        json_schema_extra={"enum": [*FORMATS, None]},
     )
-    speed: float = Field(default=1.0, description="0.25 to 4.0.")
+    speed: float = Field(
+        default=1.0,
+        description="0.25 to 4.0.",
+        json_schema_extra={"minimum": MIN_SPEED, "maximum": MAX_SPEED},
+    )
     stream: bool = Field(
         default=False,
         description="POST /speech only: send the audio chunked while it is synthesized.",
@@ -96,3 +108,44 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+class OpenAIErrorBody(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIErrorOut(BaseModel):
+    error: OpenAIErrorBody
+
+
+_WHY = {
+    400: "Invalid request.",
+    401: "API key missing or wrong (when SAYFILE_API_KEYS is set).",
+    404: "No such job.",
+    409: "The job is not done yet (see Retry-After), or it failed.",
+    410: "The link has expired.",
+    413: "Text or body over the limit.",
+    422: "Invalid input; the message names the field and the allowed values.",
+    429: "Too many requests from this client (see Retry-After).",
+    500: "The engine failed.",
+    503: "Busy, or the job store is unreachable (see Retry-After).",
+    507: "Storage quota reached or disk full.",
+}
+
+
+def error_docs(*statuses: int, openai: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, in the route's error shape."""
+    model = OpenAIErrorOut if openai else ErrorOut
+    return {status: {"model": model, "description": _WHY[status]} for status in statuses}
+
+
+# The errors any route that creates work can answer.
+WORK_ERRORS = (401, 413, 422, 429, 500, 503, 507)
+JOB_ERRORS = (404, 410, 503)
+
+
+# Every audio media type a download or stream can have, for OpenAPI.
+AUDIO_CONTENT: dict[str, Any] = {fmt.media_type: {} for fmt in FORMATS.values()}

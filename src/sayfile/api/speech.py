@@ -16,25 +16,19 @@ from sayfile.api.deps import (
     as_request,
 )
 from sayfile.api.downloads import JobFileResponse, download_headers
-from sayfile.api.schemas import ErrorOut
+from sayfile.api.schemas import AUDIO_CONTENT, WORK_ERRORS, error_docs
 from sayfile.errors import DiskFull, EngineError, JobFailed
 from sayfile.naming import stem_for
 
 router = APIRouter(tags=["speech"])
 
-_AUDIO = {"content": {"audio/mpeg": {}}, "description": "The audio file as an attachment."}
+_AUDIO = {"content": AUDIO_CONTENT, "description": "The audio file as an attachment."}
 
 
 @router.post(
     "/speech",
     response_class=Response,
-    responses={
-        200: _AUDIO,
-        413: {"model": ErrorOut},
-        422: {"model": ErrorOut},
-        503: {"model": ErrorOut},
-        507: {"model": ErrorOut},
-    },
+    responses={200: _AUDIO, **error_docs(*WORK_ERRORS)},
     openapi_extra=SPEECH_BODY_DOC,
     dependencies=[API_KEY, RATE_LIMIT],
     summary="Speak text; the answer is the audio file",
