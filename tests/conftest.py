@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -248,18 +249,22 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 def start_worker(processes: int = 2, **env: str) -> subprocess.Popen[bytes]:
-    """`sayfile worker` with SAYFILE_* settings."""
+    """`sayfile worker` with SAYFILE_* settings, in a process group of its own so that
+    `stop_worker` can also end the pool's children."""
     environment = {**os.environ, **{f"SAYFILE_{k.upper()}": v for k, v in env.items()}}
+    command = [sys.executable, "-m", "sayfile", "worker", "--processes", str(processes)]
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sayfile",
-            "worker",
-            "--processes",
-            str(processes),
-            "--log-level",
-            "WARNING",
-        ],
-        env=environment,
+        [*command, "--log-level", "WARNING"], env=environment, start_new_session=True
     )
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """Ask the pool to stop (SIGINT), then end whatever is left of its process group."""
+    worker.send_signal(signal.SIGINT)
+    try:
+        worker.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -53,7 +54,7 @@ def test_every_operation_is_fuzzed(fuzz_server: Server) -> None:
             "DELETE /jobs/{job_id}", "GET /voices"} <= labels  # fmt: skip
 
 
-def _fuzz(operation: Any, mode: str, seen: list[str]) -> None:
+def _fuzz(operation: Any, mode: str, seen: list[str], session: requests.Session) -> None:
     """Send EXAMPLES generated requests for one operation and check every answer."""
 
     @given(case=operation.as_strategy(generation_mode=schemathesis.GenerationMode(mode)))
@@ -65,7 +66,7 @@ def _fuzz(operation: Any, mode: str, seen: list[str]) -> None:
         database=None,
     )
     def run(case: Any) -> None:
-        response = case.call(timeout=60)
+        response = case.call(session=session, timeout=60)
         seen.append(f"{operation.label} {response.status_code}")
         case.validate_response(response, checks=CHECKS)
 
@@ -75,11 +76,13 @@ def _fuzz(operation: Any, mode: str, seen: list[str]) -> None:
 @pytest.mark.parametrize("mode", ["positive", "negative"])
 def test_generated_requests_never_fail_the_server(fuzz_server: Server, mode: str) -> None:
     seen: list[str] = []
-    for operation in _operations(fuzz_server):
-        try:
-            _fuzz(operation, mode, seen)
-        except Unsatisfiable:
-            # Nothing invalid can be made for it (no parameters, no body): positive covers it.
-            assert mode == "negative", operation.label
+    with requests.Session() as session:
+        for operation in _operations(fuzz_server):
+            try:
+                _fuzz(operation, mode, seen, session)
+            except Unsatisfiable:
+                # Nothing invalid can be made for it (no parameters, no body): positive
+                # covers it.
+                assert mode == "negative", operation.label
     print(f"{mode}: {len(seen)} requests, statuses {sorted(Counter(seen).items())}")
     assert len(seen) >= 100

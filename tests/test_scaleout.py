@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from conftest import RedisServer, Server, decode, start_worker, wait_done
+from conftest import RedisServer, Server, decode, start_worker, stop_worker, wait_done
 from sayfile.audio import FORMATS
 from sayfile.naming import content_disposition, stem_for
 
@@ -30,31 +30,35 @@ class Cluster:
     redis: RedisServer
 
 
+ClusterFactory = Callable[..., Cluster]
+
+
 @pytest.fixture
-def cluster(
+def make_cluster(
     redis_server: RedisServer, server_factory: Callable[..., Server], tmp_path: Path
-) -> Iterator[Cluster]:
-    data_dir = tmp_path / "shared"
-    env = {
-        "store_url": redis_server.url(0),
-        "queue_url": redis_server.url(1),
-        "worker_timeout_seconds": "3",
-        "sweep_interval_seconds": "0.5",
-        "ttl_seconds": "4",
-        "rate_limit": "",
-        "max_active_per_client": "1000",
-    }
-    workers = start_worker(2, data_dir=str(data_dir), **env)
-    try:
+) -> Iterator[ClusterFactory]:
+    """Two API processes and a pool of two workers on one Redis and one shared folder."""
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def make(ttl_seconds: str = "4") -> Cluster:
+        data_dir = tmp_path / "shared"
+        env = {
+            "store_url": redis_server.url(0),
+            "queue_url": redis_server.url(1),
+            "worker_timeout_seconds": "3",
+            "sweep_interval_seconds": "0.5",
+            "ttl_seconds": ttl_seconds,
+            # One test client stands for many clients here.
+            "rate_limit": "",
+            "max_active_per_client": "1000",
+        }
+        workers.append(start_worker(2, data_dir=str(data_dir), **env))
         apis = [server_factory(data_dir, **env) for _ in range(2)]
-        yield Cluster(apis, workers, data_dir, redis_server)
-    finally:
-        workers.send_signal(signal.SIGINT)
-        try:
-            workers.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            workers.kill()
-            workers.wait()
+        return Cluster(apis, workers[-1], data_dir, redis_server)
+
+    yield make
+    for worker in workers:
+        stop_worker(worker)
 
 
 def _case(i: int) -> dict[str, str]:
@@ -85,7 +89,9 @@ async def _request(
 
 
 @pytest.mark.usefixtures("ffmpeg")
-def test_200_mixed_requests_across_two_apis_and_two_workers(cluster: Cluster) -> None:
+def test_200_mixed_requests_across_two_apis_and_two_workers(make_cluster: ClusterFactory) -> None:
+    # Files live long enough to be fetched on a busy machine.
+    cluster = make_cluster(ttl_seconds="300")
     urls = [api.url for api in cluster.apis]
 
     async def run_all() -> list[tuple[dict[str, str], bytes, str]]:
@@ -102,8 +108,9 @@ def test_200_mixed_requests_across_two_apis_and_two_workers(cluster: Cluster) ->
 
 
 def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(
-    cluster: Cluster, request: pytest.FixtureRequest
+    make_cluster: ClusterFactory, request: pytest.FixtureRequest
 ) -> None:
+    cluster = make_cluster()
     import json
 
     import redis
@@ -147,7 +154,8 @@ def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(
     assert list(audio.iterdir()) == []  # after the TTL nothing is left
 
 
-def test_redis_outage_gives_503_and_recovers(cluster: Cluster) -> None:
+def test_redis_outage_gives_503_and_recovers(make_cluster: ClusterFactory) -> None:
+    cluster = make_cluster()
     urls = [api.url for api in cluster.apis]
     results: list[tuple[float, int, str]] = []
 
