@@ -52,7 +52,9 @@ def error_response(
         from sayfile.api.pages import render_page
 
         form = getattr(request.state, "form", None)
-        return render_page(request, status=status, error=message, form=form, headers=headers)
+        return render_page(
+            request, status=status, error=message, code=code, form=form, headers=headers
+        )
     body: dict[str, object] = {"code": code, "message": message}
     body.update({k: v for k, v in extra.items() if v is not None})
     return JSONResponse({"error": body}, status_code=status, headers=headers)
