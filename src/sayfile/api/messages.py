@@ -11,6 +11,8 @@ COOKIE = "sayfile_lang"
 
 # One table for every string the page shows, on the server and in app.js (which gets the
 # table of the chosen language). `{name}` marks a value filled in where the string is used.
+# `error_<code>` is the plain-words lead for an error code of api/errors.py; the server's
+# message follows it as the detail, so those leads take no values.
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "title": "sayfile — text to speech",
@@ -65,8 +67,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "state_failed": "failed",
         "footer": "sayfile runs offline: its fonts, scripts and voices are all served by "
         "this server. Files are deleted when their link expires.",
-        "error_text_too_long": "The text is too long: {count} characters, and the limit is "
-        "{limit}.",
+        "error_text_too_long": "The text is too long.",
+        "error_text_too_long_count": "The text is too long: {count} characters, and the "
+        "limit is {limit}.",
         "error_text_too_long_direct": "The text is too long for Download: {count} characters, "
         "and Download takes up to {limit}. Get link takes up to {job}.",
         "error_empty": "Type or paste some text first.",
@@ -141,7 +144,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "state_failed": "失败",
         "footer": "sayfile 可离线运行：字体、脚本和声音都由这台服务器提供。"
         "链接过期后文件即被删除。",
-        "error_text_too_long": "文字太长：共 {count} 个字符，上限是 {limit}。",
+        "error_text_too_long": "文字太长。",
+        "error_text_too_long_count": "文字太长：共 {count} 个字符，上限是 {limit}。",
         "error_text_too_long_direct": "文字太长，无法直接下载：共 {count} 个字符，"
         "“下载”最多 {limit} 个字符，“获取链接”最多 {job} 个字符。",
         "error_empty": "请先输入或粘贴文字。",

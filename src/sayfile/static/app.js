@@ -110,7 +110,7 @@
   // message (English) follows as the detail.
   function describe(problem, limit) {
     if (problem.code === "text_too_long") {
-      return fill(t.error_text_too_long, { count: numbers.format(chars(text.value)), limit: numbers.format(limit) });
+      return fill(t.error_text_too_long_count, { count: numbers.format(chars(text.value)), limit: numbers.format(limit) });
     }
     if (problem.status === 401 || problem.status === 403) { return t.error_key; }
     return t["error_" + problem.code] || fill(t.error_other, { status: problem.status });
