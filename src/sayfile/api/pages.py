@@ -104,7 +104,7 @@ def render_page(
             "job": settings.max_chars_job,
             "preview": PREVIEW_CHARS,
         },
-        "default_voice": default.name + (" ★" if default.quality == Quality.neural else ""),
+        "default_voice": {"name": default.name, "neural": default.quality == Quality.neural},
         "key_required": bool(settings.api_keys),
     }
     return templates.TemplateResponse(

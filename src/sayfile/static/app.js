@@ -157,7 +157,8 @@
   // ---- languages and voices --------------------------------------------------------------
 
   const allVoices = Array.from(voice.children, (node) => node.cloneNode(true));
-  const defaultLabel = allVoices[0].textContent;
+  const defaultLabel = fill(t.voice_default, { name: data.default_voice.name }) +
+    (data.default_voice.neural ? " ★ " + t.neural : "");
   const voiceLists = new Map();
   let voiceTurn = 0;
 
@@ -453,7 +454,7 @@
     } else if (job.status === "expired") {
       linkGone(run, "expired");
     } else {
-      bar.value = 0;
+      bar.hidden = true;
       jobStatus.textContent = "";
       showError(jobError, t.error_failed, job.error);
     }
@@ -464,7 +465,7 @@
     result.hidden = true;
     player.removeAttribute("src");
     player.load();
-    bar.value = 0;
+    bar.hidden = true;
     jobStatus.textContent = "";
     cancel.hidden = true;
     showError(jobError, t["error_" + code]);
@@ -577,6 +578,7 @@
       savePrefs();
       rememberJob(job, title);
       section.hidden = false;
+      bar.hidden = false;
       result.hidden = true;
       copyStatus.textContent = "";
       player.removeAttribute("src");
@@ -599,7 +601,7 @@
     if (!run || run.over) { return; }
     stop(run);
     cancel.hidden = true;
-    bar.value = 0;
+    bar.hidden = true;
     jobStatus.textContent = t.cancelled;
     forgetJob(run.job.id);
     getLink.focus(); // the Cancel button is gone: keep the keyboard somewhere useful
