@@ -159,6 +159,8 @@ def test_get_link_shows_progress_then_a_link_that_downloads_and_plays(
     row = page.locator(f'#recent-list li[data-job="{job["id"]}"]')
     expect(row).to_contain_text("ready")
     assert row.get_by_role("link").get_attribute("href") == job["audio_url"]
+    row.get_by_role("button", name="Forget").click()
+    expect(page.locator("#recent")).to_be_hidden()
 
 
 def test_cancel_stops_the_running_job(
@@ -203,6 +205,18 @@ def test_over_long_text_is_refused_in_plain_words(
     expect(page.locator("#server-error")).to_contain_text("The text is too long.")
     expect(page.locator("#server-error")).to_contain_text("the limit is 40")
     expect(page.locator("#text")).to_have_value(text)
+
+
+def test_a_busy_server_is_explained(server_factory: Callable[..., Server], launch: Launch) -> None:
+    server = server_factory(max_queue="1")
+    busy = httpx.post(f"{server.url}/jobs", json={"text": LONG, "voice": "espeak:en-us"}).json()
+    page = open_page(launch(), server.url)
+    page.fill("#text", "Me too, please.")
+    page.click("#get-link")
+    error = page.locator("#form-error")
+    expect(error).to_contain_text("The server is busy right now. Try again in a few seconds.")
+    expect(page.locator("#job")).to_be_hidden()
+    assert httpx.delete(f"{server.url}/jobs/{busy['id']}").status_code == 204
 
 
 def test_an_expired_link_says_so(server_factory: Callable[..., Server], launch: Launch) -> None:

@@ -148,5 +148,6 @@ async def index(
             max_age=_COOKIE_SECONDS,
             path=request.scope.get("root_path", "") or "/",
             samesite="lax",
+            httponly=True,
         )
     return response

@@ -339,12 +339,17 @@
     keepRecent([item].concat(recentJobs().filter((j) => j.id !== job.id)));
   }
 
+  // Progress alone changes one line in place, so keyboard focus in the list survives it.
   function touchJob(job) {
     const list = recentJobs();
     const item = list.find((j) => j.id === job.id);
     if (!item) { return; }
+    const changed = item.status !== job.status || item.expires_at !== job.expires_at;
     Object.assign(item, { status: job.status, progress: job.progress, expires_at: job.expires_at });
-    keepRecent(list);
+    if (changed) { keepRecent(list); return; }
+    store.set(RECENT, list);
+    const state = recentList.querySelector('li[data-job="' + CSS.escape(job.id) + '"] .state');
+    if (state) { state.textContent = stateOf(item); }
   }
 
   function forgetJob(id) { keepRecent(recentJobs().filter((j) => j.id !== id)); }
