@@ -88,16 +88,26 @@ def job_created(page: Page) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("text", "language", "name"),
-    [("Hello there", "", "hello-there.mp3"), (CHINESE, "cmn", "你好-世界-这是一个测试.mp3")],
-    ids=["english", "chinese"],
+    ("text", "language", "name", "script"),
+    [
+        ("Hello there", "", "hello-there.mp3", False),
+        (CHINESE, "cmn", "你好-世界-这是一个测试.mp3", False),
+        (CHINESE, "cmn", "你好-世界-这是一个测试.mp3", True),
+    ],
+    ids=["english", "chinese", "chinese-with-javascript"],
 )
-def test_download_without_javascript_is_named_after_the_text_and_is_audio(
-    server_factory: Callable[..., Server], launch: Launch, text: str, language: str, name: str
+def test_download_is_a_form_post_named_after_the_text_and_is_audio(
+    server_factory: Callable[..., Server],
+    launch: Launch,
+    text: str,
+    language: str,
+    name: str,
+    script: bool,
 ) -> None:
     server = server_factory()
-    page = open_page(launch(java_script_enabled=False), server.url)
-    expect(page.locator("#get-link")).to_be_hidden()  # it needs JavaScript, so it hides
+    page = open_page(launch(java_script_enabled=script), server.url)
+    # Get link needs JavaScript, so without it the button stays hidden.
+    expect(page.locator("#get-link")).to_be_visible(visible=script)
     page.fill("#text", text)
     page.select_option("#language", language)
     with page.expect_download() as info:
