@@ -105,7 +105,6 @@ def render_page(
             "preview": PREVIEW_CHARS,
         },
         "default_voice": {"name": default.name, "neural": default.quality == Quality.neural},
-        "key_required": bool(settings.api_keys),
     }
     return templates.TemplateResponse(
         request,
@@ -113,7 +112,7 @@ def render_page(
         {
             "lang": lang,
             "t": words,
-            "switch": [(code_, messages.LANGUAGE_NAMES[code_]) for code_ in messages.LANGUAGES],
+            "switch": [(tag, messages.LANGUAGE_NAMES[tag]) for tag in messages.LANGUAGES],
             "groups": language_groups(catalogue.voices()),
             "neural": Quality.neural,
             "default_voice": default,
