@@ -586,6 +586,7 @@
       bar.hidden = false;
       result.hidden = true;
       copyStatus.textContent = "";
+      player.pause();
       player.removeAttribute("src");
       cancel.hidden = false;
       if (active(job.status)) {
