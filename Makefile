@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_RUN := espeak-ng
-APT_TEST := espeak-ng ffmpeg redis-server
+# chromium: the real browser the page's tests drive (through Playwright's executable_path);
+# fonts-wqy-microhei: a small CJK font so the page's Chinese renders in screenshots.
+APT_TEST := espeak-ng ffmpeg redis-server chromium fonts-wqy-microhei
 
 .PHONY: run test check bench clean
 
@@ -24,11 +26,12 @@ check: $(VENV)/.test-deps
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/run.py
 
-$(VENV)/.apt-run:
+# The stamps depend on the Makefile so a package added to APT_* is installed on the next run.
+$(VENV)/.apt-run: Makefile
 	@bash scripts/apt-ensure.sh $(APT_RUN)
 	@mkdir -p $(VENV) && touch $@
 
-$(VENV)/.apt-test:
+$(VENV)/.apt-test: Makefile
 	@bash scripts/apt-ensure.sh $(APT_TEST)
 	@mkdir -p $(VENV) && touch $@
 

@@ -92,7 +92,12 @@ def error_response(
 
         form = getattr(request.state, "form", None)
         return render_page(
-            request, status=mapping.status, error=message, form=form, headers=headers
+            request,
+            status=mapping.status,
+            error=message,
+            code=mapping.code,
+            form=form,
+            headers=headers,
         )
     detail: dict[str, object] = {"code": mapping.code, "message": message}
     if field is not None:

@@ -1,17 +1,79 @@
-"""GET /: the page people use. Works without JavaScript (Download is a plain form post)."""
+"""GET /: the page people use, in the visitor's language. Works without JavaScript (Download
+is a plain form post); app.js adds links with progress, a preview and recent links."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from sayfile.api import messages
 from sayfile.audio import FORMATS
+from sayfile.errors import SayfileError
+from sayfile.models import Quality, Voice
 
 router = APIRouter(include_in_schema=False)
+
+# "Listen" previews text up to this long: a preview should start in about a second.
+PREVIEW_CHARS = 300
+_COOKIE_SECONDS = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class LanguageGroup:
+    """The voices of one language tag, as one <optgroup> and one language choice."""
+
+    tag: str
+    label: str
+    voices: list[Voice]
+
+
+def _label(tag: str, voices: list[Voice]) -> str:
+    # espeak-ng names each voice after its language ("English (America)"), which makes a
+    # readable label without a table of language names; other voices are named after their
+    # speaker, so a tag they alone speak shows as the tag. app.js relabels in the page's
+    # language with the browser's Intl.DisplayNames.
+    for voice in voices:
+        if voice.engine == "espeak":
+            return voice.name.strip()
+    return tag
+
+
+def language_groups(voices: list[Voice]) -> list[LanguageGroup]:
+    """Voices grouped by language tag, groups by label, neural voices first in a group."""
+    by_tag: dict[str, list[Voice]] = defaultdict(list)
+    for voice in voices:
+        by_tag[voice.language].append(voice)
+    groups = [
+        LanguageGroup(
+            tag, _label(tag, members), sorted(members, key=lambda v: (-v.quality, v.name))
+        )
+        for tag, members in by_tag.items()
+    ]
+    return sorted(groups, key=lambda g: (g.label.lower(), g.tag))
+
+
+def _speech_language(request: Request, lang: str) -> str:
+    """The language tag preselected for a visitor who has chosen none (see SPEECH_LANGUAGE)."""
+    wanted = messages.SPEECH_LANGUAGE.get(lang)
+    if not wanted:
+        return ""
+    try:
+        return str(request.app.state.desk.speech.catalogue.resolve(language=wanted).language)
+    except SayfileError:
+        return ""
+
+
+def page_language(request: Request) -> str:
+    return messages.choose(
+        request.query_params.get("lang"),
+        request.cookies.get(messages.COOKIE),
+        request.headers.get("accept-language"),
+    )
 
 
 def render_page(
@@ -19,33 +81,72 @@ def render_page(
     *,
     status: int = 200,
     error: str | None = None,
+    code: str | None = None,
     form: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """The page, optionally with an error message and the user's input kept in the form."""
+    """The page, optionally with an error (its `code` picks the plain-words lead in the page's
+    language, `error` is the detail) and the user's input kept in the form."""
     templates: Jinja2Templates = request.app.state.templates
     settings = request.app.state.settings
-    by_language: dict[str, list[Any]] = defaultdict(list)
-    for voice in request.app.state.desk.speech.catalogue.voices():
-        by_language[voice.language].append(voice)
-    groups = sorted(by_language.items(), key=lambda item: item[0].lower())
+    lang = page_language(request)
+    words = messages.MESSAGES[lang]
+    catalogue = request.app.state.desk.speech.catalogue
+    default = catalogue.resolve(voice=settings.default_voice)
+    kept = dict(form or {})
+    if not form:
+        kept["language"] = _speech_language(request, lang)
+    app_data = {
+        "lang": lang,
+        "messages": words,
+        "limits": {
+            "direct": settings.max_chars_direct,
+            "job": settings.max_chars_job,
+            "preview": PREVIEW_CHARS,
+        },
+        "default_voice": {"name": default.name, "neural": default.quality == Quality.neural},
+    }
     return templates.TemplateResponse(
         request,
         "index.html",
         {
-            "groups": groups,
+            "lang": lang,
+            "t": words,
+            "switch": [(tag, messages.LANGUAGE_NAMES[tag]) for tag in messages.LANGUAGES],
+            "groups": language_groups(catalogue.voices()),
+            "neural": Quality.neural,
+            "default_voice": default,
             "formats": list(FORMATS),
-            "form": form or {},
+            "form": kept,
+            "kept": bool(form),
             "error": error,
+            "error_lead": words.get(f"error_{code}") if code else None,
             "max_chars": settings.max_chars_direct,
             "max_chars_job": settings.max_chars_job,
-            "default_voice": settings.default_voice,
+            "preview_chars": PREVIEW_CHARS,
+            "key_required": bool(settings.api_keys),
+            "app_data": app_data,
         },
         status_code=status,
-        headers=headers,
+        headers={"Content-Language": lang, **(headers or {})},
     )
 
 
 @router.get("/", response_class=HTMLResponse)
-async def index(request: Request) -> Response:
-    return render_page(request)
+async def index(
+    request: Request,
+    lang: str | None = Query(default=None, description="Interface language: en or zh-CN."),
+) -> Response:
+    response = render_page(request)
+    chosen = messages.supported(lang)
+    if chosen is not None:
+        # The switch is remembered, so a later visit (or a form post's answer) keeps it.
+        response.set_cookie(
+            messages.COOKIE,
+            chosen,
+            max_age=_COOKIE_SECONDS,
+            path=request.scope.get("root_path", "") or "/",
+            samesite="lax",
+            httponly=True,
+        )
+    return response

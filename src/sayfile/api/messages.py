@@ -1,0 +1,223 @@
+"""The page's words in each interface language, and choosing the language for a request
+(a `?lang=` switch, then its cookie, then `Accept-Language`)."""
+
+from __future__ import annotations
+
+# The first is the fallback when nothing the browser asks for is available.
+LANGUAGES = ("en", "zh-CN")
+# What the switch shows for each language, written in that language.
+LANGUAGE_NAMES = {"en": "English", "zh-CN": "简体中文"}
+COOKIE = "sayfile_lang"
+
+# One table for every string the page shows, on the server and in app.js (which gets the
+# table of the chosen language). `{name}` marks a value filled in where the string is used.
+# `error_<code>` is the plain-words lead for an error code of api/errors.py; the server's
+# message follows it as the detail, so those leads take no values.
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "sayfile — text to speech",
+        "lead": "Type or paste text, pick a voice, and get an audio file. "
+        "Everything happens on this server.",
+        "switch": "Interface language",
+        "text": "Text",
+        "text_placeholder": "Type or paste text in any language…",
+        "count": "{count} / {limit} characters",
+        "limits": "Download takes up to {direct} characters; a link up to {job}.",
+        "over_direct": "Over the Download limit of {limit} characters: use Get link.",
+        "language": "Language",
+        "language_any": "Any — the voice decides",
+        "voice": "Voice",
+        "voice_default": "Default: {name}",
+        "voice_best": "Best voice for the language",
+        "neural": "neural",
+        "format": "Format",
+        "speed": "Speed",
+        "speed_hint": "0.25 to 4; 1 is normal.",
+        "api_key": "API key",
+        "remember_key": "Remember the key in this browser",
+        "download": "Download",
+        "get_link": "Get link",
+        "listen": "Listen",
+        "listen_hint": "Listen plays a preview of text up to {limit} characters.",
+        "listen_working": "Making a preview…",
+        "listen_too_long": "Listen is for short text (up to {limit} characters). "
+        "Use Download or Get link for the whole text.",
+        "preview": "Preview",
+        "job": "Your link",
+        "progress": "Progress",
+        "queued": "Waiting for its turn…",
+        "running": "Working… {percent}%",
+        "ready": "Ready: {duration} s of audio.",
+        "cancel": "Cancel",
+        "cancelled": "Cancelled. Nothing was kept.",
+        "link": "Link",
+        "copy_link": "Copy link",
+        "copied": "Link copied.",
+        "copy_manual": "The link is selected: press Ctrl+C (or ⌘C) to copy it.",
+        "expires": "Expires {time}.",
+        "save": "Save the file",
+        "player": "Player",
+        "recent": "Recent links from this browser",
+        "recent_hint": "Kept in this browser until they expire.",
+        "forget": "Forget",
+        "forget_label": "Forget “{title}”",
+        "state_queued": "waiting",
+        "state_running": "working {percent}%",
+        "state_done": "ready",
+        "state_failed": "failed",
+        "footer": "sayfile runs offline: its fonts, scripts and voices are all served by "
+        "this server. Files are deleted when their link expires.",
+        "error_text_too_long": "The text is too long.",
+        "error_text_too_long_count": "The text is too long: {count} characters, and the "
+        "limit is {limit}.",
+        "error_text_too_long_direct": "The text is too long for Download: {count} characters, "
+        "and Download takes up to {limit}. Get link takes up to {job}.",
+        "error_empty": "Type or paste some text first.",
+        "error_unknown_voice": "That voice is not available on this server. "
+        "Pick one from the list.",
+        "error_unknown_language": "No voice on this server speaks that language.",
+        "error_unknown_format": "That audio format is not available. Pick one from the list.",
+        "error_invalid_input": "Something in the form is not right.",
+        "error_busy": "The server is busy right now. Try again in a few seconds.",
+        "error_store_unavailable": "The server cannot reach its job records right now. "
+        "Try again in a few seconds.",
+        "error_storage_full": "The server's storage is full until older files expire. "
+        "Try again later.",
+        "error_expired": "This link has expired: its file was deleted. "
+        "Press Get link to make a new one.",
+        "error_not_found": "This link does not exist any more (it was cancelled or deleted).",
+        "error_failed": "Making the audio failed.",
+        "error_key": "This server needs a valid API key: fill in the API key field.",
+        "error_invalid_api_key": "This server needs a valid API key: fill in the API key field.",
+        "error_rate_limited": "You have sent many requests in a short time. Wait a little and "
+        "try again.",
+        "error_too_many_active": "You already have as many files being made as one person may. "
+        "Wait for one to finish.",
+        "error_disk_full": "The server ran out of disk space while making the audio. Try "
+        "again later.",
+        "error_engine_error": "The voice failed to make the audio. Try another voice.",
+        "error_body_too_large": "The text is far too long to send.",
+        "error_not_ready": "The audio is not ready yet. Wait a moment and try again.",
+        "error_network": "The server could not be reached. Check the connection and try again.",
+        "error_other": "Something went wrong (HTTP {status}).",
+        "details": "Details:",
+    },
+    "zh-CN": {
+        "title": "sayfile — 文字转语音",
+        "lead": "输入或粘贴文字，选择声音，得到音频文件。一切都在这台服务器上完成。",
+        "switch": "界面语言",
+        "text": "文字",
+        "text_placeholder": "输入或粘贴任意语言的文字…",
+        "count": "{count} / {limit} 个字符",
+        "limits": "“下载”最多 {direct} 个字符；“获取链接”最多 {job} 个字符。",
+        "over_direct": "超过了“下载”的 {limit} 个字符上限：请使用“获取链接”。",
+        "language": "语言",
+        "language_any": "不限（由声音决定）",
+        "voice": "声音",
+        "voice_default": "默认：{name}",
+        "voice_best": "该语言的最佳声音",
+        "neural": "神经网络",
+        "format": "格式",
+        "speed": "语速",
+        "speed_hint": "0.25 到 4；1 为正常语速。",
+        "api_key": "API 密钥",
+        "remember_key": "在此浏览器中记住密钥",
+        "download": "下载",
+        "get_link": "获取链接",
+        "listen": "试听",
+        "listen_hint": "“试听”可预览不超过 {limit} 个字符的文字。",
+        "listen_working": "正在生成试听…",
+        "listen_too_long": "“试听”只适用于短文字（最多 {limit} 个字符）。"
+        "完整文字请使用“下载”或“获取链接”。",
+        "preview": "试听",
+        "job": "你的链接",
+        "progress": "进度",
+        "queued": "正在排队…",
+        "running": "正在生成… {percent}%",
+        "ready": "完成：{duration} 秒音频。",
+        "cancel": "取消",
+        "cancelled": "已取消，没有保留任何文件。",
+        "link": "链接",
+        "copy_link": "复制链接",
+        "copied": "链接已复制。",
+        "copy_manual": "链接已选中：请按 Ctrl+C（或 ⌘C）复制。",
+        "expires": "过期时间：{time}。",
+        "save": "保存文件",
+        "player": "播放器",
+        "recent": "此浏览器最近的链接",
+        "recent_hint": "保存在此浏览器中，直到过期。",
+        "forget": "移除",
+        "forget_label": "移除“{title}”",
+        "state_queued": "排队中",
+        "state_running": "生成中 {percent}%",
+        "state_done": "已完成",
+        "state_failed": "失败",
+        "footer": "sayfile 可离线运行：字体、脚本和声音都由这台服务器提供。"
+        "链接过期后文件即被删除。",
+        "error_text_too_long": "文字太长。",
+        "error_text_too_long_count": "文字太长：共 {count} 个字符，上限是 {limit}。",
+        "error_text_too_long_direct": "文字太长，无法直接下载：共 {count} 个字符，"
+        "“下载”最多 {limit} 个字符，“获取链接”最多 {job} 个字符。",
+        "error_empty": "请先输入或粘贴文字。",
+        "error_unknown_voice": "服务器上没有这个声音，请从列表中选择。",
+        "error_unknown_language": "服务器上没有说这种语言的声音。",
+        "error_unknown_format": "没有这种音频格式，请从列表中选择。",
+        "error_invalid_input": "表单中有内容不正确。",
+        "error_busy": "服务器正忙，请过几秒钟再试。",
+        "error_store_unavailable": "服务器暂时无法访问任务记录，请过几秒钟再试。",
+        "error_storage_full": "服务器存储空间已满，需等旧文件过期。请稍后再试。",
+        "error_expired": "此链接已过期，文件已被删除。请点击“获取链接”重新生成。",
+        "error_not_found": "此链接已不存在（已被取消或删除）。",
+        "error_failed": "音频生成失败。",
+        "error_key": "此服务器需要有效的 API 密钥：请填写“API 密钥”一栏。",
+        "error_invalid_api_key": "此服务器需要有效的 API 密钥：请填写“API 密钥”一栏。",
+        "error_rate_limited": "短时间内请求太多，请稍等片刻再试。",
+        "error_too_many_active": "你正在生成的文件已达到每人上限，请等其中一个完成。",
+        "error_disk_full": "服务器在生成音频时磁盘空间不足，请稍后再试。",
+        "error_engine_error": "该声音生成音频失败，请换一个声音试试。",
+        "error_body_too_large": "文字太长，无法发送。",
+        "error_not_ready": "音频还没有生成好，请稍等片刻再试。",
+        "error_network": "无法连接服务器。请检查网络后重试。",
+        "error_other": "出错了（HTTP {status}）。",
+        "details": "详情：",
+    },
+}
+
+# The language the page preselects for speech when a visitor has chosen none: Chinese
+# visitors most likely type Chinese; English ones get the default (English) voice.
+SPEECH_LANGUAGE = {"en": None, "zh-CN": "zh"}
+
+
+def supported(tag: str | None) -> str | None:
+    """The interface language for a BCP 47 tag (`zh`, `zh-Hans-CN`, `en-GB`...), or None."""
+    if not tag:
+        return None
+    primary = tag.strip().split("-")[0].split("_")[0].lower()
+    for language in LANGUAGES:
+        if language.split("-")[0].lower() == primary:
+            return language
+    return None
+
+
+def from_accept_language(header: str | None) -> str:
+    """The best interface language for an `Accept-Language` header (q-values honoured)."""
+    choices: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        language = supported(tag)
+        if language is not None and quality > 0:
+            choices.append((-quality, position, language))
+    return min(choices)[2] if choices else LANGUAGES[0]
+
+
+def choose(switch: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """The switch wins, then the remembered choice, then what the browser asks for."""
+    return supported(switch) or supported(cookie) or from_accept_language(accept_language)

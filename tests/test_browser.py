@@ -1,0 +1,386 @@
+"""The page in a real browser (Debian's chromium driven by Playwright) against a real
+`sayfile serve`: downloads with and without JavaScript, links, errors, languages, screenshots."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
+
+from conftest import Server, decode
+from sayfile.naming import stem_for
+
+pytestmark = pytest.mark.usefixtures("ffmpeg")
+
+# Headless, and quiet: no first-run screens, no calls home (only 127.0.0.1 is reachable).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+CHINESE = "你好，世界。这是一个测试。"
+# About two seconds of espeak-ng work: long enough to see progress, short enough to wait for.
+MEDIUM = "Progress is reported sentence by sentence. " * 60
+# About six seconds: time to press Cancel while it runs.
+LONG = "This sentence keeps the engine busy for a while. " * 200
+
+Launch = Callable[..., BrowserContext]
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def launch(playwright: Playwright, tmp_path: Path) -> Iterator[Launch]:
+    """Start Chromium with a fresh profile; `options` are Playwright's context options."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium missing: run `make test`, which installs Debian's chromium")
+    opened: list[BrowserContext] = []
+
+    def start(**options: Any) -> BrowserContext:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / f"profile-{len(opened)}",
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            accept_downloads=True,
+            **{"locale": "en-US", **options},
+        )
+        context.set_default_timeout(15_000)
+        opened.append(context)
+        return context
+
+    yield start
+    for context in opened:
+        context.close()
+
+
+def open_page(context: BrowserContext, url: str) -> Page:
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(url)
+    return page
+
+
+def choose_voice(page: Page, voice: str) -> None:
+    page.select_option("#language", "")
+    page.select_option("#voice", voice)
+
+
+def job_created(page: Page) -> Any:
+    return page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/jobs"), timeout=15_000
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "name", "script"),
+    [
+        ("Hello there", "", "hello-there.mp3", False),
+        (CHINESE, "cmn", "你好-世界-这是一个测试.mp3", False),
+        (CHINESE, "cmn", "你好-世界-这是一个测试.mp3", True),
+    ],
+    ids=["english", "chinese", "chinese-with-javascript"],
+)
+def test_download_is_a_form_post_named_after_the_text_and_is_audio(
+    server_factory: Callable[..., Server],
+    launch: Launch,
+    text: str,
+    language: str,
+    name: str,
+    script: bool,
+) -> None:
+    server = server_factory()
+    page = open_page(launch(java_script_enabled=script), server.url)
+    # Get link needs JavaScript, so without it the button stays hidden.
+    expect(page.locator("#get-link")).to_be_visible(visible=script)
+    page.fill("#text", text)
+    page.select_option("#language", language)
+    with page.expect_download() as info:
+        page.click("#download")
+    download = info.value
+    assert download.suggested_filename == name
+    audio = Path(download.path()).read_bytes()
+    assert decode(audio, "mp3").duration_s > 0.5
+
+
+def test_get_link_shows_progress_then_a_link_that_downloads_and_plays(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    server = server_factory()
+    context = launch()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = open_page(context, server.url)
+    # Note every progress value and status line the page shows while the job works.
+    page.evaluate(
+        """() => {
+          window.seen = [];
+          const bar = document.getElementById("progress");
+          const status = document.getElementById("job-status");
+          new MutationObserver(() => window.seen.push([bar.value, status.textContent]))
+            .observe(document.getElementById("job"),
+                     {attributes: true, childList: true, subtree: true, characterData: true});
+        }"""
+    )
+    page.fill("#text", MEDIUM)
+    choose_voice(page, "espeak:en-us")
+    with job_created(page) as created:
+        page.click("#get-link")
+    job = created.value.json()
+    expect(page.locator("#job-result")).to_be_visible(timeout=20_000)
+    expect(page.locator("#job-status")).to_contain_text("Ready:")
+    seen: list[tuple[float, str]] = page.evaluate("window.seen")
+    assert any(0 < value < 1 and "Working…" in line for value, line in seen), seen
+
+    link = page.input_value("#link")
+    assert link == server.url + job["audio_url"]
+    expect(page.locator("#expires")).to_contain_text("Expires")
+
+    page.click("#copy")
+    expect(page.locator("#copy-status")).to_have_text("Link copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == link
+
+    page.wait_for_function(
+        "() => { const p = document.getElementById('player');"
+        " return p.readyState >= 1 && p.duration > 100; }"
+    )
+    with page.expect_download() as info:
+        page.click("#save")
+    assert info.value.suggested_filename == stem_for(MEDIUM) + ".mp3"
+    decoded = decode(Path(info.value.path()).read_bytes(), "mp3")
+    done = httpx.get(server.url + job["status_url"]).json()
+    assert decoded.duration_s == pytest.approx(done["duration_s"], abs=0.1)
+
+    page.reload()  # the link is still listed on the next visit
+    row = page.locator(f'#recent-list li[data-job="{job["id"]}"]')
+    expect(row).to_contain_text("ready")
+    assert row.get_by_role("link").get_attribute("href") == job["audio_url"]
+    row.get_by_role("button", name="Forget").click()
+    expect(page.locator("#recent")).to_be_hidden()
+
+
+def test_cancel_stops_the_running_job(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    server = server_factory()
+    page = open_page(launch(), server.url)
+    page.fill("#text", LONG)
+    choose_voice(page, "espeak:en-us")
+    with job_created(page) as created:
+        page.click("#get-link")
+    job = created.value.json()
+    expect(page.locator("#job-status")).to_contain_text("Working…")
+    page.click("#cancel")
+    expect(page.locator("#job-status")).to_have_text("Cancelled. Nothing was kept.")
+    expect(page.locator("#cancel")).to_be_hidden()
+    assert page.evaluate("document.activeElement.id") == "get-link"
+    expect(page.locator("#recent")).to_be_hidden()
+    assert httpx.get(server.url + job["status_url"]).status_code == 404
+
+
+def test_over_long_text_is_refused_in_plain_words(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    server = server_factory(max_chars_direct="40", max_chars_job="80")
+    text = "This text has sixty characters or so, more than forty."
+    page = open_page(launch(), server.url)
+    page.fill("#text", text)
+    expect(page.locator("#count")).to_have_class("over")
+    expect(page.locator("#over-limit")).to_be_visible()
+    page.click("#download")
+    error = page.locator("#form-error")
+    expect(error).to_contain_text(f"The text is too long for Download: {len(text)} characters")
+    expect(error).to_have_attribute("role", "alert")
+
+    # Without JavaScript the server says it, and the text is still there to shorten.
+    page = open_page(launch(java_script_enabled=False), server.url)
+    page.fill("#text", text)
+    with page.expect_response(lambda r: r.url.endswith("/speech")) as answer:
+        page.click("#download")
+    assert answer.value.status == 413
+    expect(page.locator("#server-error")).to_contain_text("The text is too long.")
+    expect(page.locator("#server-error")).to_contain_text("the limit is 40")
+    expect(page.locator("#text")).to_have_value(text)
+
+
+def test_a_busy_server_is_explained(server_factory: Callable[..., Server], launch: Launch) -> None:
+    server = server_factory(max_queue="1")
+    busy = httpx.post(f"{server.url}/jobs", json={"text": LONG, "voice": "espeak:en-us"}).json()
+    page = open_page(launch(), server.url)
+    page.fill("#text", "Me too, please.")
+    page.click("#get-link")
+    error = page.locator("#form-error")
+    expect(error).to_contain_text("The server is busy right now. Try again in a few seconds.")
+    expect(page.locator("#job")).to_be_hidden()
+    assert httpx.delete(f"{server.url}/jobs/{busy['id']}").status_code == 204
+
+
+def test_an_expired_link_says_so(server_factory: Callable[..., Server], launch: Launch) -> None:
+    server = server_factory(ttl_seconds="1", sweep_interval_seconds="0.3")
+    page = open_page(launch(), server.url)
+    page.fill("#text", "This file will not live long.")
+    choose_voice(page, "espeak:en-us")
+    with job_created(page) as created:
+        page.click("#get-link")
+    audio_url = server.url + created.value.json()["audio_url"]
+    expect(page.locator("#job-result")).to_be_visible()
+    error = page.locator("#job-error")
+    expect(error).to_have_text(
+        "This link has expired: its file was deleted. Press Get link to make a new one."
+    )
+    expect(page.locator("#job-result")).to_be_hidden()
+    expect(page.locator("#recent")).to_be_hidden()
+
+    # Someone opening the dead link itself gets the page with the same words.
+    answer = page.goto(audio_url)
+    assert answer is not None and answer.status == 410
+    expect(page.locator("#server-error")).to_contain_text("This link has expired")
+
+
+def test_the_language_switch_changes_the_interface(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    server = server_factory()
+    page = open_page(launch(locale="zh-CN"), server.url)  # Accept-Language: zh-CN
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("#download")).to_have_text("下载")
+    expect(page.locator("#get-link")).to_have_text("获取链接")
+    expect(page.locator("label[for=text]")).to_have_text("文字")
+    expect(page.locator("#count")).to_have_text("0 / 5,000 个字符")
+    assert page.input_value("#language") == "cmn"  # Chinese visitors get a Chinese voice
+
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#download")).to_have_text("Download")
+    page.fill("#text", "Hi")
+    expect(page.locator("#count")).to_have_text("2 / 5,000 characters")
+    page.goto(server.url)  # the choice is remembered over Accept-Language
+    expect(page.locator("#get-link")).to_have_text("Get link")
+
+    page.get_by_role("link", name="简体中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    page.fill("#text", "x" * 301)
+    page.click("#listen")
+    expect(page.locator("#form-error")).to_contain_text("“试听”只适用于短文字")
+
+
+def test_choices_are_remembered_between_visits(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    server = server_factory()
+    page = open_page(launch(), server.url)
+    with page.expect_response(lambda r: "/voices?language=fr-FR" in r.url):
+        page.select_option("#language", "fr-FR")
+    voices = page.locator("#voice option").evaluate_all("options => options.map(o => o.value)")
+    assert voices[0] == "" and "espeak:fr-fr" in voices and "espeak:en-us" not in voices
+    page.select_option("#voice", "espeak:fr-be")
+    page.select_option("#format", "opus")
+    page.fill("#speed", "1.5")
+    page.locator("#speed").dispatch_event("change")
+
+    page.reload()
+    expect(page.locator("#voice")).to_have_value("espeak:fr-be")
+    assert page.input_value("#language") == "fr-FR"
+    assert page.input_value("#format") == "opus"
+    assert page.input_value("#speed") == "1.5"
+
+
+def test_listen_plays_a_preview(server_factory: Callable[..., Server], launch: Launch) -> None:
+    server = server_factory()
+    page = open_page(launch(), server.url)
+    page.fill("#text", "A short preview.")
+    with page.expect_response(lambda r: r.url.endswith("/speech")) as answer:
+        page.click("#listen")
+    assert answer.value.status == 200
+    assert answer.value.headers["content-type"] == "audio/mpeg"
+    expect(page.locator("#preview")).to_be_visible()
+    page.wait_for_function(
+        "() => { const p = document.getElementById('preview');"
+        " return p.readyState >= 1 && p.duration > 0.5; }"
+    )
+
+
+def test_an_api_key_is_asked_for_remembered_and_sent(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    server = server_factory(api_keys="page-secret")
+    page = open_page(launch(), server.url)
+    key = page.get_by_label("API key")
+    expect(key).to_have_attribute("type", "password")
+    expect(key).to_have_attribute("name", "api_key")
+    key.fill("page-secret")
+    page.get_by_label("Remember the key in this browser").check()
+    page.reload()
+    expect(key).to_have_value("page-secret")
+
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.fill("#text", "With a key.")
+    with job_created(page) as created:
+        page.click("#get-link")
+    assert created.value.request.headers["authorization"] == "Bearer page-secret"
+    expect(page.locator("#job-status")).to_contain_text("Ready:")
+    # EventSource cannot send the key, so the page polled instead.
+    assert not [url for url in requests if url.endswith("/events")]
+
+    page.get_by_label("Remember the key in this browser").uncheck()
+    page.reload()
+    expect(key).to_have_value("")
+
+
+def test_everything_comes_from_sayfile(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    server = server_factory()
+    context = launch()
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    page = open_page(context, server.url)
+    page.wait_for_load_state("networkidle")
+    assert requests and all(url.startswith(server.url + "/") for url in requests), requests
+    assert not page.evaluate("[...document.fonts].filter(f => f.status === 'loaded').length")
+
+
+@pytest.mark.parametrize(
+    ("name", "locale", "viewport", "text"),
+    [
+        (
+            "desktop",
+            "en-US",
+            {"width": 1100, "height": 820},
+            "Hello there. sayfile turns text into an audio file, on your own server.",
+        ),
+        ("phone", "zh-CN", {"width": 360, "height": 760}, CHINESE),
+    ],
+    ids=["desktop", "phone"],
+)
+def test_screenshots_for_the_readme(
+    server_factory: Callable[..., Server],
+    launch: Launch,
+    name: str,
+    locale: str,
+    viewport: dict[str, int],
+    text: str,
+) -> None:
+    server = server_factory()
+    page = open_page(launch(locale=locale, viewport=viewport), server.url)
+    page.fill("#text", text)
+    page.locator("#text").blur()
+    page.wait_for_load_state("networkidle")
+    # Nothing sticks out sideways, down to a phone's width.
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    page.screenshot(path=DOCS / f"screenshot-{name}.png", full_page=True)

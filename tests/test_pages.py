@@ -1,0 +1,105 @@
+"""The page as HTML (in process): its language, its words, and what it asks for."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sayfile.api import messages
+from sayfile.api.errors import STATUS
+
+
+def test_every_language_has_every_string() -> None:
+    english = set(messages.MESSAGES["en"])
+    for language in messages.LANGUAGES:
+        assert set(messages.MESSAGES[language]) == english, language
+        assert all(messages.MESSAGES[language].values()), language
+
+
+def test_no_key_is_hidden_by_a_dict_method() -> None:
+    # Jinja looks up `t.copy` as the dict's method before the key: such a key would print
+    # "<built-in method ...>" on the page.
+    assert not [key for key in messages.MESSAGES["en"] if hasattr(dict, key)]
+
+
+def test_every_error_code_has_a_plain_lead_that_takes_no_values() -> None:
+    for language in messages.LANGUAGES:
+        for mapping in STATUS.values():
+            lead = messages.MESSAGES[language].get(f"error_{mapping.code}", "")
+            assert lead, (language, mapping.code)
+            assert "{" not in lead, (language, mapping.code)
+        for code in ("text_too_long", "unknown_voice", "busy", "expired", "not_found"):
+            assert messages.MESSAGES[language][f"error_{code}"], (language, code)
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
+        ("en-US,en;q=0.9", "en"),
+        ("fr-FR, zh-Hans;q=0.5, en;q=0.4", "zh-CN"),
+        ("fr-FR, en;q=0.5, zh;q=0.4", "en"),
+        ("zh;q=0, en", "en"),
+        ("zh-TW", "zh-CN"),
+        ("de", "en"),
+        ("", "en"),
+        ("garbage;q=x, zh", "zh-CN"),
+    ],
+)
+def test_accept_language_picks_the_interface(header: str, language: str) -> None:
+    assert messages.from_accept_language(header) == language
+
+
+def test_the_switch_beats_the_cookie_which_beats_the_browser() -> None:
+    assert messages.choose("en", "zh-CN", "zh-CN") == "en"
+    assert messages.choose(None, "zh-CN", "en") == "zh-CN"
+    assert messages.choose("klingon", None, "zh") == "zh-CN"
+
+
+def test_page_follows_accept_language_and_the_switch_is_remembered(client: TestClient) -> None:
+    page = client.get("/", headers={"accept-language": "zh-CN,zh;q=0.9"})
+    assert '<html lang="zh-CN">' in page.text
+    assert page.headers["content-language"] == "zh-CN"
+    assert ">下载</button>" in page.text and "★ 神经网络" in page.text
+    assert '<option value="cmn" selected>' in page.text  # Chinese visitors likely type Chinese
+
+    switched = client.get("/?lang=en", headers={"accept-language": "zh-CN"})
+    assert '<html lang="en">' in switched.text
+    assert switched.cookies.get(messages.COOKIE) == "en"
+    again = client.get("/", headers={"accept-language": "zh-CN"})  # the cookie goes along
+    assert '<html lang="en">' in again.text and ">Download</button>" in again.text
+
+
+def test_page_hands_its_words_to_the_script(client: TestClient) -> None:
+    page = client.get("/?lang=zh-CN").text
+    found = re.search(r'<script type="application/json" id="app-data">(.*?)</script>', page)
+    assert found is not None
+    data = json.loads(found.group(1))
+    assert data["lang"] == "zh-CN"
+    assert data["messages"]["ready"] == "完成：{duration} 秒音频。"
+    assert data["limits"] == {"direct": 5000, "job": 200_000, "preview": 300}
+
+
+def test_form_post_error_reads_in_the_page_language(client: TestClient) -> None:
+    r = client.post(
+        "/speech",
+        data={"text": "你好", "voice": "espeak:nope"},
+        headers={"accept": "text/html", "accept-language": "zh-CN"},
+    )
+    assert r.status_code == 422
+    assert "服务器上没有这个声音，请从列表中选择。" in r.text
+    assert "详情： Unknown voice 'espeak:nope'" in html.unescape(r.text)
+    # The choices sent come back selected, not the defaults for a new visitor.
+    assert '<option value="cmn" selected>' not in r.text
+
+
+def test_api_key_field_only_when_keys_are_set(make_client: Callable[..., TestClient]) -> None:
+    assert 'name="api_key"' not in make_client().get("/").text
+    page = make_client(api_keys=["k1"]).get("/", headers={"accept-language": "zh-CN"}).text
+    assert '<label for="api-key">API 密钥</label>' in page
+    assert '<input id="api-key" name="api_key" type="password"' in page
