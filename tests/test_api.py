@@ -134,6 +134,27 @@ def test_body_size_is_capped(make_client: Callable[..., TestClient]) -> None:
     assert "2048 bytes" in r.json()["error"]["message"]
 
 
+@pytest.mark.usefixtures("ffmpeg")
+def test_raw_utf8_form_posts_keep_their_chinese(client: TestClient) -> None:
+    """`curl -d text=你好` sends UTF-8 bytes without percent-encoding."""
+    r = client.post(
+        "/speech",
+        content="text=你好，世界。这是一个测试。&language=zh".encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200
+    assert r.headers["content-disposition"].endswith(
+        "%E4%BD%A0%E5%A5%BD-%E4%B8%96%E7%95%8C-%E8%BF%99%E6%98%AF%E4%B8%80%E4%B8%AA%E6%B5%8B%E8%AF%95.mp3"
+    )
+    assert decode(r.content, "mp3").duration_s > 2
+    bad = client.post(
+        "/speech",
+        content=b"text=%FF%FE",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert bad.status_code == 422 and "UTF-8" in bad.json()["error"]["message"]
+
+
 def test_form_post_errors_come_back_on_the_page_with_the_text_kept(client: TestClient) -> None:
     r = client.post(
         "/speech",

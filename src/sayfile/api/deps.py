@@ -7,6 +7,7 @@ import ipaddress
 import json
 import secrets
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,10 +38,8 @@ async def _require_key(request: Request) -> None:
     if not keys:
         return
     given = _bearer(request)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if not given and content_type in _FORMS:
-        field = (await request.form()).get("api_key")
-        given = field.strip() if isinstance(field, str) else ""
+    if not given and _content_type(request) in _FORMS:
+        given = (await _form_fields(request)).get("api_key", "").strip()
     if not given:
         raise Unauthorized(missing=True)
     # Compare with every key in constant time, so timing tells nothing about any of them.
@@ -86,6 +85,25 @@ async def _rate_limit(request: Request) -> None:
     await request.app.state.limiter.hit(client_of(request))
 
 
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    """The text fields of a form post. URL-encoded bodies are read as UTF-8 whether the
+    characters are percent-encoded (browsers) or raw (`curl -d text=你好`): Starlette's parser
+    would read raw bytes as Latin-1 and garble every non-ASCII character."""
+    if _content_type(request) == "application/x-www-form-urlencoded":
+        try:
+            body = (await request.body()).decode("utf-8")
+            pairs = parse_qsl(body, keep_blank_values=True, encoding="utf-8", errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            raise _invalid("The form is not valid UTF-8.") from None
+        return dict(pairs)
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
 def _invalid(message: str, kind: str = "value_error") -> RequestValidationError:
     return RequestValidationError([{"loc": ("body",), "msg": message, "type": kind}])
 
@@ -93,7 +111,7 @@ def _invalid(message: str, kind: str = "value_error") -> RequestValidationError:
 async def _speech_in(request: Request) -> SpeechIn:
     """Read a speech request from a JSON body or an HTML form (query parameters fill in
     what the body leaves out, so `POST /speech?stream=true` works with either)."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = _content_type(request)
     data: dict[str, Any]
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
@@ -104,8 +122,7 @@ async def _speech_in(request: Request) -> SpeechIn:
             raise _invalid('The JSON body must be an object such as {"text": "Hello"}.')
         data = loaded
     elif content_type in _FORMS:
-        form = await request.form()
-        data = {k: v for k, v in form.items() if isinstance(v, str)}
+        data = await _form_fields(request)
     else:
         raise _invalid(
             "Send the request as JSON (Content-Type: application/json) or as an HTML form "
