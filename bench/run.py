@@ -1,7 +1,7 @@
 """Run every benchmark in bench/ one after another, print their tables, and write them with
 the machine's notes to bench/results/latest.md (`make bench`). docs/benchmarks.md quotes them.
 
-    .venv/bin/python bench/run.py [--quick]
+    .venv/bin/python bench/run.py [--quick] [--only bigfile.py repeats.py]
 
 `--quick` runs the long job with 20,000 characters instead of 200,000 (minutes, not most of
 an hour, on 2 cores).
@@ -62,6 +62,7 @@ def run(command: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a 20,000-character long job")
+    parser.add_argument("--only", nargs="+", metavar="SCRIPT", help="run only these scripts")
     args = parser.parse_args()
     here = Path(__file__).parent
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -71,6 +72,8 @@ def main() -> None:
         f"Machine: {machine()}\n",
     ]
     for script, *extra in SCRIPTS:
+        if args.only and script not in args.only:
+            continue
         if script == "longjob.py" and args.quick:
             extra = ["--chars", "20000"]
         shown = " ".join([".venv/bin/python", f"bench/{script}", *extra])
