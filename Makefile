@@ -9,6 +9,8 @@ APT_RUN := espeak-ng
 # chromium: the real browser the page's tests drive (through Playwright's executable_path);
 # fonts-wqy-microhei: a small CJK font so the page's Chinese renders in screenshots.
 APT_TEST := espeak-ng ffmpeg redis-server chromium fonts-wqy-microhei
+# nginx: the sendfile reference for bench/bigfile.py; curl downloads the big file.
+APT_BENCH := nginx curl
 
 .PHONY: run test check bench clean
 
@@ -23,8 +25,9 @@ check: $(VENV)/.test-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-bench: $(VENV)/.test-deps
-	$(BIN)/python bench/run.py
+# BENCH_ARGS=--quick runs the long job with 20,000 characters instead of 200,000.
+bench: $(VENV)/.bench-deps
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # The stamps depend on the Makefile so a package added to APT_* is installed on the next run.
 $(VENV)/.apt-run: Makefile
@@ -33,6 +36,10 @@ $(VENV)/.apt-run: Makefile
 
 $(VENV)/.apt-test: Makefile
 	@bash scripts/apt-ensure.sh $(APT_TEST)
+	@mkdir -p $(VENV) && touch $@
+
+$(VENV)/.apt-bench: Makefile
+	@bash scripts/apt-ensure.sh $(APT_BENCH)
 	@mkdir -p $(VENV) && touch $@
 
 $(BIN)/python:
@@ -45,6 +52,10 @@ $(VENV)/.run-deps: pyproject.toml $(VENV)/.apt-run | $(BIN)/python
 $(VENV)/.test-deps: pyproject.toml $(VENV)/.apt-test | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@ $(VENV)/.run-deps
+
+$(VENV)/.bench-deps: pyproject.toml $(VENV)/.apt-test $(VENV)/.apt-bench | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	touch $@ $(VENV)/.test-deps $(VENV)/.run-deps
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
