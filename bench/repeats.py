@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,25 +23,10 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from harness import free_port, wait_http
+
 VOICE = "espeak:en-us"
 SAME = "The same order is ready for pickup at the front desk; thank you for waiting, friend."
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_http(url: str) -> None:
-    for _ in range(300):
-        try:
-            httpx.get(f"{url}/healthz", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not start")
 
 
 @dataclass(frozen=True)
@@ -101,7 +85,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         rows: list[tuple[int, Load, Load]] = []
         try:
-            wait_http(url)
+            wait_http(f"{url}/healthz")
             # The first request of SAME synthesizes it; every later one is a cache hit.
             asyncio.run(load(url, [SAME, "warm up."], 1))
             serial = 0

@@ -15,7 +15,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,24 +24,9 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from harness import free_port, wait_http
+
 VOICE = "espeak:en-us"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_http(url: str) -> None:
-    for _ in range(300):
-        try:
-            httpx.get(f"{url}/healthz", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not start")
 
 
 async def load(url: str, count: int, concurrency: int, tag: str) -> tuple[float, float]:
@@ -113,7 +97,7 @@ def run_case(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(url)
+        wait_http(f"{url}/healthz")
         asyncio.run(load(url, 16, 8, f"warm-{name}"))
         rps, p50 = asyncio.run(load(url, count, 16, name))
     finally:

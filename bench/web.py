@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from harness import free_port, wait_http
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
 
@@ -109,7 +110,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=256)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        port = 8790
+        port = free_port()
         env = {
             **os.environ,
             "SAYFILE_DATA_DIR": str(Path(tmp) / "data"),
@@ -132,12 +133,7 @@ def main() -> None:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(200):
-                try:
-                    httpx.get(f"{url}/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            wait_http(f"{url}/healthz")
             print("POST /speech, ~80 characters, espeak:en-us, mp3, distinct texts")
             print(
                 f"{'concurrency':>11} {'req/s':>7} {'floor req/s':>11} {'ratio':>6} "
