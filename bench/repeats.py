@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from harness import free_port, wait_http
+from harness import load_env, start_sayfile
 
 VOICE = "espeak:en-us"
 SAME = "The same order is ready for pickup at the front desk; thank you for waiting, friend."
@@ -72,20 +70,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        env = {
-            **os.environ,
-            "SAYFILE_DATA_DIR": str(Path(tmp) / "data"),
-            # One load generator stands for many clients.
-            "SAYFILE_RATE_LIMIT": "",
-            "SAYFILE_MAX_ACTIVE_PER_CLIENT": "100000",
-        }
-        serve = [sys.executable, "-m", "sayfile", "serve", "--log-level", "warning"]
-        server = subprocess.Popen([*serve, "--port", str(port)], env=env)
-        url = f"http://127.0.0.1:{port}"
+        server, url = start_sayfile(load_env(Path(tmp) / "data"))
         rows: list[tuple[int, Load, Load]] = []
         try:
-            wait_http(f"{url}/healthz")
             # The first request of SAME synthesizes it; every later one is a cache hit.
             asyncio.run(load(url, [SAME, "warm up."], 1))
             serial = 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import signal
 import statistics
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from harness import free_port, wait_http
+from harness import free_port, load_env, start_sayfile
 
 VOICE = "espeak:en-us"
 
@@ -52,52 +51,22 @@ async def load(url: str, count: int, concurrency: int, tag: str) -> tuple[float,
 def run_case(
     name: str, workers: int, count: int, redis_port: int | None, folder: Path
 ) -> tuple[str, float, float]:
-    env = {
-        **os.environ,
-        "SAYFILE_DATA_DIR": str(folder / name),
-        # One load generator stands for many clients.
-        "SAYFILE_RATE_LIMIT": "",
-        "SAYFILE_MAX_ACTIVE_PER_CLIENT": "100000",
-    }
+    env = load_env(folder / name)
     if redis_port is not None:
         env["SAYFILE_STORE_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         env["SAYFILE_QUEUE_URL"] = f"redis://127.0.0.1:{redis_port}/1"
-    port = free_port()
     processes = []
     if workers:
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "sayfile",
-                    "worker",
-                    "--processes",
-                    str(workers),
-                    "--log-level",
-                    "WARNING",
-                ],
-                env=env,
-            )
-        )
-    processes.append(
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sayfile",
-                "serve",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-        )
-    )
-    url = f"http://127.0.0.1:{port}"
+        worker = [sys.executable, "-m", "sayfile", "worker", "--processes", str(workers)]
+        processes.append(subprocess.Popen([*worker, "--log-level", "WARNING"], env=env))
     try:
-        wait_http(f"{url}/healthz")
+        server, url = start_sayfile(env)
+    except BaseException:
+        for process in processes:
+            process.kill()
+        raise
+    processes.append(server)
+    try:
         asyncio.run(load(url, 16, 8, f"warm-{name}"))
         rps, p50 = asyncio.run(load(url, count, 16, name))
     finally:

@@ -15,8 +15,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -24,7 +22,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from harness import free_port, wait_http
+from harness import load_env, start_sayfile
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
 
@@ -110,30 +108,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=256)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        env = {
-            **os.environ,
-            "SAYFILE_DATA_DIR": str(Path(tmp) / "data"),
-            # One load generator stands for many clients.
-            "SAYFILE_RATE_LIMIT": "",
-            "SAYFILE_MAX_ACTIVE_PER_CLIENT": "100000",
-        }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sayfile",
-                "serve",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-        )
-        url = f"http://127.0.0.1:{port}"
+        server, url = start_sayfile(load_env(Path(tmp) / "data"))
         try:
-            wait_http(f"{url}/healthz")
             print("POST /speech, ~80 characters, espeak:en-us, mp3, distinct texts")
             print(
                 f"{'concurrency':>11} {'req/s':>7} {'floor req/s':>11} {'ratio':>6} "
