@@ -1,21 +1,23 @@
 """Big files: one 1 GiB finished job downloaded from GET /jobs/{id}/audio, next to Debian's
 nginx serving the same file with sendfile, in one run.
 
-The file is made without hours of synthesis: a small real WAV job is created through the API,
-the server stopped, and the job's file grown to the size asked (its header kept, zeros after)
-with its record's `bytes` updated. Then every server is started on its own local port and the
-file is downloaded by curl into /dev/null, the servers taking turns; medians of the runs.
+The file is made without hours of synthesis: small real WAV jobs are created through the API,
+the server stopped, and one job's file grown to the size asked (its header kept, zeros after)
+with its record's `bytes` updated; the one-time jobs get the same file through hard links.
+Then every server is started on its own local port and the file is downloaded by curl into
+/dev/null, the servers taking turns; medians of the runs.
 
-- `sayfile serve` (uvicorn: Starlette's FileResponse reads and sends the file in chunks),
-- the same app under Granian, whose ASGI `http.response.pathsend` extension lets the server
-  send the file itself (measured only; sayfile's own server is not changed here),
+- `sayfile serve` (Granian): Starlette hands the path over with the ASGI
+  `http.response.pathsend` extension and Granian sends the file itself;
+- the same server for one-time links, which go through the app in 1 MiB chunks so that only a
+  whole download ends the link (a fresh one-time job each run);
+- the same app under uvicorn, whose FileResponse sends every file in chunks: the server sayfile
+  used before, for reference;
 - nginx with `sendfile on`, the reference.
 
-Memory is summed over each server's processes: resident before the downloads, after them, and
-the peak while they ran.
-
-It also checks that a one-time link (`one_time: true`) stops working after one whole download
-under each ASGI server.
+Memory is summed over each server's processes (the one-time rows share their server's):
+resident before the downloads, after them, and the peak while they ran. Every one-time
+download is followed by a second GET, which must be 410 Gone.
 
     .venv/bin/python bench/bigfile.py [--mib 1024] [--runs 5]
 """
@@ -105,13 +107,16 @@ class Server:
     name: str
     url: str
     process: subprocess.Popen[bytes]
+    target: str
+    one_time: list[str] = field(default_factory=list)
+    """One-time job ids, one per run; empty for a plain link."""
     seconds: list[float] = field(default_factory=list)
+    gone: list[bool] = field(default_factory=list)
     rss_before: float = 0.0
-    one_time: str = "n/a"
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    # SIGINT ends uvicorn and Granian gracefully; nginx ends gracefully on SIGQUIT.
+    # SIGINT ends Granian and uvicorn gracefully; nginx ends gracefully on SIGQUIT.
     nginx = isinstance(process.args, list) and process.args[0] == "nginx"
     process.send_signal(signal.SIGQUIT if nginx else signal.SIGINT)
     try:
@@ -135,27 +140,24 @@ def sayfile_args(port: int) -> list[str]:
     return [sys.executable, "-m", "sayfile", "serve", "--port", str(port), "--log-level", "warning"]
 
 
-def granian_args(port: int) -> list[str]:
-    granian = Path(sys.executable).with_name("granian")
+def uvicorn_args(port: int) -> list[str]:
+    uvicorn = Path(sys.executable).with_name("uvicorn")
     return [
-        str(granian),
-        *("--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", str(port)),
-        *("--log-level", "warning", "--no-ws", "sayfile.app:create_app"),
+        str(uvicorn),
+        *("--factory", "--host", "127.0.0.1", "--port", str(port)),
+        *("--log-level", "warning", "--no-access-log", "sayfile.app:create_app"),
     ]
 
 
-def make_jobs(env: dict[str, str]) -> tuple[str, list[str]]:
-    """One small real WAV job and two one-time ones; returns their ids."""
+def make_jobs(env: dict[str, str], one_time: int) -> tuple[str, list[str]]:
+    """One small real WAV job and `one_time` one-time ones; returns their ids."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     ids = []
     with started(sayfile_args(port), env, f"{url}/healthz"):
-        for text, once in (
-            ("This file grows to a gigabyte.", False),
-            ("A one-time link for uvicorn.", True),
-            ("A one-time link for Granian.", True),
-        ):
-            body = {"text": text, "voice": "espeak:en-us", "format": "wav", "one_time": once}
+        for n in range(one_time + 1):
+            text = f"A one-time link, number {n}." if n else "This file grows to a gigabyte."
+            body = {"text": text, "voice": "espeak:en-us", "format": "wav", "one_time": n > 0}
             job = httpx.post(f"{url}/jobs", json=body, timeout=30).json()
             for _ in range(600):
                 state = httpx.get(f"{url}{job['status_url']}", timeout=30).json()
@@ -175,6 +177,19 @@ def grow(data_dir: Path, job_id: str, size: int) -> Path:
         left = size - out.tell()
         while left > 0:
             left -= out.write(zeros[: min(CHUNK, left)])
+    record_size(data_dir, job_id, size)
+    return path
+
+
+def share(data_dir: Path, job_id: str, big: Path) -> None:
+    """Give the job the big file through a hard link (no more disk), and record its size."""
+    path = data_dir / "audio" / f"{job_id}.wav"
+    path.unlink()
+    path.hardlink_to(big)
+    record_size(data_dir, job_id, big.stat().st_size)
+
+
+def record_size(data_dir: Path, job_id: str, size: int) -> None:
     with sqlite3.connect(data_dir / "jobs.sqlite3") as db:
         (record,) = db.execute("SELECT record FROM jobs WHERE id = ?", (job_id,)).fetchone()
         data = json.loads(record)
@@ -183,7 +198,6 @@ def grow(data_dir: Path, job_id: str, size: int) -> Path:
             "UPDATE jobs SET bytes = ?, record = ? WHERE id = ?",
             (size, json.dumps(data), job_id),
         )
-    return path
 
 
 def curl(url: str, size: int) -> float:
@@ -198,12 +212,10 @@ def curl(url: str, size: int) -> float:
     return float(out[0])
 
 
-def one_time_ends(url: str, job_id: str) -> str:
-    first = httpx.get(f"{url}/jobs/{job_id}/audio", timeout=30).status_code
+def gone_after(url: str) -> bool:
+    """After a whole one-time download, the link answers 410 Gone."""
     time.sleep(0.2)
-    second = httpx.get(f"{url}/jobs/{job_id}/audio", timeout=30).status_code
-    ok = first == 200 and second == 410
-    return f"{'yes' if ok else 'NO'} ({first}, then {second})"
+    return httpx.get(url, timeout=30).status_code == 410
 
 
 def main() -> None:
@@ -220,55 +232,55 @@ def main() -> None:
             **os.environ,
             "SAYFILE_DATA_DIR": str(data_dir),
             "SAYFILE_RATE_LIMIT": "",
-            # The grown file counts against the quota of unexpired audio.
-            "SAYFILE_STORAGE_QUOTA_BYTES": str(4 * size + (1 << 30)),
+            # Hard links count once per job against the quota of unexpired audio.
+            "SAYFILE_STORAGE_QUOTA_BYTES": str((2 * args.runs + 4) * size),
         }
-        big, once = make_jobs(env)
+        big, once = make_jobs(env, 2 * args.runs)
         path = grow(data_dir, big, size)
+        for job_id in once:
+            share(data_dir, job_id, path)
         conf = Path(tmp) / "nginx.conf"
-        nginx_port, uvicorn_port, granian_port = free_port(), free_port(), free_port()
+        ports = [free_port() for _ in range(3)]
         conf.write_text(
             NGINX_CONF.format(
                 user="user root;\n" if os.geteuid() == 0 else "",
                 tmp=tmp,
-                port=nginx_port,
+                port=ports[2],
                 root=path.parent,
             )
         )
-        audio = f"/jobs/{big}/audio"
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
         with (
-            started(
-                sayfile_args(uvicorn_port), env, f"http://127.0.0.1:{uvicorn_port}/healthz"
-            ) as uvicorn,
-            started(
-                granian_args(granian_port), env, f"http://127.0.0.1:{granian_port}/healthz"
-            ) as granian,
-            started(
-                ["nginx", "-p", tmp, "-c", str(conf)], env, f"http://127.0.0.1:{nginx_port}/"
-            ) as nginx,
+            started(sayfile_args(ports[0]), env, f"{urls[0]}/healthz") as granian,
+            started(uvicorn_args(ports[1]), env, f"{urls[1]}/healthz") as uvicorn,
+            started(["nginx", "-p", tmp, "-c", str(conf)], env, f"{urls[2]}/") as nginx,
         ):
             servers = [
-                Server("sayfile serve (uvicorn)", f"http://127.0.0.1:{uvicorn_port}", uvicorn),
-                Server("granian (ASGI pathsend)", f"http://127.0.0.1:{granian_port}", granian),
-                Server("nginx sendfile", f"http://127.0.0.1:{nginx_port}", nginx),
+                Server("sayfile serve (Granian)", urls[0], granian, f"/jobs/{big}/audio"),
+                Server("  one-time link", urls[0], granian, "", once[: args.runs]),
+                Server("uvicorn (before)", urls[1], uvicorn, f"/jobs/{big}/audio"),
+                Server("  one-time link", urls[1], uvicorn, "", once[args.runs :]),
+                Server("nginx sendfile", urls[2], nginx, f"/{path.name}"),
             ]
             # Read once, so every server finds the file in the page cache.
-            curl(f"{servers[2].url}/{path.name}", size)
+            curl(servers[-1].url + servers[-1].target, size)
             for server in servers:
                 server.rss_before = memory_mb(server.process.pid, "VmRSS")
                 reset_peak(server.process.pid)
-            for _ in range(args.runs):
+            for run in range(args.runs):
                 for server in servers:
-                    target = f"/{path.name}" if server.name.startswith("nginx") else audio
-                    server.seconds.append(curl(server.url + target, size))
-            servers[0].one_time = one_time_ends(servers[0].url, once[0])
-            servers[1].one_time = one_time_ends(servers[1].url, once[1])
+                    if server.one_time:
+                        target = server.url + f"/jobs/{server.one_time[run]}/audio"
+                        server.seconds.append(curl(target, size))
+                        server.gone.append(gone_after(target))
+                    else:
+                        server.seconds.append(curl(server.url + server.target, size))
             rss_after = [memory_mb(s.process.pid, "VmRSS") for s in servers]
             peak = [memory_mb(s.process.pid, "VmHWM") for s in servers]
-    base = statistics.median(servers[2].seconds)
+    base = statistics.median(servers[-1].seconds)
     print(
         f"GET of a {args.mib} MiB finished file into /dev/null (curl), median of {args.runs} "
-        "runs, servers taking turns"
+        "runs, servers taking turns; memory per server process tree"
     )
     print(
         f"{'server':24} {'median s':>8} {'MiB/s':>7} {'vs nginx':>8} {'RSS before MB':>13} "
@@ -276,10 +288,11 @@ def main() -> None:
     )
     for server, after, top in zip(servers, rss_after, peak, strict=True):
         seconds = statistics.median(server.seconds)
+        ends = f"{sum(server.gone)} of {len(server.gone)} (410 after)" if server.one_time else "n/a"
         print(
             f"{server.name:24} {seconds:8.3f} {args.mib / seconds:7.0f} {seconds / base:8.2f} "
             f"{server.rss_before:13.1f} {after:12.1f} {top:8.1f} {top - server.rss_before:14.1f}  "
-            f"{server.one_time}"
+            f"{ends}"
         )
 
 

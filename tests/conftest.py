@@ -138,7 +138,8 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A real `sayfile serve` process on a local port."""
+    """A real `sayfile serve` process on a local port: Granian's supervisor and its worker
+    processes, in a process group of their own."""
 
     process: subprocess.Popen[bytes]
     url: str
@@ -152,6 +153,13 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def crash(self) -> None:
+        """Every process of the server ends at once (kill -9), as in a power cut."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 def start_server(data_dir: Path, **env: str) -> Server:
@@ -164,6 +172,7 @@ def start_server(data_dir: Path, **env: str) -> Server:
     process = subprocess.Popen(
         [sys.executable, "-m", "sayfile", "serve", "--port", str(port), "--log-level", "warning"],
         env=environment,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -174,7 +183,7 @@ def start_server(data_dir: Path, **env: str) -> Server:
                 return Server(process, url, data_dir)
         except httpx.TransportError:
             time.sleep(0.1)
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)
     raise AssertionError("server did not start within 60 s")
 
 

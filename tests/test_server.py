@@ -114,6 +114,39 @@ def test_jobs_survive_a_restart(server_factory: Callable[..., Server], tmp_path:
         assert part.status_code == 206 and part.content == before[44:]
 
 
+@pytest.mark.usefixtures("ffmpeg")
+def test_finished_files_from_the_real_server(server_factory: Callable[..., Server]) -> None:
+    """Plain links are sent by Granian itself (pathsend) as often as asked; one-time links go
+    through the app in chunks and end after one whole download, not after HEAD or a range."""
+    server = server_factory()
+    text = "A finished file, sent whole, in part, and once. " * 20
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        urls = []
+        for once in (False, True):
+            body = {"text": text, "voice": "espeak:en-us", "format": "wav", "one_time": once}
+            job = wait_done(client, client.post("/jobs", json=body).json()["status_url"])
+            assert job["status"] == "done", job
+            urls.append(job["audio_url"])
+        plain, one_time = urls
+        whole = client.get(plain)
+        assert whole.status_code == 200
+        assert int(whole.headers["content-length"]) == len(whole.content)
+        assert decode(whole.content, "wav").duration_s > 20
+        assert client.get(plain).content == whole.content
+        assert (
+            client.get(plain, headers={"range": "bytes=100-199"}).content == whole.content[100:200]
+        )
+        assert client.head(one_time).status_code == 200
+        part = client.get(one_time, headers={"range": "bytes=0-99"})
+        assert part.status_code == 206 and part.content == whole.content[:100]
+        once_whole = client.get(one_time)
+        assert once_whole.status_code == 200 and once_whole.content == whole.content
+        deadline = time.monotonic() + 5
+        while client.get(one_time).status_code != 410:
+            assert time.monotonic() < deadline, "the one-time link still works"
+            time.sleep(0.05)
+
+
 def test_nothing_is_left_on_disk_after_the_ttl(server_factory: Callable[..., Server]) -> None:
     server = server_factory(ttl_seconds="1", sweep_interval_seconds="0.3")
     with httpx.Client(base_url=server.url, timeout=60) as client:

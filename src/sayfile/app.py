@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
+import signal
+import sys
 import time
 from collections.abc import AsyncIterator
 from importlib.resources import files
@@ -29,6 +32,8 @@ from sayfile.store import build_store
 from sayfile.synthesis import JobSynthesis
 
 log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
 
 
 async def _sweep_forever(desk: JobDesk, interval: float, metrics: Metrics) -> None:
@@ -94,3 +99,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog, metrics=metrics)
     return app
+
+
+def worker_app() -> FastAPI:
+    """The factory `sayfile serve` hands to Granian, called in each worker process.
+
+    The worker is asked to stop (SIGTERM, so its jobs are handed back as failed) when the
+    process that spawned it dies, even by SIGKILL; otherwise it would live on, holding the
+    port and writing files nobody will ask for."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    return create_app()

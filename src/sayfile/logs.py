@@ -39,7 +39,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def log_config(fmt: str, level: str) -> dict[str, Any]:
-    """A logging dict config (uvicorn applies it in every worker process)."""
+    """A logging dict config (Granian applies it in every worker process); Granian's own lines
+    go through the same handler."""
     formatter: dict[str, Any] = (
         {"()": "sayfile.logs.JsonFormatter"}
         if fmt == "json"
@@ -58,5 +59,5 @@ def log_config(fmt: str, level: str) -> dict[str, Any]:
             }
         },
         "root": {"handlers": ["console"], "level": level.upper()},
-        "loggers": {"uvicorn.access": {"level": "WARNING"}},
+        "loggers": {"_granian": {"level": level.upper()}},
     }

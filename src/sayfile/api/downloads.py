@@ -23,10 +23,19 @@ def etag_of(job: Job) -> str:
     return '"' + hashlib.sha256(job.id.encode()).hexdigest()[:24] + '"'
 
 
+PATHSEND = "http.response.pathsend"
+
+
 class JobFileResponse(FileResponse):
     """A finished job's file, with Range/If-Range from Starlette. `on_complete` runs only
     after a plain GET whose whole body was handed to the server with no disconnect seen:
-    never for HEAD, a partial range, or an aborted download."""
+    never for HEAD, a partial range, or an aborted download.
+
+    Where the server offers the ASGI pathsend extension the server sends the file itself,
+    except when `on_complete` is set: a pathsend hands over a path, not bytes, so nothing
+    would tell a finished one-time download from an aborted one. Those go in chunks."""
+
+    chunk_size = 1024 * 1024
 
     def __init__(
         self,
@@ -43,13 +52,20 @@ class JobFileResponse(FileResponse):
         whole = False
         gone = False
         status = 0
+        length = -1
+        sent = 0
 
         async def watch_send(message: Message) -> None:
-            nonlocal whole, status
+            nonlocal whole, status, length, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                whole = status == 200 and scope["method"] == "GET"
+                length = int(dict(message["headers"]).get(b"content-length", b"-1"))
+            elif message["type"] == "http.response.body":
+                # Counted, not told by `more_body`: when the size is a multiple of the chunk,
+                # the last bytes still say "more", and a client that has them all may leave
+                # before the empty closing message.
+                sent += len(message.get("body", b""))
+                whole = status == 200 and scope["method"] == "GET" and sent == length
             await send(message)
 
         async def watch_receive() -> Message:
@@ -61,6 +77,9 @@ class JobFileResponse(FileResponse):
                 gone = True
             return message
 
+        if self._on_complete is not None and "extensions" in scope:
+            extensions = {k: v for k, v in scope["extensions"].items() if k != PATHSEND}
+            scope = {**scope, "extensions": extensions}
         await super().__call__(scope, watch_receive, watch_send)
         if whole and not gone and self._on_complete is not None:
             await self._on_complete()
