@@ -14,7 +14,7 @@ import pytest
 from conftest import decode
 from sayfile.audio import FORMATS, Samples
 from sayfile.catalogue import Catalogue
-from sayfile.engines import build_engines
+from sayfile.engines import Engine, build_engines
 from sayfile.engines.espeak import EspeakEngine
 from sayfile.errors import EngineError
 from sayfile.models import Voice
@@ -145,7 +145,7 @@ def make_speech() -> Iterator[Callable[..., SpeechService]]:
 
     def make(parallel: int, engine: WatchedEspeak | None = None) -> SpeechService:
         settings = Settings(parallel_sentences=parallel)
-        engines = [engine] if engine is not None else build_engines(settings)
+        engines: list[Engine] = [engine] if engine is not None else build_engines(settings)
         service = SpeechService(settings, Catalogue(engines, "espeak:en-us"))
         made.append(service)
         return service
