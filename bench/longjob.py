@@ -1,10 +1,11 @@
-"""Long jobs: one long text with the Piper voice, written to one file per process, in three
-set-ups side by side in one run (each in fresh processes, the model loaded before timing):
+"""Long jobs: one long text with the Piper voice written by `SpeechService.write` (the path
+every job, `sayfile say` and a worker take), in fresh processes with the model loaded before
+the clock starts, set-ups side by side in one run:
 
-- 1 process, 1 onnxruntime thread: what sayfile does today for one job (sentence by sentence);
-- 1 process, 2 onnxruntime threads (SAYFILE_SYNTHESIS_THREADS=2, a setting that exists);
-- 2 processes at once, each writing its half of the text: the speed-up a job split in two
-  could reach on 2 cores (sayfile does not split jobs today).
+- SAYFILE_PARALLEL_SENTENCES=1: one sentence at a time, as before sentences ran in parallel;
+- SAYFILE_PARALLEL_SENTENCES=2: the same job, two sentences at once on the process's pool;
+- 2 processes at once, each writing its half of the text with 1: the ceiling on 2 cores,
+  with nothing shared between the halves.
 
 Peak memory is each process's VmHWM.
 
@@ -33,8 +34,23 @@ PARAGRAPH = (
 
 
 @dataclass(frozen=True)
+class Setup:
+    name: str
+    parallel: int
+    split: bool
+
+
+SETUPS = (
+    Setup("1 process, parallel 1", 1, split=False),
+    Setup("1 process, parallel 2", 2, split=False),
+    Setup("2 processes, half each", 1, split=True),
+)
+
+
+@dataclass(frozen=True)
 class Part:
     seconds: float
+    cpu_seconds: float
     audio_s: float
     bytes: int
     peak_mb: float
@@ -57,31 +73,33 @@ def peak_mb() -> float:
     return 0.0
 
 
-def write(text: str, threads: int, fmt: str, out: str, start_at: float) -> Part:
-    """Runs in a child: load the voice, wait for the common start, write `text` to `out`."""
+def write(text: str, parallel: int, fmt: str, out: str, start_at: float) -> Part:
+    """Runs in a child: load the voice (and start the pool), wait for the common start, write
+    `text` to `out`."""
     from sayfile.service import SpeechService
     from sayfile.settings import Settings
 
-    service = SpeechService(Settings(synthesis_threads=threads))
+    service = SpeechService(Settings(parallel_sentences=parallel))
     plan = service.plan(text, voice=VOICE, format=fmt)
-    for _ in service.samples(service.plan("Ready.", voice=VOICE)):
+    for _ in service.samples(service.plan("Ready. Steady.", voice=VOICE)):
         pass
     time.sleep(max(0.0, start_at - time.time()))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = service.write(plan, Path(out))
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
     service.close()
-    return Part(seconds, result.duration_s, result.bytes, peak_mb())
+    return Part(seconds, cpu_seconds, result.duration_s, result.bytes, peak_mb())
 
 
-def run(parts: list[str], threads: int, fmt: str, folder: Path) -> tuple[float, list[Part]]:
+def run(setup: Setup, text: str, fmt: str, folder: Path) -> tuple[float, list[Part]]:
     """Wall time from the common start until the last part is written, and each part."""
+    parts = halves(text) if setup.split else [text]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(len(parts), mp_context=context) as pool:
         # Started together a little later, once every process has loaded the model.
         start_at = time.time() + 10
         futures = [
-            pool.submit(write, part, threads, fmt, str(folder / f"part{i}.{fmt}"), start_at)
+            pool.submit(write, part, setup.parallel, fmt, str(folder / f"part{i}.{fmt}"), start_at)
             for i, part in enumerate(parts)
         ]
         done = [future.result() for future in futures]
@@ -95,30 +113,35 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     text = book(args.chars)
-    setups = (
-        ("1 process, 1 thread (today)", [text], 1),
-        ("1 process, 2 threads", [text], 2),
-        ("2 processes, half each", halves(text), 1),
-    )
-    results: dict[str, list[tuple[float, list[Part]]]] = {name: [] for name, _, _ in setups}
+    results: dict[str, list[tuple[float, list[Part]]]] = {s.name: [] for s in SETUPS}
     with tempfile.TemporaryDirectory() as tmp:
+        # Each run goes through every set-up, so a busy spell on the machine hits them alike.
         for _ in range(args.runs):
-            for name, parts, threads in setups:
-                results[name].append(run(parts, threads, args.format, Path(tmp)))
-    base = statistics.median(wall for wall, _ in results[setups[0][0]])
-    audio = sum(part.audio_s for part in results[setups[0][0]][0][1])
+            for setup in SETUPS:
+                results[setup.name].append(run(setup, text, args.format, Path(tmp)))
+    base = statistics.median(wall for wall, _ in results[SETUPS[0].name])
+    audio = sum(part.audio_s for part in results[SETUPS[0].name][0][1])
     print(
         f"{len(text):,} characters, {VOICE}, {args.format}, {audio:,.0f} s of audio; "
         f"median of {args.runs} run(s), model loading not timed"
     )
     print(
-        f"{'set-up':30} {'wall s':>8} {'speed-up':>8} {'x real time':>11} "
-        f"{'peak RSS MB per process':>24}"
+        f"{'set-up':24} {'wall s':>8} {'speed-up':>8} {'x real time':>11} {'cores':>6} "
+        f"{'peak RSS MB per process':>24}  runs (wall s)"
     )
-    for name, _, _ in setups:
-        wall = statistics.median(w for w, _ in results[name])
-        peaks = " / ".join(f"{part.peak_mb:.0f}" for part in results[name][-1][1])
-        print(f"{name:30} {wall:8.1f} {base / wall:8.2f} {audio / wall:11.1f} {peaks:>24}")
+    for setup in SETUPS:
+        walls = [wall for wall, _ in results[setup.name]]
+        wall = statistics.median(walls)
+        # CPU seconds per wall second: how many cores the set-up kept busy.
+        cores = statistics.median(
+            sum(p.cpu_seconds for p in parts) / w for w, parts in results[setup.name]
+        )
+        peaks = " / ".join(f"{part.peak_mb:.0f}" for part in results[setup.name][-1][1])
+        each = ", ".join(f"{w:.1f}" for w in walls)
+        print(
+            f"{setup.name:24} {wall:8.1f} {base / wall:8.2f} {audio / wall:11.1f} {cores:6.2f} "
+            f"{peaks:>24}  {each}"
+        )
 
 
 if __name__ == "__main__":

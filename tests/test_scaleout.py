@@ -18,6 +18,8 @@ import pytest
 from conftest import RedisServer, Server, decode, start_worker, stop_worker, wait_done
 from sayfile.audio import FORMATS
 from sayfile.naming import content_disposition, stem_for
+from sayfile.runner.queue import parallel_sentences_per_process
+from sayfile.settings import Settings
 
 LONG = "A worker keeps this long job busy for a good while, sentence after sentence. " * 400
 
@@ -197,3 +199,14 @@ def test_redis_outage_gives_503_and_recovers(make_cluster: ClusterFactory) -> No
     while list(audio.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert list(audio.iterdir()) == []
+
+
+def test_worker_processes_share_the_cores_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sayfile worker --processes N` on a machine: one sentence per core when all are busy."""
+    monkeypatch.delenv("SAYFILE_PARALLEL_SENTENCES", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert parallel_sentences_per_process(Settings(), 1) == cores
+    assert parallel_sentences_per_process(Settings(), cores) == 1
+    assert parallel_sentences_per_process(Settings(), cores * 4) == 1
+    monkeypatch.setenv("SAYFILE_PARALLEL_SENTENCES", "3")
+    assert parallel_sentences_per_process(Settings(), 2) == 3

@@ -1,14 +1,25 @@
-"""Real engines end to end: every format with both engines, speed, and long text."""
+"""Real engines end to end: every format with both engines, speed, long text, and sentences
+synthesized in parallel."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import decode
-from sayfile.audio import FORMATS
+from sayfile.audio import FORMATS, Samples
+from sayfile.catalogue import Catalogue
+from sayfile.engines import Engine, build_engines
+from sayfile.engines.espeak import EspeakEngine
+from sayfile.errors import EngineError
+from sayfile.models import Voice
 from sayfile.service import SpeechService
+from sayfile.settings import Settings
 
 ENGLISH = "Hello there. This is sayfile speaking, one sentence after another!"
 CHINESE = "你好，世界。这是一个测试！"
@@ -82,3 +93,197 @@ def test_long_text_is_spoken_whole(speech: SpeechService, tmp_path: Path) -> Non
         assert decoded.duration_s == pytest.approx(result.duration_s, abs=0.2)
         durations.append(result.duration_s)
     assert durations[1] / durations[0] == pytest.approx(170 / 20, rel=0.03)
+
+
+# Sentences of very different lengths, so in parallel the short ones finish before the long
+# ones that must come out first.
+UNEVEN = (
+    "This first sentence is a good deal longer than the ones that follow it, so that it is "
+    "still being spoken when the next few are already done. Yes. No. Maybe so. "
+    "Then another long one comes along, with commas, clauses, and a few more words to say. "
+    "Fine. Good night."
+)
+
+
+class WatchedEspeak:
+    """Real espeak-ng that counts the sentences it starts, notes how many run at once, and
+    fails on any sentence containing "Kaboom" (as espeak-ng would on a broken voice)."""
+
+    name = "espeak"
+
+    def __init__(self) -> None:
+        self._real = EspeakEngine()
+        self._lock = threading.Lock()
+        self.started = 0
+        self.running = 0
+        self.most = 0
+
+    def voices(self) -> list[Voice]:
+        return self._real.voices()
+
+    def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+        with self._lock:
+            self.started += 1
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            if "Kaboom" in text:
+                raise EngineError(f"espeak-ng failed for voice {voice.id}: {text!r}")
+            return self._real.synthesize(voice, text, speed)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+    def close(self) -> None:
+        self._real.close()
+
+
+@pytest.fixture
+def make_speech() -> Iterator[Callable[..., SpeechService]]:
+    """Services with their own engines and `parallel_sentences`, closed after the test."""
+    made: list[SpeechService] = []
+
+    def make(parallel: int, engine: WatchedEspeak | None = None) -> SpeechService:
+        settings = Settings(parallel_sentences=parallel)
+        engines: list[Engine] = [engine] if engine is not None else build_engines(settings)
+        service = SpeechService(settings, Catalogue(engines, "espeak:en-us"))
+        made.append(service)
+        return service
+
+    yield make
+    for service in made:
+        service.close()
+
+
+def _sentence_threads() -> int:
+    return sum(thread.name.startswith("sentence") for thread in threading.enumerate())
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_parallel_sentences_give_the_same_audio_in_the_same_order(
+    make_speech: Callable[..., SpeechService], tmp_path: Path
+) -> None:
+    """espeak-ng is deterministic, so 1, 2 and 3 at once give identical samples."""
+    outputs = []
+    for parallel in (1, 2, 3):
+        service = make_speech(parallel)
+        plan = service.plan(" ".join([UNEVEN] * 3), voice="espeak:en-us", format="flac")
+        outputs.append(list(service.samples(plan)))
+        result = service.write(plan, tmp_path / f"{parallel}.flac")
+        decoded = decode((tmp_path / f"{parallel}.flac").read_bytes(), "flac")
+        assert decoded.duration_s == pytest.approx(result.duration_s, abs=0.05)
+    one, *others = outputs
+    assert len(one) == UNEVEN.count(".") * 3
+    for other in others:
+        assert len(other) == len(one)
+        assert all(np.array_equal(a, b) for a, b in zip(one, other, strict=True))
+    assert (tmp_path / "1.flac").read_bytes() == (tmp_path / "2.flac").read_bytes()
+
+
+def test_piper_in_parallel_speaks_every_sentence_in_order(
+    make_speech: Callable[..., SpeechService],
+) -> None:
+    """Piper samples noise, so no two runs are identical: each sentence's length is compared."""
+    lengths = []
+    for parallel in (1, 2):
+        service = make_speech(parallel)
+        plan = service.plan(UNEVEN, voice="piper:en_US-joe-medium")
+        lengths.append([chunk.size for chunk in service.samples(plan)])
+    assert len(lengths[0]) == len(lengths[1]) == UNEVEN.count(".")
+    for one, two in zip(*lengths, strict=True):
+        assert two == pytest.approx(one, rel=0.15)
+
+
+def test_progress_and_observer_come_once_per_sentence_in_order(
+    make_speech: Callable[..., SpeechService],
+) -> None:
+    seen: list[tuple[str, float]] = []
+    service = make_speech(2)
+    service.observer = lambda engine, _compute, audio: seen.append((engine, audio))
+    plan = service.plan(UNEVEN, voice="espeak:en-us")
+    reports: list[float] = []
+    chunks = list(service.samples(plan, reports.append))
+    assert reports == sorted(reports) and reports[-1] == 1.0
+    assert len(reports) == len(chunks) == len(seen)
+    assert [audio for _, audio in seen] == [c.size / plan.voice.sample_rate for c in chunks]
+
+
+def test_parallel_one_synthesizes_on_the_calling_thread(
+    make_speech: Callable[..., SpeechService],
+) -> None:
+    engine = WatchedEspeak()
+    service = make_speech(1, engine)
+    threads = threading.active_count()
+    plan = service.plan(UNEVEN, voice="espeak:en-us")
+    for _ in service.samples(plan):
+        assert threading.active_count() == threads
+    assert engine.most == 1
+
+
+def test_stopping_early_cancels_the_sentences_ahead(
+    make_speech: Callable[..., SpeechService],
+) -> None:
+    """A cancelled job or a client gone: the sentences ahead stop, not the whole text."""
+    engine = WatchedEspeak()
+    service = make_speech(2, engine)
+    plan = service.plan("One more sentence to speak. " * 300, voice="espeak:en-us")
+    chunks = service.samples(plan)
+    next(chunks)
+    started = time.perf_counter()
+    chunks.close()
+    assert time.perf_counter() - started < 0.5
+    time.sleep(1.0)  # the at most two sentences running finish
+    assert engine.running == 0
+    assert engine.started <= 1 + 2 * 2  # the first, and the look-ahead
+    settled = engine.started
+    time.sleep(0.3)
+    assert engine.started == settled  # and nothing more starts
+
+
+def test_an_engine_error_surfaces_at_its_sentence(
+    make_speech: Callable[..., SpeechService], tmp_path: Path
+) -> None:
+    service = make_speech(2, WatchedEspeak())
+    plan = service.plan("One. Two. Three. Kaboom here. Five. Six.", voice="espeak:en-us")
+    chunks = service.samples(plan)
+    assert [next(chunks).size > 0 for _ in range(3)] == [True] * 3
+    with pytest.raises(EngineError, match="Kaboom here"):
+        next(chunks)
+    with pytest.raises(EngineError, match="Kaboom here"):
+        service.write(service.plan(plan.text, voice="espeak:en-us"), tmp_path / "out.mp3")
+    assert list(tmp_path.iterdir()) == []  # no file, no .part
+
+
+def test_one_pool_bounds_the_sentences_of_every_request(
+    make_speech: Callable[..., SpeechService],
+) -> None:
+    """Three requests at once on a pool of two: never more than two sentences at a time,
+    and each request still gets its own audio in order."""
+    engine = WatchedEspeak()
+    service = make_speech(2, engine)
+    plans = [service.plan(f"Request {n}. " + UNEVEN, voice="espeak:en-us") for n in range(3)]
+    expected = [[c.size for c in make_speech(1).samples(plan)] for plan in plans]
+    got: list[list[int]] = [[] for _ in plans]
+
+    def consume(n: int) -> None:
+        got[n] = [c.size for c in service.samples(plans[n])]
+
+    threads = [threading.Thread(target=consume, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == expected
+    assert engine.most == 2
+
+
+def test_closing_the_service_stops_its_threads(
+    make_speech: Callable[..., SpeechService],
+) -> None:
+    before = _sentence_threads()
+    service = make_speech(2)
+    plan = service.plan(UNEVEN, voice="espeak:en-us")
+    assert len(list(service.samples(plan))) == UNEVEN.count(".")
+    assert _sentence_threads() > before
+    service.close()
+    assert _sentence_threads() == before

@@ -215,9 +215,15 @@ def worker(
     log_level: Annotated[str, typer.Option(envvar="SAYFILE_LOG_LEVEL")] = "INFO",
 ) -> None:
     """Run synthesis worker processes for SAYFILE_QUEUE_URL (Taskiq); each loads its voices
-    once and synthesizes one job at a time. Dead processes are restarted."""
+    once and synthesizes one job at a time, SAYFILE_PARALLEL_SENTENCES sentences at once
+    (unset: the machine's cores shared out between the processes). Dead processes are
+    restarted."""
+    import os
+
     from taskiq.cli.worker.args import WorkerArgs
     from taskiq.cli.worker.run import run_worker
+
+    from sayfile.runner.queue import parallel_sentences_per_process
 
     try:
         settings = Settings()
@@ -225,6 +231,10 @@ def worker(
         raise _fail(f"invalid settings: {exc}") from None
     if not settings.queue_url or not settings.store_url:
         raise _fail("`sayfile worker` needs SAYFILE_QUEUE_URL and SAYFILE_STORE_URL (redis://).")
+    # The worker processes read their settings from the environment they inherit.
+    os.environ["SAYFILE_PARALLEL_SENTENCES"] = str(
+        parallel_sentences_per_process(settings, processes)
+    )
     status = run_worker(
         WorkerArgs(
             broker="sayfile.runner.queue:worker_broker",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -38,6 +39,15 @@ class Settings(BaseSettings):
     )
     synthesis_threads: int = Field(
         default=1, ge=1, description="onnxruntime threads per Piper voice."
+    )
+    parallel_sentences: int = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0)),
+        ge=1,
+        description="Sentences synthesized at once in one process, on one pool of threads "
+        "that every job, stream and CLI run in the process shares: a single long job uses "
+        "this many cores, and however many jobs run, no more sentences than this are "
+        "synthesized at a time. Default: the CPUs this process may use. 1 synthesizes each "
+        "sentence on the thread that asked for it, one after another, with no pool.",
     )
     host: str = Field(default="127.0.0.1", description="Address `sayfile serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `sayfile serve` listens on.")

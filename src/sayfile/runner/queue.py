@@ -119,6 +119,17 @@ class TaskiqRunner:
         await self._local.close()
 
 
+def parallel_sentences_per_process(settings: Settings, processes: int) -> int:
+    """SAYFILE_PARALLEL_SENTENCES for each of `processes` worker processes on one machine: as
+    configured when set; else the CPUs shared out between the processes (at least 1), so
+    that with every process busy there is one sentence per core. More would not be faster
+    and each process would hold more memory (onnxruntime keeps working memory per sentence
+    running); fewer processes than cores still let one long job use them all."""
+    if "parallel_sentences" in settings.model_fields_set:
+        return settings.parallel_sentences
+    return max(1, settings.parallel_sentences // processes)
+
+
 def worker_broker() -> AsyncBroker:
     """The broker of a `sayfile worker` process (Taskiq imports this factory): settings from
     the environment, voices loaded at start-up and kept, one job at a time per process."""
