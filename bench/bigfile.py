@@ -15,8 +15,9 @@ Then every server is started on its own local port and the file is downloaded by
   used before, for reference;
 - nginx with `sendfile on`, the reference.
 
-Memory is summed over each server's processes (the one-time rows share their server's):
-resident before the downloads, after them, and the peak while they ran. Every one-time
+CPU seconds (user and system, the median per download) and memory are summed over each
+server's processes (the one-time rows share their server's memory): resident before the
+downloads, after them, and the peak while they ran. Every one-time
 download is followed by a second GET, which must be 410 Gone.
 
     .venv/bin/python bench/bigfile.py [--mib 1024] [--runs 5]
@@ -95,6 +96,19 @@ def memory_mb(pid: int, key: str) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time used so far, summed over the process tree."""
+    ticks = 0
+    for member in tree(pid):
+        try:
+            stat = Path(f"/proc/{member}/stat").read_text()
+        except FileNotFoundError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak(pid: int) -> None:
     """Start VmHWM afresh (Linux's clear_refs "5"), so the peak is the downloads' own."""
     for member in tree(pid):
@@ -111,6 +125,7 @@ class Server:
     one_time: list[str] = field(default_factory=list)
     """One-time job ids, one per run; empty for a plain link."""
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     gone: list[bool] = field(default_factory=list)
     rss_before: float = 0.0
 
@@ -269,12 +284,14 @@ def main() -> None:
                 reset_peak(server.process.pid)
             for run in range(args.runs):
                 for server in servers:
+                    target = server.url + server.target
                     if server.one_time:
                         target = server.url + f"/jobs/{server.one_time[run]}/audio"
-                        server.seconds.append(curl(target, size))
+                    cpu = cpu_seconds(server.process.pid)
+                    server.seconds.append(curl(target, size))
+                    server.cpu.append(cpu_seconds(server.process.pid) - cpu)
+                    if server.one_time:
                         server.gone.append(gone_after(target))
-                    else:
-                        server.seconds.append(curl(server.url + server.target, size))
             rss_after = [memory_mb(s.process.pid, "VmRSS") for s in servers]
             peak = [memory_mb(s.process.pid, "VmHWM") for s in servers]
     base = statistics.median(servers[-1].seconds)
@@ -283,7 +300,8 @@ def main() -> None:
         "runs, servers taking turns; memory per server process tree"
     )
     print(
-        f"{'server':24} {'median s':>8} {'MiB/s':>7} {'vs nginx':>8} {'RSS before MB':>13} "
+        f"{'server':24} {'median s':>8} {'MiB/s':>7} {'vs nginx':>8} {'CPU s':>6} "
+        f"{'RSS before MB':>13} "
         f"{'RSS after MB':>12} {'peak MB':>8} {'peak growth MB':>14}  one-time link ends"
     )
     for server, after, top in zip(servers, rss_after, peak, strict=True):
@@ -291,6 +309,7 @@ def main() -> None:
         ends = f"{sum(server.gone)} of {len(server.gone)} (410 after)" if server.one_time else "n/a"
         print(
             f"{server.name:24} {seconds:8.3f} {args.mib / seconds:7.0f} {seconds / base:8.2f} "
+            f"{statistics.median(server.cpu):6.2f} "
             f"{server.rss_before:13.1f} {after:12.1f} {top:8.1f} {top - server.rss_before:14.1f}  "
             f"{ends}"
         )
