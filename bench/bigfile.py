@@ -18,7 +18,9 @@ Then every server is started on its own local port and the file is downloaded by
 CPU seconds (user and system, the median per download) and memory are summed over each
 server's processes (the one-time rows share their server's memory): resident before the
 downloads, after them, and the peak while they ran. Every one-time
-download is followed by a second GET, which must be 410 Gone.
+download is followed by a second GET, which must be 410 Gone. While each sayfile download
+runs, another client GETs /healthz from the same server one request after another: the
+latency other users see while a big file goes out.
 
     .venv/bin/python bench/bigfile.py [--mib 1024] [--runs 5]
 """
@@ -35,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -126,6 +129,9 @@ class Server:
     """One-time job ids, one per run; empty for a plain link."""
     seconds: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    probed: bool = True
+    """Whether /healthz on the same server is timed during the downloads (not for nginx)."""
+    probes: list[float] = field(default_factory=list)
     gone: list[bool] = field(default_factory=list)
     rss_before: float = 0.0
 
@@ -227,6 +233,29 @@ def curl(url: str, size: int) -> float:
     return float(out[0])
 
 
+@contextmanager
+def probing(url: str, latencies: list[float]) -> Iterator[None]:
+    """While the block runs, GET `url` (the app's /healthz) one request after another and
+    record each answer's latency: what other users of the server see during a download."""
+    done = threading.Event()
+
+    def probe() -> None:
+        with httpx.Client(timeout=30) as client:
+            while not done.is_set():
+                start = time.perf_counter()
+                client.get(url).raise_for_status()
+                latencies.append(time.perf_counter() - start)
+                done.wait(0.01)
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 def gone_after(url: str) -> bool:
     """After a whole one-time download, the link answers 410 Gone."""
     time.sleep(0.2)
@@ -275,7 +304,7 @@ def main() -> None:
                 Server("  one-time link", urls[0], granian, "", once[: args.runs]),
                 Server("uvicorn (before)", urls[1], uvicorn, f"/jobs/{big}/audio"),
                 Server("  one-time link", urls[1], uvicorn, "", once[args.runs :]),
-                Server("nginx sendfile", urls[2], nginx, f"/{path.name}"),
+                Server("nginx sendfile", urls[2], nginx, f"/{path.name}", probed=False),
             ]
             # Read once, so every server finds the file in the page cache.
             curl(servers[-1].url + servers[-1].target, size)
@@ -288,7 +317,11 @@ def main() -> None:
                     if server.one_time:
                         target = server.url + f"/jobs/{server.one_time[run]}/audio"
                     cpu = cpu_seconds(server.process.pid)
-                    server.seconds.append(curl(target, size))
+                    if server.probed:
+                        with probing(server.url + "/healthz", server.probes):
+                            server.seconds.append(curl(target, size))
+                    else:
+                        server.seconds.append(curl(target, size))
                     server.cpu.append(cpu_seconds(server.process.pid) - cpu)
                     if server.one_time:
                         server.gone.append(gone_after(target))
@@ -302,16 +335,24 @@ def main() -> None:
     print(
         f"{'server':24} {'median s':>8} {'MiB/s':>7} {'vs nginx':>8} {'CPU s':>6} "
         f"{'RSS before MB':>13} "
-        f"{'RSS after MB':>12} {'peak MB':>8} {'peak growth MB':>14}  one-time link ends"
+        f"{'RSS after MB':>12} {'peak MB':>8} {'peak growth MB':>14} {'healthz p50/p99 ms':>18}"
+        "  one-time link ends"
     )
     for server, after, top in zip(servers, rss_after, peak, strict=True):
         seconds = statistics.median(server.seconds)
+        probes = sorted(server.probes)
+        health = (
+            f"{statistics.median(probes) * 1000:.1f} / "
+            f"{probes[min(len(probes) - 1, int(len(probes) * 0.99))] * 1000:.1f}"
+            if probes
+            else "n/a"
+        )
         ends = f"{sum(server.gone)} of {len(server.gone)} (410 after)" if server.one_time else "n/a"
         print(
             f"{server.name:24} {seconds:8.3f} {args.mib / seconds:7.0f} {seconds / base:8.2f} "
             f"{statistics.median(server.cpu):6.2f} "
-            f"{server.rss_before:13.1f} {after:12.1f} {top:8.1f} {top - server.rss_before:14.1f}  "
-            f"{ends}"
+            f"{server.rss_before:13.1f} {after:12.1f} {top:8.1f} {top - server.rss_before:14.1f} "
+            f"{health:>18}  {ends}"
         )
 
 
