@@ -7,12 +7,14 @@ with its record's `bytes` updated; the one-time jobs get the same file through h
 Then every server is started on its own local port and the file is downloaded by curl into
 /dev/null, the servers taking turns; medians of the runs.
 
-- `sayfile serve` (Granian): Starlette hands the path over with the ASGI
-  `http.response.pathsend` extension and Granian sends the file itself;
-- the same server for one-time links, which go through the app in 1 MiB chunks so that only a
-  whole download ends the link (a fresh one-time job each run);
-- the same app under uvicorn, whose FileResponse sends every file in chunks: the server sayfile
-  used before, for reference;
+- `sayfile serve` (uvicorn): Starlette's FileResponse reads the file in 1 MiB chunks (sayfile's
+  `JobFileResponse`; Starlette's own default is 64 KiB) and hands each to the server;
+- the same server for one-time links (a fresh one-time job each run), which end only when
+  every byte was handed over;
+- the same app under Granian, whose ASGI `http.response.pathsend` extension lets the server
+  send a plain link's file itself (one-time links still go in chunks there, so that only a
+  whole download ends them);
+- `sayfile serve` as it was before, with Starlette's 64 KiB chunks;
 - nginx with `sendfile on`, the reference.
 
 CPU seconds (user and system, the median per download) and memory are summed over each
@@ -161,12 +163,34 @@ def sayfile_args(port: int) -> list[str]:
     return [sys.executable, "-m", "sayfile", "serve", "--port", str(port), "--log-level", "warning"]
 
 
-def uvicorn_args(port: int) -> list[str]:
+def starlette_chunks_app() -> object:
+    """The app as it was before: Starlette's own 64 KiB file chunks (run by uvicorn from
+    here, for the "before" row)."""
+    from starlette.responses import FileResponse
+
+    from sayfile.api.downloads import JobFileResponse
+    from sayfile.app import create_app
+
+    JobFileResponse.chunk_size = FileResponse.chunk_size
+    return create_app()
+
+
+def before_args(port: int) -> list[str]:
     uvicorn = Path(sys.executable).with_name("uvicorn")
     return [
         str(uvicorn),
-        *("--factory", "--host", "127.0.0.1", "--port", str(port)),
-        *("--log-level", "warning", "--no-access-log", "sayfile.app:create_app"),
+        *("--factory", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
+        *("--log-level", "warning", "--app-dir", str(Path(__file__).parent)),
+        "bigfile:starlette_chunks_app",
+    ]
+
+
+def granian_args(port: int) -> list[str]:
+    granian = Path(sys.executable).with_name("granian")
+    return [
+        str(granian),
+        *("--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", str(port)),
+        *("--log-level", "warning", "--no-ws", "sayfile.app:create_app"),
     ]
 
 
@@ -284,27 +308,29 @@ def main() -> None:
         for job_id in once:
             share(data_dir, job_id, path)
         conf = Path(tmp) / "nginx.conf"
-        ports = [free_port() for _ in range(3)]
+        ports = [free_port() for _ in range(4)]
         conf.write_text(
             NGINX_CONF.format(
                 user="user root;\n" if os.geteuid() == 0 else "",
                 tmp=tmp,
-                port=ports[2],
+                port=ports[3],
                 root=path.parent,
             )
         )
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         with (
-            started(sayfile_args(ports[0]), env, f"{urls[0]}/healthz") as granian,
-            started(uvicorn_args(ports[1]), env, f"{urls[1]}/healthz") as uvicorn,
-            started(["nginx", "-p", tmp, "-c", str(conf)], env, f"{urls[2]}/") as nginx,
+            started(sayfile_args(ports[0]), env, f"{urls[0]}/healthz") as uvicorn,
+            started(granian_args(ports[1]), env, f"{urls[1]}/healthz") as granian,
+            started(before_args(ports[2]), env, f"{urls[2]}/healthz") as before,
+            started(["nginx", "-p", tmp, "-c", str(conf)], env, f"{urls[3]}/") as nginx,
         ):
             servers = [
-                Server("sayfile serve (Granian)", urls[0], granian, f"/jobs/{big}/audio"),
-                Server("  one-time link", urls[0], granian, "", once[: args.runs]),
-                Server("uvicorn (before)", urls[1], uvicorn, f"/jobs/{big}/audio"),
-                Server("  one-time link", urls[1], uvicorn, "", once[args.runs :]),
-                Server("nginx sendfile", urls[2], nginx, f"/{path.name}", probed=False),
+                Server("sayfile serve (uvicorn)", urls[0], uvicorn, f"/jobs/{big}/audio"),
+                Server("  one-time link", urls[0], uvicorn, "", once[: args.runs]),
+                Server("Granian (pathsend)", urls[1], granian, f"/jobs/{big}/audio"),
+                Server("  one-time link", urls[1], granian, "", once[args.runs :]),
+                Server("uvicorn, 64 KiB (before)", urls[2], before, f"/jobs/{big}/audio"),
+                Server("nginx sendfile", urls[3], nginx, f"/{path.name}", probed=False),
             ]
             # Read once, so every server finds the file in the page cache.
             curl(servers[-1].url + servers[-1].target, size)

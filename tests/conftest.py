@@ -138,8 +138,8 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A real `sayfile serve` process on a local port: Granian's supervisor and its worker
-    processes, in a process group of their own."""
+    """A real `sayfile serve` process on a local port (with `--workers N`, uvicorn's
+    supervisor and its processes), in a process group of its own."""
 
     process: subprocess.Popen[bytes]
     url: str

@@ -156,6 +156,42 @@ def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(
     assert list(audio.iterdir()) == []  # after the TTL nothing is left
 
 
+def test_api_processes_stop_when_their_supervisor_is_killed(
+    redis_server: RedisServer, server_factory: Callable[..., Server], tmp_path: Path
+) -> None:
+    """kill -9 of `sayfile serve --workers 2`'s supervisor alone: its API processes must not
+    live on holding the port; they stop as on SIGTERM and hand their job back."""
+    data = tmp_path / "shared"
+    env = {"store_url": redis_server.url(0), "workers": "2"}
+    server = server_factory(data, **env)
+    created = httpx.post(f"{server.url}/jobs", json={"text": LONG, "voice": "espeak:en-us"})
+    job = created.json()
+    with httpx.Client(base_url=server.url) as client:
+        deadline = time.monotonic() + 20
+        while client.get(job["status_url"]).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+    deadline = time.monotonic() + 20
+    while _group_alive(server.process.pid):
+        assert time.monotonic() < deadline, "an API process outlived its supervisor"
+        time.sleep(0.1)
+    assert not list((data / "audio").glob("*.part"))
+    again = server_factory(data, **env)
+    record = httpx.get(again.url + job["status_url"]).json()
+    assert record["status"] == "failed"
+    assert "server shut down" in record["error"]
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_redis_outage_gives_503_and_recovers(make_cluster: ClusterFactory) -> None:
     cluster = make_cluster()
     urls = [api.url for api in cluster.apis]

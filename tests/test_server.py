@@ -116,8 +116,8 @@ def test_jobs_survive_a_restart(server_factory: Callable[..., Server], tmp_path:
 
 @pytest.mark.usefixtures("ffmpeg")
 def test_finished_files_from_the_real_server(server_factory: Callable[..., Server]) -> None:
-    """Plain links are sent by Granian itself (pathsend) as often as asked; one-time links go
-    through the app in chunks and end after one whole download, not after HEAD or a range."""
+    """Plain links serve the whole file, or a range, as often as asked; one-time links end
+    after one whole download, not after HEAD or a range."""
     server = server_factory()
     text = "A finished file, sent whole, in part, and once. " * 20
     with httpx.Client(base_url=server.url, timeout=60) as client:

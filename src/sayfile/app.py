@@ -102,10 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def worker_app() -> FastAPI:
-    """The factory `sayfile serve` hands to Granian, called in each worker process.
-
-    The worker is asked to stop (SIGTERM, so its jobs are handed back as failed) when the
-    process that spawned it dies, even by SIGKILL; otherwise it would live on, holding the
+    """The factory `sayfile serve --workers N` (N > 1) hands to uvicorn, called in each worker
+    process. The worker is asked to stop (SIGTERM, so its jobs are handed back as failed) when
+    the supervising process dies, even by SIGKILL; otherwise it would live on, holding the
     port and writing files nobody will ask for."""
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)

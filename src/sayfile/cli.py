@@ -21,7 +21,7 @@ from sayfile.settings import Settings
 # Below this many characters synthesis takes a moment; a progress bar would only flicker.
 _PROGRESS_FROM_CHARS = 2000
 _SHUTDOWN_GRACE_SECONDS = 10
-"""How long `serve` waits on SIGTERM for open requests and the lifespan before it kills."""
+"""How long `serve` waits on SIGTERM for open requests to finish."""
 
 app = typer.Typer(
     add_completion=False,
@@ -164,12 +164,10 @@ def serve(
     ] = 1,
     log_level: Annotated[str, typer.Option(envvar="SAYFILE_LOG_LEVEL")] = "info",
 ) -> None:
-    """Serve the web page and HTTP API (Granian)."""
+    """Serve the web page and HTTP API (uvicorn)."""
     import os
 
-    from granian.constants import Interfaces
-    from granian.log import LogLevels
-    from granian.server import Server
+    import uvicorn
 
     from sayfile.logs import log_config
 
@@ -180,7 +178,6 @@ def serve(
         os.environ["SAYFILE_DATA_DIR"] = str(data_dir)
     try:
         settings = Settings()
-        level = LogLevels(log_level.lower())
     except ValueError as exc:
         raise _fail(f"invalid settings: {exc}") from None
     if workers > 1 and not settings.store_url:
@@ -188,22 +185,22 @@ def serve(
             "--workers above 1 needs SAYFILE_STORE_URL=redis://... so the processes share job "
             "records (and usually SAYFILE_QUEUE_URL for synthesis workers)."
         )
-    # Granian rather than uvicorn: it implements the ASGI pathsend extension, so finished
-    # files go from disk to the socket in Rust (docs/benchmarks.md, big files). Access lines
-    # come from sayfile (route templates, never job ids in paths), and X-Forwarded-For is
-    # trusted only per SAYFILE_TRUSTED_PROXIES.
-    Server(
-        "sayfile.app:worker_app",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
+    uvicorn.run(
+        # With one process the app runs in this one; with more, in child processes that must
+        # not outlive uvicorn's supervisor.
+        "sayfile.app:worker_app" if workers > 1 else "sayfile.app:create_app",
         factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=log_config(settings.log_format, log_level),
+        # Access lines come from sayfile (route templates, never job ids in paths), and
+        # X-Forwarded-For is trusted only per SAYFILE_TRUSTED_PROXIES.
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
         workers=workers,
-        log_level=level,
-        log_dictconfig=log_config(settings.log_format, log_level),
-        log_access=False,
-        workers_kill_timeout=_SHUTDOWN_GRACE_SECONDS,
-    ).serve()
+    )
 
 
 @app.command()

@@ -39,8 +39,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def log_config(fmt: str, level: str) -> dict[str, Any]:
-    """A logging dict config (Granian applies it in every worker process); Granian's own lines
-    go through the same handler."""
+    """A logging dict config (uvicorn applies it in every worker process)."""
     formatter: dict[str, Any] = (
         {"()": "sayfile.logs.JsonFormatter"}
         if fmt == "json"
@@ -59,5 +58,5 @@ def log_config(fmt: str, level: str) -> dict[str, Any]:
             }
         },
         "root": {"handlers": ["console"], "level": level.upper()},
-        "loggers": {"_granian": {"level": level.upper()}},
+        "loggers": {"uvicorn.access": {"level": "WARNING"}},
     }
