@@ -21,6 +21,9 @@ class Runner(Protocol):
     - `admit()` / `release()` hold a place for work done here outside jobs (streams);
       `admit` raises Busy when full. `run(fn)` awaits blocking `fn()` on this process's
       synthesis threads, the only place blocking work runs.
+    - `settled(job_id, timeout)` waits up to `timeout` for a job running or queued in this
+      process to end and returns True; it returns False at once for a job it does not hold
+      (one on a worker elsewhere), whose record the caller then polls.
     - `depth` is how much work this runner holds; `close()` stops it.
     """
 
@@ -36,5 +39,7 @@ class Runner(Protocol):
     async def enqueue(self, job: Job, plan: SpeechPlan) -> None: ...
 
     def cancel(self, job_id: str) -> None: ...
+
+    async def settled(self, job_id: str, timeout: float) -> bool: ...
 
     async def close(self) -> None: ...

@@ -28,7 +28,7 @@ class InProcessRunner:
         self._slots = asyncio.Semaphore(workers)
         self._synthesis = synthesis
         self._cancels: dict[str, threading.Event] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def admit(self) -> None:
         with self._lock:
@@ -51,9 +51,8 @@ class InProcessRunner:
         assert self._synthesis is not None, "this runner only runs blocking calls"
         self.admit()
         cancel = self._cancels[job.id] = threading.Event()
-        task = asyncio.create_task(self._job(job.id, plan, cancel))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = self._tasks[job.id] = asyncio.create_task(self._job(job.id, plan, cancel))
+        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
 
     async def _job(self, job_id: str, plan: SpeechPlan, cancel: threading.Event) -> None:
         assert self._synthesis is not None
@@ -68,9 +67,16 @@ class InProcessRunner:
         if event is not None:
             event.set()
 
+    async def settled(self, job_id: str, timeout: float) -> bool:
+        task = self._tasks.get(job_id)
+        if task is None or task.done():
+            return False
+        await asyncio.wait({task}, timeout=timeout)
+        return True
+
     async def close(self) -> None:
         for event in self._cancels.values():
             event.set()
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
