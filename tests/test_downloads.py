@@ -37,8 +37,11 @@ class Client:
         return {"type": "http.disconnect"}
 
 
-async def download(path: Path, client: Client, extensions: dict[str, object]) -> bool:
-    """GET the file through JobFileResponse; True when the one-time hook ran."""
+async def download(
+    path: Path, client: Client, extensions: dict[str, object], deleted: bool = False
+) -> bool:
+    """GET the file through JobFileResponse (the file deleted once the job was looked up, when
+    `deleted`); True when the one-time hook ran."""
     completed = False
 
     async def on_complete() -> None:
@@ -56,7 +59,9 @@ async def download(path: Path, client: Client, extensions: dict[str, object]) ->
         expires_at=60,
         one_time=True,
     )
-    response = JobFileResponse(path, job, audio_format("wav"), on_complete=on_complete)
+    response = JobFileResponse(path.open("rb"), job, audio_format("wav"), on_complete=on_complete)
+    if deleted:
+        path.unlink()
     scope = {
         "type": "http",
         "method": "GET",
@@ -97,3 +102,14 @@ async def test_one_time_files_go_in_chunks_even_where_pathsend_is_offered(
     assert await download(exact_file, client, {PATHSEND: {}})
     assert all(m["type"] != PATHSEND for m in client.messages)
     assert client.received == exact_file.stat().st_size
+
+
+async def test_a_file_deleted_after_the_lookup_still_goes_out_whole(exact_file: Path) -> None:
+    """Another download just used up the one-time link, or the sweeper came by: this one had
+    the file open already."""
+    content = exact_file.read_bytes()
+    client = Client(leave_after=None)
+    assert await download(exact_file, client, {}, deleted=True)
+    assert not exact_file.exists()
+    assert client.messages[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in client.messages) == content

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sayfile.audio import audio_format
 from sayfile.errors import (
@@ -172,9 +173,10 @@ class JobDesk:
             job = job.evolve(status=JobStatus.expired)
         return job
 
-    async def audio(self, job_id: str) -> tuple[Job, Path]:
-        """The finished file of a done job. Raises JobNotFound, JobExpired, JobFailed or
-        JobNotReady (while queued or running)."""
+    async def audio(self, job_id: str) -> tuple[Job, BinaryIO]:
+        """The finished file of a done job, opened for reading (the caller closes it); once
+        open it can be read whole even if the link ends meanwhile. Raises JobNotFound,
+        JobExpired, JobFailed or JobNotReady (while queued or running)."""
         job = await self.get(job_id)
         if job.status == JobStatus.expired:
             raise JobExpired()
@@ -183,9 +185,10 @@ class JobDesk:
         if job.status != JobStatus.done:
             raise JobNotReady(job.status.value)
         path = self.files.path(job.id, _extension(job))
-        if not path.is_file():
-            raise JobExpired()
-        return job, path
+        try:
+            return job, await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            raise JobExpired() from None
 
     async def downloaded(self, job: Job) -> None:
         """Called after a complete GET of the whole file: one-time links end here."""

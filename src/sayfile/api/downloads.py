@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import BinaryIO
 
+import anyio
 from starlette.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
 
@@ -39,14 +42,28 @@ class JobFileResponse(FileResponse):
 
     def __init__(
         self,
-        path: Path,
+        file: BinaryIO,
         job: Job,
         fmt: AudioFormat,
         on_complete: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         headers = download_headers(job.stem, fmt) | {"ETag": etag_of(job)}
-        super().__init__(path, media_type=fmt.media_type, headers=headers)
+        super().__init__(
+            file.name,
+            media_type=fmt.media_type,
+            headers=headers,
+            stat_result=os.fstat(file.fileno()),
+        )
+        self._file = file
         self._on_complete = on_complete
+
+    @asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        # Starlette would open the path again here; the file opened while the job was looked
+        # up is read instead, so one deleted meanwhile (a one-time link just used up by
+        # another download, the sweeper, a DELETE) still goes out whole rather than breaking
+        # off after the headers.
+        yield anyio.wrap_file(self._file)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         whole = False
@@ -80,6 +97,9 @@ class JobFileResponse(FileResponse):
         if self._on_complete is not None and "extensions" in scope:
             extensions = {k: v for k, v in scope["extensions"].items() if k != PATHSEND}
             scope = {**scope, "extensions": extensions}
-        await super().__call__(scope, watch_receive, watch_send)
+        try:
+            await super().__call__(scope, watch_receive, watch_send)
+        finally:
+            self._file.close()
         if whole and not gone and self._on_complete is not None:
             await self._on_complete()

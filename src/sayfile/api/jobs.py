@@ -115,15 +115,16 @@ _AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="Download the finished file",
 )
 async def job_audio(request: Request, job_id: str, desk: DeskDep) -> Response:
-    job, path = await desk.audio(job_id)
+    job, file = await desk.audio(job_id)
     etag = etag_of(job)
     if etag in request.headers.get("if-none-match", ""):
+        file.close()
         return Response(status_code=304, headers={"ETag": etag})
 
     async def finished() -> None:
         await desk.downloaded(job)
 
-    return JobFileResponse(path, job, audio_format(job.format), on_complete=finished)
+    return JobFileResponse(file, job, audio_format(job.format), on_complete=finished)
 
 
 @router.delete(

@@ -50,8 +50,8 @@ async def speech(
     job = await desk.submit(plan, client=client)
     job = await desk.wait(job.id, settings.direct_wait_seconds)
     try:
-        job, path = await desk.audio(job.id)
+        job, file = await desk.audio(job.id)
     except JobFailed as exc:
         # The caller waited for this file: the job's own failure is the answer.
         raise (DiskFull() if exc.code == "disk_full" else EngineError(exc.error)) from None
-    return JobFileResponse(path, job, plan.format)
+    return JobFileResponse(file, job, plan.format)
