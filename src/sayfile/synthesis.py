@@ -53,11 +53,12 @@ class JobSynthesis:
         slot: contextlib.AbstractAsyncContextManager[object] | None = None,
     ) -> None:
         """Run the job `job_id` for `plan`. A pulse keeps `heartbeat_at` fresh from now on
-        (while waiting for `slot`, a free synthesis place, too). Deleting the record cancels
-        the job at its next sentence."""
+        (while waiting for `slot`, a free synthesis place, too, but less often). Deleting the
+        record cancels the job at its next sentence."""
         cancel = cancel or threading.Event()
         progress = [0.0]
-        pulse = asyncio.create_task(self._pulse(job_id, progress, cancel))
+        started = asyncio.Event()
+        pulse = asyncio.create_task(self._pulse(job_id, progress, cancel, started))
         path = self.files.path(job_id, plan.format.extension)
 
         def report(fraction: float) -> None:
@@ -67,6 +68,7 @@ class JobSynthesis:
 
         try:
             async with slot or contextlib.nullcontext():
+                started.set()
                 await self._work(job_id, plan, path, run_blocking, report, cancel)
         except Cancelled:
             # Deleted: nothing to record. Still there: this process is shutting down.
@@ -132,7 +134,16 @@ class JobSynthesis:
         if done is None:  # deleted while we worked
             raise Cancelled()
 
-    async def _pulse(self, job_id: str, progress: list[float], cancel: threading.Event) -> None:
+    async def _pulse(
+        self,
+        job_id: str,
+        progress: list[float],
+        cancel: threading.Event,
+        started: asyncio.Event,
+    ) -> None:
+        # Waiting for a synthesis place, a job has no progress to report, only its heartbeat:
+        # a few beats per worker timeout then, not four a second (a record write each).
+        waiting_beat = max(PULSE_S, self.settings.worker_timeout_seconds / 4)
         while True:
             try:
                 job = await self.store.update(
@@ -144,7 +155,11 @@ class JobSynthesis:
                 if job is None:
                     cancel.set()
                     return
-            await asyncio.sleep(PULSE_S)
+            if started.is_set():
+                await asyncio.sleep(PULSE_S)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(started.wait(), waiting_beat)
 
     async def fail(
         self, job_id: str, extension: str, message: str, code: str = "worker_lost"
