@@ -48,7 +48,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from harness import free_port, wait_http
+from harness import free_port, stop, wait_http
 
 CHUNK = 8 << 20
 NGINX_CONF = """\
@@ -87,28 +87,27 @@ def tree(pid: int) -> list[int]:
     return found
 
 
+def proc_files(pid: int, name: str) -> Iterator[str]:
+    """The text of /proc/<member>/<name> for each live member of the process tree."""
+    for member in tree(pid):
+        with suppress(FileNotFoundError):
+            yield Path(f"/proc/{member}/{name}").read_text()
+
+
 def memory_mb(pid: int, key: str) -> float:
     """VmRSS (now) or VmHWM (peak) summed over the process tree, in MB."""
-    total = 0
-    for member in tree(pid):
-        try:
-            status = Path(f"/proc/{member}/status").read_text()
-        except FileNotFoundError:
-            continue
+    kib = 0
+    for status in proc_files(pid, "status"):
         for line in status.splitlines():
             if line.startswith(key + ":"):
-                total += int(line.split()[1])
-    return total / 1024
+                kib += int(line.split()[1])
+    return kib / 1024
 
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time used so far, summed over the process tree."""
     ticks = 0
-    for member in tree(pid):
-        try:
-            stat = Path(f"/proc/{member}/stat").read_text()
-        except FileNotFoundError:
-            continue
+    for stat in proc_files(pid, "stat"):
         fields = stat.rsplit(")", 1)[1].split()
         ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
     return ticks / os.sysconf("SC_CLK_TCK")
@@ -138,15 +137,10 @@ class Server:
     rss_before: float = 0.0
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    # SIGINT ends Granian and uvicorn gracefully; nginx ends gracefully on SIGQUIT.
+def graceful(process: subprocess.Popen[bytes]) -> None:
+    # nginx ends gracefully on SIGQUIT; the ASGI servers on SIGINT.
     nginx = isinstance(process.args, list) and process.args[0] == "nginx"
-    process.send_signal(signal.SIGQUIT if nginx else signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process, signal.SIGQUIT if nginx else signal.SIGINT)
 
 
 @contextmanager
@@ -156,7 +150,7 @@ def started(args: list[str], env: dict[str, str], health: str) -> Iterator[subpr
         wait_http(health)
         yield process
     finally:
-        stop(process)
+        graceful(process)
 
 
 def sayfile_args(port: int) -> list[str]:

@@ -1,12 +1,17 @@
-"""What the benchmark scripts share: a free local port and waiting for a server to answer."""
+"""What the benchmark scripts share: free local ports, starting and stopping servers, and a
+POST /speech load with its throughput and latencies."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
@@ -57,3 +62,54 @@ def start_sayfile(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
         process.wait()
         raise
     return process, url
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
+    """Ask a server to end (SIGINT ends sayfile, uvicorn and Granian gracefully); kill it if
+    it has not within 30 s."""
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@dataclass(frozen=True)
+class Load:
+    """Requests per second, and the median and 99th-percentile latency in seconds."""
+
+    rps: float
+    p50: float
+    p99: float
+
+    @staticmethod
+    def median(runs: list[Load]) -> Load:
+        return Load(
+            statistics.median(r.rps for r in runs),
+            statistics.median(r.p50 for r in runs),
+            statistics.median(r.p99 for r in runs),
+        )
+
+
+async def post_speech(url: str, texts: list[str], concurrency: int, voice: str) -> Load:
+    """POST /speech (mp3) once for each text, from `concurrency` clients at once."""
+    latencies: list[float] = []
+    todo = list(texts)
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        while todo:
+            body = {"text": todo.pop(), "voice": voice, "format": "mp3"}
+            start = time.perf_counter()
+            r = await client.post("/speech", json=body)
+            assert r.status_code == 200, r.text
+            latencies.append(time.perf_counter() - start)
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return Load(len(texts) / elapsed, statistics.median(latencies), p99)

@@ -11,57 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
-import statistics
-import subprocess
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2 as httpx
-
-from harness import load_env, start_sayfile
+from harness import Load, load_env, post_speech, start_sayfile, stop
 
 VOICE = "espeak:en-us"
 SAME = "The same order is ready for pickup at the front desk; thank you for waiting, friend."
-
-
-@dataclass(frozen=True)
-class Load:
-    rps: float
-    p50: float
-    p99: float
-
-
-async def load(url: str, texts: list[str], concurrency: int) -> Load:
-    latencies: list[float] = []
-    todo = list(texts)
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        while todo:
-            text = todo.pop()
-            start = time.perf_counter()
-            r = await client.post("/speech", json={"text": text, "voice": VOICE, "format": "mp3"})
-            assert r.status_code == 200, r.text
-            latencies.append(time.perf_counter() - start)
-
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return Load(len(texts) / elapsed, statistics.median(latencies), p99)
-
-
-def median_load(runs: list[Load]) -> Load:
-    return Load(
-        statistics.median(r.rps for r in runs),
-        statistics.median(r.p50 for r in runs),
-        statistics.median(r.p99 for r in runs),
-    )
 
 
 def main() -> None:
@@ -74,7 +30,7 @@ def main() -> None:
         rows: list[tuple[int, Load, Load]] = []
         try:
             # The first request of SAME synthesizes it; every later one is a cache hit.
-            asyncio.run(load(url, [SAME, "warm up."], 1))
+            asyncio.run(post_speech(url, [SAME, "warm up."], 1, VOICE))
             serial = 0
             for concurrency in (1, 8, 32):
                 count = args.requests if concurrency > 1 else args.requests // 4
@@ -87,16 +43,13 @@ def main() -> None:
                         for i in range(count)
                     ]
                     serial += count
-                    distinct.append(asyncio.run(load(url, texts, concurrency)))
-                    repeated.append(asyncio.run(load(url, [SAME] * count, concurrency)))
-                rows.append((concurrency, median_load(distinct), median_load(repeated)))
+                    distinct.append(asyncio.run(post_speech(url, texts, concurrency, VOICE)))
+                    repeated.append(
+                        asyncio.run(post_speech(url, [SAME] * count, concurrency, VOICE))
+                    )
+                rows.append((concurrency, Load.median(distinct), Load.median(repeated)))
         finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
     print(
         f"POST /speech, ~80 characters, {VOICE}, mp3: distinct texts vs the same text again, "
         f"{args.requests} requests ({args.requests // 4} at c=1), median of {args.runs} runs"

@@ -13,39 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx2 as httpx
-
-from harness import free_port, load_env, start_sayfile
+from harness import free_port, load_env, post_speech, start_sayfile, stop
 
 VOICE = "espeak:en-us"
-
-
-async def load(url: str, count: int, concurrency: int, tag: str) -> tuple[float, float]:
-    latencies: list[float] = []
-    todo = list(range(count))
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        while todo:
-            i = todo.pop()
-            text = f"Order {tag}-{i} is ready for pickup at the front desk; thank you, friend."
-            start = time.perf_counter()
-            r = await client.post("/speech", json={"text": text, "voice": VOICE})
-            assert r.status_code == 200, r.text
-            latencies.append(time.perf_counter() - start)
-
-    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
-    return count / elapsed, statistics.median(latencies)
 
 
 def run_case(
@@ -67,17 +43,19 @@ def run_case(
         raise
     processes.append(server)
     try:
-        asyncio.run(load(url, 16, 8, f"warm-{name}"))
-        rps, p50 = asyncio.run(load(url, count, 16, name))
+        asyncio.run(post_speech(url, orders(f"warm-{name}", 16), 8, VOICE))
+        load = asyncio.run(post_speech(url, orders(name, count), 16, VOICE))
     finally:
         for process in processes:
-            process.send_signal(signal.SIGINT)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    return name, rps, p50
+            stop(process)
+    return name, load.rps, load.p50
+
+
+def orders(tag: str, count: int) -> list[str]:
+    return [
+        f"Order {tag}-{i} is ready for pickup at the front desk; thank you, friend."
+        for i in range(count)
+    ]
 
 
 def main() -> None:

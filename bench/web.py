@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from harness import load_env, start_sayfile
+from harness import load_env, post_speech, start_sayfile, stop
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
 
@@ -54,33 +54,6 @@ def engine_floor(count: int, offset: int) -> float:
         start = time.perf_counter()
         list(pool.map(_floor_work, shares))
         return count / (time.perf_counter() - start)
-
-
-async def http_load(
-    url: str, count: int, concurrency: int, offset: int
-) -> tuple[float, float, float]:
-    latencies: list[float] = []
-    queue = list(range(count))
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        while queue:
-            i = queue.pop()
-            start = time.perf_counter()
-            r = await client.post(
-                "/speech", json={"text": short_text(offset + i), "voice": VOICE, "format": "mp3"}
-            )
-            assert r.status_code == 200, r.text
-            latencies.append(time.perf_counter() - start)
-
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
-    latencies.sort()
-    p50 = statistics.median(latencies)
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return count / elapsed, p50, p99
 
 
 def first_bytes(url: str, voice: str, runs: int) -> list[float]:
@@ -139,12 +112,13 @@ def main() -> None:
             offset = 0
             for concurrency in (1, 8, 32):
                 count = args.requests if concurrency > 1 else args.requests // 4
-                rps, p50, p99 = asyncio.run(http_load(url, count, concurrency, offset))
+                texts = [short_text(offset + i) for i in range(count)]
+                load = asyncio.run(post_speech(url, texts, concurrency, VOICE))
                 floor = engine_floor(count, offset + 100_000)
                 offset += count
                 print(
-                    f"{concurrency:>11} {rps:7.1f} {floor:11.1f} {rps / floor:6.2f} "
-                    f"{p50 * 1000:7.0f} {p99 * 1000:7.0f}"
+                    f"{concurrency:>11} {load.rps:7.1f} {floor:11.1f} {load.rps / floor:6.2f} "
+                    f"{load.p50 * 1000:7.0f} {load.p99 * 1000:7.0f}"
                 )
             print(f"\n{len(LONG)} characters, mp3; first byte: median (max) of 5 streams")
             print(f"{'voice':24} {'stream TTFB s':>15} {'stream total s':>14} {'job total s':>11}")
@@ -154,8 +128,7 @@ def main() -> None:
                 ttfb = f"{statistics.median(firsts):.3f} ({max(firsts):.3f})"
                 print(f"{voice:24} {ttfb:>15} {t['streamed']:14.1f} {t['job']:11.1f}")
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop(server)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,23 @@ class Server:
         self.process.wait()
 
 
+def job_under_way(
+    url: str, text: str, until: Callable[[dict[str, Any]], bool] | None = None
+) -> dict[str, Any]:
+    """Create an espeak-ng job for `text` on the server at `url`; return its JSON once
+    `until(job)` holds (by default: once it is running)."""
+    until = until or (lambda job: job["status"] == "running")
+    with httpx.Client(base_url=url) as client:
+        job: dict[str, Any] = client.post(
+            "/jobs", json={"text": text, "voice": "espeak:en-us"}
+        ).json()
+        deadline = time.monotonic() + 20
+        while not until(state := client.get(job["status_url"]).json()):
+            assert time.monotonic() < deadline, f"job still {state['status']} after 20 s"
+            time.sleep(0.05)
+    return job
+
+
 def start_server(data_dir: Path, **env: str) -> Server:
     port = free_port()
     environment = {

@@ -15,7 +15,7 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import Server, decode, start_server, wait_done
+from conftest import Server, decode, job_under_way, start_server, wait_done
 from sayfile.engines.piper import bundled_voice_models
 
 LONG = "This job runs long enough to be caught in the act, sentence by sentence. " * 400
@@ -276,13 +276,7 @@ def test_sigterm_hands_back_work_and_leaves_no_part_files(tmp_path: Path) -> Non
     data = tmp_path / "data"
     server = start_server(data)
     try:
-        created = httpx.post(f"{server.url}/jobs", json={"text": LONG, "voice": "espeak:en-us"})
-        job = created.json()
-        with httpx.Client(base_url=server.url) as client:
-            deadline = time.monotonic() + 20
-            while client.get(job["status_url"]).json()["status"] != "running":
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        job = job_under_way(server.url, LONG)
         assert list((data / "audio").glob("*.part"))
     finally:
         server.stop()  # SIGTERM, then wait
@@ -300,13 +294,8 @@ def test_sigterm_hands_back_work_and_leaves_no_part_files(tmp_path: Path) -> Non
 def test_kill_9_is_reconciled_at_the_next_start(tmp_path: Path) -> None:
     data = tmp_path / "data"
     server = start_server(data, worker_timeout_seconds="1")
-    created = httpx.post(f"{server.url}/jobs", json={"text": LONG, "voice": "espeak:en-us"})
-    job = created.json()
-    with httpx.Client(base_url=server.url) as client:
-        deadline = time.monotonic() + 20
-        while client.get(job["status_url"]).json()["progress"] == 0:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    # Under way with a sentence written, so that its .part file exists.
+    job = job_under_way(server.url, LONG, until=lambda job: job["progress"] > 0)
     server.crash()
     assert list((data / "audio").glob("*.part"))
     time.sleep(1.2)  # the dead process's heartbeat goes stale

@@ -15,7 +15,15 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from conftest import RedisServer, Server, decode, start_worker, stop_worker, wait_done
+from conftest import (
+    RedisServer,
+    Server,
+    decode,
+    job_under_way,
+    start_worker,
+    stop_worker,
+    wait_done,
+)
 from sayfile.audio import FORMATS
 from sayfile.naming import content_disposition, stem_for
 from sayfile.runner.queue import parallel_sentences_per_process
@@ -164,13 +172,7 @@ def test_api_processes_stop_when_their_supervisor_is_killed(
     data = tmp_path / "shared"
     env = {"store_url": redis_server.url(0), "workers": "2"}
     server = server_factory(data, **env)
-    created = httpx.post(f"{server.url}/jobs", json={"text": LONG, "voice": "espeak:en-us"})
-    job = created.json()
-    with httpx.Client(base_url=server.url) as client:
-        deadline = time.monotonic() + 20
-        while client.get(job["status_url"]).json()["status"] != "running":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    job = job_under_way(server.url, LONG)
     os.kill(server.process.pid, signal.SIGKILL)
     server.process.wait()
     deadline = time.monotonic() + 20
