@@ -48,13 +48,10 @@ class JobFileResponse(FileResponse):
         on_complete: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         headers = download_headers(job.stem, fmt) | {"ETag": etag_of(job)}
-        super().__init__(
-            file.name,
-            media_type=fmt.media_type,
-            headers=headers,
-            stat_result=os.fstat(file.fileno()),
-        )
+        stat = os.fstat(file.fileno())
+        super().__init__(file.name, media_type=fmt.media_type, headers=headers, stat_result=stat)
         self._file = file
+        self._size = stat.st_size
         self._on_complete = on_complete
 
     @asynccontextmanager
@@ -69,20 +66,18 @@ class JobFileResponse(FileResponse):
         whole = False
         gone = False
         status = 0
-        length = -1
         sent = 0
 
         async def watch_send(message: Message) -> None:
-            nonlocal whole, status, length, sent
+            nonlocal whole, status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
-                length = int(dict(message["headers"]).get(b"content-length", b"-1"))
             elif message["type"] == "http.response.body":
                 # Counted, not told by `more_body`: when the size is a multiple of the chunk,
                 # the last bytes still say "more", and a client that has them all may leave
                 # before the empty closing message.
                 sent += len(message.get("body", b""))
-                whole = status == 200 and scope["method"] == "GET" and sent == length
+                whole = status == 200 and scope["method"] == "GET" and sent == self._size
             await send(message)
 
         async def watch_receive() -> Message:

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sayfile.errors import Busy
@@ -14,6 +15,14 @@ from sayfile.service import SpeechPlan
 from sayfile.synthesis import JobSynthesis
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A job this runner holds until it ends: its task, and the event that stops it."""
+
+    task: asyncio.Task[None]
+    cancel: threading.Event
 
 
 class InProcessRunner:
@@ -27,8 +36,7 @@ class InProcessRunner:
         self._lock = threading.Lock()
         self._slots = asyncio.Semaphore(workers)
         self._synthesis = synthesis
-        self._cancels: dict[str, threading.Event] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._held: dict[str, _Held] = {}
 
     def admit(self) -> None:
         with self._lock:
@@ -50,33 +58,34 @@ class InProcessRunner:
     async def enqueue(self, job: Job, plan: SpeechPlan) -> None:
         assert self._synthesis is not None, "this runner only runs blocking calls"
         self.admit()
-        cancel = self._cancels[job.id] = threading.Event()
-        task = self._tasks[job.id] = asyncio.create_task(self._job(job.id, plan, cancel))
-        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+        cancel = threading.Event()
+        task = asyncio.create_task(self._job(job.id, plan, cancel))
+        self._held[job.id] = _Held(task, cancel)
+        task.add_done_callback(lambda _: self._held.pop(job.id, None))
 
     async def _job(self, job_id: str, plan: SpeechPlan, cancel: threading.Event) -> None:
         assert self._synthesis is not None
         try:
             await self._synthesis.run(job_id, plan, self.run, cancel=cancel, slot=self._slots)
         finally:
-            self._cancels.pop(job_id, None)
             self.release()
 
     def cancel(self, job_id: str) -> None:
-        event = self._cancels.get(job_id)
-        if event is not None:
-            event.set()
+        held = self._held.get(job_id)
+        if held is not None:
+            held.cancel.set()
 
     async def settled(self, job_id: str, timeout: float) -> bool:
-        task = self._tasks.get(job_id)
-        if task is None or task.done():
+        held = self._held.get(job_id)
+        if held is None or held.task.done():
             return False
-        await asyncio.wait({task}, timeout=timeout)
+        await asyncio.wait({held.task}, timeout=timeout)
         return True
 
     async def close(self) -> None:
-        for event in self._cancels.values():
-            event.set()
-        if self._tasks:
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        held = list(self._held.values())
+        for job in held:
+            job.cancel.set()
+        if held:
+            await asyncio.gather(*(job.task for job in held), return_exceptions=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
