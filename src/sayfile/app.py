@@ -8,7 +8,6 @@ import ctypes
 import logging
 import signal
 import sys
-import time
 from collections.abc import AsyncIterator
 from importlib.resources import files
 
@@ -19,28 +18,27 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sayfile import __version__
+from sayfile.admission import Admission
 from sayfile.api import errors, health, jobs, openai, pages, speech, voices
 from sayfile.api.middleware import BodyLimit, RequestLog, SecurityHeaders
-from sayfile.desk import JobDesk
 from sayfile.errors import SayfileError, StoreUnavailable
 from sayfile.limiter import RequestLimiter
 from sayfile.metrics import Metrics
-from sayfile.runner import build_runner
+from sayfile.queue import build_queue
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
-from sayfile.store import build_store
-from sayfile.synthesis import JobSynthesis
+from sayfile.wiring import Parts
 
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 
 
-async def _sweep_forever(desk: JobDesk, interval: float, metrics: Metrics) -> None:
+async def _sweep_forever(service: SpeechService, interval: float, metrics: Metrics) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            metrics.sweeper_deleted.inc(await desk.sweep())
+            metrics.sweeper_deleted.inc(await service.sweep())
         except StoreUnavailable:
             log.warning("sweep skipped: the job store is unreachable; trying again next round")
         except Exception:
@@ -53,29 +51,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        speech_service = SpeechService(settings, observer=metrics.synthesized)
-        store = build_store(settings)
-        synthesis = JobSynthesis(settings, speech_service, store, time.time)
-        runner = build_runner(settings, synthesis)
-        desk = JobDesk(settings, speech_service, store, runner, synthesis)
-        # Voice lists are read and the default voice loaded once, before the first request,
-        # off the event loop.
-        app.state.desk = desk
-        await runner.run(speech_service.warm_up)
-        app.state.ready = True
-        await desk.start()
-        sweeper = asyncio.create_task(
-            _sweep_forever(desk, settings.sweep_interval_seconds, metrics)
+        parts = Parts.build(settings, observer=metrics.synthesized)
+        admission = Admission(settings.max_queue)
+        queue = build_queue(settings, parts.runner, admission)
+        service = SpeechService(
+            settings,
+            parts.synthesizer,
+            parts.store,
+            parts.lifecycle,
+            parts.events,
+            parts.files,
+            queue,
+            admission,
         )
+        app.state.service = service
+        sweeper: asyncio.Task[None] | None = None
         try:
+            await parts.start()
+            # The embedded server (SQLite) alone runs its jobs: those an earlier life left
+            # unfinished are failed as interrupted before anything else.
+            await service.start(interrupted=not settings.store_url)
+            # Voice lists are read and the default voice loaded once, before the first
+            # request, off the event loop.
+            await parts.warm_up()
+            app.state.ready = True
+            sweeper = asyncio.create_task(
+                _sweep_forever(service, settings.sweep_interval_seconds, metrics)
+            )
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
-            await runner.close()
-            await store.close()
-            speech_service.close()
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            await queue.close()
+            await parts.close()
 
     app = FastAPI(
         title="sayfile",

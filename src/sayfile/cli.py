@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -14,9 +17,13 @@ from rich.table import Table
 
 from sayfile.audio import format_for_path
 from sayfile.errors import SayfileError
+from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
-from sayfile.service import SpeechService
+from sayfile.scheduler import Lane
+from sayfile.service import validate
 from sayfile.settings import Settings
+from sayfile.synthesizer import SpeechPlan, SpeechResult, Synthesizer
+from sayfile.wiring import build_synthesizer
 
 # Below this many characters synthesis takes a moment; a progress bar would only flicker.
 _PROGRESS_FROM_CHARS = 2000
@@ -44,11 +51,11 @@ def voices(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the voices: id, engine, language, name, gender, sample rate, quality."""
-    service = SpeechService(Settings())
-    found = service.catalogue.voices(language)
+    catalogue = build_synthesizer(_settings()).catalogue
+    found = catalogue.voices(language)
     if language and not found:
         try:
-            service.catalogue.resolve(language=language)
+            catalogue.resolve(language=language)
         except SayfileError as exc:
             raise _fail(str(exc)) from None
     if as_json:
@@ -101,15 +108,17 @@ def say(
             raise _fail(f"cannot tell the format from {output.name!r}; add --format.")
         if implied and fmt and implied.name != fmt.lower():
             raise _fail(f"--format {fmt} does not match the output name {output.name!r}.")
-    service = SpeechService(Settings())
+    settings = _settings()
+    synthesizer = build_synthesizer(settings)
     try:
-        plan = service.plan(
+        request = SpeechRequest(
             content,
             voice=voice,
             language=language,
             format=fmt or (implied.name if implied else None),
             speed=speed,
         )
+        plan = validate(request, synthesizer.catalogue, settings, None)
         target = output or Path(f"{stem_for(plan.text)}.{plan.format.extension}")
         show = not quiet and len(plan.text) >= _PROGRESS_FROM_CHARS
         with Progress(
@@ -123,24 +132,47 @@ def say(
         ) as bar:
             task = bar.add_task(f"{plan.voice.id} → {target}", total=1.0)
 
-            def report(fraction: float) -> None:
+            async def report(fraction: float) -> None:
                 bar.update(task, completed=fraction)
 
-            if str(target) == "-":
-                for piece in service.stream(plan, report):
-                    sys.stdout.buffer.write(piece)
-                sys.stdout.buffer.flush()
-                return
-            result = service.write(plan, target, report)
+            result = asyncio.run(_speak(synthesizer, plan, target, report))
     except SayfileError as exc:
         raise _fail(str(exc)) from None
     finally:
-        service.close()
-    _err.print(
-        f"wrote {target} ({result.duration_s:.1f} s of audio, {result.bytes} bytes, "
-        f"voice {plan.voice.id})",
-        highlight=False,
-    )
+        synthesizer.executor.close()
+        synthesizer.catalogue.close()
+    if result is not None:
+        _err.print(
+            f"wrote {target} ({result.duration_s:.1f} s of audio, {result.bytes} bytes, "
+            f"voice {plan.voice.id})",
+            highlight=False,
+        )
+
+
+async def _speak(
+    synthesizer: Synthesizer,
+    plan: SpeechPlan,
+    target: Path,
+    report: Callable[[float], Awaitable[None]],
+) -> SpeechResult | None:
+    """Write the audio to `target`, or to standard output for '-' (None then)."""
+    turn = synthesizer.executor.turn(Lane.interactive)
+    if str(target) == "-":
+        async with contextlib.aclosing(
+            synthesizer.stream(plan, turn, report, quick_start=False)
+        ) as pieces:
+            async for piece in pieces:
+                sys.stdout.buffer.write(piece)
+        sys.stdout.buffer.flush()
+        return None
+    return await synthesizer.write(plan, target, turn, report)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise _fail(f"invalid settings: {exc}") from None
 
 
 @app.command()
@@ -220,7 +252,7 @@ def worker(
     from taskiq.cli.worker.args import WorkerArgs
     from taskiq.cli.worker.run import run_worker
 
-    from sayfile.runner.queue import parallel_sentences_per_process
+    from sayfile.queue.taskiq import parallel_sentences_per_process
 
     try:
         settings = Settings()
@@ -234,10 +266,10 @@ def worker(
     )
     status = run_worker(
         WorkerArgs(
-            broker="sayfile.runner.queue:worker_broker",
+            broker="sayfile.queue.taskiq:worker_broker",
             modules=[],
             workers=processes,
-            max_async_tasks=1,
+            max_async_tasks=settings.worker_jobs,
             max_prefetch=0,
             log_level=log_level.upper(),  # type: ignore[arg-type]
             shutdown_timeout=10,

@@ -7,6 +7,8 @@ SayfileError
  |    +-- UnknownFormat      not one of the audio formats; carries the allowed names
  |    +-- TextTooLong        over a configured character limit
  +-- EngineError             an engine failed to produce audio
+ +-- Interrupted             the process making the audio stopped or restarted (503)
+ +-- WorkerLost              the process making the audio vanished, or none took it (503)
  +-- Busy                    the synthesis queue is full (503, Retry-After)
  +-- StorageFull             the storage quota is reached (507)
  +-- JobNotFound / JobExpired / JobNotReady / JobFailed    the state of a link (404/410/409)
@@ -78,6 +80,22 @@ class EngineError(SayfileError):
     """A speech engine failed; the message names the engine and voice."""
 
 
+class Interrupted(SayfileError):
+    """The job's process stopped or restarted before the audio was made; submit it again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.retry_after = 2
+
+
+class WorkerLost(SayfileError):
+    """The worker making the audio stopped answering, or no worker took the job."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.retry_after = 5
+
+
 class Busy(SayfileError):
     """Too much work is queued; try again after `retry_after` seconds."""
 
@@ -114,10 +132,9 @@ class JobNotReady(SayfileError):
 
 
 class JobFailed(SayfileError):
-    def __init__(self, error: str, code: str | None = None) -> None:
+    def __init__(self, error: str) -> None:
         super().__init__(f"The job failed: {error}")
         self.error = error
-        self.code = code
 
 
 class Cancelled(SayfileError):

@@ -1,11 +1,12 @@
-"""Jobs: one request for audio, its record, and its lifetime states."""
+"""Jobs: one request for audio, its record, its states and the one table of moves between
+them, and why a job failed."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +23,39 @@ class JobStatus(StrEnum):
     @property
     def finished(self) -> bool:
         return self in (JobStatus.done, JobStatus.failed, JobStatus.expired)
+
+    @property
+    def comes_from(self) -> frozenset[JobStatus]:
+        """The statuses a job may be in just before it takes this one."""
+        return frozenset(old for old, new in TRANSITIONS if new == self)
+
+
+# Every move a job's status may make. Nothing leaves `expired`; nothing goes back to `queued`
+# or `running`, so a job the sweeper failed can never come back as running or done.
+# (Deleting a record, which cancelling does, is allowed from every status.)
+TRANSITIONS: frozenset[tuple[JobStatus, JobStatus]] = frozenset(
+    {
+        (JobStatus.queued, JobStatus.running),
+        (JobStatus.queued, JobStatus.failed),
+        (JobStatus.running, JobStatus.done),
+        (JobStatus.running, JobStatus.failed),
+        (JobStatus.done, JobStatus.expired),
+        (JobStatus.failed, JobStatus.expired),
+    }
+)
+
+
+class FailureReason(StrEnum):
+    """Why a job failed; `sayfile.lifecycle.failure_error` turns each into the error a
+    waiting caller gets."""
+
+    interrupted = "interrupted"  # the process running it stopped or restarted
+    worker_lost = "worker_lost"  # no heartbeat from its process for the worker timeout
+    not_picked_up = "not_picked_up"  # no worker took it within the queued timeout
+    engine_error = "engine_error"
+    disk_full = "disk_full"
+    invalid = "invalid"  # a worker could not use the request (a voice it does not have)
+    internal_error = "internal_error"
 
 
 def new_job_id() -> str:
@@ -55,25 +89,38 @@ class Job:
     one_time: bool = False
     progress: float = 0.0
     error: str | None = None
-    # Why it failed, as the error table's code (disk_full, engine_error, interrupted...).
-    error_code: str | None = None
+    # Why it failed (None unless failed).
+    reason: FailureReason | None = None
     bytes: int | None = None
     duration_s: float | None = None
     # Refreshed while a process holds the job; a stale one means that process died.
     heartbeat_at: float | None = None
     # "host:pid" of the process synthesizing the job, for operators.
     worker: str | None = None
-    # Who asked (hashed key or address), for per-client limits.
+    # Who asked (hashed key or address), for per-client limits and fair turns.
     client: str | None = None
+    # Someone is waiting for it now (a direct download): its sentences go before those of
+    # jobs fetched later by link.
+    interactive: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
+        data["reason"] = self.reason.value if self.reason else None
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
-        return cls(**{**data, "status": JobStatus(data["status"])})
+        # Fields this version does not know (a record written by an older one) are left out.
+        known = {k: v for k, v in data.items() if k in _FIELDS}
+        reason = known.get("reason")
+        known["status"] = JobStatus(known["status"])
+        known["reason"] = FailureReason(reason) if reason in _REASONS else None
+        return cls(**known)
 
     def evolve(self, **changes: Any) -> Job:
         return replace(self, **changes)
+
+
+_FIELDS = frozenset(field.name for field in fields(Job))
+_REASONS = frozenset(reason.value for reason in FailureReason)

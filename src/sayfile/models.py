@@ -1,4 +1,5 @@
-"""Plain data shared by every layer: voices and their quality tiers (no web imports)."""
+"""Plain data shared by every layer: voices, their quality tiers, and speech requests (no web
+imports)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,16 @@ class Voice:
             "sample_rate": self.sample_rate,
             "quality": self.quality.name,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechRequest:
+    """What a user asked for, before validation (from JSON, a form, the OpenAI route or the
+    CLI). `engine` narrows a choice by language to one engine (OpenAI's model names)."""
+
+    text: str
+    voice: str | None = None
+    language: str | None = None
+    format: str | None = None
+    speed: float = 1.0
+    engine: str | None = None

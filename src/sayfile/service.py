@@ -1,189 +1,399 @@
-"""The speech orchestrator: validates a request once, then synthesizes it sentence by sentence
-(several sentences at once on the process's sentence pool) into an encoder, for the CLI and
-every HTTP route alike."""
+"""The use cases every interface calls (the page, the JSON API, the OpenAI route, the command
+line): speak, stream, create a job, look one up, open its audio, cancel, list voices. Every
+limit and default is chosen here, none in a route."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import math
-import os
 import time
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+from typing import BinaryIO
 
 from sayfile import text as textmod
-from sayfile.audio import AudioFormat, ChunkBuffer, Encoder, Samples, audio_format
+from sayfile.admission import Admission, Ticket
+from sayfile.audio import audio_format
 from sayfile.catalogue import Catalogue
-from sayfile.engines import build_engines
-from sayfile.errors import InvalidInput, TextTooLong
-from sayfile.models import Voice
-from sayfile.pool import OrderedPool
+from sayfile.errors import (
+    InvalidInput,
+    JobExpired,
+    JobFailed,
+    JobNotFound,
+    JobNotReady,
+    SayfileError,
+    StorageFull,
+    TextTooLong,
+    TooManyActive,
+)
+from sayfile.events import JobEvents
+from sayfile.files import PART, AudioFiles
+from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, is_job_id, new_job_id
+from sayfile.lifecycle import JobLifecycle, failure_error
+from sayfile.models import SpeechRequest, Voice
+from sayfile.naming import stem_for
+from sayfile.queue import JobQueue
+from sayfile.scheduler import Lane
 from sayfile.settings import Settings
+from sayfile.store import JobStore
+from sayfile.synthesizer import SpeechPlan, Synthesizer
+
+log = logging.getLogger(__name__)
 
 MIN_SPEED = 0.25
 MAX_SPEED = 4.0
-
-Progress = Callable[[float], None]
-"""Called with the fraction of the text (0..1) spoken so far."""
-
-Observer = Callable[[str, float, float], None]
-"""Called after each sentence with the engine, its computing seconds and the audio seconds."""
-
-# Sentences of one request queued or running on the pool, per pool thread: a thread that
-# finishes a short sentence starts on the next one instead of idling until a longer neighbour
-# (which must come out first) is done.
-_AHEAD_PER_THREAD = 2
+# A watcher looks at the record itself this often even without events, in case one was lost
+# (Redis pub/sub delivers at most once).
+_RECHECK_S = 5.0
+_RESTARTED = "interrupted because the server restarted before it finished; please submit it again"
+_LOST = (
+    "the worker synthesizing this job stopped (it crashed or was killed); please submit it again"
+)
+_NOT_PICKED_UP = "no worker picked this job up in time; check that `sayfile worker` is running"
 
 
-@dataclass(frozen=True, slots=True)
-class SpeechPlan:
-    """A validated request: normalised text, the chosen voice, format and speed."""
+class Purpose(Enum):
+    """What a request is for, which decides its character limit."""
 
-    text: str
-    voice: Voice
-    format: AudioFormat
-    speed: float
+    direct = "direct"  # POST /speech: the whole file is the answer
+    stream = "stream"  # sent while synthesized
+    job = "job"  # a download link
 
 
-@dataclass(frozen=True, slots=True)
-class SpeechResult:
-    """What was written: seconds of audio and bytes on disk."""
+def validate(
+    request: SpeechRequest, catalogue: Catalogue, settings: Settings, limit: int | None
+) -> SpeechPlan:
+    """The one validation of a request, for the service and the command line (which has no
+    character limit). Raises InvalidInput (or a subclass) naming what is wrong and what is
+    allowed."""
+    fmt = audio_format(request.format or settings.default_format)
+    speed = request.speed
+    if not isinstance(speed, int | float) or not math.isfinite(speed):
+        raise InvalidInput("speed must be a number.", field="speed")
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise InvalidInput(
+            f"speed {speed} is out of range; allowed: {MIN_SPEED} to {MAX_SPEED}.",
+            field="speed",
+        )
+    clean = textmod.normalize(request.text)
+    if not clean:
+        raise InvalidInput("Text is empty; give some words to speak.", field="text")
+    if limit is not None and len(clean) > limit:
+        raise TextTooLong(len(clean), limit)
+    voice = catalogue.resolve(voice=request.voice, language=request.language, engine=request.engine)
+    return SpeechPlan(clean, voice, fmt, float(speed))
 
-    duration_s: float
-    bytes: int
+
+@dataclass
+class SpeechStream:
+    """An admitted stream whose first piece is already made: `chunks()` yields it and the
+    rest; `close()` (always called) stops synthesis and gives the place back."""
+
+    plan: SpeechPlan
+    first: bytes
+    rest: AsyncGenerator[bytes, None]
+    ticket: Ticket
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        if self.first:
+            yield self.first
+        async for piece in self.rest:
+            yield piece
+
+    async def close(self) -> None:
+        try:
+            await self.rest.aclose()
+        finally:
+            self.ticket.release()
 
 
 class SpeechService:
-    """Turns text into audio. Engines are loaded on first use and kept until `close()`.
-
-    With `settings.parallel_sentences` above 1, sentences are synthesized on one pool of that
-    many threads, shared by every request this service handles (started on first use).
-    """
+    """Takes speech requests; hands back audio, streams and jobs."""
 
     def __init__(
         self,
         settings: Settings,
-        catalogue: Catalogue | None = None,
-        observer: Observer | None = None,
+        synthesizer: Synthesizer,
+        store: JobStore,
+        lifecycle: JobLifecycle,
+        events: JobEvents,
+        files: AudioFiles,
+        queue: JobQueue,
+        admission: Admission,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
-        self.catalogue = catalogue or Catalogue(build_engines(settings), settings.default_voice)
-        self.observer = observer
-        workers = settings.parallel_sentences
-        self._pool = OrderedPool(workers, "sentence") if workers > 1 else None
+        self.synthesizer = synthesizer
+        self.catalogue: Catalogue = synthesizer.catalogue
+        self.store = store
+        self.lifecycle = lifecycle
+        self.events = events
+        self.files = files
+        self.queue = queue
+        self.admission = admission
+        self._clock = clock
 
-    def plan(
-        self,
-        text: str,
-        *,
-        voice: str | None = None,
-        language: str | None = None,
-        format: str | None = None,
-        speed: float = 1.0,
-        max_chars: int | None = None,
-        engine: str | None = None,
-    ) -> SpeechPlan:
-        """Validate a request. Raises InvalidInput (or a subclass such as TextTooLong) naming
-        what is wrong."""
-        fmt = audio_format(format or self.settings.default_format)
-        if not isinstance(speed, int | float) or not math.isfinite(speed):
-            raise InvalidInput("speed must be a number.", field="speed")
-        if not MIN_SPEED <= speed <= MAX_SPEED:
-            raise InvalidInput(
-                f"speed {speed} is out of range; allowed: {MIN_SPEED} to {MAX_SPEED}.",
-                field="speed",
-            )
-        clean = textmod.normalize(text)
-        if not clean:
-            raise InvalidInput("Text is empty; give some words to speak.", field="text")
-        if max_chars is not None and len(clean) > max_chars:
-            raise TextTooLong(len(clean), max_chars)
-        chosen = self.catalogue.resolve(voice=voice, language=language, engine=engine)
-        return SpeechPlan(clean, chosen, fmt, float(speed))
+    # -- validation -----------------------------------------------------------------------
 
-    def samples(
-        self, plan: SpeechPlan, progress: Progress | None = None
-    ) -> Generator[Samples, None, None]:
-        """Yield the audio of each sentence in order, at `plan.voice.sample_rate`.
+    def limit(self, purpose: Purpose) -> int:
+        """The most characters a request for `purpose` may have."""
+        if purpose is Purpose.direct:
+            return self.settings.max_chars_direct
+        return self.settings.max_chars_job
 
-        Later sentences are synthesized ahead on the sentence pool while the caller uses
-        earlier ones; `progress` and the observer are still called once per sentence, in
-        order. An engine error is raised when its sentence's turn comes. Closing the generator
-        (a cancelled job, a client gone) cancels the sentences queued ahead.
-        """
-        engine = self.catalogue.engine(plan.voice)
-        total = len(plan.text)
-        done = 0
-        rate = plan.voice.sample_rate
+    def plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
+        """Validate a request for `purpose`. Raises InvalidInput (or a subclass such as
+        TextTooLong) naming what is wrong and what is allowed."""
+        return validate(request, self.catalogue, self.settings, self.limit(purpose))
 
-        def speak(sentence: str) -> tuple[str, Samples, float]:
-            started = time.perf_counter()
-            samples = engine.synthesize(plan.voice, sentence, plan.speed)
-            return sentence, samples, time.perf_counter() - started
+    def voices(self, language: str | None = None) -> list[Voice]:
+        """The catalogue (best first for `language`)."""
+        return self.catalogue.voices(language)
 
-        sentences = textmod.sentences(plan.text, self.settings.max_sentence_chars)
-        if self._pool is None:
-            spoken = (speak(sentence) for sentence in sentences)
-        else:
-            spoken = self._pool.map(speak, sentences, self._pool.workers * _AHEAD_PER_THREAD)
-        with contextlib.closing(spoken):
-            for sentence, samples, seconds in spoken:
-                if self.observer is not None:
-                    self.observer(engine.name, seconds, samples.size / rate)
-                yield samples
-                done += len(sentence) + 1
-                if progress is not None:
-                    progress(min(done / total, 1.0))
+    def voice(self, voice: str | None = None, language: str | None = None) -> Voice:
+        """The voice a request naming `voice` or `language` (or neither) gets."""
+        return self.catalogue.resolve(voice=voice, language=language)
 
-    def stream(
-        self, plan: SpeechPlan, progress: Progress | None = None
-    ) -> Generator[bytes, None, None]:
-        """Yield the encoded file piece by piece as sentences are synthesized; the pieces
-        together are one valid file in a streamable layout."""
-        buffer = ChunkBuffer()
-        encoder = Encoder(plan.format, plan.voice.sample_rate, buffer, streaming=True)
-        # Closed explicitly, not when garbage is collected: a stream stopped early must stop
-        # the sentences synthesized ahead now.
-        with contextlib.closing(self.samples(plan, progress)) as chunks:
-            for chunk in chunks:
-                encoder.write(chunk)
-                if data := buffer.drain():
-                    yield data
-        encoder.close()
-        if tail := buffer.drain():
-            yield tail
+    # -- speaking -------------------------------------------------------------------------
 
-    def write(self, plan: SpeechPlan, path: Path, progress: Progress | None = None) -> SpeechResult:
-        """Write the audio to `path` atomically: it appears complete or not at all."""
-        part = path.with_name(path.name + ".part")
+    async def speak(self, request: SpeechRequest, client: str | None) -> Job:
+        """Make the whole file for someone waiting (POST /speech): returns the done job, or
+        the job still working when the wait limit passed (its link serves it later). Its
+        sentences go before background jobs'. Cancelling the call (the client hung up)
+        cancels the job and leaves no file. Raises the job's failure as an error."""
+        plan = self.plan(request, Purpose.direct)
+        job = self._new_job(plan, client, one_time=False, interactive=True)
+        with self.events.watch(job.id) as watch:
+            job = await self._submit(job, plan)
+            try:
+                deadline = time.monotonic() + self.settings.direct_wait_seconds
+                while not job.status.finished and (left := deadline - time.monotonic()) > 0:
+                    await watch.next(min(left, _RECHECK_S))
+                    job = await self.get(job.id)
+            except asyncio.CancelledError:
+                with contextlib.suppress(SayfileError):
+                    await self.cancel(job.id)
+                raise
+        if job.status == JobStatus.failed:
+            raise failure_error(job)
+        return job
+
+    async def stream(self, request: SpeechRequest, client: str | None) -> SpeechStream:
+        """Admit a stream and make its first piece, so that a refusal or an engine error on
+        the first sentence is an error status, not an empty 200. Raises TooManyActive, Busy,
+        InvalidInput, EngineError."""
+        plan = self.plan(request, Purpose.stream)
+        key = client or ""
+        await self._check_client(key)
+        ticket = self.admission.enter(stream_of=key)
+        rest = self.synthesizer.stream(plan, self.synthesizer.executor.turn(Lane.interactive, key))
         try:
-            with (
-                part.open("wb") as sink,
-                contextlib.closing(self.samples(plan, progress)) as chunks,
-            ):
-                encoder = Encoder(plan.format, plan.voice.sample_rate, sink)
-                for chunk in chunks:
-                    encoder.write(chunk)
-                encoder.close()
-                sink.flush()
-                os.fsync(sink.fileno())
-            part.replace(path)
+            first = await anext(rest, b"")
         except BaseException:
-            part.unlink(missing_ok=True)
+            with contextlib.suppress(Exception):
+                await rest.aclose()
+            ticket.release()
             raise
-        return SpeechResult(encoder.duration, path.stat().st_size)
+        return SpeechStream(plan, first, rest, ticket)
 
-    def warm_up(self) -> None:
-        """List every voice and load the default one, so the first request pays nothing."""
-        self.catalogue.voices()
-        plan = self.plan("Ready.")
-        for _ in self.samples(plan):
-            pass
+    async def create_job(
+        self, request: SpeechRequest, client: str | None, one_time: bool = False
+    ) -> Job:
+        """Create a job for a download link; synthesis is queued (or a finished identical
+        file reused at once). Raises InvalidInput, Busy, TooManyActive, StorageFull,
+        StoreUnavailable."""
+        plan = self.plan(request, Purpose.job)
+        return await self._submit(self._new_job(plan, client, one_time, False), plan)
 
-    def close(self) -> None:
-        """Stop the sentence pool (waiting for sentences being synthesized) and release the
-        engines' models."""
-        if self._pool is not None:
-            self._pool.close()
-        self.catalogue.close()
+    def _new_job(
+        self, plan: SpeechPlan, client: str | None, one_time: bool, interactive: bool
+    ) -> Job:
+        now = self._clock()
+        return Job(
+            id=new_job_id(),
+            status=JobStatus.queued,
+            format=plan.format.name,
+            voice=plan.voice.id,
+            key=cache_key(plan.text, plan.voice.id, plan.format.name, plan.speed),
+            stem=stem_for(plan.text),
+            created_at=now,
+            expires_at=now + self.settings.ttl_seconds,
+            one_time=one_time,
+            client=client,
+            interactive=interactive,
+        )
+
+    async def _submit(self, job: Job, plan: SpeechPlan) -> Job:
+        reused = await self._reuse(job)
+        if reused is not None:
+            return reused
+        if job.client is not None:
+            await self._check_client(job.client)
+        if await self.store.stored_bytes(self._clock()) >= self.settings.storage_quota_bytes:
+            raise StorageFull(self.settings.storage_quota_bytes)
+        # The record exists before any file or worker can refer to it.
+        await self.lifecycle.add(job)
+        try:
+            await self.queue.enqueue(job, plan)
+        except BaseException:
+            await self.lifecycle.delete(job.id)
+            raise
+        return job
+
+    async def _reuse(self, job: Job) -> Job | None:
+        """A done, unexpired job with the same text, voice, format and speed gives its file
+        (a hard link, so each job still owns its file)."""
+        previous = await self.store.find_done(job.key, self._clock())
+        if previous is None:
+            return None
+        done = job.evolve(
+            status=JobStatus.done,
+            progress=1.0,
+            bytes=previous.bytes,
+            duration_s=previous.duration_s,
+        )
+        # Record first, then the file: a sweep in between must not see a file without a job.
+        await self.lifecycle.add(done)
+        ext = audio_format(job.format).extension
+        if self.files.link(self.files.path(previous.id, ext), self.files.path(job.id, ext)):
+            return done
+        await self.lifecycle.delete(job.id)
+        return None
+
+    async def _check_client(self, client: str) -> None:
+        active = await self.store.active_count(client) + self.admission.streams_of(client)
+        if active >= self.settings.max_active_per_client:
+            raise TooManyActive(self.settings.max_active_per_client)
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> Job:
+        """The job as its owner sees it now. Raises JobNotFound for unknown ids."""
+        job = await self.store.get(job_id) if is_job_id(job_id) else None
+        if job is None:
+            raise JobNotFound()
+        if job.status == JobStatus.running:
+            # Progress is announced as it happens and written with heartbeats only.
+            latest = self.events.latest(job_id)
+            if latest is not None and latest.progress > job.progress:
+                job = job.evolve(progress=latest.progress)
+        if job.status == JobStatus.done and job.expires_at <= self._clock():
+            # The sweeper has not come by yet; the link is expired all the same.
+            job = job.evolve(status=JobStatus.expired)
+        return job
+
+    async def follow(self, job_id: str) -> AsyncIterator[Job]:
+        """The job now, then again each time it changes, until it has finished. Raises
+        JobNotFound, also when it is deleted meanwhile."""
+        with self.events.watch(job_id) as watch:
+            job = await self.get(job_id)
+            yield job
+            while not job.status.finished:
+                event = await watch.next(_RECHECK_S)
+                if event is not None and event.status == job.status.value and not event.final:
+                    job = job.evolve(progress=max(job.progress, event.progress))
+                else:
+                    job = await self.get(job_id)
+                yield job
+
+    async def open_audio(self, job_id: str) -> tuple[Job, BinaryIO]:
+        """The finished file of a done job, opened for reading (the caller closes it); once
+        open it can be read whole even if the link ends meanwhile. Raises JobNotFound,
+        JobExpired, JobFailed or JobNotReady (while queued or running)."""
+        job = await self.get(job_id)
+        if job.status == JobStatus.expired:
+            raise JobExpired()
+        if job.status == JobStatus.failed:
+            raise JobFailed(job.error or "unknown error")
+        if job.status != JobStatus.done:
+            raise JobNotReady(job.status.value)
+        path = self.files.path(job.id, audio_format(job.format).extension)
+        try:
+            return job, await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            raise JobExpired() from None
+
+    async def downloaded(self, job: Job) -> None:
+        """Called after a complete GET of the whole file: one-time links end here."""
+        if job.one_time:
+            await self.lifecycle.expire(job.id, self._clock())
+            self.files.remove(job.id, audio_format(job.format).extension)
+
+    async def cancel(self, job_id: str) -> None:
+        """Stop a queued or running job (wherever it runs), or delete a finished one; its
+        record and file go too. Raises JobNotFound."""
+        job = await self.get(job_id)
+        await self.lifecycle.delete(job.id)
+        self.queue.cancel(job.id)
+        self.files.remove(job.id, audio_format(job.format).extension)
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    async def start(self, interrupted: bool) -> None:
+        """Prepare the data folder. With `interrupted` (this process alone runs its store's
+        jobs, as the embedded server does), every job left queued or running by an earlier
+        life of the process failed: it is marked so at once."""
+        self.files.ensure()
+        if interrupted:
+            for job in await self.store.unfinished():
+                await self.lifecycle.fail(job.id, FailureReason.interrupted, _RESTARTED)
+                self.files.remove(job.id, audio_format(job.format).extension)
+        await self.sweep()  # files and records as a crash may have left them
+
+    async def sweep(self) -> int:
+        """Fail jobs whose process died, expire what is due, forget old records, and remove
+        files nobody owns. One process sweeps at a time. Returns the files deleted."""
+        # The lock outlives a sweep that hangs, but not the next round by much.
+        token = await self.store.try_lock("sweeper", self.settings.sweep_interval_seconds + 60)
+        if token is None:
+            return 0
+        try:
+            return await self._sweep()
+        finally:
+            await self.store.unlock("sweeper", token)
+
+    async def _sweep(self) -> int:
+        now = self._clock()
+        deleted = 0
+        for job in await self.store.unfinished():
+            failure = self._stale(job, now)
+            if failure is not None:
+                await self.lifecycle.fail(job.id, *failure)
+                self.files.remove(job.id, audio_format(job.format).extension)
+        for job in await self.store.due(now):
+            self.files.remove(job.id, audio_format(job.format).extension)
+            await self.lifecycle.expire(job.id)
+            deleted += 1
+        for job in await self.store.stale_records(now - self.settings.record_ttl_seconds):
+            await self.store.delete(job.id)
+        for path in await asyncio.to_thread(self.files.listing):
+            if await self._orphan(path):
+                path.unlink(missing_ok=True)
+                deleted += 1
+        return deleted
+
+    def _stale(self, job: Job, now: float) -> tuple[FailureReason, str] | None:
+        """Why an unfinished job is considered dead, or None while it is alive."""
+        if job.heartbeat_at is not None:
+            if job.heartbeat_at < now - self.settings.worker_timeout_seconds:
+                return FailureReason.worker_lost, _LOST
+        elif job.created_at < now - self.settings.queued_timeout_seconds:
+            return FailureReason.not_picked_up, _NOT_PICKED_UP
+        return None
+
+    async def _orphan(self, path: Path) -> bool:
+        owner = self.files.job_id_of(path)
+        if owner is None:
+            return True
+        job = await self.store.get(owner)
+        if job is None:
+            return True
+        if path.name.endswith(PART):
+            # Live jobs keep their part file; dead ones were failed above.
+            return job.status.finished
+        # A final file whose job is still running is being recorded as done right now.
+        return job.status in (JobStatus.failed, JobStatus.expired)

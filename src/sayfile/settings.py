@@ -40,20 +40,21 @@ class Settings(BaseSettings):
     synthesis_threads: int = Field(
         default=1, ge=1, description="onnxruntime threads per Piper voice."
     )
+    engines: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["piper", "espeak"],
+        description="Speech engines to offer, comma-separated, best first: piper, espeak, "
+        "and tone (beeps, for tests and trying the service out without voices).",
+    )
     parallel_sentences: int = Field(
         default_factory=lambda: len(os.sched_getaffinity(0)),
         ge=1,
-        description="Sentences synthesized at once in one process, on one pool of threads "
-        "that every job, stream and CLI run in the process shares: a single long job uses "
-        "this many cores, and however many jobs run, no more sentences than this are "
-        "synthesized at a time. Default: the CPUs this process may use. 1 synthesizes each "
-        "sentence on the thread that asked for it, one after another, with no pool.",
+        description="Threads of the process's one sentence executor, which every job, stream "
+        "and direct request shares one sentence at a time in fair turns: a single long job "
+        "uses this many cores, and however many requests there are, no more sentences than "
+        "this are synthesized at a time. Default: the CPUs this process may use.",
     )
     host: str = Field(default="127.0.0.1", description="Address `sayfile serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `sayfile serve` listens on.")
-    synthesis_workers: int = Field(
-        default=2, ge=1, description="Synthesis threads in the server (one executor for all)."
-    )
     max_queue: int = Field(
         default=256,
         ge=1,
@@ -85,7 +86,16 @@ class Settings(BaseSettings):
         description="Bytes of audio kept at once; when reached, new work gets 507.",
     )
     direct_wait_seconds: float = Field(
-        default=600.0, gt=0, description="How long POST /speech waits for its audio."
+        default=600.0,
+        gt=0,
+        description="How long POST /speech waits for its audio; after that it answers 202 "
+        "with the job, whose link serves the file when it is done.",
+    )
+    stream_idle_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A stream whose client has not taken any audio for this long is stopped "
+        "and gives its place back.",
     )
     worker_timeout_seconds: float = Field(
         default=30.0,
@@ -96,6 +106,12 @@ class Settings(BaseSettings):
         default=3600.0,
         gt=0,
         description="A job no worker has picked up after this long is failed.",
+    )
+    worker_jobs: int = Field(
+        default=4,
+        ge=1,
+        description="Jobs one `sayfile worker` process runs at once, taking turns sentence "
+        "by sentence (so a short job is not stuck behind a book).",
     )
     store_url: str | None = Field(
         default=None,
@@ -142,7 +158,7 @@ class Settings(BaseSettings):
     )
     log_format: str = Field(default="text", description="`text` or `json` log lines.")
 
-    @field_validator("api_keys", "trusted_proxies", mode="before")
+    @field_validator("api_keys", "trusted_proxies", "engines", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

@@ -14,16 +14,17 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from sayfile.api.schemas import SpeechIn
-from sayfile.desk import JobDesk, SpeechRequest
 from sayfile.errors import Unauthorized
+from sayfile.models import SpeechRequest
+from sayfile.service import SpeechService
 from sayfile.settings import Settings
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _desk(request: Request) -> JobDesk:
-    desk: JobDesk = request.app.state.desk
-    return desk
+def _service(request: Request) -> SpeechService:
+    service: SpeechService = request.app.state.service
+    return service
 
 
 def _settings(request: Request) -> Settings:
@@ -160,7 +161,7 @@ def base_path(request: Request) -> str:
     return f"{request.scope.get('root_path', '').rstrip('/')}/"
 
 
-DeskDep = Annotated[JobDesk, Depends(_desk)]
+ServiceDep = Annotated[SpeechService, Depends(_service)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SpeechBody = Annotated[SpeechIn, Depends(_speech_in)]
 # For `dependencies=[...]` of routes that need an API key when keys are configured.

@@ -1,20 +1,27 @@
-"""Responses that carry audio: attachment names, security headers, and the one-time hook."""
+"""Responses that carry audio: finished files (Range, the one-time hook), streams sent while
+synthesized (stopped when the client stops reading), and work that stops when its client
+hangs up."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import anyio
-from starlette.responses import FileResponse
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
-from sayfile.audio import AudioFormat
+from sayfile.audio import AudioFormat, audio_format
 from sayfile.jobs import Job
 from sayfile.naming import content_disposition
+
+T = TypeVar("T")
 
 
 def download_headers(stem: str, fmt: AudioFormat) -> dict[str, str]:
@@ -44,9 +51,9 @@ class JobFileResponse(FileResponse):
         self,
         file: BinaryIO,
         job: Job,
-        fmt: AudioFormat,
         on_complete: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        fmt = audio_format(job.format)
         headers = download_headers(job.stem, fmt) | {"ETag": etag_of(job)}
         stat = os.fstat(file.fileno())
         super().__init__(file.name, media_type=fmt.media_type, headers=headers, stat_result=stat)
@@ -98,3 +105,65 @@ class JobFileResponse(FileResponse):
             self._file.close()
         if whole and not gone and self._on_complete is not None:
             await self._on_complete()
+
+
+async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """Await `work`, cancelling it when the client hangs up first (its body already read)."""
+    task = asyncio.ensure_future(work)
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        task.cancel()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await task
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+class SpeechStreamResponse(Response):
+    """Audio sent chunk by chunk as it is made. A client that takes nothing for
+    `idle_seconds`, or hangs up, ends the stream; `close` runs whatever happens (it stops
+    synthesis and gives the stream's place back)."""
+
+    def __init__(
+        self,
+        chunks: AsyncIterator[bytes],
+        close: Callable[[], Awaitable[None]],
+        media_type: str,
+        headers: dict[str, str],
+        idle_seconds: float,
+    ) -> None:
+        super().__init__(media_type=media_type, headers=headers)
+        self._chunks = chunks
+        self._close = close
+        self._idle = idle_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def stream() -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async for chunk in self._chunks:
+                # A client that stops reading fills the socket's buffers and send waits.
+                await asyncio.wait_for(
+                    send({"type": "http.response.body", "body": chunk, "more_body": True}),
+                    self._idle,
+                )
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        sending = asyncio.ensure_future(stream())
+        watching = asyncio.ensure_future(watch())
+        try:
+            await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sending, watching):
+                task.cancel()
+            await asyncio.gather(sending, watching, return_exceptions=True)
+            await self._close()

@@ -41,6 +41,8 @@ STATUS: dict[type[Exception], Mapping] = {
     errors.JobNotReady: Mapping(409, "not_ready", 409, "invalid_request_error"),
     errors.JobFailed: Mapping(409, "failed", 409, "invalid_request_error"),
     errors.EngineError: Mapping(500, "engine_error", 500, "server_error"),
+    errors.Interrupted: Mapping(503, "interrupted", 503, "server_error"),
+    errors.WorkerLost: Mapping(503, "worker_lost", 503, "server_error"),
 }
 _INTERNAL = Mapping(500, "internal_error", 500, "server_error")
 # sayfile's field names as OpenAI's request calls them.

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from sayfile.api.deps import DeskDep, SettingsDep
+from sayfile.api.deps import ServiceDep, SettingsDep
 from sayfile.errors import SayfileError
 from sayfile.metrics import Metrics
 
@@ -27,15 +27,15 @@ async def healthz() -> dict[str, str]:
     summary="Ready to serve: engines loaded, store reachable, data folder writable with space",
     responses={503: {"description": "Not ready; `checks` says why."}},
 )
-async def readyz(request: Request, desk: DeskDep, settings: SettingsDep) -> JSONResponse:
+async def readyz(request: Request, service: ServiceDep, settings: SettingsDep) -> JSONResponse:
     checks: dict[str, str] = {}
     checks["engines"] = "ok" if getattr(request.app.state, "ready", False) else "loading"
     try:
-        await desk.store.ping()
+        await service.store.ping()
         checks["store"] = "ok"
     except SayfileError as exc:
         checks["store"] = str(exc)
-    folder = desk.files.root
+    folder = service.files.root
     probe = folder / f".ready-{uuid.uuid4().hex}"
     try:
         probe.write_bytes(b"")
@@ -63,13 +63,13 @@ async def readyz(request: Request, desk: DeskDep, settings: SettingsDep) -> JSON
     responses={200: {"content": {"text/plain": {}}}},
     summary="Prometheus metrics of this process",
 )
-async def metrics(request: Request, desk: DeskDep) -> Response:
+async def metrics(request: Request, service: ServiceDep) -> Response:
     registry: Metrics = request.app.state.metrics
-    registry.queue_depth.set(desk.runner.depth)
+    registry.queue_depth.set(service.admission.depth)
     try:
-        for status, count in (await desk.store.status_counts()).items():
+        for status, count in (await service.store.status_counts()).items():
             registry.jobs.labels(status).set(count)
-        registry.storage_bytes.set(await desk.store.stored_bytes(time.time()))
+        registry.storage_bytes.set(await service.store.stored_bytes(time.time()))
     except SayfileError:
         pass  # the store is away: counters still answer, gauges keep their last values
     return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)

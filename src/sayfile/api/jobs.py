@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,22 +14,18 @@ from sayfile.api.deps import (
     RATE_LIMIT,
     SPEECH_BODY_DOC,
     ClientDep,
-    DeskDep,
-    SettingsDep,
+    ServiceDep,
     SpeechBody,
     as_request,
     base_path,
 )
 from sayfile.api.downloads import JobFileResponse, etag_of
 from sayfile.api.schemas import AUDIO_CONTENT, JOB_ERRORS, WORK_ERRORS, JobOut, error_docs
-from sayfile.audio import audio_format
-from sayfile.desk import JobDesk
 from sayfile.errors import JobNotFound
+from sayfile.jobs import Job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 _ERRORS = error_docs(*JOB_ERRORS)
-# How often the event stream looks at the job record.
-_EVENT_POLL_S = 0.25
 
 
 @router.post(
@@ -42,10 +38,9 @@ _EVENT_POLL_S = 0.25
     summary="Create a job; its audio_url serves the file when done",
 )
 async def create_job(
-    request: Request, body: SpeechBody, desk: DeskDep, settings: SettingsDep, client: ClientDep
+    request: Request, body: SpeechBody, service: ServiceDep, client: ClientDep
 ) -> JSONResponse:
-    plan = desk.plan(as_request(body), settings.max_chars_job)
-    job = await desk.submit(plan, one_time=body.one_time, client=client)
+    job = await service.create_job(as_request(body), client, one_time=body.one_time)
     out = JobOut.of(job, base_path(request))
     return JSONResponse(
         out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}
@@ -53,8 +48,8 @@ async def create_job(
 
 
 @router.get("/{job_id}", response_model=JobOut, responses=_ERRORS)
-async def read_job(request: Request, job_id: str, desk: DeskDep) -> JobOut:
-    return JobOut.of(await desk.get(job_id), base_path(request))
+async def read_job(request: Request, job_id: str, service: ServiceDep) -> JobOut:
+    return JobOut.of(await service.get(job_id), base_path(request))
 
 
 @router.get(
@@ -63,33 +58,31 @@ async def read_job(request: Request, job_id: str, desk: DeskDep) -> JobOut:
     responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
     summary="Server-sent events with the job's progress until it ends",
 )
-async def job_events(request: Request, job_id: str, desk: DeskDep) -> StreamingResponse:
+async def job_events(request: Request, job_id: str, service: ServiceDep) -> StreamingResponse:
     """Each event is the job as JSON (`event: progress`), the last one `event: end`.
     Polling GET /jobs/{id} gives the same information."""
-    await desk.get(job_id)  # 404 before the stream starts
+    await service.get(job_id)  # 404 before the stream starts
     return StreamingResponse(
-        _events(desk, job_id, base_path(request)),
+        _events(service.follow(job_id), base_path(request)),
         media_type="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )
 
 
-async def _events(desk: JobDesk, job_id: str, base: str) -> AsyncIterator[str]:
+async def _events(jobs: AsyncIterator[Job], base: str) -> AsyncIterator[str]:
     last = None
-    while True:
+    async with contextlib.aclosing(jobs):  # type: ignore[type-var]
         try:
-            job = await desk.get(job_id)
+            async for job in jobs:
+                data = JobOut.of(job, base).model_dump_json()
+                if job.status.finished:
+                    yield f"event: end\ndata: {data}\n\n"
+                    return
+                if data != last:
+                    yield f"event: progress\ndata: {data}\n\n"
+                    last = data
         except JobNotFound:
             yield 'event: end\ndata: {"status": "deleted"}\n\n'
-            return
-        data = JobOut.of(job, base).model_dump_json()
-        if job.status.finished:
-            yield f"event: end\ndata: {data}\n\n"
-            return
-        if data != last:
-            yield f"event: progress\ndata: {data}\n\n"
-            last = data
-        await asyncio.sleep(_EVENT_POLL_S)
 
 
 _AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -114,23 +107,23 @@ _AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     operation_id="get_job_audio",
     summary="Download the finished file",
 )
-async def job_audio(request: Request, job_id: str, desk: DeskDep) -> Response:
-    job, file = await desk.audio(job_id)
+async def job_audio(request: Request, job_id: str, service: ServiceDep) -> Response:
+    job, file = await service.open_audio(job_id)
     etag = etag_of(job)
     if etag in request.headers.get("if-none-match", ""):
         file.close()
         return Response(status_code=304, headers={"ETag": etag})
 
     async def finished() -> None:
-        await desk.downloaded(job)
+        await service.downloaded(job)
 
-    return JobFileResponse(file, job, audio_format(job.format), on_complete=finished)
+    return JobFileResponse(file, job, on_complete=finished)
 
 
 @router.delete(
     "/{job_id}", status_code=204, responses=error_docs(401, *JOB_ERRORS), dependencies=[API_KEY]
 )
-async def delete_job(job_id: str, desk: DeskDep) -> Response:
+async def delete_job(job_id: str, service: ServiceDep) -> Response:
     """Cancel the job if it is still working, or delete its file; the link stops working."""
-    await desk.cancel(job_id)
+    await service.cancel(job_id)
     return Response(status_code=204)

@@ -96,6 +96,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_disk_full": "The server ran out of disk space while making the audio. Try "
         "again later.",
         "error_engine_error": "The voice failed to make the audio. Try another voice.",
+        "error_interrupted": "The server restarted while making the audio. Please try again.",
+        "error_worker_lost": "The server making the audio stopped answering. Please try again.",
         "error_body_too_large": "The text is far too long to send.",
         "error_not_ready": "The audio is not ready yet. Wait a moment and try again.",
         "error_network": "The server could not be reached. Check the connection and try again.",
@@ -175,6 +177,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_too_many_active": "你正在生成的文件已达到每人上限，请等其中一个完成。",
         "error_disk_full": "服务器在生成音频时磁盘空间不足，请稍后再试。",
         "error_engine_error": "该声音生成音频失败，请换一个声音试试。",
+        "error_interrupted": "生成音频时服务器重新启动了，请再试一次。",
+        "error_worker_lost": "生成音频的服务器没有响应，请再试一次。",
         "error_body_too_large": "文字太长，无法发送。",
         "error_not_ready": "音频还没有生成好，请稍等片刻再试。",
         "error_network": "无法连接服务器。请检查网络后重试。",

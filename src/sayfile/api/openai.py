@@ -9,17 +9,18 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sayfile.aliases import MODELS, choose_voice
-from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, DeskDep, SettingsDep
-from sayfile.api.downloads import download_headers
+from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, ServiceDep, SettingsDep
+from sayfile.api.downloads import SpeechStreamResponse, download_headers
 from sayfile.api.schemas import AUDIO_CONTENT, error_docs
 from sayfile.audio import FORMATS
-from sayfile.desk import SpeechRequest
+from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
-from sayfile.service import MAX_SPEED, MIN_SPEED, SpeechPlan
+from sayfile.service import MAX_SPEED, MIN_SPEED
+from sayfile.synthesizer import SpeechPlan
 
 router = APIRouter(
     prefix="/v1",
@@ -76,7 +77,7 @@ class OpenAISpeechIn(BaseModel):
     dependencies=[RATE_LIMIT],
 )
 async def create_speech(
-    body: OpenAISpeechIn, desk: DeskDep, settings: SettingsDep, client: ClientDep
+    body: OpenAISpeechIn, service: ServiceDep, settings: SettingsDep, client: ClientDep
 ) -> Response:
     voice = body.voice.id if isinstance(body.voice, VoiceRef) else body.voice
     choice = choose_voice(voice, body.model, body.input, settings.openai_voices)
@@ -88,29 +89,33 @@ async def create_speech(
         speed=body.speed,
         engine=choice.engine,
     )
-    plan = desk.plan(request, settings.max_chars_job)
+    stream = await service.stream(request, client)
     if body.stream_format == "sse":
-        return StreamingResponse(
-            _events(desk.stream(plan, client), plan),
-            media_type="text/event-stream",
-            headers={"X-Accel-Buffering": "no"},
+        return SpeechStreamResponse(
+            _events(stream.chunks(), stream.plan),
+            stream.close,
+            "text/event-stream",
+            {"X-Accel-Buffering": "no"},
+            settings.stream_idle_seconds,
         )
-    return StreamingResponse(
-        desk.stream(plan, client),
-        media_type=plan.format.media_type,
-        headers=download_headers(stem_for(plan.text), plan.format),
+    return SpeechStreamResponse(
+        stream.chunks(),
+        stream.close,
+        stream.plan.format.media_type,
+        download_headers(stem_for(stream.plan.text), stream.plan.format),
+        settings.stream_idle_seconds,
     )
 
 
-async def _events(pieces: AsyncGenerator[bytes, None], plan: SpeechPlan) -> AsyncIterator[str]:
+async def _events(pieces: AsyncGenerator[bytes, None], plan: SpeechPlan) -> AsyncIterator[bytes]:
     async with contextlib.aclosing(pieces):
         async for piece in pieces:
             delta = {"type": "speech.audio.delta", "audio": base64.b64encode(piece).decode()}
-            yield f"event: speech.audio.delta\ndata: {json.dumps(delta)}\n\n"
+            yield f"event: speech.audio.delta\ndata: {json.dumps(delta)}\n\n".encode()
     # sayfile has no tokens: input counts characters, and audio is not counted.
     usage = {"input_tokens": len(plan.text), "output_tokens": 0, "total_tokens": len(plan.text)}
     done = {"type": "speech.audio.done", "usage": usage}
-    yield f"event: speech.audio.done\ndata: {json.dumps(done)}\n\n"
+    yield f"event: speech.audio.done\ndata: {json.dumps(done)}\n\n".encode()
 
 
 @router.get("/models", summary="Models (OpenAI's names and sayfile's engines)")
@@ -124,8 +129,8 @@ async def list_models() -> dict[str, Any]:
 
 @router.get("/audio/voices", summary="Voices, optionally for one language")
 async def list_voices(
-    desk: DeskDep,
+    service: ServiceDep,
     language: str | None = Query(default=None, description="Only voices for this language."),
 ) -> dict[str, Any]:
-    voices = desk.speech.catalogue.voices(language)
+    voices = service.voices(language)
     return {"object": "list", "data": [v.public() for v in voices]}

@@ -63,7 +63,7 @@ def _speech_language(request: Request, lang: str) -> str:
     if not wanted:
         return ""
     try:
-        return str(request.app.state.desk.speech.catalogue.resolve(language=wanted).language)
+        return str(request.app.state.service.voice(language=wanted).language)
     except SayfileError:
         return ""
 
@@ -91,8 +91,8 @@ def render_page(
     settings = request.app.state.settings
     lang = page_language(request)
     words = messages.MESSAGES[lang]
-    catalogue = request.app.state.desk.speech.catalogue
-    default = catalogue.resolve(voice=settings.default_voice)
+    service = request.app.state.service
+    default = service.voice()
     kept = dict(form or {})
     if not form:
         kept["language"] = _speech_language(request, lang)
@@ -113,7 +113,7 @@ def render_page(
             "lang": lang,
             "t": words,
             "switch": [(tag, messages.LANGUAGE_NAMES[tag]) for tag in messages.LANGUAGES],
-            "groups": language_groups(catalogue.voices()),
+            "groups": language_groups(service.voices()),
             "neural": Quality.neural,
             "default_voice": default,
             "formats": list(FORMATS),

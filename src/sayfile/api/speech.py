@@ -2,56 +2,69 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 
 from sayfile.api.deps import (
     API_KEY,
     RATE_LIMIT,
     SPEECH_BODY_DOC,
     ClientDep,
-    DeskDep,
-    SettingsDep,
+    ServiceDep,
     SpeechBody,
     as_request,
+    base_path,
 )
-from sayfile.api.downloads import JobFileResponse, download_headers
-from sayfile.api.schemas import AUDIO_CONTENT, WORK_ERRORS, error_docs
-from sayfile.errors import DiskFull, EngineError, JobFailed
+from sayfile.api.downloads import (
+    JobFileResponse,
+    SpeechStreamResponse,
+    download_headers,
+    unless_disconnected,
+)
+from sayfile.api.schemas import AUDIO_CONTENT, WORK_ERRORS, JobOut, error_docs
 from sayfile.naming import stem_for
 
 router = APIRouter(tags=["speech"])
 
 _AUDIO = {"content": AUDIO_CONTENT, "description": "The audio file as an attachment."}
+_PENDING = {
+    "model": JobOut,
+    "description": "Not done within the wait limit: the job, whose `audio_url` serves the "
+    "file once it is done (also in `Location`).",
+}
 
 
 @router.post(
     "/speech",
     response_class=Response,
-    responses={200: _AUDIO, **error_docs(*WORK_ERRORS)},
+    responses={200: _AUDIO, 202: _PENDING, **error_docs(*WORK_ERRORS)},
     openapi_extra=SPEECH_BODY_DOC,
     dependencies=[API_KEY, RATE_LIMIT],
     summary="Speak text; the answer is the audio file",
 )
 async def speech(
-    body: SpeechBody, desk: DeskDep, settings: SettingsDep, client: ClientDep
+    request: Request, body: SpeechBody, service: ServiceDep, client: ClientDep
 ) -> Response:
     """Text in, audio file out. With `stream=true` the file is sent chunked as each sentence is
-    synthesized (first bytes after the first sentence; no Content-Length), and long text up to
-    the job limit is accepted, since nothing waits for the whole file."""
-    limit = settings.max_chars_job if body.stream else settings.max_chars_direct
-    plan = desk.plan(as_request(body), limit)
+    synthesized (first bytes after the first few words; no Content-Length), and long text up
+    to the job limit is accepted, since nothing waits for the whole file. A client that
+    hangs up stops the synthesis."""
     if body.stream:
-        return StreamingResponse(
-            desk.stream(plan, client),
-            media_type=plan.format.media_type,
-            headers=download_headers(stem_for(plan.text), plan.format),
+        stream = await service.stream(as_request(body), client)
+        return SpeechStreamResponse(
+            stream.chunks(),
+            stream.close,
+            stream.plan.format.media_type,
+            download_headers(stem_for(stream.plan.text), stream.plan.format),
+            service.settings.stream_idle_seconds,
         )
-    job = await desk.submit(plan, client=client)
-    job = await desk.wait(job.id, settings.direct_wait_seconds)
-    try:
-        job, file = await desk.audio(job.id)
-    except JobFailed as exc:
-        # The caller waited for this file: the job's own failure is the answer.
-        raise (DiskFull() if exc.code == "disk_full" else EngineError(exc.error)) from None
-    return JobFileResponse(file, job, plan.format)
+    job = await unless_disconnected(request, service.speak(as_request(body), client))
+    out = JobOut.of(job, base_path(request))
+    if not job.status.finished:
+        return JSONResponse(
+            out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}
+        )
+    job, file = await service.open_audio(job.id)
+    response = JobFileResponse(file, job)
+    response.headers["Content-Location"] = out.audio_url
+    return response

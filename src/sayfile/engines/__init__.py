@@ -1,20 +1,47 @@
-"""Speech engines by name, imported only when used."""
+"""Speech engines by name (SAYFILE_ENGINES), imported only when used."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sayfile.engines.base import Engine
 from sayfile.settings import Settings
 
 
-def build_engines(settings: Settings) -> list[Engine]:
-    """The engines sayfile runs, best quality first; nothing is loaded until asked."""
-    from sayfile.engines.espeak import EspeakEngine
+def _piper(settings: Settings) -> Engine:
     from sayfile.engines.piper import PiperEngine
 
-    return [
-        PiperEngine(settings.voices_dir, threads=settings.synthesis_threads),
-        EspeakEngine(settings.espeak_command),
-    ]
+    return PiperEngine(settings.voices_dir, threads=settings.synthesis_threads)
 
 
-__all__ = ["Engine", "build_engines"]
+def _espeak(settings: Settings) -> Engine:
+    from sayfile.engines.espeak import EspeakEngine
+
+    return EspeakEngine(settings.espeak_command)
+
+
+def _tone(settings: Settings) -> Engine:
+    from sayfile.engines.tone import ToneEngine
+
+    return ToneEngine()
+
+
+ENGINES: dict[str, Callable[[Settings], Engine]] = {
+    "piper": _piper,
+    "espeak": _espeak,
+    "tone": _tone,
+}
+
+
+def build_engines(settings: Settings) -> list[Engine]:
+    """The engines SAYFILE_ENGINES names, best quality first; nothing is loaded until asked.
+    Raises ValueError naming the known engines for an unknown one."""
+    unknown = [name for name in settings.engines if name not in ENGINES]
+    if unknown:
+        raise ValueError(
+            f"SAYFILE_ENGINES: unknown engine {unknown[0]!r}; known: {', '.join(ENGINES)}"
+        )
+    return [ENGINES[name](settings) for name in settings.engines]
+
+
+__all__ = ["ENGINES", "Engine", "build_engines"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from sayfile.jobs import Job, JobStatus
@@ -11,12 +12,17 @@ class JobStore(Protocol):
     """Where job records live, shared by every process that serves or runs jobs.
 
     - `add(job)` stores a new record; `get(id)` returns it or None.
-    - `update(id, **fields)` changes fields of an existing record and returns the new record
-      (None when the record is gone); it never resurrects a deleted record.
+    - `change(id, expected, **fields)` changes fields of the record only while its status is
+      one of `expected` (compare-and-set, atomic against every other writer) and returns the
+      new record, or None when the record is gone or in another status. It never resurrects
+      a deleted record. Whether a status may move at all is `sayfile.jobs.TRANSITIONS`'
+      business, checked by the caller (`sayfile.lifecycle`).
     - `find_done(key, now)` returns a done, unexpired job with that cache key, if any.
     - `due(now)` returns done or failed jobs whose expiry has passed;
       `stale_records(before)` returns expired jobs whose record may now be forgotten.
-    - `unfinished()` lists queued and running jobs; `all_ids()` every id.
+    - `unfinished()` lists queued and running jobs.
+    - `active_count(client)` counts the queued and running jobs of one client (kept
+      incrementally, not by listing).
     - `stored_bytes(now)` is the total size of the done, unexpired files.
     - `delete(id)` forgets a record.
     - `status_counts()` counts records by status (every status present, zeros included);
@@ -31,7 +37,9 @@ class JobStore(Protocol):
 
     async def get(self, job_id: str) -> Job | None: ...
 
-    async def update(self, job_id: str, **fields: Any) -> Job | None: ...
+    async def change(
+        self, job_id: str, expected: Collection[JobStatus], **fields: Any
+    ) -> Job | None: ...
 
     async def find_done(self, key: str, now: float) -> Job | None: ...
 
@@ -41,7 +49,7 @@ class JobStore(Protocol):
 
     async def unfinished(self) -> list[Job]: ...
 
-    async def all_ids(self) -> set[str]: ...
+    async def active_count(self, client: str) -> int: ...
 
     async def stored_bytes(self, now: float) -> int: ...
 

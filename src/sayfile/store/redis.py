@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 from redis.asyncio import Redis
@@ -34,7 +34,9 @@ class Keys:
         self.due = f"{prefix}:due"  # zset: done and failed ids by expires_at
         self.expired = f"{prefix}:expired"  # zset: expired ids by expires_at
         self.sizes = f"{prefix}:bytes"  # hash: done id -> bytes
+        self.active = f"{prefix}:active"  # hash: client -> its queued and running jobs
         self.queue = f"{prefix}:queue"  # list: Taskiq messages
+        self.all_events = f"{prefix}:events:*"  # pattern of every job's event channel
 
     def job(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
@@ -44,6 +46,12 @@ class Keys:
 
     def lock(self, name: str) -> str:
         return f"{self.prefix}:lock:{name}"
+
+    def events(self, job_id: str) -> str:
+        return f"{self.prefix}:events:{job_id}"  # pub/sub channel of one job's events
+
+    def job_of_channel(self, channel: str) -> str:
+        return channel.removeprefix(f"{self.prefix}:events:")
 
 
 def _guard(
@@ -96,6 +104,14 @@ class RedisJobStore:
 
     def _index(self, pipe: Pipeline, old: Job | None, new: Job | None) -> None:
         k = self.keys
+        was_active = old is not None and old.client and not old.status.finished
+        is_active = new is not None and new.client and not new.status.finished
+        if was_active and not is_active:
+            assert old is not None and old.client
+            pipe.hincrby(k.active, old.client, -1)
+        if is_active and not was_active:
+            assert new is not None and new.client
+            pipe.hincrby(k.active, new.client, 1)
         if old is not None:
             pipe.srem(k.unfinished, old.id)
             pipe.zrem(k.due, old.id)
@@ -120,7 +136,8 @@ class RedisJobStore:
             pipe.hset(k.sizes, new.id, str(new.bytes or 0))
 
     async def _change(self, job_id: str, change: Callable[[Job], Job | None]) -> Job | None:
-        """Apply `change` to the record atomically (optimistic WATCH/MULTI, retried)."""
+        """Apply `change` to the record atomically (optimistic WATCH/MULTI, retried). A
+        `change` that returns the record itself leaves it alone and gives None."""
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -131,6 +148,9 @@ class RedisJobStore:
                         return None
                     old = Job.from_dict(json.loads(raw))
                     new = change(old)
+                    if new is old:
+                        await pipe.reset()  # type: ignore[no-untyped-call]
+                        return None
                     pipe.multi()  # type: ignore[no-untyped-call]
                     self._index(pipe, old, new)
                     await pipe.execute()
@@ -156,8 +176,14 @@ class RedisJobStore:
         return Job.from_dict(json.loads(raw)) if raw is not None else None
 
     @_guard
-    async def update(self, job_id: str, **fields: Any) -> Job | None:
-        return await self._change(job_id, lambda job: job.evolve(**fields))
+    async def change(
+        self, job_id: str, expected: Collection[JobStatus], **fields: Any
+    ) -> Job | None:
+        # WATCH makes the check and the write one atomic step: a status changed by another
+        # writer in between makes the transaction retry and see it.
+        return await self._change(
+            job_id, lambda job: job.evolve(**fields) if job.status in expected else job
+        )
 
     @_guard
     async def find_done(self, key: str, now: float) -> Job | None:
@@ -182,8 +208,8 @@ class RedisJobStore:
         return await self._records(sorted(str(i) for i in ids))
 
     @_guard
-    async def all_ids(self) -> set[str]:
-        return {str(i) for i in await self._redis.smembers(self.keys.ids)}
+    async def active_count(self, client: str) -> int:
+        return int(await self._redis.hget(self.keys.active, client) or 0)
 
     @_guard
     async def stored_bytes(self, now: float) -> int:

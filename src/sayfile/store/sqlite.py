@@ -6,6 +6,7 @@ import asyncio
 import json
 import secrets
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     key TEXT NOT NULL,
     expires_at REAL NOT NULL,
     bytes INTEGER,
+    client TEXT,
     record TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until REAL NOT NULL);
+"""
+_COLUMNS = "status = ?, key = ?, expires_at = ?, bytes = ?, client = ?, record = ?"
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS jobs_key ON jobs (key, status);
 CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs (status, expires_at);
-CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_client ON jobs (client, status);
 """
 
 
@@ -43,25 +49,42 @@ class SqliteJobStore:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=NORMAL")
             await db.executescript(_SCHEMA)
+            async with db.execute("PRAGMA table_info(jobs)") as cursor:
+                columns = {row[1] for row in await cursor.fetchall()}
+            if "client" not in columns:  # a data folder from before per-client counts
+                await db.execute("ALTER TABLE jobs ADD COLUMN client TEXT")
+            await db.executescript(_INDEXES)
             await db.commit()
             self._db = db
         return self._db
 
-    async def _write(self, job: Job) -> None:
+    async def _write(self, job: Job, expected: Collection[JobStatus] | None = None) -> bool:
+        """Insert `job`, or with `expected` replace it only while its stored status is one of
+        those (the compare-and-set of `change`). True when a row was written."""
         db = await self._conn()
-        await db.execute(
-            "INSERT OR REPLACE INTO jobs (id, status, key, expires_at, bytes, record) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                job.id,
-                job.status.value,
-                job.key,
-                job.expires_at,
-                job.bytes,
-                json.dumps(job.to_dict()),
-            ),
+        values = (
+            job.status.value,
+            job.key,
+            job.expires_at,
+            job.bytes,
+            job.client,
+            json.dumps(job.to_dict()),
         )
+        if expected is None:
+            cursor = await db.execute(
+                "INSERT INTO jobs (status, key, expires_at, bytes, client, record, id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*values, job.id),
+            )
+        else:
+            marks = ", ".join("?" * len(expected))  # placeholders only: no value in the SQL
+            sql = f"UPDATE jobs SET {_COLUMNS} WHERE id = ? AND status IN ({marks})"  # noqa: S608
+            cursor = await db.execute(
+                sql,
+                (*values, job.id, *(status.value for status in expected)),
+            )
         await db.commit()
+        return cursor.rowcount == 1
 
     async def _select(self, where: str, *args: Any) -> list[Job]:
         db = await self._conn()
@@ -76,15 +99,17 @@ class SqliteJobStore:
         found = await self._select("id = ?", job_id)
         return found[0] if found else None
 
-    async def update(self, job_id: str, **fields: Any) -> Job | None:
-        # Read-modify-write under one lock, so a delete cannot slip in between and be undone.
+    async def change(
+        self, job_id: str, expected: Collection[JobStatus], **fields: Any
+    ) -> Job | None:
+        # The UPDATE's `status IN (...)` is the compare-and-set: a writer in another process
+        # that changed the status since the read makes it write nothing.
         async with self._lock:
             job = await self.get(job_id)
-            if job is None:
+            if job is None or job.status not in expected:
                 return None
-            job = job.evolve(**fields)
-            await self._write(job)
-            return job
+            new = job.evolve(**fields)
+            return new if await self._write(new, {job.status}) else None
 
     async def find_done(self, key: str, now: float) -> Job | None:
         found = await self._select(
@@ -103,10 +128,14 @@ class SqliteJobStore:
     async def unfinished(self) -> list[Job]:
         return await self._select("status IN ('queued', 'running')")
 
-    async def all_ids(self) -> set[str]:
+    async def active_count(self, client: str) -> int:
         db = await self._conn()
-        async with db.execute("SELECT id FROM jobs") as cursor:
-            return {row[0] for row in await cursor.fetchall()}
+        async with db.execute(
+            "SELECT COUNT(*) FROM jobs WHERE client = ? AND status IN ('queued', 'running')",
+            (client,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     async def stored_bytes(self, now: float) -> int:
         db = await self._conn()

@@ -1,13 +1,12 @@
-"""Scale-out: synthesis jobs go through Taskiq (Redis list broker) to `sayfile worker`
-processes, which load voices once and keep them. Streams still run in the API process."""
+"""Scale-out: jobs go through Taskiq (a Redis list) to `sayfile worker` processes, which load
+voices once and run several jobs at a time in fair turns on their own sentence executor."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncGenerator, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -17,18 +16,14 @@ from taskiq import AsyncBroker, TaskiqEvents, TaskiqState
 from taskiq.kicker import AsyncKicker
 from taskiq_redis import ListQueueBroker
 
-from sayfile.audio import audio_format
+from sayfile.admission import RETRY_AFTER_S
 from sayfile.errors import Busy, SayfileError, StoreUnavailable
-from sayfile.jobs import Job
-from sayfile.runner.local import InProcessRunner
-from sayfile.service import SpeechPlan, SpeechService
+from sayfile.jobs import FailureReason, Job
 from sayfile.settings import Settings
-from sayfile.store import build_store
 from sayfile.store.redis import Keys
-from sayfile.synthesis import JobSynthesis
+from sayfile.synthesizer import SpeechPlan
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 TASK_NAME = "sayfile.synthesize"
 # How long a worker's BRPOP waits before asking again (it must stay under socket_timeout).
 _POP_WAIT_S = 1
@@ -65,7 +60,7 @@ def make_broker(settings: Settings) -> SayfileQueueBroker:
 
 def _payload(job: Job, plan: SpeechPlan) -> dict[str, Any]:
     return {
-        "job_id": job.id,
+        "job": job.to_dict(),
         "text": plan.text,
         "voice": plan.voice.id,
         "format": plan.format.name,
@@ -73,27 +68,17 @@ def _payload(job: Job, plan: SpeechPlan) -> dict[str, Any]:
     }
 
 
-class TaskiqRunner:
-    """Jobs are kicked to Taskiq; blocking work of this process (streams) stays local."""
+class TaskiqJobQueue:
+    """Jobs are kicked to Taskiq for `sayfile worker` processes."""
 
-    def __init__(self, settings: Settings, local: InProcessRunner) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._local = local
         self._broker = make_broker(settings)
         self._started = False
 
-    def admit(self) -> None:
-        self._local.admit()
-
-    def release(self) -> None:
-        self._local.release()
-
     @property
     def depth(self) -> int:
-        return self._local.depth
-
-    async def run(self, fn: Callable[[], T]) -> T:
-        return await self._local.run(fn)
+        return 0  # nothing runs in this process
 
     async def enqueue(self, job: Job, plan: SpeechPlan) -> None:
         try:
@@ -103,23 +88,18 @@ class TaskiqRunner:
             async with Redis(connection_pool=self._broker.connection_pool) as conn:
                 waiting = await conn.llen(self._broker.queue_name)
             if waiting >= self._settings.max_queue:
-                raise Busy(retry_after=5)
+                raise Busy(retry_after=RETRY_AFTER_S)
             kicker: AsyncKicker[Any, Any] = AsyncKicker(TASK_NAME, self._broker, labels={})
             await kicker.kiq(_payload(job, plan))
         except (RedisError, OSError) as exc:
             raise StoreUnavailable("The Redis queue") from exc
 
     def cancel(self, job_id: str) -> None:
-        # The worker holding the job sees its record deleted at its next heartbeat.
-        self._local.cancel(job_id)
-
-    async def settled(self, job_id: str, timeout: float) -> bool:
-        return False  # the job runs on a worker; its record tells when it ends
+        return None  # the worker holding the job hears that its record was deleted
 
     async def close(self) -> None:
         if self._started:
             await self._broker.shutdown()
-        await self._local.close()
 
 
 def parallel_sentences_per_process(settings: Settings, processes: int) -> int:
@@ -135,45 +115,35 @@ def parallel_sentences_per_process(settings: Settings, processes: int) -> int:
 
 def worker_broker() -> AsyncBroker:
     """The broker of a `sayfile worker` process (Taskiq imports this factory): settings from
-    the environment, voices loaded at start-up and kept, one job at a time per process."""
+    the environment, voices loaded at start-up and kept, up to SAYFILE_WORKER_JOBS jobs at a
+    time taking fair turns on the process's sentence executor."""
+    from sayfile.wiring import Parts
+
     settings = Settings()
     broker = make_broker(settings)
-    parts: dict[str, Any] = {}
+    holder: dict[str, Parts] = {}
 
     async def startup(state: TaskiqState) -> None:
-        speech = SpeechService(settings)
-        pool = InProcessRunner(1, 1_000_000, None)
-        await pool.run(speech.warm_up)
-        store = build_store(settings)
-        parts.update(
-            speech=speech,
-            pool=pool,
-            store=store,
-            synthesis=JobSynthesis(settings, speech, store, time.time),
-        )
+        parts = Parts.build(settings)
+        await parts.start()
+        await parts.warm_up()
+        holder["parts"] = parts
 
     async def shutdown(state: TaskiqState) -> None:
-        if parts:
-            await parts["pool"].close()
-            await parts["store"].close()
-            parts["speech"].close()
+        if "parts" in holder:
+            await holder.pop("parts").close()
 
     async def synthesize(payload: dict[str, Any]) -> None:
-        speech: SpeechService = parts["speech"]
-        synthesis: JobSynthesis = parts["synthesis"]
-        pool: InProcessRunner = parts["pool"]
+        parts = holder["parts"]
+        job = Job.from_dict(payload["job"])
         try:
-            plan = speech.plan(
-                payload["text"],
-                voice=payload["voice"],
-                format=payload["format"],
-                speed=payload["speed"],
+            plan = parts.synthesizer.plan_of(
+                payload["text"], payload["voice"], payload["format"], payload["speed"]
             )
         except SayfileError as exc:
-            extension = audio_format(payload["format"]).extension
-            await synthesis.fail(payload["job_id"], extension, str(exc))
+            await parts.lifecycle.fail(job.id, FailureReason.invalid, str(exc))
             return
-        await synthesis.run(payload["job_id"], plan, pool.run)
+        await parts.runner.run(job, plan)
 
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, startup)
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, shutdown)

@@ -1,0 +1,119 @@
+"""The one owner of a job's life: every change of a job's status goes through here, only
+along `sayfile.jobs.TRANSITIONS`, as a compare-and-set in the store, announced as an event."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sayfile.errors import DiskFull, EngineError, Interrupted, SayfileError, WorkerLost
+from sayfile.events import DELETED, JobEvent, JobEvents
+from sayfile.jobs import FailureReason, Job, JobStatus
+from sayfile.store import JobStore
+
+# Progress of a working job is announced at most this often (the record is written only with
+# a heartbeat).
+_PROGRESS_EVERY_S = 0.25
+
+
+def failure_error(job: Job) -> SayfileError:
+    """The error a caller waiting for `job` (failed) gets: the one table from reasons."""
+    message = job.error or "unknown error"
+    match job.reason:
+        case FailureReason.disk_full:
+            return DiskFull()
+        case FailureReason.interrupted:
+            return Interrupted(message)
+        case FailureReason.worker_lost | FailureReason.not_picked_up:
+            return WorkerLost(message)
+        case _:
+            return EngineError(message)
+
+
+class JobLifecycle:
+    """Records jobs and moves them from status to status; publishes what happened."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        events: JobEvents,
+        ttl_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.events = events
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._announced: dict[str, float] = {}
+
+    async def add(self, job: Job) -> None:
+        """Record a new job (queued, or done when it reuses a finished file)."""
+        await self.store.add(job)
+
+    async def _move(self, job_id: str, status: JobStatus, **fields: Any) -> Job | None:
+        job = await self.store.change(job_id, status.comes_from, status=status, **fields)
+        if job is not None:
+            self._announced.pop(job_id, None)
+            await self.events.publish(JobEvent(job_id, status.value, job.progress))
+        return job
+
+    async def start(self, job_id: str, worker: str) -> Job | None:
+        """queued -> running, in `worker` ("host:pid"); None when the job is no longer
+        queued (cancelled, or failed meanwhile): then it must not run."""
+        return await self._move(
+            job_id, JobStatus.running, heartbeat_at=self._clock(), worker=worker
+        )
+
+    async def beat(self, job_id: str, progress: float) -> Job | None:
+        """A running job's heartbeat with its progress; None when it is no longer running
+        (deleted, or failed by the sweeper): then it must stop."""
+        return await self.store.change(
+            job_id,
+            {JobStatus.running},
+            heartbeat_at=self._clock(),
+            progress=round(min(progress, 0.999), 4),
+        )
+
+    async def progress(self, job_id: str, fraction: float) -> None:
+        """Announce progress (not written to the store); a few times a second at most."""
+        now = time.monotonic()
+        if now - self._announced.get(job_id, 0.0) >= _PROGRESS_EVERY_S:
+            self._announced[job_id] = now
+            await self.events.publish(
+                JobEvent(job_id, JobStatus.running.value, round(min(fraction, 0.999), 4))
+            )
+
+    async def finish(self, job_id: str, bytes_: int, duration_s: float) -> Job | None:
+        """running -> done; None when the job was cancelled or failed meanwhile."""
+        return await self._move(
+            job_id,
+            JobStatus.done,
+            progress=1.0,
+            bytes=bytes_,
+            duration_s=round(duration_s, 3),
+            heartbeat_at=None,
+            expires_at=self._clock() + self._ttl,
+        )
+
+    async def fail(self, job_id: str, reason: FailureReason, message: str) -> Job | None:
+        """queued or running -> failed; nothing happens to a job already finished or gone."""
+        return await self._move(
+            job_id,
+            JobStatus.failed,
+            error=message,
+            reason=reason,
+            heartbeat_at=None,
+            expires_at=self._clock() + self._ttl,
+        )
+
+    async def expire(self, job_id: str, now: float | None = None) -> Job | None:
+        """done or failed -> expired (the file goes; the record answers 410 a while)."""
+        fields: dict[str, Any] = {} if now is None else {"expires_at": now}
+        return await self._move(job_id, JobStatus.expired, **fields)
+
+    async def delete(self, job_id: str) -> None:
+        """Forget the record (a cancelled or deleted job); whoever runs it stops."""
+        await self.store.delete(job_id)
+        self._announced.pop(job_id, None)
+        await self.events.publish(JobEvent(job_id, DELETED))

@@ -1,0 +1,26 @@
+"""Job queues by setting: jobs run in this process (default), or go through Taskiq on Redis
+to `sayfile worker` processes (SAYFILE_QUEUE_URL)."""
+
+from __future__ import annotations
+
+from sayfile.admission import Admission
+from sayfile.job_runner import JobRunner
+from sayfile.queue.base import JobQueue
+from sayfile.settings import Settings
+
+
+def build_queue(settings: Settings, runner: JobRunner, admission: Admission) -> JobQueue:
+    """In this process unless `SAYFILE_QUEUE_URL` names a Redis for Taskiq."""
+    url = settings.queue_url
+    if not url:
+        from sayfile.queue.local import InProcessJobQueue
+
+        return InProcessJobQueue(runner, admission)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from sayfile.queue.taskiq import TaskiqJobQueue
+
+        return TaskiqJobQueue(settings)
+    raise ValueError(f"SAYFILE_QUEUE_URL {url!r}: use redis://host:port/db, or leave it unset")
+
+
+__all__ = ["JobQueue", "build_queue"]

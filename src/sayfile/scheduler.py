@@ -1,0 +1,173 @@
+"""The process's one sentence executor: a few threads that run every blocking step of speech
+(a sentence through an engine, a piece through an encoder) in fair turns.
+
+Interactive work (someone waiting for the answer now: a direct download, a stream) goes
+before background work (jobs fetched later by link). Within a lane, clients take turns one
+step at a time, so one client's ten books do not starve another client's one; a client's own
+requests go in the order they came. No request holds a thread between its steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Lane(IntEnum):
+    """Which work goes first: a lower lane always wins."""
+
+    interactive = 0
+    background = 1
+
+
+@dataclass(order=True)
+class _Step:
+    # Ordered by the request's place in its client's line, then the step's place in the
+    # request (a sentence's number), then when it was submitted.
+    key: tuple[int, int, int]
+    future: Future[Any] = field(compare=False)
+    fn: Callable[[], Any] = field(compare=False)
+
+
+class _LaneQueue:
+    """One lane: a heap of steps per client, and the clients with steps in turn order."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[_Step]] = {}
+        self.turns: deque[str] = deque()
+
+    def put(self, client: str, step: _Step) -> None:
+        heap = self.steps.get(client)
+        if heap is None:
+            heap = self.steps[client] = []
+            self.turns.append(client)
+        heapq.heappush(heap, step)
+
+    def take(self) -> _Step | None:
+        if not self.turns:
+            return None
+        client = self.turns.popleft()
+        heap = self.steps[client]
+        step = heapq.heappop(heap)
+        if heap:
+            self.turns.append(client)
+        else:
+            del self.steps[client]
+        return step
+
+    def drain(self) -> list[_Step]:
+        steps = [step for heap in self.steps.values() for step in heap]
+        self.steps.clear()
+        self.turns.clear()
+        return steps
+
+
+class Turn:
+    """One request's place in line: its steps run in order of submission (their `order`),
+    in its lane, in its client's turns."""
+
+    def __init__(self, executor: SentenceExecutor, lane: Lane, client: str, place: int) -> None:
+        self.executor = executor
+        self.lane = lane
+        self.client = client
+        self._place = place
+
+    def submit(self, fn: Callable[[], T], order: int) -> Future[T]:
+        """Queue `fn()`; `order` ranks it among this request's steps (lower first)."""
+        return self.executor._put(self, (self._place, order), fn)
+
+    async def run(self, fn: Callable[[], T], order: int = 0) -> T:
+        """Run `fn()` on the executor and wait for it; cancelling the wait cancels the step
+        unless it has started."""
+        return await asyncio.wrap_future(self.submit(fn, order))
+
+
+class SentenceExecutor:
+    """`threads` threads, started on first use; however many requests there are, at most
+    `threads` steps run at a time. `close()` stops them; a later submit starts them again."""
+
+    def __init__(self, threads: int, name: str = "sentence") -> None:
+        if threads < 1:
+            raise ValueError("a sentence executor needs at least one thread")
+        self.threads = threads
+        self._name = name
+        self._lanes = {lane: _LaneQueue() for lane in Lane}
+        self._ready = threading.Condition()
+        self._workers: list[threading.Thread] = []
+        self._stopping = False
+        self._places = itertools.count()
+        self._submitted = itertools.count()
+
+    def turn(self, lane: Lane, client: str = "") -> Turn:
+        """A new request's place in line, behind the client's earlier requests."""
+        return Turn(self, lane, client, next(self._places))
+
+    async def run(self, fn: Callable[[], T], lane: Lane = Lane.interactive) -> T:
+        """Run one blocking call (loading voices at start-up) and wait for it."""
+        return await self.turn(lane).run(fn)
+
+    def _put(self, turn: Turn, key: tuple[int, int], fn: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        with self._ready:
+            if not self._workers:
+                self._start()
+            step = _Step((*key, next(self._submitted)), future, fn)
+            self._lanes[turn.lane].put(turn.client, step)
+            self._ready.notify()
+        return future
+
+    def _start(self) -> None:
+        self._stopping = False
+        for number in range(self.threads):
+            thread = threading.Thread(target=self._work, name=f"{self._name}-{number}", daemon=True)
+            thread.start()
+            self._workers.append(thread)
+
+    def _take(self) -> _Step | None:
+        with self._ready:
+            while True:
+                if self._stopping:
+                    return None
+                for lane in Lane:
+                    step = self._lanes[lane].take()
+                    if step is not None:
+                        return step
+                self._ready.wait()
+
+    def _work(self) -> None:
+        while (step := self._take()) is not None:
+            if not step.future.set_running_or_notify_cancel():
+                continue  # cancelled while it waited
+            try:
+                result = step.fn()
+            except BaseException as exc:
+                step.future.set_exception(exc)
+            else:
+                step.future.set_result(result)
+
+    def waiting(self) -> int:
+        """Steps queued and not yet started."""
+        with self._ready:
+            return sum(len(heap) for q in self._lanes.values() for heap in q.steps.values())
+
+    def close(self) -> None:
+        """Cancel what is queued, wait for the steps running, and stop the threads."""
+        with self._ready:
+            self._stopping = True
+            workers, self._workers = self._workers, []
+            queued = [step for lane in self._lanes.values() for step in lane.drain()]
+            self._ready.notify_all()
+        for step in queued:
+            step.future.cancel()
+        for thread in workers:
+            thread.join()

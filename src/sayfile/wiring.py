@@ -1,0 +1,79 @@
+"""The parts every process that synthesizes is built from, put together in one place: the
+API's lifespan, a `sayfile worker` process and the command line build them here."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from sayfile.catalogue import Catalogue
+from sayfile.engines import build_engines
+from sayfile.events import JobEvents, LocalJobEvents, RedisJobEvents
+from sayfile.files import AudioFiles
+from sayfile.job_runner import JobRunner
+from sayfile.lifecycle import JobLifecycle
+from sayfile.scheduler import SentenceExecutor
+from sayfile.settings import Settings
+from sayfile.store import JobStore, build_store
+from sayfile.synthesizer import Observer, Synthesizer
+
+
+def build_synthesizer(settings: Settings, observer: Observer | None = None) -> Synthesizer:
+    """Engines, their catalogue and the process's one sentence executor (nothing loaded
+    until used)."""
+    catalogue = Catalogue(build_engines(settings), settings.default_voice)
+    executor = SentenceExecutor(settings.parallel_sentences)
+    return Synthesizer(catalogue, executor, settings.max_sentence_chars, observer)
+
+
+def build_events(settings: Settings) -> JobEvents:
+    """Redis pub/sub when job records live in Redis (several processes), else in-process."""
+    if settings.store_url:
+        return RedisJobEvents(settings.store_url, settings.redis_timeout_seconds)
+    return LocalJobEvents()
+
+
+@dataclass
+class Parts:
+    """Everything below the service, for one process."""
+
+    settings: Settings
+    synthesizer: Synthesizer
+    store: JobStore
+    events: JobEvents
+    lifecycle: JobLifecycle
+    files: AudioFiles
+    runner: JobRunner
+
+    @classmethod
+    def build(cls, settings: Settings, observer: Observer | None = None) -> Parts:
+        synthesizer = build_synthesizer(settings, observer)
+        store = build_store(settings)
+        events = build_events(settings)
+        lifecycle = JobLifecycle(store, events, settings.ttl_seconds)
+        files = AudioFiles(settings.data_dir)
+        runner = JobRunner(
+            synthesizer,
+            synthesizer.executor,
+            lifecycle,
+            events,
+            files,
+            settings.worker_timeout_seconds,
+        )
+        return cls(settings, synthesizer, store, events, lifecycle, files, runner)
+
+    async def start(self) -> None:
+        await self.events.start()
+
+    async def warm_up(self) -> None:
+        """List every voice and load the default one, so the first request pays nothing."""
+        synthesizer = self.synthesizer
+        plan = synthesizer.plan_of("Ready.", self.settings.default_voice, "wav", 1.0)
+        await synthesizer.warm_up(plan)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.events.close()
+        await self.store.close()
+        self.synthesizer.executor.close()
+        self.synthesizer.catalogue.close()
