@@ -12,13 +12,21 @@ APT_TEST := espeak-ng ffmpeg redis-server chromium fonts-wqy-microhei
 # nginx: the sendfile reference for bench/bigfile.py; curl downloads the big file.
 APT_BENCH := nginx curl
 
-.PHONY: run test check bench clean
+.PHONY: run test test-fast check bench screenshots clean
 
 run: $(VENV)/.run-deps
 	$(BIN)/sayfile serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-deps
 	$(BIN)/pytest -q
+
+# Everything but real voices, server processes, Redis and the browser: under a minute.
+test-fast: $(VENV)/.test-deps
+	$(BIN)/pytest -q -m "not slow"
+
+# The README's screenshots of the page, taken by the browser test into docs/.
+screenshots: $(VENV)/.test-deps
+	SCREENSHOTS_DIR=docs $(BIN)/pytest -q tests/test_browser.py -k screenshot
 
 check: $(VENV)/.test-deps
 	$(BIN)/ruff format --check src tests bench

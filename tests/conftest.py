@@ -1,7 +1,9 @@
-"""Shared fixtures: real engines (loaded once per session) and an independent decoder."""
+"""Shared fixtures: real engines (loaded once per session), the pipeline driven synchronously,
+an independent decoder, real server processes and a real Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -20,8 +22,25 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sayfile.app import create_app
-from sayfile.service import SpeechService
+from sayfile.audio import Samples
+from sayfile.catalogue import Catalogue
+from sayfile.models import SpeechRequest
+from sayfile.scheduler import Lane
+from sayfile.service import validate
 from sayfile.settings import Settings
+from sayfile.synthesizer import SpeechPlan, SpeechResult, Synthesizer
+from sayfile.wiring import build_synthesizer
+
+# Fast tests: the tone engine (real audio, made at once) instead of real voices.
+TONES: dict[str, Any] = {"engines": ["tone"], "default_voice": "tone:beep"}
+
+
+@pytest.fixture(autouse=True)
+def _no_developer_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests choose their settings: none come from the developer's SAYFILE_* variables."""
+    for name in list(os.environ):
+        if name.upper().startswith("SAYFILE_"):
+            monkeypatch.delenv(name)
 
 
 @dataclass(frozen=True)
@@ -81,10 +100,58 @@ def ffmpeg() -> None:
         pytest.fail("ffmpeg/ffprobe missing: run `make test`, which installs Debian's ffmpeg")
 
 
+class Speech:
+    """The real pipeline (validation, synthesizer, executor) driven from synchronous tests."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue | None = None) -> None:
+        self.settings = settings
+        self.synthesizer: Synthesizer = build_synthesizer(settings)
+        if catalogue is not None:
+            self.synthesizer.catalogue = catalogue
+        self.catalogue = self.synthesizer.catalogue
+
+    def plan(self, text: str, **request: Any) -> SpeechPlan:
+        return validate(SpeechRequest(text, **request), self.catalogue, self.settings, None)
+
+    def write(
+        self, plan: SpeechPlan, target: Path, progress: Callable[[float], object] | None = None
+    ) -> SpeechResult:
+        async def report(fraction: float) -> None:
+            if progress is not None:
+                progress(fraction)
+
+        turn = self.synthesizer.executor.turn(Lane.interactive)
+        return asyncio.run(self.synthesizer.write(plan, target, turn, report))
+
+    def stream(self, plan: SpeechPlan) -> list[bytes]:
+        async def pieces() -> list[bytes]:
+            turn = self.synthesizer.executor.turn(Lane.interactive)
+            return [piece async for piece in self.synthesizer.stream(plan, turn)]
+
+        return asyncio.run(pieces())
+
+    def samples(
+        self, plan: SpeechPlan, progress: Callable[[float], object] | None = None
+    ) -> list[Samples]:
+        async def chunks() -> list[Samples]:
+            async def report(fraction: float) -> None:
+                if progress is not None:
+                    progress(fraction)
+
+            turn = self.synthesizer.executor.turn(Lane.interactive)
+            return [chunk async for chunk in self.synthesizer.samples(plan, turn, report)]
+
+        return asyncio.run(chunks())
+
+    def close(self) -> None:
+        self.synthesizer.executor.close()
+        self.catalogue.close()
+
+
 @pytest.fixture(scope="session")
-def speech() -> Iterator[SpeechService]:
-    """One service with real engines for the whole run (loading Piper takes a second)."""
-    service = SpeechService(Settings())
+def speech() -> Iterator[Speech]:
+    """Real engines for the whole run (loading Piper takes a second)."""
+    service = Speech(Settings())
     yield service
     service.close()
 

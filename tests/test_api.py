@@ -11,6 +11,9 @@ from fastapi.testclient import TestClient
 
 from conftest import decode, wait_done
 
+# Real voices, server processes or the fuzzer: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 SHORT = "Hello there. This is a short test."
 CHINESE = "你好，世界。这是一个测试。"
 # Long enough for espeak-ng to work a few seconds: time to look at a running job.

@@ -13,6 +13,9 @@ from sayfile.errors import UnknownLanguage, UnknownVoice
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
 
+# Real voices, server processes or the fuzzer: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     ("language", "voice"),

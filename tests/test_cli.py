@@ -12,6 +12,9 @@ import pytest
 
 from conftest import decode
 
+# Real voices, server processes or the fuzzer: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 def run(*args: str, stdin: bytes | None = None, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "COLUMNS": "200"}

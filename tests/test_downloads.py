@@ -9,7 +9,6 @@ import pytest
 from starlette.types import Message
 
 from sayfile.api.downloads import PATHSEND, JobFileResponse
-from sayfile.audio import audio_format
 from sayfile.jobs import Job, JobStatus, new_job_id
 
 CHUNK = JobFileResponse.chunk_size
@@ -59,7 +58,7 @@ async def download(
         expires_at=60,
         one_time=True,
     )
-    response = JobFileResponse(path.open("rb"), job, audio_format("wav"), on_complete=on_complete)
+    response = JobFileResponse(path.open("rb"), job, on_complete=on_complete)
     if deleted:
         path.unlink()
     scope = {

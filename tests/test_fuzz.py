@@ -22,6 +22,9 @@ from schemathesis.core.result import Ok
 
 from conftest import Server, start_server
 
+# Real voices, server processes or the fuzzer: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 # Generated requests per operation: bounded, so the suite stays fast.
 EXAMPLES = 50
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

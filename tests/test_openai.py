@@ -15,6 +15,9 @@ import pytest
 
 from conftest import Server, decode
 
+# Real voices, server processes or the fuzzer: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 KEYS = "first-key,second-key"
 TEXT = "The SDK works unchanged. Every sentence arrives as soon as it is spoken! Isn't that nice?"
 Format = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]

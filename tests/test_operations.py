@@ -18,6 +18,9 @@ from fastapi.testclient import TestClient
 from conftest import Server, decode, job_under_way, start_server, wait_done
 from sayfile.engines.piper import bundled_voice_models
 
+# Real voices, server processes or the fuzzer: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 LONG = "This job runs long enough to be caught in the act, sentence by sentence. " * 400
 
 

@@ -13,6 +13,9 @@ from fastapi.testclient import TestClient
 from sayfile.api import messages
 from sayfile.api.errors import STATUS
 
+# Real voices, server processes or the fuzzer: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 def test_every_language_has_every_string() -> None:
     english = set(messages.MESSAGES["en"])

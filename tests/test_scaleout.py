@@ -26,8 +26,11 @@ from conftest import (
 )
 from sayfile.audio import FORMATS
 from sayfile.naming import content_disposition, stem_for
-from sayfile.runner.queue import parallel_sentences_per_process
+from sayfile.queue.taskiq import parallel_sentences_per_process
 from sayfile.settings import Settings
+
+# Real voices, server processes or the fuzzer: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 LONG = "A worker keeps this long job busy for a good while, sentence after sentence. " * 400
 

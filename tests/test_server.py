@@ -10,10 +10,12 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from conftest import Server, decode, wait_done
+from conftest import Server, Speech, decode, wait_done
 from sayfile.audio import FORMATS
 from sayfile.naming import content_disposition, stem_for
-from sayfile.service import SpeechService
+
+# Real voices, server processes or the fuzzer: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 VOICES = ["espeak:en-us", "espeak:de", "espeak:fr-fr", "espeak:cmn", "piper:en_US-joe-medium"]
 FORMAT_CYCLE = ["mp3", "opus", "aac", "flac", "wav", "pcm"]
@@ -48,7 +50,7 @@ async def _one(client: httpx.AsyncClient, i: int) -> tuple[int, dict[str, str], 
 
 @pytest.mark.usefixtures("ffmpeg")
 def test_200_concurrent_mixed_requests_each_get_their_own_audio(
-    server_factory: Callable[..., Server], speech: SpeechService
+    server_factory: Callable[..., Server], speech: Speech
 ) -> None:
     # One test client is 200 clients here: per-client limits are not what this test is about.
     server = server_factory(rate_limit="", max_active_per_client="1000")

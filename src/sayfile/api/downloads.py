@@ -138,7 +138,11 @@ class SpeechStreamResponse(Response):
         headers: dict[str, str],
         idle_seconds: float,
     ) -> None:
-        super().__init__(media_type=media_type, headers=headers)
+        # Like Starlette's StreamingResponse: no body, so no Content-Length.
+        self.status_code = 200
+        self.media_type = media_type
+        self.background = None
+        self.init_headers(headers)
         self._chunks = chunks
         self._close = close
         self._idle = idle_seconds
