@@ -3,31 +3,127 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import RedisServer
-from sayfile.jobs import Job, JobStatus, cache_key, new_job_id
+from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, new_job_id
 from sayfile.store.base import JobStore
-from sayfile.store.redis import Keys, RedisJobStore
+from sayfile.store.redis import Keys, RedisJobStore, connect
 from sayfile.store.sqlite import SqliteJobStore
 
 NOW = 1_000_000.0
+BACKENDS = ["sqlite", "redis"]
+EVERY_STATUS = frozenset(JobStatus)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobStore]:
-    backend: JobStore
-    if request.param == "sqlite":
-        backend = SqliteJobStore(tmp_path / "jobs.sqlite3")
+@dataclass
+class Backend:
+    """One store backend as the contract sees it: `store`, `another()` (a second store on the
+    same records, as another process has it) and `write_old(records)` (records as the
+    previous version wrote them; call it before the store is first used)."""
+
+    store: JobStore
+    reopen: Callable[[], JobStore]
+    write_old: Callable[[list[dict[str, Any]]], Awaitable[None]]
+    opened: list[JobStore] = field(default_factory=list)
+
+    def another(self) -> JobStore:
+        store = self.reopen()
+        self.opened.append(store)
+        return store
+
+
+# The jobs table of the previous version (no `client` column yet).
+_OLD_SQLITE_JOBS = """
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    key TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    bytes INTEGER,
+    record TEXT NOT NULL
+);
+"""
+
+
+def _sqlite_backend(path: Path) -> Backend:
+    async def write_old(records: list[dict[str, Any]]) -> None:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.executescript(_OLD_SQLITE_JOBS)
+            db.executemany(
+                "INSERT INTO jobs (id, status, key, expires_at, bytes, record) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (r["id"], r["status"], r["key"], r["expires_at"], r["bytes"], json.dumps(r))
+                    for r in records
+                ],
+            )
+            db.commit()
+
+    return Backend(SqliteJobStore(path), lambda: SqliteJobStore(path), write_old)
+
+
+def _redis_backend(url: str) -> Backend:
+    keys = Keys(f"test-{uuid.uuid4().hex}")
+
+    async def write_old(records: list[dict[str, Any]]) -> None:
+        # The previous version's layout: the same keys, without the per-client counts.
+        redis = connect(url, 2.0)
+        try:
+            for record in records:
+                job_id, status = record["id"], JobStatus(record["status"])
+                await redis.set(keys.job(job_id), json.dumps(record))
+                await redis.sadd(keys.ids, job_id)
+                if not status.finished:
+                    await redis.sadd(keys.unfinished, job_id)
+                elif status == JobStatus.expired:
+                    await redis.zadd(keys.expired, {job_id: record["expires_at"]})
+                else:
+                    await redis.zadd(keys.due, {job_id: record["expires_at"]})
+                if status == JobStatus.done:
+                    await redis.zadd(keys.done(record["key"]), {job_id: record["expires_at"]})
+                    await redis.hset(keys.sizes, job_id, str(record["bytes"] or 0))
+        finally:
+            await redis.aclose()
+
+    return Backend(RedisJobStore(url, keys=keys), lambda: RedisJobStore(url, keys=keys), write_old)
+
+
+@contextlib.asynccontextmanager
+async def open_backend(
+    name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Backend]:
+    """The backend `name` on fresh, empty storage; every store it opened is closed after."""
+    if name == "sqlite":
+        backend = _sqlite_backend(tmp_path / "jobs.sqlite3")
     else:
         redis: RedisServer = request.getfixturevalue("redis_server")
-        backend = RedisJobStore(redis.url(), keys=Keys(f"test-{uuid.uuid4().hex}"))
-    yield backend
-    await backend.close()
+        backend = _redis_backend(redis.url())
+    try:
+        yield backend
+    finally:
+        for store in [backend.store, *backend.opened]:
+            await store.close()
+
+
+@pytest.fixture(params=BACKENDS)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    async with open_backend(request.param, request, tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def store(backend: Backend) -> JobStore:
+    return backend.store
 
 
 def make_job(status: JobStatus = JobStatus.queued, key: str = "k", **fields: object) -> Job:
@@ -44,36 +140,206 @@ def make_job(status: JobStatus = JobStatus.queued, key: str = "k", **fields: obj
     return base.evolve(**fields)
 
 
+def old_record(status: JobStatus, **fields: object) -> dict[str, Any]:
+    """A record as the previous version wrote it (`error_code`, no `reason`)."""
+    return {
+        "id": new_job_id(),
+        "status": status.value,
+        "format": "mp3",
+        "voice": "espeak:en-us",
+        "key": "k",
+        "stem": "hello",
+        "created_at": NOW,
+        "expires_at": NOW + 60,
+        "one_time": False,
+        "progress": 0.0,
+        "error": None,
+        "error_code": None,
+        "bytes": None,
+        "duration_s": None,
+        "heartbeat_at": None,
+        "worker": None,
+        "client": None,
+        **fields,
+    }
+
+
 async def test_records_round_trip(store: JobStore) -> None:
-    job = make_job(one_time=True, heartbeat_at=NOW)
+    job = make_job(one_time=True, heartbeat_at=NOW, client="alice", interactive=True)
+    failed = make_job(
+        JobStatus.failed, reason=FailureReason.disk_full, error="No space left on device"
+    )
     await store.add(job)
+    await store.add(failed)
     assert await store.get(job.id) == job
+    assert await store.get(failed.id) == failed
     assert await store.get(new_job_id()) is None
-    assert await store.all_ids() == {job.id}
+    assert await store.unfinished() == [job]
 
 
-async def test_update_changes_fields_and_never_resurrects(store: JobStore) -> None:
+async def test_change_changes_fields_while_the_status_is_expected(store: JobStore) -> None:
     job = make_job()
     await store.add(job)
-    updated = await store.update(job.id, status=JobStatus.running, progress=0.5)
-    assert updated is not None and updated.status == JobStatus.running
-    assert (await store.get(job.id)) == updated
-    await store.delete(job.id)
-    assert await store.update(job.id, progress=0.9) is None
-    assert await store.get(job.id) is None
-    assert await store.all_ids() == set()
+    running = await store.change(
+        job.id, {JobStatus.queued}, status=JobStatus.running, progress=0.5, worker="host:1"
+    )
+    assert running == job.evolve(status=JobStatus.running, progress=0.5, worker="host:1")
+    assert await store.get(job.id) == running
+    assert await store.unfinished() == [running]
+    beat = await store.change(job.id, {JobStatus.running}, heartbeat_at=NOW + 1)
+    assert beat == running.evolve(heartbeat_at=NOW + 1)
+    assert await store.get(job.id) == beat
 
 
-async def test_concurrent_updates_lose_nothing(store: JobStore) -> None:
+async def test_change_refuses_a_status_not_expected(store: JobStore) -> None:
+    done = make_job(JobStatus.done, bytes=5, client="alice")
+    queued = make_job(client="alice")
+    await store.add(done)
+    await store.add(queued)
+    assert (
+        await store.change(
+            done.id, {JobStatus.queued, JobStatus.running}, status=JobStatus.failed, error="late"
+        )
+        is None
+    )
+    assert await store.change(queued.id, {JobStatus.running}, progress=0.5) is None
+    assert await store.change(queued.id, set(), status=JobStatus.running) is None
+    assert await store.change(new_job_id(), EVERY_STATUS, progress=0.5) is None
+    assert await store.get(done.id) == done
+    assert await store.get(queued.id) == queued
+    assert await store.stored_bytes(NOW) == 5
+    assert await store.active_count("alice") == 1
+
+
+async def test_only_one_of_many_concurrent_starts_wins(backend: Backend) -> None:
+    # Half the writers use a second store on the same records, as another process would.
+    job = make_job(client="alice")
+    await backend.store.add(job)
+    stores = [backend.store, backend.another()]
+    results = await asyncio.gather(
+        *(
+            stores[i % 2].change(
+                job.id, {JobStatus.queued}, status=JobStatus.running, worker=f"host:{i}"
+            )
+            for i in range(40)
+        )
+    )
+    winners = [result for result in results if result is not None]
+    assert len(winners) == 1
+    assert await backend.store.get(job.id) == winners[0]
+    assert await backend.store.active_count("alice") == 1
+    assert (await backend.store.status_counts())["running"] == 1
+
+
+async def test_concurrent_changes_lose_nothing(store: JobStore) -> None:
     job = make_job(JobStatus.running)
     await store.add(job)
     await asyncio.gather(
-        *(store.update(job.id, progress=i / 100) for i in range(40)),
-        store.update(job.id, status=JobStatus.done, bytes=123),
-        *(store.update(job.id, heartbeat_at=NOW + i) for i in range(40)),
+        *(store.change(job.id, {JobStatus.running}, progress=i / 100) for i in range(40)),
+        store.change(job.id, {JobStatus.running}, status=JobStatus.done, bytes=123),
+        *(store.change(job.id, {JobStatus.running}, heartbeat_at=NOW + i) for i in range(40)),
     )
     final = await store.get(job.id)
     assert final is not None and final.status == JobStatus.done and final.bytes == 123
+    assert await store.stored_bytes(NOW) == 123
+
+
+async def test_a_deleted_record_is_never_resurrected(store: JobStore) -> None:
+    job = make_job(JobStatus.running, client="alice")
+    await store.add(job)
+    await store.delete(job.id)
+    assert await store.change(job.id, EVERY_STATUS, progress=0.9) is None
+    assert await store.change(job.id, EVERY_STATUS, status=JobStatus.done, bytes=9) is None
+    racing = make_job(client="alice")
+    await store.add(racing)
+    await asyncio.gather(
+        *(store.change(racing.id, {JobStatus.queued}, progress=i / 100) for i in range(20)),
+        store.delete(racing.id),
+        *(store.change(racing.id, EVERY_STATUS, status=JobStatus.running) for _ in range(20)),
+    )
+    for gone in (job, racing):
+        assert await store.get(gone.id) is None
+    assert await store.unfinished() == []
+    assert await store.active_count("alice") == 0
+    assert await store.stored_bytes(NOW) == 0
+    assert set((await store.status_counts()).values()) == {0}
+
+
+async def test_active_count_follows_queued_and_running_jobs(store: JobStore) -> None:
+    to_finish, to_fail, to_delete = (make_job(client="alice") for _ in range(3))
+    bobs = make_job(JobStatus.running, client="bob")
+    finished = [
+        make_job(JobStatus.done, bytes=1, client="alice"),
+        make_job(JobStatus.failed, client="alice"),
+        make_job(JobStatus.expired, client="alice"),
+    ]
+    for job in (to_finish, to_fail, to_delete, bobs, make_job(), *finished):
+        await store.add(job)
+    assert await store.active_count("alice") == 3
+    assert await store.active_count("bob") == 1
+    assert await store.active_count("carol") == 0
+
+    await store.change(to_finish.id, {JobStatus.queued}, status=JobStatus.running)
+    assert await store.active_count("alice") == 3
+    await store.change(to_finish.id, {JobStatus.running}, status=JobStatus.done, bytes=2)
+    assert await store.active_count("alice") == 2
+    await store.change(to_fail.id, {JobStatus.queued}, status=JobStatus.failed)
+    assert await store.active_count("alice") == 1
+    await store.delete(to_delete.id)
+    assert await store.active_count("alice") == 0
+    # Finished jobs going away, or refused changes, leave the count alone.
+    await store.change(to_finish.id, {JobStatus.queued}, status=JobStatus.running)
+    await store.change(finished[0].id, {JobStatus.done}, status=JobStatus.expired)
+    for job in finished:
+        await store.delete(job.id)
+    assert await store.active_count("alice") == 0
+    assert await store.active_count("bob") == 1
+    await store.delete(bobs.id)
+    assert await store.active_count("bob") == 0
+
+
+async def test_records_of_the_previous_version_load(backend: Backend) -> None:
+    failed = old_record(JobStatus.failed, error="No space left on device", error_code="disk_full")
+    done = old_record(JobStatus.done, bytes=7, duration_s=1.5, key="cached")
+    queued = old_record(JobStatus.queued)
+    await backend.write_old([failed, done, queued])
+    store = backend.store
+
+    loaded = await store.get(failed["id"])
+    assert loaded is not None
+    assert (loaded.status, loaded.error, loaded.reason) == (
+        JobStatus.failed,
+        "No space left on device",
+        None,  # the previous version recorded no reason
+    )
+    assert await store.find_done("cached", NOW) == await store.get(done["id"])
+    assert await store.stored_bytes(NOW) == 7
+    assert [job.id for job in await store.unfinished()] == [queued["id"]]
+    assert {job.id for job in await store.due(NOW + 60)} == {failed["id"], done["id"]}
+    assert await store.status_counts() == {
+        "queued": 1,
+        "running": 0,
+        "done": 1,
+        "failed": 1,
+        "expired": 0,
+    }
+    expired = await store.change(failed["id"], {JobStatus.failed}, status=JobStatus.expired)
+    assert expired is not None and await store.get(failed["id"]) == expired
+    started = await store.change(queued["id"], {JobStatus.queued}, status=JobStatus.running)
+    assert started is not None and await store.get(queued["id"]) == started
+
+
+async def test_jobs_in_flight_from_the_previous_version_are_counted(backend: Backend) -> None:
+    queued = old_record(JobStatus.queued, client="alice")
+    await backend.write_old([queued])
+    store = backend.store
+    assert await store.active_count("alice") == 1
+    failed = await store.change(queued["id"], {JobStatus.queued}, status=JobStatus.failed)
+    assert failed is not None
+    assert await store.active_count("alice") == 0
+    another = make_job(client="alice")
+    await store.add(another)
+    assert await store.active_count("alice") == 1
 
 
 async def test_find_done_only_finds_live_finished_files(store: JobStore) -> None:
@@ -86,7 +352,7 @@ async def test_find_done_only_finds_live_finished_files(store: JobStore) -> None
         await store.add(job)
     assert await store.find_done(key, NOW) == live
     assert await store.find_done("missing", NOW) is None
-    await store.update(live.id, status=JobStatus.expired)
+    await store.change(live.id, {JobStatus.done}, status=JobStatus.expired)
     assert await store.find_done(key, NOW) is None
 
 
@@ -103,7 +369,7 @@ async def test_expiry_bookkeeping(store: JobStore) -> None:
     assert {j.id for j in await store.stale_records(NOW - 50)} == {gone.id}
     assert {j.id for j in await store.unfinished()} == {queued.id}
     assert await store.stored_bytes(NOW) == 20
-    await store.update(done_live.id, status=JobStatus.expired)
+    await store.change(done_live.id, {JobStatus.done}, status=JobStatus.expired)
     assert await store.stored_bytes(NOW) == 0
 
 
@@ -140,6 +406,6 @@ async def test_status_counts_and_ping(store: JobStore) -> None:
         "failed": 1,
         "expired": 1,
     }
-    await store.update(jobs[3].id, status=JobStatus.expired)
+    await store.change(jobs[3].id, {JobStatus.done}, status=JobStatus.expired)
     counts = await store.status_counts()
     assert counts["done"] == 0 and counts["expired"] == 2

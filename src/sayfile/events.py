@@ -10,9 +10,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sayfile.jobs import JobStatus
+
+if TYPE_CHECKING:
+    from redis.asyncio.client import PubSub
 
 log = logging.getLogger(__name__)
 
@@ -150,16 +153,31 @@ class RedisJobEvents:
         return self._local.latest(job_id)
 
     async def start(self) -> None:
-        if self._listener is None:
-            self._listener = asyncio.create_task(self._listen())
+        """Subscribe before returning, so no event published afterwards is missed; a Redis
+        that is away now is subscribed to once it is back."""
+        from redis.exceptions import RedisError
 
-    async def _listen(self) -> None:
+        if self._listener is not None:
+            return
+        pubsub = self._listener_redis.pubsub()
+        subscribed: PubSub | None = pubsub
+        try:
+            await pubsub.psubscribe(self._keys.all_events)
+        except (RedisError, OSError) as exc:
+            log.warning("job events unreachable (%s); listening once Redis is back", exc)
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            subscribed = None
+        self._listener = asyncio.create_task(self._listen(subscribed))
+
+    async def _listen(self, subscribed: PubSub | None) -> None:
         from redis.exceptions import RedisError
 
         while True:
             try:
-                async with self._listener_redis.pubsub() as pubsub:
-                    await pubsub.psubscribe(self._keys.all_events)
+                if subscribed is None:
+                    subscribed = self._listener_redis.pubsub()
+                    await subscribed.psubscribe(self._keys.all_events)
+                async with subscribed as pubsub:
                     async for message in pubsub.listen():
                         if message.get("type") != "pmessage":
                             continue
@@ -167,6 +185,7 @@ class RedisJobEvents:
                         self._local.deliver(JobEvent(**data))
             except (RedisError, OSError, ValueError, TypeError) as exc:
                 log.warning("job events unreachable (%s); listening again in 1 s", exc)
+                subscribed = None
                 await asyncio.sleep(1)
 
     async def close(self) -> None:

@@ -45,6 +45,7 @@ class JobLifecycle:
         self.events = events
         self._ttl = ttl_seconds
         self._clock = clock
+        # Jobs this process runs, with when their progress was last announced.
         self._announced: dict[str, float] = {}
 
     async def add(self, job: Job) -> None:
@@ -54,7 +55,10 @@ class JobLifecycle:
     async def _move(self, job_id: str, status: JobStatus, **fields: Any) -> Job | None:
         job = await self.store.change(job_id, status.comes_from, status=status, **fields)
         if job is not None:
-            self._announced.pop(job_id, None)
+            if status == JobStatus.running:
+                self._announced[job_id] = 0.0
+            else:
+                self._announced.pop(job_id, None)
             await self.events.publish(JobEvent(job_id, status.value, job.progress))
         return job
 
@@ -68,17 +72,22 @@ class JobLifecycle:
     async def beat(self, job_id: str, progress: float) -> Job | None:
         """A running job's heartbeat with its progress; None when it is no longer running
         (deleted, or failed by the sweeper): then it must stop."""
-        return await self.store.change(
+        job = await self.store.change(
             job_id,
             {JobStatus.running},
             heartbeat_at=self._clock(),
             progress=round(min(progress, 0.999), 4),
         )
+        if job is None:
+            self._announced.pop(job_id, None)
+        return job
 
     async def progress(self, job_id: str, fraction: float) -> None:
-        """Announce progress (not written to the store); a few times a second at most."""
+        """Announce progress (not written to the store) of a job this process started and
+        that has not ended; a few times a second at most."""
         now = time.monotonic()
-        if now - self._announced.get(job_id, 0.0) >= _PROGRESS_EVERY_S:
+        last = self._announced.get(job_id)
+        if last is not None and now - last >= _PROGRESS_EVERY_S:
             self._announced[job_id] = now
             await self.events.publish(
                 JobEvent(job_id, JobStatus.running.value, round(min(fraction, 0.999), 4))

@@ -35,6 +35,7 @@ class Keys:
         self.expired = f"{prefix}:expired"  # zset: expired ids by expires_at
         self.sizes = f"{prefix}:bytes"  # hash: done id -> bytes
         self.active = f"{prefix}:active"  # hash: client -> its queued and running jobs
+        self.counted = f"{prefix}:active-counted"  # set when `active` covers every job
         self.queue = f"{prefix}:queue"  # list: Taskiq messages
         self.all_events = f"{prefix}:events:*"  # pattern of every job's event channel
 
@@ -101,6 +102,19 @@ class RedisJobStore:
             "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
             " return 0"
         )
+        self._counted = False
+
+    async def _count_earlier_jobs(self) -> None:
+        """Records of a version from before per-client counts: count their unfinished jobs
+        once, whichever process comes first (SET NX), so that none is missed or counted
+        twice."""
+        if self._counted:
+            return
+        if await self._redis.set(self.keys.counted, "1", nx=True):
+            for job in await self.unfinished():
+                if job.client:
+                    await self._redis.hincrby(self.keys.active, job.client, 1)
+        self._counted = True
 
     def _index(self, pipe: Pipeline, old: Job | None, new: Job | None) -> None:
         k = self.keys
@@ -166,6 +180,7 @@ class RedisJobStore:
 
     @_guard
     async def add(self, job: Job) -> None:
+        await self._count_earlier_jobs()
         async with self._redis.pipeline(transaction=True) as pipe:
             self._index(pipe, None, job)
             await pipe.execute()
@@ -181,6 +196,7 @@ class RedisJobStore:
     ) -> Job | None:
         # WATCH makes the check and the write one atomic step: a status changed by another
         # writer in between makes the transaction retry and see it.
+        await self._count_earlier_jobs()
         return await self._change(
             job_id, lambda job: job.evolve(**fields) if job.status in expected else job
         )
@@ -209,6 +225,7 @@ class RedisJobStore:
 
     @_guard
     async def active_count(self, client: str) -> int:
+        await self._count_earlier_jobs()
         return int(await self._redis.hget(self.keys.active, client) or 0)
 
     @_guard
@@ -221,6 +238,7 @@ class RedisJobStore:
 
     @_guard
     async def delete(self, job_id: str) -> None:
+        await self._count_earlier_jobs()
         await self._change(job_id, lambda job: None)
 
     @_guard

@@ -53,6 +53,7 @@ class SqliteJobStore:
                 columns = {row[1] for row in await cursor.fetchall()}
             if "client" not in columns:  # a data folder from before per-client counts
                 await db.execute("ALTER TABLE jobs ADD COLUMN client TEXT")
+                await db.execute("UPDATE jobs SET client = json_extract(record, '$.client')")
             await db.executescript(_INDEXES)
             await db.commit()
             self._db = db
