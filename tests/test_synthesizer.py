@@ -1,0 +1,304 @@
+"""The speech pipeline with the tone engine: pieces, files and streams every format, errors,
+early close, the same audio however many threads, and the per-piece observer."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import decode
+from sayfile.audio import FORMATS, Samples
+from sayfile.catalogue import Catalogue
+from sayfile.engines.tone import ToneEngine
+from sayfile.errors import EngineError
+from sayfile.models import Voice
+from sayfile.scheduler import Lane, SentenceExecutor
+from sayfile.settings import Settings
+from sayfile.synthesizer import FIRST_PIECE_CHARS, Observer, Synthesizer
+from sayfile.wiring import build_synthesizer
+
+# The tone voice at speed 1: each word is a 0.12 s beep and a 0.04 s gap, each piece ends in a
+# 0.2 s pause.
+WORD_S = 0.12 + 0.04
+PAUSE_S = 0.2
+RATE = 16_000
+
+TEXT = "One two three. Four five! Six seven eight nine? Ten."
+TEXT_S = 10 * WORD_S + 4 * PAUSE_S
+
+
+# Lossy codecs pad the audio they cannot mark as padding: ADTS AAC one priming frame and the
+# last frame's rest (2 x 1024 samples at 16 kHz); a streamed MP3, which has no LAME header to
+# say so, the encoder delay (1105 samples) and the last frame's rest (576). Never shorter.
+PADDING_S = {"mp3": 0.11, "aac": 0.13}
+
+
+def assert_decodes_to(data: bytes, fmt: str, seconds: float) -> None:
+    decoded = decode(data, fmt).duration_s
+    assert seconds - 0.01 <= decoded <= seconds + PADDING_S.get(fmt, 0.01), decoded
+
+
+def tone_seconds(pieces: list[str]) -> float:
+    return sum(len(piece.split()) * WORD_S + PAUSE_S for piece in pieces)
+
+
+def squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+MakeSynthesizer = Callable[..., Synthesizer]
+
+
+@pytest.fixture
+def make_synthesizer(tmp_path: Path) -> Iterator[MakeSynthesizer]:
+    """Synthesizers wired as the service wires them, with the tone engine."""
+    made: list[Synthesizer] = []
+
+    def make(parallel: int = 2, observer: Observer | None = None) -> Synthesizer:
+        settings = Settings(
+            engines=["tone"],
+            default_voice="tone:beep",
+            parallel_sentences=parallel,
+            data_dir=tmp_path / "data",
+        )
+        synthesizer = build_synthesizer(settings, observer)
+        made.append(synthesizer)
+        return synthesizer
+
+    yield make
+    for synthesizer in made:
+        synthesizer.executor.close()
+        synthesizer.catalogue.close()
+
+
+@pytest.fixture
+def synthesizer(make_synthesizer: MakeSynthesizer) -> Synthesizer:
+    return make_synthesizer()
+
+
+async def collect_samples(synthesizer: Synthesizer, text: str) -> list[Samples]:
+    plan = synthesizer.plan_of(text, "tone:beep", "wav", 1.0)
+    turn = synthesizer.executor.turn(Lane.interactive, "test")
+    return [chunk async for chunk in synthesizer.samples(plan, turn)]
+
+
+def long_sentence(words: list[str]) -> str:
+    """One sentence of about 400 characters made of `words` over and over."""
+    out: list[str] = []
+    while len(" ".join(out)) < 395:
+        out.append(words[len(out) % len(words)])
+    return " ".join(out) + "."
+
+
+@pytest.mark.parametrize(
+    ("words", "ends"),
+    [
+        # A clause ends within the first FIRST_PIECE_CHARS characters: cut after its comma.
+        (["when", "the", "rain", "came,", "everyone", "ran", "inside", "quickly"], ","),
+        # No punctuation at all: cut at a space, after a whole word.
+        (["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"], None),
+    ],
+)
+def test_quick_start_cuts_a_long_first_sentence_at_a_clause(
+    synthesizer: Synthesizer, words: list[str], ends: str | None
+) -> None:
+    first = long_sentence(words)
+    assert 390 <= len(first) <= 400
+    text = f"{first} And a short second one. Third."
+    plan = synthesizer.plan_of(text, "tone:beep", "mp3", 1.0)
+
+    pieces = list(synthesizer.pieces(plan, quick_start=True))
+
+    head, rest, *others = pieces
+    assert 0 < len(head) <= FIRST_PIECE_CHARS
+    assert text.startswith(head)
+    if ends is not None:
+        assert head.endswith(ends)
+    else:
+        assert text[len(head)] == " "  # a whole word, not half of one
+        assert head.split()[-1] in words
+    assert rest == first[len(head) :].strip()  # the rest of the sentence kept whole
+    assert others == ["And a short second one.", "Third."]
+    assert squeezed("".join(pieces)) == squeezed(text)
+
+
+def test_without_quick_start_the_first_sentence_is_whole(synthesizer: Synthesizer) -> None:
+    first = long_sentence(["when", "the", "rain", "came,", "everyone", "ran"])
+    text = f"{first} Second. Third."
+    plan = synthesizer.plan_of(text, "tone:beep", "mp3", 1.0)
+    assert list(synthesizer.pieces(plan)) == [first, "Second.", "Third."]
+    # A short first sentence is not cut, quick start or not.
+    short = synthesizer.plan_of(TEXT, "tone:beep", "mp3", 1.0)
+    assert list(synthesizer.pieces(short, quick_start=True)) == list(synthesizer.pieces(short))
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize("fmt", list(FORMATS))
+async def test_write_makes_a_whole_file_of_the_right_duration(
+    synthesizer: Synthesizer, tmp_path: Path, fmt: str
+) -> None:
+    plan = synthesizer.plan_of(TEXT, "tone:beep", fmt, 1.0)
+    path = tmp_path / f"speech.{FORMATS[fmt].extension}"
+    turn = synthesizer.executor.turn(Lane.background, "test")
+
+    result = await synthesizer.write(plan, path, turn)
+
+    assert result.duration_s == pytest.approx(TEXT_S, abs=1e-3)
+    assert result.bytes == path.stat().st_size
+    assert_decodes_to(path.read_bytes(), fmt, TEXT_S)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [path.name]
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize("fmt", list(FORMATS))
+async def test_stream_pieces_together_decode_to_the_same_duration(
+    synthesizer: Synthesizer, fmt: str
+) -> None:
+    plan = synthesizer.plan_of(TEXT, "tone:beep", fmt, 1.0)
+    turn = synthesizer.executor.turn(Lane.interactive, "test")
+
+    parts = [part async for part in synthesizer.stream(plan, turn)]
+
+    assert len(parts) > 1
+    assert_decodes_to(b"".join(parts), fmt, TEXT_S)
+
+
+@pytest.mark.usefixtures("ffmpeg")
+async def test_a_stream_of_a_long_first_sentence_starts_with_a_short_piece(
+    synthesizer: Synthesizer,
+) -> None:
+    first = long_sentence(["when", "the", "rain", "came,", "everyone", "ran"])
+    text = f"{first} Second one here."
+    plan = synthesizer.plan_of(text, "tone:beep", "wav", 1.0)
+    turn = synthesizer.executor.turn(Lane.interactive, "test")
+
+    parts = [part async for part in synthesizer.stream(plan, turn)]
+
+    # The cut adds one piece, so one pause, to the words of the text.
+    expected = len(text.split()) * WORD_S + 3 * PAUSE_S
+    assert tone_seconds(list(synthesizer.pieces(plan, quick_start=True))) == pytest.approx(expected)
+    assert_decodes_to(b"".join(parts), "wav", expected)
+
+
+async def test_an_engine_error_fails_the_write_and_leaves_no_file(
+    synthesizer: Synthesizer, tmp_path: Path
+) -> None:
+    text = "One two. Three four. Five FAIL six. Seven eight. Nine."
+    plan = synthesizer.plan_of(text, "tone:beep", "mp3", 1.0)
+    path = tmp_path / "speech.mp3"
+    turn = synthesizer.executor.turn(Lane.background, "test")
+
+    with pytest.raises(EngineError, match="tone:beep"):
+        await synthesizer.write(plan, path, turn)
+
+    assert not path.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == []
+    assert synthesizer.executor.waiting() == 0
+
+
+class CountingEngine:
+    """The tone engine, counting the pieces it was asked to speak."""
+
+    name = "tone"
+
+    def __init__(self) -> None:
+        self._engine = ToneEngine()
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    def voices(self) -> list[Voice]:
+        return self._engine.voices()
+
+    def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+        with self._lock:
+            self.calls += 1
+        return self._engine.synthesize(voice, text, speed)
+
+    def close(self) -> None:
+        self._engine.close()
+
+
+async def test_closing_a_stream_early_cancels_the_pieces_queued_ahead() -> None:
+    engine = CountingEngine()
+    executor = SentenceExecutor(2, "test-stream")
+    synthesizer = Synthesizer(Catalogue([engine], "tone:slow"), executor, 400)
+    text = " ".join(f"Sentence number {n} is here." for n in range(40))
+    plan = synthesizer.plan_of(text, "tone:slow", "mp3", 1.0)
+    # Another client holds one of the two threads: the stream queues two pieces per thread
+    # ahead (four) but only one runs at a time, so some are still queued when it is closed.
+    entered, opened = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        opened.wait(5)
+
+    holding = executor.turn(Lane.interactive, "other").submit(hold, 0)
+    try:
+        assert entered.wait(5)
+        stream = synthesizer.stream(plan, executor.turn(Lane.interactive, "listener"))
+        assert await anext(stream)
+        spoken = engine.calls
+        await stream.aclose()
+        # A later request of the same client goes after whatever of the stream's is left.
+        await executor.turn(Lane.interactive, "listener").run(lambda: None)
+        assert executor.waiting() == 0
+        # Those spoken when the first bytes came, and at most the one the thread was starting
+        # then; the pieces queued behind it never reach the engine.
+        assert engine.calls <= spoken + 1
+        assert engine.calls < 10  # of 40
+    finally:
+        opened.set()
+        holding.result(5)
+        executor.close()
+
+
+async def test_samples_are_the_same_with_one_thread_or_two(
+    make_synthesizer: MakeSynthesizer,
+) -> None:
+    text = " ".join(f"{' '.join(['word'] * (n % 5 + 1))} {n}." for n in range(16))
+    one = await collect_samples(make_synthesizer(parallel=1), text)
+    two = await collect_samples(make_synthesizer(parallel=2), text)
+
+    assert len(one) == len(two) == 16
+    for a, b in zip(one, two, strict=True):
+        assert a.dtype == b.dtype == np.int16
+        assert a.tobytes() == b.tobytes()
+    # In order: piece n has (n % 5 + 2) words.
+    assert [chunk.size for chunk in two] == [
+        round(((n % 5 + 2) * WORD_S + PAUSE_S) * RATE) for n in range(16)
+    ]
+
+
+async def test_the_observer_hears_of_every_piece(make_synthesizer: MakeSynthesizer) -> None:
+    heard: list[tuple[str, float, float]] = []
+    synthesizer = make_synthesizer(observer=lambda *call: heard.append(call))
+
+    chunks = await collect_samples(synthesizer, TEXT)
+
+    assert len(chunks) == 4
+    assert [engine for engine, _, _ in heard] == ["tone"] * 4
+    assert all(seconds >= 0 for _, seconds, _ in heard)
+    assert [audio for _, _, audio in heard] == pytest.approx(
+        [3 * WORD_S + PAUSE_S, 2 * WORD_S + PAUSE_S, 4 * WORD_S + PAUSE_S, WORD_S + PAUSE_S]
+    )
+
+
+async def test_progress_rises_to_the_whole_text(synthesizer: Synthesizer) -> None:
+    seen: list[float] = []
+
+    async def progress(fraction: float) -> None:
+        seen.append(fraction)
+
+    plan = synthesizer.plan_of(TEXT, "tone:beep", "wav", 1.0)
+    turn = synthesizer.executor.turn(Lane.interactive, "test")
+    async for _ in synthesizer.samples(plan, turn, progress):
+        pass
+
+    assert len(seen) == 4
+    assert seen == sorted(seen)
+    assert seen[-1] == pytest.approx(1.0)
