@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
+from harness import Pipeline
 from sayfile.audio import FORMATS, ChunkBuffer, Encoder
-from sayfile.service import SpeechService
 from sayfile.settings import Settings
 
 TEXT = (
@@ -34,19 +34,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     # One sentence at a time: the real-time factor of one core.
-    service = SpeechService(Settings(parallel_sentences=1))
+    service = Pipeline(Settings(parallel_sentences=1))
     print(
         f"{'voice':28} {'audio s':>8} {'synth RTF':>10}  " + "  ".join(f"{f:>6}" for f in FORMATS)
     )
     for voice in VOICES:
         text = CHINESE if voice == "espeak:cmn" else TEXT
         plan = service.plan(text, voice=voice)
-        list(service.samples(plan))  # load the model once, outside the timing
+        service.samples(plan)  # load the model once, outside the timing
         synth: list[float] = []
         audio: list[np.ndarray] = []
         for _ in range(args.runs):
             start = time.perf_counter()
-            audio = list(service.samples(plan))
+            audio = service.samples(plan)
             synth.append(time.perf_counter() - start)
         seconds = sum(a.size for a in audio) / plan.voice.sample_rate
         encode = {}

@@ -1,5 +1,6 @@
-"""What the benchmark scripts share: free local ports, starting and stopping servers, and a
-POST /speech load with its throughput and latencies."""
+"""What the benchmark scripts share: free local ports, starting and stopping servers, a
+POST /speech load with its throughput and latencies, and the speech pipeline driven
+synchronously."""
 
 from __future__ import annotations
 
@@ -11,10 +12,22 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx2 as httpx
+
+from sayfile.audio import Samples
+from sayfile.models import SpeechRequest
+from sayfile.scheduler import Lane, Turn
+from sayfile.service import validate
+from sayfile.settings import Settings
+from sayfile.synthesizer import SpeechPlan, SpeechResult
+from sayfile.wiring import build_synthesizer
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -113,3 +126,43 @@ async def post_speech(url: str, texts: list[str], concurrency: int, voice: str) 
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     return Load(len(texts) / elapsed, statistics.median(latencies), p99)
+
+
+class Pipeline:
+    """The speech pipeline without HTTP (validation, synthesizer, sentence executor), each
+    call driven to its end with `asyncio.run`, in the interactive lane as a direct request."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.synthesizer = build_synthesizer(settings)
+
+    def plan(
+        self, text: str, voice: str | None = None, format: str | None = None, speed: float = 1.0
+    ) -> SpeechPlan:
+        request = SpeechRequest(text, voice=voice, format=format, speed=speed)
+        return validate(request, self.synthesizer.catalogue, self.settings, None)
+
+    def samples(self, plan: SpeechPlan) -> list[Samples]:
+        """Every sentence's audio, in order."""
+        return self._collect(lambda turn: self.synthesizer.samples(plan, turn))
+
+    def stream(self, plan: SpeechPlan) -> list[bytes]:
+        """The encoded file in the pieces a stream hands on (first piece cut short)."""
+        return self._collect(lambda turn: self.synthesizer.stream(plan, turn))
+
+    def write(self, plan: SpeechPlan, path: Path) -> SpeechResult:
+        """The audio written to `path`, as a job writes it."""
+        return asyncio.run(self.synthesizer.write(plan, path, self._turn()))
+
+    def close(self) -> None:
+        self.synthesizer.executor.close()
+        self.synthesizer.catalogue.close()
+
+    def _turn(self) -> Turn:
+        return self.synthesizer.executor.turn(Lane.interactive)
+
+    def _collect(self, pieces: Callable[[Turn], AsyncIterator[T]]) -> list[T]:
+        async def collect() -> list[T]:
+            return [piece async for piece in pieces(self._turn())]
+
+        return asyncio.run(collect())

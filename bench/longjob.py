@@ -1,9 +1,9 @@
-"""Long jobs: one long text with the Piper voice written by `SpeechService.write` (the path
+"""Long jobs: one long text with the Piper voice written by `Synthesizer.write` (the path
 every job, `sayfile say` and a worker take), in fresh processes with the model loaded before
 the clock starts, set-ups side by side in one run:
 
 - SAYFILE_PARALLEL_SENTENCES=1: one sentence at a time, as before sentences ran in parallel;
-- SAYFILE_PARALLEL_SENTENCES=2: the same job, two sentences at once on the process's pool;
+- SAYFILE_PARALLEL_SENTENCES=2: the same job, two sentences at once on the process's executor;
 - 2 processes at once, each writing its half of the text with 1: the ceiling on 2 cores,
   with nothing shared between the halves.
 
@@ -74,15 +74,14 @@ def peak_mb() -> float:
 
 
 def write(text: str, parallel: int, fmt: str, out: str, start_at: float) -> Part:
-    """Runs in a child: load the voice (and start the pool), wait for the common start, write
-    `text` to `out`."""
-    from sayfile.service import SpeechService
+    """Runs in a child: load the voice (and start the executor's threads), wait for the common
+    start, write `text` to `out`."""
+    from harness import Pipeline
     from sayfile.settings import Settings
 
-    service = SpeechService(Settings(parallel_sentences=parallel))
+    service = Pipeline(Settings(parallel_sentences=parallel))
     plan = service.plan(text, voice=VOICE, format=fmt)
-    for _ in service.samples(service.plan("Ready. Steady.", voice=VOICE)):
-        pass
+    service.samples(service.plan("Ready. Steady.", voice=VOICE))
     time.sleep(max(0.0, start_at - time.time()))
     start, cpu = time.perf_counter(), time.process_time()
     result = service.write(plan, Path(out))

@@ -3,8 +3,8 @@ the machine's notes to bench/results/latest.md (`make bench`). docs/benchmarks.m
 
     .venv/bin/python bench/run.py [--quick] [--only bigfile.py repeats.py]
 
-`--quick` runs the long job with 20,000 characters instead of 200,000 (minutes, not most of
-an hour, on 2 cores).
+`--quick` runs the long job with 20,000 characters instead of 200,000, and fairness.py's long
+jobs with 10,000 instead of 100,000 (minutes, not most of an hour, on 2 cores).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ SCRIPTS: tuple[tuple[str, ...], ...] = (
     ("bigfile.py",),
     ("longjob.py",),
     ("scaleout.py",),
+    ("fairness.py",),
 )
 
 
@@ -61,7 +62,7 @@ def run(command: list[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="a 20,000-character long job")
+    parser.add_argument("--quick", action="store_true", help="shorter long jobs")
     parser.add_argument("--only", nargs="+", metavar="SCRIPT", help="run only these scripts")
     args = parser.parse_args()
     here = Path(__file__).parent
@@ -76,6 +77,8 @@ def main() -> None:
             continue
         if script == "longjob.py" and args.quick:
             extra = ["--chars", "20000"]
+        if script == "fairness.py" and args.quick:
+            extra = ["--quick"]
         shown = " ".join([".venv/bin/python", f"bench/{script}", *extra])
         print(f"\n## {shown}\n", flush=True)
         output = run([sys.executable, str(here / script), *extra])

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from harness import load_env, post_speech, start_sayfile, stop
-from sayfile.service import SpeechService
+from harness import Pipeline, load_env, post_speech, start_sayfile, stop
 from sayfile.settings import Settings
 
 VOICE = "espeak:en-us"
@@ -36,11 +35,12 @@ def short_text(i: int) -> str:
 
 def _floor_work(texts: list[str]) -> int:
     # One process per core, each synthesizing one sentence at a time.
-    service = SpeechService(Settings(parallel_sentences=1))
+    service = Pipeline(Settings(parallel_sentences=1))
     total = 0
     for text in texts:
         plan = service.plan(text, voice=VOICE, format="mp3")
         total += sum(len(piece) for piece in service.stream(plan))
+    service.close()
     return total
 
 

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +34,14 @@ from sayfile.wiring import build_synthesizer
 
 # Fast tests: the tone engine (real audio, made at once) instead of real voices.
 TONES: dict[str, Any] = {"engines": ["tone"], "default_voice": "tone:beep"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis (and schemathesis through it) keeps its files in a temporary folder, never
+    in the repository."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(tempfile.mkdtemp(prefix="sayfile-hypothesis-"))
 
 
 @pytest.fixture(autouse=True)

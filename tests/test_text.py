@@ -1,10 +1,27 @@
+"""Text clean-up and sentence splitting: what they do, and that they take linear time on
+the longest texts accepted, however those texts are made."""
+
 from __future__ import annotations
 
+import math
 import re
+import signal
+import sys
+import time
+import unicodedata
+from collections.abc import Callable
+from types import FrameType
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sayfile.text import normalize, sentences
+
+# The longest text a job accepts (Settings.max_chars_job) and the largest request body
+# (Settings.max_body_bytes), which is normalised before its length is checked.
+LONGEST = 200_000
+LARGEST_BODY = 4 * 1024 * 1024
 
 
 def _letters(text: str) -> str:
@@ -48,3 +65,149 @@ def test_split_prefers_commas_then_spaces() -> None:
     text = "alpha beta gamma, " * 10 + "end"
     first = next(sentences(text, max_chars=60))
     assert first.endswith(",")
+
+
+# The splitter and the clean-up as first written, simple and slow (the splitter's one regular
+# expression takes time quadratic in a run of marks): the specification that the fast ones
+# must match exactly, on texts short enough for them.
+_REFERENCE_END = re.compile(r"[.!?;…]+[\"'”’)\]]*(?=\s|$)|[。！？；…]+[”’」』）]*")
+
+
+def _reference_sentences(text: str, max_chars: int) -> list[str]:
+    pieces = []
+    start = 0
+    for end in [m.end() for m in _REFERENCE_END.finditer(text)] + [len(text)]:
+        piece, start = text[start:end].strip(), end
+        while len(piece) > max_chars:
+            cut = max_chars
+            for soft_break in (r"[,，、:：]\s*", r"\s+"):
+                ends = [m.end() for m in re.finditer(soft_break, piece[: max_chars + 1])]
+                if ends and ends[-1] > max_chars // 4:
+                    cut = min(ends[-1], max_chars)
+                    break
+            pieces.append(piece[:cut].strip())
+            piece = piece[cut:].strip()
+        if piece:
+            pieces.append(piece)
+    return pieces
+
+
+def _reference_normalize(text: str) -> str:
+    cleaned = []
+    for char in unicodedata.normalize("NFC", text):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs", "Co", "Zl", "Zp"):
+            cleaned.append(" ")
+        elif category != "Cf" or char in "\u200c\u200d":
+            cleaned.append(char)
+    return re.sub(r"\s+", " ", "".join(cleaned)).strip()
+
+
+_PUNCTUATED = st.text(alphabet=".!?;…。！？；\"'”’)]」』）,，、:： \t\n\u3000ab你", max_size=40)
+# Any code point, surrogates included, with the characters normalize treats specially often.
+_ANY_CHARACTER = st.one_of(
+    st.integers(0, sys.maxunicode).map(chr),
+    st.sampled_from(
+        "\x00\x1b\t\n \xa0\x85\u2028\u2029\ud800\ue000\U000f0000\u00ad\u200b\u200c"
+        "\u200d\u2060\ufeff\U000e0001e\u0301\u1100\u1161"
+    ),
+)
+
+
+@settings(max_examples=500, database=None)
+@given(text=_PUNCTUATED, max_chars=st.integers(1, 12))
+def test_sentences_match_the_reference_splitter(text: str, max_chars: int) -> None:
+    assert list(sentences(text, max_chars)) == _reference_sentences(text, max_chars)
+
+
+@settings(max_examples=500, database=None)
+@given(text=st.text(_ANY_CHARACTER, max_size=30))
+def test_normalize_matches_the_reference_clean_up(text: str) -> None:
+    assert normalize(text) == _reference_normalize(text)
+
+
+class _Overrun(Exception):
+    pass
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise _Overrun
+
+
+def _seconds(work: Callable[[], object], budget: float = math.inf, tries: int = 3) -> float:
+    """The fastest of up to `tries` runs of `work`, stopping early once one fits in `budget`
+    seconds. A run still going at the budget is interrupted, so that code gone quadratic fails
+    the test at once instead of running for many minutes."""
+    previous = signal.signal(signal.SIGALRM, _stop)
+    best = math.inf
+    try:
+        for _ in range(tries):
+            start = time.perf_counter()
+            try:
+                try:
+                    if budget < math.inf:
+                        signal.setitimer(signal.ITIMER_REAL, budget)
+                    work()
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+            except _Overrun:
+                continue
+            best = min(best, time.perf_counter() - start)
+            if best <= budget < math.inf:
+                break
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    return best
+
+
+def _sized(unit: str, length: int = LONGEST, tail: str = "a") -> str:
+    """`unit` repeated, then `tail`: `length` characters in all."""
+    body = unit * ((length - len(tail)) // len(unit) + 1)
+    return body[: length - len(tail)] + tail
+
+
+# Short sentences in both scripts, as in a dialogue. The splitter's work grows with the number
+# of pieces as well as with the length, and this text has about as many as any text can.
+_ORDINARY = _sized("Yes. No! 好。行！ Ok? 是？ “Go.” (Sure.) Why; then… 3.14, ", tail="")
+_ADVERSARIAL = {
+    **{f"{unicodedata.name(mark).lower()} run": _sized(mark) for mark in ".!?;…。！？；"},
+    "run of mixed marks": _sized(".!?;"),
+    "dots and ellipses": _sized(".…"),
+    "marks and closers": _sized(".”"),
+    "run of closers": "." + _sized("”", LONGEST - 1),
+    "CJK marks and closers": _sized("。」"),
+    "sentence ends": _sized(". "),
+    "no spaces": "x" * LONGEST,
+    "CJK without marks": "你" * LONGEST,
+    "commas": _sized(","),
+    "commas and spaces": _sized(", "),
+    "spaces": "a" + _sized(" ", LONGEST - 1, tail="b"),
+}
+
+
+@pytest.mark.parametrize("text", _ADVERSARIAL.values(), ids=_ADVERSARIAL.keys())
+def test_sentences_take_linear_time_on_the_longest_text(text: str) -> None:
+    assert len(text) == len(_ORDINARY) == LONGEST
+    baseline = _seconds(lambda: list(sentences(_ORDINARY)))
+    budget = 5 * baseline + 0.1
+    took = _seconds(lambda: list(sentences(text)), budget)
+    assert took <= budget, f"over {budget:.3f} s; an ordinary text this long takes {baseline:.3f} s"
+    pieces = list(sentences(text))
+    assert all(0 < len(p) <= 400 for p in pieces)
+    assert _letters("".join(pieces)) == _letters(text)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _sized("One sentence,\tthen  another.\r\n\r\nAnd a third! ", LARGEST_BODY),
+        _sized("这是一个测试。\n你好，世界！\u3000好吗？ ", LARGEST_BODY),
+    ],
+    ids=["Latin", "CJK"],
+)
+def test_normalize_takes_linear_time_on_the_largest_body(body: str) -> None:
+    # What normalize cannot avoid: composing the text and folding its white space.
+    baseline = _seconds(lambda: " ".join(unicodedata.normalize("NFC", body).split()))
+    budget = 4 * baseline + 0.05
+    took = _seconds(lambda: normalize(body), budget)
+    assert took <= budget, f"over {budget:.3f} s; composing and folding take {baseline:.3f} s"

@@ -18,7 +18,9 @@ def stem_for(text: str, fallback: str = "speech") -> str:
     """A short name from the first words of `text` ("你好世界", "hello-there")."""
     words: list[str] = []
     length = 0
-    for word in _WORD.findall(unicodedata.normalize("NFC", text)):
+    # finditer, not findall: only the first few words of a text of any length are looked at.
+    for match in _WORD.finditer(unicodedata.normalize("NFC", text)):
+        word = match.group()
         if _CJK.search(word):
             # Chinese and Japanese have no spaces: keep a few characters rather than one
             # sentence-long "word".
