@@ -48,7 +48,7 @@ def test_direct_download_headers_are_exact(client: TestClient) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"] == "audio/wav"
     assert r.headers["content-disposition"] == (
-        "attachment; filename=\"speech.wav\"; filename*=UTF-8''"
+        "attachment; filename=\"ni-hao-shi-jie-zhe-shi-yi-ge-ce-shi.wav\"; filename*=UTF-8''"
         "%E4%BD%A0%E5%A5%BD-%E4%B8%96%E7%95%8C-%E8%BF%99%E6%98%AF%E4%B8%80%E4%B8%AA%E6%B5%8B%E8%AF%95.wav"
     )
     assert r.headers["x-content-type-options"] == "nosniff"

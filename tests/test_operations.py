@@ -158,17 +158,18 @@ def test_bad_trusted_proxies_are_refused() -> None:
 def test_one_client_cannot_hold_every_synthesis_place(
     make_client: Callable[..., TestClient],
 ) -> None:
-    client = make_client(max_active_per_client=1)
-    busy = client.post("/jobs", json={"text": LONG, "voice": "espeak:en-us"}).json()
-    r = client.post("/jobs", json={"text": "Me too.", "voice": "espeak:en-us"})
+    client = make_client(max_active_per_client=1, api_keys=["mine", "theirs"])
+    mine = {"Authorization": "Bearer mine"}
+    busy = client.post("/jobs", json={"text": LONG, "voice": "espeak:en-us"}, headers=mine)
+    r = client.post("/jobs", json={"text": "Me too.", "voice": "espeak:en-us"}, headers=mine)
     assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_active"
     other = client.post(
         "/jobs",
         json={"text": "Someone else.", "voice": "espeak:en-us"},
-        headers={"Authorization": "Bearer someone-else"},
+        headers={"Authorization": "Bearer theirs"},
     )
     assert other.status_code == 202
-    assert client.delete(f"/jobs/{busy['id']}").status_code == 204
+    assert client.delete(f"/jobs/{busy.json()['id']}", headers=mine).status_code == 204
 
 
 @pytest.mark.parametrize(

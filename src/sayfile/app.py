@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sayfile import __version__
 from sayfile.admission import Admission
-from sayfile.api import errors, health, jobs, openai, pages, speech, voices
-from sayfile.api.middleware import BodyLimit, RequestLog, SecurityHeaders
+from sayfile.api import errors, health, jobs, manual, openai, pages, speech, voices
+from sayfile.api.middleware import BodyLimit, InternalErrors, RequestLog, SecurityHeaders
 from sayfile.errors import SayfileError, StoreUnavailable
 from sayfile.limiter import RequestLimiter
 from sayfile.metrics import Metrics
@@ -92,6 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Self-hosted text-to-speech: text in, audio file out.",
         lifespan=lifespan,
+        # Served by api/manual.py from packaged copies, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     metrics = Metrics()
     app.state.settings = settings
@@ -100,11 +103,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     package = files("sayfile")
     app.state.templates = Jinja2Templates(directory=str(package / "templates"))
     app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
-    for module in (pages, speech, jobs, voices, openai, health):
+    assets = files("fastapi_offline") / "static"
+    app.mount(manual.ASSETS, StaticFiles(directory=str(assets)), name="manual-assets")
+    for module in (pages, speech, jobs, voices, openai, health, manual):
         app.include_router(module.router)
     app.add_exception_handler(SayfileError, errors.sayfile_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    app.add_middleware(InternalErrors)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog, metrics=metrics)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from sayfile.audio import format_for_path
 from sayfile.errors import SayfileError
@@ -61,7 +61,17 @@ def voices(
     if as_json:
         typer.echo(json.dumps([v.public() for v in found], ensure_ascii=False, indent=2))
         return
-    table = Table("id", "engine", "language", "name", "gender", "rate", "quality")
+    # Ids are what people copy: never cut or wrapped, however narrow the terminal.
+    width = max((len(v.id) for v in found), default=2)
+    table = Table(
+        Column("id", no_wrap=True, min_width=width, overflow="ignore"),
+        "engine",
+        "language",
+        "name",
+        "gender",
+        "rate",
+        "quality",
+    )
     for v in found:
         table.add_row(
             v.id, v.engine, v.language, v.name, v.gender or "", str(v.sample_rate), v.quality.name
@@ -138,6 +148,8 @@ def say(
             result = asyncio.run(_speak(synthesizer, plan, target, report))
     except SayfileError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot write {target}: {exc.strerror or exc}.") from None
     finally:
         synthesizer.executor.close()
         synthesizer.catalogue.close()

@@ -36,6 +36,9 @@ class RequestLimiter:
         else:
             storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(storage)
+        key_spec = settings.key_failure_limit.strip()
+        self._key_items: list[RateLimitItem] = parse_many(key_spec) if key_spec else []
+        self._key_spec = key_spec
 
     async def hit(self, client: str) -> None:
         for item in self._items:
@@ -49,3 +52,24 @@ class RequestLimiter:
                 return
             retry_after = max(1, math.ceil(stats.reset_time - time.time()))
             raise RateLimited(self._spec, retry_after)
+
+    async def check_key_failures(self, address: str) -> None:
+        """Raise RateLimited while `address` is over its allowance of wrong API keys."""
+        for item in self._key_items:
+            try:
+                if await self._limiter.test(item, "sayfile-key", address):
+                    continue
+                stats = await self._limiter.get_window_stats(item, "sayfile-key", address)
+            except Exception as exc:
+                log.warning("rate limiter unavailable (%s); key check let through", exc)
+                return
+            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+            raise RateLimited(f"{self._key_spec} wrong API keys", retry_after)
+
+    async def key_failed(self, address: str) -> None:
+        """Count one wrong API key from `address`."""
+        for item in self._key_items:
+            try:
+                await self._limiter.hit(item, "sayfile-key", address)
+            except Exception as exc:
+                log.warning("rate limiter unavailable (%s); wrong key not counted", exc)

@@ -7,7 +7,10 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+from anyascii import anyascii
+
 _MAX_WORDS = 6
+_MAX_ASCII = 80
 _MAX_CHARS = 40
 # Letters, digits and marks of any script survive; everything else separates words.
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -36,11 +39,13 @@ def stem_for(text: str, fallback: str = "speech") -> str:
 
 
 def ascii_stem(stem: str, fallback: str = "speech") -> str:
-    """The stem with accents stripped and every non-ASCII character dropped."""
-    decomposed = unicodedata.normalize("NFKD", stem)
-    ascii_only = decomposed.encode("ascii", "ignore").decode("ascii")
-    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", ascii_only).strip("-")
-    return cleaned or fallback
+    """The stem in ASCII, for clients that ignore `filename*` (curl -OJ): every script
+    transliterated (你好-世界 -> ni-hao-shi-jie, Привет -> privet, Ça va -> ca-va)."""
+    # anyascii writes each Chinese syllable capitalised (NiHao); stems are lower case, so a
+    # capital marks where a syllable starts.
+    spelled = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", anyascii(stem))
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", spelled).strip("-").lower()
+    return cleaned[:_MAX_ASCII].rstrip("-") or fallback
 
 
 def content_disposition(stem: str, extension: str) -> str:

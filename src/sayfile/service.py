@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 MIN_SPEED = 0.25
 MAX_SPEED = 4.0
+# Text this many times longer than its limit is refused before it is cleaned up (clean-up
+# folds white space, so text somewhat over the limit may still fit).
+_RAW_FACTOR = 4
 # A watcher looks at the record itself this often even without events, in case one was lost
 # (Redis pub/sub delivers at most once).
 _RECHECK_S = 5.0
@@ -79,11 +82,19 @@ def validate(
             f"speed {speed} is out of range; allowed: {MIN_SPEED} to {MAX_SPEED}.",
             field="speed",
         )
+    if limit is not None and len(request.text) > _RAW_FACTOR * limit:
+        # Far over the limit even before clean-up: refused without looking at each character.
+        raise TextTooLong(len(request.text), limit)
     clean = textmod.normalize(request.text)
     if not clean:
         raise InvalidInput("Text is empty; give some words to speak.", field="text")
     if limit is not None and len(clean) > limit:
         raise TextTooLong(len(clean), limit)
+    if not any(char.isalnum() for char in clean):
+        raise InvalidInput(
+            "Text has nothing to speak (only punctuation or symbols); give some words.",
+            field="text",
+        )
     voice = catalogue.resolve(voice=request.voice, language=request.language, engine=request.engine)
     return SpeechPlan(clean, voice, fmt, float(speed))
 

@@ -143,6 +143,17 @@ class Settings(BaseSettings):
         description="Requests that create work (POST /speech, /jobs, /v1/audio/speech) per "
         "client, in the `limits` notation (`300/minute`, `10/second;1000/hour`); empty: none.",
     )
+    key_failure_limit: str = Field(
+        default="10/minute",
+        description="Wrong API keys one address may send, in the `limits` notation; past it "
+        "every key from that address gets 429 until the window passes; empty: no limit.",
+    )
+    engine_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest an engine process (espeak-ng) may take for one piece of text "
+        "before it is killed and the request fails.",
+    )
     max_active_per_client: int = Field(
         default=32, ge=1, description="Jobs and streams one client may have in synthesis at once."
     )

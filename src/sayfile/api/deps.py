@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from sayfile.api.schemas import SpeechIn
 from sayfile.errors import Unauthorized
+from sayfile.limiter import RequestLimiter
 from sayfile.models import SpeechRequest
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
@@ -43,10 +44,20 @@ async def _require_key(request: Request) -> None:
         given = (await _form_fields(request)).get("api_key", "").strip()
     if not given:
         raise Unauthorized(missing=True)
-    # Compare with every key in constant time, so timing tells nothing about any of them.
-    matches = [secrets.compare_digest(given.encode(), key.encode()) for key in keys]
-    if not any(matches):
+    # An address that guessed wrong too often is refused before its key is even looked at,
+    # so further guesses tell it nothing.
+    limiter: RequestLimiter = request.app.state.limiter
+    address = _address_of(request)
+    await limiter.check_key_failures(address)
+    if not _configured(given, keys):
+        await limiter.key_failed(address)
         raise Unauthorized(missing=False)
+
+
+def _configured(key: str, keys: list[str]) -> bool:
+    # Compared with every key in constant time, so timing tells nothing about any of them.
+    matches = [secrets.compare_digest(key.encode(), known.encode()) for known in keys]
+    return any(matches)
 
 
 def _bearer(request: Request) -> str:
@@ -55,12 +66,17 @@ def _bearer(request: Request) -> str:
 
 
 def client_of(request: Request) -> str:
-    """Who is asking, for limits: the API key when one is sent, else the client address
-    (taken from X-Forwarded-For only behind a trusted proxy). Hashed: records and Redis keys
-    never hold keys or addresses."""
+    """Who is asking, for limits: the API key when it is one of the configured keys, else the
+    client address (taken from X-Forwarded-For only behind a trusted proxy); a made-up key is
+    no new identity. Hashed: records and Redis keys never hold keys or addresses."""
+    settings: Settings = request.app.state.settings
     key = _bearer(request)
-    if key:
+    if key and settings.api_keys and _configured(key, settings.api_keys):
         return "key:" + hashlib.sha256(key.encode()).hexdigest()[:20]
+    return "ip:" + hashlib.sha256(_address_of(request).encode()).hexdigest()[:20]
+
+
+def _address_of(request: Request) -> str:
     settings: Settings = request.app.state.settings
     address = request.client.host if request.client else "unknown"
     proxies = [ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies]
@@ -79,7 +95,7 @@ def client_of(request: Request) -> str:
             address = hop
             if not trusted(hop):
                 break
-    return "ip:" + hashlib.sha256(address.encode()).hexdigest()[:20]
+    return address
 
 
 async def _rate_limit(request: Request) -> None:
@@ -119,6 +135,8 @@ async def _speech_in(request: Request) -> SpeechIn:
             loaded = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
             raise _invalid("The body is not valid JSON (UTF-8).", "json_invalid") from None
+        except RecursionError:
+            raise _invalid("The JSON body is nested too deeply.", "json_invalid") from None
         if not isinstance(loaded, dict):
             raise _invalid('The JSON body must be an object such as {"text": "Hello"}.')
         data = loaded
@@ -138,8 +156,13 @@ async def _speech_in(request: Request) -> SpeechIn:
         for k, v in data.items()
         if k in ("text", "message") or not (isinstance(v, str) and not v.strip())
     }
-    # Kept to refill the page's form after an error; never the key.
-    request.state.form = {k: v for k, v in data.items() if k != "api_key"}
+    # Kept to refill the page's form after an error; never the key. A lone surrogate (JSON
+    # allows "\ud800") cannot be written out as UTF-8, so it becomes a replacement mark.
+    request.state.form = {
+        k: v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v
+        for k, v in data.items()
+        if k != "api_key"
+    }
     try:
         return SpeechIn.model_validate(data)
     except ValidationError as exc:

@@ -142,3 +142,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def internal_error(request: Request, rid: str) -> Response:
+    """A 500 for an unexpected error, naming the request id to look for in the logs."""
+    message = f"Internal error; the request id {rid} names it in the server's logs."
+    return error_response(request, _INTERNAL, message)

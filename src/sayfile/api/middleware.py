@@ -10,12 +10,14 @@ import time
 import uuid
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sayfile.logs import request_id
 from sayfile.metrics import Metrics
 
 _access = logging.getLogger("sayfile.access")
+log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 _SECURITY = {
@@ -164,3 +166,36 @@ class RequestLog:
                 (time.perf_counter() - started) * 1000,
             )
             request_id.reset(token)
+
+
+class InternalErrors:
+    """An exception no handler took becomes a 500 in the route's error shape (JSON, OpenAI's
+    error object, or the page) naming the request id, inside the other middleware so it
+    still gets the security headers; a client that hung up mid-body gets nothing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def track(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, track)
+        except ClientDisconnect:
+            return  # nobody is left to answer
+        except Exception:
+            log.exception("unexpected error")
+            if started:
+                return  # the answer is under way: the server ends the connection
+            from sayfile.api.errors import internal_error
+
+            response = internal_error(Request(scope), request_id.get())
+            await response(scope, receive, send)

@@ -17,7 +17,7 @@ def _piper(settings: Settings) -> Engine:
 def _espeak(settings: Settings) -> Engine:
     from sayfile.engines.espeak import EspeakEngine
 
-    return EspeakEngine(settings.espeak_command)
+    return EspeakEngine(settings.espeak_command, settings.engine_timeout_seconds)
 
 
 def _tone(settings: Settings) -> Engine:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ import numpy as np
 from sayfile.audio import Samples, stretch
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
+
+log = logging.getLogger(__name__)
 
 # espeak-ng speaks 175 words a minute by default and will not go below 80; slower speeds are
 # reached by stretching the 80 wpm audio afterwards.
@@ -39,18 +42,22 @@ class EspeakEngine:
 
     name = "espeak"
 
-    def __init__(self, command: str = "espeak-ng") -> None:
+    def __init__(self, command: str = "espeak-ng", timeout: float = 60.0) -> None:
         self._command = command
+        self._timeout = timeout
         self._voices: list[Voice] | None = None
+        self._path: str | None = None
 
     def _executable(self) -> str:
-        path = shutil.which(self._command)
-        if path is None:
+        # Looked up once, not for every sentence.
+        if self._path is None:
+            self._path = shutil.which(self._command)
+        if self._path is None:
             raise EngineError(
                 f"espeak-ng is not installed ({self._command!r} not found); "
                 "install the Debian package espeak-ng (`make run` does)."
             )
-        return path
+        return self._path
 
     def voices(self) -> list[Voice]:
         if self._voices is None:
@@ -63,15 +70,21 @@ class EspeakEngine:
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
         wpm = max(_MIN_WPM, round(_NORMAL_WPM * speed))
         # Text goes on stdin, never argv, so a sentence starting with "-" is not an option.
-        result = subprocess.run(
-            [self._executable(), "-v", voice.locator, "-s", str(wpm), "-b", "1", "--stdout"],
-            input=text.encode("utf-8"),
-            capture_output=True,
-            check=False,
-        )
+        try:
+            result = subprocess.run(
+                [self._executable(), "-v", voice.locator, "-s", str(wpm), "-b", "1", "--stdout"],
+                input=text.encode("utf-8"),
+                capture_output=True,
+                check=False,
+                timeout=self._timeout,  # a hung process is killed, and its thread freed
+            )
+        except subprocess.TimeoutExpired:
+            raise EngineError(
+                f"espeak-ng took longer than {self._timeout:g} s for voice {voice.id}"
+            ) from None
         if result.returncode != 0:
-            message = result.stderr.decode("utf-8", "replace").strip()
-            raise EngineError(f"espeak-ng failed for voice {voice.id}: {message}")
+            log.warning("espeak-ng failed: %s", result.stderr.decode("utf-8", "replace").strip())
+            raise EngineError(f"espeak-ng failed for voice {voice.id}")
         with wave.open(io.BytesIO(result.stdout)) as wav:
             samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
         residual = _NORMAL_WPM * speed / wpm

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,9 @@ from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
 
 _NATIVE_SPEEDS = (0.8, 1.25)
+
+
+log = logging.getLogger(__name__)
 
 
 def bundled_voice_models() -> list[Path]:
@@ -57,6 +62,9 @@ class PiperEngine:
         with self._lock:
             model = self._loaded.get(voice.id)
             if model is None:
+                # onnxruntime queues telemetry for upload unless told not to before its
+                # import; an offline service sends nothing anywhere.
+                os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
                 import onnxruntime
                 from piper import PiperConfig, PiperVoice
 
@@ -72,7 +80,12 @@ class PiperEngine:
                         ),
                     )
                 except Exception as exc:
-                    raise EngineError(f"Piper could not load voice {voice.id}: {exc}") from exc
+                    # onnxruntime's message names the model's path: the log gets it, the
+                    # user the voice.
+                    log.warning("Piper could not load voice %s: %s", voice.id, exc)
+                    raise EngineError(
+                        f"Piper could not load voice {voice.id} ({type(exc).__name__})"
+                    ) from exc
                 self._loaded[voice.id] = model
             return model
 
@@ -88,7 +101,9 @@ class PiperEngine:
         try:
             parts = [chunk.audio_int16_array for chunk in model.synthesize(text, config)]
         except Exception as exc:
-            raise EngineError(f"Piper failed for voice {voice.id}: {exc}") from exc
+            # The details (onnxruntime's can name server paths) go to the log only.
+            log.warning("Piper failed for voice %s: %s", voice.id, exc)
+            raise EngineError(f"Piper failed for voice {voice.id} ({type(exc).__name__})") from exc
         if not parts:
             return np.zeros(0, dtype=np.int16)
         samples = np.concatenate(parts).astype(np.int16)

@@ -79,13 +79,14 @@ def _strings(values: Any) -> list[str]:
 
 
 def connect(url: str, timeout: float, blocking_reads: bool = False) -> Redis:
-    """A client that gives up after `timeout` seconds and retries once (a restarted server
-    leaves dead connections in the pool)."""
+    """A client that gives up after `timeout` seconds in all: each of its two tries (one
+    retry, since a restarted server leaves dead connections in the pool) has half."""
+    half = timeout / 2
     return Redis.from_url(
         url,
         decode_responses=True,
-        socket_connect_timeout=timeout,
-        socket_timeout=None if blocking_reads else timeout,
+        socket_connect_timeout=half,
+        socket_timeout=None if blocking_reads else half,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
         health_check_interval=30,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import sqlite3
 import time
 from collections.abc import Collection
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import aiosqlite
 
+from sayfile.errors import DiskFull
 from sayfile.jobs import Job, JobStatus
 
 _SCHEMA = """
@@ -71,21 +73,31 @@ class SqliteJobStore:
             job.client,
             json.dumps(job.to_dict()),
         )
+        try:
+            cursor = await self._execute(db, job, values, expected)
+            await db.commit()
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):  # "database or disk is full"
+                raise DiskFull() from exc
+            raise
+        return cursor.rowcount == 1
+
+    async def _execute(
+        self,
+        db: aiosqlite.Connection,
+        job: Job,
+        values: tuple[Any, ...],
+        expected: Collection[JobStatus] | None,
+    ) -> aiosqlite.Cursor:
         if expected is None:
-            cursor = await db.execute(
+            return await db.execute(
                 "INSERT INTO jobs (status, key, expires_at, bytes, client, record, id) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (*values, job.id),
             )
-        else:
-            marks = ", ".join("?" * len(expected))  # placeholders only: no value in the SQL
-            sql = f"UPDATE jobs SET {_COLUMNS} WHERE id = ? AND status IN ({marks})"  # noqa: S608
-            cursor = await db.execute(
-                sql,
-                (*values, job.id, *(status.value for status in expected)),
-            )
-        await db.commit()
-        return cursor.rowcount == 1
+        marks = ", ".join("?" * len(expected))  # placeholders only: no value in the SQL
+        sql = f"UPDATE jobs SET {_COLUMNS} WHERE id = ? AND status IN ({marks})"  # noqa: S608
+        return await db.execute(sql, (*values, job.id, *(status.value for status in expected)))
 
     async def _select(self, where: str, *args: Any) -> list[Job]:
         db = await self._conn()

@@ -1,0 +1,167 @@
+"""Inputs and clients that tried to freeze the server, dodge a limit or get a 500 (issue 16),
+on the tone engine: each answers a clear 4xx in the route's shape."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from conftest import TONES
+
+
+def test_text_far_over_the_limit_is_refused_before_it_is_cleaned_up(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES, max_chars_job=1000)
+    started = time.perf_counter()
+    r = client.post("/jobs", json={"text": "\x01a" * 1_500_000})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "text_too_long"
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("text", ["...", "。！", "?!;…", " - * / "])
+def test_text_with_nothing_to_speak_is_422(
+    make_client: Callable[..., TestClient], text: str
+) -> None:
+    client = make_client(**TONES)
+    for path in ("/speech", "/jobs", "/speech?stream=true"):
+        r = client.post(path, json={"text": text})
+        assert r.status_code == 422, path
+        assert r.json()["error"]["field"] == "text"
+
+
+def test_a_made_up_bearer_token_is_no_new_client(make_client: Callable[..., TestClient]) -> None:
+    """Without configured keys, random tokens share the address's limits."""
+    client = make_client(**TONES, rate_limit="5/minute")
+    codes = [
+        client.post(
+            "/speech", json={"text": f"Hi {n}."}, headers={"authorization": f"Bearer r{n}"}
+        ).status_code
+        for n in range(8)
+    ]
+    assert codes == [200] * 5 + [429] * 3
+
+
+def test_configured_keys_are_clients_of_their_own(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES, rate_limit="2/minute", api_keys=["one", "two"])
+    for key in ("one", "two"):
+        codes = [
+            client.post(
+                "/speech", json={"text": "Hi."}, headers={"authorization": f"Bearer {key}"}
+            ).status_code
+            for _ in range(3)
+        ]
+        assert codes == [200, 200, 429]
+
+
+def test_wrong_key_guesses_are_rate_limited(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES, api_keys=["right"], key_failure_limit="3/minute")
+
+    def post(key: str) -> int:
+        headers = {"authorization": f"Bearer {key}"}
+        return client.post("/speech", json={"text": "Hi."}, headers=headers).status_code
+
+    assert [post(f"guess{n}") for n in range(3)] == [401, 401, 401]
+    assert post("guess3") == 429
+    # Past the limit even the right key gets no answer about itself: guessing is stopped.
+    assert post("right") == 429
+
+
+def test_deeply_nested_json_is_422(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES)
+    for path in ("/speech", "/jobs"):
+        r = client.post(path, content=b"[" * 100_000, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+
+
+def test_a_lone_surrogate_is_answered_in_the_page(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES)
+    r = client.post(
+        "/speech",
+        content=b'{"text": "\\ud800", "format": "nope"}',
+        headers={"content-type": "application/problem+json", "accept": "text/html"},
+    )
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("text/html")
+
+
+def test_an_unexpected_error_is_json_with_the_request_id(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES)
+    app: FastAPI = client.app  # type: ignore[assignment]
+
+    async def broken() -> None:
+        raise RuntimeError("something nobody expected")
+
+    app.add_api_route("/broken", broken)
+    app.add_api_route("/v1/broken", broken)
+    r = client.get("/broken")
+    assert r.status_code == 500
+    rid = r.headers["x-request-id"]
+    assert r.json()["error"] == {
+        "code": "internal_error",
+        "message": f"Internal error; the request id {rid} names it in the server's logs.",
+    }
+    assert r.headers["x-content-type-options"] == "nosniff"
+    r = client.get("/v1/broken")
+    assert r.status_code == 500 and r.json()["error"]["type"] == "server_error"
+
+
+def test_engine_errors_name_no_server_paths(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    voices = tmp_path / "secret-voices-folder"
+    voices.mkdir()
+    (voices / "broken.onnx").write_bytes(b"not a model")
+    config = {"audio": {"sample_rate": 22050}, "language": {"code": "en_US"}, "dataset": "x"}
+    (voices / "broken.onnx.json").write_text(json.dumps(config))
+    client = make_client(engines=["piper"], voices_dir=voices, default_voice="piper:broken")
+    r = client.post("/speech", json={"text": "Hello.", "voice": "piper:broken"})
+    assert r.status_code == 500 and r.json()["error"]["code"] == "engine_error"
+    assert "secret-voices-folder" not in r.text and str(tmp_path) not in r.text
+
+
+def _sayfile(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "SAYFILE_ENGINES": "tone", "SAYFILE_DEFAULT_VOICE": "tone:beep"}
+    return subprocess.run(
+        [sys.executable, "-m", "sayfile", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
+
+
+def test_the_cli_says_in_one_line_when_it_cannot_write(tmp_path: Path) -> None:
+    result = _sayfile("say", "Hello.", "-o", str(tmp_path / "missing" / "x.mp3"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: cannot write")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_cli_refuses_text_with_nothing_to_speak(tmp_path: Path) -> None:
+    result = _sayfile("say", "。！", "-o", str(tmp_path / "x.mp3"), cwd=tmp_path)
+    assert result.returncode == 2 and "nothing to speak" in result.stderr
+    assert not (tmp_path / "x.mp3").exists()
+
+
+def test_voice_ids_are_never_cut(tmp_path: Path) -> None:
+    env_columns = {"COLUMNS": "30"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sayfile", "voices"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "SAYFILE_ENGINES": "tone", **env_columns},
+        check=True,
+    )
+    assert "tone:beep" in result.stdout and "tone:slow" in result.stdout
