@@ -165,3 +165,42 @@ def test_voice_ids_are_never_cut(tmp_path: Path) -> None:
         check=True,
     )
     assert "tone:beep" in result.stdout and "tone:slow" in result.stdout
+
+
+def test_the_page_has_a_content_security_policy(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES)
+    policy = client.get("/").headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_a_form_posted_from_another_site_is_refused(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES)
+    form = {"text": "Hello."}
+    other = client.post("/speech", data=form, headers={"origin": "https://evil.example"})
+    assert other.status_code == 403 and other.json()["error"]["code"] == "cross_site_form"
+    same = client.post("/speech", data=form, headers={"origin": "http://testserver"})
+    assert same.status_code == 200
+    assert client.post("/speech", data=form).status_code == 200  # curl sends no Origin
+
+
+def test_the_api_manual_needs_nothing_from_outside(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES)
+    for path in ("/docs", "/redoc"):
+        page = client.get(path).text
+        assert "cdn." not in page and "googleapis" not in page, path
+        for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+            if asset in page:
+                assert client.get(f"/manual-assets/{asset}").status_code == 200
+
+
+def test_readiness_says_the_store_is_away_while_the_api_serves(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """Start-up with Redis down: the API serves and /readyz names the store."""
+    client = make_client(**TONES, store_url="redis://127.0.0.1:9/0", redis_timeout_seconds=0.5)
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["store"] != "ok"
+    assert client.post("/jobs", json={"text": "Hi."}).status_code == 503

@@ -15,6 +15,7 @@ SayfileError
  +-- Cancelled               a job was cancelled while running
  +-- StoreUnavailable        Redis is away (503, Retry-After)
  +-- Unauthorized            an API key is required (401)
+ +-- CrossSiteForm           a form posted from another site's page (403)
  +-- DiskFull                no space left while writing (507)
  +-- RateLimited / TooManyActive   one client asks too much (429, Retry-After)
 """
@@ -162,6 +163,15 @@ class Unauthorized(SayfileError):
             else "The API key is not valid."
         )
         self.missing = missing
+
+
+class CrossSiteForm(SayfileError):
+    """A form was posted from a page of another site."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This form was sent from another site's page; use the page of this server."
+        )
 
 
 class DiskFull(SayfileError):

@@ -27,6 +27,7 @@ from sayfile.errors import (
     JobNotReady,
     SayfileError,
     StorageFull,
+    StoreUnavailable,
     TextTooLong,
     TooManyActive,
 )
@@ -349,11 +350,15 @@ class SpeechService:
         jobs, as the embedded server does), every job left queued or running by an earlier
         life of the process failed: it is marked so at once."""
         self.files.ensure()
-        if interrupted:
-            for job in await self.store.unfinished():
-                await self.lifecycle.fail(job.id, FailureReason.interrupted, _RESTARTED)
-                self.files.remove(job.id, audio_format(job.format).extension)
-        await self.sweep()  # files and records as a crash may have left them
+        try:
+            if interrupted:
+                for job in await self.store.unfinished():
+                    await self.lifecycle.fail(job.id, FailureReason.interrupted, _RESTARTED)
+                    self.files.remove(job.id, audio_format(job.format).extension)
+            await self.sweep()  # files and records as a crash may have left them
+        except StoreUnavailable:
+            # Serve anyway: /readyz says the store is away, and the sweeper tries again.
+            log.warning("the job store is unreachable at start-up; sweeping once it is back")
 
     async def sweep(self) -> int:
         """Fail jobs whose process died, expire what is due, forget old records, and remove

@@ -7,14 +7,14 @@ import ipaddress
 import json
 import secrets
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from sayfile.api.schemas import SpeechIn
-from sayfile.errors import Unauthorized
+from sayfile.errors import CrossSiteForm, Unauthorized
 from sayfile.limiter import RequestLimiter
 from sayfile.models import SpeechRequest
 from sayfile.service import SpeechService
@@ -121,6 +121,18 @@ async def _form_fields(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+def _check_origin(request: Request) -> None:
+    """A form posted from another site's page is refused (the browser says where it came
+    from in `Origin`); tools that send no Origin, such as curl, are not affected."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    # Behind a proxy that rewrites Host, the name the browser used is X-Forwarded-Host.
+    hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
+    if origin == "null" or urlsplit(origin).netloc not in hosts:
+        raise CrossSiteForm()
+
+
 def _invalid(message: str, kind: str = "value_error") -> RequestValidationError:
     return RequestValidationError([{"loc": ("body",), "msg": message, "type": kind}])
 
@@ -141,6 +153,7 @@ async def _speech_in(request: Request) -> SpeechIn:
             raise _invalid('The JSON body must be an object such as {"text": "Hello"}.')
         data = loaded
     elif content_type in _FORMS:
+        _check_origin(request)
         data = await _form_fields(request)
     else:
         raise _invalid(

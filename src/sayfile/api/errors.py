@@ -30,6 +30,7 @@ STATUS: dict[type[Exception], Mapping] = {
     errors.UnknownFormat: Mapping(422, "unknown_format", 400, "invalid_request_error"),
     errors.InvalidInput: Mapping(422, "invalid_input", 400, "invalid_request_error"),
     errors.Unauthorized: Mapping(401, "invalid_api_key", 401, "invalid_request_error"),
+    errors.CrossSiteForm: Mapping(403, "cross_site_form", 403, "invalid_request_error"),
     errors.Busy: Mapping(503, "busy", 503, "server_error"),
     errors.StoreUnavailable: Mapping(503, "store_unavailable", 503, "server_error"),
     errors.StorageFull: Mapping(507, "storage_full", 503, "server_error"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 import uuid
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -13,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sayfile.api.deps import ServiceDep, SettingsDep
 from sayfile.errors import SayfileError
 from sayfile.metrics import Metrics
+from sayfile.settings import Settings
 
 router = APIRouter(tags=["health"])
 
@@ -35,7 +38,15 @@ async def readyz(request: Request, service: ServiceDep, settings: SettingsDep) -
         checks["store"] = "ok"
     except SayfileError as exc:
         checks["store"] = str(exc)
-    folder = service.files.root
+    checks.update(await asyncio.to_thread(_disk_checks, service.files.root, settings))
+    ready = all(value == "ok" for value in checks.values())
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _disk_checks(folder: Path, settings: Settings) -> dict[str, str]:
+    """The data folder takes a file and has room (blocking: run off the event loop)."""
+    checks: dict[str, str] = {}
     probe = folder / f".ready-{uuid.uuid4().hex}"
     try:
         probe.write_bytes(b"")
@@ -52,9 +63,7 @@ async def readyz(request: Request, service: ServiceDep, settings: SettingsDep) -
         )
     except OSError as exc:
         checks["free_space"] = f"unknown: {exc.strerror}"
-    ready = all(value == "ok" for value in checks.values())
-    body = {"status": "ready" if ready else "not ready", "checks": checks}
-    return JSONResponse(body, status_code=200 if ready else 503)
+    return checks
 
 
 @router.get(

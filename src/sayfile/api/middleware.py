@@ -24,10 +24,18 @@ _SECURITY = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
 }
+# The page loads everything from sayfile itself; previews play from blob: URLs. (The API
+# manual at /docs and /redoc runs inline scripts of FastAPI's and goes without.)
+_PAGE_POLICY = (
+    "default-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+_MANUAL = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
-    """nosniff and no-referrer everywhere; `private, no-store` on everything but /static."""
+    """nosniff and no-referrer everywhere; `private, no-store` on everything but /static; a
+    Content-Security-Policy on the page."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -45,6 +53,9 @@ class SecurityHeaders:
                     headers[name] = value
                 if not static:
                     headers["cache-control"] = "private, no-store"
+                html = headers.get("content-type", "").startswith("text/html")
+                if html and not scope["path"].startswith(_MANUAL):
+                    headers["content-security-policy"] = _PAGE_POLICY
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
