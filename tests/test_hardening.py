@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from conftest import TONES
+from conftest import TONES, wait_done
 
 
 def test_text_far_over_the_limit_is_refused_before_it_is_cleaned_up(
@@ -204,3 +204,20 @@ def test_readiness_says_the_store_is_away_while_the_api_serves(
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["checks"]["store"] != "ok"
     assert client.post("/jobs", json={"text": "Hi."}).status_code == 503
+
+
+def test_with_keys_a_repeat_is_reused_only_for_the_same_key(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES, api_keys=["one", "two"])
+
+    def create(key: str) -> str:
+        body = {"text": "The same words.", "voice": "tone:slow"}
+        job = client.post("/jobs", json=body, headers={"authorization": f"Bearer {key}"}).json()
+        status: str = job["status"]
+        wait_done(client, job["status_url"])
+        return status
+
+    assert create("one") == "queued"
+    assert create("one") == "done"  # its own earlier file, at once
+    assert create("two") == "queued"  # nothing tells key two what key one asked for

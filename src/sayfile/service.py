@@ -230,7 +230,9 @@ class SpeechService:
             status=JobStatus.queued,
             format=plan.format.name,
             voice=plan.voice.id,
-            key=cache_key(plan.text, plan.voice.id, plan.format.name, plan.speed),
+            key=cache_key(
+                plan.text, plan.voice.id, plan.format.name, plan.speed, self._owner(client)
+            ),
             stem=stem_for(plan.text),
             created_at=now,
             expires_at=now + self.settings.ttl_seconds,
@@ -238,6 +240,11 @@ class SpeechService:
             client=client,
             interactive=interactive,
         )
+
+    def _owner(self, client: str | None) -> str:
+        """Whose finished files a request may reuse. With API keys, each key's own: a file
+        made at once would tell one key what another asked for. Without keys, everyone's."""
+        return (client or "") if self.settings.api_keys else ""
 
     async def _submit(self, job: Job, plan: SpeechPlan) -> Job:
         reused = await self._reuse(job)
