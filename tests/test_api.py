@@ -299,15 +299,6 @@ def test_files_expire_and_nothing_is_left_on_disk(make_client: Callable[..., Tes
     assert audio_files(client) == []
 
 
-def test_storage_quota_refuses_new_work_with_507(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(storage_quota_bytes=1)
-    job = client.post("/jobs", json={"text": SHORT, "voice": "espeak:en-us"}).json()
-    wait_done(client, job["status_url"])
-    r = client.post("/jobs", json={"text": "Something new.", "voice": "espeak:en-us"})
-    assert r.status_code == 507 and "Storage is full" in r.json()["error"]["message"]
-    assert client.get(job["audio_url"]).status_code == 200  # nothing was evicted
-
-
 def test_full_queue_answers_503_with_retry_after(make_client: Callable[..., TestClient]) -> None:
     client = make_client(max_queue=1)
     busy = client.post("/jobs", json={"text": LONG, "voice": "espeak:en-us"}).json()

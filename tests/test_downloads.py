@@ -1,4 +1,5 @@
-"""JobFileResponse at the ASGI boundary: when a one-time download counts as complete."""
+"""JobFileResponse at the ASGI boundary: how many bytes a download hands over (one-time links
+end once the file's size has gone out)."""
 
 from __future__ import annotations
 
@@ -40,12 +41,13 @@ async def download(
     path: Path, client: Client, extensions: dict[str, object], deleted: bool = False
 ) -> bool:
     """GET the file through JobFileResponse (the file deleted once the job was looked up, when
-    `deleted`); True when the one-time hook ran."""
-    completed = False
+    `deleted`); True when the whole file's bytes were counted as sent."""
+    size = path.stat().st_size
+    counted = 0
 
-    async def on_complete() -> None:
-        nonlocal completed
-        completed = True
+    async def on_sent(count: int) -> None:
+        nonlocal counted
+        counted += count
 
     job = Job(
         id=new_job_id(),
@@ -58,7 +60,7 @@ async def download(
         expires_at=60,
         one_time=True,
     )
-    response = JobFileResponse(path.open("rb"), job, on_complete=on_complete)
+    response = JobFileResponse(path.open("rb"), job, on_sent=on_sent)
     if deleted:
         path.unlink()
     scope = {
@@ -71,7 +73,7 @@ async def download(
         "extensions": extensions,
     }
     await response(scope, client.receive, client.send)
-    return completed
+    return counted >= size
 
 
 @pytest.fixture

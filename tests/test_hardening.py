@@ -221,3 +221,73 @@ def test_with_keys_a_repeat_is_reused_only_for_the_same_key(
     assert create("one") == "queued"
     assert create("one") == "done"  # its own earlier file, at once
     assert create("two") == "queued"  # nothing tells key two what key one asked for
+
+
+def _stored(client: TestClient) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("sayfile_storage_bytes "):
+            return float(line.split()[1])
+    raise AssertionError("no sayfile_storage_bytes")
+
+
+def test_the_quota_counts_what_is_on_disk_and_refuses_with_507(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES, storage_quota_bytes=15_000)
+    job = client.post("/jobs", json={"text": "Hello there."}).json()
+    assert wait_done(client, job["status_url"])["status"] == "done"
+    r = client.post("/jobs", json={"text": "Something new."})
+    assert r.status_code == 507 and "Storage is full" in r.json()["error"]["message"]
+    assert client.get(job["audio_url"]).status_code == 200  # nothing was evicted
+
+
+def test_repeats_of_one_file_count_once(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES, storage_quota_bytes=40_000)
+    first = client.post("/jobs", json={"text": "Hello there."}).json()
+    wait_done(client, first["status_url"])
+    time.sleep(1.1)  # the disk's figure is a second old at most
+    alone = _stored(client)
+    for _ in range(6):
+        assert client.post("/jobs", json={"text": "Hello there."}).json()["status"] == "done"
+    time.sleep(1.1)
+    assert _stored(client) == alone
+    # Another user still has room.
+    assert client.post("/jobs", json={"text": "Something new."}).status_code == 202
+
+
+def test_jobs_submitted_at_once_cannot_write_past_the_quota(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """Each admitted job reserves what it will write, so twelve at once do not all fit."""
+    client = make_client(**TONES, storage_quota_bytes=60_000)
+    codes = [
+        client.post("/jobs", json={"text": f"Words number {n} " * 20, "voice": "tone:slow"})
+        for n in range(12)
+    ]
+    admitted = [r.json() for r in codes if r.status_code == 202]
+    assert 0 < len(admitted) < 12
+    assert {r.status_code for r in codes} == {202, 507}
+    for job in admitted:
+        wait_done(client, job["status_url"], timeout=30)
+    total = sum(p.stat().st_size for p in (client.app.state.settings.data_dir / "audio").iterdir())  # type: ignore[attr-defined]
+    assert total <= 60_000
+
+
+def test_a_one_time_link_is_used_up_by_ranges_too(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES)
+
+    def one_time_link() -> tuple[str, int]:
+        job = client.post("/jobs", json={"text": "Just once.", "one_time": True}).json()
+        done = wait_done(client, job["status_url"])
+        return done["audio_url"], done["bytes"]
+
+    url, _ = one_time_link()
+    whole = client.get(url, headers={"range": "bytes=0-"})  # what <audio> elements send
+    assert whole.status_code == 206
+    assert client.get(url).status_code == 410
+
+    url, size = one_time_link()
+    half = size // 2
+    assert client.get(url, headers={"range": f"bytes=0-{half - 1}"}).status_code == 206
+    assert client.get(url, headers={"range": f"bytes={half}-"}).status_code == 206
+    assert client.get(url).status_code == 410

@@ -25,6 +25,7 @@ from sayfile.errors import SayfileError, StoreUnavailable
 from sayfile.limiter import RequestLimiter
 from sayfile.metrics import Metrics
 from sayfile.queue import build_queue
+from sayfile.quota import StorageQuota
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
 from sayfile.wiring import Parts
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             parts.files,
             queue,
             admission,
+            StorageQuota(parts.files, settings.storage_quota_bytes, parts.events),
         )
         app.state.service = service
         sweeper: asyncio.Task[None] | None = None

@@ -8,7 +8,7 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -70,6 +70,8 @@ class JobEvents(Protocol):
     - `watch(job_id)` is a context manager giving a Watch; open it before reading the record
       so that nothing that happens after the read is missed.
     - `latest(job_id)` is the newest event seen for a job still working, or None.
+    - `on_final(callback)` has `callback(job_id)` called for every job whose final event
+      this process hears (bookkeeping such as the storage quota's reservations).
     - `start()` / `close()` connect and disconnect.
     """
 
@@ -78,6 +80,8 @@ class JobEvents(Protocol):
     def watch(self, job_id: str) -> contextlib.AbstractContextManager[Watch]: ...
 
     def latest(self, job_id: str) -> JobEvent | None: ...
+
+    def on_final(self, callback: Callable[[str], None]) -> None: ...
 
     async def start(self) -> None: ...
 
@@ -90,10 +94,16 @@ class LocalJobEvents:
     def __init__(self) -> None:
         self._watches: defaultdict[str, set[Watch]] = defaultdict(set)
         self._latest: dict[str, JobEvent] = {}
+        self._final: list[Callable[[str], None]] = []
+
+    def on_final(self, callback: Callable[[str], None]) -> None:
+        self._final.append(callback)
 
     def deliver(self, event: JobEvent) -> None:
         if event.final:
             self._latest.pop(event.job_id, None)
+            for callback in self._final:
+                callback(event.job_id)
         else:
             self._latest[event.job_id] = event
         for watch in self._watches.get(event.job_id, ()):
@@ -151,6 +161,9 @@ class RedisJobEvents:
 
     def latest(self, job_id: str) -> JobEvent | None:
         return self._local.latest(job_id)
+
+    def on_final(self, callback: Callable[[str], None]) -> None:
+        self._local.on_final(callback)
 
     async def start(self) -> None:
         """Subscribe before returning, so no event published afterwards is missed; a Redis

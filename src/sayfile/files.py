@@ -42,6 +42,24 @@ class AudioFiles:
         path.unlink(missing_ok=True)
         path.with_name(path.name + PART).unlink(missing_ok=True)
 
+    def usage(self) -> tuple[int, dict[str, int]]:
+        """Bytes on disk in the folder, each file once however many names (hard links) it
+        has, `.part` files included; and the size of each job's `.part` file by job id."""
+        seen: set[int] = set()
+        total = 0
+        parts: dict[str, int] = {}
+        for path in self.listing():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # deleted meanwhile
+            if path.name.endswith(PART) and (owner := self.job_id_of(path)) is not None:
+                parts[owner] = stat.st_size
+            if stat.st_ino not in seen:
+                seen.add(stat.st_ino)
+                total += stat.st_size
+        return total, parts
+
     def listing(self) -> list[Path]:
         return sorted(self.root.iterdir()) if self.root.is_dir() else []
 

@@ -45,7 +45,7 @@ class Metrics:
         )  # fmt: skip
         self.jobs = Gauge("sayfile_jobs", "Job records by status.", ["status"], registry=r)
         self.storage_bytes = Gauge(
-            "sayfile_storage_bytes", "Bytes of finished audio not yet expired.", registry=r
+            "sayfile_storage_bytes", "Bytes of audio on disk (each file once).", registry=r
         )
 
     def synthesized(self, engine: str, compute_s: float, audio_s: float) -> None:

@@ -26,7 +26,6 @@ from sayfile.errors import (
     JobNotFound,
     JobNotReady,
     SayfileError,
-    StorageFull,
     StoreUnavailable,
     TextTooLong,
     TooManyActive,
@@ -38,6 +37,7 @@ from sayfile.lifecycle import JobLifecycle, failure_error
 from sayfile.models import SpeechRequest, Voice
 from sayfile.naming import stem_for
 from sayfile.queue import JobQueue
+from sayfile.quota import StorageQuota, estimate_bytes
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
 from sayfile.store import JobStore
@@ -136,6 +136,7 @@ class SpeechService:
         files: AudioFiles,
         queue: JobQueue,
         admission: Admission,
+        quota: StorageQuota,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
@@ -147,7 +148,10 @@ class SpeechService:
         self.files = files
         self.queue = queue
         self.admission = admission
+        self.quota = quota
         self._clock = clock
+        # Bytes of one-time files sent so far, by job (in this process).
+        self._delivered: dict[str, int] = {}
 
     # -- validation -----------------------------------------------------------------------
 
@@ -252,13 +256,14 @@ class SpeechService:
             return reused
         if job.client is not None:
             await self._check_client(job.client)
-        if await self.store.stored_bytes(self._clock()) >= self.settings.storage_quota_bytes:
-            raise StorageFull(self.settings.storage_quota_bytes)
+        estimate = estimate_bytes(plan.text, plan.format, plan.voice.sample_rate)
+        await self.quota.reserve(job.id, estimate)
         # The record exists before any file or worker can refer to it.
-        await self.lifecycle.add(job)
         try:
+            await self.lifecycle.add(job)
             await self.queue.enqueue(job, plan)
         except BaseException:
+            self.quota.release(job.id)
             await self.lifecycle.delete(job.id)
             raise
         return job
@@ -336,11 +341,19 @@ class SpeechService:
         except FileNotFoundError:
             raise JobExpired() from None
 
-    async def downloaded(self, job: Job) -> None:
-        """Called after a complete GET of the whole file: one-time links end here."""
-        if job.one_time:
-            await self.lifecycle.expire(job.id, self._clock())
-            self.files.remove(job.id, audio_format(job.format).extension)
+    async def delivered(self, job: Job, count: int) -> None:
+        """`count` bytes of the file went to a client (any range). A one-time link ends once
+        as many bytes as the file has went out, in one GET or in ranges: `Range: bytes=0-`
+        or a download manager's pieces use it up like a plain download."""
+        if not job.one_time:
+            return
+        total = self._delivered.get(job.id, 0) + count
+        if total < (job.bytes or 0):
+            self._delivered[job.id] = total
+            return
+        self._delivered.pop(job.id, None)
+        await self.lifecycle.expire(job.id, self._clock())
+        self.files.remove(job.id, audio_format(job.format).extension)
 
     async def cancel(self, job_id: str) -> None:
         """Stop a queued or running job (wherever it runs), or delete a finished one; its

@@ -37,13 +37,13 @@ PATHSEND = "http.response.pathsend"
 
 
 class JobFileResponse(FileResponse):
-    """A finished job's file, with Range/If-Range from Starlette. `on_complete` runs only
-    after a plain GET whose whole body was handed to the server with no disconnect seen:
-    never for HEAD, a partial range, or an aborted download.
+    """A finished job's file, with Range/If-Range from Starlette. `on_sent(n)` runs after a
+    GET with the number of body bytes handed to the server, whatever the range (never for
+    HEAD); one-time links add these up.
 
     Where the server offers the ASGI pathsend extension the server sends the file itself,
-    except when `on_complete` is set: a pathsend hands over a path, not bytes, so nothing
-    would tell a finished one-time download from an aborted one. Those go in chunks."""
+    except when `on_sent` is set: a pathsend hands over a path, not bytes, so nothing would
+    count them. Those go in chunks."""
 
     chunk_size = 1024 * 1024
 
@@ -51,15 +51,14 @@ class JobFileResponse(FileResponse):
         self,
         file: BinaryIO,
         job: Job,
-        on_complete: Callable[[], Awaitable[None]] | None = None,
+        on_sent: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         fmt = audio_format(job.format)
         headers = download_headers(job.stem, fmt) | {"ETag": etag_of(job)}
         stat = os.fstat(file.fileno())
         super().__init__(file.name, media_type=fmt.media_type, headers=headers, stat_result=stat)
         self._file = file
-        self._size = stat.st_size
-        self._on_complete = on_complete
+        self._on_sent = on_sent
 
     @asynccontextmanager
     async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
@@ -70,41 +69,23 @@ class JobFileResponse(FileResponse):
         yield anyio.wrap_file(self._file)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        whole = False
-        gone = False
-        status = 0
         sent = 0
 
-        async def watch_send(message: Message) -> None:
-            nonlocal whole, status, sent
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                # Counted, not told by `more_body`: when the size is a multiple of the chunk,
-                # the last bytes still say "more", and a client that has them all may leave
-                # before the empty closing message.
+        async def counting_send(message: Message) -> None:
+            nonlocal sent
+            if message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
-                whole = status == 200 and scope["method"] == "GET" and sent == self._size
             await send(message)
 
-        async def watch_receive() -> Message:
-            nonlocal gone
-            message = await receive()
-            # Servers also report "disconnect" once the response is complete; only one that
-            # comes before the last byte means the client went away.
-            if message["type"] == "http.disconnect" and not whole:
-                gone = True
-            return message
-
-        if self._on_complete is not None and "extensions" in scope:
+        if self._on_sent is not None and "extensions" in scope:
             extensions = {k: v for k, v in scope["extensions"].items() if k != PATHSEND}
             scope = {**scope, "extensions": extensions}
         try:
-            await super().__call__(scope, watch_receive, watch_send)
+            await super().__call__(scope, receive, counting_send)
         finally:
             self._file.close()
-        if whole and not gone and self._on_complete is not None:
-            await self._on_complete()
+            if self._on_sent is not None and scope["method"] == "GET" and sent:
+                await self._on_sent(sent)
 
 
 async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:

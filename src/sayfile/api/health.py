@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import time
 import uuid
 from pathlib import Path
 
@@ -78,7 +77,7 @@ async def metrics(request: Request, service: ServiceDep) -> Response:
     try:
         for status, count in (await service.store.status_counts()).items():
             registry.jobs.labels(status).set(count)
-        registry.storage_bytes.set(await service.store.stored_bytes(time.time()))
+        registry.storage_bytes.set(await service.quota.used())
     except SayfileError:
         pass  # the store is away: counters still answer, gauges keep their last values
     return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)

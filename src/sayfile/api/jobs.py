@@ -114,10 +114,10 @@ async def job_audio(request: Request, job_id: str, service: ServiceDep) -> Respo
         file.close()
         return Response(status_code=304, headers={"ETag": etag})
 
-    async def finished() -> None:
-        await service.downloaded(job)
+    async def sent(count: int) -> None:
+        await service.delivered(job, count)
 
-    return JobFileResponse(file, job, on_complete=finished)
+    return JobFileResponse(file, job, on_sent=sent if job.one_time else None)
 
 
 @router.delete(

@@ -1,0 +1,73 @@
+"""The storage quota: bytes of audio really on disk (each file once, however many jobs link
+to it, and `.part` files being written) plus what admitted jobs are still expected to write,
+against SAYFILE_STORAGE_QUOTA_BYTES."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sayfile.audio import AudioFormat
+from sayfile.errors import StorageFull
+from sayfile.events import JobEvents
+from sayfile.files import AudioFiles
+
+# Seconds of speech per character, generously: about 12 Latin characters a second, and a
+# Chinese or Japanese character takes about a quarter of a second.
+_SECONDS_PER_CHAR = 0.09
+_SECONDS_PER_CJK_CHAR = 0.3
+# How long the disk's figure is trusted before it is counted again.
+_FRESH_S = 1.0
+# A reservation whose job's end was never heard of (an event lost) is dropped after this.
+_RESERVATION_S = 6 * 3600
+
+
+def estimate_bytes(text: str, fmt: AudioFormat, voice_rate: int) -> int:
+    """An upper estimate of the file's size for `text` spoken in `fmt`."""
+    cjk = sum(1 for char in text if "\u3040" <= char <= "\u9fff")
+    seconds = (len(text) - cjk) * _SECONDS_PER_CHAR + cjk * _SECONDS_PER_CJK_CHAR
+    per_second = fmt.bit_rate // 8 if fmt.bit_rate else 2 * (fmt.sample_rate or voice_rate)
+    return int(seconds * per_second) + 4096
+
+
+class StorageQuota:
+    """Admits jobs while the disk's audio and the reservations of jobs still working fit."""
+
+    def __init__(self, files: AudioFiles, quota: int, events: JobEvents) -> None:
+        self._files = files
+        self._quota = quota
+        # job id -> (bytes expected, when reserved)
+        self._reserved: dict[str, tuple[int, float]] = {}
+        self._disk: tuple[float, int, dict[str, int]] | None = None
+        events.on_final(self.release)
+
+    async def used(self) -> int:
+        """Bytes of audio on disk now (a second old at most)."""
+        return (await self._usage())[0]
+
+    async def _usage(self) -> tuple[int, dict[str, int]]:
+        now = time.monotonic()
+        if self._disk is None or now - self._disk[0] > _FRESH_S:
+            total, parts = await asyncio.to_thread(self._files.usage)
+            self._disk = (now, total, parts)
+        return self._disk[1], self._disk[2]
+
+    async def reserve(self, job_id: str, estimate: int) -> None:
+        """Hold `estimate` bytes for a job until its end is announced. Raises StorageFull
+        when the disk's audio, the other jobs' reservations and this one would pass the
+        quota."""
+        total, parts = await self._usage()
+        now = time.monotonic()
+        for old in [j for j, (_, at) in self._reserved.items() if now - at > _RESERVATION_S]:
+            del self._reserved[old]
+        # What a working job has written already is on disk; only the rest is reserved.
+        pending = sum(max(0, size - parts.get(j, 0)) for j, (size, _) in self._reserved.items())
+        if total + pending + estimate > self._quota:
+            raise StorageFull(self._quota)
+        self._reserved[job_id] = (estimate, now)
+        self._disk = (self._disk[0], total + estimate, parts) if self._disk else None
+
+    def release(self, job_id: str) -> None:
+        """The job has ended (done, failed, deleted): its file is on disk or gone."""
+        if self._reserved.pop(job_id, None) is not None:
+            self._disk = None  # count again: the file is there now
