@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Callable
 from pathlib import Path
 
@@ -291,3 +292,29 @@ def test_a_one_time_link_is_used_up_by_ranges_too(make_client: Callable[..., Tes
     assert client.get(url, headers={"range": f"bytes=0-{half - 1}"}).status_code == 206
     assert client.get(url, headers={"range": f"bytes={half}-"}).status_code == 206
     assert client.get(url).status_code == 410
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize("fmt", ["wav", "flac"])
+def test_openai_wav_and_flac_files_state_their_true_length(
+    make_client: Callable[..., TestClient], fmt: str, tmp_path: Path
+) -> None:
+    client = make_client(**TONES)
+    words = "One two three four five. Six seven eight."
+    body = {"model": "tts-1", "input": words, "voice": "tone:beep", "response_format": fmt}
+    r = client.post("/v1/audio/speech", json=body)
+    assert r.status_code == 200 and int(r.headers["content-length"]) == len(r.content)
+    # Eight words of 0.16 s and two pauses of 0.2 s, at 16 kHz.
+    expected = 8 * 0.16 + 2 * 0.2
+    saved = tmp_path / f"speech.{fmt}"
+    saved.write_bytes(r.content)
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", saved],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert float(probe.stdout) == pytest.approx(expected, abs=0.02)
+    if fmt == "wav":
+        with wave.open(str(saved)) as wav:
+            assert wav.getnframes() / wav.getframerate() == pytest.approx(expected, abs=0.02)

@@ -35,6 +35,9 @@ class AudioFormat:
     bit_rate: int | None = None
     options: tuple[tuple[str, str], ...] = ()
     """Encoder options, as FFmpeg names them."""
+    sized_header: bool = False
+    """The header states the length (WAV sizes, FLAC's sample count): sent as a stream it can
+    only hold placeholders, which some readers take at their word."""
 
 
 FORMATS: dict[str, AudioFormat] = {
@@ -65,8 +68,8 @@ FORMATS: dict[str, AudioFormat] = {
             bit_rate=64_000,
             options=(("aac_coder", "fast"),),
         ),
-        AudioFormat("flac", "audio/flac", "flac", "flac", "flac"),
-        AudioFormat("wav", "audio/wav", "wav", "wav", "pcm_s16le"),
+        AudioFormat("flac", "audio/flac", "flac", "flac", "flac", sized_header=True),
+        AudioFormat("wav", "audio/wav", "wav", "wav", "pcm_s16le", sized_header=True),
         AudioFormat("pcm", "audio/pcm", "pcm", "s16le", "pcm_s16le", 24_000),
     )
 }

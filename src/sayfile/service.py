@@ -176,12 +176,14 @@ class SpeechService:
 
     # -- speaking -------------------------------------------------------------------------
 
-    async def speak(self, request: SpeechRequest, client: str | None) -> Job:
+    async def speak(
+        self, request: SpeechRequest, client: str | None, purpose: Purpose = Purpose.direct
+    ) -> Job:
         """Make the whole file for someone waiting (POST /speech): returns the done job, or
         the job still working when the wait limit passed (its link serves it later). Its
         sentences go before background jobs'. Cancelling the call (the client hung up)
         cancels the job and leaves no file. Raises the job's failure as an error."""
-        plan = self.plan(request, Purpose.direct)
+        plan = self.plan(request, purpose)
         job = self._new_job(plan, client, one_time=False, interactive=True)
         with self.events.watch(job.id) as watch:
             job = await self._submit(job, plan)
@@ -215,6 +217,17 @@ class SpeechService:
             ticket.release()
             raise
         return SpeechStream(plan, first, rest, ticket)
+
+    async def speak_or_stream(
+        self, request: SpeechRequest, client: str | None
+    ) -> SpeechStream | Job:
+        """For clients that save what they get (the OpenAI route): a stream, unless the format's
+        header states its length (WAV, FLAC), which only a whole file gets right; then the
+        done job, as `speak` gives it (with the stream's character limit)."""
+        fmt = audio_format(request.format or self.settings.default_format)
+        if fmt.sized_header:
+            return await self.speak(request, client, Purpose.stream)
+        return await self.stream(request, client)
 
     async def create_job(
         self, request: SpeechRequest, client: str | None, one_time: bool = False

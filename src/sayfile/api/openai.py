@@ -8,15 +8,21 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sayfile.aliases import MODELS, choose_voice
-from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, ServiceDep, SettingsDep
-from sayfile.api.downloads import SpeechStreamResponse, download_headers
-from sayfile.api.schemas import AUDIO_CONTENT, error_docs
+from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, ServiceDep, SettingsDep, base_path
+from sayfile.api.downloads import (
+    JobFileResponse,
+    SpeechStreamResponse,
+    download_headers,
+    unless_disconnected,
+)
+from sayfile.api.schemas import AUDIO_CONTENT, JobOut, error_docs
 from sayfile.audio import FORMATS
+from sayfile.jobs import Job
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
 from sayfile.service import MAX_SPEED, MIN_SPEED
@@ -77,8 +83,14 @@ class OpenAISpeechIn(BaseModel):
     dependencies=[RATE_LIMIT],
 )
 async def create_speech(
-    body: OpenAISpeechIn, service: ServiceDep, settings: SettingsDep, client: ClientDep
+    http: Request,
+    body: OpenAISpeechIn,
+    service: ServiceDep,
+    settings: SettingsDep,
+    client: ClientDep,
 ) -> Response:
+    """Streamed as it is synthesized, except WAV and FLAC, whose headers state their length:
+    those are sent whole (with Content-Length) once made, so a saved file reads right."""
     voice = body.voice.id if isinstance(body.voice, VoiceRef) else body.voice
     choice = choose_voice(voice, body.model, body.input, settings.openai_voices)
     request = SpeechRequest(
@@ -89,8 +101,8 @@ async def create_speech(
         speed=body.speed,
         engine=choice.engine,
     )
-    stream = await service.stream(request, client)
     if body.stream_format == "sse":
+        stream = await service.stream(request, client)
         return SpeechStreamResponse(
             _events(stream.chunks(), stream.plan),
             stream.close,
@@ -98,6 +110,14 @@ async def create_speech(
             {"X-Accel-Buffering": "no"},
             settings.stream_idle_seconds,
         )
+    answer = await unless_disconnected(http, service.speak_or_stream(request, client))
+    if isinstance(answer, Job):
+        if not answer.status.finished:
+            out = JobOut.of(answer, base_path(http))
+            return JSONResponse(out.model_dump(mode="json"), 202, {"Location": out.status_url})
+        job, file = await service.open_audio(answer.id)
+        return JobFileResponse(file, job)
+    stream = answer
     return SpeechStreamResponse(
         stream.chunks(),
         stream.close,
