@@ -4,6 +4,7 @@ on the tone engine: each answers a clear 4xx in the route's shape."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -11,11 +12,12 @@ import wave
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from conftest import TONES, wait_done
+from conftest import TONES, Server, wait_done
 
 
 def test_text_far_over_the_limit_is_refused_before_it_is_cleaned_up(
@@ -318,3 +320,29 @@ def test_openai_wav_and_flac_files_state_their_true_length(
     if fmt == "wav":
         with wave.open(str(saved)) as wav:
             assert wav.getnframes() / wav.getframerate() == pytest.approx(expected, abs=0.02)
+
+
+@pytest.mark.slow
+def test_a_huge_header_gets_431_and_a_slow_one_is_cut_off(
+    server_factory: Callable[..., Server],
+) -> None:
+    server = server_factory(engines="tone", default_voice="tone:beep", header_timeout_seconds="1")
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n")
+        answer = _read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert b"headers_too_large" in answer
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and then nothing more
+        assert _read_all(sock) == b""  # closed by the server
+        assert 0.5 < time.monotonic() - started < 5
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data

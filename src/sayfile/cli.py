@@ -229,6 +229,10 @@ def serve(
             "--workers above 1 needs SAYFILE_STORE_URL=redis://... so the processes share job "
             "records (and usually SAYFILE_QUEUE_URL for synthesis workers)."
         )
+    from sayfile.http_protocol import HEAD_TIMEOUT_ENV, MAX_HEAD_ENV, BoundedHttpToolsProtocol
+
+    os.environ[MAX_HEAD_ENV] = str(settings.max_header_bytes)
+    os.environ[HEAD_TIMEOUT_ENV] = str(settings.header_timeout_seconds)
     uvicorn.run(
         # With one process the app runs in this one; with more, in child processes that must
         # not outlive uvicorn's supervisor.
@@ -242,6 +246,8 @@ def serve(
         # X-Forwarded-For is trusted only per SAYFILE_TRUSTED_PROXIES.
         access_log=False,
         proxy_headers=False,
+        # Bounds on a request's head that uvicorn's own protocol lacks.
+        http=BoundedHttpToolsProtocol,
         timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
         workers=workers,
     )

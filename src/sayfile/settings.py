@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="Largest request body accepted."
     )
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest request head (request line and headers) `sayfile serve` reads; "
+        "a larger one gets 431 and the connection is closed.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection whose request head has not arrived within this time is "
+        "closed (slow-header clients).",
+    )
     ttl_seconds: int = Field(
         default=3600, ge=1, description="How long a finished file stays downloadable."
     )
