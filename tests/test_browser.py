@@ -270,9 +270,11 @@ def test_the_language_switch_changes_the_interface(
     expect(page.locator("#count")).to_have_text("0 / 5,000 个字符")
     assert page.input_value("#language") == "cmn"  # Chinese visitors get a Chinese voice
 
+    page.fill("#text", "你好")
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#download")).to_have_text("Download")
+    expect(page.locator("#text")).to_have_value("你好")  # the typed text came along
     page.fill("#text", "Hi")
     expect(page.locator("#count")).to_have_text("2 / 5,000 characters")
     page.goto(server.url)  # the choice is remembered over Accept-Language
@@ -341,8 +343,12 @@ def test_an_api_key_is_asked_for_remembered_and_sent(
         page.click("#get-link")
     assert created.value.request.headers["authorization"] == "Bearer page-secret"
     expect(page.locator("#job-status")).to_contain_text("Ready:")
-    # EventSource cannot send the key, so the page polled instead.
-    assert not [url for url in requests if url.endswith("/events")]
+    # A job is followed by its link alone: events and the player's URL, no polling and no
+    # blob: copies of the file.
+    job = created.value.json()
+    assert server.url + job["status_url"] + "/events" in requests
+    assert requests.count(server.url + job["status_url"]) <= 1
+    assert page.get_attribute("#player", "src") == job["audio_url"]
 
     page.get_by_label("Remember the key in this browser").uncheck()
     page.reload()

@@ -346,3 +346,41 @@ def _read_all(sock: socket.socket) -> bytes:
     while chunk := sock.recv(65536):
         data += chunk
     return data
+
+
+def test_a_hung_engine_process_is_killed_in_time(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    """An espeak-ng that never answers: the call is time-boxed and the request fails."""
+    real = subprocess.run(["which", "espeak-ng"], capture_output=True, text=True, check=False)
+    hanging = tmp_path / "espeak-ng"
+    hanging.write_text(
+        '#!/bin/sh\nfor a in "$@"; do [ "$a" = --voices ] && exec '
+        + (real.stdout.strip() or "espeak-ng")
+        + " --voices; done\nexec sleep 600\n"
+    )
+    hanging.chmod(0o755)
+    client = make_client(
+        engines=["espeak"],
+        espeak_command=str(hanging),
+        engine_timeout_seconds=1,
+        default_voice="espeak:en-us",
+    )
+    started = time.monotonic()
+    r = client.post("/speech", json={"text": "Hello."})
+    assert r.status_code == 500 and r.json()["error"]["code"] == "engine_error"
+    assert "longer than 1 s" in r.json()["error"]["message"]
+    assert time.monotonic() - started < 10
+
+
+def test_job_ids_never_reach_the_logs(
+    make_client: Callable[..., TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(**TONES)
+    with caplog.at_level("DEBUG"):
+        job = client.post("/jobs", json={"text": "Fine. Then FAIL here."}).json()
+        assert wait_done(client, job["status_url"])["status"] == "failed"
+        client.get(job["audio_url"])
+        client.delete(job["status_url"])
+    assert caplog.records
+    assert job["id"] not in caplog.text

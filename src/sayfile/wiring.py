@@ -4,10 +4,12 @@ API's lifespan, a `sayfile worker` process and the command line build them here.
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 
 from sayfile.catalogue import Catalogue
 from sayfile.engines import build_engines
+from sayfile.errors import SayfileError
 from sayfile.events import JobEvents, LocalJobEvents, RedisJobEvents
 from sayfile.files import AudioFiles
 from sayfile.job_runner import JobRunner
@@ -16,6 +18,8 @@ from sayfile.scheduler import SentenceExecutor
 from sayfile.settings import Settings
 from sayfile.store import JobStore, build_store
 from sayfile.synthesizer import Observer, Synthesizer
+
+log = logging.getLogger(__name__)
 
 
 def build_synthesizer(settings: Settings, observer: Observer | None = None) -> Synthesizer:
@@ -68,8 +72,12 @@ class Parts:
     async def warm_up(self) -> None:
         """List every voice and load the default one, so the first request pays nothing."""
         synthesizer = self.synthesizer
-        plan = synthesizer.plan_of("Ready.", self.settings.default_voice, "wav", 1.0)
-        await synthesizer.warm_up(plan)
+        try:
+            plan = synthesizer.plan_of("Ready.", self.settings.default_voice, "wav", 1.0)
+            await synthesizer.warm_up(plan)
+        except SayfileError as exc:
+            # A broken default voice fails its own requests, not the start-up.
+            log.warning("the default voice could not be loaded: %s", exc)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

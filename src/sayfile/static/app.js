@@ -478,8 +478,9 @@
   }
 
   function follow(run) {
-    // EventSource cannot send an API key, so with a key the page polls instead.
-    if (window.EventSource && !apiKey()) {
+    // A job's status, events and audio are reached by its link alone (no API key needed),
+    // so events are followed with a key set too; polling is the fallback.
+    if (window.EventSource) {
       const events = new EventSource(run.job.status_url + "/events");
       run.events = events;
       events.addEventListener("progress", (e) => { if (!run.over) { showProgress(JSON.parse(e.data)); } });
@@ -549,17 +550,9 @@
     watchExpiry(run);
   }
 
-  player.addEventListener("error", async () => {
+  player.addEventListener("error", () => {
     const run = current;
     if (!run || run.over || !player.getAttribute("src")) { return; }
-    // An <audio> element cannot send an API key: with one, fetch the file and play that.
-    if (apiKey() && !run.fetched) {
-      run.fetched = true;
-      try {
-        const response = await fetch(run.job.audio_url, { headers: headers({ Accept: "*/*" }) });
-        if (response.ok) { player.src = URL.createObjectURL(await response.blob()); return; }
-      } catch (e) { /* fall through to the status check */ }
-    }
     checkExpired(run);
   });
 
@@ -631,11 +624,28 @@
     }
   });
 
+  // Switching the page's language loads the page again: the typed text comes along.
+  const TYPED = "sayfile.typed";
+  document.querySelectorAll(".switch a").forEach((link) => {
+    link.addEventListener("click", () => {
+      try { sessionStorage.setItem(TYPED, text.value); } catch (e) { /* not kept */ }
+    });
+  });
+
+  function restoreTyped() {
+    try {
+      const typed = sessionStorage.getItem(TYPED);
+      sessionStorage.removeItem(TYPED);
+      if (typed && !text.value) { text.value = typed; }
+    } catch (e) { /* nothing kept */ }
+  }
+
   // ---- start -----------------------------------------------------------------------------
 
   getLink.hidden = false;
   listen.hidden = false;
   $("listen-hint").hidden = false;
+  restoreTyped();
   updateCount();
   relabelLanguages();
   restorePrefs();
