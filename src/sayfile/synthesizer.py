@@ -7,13 +7,14 @@ import asyncio
 import contextlib
 import itertools
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Generic, TypeVar
 
 from sayfile import text as textmod
 from sayfile.audio import AudioFormat, ChunkBuffer, Encoder, Samples, audio_format
@@ -21,6 +22,8 @@ from sayfile.catalogue import Catalogue
 from sayfile.engines import Engine
 from sayfile.models import Voice
 from sayfile.scheduler import Lane, SentenceExecutor, Turn
+
+T = TypeVar("T")
 
 Progress = Callable[[float], Awaitable[None]]
 """Awaited with the fraction of the text (0..1) spoken so far, after each sentence."""
@@ -31,6 +34,8 @@ Observer = Callable[[str, float, float], None]
 # A stream's first piece is cut this short (at a clause, else a space) so that its first
 # audio comes after a few words' synthesis rather than a whole long sentence's.
 FIRST_PIECE_CHARS = 60
+# The order of a request's last step (the encoder's flush), after every piece.
+_LAST = 1 << 40
 # Steps of one request queued or running ahead of the one it waits for, per executor thread:
 # a thread that finishes a short sentence starts the next instead of idling.
 _AHEAD_PER_THREAD = 2
@@ -103,34 +108,52 @@ class Synthesizer:
         error is raised when its piece's turn comes. Closing the generator (a cancelled job,
         a client gone) cancels the pieces queued ahead.
         """
+        async with contextlib.aclosing(
+            self._produce(plan, turn, _keep, progress, quick_start)
+        ) as pieces:
+            async for samples in pieces:
+                yield samples
+
+    async def _produce(
+        self,
+        plan: SpeechPlan,
+        turn: Turn,
+        consume: Callable[[Samples], T],
+        progress: Progress | None,
+        quick_start: bool,
+    ) -> AsyncGenerator[T, None]:
+        """Yield `consume(samples)` for each piece in order. `consume` (an encoder's step)
+        runs on the thread that synthesized the piece due next, right after it, so that no
+        step has to wait behind a later piece's synthesis for a thread."""
         engine = self.catalogue.engine(plan.voice)
         ahead = self.executor.threads * _AHEAD_PER_THREAD
-        source = self.pieces(plan, quick_start)
-        numbers = itertools.count(0, 2)  # odd numbers are left for each piece's encoding
-        pending: deque[tuple[str, Future[tuple[Samples, float]]]] = deque()
+        source = enumerate(self.pieces(plan, quick_start))
+        in_order = _InOrder(consume)
+        pending: deque[tuple[int, str, Future[tuple[int, float]]]] = deque()
 
         def refill() -> None:
-            for piece in itertools.islice(source, ahead - len(pending)):
-                work = _Speak(engine, plan.voice, piece, plan.speed)
-                pending.append((piece, turn.submit(work, next(numbers))))
+            for index, piece in itertools.islice(source, ahead - len(pending)):
+                work = _Speak(engine, plan.voice, piece, plan.speed, index, in_order)
+                pending.append((index, piece, turn.submit(work, index)))
 
         total = len(plan.text)
         done = 0
         try:
             refill()
             while pending:
-                piece, future = pending[0]
-                samples, seconds = await asyncio.wrap_future(future)
+                index, piece, future = pending[0]
+                size, seconds = await asyncio.wrap_future(future)
                 pending.popleft()
                 refill()
                 if self._observer is not None:
-                    self._observer(engine.name, seconds, samples.size / plan.voice.sample_rate)
-                yield samples
+                    self._observer(engine.name, seconds, size / plan.voice.sample_rate)
+                yield in_order.result(index)
                 done += len(piece) + 1
                 if progress is not None:
                     await progress(min(done / total, 1.0))
         finally:
-            for _, future in pending:
+            in_order.close()
+            for _, _, future in pending:
                 future.cancel()
 
     async def stream(
@@ -142,17 +165,14 @@ class Synthesizer:
     ) -> AsyncGenerator[bytes, None]:
         """Yield the encoded file piece by piece as pieces are synthesized; together they are
         one valid file in a streamable layout."""
-        buffer = ChunkBuffer()
-        rate = plan.voice.sample_rate
-        encoder = await turn.run(lambda: Encoder(plan.format, rate, buffer, streaming=True))
-        number = 1
-        async with contextlib.aclosing(self.samples(plan, turn, progress, quick_start)) as chunks:
-            async for chunk in chunks:
-                data = await turn.run(_Encode(encoder, buffer, chunk), number)
-                number += 2
+        encoding = _Encoding(plan.format, plan.voice.sample_rate, None)
+        async with contextlib.aclosing(
+            self._produce(plan, turn, encoding.add, progress, quick_start)
+        ) as pieces:
+            async for data in pieces:
                 if data:
                     yield data
-        if tail := await turn.run(_Encode(encoder, buffer, None), number):
+        if tail := await turn.run(encoding.finish, _LAST):
             yield tail
 
     async def write(
@@ -161,22 +181,18 @@ class Synthesizer:
         """Write the audio to `path` atomically: it appears complete or not at all (a `.part`
         file renamed when whole, flushed to disk first so a crash cannot leave a short file
         under the final name)."""
-        part = path.with_name(path.name + ".part")
-        sink: BinaryIO = await turn.run(lambda: part.open("wb"))
+        encoding = _Encoding(plan.format, plan.voice.sample_rate, path)
         try:
-            rate = plan.voice.sample_rate
-            encoder = await turn.run(lambda: Encoder(plan.format, rate, sink))
-            number = 1
-            async with contextlib.aclosing(self.samples(plan, turn, progress)) as chunks:
-                async for chunk in chunks:
-                    await turn.run(_Encode(encoder, None, chunk), number)
-                    number += 2
-            size = await turn.run(lambda: _finish(encoder, sink, part, path), number)
+            async with contextlib.aclosing(
+                self._produce(plan, turn, encoding.add, progress, False)
+            ) as pieces:
+                async for _ in pieces:
+                    pass
+            await turn.run(encoding.finish, _LAST)
         except BaseException:
-            sink.close()
-            part.unlink(missing_ok=True)
+            encoding.abandon()
             raise
-        return SpeechResult(encoder.duration, size)
+        return SpeechResult(encoding.duration, path.stat().st_size)
 
     async def warm_up(self, plan: SpeechPlan) -> None:
         """Load `plan`'s voice by speaking its text once, so the first request pays nothing."""
@@ -188,42 +204,109 @@ class Synthesizer:
                 pass
 
 
+def _keep(samples: Samples) -> Samples:
+    return samples
+
+
+class _InOrder(Generic[T]):
+    """Hands pieces to `consume` in their order, on whichever thread finishes the piece that
+    is due (no thread ever waits for another's step); keeps what each call gives back."""
+
+    def __init__(self, consume: Callable[[Samples], T]) -> None:
+        self._consume = consume
+        self._lock = threading.Lock()
+        self._due = 0
+        self._ready: dict[int, Samples] = {}
+        self._results: dict[int, T] = {}
+        self._closed = False
+
+    def offer(self, index: int, samples: Samples) -> None:
+        with self._lock:
+            if self._closed:
+                return  # the request has ended: nothing more goes to its encoder
+            self._ready[index] = samples
+            while self._due in self._ready:
+                self._results[self._due] = self._consume(self._ready.pop(self._due))
+                self._due += 1
+
+    def result(self, index: int) -> T:
+        """What `consume` gave for piece `index`; ready once that piece's step is done and
+        those before it have been taken."""
+        with self._lock:
+            return self._results.pop(index)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._ready.clear()
+
+
 @dataclass(frozen=True, slots=True)
 class _Speak:
-    """One piece through the engine, timed (runs on an executor thread)."""
+    """One piece through the engine, timed, then offered for encoding in order (runs on an
+    executor thread); gives the piece's sample count and computing seconds."""
 
     engine: Engine
     voice: Voice
     text: str
     speed: float
+    index: int
+    in_order: _InOrder[Any]
 
-    def __call__(self) -> tuple[Samples, float]:
+    def __call__(self) -> tuple[int, float]:
         started = time.perf_counter()
         samples = self.engine.synthesize(self.voice, self.text, self.speed)
-        return samples, time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        self.in_order.offer(self.index, samples)
+        return samples.size, seconds
 
 
-@dataclass(frozen=True, slots=True)
-class _Encode:
-    """One chunk into the encoder (None: flush and finish), returning what a stream's buffer
-    holds now (runs on an executor thread)."""
+class _Encoding:
+    """One output being encoded: a stream's buffer (no `path`) or a `.part` file beside
+    `path`; the encoder and file are made by the first piece's thread."""
 
-    encoder: Encoder
-    buffer: ChunkBuffer | None
-    chunk: Samples | None
+    def __init__(self, fmt: AudioFormat, rate: int, path: Path | None) -> None:
+        self._format = fmt
+        self._rate = rate
+        self._path = path
+        self._part = path.with_name(path.name + ".part") if path is not None else None
+        self._sink: BinaryIO | None = None
+        self._buffer = ChunkBuffer()
+        self._encoder: Encoder | None = None
 
-    def __call__(self) -> bytes:
-        if self.chunk is None:
-            self.encoder.close()
-        else:
-            self.encoder.write(self.chunk)
-        return self.buffer.drain() if self.buffer is not None else b""
+    def _started(self) -> Encoder:
+        if self._encoder is None:
+            if self._part is None:
+                self._encoder = Encoder(self._format, self._rate, self._buffer, streaming=True)
+            else:
+                self._sink = self._part.open("wb")
+                self._encoder = Encoder(self._format, self._rate, self._sink)
+        return self._encoder
 
+    def add(self, samples: Samples) -> bytes:
+        """Encode one piece; a stream gets the bytes ready so far."""
+        self._started().write(samples)
+        return self._buffer.drain()
 
-def _finish(encoder: Encoder, sink: BinaryIO, part: Path, path: Path) -> int:
-    encoder.close()
-    sink.flush()
-    os.fsync(sink.fileno())
-    sink.close()
-    part.replace(path)
-    return path.stat().st_size
+    def finish(self) -> bytes:
+        """Flush the encoder; a file is flushed to disk and renamed to its final name. A
+        stream gets its last bytes."""
+        encoder = self._started()
+        encoder.close()
+        if self._sink is not None and self._part is not None and self._path is not None:
+            self._sink.flush()
+            os.fsync(self._sink.fileno())
+            self._sink.close()
+            self._part.replace(self._path)
+        return self._buffer.drain()
+
+    def abandon(self) -> None:
+        """Stop writing: the `.part` file goes."""
+        if self._sink is not None:
+            self._sink.close()
+        if self._part is not None:
+            self._part.unlink(missing_ok=True)
+
+    @property
+    def duration(self) -> float:
+        return self._encoder.duration if self._encoder is not None else 0.0
