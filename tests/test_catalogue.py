@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import Speech
 from sayfile.catalogue import Catalogue
 from sayfile.engines import build_engines
 from sayfile.engines.piper import bundled_voice_models
 from sayfile.errors import UnknownLanguage, UnknownVoice
-from sayfile.service import SpeechService
 from sayfile.settings import Settings
 
 # Real voices, server processes or the fuzzer: left out of `make test-fast`.
@@ -20,24 +20,26 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize(
     ("language", "voice"),
     [
-        ("en", "piper:en_US-joe-medium"),
-        ("en-US", "piper:en_US-joe-medium"),
-        ("en_us", "piper:en_US-joe-medium"),
-        ("en-GB", "espeak:en-gb"),
-        ("zh", "espeak:cmn"),
-        ("zh-CN", "espeak:cmn"),
-        ("cmn", "espeak:cmn"),
+        # Neural before formant, the best graded first (Kokoro's af_heart is graded A).
+        ("en", "kokoro:af_heart"),
+        ("en-US", "kokoro:af_heart"),
+        ("en_us", "kokoro:af_heart"),
+        ("en-GB", "kokoro:bf_emma"),
+        # Mandarin: the voice a speech recognizer understood best, never espeak-ng's.
+        ("zh", "kokoro:zm_yunjian"),
+        ("zh-CN", "kokoro:zm_yunjian"),
+        ("cmn", "kokoro:zm_yunjian"),
         ("yue", "espeak:yue"),
-        ("fr", "espeak:fr-fr"),
+        ("fr", "kokoro:ff_siwis"),
         ("de", "espeak:de"),
-        ("pt-BR", "espeak:pt-br"),
+        ("pt-BR", "kokoro:pf_dora"),
     ],
 )
-def test_language_picks_the_best_voice(speech: SpeechService, language: str, voice: str) -> None:
+def test_language_picks_the_best_voice(speech: Speech, language: str, voice: str) -> None:
     assert speech.catalogue.resolve(language=language).id == voice
 
 
-def test_voice_ids_are_engine_and_name(speech: SpeechService) -> None:
+def test_voice_ids_are_engine_and_name(speech: Speech) -> None:
     voices = speech.catalogue.voices()
     assert len(voices) > 100
     ids = [v.id for v in voices]
@@ -47,14 +49,14 @@ def test_voice_ids_are_engine_and_name(speech: SpeechService) -> None:
     assert speech.catalogue.resolve(voice="PIPER:en_us-joe-medium").id == "piper:en_US-joe-medium"
 
 
-def test_unknown_voice_names_the_closest(speech: SpeechService) -> None:
+def test_unknown_voice_names_the_closest(speech: Speech) -> None:
     with pytest.raises(UnknownVoice) as info:
         speech.catalogue.resolve(voice="piper:en_US-joe-medum")
     assert info.value.closest[0] == "piper:en_US-joe-medium"
     assert "piper:en_US-joe-medium" in str(info.value)
 
 
-def test_unknown_language_names_the_closest(speech: SpeechService) -> None:
+def test_unknown_language_names_the_closest(speech: Speech) -> None:
     with pytest.raises(UnknownLanguage) as info:
         speech.catalogue.resolve(language="enn")
     assert "en" in info.value.closest

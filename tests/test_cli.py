@@ -43,7 +43,7 @@ def test_say_reads_chinese_from_stdin(tmp_path: Path) -> None:
     text = "你好，世界。这是一个测试。".encode()
     result = run("say", "-", "--language", "zh", "-o", "hi.wav", stdin=text, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert b"espeak:cmn" in result.stderr
+    assert b"kokoro:zm_yunjian" in result.stderr
     assert decode((tmp_path / "hi.wav").read_bytes(), "wav").duration_s > 2.0
 
 
@@ -91,7 +91,7 @@ def test_voices_json_schema(tmp_path: Path) -> None:
     result = run("voices", "--json", "--language", "zh", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     voices = json.loads(result.stdout)
-    assert voices[0]["id"] == "espeak:cmn"
+    assert voices[0]["id"] == "kokoro:zm_yunjian"
     for voice in voices:
         assert set(voice) == {
             "id",
@@ -101,6 +101,8 @@ def test_voices_json_schema(tmp_path: Path) -> None:
             "gender",
             "sample_rate",
             "quality",
+            "grade",
+            "credit",
         }
         assert isinstance(voice["sample_rate"], int)
         assert voice["quality"] in {"neural", "formant"}

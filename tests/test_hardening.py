@@ -183,6 +183,10 @@ def test_a_form_posted_from_another_site_is_refused(
     form = {"text": "Hello."}
     other = client.post("/speech", data=form, headers={"origin": "https://evil.example"})
     assert other.status_code == 403 and other.json()["error"]["code"] == "cross_site_form"
+    hidden = client.post(
+        "/speech", data=form, headers={"origin": "null", "sec-fetch-site": "cross-site"}
+    )
+    assert hidden.status_code == 403
     same = client.post("/speech", data=form, headers={"origin": "http://testserver"})
     assert same.status_code == 200
     assert client.post("/speech", data=form).status_code == 200  # curl sends no Origin

@@ -111,19 +111,22 @@ def test_json_logs_carry_the_request_id() -> None:
 
 
 def test_rate_limit_answers_429_with_retry_after(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(rate_limit="3/minute")
+    client = make_client(rate_limit="3/minute", api_keys=["mine", "other"])
+    mine = {"Authorization": "Bearer mine"}
     body = {"text": "Rate limited.", "voice": "espeak:en-us"}
-    statuses = [client.post("/speech", json=body).status_code for _ in range(4)]
+    statuses = [client.post("/speech", json=body, headers=mine).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    r = client.post("/jobs", json=body)
+    r = client.post("/jobs", json=body, headers=mine)
     assert r.status_code == 429
     assert 0 < int(r.headers["retry-after"]) <= 60
     assert "3/minute" in r.json()["error"]["message"]
-    # Another API key is another client.
+    # Another configured API key is another client.
     other = client.post("/speech", json=body, headers={"Authorization": "Bearer other"})
     assert other.status_code == 200
     openai_shape = client.post(
-        "/v1/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": "Hi."}
+        "/v1/audio/speech",
+        json={"model": "tts-1", "voice": "alloy", "input": "Hi."},
+        headers=mine,
     )
     assert openai_shape.status_code == 429
     assert openai_shape.json()["error"]["type"] == "rate_limit_exceeded"
@@ -279,7 +282,7 @@ def test_sigterm_hands_back_work_and_leaves_no_part_files(tmp_path: Path) -> Non
     data = tmp_path / "data"
     server = start_server(data)
     try:
-        job = job_under_way(server.url, LONG)
+        job = job_under_way(server.url, LONG, until=lambda job: job["progress"] > 0)
         assert list((data / "audio").glob("*.part"))
     finally:
         server.stop()  # SIGTERM, then wait

@@ -69,7 +69,7 @@ def test_page_follows_accept_language_and_the_switch_is_remembered(client: TestC
     assert '<html lang="zh-CN">' in page.text
     assert page.headers["content-language"] == "zh-CN"
     assert ">下载</button>" in page.text and "★ 神经网络" in page.text
-    assert '<option value="cmn" selected>' in page.text  # Chinese visitors likely type Chinese
+    assert '<option value="zh-CN" selected>' in page.text  # Chinese visitors likely type Chinese
 
     switched = client.get("/?lang=en", headers={"accept-language": "zh-CN"})
     assert '<html lang="en">' in switched.text
@@ -98,7 +98,7 @@ def test_form_post_error_reads_in_the_page_language(client: TestClient) -> None:
     assert "服务器上没有这个声音，请从列表中选择。" in r.text
     assert "详情： Unknown voice 'espeak:nope'" in html.unescape(r.text)
     # The choices sent come back selected, not the defaults for a new visitor.
-    assert '<option value="cmn" selected>' not in r.text
+    assert '<option value="zh-CN" selected>' not in r.text
 
 
 def test_api_key_field_only_when_keys_are_set(make_client: Callable[..., TestClient]) -> None:

@@ -83,13 +83,16 @@ class Catalogue:
 
         A voice matches when its tag or one of its aliases is the one asked for (exact), or
         shares its primary language. When the request names a region or variant ("en-GB"),
-        exact matches come first; then neural before formant voices, exact before primary-only,
-        and the engine's own priority for that tag.
+        exact matches come first; then neural before formant voices, better scored (graded)
+        first, exact before primary-only, and the engine's own priority for that tag. Voices
+        that speak a language badly (`auto` False) are chosen only by their id.
         """
         wanted = _tag(language)
         regional = "-" in wanted
         scored = []
         for v in self._by_id().values():
+            if not v.auto:
+                continue
             tags = {_tag(v.language): v.priority}
             for alias, priority in v.aliases:
                 tags.setdefault(_tag(alias), priority)
@@ -99,5 +102,6 @@ class Catalogue:
                 exact, priority = False, min(tags.values())
             else:
                 continue
-            scored.append(((regional and not exact, -v.quality, not exact, priority, v.id), v))
+            rank = (regional and not exact, -v.quality, -v.score, not exact, priority, v.id)
+            scored.append((rank, v))
         return [v for _, v in sorted(scored, key=lambda item: item[0])]

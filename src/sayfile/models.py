@@ -32,6 +32,14 @@ class Voice:
     gender: str | None = None
     aliases: tuple[tuple[str, int], ...] = ()
     priority: int = 5
+    # How good the voice sounds among voices of its quality tier (higher first): the
+    # authors' grade where they give one (Kokoro), else sayfile's measure.
+    score: int = 50
+    grade: str | None = None
+    credit: str | None = None
+    # Chosen when only a language is asked for; False for voices that speak it badly
+    # (espeak-ng's Mandarin reads pinyin with tone numbers in English).
+    auto: bool = True
     # Engine-private locator (espeak-ng voice file, Piper model path); not shown to users.
     locator: str = field(default="", compare=False, repr=False)
 
@@ -45,6 +53,8 @@ class Voice:
             "gender": self.gender,
             "sample_rate": self.sample_rate,
             "quality": self.quality.name,
+            "grade": self.grade,
+            "credit": self.credit,
         }
 
 

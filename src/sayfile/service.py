@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from sayfile import text as textmod
 from sayfile.admission import Admission, Ticket
+from sayfile.aliases import guess_language
 from sayfile.audio import audio_format
 from sayfile.catalogue import Catalogue
 from sayfile.errors import (
@@ -29,6 +30,7 @@ from sayfile.errors import (
     StoreUnavailable,
     TextTooLong,
     TooManyActive,
+    UnknownLanguage,
 )
 from sayfile.events import JobEvents
 from sayfile.files import PART, AudioFiles
@@ -97,6 +99,11 @@ def validate(
             field="text",
         )
     voice = catalogue.resolve(voice=request.voice, language=request.language, engine=request.engine)
+    if not (request.voice or request.language) and (guessed := guess_language(clean)):
+        # Nobody said: the text's script decides (Chinese to a Mandarin voice, kana to
+        # Japanese) where some voice speaks it.
+        with contextlib.suppress(UnknownLanguage):
+            voice = catalogue.resolve(language=guessed, engine=request.engine)
     return SpeechPlan(clean, voice, fmt, float(speed))
 
 
@@ -169,6 +176,10 @@ class SpeechService:
     def voices(self, language: str | None = None) -> list[Voice]:
         """The catalogue (best first for `language`)."""
         return self.catalogue.voices(language)
+
+    def voice_ids(self) -> frozenset[str]:
+        """Every voice id the catalogue has."""
+        return frozenset(voice.id for voice in self.catalogue.voices())
 
     def voice(self, voice: str | None = None, language: str | None = None) -> Voice:
         """The voice a request naming `voice` or `language` (or neither) gets."""

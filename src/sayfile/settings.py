@@ -41,9 +41,15 @@ class Settings(BaseSettings):
         default=1, ge=1, description="onnxruntime threads per Piper voice."
     )
     engines: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["piper", "espeak"],
-        description="Speech engines to offer, comma-separated, best first: piper, espeak, "
-        "and tone (beeps, for tests and trying the service out without voices).",
+        default_factory=lambda: ["kokoro", "piper", "espeak"],
+        description="Speech engines to offer, comma-separated: kokoro, piper, espeak, and tone "
+        "(beeps, for tests and trying the service out without voices).",
+    )
+    kokoro_dir: Path | None = Field(
+        default=None,
+        description="Folder with Kokoro's voices/*.bin (and its model, joined there on first "
+        "use from the PyPI parts). Default: share/sayfile/kokoro in the virtualenv, where "
+        "`make run` puts them.",
     )
     parallel_sentences: int = Field(
         default_factory=lambda: len(os.sched_getaffinity(0)),

@@ -122,14 +122,17 @@ async def _form_fields(request: Request) -> dict[str, str]:
 
 
 def _check_origin(request: Request) -> None:
-    """A form posted from another site's page is refused (the browser says where it came
-    from in `Origin`); tools that send no Origin, such as curl, are not affected."""
+    """A form posted from another site's page is refused. Browsers say where a request comes
+    from in `Sec-Fetch-Site`, and in `Origin` (which is "null" for the page's own posts, as
+    it sends no referrer); tools that send neither, such as curl, are not affected."""
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        raise CrossSiteForm()
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return
     # Behind a proxy that rewrites Host, the name the browser used is X-Forwarded-Host.
     hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
-    if origin == "null" or urlsplit(origin).netloc not in hosts:
+    if urlsplit(origin).netloc not in hosts:
         raise CrossSiteForm()
 
 

@@ -92,7 +92,9 @@ async def create_speech(
     """Streamed as it is synthesized, except WAV and FLAC, whose headers state their length:
     those are sent whole (with Content-Length) once made, so a saved file reads right."""
     voice = body.voice.id if isinstance(body.voice, VoiceRef) else body.voice
-    choice = choose_voice(voice, body.model, body.input, settings.openai_voices)
+    choice = choose_voice(
+        voice, body.model, body.input, settings.openai_voices, service.voice_ids()
+    )
     request = SpeechRequest(
         text=body.input,
         voice=choice.voice,

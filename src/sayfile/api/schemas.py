@@ -97,6 +97,8 @@ class VoiceOut(BaseModel):
     gender: str | None
     sample_rate: int
     quality: str
+    grade: str | None = Field(default=None, description="The voice authors' grade (A best).")
+    credit: str | None = Field(default=None, description="Who made the voice, and its licence.")
 
 
 class ErrorBody(BaseModel):

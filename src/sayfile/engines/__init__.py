@@ -20,6 +20,12 @@ def _espeak(settings: Settings) -> Engine:
     return EspeakEngine(settings.espeak_command, settings.engine_timeout_seconds)
 
 
+def _kokoro(settings: Settings) -> Engine:
+    from sayfile.engines.kokoro import KokoroEngine
+
+    return KokoroEngine(settings.kokoro_dir, threads=settings.synthesis_threads)
+
+
 def _tone(settings: Settings) -> Engine:
     from sayfile.engines.tone import ToneEngine
 
@@ -27,6 +33,7 @@ def _tone(settings: Settings) -> Engine:
 
 
 ENGINES: dict[str, Callable[[Settings], Engine]] = {
+    "kokoro": _kokoro,
     "piper": _piper,
     "espeak": _espeak,
     "tone": _tone,

@@ -23,6 +23,10 @@ _NORMAL_WPM = 175
 _MIN_WPM = 80
 _SAMPLE_RATE = 22050
 _GENDERS = {"M": "male", "F": "female"}
+# Debian 12's espeak-ng reads Chinese characters as pinyin with tone numbers in English
+# ("ni three hao three"): a speech recognizer understands nothing of it. These voices are
+# never chosen by language, only by their id.
+_UNINTELLIGIBLE = {"cmn", "cmn-latn-pinyin"}
 _OTHER_LANGUAGE = re.compile(r"\(([\w-]+) (\d+)\)")
 
 
@@ -124,6 +128,8 @@ def _parse_voice_listing(listing: str) -> list[Voice]:
                 gender=_GENDERS.get(age_gender.rsplit("/", 1)[-1]),
                 aliases=tuple((_bcp47(code), int(prio)) for code, prio in others),
                 priority=priority,
+                auto=key not in _UNINTELLIGIBLE,
+                credit="espeak-ng (GPL-3.0+)",
                 locator=file,
             )
         )

@@ -131,5 +131,9 @@ def _voice_from_config(model: Path, config_path: Path) -> Voice:
         sample_rate=int(config["audio"]["sample_rate"]),
         quality=Quality.neural,
         priority=1,
+        # Between Kokoro's C and C-: a speech recognizer's word error rate on Harvard
+        # sentences was 0.138 for en_US-joe-medium, 0.037 for Kokoro's af_heart.
+        score=62,
+        credit="Piper (MIT); voice per its model card",
         locator=str(model),
     )

