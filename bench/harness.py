@@ -154,6 +154,19 @@ class Pipeline:
         """The audio written to `path`, as a job writes it."""
         return asyncio.run(self.synthesizer.write(plan, path, self._turn()))
 
+    def first_bytes(self, plan: SpeechPlan) -> float:
+        """Seconds until a stream of `plan` (a short first piece) yields its first bytes."""
+
+        async def first() -> float:
+            started = time.perf_counter()
+            pieces = self.synthesizer.stream(plan, self._turn())
+            await anext(pieces)
+            elapsed = time.perf_counter() - started
+            await pieces.aclose()
+            return elapsed
+
+        return asyncio.run(first())
+
     def close(self) -> None:
         self.synthesizer.executor.close()
         self.synthesizer.catalogue.close()

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
         description="Longest piece of text handed to an engine at once; longer runs without "
         "punctuation are split at commas or spaces.",
     )
+    max_loaded_voices: int = Field(
+        default=4,
+        ge=1,
+        description="Piper voice models kept loaded at once; past it the one unused longest "
+        "is unloaded (Kokoro's voices share one model).",
+    )
     synthesis_threads: int = Field(
         default=1, ge=1, description="onnxruntime threads per Piper voice."
     )

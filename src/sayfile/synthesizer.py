@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -32,8 +33,11 @@ Observer = Callable[[str, float, float], None]
 """Called after each sentence with the engine, its computing seconds and the audio seconds."""
 
 # A stream's first piece is cut this short (at a clause, else a space) so that its first
-# audio comes after a few words' synthesis rather than a whole long sentence's.
-FIRST_PIECE_CHARS = 60
+# audio comes after a couple of seconds of speech are synthesized, not a whole long
+# sentence: about 30 Latin characters, or 8 Chinese or Japanese ones (each a syllable).
+FIRST_PIECE_CHARS = 30
+FIRST_PIECE_CJK_CHARS = 8
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 # The order of a request's last step (the encoder's flush), after every piece.
 _LAST = 1 << 40
 # Steps of one request queued or running ahead of the one it waits for, per executor thread:
@@ -86,8 +90,9 @@ class Synthesizer:
         first = next(sentences, None)
         if first is None:
             return
-        if quick_start and len(first) > FIRST_PIECE_CHARS:
-            head = next(textmod.sentences(first, FIRST_PIECE_CHARS), first)
+        budget = FIRST_PIECE_CJK_CHARS if _CJK.search(first) else FIRST_PIECE_CHARS
+        if quick_start and len(first) > budget:
+            head = next(textmod.sentences(first, budget), first)
             rest = first[len(head) :].strip()
             if first.startswith(head) and rest:
                 yield head

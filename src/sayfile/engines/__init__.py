@@ -11,7 +11,11 @@ from sayfile.settings import Settings
 def _piper(settings: Settings) -> Engine:
     from sayfile.engines.piper import PiperEngine
 
-    return PiperEngine(settings.voices_dir, threads=settings.synthesis_threads)
+    return PiperEngine(
+        settings.voices_dir,
+        threads=settings.synthesis_threads,
+        max_loaded=settings.max_loaded_voices,
+    )
 
 
 def _espeak(settings: Settings) -> Engine:

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,15 @@ class PiperEngine:
 
     name = "piper"
 
-    def __init__(self, voices_dir: Path | None = None, threads: int = 1) -> None:
+    def __init__(
+        self, voices_dir: Path | None = None, threads: int = 1, max_loaded: int = 4
+    ) -> None:
         self._voices_dir = voices_dir
         self._threads = threads
+        self._max_loaded = max_loaded
         self._voices: list[Voice] | None = None
-        self._loaded: dict[str, Any] = {}
+        # Loaded models, least recently used first.
+        self._loaded: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def voices(self) -> list[Voice]:
@@ -53,7 +58,12 @@ class PiperEngine:
             for model in models:
                 config = model.with_name(model.name + ".json")
                 if config.is_file():
-                    voice = _voice_from_config(model, config)
+                    try:
+                        voice = _voice_from_config(model, config)
+                    except (ValueError, KeyError, TypeError, OSError) as exc:
+                        # One broken voice is reported and left out; the others still work.
+                        log.warning("Piper voice %s skipped: broken config (%s)", model.name, exc)
+                        continue
                     found.setdefault(voice.id, voice)
             self._voices = list(found.values())
         return self._voices
@@ -61,7 +71,9 @@ class PiperEngine:
     def _model(self, voice: Voice) -> Any:
         with self._lock:
             model = self._loaded.get(voice.id)
-            if model is None:
+            if model is not None:
+                self._loaded.move_to_end(voice.id)
+            else:
                 # onnxruntime queues telemetry for upload unless told not to before its
                 # import; an offline service sends nothing anywhere.
                 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
@@ -87,6 +99,9 @@ class PiperEngine:
                         f"Piper could not load voice {voice.id} ({type(exc).__name__})"
                     ) from exc
                 self._loaded[voice.id] = model
+                while len(self._loaded) > self._max_loaded:
+                    # Memory stays bounded: the voice unused longest is loaded again if asked.
+                    self._loaded.popitem(last=False)
             return model
 
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
