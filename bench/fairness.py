@@ -25,16 +25,10 @@ from pathlib import Path
 import httpx2 as httpx
 
 from harness import free_port, load_env
+from longjob import PARAGRAPH, VOICE
 
-PIPER = "piper:en_US-joe-medium"
+PIPER = VOICE
 RUNS = 5
-PARAGRAPH = (
-    "The river ran slowly past the mill, and the miller counted the sacks by lamplight. "
-    "Nobody in the village could remember a winter as long as this one. "
-    "Letters arrived twice a week, wrapped in oilcloth against the rain. "
-    "She read them aloud at the kitchen table, one page at a time, while the kettle sang. "
-    "In the spring they would walk to the coast and see the ships come in. "
-)
 # One sentence of 400 characters: clauses, no full stop until the end.
 CLAUSE = "the ferry left the harbour late, with the tide already turning against it, "
 
