@@ -140,7 +140,10 @@ class Speech:
         return asyncio.run(pieces())
 
     def samples(
-        self, plan: SpeechPlan, progress: Callable[[float], object] | None = None
+        self,
+        plan: SpeechPlan,
+        progress: Callable[[float], object] | None = None,
+        quick_start: bool = False,
     ) -> list[Samples]:
         async def chunks() -> list[Samples]:
             async def report(fraction: float) -> None:
@@ -148,7 +151,8 @@ class Speech:
                     progress(fraction)
 
             turn = self.synthesizer.executor.turn(Lane.interactive)
-            return [chunk async for chunk in self.synthesizer.samples(plan, turn, report)]
+            chunks = self.synthesizer.samples(plan, turn, report, quick_start)
+            return [chunk async for chunk in chunks]
 
         return asyncio.run(chunks())
 

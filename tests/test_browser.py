@@ -268,7 +268,7 @@ def test_the_language_switch_changes_the_interface(
     expect(page.locator("#get-link")).to_have_text("获取链接")
     expect(page.locator("label[for=text]")).to_have_text("文字")
     expect(page.locator("#count")).to_have_text("0 / 5,000 个字符")
-    assert page.input_value("#language") == "cmn"  # Chinese visitors get a Chinese voice
+    assert page.input_value("#language") == "zh-CN"  # Chinese visitors get a Chinese voice
 
     page.fill("#text", "你好")
     page.get_by_role("link", name="English").click()

@@ -62,12 +62,14 @@ def test_200_concurrent_mixed_requests_each_get_their_own_audio(
 
     results = asyncio.run(run_all())
     assert len(results) == 200
-    for _, case, data, disposition in results:
+    for i, case, data, disposition in results:
         fmt = FORMATS[case["format"]]
         # The name is made from this request's own text (its number included).
         assert disposition == content_disposition(stem_for(case["text"]), fmt.extension)
         plan = speech.plan(case["text"], voice=case["voice"])
-        expected = sum(c.size for c in speech.samples(plan)) / plan.voice.sample_rate
+        # A stream's long first sentence is cut short at a space (first bytes sooner).
+        chunks = speech.samples(plan, quick_start=i % 3 == 1)
+        expected = sum(c.size for c in chunks) / plan.voice.sample_rate
         tolerance = 0.1 if case["voice"].startswith("espeak") else 0.25 * expected
         assert decode(data, case["format"]).duration_s == pytest.approx(expected, abs=tolerance)
 
