@@ -389,3 +389,22 @@ def test_job_ids_never_reach_the_logs(
     ours = [record.getMessage() for record in caplog.records if record.name.startswith("sayfile")]
     assert ours
     assert not [message for message in ours if job["id"] in message]
+
+
+def test_a_one_time_link_serves_one_download_at_a_time(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """Two downloads at once cannot both get the file: the second waits its turn (409)."""
+    client = make_client(**TONES)
+    job = client.post("/jobs", json={"text": "Only once.", "one_time": True}).json()
+    done = wait_done(client, job["status_url"])
+    service = client.app.state.service  # type: ignore[attr-defined]
+    assert client.portal is not None
+    held, file = client.portal.call(service.open_audio, done["id"], True)  # one under way
+    second = client.get(done["audio_url"])
+    assert second.status_code == 409 and second.json()["error"]["code"] == "being_downloaded"
+    assert client.head(done["audio_url"]).status_code == 200  # HEAD takes nothing
+    file.close()
+    client.portal.call(service.delivered, held, 0)  # it broke off before any byte
+    assert client.get(done["audio_url"]).status_code == 200
+    assert client.get(done["audio_url"]).status_code == 410

@@ -11,7 +11,8 @@ SayfileError
  +-- WorkerLost              the process making the audio vanished, or none took it (503)
  +-- Busy                    the synthesis queue is full (503, Retry-After)
  +-- StorageFull             the storage quota is reached (507)
- +-- JobNotFound / JobExpired / JobNotReady / JobFailed    the state of a link (404/410/409)
+ +-- JobNotFound / JobExpired / JobNotReady / JobFailed / JobBusy   the state of a link
+                             (404/410/409/409)
  +-- Cancelled               a job was cancelled while running
  +-- StoreUnavailable        Redis is away (503, Retry-After)
  +-- Unauthorized            an API key is required (401)
@@ -130,6 +131,16 @@ class JobNotReady(SayfileError):
         super().__init__(f"The audio is not ready yet (job is {status}); try again shortly.")
         self.status = status
         self.retry_after = 2
+
+
+class JobBusy(SayfileError):
+    """A one-time link is being downloaded by another request right now."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This one-time link is being downloaded right now; it can be downloaded once."
+        )
+        self.retry_after = 5
 
 
 class JobFailed(SayfileError):

@@ -22,6 +22,7 @@ from sayfile.audio import audio_format
 from sayfile.catalogue import Catalogue
 from sayfile.errors import (
     InvalidInput,
+    JobBusy,
     JobExpired,
     JobFailed,
     JobNotFound,
@@ -157,8 +158,10 @@ class SpeechService:
         self.admission = admission
         self.quota = quota
         self._clock = clock
-        # Bytes of one-time files sent so far, by job (in this process).
+        # Bytes of one-time files sent so far, by job, and those being sent now (in this
+        # process).
         self._delivered: dict[str, int] = {}
+        self._downloading: set[str] = set()
 
     # -- validation -----------------------------------------------------------------------
 
@@ -348,10 +351,12 @@ class SpeechService:
                     job = await self.get(job_id)
                 yield job
 
-    async def open_audio(self, job_id: str) -> tuple[Job, BinaryIO]:
+    async def open_audio(self, job_id: str, download: bool = False) -> tuple[Job, BinaryIO]:
         """The finished file of a done job, opened for reading (the caller closes it); once
-        open it can be read whole even if the link ends meanwhile. Raises JobNotFound,
-        JobExpired, JobFailed or JobNotReady (while queued or running)."""
+        open it can be read whole even if the link ends meanwhile. With `download` (a GET,
+        not a HEAD) a one-time link is held until `delivered` is called: one download at a
+        time, so two at once cannot both get the file. Raises JobNotFound, JobExpired,
+        JobFailed, JobNotReady (while queued or running) or JobBusy."""
         job = await self.get(job_id)
         if job.status == JobStatus.expired:
             raise JobExpired()
@@ -360,17 +365,25 @@ class SpeechService:
         if job.status != JobStatus.done:
             raise JobNotReady(job.status.value)
         path = self.files.path(job.id, audio_format(job.format).extension)
+        held = download and job.one_time
+        if held:
+            if job.id in self._downloading:
+                raise JobBusy()
+            self._downloading.add(job.id)
         try:
             return job, await asyncio.to_thread(path.open, "rb")
         except FileNotFoundError:
+            if held:
+                self._downloading.discard(job.id)
             raise JobExpired() from None
 
     async def delivered(self, job: Job, count: int) -> None:
-        """`count` bytes of the file went to a client (any range). A one-time link ends once
-        as many bytes as the file has went out, in one GET or in ranges: `Range: bytes=0-`
-        or a download manager's pieces use it up like a plain download."""
+        """A download of the file has ended, `count` bytes sent (any range). A one-time link
+        ends once as many bytes as the file has went out, in one GET or in ranges:
+        `Range: bytes=0-` or a download manager's pieces use it up like a plain download."""
         if not job.one_time:
             return
+        self._downloading.discard(job.id)
         total = self._delivered.get(job.id, 0) + count
         if total < (job.bytes or 0):
             self._delivered[job.id] = total

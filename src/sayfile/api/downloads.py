@@ -37,9 +37,9 @@ PATHSEND = "http.response.pathsend"
 
 
 class JobFileResponse(FileResponse):
-    """A finished job's file, with Range/If-Range from Starlette. `on_sent(n)` runs after a
-    GET with the number of body bytes handed to the server, whatever the range (never for
-    HEAD); one-time links add these up.
+    """A finished job's file, with Range/If-Range from Starlette. `on_sent(n)` runs once the
+    response has ended, however it ended, with the number of body bytes handed to the
+    server, whatever the range; one-time links add these up.
 
     Where the server offers the ASGI pathsend extension the server sends the file itself,
     except when `on_sent` is set: a pathsend hands over a path, not bytes, so nothing would
@@ -84,7 +84,7 @@ class JobFileResponse(FileResponse):
             await super().__call__(scope, receive, counting_send)
         finally:
             self._file.close()
-            if self._on_sent is not None and scope["method"] == "GET" and sent:
+            if self._on_sent is not None:
                 await self._on_sent(sent)
 
 

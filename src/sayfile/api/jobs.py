@@ -108,16 +108,19 @@ _AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="Download the finished file",
 )
 async def job_audio(request: Request, job_id: str, service: ServiceDep) -> Response:
-    job, file = await service.open_audio(job_id)
+    download = request.method == "GET"
+    job, file = await service.open_audio(job_id, download)
     etag = etag_of(job)
     if etag in request.headers.get("if-none-match", ""):
         file.close()
+        if download:
+            await service.delivered(job, 0)
         return Response(status_code=304, headers={"ETag": etag})
 
     async def sent(count: int) -> None:
         await service.delivered(job, count)
 
-    return JobFileResponse(file, job, on_sent=sent if job.one_time else None)
+    return JobFileResponse(file, job, on_sent=sent if job.one_time and download else None)
 
 
 @router.delete(
