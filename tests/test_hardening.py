@@ -408,3 +408,21 @@ def test_a_one_time_link_serves_one_download_at_a_time(
     client.portal.call(service.delivered, held, 0)  # it broke off before any byte
     assert client.get(done["audio_url"]).status_code == 200
     assert client.get(done["audio_url"]).status_code == 410
+
+
+async def test_a_redis_that_does_not_answer_is_given_up_within_the_timeout() -> None:
+    """The documented SAYFILE_REDIS_TIMEOUT_SECONDS holds, retry included (was twice it)."""
+    from sayfile.errors import StoreUnavailable
+    from sayfile.store.redis import RedisJobStore
+
+    with socket.socket() as silent:  # accepts connections, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        store = RedisJobStore(f"redis://127.0.0.1:{port}/0", timeout=1.0)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            await store.get("x" * 32)
+        waited = time.monotonic() - started
+        await store.close()
+    assert 0.4 < waited < 1.4

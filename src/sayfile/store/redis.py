@@ -3,6 +3,7 @@ place, expiry kept in sorted sets (no keyspace notifications needed)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import secrets
@@ -58,12 +59,16 @@ class Keys:
 def _guard(
     method: Callable[P, Coroutine[Any, Any, T]],
 ) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Turn Redis being away into StoreUnavailable (503), never a traceback or a hang."""
+    """Turn Redis being away into StoreUnavailable (503), never a traceback or a hang; the
+    whole call, the client's retry and connection handshake included, within the store's
+    timeout."""
 
     @functools.wraps(method)
     async def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+        limit: float = getattr(args[0], "timeout", 2.0)
         try:
-            return await method(*args, **kwargs)
+            async with asyncio.timeout(limit):
+                return await method(*args, **kwargs)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise StoreUnavailable("Redis") from exc
         except RedisError as exc:
@@ -96,6 +101,7 @@ class RedisJobStore:
     """The JobStore contract on Redis (see store/base.py)."""
 
     def __init__(self, url: str, timeout: float = 2.0, keys: Keys | None = None) -> None:
+        self.timeout = timeout
         self._redis = connect(url, timeout)
         self.keys = keys or Keys()
         # Delete the lock only if it is still ours (it may have expired and been retaken).
