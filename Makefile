@@ -58,6 +58,7 @@ KOKORO_DIR := $(VENV)/share/sayfile/kokoro
 
 $(KOKORO_DIR)/voices/af_heart.bin: scripts/kokoro-voices.sh | $(BIN)/python
 	bash scripts/kokoro-voices.sh $(KOKORO_DIR)
+	@touch $@  # npm's files are dated 1985: without this make would fetch them every time
 
 $(VENV)/.run-deps: pyproject.toml $(VENV)/.apt-run $(KOKORO_DIR)/voices/af_heart.bin | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e .
