@@ -322,6 +322,17 @@ def test_listen_plays_a_preview(server_factory: Callable[..., Server], launch: L
         " return p.readyState >= 1 && p.duration > 0.5; }"
     )
 
+    # A chosen voice can be heard saying a sentence of its own.
+    expect(page.locator("#voice-sample")).to_be_hidden()
+    page.select_option("#voice", "espeak:de")
+    with page.expect_response(lambda r: "/voices/espeak%3Ade/sample" in r.url) as sample:
+        page.click("#voice-sample")
+    assert sample.value.status == 200
+    page.wait_for_function(
+        "() => { const p = document.getElementById('preview');"
+        " return p.src.includes('/sample') && p.readyState >= 1 && p.duration > 1; }"
+    )
+
 
 def test_an_api_key_is_asked_for_remembered_and_sent(
     server_factory: Callable[..., Server], launch: Launch

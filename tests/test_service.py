@@ -226,3 +226,19 @@ def test_a_restart_after_kill_9_fails_the_old_jobs_at_once(
     assert state["status"] == "failed"
     assert "restarted" in state["error"]
     assert list((tmp_path / "data" / "audio").iterdir()) == []
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_a_voice_sample_is_made_once_and_then_served(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES, api_keys=["secret"])  # the page's player sends no key
+    first = client.get("/voices/tone:slow/sample")
+    assert first.status_code == 200 and first.headers["content-type"] == "audio/mpeg"
+    assert decode(first.content, "mp3").duration_s > 1
+    started = time.monotonic()
+    again = client.get("/voices/tone:slow/sample")
+    assert again.content == first.content
+    assert time.monotonic() - started < 0.5  # the finished file, not made again
+    unknown = client.get("/voices/tone:nope/sample")
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_voice"

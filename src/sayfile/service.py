@@ -53,6 +53,19 @@ MAX_SPEED = 4.0
 # Text this many times longer than its limit is refused before it is cleaned up (clean-up
 # folds white space, so text somewhat over the limit may still fit).
 _RAW_FACTOR = 4
+# What a voice says to introduce itself, by primary language (English for the others).
+_SAMPLES = {
+    "en": "Hello! This is how I sound when I read to you.",
+    "zh": "你好！这是我朗读时的声音。",
+    "cmn": "你好！这是我朗读时的声音。",
+    "ja": "こんにちは。これが私の声です。",
+    "es": "¡Hola! Así suena mi voz cuando leo.",
+    "fr": "Bonjour ! Voici ma voix quand je lis.",
+    "de": "Hallo! So klingt meine Stimme, wenn ich vorlese.",
+    "it": "Ciao! Questa è la mia voce quando leggo.",
+    "pt": "Olá! Esta é a minha voz quando leio.",
+    "hi": "नमस्ते! जब मैं पढ़ती हूँ तो मेरी आवाज़ ऐसी लगती है।",
+}
 # A watcher looks at the record itself this often even without events, in case one was lost
 # (Redis pub/sub delivers at most once).
 _RECHECK_S = 5.0
@@ -179,6 +192,14 @@ class SpeechService:
     def voices(self, language: str | None = None) -> list[Voice]:
         """The catalogue (best first for `language`)."""
         return self.catalogue.voices(language)
+
+    async def sample(self, voice_id: str) -> Job:
+        """A short sentence in the voice's own language, made the first time it is asked
+        for and then served from the finished file while it lives. Raises UnknownVoice."""
+        voice = self.catalogue.resolve(voice=voice_id)
+        primary = voice.language.split("-", 1)[0].lower()
+        text = _SAMPLES.get(primary, _SAMPLES["en"])
+        return await self.speak(SpeechRequest(text, voice=voice.id, format="mp3"), None)
 
     def voice_ids(self) -> frozenset[str]:
         """Every voice id the catalogue has."""

@@ -43,6 +43,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "listen_too_long": "Listen is for short text (up to {limit} characters). "
         "Use Download or Get link for the whole text.",
         "preview": "Preview",
+        "voice_sample": "Hear this voice",
         "job": "Your link",
         "progress": "Progress",
         "queued": "Waiting for its turn…",
@@ -134,6 +135,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "listen_too_long": "“试听”只适用于短文字（最多 {limit} 个字符）。"
         "完整文字请使用“下载”或“获取链接”。",
         "preview": "试听",
+        "voice_sample": "听听这个声音",
         "job": "你的链接",
         "progress": "进度",
         "queued": "正在排队…",

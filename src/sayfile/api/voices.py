@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
-from sayfile.api.deps import ServiceDep
-from sayfile.api.schemas import VoiceOut
+from sayfile.api.deps import RATE_LIMIT, ServiceDep
+from sayfile.api.downloads import JobFileResponse, unless_disconnected
+from sayfile.api.schemas import AUDIO_CONTENT, VoiceOut, error_docs
 
 router = APIRouter(tags=["voices"])
 
@@ -19,3 +21,18 @@ async def list_voices(
 ) -> list[VoiceOut]:
     voices = service.voices(language)
     return [VoiceOut.model_validate(v.public()) for v in voices]
+
+
+@router.get(
+    "/voices/{voice_id}/sample",
+    response_class=Response,
+    responses={200: {"content": AUDIO_CONTENT}, **error_docs(422, 429, 500, 503)},
+    dependencies=[RATE_LIMIT],
+    summary="A short sample of the voice (mp3), made on first use and then cached",
+)
+async def voice_sample(request: Request, voice_id: str, service: ServiceDep) -> Response:
+    """No API key is needed, so that the page's player can fetch it: the text is fixed and
+    the file is made once per voice while it lives."""
+    job = await unless_disconnected(request, service.sample(voice_id))
+    job, file = await service.open_audio(job.id)
+    return JobFileResponse(file, job)

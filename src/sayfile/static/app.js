@@ -233,6 +233,7 @@
       voice.replaceChildren(new Option(t.voice_best, ""), ...groups.values());
     }
     voice.value = keep && hasOption(voice, keep) ? keep : "";
+    showVoiceSample();
   }
 
   function savePrefs() {
@@ -624,6 +625,17 @@
     }
   });
 
+  // A chosen voice can be heard saying a short sentence of its own (made once, then cached).
+  const voiceSample = $("voice-sample");
+  function showVoiceSample() { voiceSample.hidden = !voice.value; }
+  voice.addEventListener("change", showVoiceSample);
+  voiceSample.addEventListener("click", () => {
+    if (previewUrl) { URL.revokeObjectURL(previewUrl); previewUrl = null; }
+    preview.src = root + "/voices/" + encodeURIComponent(voice.value) + "/sample";
+    preview.hidden = false;
+    preview.play().catch(() => { /* autoplay refused: the controls are there */ });
+  });
+
   // Switching the page's language loads the page again: the typed text comes along.
   const TYPED = "sayfile.typed";
   document.querySelectorAll(".switch a").forEach((link) => {
@@ -647,6 +659,7 @@
   $("listen-hint").hidden = false;
   restoreTyped();
   updateCount();
+  showVoiceSample();
   relabelLanguages();
   restorePrefs();
   renderRecent();
