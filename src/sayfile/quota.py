@@ -5,6 +5,7 @@ against SAYFILE_STORAGE_QUOTA_BYTES."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 from sayfile.audio import AudioFormat
@@ -16,6 +17,7 @@ from sayfile.files import AudioFiles
 # Chinese or Japanese character takes about a quarter of a second.
 _SECONDS_PER_CHAR = 0.09
 _SECONDS_PER_CJK_CHAR = 0.3
+_CJK = re.compile(r"[\u3040-\u9fff]")
 # How long the disk's figure is trusted before it is counted again.
 _FRESH_S = 1.0
 # A reservation whose job's end was never heard of (an event lost) is dropped after this.
@@ -24,7 +26,7 @@ _RESERVATION_S = 6 * 3600
 
 def estimate_bytes(text: str, fmt: AudioFormat, voice_rate: int) -> int:
     """An upper estimate of the file's size for `text` spoken in `fmt`."""
-    cjk = sum(1 for char in text if "\u3040" <= char <= "\u9fff")
+    cjk = len(_CJK.findall(text))  # in C: this runs on the event loop for 200,000 characters
     seconds = (len(text) - cjk) * _SECONDS_PER_CHAR + cjk * _SECONDS_PER_CJK_CHAR
     per_second = fmt.bit_rate // 8 if fmt.bit_rate else 2 * (fmt.sample_rate or voice_rate)
     return int(seconds * per_second) + 4096

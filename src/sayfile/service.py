@@ -9,7 +9,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -358,7 +358,7 @@ class SpeechService:
             job = job.evolve(status=JobStatus.expired)
         return job
 
-    async def follow(self, job_id: str) -> AsyncIterator[Job]:
+    async def follow(self, job_id: str) -> AsyncGenerator[Job, None]:
         """The job now, then again each time it changes, until it has finished. Raises
         JobNotFound, also when it is deleted meanwhile."""
         with self.events.watch(job_id) as watch:

@@ -197,7 +197,7 @@ class Synthesizer:
         except BaseException:
             encoding.abandon()
             raise
-        return SpeechResult(encoding.duration, path.stat().st_size)
+        return SpeechResult(encoding.duration, encoding.size)
 
     async def warm_up(self, plan: SpeechPlan) -> None:
         """Load `plan`'s voice by speaking its text once, so the first request pays nothing."""
@@ -278,6 +278,8 @@ class _Encoding:
         self._sink: BinaryIO | None = None
         self._buffer = ChunkBuffer()
         self._encoder: Encoder | None = None
+        self.size = 0
+        """Bytes of the finished file (set by `finish`, on the executor's thread)."""
 
     def _started(self) -> Encoder:
         if self._encoder is None:
@@ -303,6 +305,7 @@ class _Encoding:
             os.fsync(self._sink.fileno())
             self._sink.close()
             self._part.replace(self._path)
+            self.size = self._path.stat().st_size
         return self._buffer.drain()
 
     def abandon(self) -> None:

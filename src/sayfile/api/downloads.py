@@ -88,13 +88,18 @@ class JobFileResponse(FileResponse):
                 await self._on_sent(sent)
 
 
+async def _disconnected(receive: Receive) -> None:
+    """Return once the client has gone (the request's body already read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
     """Await `work`, cancelling it when the client hangs up first (its body already read)."""
     task = asyncio.ensure_future(work)
 
     async def watch() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
+        await _disconnected(request.receive)
         task.cancel()
 
     watcher = asyncio.ensure_future(watch())
@@ -139,12 +144,8 @@ class SpeechStreamResponse(Response):
                 )
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-
         sending = asyncio.ensure_future(stream())
-        watching = asyncio.ensure_future(watch())
+        watching = asyncio.ensure_future(_disconnected(receive))
         try:
             await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
         finally:

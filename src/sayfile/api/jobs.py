@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -69,9 +69,9 @@ async def job_events(request: Request, job_id: str, service: ServiceDep) -> Stre
     )
 
 
-async def _events(jobs: AsyncIterator[Job], base: str) -> AsyncIterator[str]:
+async def _events(jobs: AsyncGenerator[Job, None], base: str) -> AsyncIterator[str]:
     last = None
-    async with contextlib.aclosing(jobs):  # type: ignore[type-var]
+    async with contextlib.aclosing(jobs):
         try:
             async for job in jobs:
                 data = JobOut.of(job, base).model_dump_json()

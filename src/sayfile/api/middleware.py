@@ -108,18 +108,24 @@ class BodyLimit:
                     raise _TooLarge()
             return message
 
-        started = False
-
-        async def track(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        sending = _Sending(send)
         try:
-            await self.app(scope, counted, track)
+            await self.app(scope, counted, sending)
         except _TooLarge:
-            if not started:
+            if not sending.started:
                 await self._too_large(send)
+
+
+class _Sending:
+    """`send`, noting whether the response has started (after which no error can be sent)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
 
 
 class _TooLarge(Exception):
@@ -191,20 +197,14 @@ class InternalErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def track(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        sending = _Sending(send)
         try:
-            await self.app(scope, receive, track)
+            await self.app(scope, receive, sending)
         except ClientDisconnect:
             return  # nobody is left to answer
         except Exception:
             log.exception("unexpected error")
-            if started:
+            if sending.started:
                 return  # the answer is under way: the server ends the connection
             from sayfile.api.errors import internal_error
 
