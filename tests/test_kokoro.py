@@ -149,3 +149,28 @@ def test_every_format_decodes_at_the_voice_length(voices: Speech, tmp_path: Path
     assert decode((tmp_path / "hi.opus").read_bytes(), "opus").duration_s == pytest.approx(
         result.duration_s, abs=0.1
     )
+
+
+@pytest.mark.parametrize(
+    ("voice", "text", "language"),
+    [
+        (
+            "piper:en_US-joe-medium",
+            "It was a bright cold day in April, and the rain came down.",
+            "en",
+        ),
+        ("kokoro:af_heart", "It was a bright cold day in April, and the rain came down.", "en"),
+        ("kokoro:zm_yunjian", "今天天气很好，我们一起去公园散步吧。", "zh"),
+    ],
+)
+def test_a_stream_cut_short_at_first_is_still_understood(
+    voices: Speech, listener: Listener, voice: str, text: str, language: str
+) -> None:
+    """A stream's first piece is cut mid-sentence for speed; the words must survive it."""
+    plan = voices.plan(text, voice=voice, format="mp3")
+    assert len(list(voices.synthesizer.pieces(plan, quick_start=True))) > 1
+    words = listener.hear(b"".join(voices.stream(plan)), language)
+    if language == "zh":
+        assert character_error_rate(text, simplified(words)) <= 0.10, words
+    else:
+        assert word_error_rate(text, words) <= 0.10, words
