@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from harness import Pipeline
-from sayfile.audio import FORMATS, ChunkBuffer, Encoder
+from sayfile.audio import FORMATS, ChunkBuffer, open_encoder
 from sayfile.settings import Settings
 
 TEXT = (
@@ -61,7 +61,7 @@ def main() -> None:
             times = []
             for _ in range(args.runs):
                 start = time.perf_counter()
-                encoder = Encoder(fmt, plan.voice.sample_rate, ChunkBuffer())
+                encoder = open_encoder(fmt, plan.voice.sample_rate, ChunkBuffer())
                 for chunk in audio:
                     encoder.write(chunk)
                 encoder.close()

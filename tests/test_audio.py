@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import wave
 
 import numpy as np
 import pytest
 
 from conftest import decode
-from sayfile.audio import FORMATS, Encoder, audio_format, encode_chunks, stretch
+from sayfile.audio import FORMATS, audio_format, encode_chunks, open_encoder, stretch
 from sayfile.errors import UnknownFormat
 
 RATE = 22050
@@ -39,7 +41,7 @@ def test_file_and_stream_encodings_decode_to_the_same_duration(name: str) -> Non
     tone = _tone(2.5)
     chunks = np.array_split(tone, 7)
     sink = io.BytesIO()
-    encoder = Encoder(fmt, RATE, sink)
+    encoder = open_encoder(fmt, RATE, sink)
     for chunk in chunks:
         encoder.write(chunk)
     encoder.close()
@@ -52,8 +54,78 @@ def test_file_and_stream_encodings_decode_to_the_same_duration(name: str) -> Non
         assert decoded.codec == codec
         # AAC and MP3 add encoder delay padding; a few frames at most.
         assert decoded.duration_s == pytest.approx(2.5, abs=0.08)
-    if fmt.sample_rate:
-        assert decode(sink.getvalue(), name).sample_rate == fmt.sample_rate
+    # Opus decoders always play at 48 kHz, whatever rate the encoder was fed.
+    expected_rate = 48_000 if name == "opus" else fmt.sample_rate or RATE
+    assert decode(sink.getvalue(), name).sample_rate == expected_rate
+
+
+def _speech() -> np.ndarray:
+    """A real sentence from espeak-ng (22.05 kHz), as the encoders get it."""
+    wav = subprocess.run(
+        ["espeak-ng", "-v", "en-us", "--stdout"],
+        input=b"Order twelve is ready at the front desk; thank you for waiting, friend.",
+        capture_output=True,
+        check=True,
+    ).stdout
+    with wave.open(io.BytesIO(wav)) as reader:
+        return np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").copy()
+
+
+def _decoded_at(data: bytes, name: str, rate: int) -> np.ndarray:
+    """The file decoded by Debian's ffmpeg to mono s16 at `rate`."""
+    raw = ["-f", "s16le", "-ar", "24000", "-ac", "1"] if name == "pcm" else []
+    out = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            *raw,
+            "-i",
+            "-",
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            str(rate),
+            "-",
+        ],
+        input=data,
+        capture_output=True,
+        check=True,
+    ).stdout
+    return np.frombuffer(out, dtype="<i2").astype(np.float64)
+
+
+def _snr_db(source: np.ndarray, decoded: np.ndarray) -> float:
+    """Signal-to-noise ratio of `decoded` against `source`, at the best alignment (encoders
+    that cannot say their lead-in to the decoder, such as raw mp3 frames, shift the audio)."""
+    x = source.astype(np.float64)
+    errors = [
+        float(np.sum((x - decoded[lag : lag + x.size]) ** 2))
+        for lag in range(0, 2400)
+        if decoded.size >= lag + x.size
+    ]
+    return float(10 * np.log10(np.sum(x**2) / max(min(errors), 1e-9)))
+
+
+# Measured with the settings in FORMATS on espeak-ng speech (docs/benchmarks.md); a codec
+# change that loses 3 dB fails here.
+_MIN_SNR_DB = {"mp3": 22.0, "opus": 21.0, "aac": 28.0, "flac": 90.0, "wav": 90.0, "pcm": 44.0}
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_encoders_keep_speech_as_an_independent_decoder_hears_it(name: str) -> None:
+    speech = _speech()
+    fmt = FORMATS[name]
+    whole = io.BytesIO()
+    encoder = open_encoder(fmt, RATE, whole)
+    encoder.write(speech)
+    encoder.close()
+    streamed = b"".join(encode_chunks(fmt, RATE, np.array_split(speech, 9)))
+    for data in (whole.getvalue(), streamed):
+        assert _snr_db(speech, _decoded_at(data, name, RATE)) >= _MIN_SNR_DB[name]
 
 
 def test_streamed_encoding_yields_bytes_before_the_end() -> None:

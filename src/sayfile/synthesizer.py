@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Generic, TypeVar
 
 from sayfile import text as textmod
-from sayfile.audio import AudioFormat, ChunkBuffer, Encoder, Samples, audio_format
+from sayfile.audio import AudioFormat, ChunkBuffer, Encoder, Samples, audio_format, open_encoder
 from sayfile.catalogue import Catalogue
 from sayfile.engines import Engine
 from sayfile.models import Voice
@@ -284,10 +284,10 @@ class _Encoding:
     def _started(self) -> Encoder:
         if self._encoder is None:
             if self._part is None:
-                self._encoder = Encoder(self._format, self._rate, self._buffer, streaming=True)
+                self._encoder = open_encoder(self._format, self._rate, self._buffer, streaming=True)
             else:
                 self._sink = self._part.open("wb")
-                self._encoder = Encoder(self._format, self._rate, self._sink)
+                self._encoder = open_encoder(self._format, self._rate, self._sink)
         return self._encoder
 
     def add(self, samples: Samples) -> bytes:
