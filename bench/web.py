@@ -1,29 +1,32 @@
-"""HTTP overhead and streaming, against a real `sayfile serve` on a local port.
+"""Short requests and streaming, against a real `sayfile serve` on a local port.
 
 1. POST /speech with short distinct texts (~80 characters, espeak-ng, mp3) at concurrency
-   1, 8 and 32, next to the "engine floor": the same synthesis + encoding called directly in
-   as many processes as cores.
+   1, 8, 32 and 128, side by side in one run with
+   - the true floor (bench/floor.py): espeak-ng and LAME and nothing else, one process per
+     core, no HTTP;
+   - the seed design (bench/seed_design.py): one process synthesizing and encoding each
+     request on its event loop.
 2. A 20,000-character text per engine: time to first byte and total time, streamed
    (POST /speech?stream=true) and not (POST /jobs, its progress events, download).
 
-    .venv/bin/python bench/web.py [--requests 256]
+    .venv/bin/python bench/web.py [--requests 256] [--only-short]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx2 as httpx
 
-from harness import Pipeline, load_env, post_speech, start_sayfile, stop
-from sayfile.settings import Settings
+from floor import floor_rate
+from harness import free_port, load_env, post_speech, start_sayfile, stop, wait_http
 
 VOICE = "espeak:en-us"
 LONG = "Streaming starts with the first sentence, not the last one. " * 340
@@ -33,27 +36,40 @@ def short_text(i: int) -> str:
     return f"Order {i} is ready for pickup at the front desk; thank you for waiting, friend."
 
 
-def _floor_work(texts: list[str]) -> int:
-    # One process per core, each synthesizing one sentence at a time.
-    service = Pipeline(Settings(parallel_sentences=1))
-    total = 0
-    for text in texts:
-        plan = service.plan(text, voice=VOICE, format="mp3")
-        total += sum(len(piece) for piece in service.stream(plan))
-    service.close()
-    return total
+def start_seed_design() -> tuple[subprocess.Popen[bytes], str]:
+    """bench/seed_design.py on a free port, once it answers."""
+    port = free_port()
+    script = Path(__file__).with_name("seed_design.py")
+    process = subprocess.Popen([sys.executable, str(script), "--port", str(port)])
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/healthz")
+    return process, url
 
 
-def engine_floor(count: int, offset: int) -> float:
-    """Requests per second doing the same work without HTTP, one process per core."""
-    cores = os.cpu_count() or 1
-    texts = [short_text(offset + i) for i in range(count)]
-    shares = [texts[i::cores] for i in range(cores)]
-    with ProcessPoolExecutor(cores) as pool:
-        list(pool.map(_floor_work, [["warm up."]] * cores))
-        start = time.perf_counter()
-        list(pool.map(_floor_work, shares))
-        return count / (time.perf_counter() - start)
+def short_requests(sayfile: str, seed: str, requests: int) -> None:
+    print("POST /speech, ~80 characters, espeak:en-us, mp3, distinct texts")
+    print(
+        f"{'concurrency':>11} {'req/s':>7} {'floor':>7} {'of floor':>8} {'seed':>7} "
+        f"{'x seed':>6} {'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>7}"
+    )
+    offset = 0
+    for concurrency in (1, 8, 32, 128):
+        count = requests if concurrency > 1 else requests // 4
+        count = max(count, concurrency * 2)
+        texts = [short_text(offset + i) for i in range(count)]
+        load = asyncio.run(post_speech(sayfile, texts, concurrency, VOICE))
+        floor = floor_rate([short_text(offset + 100_000 + i) for i in range(count)])
+        seeded = asyncio.run(
+            post_speech(
+                seed, [short_text(offset + 200_000 + i) for i in range(count)], concurrency, VOICE
+            )
+        )
+        offset += count
+        print(
+            f"{concurrency:>11} {load.rps:7.1f} {floor:7.1f} {load.rps / floor:8.2f} "
+            f"{seeded.rps:7.1f} {load.rps / seeded.rps:6.2f} {load.p50 * 1000:7.0f} "
+            f"{load.p99 * 1000:7.0f} {load.p99 / load.p50:7.2f}"
+        )
 
 
 def first_bytes(url: str, voice: str, runs: int) -> list[float]:
@@ -100,35 +116,30 @@ def long_text(url: str, voice: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=256)
+    parser.add_argument("--only-short", action="store_true", help="part 1 only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         server, url = start_sayfile(load_env(Path(tmp) / "data"))
+        seed, seed_url = start_seed_design()
         try:
-            print("POST /speech, ~80 characters, espeak:en-us, mp3, distinct texts")
-            print(
-                f"{'concurrency':>11} {'req/s':>7} {'floor req/s':>11} {'ratio':>6} "
-                f"{'p50 ms':>7} {'p99 ms':>7}"
-            )
-            offset = 0
-            for concurrency in (1, 8, 32):
-                count = args.requests if concurrency > 1 else args.requests // 4
-                texts = [short_text(offset + i) for i in range(count)]
-                load = asyncio.run(post_speech(url, texts, concurrency, VOICE))
-                floor = engine_floor(count, offset + 100_000)
-                offset += count
-                print(
-                    f"{concurrency:>11} {load.rps:7.1f} {floor:11.1f} {load.rps / floor:6.2f} "
-                    f"{load.p50 * 1000:7.0f} {load.p99 * 1000:7.0f}"
-                )
-            print(f"\n{len(LONG)} characters, mp3; first byte: median (max) of 5 streams")
-            print(f"{'voice':24} {'stream TTFB s':>15} {'stream total s':>14} {'job total s':>11}")
-            for voice in ("piper:en_US-joe-medium", "espeak:en-us"):
-                firsts = first_bytes(url, voice, 5)
-                t = long_text(url, voice)
-                ttfb = f"{statistics.median(firsts):.3f} ({max(firsts):.3f})"
-                print(f"{voice:24} {ttfb:>15} {t['streamed']:14.1f} {t['job']:11.1f}")
+            short_requests(url, seed_url, args.requests)
+        finally:
+            stop(seed)
+        try:
+            if not args.only_short:
+                long_texts(url)
         finally:
             stop(server)
+
+
+def long_texts(url: str) -> None:
+    print(f"\n{len(LONG)} characters, mp3; first byte: median (max) of 5 streams")
+    print(f"{'voice':24} {'stream TTFB s':>15} {'stream total s':>14} {'job total s':>11}")
+    for voice in ("piper:en_US-joe-medium", "espeak:en-us"):
+        firsts = first_bytes(url, voice, 5)
+        t = long_text(url, voice)
+        ttfb = f"{statistics.median(firsts):.3f} ({max(firsts):.3f})"
+        print(f"{voice:24} {ttfb:>15} {t['streamed']:14.1f} {t['job']:11.1f}")
 
 
 if __name__ == "__main__":

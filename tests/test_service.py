@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -110,7 +111,8 @@ def test_an_engine_error_on_the_first_sentence_is_an_error_status(
 def test_a_direct_download_past_its_wait_answers_202_with_the_job(
     make_client: Callable[..., TestClient],
 ) -> None:
-    client = make_client(**TONES, direct_wait_seconds=0.2)
+    # Past the characters made in memory, a direct download is a job with a link.
+    client = make_client(**TONES, direct_wait_seconds=0.2, max_chars_in_memory=100)
     r = client.post("/speech", json={"text": "Slow words. " * 40, "voice": "tone:slow"})
     assert r.status_code == 202
     job = r.json()
@@ -121,12 +123,29 @@ def test_a_direct_download_past_its_wait_answers_202_with_the_job(
     assert audio.status_code == 200 and decode(audio.content, "mp3").duration_s > 5
 
 
-def test_a_direct_download_names_its_link(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(**TONES)
+def test_a_long_direct_download_names_its_link(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES, max_chars_in_memory=5)
     r = client.post("/speech", json={"text": "Hello there."})
     assert r.status_code == 200
     again = client.get(r.headers["content-location"])
     assert again.status_code == 200 and again.content == r.content
+
+
+def test_a_short_direct_download_leaves_no_record_and_no_file(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    client = make_client(**TONES)
+    r = client.post("/speech", json={"text": "Hello there.", "format": "wav"})
+    assert r.status_code == 200 and "content-location" not in r.headers
+    assert decode(r.content, "wav").duration_s > 0.5
+    assert "hello-there.wav" in r.headers["content-disposition"]
+    data: Path = client.app.state.settings.data_dir  # type: ignore[attr-defined]
+    assert list((data / "audio").iterdir()) == []
+    with contextlib.closing(sqlite3.connect(data / "jobs.sqlite3")) as db:
+        assert db.execute("SELECT count(*) FROM jobs").fetchone() == (0,)
+    # The same request again is the same audio, from the recent answers.
+    again = client.post("/speech", json={"text": "Hello there.", "format": "wav"})
+    assert again.content == r.content
 
 
 def test_the_events_of_a_job_come_as_they_happen(make_client: Callable[..., TestClient]) -> None:

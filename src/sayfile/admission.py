@@ -1,5 +1,6 @@
 """Admission control of one process: how much synthesis it has taken on (jobs it runs,
-streams it sends) against SAYFILE_MAX_QUEUE, and how many streams each client has open."""
+streams it sends, answers it makes in memory) against SAYFILE_MAX_QUEUE, and how many streams
+and answers each client has under way."""
 
 from __future__ import annotations
 
@@ -31,29 +32,30 @@ class Admission:
     def __init__(self, max_active: int) -> None:
         self._max = max_active
         self._taken = 0
-        self._streams: Counter[str] = Counter()
+        self._under_way: Counter[str] = Counter()
 
     @property
     def depth(self) -> int:
         """Places taken now."""
         return self._taken
 
-    def enter(self, stream_of: str | None = None) -> Ticket:
-        """Take a place (for a stream, counted for client `stream_of` too). Raises Busy when
-        the process has no place left."""
+    def enter(self, held_by: str | None = None) -> Ticket:
+        """Take a place (for a stream or an answer, counted for client `held_by` too; a job is
+        counted by its record). Raises Busy when the process has no place left."""
         if self._taken >= self._max:
             raise Busy(retry_after=RETRY_AFTER_S)
         self._taken += 1
-        if stream_of is not None:
-            self._streams[stream_of] += 1
-        return Ticket(self, stream_of)
+        if held_by is not None:
+            self._under_way[held_by] += 1
+        return Ticket(self, held_by)
 
-    def streams_of(self, client: str) -> int:
-        return self._streams[client]
+    def under_way(self, client: str) -> int:
+        """Streams and answers `client` has under way in this process."""
+        return self._under_way[client]
 
     def _leave(self, client: str | None) -> None:
         self._taken -= 1
         if client is not None:
-            self._streams[client] -= 1
-            if not self._streams[client]:
-                del self._streams[client]
+            self._under_way[client] -= 1
+            if not self._under_way[client]:
+                del self._under_way[client]

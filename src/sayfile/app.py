@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sayfile import __version__
 from sayfile.admission import Admission
+from sayfile.answers import AnswerCache
 from sayfile.api import errors, health, jobs, manual, openai, pages, speech, voices
 from sayfile.api.middleware import BodyLimit, InternalErrors, RequestLog, SecurityHeaders
 from sayfile.errors import SayfileError, StoreUnavailable
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             queue,
             admission,
             StorageQuota(parts.files, settings.storage_quota_bytes, parts.events),
+            AnswerCache(settings.answer_cache_bytes),
         )
         app.state.service = service
         sweeper: asyncio.Task[None] | None = None

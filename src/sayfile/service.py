@@ -18,6 +18,7 @@ from typing import BinaryIO
 from sayfile import text as textmod
 from sayfile.admission import Admission, Ticket
 from sayfile.aliases import guess_language
+from sayfile.answers import Answer, AnswerCache
 from sayfile.audio import audio_format
 from sayfile.catalogue import Catalogue
 from sayfile.errors import (
@@ -158,6 +159,7 @@ class SpeechService:
         queue: JobQueue,
         admission: Admission,
         quota: StorageQuota,
+        answers: AnswerCache,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
@@ -170,6 +172,7 @@ class SpeechService:
         self.queue = queue
         self.admission = admission
         self.quota = quota
+        self.answers = answers
         self._clock = clock
         # Bytes of one-time files sent so far, by job, and those being sent now (in this
         # process).
@@ -199,7 +202,9 @@ class SpeechService:
         voice = self.catalogue.resolve(voice=voice_id)
         primary = voice.language.split("-", 1)[0].lower()
         text = _SAMPLES.get(primary, _SAMPLES["en"])
-        return await self.speak(SpeechRequest(text, voice=voice.id, format="mp3"), None)
+        request = SpeechRequest(text, voice=voice.id, format="mp3")
+        # A job with a kept file, not an answer in memory: players fetch samples in ranges.
+        return await self._speak_as_job(self.plan(request, Purpose.direct), None)
 
     def voice_ids(self) -> frozenset[str]:
         """Every voice id the catalogue has."""
@@ -213,12 +218,51 @@ class SpeechService:
 
     async def speak(
         self, request: SpeechRequest, client: str | None, purpose: Purpose = Purpose.direct
-    ) -> Job:
-        """Make the whole file for someone waiting (POST /speech): returns the done job, or
-        the job still working when the wait limit passed (its link serves it later). Its
-        sentences go before background jobs'. Cancelling the call (the client hung up)
-        cancels the job and leaves no file. Raises the job's failure as an error."""
+    ) -> Answer | Job:
+        """Make the whole file for someone waiting (POST /speech). Text of up to
+        `max_chars_in_memory` characters is made in memory and answered as such: no record, no
+        file, and the same request again is answered from the recent answers. Longer text is a
+        job: the done job, or the job still working when the wait limit passed (its link
+        serves it later). Either way its sentences go before background jobs'. Cancelling the
+        call (the client hung up) stops the synthesis and leaves no file. Raises InvalidInput,
+        TooManyActive, Busy, and the job's failure as an error."""
         plan = self.plan(request, purpose)
+        if len(plan.text) > self.settings.max_chars_in_memory:
+            return await self._speak_as_job(plan, client)
+        return await self._answer(plan, client)
+
+    async def _answer(self, plan: SpeechPlan, client: str | None) -> Answer:
+        now = self._clock()
+        key = self._key(plan, client)
+        answer = self.answers.get(key, now)
+        if answer is not None:
+            return answer
+        previous = await self.store.find_done(key, now)
+        answer = await self._answer_from(previous, plan) if previous is not None else None
+        if answer is None:
+            holder = client or ""
+            await self._check_client(holder)
+            ticket = self.admission.enter(held_by=holder)
+            try:
+                turn = self.synthesizer.executor.turn(Lane.interactive, holder)
+                made = await self.synthesizer.render(plan, turn)
+            finally:
+                ticket.release()
+            answer = Answer(made.data, plan.format, stem_for(plan.text), made.duration_s)
+        self.answers.put(key, answer, now + self.settings.ttl_seconds)
+        return answer
+
+    async def _answer_from(self, job: Job, plan: SpeechPlan) -> Answer | None:
+        """The finished file of an identical job, read into memory (short text only), or None
+        when it has gone meanwhile."""
+        path = self.files.path(job.id, plan.format.extension)
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            return None
+        return Answer(data, plan.format, job.stem, job.duration_s or 0.0)
+
+    async def _speak_as_job(self, plan: SpeechPlan, client: str | None) -> Job:
         job = self._new_job(plan, client, one_time=False, interactive=True)
         with self.events.watch(job.id) as watch:
             job = await self._submit(job, plan)
@@ -242,7 +286,7 @@ class SpeechService:
         plan = self.plan(request, Purpose.stream)
         key = client or ""
         await self._check_client(key)
-        ticket = self.admission.enter(stream_of=key)
+        ticket = self.admission.enter(held_by=key)
         rest = self.synthesizer.stream(plan, self.synthesizer.executor.turn(Lane.interactive, key))
         try:
             first = await anext(rest, b"")
@@ -255,10 +299,10 @@ class SpeechService:
 
     async def speak_or_stream(
         self, request: SpeechRequest, client: str | None
-    ) -> SpeechStream | Job:
+    ) -> SpeechStream | Answer | Job:
         """For clients that save what they get (the OpenAI route): a stream, unless the format's
         header states its length (WAV, FLAC), which only a whole file gets right; then the
-        done job, as `speak` gives it (with the stream's character limit)."""
+        whole file as `speak` gives it (with the stream's character limit)."""
         fmt = audio_format(request.format or self.settings.default_format)
         if fmt.sized_header:
             return await self.speak(request, client, Purpose.stream)
@@ -282,15 +326,19 @@ class SpeechService:
             status=JobStatus.queued,
             format=plan.format.name,
             voice=plan.voice.id,
-            key=cache_key(
-                plan.text, plan.voice.id, plan.format.name, plan.speed, self._owner(client)
-            ),
+            key=self._key(plan, client),
             stem=stem_for(plan.text),
             created_at=now,
             expires_at=now + self.settings.ttl_seconds,
             one_time=one_time,
             client=client,
             interactive=interactive,
+        )
+
+    def _key(self, plan: SpeechPlan, client: str | None) -> str:
+        """The key under which identical requests find each other's audio."""
+        return cache_key(
+            plan.text, plan.voice.id, plan.format.name, plan.speed, self._owner(client)
         )
 
     def _owner(self, client: str | None) -> str:
@@ -337,7 +385,7 @@ class SpeechService:
         return None
 
     async def _check_client(self, client: str) -> None:
-        active = await self.store.active_count(client) + self.admission.streams_of(client)
+        active = await self.store.active_count(client) + self.admission.under_way(client)
         if active >= self.settings.max_active_per_client:
             raise TooManyActive(self.settings.max_active_per_client)
 

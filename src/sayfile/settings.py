@@ -75,6 +75,19 @@ class Settings(BaseSettings):
     max_chars_direct: int = Field(
         default=5_000, ge=1, description="Longest text for POST /speech (direct download)."
     )
+    max_chars_in_memory: int = Field(
+        default=2_000,
+        ge=0,
+        description="POST /speech (and /v1/audio/speech in WAV or FLAC) with up to this many "
+        "characters is made in memory and answered without a job record or a kept file; "
+        "longer text becomes a job, whose link serves the file if the wait runs out.",
+    )
+    answer_cache_bytes: int = Field(
+        default=64 * 1024**2,
+        ge=0,
+        description="Bytes of recent answers made in memory kept to answer the same request "
+        "again at once (per process); 0 keeps none.",
+    )
     max_chars_job: int = Field(
         default=200_000, ge=1, description="Longest text for POST /jobs (download link)."
     )

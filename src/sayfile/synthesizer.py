@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import os
 import re
@@ -53,6 +54,14 @@ class SpeechPlan:
     voice: Voice
     format: AudioFormat
     speed: float
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedAudio:
+    """A whole file made in memory, and its seconds of audio."""
+
+    data: bytes
+    duration_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +179,7 @@ class Synthesizer:
     ) -> AsyncGenerator[bytes, None]:
         """Yield the encoded file piece by piece as pieces are synthesized; together they are
         one valid file in a streamable layout."""
-        encoding = _Encoding(plan.format, plan.voice.sample_rate, None)
+        encoding = _StreamEncoding(plan.format, plan.voice.sample_rate)
         async with contextlib.aclosing(
             self._produce(plan, turn, encoding.add, progress, quick_start)
         ) as pieces:
@@ -186,7 +195,19 @@ class Synthesizer:
         """Write the audio to `path` atomically: it appears complete or not at all (a `.part`
         file renamed when whole, flushed to disk first so a crash cannot leave a short file
         under the final name)."""
-        encoding = _Encoding(plan.format, plan.voice.sample_rate, path)
+        encoding = _FileEncoding(plan.format, plan.voice.sample_rate, path)
+        await self._encode_all(plan, turn, encoding, progress)
+        return SpeechResult(encoding.duration, encoding.size)
+
+    async def render(self, plan: SpeechPlan, turn: Turn) -> RenderedAudio:
+        """The whole file in memory, for an answer nobody will fetch again."""
+        encoding = _MemoryEncoding(plan.format, plan.voice.sample_rate)
+        await self._encode_all(plan, turn, encoding, None)
+        return RenderedAudio(encoding.buffer.getvalue(), encoding.duration)
+
+    async def _encode_all(
+        self, plan: SpeechPlan, turn: Turn, encoding: _Encoding, progress: Progress | None
+    ) -> None:
         try:
             async with contextlib.aclosing(
                 self._produce(plan, turn, encoding.add, progress, False)
@@ -197,7 +218,6 @@ class Synthesizer:
         except BaseException:
             encoding.abandon()
             raise
-        return SpeechResult(encoding.duration, encoding.size)
 
     async def warm_up(self, plan: SpeechPlan) -> None:
         """Load `plan`'s voice by speaking its text once, so the first request pays nothing."""
@@ -267,54 +287,104 @@ class _Speak:
 
 
 class _Encoding:
-    """One output being encoded: a stream's buffer (no `path`) or a `.part` file beside
-    `path`; the encoder and file are made by the first piece's thread."""
+    """One output being encoded; the encoder (and a file's sink) is made by the first piece's
+    thread. `add` gives the bytes ready so far (for a stream), `finish` the last ones."""
 
-    def __init__(self, fmt: AudioFormat, rate: int, path: Path | None) -> None:
+    streaming = False
+
+    def __init__(self, fmt: AudioFormat, rate: int) -> None:
         self._format = fmt
         self._rate = rate
-        self._path = path
-        self._part = path.with_name(path.name + ".part") if path is not None else None
-        self._sink: BinaryIO | None = None
-        self._buffer = ChunkBuffer()
         self._encoder: Encoder | None = None
-        self.size = 0
-        """Bytes of the finished file (set by `finish`, on the executor's thread)."""
+
+    def _sink(self) -> BinaryIO | ChunkBuffer:
+        raise NotImplementedError
 
     def _started(self) -> Encoder:
         if self._encoder is None:
-            if self._part is None:
-                self._encoder = open_encoder(self._format, self._rate, self._buffer, streaming=True)
-            else:
-                self._sink = self._part.open("wb")
-                self._encoder = open_encoder(self._format, self._rate, self._sink)
+            self._encoder = open_encoder(self._format, self._rate, self._sink(), self.streaming)
         return self._encoder
 
     def add(self, samples: Samples) -> bytes:
-        """Encode one piece; a stream gets the bytes ready so far."""
+        """Encode one piece."""
         self._started().write(samples)
-        return self._buffer.drain()
+        return b""
 
     def finish(self) -> bytes:
-        """Flush the encoder; a file is flushed to disk and renamed to its final name. A
-        stream gets its last bytes."""
-        encoder = self._started()
-        encoder.close()
-        if self._sink is not None and self._part is not None and self._path is not None:
-            self._sink.flush()
-            os.fsync(self._sink.fileno())
-            self._sink.close()
-            self._part.replace(self._path)
-            self.size = self._path.stat().st_size
-        return self._buffer.drain()
+        """Flush the encoder and finish the container."""
+        self._started().close()
+        return b""
 
     def abandon(self) -> None:
-        """Stop writing: the `.part` file goes."""
-        if self._sink is not None:
-            self._sink.close()
-        if self._part is not None:
-            self._part.unlink(missing_ok=True)
+        """Stop writing."""
 
     @property
     def duration(self) -> float:
         return self._encoder.duration if self._encoder is not None else 0.0
+
+
+class _StreamEncoding(_Encoding):
+    """A stream: bytes handed on as each piece is encoded, in a streamable layout."""
+
+    streaming = True
+
+    def __init__(self, fmt: AudioFormat, rate: int) -> None:
+        super().__init__(fmt, rate)
+        self._buffer = ChunkBuffer()
+
+    def _sink(self) -> ChunkBuffer:
+        return self._buffer
+
+    def add(self, samples: Samples) -> bytes:
+        super().add(samples)
+        return self._buffer.drain()
+
+    def finish(self) -> bytes:
+        super().finish()
+        return self._buffer.drain()
+
+
+class _MemoryEncoding(_Encoding):
+    """A whole file in memory, seekable so that WAV and FLAC headers state the length."""
+
+    def __init__(self, fmt: AudioFormat, rate: int) -> None:
+        super().__init__(fmt, rate)
+        self.buffer = io.BytesIO()
+
+    def _sink(self) -> BinaryIO:
+        return self.buffer
+
+
+class _FileEncoding(_Encoding):
+    """A `.part` file beside `path`, renamed to `path` when whole."""
+
+    def __init__(self, fmt: AudioFormat, rate: int, path: Path) -> None:
+        super().__init__(fmt, rate)
+        self._path = path
+        self._part = path.with_name(path.name + ".part")
+        self._file: BinaryIO | None = None
+        self.size = 0
+        """Bytes of the finished file (set by `finish`, on the executor's thread)."""
+
+    def _sink(self) -> BinaryIO:
+        self._file = self._part.open("wb")
+        return self._file
+
+    def finish(self) -> bytes:
+        """The file is flushed to disk before the rename: a job's link promises the file for
+        its whole life, and a machine that crashes (not just the process) could otherwise
+        bring back a renamed but empty file under a record that says done."""
+        super().finish()
+        assert self._file is not None
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._part.replace(self._path)
+        self.size = self._path.stat().st_size
+        return b""
+
+    def abandon(self) -> None:
+        """The `.part` file goes."""
+        if self._file is not None:
+            self._file.close()
+        self._part.unlink(missing_ok=True)

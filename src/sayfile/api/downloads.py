@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
+from sayfile.answers import Answer
 from sayfile.audio import AudioFormat, audio_format
 from sayfile.jobs import Job
 from sayfile.naming import content_disposition
@@ -109,6 +110,14 @@ async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) ->
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+class AnswerResponse(Response):
+    """A whole file made in memory, named for download like a job's file."""
+
+    def __init__(self, answer: Answer) -> None:
+        headers = download_headers(answer.stem, answer.format)
+        super().__init__(answer.data, media_type=answer.format.media_type, headers=headers)
 
 
 class SpeechStreamResponse(Response):

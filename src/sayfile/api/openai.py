@@ -13,8 +13,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sayfile.aliases import MODELS, choose_voice
+from sayfile.answers import Answer
 from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, ServiceDep, SettingsDep, base_path
 from sayfile.api.downloads import (
+    AnswerResponse,
     JobFileResponse,
     SpeechStreamResponse,
     download_headers,
@@ -113,6 +115,8 @@ async def create_speech(
             settings.stream_idle_seconds,
         )
     answer = await unless_disconnected(http, service.speak_or_stream(request, client))
+    if isinstance(answer, Answer):
+        return AnswerResponse(answer)
     if isinstance(answer, Job):
         if not answer.status.finished:
             out = JobOut.of(answer, base_path(http))

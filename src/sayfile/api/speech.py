@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from sayfile.answers import Answer
 from sayfile.api.deps import (
     API_KEY,
     RATE_LIMIT,
@@ -16,6 +17,7 @@ from sayfile.api.deps import (
     base_path,
 )
 from sayfile.api.downloads import (
+    AnswerResponse,
     JobFileResponse,
     SpeechStreamResponse,
     download_headers,
@@ -48,7 +50,9 @@ async def speech(
     """Text in, audio file out. With `stream=true` the file is sent chunked as each sentence is
     synthesized (first bytes after the first few words; no Content-Length), and long text up
     to the job limit is accepted, since nothing waits for the whole file. A client that
-    hangs up stops the synthesis."""
+    hangs up stops the synthesis. Text longer than `SAYFILE_MAX_CHARS_IN_MEMORY` becomes a job:
+    its answer names the job's link in `Content-Location`, or is 202 with the job when the wait
+    limit passes first."""
     if body.stream:
         stream = await service.stream(as_request(body), client)
         return SpeechStreamResponse(
@@ -59,6 +63,8 @@ async def speech(
             service.settings.stream_idle_seconds,
         )
     job = await unless_disconnected(request, service.speak(as_request(body), client))
+    if isinstance(job, Answer):
+        return AnswerResponse(job)
     out = JobOut.of(job, base_path(request))
     if not job.status.finished:
         return JSONResponse(
