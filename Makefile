@@ -10,7 +10,7 @@ APT_RUN := espeak-ng
 # fonts-wqy-microhei: a small CJK font so the page's Chinese renders in screenshots.
 APT_TEST := espeak-ng ffmpeg redis-server chromium fonts-wqy-microhei
 # nginx: the sendfile reference for bench/bigfile.py; curl downloads the big file.
-APT_BENCH := nginx curl
+APT_BENCH := nginx curl wrk lame
 
 .PHONY: run test test-fast check bench screenshots clean
 

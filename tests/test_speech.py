@@ -114,6 +114,7 @@ class WatchedEspeak:
     fails on any sentence containing "Kaboom" (as espeak-ng would on a broken voice)."""
 
     name = "espeak"
+    join_below = 0  # each sentence alone, to be counted
 
     def __init__(self) -> None:
         self._real = EspeakEngine()

@@ -205,6 +205,7 @@ class CountingEngine:
     """The tone engine, counting the pieces it was asked to speak."""
 
     name = "tone"
+    join_below = 0
 
     def __init__(self) -> None:
         self._engine = ToneEngine()
@@ -302,3 +303,36 @@ async def test_progress_rises_to_the_whole_text(synthesizer: Synthesizer) -> Non
     assert len(seen) == 4
     assert seen == sorted(seen)
     assert seen[-1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # espeak-ng starts a process per piece: a short sentence goes with the next.
+        (
+            "Order 12 is ready at the desk; thank you for waiting, friend.",
+            ["Order 12 is ready at the desk; thank you for waiting, friend."],
+        ),
+        (
+            "Hi. Yes. " + "A sentence long enough to stand on its own in every way it can. " * 2,
+            [
+                "Hi. Yes. A sentence long enough to stand on its own in every way it can.",
+                "A sentence long enough to stand on its own in every way it can.",
+            ],
+        ),
+        # Chinese counts a third of the characters, and joins without a space.
+        (
+            "你好。今天天气很好。我们去公园散步吧，好不好？",
+            ["你好。今天天气很好。我们去公园散步吧，好不好？"],
+        ),
+    ],
+)
+def test_engines_with_a_start_up_get_short_sentences_together(
+    text: str, expected: list[str]
+) -> None:
+    engine = CountingEngine()
+    engine.join_below = 60
+    synthesizer = Synthesizer(Catalogue([engine], "tone:beep"), SentenceExecutor(1), 400)
+    plan = synthesizer.plan_of(text, "tone:beep", "mp3", 1.0)
+    assert list(synthesizer.pieces(plan)) == expected
+    assert squeezed("".join(synthesizer.pieces(plan, quick_start=True))) == squeezed(text)

@@ -38,9 +38,10 @@ Observer = Callable[[str, float, float], None]
 # sentence: about 30 Latin characters, or 8 Chinese or Japanese ones (each a syllable).
 FIRST_PIECE_CHARS = 30
 FIRST_PIECE_CJK_CHARS = 8
+# Chinese or Japanese characters per Latin one, for lengths in engines' `join_below`.
+_CJK_PER_LATIN = 3
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-# The order of a request's last step (the encoder's flush), after every piece.
-_LAST = 1 << 40
+_NOTHING: Any = object()
 # Steps of one request queued or running ahead of the one it waits for, per executor thread:
 # a thread that finishes a short sentence starts the next instead of idling.
 _AHEAD_PER_THREAD = 2
@@ -94,7 +95,8 @@ class Synthesizer:
 
     def pieces(self, plan: SpeechPlan, quick_start: bool = False) -> Iterator[str]:
         """The pieces of text handed to the engine one at a time: sentences, none longer than
-        the configured limit; with `quick_start`, a long first one cut short at a clause."""
+        the configured limit, one shorter than the engine's `join_below` joined to the next;
+        with `quick_start`, a long first one cut short at a clause."""
         sentences = textmod.sentences(plan.text, self._max_chars)
         first = next(sentences, None)
         if first is None:
@@ -106,8 +108,27 @@ class Synthesizer:
             if first.startswith(head) and rest:
                 yield head
                 first = rest
-        yield first
-        yield from sentences
+        join_below = self.catalogue.engine(plan.voice).join_below
+        yield from self._joined(itertools.chain([first], sentences), join_below)
+
+    def _joined(self, sentences: Iterator[str], join_below: int) -> Iterator[str]:
+        """Each sentence shorter than `join_below` characters (a third of that in Chinese or
+        Japanese) goes to the engine with the next, within the sentence limit."""
+        piece: str | None = None
+        for sentence in sentences:
+            if piece is None:
+                piece = sentence
+                continue
+            cjk = _CJK.search(piece) is not None
+            short = len(piece) < (join_below // _CJK_PER_LATIN if cjk else join_below)
+            gap = "" if cjk and _CJK.match(sentence) else " "
+            if short and len(piece) + len(gap) + len(sentence) <= self._max_chars:
+                piece = piece + gap + sentence
+            else:
+                yield piece
+                piece = sentence
+        if piece is not None:
+            yield piece
 
     async def samples(
         self,
@@ -135,19 +156,21 @@ class Synthesizer:
         consume: Callable[[Samples], T],
         progress: Progress | None,
         quick_start: bool,
+        last: Callable[[T], T] | None = None,
     ) -> AsyncGenerator[T, None]:
         """Yield `consume(samples)` for each piece in order. `consume` (an encoder's step)
         runs on the thread that synthesized the piece due next, right after it, so that no
-        step has to wait behind a later piece's synthesis for a thread."""
+        step has to wait behind a later piece's synthesis for a thread; `last` (finishing the
+        file) runs there too after the last piece, on what `consume` gave for it."""
         engine = self.catalogue.engine(plan.voice)
         ahead = self.executor.threads * _AHEAD_PER_THREAD
-        source = enumerate(self.pieces(plan, quick_start))
-        in_order = _InOrder(consume)
+        source = _marked_last(enumerate(self.pieces(plan, quick_start)))
+        in_order = _InOrder(consume, last)
         pending: deque[tuple[int, str, Future[tuple[int, float]]]] = deque()
 
         def refill() -> None:
-            for index, piece in itertools.islice(source, ahead - len(pending)):
-                work = _Speak(engine, plan.voice, piece, plan.speed, index, in_order)
+            for (index, piece), final in itertools.islice(source, ahead - len(pending)):
+                work = _Speak(engine, plan.voice, piece, plan.speed, index, final, in_order)
                 pending.append((index, piece, turn.submit(work, index)))
 
         total = len(plan.text)
@@ -181,13 +204,11 @@ class Synthesizer:
         one valid file in a streamable layout."""
         encoding = _StreamEncoding(plan.format, plan.voice.sample_rate)
         async with contextlib.aclosing(
-            self._produce(plan, turn, encoding.add, progress, quick_start)
+            self._produce(plan, turn, encoding.add, progress, quick_start, encoding.last)
         ) as pieces:
             async for data in pieces:
                 if data:
                     yield data
-        if tail := await turn.run(encoding.finish, _LAST):
-            yield tail
 
     async def write(
         self, plan: SpeechPlan, path: Path, turn: Turn, progress: Progress | None = None
@@ -210,11 +231,10 @@ class Synthesizer:
     ) -> None:
         try:
             async with contextlib.aclosing(
-                self._produce(plan, turn, encoding.add, progress, False)
+                self._produce(plan, turn, encoding.add, progress, False, encoding.last)
             ) as pieces:
                 async for _ in pieces:
                     pass
-            await turn.run(encoding.finish, _LAST)
         except BaseException:
             encoding.abandon()
             raise
@@ -233,25 +253,42 @@ def _keep(samples: Samples) -> Samples:
     return samples
 
 
+def _marked_last(items: Iterator[T]) -> Iterator[tuple[T, bool]]:
+    """Each item with whether it is the last one (known by looking one item ahead)."""
+    previous = next(items, _NOTHING)
+    for item in items:
+        yield previous, False
+        previous = item
+    if previous is not _NOTHING:
+        yield previous, True
+
+
 class _InOrder(Generic[T]):
     """Hands pieces to `consume` in their order, on whichever thread finishes the piece that
     is due (no thread ever waits for another's step); keeps what each call gives back."""
 
-    def __init__(self, consume: Callable[[Samples], T]) -> None:
+    def __init__(self, consume: Callable[[Samples], T], last: Callable[[T], T] | None) -> None:
         self._consume = consume
+        self._last = last
+        self._final: int | None = None
         self._lock = threading.Lock()
         self._due = 0
         self._ready: dict[int, Samples] = {}
         self._results: dict[int, T] = {}
         self._closed = False
 
-    def offer(self, index: int, samples: Samples) -> None:
+    def offer(self, index: int, samples: Samples, final: bool) -> None:
         with self._lock:
             if self._closed:
                 return  # the request has ended: nothing more goes to its encoder
             self._ready[index] = samples
+            if final:
+                self._final = index
             while self._due in self._ready:
-                self._results[self._due] = self._consume(self._ready.pop(self._due))
+                result = self._consume(self._ready.pop(self._due))
+                if self._due == self._final and self._last is not None:
+                    result = self._last(result)
+                self._results[self._due] = result
                 self._due += 1
 
     def result(self, index: int) -> T:
@@ -276,13 +313,14 @@ class _Speak:
     text: str
     speed: float
     index: int
+    final: bool
     in_order: _InOrder[Any]
 
     def __call__(self) -> tuple[int, float]:
         started = time.perf_counter()
         samples = self.engine.synthesize(self.voice, self.text, self.speed)
         seconds = time.perf_counter() - started
-        self.in_order.offer(self.index, samples)
+        self.in_order.offer(self.index, samples, self.final)
         return samples.size, seconds
 
 
@@ -314,6 +352,10 @@ class _Encoding:
         """Flush the encoder and finish the container."""
         self._started().close()
         return b""
+
+    def last(self, data: bytes) -> bytes:
+        """After the last piece (`data`, what encoding it gave): the file is finished."""
+        return data + self.finish()
 
     def abandon(self) -> None:
         """Stop writing."""

@@ -15,10 +15,13 @@ class Engine(Protocol):
     sentence (already normalised, at most a few hundred characters) and returns mono int16
     samples at `voice.sample_rate`, spoken `speed` times faster than normal (0.25-4.0). It is
     safe to call from several threads at once; it raises EngineError when the engine fails.
-    `close()` releases loaded models and processes.
+    `close()` releases loaded models and processes. `join_below`: sentences shorter than
+    this many characters are handed over together with the next one, for engines whose every
+    call pays a start-up (0: every sentence alone, which keeps each sentence's timing).
     """
 
     name: str
+    join_below: int
 
     def voices(self) -> list[Voice]: ...
 

@@ -124,6 +124,7 @@ class KokoroEngine:
     loaded on first use and shared by every thread."""
 
     name = "kokoro"
+    join_below = 0
 
     def __init__(self, folder: Path | None = None, threads: int = 1) -> None:
         self._folder = folder or default_folder()

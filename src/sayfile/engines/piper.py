@@ -37,6 +37,7 @@ class PiperEngine:
     """
 
     name = "piper"
+    join_below = 0
 
     def __init__(
         self, voices_dir: Path | None = None, threads: int = 1, max_loaded: int = 4

@@ -23,6 +23,7 @@ class ToneEngine:
     EngineError, as a broken voice would."""
 
     name = "tone"
+    join_below = 0
 
     def voices(self) -> list[Voice]:
         return [
