@@ -21,8 +21,8 @@ import httpx2 as httpx
 
 from sayfile.audio import Samples
 from sayfile.models import SpeechRequest
+from sayfile.plans import validate
 from sayfile.scheduler import Lane, Turn
-from sayfile.service import validate
 from sayfile.settings import Settings
 from sayfile.synthesizer import SpeechPlan, SpeechResult
 from sayfile.wiring import build_synthesizer
@@ -140,7 +140,7 @@ class Pipeline:
         self, text: str, voice: str | None = None, format: str | None = None, speed: float = 1.0
     ) -> SpeechPlan:
         request = SpeechRequest(text, voice=voice, format=format, speed=speed)
-        return validate(request, self.synthesizer.catalogue, self.settings, None)
+        return validate(request, self.synthesizer, self.settings, None)
 
     def samples(self, plan: SpeechPlan) -> list[Samples]:
         """Every sentence's audio, in order."""

@@ -1,7 +1,8 @@
 """The design sayfile was measured against when it began (a typical tutorial's TTS server):
 one process, one event loop, and each request synthesized and encoded right on that loop,
-blocking it: espeak-ng's WAV piped into the `lame` command (Debian's `lame`, at sayfile's
-bit rate and quality), the answer sent from memory. Nothing else: no queue, no limits.
+blocking it: espeak-ng writes a WAV file, the `lame` command (Debian's, its defaults) turns
+it into an mp3 file, which is read and sent; every request uses the same two file names.
+Nothing else: no queue, no limits.
 
     .venv/bin/python bench/seed_design.py --port 8123
 """
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import subprocess
+import tempfile
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI, Response
 from pydantic import BaseModel
-
-from floor import BIT_RATE_KBPS, ESPEAK_VOICE, LAME_QUALITY
 
 
 class Body(BaseModel):
@@ -24,23 +25,14 @@ class Body(BaseModel):
     format: str = "mp3"
 
 
-def speak_mp3(text: str) -> bytes:
-    wav = subprocess.run(
-        ["espeak-ng", "-v", ESPEAK_VOICE, "-b", "1", "--stdout"],
-        input=text.encode("utf-8"),
-        capture_output=True,
-        check=True,
-    ).stdout
-    return subprocess.run(
-        ["lame", "--quiet", "-q", str(LAME_QUALITY), "-b", str(BIT_RATE_KBPS), "-", "-"],
-        input=wav,
-        capture_output=True,
-        check=True,
-    ).stdout
-
-
-def build() -> FastAPI:
+def build(folder: Path) -> FastAPI:
     app = FastAPI()
+    wav, mp3 = folder / "speech.wav", folder / "speech.mp3"
+
+    def speak_mp3(text: str) -> bytes:
+        subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), text], check=True)
+        subprocess.run(["lame", "--quiet", str(wav), str(mp3)], check=True)
+        return mp3.read_bytes()
 
     @app.post("/speech")
     async def speech(body: Body) -> Response:
@@ -58,7 +50,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(build(), host="127.0.0.1", port=args.port, log_level="warning")
+    with tempfile.TemporaryDirectory() as folder:
+        uvicorn.run(build(Path(folder)), host="127.0.0.1", port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

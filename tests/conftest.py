@@ -26,8 +26,8 @@ from sayfile.app import create_app
 from sayfile.audio import Samples
 from sayfile.catalogue import Catalogue
 from sayfile.models import SpeechRequest
+from sayfile.plans import validate
 from sayfile.scheduler import Lane
-from sayfile.service import validate
 from sayfile.settings import Settings
 from sayfile.synthesizer import SpeechPlan, SpeechResult, Synthesizer
 from sayfile.wiring import build_synthesizer
@@ -120,7 +120,7 @@ class Speech:
         self.catalogue = self.synthesizer.catalogue
 
     def plan(self, text: str, **request: Any) -> SpeechPlan:
-        return validate(SpeechRequest(text, **request), self.catalogue, self.settings, None)
+        return validate(SpeechRequest(text, **request), self.synthesizer, self.settings, None)
 
     def write(
         self, plan: SpeechPlan, target: Path, progress: Callable[[float], object] | None = None

@@ -139,6 +139,11 @@ class WatchedEspeak:
             with self._lock:
                 self.running -= 1
 
+    def speak_phonemes(
+        self, voice: Voice, phonemes: str, alphabet: str, speed: float
+    ) -> Samples | None:
+        return None
+
     def close(self) -> None:
         self._real.close()
 

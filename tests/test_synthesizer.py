@@ -220,6 +220,11 @@ class CountingEngine:
             self.calls += 1
         return self._engine.synthesize(voice, text, speed)
 
+    def speak_phonemes(
+        self, voice: Voice, phonemes: str, alphabet: str, speed: float
+    ) -> Samples | None:
+        return None
+
     def close(self) -> None:
         self._engine.close()
 

@@ -260,6 +260,21 @@ def encode_chunks(fmt: AudioFormat, input_rate: int, chunks: Iterable[Samples]) 
         yield tail
 
 
+def resample(samples: Samples, rate: int, to_rate: int) -> Samples:
+    """`samples` at `rate` resampled to `to_rate` (FFmpeg's resampler), for a piece spoken by
+    a voice of another rate than the file's."""
+    if rate == to_rate or samples.size == 0:
+        return samples
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=to_rate)
+    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = rate
+    frame.pts = 0
+    out = [
+        f.to_ndarray().reshape(-1) for f in [*resampler.resample(frame), *resampler.resample(None)]
+    ]
+    return np.concatenate(out).astype(np.int16) if out else np.zeros(0, dtype=np.int16)
+
+
 def stretch(samples: Samples, rate: int, factor: float) -> Samples:
     """Return `samples` played `factor` times faster at the same pitch (FFmpeg's atempo)."""
     graph = av.filter.Graph()

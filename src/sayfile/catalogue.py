@@ -105,3 +105,25 @@ class Catalogue:
             rank = (regional and not exact, -v.quality, -v.score, not exact, priority, v.id)
             scored.append((rank, v))
         return [v for _, v in sorted(scored, key=lambda item: item[0])]
+
+
+# What a voice says to introduce itself, by primary language (English for the others).
+_SAMPLES = {
+    "en": "Hello! This is how I sound when I read to you.",
+    "zh": "你好！这是我朗读时的声音。",
+    "cmn": "你好！这是我朗读时的声音。",
+    "ja": "こんにちは。これが私の声です。",
+    "es": "¡Hola! Así suena mi voz cuando leo.",
+    "fr": "Bonjour ! Voici ma voix quand je lis.",
+    "de": "Hallo! So klingt meine Stimme, wenn ich vorlese.",
+    "it": "Ciao! Questa è la mia voce quando leggo.",
+    "pt": "Olá! Esta é a minha voz quando leio.",
+    "hi": "नमस्ते! जब मैं पढ़ती हूँ तो मेरी आवाज़ ऐसी लगती है।",
+}
+
+
+def sample_text(voice: Voice) -> str:
+    """What `voice` says to introduce itself (its sample, and what its loudness is measured
+    on): a sentence in its language, or English."""
+    primary = voice.language.split("-", 1)[0].lower()
+    return _SAMPLES.get(primary, _SAMPLES["en"])

@@ -19,8 +19,8 @@ from sayfile.audio import format_for_path
 from sayfile.errors import SayfileError
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
+from sayfile.plans import validate
 from sayfile.scheduler import Lane
-from sayfile.service import validate
 from sayfile.settings import Settings
 from sayfile.synthesizer import SpeechPlan, SpeechResult, Synthesizer
 from sayfile.wiring import build_synthesizer
@@ -128,9 +128,9 @@ def say(
             format=fmt or (implied.name if implied else None),
             speed=speed,
         )
-        plan = validate(request, synthesizer.catalogue, settings, None)
-        target = output or Path(f"{stem_for(plan.text)}.{plan.format.extension}")
-        show = not quiet and len(plan.text) >= _PROGRESS_FROM_CHARS
+        plan = validate(request, synthesizer, settings, None)
+        target = output or Path(f"{stem_for(plan.words)}.{plan.format.extension}")
+        show = not quiet and len(plan.words) >= _PROGRESS_FROM_CHARS
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

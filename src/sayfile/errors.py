@@ -215,3 +215,22 @@ class TooManyActive(SayfileError):
             "have at once; wait for one to finish."
         )
         self.retry_after = 2
+
+
+class InvalidSsml(InvalidInput):
+    """SSML that cannot be read; `line` and `column` (1-based) locate the problem when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message, field="text")
+        self.line = line
+        self.column = column
+
+
+class InvalidLexicon(InvalidInput):
+    """A pronunciation lexicon cannot be used: a file (the message names it and the line) or an
+    entry of a request (the message gives its index)."""
+
+    def __init__(self, message: str, source: str | None = None, line: int | None = None) -> None:
+        super().__init__(message, field="lexicon")
+        self.source = source
+        self.line = line

@@ -68,10 +68,13 @@ def is_job_id(value: str) -> bool:
     return _ID.fullmatch(value) is not None
 
 
-def cache_key(text: str, voice: str, fmt: str, speed: float, owner: str = "") -> str:
+def cache_key(
+    text: str, voice: str, fmt: str, speed: float, owner: str = "", variant: str = ""
+) -> str:
     """Identical requests of one `owner` share this key (everybody's, with no owner); it
-    never reveals the text."""
-    material = "\x1f".join((text, voice, fmt, f"{speed:.4f}", owner))
+    never reveals the text. `variant` holds whatever else changes the audio (loudness,
+    lexicon entries)."""
+    material = "\x1f".join((text, voice, fmt, f"{speed:.4f}", owner, variant))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 

@@ -69,3 +69,7 @@ class SpeechRequest:
     format: str | None = None
     speed: float = 1.0
     engine: str | None = None
+    # Target loudness in LUFS, "off", or None for the server's default.
+    loudness: float | str | None = None
+    # Pronunciations for this request only: {"language", "term", "replacement"} each.
+    lexicon: tuple[dict[str, str], ...] = ()

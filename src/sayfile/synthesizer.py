@@ -18,12 +18,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, TypeVar
 
+import numpy as np
+
 from sayfile import text as textmod
-from sayfile.audio import AudioFormat, ChunkBuffer, Encoder, Samples, audio_format, open_encoder
-from sayfile.catalogue import Catalogue
+from sayfile.audio import (
+    AudioFormat,
+    ChunkBuffer,
+    Encoder,
+    Samples,
+    audio_format,
+    open_encoder,
+    resample,
+)
+from sayfile.catalogue import Catalogue, sample_text
 from sayfile.engines import Engine
+from sayfile.lexicon import Lexicon
+from sayfile.loudness import LoudnessLevel
 from sayfile.models import Voice
 from sayfile.scheduler import Lane, SentenceExecutor, Turn
+from sayfile.ssml import Span
+from sayfile.subtitles import Timing, Timings
 
 T = TypeVar("T")
 
@@ -42,6 +56,10 @@ FIRST_PIECE_CJK_CHARS = 8
 _CJK_PER_LATIN = 3
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _NOTHING: Any = object()
+_NO_WORDS = (
+    "times of single words are not known: sayfile's engines do not report them; each piece "
+    "(a sentence, or a short run of them) is timed exactly, to the sample"
+)
 # Steps of one request queued or running ahead of the one it waits for, per executor thread:
 # a thread that finishes a short sentence starts the next instead of idling.
 _AHEAD_PER_THREAD = 2
@@ -49,28 +67,60 @@ _AHEAD_PER_THREAD = 2
 
 @dataclass(frozen=True, slots=True)
 class SpeechPlan:
-    """A validated request: normalised text, the chosen voice, format and speed."""
+    """A validated request: its text (normalised, or an SSML document), the chosen voice,
+    format and speed; what is said (`spans`: from SSML and lexicons, empty for plain text
+    said as it is), the loudness target (None: off) and the request's own lexicon entries."""
 
     text: str
     voice: Voice
     format: AudioFormat
     speed: float
+    spans: tuple[Span, ...] = ()
+    loudness: float | None = None
+    lexicon: tuple[dict[str, str], ...] = ()
+
+    @property
+    def script(self) -> tuple[Span, ...]:
+        """What is said, in order."""
+        return self.spans or (Span(self.text),)
+
+    @property
+    def words(self) -> str:
+        """What is said, as plain text (an SSML document's words)."""
+        if not self.spans:
+            return self.text
+        return " ".join(span.text for span in self.spans if span.text)
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One engine call: the words (or a pronunciation of them), in a voice and at a speed,
+    after a pause."""
+
+    text: str
+    voice: Voice
+    speed: float
+    pause_s: float = 0.0
+    phonemes: str | None = None
+    alphabet: str = "ipa"
 
 
 @dataclass(frozen=True, slots=True)
 class RenderedAudio:
-    """A whole file made in memory, and its seconds of audio."""
+    """A whole file made in memory, its seconds of audio and what is said when."""
 
     data: bytes
     duration_s: float
+    timings: Timings
 
 
 @dataclass(frozen=True, slots=True)
 class SpeechResult:
-    """What was written: seconds of audio and bytes on disk."""
+    """What was written: seconds of audio, bytes on disk, and what is said when."""
 
     duration_s: float
     bytes: int
+    timings: Timings
 
 
 class Synthesizer:
@@ -82,22 +132,72 @@ class Synthesizer:
         executor: SentenceExecutor,
         max_sentence_chars: int,
         observer: Observer | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.executor = executor
+        self.lexicon = lexicon or Lexicon()
         self._max_chars = max_sentence_chars
         self._observer = observer
+        self._levels: dict[float | None, LoudnessLevel] = {}
+        self._levels_lock = threading.Lock()
 
     def plan_of(self, text: str, voice_id: str, fmt: str, speed: float) -> SpeechPlan:
-        """The plan of a request validated earlier (a job handed to a worker). Raises
-        UnknownVoice when this process does not have the voice."""
+        """A plan of plain `text` said as it is (warming up, tests). Raises UnknownVoice when
+        this process does not have the voice."""
         return SpeechPlan(text, self.catalogue.resolve(voice=voice_id), audio_format(fmt), speed)
 
+    def pronounced(
+        self, spans: list[Span], language: str, entries: tuple[dict[str, str], ...]
+    ) -> tuple[Span, ...]:
+        """`spans` with the configured lexicons and the request's `entries` (which win)
+        applied, in `language` where a span does not say its own. Raises InvalidLexicon."""
+        lexicon = self.lexicon.merged(Lexicon.from_request(entries)) if entries else self.lexicon
+        return tuple(lexicon.apply_spans(spans, language))
+
+    def voice_of(self, span: Span, default: Voice) -> Voice:
+        """The voice a span is said in: its own (<voice name>), else the best for its language
+        when that is not the default voice's, else the default. Raises UnknownVoice,
+        UnknownLanguage."""
+        if span.voice:
+            return self.catalogue.resolve(voice=span.voice)
+        if span.language and _primary(span.language) != _primary(default.language):
+            return self.catalogue.resolve(language=span.language)
+        return default
+
     def pieces(self, plan: SpeechPlan, quick_start: bool = False) -> Iterator[str]:
-        """The pieces of text handed to the engine one at a time: sentences, none longer than
-        the configured limit, one shorter than the engine's `join_below` joined to the next;
-        with `quick_start`, a long first one cut short at a clause."""
-        sentences = textmod.sentences(plan.text, self._max_chars)
+        """The words of each engine call, in order (see `_pieces`)."""
+        return (piece.text for piece in self._pieces(plan, quick_start))
+
+    def _pieces(self, plan: SpeechPlan, quick_start: bool = False) -> Iterator[Piece]:
+        """The engine calls of a plan: sentences, none longer than the configured limit, one
+        shorter than the engine's `join_below` joined to the next; with `quick_start`, a long
+        first one cut short at a clause. Each span keeps its voice, speed and pause; a
+        pronunciation is a call of its own; a pause at the very end is a call of silence."""
+        pause = 0.0
+        first = True
+        for span in plan.script:
+            pause += span.pause_before_s
+            pronunciation = span.phonemes or span.pinyin
+            if not span.text and not pronunciation:
+                continue
+            voice = self.voice_of(span, plan.voice)
+            speed = min(max(plan.speed * span.rate, 0.25), 4.0)
+            if pronunciation:
+                alphabet = "ipa" if span.phonemes else "x-pinyin"
+                yield Piece(span.text, voice, speed, pause, pronunciation, alphabet)
+            else:
+                join_below = self.catalogue.engine(voice).join_below
+                for text in self._sentences(span.text, join_below, quick_start and first):
+                    yield Piece(text, voice, speed, pause)
+                    pause = 0.0
+            pause = 0.0
+            first = False
+        if pause > 0:
+            yield Piece("", plan.voice, plan.speed, pause)
+
+    def _sentences(self, text: str, join_below: int, quick_start: bool) -> Iterator[str]:
+        sentences = textmod.sentences(text, self._max_chars)
         first = next(sentences, None)
         if first is None:
             return
@@ -108,8 +208,15 @@ class Synthesizer:
             if first.startswith(head) and rest:
                 yield head
                 first = rest
-        join_below = self.catalogue.engine(plan.voice).join_below
         yield from self._joined(itertools.chain([first], sentences), join_below)
+
+    def level(self, target: float | None) -> LoudnessLevel:
+        """The loudness levelling to `target` LUFS (None: off), one per target."""
+        with self._levels_lock:
+            level = self._levels.get(target)
+            if level is None:
+                level = self._levels[target] = LoudnessLevel(target)
+            return level
 
     def _joined(self, sentences: Iterator[str], join_below: int) -> Iterator[str]:
         """Each sentence shorter than `join_below` characters (a third of that in Chinese or
@@ -157,40 +264,51 @@ class Synthesizer:
         progress: Progress | None,
         quick_start: bool,
         last: Callable[[T], T] | None = None,
+        heard: list[Timing] | None = None,
     ) -> AsyncGenerator[T, None]:
-        """Yield `consume(samples)` for each piece in order. `consume` (an encoder's step)
-        runs on the thread that synthesized the piece due next, right after it, so that no
-        step has to wait behind a later piece's synthesis for a thread; `last` (finishing the
-        file) runs there too after the last piece, on what `consume` gave for it."""
-        engine = self.catalogue.engine(plan.voice)
+        """Yield `consume(samples)` for each piece in order, all at `plan.voice`'s rate.
+        `consume` (an encoder's step) runs on the thread that synthesized the piece due next,
+        right after it, so that no step has to wait behind a later piece's synthesis for a
+        thread; `last` (finishing the file) runs there too after the last piece, on what
+        `consume` gave for it. Each piece's words and where they are heard in the audio (to
+        the sample) go to `heard`."""
+        rate = plan.voice.sample_rate
+        level = self.level(plan.loudness)
         ahead = self.executor.threads * _AHEAD_PER_THREAD
-        source = _marked_last(enumerate(self.pieces(plan, quick_start)))
+        source = _marked_last(enumerate(self._pieces(plan, quick_start)))
         in_order = _InOrder(consume, last)
-        pending: deque[tuple[int, str, Future[tuple[int, float]]]] = deque()
+        pending: deque[tuple[Piece, Future[tuple[int, int, float]]]] = deque()
 
         def refill() -> None:
             for (index, piece), final in itertools.islice(source, ahead - len(pending)):
-                work = _Speak(engine, plan.voice, piece, plan.speed, index, final, in_order)
-                pending.append((index, piece, turn.submit(work, index)))
+                engine = self.catalogue.engine(piece.voice)
+                work = _Speak(engine, piece, rate, level, index, final, in_order)
+                pending.append((piece, turn.submit(work, index)))
 
-        total = len(plan.text)
+        total = len(plan.words)
         done = 0
+        cursor = 0
         try:
             refill()
+            index = 0
             while pending:
-                index, piece, future = pending[0]
-                size, seconds = await asyncio.wrap_future(future)
+                piece, future = pending[0]
+                size, lead, seconds = await asyncio.wrap_future(future)
                 pending.popleft()
                 refill()
                 if self._observer is not None:
-                    self._observer(engine.name, seconds, size / plan.voice.sample_rate)
+                    self._observer(piece.voice.engine, seconds, size / rate)
+                if heard is not None and piece.text:
+                    heard.append(Timing((cursor + lead) / rate, (cursor + size) / rate, piece.text))
+                cursor += size
                 yield in_order.result(index)
-                done += len(piece) + 1
+                index += 1
+                done += len(piece.text) + 1
                 if progress is not None:
                     await progress(min(done / total, 1.0))
         finally:
             in_order.close()
-            for _, _, future in pending:
+            for _, future in pending:
                 future.cancel()
 
     async def stream(
@@ -199,12 +317,14 @@ class Synthesizer:
         turn: Turn,
         progress: Progress | None = None,
         quick_start: bool = True,
+        heard: list[Timing] | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """Yield the encoded file piece by piece as pieces are synthesized; together they are
-        one valid file in a streamable layout."""
+        one valid file in a streamable layout. Each piece's timing goes to `heard` before its
+        bytes are yielded."""
         encoding = _StreamEncoding(plan.format, plan.voice.sample_rate)
         async with contextlib.aclosing(
-            self._produce(plan, turn, encoding.add, progress, quick_start, encoding.last)
+            self._produce(plan, turn, encoding.add, progress, quick_start, encoding.last, heard)
         ) as pieces:
             async for data in pieces:
                 if data:
@@ -217,27 +337,29 @@ class Synthesizer:
         file renamed when whole, flushed to disk first so a crash cannot leave a short file
         under the final name)."""
         encoding = _FileEncoding(plan.format, plan.voice.sample_rate, path)
-        await self._encode_all(plan, turn, encoding, progress)
-        return SpeechResult(encoding.duration, encoding.size)
+        timings = await self._encode_all(plan, turn, encoding, progress)
+        return SpeechResult(encoding.duration, encoding.size, timings)
 
     async def render(self, plan: SpeechPlan, turn: Turn) -> RenderedAudio:
         """The whole file in memory, for an answer nobody will fetch again."""
         encoding = _MemoryEncoding(plan.format, plan.voice.sample_rate)
-        await self._encode_all(plan, turn, encoding, None)
-        return RenderedAudio(encoding.buffer.getvalue(), encoding.duration)
+        timings = await self._encode_all(plan, turn, encoding, None)
+        return RenderedAudio(encoding.buffer.getvalue(), encoding.duration, timings)
 
     async def _encode_all(
         self, plan: SpeechPlan, turn: Turn, encoding: _Encoding, progress: Progress | None
-    ) -> None:
+    ) -> Timings:
+        heard: list[Timing] = []
         try:
             async with contextlib.aclosing(
-                self._produce(plan, turn, encoding.add, progress, False, encoding.last)
+                self._produce(plan, turn, encoding.add, progress, False, encoding.last, heard)
             ) as pieces:
                 async for _ in pieces:
                     pass
         except BaseException:
             encoding.abandon()
             raise
+        return timings_of(heard, encoding.duration)
 
     async def warm_up(self, plan: SpeechPlan) -> None:
         """Load `plan`'s voice by speaking its text once, so the first request pays nothing."""
@@ -251,6 +373,15 @@ class Synthesizer:
 
 def _keep(samples: Samples) -> Samples:
     return samples
+
+
+def timings_of(heard: list[Timing], duration: float) -> Timings:
+    """The timings of a finished file: its pieces, and a note where words are not known."""
+    return Timings(tuple(heard), None, duration, _NO_WORDS)
+
+
+def _primary(language: str) -> str:
+    return language.split("-", 1)[0].lower()
 
 
 def _marked_last(items: Iterator[T]) -> Iterator[tuple[T, bool]]:
@@ -305,23 +436,50 @@ class _InOrder(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class _Speak:
-    """One piece through the engine, timed, then offered for encoding in order (runs on an
-    executor thread); gives the piece's sample count and computing seconds."""
+    """One piece through the engine, timed, levelled, brought to the file's rate and its pause
+    put before it, then offered for encoding in order (runs on an executor thread); gives the
+    piece's sample count, the pause's, and the engine's computing seconds."""
 
     engine: Engine
-    voice: Voice
-    text: str
-    speed: float
+    piece: Piece
+    rate: int
+    level: LoudnessLevel
     index: int
     final: bool
     in_order: _InOrder[Any]
 
-    def __call__(self) -> tuple[int, float]:
+    def __call__(self) -> tuple[int, int, float]:
+        piece, voice = self.piece, self.piece.voice
         started = time.perf_counter()
-        samples = self.engine.synthesize(self.voice, self.text, self.speed)
+        samples = self._spoken()
         seconds = time.perf_counter() - started
+        if samples.size:
+            gain = self.level.gain_for(voice.id, voice.sample_rate, self._reference)
+            samples = resample(
+                self.level.apply(samples, gain, voice.sample_rate), voice.sample_rate, self.rate
+            )
+        lead = round(piece.pause_s * self.rate)
+        if lead:
+            samples = np.concatenate([np.zeros(lead, dtype=np.int16), samples])
         self.in_order.offer(self.index, samples, self.final)
-        return samples.size, seconds
+        return samples.size, lead, seconds
+
+    def _spoken(self) -> Samples:
+        piece = self.piece
+        if piece.phonemes is not None:
+            said = self.engine.speak_phonemes(
+                piece.voice, piece.phonemes, piece.alphabet, piece.speed
+            )
+            if said is not None:
+                return said
+        if not piece.text:
+            return np.zeros(0, dtype=np.int16)
+        return self.engine.synthesize(piece.voice, piece.text, piece.speed)
+
+    def _reference(self) -> Samples:
+        """What the voice's loudness is measured on: its own sample sentence."""
+        voice = self.piece.voice
+        return self.engine.synthesize(voice, sample_text(voice), 1.0)
 
 
 class _Encoding:

@@ -27,7 +27,7 @@ from sayfile.audio import FORMATS
 from sayfile.jobs import Job
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
-from sayfile.service import MAX_SPEED, MIN_SPEED
+from sayfile.plans import MAX_SPEED, MIN_SPEED
 from sayfile.synthesizer import SpeechPlan
 
 router = APIRouter(
@@ -128,7 +128,7 @@ async def create_speech(
         stream.chunks(),
         stream.close,
         stream.plan.format.media_type,
-        download_headers(stem_for(stream.plan.text), stream.plan.format),
+        download_headers(stem_for(stream.plan.words), stream.plan.format),
         settings.stream_idle_seconds,
     )
 

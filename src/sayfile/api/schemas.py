@@ -8,7 +8,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from sayfile.audio import FORMATS
 from sayfile.jobs import Job, JobStatus
-from sayfile.service import MAX_SPEED, MIN_SPEED
+from sayfile.plans import MAX_SPEED, MIN_SPEED
 
 
 class SpeechIn(BaseModel):

@@ -59,7 +59,7 @@ async def speech(
             stream.chunks(),
             stream.close,
             stream.plan.format.media_type,
-            download_headers(stem_for(stream.plan.text), stream.plan.format),
+            download_headers(stem_for(stream.plan.words), stream.plan.format),
             service.settings.stream_idle_seconds,
         )
     job = await unless_disconnected(request, service.speak(as_request(body), client))

@@ -27,4 +27,12 @@ class Engine(Protocol):
 
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples: ...
 
+    def speak_phonemes(
+        self, voice: Voice, phonemes: str, alphabet: str, speed: float
+    ) -> Samples | None:
+        """Speak a pronunciation given as `phonemes` in `alphabet` ("ipa", or "x-pinyin":
+        pinyin with tone numbers), like `synthesize`; None when this engine or voice cannot
+        read that alphabet (the caller then speaks the written words)."""
+        ...
+
     def close(self) -> None: ...

@@ -104,6 +104,11 @@ class EspeakEngine:
             samples = stretch(samples, voice.sample_rate, residual)
         return samples.astype(np.int16)
 
+    def speak_phonemes(
+        self, voice: Voice, phonemes: str, alphabet: str, speed: float
+    ) -> Samples | None:
+        return None  # written words only
+
     def close(self) -> None:
         self._voices = None
 

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -221,14 +222,40 @@ class KokoroEngine:
         return " ".join(part.strip() for part in parts if part.strip())
 
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+        if _LANGUAGES[voice.locator[0]].espeak is None:
+            return self._speak(voice, speed, lambda model: self._phonemes_of_mandarin(model, text))
+        return self._speak(voice, speed, None, text)
+
+    def speak_phonemes(
+        self, voice: Voice, phonemes: str, alphabet: str, speed: float
+    ) -> Samples | None:
+        """IPA as it is (the model's own alphabet); pinyin for the Mandarin voices, through
+        misaki's table (the one their training text went through)."""
+        if alphabet == "ipa":
+            return self._speak(voice, speed, lambda model: phonemes)
+        if alphabet == "x-pinyin" and _LANGUAGES[voice.locator[0]].espeak is None:
+            from misaki.zh import ZHG2P
+
+            ipa = "".join(ZHG2P.py2ipa(syllable) for syllable in phonemes.split())
+            return self._speak(voice, speed, lambda model: ipa)
+        return None
+
+    def _speak(
+        self,
+        voice: Voice,
+        speed: float,
+        phonemes: Callable[[Any], str] | None,
+        text: str = "",
+    ) -> Samples:
+        """The voice speaking `phonemes(model)`, or else `text` through espeak-ng phonemes."""
         language = _LANGUAGES[voice.locator[0]]
         native = min(max(speed, _NATIVE_SPEEDS[0]), _NATIVE_SPEEDS[1])
         try:
             model = self._loaded()
             style = model.get_voice_style(voice.locator)
-            if language.espeak is None:
-                phonemes = self._phonemes_of_mandarin(model, text)
-                audio, _ = model.create(phonemes, voice=style, speed=native, is_phonemes=True)
+            if phonemes is not None:
+                ipa = phonemes(model)
+                audio, _ = model.create(ipa, voice=style, speed=native, is_phonemes=True)
             else:
                 audio, _ = model.create(text, voice=style, speed=native, lang=language.espeak)
         except EngineError:

@@ -127,6 +127,11 @@ class PiperEngine:
             samples = stretch(samples, voice.sample_rate, speed / native)
         return samples
 
+    def speak_phonemes(
+        self, voice: Voice, phonemes: str, alphabet: str, speed: float
+    ) -> Samples | None:
+        return None  # written words only
+
     def close(self) -> None:
         with self._lock:
             self._loaded.clear()

@@ -44,5 +44,10 @@ class ToneEngine:
         parts = [part for _ in words for part in (beep, gap)]
         return np.concatenate([*parts, pause]).astype(np.int16)
 
+    def speak_phonemes(
+        self, voice: Voice, phonemes: str, alphabet: str, speed: float
+    ) -> Samples | None:
+        return None  # written words only
+
     def close(self) -> None:
         return None

@@ -19,6 +19,8 @@ from taskiq_redis import ListQueueBroker
 from sayfile.admission import RETRY_AFTER_S
 from sayfile.errors import Busy, SayfileError, StoreUnavailable
 from sayfile.jobs import FailureReason, Job
+from sayfile.models import SpeechRequest
+from sayfile.plans import validate
 from sayfile.settings import Settings
 from sayfile.store.redis import Keys
 from sayfile.synthesizer import SpeechPlan
@@ -65,6 +67,8 @@ def _payload(job: Job, plan: SpeechPlan) -> dict[str, Any]:
         "voice": plan.voice.id,
         "format": plan.format.name,
         "speed": plan.speed,
+        "loudness": "off" if plan.loudness is None else plan.loudness,
+        "lexicon": list(plan.lexicon),
     }
 
 
@@ -137,9 +141,15 @@ def worker_broker() -> AsyncBroker:
         parts = holder["parts"]
         job = Job.from_dict(payload["job"])
         try:
-            plan = parts.synthesizer.plan_of(
-                payload["text"], payload["voice"], payload["format"], payload["speed"]
+            request = SpeechRequest(
+                payload["text"],
+                voice=payload["voice"],
+                format=payload["format"],
+                speed=payload["speed"],
+                loudness=payload.get("loudness"),
+                lexicon=tuple(payload.get("lexicon", ())),
             )
+            plan = validate(request, parts.synthesizer, parts.settings, None)
         except SayfileError as exc:
             await parts.lifecycle.fail(job.id, FailureReason.invalid, str(exc))
             return

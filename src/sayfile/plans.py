@@ -1,0 +1,102 @@
+"""Turning a request into a plan: the one validation every interface and every worker uses
+(format, speed, loudness, text or SSML, lexicons, voices), naming what is wrong and what is
+allowed."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+from sayfile import text as textmod
+from sayfile.aliases import guess_language
+from sayfile.audio import audio_format
+from sayfile.errors import InvalidInput, TextTooLong, UnknownLanguage
+from sayfile.models import SpeechRequest
+from sayfile.settings import Settings
+from sayfile.ssml import Span, looks_like_ssml, parse_ssml
+from sayfile.synthesizer import SpeechPlan, Synthesizer
+
+MIN_SPEED = 0.25
+MAX_SPEED = 4.0
+MIN_LUFS = -70.0
+MAX_LUFS = -5.0
+# Text this many times longer than its limit is refused before it is cleaned up (clean-up
+# folds white space, and SSML markup is not spoken, so text somewhat over the limit may fit).
+_RAW_FACTOR = 4
+
+
+def validate(
+    request: SpeechRequest, synthesizer: Synthesizer, settings: Settings, limit: int | None
+) -> SpeechPlan:
+    """The one validation of a request, for the service, the command line (which has no
+    character limit) and workers (which plan again what the service planned). A text that is
+    an SSML `<speak>` document is read as SSML; plain text never is. Raises InvalidInput (or a
+    subclass: TextTooLong, InvalidSsml, InvalidLexicon, UnknownVoice, ...) naming what is
+    wrong and what is allowed."""
+    catalogue = synthesizer.catalogue
+    fmt = audio_format(request.format or settings.default_format)
+    speed = request.speed
+    if not isinstance(speed, int | float) or not math.isfinite(speed):
+        raise InvalidInput("speed must be a number.", field="speed")
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise InvalidInput(
+            f"speed {speed} is out of range; allowed: {MIN_SPEED} to {MAX_SPEED}.",
+            field="speed",
+        )
+    loudness = _loudness(request.loudness, settings.loudness)
+    if limit is not None and len(request.text) > _RAW_FACTOR * limit:
+        # Far over the limit even before clean-up: refused without looking at each character.
+        raise TextTooLong(len(request.text), limit)
+    if looks_like_ssml(request.text):
+        text = request.text.strip()
+        spans = parse_ssml(text, max_chars=len(text))
+    else:
+        text = textmod.normalize(request.text)
+        spans = [Span(text)]
+    words = " ".join(span.text for span in spans if span.text)
+    if not words and not any(span.phonemes or span.pinyin for span in spans):
+        raise InvalidInput("Text is empty; give some words to speak.", field="text")
+    if limit is not None and len(words) > limit:
+        raise TextTooLong(len(words), limit)
+    if not any(char.isalnum() for char in words):
+        raise InvalidInput(
+            "Text has nothing to speak (only punctuation or symbols); give some words.",
+            field="text",
+        )
+    voice = catalogue.resolve(voice=request.voice, language=request.language, engine=request.engine)
+    if not (request.voice or request.language) and (guessed := guess_language(words)):
+        # Nobody said: the text's script decides (Chinese to a Mandarin voice, kana to
+        # Japanese) where some voice speaks it.
+        with contextlib.suppress(UnknownLanguage):
+            voice = catalogue.resolve(language=guessed, engine=request.engine)
+    said = synthesizer.pronounced(spans, voice.language, request.lexicon)
+    for span in {(s.voice, s.language): s for s in said}.values():
+        synthesizer.voice_of(span, voice)  # every voice and language the text asks for exists
+    plain = len(said) == 1 and said[0] == Span(text)
+    return SpeechPlan(
+        text, voice, fmt, float(speed), () if plain else said, loudness, tuple(request.lexicon)
+    )
+
+
+def _loudness(asked: float | str | None, default: float | None) -> float | None:
+    """The loudness target in LUFS, or None for off."""
+    if asked is None:
+        return default
+    if isinstance(asked, str):
+        if asked.strip().lower() == "off":
+            return None
+        try:
+            asked = float(asked)
+        except ValueError:
+            raise InvalidInput(
+                f"loudness {asked!r} is not a number; allowed: {MIN_LUFS:g} to {MAX_LUFS:g} "
+                "(LUFS), or off.",
+                field="loudness",
+            ) from None
+    if not math.isfinite(asked) or not MIN_LUFS <= asked <= MAX_LUFS:
+        raise InvalidInput(
+            f"loudness {asked} is out of range; allowed: {MIN_LUFS:g} to {MAX_LUFS:g} (LUFS), "
+            "or off.",
+            field="loudness",
+        )
+    return float(asked)

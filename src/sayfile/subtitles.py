@@ -1,0 +1,333 @@
+"""Timings of what the audio says (pieces, and words where the engine tells), the captions cut
+from them, and those captions as SubRip (.srt) and WebVTT (.vtt) text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# Ideographs, kana and hangul: one syllable each when read out.
+_CJK = re.compile(
+    "[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    "\U00020000-\U0003ffff]"
+)
+# The above plus CJK and full-width punctuation: characters a CJK line may be cut around.
+_WIDE = re.compile(
+    "[\u1100-\u11ff\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    "\uff00-\uffef\U00020000-\U0003ffff]"
+)
+# How long a CJK character takes to say, in Latin characters (spaces and marks included):
+# Mandarin is read at about 4-5 characters a second, English at about 12-15 characters.
+_CJK_WEIGHT = 2.5
+# Caption lengths a reader can follow (broadcasters' guidance: 42 characters a line for Latin
+# scripts, 16 for Chinese).
+LATIN_MAX_CHARS = 42
+CJK_MAX_CHARS = 16
+# Where a long piece is cut, best first: after a clause mark (a Latin one only before a space,
+# not inside "1,000" or "3:45"), then at a space.
+_CLAUSE = re.compile(r"[,;:](?=\s)|[，、；：]")
+_SPACE = re.compile(r" ")
+# Characters that neither start a CJK line nor end one (kinsoku rules).
+_NO_START = frozenset("。，、；：！？）」』】〉》〕”’,.;:!?)]…・ー")
+_NO_END = frozenset("（「『【〈《〔“‘([")
+# Word timings are stored to the millisecond: a word may start that much before its piece.
+_SLACK = 0.001
+_SRT_MARKUP = re.compile(r"--(?=>)|<(?=[A-Za-z/])|\{(?=\\)")
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """`text` heard from `start` to `end`, in seconds from the start of the audio."""
+
+    start: float
+    end: float
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The timing as a JSON object, times rounded to the millisecond."""
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Timing:
+        """The timing `to_json` gave."""
+        return cls(float(data["start"]), float(data["end"]), str(data["text"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """When each piece (a sentence, as synthesized) of a job's audio is heard, and each word
+    where the engine tells; otherwise `words` is None and `words_note` says why."""
+
+    pieces: tuple[Timing, ...]
+    words: tuple[Timing, ...] | None
+    duration: float
+    words_note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record stored beside the audio (`.timings.json`), times rounded to the ms."""
+        return {
+            "duration": round(self.duration, 3),
+            "pieces": [piece.to_json() for piece in self.pieces],
+            "words": None if self.words is None else [word.to_json() for word in self.words],
+            "words_note": self.words_note,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Timings:
+        """The timings a stored `to_json` record holds; raises ValueError if it holds none."""
+        try:
+            words = data["words"]
+            note = data.get("words_note")
+            return cls(
+                pieces=tuple(map(Timing.from_json, data["pieces"])),
+                words=None if words is None else tuple(map(Timing.from_json, words)),
+                duration=float(data["duration"]),
+                words_note=None if note is None else str(note),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"not a timings record: {error!r}") from None
+
+
+def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.0) -> list[Timing]:
+    """Captions for `timings`, in order, none empty, none overlapping the next, the last
+    ending when the last piece with text does.
+
+    Each piece is one cue, or several when it has more than `max_chars` characters (by default
+    42, or 16 for a piece mostly in CJK script) or lasts longer than `max_seconds`. Parts are
+    cut after a clause mark, else at a space, else (CJK) between characters, and share the
+    piece's time by the word timings where there are some, else by how long their characters
+    take to say (a CJK character as long as 2.5 others). Raises ValueError if `max_chars` is
+    below 1 or `max_seconds` is not positive.
+    """
+    if max_chars is not None and max_chars < 1:
+        raise ValueError(f"max_chars must be at least 1, not {max_chars}")
+    if not max_seconds > 0:
+        raise ValueError(f"max_seconds must be positive, not {max_seconds}")
+    words = sorted(timings.words or (), key=lambda word: word.start)
+    word_starts = [word.start for word in words]
+    captions: list[Timing] = []
+    for piece in timings.pieces:
+        text = " ".join(piece.text.split())
+        if not text:
+            continue
+        limit = max_chars or (CJK_MAX_CHARS if _mostly_cjk(text) else LATIN_MAX_CHARS)
+        first = bisect.bisect_left(word_starts, piece.start - _SLACK)
+        last = bisect.bisect_left(word_starts, piece.end)
+        whole = Timing(piece.start, piece.end, text)
+        for part in _parts(whole, words[first:last], limit, max_seconds):
+            # Pieces come from the audio in order; a stored record that overlaps is evened out.
+            start = max(part.start, captions[-1].end) if captions else part.start
+            captions.append(Timing(start, max(part.end, start), part.text))
+    return captions
+
+
+def _mostly_cjk(text: str) -> bool:
+    return 2 * len(_CJK.findall(text)) > len(text) - text.count(" ")
+
+
+def _weight(text: str) -> float:
+    """How long `text` takes to say, in Latin characters."""
+    return len(text) + (_CJK_WEIGHT - 1) * len(_CJK.findall(text))
+
+
+def _parts(
+    piece: Timing, words: Sequence[Timing], width: int, max_seconds: float
+) -> Iterator[Timing]:
+    """`piece` cut into parts of at most `width` characters and, where that needs no cut
+    inside a Latin word, at most `max_seconds`."""
+    text = piece.text
+    duration = piece.end - piece.start
+    if len(text) > width:
+        spans = _spans(text, width, hard=True)
+    elif duration > max_seconds:
+        parts = math.ceil(duration / max_seconds)
+        spans = _spans(text, math.ceil(len(text) / parts), hard=False)
+    else:
+        spans = [(0, len(text))]
+    if len(spans) == 1:
+        yield piece
+        return
+    times = _times(piece, spans, words)
+    for (begin, end), start, stop in zip(spans, times, times[1:], strict=False):
+        inside = [word for word in words if start - _SLACK <= word.start < stop]
+        # Each part is shorter than the piece, so this ends.
+        yield from _parts(Timing(start, stop, text[begin:end]), inside, width, max_seconds)
+
+
+def _spans(text: str, limit: int, hard: bool) -> list[tuple[int, int]]:
+    """(start, end) of the parts of `text` (spaces folded, stripped) to show one at a time:
+    as few as fit in `limit` characters, about as long as each other. Unless `hard`, a Latin
+    word longer than the rest of a part makes that part longer rather than being cut."""
+    spans = []
+    start = 0
+    while len(text) - start > limit:
+        cut = _cut(text, start, limit, hard)
+        if cut is None:
+            cut = _next_cut(text, start)
+            if cut is None:
+                break
+        spans.append((start, cut - 1 if text[cut - 1] == " " else cut))
+        start = cut + 1 if text[cut] == " " else cut
+    spans.append((start, len(text)))
+    return spans
+
+
+def _cut(text: str, start: int, limit: int, hard: bool) -> int | None:
+    """Where the part of `text` that begins at `start` ends, within `limit` characters: after
+    a clause mark, else at a space, else between CJK characters, else (if `hard`) anywhere;
+    of those, the place nearest to evening out the parts that follow."""
+    stop = start + limit
+    # One character further, so that a Latin mark at the limit sees the space after it.
+    ends = (m.end() for m in _CLAUSE.finditer(text, start, stop + 1))
+    clauses = [end for end in ends if limit // 4 < end - start <= limit]
+    if clauses:
+        return min(clauses, key=lambda cut: abs(cut - start - _even(len(text) - start, limit)))
+    # No clause ends here: even out the run up to where the next one does.
+    following = next((m.end() for m in _CLAUSE.finditer(text, stop)), len(text))
+    target = start + _even(following - start, limit)
+    spaces = [m.start() for m in _SPACE.finditer(text, start + 1, stop + 1)]
+    for candidates in (spaces, list(_cjk_cuts(text, start + 1, stop + 1))):
+        if candidates:
+            return min(candidates, key=lambda cut: abs(cut - target))
+    return target if hard else None
+
+
+def _even(length: int, limit: int) -> int:
+    """The length of each part when `length` characters are cut into as few parts of at most
+    `limit` characters as they fit in, all about as long."""
+    return math.ceil(length / math.ceil(length / limit))
+
+
+def _next_cut(text: str, start: int) -> int | None:
+    """The first place after `start` where `text` may be cut, if any."""
+    found = [
+        next((m.end() for m in _CLAUSE.finditer(text, start) if m.end() < len(text)), None),
+        next((m.start() for m in _SPACE.finditer(text, start + 1)), None),
+        next(_cjk_cuts(text, start + 1, len(text)), None),
+    ]
+    return min((cut for cut in found if cut is not None), default=None)
+
+
+def _cjk_cuts(text: str, start: int, stop: int) -> Iterator[int]:
+    """Positions in [start, stop) where a line may break between characters: next to a CJK
+    character, and neither before a closing mark nor after an opening one."""
+    for cut in range(start, min(stop, len(text))):
+        before, after = text[cut - 1], text[cut]
+        if (
+            (_WIDE.match(before) or _WIDE.match(after))
+            and after not in _NO_START
+            and before not in _NO_END
+        ):
+            yield cut
+
+
+def _times(piece: Timing, spans: list[tuple[int, int]], words: Sequence[Timing]) -> list[float]:
+    """When each part of `piece` starts, and then the piece's end.
+
+    A part starts when the first word found in it does, if the words are known and that keeps
+    the parts in order; the other times are shared out by the parts' weights between the
+    nearest known ones.
+    """
+    located = _locate(piece.text, words)
+    offsets = [offset for offset, _ in located]
+    anchors = [(0, piece.start)]
+    for index, (begin, end) in enumerate(spans[1:], start=1):
+        found = bisect.bisect_left(offsets, begin)
+        if found < len(located) and offsets[found] < end:
+            time = located[found][1]
+            if anchors[-1][1] < time < piece.end:
+                anchors.append((index, time))
+    anchors.append((len(spans), piece.end))
+    # A part's share ends halfway through the space (or nothing) between it and the next.
+    marks = [0.0]
+    for (_, end), (begin, _) in itertools.pairwise(spans):
+        marks.append((_weight(piece.text[:end]) + _weight(piece.text[:begin])) / 2)
+    marks.append(_weight(piece.text))
+    times = [piece.start]
+    for (first, low), (last, high) in itertools.pairwise(anchors):
+        scale = (high - low) / (marks[last] - marks[first])
+        times.extend(low + scale * (marks[i] - marks[first]) for i in range(first + 1, last))
+        times.append(high)
+    return times
+
+
+def _locate(text: str, words: Sequence[Timing]) -> list[tuple[int, float]]:
+    """(offset in `text`, start time) of each word found in it, in order; words the engine
+    spelled otherwise (numbers read out, say) are skipped."""
+    folded = text.casefold()
+    if len(folded) != len(text):
+        folded = text
+    located = []
+    position = 0
+    for word in words:
+        token = " ".join(word.text.split()).casefold()
+        if not token:
+            continue
+        at = _find_word(folded, token, position)
+        if at >= 0:
+            located.append((at, word.start))
+            position = at + len(token)
+    return located
+
+
+def _find_word(text: str, token: str, position: int) -> int:
+    """Where `token` is in `text` from `position`, not inside a longer Latin word; -1 if not."""
+    at = text.find(token, position)
+    while at >= 0:
+        head = at == 0 or not _latin_pair(text[at - 1], token[0])
+        end = at + len(token)
+        tail = end == len(text) or not _latin_pair(token[-1], text[end])
+        if head and tail:
+            return at
+        at = text.find(token, at + 1)
+    return -1
+
+
+def _latin_pair(before: str, after: str) -> bool:
+    """Whether two adjacent characters belong to one Latin word."""
+    return before.isalnum() and after.isalnum() and not (_WIDE.match(before) or _WIDE.match(after))
+
+
+def srt(captions: Iterable[Timing]) -> str:
+    """`captions` as a SubRip file: numbered blocks of times and text, each ending in a blank
+    line; captions without text are left out.
+
+    SubRip has no escapes, but players read `<i>`-style tags and `{\\...}` overrides in it and
+    take "-->" for a time line: a space after "<", "{" or "--" there keeps the text as said.
+    """
+    blocks: list[str] = []
+    for caption in captions:
+        text = _SRT_MARKUP.sub(r"\g<0> ", " ".join(caption.text.split()))
+        if text:
+            start, end = _stamp(caption.start, ","), _stamp(caption.end, ",")
+            blocks.append(f"{len(blocks) + 1}\n{start} --> {end}\n{text}\n\n")
+    return "".join(blocks)
+
+
+def vtt(captions: Iterable[Timing]) -> str:
+    """`captions` as a WebVTT file: the header, then blocks of times and text, each ending in
+    a blank line; captions without text are left out. "&", "<" and ">" are written as
+    character references, which also keeps "-->" out of the text."""
+    blocks = ["WEBVTT\n\n"]
+    for caption in captions:
+        text = " ".join(caption.text.split())
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if text:
+            blocks.append(
+                f"{_stamp(caption.start, '.')} --> {_stamp(caption.end, '.')}\n{text}\n\n"
+            )
+    return "".join(blocks)
+
+
+def _stamp(seconds: float, separator: str) -> str:
+    """`seconds` as HH:MM:SS plus `separator` and milliseconds."""
+    hours, millis = divmod(max(0, round(seconds * 1000)), 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    whole, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{whole:02d}{separator}{millis:03d}"

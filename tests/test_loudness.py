@@ -1,0 +1,197 @@
+"""Even loudness: quiet and hot voices come out at the target and under the true-peak ceiling,
+as FFmpeg's own EBU R128 meter measures them, with one gain per voice."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+import wave
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyloudnorm
+import pytest
+
+from sayfile.audio import Samples
+from sayfile.loudness import LoudnessLevel
+
+RATE = 24000
+Signal = npt.NDArray[np.float64]
+
+
+def _speech(seconds: float, seed: int, stress: float = 2.0) -> Signal:
+    """Speech-like sound: syllables of gliding harmonic tones under a smooth envelope (now and
+    then a stressed one, `stress` times as loud), some noise (fricatives), and pauses between
+    words."""
+    rng = np.random.default_rng(seed)
+    parts: list[Signal] = []
+    while sum(map(len, parts)) < seconds * RATE:
+        for _ in range(rng.integers(1, 4)):
+            size = int(RATE * rng.uniform(0.12, 0.3))
+            glide = 1 + 0.15 * rng.choice([-1, 1]) * np.arange(size) / size
+            f0 = rng.uniform(100, 220) * glide
+            phase = 2 * np.pi * np.cumsum(f0) / RATE
+            harmonics = np.arange(1, 25)[:, None]
+            amplitudes = np.where(harmonics * f0.mean() < 5000, 1 / harmonics, 0)
+            voiced = (amplitudes * np.sin(harmonics * phase)).sum(axis=0)
+            loud = stress if rng.random() < 0.1 else rng.uniform(0.4, 1.0)
+            parts.append(voiced * np.sqrt(np.hanning(size)) * loud)
+        if rng.random() < 0.3:
+            size = int(RATE * 0.08)
+            parts.append(np.diff(rng.standard_normal(size + 1)) * 0.15 * np.hanning(size))
+        parts.append(np.zeros(int(RATE * rng.uniform(0.08, 0.4))))
+    return np.concatenate(parts)[: int(seconds * RATE)]
+
+
+def _hot(signal: Signal) -> Signal:
+    """The same sound squashed the way loudly mastered voices are (a low crest factor)."""
+    squashed: Signal = np.tanh(4 * signal / float(np.abs(signal).max()))
+    return squashed
+
+
+def _at(signal: Signal, lufs: float) -> Samples:
+    """`signal` as int16 samples at `lufs` integrated loudness."""
+    measured = float(pyloudnorm.Meter(RATE).integrated_loudness(signal))
+    scaled = signal * 10 ** ((lufs - measured) / 20) * 32768
+    assert np.abs(scaled).max() < 32767, "the test signal itself would clip"
+    return np.rint(scaled).astype(np.int16)
+
+
+def _ebur128(samples: Samples, folder: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) as FFmpeg's ebur128 filter has them."""
+    path = folder / "measured.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(samples.tobytes())
+    command = ["ffmpeg", "-nostats", "-i", str(path), "-filter_complex", "ebur128=peak=true"]
+    report = subprocess.run(
+        [*command, "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    summary = report[report.rindex("Summary:") :]
+    loudness = re.search(r"I:\s+(\S+) LUFS", summary)
+    peak = re.search(r"Peak:\s+(\S+) dBFS", summary)
+    assert loudness and peak, report
+    return float(loudness[1]), float(peak[1])
+
+
+def _through(level: LoudnessLevel, samples: Samples, gain: float) -> Samples:
+    """`samples` levelled as a stream of sentences is: in pieces, with the voice's one gain."""
+    pieces = np.array_split(samples, 6)
+    return np.concatenate([level.apply(piece, gain, RATE) for piece in pieces])
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize(("lufs", "hot"), [(-25.0, False), (-12.0, True)])
+def test_quiet_and_hot_voices_come_out_at_the_target(
+    lufs: float, hot: bool, tmp_path: Path
+) -> None:
+    signal = _speech(12.0, seed=1)
+    samples = _at(_hot(signal) if hot else signal, lufs)
+    assert _ebur128(samples, tmp_path)[0] == pytest.approx(lufs, abs=0.3)
+    level = LoudnessLevel(target_lufs=-16.0, peak_dbtp=-1.5)
+    gain = level.gain_for("voice", RATE, lambda: samples[: 6 * RATE])
+    loudness, peak = _ebur128(_through(level, samples, gain), tmp_path)
+    assert loudness == pytest.approx(-16.0, abs=1.0)
+    assert peak <= -1.5
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_a_sharp_transient_is_limited_smoothly_not_clipped(tmp_path: Path) -> None:
+    # Even speech (no stressed syllables): only the click needs limiting.
+    samples = _at(_speech(12.0, seed=2, stress=1.0), -25.0)
+    level = LoudnessLevel(target_lufs=-16.0, peak_dbtp=-1.5)
+    gain = level.gain_for("voice", RATE, lambda: samples)
+    # A 3 ms click at 3 kHz, near full scale: 8 dB over full scale once the voice's gain is on.
+    at, size = 5 * RATE, int(0.003 * RATE)
+    click = 31000 * np.sin(2 * np.pi * 3000 * np.arange(size) / RATE) * np.hanning(size)
+    samples[at : at + size] = np.rint(click).astype(np.int16)
+    out = level.apply(samples, gain, RATE)
+
+    loudness, peak = _ebur128(out, tmp_path)
+    assert peak <= -1.5
+    assert loudness == pytest.approx(-16.0, abs=1.0)
+    # The click keeps its shape (a clipper would flatten its tops) ...
+    burst = out[at : at + size].astype(np.float64)
+    assert np.corrcoef(burst, click)[0, 1] > 0.999
+    assert np.sum(np.abs(burst) >= 0.99 * np.abs(burst).max()) <= 2
+    # ... and the voice around it is only scaled, from 20 ms before it (the attack is 5 ms)
+    # to a second after (when the release, a 60 ms time constant, has died away).
+    scaled = np.clip(np.rint(samples.astype(np.float64) * gain), -32768, 32767)
+    far = np.r_[: at - RATE // 50, at + RATE : samples.size]
+    assert np.abs(out[far] - scaled[far]).max() <= 1
+
+
+def test_gain_is_measured_once_per_voice_however_many_threads_ask() -> None:
+    calls: dict[str, int] = {"loud": 0, "soft": 0}
+    lock = threading.Lock()
+    loud, soft = _at(_speech(3.0, seed=3), -20.0), _at(_speech(3.0, seed=3), -30.0)
+
+    def reference(voice: str, samples: Samples) -> Samples:
+        with lock:
+            calls[voice] += 1
+        time.sleep(0.05)
+        return samples
+
+    level = LoudnessLevel()
+    with ThreadPoolExecutor(8) as pool:
+        asks = [("loud", loud), ("soft", soft)] * 12
+        gains = list(
+            pool.map(lambda ask: level.gain_for(ask[0], RATE, lambda: reference(*ask)), asks)
+        )
+    assert calls == {"loud": 1, "soft": 1}
+    assert set(gains[::2]) == {gains[0]} and set(gains[1::2]) == {gains[1]}
+    # Measured on the voice: +4 dB for the loud one, +14 dB for the soft one.
+    assert 20 * np.log10(gains[0]) == pytest.approx(4.0, abs=0.1)
+    assert 20 * np.log10(gains[1]) == pytest.approx(14.0, abs=0.1)
+
+
+def test_a_reference_that_cannot_be_measured_gives_unit_gain() -> None:
+    level = LoudnessLevel()
+    silence = np.zeros(2 * RATE, dtype=np.int16)
+    # Shorter than the 0.4 s block that BS.1770 gates on.
+    short = _at(_speech(1.0, seed=4), -30.0)[: int(0.3 * RATE)]
+    assert level.gain_for("silent", RATE, lambda: silence) == 1.0
+    assert level.gain_for("short", RATE, lambda: short) == 1.0
+
+
+def test_a_failed_reference_is_asked_again() -> None:
+    level = LoudnessLevel()
+    samples = _at(_speech(2.0, seed=5), -16.0)
+
+    def broken() -> Samples:
+        raise RuntimeError("voice not loaded")
+
+    with pytest.raises(RuntimeError):
+        level.gain_for("voice", RATE, broken)
+    assert level.gain_for("voice", RATE, lambda: samples) == pytest.approx(1.0, abs=0.01)
+
+
+def test_off_leaves_the_audio_alone() -> None:
+    level = LoudnessLevel(target_lufs=None)
+    samples = _at(_speech(2.0, seed=6), -20.0)
+
+    def unused() -> Samples:
+        raise AssertionError("no measure is needed when levelling is off")
+
+    assert level.gain_for("voice", RATE, unused) == 1.0
+    assert level.apply(samples, 1.0, RATE) is samples
+
+
+def test_audio_under_the_ceiling_is_only_scaled() -> None:
+    level = LoudnessLevel()
+    samples = _at(_speech(2.0, seed=7, stress=1.0), -20.0)
+    assert level.apply(samples, 1.0, RATE) is samples
+    halved = level.apply(samples, 0.5, RATE)
+    assert np.array_equal(halved, np.rint(samples * 0.5).astype(np.int16))
+    assert level.apply(samples[:0], 2.0, RATE).size == 0
+    with pytest.raises(ValueError, match="gain"):
+        level.apply(samples, 0.0, RATE)
