@@ -22,7 +22,8 @@ from sayfile.naming import stem_for
 from sayfile.plans import validate
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
-from sayfile.synthesizer import SpeechPlan, SpeechResult, Synthesizer
+from sayfile.subtitles import Timing, cues, srt, vtt
+from sayfile.synthesizer import SpeechPlan, SpeechResult, Synthesizer, timings_of
 from sayfile.wiring import build_synthesizer
 
 # Below this many characters synthesis takes a moment; a progress bar would only flicker.
@@ -107,9 +108,20 @@ def say(
         typer.Option("--format", help="mp3, opus, aac, flac, wav or pcm (24 kHz s16le)."),
     ] = None,
     speed: Annotated[float, typer.Option("--speed", "-s", help="0.25 to 4.0.")] = 1.0,
+    loudness: Annotated[
+        str | None,
+        typer.Option(help="Loudness in LUFS (-70 to -5) or 'off'. Default: -16 (EBU R128)."),
+    ] = None,
+    srt_file: Annotated[
+        bool, typer.Option("--srt", help="Also write subtitles (SubRip) beside the audio.")
+    ] = False,
+    vtt_file: Annotated[
+        bool, typer.Option("--vtt", help="Also write subtitles (WebVTT) beside the audio.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Speak TEXT (or --file, or standard input with '-') into an audio file."""
+    """Speak TEXT (or --file, or standard input with '-') into an audio file. Text that is an
+    SSML <speak> document is read as SSML."""
     content = _read_text(text, file)
     implied = None
     if output is not None and str(output) != "-":
@@ -127,6 +139,7 @@ def say(
             language=language,
             format=fmt or (implied.name if implied else None),
             speed=speed,
+            loudness=loudness,
         )
         plan = validate(request, synthesizer, settings, None)
         target = output or Path(f"{stem_for(plan.words)}.{plan.format.extension}")
@@ -153,12 +166,22 @@ def say(
     finally:
         synthesizer.executor.close()
         synthesizer.catalogue.close()
-    if result is not None:
+    if result.bytes:
         _err.print(
             f"wrote {target} ({result.duration_s:.1f} s of audio, {result.bytes} bytes, "
             f"voice {plan.voice.id})",
             highlight=False,
         )
+    # Beside the audio; beside where it would be for standard output.
+    stem = target if str(target) != "-" else Path(stem_for(plan.words))
+    for wanted, extension, render in ((srt_file, "srt", srt), (vtt_file, "vtt", vtt)):
+        if wanted:
+            subtitles = stem.with_suffix(f".{extension}")
+            try:
+                subtitles.write_text(render(cues(result.timings)), encoding="utf-8")
+            except OSError as exc:
+                raise _fail(f"cannot write {subtitles}: {exc.strerror or exc}.") from None
+            _err.print(f"wrote {subtitles}", highlight=False)
 
 
 async def _speak(
@@ -166,17 +189,19 @@ async def _speak(
     plan: SpeechPlan,
     target: Path,
     report: Callable[[float], Awaitable[None]],
-) -> SpeechResult | None:
-    """Write the audio to `target`, or to standard output for '-' (None then)."""
+) -> SpeechResult:
+    """Write the audio to `target`, or to standard output for '-' (0 bytes written then)."""
     turn = synthesizer.executor.turn(Lane.interactive)
     if str(target) == "-":
+        heard: list[Timing] = []
         async with contextlib.aclosing(
-            synthesizer.stream(plan, turn, report, quick_start=False)
+            synthesizer.stream(plan, turn, report, quick_start=False, heard=heard)
         ) as pieces:
             async for piece in pieces:
                 sys.stdout.buffer.write(piece)
         sys.stdout.buffer.flush()
-        return None
+        duration = heard[-1].end if heard else 0.0
+        return SpeechResult(duration, 0, timings_of(heard, duration))
     return await synthesizer.write(plan, target, turn, report)
 
 

@@ -1,13 +1,16 @@
-"""Audio files in the data folder: paths by job id only, atomic `.part` -> final rename."""
+"""Audio files in the data folder, and the timings beside each: paths by job id only,
+atomic `.part` -> final rename."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from sayfile.jobs import is_job_id
 
 PART = ".part"
+TIMINGS = "timings.json"
 
 
 class AudioFiles:
@@ -26,6 +29,22 @@ class AudioFiles:
             raise ValueError("not a job id")
         return self.root / f"{job_id}.{extension}"
 
+    def timings_path(self, job_id: str) -> Path:
+        """Where a job's timings (what is said when) are kept, beside its audio."""
+        return self.path(job_id, "timings").with_suffix(f".{TIMINGS}")
+
+    def write_timings(self, job_id: str, timings: dict[str, object]) -> None:
+        """Write a job's timings atomically (a reader sees them whole or not at all)."""
+        path = self.timings_path(job_id)
+        part = path.with_name(path.name + PART)
+        part.write_text(json.dumps(timings, ensure_ascii=False), encoding="utf-8")
+        part.replace(path)
+
+    def read_timings(self, job_id: str) -> dict[str, object]:
+        """A job's timings. Raises FileNotFoundError when there are none (any more)."""
+        data: dict[str, object] = json.loads(self.timings_path(job_id).read_text("utf-8"))
+        return data
+
     def link(self, source: Path, target: Path) -> bool:
         """Give `target` the same content as `source` without copying (a hard link); False
         when the source is gone."""
@@ -38,9 +57,10 @@ class AudioFiles:
         return True
 
     def remove(self, job_id: str, extension: str) -> None:
-        path = self.path(job_id, extension)
-        path.unlink(missing_ok=True)
-        path.with_name(path.name + PART).unlink(missing_ok=True)
+        """A job's audio and timings go, finished or part-written."""
+        for path in (self.path(job_id, extension), self.timings_path(job_id)):
+            path.unlink(missing_ok=True)
+            path.with_name(path.name + PART).unlink(missing_ok=True)
 
     def usage(self) -> tuple[int, dict[str, int]]:
         """Bytes on disk in the folder, each file once however many names (hard links) it

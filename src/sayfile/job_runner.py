@@ -71,6 +71,7 @@ class JobRunner:
         try:
             path = self.files.path(job.id, extension)
             result = await self.synthesizer.write(plan, path, turn, report)
+            await asyncio.to_thread(self.files.write_timings, job.id, result.timings.to_json())
             if await self.lifecycle.finish(job.id, result.bytes, result.duration_s) is None:
                 self.files.remove(job.id, extension)  # cancelled or failed meanwhile
         except asyncio.CancelledError:

@@ -41,6 +41,7 @@ from sayfile.quota import StorageQuota, estimate_bytes
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
 from sayfile.store import JobStore
+from sayfile.subtitles import Timings
 from sayfile.synthesizer import SpeechPlan, Synthesizer
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,10 @@ class SpeechService:
         request = SpeechRequest(text, voice=voice.id, format="mp3")
         # A job with a kept file, not an answer in memory: players fetch samples in ranges.
         return await self._speak_as_job(self.plan(request, Purpose.direct), None)
+
+    def lexicons(self) -> list[dict[str, object]]:
+        """The pronunciation lexicons every request gets: each file, its language, entries."""
+        return self.synthesizer.lexicon.describe()
 
     def voice_ids(self) -> frozenset[str]:
         """Every voice id the catalogue has."""
@@ -321,6 +326,7 @@ class SpeechService:
         await self.lifecycle.add(done)
         ext = audio_format(job.format).extension
         if self.files.link(self.files.path(previous.id, ext), self.files.path(job.id, ext)):
+            self.files.link(self.files.timings_path(previous.id), self.files.timings_path(job.id))
             return done
         await self.lifecycle.delete(job.id)
         return None
@@ -386,6 +392,22 @@ class SpeechService:
             if held:
                 self._downloading.discard(job.id)
             raise JobExpired() from None
+
+    async def timings(self, job_id: str) -> Timings:
+        """What a done job's audio says when: its pieces, exact to the sample, and words where
+        known. Raises JobNotFound, JobExpired, JobFailed or JobNotReady, as `open_audio`."""
+        job = await self.get(job_id)
+        if job.status == JobStatus.expired:
+            raise JobExpired()
+        if job.status == JobStatus.failed:
+            raise JobFailed(job.error or "unknown error")
+        if job.status != JobStatus.done:
+            raise JobNotReady(job.status.value)
+        try:
+            data = await asyncio.to_thread(self.files.read_timings, job.id)
+        except FileNotFoundError:
+            raise JobExpired() from None
+        return Timings.from_json(data)
 
     async def delivered(self, job: Job, count: int) -> None:
         """A download of the file has ended, `count` bytes sent (any range). A one-time link

@@ -13,6 +13,7 @@ from sayfile.errors import SayfileError
 from sayfile.events import JobEvents, LocalJobEvents, RedisJobEvents
 from sayfile.files import AudioFiles
 from sayfile.job_runner import JobRunner
+from sayfile.lexicon import Lexicon
 from sayfile.lifecycle import JobLifecycle
 from sayfile.scheduler import SentenceExecutor
 from sayfile.settings import Settings
@@ -23,11 +24,12 @@ log = logging.getLogger(__name__)
 
 
 def build_synthesizer(settings: Settings, observer: Observer | None = None) -> Synthesizer:
-    """Engines, their catalogue and the process's one sentence executor (nothing loaded
-    until used)."""
+    """Engines, their catalogue, the configured lexicons and the process's one sentence
+    executor (no voice loaded until used). Raises InvalidLexicon for a broken lexicon file."""
     catalogue = Catalogue(build_engines(settings), settings.default_voice)
     executor = SentenceExecutor(settings.parallel_sentences)
-    return Synthesizer(catalogue, executor, settings.max_sentence_chars, observer)
+    lexicon = Lexicon.load(settings.lexicon_dir) if settings.lexicon_dir else Lexicon()
+    return Synthesizer(catalogue, executor, settings.max_sentence_chars, observer, lexicon)
 
 
 def build_events(settings: Settings) -> JobEvents:

@@ -192,6 +192,8 @@ def as_request(body: SpeechIn) -> SpeechRequest:
         language=body.language,
         format=body.format,
         speed=body.speed,
+        loudness=body.loudness,
+        lexicon=tuple(body.lexicon),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,6 +23,8 @@ from sayfile.api.downloads import JobFileResponse, etag_of
 from sayfile.api.schemas import AUDIO_CONTENT, JOB_ERRORS, WORK_ERRORS, JobOut, error_docs
 from sayfile.errors import JobNotFound
 from sayfile.jobs import Job
+from sayfile.naming import content_disposition
+from sayfile.subtitles import Timing, cues, srt, vtt
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 _ERRORS = error_docs(*JOB_ERRORS)
@@ -121,6 +123,57 @@ async def job_audio(request: Request, job_id: str, service: ServiceDep) -> Respo
         await service.delivered(job, count)
 
     return JobFileResponse(file, job, on_sent=sent if job.one_time and download else None)
+
+
+_TEXT_RESPONSES: dict[int | str, dict[str, Any]] = error_docs(409, *JOB_ERRORS)
+
+
+@router.get(
+    "/{job_id}/timings",
+    responses=_TEXT_RESPONSES,
+    summary="What the audio says when: each piece (and word, where known), in seconds",
+)
+async def job_timings(job_id: str, service: ServiceDep) -> dict[str, Any]:
+    """`pieces` are exact to the sample (sayfile assembles the audio itself): `start` is
+    where the piece's speech begins, after any pause before it. `words` is null, with
+    `words_note` saying why, where the engine does not report word times."""
+    return (await service.timings(job_id)).to_json()
+
+
+@router.get(
+    "/{job_id}/subtitles.srt",
+    response_class=Response,
+    responses={200: {"content": {"application/x-subrip": {}}}, **_TEXT_RESPONSES},
+    summary="Subtitles (SubRip) of the finished audio",
+)
+async def job_subtitles_srt(job_id: str, service: ServiceDep) -> Response:
+    """Cues a reader can follow: long sentences are cut at clauses (Chinese too)."""
+    return await _subtitles(job_id, service, srt, "application/x-subrip", "srt")
+
+
+@router.get(
+    "/{job_id}/subtitles.vtt",
+    response_class=Response,
+    responses={200: {"content": {"text/vtt": {}}}, **_TEXT_RESPONSES},
+    summary="Subtitles (WebVTT, for a <track> element) of the finished audio",
+)
+async def job_subtitles_vtt(job_id: str, service: ServiceDep) -> Response:
+    """The same cues as the SubRip file."""
+    return await _subtitles(job_id, service, vtt, "text/vtt", "vtt")
+
+
+async def _subtitles(
+    job_id: str,
+    service: ServiceDep,
+    render: Callable[[list[Timing]], str],
+    media_type: str,
+    extension: str,
+) -> Response:
+    timings = await service.timings(job_id)
+    job = await service.get(job_id)
+    headers = {"Content-Disposition": content_disposition(job.stem, extension)}
+    body = render(cues(timings))
+    return Response(body, media_type=f"{media_type}; charset=utf-8", headers=headers)
 
 
 @router.delete(

@@ -42,6 +42,18 @@ class SpeechIn(BaseModel):
         description="0.25 to 4.0.",
         json_schema_extra={"minimum": MIN_SPEED, "maximum": MAX_SPEED},
     )
+    loudness: float | str | None = Field(
+        default=None,
+        description="Loudness of the audio in LUFS (EBU R128), -70 to -5, or `off` for each "
+        "voice as it is. Default: the server's (SAYFILE_LOUDNESS, -16).",
+        examples=[-16, "off"],
+    )
+    lexicon: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Pronunciations for this request, applied after the server's lexicons: "
+        '`{"language": "zh", "term": "最长", "replacement": "pinyin:zui4 chang2"}`; a '
+        "replacement is words, or `pinyin:` (numbered tones) or `ipa:` phonemes. At most 1000.",
+    )
     stream: bool = Field(
         default=False,
         description="POST /speech only: send the audio chunked while it is synthesized.",
