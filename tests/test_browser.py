@@ -37,6 +37,13 @@ CHINESE = "你好，世界。这是一个测试。"
 MEDIUM = "Progress is reported sentence by sentence. " * 60
 # About six seconds: time to press Cancel while it runs.
 LONG = "This sentence keeps the engine busy for a while. " * 200
+# Each of 60 characters or more: espeak-ng is handed a shorter sentence together with the
+# next, and the page shows what was spoken in one go.
+SENTENCES = [
+    "The page shows each sentence of this text while the player speaks it.",
+    "A second sentence follows the first one and is spoken on its own.",
+    "The third and last sentence ends the short text that this test reads.",
+]
 
 Launch = Callable[..., BrowserContext]
 
@@ -174,6 +181,69 @@ def test_get_link_shows_progress_then_a_link_that_downloads_and_plays(
     assert row.get_by_role("link").get_attribute("href") == job["audio_url"]
     row.get_by_role("button", name="Forget").click()
     expect(page.locator("#recent")).to_be_hidden()
+
+
+def test_a_link_comes_with_subtitles_and_the_sentence_spoken_is_shown_as_it_plays(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    server = server_factory()
+    page = open_page(launch(), server.url)
+    text = " ".join(SENTENCES)
+    page.fill("#text", text)
+    choose_voice(page, "espeak:en-us")
+    page.fill("#speed", "2")  # half the time to listen to
+    with (
+        job_created(page) as created,
+        page.expect_response(lambda r: r.url.endswith("/timings")) as timings,
+    ):
+        page.click("#get-link")
+    job = created.value.json()
+    assert timings.value.status == 200
+    expect(page.locator("#job-status")).to_contain_text("Ready:")
+
+    # Both subtitle files download from links beside the audio's.
+    for name, extension, start in [
+        ("Subtitles (SRT)", "srt", "1\n00:00:0"),
+        ("Subtitles (WebVTT)", "vtt", "WEBVTT\n"),
+    ]:
+        anchor = page.get_by_role("link", name=name, exact=True)
+        href = anchor.get_attribute("href")
+        assert href == f"{job['status_url']}/subtitles.{extension}"
+        assert page.request.get(server.url + href).status == 200
+        with page.expect_download() as info:
+            anchor.click()
+        assert info.value.suggested_filename == f"{stem_for(text)}.{extension}"
+        body = Path(info.value.path()).read_text(encoding="utf-8")
+        assert body.startswith(start) and "short text that this test reads." in body, body
+
+    # The player's captions are that WebVTT file, and its cues say the whole text.
+    track = page.locator("#player track")
+    expect(track).to_have_attribute("kind", "captions")
+    expect(track).to_have_attribute("src", f"{job['status_url']}/subtitles.vtt")
+    track.evaluate("track => { track.track.mode = 'hidden'; }")
+    page.wait_for_function("() => document.querySelector('#player track').readyState === 2")
+    cues: list[str] = track.evaluate("track => Array.from(track.track.cues, (cue) => cue.text)")
+    assert " ".join(cues) == text
+
+    # Played (muted, which headless Chromium allows without a click), the line under the
+    # player follows the audio sentence by sentence.
+    line = page.locator("#now-speaking")
+    expect(line).to_have_attribute("aria-live", "polite")
+    expect(line).to_be_empty()
+    line.evaluate(
+        """line => {
+          window.said = [];
+          new MutationObserver(() => window.said.push(line.textContent))
+            .observe(line, {childList: true, characterData: true, subtree: true});
+        }"""
+    )
+    page.eval_on_selector("#player", "player => { player.muted = true; return player.play(); }")
+    expect(line).to_have_text(SENTENCES[0])
+    assert not page.eval_on_selector("#player", "player => player.paused")
+    page.wait_for_function("() => document.getElementById('player').ended", timeout=20_000)
+    said: list[str] = page.evaluate("window.said")
+    assert list(dict.fromkeys(shown for shown in said if shown)) == SENTENCES, said
+    expect(line).to_be_empty()  # once the audio has ended
 
 
 def test_cancel_stops_the_running_job(

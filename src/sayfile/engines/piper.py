@@ -113,7 +113,11 @@ class PiperEngine:
         # speed drifts (0.5 gives 1.6x, not 2x); beyond a small native range the rest of the
         # change is a time stretch, which is exact.
         native = min(max(speed, _NATIVE_SPEEDS[0]), _NATIVE_SPEEDS[1])
-        config = SynthesisConfig(length_scale=model.config.length_scale / native)
+        # Piper scales each sentence to full scale unless told not to: sentences would come
+        # out at different loudness, which one gain per voice (loudness.py) cannot even out.
+        config = SynthesisConfig(
+            length_scale=model.config.length_scale / native, normalize_audio=False
+        )
         try:
             parts = [chunk.audio_int16_array for chunk in model.synthesize(text, config)]
         except Exception as exc:

@@ -1,5 +1,6 @@
 // The page beyond its plain form: a live character count, voice lists from /voices, choices
-// remembered in this browser, Listen, Get link with progress, recent links, inline errors.
+// remembered in this browser, Listen, Get link with progress (then subtitles and the sentence
+// being spoken), recent links, inline errors.
 // Without this script the page still works: Download is a plain form post.
 (function () {
   "use strict";
@@ -34,7 +35,10 @@
   const copyStatus = $("copy-status");
   const expires = $("expires");
   const save = $("save");
+  const subtitlesSrt = $("subtitles-srt");
+  const subtitlesVtt = $("subtitles-vtt");
   const player = $("player");
+  const nowSpeaking = $("now-speaking");
   const recent = $("recent");
   const recentList = $("recent-list");
 
@@ -412,6 +416,57 @@
     if (working) { setTimeout(refreshRecent, 2000); }
   }
 
+  // ---- captions and the sentence being spoken --------------------------------------------
+
+  // The player's <track> is fetched by its URL alone, like the audio (neither needs a key).
+  function showCaptions(job) {
+    player.querySelectorAll("track").forEach((node) => node.remove());
+    if (!job) { return; }
+    const track = element("track");
+    track.kind = "captions";
+    track.label = t.captions;
+    track.src = job.status_url + "/subtitles.vtt";
+    player.append(track);
+  }
+
+  // The timings' pieces (each a sentence, or a run of short ones) become the cues of a hidden
+  // track, so the browser says when each one starts. The captions' cues would not do: they
+  // cut long sentences into parts a reader takes in at a glance.
+  const sentences = player.addTextTrack("metadata");
+  sentences.mode = "hidden";
+
+  function showSentences(pieces) {
+    for (const cue of Array.from(sentences.cues || [])) { sentences.removeCue(cue); }
+    for (const piece of pieces) {
+      if (piece.text.trim() && piece.end > piece.start) {
+        sentences.addCue(new VTTCue(piece.start, piece.end, piece.text));
+      }
+    }
+    nowSpeaking.textContent = "";
+  }
+
+  async function loadSentences(run) {
+    try {
+      const response = await fetch(run.job.status_url + "/timings", { headers: headers() });
+      if (!response.ok) { return; }
+      const timings = await response.json();
+      if (run === current && !run.over) { showSentences(timings.pieces); }
+    } catch (e) { /* the player plays on without the sentence shown */ }
+  }
+
+  function speaking() {
+    const cue = sentences.activeCues && sentences.activeCues[0];
+    return cue ? cue.text : "";
+  }
+
+  // In the pause between two sentences the last one stays rather than blink out.
+  sentences.addEventListener("cuechange", () => {
+    const text = speaking();
+    if (text) { nowSpeaking.textContent = text; }
+  });
+  player.addEventListener("seeked", () => { nowSpeaking.textContent = speaking(); });
+  player.addEventListener("ended", () => { nowSpeaking.textContent = ""; });
+
   // ---- Get link --------------------------------------------------------------------------
 
   let current = null; // the job on show: { job, events, timer, expiry, over }
@@ -453,8 +508,12 @@
       jobStatus.textContent = fill(t.ready, { duration: seconds.format(job.duration_s || 0) });
       link.value = new URL(job.audio_url, location.href).href;
       save.href = job.audio_url;
+      subtitlesSrt.href = job.status_url + "/subtitles.srt";
+      subtitlesVtt.href = job.status_url + "/subtitles.vtt";
       expires.textContent = fill(t.expires, { time: times.format(new Date(job.expires_at)) });
       player.src = job.audio_url;
+      showCaptions(job);
+      loadSentences(run);
       result.hidden = false;
       watchExpiry(run);
     } else if (job.status === "expired") {
@@ -470,6 +529,8 @@
     stop(run);
     result.hidden = true;
     player.removeAttribute("src");
+    showCaptions(null);
+    showSentences([]);
     player.load();
     bar.hidden = true;
     jobStatus.textContent = "";
@@ -582,6 +643,8 @@
       copyStatus.textContent = "";
       player.pause();
       player.removeAttribute("src");
+      showCaptions(null);
+      showSentences([]);
       cancel.hidden = false;
       if (active(job.status)) {
         showProgress(job);

@@ -1,0 +1,137 @@
+"""What listeners notice, with real voices: every voice comes out at the same loudness in
+every lossy format (measured by ffmpeg's EBU R128 meter, not sayfile's), and a lexicon entry
+changes what a speech recognizer hears."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Speech
+from listening import Listener, simplified
+
+pytestmark = pytest.mark.slow
+
+TEXT = {
+    "en": "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background.",
+    "zh": "今天天气很好，我们去公园散步吧。明天可能会下雨。",
+}
+
+
+@pytest.fixture(scope="module")
+def voices() -> Iterator[Speech]:
+    from sayfile.settings import Settings
+
+    speech = Speech(Settings())
+    yield speech
+    speech.close()
+
+
+@pytest.fixture(scope="module")
+def listener() -> Listener:
+    return Listener()
+
+
+def ebur128(path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP), as ffmpeg's ebur128 filter says."""
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostats",
+            "-i",
+            str(path),
+            "-filter_complex",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = result.stderr[result.stderr.rindex("Summary:") :]
+    loudness = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))  # type: ignore[union-attr]
+    return loudness, peak
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize(
+    ("voice", "fmt"),
+    [
+        ("espeak:en-us", "mp3"),
+        ("espeak:en-us", "opus"),
+        ("espeak:en-us", "aac"),
+        ("piper:en_US-joe-medium", "mp3"),
+        ("piper:en_US-joe-medium", "opus"),
+        ("piper:en_US-joe-medium", "aac"),
+        ("kokoro:af_heart", "mp3"),
+        ("kokoro:zm_yunjian", "opus"),
+        ("kokoro:bf_emma", "aac"),
+    ],
+)
+def test_every_voice_comes_out_at_minus_16_lufs(
+    voices: Speech, voice: str, fmt: str, tmp_path: Path
+) -> None:
+    language = "zh" if ":z" in voice else "en"
+    target = tmp_path / f"speech.{fmt}"
+    voices.write(voices.plan(TEXT[language], voice=voice, format=fmt), target)
+    loudness, peak = ebur128(target)
+    assert loudness == pytest.approx(-16.0, abs=1.0)
+    assert peak <= -1.5
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_loudness_can_be_turned_off_or_set(voices: Speech, tmp_path: Path) -> None:
+    levels = {}
+    for asked in ("off", -23.0):
+        target = tmp_path / f"speech-{asked}.wav"
+        plan = voices.plan(TEXT["en"], voice="espeak:en-us", format="wav", loudness=asked)
+        voices.write(plan, target)
+        levels[asked] = ebur128(target)[0]
+    assert levels[-23.0] == pytest.approx(-23.0, abs=1.0)
+    assert abs(levels["off"] - levels[-23.0]) > 0.5  # espeak-ng on its own is about -21.5
+
+
+def _heard(voices: Speech, listener: Listener, text: str, tmp: Path, **request: object) -> str:
+    target = tmp / "heard.wav"
+    voices.write(voices.plan(text, format="wav", **request), target)
+    language = "zh" if str(request.get("voice", "")).startswith("kokoro:z") else "en"
+    words = listener.hear(target.read_bytes(), language)
+    return simplified(words) if language == "zh" else words.lower()
+
+
+def test_a_lexicon_alias_changes_what_a_listener_hears(
+    voices: Speech, listener: Listener, tmp_path: Path
+) -> None:
+    text = "Our guest tonight is Doctor Xqzt."
+    entry = {"language": "en", "term": "Xqzt", "replacement": "Banana"}
+    plain = _heard(voices, listener, text, tmp_path, voice="piper:en_US-joe-medium")
+    named = _heard(
+        voices, listener, text, tmp_path, voice="piper:en_US-joe-medium", lexicon=(entry,)
+    )
+    assert "banana" in named and "banana" not in plain
+
+
+def test_a_pinyin_entry_changes_a_mandarin_name(
+    voices: Speech, listener: Listener, tmp_path: Path
+) -> None:
+    text = "我的朋友叫小明。"
+    entry = {"language": "zh", "term": "小明", "replacement": "pinyin:xiao3 hong2"}
+    plain = _heard(voices, listener, text, tmp_path, voice="kokoro:zm_yunjian")
+    renamed = _heard(voices, listener, text, tmp_path, voice="kokoro:zm_yunjian", lexicon=(entry,))
+    # What the listener wrote, read back as pinyin: the name's second syllable has changed
+    # (a listener may write the new name with other characters of the same sound).
+    assert "xiao ming" in _pinyin(plain)
+    assert "xiao hong" in _pinyin(renamed) and "xiao ming" not in _pinyin(renamed)
+
+
+def _pinyin(text: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    return " ".join(lazy_pinyin(text))
