@@ -4,6 +4,7 @@ SSE, errors and API keys."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -212,3 +213,35 @@ def test_a_client_that_leaves_stops_the_synthesis(server_factory: Callable[..., 
         assert r.status_code == 503
         assert time.monotonic() - start < 10, "synthesis went on after the client left"
         time.sleep(0.1)
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_sse_can_carry_the_timing_of_each_sentence(sdk: openai.OpenAI) -> None:
+    sentences = [
+        "The first sentence is long enough to be spoken all on its own.",
+        "And then a second sentence follows it, just as long as the first.",
+    ]
+    with sdk.audio.speech.with_streaming_response.create(
+        model="gpt-4o-mini-tts",
+        voice="espeak:en-us",
+        input=" ".join(sentences),
+        response_format="mp3",
+        stream_format="sse",
+        extra_body={"timings": True},
+    ) as response:
+        text = response.read().decode()
+    payloads = []
+    for block in (b for b in text.split("\n\n") if b.strip()):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        payloads.append((lines["event"], json.loads(lines["data"])))
+    kinds = [name for name, _ in payloads]
+    timings = [data for name, data in payloads if name == "speech.audio.timing"]
+    # Every word once, in order (a stream's first piece is cut short for a quick start).
+    assert " ".join(t["text"] for t in timings) == " ".join(sentences)
+    assert len(timings) >= 2
+    # Each timing follows audio it belongs to, and the times run on.
+    assert kinds.index("speech.audio.timing") > kinds.index("speech.audio.delta")
+    for before, after in itertools.pairwise(timings):
+        assert before["start"] < before["end"] <= after["start"] < after["end"]
+    audio = b"".join(base64.b64decode(d["audio"]) for n, d in payloads if n.endswith("delta"))
+    assert abs(decode(audio, "mp3").duration_s - timings[-1]["end"]) <= 0.15

@@ -41,7 +41,7 @@ from sayfile.quota import StorageQuota, estimate_bytes
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
 from sayfile.store import JobStore
-from sayfile.subtitles import Timings
+from sayfile.subtitles import Timing, Timings
 from sayfile.synthesizer import SpeechPlan, Synthesizer
 
 log = logging.getLogger(__name__)
@@ -67,12 +67,14 @@ class Purpose(Enum):
 @dataclass
 class SpeechStream:
     """An admitted stream whose first piece is already made: `chunks()` yields it and the
-    rest; `close()` (always called) stops synthesis and gives the place back."""
+    rest; `close()` (always called) stops synthesis and gives the place back. `heard` holds
+    the timing of every piece whose bytes have been yielded (and perhaps of the next)."""
 
     plan: SpeechPlan
     first: bytes
     rest: AsyncGenerator[bytes, None]
     ticket: Ticket
+    heard: list[Timing]
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
         if self.first:
@@ -232,7 +234,9 @@ class SpeechService:
         key = client or ""
         await self._check_client(key)
         ticket = self.admission.enter(held_by=key)
-        rest = self.synthesizer.stream(plan, self.synthesizer.executor.turn(Lane.interactive, key))
+        heard: list[Timing] = []
+        turn = self.synthesizer.executor.turn(Lane.interactive, key)
+        rest = self.synthesizer.stream(plan, turn, heard=heard)
         try:
             first = await anext(rest, b"")
         except BaseException:
@@ -240,7 +244,7 @@ class SpeechService:
                 await rest.aclose()
             ticket.release()
             raise
-        return SpeechStream(plan, first, rest, ticket)
+        return SpeechStream(plan, first, rest, ticket, heard)
 
     async def speak_or_stream(
         self, request: SpeechRequest, client: str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -28,7 +28,7 @@ from sayfile.jobs import Job
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
 from sayfile.plans import MAX_SPEED, MIN_SPEED
-from sayfile.synthesizer import SpeechPlan
+from sayfile.service import SpeechStream
 
 router = APIRouter(
     prefix="/v1",
@@ -71,6 +71,15 @@ class OpenAISpeechIn(BaseModel):
     stream_format: Literal["audio", "sse"] = Field(
         default="audio", description="`audio`: the file, chunked; `sse`: base64 audio events."
     )
+    timings: bool = Field(
+        default=False,
+        description="sayfile's own: with `stream_format=sse`, a `speech.audio.timing` event "
+        "(`start`, `end`, `text`, in seconds) follows the audio of each sentence.",
+    )
+    loudness: float | str | None = Field(
+        default=None,
+        description="sayfile's own: loudness in LUFS (-70 to -5) or `off`; default -16.",
+    )
     instructions: str | None = None
 
 
@@ -104,11 +113,12 @@ async def create_speech(
         format=body.response_format,
         speed=body.speed,
         engine=choice.engine,
+        loudness=body.loudness,
     )
     if body.stream_format == "sse":
         stream = await service.stream(request, client)
         return SpeechStreamResponse(
-            _events(stream.chunks(), stream.plan),
+            _events(stream, body.timings),
             stream.close,
             "text/event-stream",
             {"X-Accel-Buffering": "no"},
@@ -133,15 +143,28 @@ async def create_speech(
     )
 
 
-async def _events(pieces: AsyncGenerator[bytes, None], plan: SpeechPlan) -> AsyncIterator[bytes]:
+async def _events(stream: SpeechStream, timings: bool) -> AsyncIterator[bytes]:
+    pieces = stream.chunks()
+    told = 0
     async with contextlib.aclosing(pieces):
         async for piece in pieces:
             delta = {"type": "speech.audio.delta", "audio": base64.b64encode(piece).decode()}
-            yield f"event: speech.audio.delta\ndata: {json.dumps(delta)}\n\n".encode()
+            yield _event("speech.audio.delta", delta)
+            # The sentence whose audio this is (and any before it not yet told).
+            while timings and told < len(stream.heard):
+                yield _event("speech.audio.timing", stream.heard[told].to_json())
+                told += 1
+    while timings and told < len(stream.heard):
+        yield _event("speech.audio.timing", stream.heard[told].to_json())
+        told += 1
     # sayfile has no tokens: input counts characters, and audio is not counted.
-    usage = {"input_tokens": len(plan.text), "output_tokens": 0, "total_tokens": len(plan.text)}
-    done = {"type": "speech.audio.done", "usage": usage}
-    yield f"event: speech.audio.done\ndata: {json.dumps(done)}\n\n".encode()
+    size = len(stream.plan.text)
+    usage = {"input_tokens": size, "output_tokens": 0, "total_tokens": size}
+    yield _event("speech.audio.done", {"type": "speech.audio.done", "usage": usage})
+
+
+def _event(kind: str, data: dict[str, Any]) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
 @router.get("/models", summary="Models (OpenAI's names and sayfile's engines)")

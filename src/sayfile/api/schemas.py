@@ -79,6 +79,10 @@ class JobOut(BaseModel):
     expires_at: str = Field(description="ISO 8601 UTC; the file is deleted after it.")
     status_url: str
     audio_url: str
+    timings_url: str = Field(
+        description="Once done: what the audio says when (JSON); `subtitles.srt` and "
+        "`subtitles.vtt` beside it give captions."
+    )
 
     @classmethod
     def of(cls, job: Job, base: str) -> JobOut:
@@ -98,6 +102,7 @@ class JobOut(BaseModel):
             expires_at=expires.replace("+00:00", "Z"),
             status_url=f"{base}jobs/{job.id}",
             audio_url=f"{base}jobs/{job.id}/audio",
+            timings_url=f"{base}jobs/{job.id}/timings",
         )
 
 
