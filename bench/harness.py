@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx2 as httpx
 
@@ -136,11 +136,10 @@ class Pipeline:
         self.settings = settings
         self.synthesizer = build_synthesizer(settings)
 
-    def plan(
-        self, text: str, voice: str | None = None, format: str | None = None, speed: float = 1.0
-    ) -> SpeechPlan:
-        request = SpeechRequest(text, voice=voice, format=format, speed=speed)
-        return validate(request, self.synthesizer, self.settings, None)
+    def plan(self, text: str, **request: Any) -> SpeechPlan:
+        """The plan of `text` with SpeechRequest's other fields (voice, format, loudness...)."""
+        asked = SpeechRequest(text, **request)
+        return validate(asked, self.synthesizer, self.settings, None)
 
     def samples(self, plan: SpeechPlan) -> list[Samples]:
         """Every sentence's audio, in order."""

@@ -24,6 +24,7 @@ SCRIPTS: tuple[tuple[str, ...], ...] = (
     ("repeats.py",),
     ("bigfile.py",),
     ("longjob.py",),
+    ("levels.py",),
     ("scaleout.py",),
     ("fairness.py",),
 )
