@@ -377,13 +377,7 @@ class SpeechService:
         not a HEAD) a one-time link is held until `delivered` is called: one download at a
         time, so two at once cannot both get the file. Raises JobNotFound, JobExpired,
         JobFailed, JobNotReady (while queued or running) or JobBusy."""
-        job = await self.get(job_id)
-        if job.status == JobStatus.expired:
-            raise JobExpired()
-        if job.status == JobStatus.failed:
-            raise JobFailed(job.error or "unknown error")
-        if job.status != JobStatus.done:
-            raise JobNotReady(job.status.value)
+        job = await self._done(job_id)
         path = self.files.path(job.id, audio_format(job.format).extension)
         held = download and job.one_time
         if held:
@@ -397,9 +391,8 @@ class SpeechService:
                 self._downloading.discard(job.id)
             raise JobExpired() from None
 
-    async def timings(self, job_id: str) -> Timings:
-        """What a done job's audio says when: its pieces, exact to the sample, and words where
-        known. Raises JobNotFound, JobExpired, JobFailed or JobNotReady, as `open_audio`."""
+    async def _done(self, job_id: str) -> Job:
+        """The job, if it is done. Raises JobNotFound, JobExpired, JobFailed or JobNotReady."""
         job = await self.get(job_id)
         if job.status == JobStatus.expired:
             raise JobExpired()
@@ -407,6 +400,12 @@ class SpeechService:
             raise JobFailed(job.error or "unknown error")
         if job.status != JobStatus.done:
             raise JobNotReady(job.status.value)
+        return job
+
+    async def timings(self, job_id: str) -> Timings:
+        """What a done job's audio says when: its pieces, exact to the sample, and words where
+        known. Raises JobNotFound, JobExpired, JobFailed or JobNotReady, as `open_audio`."""
+        job = await self._done(job_id)
         try:
             data = await asyncio.to_thread(self.files.read_timings, job.id)
         except FileNotFoundError:
