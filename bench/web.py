@@ -9,7 +9,7 @@
 2. A 20,000-character text per engine: time to first byte and total time, streamed
    (POST /speech?stream=true) and not (POST /jobs, its progress events, download).
 
-    .venv/bin/python bench/web.py [--requests 256] [--only-short]
+    .venv/bin/python bench/web.py [--requests 256] [--only-short] [--baseline OLD/src]
 """
 
 from __future__ import annotations
@@ -117,6 +117,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=256)
     parser.add_argument("--only-short", action="store_true", help="part 1 only")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="the src/ folder of an earlier sayfile (a git worktree of an older commit): "
+        "part 2 runs against it too, side by side, to show what got slower or faster",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         server, url = start_sayfile(load_env(Path(tmp) / "data"))
@@ -126,16 +132,28 @@ def main() -> None:
         finally:
             stop(seed)
         try:
-            if not args.only_short:
-                long_texts(url)
+            if args.only_short:
+                return
+            if args.baseline is None:
+                long_texts(url, "")
+                return
+            env = load_env(Path(tmp) / "baseline", PYTHONPATH=str(args.baseline.resolve()))
+            old, old_url = start_sayfile(env)
+            try:
+                # Alternately, so that a noisy minute hurts both alike.
+                for voice in ("piper:en_US-joe-medium", "espeak:en-us"):
+                    long_texts(url, voice, "this code")
+                    long_texts(old_url, voice, f"baseline {args.baseline}")
+            finally:
+                stop(old)
         finally:
             stop(server)
 
 
-def long_texts(url: str) -> None:
-    print(f"\n{len(LONG)} characters, mp3; first byte: median (max) of 5 streams")
+def long_texts(url: str, only: str = "", label: str = "") -> None:
+    print(f"\n{label} {len(LONG)} characters, mp3; first byte: median (max) of 5 streams")
     print(f"{'voice':24} {'stream TTFB s':>15} {'stream total s':>14} {'job total s':>11}")
-    for voice in ("piper:en_US-joe-medium", "espeak:en-us"):
+    for voice in (only,) if only else ("piper:en_US-joe-medium", "espeak:en-us"):
         firsts = first_bytes(url, voice, 5)
         t = long_text(url, voice)
         ttfb = f"{statistics.median(firsts):.3f} ({max(firsts):.3f})"
