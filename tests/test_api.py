@@ -292,7 +292,9 @@ def test_files_expire_and_nothing_is_left_on_disk(make_client: Callable[..., Tes
     for i in range(3):
         job = client.post("/jobs", json={"text": f"Expiring file {i}.", "voice": "espeak:en-us"})
         urls.append(wait_done(client, job.json()["status_url"])["audio_url"])
-    assert len(audio_files(client)) == 3
+    # Each job's audio, and its timings beside it.
+    assert len(audio_files(client)) == 6
+    assert len([p for p in audio_files(client) if p.name.endswith(".timings.json")]) == 3
     time.sleep(1.8)
     for url in urls:
         r = client.get(url)
@@ -322,5 +324,6 @@ def test_startup_reconciles_the_data_folder(tmp_path: Path) -> None:
     (audio / ("D" * 32 + ".mp3")).write_bytes(b"orphan")
     (audio / "stray.txt").write_bytes(b"?")
     with TestClient(create_app(settings)) as client:
-        assert sorted(p.name for p in audio.iterdir()) == [f"{job['id']}.mp3"]
+        kept = [f"{job['id']}.mp3", f"{job['id']}.timings.json"]
+        assert sorted(p.name for p in audio.iterdir()) == sorted(kept)
         assert client.get(job["audio_url"]).status_code == 200
