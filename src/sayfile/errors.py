@@ -6,6 +6,8 @@ SayfileError
  |    +-- UnknownLanguage    no voice speaks that language; carries the closest languages
  |    +-- UnknownFormat      not one of the audio formats; carries the allowed names
  |    +-- TextTooLong        over a configured character limit
+ |    +-- InvalidSsml        an SSML document sayfile cannot read; names the line and column
+ |    +-- InvalidLexicon     a lexicon file or request entry that cannot be read
  +-- EngineError             an engine failed to produce audio
  +-- Interrupted             the process making the audio stopped or restarted (503)
  +-- WorkerLost              the process making the audio vanished, or none took it (503)
