@@ -140,7 +140,9 @@ def test_words_spoken_alike_stay_in_one_span() -> None:
         " fans <prosody rate='fast'> </prosody> and <emphasis level='none'>friends</emphasis>"
         "</speak>"
     )
-    assert _texts(spans) == ["Hello there, World Wide Web fans and friends"]
+    # A mark names the moment the words after it begin: they start a span of their own.
+    assert _texts(spans) == ["Hello", "there, World Wide Web fans and friends"]
+    assert [span.mark for span in spans] == [None, "m1"]
 
 
 @pytest.mark.parametrize(
@@ -225,13 +227,26 @@ def test_phonemes_and_pinyin_are_spans_of_their_own() -> None:
     ]
 
 
-def test_unknown_elements_audio_and_marks_speak_their_text_never_their_markup() -> None:
+def test_unknown_elements_and_audio_speak_their_text_never_their_markup() -> None:
     spans = parse_ssml(
         '<speak>Start <widget color="red">inside <b>bold</b></widget> '
         '<audio src="https://example.com/bell.mp3">ding<desc>a bell</desc></audio>'
         '<mark name="here"/> end</speak>'
     )
-    assert _texts(spans) == ["Start inside bold ding end"]
+    assert _texts(spans) == ["Start inside bold ding", "end"]
+    assert spans[-1].mark == "here"
+
+
+def test_marks_at_the_end_or_side_by_side_are_kept() -> None:
+    spans = parse_ssml('<speak>Go<mark name="a"/><mark name="b"/> now.<mark name="end"/></speak>')
+    assert [(span.text, span.mark) for span in spans] == [
+        ("Go", None),
+        ("", "a"),
+        ("now.", "b"),
+        ("", "end"),
+    ]
+    with pytest.raises(InvalidSsml, match="name"):
+        parse_ssml("<speak>Go<mark/></speak>")
 
 
 def test_the_namespaced_form_works() -> None:

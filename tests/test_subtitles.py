@@ -176,6 +176,7 @@ def test_timings_round_trip_through_json_to_the_millisecond() -> None:
         "pieces": [{"start": 0.123, "end": 1.5, "text": "Hi."}],
         "words": [{"start": 0.123, "end": 0.5, "text": "Hi"}],
         "words_note": None,
+        "marks": [],
     }
     assert Timings.from_json(record) == Timings(
         (Timing(0.123, 1.5, "Hi."),), (Timing(0.123, 0.5, "Hi"),), 1.988

@@ -212,3 +212,22 @@ def test_the_command_line_writes_subtitles_beside_the_audio(tmp_path: Path) -> N
     srt = (tmp_path / "three.srt").read_text("utf-8")
     assert srt.startswith("1\n00:00:00,") and "And the third ends it," in srt
     assert (tmp_path / "three.vtt").read_text("utf-8").startswith("WEBVTT")
+
+
+def test_ssml_marks_are_timed_where_their_words_begin(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES)
+    text = (
+        '<speak><mark name="start"/>One two three.<break time="1s"/>'
+        '<mark name="second"/>Four five six.<mark name="end"/></speak>'
+    )
+    job = _job(client, text=text, format="wav")
+    timings = client.get(f"/jobs/{job['id']}/timings").json()
+    marks = {mark["name"]: mark["time"] for mark in timings["marks"]}
+    pieces = timings["pieces"]
+    assert marks["start"] == pieces[0]["start"] == 0.0
+    # After the break: where the second sentence's sound begins.
+    assert marks["second"] == pieces[1]["start"]
+    assert marks["second"] - pieces[0]["end"] == pytest.approx(1.0, abs=0.01)
+    assert marks["end"] == pytest.approx(timings["duration"], abs=0.01)

@@ -189,6 +189,7 @@ class Lexicon:
                     replace(
                         piece,
                         pause_before_s=span.pause_before_s if index == 0 else 0.0,
+                        mark=span.mark if index == 0 else None,
                         voice=span.voice,
                         language=span.language,
                         rate=span.rate,

@@ -103,6 +103,8 @@ class Span:
     phonemes: str | None = None
     pinyin: str | None = None
     sentence_end: bool = False
+    mark: str | None = None
+    """The name of an SSML <mark> right before these words (after the pause before them)."""
 
 
 def looks_like_ssml(text: str) -> bool:
@@ -114,11 +116,12 @@ def looks_like_ssml(text: str) -> bool:
 def parse_ssml(document: str, max_chars: int = 200_000, max_depth: int = 32) -> list[Span]:
     """Read an SSML document into spans, in order, adjacent words spoken alike merged.
 
-    White space is folded as in plain text. Unknown elements (and <audio>, <mark>) are read for
-    their text, never their markup; <desc> and <metadata> are silent. Raises InvalidSsml if the
-    document is longer than `max_chars`, nested deeper than `max_depth` elements, not
-    well-formed, declares a DTD or entities, has a root other than <speak>, or has an attribute
-    sayfile cannot use (a break time, a prosody rate, a missing alias or ph); the message gives
+    White space is folded as in plain text. A <mark> names the moment the words after it
+    begin. Unknown elements (and <audio>) are read for their text, never their markup; <desc>
+    and <metadata> are silent. Raises InvalidSsml if the document is longer than `max_chars`,
+    nested deeper than `max_depth` elements, not well-formed, declares a DTD or entities, has
+    a root other than <speak>, or has an attribute sayfile cannot use (a break time, a prosody
+    rate, a missing alias or ph or mark name); the message gives
     the line and column.
     """
     if len(document) > max_chars:
@@ -275,6 +278,7 @@ class _SsmlReader:
         self._buffer_has_words = False
         self._pause = 0.0
         self._pause_style = _Style()
+        self._mark: str | None = None
 
     def start(self, tag: str, attrs: dict[str, str], where: Position) -> None:
         if not self._frames and tag != "speak":
@@ -288,6 +292,15 @@ class _SsmlReader:
         match tag:
             case "break":
                 self._add_pause(_break_seconds(attrs, where), frame.style)
+            case "mark":
+                name = attrs.get("name", "").strip()
+                if not name:
+                    raise _fail(where, "<mark> needs a name attribute.")
+                self._flush()
+                if self._mark is not None:
+                    # Two marks with nothing between them: both name the same moment.
+                    self._emit("", self._pause_style)
+                self._mark = name
             case "p" | "s":
                 self._sentence_boundary()
                 if tag == "p" and self.spans:
@@ -333,10 +346,12 @@ class _SsmlReader:
     def finish(self) -> list[Span]:
         """The spans of the whole document, a trailing pause as a span of no words."""
         self._flush()
-        if self._pause:
+        if self._pause or self._mark is not None:
             style = self._pause_style
-            self.spans.append(Span("", self._pause, style.voice, style.language, style.rate))
+            span = Span("", self._pause, style.voice, style.language, style.rate, mark=self._mark)
+            self.spans.append(span)
             self._pause = 0.0
+            self._mark = None
         return self.spans
 
     def _gather(self, frame: _Frame) -> None:
@@ -391,6 +406,8 @@ class _SsmlReader:
         if (
             last is not None
             and not self._pause
+            and self._mark is None
+            and text
             and phonemes is None
             and pinyin is None
             and last.phonemes is None
@@ -401,9 +418,19 @@ class _SsmlReader:
             # Words split apart only by an element holding nothing but white space.
             self.spans[-1] = replace(last, text=f"{last.text} {text}")
             return
-        span = Span(text, self._pause, style.voice, style.language, style.rate, phonemes, pinyin)
+        span = Span(
+            text,
+            self._pause,
+            style.voice,
+            style.language,
+            style.rate,
+            phonemes,
+            pinyin,
+            mark=self._mark,
+        )
         self.spans.append(span)
         self._pause = 0.0
+        self._mark = None
 
 
 def _fail(where: Position, problem: str) -> InvalidSsml:

@@ -62,12 +62,15 @@ class Timing:
 @dataclass(frozen=True, slots=True)
 class Timings:
     """When each piece (a sentence, as synthesized) of a job's audio is heard, and each word
-    where the engine tells; otherwise `words` is None and `words_note` says why."""
+    where the engine tells; otherwise `words` is None and `words_note` says why. `marks` are
+    the named points of the text (SSML `<mark name>`): `text` is the name, `start` == `end`
+    the moment the words after it begin."""
 
     pieces: tuple[Timing, ...]
     words: tuple[Timing, ...] | None
     duration: float
     words_note: str | None = None
+    marks: tuple[Timing, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The record stored beside the audio (`.timings.json`), times rounded to the ms."""
@@ -76,6 +79,7 @@ class Timings:
             "pieces": [piece.to_json() for piece in self.pieces],
             "words": None if self.words is None else [word.to_json() for word in self.words],
             "words_note": self.words_note,
+            "marks": [{"time": round(m.start, 3), "name": m.text} for m in self.marks],
         }
 
     @classmethod
@@ -89,6 +93,10 @@ class Timings:
                 words=None if words is None else tuple(map(Timing.from_json, words)),
                 duration=float(data["duration"]),
                 words_note=None if note is None else str(note),
+                marks=tuple(
+                    Timing(float(m["time"]), float(m["time"]), str(m["name"]))
+                    for m in data.get("marks", ())
+                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ValueError(f"not a timings record: {error!r}") from None

@@ -103,6 +103,8 @@ class Piece:
     pause_s: float = 0.0
     phonemes: str | None = None
     alphabet: str = "ipa"
+    marks: tuple[str, ...] = ()
+    """Names of SSML marks at the start of the words (after the pause)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,9 +177,12 @@ class Synthesizer:
         first one cut short at a clause. Each span keeps its voice, speed and pause; a
         pronunciation is a call of its own; a pause at the very end is a call of silence."""
         pause = 0.0
+        marks: tuple[str, ...] = ()
         first = True
         for span in plan.script:
             pause += span.pause_before_s
+            if span.mark is not None:
+                marks = (*marks, span.mark)
             pronunciation = span.phonemes or span.pinyin
             if not span.text and not pronunciation:
                 continue
@@ -185,16 +190,16 @@ class Synthesizer:
             speed = min(max(plan.speed * span.rate, 0.25), 4.0)
             if pronunciation:
                 alphabet = "ipa" if span.phonemes else "x-pinyin"
-                yield Piece(span.text, voice, speed, pause, pronunciation, alphabet)
+                yield Piece(span.text, voice, speed, pause, pronunciation, alphabet, marks)
             else:
                 join_below = self.catalogue.engine(voice).join_below
                 for text in self._sentences(span.text, join_below, quick_start and first):
-                    yield Piece(text, voice, speed, pause)
-                    pause = 0.0
-            pause = 0.0
+                    yield Piece(text, voice, speed, pause, marks=marks)
+                    pause, marks = 0.0, ()
+            pause, marks = 0.0, ()
             first = False
-        if pause > 0:
-            yield Piece("", plan.voice, plan.speed, pause)
+        if pause > 0 or marks:
+            yield Piece("", plan.voice, plan.speed, pause, marks=marks)
 
     def _sentences(self, text: str, join_below: int, quick_start: bool) -> Iterator[str]:
         sentences = textmod.sentences(text, self._max_chars)
@@ -265,13 +270,14 @@ class Synthesizer:
         quick_start: bool,
         last: Callable[[T], T] | None = None,
         heard: list[Timing] | None = None,
+        marked: list[Timing] | None = None,
     ) -> AsyncGenerator[T, None]:
         """Yield `consume(samples)` for each piece in order, all at `plan.voice`'s rate.
         `consume` (an encoder's step) runs on the thread that synthesized the piece due next,
         right after it, so that no step has to wait behind a later piece's synthesis for a
         thread; `last` (finishing the file) runs there too after the last piece, on what
         `consume` gave for it. Each piece's words and where they are heard in the audio (to
-        the sample) go to `heard`."""
+        the sample) go to `heard`, and the moments of its marks to `marked`."""
         rate = plan.voice.sample_rate
         level = self.level(plan.loudness)
         ahead = self.executor.threads * _AHEAD_PER_THREAD
@@ -298,8 +304,11 @@ class Synthesizer:
                 refill()
                 if self._observer is not None:
                     self._observer(piece.voice.engine, seconds, size / rate)
+                begins = (cursor + lead) / rate
                 if heard is not None and piece.text:
-                    heard.append(Timing((cursor + lead) / rate, (cursor + size) / rate, piece.text))
+                    heard.append(Timing(begins, (cursor + size) / rate, piece.text))
+                if marked is not None:
+                    marked.extend(Timing(begins, begins, name) for name in piece.marks)
                 cursor += size
                 yield in_order.result(index)
                 index += 1
@@ -350,16 +359,19 @@ class Synthesizer:
         self, plan: SpeechPlan, turn: Turn, encoding: _Encoding, progress: Progress | None
     ) -> Timings:
         heard: list[Timing] = []
+        marked: list[Timing] = []
         try:
             async with contextlib.aclosing(
-                self._produce(plan, turn, encoding.add, progress, False, encoding.last, heard)
+                self._produce(
+                    plan, turn, encoding.add, progress, False, encoding.last, heard, marked
+                )
             ) as pieces:
                 async for _ in pieces:
                     pass
         except BaseException:
             encoding.abandon()
             raise
-        return timings_of(heard, encoding.duration)
+        return timings_of(heard, encoding.duration, marked)
 
     async def warm_up(self, plan: SpeechPlan) -> None:
         """Load `plan`'s voice by speaking its text once, so the first request pays nothing."""
@@ -375,9 +387,10 @@ def _keep(samples: Samples) -> Samples:
     return samples
 
 
-def timings_of(heard: list[Timing], duration: float) -> Timings:
-    """The timings of a finished file: its pieces, and a note where words are not known."""
-    return Timings(tuple(heard), None, duration, _NO_WORDS)
+def timings_of(heard: list[Timing], duration: float, marked: list[Timing] | None = None) -> Timings:
+    """The timings of a finished file: its pieces, its marks, and a note where words are not
+    known."""
+    return Timings(tuple(heard), None, duration, _NO_WORDS, tuple(marked or ()))
 
 
 def _primary(language: str) -> str:
