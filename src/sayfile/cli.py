@@ -16,7 +16,9 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Column, Table
 
 from sayfile.audio import format_for_path
-from sayfile.errors import SayfileError
+from sayfile.books import book_ssml, read_book
+from sayfile.chapters import chapter_marks, mark_chapters
+from sayfile.errors import InvalidBook, SayfileError
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
 from sayfile.plans import validate
@@ -166,6 +168,9 @@ def say(
     finally:
         synthesizer.executor.close()
         synthesizer.catalogue.close()
+    marks = chapter_marks(result.timings)
+    if marks and result.bytes and mark_chapters(target, plan.format, marks, stem_for(plan.words)):
+        _err.print(f"marked {len(marks)} chapters in {target}", highlight=False)
     if result.bytes:
         _err.print(
             f"wrote {target} ({result.duration_s:.1f} s of audio, {result.bytes} bytes, "
@@ -321,16 +326,25 @@ def worker(
     raise typer.Exit(status or 0)
 
 
+# Files read as books (chapters and all) rather than as plain text.
+_BOOKS = frozenset({".epub", ".md", ".markdown"})
+
+
 def _read_text(text: str | None, file: Path | None) -> str:
     if (text is None) == (file is None):
         raise _fail("give the text as an argument, '-' for standard input, or --file PATH.")
     try:
+        if file is not None and file.suffix.lower() in _BOOKS:
+            # A book: its chapters, each starting with a mark the audio's chapters come from.
+            return book_ssml(read_book(file.read_bytes(), file.name))
         if file is not None:
             return file.read_text(encoding="utf-8")
         if text == "-":
             return sys.stdin.buffer.read().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _fail(f"the text is not valid UTF-8 ({exc.reason} at byte {exc.start}).") from None
+    except InvalidBook as exc:
+        raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"cannot read {file}: {exc.strerror}.") from None
     assert text is not None

@@ -236,3 +236,11 @@ class InvalidLexicon(InvalidInput):
         super().__init__(message, field="lexicon")
         self.source = source
         self.line = line
+
+
+class InvalidBook(InvalidInput):
+    """An uploaded book cannot be read into chapters: not the kind its name or media type says,
+    damaged, protected by DRM, not UTF-8 text, or over a limit; the message says which."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="file")

@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 
+from sayfile.chapters import chapter_marks, mark_chapters
 from sayfile.errors import SayfileError
 from sayfile.events import DELETED, JobEvents
 from sayfile.files import AudioFiles
@@ -71,8 +72,15 @@ class JobRunner:
         try:
             path = self.files.path(job.id, extension)
             result = await self.synthesizer.write(plan, path, turn, report)
+            size = result.bytes
+            # A book's chapters, marked in the file before anyone can fetch it.
+            marks = chapter_marks(result.timings)
+            if marks:
+                marked = await asyncio.to_thread(mark_chapters, path, plan.format, marks, job.stem)
+                if marked:
+                    size = (await asyncio.to_thread(path.stat)).st_size
             await asyncio.to_thread(self.files.write_timings, job.id, result.timings.to_json())
-            if await self.lifecycle.finish(job.id, result.bytes, result.duration_s) is None:
+            if await self.lifecycle.finish(job.id, size, result.duration_s) is None:
                 self.files.remove(job.id, extension)  # cancelled or failed meanwhile
         except asyncio.CancelledError:
             # Deleted or failed elsewhere: failing does nothing. Else this process is stopping.

@@ -73,3 +73,12 @@ class SpeechRequest:
     loudness: float | str | None = None
     # Pronunciations for this request only: {"language", "term", "replacement"} each.
     lexicon: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BookUpload:
+    """A book uploaded for a job (EPUB, Markdown or text), as it came."""
+
+    data: bytes
+    filename: str
+    media_type: str | None

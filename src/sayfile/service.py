@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
@@ -18,6 +19,7 @@ from typing import BinaryIO
 from sayfile.admission import Admission, Ticket
 from sayfile.answers import Answer, AnswerCache
 from sayfile.audio import audio_format
+from sayfile.books import book_ssml, read_book
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.errors import (
     JobBusy,
@@ -33,7 +35,7 @@ from sayfile.events import JobEvents
 from sayfile.files import PART, AudioFiles
 from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, is_job_id, new_job_id
 from sayfile.lifecycle import JobLifecycle, failure_error
-from sayfile.models import SpeechRequest, Voice
+from sayfile.models import BookUpload, SpeechRequest, Voice
 from sayfile.naming import stem_for
 from sayfile.plans import validate
 from sayfile.queue import JobQueue
@@ -265,6 +267,29 @@ class SpeechService:
         StoreUnavailable."""
         plan = self.plan(request, Purpose.job)
         return await self._submit(self._new_job(plan, client, one_time, False), plan)
+
+    async def create_book_job(
+        self,
+        book: BookUpload,
+        request: SpeechRequest,
+        client: str | None,
+        one_time: bool = False,
+    ) -> Job:
+        """A job for an uploaded book (EPUB, Markdown or text): its chapters are spoken in
+        order into one file, with chapter marks where the format holds them (mp3, Opus), and
+        each chapter's start among the job's timings. Raises InvalidBook, and what
+        `create_job` raises (the job's character limit counts the book's words)."""
+        chapters = await self.synthesizer.executor.run(
+            functools.partial(
+                read_book,
+                book.data,
+                book.filename,
+                book.media_type,
+                max_chars=self.settings.max_chars_job,
+            ),
+            Lane.background,
+        )
+        return await self.create_job(replace(request, text=book_ssml(chapters)), client, one_time)
 
     def _new_job(
         self, plan: SpeechPlan, client: str | None, one_time: bool, interactive: bool

@@ -12,11 +12,12 @@ from urllib.parse import parse_qsl, urlsplit
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from sayfile.api.schemas import SpeechIn
 from sayfile.errors import CrossSiteForm, Unauthorized
 from sayfile.limiter import RequestLimiter
-from sayfile.models import SpeechRequest
+from sayfile.models import BookUpload, SpeechRequest
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
 
@@ -118,7 +119,16 @@ async def _form_fields(request: Request) -> dict[str, str]:
             raise _invalid("The form is not valid UTF-8.") from None
         return dict(pairs)
     form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    upload = form.get("file")
+    if isinstance(upload, UploadFile):
+        # A book for POST /jobs; the body limit already bounds its size.
+        data = await upload.read()
+        await upload.close()
+        request.state.upload = BookUpload(data, upload.filename or "book", upload.content_type)
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if isinstance(upload, UploadFile):
+        fields.setdefault("text", "")
+    return fields
 
 
 def _check_origin(request: Request) -> None:
@@ -195,6 +205,12 @@ def as_request(body: SpeechIn) -> SpeechRequest:
         loudness=body.loudness,
         lexicon=tuple(body.lexicon),
     )
+
+
+def upload_of(request: Request) -> BookUpload | None:
+    """The book a multipart request carried in its `file` field, if any."""
+    upload: BookUpload | None = getattr(request.state, "upload", None)
+    return upload
 
 
 def base_path(request: Request) -> str:

@@ -18,6 +18,7 @@ from sayfile.api.deps import (
     SpeechBody,
     as_request,
     base_path,
+    upload_of,
 )
 from sayfile.api.downloads import JobFileResponse, etag_of
 from sayfile.api.schemas import AUDIO_CONTENT, JOB_ERRORS, WORK_ERRORS, JobOut, error_docs
@@ -42,7 +43,11 @@ _ERRORS = error_docs(*JOB_ERRORS)
 async def create_job(
     request: Request, body: SpeechBody, service: ServiceDep, client: ClientDep
 ) -> JSONResponse:
-    job = await service.create_job(as_request(body), client, one_time=body.one_time)
+    book = upload_of(request)
+    if book is not None:
+        job = await service.create_book_job(book, as_request(body), client, body.one_time)
+    else:
+        job = await service.create_job(as_request(body), client, one_time=body.one_time)
     out = JobOut.of(job, base_path(request))
     return JSONResponse(
         out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}

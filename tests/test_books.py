@@ -1,0 +1,485 @@
+"""Books read into chapters: EPUBs by their table of contents (notes and page numbers left out,
+DRM and ZIP bombs refused), Markdown by its headings, plain text in English and Chinese by its
+chapter lines, and the limits on chapters and characters."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from ebooklib import epub
+
+from sayfile.books import MAX_EPUB_UNPACKED_BYTES, MAX_XHTML_BYTES, Chapter, read_book
+from sayfile.errors import InvalidBook, InvalidInput
+
+TITLE_PAGE = "<h1>The Test Book</h1><p>by A. Writer</p>"
+STORM = (
+    "<h1>Chapter One</h1>"
+    '<p>The wind rose<sup><a epub:type="noteref" href="#n1">1</a></sup> over the hills'
+    '<span epub:type="pagebreak" id="page12" title="12">12</span> and the rain fell</p>'
+    "<p>Nobody slept</p>"
+    '<aside epub:type="footnote" id="n1"><p>Storms were common then.</p></aside>'
+)
+WIND = (
+    "<h1>第二章 风暴</h1>"
+    '<p>风越来越大<span role="doc-pagebreak" aria-label="13">13</span>，雨也下起来了</p>'
+    "<p>他们一夜没睡</p>"
+)
+INTERLUDE = "<p>An interlude in the rain.</p>"
+MORNING = (
+    "<h1>Chapter Three</h1><p>Morning came<br/>The sky was clear</p>"
+    "<script>var secret = 1;</script><p>On the 3<sup>rd</sup> day<sup>2</sup> it began"
+    "<a href='#x2'>[2]</a></p>"
+)
+
+
+def _epub(*, nav: bool = True) -> bytes:
+    """A small EPUB made the way authoring tools make them: a title page and an interlude that the
+    table of contents leaves out, and three chapters in it."""
+    book = epub.EpubBook()
+    book.set_identifier("test-book")
+    book.set_title("The Test Book")
+    book.set_language("en")
+    documents = {}
+    for name, body in [
+        ("title", TITLE_PAGE),
+        ("storm", STORM),
+        ("wind", WIND),
+        ("interlude", INTERLUDE),
+        ("morning", MORNING),
+    ]:
+        document = epub.EpubHtml(title=name, file_name=f"text/{name}.xhtml", lang="en")
+        document.content = f"<html><body>{body}</body></html>"
+        book.add_item(document)
+        documents[name] = document
+    book.toc = [
+        epub.Link("text/storm.xhtml", "Chapter One: The Storm", "storm"),
+        epub.Link("text/wind.xhtml", "第二章 风暴", "wind"),
+        epub.Link("text/morning.xhtml", "Chapter Three", "morning"),
+    ]
+    book.add_item(epub.EpubNcx())
+    spine: list[object] = list(documents.values())
+    if nav:
+        book.add_item(epub.EpubNav())
+        spine.insert(1, "nav")
+    book.spine = spine
+    return _written(book)
+
+
+def _written(book: epub.EpubBook) -> bytes:
+    buffer = io.BytesIO()
+    epub.write_epub(buffer, book)
+    return buffer.getvalue()
+
+
+def _with_files(data: bytes, files: dict[str, bytes]) -> bytes:
+    """`data` (a ZIP) with `files` added."""
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _refusal(
+    data: bytes, filename: str, max_chapters: int = 500, max_chars: int = 2_000_000
+) -> str:
+    with pytest.raises(InvalidBook) as refused:
+        read_book(data, filename, max_chapters=max_chapters, max_chars=max_chars)
+    assert refused.value.field == "file"
+    assert isinstance(refused.value, InvalidInput)
+    return refused.value.message
+
+
+@pytest.mark.parametrize("nav", [True, False], ids=["epub3-nav", "epub2-ncx"])
+def test_epub_chapters_follow_the_toc_and_spine(nav: bool) -> None:
+    chapters = read_book(_epub(nav=nav), "book.epub")
+    assert [chapter.title for chapter in chapters] == [
+        "Chapter 1",
+        "Chapter One: The Storm",
+        "第二章 风暴",
+        "Chapter Three",
+    ]
+    assert chapters[0].text == "The Test Book. by A. Writer."
+    # The head's <title> is not read; a paragraph without a final mark ends with one.
+    assert (
+        chapters[1].text
+        == "Chapter One. The wind rose over the hills and the rain fell. Nobody slept."
+    )
+    # The interlude, not in the table of contents, joins the chapter before it.
+    assert (
+        chapters[2].text
+        == "第二章 风暴。 风越来越大，雨也下起来了。 他们一夜没睡。 An interlude in the rain."
+    )
+    assert (
+        chapters[3].text
+        == "Chapter Three. Morning came. The sky was clear. On the 3rd day it began."
+    )
+
+
+def test_epub_notes_page_numbers_and_scripts_are_not_read() -> None:
+    spoken = " ".join(chapter.text for chapter in read_book(_epub(), "book.epub"))
+    for unspoken in [
+        "Storms were common",
+        "12",
+        "13",
+        "1",
+        "[2]",
+        "secret",
+        "<",
+        "Chapter One: The Storm",
+    ]:
+        assert unspoken not in spoken
+
+
+def test_epub_entries_pointing_into_a_document_split_it() -> None:
+    """A document holding several chapters, under a part whose entry has children: each entry
+    starts where its anchor is; entries pointing at the same place share one chapter."""
+    book = epub.EpubBook()
+    book.set_identifier("parts")
+    book.set_title("Parts")
+    document = epub.EpubHtml(title="Part One", file_name="part.xhtml", lang="en")
+    document.content = (
+        "<html><body><h1>Part One</h1><p>Where it begins.</p>"
+        '<h2 id="c1">Chapter 1</h2><p>First.</p><h2 id="c2">Chapter 2</h2><p>Second.</p>'
+        "</body></html>"
+    )
+    notes = epub.EpubHtml(title="Notes", file_name="notes.xhtml", lang="en")
+    notes.content = (
+        '<html><body><section epub:type="endnotes"><p>A note.</p></section></body></html>'
+    )
+    book.add_item(document)
+    book.add_item(notes)
+    book.toc = [
+        (
+            epub.Section("Part One", "part.xhtml"),
+            [
+                epub.Link("part.xhtml#c1", "Chapter 1", "c1"),
+                epub.Link("part.xhtml#c2", "Chapter 2", "c2"),
+            ],
+        ),
+        epub.Link("part.xhtml", "The Beginning", "beginning"),
+        epub.Link("notes.xhtml", "Notes", "notes"),
+    ]
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    book.spine = [document, notes]
+    chapters = read_book(_written(book), "parts.epub")
+    # The notes chapter has nothing to read, so it is dropped.
+    assert chapters == [
+        Chapter("Part One: The Beginning", "Part One. Where it begins."),
+        Chapter("Chapter 1", "Chapter 1. First."),
+        Chapter("Chapter 2", "Chapter 2. Second."),
+    ]
+
+
+XHTML_11 = (
+    b'<?xml version="1.0"?><!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.1//EN" '
+    b'"http://www.w3.org/TR/xhtml11/DTD/xhtml11.dtd"><html xmlns="http://www.w3.org/1999/xhtml">'
+    b"<head><title>Three</title></head><body><h1>Chapter Three</h1>"
+    b"<p>Caf&eacute;&nbsp;au lait</p><p>Done</p></body></html>"
+)
+NOT_WELL_FORMED = b"<html><body><h1>Chapter Three</h1><p>Caf&eacute;&nbsp;au lait<p>Done"
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE html [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;">'
+    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;">]><html xmlns="http://www.w3.org/1999/xhtml"><body>'
+    b"<h1>Chapter Three</h1><p>Caf&#233; au lait &c;</p><p>Done</p></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [XHTML_11, NOT_WELL_FORMED, LAUGHS],
+    ids=["xhtml-1.1-entities", "not-well-formed", "entity-expansion"],
+)
+def test_epub_documents_as_found_in_the_wild(document: bytes) -> None:
+    """HTML entities under the XHTML 1.1 DTD (never fetched) are read; HTML that is not XML is
+    read as HTML; entities a document declares itself are not expanded."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(_epub())) as source, zipfile.ZipFile(buffer, "w") as copy:
+        for member in source.infolist():
+            content = source.read(member)
+            if member.filename.endswith("morning.xhtml"):
+                content = document
+            copy.writestr(member, content)
+    assert (
+        read_book(buffer.getvalue(), "book.epub")[-1].text == "Chapter Three. Café au lait. Done."
+    )
+
+
+ENCRYPTION = b"""<?xml version="1.0"?>
+<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container"
+    xmlns:enc="http://www.w3.org/2001/04/xmlenc#">
+  <enc:EncryptedData>
+    <enc:EncryptionMethod Algorithm="%s"/>
+    <enc:CipherData><enc:CipherReference URI="EPUB/text/storm.xhtml"/></enc:CipherData>
+  </enc:EncryptedData>
+</encryption>
+"""
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"META-INF/encryption.xml": ENCRYPTION % b"http://www.w3.org/2001/04/xmlenc#aes128-cbc"},
+        {"META-INF/rights.xml": b"<rights/>"},
+    ],
+    ids=["encryption.xml", "rights.xml"],
+)
+def test_epub_with_drm_is_refused(files: dict[str, bytes]) -> None:
+    message = _refusal(_with_files(_epub(), files), "book.epub")
+    assert message == "This EPUB is encrypted (DRM); sayfile can only read EPUBs without DRM."
+
+
+def test_epub_with_obfuscated_fonts_only_is_read() -> None:
+    fonts = ENCRYPTION % b"http://www.idpf.org/2008/embedding"
+    data = _with_files(_epub(), {"META-INF/encryption.xml": fonts})
+    assert len(read_book(data, "book.epub")) == 4
+
+
+def test_files_that_are_not_epubs_are_refused() -> None:
+    not_epub = io.BytesIO()
+    with zipfile.ZipFile(not_epub, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    assert "no META-INF/container.xml" in _refusal(not_epub.getvalue(), "book.epub")
+    assert "not a ZIP archive" in _refusal(b"%PDF-1.7 not a zip", "book.epub")
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("META-INF/container.xml", "<container/>")
+    assert "damaged EPUB" in _refusal(broken.getvalue(), "book.epub")
+
+
+def test_zip_bombs_are_refused_before_unpacking() -> None:
+    buffer = io.BytesIO(_epub())
+    with (
+        zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+        archive.open("EPUB/images/bomb.png", "w", force_zip64=True) as bomb,
+    ):
+        zeros = bytes(1 << 20)
+        for _ in range(MAX_EPUB_UNPACKED_BYTES // len(zeros) + 1):
+            bomb.write(zeros)
+    assert len(buffer.getvalue()) < 1_000_000
+    message = _refusal(buffer.getvalue(), "book.epub")
+    assert f"the limit is {MAX_EPUB_UNPACKED_BYTES}" in message
+
+
+def test_too_much_xhtml_is_refused() -> None:
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(_epub())) as source,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as copy,
+    ):
+        for member in source.infolist():
+            if member.filename.endswith("storm.xhtml"):
+                with copy.open(member.filename, "w") as big:
+                    big.write(b"<html><body><p>")
+                    for _ in range(MAX_XHTML_BYTES // (1 << 20) + 1):
+                        big.write(b" " * (1 << 20))
+                    big.write(b"</p></body></html>")
+            else:
+                copy.writestr(member, source.read(member))
+    assert f"more than {MAX_XHTML_BYTES} bytes of XHTML" in _refusal(buffer.getvalue(), "b.epub")
+
+
+MARKDOWN = """\
+---
+title: My Story
+---
+Some words before any heading.
+
+# Chapter One
+
+It was *dark* and **stormy**, said [the book](https://example.com/book).
+![a map](map.png)
+<span class="x">Inline HTML</span> and `code`
+
+```python
+print("never read")
+```
+
+## A scene
+
+Text of the scene:
+
+<div>A <b>block</b> of HTML<script>alert(1)</script></div>
+
+# Chapter Two
+
+| Name | Age |
+|------|-----|
+| Ann  | 30  |
+
+- one
+- two
+
+<https://example.com/autolink>
+"""
+
+
+def test_markdown_chapters_at_top_headings_without_syntax() -> None:
+    assert read_book(MARKDOWN.encode(), "my_story.md") == [
+        Chapter("my story", "Some words before any heading."),
+        Chapter(
+            "Chapter One",
+            "Chapter One. It was dark and stormy, said the book. Inline HTML and code. A scene. "
+            "Text of the scene. A block of HTML.",
+        ),
+        Chapter("Chapter Two", "Chapter Two. Name. Age. Ann. 30. one. two."),
+    ]
+
+
+def test_markdown_second_level_headings_make_chapters() -> None:
+    """Without `#`, `##` starts chapters; a lone `#` title above `##` chapters is a chapter of
+    its own rather than the whole book."""
+    text = "## One\n\nFirst.\n\n### Detail\n\nMore.\n\n## Two\n\nSecond."
+    assert [c.title for c in read_book(text.encode(), "book.markdown")] == ["One", "Two"]
+    titled = "# The Book\n\nBy me.\n\n## One\n\nFirst.\n\n## Two\n\nSecond."
+    assert [c.title for c in read_book(titled.encode(), "book.md")] == ["The Book", "One", "Two"]
+
+
+ENGLISH = """\
+The Voyage
+by A. Writer
+
+Contents
+Chapter I: The Storm
+Chapter II: Calm
+
+Chapter I: The Storm
+
+The wind rose over the
+hills, and the rain fell.
+
+Part 2 of the plan was to wait
+Chapter 3 is where it ends.
+
+PART TWO
+
+CHAPTER II: Calm
+
+Morning came.
+
+Epilogue
+
+All was well.
+"""
+
+
+def test_plain_text_chapters_in_english() -> None:
+    assert read_book(ENGLISH.encode(), "the_voyage.txt") == [
+        # A table of contents stays in the text before the chapters.
+        Chapter(
+            "the voyage",
+            "The Voyage by A. Writer. Contents. Chapter I: The Storm. Chapter II: Calm.",
+        ),
+        Chapter(
+            "Chapter I: The Storm",
+            "Chapter I: The Storm. The wind rose over the hills, and the rain fell. "
+            "Part 2 of the plan was to wait Chapter 3 is where it ends.",
+        ),
+        # A part heading right before a chapter heading is read with it.
+        Chapter("CHAPTER II: Calm", "PART TWO. CHAPTER II: Calm. Morning came."),
+        Chapter("Epilogue", "Epilogue. All was well."),
+    ]
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "Chapter 1",
+        "CHAPTER ONE",
+        "Chapter IV: The Storm",
+        "Chapter 12 The Storm",
+        "Part 2",
+        "Book the Second",
+        "Chapter Twenty-One",
+        "Prologue",
+        "第一章",
+        "第12章 风暴",
+        "第三回",
+        "第一百二十章风暴",
+        "序章",
+        "楔子",
+        "尾声",
+    ],
+)
+def test_chapter_heading_lines(heading: str) -> None:
+    text = f"Before.\n\n{heading}\n\nAfter."
+    assert [c.title for c in read_book(text.encode(), "b.txt")] == ["b", heading]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Part 2 of the plan was to wait.",
+        "Chapter 3 is where it ends",
+        "Prologues are long.",
+        "第一章写完了。",
+        "序幕拉开了",
+        "Chapter and verse",
+        "Chapter 7 was the longest, so we cut it",
+    ],
+)
+def test_lines_that_are_not_chapter_headings(line: str) -> None:
+    text = f"Before.\n\n{line}\n\nAfter."
+    assert [c.title for c in read_book(text.encode(), "b.txt")] == ["b"]
+
+
+def test_plain_text_chapters_in_chinese() -> None:
+    """One paragraph a line, indented with ideographic spaces, CRLF line ends, a UTF-8 BOM."""
+    lines = ["序章", "　　很久以前。", "第一章 风暴", "　　风越来越大，雨也下起来了", "第二章"]
+    text = "\r\n".join([*lines, "　　天亮了，", "尾声", "　　一切都好。", ""])
+    assert read_book(b"\xef\xbb\xbf" + text.encode(), "故事.txt") == [
+        Chapter("序章", "序章。 很久以前。"),
+        Chapter("第一章 风暴", "第一章 风暴。 风越来越大，雨也下起来了。"),
+        Chapter("第二章", "第二章。 天亮了。"),
+        Chapter("尾声", "尾声。 一切都好。"),
+    ]
+
+
+def test_utf16_text_with_wrapped_chinese_lines() -> None:
+    text = "第三回 风暴\n\n风越来越\n大了。\n\n第12章 回家\n\n他们回家了。\n"
+    for encoding in ["utf-16-le", "utf-16-be"]:
+        bom = "\ufeff".encode(encoding)
+        assert read_book(bom + text.encode(encoding), "story.txt") == [
+            Chapter("第三回 风暴", "第三回 风暴。 风越来越大了。"),
+            Chapter("第12章 回家", "第12章 回家。 他们回家了。"),
+        ]
+
+
+def test_plain_text_without_chapter_lines_is_one_chapter() -> None:
+    text = "A short note\nwith two lines"
+    assert read_book(text.encode(), "C:\\fakepath\\note.txt", "text/plain") == [
+        Chapter("note", "A short note. with two lines.")
+    ]
+
+
+def test_text_that_is_not_utf8_is_refused() -> None:
+    message = _refusal("Un café".encode("latin-1"), "cafe.txt")
+    assert "'cafe.txt' is not UTF-8 text" in message
+    assert "offset 6 (e9)" in message
+    assert "UTF-16 without a byte order mark" in _refusal("Hello".encode("utf-16-le"), "h.txt")
+    assert "UTF-32" in _refusal("Hello".encode("utf-32"), "h.md")
+
+
+def test_the_kind_comes_from_name_then_media_type_then_content() -> None:
+    markdown = b"# Title\n\nText *here*."
+    assert (
+        read_book(markdown, "upload", "text/markdown; charset=utf-8")[0].text == "Title. Text here."
+    )
+    assert read_book(markdown, "upload.txt", "text/markdown")[0].text == "# Title. Text *here*."
+    assert len(read_book(_epub(), "upload.bin", "application/octet-stream")) == 4
+
+
+def test_limits_on_chapters_and_characters() -> None:
+    text = "Chapter 1\n\nOne.\n\nChapter 2\n\nTwo.\n\nChapter 3\n\nThree."
+    assert len(read_book(text.encode(), "b.txt", max_chapters=3)) == 3
+    assert _refusal(text.encode(), "b.txt", max_chapters=2) == (
+        "This book has 3 chapters; the limit is 2 chapters."
+    )
+    chars = sum(len(c.text) for c in read_book(text.encode(), "b.txt"))
+    assert _refusal(text.encode(), "b.txt", max_chars=chars - 1) == (
+        f"This book has {chars} characters of text; the limit is {chars - 1}."
+    )
+    assert "no text to read" in _refusal(b" \n\n ", "empty.txt")
