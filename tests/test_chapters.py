@@ -27,6 +27,7 @@ from sayfile.chapters import (
     add_mp3_chapters,
     add_opus_chapters,
     chapter_file_name,
+    chapter_marks,
     write_m4b,
     write_zip,
 )
@@ -360,3 +361,21 @@ def test_zip_refuses_two_files_of_the_same_name(tmp_path: Path) -> None:
     source.write_text("x")
     with pytest.raises(ValueError, match="same name"):
         write_zip([("01-a.srt", source), ("01-a.srt", source)], tmp_path / "book.zip")
+
+
+def test_chapter_marks_come_from_the_books_marks_only() -> None:
+    from sayfile.subtitles import Timing, Timings
+
+    plain = Timings((Timing(0.0, 1.0, "Hi."),), None, 1.2, marks=(Timing(0.5, 0.5, "note"),))
+    assert chapter_marks(plain) == []
+    book = Timings(
+        (),
+        None,
+        9.0,
+        marks=(
+            Timing(0.0, 0.0, "chapter:One"),
+            Timing(0.4, 0.4, "aside"),
+            Timing(4.0, 4.0, "chapter:第二章"),
+        ),
+    )
+    assert chapter_marks(book) == [ChapterMark("One", 0.0, 4.0), ChapterMark("第二章", 4.0, 9.0)]

@@ -297,14 +297,14 @@ def chapter_marks(timings: Timings) -> list[ChapterMark]:
     """The chapters of a book's audio: from each mark named `CHAPTER_MARK` + title to the
     next one (the last to the end of the audio). Empty when the audio has none."""
     starts = [
-        (m.start, m.text[len(CHAPTER_MARK) :])
-        for m in timings.marks
-        if m.text.startswith(CHAPTER_MARK)
+        (mark.start, mark.text.removeprefix(CHAPTER_MARK))
+        for mark in timings.marks
+        if mark.text.startswith(CHAPTER_MARK)
     ]
     ends = [start for start, _ in starts[1:]] + [timings.duration]
     return [
         ChapterMark(title, start, max(start, end))
-        for (start, title), end in zip(starts, ends, strict=True)
+        for (start, title), end in zip(starts, ends[: len(starts)], strict=True)
     ]
 
 
