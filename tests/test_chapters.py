@@ -1,5 +1,5 @@
-"""Chapter marks as players see them: m4b, mp3 and Ogg Opus files read back by Debian's ffprobe,
-and the per-chapter ZIP's names and flags read from its raw bytes."""
+"""Chapter marks as players see them: mp3 and Ogg Opus files read back by Debian's ffprobe and
+by mutagen."""
 
 # mutagen declares itself typed (py.typed) but leaves most functions unannotated.
 # mypy: disable-error-code="no-untyped-call"
@@ -7,10 +7,7 @@ and the per-chapter ZIP's names and flags read from its raw bytes."""
 from __future__ import annotations
 
 import json
-import struct
 import subprocess
-import unicodedata
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +23,7 @@ from sayfile.chapters import (
     ChapterMark,
     add_mp3_chapters,
     add_opus_chapters,
-    chapter_file_name,
     chapter_marks,
-    write_m4b,
-    write_zip,
 )
 
 pytestmark = pytest.mark.usefixtures("ffmpeg")
@@ -100,53 +94,6 @@ def _encode(fmt: str, path: Path) -> None:
         for piece in _chapter_tones():
             encoder.write(piece)
         encoder.close()
-
-
-def _top_level_boxes(path: Path) -> list[str]:
-    data = path.read_bytes()
-    boxes, offset = [], 0
-    while offset < len(data):
-        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
-        boxes.append(kind.decode("latin-1"))
-        offset += size
-    return boxes
-
-
-def test_m4b_shows_the_chapters_and_title_and_decodes_to_the_whole_book(tmp_path: Path) -> None:
-    path = tmp_path / "book.m4b"
-    write_m4b(_chapter_tones(), RATE, MARKS, path, BOOK)
-
-    probe = _probe(path)
-    _assert_chapters(probe.chapters, MARKS)
-    ends = [end for _, _, end in probe.chapters]
-    assert ends == pytest.approx([mark.end for mark in MARKS], abs=TOLERANCE)
-    assert probe.tags["title"] == BOOK
-    assert probe.tags["major_brand"].strip() == "M4B"
-    assert probe.format_name == "mov,mp4,m4a,3gp,3g2,mj2"
-    assert (probe.codec, probe.sample_rate) == ("aac", RATE)
-    decoded = decode(path.read_bytes(), "m4b")
-    assert decoded.duration_s == pytest.approx(len(MARKS) * SECONDS, abs=TOLERANCE)
-    # Fast start: a player reads the chapters before any audio arrives.
-    boxes = _top_level_boxes(path)
-    assert boxes.index("moov") < boxes.index("mdat")
-
-
-def test_m4b_is_encoded_while_the_pieces_arrive(tmp_path: Path) -> None:
-    path = tmp_path / "long.m4b"
-    sizes: list[int] = []
-
-    def pieces() -> Iterator[Samples]:
-        for second in range(60):
-            if second % 20 == 19:
-                sizes.append(path.stat().st_size)
-            yield _tone(330, 1.0)
-
-    write_m4b(pieces(), RATE, [ChapterMark("One", 0, 30), ChapterMark("Two", 30, 60)], path, "X")
-
-    # 8 KB a second at 64 kbit/s reach the file as the book is spoken, not all at the end.
-    assert sizes[0] > 0
-    assert sizes[1] - sizes[0] > 100_000
-    assert decode(path.read_bytes(), "m4b").duration_s == pytest.approx(60, abs=TOLERANCE)
 
 
 def _mp3_table_of_contents(path: Path) -> tuple[list[str], list[str], bool]:
@@ -259,108 +206,6 @@ def test_overlapping_marks_are_refused(tmp_path: Path, fmt: str) -> None:
     _encode(fmt, path)
     with pytest.raises(ValueError, match="starts before"):
         ADD[fmt](path, [ChapterMark("A", 0, 3), ChapterMark("B", 2, 4)], BOOK)
-
-
-@pytest.mark.parametrize(
-    ("number", "title", "extension", "width", "expected"),
-    [
-        (1, "第一章 风暴", "mp3", 2, "01-第一章 风暴.mp3"),
-        (1, "第一章 风暴", "srt", 2, "01-第一章 风暴.srt"),
-        (7, "Chapter 7: A/B <or> C?", "opus", 3, "007-Chapter 7 A B or C.opus"),
-        (12, 'Back\\slash|pipe*"quoted"', ".m4b", 2, "12-Back slash pipe quoted.m4b"),
-        (3, "Line\none\ttab\x00nul\x7f", "mp3", 2, "03-Line one tab nul.mp3"),
-        (4, "...hidden. ", "mp3", 2, "04-hidden.mp3"),
-        (5, "  \u3000第五章\u3000  ", "mp3", 2, "05-第五章.mp3"),
-        (6, "evil\u202egpj.exe", "mp3", 2, "06-evilgpj.exe.mp3"),
-        (8, "", "mp3", 2, "08.mp3"),
-        (9, "///", "mp3", 2, "09.mp3"),
-        (10, "Cafe\u0301", "mp3", 2, "10-Café.mp3"),
-        (123, "Over", "mp3", 2, "123-Over.mp3"),
-    ],
-)
-def test_chapter_file_names_are_safe_and_keep_their_script(
-    number: int, title: str, extension: str, width: int, expected: str
-) -> None:
-    assert chapter_file_name(number, title, extension, width) == expected
-
-
-@pytest.mark.parametrize(
-    "title", ["风" * 200, "word " * 100, "q\u0307" * 200, "👩\u200d👩\u200d👧" * 50]
-)
-def test_long_titles_are_cut_between_whole_characters(title: str) -> None:
-    name = chapter_file_name(1, title, "mp3", 2)
-
-    stem = name.removeprefix("01-").removesuffix(".mp3")
-    assert len(name.encode()) <= 255
-    assert 0 < len(stem) < len(title)
-    assert unicodedata.normalize("NFC", title).startswith(stem)
-    assert not stem.endswith((" ", "\u200d", "q"))
-
-
-@pytest.mark.parametrize(("number", "extension"), [(-1, "mp3"), (1, "mp3/x"), (1, "")])
-def test_names_that_cannot_be_made_are_refused(number: int, extension: str) -> None:
-    with pytest.raises(ValueError):
-        chapter_file_name(number, "Title", extension, 2)
-
-
-def _local_headers(path: Path) -> dict[str, tuple[int, int]]:
-    """Each member's general-purpose flags and compression method, read from its local file
-    header (the bytes an unzip tool reads), not from Python's parsed view."""
-    data = path.read_bytes()
-    with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()
-    headers = {}
-    for info in infos:
-        offset = info.header_offset
-        signature, _, flags, method = struct.unpack("<IHHH", data[offset : offset + 10])
-        assert signature == 0x04034B50
-        (name_length,) = struct.unpack("<H", data[offset + 26 : offset + 28])
-        raw_name = data[offset + 30 : offset + 30 + name_length]
-        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
-        headers[name] = (flags, method)
-    return headers
-
-
-def test_zip_holds_one_file_per_chapter_with_utf8_names(tmp_path: Path) -> None:
-    files = []
-    for number, mark in enumerate(MARKS, 1):
-        audio = tmp_path / f"{number}.mp3"
-        audio.write_bytes(bytes(range(256)) * 40)
-        captions = tmp_path / f"{number}.srt"
-        captions.write_text(f"1\n00:00:00,000 --> 00:00:02,000\n{mark.title}\n" * 50)
-        for source in (audio, captions):
-            files.append((chapter_file_name(number, mark.title, source.suffix, 2), source))
-    path = tmp_path / "book.zip"
-
-    write_zip(files, path)
-
-    headers = _local_headers(path)
-    assert list(headers) == [
-        "01-第一章 风暴.mp3",
-        "01-第一章 风暴.srt",
-        "02-Chapter 2 The Calm.mp3",
-        "02-Chapter 2 The Calm.srt",
-        "03-Épilogue.mp3",
-        "03-Épilogue.srt",
-    ]
-    utf8 = {name: bool(flags & 0x800) for name, (flags, _) in headers.items()}
-    assert utf8 == {name: not name.isascii() for name in headers}
-    methods = {name: method for name, (_, method) in headers.items()}
-    assert methods == {
-        name: zipfile.ZIP_STORED if name.endswith(".mp3") else zipfile.ZIP_DEFLATED
-        for name in headers
-    }
-    with zipfile.ZipFile(path) as archive:
-        assert archive.testzip() is None
-        for name, source in files:
-            assert archive.read(name) == source.read_bytes()
-
-
-def test_zip_refuses_two_files_of_the_same_name(tmp_path: Path) -> None:
-    source = tmp_path / "a.srt"
-    source.write_text("x")
-    with pytest.raises(ValueError, match="same name"):
-        write_zip([("01-a.srt", source), ("01-a.srt", source)], tmp_path / "book.zip")
 
 
 def test_chapter_marks_come_from_the_books_marks_only() -> None:

@@ -1,5 +1,5 @@
-"""Chapter marks that players show: an m4b audiobook written with its chapters, chapters added
-to mp3 (ID3 CHAP/CTOC) and Ogg Opus (chapter comments) files, and a ZIP of one file per chapter."""
+"""Chapter marks that players show, added to finished mp3 (ID3 CHAP/CTOC) and Ogg Opus
+(chapter comments) files, from the marks a book's audio carries."""
 
 # mutagen declares itself typed (py.typed) but leaves most functions unannotated.
 # mypy: disable-error-code="no-untyped-call"
@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
-import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
-import numpy as np
 from mutagen.id3 import CHAP, CTOC, ID3, TIT2, CTOCFlags, Encoding, ID3NoHeaderError
 from mutagen.oggopus import OggOpus
 
-from sayfile.audio import FORMATS, AudioFormat, Samples, format_for_path
+from sayfile.audio import AudioFormat
 from sayfile.books import CHAPTER_MARK
 from sayfile.subtitles import Timings
 
@@ -38,18 +33,6 @@ class ChapterMark:
             raise ValueError(f"chapter {self.title!r} must start at 0 s or later and end after")
 
 
-_MILLISECONDS = Fraction(1, 1000)
-# FFmpeg's muxer for .m4a/.m4b: it writes the chapters twice, as a QuickTime chapter track
-# (what Apple's players read) and as a Nero `chpl` atom (what most others read).
-_M4B_MUXER = "ipod"
-_M4B_OPTIONS = {
-    # The index moves before the audio once it is complete, so a player shows the chapters and
-    # seeks at once in a file it is still downloading. FFmpeg reopens the file by name for
-    # this, so the container is opened with a path, never a file object.
-    "movflags": "+faststart",
-    # Players file "M4B " books under audiobooks (with bookmarks) rather than music.
-    "brand": "M4B ",
-}
 # ID3's "no byte offset" value: CHAP frames locate chapters by time alone.
 _NO_OFFSET = 0xFFFFFFFF
 _ID3_HEADER = 10
@@ -57,60 +40,6 @@ _TOC_ID = "toc"
 # The Vorbis-comment chapter convention numbers chapters with three digits.
 _MAX_OPUS_CHAPTERS = 999
 _OPUS_CHAPTER_KEY = re.compile(r"CHAPTER\d{3}(NAME|URL)?", re.IGNORECASE)
-
-# Windows refuses these in names; "/" and "\\" would also make folders in the archive.
-_RESERVED = frozenset('<>:"/\\|?*')
-# Joiners that glue emoji and some scripts' letters together, kept inside names.
-_JOINERS = frozenset("\u200c\u200d")
-# Room for the number and extension within the 255 bytes most file systems allow, with
-# some to spare for the folder a ZIP is unpacked into: 40 Chinese or 120 Latin letters.
-_MAX_TITLE_BYTES = 120
-
-
-def write_m4b(
-    pieces: Iterable[Samples], rate: int, marks: Sequence[ChapterMark], path: Path, title: str
-) -> None:
-    """Encode `pieces` (mono audio at `rate`, read one at a time) into an m4b audiobook at
-    `path`: AAC at the bit rate and settings of sayfile's aac format, `marks` as its chapters
-    and `title` as its title. Raises ValueError when the marks overlap or are out of order."""
-    _check_order(marks)
-    aac = FORMATS["aac"]
-    with av.open(str(path), mode="w", format=_M4B_MUXER, options=_M4B_OPTIONS) as container:
-        container.metadata["title"] = title
-        # The muxer plans its chapter track when it writes the header, at the first packet.
-        container.set_chapters(
-            [
-                {
-                    "id": number,
-                    "start": round(mark.start * 1000),
-                    "end": round(mark.end * 1000),
-                    "time_base": _MILLISECONDS,
-                    "metadata": {"title": mark.title},
-                }
-                for number, mark in enumerate(marks, 1)
-            ]
-        )
-        stream = container.add_stream(aac.codec, rate=rate, layout="mono")
-        assert isinstance(stream, av.AudioStream)
-        if aac.bit_rate:
-            stream.bit_rate = aac.bit_rate
-        stream.codec_context.options = dict(aac.options)
-        time_base = Fraction(1, rate)
-        position = 0
-        for piece in pieces:
-            if piece.size == 0:
-                continue
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(piece, dtype=np.int16).reshape(1, -1),
-                format="s16",
-                layout="mono",
-            )
-            frame.sample_rate = rate
-            frame.time_base = time_base
-            frame.pts = position
-            position += piece.size
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
 
 
 def add_mp3_chapters(path: Path, marks: Sequence[ChapterMark], title: str) -> None:
@@ -170,43 +99,6 @@ def add_opus_chapters(path: Path, marks: Sequence[ChapterMark], title: str) -> N
     audio.save()
 
 
-def chapter_file_name(number: int, title: str, extension: str, width: int) -> str:
-    """The name of chapter `number`'s file: `NN-title.ext`, the number padded with zeros to
-    `width` digits ("01-第一章 风暴.mp3"), or `NN.ext` when nothing of the title is left.
-
-    The title keeps its own script and loses what a file system or unzip tool would refuse or
-    misread: path separators, control characters, Windows' reserved characters, dots and
-    spaces at its ends; it is cut to 120 UTF-8 bytes between whole characters. Raises
-    ValueError for a negative number or an extension that is not letters and digits.
-    """
-    suffix = extension.removeprefix(".")
-    if number < 0 or not (suffix.isascii() and suffix.isalnum()):
-        raise ValueError(f"no file name for chapter {number} with extension {extension!r}")
-    stem = _clean_title(title)
-    prefix = f"{number:0{width}d}"
-    return f"{prefix}-{stem}.{suffix}" if stem else f"{prefix}.{suffix}"
-
-
-def write_zip(files: Sequence[tuple[str, Path]], path: Path) -> None:
-    """Write a ZIP archive at `path` holding each `(name, source)` of `files`, read from disk in
-    blocks. Audio is stored as it is and everything else (subtitles, text) deflated. Names
-    outside ASCII are marked as UTF-8, so unzip tools show them in their own script. Raises
-    ValueError when two files share a name."""
-    names = [name for name, _ in files]
-    if len(set(names)) != len(names):
-        raise ValueError("two files in the archive would have the same name")
-    with zipfile.ZipFile(path, mode="w") as archive:
-        for name, source in files:
-            archive.write(source, arcname=name, compress_type=_compression(name))
-
-
-def _compression(name: str) -> int:
-    # Compressed audio would not shrink, and WAV only by a little for a lot of time.
-    suffix = Path(name).suffix
-    is_audio = suffix.lower() == ".m4b" or format_for_path(Path(name)) is not None
-    return zipfile.ZIP_STORED if is_audio else zipfile.ZIP_DEFLATED
-
-
 def _check_order(marks: Sequence[ChapterMark]) -> None:
     for earlier, later in itertools.pairwise(marks):
         if later.start < earlier.end:
@@ -259,38 +151,6 @@ def _clock(seconds: float) -> str:
     minutes, milliseconds = divmod(milliseconds, 60_000)
     hours, minutes = divmod(minutes, 60)
     return f"{hours:02d}:{minutes:02d}:{milliseconds // 1000:02d}.{milliseconds % 1000:03d}"
-
-
-def _clean_title(title: str) -> str:
-    kept = []
-    for char in unicodedata.normalize("NFC", title):
-        category = unicodedata.category(char)
-        if char in _RESERVED or category in ("Cc", "Zl", "Zp"):
-            kept.append(" ")
-        elif category in ("Cs", "Co", "Cn") or (category == "Cf" and char not in _JOINERS):
-            # Unpaired surrogates cannot be written as UTF-8; format characters include the
-            # bidirectional overrides that make "evil\u202egpj.exe" display as "evilexe.jpg".
-            continue
-        else:
-            kept.append(char)
-    text = " ".join("".join(kept).split()).strip(". ")
-    return _cut(text, _MAX_TITLE_BYTES).rstrip(". ")
-
-
-def _cut(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` UTF-8 bytes, neither inside a character nor between a
-    letter and the accents or joiners that belong to it."""
-    encoded = text.encode()
-    if len(encoded) <= limit:
-        return text
-    end = len(encoded[:limit].decode(errors="ignore"))
-    while end > 0 and (
-        unicodedata.category(text[end]).startswith("M")
-        or text[end] in _JOINERS
-        or text[end - 1] in _JOINERS
-    ):
-        end -= 1
-    return text[:end]
 
 
 def chapter_marks(timings: Timings) -> list[ChapterMark]:
