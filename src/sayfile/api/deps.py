@@ -237,3 +237,27 @@ SPEECH_BODY_DOC: dict[str, Any] = {
         },
     }
 }
+
+# POST /jobs also takes a book: the same fields as a multipart form, with the file instead of
+# the text.
+_BOOK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "A book: EPUB, Markdown (.md) or text (.txt), read into chapters.",
+        },
+        **{k: v for k, v in SpeechIn.model_json_schema()["properties"].items() if k != "text"},
+    },
+}
+JOB_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            **SPEECH_BODY_DOC["requestBody"]["content"],
+            "multipart/form-data": {"schema": _BOOK_SCHEMA},
+        },
+    }
+}

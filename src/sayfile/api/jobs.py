@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sayfile.api.deps import (
     API_KEY,
+    JOB_BODY_DOC,
     RATE_LIMIT,
-    SPEECH_BODY_DOC,
     ClientDep,
     ServiceDep,
     SpeechBody,
@@ -36,7 +36,7 @@ _ERRORS = error_docs(*JOB_ERRORS)
     status_code=202,
     response_model=JobOut,
     responses=error_docs(*WORK_ERRORS),
-    openapi_extra=SPEECH_BODY_DOC,
+    openapi_extra=JOB_BODY_DOC,
     dependencies=[API_KEY, RATE_LIMIT],
     summary="Create a job; its audio_url serves the file when done",
 )
