@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -181,6 +183,45 @@ def test_get_link_shows_progress_then_a_link_that_downloads_and_plays(
     assert row.get_by_role("link").get_attribute("href") == job["audio_url"]
     row.get_by_role("button", name="Forget").click()
     expect(page.locator("#recent")).to_be_hidden()
+
+
+def test_a_chosen_book_file_becomes_a_link_to_one_audiobook_with_its_chapters(
+    server_factory: Callable[..., Server], launch: Launch, tmp_path: Path
+) -> None:
+    server = server_factory()
+    book = tmp_path / "storm.md"
+    book.write_text(
+        "# The Calm\n\nThe sea was quiet.\n\n# The Storm\n\nThen the wind rose.\n",
+        encoding="utf-8",
+    )
+    page = open_page(launch(), server.url)
+    choose_voice(page, "espeak:en-us")
+    page.set_input_files("#book-file", book)
+    expect(page.locator("#book-clear")).to_be_visible()
+    with job_created(page) as created:
+        page.click("#get-link")  # the text box is empty: the book is what is sent
+    assert created.value.status == 202
+    job = created.value.json()
+    expect(page.locator("#job-result")).to_be_visible(timeout=20_000)
+    assert page.input_value("#link") == server.url + job["audio_url"]
+
+    audio = httpx.get(server.url + job["audio_url"], timeout=10)
+    assert audio.status_code == 200
+    mp3 = tmp_path / "storm.mp3"
+    mp3.write_bytes(audio.content)
+    probe = subprocess.run(
+        ["/usr/bin/ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(mp3)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
+    titles = [c["tags"]["title"] for c in json.loads(probe.stdout)["chapters"]]
+    assert titles == ["The Calm", "The Storm"]
+
+    page.click("#book-clear")  # back to the text
+    expect(page.locator("#book-clear")).to_be_hidden()
+    assert page.evaluate("document.getElementById('book-file').files.length") == 0
 
 
 def test_a_link_comes_with_subtitles_and_the_sentence_spoken_is_shown_as_it_plays(

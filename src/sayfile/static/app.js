@@ -21,6 +21,9 @@
   const rememberKey = $("remember-key");
   const formError = $("form-error");
   const getLink = $("get-link");
+  const bookField = $("book-field");
+  const book = $("book-file");
+  const bookClear = $("book-clear");
   const listen = $("listen");
   const preview = $("preview");
   const previewStatus = $("preview-status");
@@ -107,12 +110,16 @@
     let body = null;
     try { body = await response.json(); } catch (e) { /* not JSON */ }
     const error = body && body.error ? body.error : {};
-    return { status: response.status, code: error.code || "", message: error.message || "" };
+    return {
+      status: response.status, code: error.code || "", message: error.message || "", field: error.field || "",
+    };
   }
 
   // The lead sentence in the page's language, chosen by the error's code; the server's own
   // message (English) follows as the detail.
   function describe(problem, limit) {
+    if (problem.field === "file") { return t.book_error; }
+    if (problem.code === "text_too_long" && chosenBook()) { return t.error_text_too_long; }
     if (problem.code === "text_too_long") {
       return fill(t.error_text_too_long_count, { count: numbers.format(chars(text.value)), limit: numbers.format(limit) });
     }
@@ -265,6 +272,36 @@
     if (voice.value) { body.voice = voice.value; }
     if (language.value) { body.language = language.value; }
     return body;
+  }
+
+  // ---- a book file instead of the text (Get link only) -----------------------------------
+
+  function chosenBook() { return book.files && book.files.length ? book.files[0] : null; }
+
+  function showBookMode() { bookClear.hidden = !chosenBook(); }
+  book.addEventListener("change", showBookMode);
+  bookClear.addEventListener("click", () => {
+    book.value = "";
+    showBookMode();
+    text.focus(); // the Clear button is gone: keep the keyboard somewhere useful
+  });
+
+  // The job to ask for: the text as JSON, or the chosen book as a form upload with the same
+  // choices (the browser writes the multipart Content-Type itself).
+  function jobRequest() {
+    const file = chosenBook();
+    if (!file) {
+      return {
+        title: titleOf(text.value),
+        init: { method: "POST", headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify(requestBody()) },
+      };
+    }
+    const body = new FormData();
+    body.append("file", file);
+    for (const [name, value] of Object.entries(requestBody())) {
+      if (name !== "text") { body.append(name, String(value)); }
+    }
+    return { title: titleOf(file.name), init: { method: "POST", headers: headers(), body } };
   }
 
   // ---- Download (the plain form post) ----------------------------------------------------
@@ -620,17 +657,14 @@
 
   getLink.addEventListener("click", async () => {
     clearErrors();
-    if (!form.reportValidity()) { return; }
+    // A book needs no text: only the other fields are checked then.
+    if (!(chosenBook() ? speed.reportValidity() : form.reportValidity())) { return; }
     stop(current);
     current = null;
-    const title = titleOf(text.value);
+    const { title, init } = jobRequest();
     getLink.disabled = true;
     try {
-      const response = await fetch(root + "/jobs", {
-        method: "POST",
-        headers: headers({ "Content-Type": "application/json" }),
-        body: JSON.stringify(requestBody()),
-      });
+      const response = await fetch(root + "/jobs", init);
       if (!response.ok) { await showProblem(formError, response, limits.job); return; }
       const job = await response.json();
       const run = { job, over: false };
@@ -718,11 +752,13 @@
   // ---- start -----------------------------------------------------------------------------
 
   getLink.hidden = false;
+  bookField.hidden = false;
   listen.hidden = false;
   $("listen-hint").hidden = false;
   restoreTyped();
   updateCount();
   showVoiceSample();
+  showBookMode();
   relabelLanguages();
   restorePrefs();
   renderRecent();
