@@ -209,6 +209,23 @@ def wait_done(
         time.sleep(0.05)
 
 
+def sayfile_cli(
+    *args: str, engines: str = "espeak", voice: str = "espeak:en-us", cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`sayfile ARGS` in a fresh process with only these engines and none of the developer's
+    settings (text output, exit status not checked)."""
+    env = {"PATH": "/usr/bin:/bin", "SAYFILE_ENGINES": engines, "SAYFILE_DEFAULT_VOICE": voice}
+    return subprocess.run(
+        [sys.executable, "-m", "sayfile", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import TONES, decode, wait_done
+from conftest import TONES, decode, sayfile_cli, wait_done
 from test_books import _epub, _with_files
 
 # The title page before the first chapter of the table of contents is a chapter of its own.
@@ -82,17 +81,7 @@ def test_the_command_line_reads_a_markdown_book(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     target = tmp_path / "guide.mp3"
-    result = subprocess.run(
-        [sys.executable, "-m", "sayfile", "say", "-f", str(book), "-o", str(target), "--srt"],
-        capture_output=True,
-        text=True,
-        env={
-            "SAYFILE_ENGINES": "espeak",
-            "SAYFILE_DEFAULT_VOICE": "espeak:en-us",
-            "PATH": "/usr/bin:/bin",
-        },
-        timeout=60,
-    )
+    result = sayfile_cli("say", "-f", str(book), "-o", str(target), "--srt")
     assert result.returncode == 0, result.stderr
     assert "marked 2 chapters" in result.stderr, result.stderr
     assert [title for title, _ in probed_chapters(target)] == ["Getting started", "Going further"]

@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from conftest import TONES, Server, wait_done
+from conftest import TONES, Server, sayfile_cli, wait_done
 
 
 def test_text_far_over_the_limit_is_refused_before_it_is_cleaned_up(
@@ -134,15 +134,7 @@ def test_engine_errors_name_no_server_paths(
 
 
 def _sayfile(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "SAYFILE_ENGINES": "tone", "SAYFILE_DEFAULT_VOICE": "tone:beep"}
-    return subprocess.run(
-        [sys.executable, "-m", "sayfile", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        check=False,
-    )
+    return sayfile_cli(*args, engines="tone", voice="tone:beep", cwd=cwd)
 
 
 def test_the_cli_says_in_one_line_when_it_cannot_write(tmp_path: Path) -> None:

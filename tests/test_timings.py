@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import subprocess
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import TONES, decode, wait_done
+from conftest import TONES, decode, sayfile_cli, wait_done
 
 ESPEAK = {"engines": ["espeak"], "default_voice": "espeak:en-us"}
 # Sentences long enough to be pieces of their own (espeak-ng gets shorter ones together).
@@ -193,20 +192,8 @@ def test_loudness_must_be_a_level_or_off(make_client: Callable[..., TestClient])
 
 
 def test_the_command_line_writes_subtitles_beside_the_audio(tmp_path: Path) -> None:
-    import sys
-
     target = tmp_path / "three.mp3"
-    result = subprocess.run(
-        [sys.executable, "-m", "sayfile", "say", THREE, "-o", str(target), "--srt", "--vtt"],
-        capture_output=True,
-        text=True,
-        env={
-            "SAYFILE_ENGINES": "espeak",
-            "SAYFILE_DEFAULT_VOICE": "espeak:en-us",
-            "PATH": "/usr/bin:/bin",
-        },
-        timeout=60,
-    )
+    result = sayfile_cli("say", THREE, "-o", str(target), "--srt", "--vtt")
     assert result.returncode == 0, result.stderr
     assert target.stat().st_size > 1000
     srt = (tmp_path / "three.srt").read_text("utf-8")

@@ -427,15 +427,16 @@ class SpeechService:
             raise JobNotReady(job.status.value)
         return job
 
-    async def timings(self, job_id: str) -> Timings:
-        """What a done job's audio says when: its pieces, exact to the sample, and words where
-        known. Raises JobNotFound, JobExpired, JobFailed or JobNotReady, as `open_audio`."""
+    async def timings(self, job_id: str) -> tuple[Job, Timings]:
+        """A done job and what its audio says when: its pieces, exact to the sample, and
+        words where known. Raises JobNotFound, JobExpired, JobFailed or JobNotReady, as
+        `open_audio`."""
         job = await self._done(job_id)
         try:
             data = await asyncio.to_thread(self.files.read_timings, job.id)
         except FileNotFoundError:
             raise JobExpired() from None
-        return Timings.from_json(data)
+        return job, Timings.from_json(data)
 
     async def delivered(self, job: Job, count: int) -> None:
         """A download of the file has ended, `count` bytes sent (any range). A one-time link

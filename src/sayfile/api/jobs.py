@@ -142,7 +142,8 @@ async def job_timings(job_id: str, service: ServiceDep) -> dict[str, Any]:
     """`pieces` are exact to the sample (sayfile assembles the audio itself): `start` is
     where the piece's speech begins, after any pause before it. `words` is null, with
     `words_note` saying why, where the engine does not report word times."""
-    return (await service.timings(job_id)).to_json()
+    _, timings = await service.timings(job_id)
+    return timings.to_json()
 
 
 @router.get(
@@ -174,8 +175,7 @@ async def _subtitles(
     media_type: str,
     extension: str,
 ) -> Response:
-    timings = await service.timings(job_id)
-    job = await service.get(job_id)
+    job, timings = await service.timings(job_id)
     headers = {"Content-Disposition": content_disposition(job.stem, extension)}
     body = render(cues(timings))
     return Response(body, media_type=f"{media_type}; charset=utf-8", headers=headers)
