@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         parts = Parts.build(settings, observer=metrics.synthesized)
         admission = Admission(settings.max_queue)
-        queue = build_queue(settings, parts.runner, admission)
+        queue = build_queue(settings, parts.runner, parts.books, admission)
         service = SpeechService(
             settings,
             parts.synthesizer,

@@ -43,6 +43,11 @@ class AudioFormat:
     """The header states the length (WAV sizes, FLAC's sample count): sent as a stream it can
     only hold placeholders, which some readers take at their word."""
     library: str = "ffmpeg"
+    streamable: bool = True
+    """False when the container needs a seekable file (MP4 writes its index last)."""
+    book_parts: str | None = None
+    """The format a book's parts are made in when it is not this one (they are joined into
+    this one without encoding again)."""
 
 
 FORMATS: dict[str, AudioFormat] = {
@@ -87,13 +92,30 @@ FORMATS: dict[str, AudioFormat] = {
             bit_rate=64_000,
             options=(("aac_coder", "fast"), ("aac_tns", "0")),
         ),
+        # The audiobook format: the aac format's AAC in an MP4 container (FFmpeg's "ipod"
+        # muxer), which holds chapters players show. A book's parts are made as ADTS AAC.
+        AudioFormat(
+            "m4b",
+            "audio/mp4",
+            "m4b",
+            "ipod",
+            "aac",
+            bit_rate=64_000,
+            options=(("aac_coder", "fast"), ("aac_tns", "0")),
+            sized_header=True,
+            streamable=False,
+            book_parts="aac",
+        ),
         AudioFormat("flac", "audio/flac", "flac", "flac", "flac", sized_header=True),
         AudioFormat("wav", "audio/wav", "wav", "wav", "pcm_s16le", sized_header=True),
         AudioFormat("pcm", "audio/pcm", "pcm", "s16le", "pcm_s16le", 24_000),
     )
 }
 _STREAM_BUFFER = 2048
-_BY_EXTENSION = {f.extension: f for f in FORMATS.values()} | {"ogg": FORMATS["opus"]}
+_BY_EXTENSION = {f.extension: f for f in FORMATS.values()} | {
+    "ogg": FORMATS["opus"],
+    "m4a": FORMATS["m4b"],
+}
 
 
 def audio_format(name: str) -> AudioFormat:

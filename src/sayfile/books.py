@@ -180,6 +180,12 @@ def read_book(
     return chapters
 
 
+def title_of(filename: str, chapters: Sequence[Chapter]) -> str:
+    """The title a book's file is given: its file's name (without folders and extension),
+    else its first chapter's title."""
+    return _title_from_name(_base_name(filename)) or (chapters[0].title if chapters else "Book")
+
+
 def book_ssml(chapters: Sequence[Chapter]) -> str:
     """The chapters as one SSML document for the speech pipeline: each chapter starts with a
     mark named `CHAPTER_MARK` + its title (its time becomes the chapter's start in the audio),

@@ -1,10 +1,11 @@
-"""Audio files in the data folder, and the timings beside each: paths by job id only,
-atomic `.part` -> final rename."""
+"""Audio files in the data folder, the timings beside each, and the folders books are made
+in: paths by job id only, atomic `.part` -> final rename."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from sayfile.jobs import is_job_id
@@ -18,9 +19,25 @@ class AudioFiles:
 
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / "audio"
+        self.books = data_dir / "books"
 
     def ensure(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        self.books.mkdir(parents=True, exist_ok=True)
+
+    def book_dir(self, job_id: str) -> Path:
+        """The folder a book job keeps its parts in (`book_parts.BookFolder`) until it is
+        done. Raises ValueError for anything not a job id."""
+        if not is_job_id(job_id):
+            raise ValueError("not a job id")
+        return self.books / job_id
+
+    def remove_book(self, job_id: str) -> None:
+        """A book's folder goes, with whatever parts it holds."""
+        shutil.rmtree(self.book_dir(job_id), ignore_errors=True)
+
+    def book_listing(self) -> list[Path]:
+        return sorted(self.books.iterdir()) if self.books.is_dir() else []
 
     def path(self, job_id: str, extension: str) -> Path:
         """The final path of a job's file. Raises ValueError for anything not a job id, so

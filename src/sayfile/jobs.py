@@ -10,7 +10,23 @@ from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from typing import Any
 
+from sayfile.audio import audio_format
+
 _ID = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """How a job's result is delivered other than as one audio file."""
+
+    name: str
+    extension: str
+    media_type: str
+
+
+# A ZIP of one audio file per chapter, with each chapter's subtitles.
+ZIP = Package("zip", "zip", "application/zip")
+PACKAGES = ("file", ZIP.name)
 
 
 class JobStatus(StrEnum):
@@ -106,6 +122,12 @@ class Job:
     # Someone is waiting for it now (a direct download): its sentences go before those of
     # jobs fetched later by link.
     interactive: bool = False
+    # A book made in parts by any process (its folder holds them), and "zip" when it is
+    # delivered as a ZIP of chapter files rather than one audio file.
+    book: bool = False
+    package: str = "file"
+    # Times the sweeper found no process working on a book and handed it out again.
+    resumes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -121,6 +143,16 @@ class Job:
         known["status"] = JobStatus(known["status"])
         known["reason"] = FailureReason(reason) if reason in _REASONS else None
         return cls(**known)
+
+    @property
+    def extension(self) -> str:
+        """The extension of the job's file."""
+        return ZIP.extension if self.package == ZIP.name else audio_format(self.format).extension
+
+    @property
+    def media_type(self) -> str:
+        """The media type of the job's file."""
+        return ZIP.media_type if self.package == ZIP.name else audio_format(self.format).media_type
 
     def evolve(self, **changes: Any) -> Job:
         return replace(self, **changes)

@@ -18,10 +18,13 @@ from typing import BinaryIO
 
 from sayfile.admission import Admission, Ticket
 from sayfile.answers import Answer, AnswerCache
-from sayfile.audio import audio_format
-from sayfile.books import book_ssml, read_book
+from sayfile.audio import FORMATS, AudioFormat, audio_format
+from sayfile.book_parts import BookFolder, BookManifest, split_book
+from sayfile.books import book_ssml, read_book, title_of
 from sayfile.catalogue import Catalogue, sample_text
+from sayfile.chapters import chapter_marks
 from sayfile.errors import (
+    InvalidInput,
     JobBusy,
     JobExpired,
     JobFailed,
@@ -51,6 +54,11 @@ log = logging.getLogger(__name__)
 # A watcher looks at the record itself this often even without events, in case one was lost
 # (Redis pub/sub delivers at most once).
 _RECHECK_S = 5.0
+# A book nobody works at is handed out again this many times before it fails: more than a
+# busy cluster's queue needs, few enough to stop a book whose parts crash every worker.
+_MAX_RESUMES = 50
+# More chapters than any book has: a chapter number beyond it is not looked up.
+_MAX_CHAPTERS = 100_000
 _RESTARTED = "interrupted because the server restarted before it finished; please submit it again"
 _LOST = (
     "the worker synthesizing this job stopped (it crashed or was killed); please submit it again"
@@ -233,6 +241,13 @@ class SpeechService:
         the first sentence is an error status, not an empty 200. Raises TooManyActive, Busy,
         InvalidInput, EngineError."""
         plan = self.plan(request, Purpose.stream)
+        if not plan.format.streamable:
+            streamable = ", ".join(name for name, f in FORMATS.items() if f.streamable)
+            raise InvalidInput(
+                f"format {plan.format.name} cannot be streamed (its container is written "
+                f"last); allowed for streams: {streamable}.",
+                field="format",
+            )
         key = client or ""
         await self._check_client(key)
         ticket = self.admission.enter(held_by=key)
@@ -274,11 +289,13 @@ class SpeechService:
         request: SpeechRequest,
         client: str | None,
         one_time: bool = False,
+        package: str = "file",
     ) -> Job:
-        """A job for an uploaded book (EPUB, Markdown or text): its chapters are spoken in
-        order into one file, with chapter marks where the format holds them (mp3, Opus), and
-        each chapter's start among the job's timings. Raises InvalidBook, and what
-        `create_job` raises (the job's character limit counts the book's words)."""
+        """A job for an uploaded book (EPUB, Markdown or text): its chapters are made in
+        parts (`book_parts.split_book`) by whichever processes take turns at it, then joined
+        into one file with chapter marks (mp3, Opus, m4b), or a ZIP of chapter files
+        (`package="zip"`). Raises InvalidBook, and what `create_job` raises (the job's
+        character limit counts the book's words)."""
         chapters = await self.synthesizer.executor.run(
             functools.partial(
                 read_book,
@@ -289,7 +306,23 @@ class SpeechService:
             ),
             Lane.background,
         )
-        return await self.create_job(replace(request, text=book_ssml(chapters)), client, one_time)
+        plan = self.plan(replace(request, text=book_ssml(chapters)), Purpose.job)
+        fmt = plan.format
+        manifest = BookManifest(
+            title=title_of(book.filename, chapters),
+            chapters=tuple(chapter.title for chapter in chapters),
+            parts=split_book(chapters, self.settings.book_part_chars),
+            voice=plan.voice.id,
+            format=fmt.name,
+            part_format=fmt.book_parts or fmt.name,
+            speed=plan.speed,
+            loudness=plan.loudness,
+            lexicon=plan.lexicon,
+            package=package,
+        )
+        job = self._new_job(plan, client, one_time, False)
+        job = job.evolve(book=True, package=package, key=f"{job.key}:{package}")
+        return await self._submit(job, plan, manifest)
 
     def _new_job(
         self, plan: SpeechPlan, client: str | None, one_time: bool, interactive: bool
@@ -321,7 +354,7 @@ class SpeechService:
         made at once would tell one key what another asked for. Without keys, everyone's."""
         return (client or "") if self.settings.api_keys else ""
 
-    async def _submit(self, job: Job, plan: SpeechPlan) -> Job:
+    async def _submit(self, job: Job, plan: SpeechPlan, book: BookManifest | None = None) -> Job:
         reused = await self._reuse(job)
         if reused is not None:
             return reused
@@ -332,10 +365,17 @@ class SpeechService:
         # The record exists before any file or worker can refer to it.
         try:
             await self.lifecycle.add(job)
-            await self.queue.enqueue(job, plan)
+            if book is None:
+                await self.queue.enqueue(job, plan)
+            else:
+                folder = BookFolder(self.files.book_dir(job.id))
+                await asyncio.to_thread(folder.create, book)
+                await self.queue.enqueue_book(job, self.settings.book_turns)
         except BaseException:
             self.quota.release(job.id)
             await self.lifecycle.delete(job.id)
+            if book is not None:
+                await asyncio.to_thread(self.files.remove_book, job.id)
             raise
         return job
 
@@ -353,7 +393,7 @@ class SpeechService:
         )
         # Record first, then the file: a sweep in between must not see a file without a job.
         await self.lifecycle.add(done)
-        ext = audio_format(job.format).extension
+        ext = job.extension
         if self.files.link(self.files.path(previous.id, ext), self.files.path(job.id, ext)):
             self.files.link(self.files.timings_path(previous.id), self.files.timings_path(job.id))
             return done
@@ -403,7 +443,7 @@ class SpeechService:
         time, so two at once cannot both get the file. Raises JobNotFound, JobExpired,
         JobFailed, JobNotReady (while queued or running) or JobBusy."""
         job = await self._done(job_id)
-        path = self.files.path(job.id, audio_format(job.format).extension)
+        path = self.files.path(job.id, job.extension)
         held = download and job.one_time
         if held:
             if job.id in self._downloading:
@@ -426,6 +466,44 @@ class SpeechService:
         if job.status != JobStatus.done:
             raise JobNotReady(job.status.value)
         return job
+
+    async def chapters(self, job: Job) -> list[ChapterState] | None:
+        """A book's chapters as they stand: each one's title, whether its audio is done and,
+        once the book is done, where it starts and ends in the file. None for other jobs,
+        and for books that failed or expired."""
+        if not job.book:
+            return None
+        if job.status == JobStatus.done:
+            try:
+                data = await asyncio.to_thread(self.files.read_timings, job.id)
+            except FileNotFoundError:
+                return None
+            marks = chapter_marks(Timings.from_json(data))
+            return [ChapterState(m.title, True, m.start, m.end) for m in marks]
+        if job.status.finished:
+            return None
+        folder = BookFolder(self.files.book_dir(job.id))
+        return await asyncio.to_thread(_chapter_states, folder)
+
+    async def open_chapter(self, job_id: str, number: int) -> tuple[AudioFormat, Path]:
+        """The audio of chapter `number` (from 1) of a book still being made, once that
+        chapter is done (a done book's chapters are marked in its file). Raises JobNotFound,
+        JobNotReady (the chapter, or the book, is not there)."""
+        job = await self.get(job_id)
+        if not job.book or not 1 <= number <= _MAX_CHAPTERS:
+            raise JobNotFound()
+        folder = BookFolder(self.files.book_dir(job.id))
+        try:
+            manifest = await asyncio.to_thread(folder.manifest)
+        except (FileNotFoundError, ValueError):
+            raise JobNotReady(job.status.value) from None
+        if number > len(manifest.chapters):
+            raise JobNotFound()
+        fmt = audio_format(manifest.part_format)
+        path = folder.chapter_audio(number - 1, fmt.extension)
+        if not await asyncio.to_thread(folder.chapter_done, number - 1):
+            raise JobNotReady("the chapter is still being made")
+        return fmt, path
 
     async def timings(self, job_id: str) -> tuple[Job, Timings]:
         """A done job and what its audio says when: its pieces, exact to the sample, and
@@ -451,7 +529,7 @@ class SpeechService:
             return
         self._delivered.pop(job.id, None)
         await self.lifecycle.expire(job.id, self._clock())
-        self.files.remove(job.id, audio_format(job.format).extension)
+        self.files.remove(job.id, job.extension)
 
     async def cancel(self, job_id: str) -> None:
         """Stop a queued or running job (wherever it runs), or delete a finished one; its
@@ -459,7 +537,9 @@ class SpeechService:
         job = await self.get(job_id)
         await self.lifecycle.delete(job.id)
         self.queue.cancel(job.id)
-        self.files.remove(job.id, audio_format(job.format).extension)
+        self.files.remove(job.id, job.extension)
+        if job.book:
+            await asyncio.to_thread(self.files.remove_book, job.id)
 
     # -- lifetime -------------------------------------------------------------------------
 
@@ -471,8 +551,11 @@ class SpeechService:
         try:
             if interrupted:
                 for job in await self.store.unfinished():
+                    if job.book and self.files.book_dir(job.id).is_dir():
+                        await self._resume(job)  # from its finished parts
+                        continue
                     await self.lifecycle.fail(job.id, FailureReason.interrupted, _RESTARTED)
-                    self.files.remove(job.id, audio_format(job.format).extension)
+                    self.files.remove(job.id, job.extension)
             await self.sweep()  # files and records as a crash may have left them
         except StoreUnavailable:
             # Serve anyway: /readyz says the store is away, and the sweeper tries again.
@@ -495,11 +578,19 @@ class SpeechService:
         deleted = 0
         for job in await self.store.unfinished():
             failure = self._stale(job, now)
-            if failure is not None:
-                await self.lifecycle.fail(job.id, *failure)
-                self.files.remove(job.id, audio_format(job.format).extension)
+            if failure is None:
+                continue
+            if job.book and job.status == JobStatus.running and job.resumes < _MAX_RESUMES:
+                # Nobody works at the book any more: the processes that did are gone (or
+                # their turns were lost with them). Its finished parts stay; it goes on.
+                await self._resume(job)
+                continue
+            await self.lifecycle.fail(job.id, *failure)
+            self.files.remove(job.id, job.extension)
+            if job.book:
+                await asyncio.to_thread(self.files.remove_book, job.id)
         for job in await self.store.due(now):
-            self.files.remove(job.id, audio_format(job.format).extension)
+            self.files.remove(job.id, job.extension)
             await self.lifecycle.expire(job.id)
             deleted += 1
         for job in await self.store.stale_records(now - self.settings.record_ttl_seconds):
@@ -508,7 +599,26 @@ class SpeechService:
             if await self._orphan(path):
                 path.unlink(missing_ok=True)
                 deleted += 1
+        for path in await asyncio.to_thread(self.files.book_listing):
+            if not is_job_id(path.name):
+                continue  # not sayfile's
+            owner = await self.store.get(path.name)
+            if owner is None or owner.status.finished:
+                await asyncio.to_thread(self.files.remove_book, path.name)
+                deleted += 1
         return deleted
+
+    async def _resume(self, job: Job) -> None:
+        """Give a book whose turns were lost new ones; its heartbeat starts again now, so the
+        next sweep waits a worker timeout before it looks again."""
+        resumed = await self.store.change(
+            job.id,
+            {job.status},
+            heartbeat_at=self._clock() if job.status == JobStatus.running else None,
+            resumes=job.resumes + 1,
+        )
+        if resumed is not None:
+            await self.queue.enqueue_book(resumed, self.settings.book_turns)
 
     def _stale(self, job: Job, now: float) -> tuple[FailureReason, str] | None:
         """Why an unfinished job is considered dead, or None while it is alive."""
@@ -531,3 +641,24 @@ class SpeechService:
             return job.status.finished
         # A final file whose job is still running is being recorded as done right now.
         return job.status in (JobStatus.failed, JobStatus.expired)
+
+
+@dataclass(frozen=True, slots=True)
+class ChapterState:
+    """One chapter of a book job: done or not, and where it is in the finished file."""
+
+    title: str
+    done: bool
+    start: float | None = None
+    end: float | None = None
+
+
+def _chapter_states(folder: BookFolder) -> list[ChapterState] | None:
+    try:
+        manifest = folder.manifest()
+    except (FileNotFoundError, ValueError):
+        return None  # finished or deleted meanwhile
+    return [
+        ChapterState(title, folder.chapter_done(number))
+        for number, title in enumerate(manifest.chapters)
+    ]

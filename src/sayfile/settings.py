@@ -156,6 +156,22 @@ class Settings(BaseSettings):
         gt=0,
         description="A job no worker has picked up after this long is failed.",
     )
+    book_part_chars: int = Field(
+        default=4000,
+        ge=200,
+        le=100_000,
+        description="A book is made in parts of about this many characters (a chapter, or a "
+        "run of its sentences), which any process can make: the unit of sharing out, of "
+        "redoing after a crash and of resuming.",
+    )
+    book_turns: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="How many parts of one book are made at once: with Taskiq, the turns "
+        "queued for it at a time (set it to about the number of worker processes); in the "
+        "embedded server, at most one per sentence thread.",
+    )
     worker_jobs: int = Field(
         default=4,
         ge=1,

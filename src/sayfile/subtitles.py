@@ -102,6 +102,26 @@ class Timings:
             raise ValueError(f"not a timings record: {error!r}") from None
 
 
+def joined(
+    parts: Sequence[tuple[float, Timings]], duration: float, marks: Sequence[Timing] = ()
+) -> Timings:
+    """The timings of audio joined from parts: each part's `(start, timings)`, its times
+    shifted by where it starts; `marks` added to the parts' own."""
+
+    def shift(timing: Timing, by: float) -> Timing:
+        return Timing(timing.start + by, timing.end + by, timing.text)
+
+    pieces = tuple(shift(t, start) for start, part in parts for t in part.pieces)
+    known = all(part.words is not None for _, part in parts)
+    words = (
+        tuple(shift(t, start) for start, part in parts for t in part.words or ()) if known else None
+    )
+    notes = [part.words_note for _, part in parts if part.words_note]
+    own = [shift(t, start) for start, part in parts for t in part.marks]
+    every = tuple(sorted([*marks, *own], key=lambda mark: mark.start))
+    return Timings(pieces, words, duration, notes[0] if notes else None, every)
+
+
 def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.0) -> list[Timing]:
     """Captions for `timings`, in order, none empty, none overlapping the next, the last
     ending when the last piece with text does.

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+from sayfile.book_runner import BookRunner
 from sayfile.catalogue import Catalogue
 from sayfile.engines import build_engines
 from sayfile.errors import SayfileError
@@ -50,6 +51,7 @@ class Parts:
     lifecycle: JobLifecycle
     files: AudioFiles
     runner: JobRunner
+    books: BookRunner
 
     @classmethod
     def build(cls, settings: Settings, observer: Observer | None = None) -> Parts:
@@ -66,7 +68,8 @@ class Parts:
             files,
             settings.worker_timeout_seconds,
         )
-        return cls(settings, synthesizer, store, events, lifecycle, files, runner)
+        books = BookRunner(synthesizer, settings, store, lifecycle, events, files)
+        return cls(settings, synthesizer, store, events, lifecycle, files, runner, books)
 
     async def start(self) -> None:
         await self.events.start()

@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from sayfile.answers import Answer
-from sayfile.audio import AudioFormat, audio_format
+from sayfile.audio import AudioFormat
 from sayfile.jobs import Job
 from sayfile.naming import content_disposition
 
@@ -54,10 +54,10 @@ class JobFileResponse(FileResponse):
         job: Job,
         on_sent: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
-        fmt = audio_format(job.format)
-        headers = download_headers(job.stem, fmt) | {"ETag": etag_of(job)}
+        disposition = content_disposition(job.stem, job.extension)
+        headers = {"Content-Disposition": disposition, "ETag": etag_of(job)}
         stat = os.fstat(file.fileno())
-        super().__init__(file.name, media_type=fmt.media_type, headers=headers, stat_result=stat)
+        super().__init__(file.name, media_type=job.media_type, headers=headers, stat_result=stat)
         self._file = file
         self._on_sent = on_sent
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -22,7 +24,7 @@ from sayfile.api.deps import (
 )
 from sayfile.api.downloads import JobFileResponse, etag_of
 from sayfile.api.schemas import AUDIO_CONTENT, JOB_ERRORS, WORK_ERRORS, JobOut, error_docs
-from sayfile.errors import JobNotFound
+from sayfile.errors import InvalidInput, JobNotFound, JobNotReady
 from sayfile.jobs import Job
 from sayfile.naming import content_disposition
 from sayfile.subtitles import Timing, cues, srt, vtt
@@ -45,10 +47,18 @@ async def create_job(
 ) -> JSONResponse:
     book = upload_of(request)
     if book is not None:
-        job = await service.create_book_job(book, as_request(body), client, body.one_time)
+        job = await service.create_book_job(
+            book, as_request(body), client, body.one_time, body.package
+        )
+    elif body.package != "file":
+        raise InvalidInput(
+            f"package {body.package} needs a book: send it as the multipart field `file`; "
+            "allowed without one: file.",
+            field="package",
+        )
     else:
         job = await service.create_job(as_request(body), client, one_time=body.one_time)
-    out = JobOut.of(job, base_path(request))
+    out = JobOut.of(job, base_path(request), await service.chapters(job))
     return JSONResponse(
         out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}
     )
@@ -56,7 +66,8 @@ async def create_job(
 
 @router.get("/{job_id}", response_model=JobOut, responses=_ERRORS)
 async def read_job(request: Request, job_id: str, service: ServiceDep) -> JobOut:
-    return JobOut.of(await service.get(job_id), base_path(request))
+    job = await service.get(job_id)
+    return JobOut.of(job, base_path(request), await service.chapters(job))
 
 
 @router.get(
@@ -131,6 +142,35 @@ async def job_audio(request: Request, job_id: str, service: ServiceDep) -> Respo
 
 
 _TEXT_RESPONSES: dict[int | str, dict[str, Any]] = error_docs(409, *JOB_ERRORS)
+
+
+@router.get(
+    "/{job_id}/chapters/{number}/audio",
+    response_class=Response,
+    responses={200: {"content": AUDIO_CONTENT}, **error_docs(409, *JOB_ERRORS)},
+    summary="A finished chapter of a book still being made",
+)
+async def chapter_audio(job_id: str, number: int, service: ServiceDep) -> Response:
+    """Chapter `number` (from 1), playable as soon as it is done while the rest of the book
+    is made. Once the whole book is done this is 409: its chapters are marked in the
+    book's file (the job's `chapters` say where)."""
+    fmt, path = await service.open_chapter(job_id, number)
+    try:
+        file = await asyncio.to_thread(path.open, "rb")
+    except FileNotFoundError:
+        raise JobNotReady("the book was joined meanwhile") from None
+    size = os.fstat(file.fileno()).st_size
+    return StreamingResponse(
+        _read(file), media_type=fmt.media_type, headers={"Content-Length": str(size)}
+    )
+
+
+async def _read(file: BinaryIO) -> AsyncIterator[bytes]:
+    try:
+        while block := await asyncio.to_thread(file.read, 1 << 16):
+            yield block
+    finally:
+        file.close()
 
 
 @router.get(

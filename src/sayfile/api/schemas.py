@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from sayfile.audio import FORMATS
 from sayfile.jobs import Job, JobStatus
 from sayfile.plans import MAX_SPEED, MIN_SPEED
+from sayfile.service import ChapterState
 
 
 class SpeechIn(BaseModel):
@@ -62,6 +63,26 @@ class SpeechIn(BaseModel):
         default=False,
         description="POST /jobs only: the file is deleted after its first complete download.",
     )
+    package: Literal["file", "zip"] = Field(
+        default="file",
+        description="POST /jobs with a book `file` only: `file` gives one audio file with "
+        "chapter marks (mp3, opus, m4b); `zip` gives a ZIP of one audio file per chapter "
+        "(`01-title.mp3`) with each chapter's subtitles (.srt, .vtt).",
+    )
+
+
+class ChapterOut(BaseModel):
+    """One chapter of a book job."""
+
+    number: int = Field(description="From 1.")
+    title: str
+    done: bool = Field(description="Its audio is made.")
+    start: float | None = Field(description="Once the book is done: seconds into the file.")
+    end: float | None
+    audio_url: str | None = Field(
+        description="While the book is being made: the chapter's own audio, once done. Once "
+        "the book is done, the chapter is `start` to `end` of `audio_url`."
+    )
 
 
 class JobOut(BaseModel):
@@ -83,9 +104,12 @@ class JobOut(BaseModel):
         description="Once done: what the audio says when (JSON); `subtitles.srt` and "
         "`subtitles.vtt` beside it give captions."
     )
+    chapters: list[ChapterOut] | None = Field(
+        default=None, description="A book's chapters as they stand; null for other jobs."
+    )
 
     @classmethod
-    def of(cls, job: Job, base: str) -> JobOut:
+    def of(cls, job: Job, base: str, chapters: list[ChapterState] | None = None) -> JobOut:
         from datetime import UTC, datetime
 
         expires = datetime.fromtimestamp(job.expires_at, UTC).isoformat(timespec="seconds")
@@ -103,6 +127,21 @@ class JobOut(BaseModel):
             status_url=f"{base}jobs/{job.id}",
             audio_url=f"{base}jobs/{job.id}/audio",
             timings_url=f"{base}jobs/{job.id}/timings",
+            chapters=None
+            if chapters is None
+            else [
+                ChapterOut(
+                    number=number,
+                    title=chapter.title,
+                    done=chapter.done,
+                    start=chapter.start,
+                    end=chapter.end,
+                    audio_url=f"{base}jobs/{job.id}/chapters/{number}/audio"
+                    if chapter.done and chapter.start is None
+                    else None,
+                )
+                for number, chapter in enumerate(chapters, 1)
+            ],
         )
 
 

@@ -4,18 +4,21 @@ to `sayfile worker` processes (SAYFILE_QUEUE_URL)."""
 from __future__ import annotations
 
 from sayfile.admission import Admission
+from sayfile.book_runner import BookRunner
 from sayfile.job_runner import JobRunner
 from sayfile.queue.base import JobQueue
 from sayfile.settings import Settings
 
 
-def build_queue(settings: Settings, runner: JobRunner, admission: Admission) -> JobQueue:
+def build_queue(
+    settings: Settings, runner: JobRunner, books: BookRunner, admission: Admission
+) -> JobQueue:
     """In this process unless `SAYFILE_QUEUE_URL` names a Redis for Taskiq."""
     url = settings.queue_url
     if not url:
         from sayfile.queue.local import InProcessJobQueue
 
-        return InProcessJobQueue(runner, admission)
+        return InProcessJobQueue(runner, books, admission, settings.parallel_sentences)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from sayfile.queue.taskiq import TaskiqJobQueue
 

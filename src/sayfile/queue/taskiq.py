@@ -27,6 +27,7 @@ from sayfile.synthesizer import SpeechPlan
 
 log = logging.getLogger(__name__)
 TASK_NAME = "sayfile.synthesize"
+BOOK_TASK_NAME = "sayfile.book"
 # How long a worker's BRPOP waits before asking again (it must stay under socket_timeout).
 _POP_WAIT_S = 1
 
@@ -98,12 +99,29 @@ class TaskiqJobQueue:
         except (RedisError, OSError) as exc:
             raise StoreUnavailable("The Redis queue") from exc
 
+    async def enqueue_book(self, job: Job, turns: int) -> None:
+        try:
+            if not self._started:
+                await self._broker.startup()
+                self._started = True
+            await kick_book(self._broker, job.id, turns)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable("The Redis queue") from exc
+
     def cancel(self, job_id: str) -> None:
         return None  # the worker holding the job hears that its record was deleted
 
     async def close(self) -> None:
         if self._started:
             await self._broker.shutdown()
+
+
+async def kick_book(broker: AsyncBroker, job_id: str, turns: int) -> None:
+    """`turns` turns at the book `job_id`, behind whatever is queued already, so other jobs
+    are not kept waiting for a whole book."""
+    kicker: AsyncKicker[Any, Any] = AsyncKicker(BOOK_TASK_NAME, broker, labels={})
+    for _ in range(turns):
+        await kicker.kiq(job_id)
 
 
 def parallel_sentences_per_process(settings: Settings, processes: int) -> int:
@@ -155,7 +173,14 @@ def worker_broker() -> AsyncBroker:
             return
         await parts.runner.run(job, plan)
 
+    async def book(job_id: str) -> None:
+        # One part per turn; a turn that leaves parts nobody holds queues the next behind
+        # the other jobs, so a book takes every free worker without starving anyone.
+        if await holder["parts"].books.turn(job_id):
+            await kick_book(broker, job_id, 1)
+
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, startup)
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, shutdown)
     broker.register_task(synthesize, task_name=TASK_NAME)
+    broker.register_task(book, task_name=BOOK_TASK_NAME)
     return broker

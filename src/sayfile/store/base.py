@@ -28,7 +28,9 @@ class JobStore(Protocol):
     - `status_counts()` counts records by status (every status present, zeros included);
       `ping()` checks the store answers.
     - `try_lock(name, seconds)` returns a token to exactly one caller until `unlock(name,
-      token)` or until `seconds` pass, None to the others (one sweeper at a time).
+      token)` or until `seconds` pass, None to the others (one sweeper at a time, one
+      process per part of a book); `extend_lock(name, token, seconds)` keeps a lock still
+      held `seconds` more, False when it was lost.
     - `close()` releases connections. Every method raises StoreUnavailable when the store
       cannot be reached.
     """
@@ -62,6 +64,8 @@ class JobStore(Protocol):
     async def try_lock(self, name: str, seconds: float) -> str | None: ...
 
     async def unlock(self, name: str, token: str) -> None: ...
+
+    async def extend_lock(self, name: str, token: str, seconds: float) -> bool: ...
 
     async def close(self) -> None: ...
 

@@ -109,6 +109,11 @@ class RedisJobStore:
             "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
             " return 0"
         )
+        # Extend the lock only while it is still ours.
+        self._extend = self._redis.register_script(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then"
+            " return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+        )
         self._counted = False
 
     async def _count_earlier_jobs(self) -> None:
@@ -257,6 +262,11 @@ class RedisJobStore:
     @_guard
     async def unlock(self, name: str, token: str) -> None:
         await self._unlock(keys=[self.keys.lock(name)], args=[token])
+
+    @_guard
+    async def extend_lock(self, name: str, token: str, seconds: float) -> bool:
+        done = await self._extend(keys=[self.keys.lock(name)], args=[token, int(seconds * 1000)])
+        return bool(done)
 
     @_guard
     async def ping(self) -> None:

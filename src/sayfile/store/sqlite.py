@@ -198,6 +198,16 @@ class SqliteJobStore:
             await db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, token))
             await db.commit()
 
+    async def extend_lock(self, name: str, token: str, seconds: float) -> bool:
+        async with self._lock:
+            db = await self._conn()
+            cursor = await db.execute(
+                "UPDATE locks SET until = ? WHERE name = ? AND holder = ?",
+                (time.time() + seconds, name, token),
+            )
+            await db.commit()
+            return cursor.rowcount == 1
+
     async def close(self) -> None:
         if self._db is not None:
             await self._db.close()

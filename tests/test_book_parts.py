@@ -1,0 +1,273 @@
+"""Books made in parts: chapters split into runs of sentences, joined without encoding again
+into one file whose chapters players show (ffprobe), or a ZIP of chapter files; chapters
+playable while the rest is made; a cancelled book leaves nothing; a server killed mid-book
+goes on from its finished parts."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import TONES, Server, decode, wait_done
+from sayfile.assembly import chapter_file_name, join_audio
+from sayfile.audio import FORMATS
+from sayfile.book_parts import split_book
+from sayfile.books import Chapter
+
+CHAPTERS = [
+    ("The Storm", "The wind rose over the hills. " * 12),
+    ("第二章 风暴", "风从山那边吹过来。" * 10),
+    ("Morning", "The sun came up, and everything was quiet again. " * 9),
+]
+
+
+def markdown_book() -> bytes:
+    return "\n\n".join(f"# {title}\n\n{text}" for title, text in CHAPTERS).encode()
+
+
+def probed_chapters(path: Path) -> list[tuple[str, float]]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_chapters", "-print_format", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [(c["tags"]["title"], float(c["start_time"])) for c in json.loads(out)["chapters"]]
+
+
+def test_a_chapter_is_split_at_sentences_and_parts_never_span_chapters() -> None:
+    chapters = [Chapter(title, text.strip()) for title, text in CHAPTERS]
+    parts = split_book(chapters, 200)
+    assert [p.chapter for p in parts] == sorted(p.chapter for p in parts)
+    assert {p.chapter for p in parts} == {0, 1, 2}
+    assert len(parts) > 3  # the chapters are longer than a part
+    for part in parts:
+        assert part.chars <= 200 + 60  # cut at the sentence end after the limit at most
+        assert part.ssml.startswith("<speak><p>") and "&lt;" not in part.ssml
+    # Each chapter's last part ends with the pause between chapters; the others do not.
+    last = {p.chapter: n for n, p in enumerate(parts)}
+    for n, part in enumerate(parts):
+        assert ('<break time="1500ms"/>' in part.ssml) == (last[part.chapter] == n)
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize("fmt", ["mp3", "opus", "aac", "flac", "wav", "pcm"])
+def test_joined_files_play_end_to_end_and_say_where_each_starts(
+    tmp_path: Path, fmt: str
+) -> None:
+    from sayfile.audio import open_encoder
+
+    import numpy as np
+
+    spec = FORMATS[fmt]
+    sources = []
+    rate = 22050
+    lengths = [1.0, 0.5, 2.0]
+    for n, seconds in enumerate(lengths):
+        path = tmp_path / f"{n}.{spec.extension}"
+        with path.open("wb") as file:
+            encoder = open_encoder(spec, rate, file, streaming=False)
+            t = np.arange(int(rate * seconds)) / rate
+            encoder.write((np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16))
+            encoder.close()
+        sources.append(path)
+    target = tmp_path / f"joined.{spec.extension}"
+    starts, end = join_audio(sources, spec, target)
+    assert starts[0] == 0
+    for before, after, seconds in zip(starts, starts[1:], lengths, strict=False):
+        # Lossy codecs add their delay and padding (under 0.1 s) to each file.
+        assert seconds <= after - before <= seconds + 0.1
+    decoded = decode(target.read_bytes(), fmt)
+    assert decoded.duration_s == pytest.approx(end, abs=0.1)
+    assert decoded.duration_s == pytest.approx(sum(lengths), abs=0.1 * len(lengths))
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_chapter_file_names_are_safe_and_keep_their_script() -> None:
+    assert chapter_file_name(1, "第一章 风暴", "mp3", 2) == "01-第一章 风暴.mp3"
+    assert chapter_file_name(12, 'a/b\\c:d*?"<>|', "opus", 3) == "012-a b c d.opus"
+    assert chapter_file_name(3, " ..\x00 ", "mp3", 2) == "03.mp3"
+    long = chapter_file_name(4, "长" * 100, "mp3", 2)
+    assert len(long.encode()) <= 130 and long.endswith(".mp3")
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize("fmt", ["mp3", "opus", "m4b"])
+def test_a_book_in_many_parts_becomes_one_file_with_its_chapters(
+    make_client: Callable[..., TestClient], fmt: str, tmp_path: Path
+) -> None:
+    client = make_client(**TONES, book_part_chars=200)
+    r = client.post(
+        "/jobs",
+        files={"file": ("storm.md", markdown_book(), "text/markdown")},
+        data={"format": fmt},
+    )
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["status_url"])
+    assert job["status"] == "done", job
+    audio = client.get(job["audio_url"])
+    assert audio.status_code == 200
+    saved = tmp_path / f"book.{fmt}"
+    saved.write_bytes(audio.content)
+    timings = client.get(job["timings_url"]).json()
+    starts = {m["name"].removeprefix("chapter:"): m["time"] for m in timings["marks"]}
+    chapters = probed_chapters(saved)
+    assert [title for title, _ in chapters] == [title for title, _ in CHAPTERS]
+    for title, start in chapters:
+        assert start == pytest.approx(starts[title], abs=0.06)
+    assert decode(audio.content, fmt).duration_s == pytest.approx(timings["duration"], abs=0.1)
+    # Every sentence is there once, in order, and the job lists its chapters.
+    said = " ".join(p["text"] for p in timings["pieces"])
+    assert said.count("The wind rose") == 12 and said.count("风从山那边吹过来") == 10
+    assert said.index("The wind") < said.index("风从") < said.index("The sun")
+    listed = client.get(r.json()["status_url"]).json()["chapters"]
+    assert [c["title"] for c in listed] == [title for title, _ in CHAPTERS]
+    assert all(c["done"] and c["start"] is not None for c in listed)
+    assert listed[1]["start"] == pytest.approx(starts["第二章 风暴"], abs=0.001)
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_a_book_as_a_zip_holds_each_chapter_and_its_subtitles(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    client = make_client(**TONES, book_part_chars=200)
+    r = client.post(
+        "/jobs",
+        files={"file": ("storm.md", markdown_book(), "text/markdown")},
+        data={"format": "mp3", "package": "zip"},
+    )
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["status_url"])
+    assert job["status"] == "done", job
+    got = client.get(job["audio_url"])
+    assert got.headers["content-type"] == "application/zip"
+    assert ".zip" in got.headers["content-disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(got.content))
+    names = archive.namelist()
+    assert names[0] == "01-The Storm.mp3" and "02-第二章 风暴.mp3" in names
+    for number, (title, _) in enumerate(CHAPTERS, 1):
+        stem = f"{number:02d}-{title}"
+        audio = decode(archive.read(f"{stem}.mp3"), "mp3")
+        assert audio.duration_s > 1.0
+        srt = archive.read(f"{stem}.srt").decode()
+        assert srt.startswith("1\n00:00:0") and "-->" in srt
+        assert archive.read(f"{stem}.vtt").decode().startswith("WEBVTT")
+    # A zip needs a book.
+    plain = client.post("/jobs", data={"text": "Hello.", "package": "zip"})
+    assert plain.status_code == 422 and plain.json()["error"]["field"] == "package"
+
+
+def test_an_m4b_cannot_be_streamed(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES)
+    r = client.post("/speech", params={"stream": "true"}, json={"text": "Hi.", "format": "m4b"})
+    assert r.status_code == 422
+    assert "m4b" in r.json()["error"]["message"] and "mp3" in r.json()["error"]["message"]
+    whole = client.post("/speech", json={"text": "Hi there.", "format": "m4b"})
+    assert whole.status_code == 200 and whole.headers["content-type"] == "audio/mp4"
+    assert decode(whole.content, "m4b").duration_s > 0.3
+
+
+LONG_BOOK = "\n\n".join(
+    f"# Chapter {n}\n\n" + f"Sentence {n} goes on for a while, and then it stops. " * 40
+    for n in range(1, 7)
+).encode()
+
+
+def _book_job(server: Server, **fields: str) -> dict[str, object]:
+    r = httpx.post(
+        f"{server.url}/jobs",
+        files={"file": ("long.md", LONG_BOOK, "text/markdown")},
+        data={"voice": "espeak:en-us", **fields},
+    )
+    assert r.status_code == 202, r.text
+    job: dict[str, object] = r.json()
+    return job
+
+
+def _until(url: str, holds: Callable[[dict[str, object]], bool], seconds: float = 60) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + seconds
+    while True:
+        job = httpx.get(url).json()
+        if holds(job):
+            return job  # type: ignore[no-any-return]
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("ffmpeg")
+def test_chapters_play_while_the_book_is_made_and_a_cancelled_book_leaves_nothing(
+    server_factory: Callable[..., Server], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    server = server_factory(data, book_part_chars="600", sweep_interval_seconds="0.5")
+    job = _book_job(server)
+    status_url = f"{server.url}{job['status_url']}"
+    state = _until(
+        status_url,
+        lambda j: j["status"] == "running" and any(c["done"] for c in j["chapters"] or []),  # type: ignore[union-attr]
+    )
+    first = next(c for c in state["chapters"] if c["done"])  # type: ignore[union-attr]
+    chapter = httpx.get(f"{server.url}{first['audio_url']}")
+    assert chapter.status_code == 200 and chapter.headers["content-type"] == "audio/mpeg"
+    assert decode(chapter.content, "mp3").duration_s > 10
+    waiting = next(
+        (c for c in state["chapters"] if not c["done"]),  # type: ignore[union-attr]
+        None,
+    )
+    if waiting is not None:
+        r = httpx.get(f"{server.url}/jobs/{job['id']}/chapters/{waiting['number']}/audio")
+        assert r.status_code in (200, 409)
+    assert httpx.delete(status_url).status_code == 204
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = [p for p in data.rglob("*") if p.is_file() and "jobs.sqlite" not in p.name]
+        if not left:
+            break
+        time.sleep(0.1)
+    assert left == []
+    assert httpx.get(status_url).status_code == 404
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("ffmpeg")
+def test_a_server_killed_mid_book_goes_on_from_its_finished_parts(
+    server_factory: Callable[..., Server], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    server = server_factory(data, book_part_chars="600")
+    job = _book_job(server)
+    status_url = f"{server.url}{job['status_url']}"
+    _until(status_url, lambda j: sum(c["done"] for c in j["chapters"] or []) >= 2)  # type: ignore[misc]
+    server.crash()  # SIGKILL: no chance to tidy up
+    made = sorted(p.name for p in (data / "books" / str(job["id"])).glob("chapter-*.mp3"))
+    assert len(made) >= 2
+    again = server_factory(data, book_part_chars="600")
+    status_url = f"{again.url}{job['status_url']}"
+    resumed = httpx.get(status_url).json()
+    # It goes on where it was: the chapters made before the crash are still done.
+    assert resumed["status"] in ("queued", "running", "done"), resumed
+    if resumed["status"] != "done":
+        assert sum(c["done"] for c in resumed["chapters"]) >= len(made)
+    with httpx.Client() as client:
+        done = wait_done(client, status_url, timeout=120)
+    assert done["status"] == "done", done
+    audio = httpx.get(f"{again.url}{done['audio_url']}").content
+    timings = httpx.get(f"{again.url}{done['timings_url']}").json()
+    said = " ".join(p["text"] for p in timings["pieces"])
+    for n in range(1, 7):
+        assert said.count(f"Sentence {n} goes on") == 40
+    saved = tmp_path / "book.mp3"
+    saved.write_bytes(audio)
+    assert [t for t, _ in probed_chapters(saved)] == [f"Chapter {n}" for n in range(1, 7)]
+    assert decode(audio, "mp3").duration_s == pytest.approx(timings["duration"], abs=0.1)
+    assert not (data / "books" / str(job["id"])).exists()
