@@ -11,6 +11,7 @@ import errno
 import logging
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -197,7 +198,13 @@ class BookRunner:
         target = folder.chapter_audio(chapter, fmt.extension)
         # The chapter lasts as long as its packets: so the chapters after it start where the
         # book's joining puts them.
+        began = time.perf_counter()
         starts, end = await asyncio.to_thread(join_audio, sources, fmt, target)
+        log.info(
+            "a chapter was joined from %d parts in %.3f s",
+            len(sources),
+            time.perf_counter() - began,
+        )
         parts = [
             (start, folder.read_timings(folder.part_timings(n)))
             for start, n in zip(starts, numbers, strict=True)
@@ -236,6 +243,7 @@ class BookRunner:
             if current is None or current.status.finished:
                 return
             target = self.files.path(job.id, job.extension)
+            began = time.perf_counter()
             if job.package == ZIP.name:
                 duration, timings, size = await asyncio.to_thread(
                     self._zip, folder, manifest, target
@@ -245,6 +253,11 @@ class BookRunner:
                     self._one_file, job, folder, manifest, target
                 )
             await asyncio.to_thread(self.files.write_timings, job.id, timings.to_json())
+            log.info(
+                "a book was joined from %d chapters in %.3f s",
+                len(manifest.chapters),
+                time.perf_counter() - began,
+            )
             if await self.lifecycle.finish(job.id, size, duration) is None:
                 self.files.remove(job.id, job.extension)  # deleted or failed meanwhile
         await asyncio.to_thread(self.forget, job.id)
