@@ -16,13 +16,8 @@ from pathlib import Path
 import av
 
 from sayfile.audio import AudioFormat
-from sayfile.chapters import ChapterMark
+from sayfile.chapters import MP4_OPTIONS
 
-_MILLISECONDS = Fraction(1, 1000)
-# The m4b's muxer options: the index before the audio (players show chapters and seek at once
-# in a file still downloading; FFmpeg reopens the file by name for it) and the audiobook brand
-# (players file it under audiobooks, with bookmarks).
-_MP4_OPTIONS = {"movflags": "+faststart", "brand": "M4B "}
 _COPY_BLOCK = 1 << 20
 # Windows refuses these in names; "/" and "\\" would also make folders in the archive.
 _RESERVED = frozenset('<>:"/\\|?*')
@@ -38,15 +33,10 @@ _STORED_SUFFIXES = frozenset({"mp3", "opus", "ogg", "aac", "m4a", "m4b", "flac"}
 
 
 def join_audio(
-    sources: Sequence[Path],
-    fmt: AudioFormat,
-    target: Path,
-    marks: Sequence[ChapterMark] = (),
-    title: str | None = None,
+    sources: Sequence[Path], fmt: AudioFormat, target: Path
 ) -> tuple[list[float], float]:
     """Join `sources` (files of one format, each made by sayfile's encoder for `fmt`'s codec)
-    into `target` in `fmt`'s container, copying their packets; `marks` become the chapters
-    where the container holds them itself (MP4). Returns where each source starts in
+    into `target` in `fmt`'s container, copying their packets. Returns where each source starts in
     `target` and where the last one ends, in seconds (as the packets count them: an
     encoder's delay and padding included). `target` is written as a `.part` file, flushed
     and renamed when whole."""
@@ -57,7 +47,7 @@ def join_audio(
         elif fmt.container == "s16le":
             starts, end = _join_raw(sources, part, fmt.sample_rate or 24_000)
         else:
-            starts, end = _remux(sources, fmt, part, marks, title)
+            starts, end = _remux(sources, fmt, part)
             if fmt.container == "flac":
                 _unknown_length(part)
         with part.open("rb+") as file:
@@ -69,32 +59,11 @@ def join_audio(
     return starts, end
 
 
-def _remux(
-    sources: Sequence[Path],
-    fmt: AudioFormat,
-    part: Path,
-    marks: Sequence[ChapterMark],
-    title: str | None,
-) -> tuple[list[float], float]:
-    options = _MP4_OPTIONS if fmt.container == "ipod" else {}
+def _remux(sources: Sequence[Path], fmt: AudioFormat, part: Path) -> tuple[list[float], float]:
+    options = MP4_OPTIONS if fmt.container == "ipod" else {}
     starts: list[float] = []
     # A path, not a file object: the MP4 muxer reopens the file to move its index.
     with av.open(str(part), mode="w", format=fmt.container, options=options) as output:
-        if title:
-            output.metadata["title"] = title
-        if marks and fmt.container == "ipod":
-            output.set_chapters(
-                [
-                    {
-                        "id": number,
-                        "start": round(mark.start * 1000),
-                        "end": round(mark.end * 1000),
-                        "time_base": _MILLISECONDS,
-                        "metadata": {"title": mark.title},
-                    }
-                    for number, mark in enumerate(marks, 1)
-                ]
-            )
         out_stream = None
         offset = Fraction(0)
         for number, source in enumerate(sources):

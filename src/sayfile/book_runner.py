@@ -283,7 +283,7 @@ class BookRunner:
         timings = joined(list(zip(starts, each, strict=True)), duration, marks)
         chapters = chapter_marks(timings)
         staged = folder.path / f"book.{fmt.extension}"
-        join_audio(sources, fmt, staged, chapters, manifest.title)
+        join_audio(sources, fmt, staged)
         mark_chapters(staged, fmt, chapters, manifest.title)
         with staged.open("rb+") as file:
             os.fsync(file.fileno())

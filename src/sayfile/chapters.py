@@ -1,5 +1,5 @@
-"""Chapter marks that players show, added to finished mp3 (ID3 CHAP/CTOC) and Ogg Opus
-(chapter comments) files, from the marks a book's audio carries."""
+"""Chapter marks that players show, added to finished mp3 (ID3 CHAP/CTOC), Ogg Opus (chapter
+comments) and m4b (MP4 chapters) files, from the marks a book's audio carries."""
 
 # mutagen declares itself typed (py.typed) but leaves most functions unannotated.
 # mypy: disable-error-code="no-untyped-call"
@@ -10,14 +10,21 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
+import av
 from mutagen.id3 import CHAP, CTOC, ID3, TIT2, CTOCFlags, Encoding, ID3NoHeaderError
 from mutagen.oggopus import OggOpus
 
 from sayfile.audio import AudioFormat
 from sayfile.books import CHAPTER_MARK
 from sayfile.subtitles import Timings
+
+# The m4b muxer's options: the index before the audio (players show chapters and seek at once
+# in a file still downloading; FFmpeg reopens the file by name for it) and the audiobook
+# brand (players file it under audiobooks, with bookmarks).
+MP4_OPTIONS = {"movflags": "+faststart", "brand": "M4B "}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +177,7 @@ def chapter_marks(timings: Timings) -> list[ChapterMark]:
 
 def mark_chapters(path: Path, fmt: AudioFormat, marks: Sequence[ChapterMark], title: str) -> bool:
     """Write `marks` into the finished file at `path` where its format can hold chapters (mp3,
-    Opus); False for the others, which keep no chapter marks."""
+    Opus, m4b); False for the others, which keep no chapter marks."""
     writer = _CHAPTER_WRITERS.get(fmt.name)
     if writer is None or not marks:
         return False
@@ -178,7 +185,45 @@ def mark_chapters(path: Path, fmt: AudioFormat, marks: Sequence[ChapterMark], ti
     return True
 
 
+def add_mp4_chapters(path: Path, marks: Sequence[ChapterMark], title: str) -> None:
+    """Give the MP4 (m4b) file at `path` `title` and `marks` as its chapters: MP4 keeps them
+    in its index, so the file is written again around the same packets (nothing is encoded
+    again), as a `.part` file renamed over the old one."""
+    _check_order(marks)
+    part = path.with_name(path.name + ".part")
+    try:
+        with (
+            av.open(str(path)) as source,
+            av.open(str(part), mode="w", format="ipod", options=MP4_OPTIONS) as output,
+        ):
+            output.metadata["title"] = title
+            output.set_chapters(
+                [
+                    {
+                        "id": number,
+                        "start": round(mark.start * 1000),
+                        "end": round(mark.end * 1000),
+                        "time_base": Fraction(1, 1000),
+                        "metadata": {"title": mark.title},
+                    }
+                    for number, mark in enumerate(marks, 1)
+                ]
+            )
+            stream = source.streams.audio[0]
+            copy = output.add_stream_from_template(stream)
+            for packet in source.demux(stream):
+                if packet.dts is None:
+                    continue
+                packet.stream = copy
+                output.mux(packet)
+        part.replace(path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
 _CHAPTER_WRITERS: dict[str, Callable[[Path, Sequence[ChapterMark], str], None]] = {
     "mp3": add_mp3_chapters,
     "opus": add_opus_chapters,
+    "m4b": add_mp4_chapters,
 }
