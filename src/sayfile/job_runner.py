@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # Writing failed for lack of space: full file system, quota, or file size limit.
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-# Recording a failure is tried again a few times when the store's disk is full.
+# Recording a failure is tried again for a few seconds while the store's disk is full.
 _FAIL_TRIES = 10
 _FAIL_RETRY_S = 0.5
 _INTERRUPTED = "stopped before it finished because the server shut down; please submit it again"
@@ -108,23 +108,13 @@ class JobRunner:
 
     async def _fail(self, job_id: str, extension: str, reason: FailureReason, message: str) -> None:
         self.files.remove(job_id, extension)
-        for attempt in range(_FAIL_TRIES):
+        for _ in range(_FAIL_TRIES):
             try:
                 await self.lifecycle.fail(job_id, reason, message)
-                if attempt:
-                    log.warning("DEBUG fail recorded after %d tries", attempt + 1)
                 return
             except DiskFull:
-                import os as _o
-
-                st = _o.statvfs(self.files.root)
-                listing = [
-                    (str(q.name), q.stat().st_size)
-                    for q in self.files.root.parent.rglob("*")
-                    if q.is_file()
-                ]
-                log.warning("DEBUG disk full free=%s %s", st.f_bavail * st.f_frsize, listing)
-                # The space a removed file held can take a moment to come back.
+                # The store shares the full disk: the space the removed file held may take
+                # a moment to come back, and the job's own reason beats "worker lost".
                 await asyncio.sleep(_FAIL_RETRY_S)
             except SayfileError:
                 return  # the store is away: the sweeper fails the job later
@@ -134,8 +124,7 @@ class JobRunner:
             await asyncio.sleep(self._beat_s)
             try:
                 alive = await self.lifecycle.beat(job_id, progress[0])
-            except SayfileError as exc:
-                log.warning("DEBUG beat failed %r", exc)
+            except SayfileError:
                 continue  # the store is away for a moment; keep working and beat again
             if alive is None:  # deleted, or failed by the sweeper: stop
                 stop()
