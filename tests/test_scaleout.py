@@ -53,9 +53,10 @@ def make_cluster(
     """Two API processes and a pool of two workers on one Redis and one shared folder."""
     workers: list[subprocess.Popen[bytes]] = []
 
-    def make(ttl_seconds: str = "4") -> Cluster:
+    def make(ttl_seconds: str = "4", **more: str) -> Cluster:
         data_dir = tmp_path / "shared"
         env = {
+            **more,
             "store_url": redis_server.url(0),
             "queue_url": redis_server.url(1),
             "worker_timeout_seconds": "3",
@@ -165,6 +166,59 @@ def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(
     while list(audio.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert list(audio.iterdir()) == []  # after the TTL nothing is left
+
+
+BOOK = "\n\n".join(
+    f"# Chapter {n}\n\n" + f"Part of chapter {n} is read here, one sentence after another. " * 30
+    for n in range(1, 5)
+).encode()
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_a_worker_killed_mid_book_loses_only_its_part_and_the_book_is_whole(
+    make_cluster: ClusterFactory, request: pytest.FixtureRequest
+) -> None:
+    cluster = make_cluster(ttl_seconds="300", book_part_chars="500")
+    import json
+
+    import redis
+
+    api, other = cluster.apis
+    created = httpx.post(
+        f"{api.url}/jobs",
+        files={"file": ("book.md", BOOK, "text/markdown")},
+        data={"voice": "espeak:en-us", "format": "opus"},
+    )
+    assert created.status_code == 202, created.text
+    job_id = created.json()["id"]
+    records = redis.Redis.from_url(cluster.redis.url(0))
+    request.addfinalizer(records.close)
+    deadline = time.monotonic() + 60
+    while True:
+        raw = records.get(f"sayfile:job:{job_id}")
+        record = json.loads(raw) if raw else {}
+        if record.get("status") == "running" and record.get("worker"):
+            break
+        assert time.monotonic() < deadline, record
+        time.sleep(0.05)
+    # The process that started the book is at one of its parts: it dies without a word.
+    pid = int(record["worker"].rsplit(":", 1)[1])
+    assert pid != cluster.workers.pid
+    os.kill(pid, signal.SIGKILL)
+
+    with httpx.Client() as client:
+        job = wait_done(client, other.url + created.json()["status_url"], timeout=180)
+    assert job["status"] == "done", job
+    audio = httpx.get(other.url + job["audio_url"]).content
+    timings = httpx.get(other.url + job["timings_url"]).json()
+    said = " ".join(piece["text"] for piece in timings["pieces"])
+    for n in range(1, 5):  # every sentence once, in order: nothing lost, nothing twice
+        assert said.count(f"Part of chapter {n} is read") == 30
+    assert said.index("chapter 1 is") < said.index("chapter 2 is") < said.index("chapter 4 is")
+    marks = [mark["name"] for mark in timings["marks"]]
+    assert marks == [f"chapter:Chapter {n}" for n in range(1, 5)]
+    assert decode(audio, "opus").duration_s == pytest.approx(timings["duration"], abs=0.1)
+    assert not (cluster.data_dir / "books" / job_id).exists()
 
 
 def test_api_processes_stop_when_their_supervisor_is_killed(

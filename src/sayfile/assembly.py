@@ -77,6 +77,7 @@ def _remux(sources: Sequence[Path], fmt: AudioFormat, part: Path) -> tuple[list[
                 # last, so each file starts at `shift` in the joined one.
                 shift: Fraction | None = Fraction(0) if number == 0 else None
                 end = offset
+                frame = 0
                 for packet in container.demux(stream):
                     if packet.dts is None or packet.pts is None or packet.time_base is None:
                         continue  # the demuxer's empty packet at the end
@@ -84,7 +85,12 @@ def _remux(sources: Sequence[Path], fmt: AudioFormat, part: Path) -> tuple[list[
                     if shift is None:
                         shift = offset - packet.pts * base
                     moved = round(shift / base)
-                    end = max(end, shift + (packet.pts + (packet.duration or 0)) * base)
+                    # In Ogg a file's last packet is shortened by its end trimming, which the
+                    # joined file keeps only at its own end: inside it the packet plays whole.
+                    # (FLAC's last block is really shorter; mp3 and AAC packets are whole.)
+                    length = packet.duration or 0
+                    frame = max(frame, length) if fmt.container == "ogg" else length
+                    end = max(end, shift + (packet.pts + frame) * base)
                     packet.pts += moved
                     packet.dts += moved
                     packet.stream = out_stream
