@@ -113,7 +113,15 @@ def _snr_db(source: np.ndarray, decoded: np.ndarray) -> float:
 
 # Measured with the settings in FORMATS on espeak-ng speech (docs/benchmarks.md); a codec
 # change that loses 3 dB fails here.
-_MIN_SNR_DB = {"mp3": 22.0, "opus": 21.0, "aac": 28.0, "m4b": 28.0, "flac": 90.0, "wav": 90.0, "pcm": 44.0}
+_MIN_SNR_DB = {
+    "mp3": 22.0,
+    "opus": 21.0,
+    "aac": 28.0,
+    "m4b": 28.0,
+    "flac": 90.0,
+    "wav": 90.0,
+    "pcm": 44.0,
+}
 
 
 @pytest.mark.usefixtures("ffmpeg")
