@@ -32,7 +32,7 @@ def probed_chapters(path: Path) -> list[tuple[str, float]]:
 
 
 @pytest.mark.usefixtures("ffmpeg")
-@pytest.mark.parametrize("fmt", ["mp3", "opus"])
+@pytest.mark.parametrize("fmt", ["mp3", "opus", "m4b"])
 def test_an_uploaded_epub_becomes_one_file_with_its_chapters(
     make_client: Callable[..., TestClient], fmt: str, tmp_path: Path
 ) -> None:

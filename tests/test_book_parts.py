@@ -12,6 +12,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import numpy as np
@@ -207,23 +208,25 @@ LONG_BOOK = "\n\n".join(
 ).encode()
 
 
-def _book_job(server: Server, **fields: str) -> dict[str, object]:
+def _book_job(server: Server, **fields: str) -> dict[str, Any]:
     r = httpx.post(
         f"{server.url}/jobs",
         files={"file": ("long.md", LONG_BOOK, "text/markdown")},
         data={"voice": "espeak:en-us", **fields},
     )
     assert r.status_code == 202, r.text
-    job: dict[str, object] = r.json()
+    job: dict[str, Any] = r.json()
     return job
 
 
-def _until(url: str, holds: Callable[[dict[str, object]], bool], seconds: float = 60) -> dict:  # type: ignore[type-arg]
+def _until(
+    url: str, holds: Callable[[dict[str, Any]], bool], seconds: float = 60
+) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while True:
-        job = httpx.get(url).json()
+        job: dict[str, Any] = httpx.get(url).json()
         if holds(job):
-            return job  # type: ignore[no-any-return]
+            return job
         assert time.monotonic() < deadline, job
         time.sleep(0.05)
 
@@ -239,14 +242,14 @@ def test_chapters_play_while_the_book_is_made_and_a_cancelled_book_leaves_nothin
     status_url = f"{server.url}{job['status_url']}"
     state = _until(
         status_url,
-        lambda j: j["status"] == "running" and any(c["done"] for c in j["chapters"] or []),  # type: ignore[union-attr]
+        lambda j: j["status"] == "running" and any(c["done"] for c in j["chapters"] or []),
     )
-    first = next(c for c in state["chapters"] if c["done"])  # type: ignore[union-attr]
+    first = next(c for c in state["chapters"] if c["done"])
     chapter = httpx.get(f"{server.url}{first['audio_url']}")
     assert chapter.status_code == 200 and chapter.headers["content-type"] == "audio/mpeg"
     assert decode(chapter.content, "mp3").duration_s > 10
     waiting = next(
-        (c for c in state["chapters"] if not c["done"]),  # type: ignore[union-attr]
+        (c for c in state["chapters"] if not c["done"]),
         None,
     )
     if waiting is not None:
@@ -272,7 +275,7 @@ def test_a_server_killed_mid_book_goes_on_from_its_finished_parts(
     server = server_factory(data, book_part_chars="600")
     job = _book_job(server)
     status_url = f"{server.url}{job['status_url']}"
-    _until(status_url, lambda j: sum(c["done"] for c in j["chapters"] or []) >= 2)  # type: ignore[misc]
+    _until(status_url, lambda j: sum(c["done"] for c in j["chapters"] or []) >= 2)
     server.crash()  # SIGKILL: no chance to tidy up
     made = sorted(p.name for p in (data / "books" / str(job["id"])).glob("chapter-*.mp3"))
     assert len(made) >= 2
