@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 from conftest import TONES, decode, sayfile_cli, wait_done
 from test_books import _epub, _with_files
 
-# The title page before the first chapter of the table of contents is a chapter of its own.
-TITLES = ["Chapter 1", "Chapter One: The Storm", "第二章 风暴", "Chapter Three"]
+# The title page before the first chapter of the table of contents is a chapter of its own,
+# named after the book.
+TITLES = ["The Test Book", "Chapter One: The Storm", "第二章 风暴", "Chapter Three"]
 
 
 def probed_chapters(path: Path) -> list[tuple[str, float]]:

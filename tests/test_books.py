@@ -96,7 +96,7 @@ def _refusal(
 def test_epub_chapters_follow_the_toc_and_spine(nav: bool) -> None:
     chapters = read_book(_epub(nav=nav), "book.epub")
     assert [chapter.title for chapter in chapters] == [
-        "Chapter 1",
+        "The Test Book",  # the title page, named after the book
         "Chapter One: The Storm",
         "第二章 风暴",
         "Chapter Three",

@@ -346,11 +346,22 @@ def _read_epub(data: bytes, name: str) -> _Draft:
             fragment: _joined(titles) for fragment, titles in entries.items() if fragment in ids
         }
         if at_start or not targets or not draft.started:
-            draft.start(_joined(at_start))
+            # What comes before the first listed chapter (a title page) is named after the
+            # book rather than "Chapter 1".
+            draft.start(_joined(at_start) or (None if draft.started else _epub_title(book)))
         if root is not None:
             _read_element(root, draft, anchors)
         draft.end_paragraph()
     return draft
+
+
+def _epub_title(book: Any) -> str | None:
+    """The book's title from its metadata (`dc:title`), if it has one."""
+    for value, _ in book.get_metadata("DC", "title") or ():
+        title = normalize(str(value))[:MAX_HEADING_CHARS]
+        if title:
+            return title
+    return None
 
 
 def _check_archive(data: bytes, name: str) -> None:
