@@ -41,6 +41,8 @@ class Cluster:
     workers: subprocess.Popen[bytes]
     data_dir: Path
     redis: RedisServer
+    # Starts another pool of two workers on the same Redis and folder.
+    more_workers: Callable[[], subprocess.Popen[bytes]]
 
 
 ClusterFactory = Callable[..., Cluster]
@@ -68,7 +70,12 @@ def make_cluster(
         }
         workers.append(start_worker(2, data_dir=str(data_dir), **env))
         apis = [server_factory(data_dir, **env) for _ in range(2)]
-        return Cluster(apis, workers[-1], data_dir, redis_server)
+
+        def more_workers() -> subprocess.Popen[bytes]:
+            workers.append(start_worker(2, data_dir=str(data_dir), **env))
+            return workers[-1]
+
+        return Cluster(apis, workers[-1], data_dir, redis_server, more_workers)
 
     yield make
     for worker in workers:
@@ -219,6 +226,44 @@ def test_a_worker_killed_mid_book_loses_only_its_part_and_the_book_is_whole(
     assert marks == [f"chapter:Chapter {n}" for n in range(1, 5)]
     assert decode(audio, "opus").duration_s == pytest.approx(timings["duration"], abs=0.1)
     assert not (cluster.data_dir / "books" / job_id).exists()
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_a_book_goes_on_from_its_finished_parts_when_every_worker_died(
+    make_cluster: ClusterFactory,
+) -> None:
+    cluster = make_cluster(ttl_seconds="300", book_part_chars="500")
+    api = cluster.apis[0]
+    created = httpx.post(
+        f"{api.url}/jobs",
+        files={"file": ("book.md", BOOK, "text/markdown")},
+        data={"voice": "espeak:en-us", "format": "mp3"},
+    )
+    assert created.status_code == 202, created.text
+    status_url = api.url + created.json()["status_url"]
+    folder = cluster.data_dir / "books" / created.json()["id"]
+    deadline = time.monotonic() + 60
+    while not list(folder.glob("chapter-*.timings.json")):
+        assert time.monotonic() < deadline, httpx.get(status_url).json()
+        time.sleep(0.05)
+    # The whole pool dies at once: nobody is left to hand the book on.
+    os.killpg(cluster.workers.pid, signal.SIGKILL)
+    cluster.workers.wait()
+    kept = {path.name for path in folder.glob("chapter-*.mp3")}
+    assert kept
+    time.sleep(1)
+    assert {path.name for path in folder.glob("chapter-*.mp3")} == kept
+    # New workers: the sweeper finds the book without a heartbeat and hands it out again.
+    cluster.more_workers()
+    with httpx.Client() as client:
+        job = wait_done(client, status_url, timeout=180)
+    assert job["status"] == "done", job
+    timings = httpx.get(api.url + job["timings_url"]).json()
+    said = " ".join(piece["text"] for piece in timings["pieces"])
+    for n in range(1, 5):
+        assert said.count(f"Part of chapter {n} is read") == 30
+    audio = httpx.get(api.url + job["audio_url"]).content
+    assert decode(audio, "mp3").duration_s == pytest.approx(timings["duration"], abs=0.1)
 
 
 def test_api_processes_stop_when_their_supervisor_is_killed(
