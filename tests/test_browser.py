@@ -224,6 +224,89 @@ def test_a_chosen_book_file_becomes_a_link_to_one_audiobook_with_its_chapters(
     assert page.evaluate("document.getElementById('book-file').files.length") == 0
 
 
+def test_a_books_chapters_play_as_they_are_made_then_each_plays_the_book_from_its_start(
+    server_factory: Callable[..., Server], launch: Launch, tmp_path: Path
+) -> None:
+    # Parts of about 200 characters, and a first chapter much shorter than the others: it is
+    # made (and playable) seconds before the book is joined.
+    server = server_factory(book_part_chars="200")
+    titles = ["The Calm", "风暴", "The Morning After"]
+    bodies = [
+        "The sea was quiet and the boats lay still on the water. " * 10,
+        "Then the wind rose from the west and bent the trees along the shore. " * 60,
+        "In the morning the sky was clear and the children went out to find shells. " * 60,
+    ]
+    book = tmp_path / "storm.md"
+    book.write_text(
+        "".join(f"# {title}\n\n{body}\n\n" for title, body in zip(titles, bodies, strict=True)),
+        encoding="utf-8",
+    )
+    page = open_page(launch(locale="zh-CN"), server.url)  # the Chinese interface
+    choose_voice(page, "espeak:en-us")
+    # Note each chapter player that appears while the book is still being made.
+    page.evaluate(
+        """() => {
+          window.players = [];
+          const result = document.getElementById("job-result");
+          new MutationObserver((changes) => {
+            for (const change of changes) {
+              for (const node of change.addedNodes) {
+                if (node.tagName === "AUDIO" && result.hidden) {
+                  window.players.push([node.closest("li").dataset.number, node.getAttribute("src"),
+                                       node.getAttribute("aria-label"), node.preload]);
+                }
+              }
+            }
+          }).observe(document.getElementById("chapters"), {childList: true, subtree: true});
+        }"""
+    )
+    page.set_input_files("#book-file", book)
+    with job_created(page) as created:
+        page.click("#get-link")
+    job = created.value.json()
+    chapters = page.locator("#chapters")
+    expect(page.locator("#chapters-box")).to_be_visible()
+    expect(chapters.locator(".chapter-title")).to_have_text(titles)  # in order, as made
+    expect(page.locator("#chapters-hint")).to_have_text("每一章生成后即可播放。")
+
+    expect(page.locator("#job-result")).to_be_visible(timeout=30_000)
+    done = httpx.get(server.url + job["status_url"]).json()
+    assert [c["title"] for c in done["chapters"]] == titles
+    players: list[list[str]] = page.evaluate("window.players")
+    assert [job["status_url"] + "/chapters/1/audio", "第 1 章：The Calm", "none"] in [
+        p[1:] for p in players if p[0] == "1"
+    ], players
+
+    # Done: each chapter is a button that plays the book's file from that chapter's start.
+    expect(page.locator("#chapters-hint")).to_have_text("选择一章，从该章开头播放整本书。")
+    expect(chapters.locator("audio")).to_have_count(0)
+    buttons = chapters.get_by_role("button")
+    expect(buttons).to_have_count(3)
+    expect(buttons.locator(".chapter-title")).to_have_text(titles)
+    start = done["chapters"][1]["start"]
+    assert start > 5
+    page.eval_on_selector("#player", "player => { player.muted = true; }")
+    page.get_by_role("button", name="风暴").click()
+    page.wait_for_function(
+        "start => { const p = document.getElementById('player');"
+        " return !p.paused && p.currentTime >= start && p.currentTime < start + 1.5; }",
+        arg=start,
+    )
+    expect(buttons.nth(1)).to_have_attribute("aria-current", "true")
+    expect(buttons.nth(0)).not_to_have_attribute("aria-current", "true")
+
+    # A text's link has no chapters.
+    page.click("#book-clear")
+    page.fill("#text", "No chapters here.")
+    with job_created(page) as created:
+        page.click("#get-link")
+    text_job = created.value.json()
+    assert text_job["chapters"] is None
+    expect(page.locator("#player")).to_have_attribute("src", text_job["audio_url"])
+    expect(page.locator("#chapters-box")).to_be_hidden()
+    expect(chapters.locator("li")).to_have_count(0)
+
+
 def test_a_link_comes_with_subtitles_and_the_sentence_spoken_is_shown_as_it_plays(
     server_factory: Callable[..., Server], launch: Launch
 ) -> None:

@@ -105,7 +105,9 @@ class JobOut(BaseModel):
         "`subtitles.vtt` beside it give captions."
     )
     chapters: list[ChapterOut] | None = Field(
-        default=None, description="A book's chapters as they stand; null for other jobs."
+        default=None,
+        description="A book's chapters as they stand (GET /jobs/{id}); null for other jobs, "
+        "for a book that failed or expired, and in the progress events.",
     )
 
     @classmethod

@@ -42,6 +42,9 @@
   const subtitlesVtt = $("subtitles-vtt");
   const player = $("player");
   const nowSpeaking = $("now-speaking");
+  const chaptersBox = $("chapters-box");
+  const chaptersHint = $("chapters-hint");
+  const chapterList = $("chapters");
   const recent = $("recent");
   const recentList = $("recent-list");
 
@@ -50,6 +53,7 @@
   const RECENT = "sayfile.recent";
   const MAX_RECENT = 8;
   const POLL_MS = 700;
+  const CHAPTERS_POLL_MS = 1000;
   const LONGEST_TIMER_MS = 2147483647;
 
   // localStorage can be missing or refuse (private windows, full quota): the page then
@@ -504,17 +508,172 @@
   player.addEventListener("seeked", () => { nowSpeaking.textContent = speaking(); });
   player.addEventListener("ended", () => { nowSpeaking.textContent = ""; });
 
+  // ---- a book's chapters -----------------------------------------------------------------
+
+  // While a book is made, its chapters are listed with their state, and each one gets a
+  // player of its own once made. Once the book is done, each chapter is a button that plays
+  // the book's file from that chapter's start.
+
+  function clock(value) {
+    const whole = Math.max(0, Math.floor(value));
+    const hours = Math.floor(whole / 3600);
+    const minutes = Math.floor(whole / 60) % 60;
+    const rest = String(whole % 60).padStart(2, "0");
+    return hours ? hours + ":" + String(minutes).padStart(2, "0") + ":" + rest : minutes + ":" + rest;
+  }
+
+  // Before the player knows its file, the place a chapter button asked for waits for it.
+  let pendingStart = null;
+
+  function hideChapters() {
+    pendingStart = null;
+    chaptersBox.hidden = true;
+    chapterList.replaceChildren(); // a chapter's player playing stops as it leaves the page
+    chaptersHint.textContent = "";
+  }
+
+  function makingRow(chapter) {
+    const row = element("li");
+    row.dataset.number = chapter.number;
+    row.append(element("span", chapter.title, "chapter-title"), " ", element("span", "", "chapter-state"));
+    return row;
+  }
+
+  // Rows are changed in place, so a chapter being listened to plays on while the list
+  // follows the rest of the book.
+  function showMaking(chapters) {
+    if (!Array.isArray(chapters)) { return; }
+    const rows = chapterList.children;
+    if (rows.length !== chapters.length || chapterList.querySelector("button")) {
+      chapterList.replaceChildren(...chapters.map(makingRow));
+    }
+    chapters.forEach((chapter, i) => {
+      const row = rows[i];
+      const state = row.querySelector(".chapter-state");
+      state.textContent = chapter.done ? t.chapter_ready : t.chapter_making;
+      state.classList.toggle("done", chapter.done);
+      if (chapter.done && chapter.audio_url && !row.querySelector("audio")) {
+        const audio = element("audio");
+        audio.controls = true;
+        audio.preload = "none";
+        audio.src = chapter.audio_url;
+        audio.setAttribute("aria-label", fill(t.chapter_play, { number: chapter.number, title: chapter.title }));
+        row.append(audio);
+      }
+    });
+    chaptersHint.textContent = t.chapters_making;
+    chaptersBox.hidden = false;
+  }
+
+  function finished(chapters) {
+    return Array.isArray(chapters) && chapters.length > 0 &&
+      chapters.every((chapter) => chapter.start !== null && chapter.end !== null);
+  }
+
+  function bookRow(chapter) {
+    const row = element("li");
+    row.dataset.number = chapter.number;
+    const button = element("button", undefined, "chapter");
+    button.type = "button";
+    button.dataset.start = chapter.start;
+    button.dataset.end = chapter.end;
+    button.append(element("span", chapter.title, "chapter-title"), " ", element("span", clock(chapter.start), "chapter-time"));
+    button.addEventListener("click", () => playFrom(chapter.start));
+    row.append(button);
+    return row;
+  }
+
+  // A chapter still playing in its own player (whose URL stops working once the book is
+  // joined) goes on in the book's player, from the same place.
+  function showBook(chapters) {
+    if (!finished(chapters)) { hideChapters(); return; }
+    const playing = Array.from(chapterList.querySelectorAll("audio")).find((audio) => !audio.paused);
+    const chapter = playing && chapters[Number(playing.closest("li").dataset.number) - 1];
+    const at = chapter ? chapter.start + playing.currentTime : null;
+    if (chapter) { player.volume = playing.volume; player.muted = playing.muted; }
+    chapterList.replaceChildren(...chapters.map(bookRow));
+    chaptersHint.textContent = t.chapters_done;
+    chaptersBox.hidden = false;
+    markChapter();
+    if (at !== null) { playFrom(at); }
+  }
+
+  function playFrom(at) {
+    if (player.readyState >= HTMLMediaElement.HAVE_METADATA) {
+      player.currentTime = at;
+    } else {
+      pendingStart = at;
+    }
+    player.play().catch(() => { /* refused: the controls are there */ });
+  }
+
+  player.addEventListener("loadedmetadata", () => {
+    if (pendingStart !== null) { player.currentTime = pendingStart; }
+    pendingStart = null;
+  });
+
+  // The chapter being played is marked in the list.
+  function markChapter() {
+    const now = player.currentTime;
+    for (const button of chapterList.querySelectorAll("button.chapter")) {
+      const inside = now >= Number(button.dataset.start) && now < Number(button.dataset.end);
+      if (inside) { button.setAttribute("aria-current", "true"); } else { button.removeAttribute("aria-current"); }
+    }
+  }
+  player.addEventListener("timeupdate", markChapter);
+  player.addEventListener("seeked", markChapter);
+
+  // One chapter's player at a time.
+  chapterList.addEventListener("play", (event) => {
+    for (const audio of chapterList.querySelectorAll("audio")) {
+      if (audio !== event.target) { audio.pause(); }
+    }
+  }, true);
+
+  // Progress events say nothing of chapters: while a book is made, its status is asked for.
+  function watchChapters(run) {
+    run.chapterTimer = setTimeout(async () => {
+      let job = null;
+      try {
+        const response = await fetch(run.job.status_url, { headers: headers() });
+        if (response.status === 404 || response.status === 410) { return; } // said elsewhere
+        if (response.ok) { job = await response.json(); }
+      } catch (e) { /* asked again below */ }
+      if (run.over || run.halted) { return; }
+      if (job && !active(job.status)) { return; } // the job's end shows its chapters
+      if (job) { showMaking(job.chapters); }
+      watchChapters(run);
+    }, CHAPTERS_POLL_MS);
+  }
+
+  // The end of a book's job as followed by events does not carry its chapters: they are
+  // asked for once.
+  async function finishChapters(run, job) {
+    let chapters = job.chapters;
+    if (!finished(chapters)) {
+      try {
+        const response = await fetch(job.status_url, { headers: headers() });
+        chapters = response.ok ? (await response.json()).chapters : null;
+      } catch (e) {
+        chapters = null;
+      }
+    }
+    if (run === current && !run.over) { showBook(chapters); }
+  }
+
   // ---- Get link --------------------------------------------------------------------------
 
-  let current = null; // the job on show: { job, events, timer, expiry, over }
+  let current = null; // the job on show: { job, book, events, timer, chapterTimer, expiry, over, halted }
 
   function active(status) { return status === "queued" || status === "running"; }
 
   // halt: stop following the job; stop: and the job is no longer on show (cancelled, gone,
   // or replaced by a new one).
   function halt(run) {
+    run.halted = true;
     if (run.events) { run.events.close(); }
     clearTimeout(run.timer);
+    clearTimeout(run.chapterTimer);
     clearTimeout(run.expiry);
   }
 
@@ -552,10 +711,12 @@
       showCaptions(job);
       loadSentences(run);
       result.hidden = false;
+      if (run.book) { finishChapters(run, job); }
       watchExpiry(run);
     } else if (job.status === "expired") {
       linkGone(run, "expired");
     } else {
+      hideChapters();
       bar.hidden = true;
       jobStatus.textContent = "";
       showError(jobError, t.error_failed, job.error);
@@ -569,6 +730,7 @@
     showCaptions(null);
     showSentences([]);
     player.load();
+    hideChapters();
     bar.hidden = true;
     jobStatus.textContent = "";
     cancel.hidden = true;
@@ -662,12 +824,13 @@
     stop(current);
     current = null;
     const { title, init } = jobRequest();
+    const book = Boolean(chosenBook());
     getLink.disabled = true;
     try {
       const response = await fetch(root + "/jobs", init);
       if (!response.ok) { await showProblem(formError, response, limits.job); return; }
       const job = await response.json();
-      const run = { job, over: false };
+      const run = { job, book: book || Array.isArray(job.chapters), over: false };
       current = run;
       savePrefs();
       rememberJob(job, title);
@@ -679,9 +842,14 @@
       player.removeAttribute("src");
       showCaptions(null);
       showSentences([]);
+      hideChapters();
       cancel.hidden = false;
       if (active(job.status)) {
         showProgress(job);
+        if (run.book) {
+          showMaking(job.chapters);
+          watchChapters(run);
+        }
         follow(run);
       } else {
         settle(run, job);
@@ -699,6 +867,7 @@
     stop(run);
     cancel.hidden = true;
     bar.hidden = true;
+    hideChapters();
     jobStatus.textContent = t.cancelled;
     forgetJob(run.job.id);
     getLink.focus(); // the Cancel button is gone: keep the keyboard somewhere useful
