@@ -62,8 +62,8 @@ class BookRunner:
 
     async def turn(self, job_id: str) -> bool:
         """Make one part of the book `job_id` that no process holds, or join the book when
-        every part is there. True when parts remain that no process holds yet (the caller
-        gives the book another turn); False when there is nothing left to take here."""
+        every part is there. True when it made a part and the book needs another turn (the
+        caller gives it one); False when this turn found nothing to take."""
         folder = BookFolder(self.files.book_dir(job_id))
         try:
             manifest = await asyncio.to_thread(folder.manifest)
@@ -91,7 +91,7 @@ class BookRunner:
                         await self._join_chapter(
                             job, folder, manifest, manifest.parts[number].chapter
                         )
-                return await self._unheld(job_id, folder, manifest)
+                return await self._another_turn(folder, manifest)
             # Every part is done or held: the last one to finish joins the book.
             if all(folder.chapter_done(c) for c in range(len(manifest.chapters))):
                 await self._join_book(job, folder, manifest, work, stopped)
@@ -215,16 +215,13 @@ class BookRunner:
             folder.part_audio(n, fmt.extension).unlink(missing_ok=True)
             folder.part_timings(n).unlink(missing_ok=True)
 
-    async def _unheld(self, job_id: str, folder: BookFolder, manifest: BookManifest) -> bool:
-        """Whether a part is left that is neither done nor held by a process."""
-        for number in range(len(manifest.parts)):
-            if await asyncio.to_thread(self._part_done, folder, manifest, number):
-                continue
-            token = await self.store.try_lock(_part_lock(job_id, number), 0.001)
-            if token is not None:
-                return True
-        # Nothing left to take; if everything is done, the book is joined on the next turn.
-        return all(folder.chapter_done(c) for c in range(len(manifest.chapters)))
+    async def _another_turn(self, folder: BookFolder, manifest: BookManifest) -> bool:
+        """After a part: whether the book needs another turn, because a part is not done yet
+        (perhaps held by another process: that turn then ends at once, having found nothing
+        to take) or because every chapter is done and the book is to be joined."""
+        return not await asyncio.to_thread(
+            all, (self._part_done(folder, manifest, n) for n in range(len(manifest.parts)))
+        ) or all(folder.chapter_done(c) for c in range(len(manifest.chapters)))
 
     async def _join_book(
         self,
