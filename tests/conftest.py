@@ -209,6 +209,24 @@ def wait_done(
         time.sleep(0.05)
 
 
+def book_done(
+    client: TestClient | httpx.Client,
+    name: str,
+    data: bytes,
+    media_type: str,
+    url: str = "",
+    timeout: float = 60,
+    **fields: str,
+) -> dict[str, Any]:
+    """Upload a book as a job (`POST {url}/jobs` with `file` and `fields`) and return the
+    job's JSON once it is done."""
+    r = client.post(f"{url}/jobs", files={"file": (name, data, media_type)}, data=fields)
+    assert r.status_code == 202, r.text
+    job = wait_done(client, url + r.json()["status_url"], timeout)
+    assert job["status"] == "done", job
+    return job
+
+
 def sayfile_cli(
     *args: str, engines: str = "espeak", voice: str = "espeak:en-us", cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

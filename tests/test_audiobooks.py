@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import TONES, decode, sayfile_cli, wait_done
+from conftest import TONES, book_done, decode, sayfile_cli
 from test_books import _epub, _with_files
 
 # The title page before the first chapter of the table of contents is a chapter of its own,
@@ -38,14 +38,7 @@ def test_an_uploaded_epub_becomes_one_file_with_its_chapters(
     make_client: Callable[..., TestClient], fmt: str, tmp_path: Path
 ) -> None:
     client = make_client(**TONES)
-    r = client.post(
-        "/jobs",
-        files={"file": ("the-test-book.epub", _epub(), "application/epub+zip")},
-        data={"format": fmt},
-    )
-    assert r.status_code == 202, r.text
-    job = wait_done(client, r.json()["status_url"])
-    assert job["status"] == "done", job
+    job = book_done(client, "the-test-book.epub", _epub(), "application/epub+zip", format=fmt)
     audio = client.get(job["audio_url"])
     saved = tmp_path / f"book.{fmt}"
     saved.write_bytes(audio.content)

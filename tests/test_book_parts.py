@@ -19,11 +19,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import TONES, Server, decode, wait_done
+from conftest import TONES, Server, book_done, decode, wait_done
 from sayfile.assembly import chapter_file_name, join_audio
 from sayfile.audio import FORMATS, open_encoder
 from sayfile.book_parts import split_book
 from sayfile.books import Chapter
+from test_audio import _decoded_at
 
 CHAPTERS = [
     ("The Storm", "The wind rose over the hills. " * 12),
@@ -88,27 +89,8 @@ def test_joined_files_play_end_to_end_and_say_where_each_starts(tmp_path: Path, 
     assert not list(tmp_path.glob("*.part"))
     decoded = decode(target.read_bytes(), fmt)
     assert decoded.duration_s == pytest.approx(end, abs=0.03)
-    raw = ["-f", "s16le", "-ar", "24000"] if fmt == "pcm" else []
-    pcm = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            *raw,
-            "-i",
-            str(target),
-            "-f",
-            "s16le",
-            "-ac",
-            "1",
-            "-ar",
-            str(rate),
-            "-",
-        ],
-        capture_output=True,
-        check=True,
-    ).stdout
-    heard = np.abs(np.frombuffer(pcm, dtype=np.int16).astype(np.int32))
+    pcm = _decoded_at(target.read_bytes(), fmt, rate)
+    heard = np.abs(pcm.astype(np.int32))
     delays = []
     for start in starts:
         search = int((start + 0.3) * rate)
@@ -132,14 +114,7 @@ def test_a_book_in_many_parts_becomes_one_file_with_its_chapters(
     make_client: Callable[..., TestClient], fmt: str, tmp_path: Path
 ) -> None:
     client = make_client(**TONES, book_part_chars=200)
-    r = client.post(
-        "/jobs",
-        files={"file": ("storm.md", markdown_book(), "text/markdown")},
-        data={"format": fmt},
-    )
-    assert r.status_code == 202, r.text
-    job = wait_done(client, r.json()["status_url"])
-    assert job["status"] == "done", job
+    job = book_done(client, "storm.md", markdown_book(), "text/markdown", format=fmt)
     audio = client.get(job["audio_url"])
     assert audio.status_code == 200
     saved = tmp_path / f"book.{fmt}"
@@ -155,7 +130,7 @@ def test_a_book_in_many_parts_becomes_one_file_with_its_chapters(
     said = " ".join(p["text"] for p in timings["pieces"])
     assert said.count("The wind rose") == 12 and said.count("风从山那边吹过来") == 10
     assert said.index("The wind") < said.index("风从") < said.index("The sun")
-    listed = client.get(r.json()["status_url"]).json()["chapters"]
+    listed = client.get(job["status_url"]).json()["chapters"]
     assert [c["title"] for c in listed] == [title for title, _ in CHAPTERS]
     assert all(c["done"] and c["start"] is not None for c in listed)
     assert listed[1]["start"] == pytest.approx(starts["第二章 风暴"], abs=0.001)
@@ -166,14 +141,9 @@ def test_a_book_as_a_zip_holds_each_chapter_and_its_subtitles(
     make_client: Callable[..., TestClient], tmp_path: Path
 ) -> None:
     client = make_client(**TONES, book_part_chars=200)
-    r = client.post(
-        "/jobs",
-        files={"file": ("storm.md", markdown_book(), "text/markdown")},
-        data={"format": "mp3", "package": "zip"},
+    job = book_done(
+        client, "storm.md", markdown_book(), "text/markdown", format="mp3", package="zip"
     )
-    assert r.status_code == 202, r.text
-    job = wait_done(client, r.json()["status_url"])
-    assert job["status"] == "done", job
     got = client.get(job["audio_url"])
     assert got.headers["content-type"] == "application/zip"
     assert ".zip" in got.headers["content-disposition"]

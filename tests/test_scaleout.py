@@ -181,6 +181,16 @@ BOOK = "\n\n".join(
 ).encode()
 
 
+def _post_book(api: Server, fmt: str) -> httpx.Response:
+    created = httpx.post(
+        f"{api.url}/jobs",
+        files={"file": ("book.md", BOOK, "text/markdown")},
+        data={"voice": "espeak:en-us", "format": fmt},
+    )
+    assert created.status_code == 202, created.text
+    return created
+
+
 @pytest.mark.usefixtures("ffmpeg")
 def test_a_worker_killed_mid_book_loses_only_its_part_and_the_book_is_whole(
     make_cluster: ClusterFactory, request: pytest.FixtureRequest
@@ -191,12 +201,7 @@ def test_a_worker_killed_mid_book_loses_only_its_part_and_the_book_is_whole(
     import redis
 
     api, other = cluster.apis
-    created = httpx.post(
-        f"{api.url}/jobs",
-        files={"file": ("book.md", BOOK, "text/markdown")},
-        data={"voice": "espeak:en-us", "format": "opus"},
-    )
-    assert created.status_code == 202, created.text
+    created = _post_book(api, "opus")
     job_id = created.json()["id"]
     records = redis.Redis.from_url(cluster.redis.url(0))
     request.addfinalizer(records.close)
@@ -234,12 +239,7 @@ def test_a_book_goes_on_from_its_finished_parts_when_every_worker_died(
 ) -> None:
     cluster = make_cluster(ttl_seconds="300", book_part_chars="500")
     api = cluster.apis[0]
-    created = httpx.post(
-        f"{api.url}/jobs",
-        files={"file": ("book.md", BOOK, "text/markdown")},
-        data={"voice": "espeak:en-us", "format": "mp3"},
-    )
-    assert created.status_code == 202, created.text
+    created = _post_book(api, "mp3")
     status_url = api.url + created.json()["status_url"]
     folder = cluster.data_dir / "books" / created.json()["id"]
     deadline = time.monotonic() + 60

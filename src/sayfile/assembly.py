@@ -4,7 +4,6 @@ safe, Unicode-correct names."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import unicodedata
 import wave
@@ -17,6 +16,7 @@ import av
 
 from sayfile.audio import AudioFormat
 from sayfile.chapters import MP4_OPTIONS
+from sayfile.files import written_whole
 
 _COPY_BLOCK = 1 << 20
 # Windows refuses these in names; "/" and "\\" would also make folders in the archive.
@@ -40,8 +40,7 @@ def join_audio(
     `target` and where the last one ends, in seconds (as the packets count them: an
     encoder's delay and padding included). `target` is written as a `.part` file, flushed
     and renamed when whole."""
-    part = target.with_name(target.name + ".part")
-    try:
+    with written_whole(target) as part:
         if fmt.container == "wav":
             starts, end = _join_wav(sources, part)
         elif fmt.container == "s16le":
@@ -50,12 +49,6 @@ def join_audio(
             starts, end = _remux(sources, fmt, part)
             if fmt.container == "flac":
                 _unknown_length(part)
-        with part.open("rb+") as file:
-            os.fsync(file.fileno())
-        part.replace(target)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
     return starts, end
 
 
@@ -164,16 +157,8 @@ def write_zip(files: Sequence[tuple[str, Path]], target: Path) -> None:
     """A ZIP at `target` of each `(name, source)`, read from disk in blocks: audio stored as
     it is, the rest (subtitles) deflated; names outside ASCII marked as UTF-8 (Python does),
     so unzip tools show them in their own script. Written as a `.part` file and renamed."""
-    part = target.with_name(target.name + ".part")
-    try:
-        with zipfile.ZipFile(part, mode="w") as archive:
-            for name, source in files:
-                suffix = name.rsplit(".", 1)[-1].lower()
-                method = zipfile.ZIP_STORED if suffix in _STORED_SUFFIXES else zipfile.ZIP_DEFLATED
-                archive.write(source, arcname=name, compress_type=method)
-        with part.open("rb+") as file:
-            os.fsync(file.fileno())
-        part.replace(target)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    with written_whole(target) as part, zipfile.ZipFile(part, mode="w") as archive:
+        for name, source in files:
+            suffix = name.rsplit(".", 1)[-1].lower()
+            method = zipfile.ZIP_STORED if suffix in _STORED_SUFFIXES else zipfile.ZIP_DEFLATED
+            archive.write(source, arcname=name, compress_type=method)

@@ -5,7 +5,6 @@ so any process can see how far a book is and carry on after a restart."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,12 +12,12 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from sayfile.books import CHAPTER_PAUSE_MS, Chapter
+from sayfile.files import written_whole
 from sayfile.models import SpeechRequest
 from sayfile.subtitles import Timings
 from sayfile.text import sentences
 
 _MANIFEST = "manifest.json"
-PART = ".part"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +159,5 @@ class BookFolder:
         return Timings.from_json(json.loads(path.read_text("utf-8")))
 
     def _write_atomically(self, path: Path, data: bytes) -> None:
-        part = path.with_name(path.name + PART)
-        with part.open("wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        part.replace(path)
+        with written_whole(path) as part:
+            part.write_bytes(data)

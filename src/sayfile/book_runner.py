@@ -22,7 +22,7 @@ from sayfile.books import CHAPTER_MARK
 from sayfile.chapters import chapter_marks, mark_chapters
 from sayfile.errors import SayfileError
 from sayfile.events import DELETED, JobEvents
-from sayfile.files import AudioFiles
+from sayfile.files import AudioFiles, written_whole
 from sayfile.jobs import ZIP, FailureReason, Job, JobStatus
 from sayfile.lifecycle import JobLifecycle
 from sayfile.plans import validate
@@ -279,12 +279,10 @@ class BookRunner:
         marks = _chapter_marks(manifest, starts) if len(manifest.chapters) > 1 else []
         timings = joined(list(zip(starts, each, strict=True)), duration, marks)
         chapters = chapter_marks(timings)
-        staged = folder.path / f"book.{fmt.extension}"
-        join_audio(sources, fmt, staged)
-        mark_chapters(staged, fmt, chapters, manifest.title)
-        with staged.open("rb+") as file:
-            os.fsync(file.fileno())
-        staged.replace(target)
+        # The file appears under the job's name whole and with its chapters, or not at all.
+        with written_whole(target) as staged:
+            join_audio(sources, fmt, staged)
+            mark_chapters(staged, fmt, chapters, manifest.title)
         return duration, timings, target.stat().st_size
 
     def _zip(

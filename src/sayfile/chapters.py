@@ -19,6 +19,7 @@ from mutagen.oggopus import OggOpus
 
 from sayfile.audio import AudioFormat
 from sayfile.books import CHAPTER_MARK
+from sayfile.files import written_whole
 from sayfile.subtitles import Timings
 
 # The m4b muxer's options: the index before the audio (players show chapters and seek at once
@@ -190,36 +191,31 @@ def add_mp4_chapters(path: Path, marks: Sequence[ChapterMark], title: str) -> No
     in its index, so the file is written again around the same packets (nothing is encoded
     again), as a `.part` file renamed over the old one."""
     _check_order(marks)
-    part = path.with_name(path.name + ".part")
-    try:
-        with (
-            av.open(str(path)) as source,
-            av.open(str(part), mode="w", format="ipod", options=MP4_OPTIONS) as output,
-        ):
-            output.metadata["title"] = title
-            output.set_chapters(
-                [
-                    {
-                        "id": number,
-                        "start": round(mark.start * 1000),
-                        "end": round(mark.end * 1000),
-                        "time_base": Fraction(1, 1000),
-                        "metadata": {"title": mark.title},
-                    }
-                    for number, mark in enumerate(marks, 1)
-                ]
-            )
-            stream = source.streams.audio[0]
-            copy = output.add_stream_from_template(stream)
-            for packet in source.demux(stream):
-                if packet.dts is None:
-                    continue
-                packet.stream = copy
-                output.mux(packet)
-        part.replace(path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    with (
+        written_whole(path) as part,
+        av.open(str(path)) as source,
+        av.open(str(part), mode="w", format="ipod", options=MP4_OPTIONS) as output,
+    ):
+        output.metadata["title"] = title
+        output.set_chapters(
+            [
+                {
+                    "id": number,
+                    "start": round(mark.start * 1000),
+                    "end": round(mark.end * 1000),
+                    "time_base": Fraction(1, 1000),
+                    "metadata": {"title": mark.title},
+                }
+                for number, mark in enumerate(marks, 1)
+            ]
+        )
+        stream = source.streams.audio[0]
+        copy = output.add_stream_from_template(stream)
+        for packet in source.demux(stream):
+            if packet.dts is None:
+                continue
+            packet.stream = copy
+            output.mux(packet)
 
 
 _CHAPTER_WRITERS: dict[str, Callable[[Path, Sequence[ChapterMark], str], None]] = {

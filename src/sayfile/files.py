@@ -3,15 +3,32 @@ in: paths by job id only, atomic `.part` -> final rename."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from sayfile.jobs import is_job_id
 
 PART = ".part"
 TIMINGS = "timings.json"
+
+
+@contextlib.contextmanager
+def written_whole(target: Path) -> Iterator[Path]:
+    """A `.part` path to write `target` at: flushed to disk and renamed to `target` when the
+    block ends, removed if it raises, so `target` appears whole or not at all."""
+    part = target.with_name(target.name + PART)
+    try:
+        yield part
+        with part.open("rb+") as file:
+            os.fsync(file.fileno())
+        part.replace(target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 class AudioFiles:
