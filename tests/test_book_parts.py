@@ -6,8 +6,6 @@ goes on from its finished parts."""
 from __future__ import annotations
 
 import io
-import json
-import subprocess
 import time
 import zipfile
 from collections.abc import Callable
@@ -25,6 +23,7 @@ from sayfile.audio import FORMATS, open_encoder
 from sayfile.book_parts import split_book
 from sayfile.books import Chapter
 from test_audio import _decoded_at
+from test_audiobooks import probed_chapters
 
 CHAPTERS = [
     ("The Storm", "The wind rose over the hills. " * 12),
@@ -35,16 +34,6 @@ CHAPTERS = [
 
 def markdown_book() -> bytes:
     return "\n\n".join(f"# {title}\n\n{text}" for title, text in CHAPTERS).encode()
-
-
-def probed_chapters(path: Path) -> list[tuple[str, float]]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_chapters", "-print_format", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [(c["tags"]["title"], float(c["start_time"])) for c in json.loads(out)["chapters"]]
 
 
 def test_a_chapter_is_split_at_sentences_and_parts_never_span_chapters() -> None:

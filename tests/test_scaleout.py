@@ -4,6 +4,7 @@ one shared data folder."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -132,27 +134,11 @@ def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(
     make_cluster: ClusterFactory, request: pytest.FixtureRequest
 ) -> None:
     cluster = make_cluster()
-    import json
-
-    import redis
-
     api = cluster.apis[0]
     created = httpx.post(f"{api.url}/jobs", json={"text": LONG, "voice": "espeak:en-us"})
     status_url = api.url + created.json()["status_url"]
     job_id = created.json()["id"]
-    records = redis.Redis.from_url(cluster.redis.url(0))
-    request.addfinalizer(records.close)
-    deadline = time.monotonic() + 30
-    while True:
-        raw = records.get(f"sayfile:job:{job_id}")
-        record = json.loads(raw) if raw else {}
-        if record.get("status") == "running" and record.get("worker") and record["progress"] > 0:
-            break
-        assert time.monotonic() < deadline, record
-        time.sleep(0.1)
-    pid = int(record["worker"].rsplit(":", 1)[1])
-    assert pid != cluster.workers.pid
-    os.kill(pid, signal.SIGKILL)
+    _kill_its_worker(cluster, job_id, lambda record: record["progress"] > 0, request)
     part = cluster.data_dir / "audio" / f"{job_id}.mp3.part"
     assert part.exists()
 
@@ -181,6 +167,30 @@ BOOK = "\n\n".join(
 ).encode()
 
 
+def _kill_its_worker(
+    cluster: Cluster,
+    job_id: str,
+    until: Callable[[dict[str, Any]], bool],
+    request: pytest.FixtureRequest,
+) -> None:
+    """SIGKILL the worker process its record names once the job runs and `until(record)`."""
+    import redis
+
+    records = redis.Redis.from_url(cluster.redis.url(0))
+    request.addfinalizer(records.close)
+    deadline = time.monotonic() + 60
+    while True:
+        raw = records.get(f"sayfile:job:{job_id}")
+        record = json.loads(raw) if raw else {}
+        if record.get("status") == "running" and record.get("worker") and until(record):
+            break
+        assert time.monotonic() < deadline, record
+        time.sleep(0.05)
+    pid = int(record["worker"].rsplit(":", 1)[1])
+    assert pid != cluster.workers.pid
+    os.kill(pid, signal.SIGKILL)
+
+
 def _post_book(api: Server, fmt: str) -> httpx.Response:
     created = httpx.post(
         f"{api.url}/jobs",
@@ -196,27 +206,11 @@ def test_a_worker_killed_mid_book_loses_only_its_part_and_the_book_is_whole(
     make_cluster: ClusterFactory, request: pytest.FixtureRequest
 ) -> None:
     cluster = make_cluster(ttl_seconds="300", book_part_chars="500")
-    import json
-
-    import redis
-
     api, other = cluster.apis
     created = _post_book(api, "opus")
     job_id = created.json()["id"]
-    records = redis.Redis.from_url(cluster.redis.url(0))
-    request.addfinalizer(records.close)
-    deadline = time.monotonic() + 60
-    while True:
-        raw = records.get(f"sayfile:job:{job_id}")
-        record = json.loads(raw) if raw else {}
-        if record.get("status") == "running" and record.get("worker"):
-            break
-        assert time.monotonic() < deadline, record
-        time.sleep(0.05)
     # The process that started the book is at one of its parts: it dies without a word.
-    pid = int(record["worker"].rsplit(":", 1)[1])
-    assert pid != cluster.workers.pid
-    os.kill(pid, signal.SIGKILL)
+    _kill_its_worker(cluster, job_id, lambda record: True, request)
 
     with httpx.Client() as client:
         job = wait_done(client, other.url + created.json()["status_url"], timeout=180)
