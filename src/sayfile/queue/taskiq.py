@@ -30,6 +30,9 @@ TASK_NAME = "sayfile.synthesize"
 BOOK_TASK_NAME = "sayfile.book"
 # How long a worker's BRPOP waits before asking again (it must stay under socket_timeout).
 _POP_WAIT_S = 1
+# How long a worker process whose sentence threads all have a book's part waits before it
+# hands a further turn of a book back to the queue.
+_DECLINE_S = 0.2
 
 
 class SayfileQueueBroker(ListQueueBroker):
@@ -173,10 +176,25 @@ def worker_broker() -> AsyncBroker:
             return
         await parts.runner.run(job, plan)
 
+    turns = [0]  # book turns running in this process
+
     async def book(job_id: str) -> None:
         # One part per turn; a turn that leaves parts nobody holds queues the next behind
         # the other jobs, so a book takes every free worker without starving anyone.
-        if await holder["parts"].books.turn(job_id):
+        parts = holder["parts"]
+        if turns[0] >= parts.settings.parallel_sentences:
+            # Each sentence thread here already has a part: a second one would only wait
+            # for it while another process may sit idle. The turn goes back to the queue
+            # after a pause in which an idle process's listener is the one waiting for it.
+            await asyncio.sleep(_DECLINE_S)
+            await kick_book(broker, job_id, 1)
+            return
+        turns[0] += 1
+        try:
+            more = await parts.books.turn(job_id)
+        finally:
+            turns[0] -= 1
+        if more:
             await kick_book(broker, job_id, 1)
 
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, startup)
