@@ -27,6 +27,7 @@ SCRIPTS: tuple[tuple[str, ...], ...] = (
     ("levels.py",),
     ("scaleout.py",),
     ("fairness.py",),
+    ("books.py",),
 )
 
 
@@ -80,6 +81,8 @@ def main() -> None:
             extra = ["--chars", "20000"]
         if script == "fairness.py" and args.quick:
             extra = ["--quick"]
+        if script == "books.py" and args.quick:
+            extra = ["--chars", "20000", "--workers", "1,2"]
         shown = " ".join([".venv/bin/python", f"bench/{script}", *extra])
         print(f"\n## {shown}\n", flush=True)
         output = run([sys.executable, str(here / script), *extra])
