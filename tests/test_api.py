@@ -98,7 +98,12 @@ def test_streamed_download_is_one_valid_file(client: TestClient) -> None:
         ({"text": "x" * 5001}, 413, "text_too_long", "limit is 5000"),
         ({"text": "hi", "voice": "espeak:cmnn"}, 422, "unknown_voice", "espeak:cmn"),
         ({"text": "hi", "language": "tlh"}, 422, "unknown_language", "tlh"),
-        ({"text": "hi", "format": "ogg"}, 422, "unknown_format", "mp3, opus, aac, flac, wav, pcm"),
+        (
+            {"text": "hi", "format": "ogg"},
+            422,
+            "unknown_format",
+            "mp3, opus, aac, m4b, flac, wav, pcm",
+        ),
         ({"text": "hi", "speed": 9}, 422, "invalid_input", "0.25 to 4.0"),
         ({"text": "hi", "speed": "fast"}, 422, "invalid_input", "speed"),
         ({"text": ["a", "b"]}, 422, "invalid_input", "text"),
@@ -116,7 +121,7 @@ def test_bad_input_gets_a_clear_json_error(
 
 def test_unknown_format_lists_the_allowed_values(client: TestClient) -> None:
     error = client.post("/speech", json={"text": "hi", "format": "ogg"}).json()["error"]
-    assert error["allowed"] == ["mp3", "opus", "aac", "flac", "wav", "pcm"]
+    assert error["allowed"] == ["mp3", "opus", "aac", "m4b", "flac", "wav", "pcm"]
     assert error["field"] == "format"
 
 

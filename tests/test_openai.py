@@ -126,7 +126,7 @@ def test_sse_events_carry_the_whole_file(server: Server, sdk: openai.OpenAI) -> 
     [
         ({"voice": "espeak:cmnn"}, "voice", "espeak:cmn"),
         ({"model": "tts-9"}, "model", "tts-1"),
-        ({"response_format": "ogg"}, "response_format", "mp3, opus, aac, flac, wav, pcm"),
+        ({"response_format": "ogg"}, "response_format", "mp3, opus, aac, m4b, flac, wav, pcm"),
         ({"speed": 5.0}, "speed", "0.25 to 4.0"),
         ({"input": "  "}, "input", "empty"),
     ],

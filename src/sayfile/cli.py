@@ -107,7 +107,11 @@ def say(
     ] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="mp3, opus, aac, flac, wav or pcm (24 kHz s16le)."),
+        typer.Option(
+            "--format",
+            help="mp3, opus, aac, m4b (an audiobook: chapters for books), flac, wav or pcm "
+            "(24 kHz s16le).",
+        ),
     ] = None,
     speed: Annotated[float, typer.Option("--speed", "-s", help="0.25 to 4.0.")] = 1.0,
     loudness: Annotated[

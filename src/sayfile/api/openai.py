@@ -60,7 +60,7 @@ class OpenAISpeechIn(BaseModel):
     )
     response_format: str = Field(
         default="mp3",
-        description="mp3, opus, aac, flac, wav or pcm.",
+        description="mp3, opus, aac, m4b (sent whole), flac, wav or pcm.",
         json_schema_extra={"enum": list(FORMATS)},
     )
     speed: float = Field(
