@@ -78,9 +78,9 @@ class BookRunner:
         assert work is not None
         stopped: list[bool] = []
         try:
-            for number in range(len(manifest.parts)):
-                if await asyncio.to_thread(self._part_done, folder, manifest, number):
-                    continue
+            # One look at the folder for the parts not done; each is checked again once held.
+            undone = await asyncio.to_thread(self._undone, folder, manifest)
+            for number in undone:
                 token = await self.store.try_lock(_part_lock(job_id, number), self._lease_s)
                 if token is None:
                     continue  # another process makes it
@@ -88,12 +88,11 @@ class BookRunner:
                 async with self._kept(job, held, token, folder, manifest, work, stopped):
                     if not await asyncio.to_thread(self._part_done, folder, manifest, number):
                         await self._make_part(job, folder, manifest, number)
-                        await self._join_chapter(
-                            job, folder, manifest, manifest.parts[number].chapter
-                        )
+                        chapter = manifest.parts[number].chapter
+                        await asyncio.to_thread(self._join_chapter, folder, manifest, chapter)
                 return await self._another_turn(folder, manifest)
             # Every part is done or held: the last one to finish joins the book.
-            if all(folder.chapter_done(c) for c in range(len(manifest.chapters))):
+            if await asyncio.to_thread(_all_chapters_done, folder, manifest):
                 await self._join_book(job, folder, manifest, work, stopped)
             return False
         except asyncio.CancelledError:
@@ -185,11 +184,9 @@ class BookRunner:
         progress = await asyncio.to_thread(_progress, folder, manifest)
         await self.lifecycle.progress(job.id, progress)
 
-    async def _join_chapter(
-        self, job: Job, folder: BookFolder, manifest: BookManifest, chapter: int
-    ) -> None:
+    def _join_chapter(self, folder: BookFolder, manifest: BookManifest, chapter: int) -> None:
         """Join chapter `chapter` from its parts when they are all there (once: the chapter's
-        file appears whole, then its parts go)."""
+        file appears whole, then its parts go). File work: run off the event loop."""
         numbers = manifest.parts_of(chapter)
         if not all(folder.part_done(n) for n in numbers) or folder.chapter_done(chapter):
             return
@@ -199,7 +196,7 @@ class BookRunner:
         # The chapter lasts as long as its packets: so the chapters after it start where the
         # book's joining puts them.
         began = time.perf_counter()
-        starts, end = await asyncio.to_thread(join_audio, sources, fmt, target)
+        starts, end = join_audio(sources, fmt, target)
         log.info(
             "a chapter was joined from %d parts in %.3f s",
             len(sources),
@@ -209,8 +206,7 @@ class BookRunner:
             (start, folder.read_timings(folder.part_timings(n)))
             for start, n in zip(starts, numbers, strict=True)
         ]
-        timings = joined(parts, end)
-        await asyncio.to_thread(folder.write_timings, folder.chapter_timings(chapter), timings)
+        folder.write_timings(folder.chapter_timings(chapter), joined(parts, end))
         for n in numbers:
             folder.part_audio(n, fmt.extension).unlink(missing_ok=True)
             folder.part_timings(n).unlink(missing_ok=True)
@@ -219,9 +215,9 @@ class BookRunner:
         """After a part: whether the book needs another turn, because a part is not done yet
         (perhaps held by another process: that turn then ends at once, having found nothing
         to take) or because every chapter is done and the book is to be joined."""
-        return not await asyncio.to_thread(
-            all, (self._part_done(folder, manifest, n) for n in range(len(manifest.parts)))
-        ) or all(folder.chapter_done(c) for c in range(len(manifest.chapters)))
+        if await asyncio.to_thread(self._undone, folder, manifest):
+            return True
+        return await asyncio.to_thread(_all_chapters_done, folder, manifest)
 
     async def _join_book(
         self,
@@ -310,6 +306,9 @@ class BookRunner:
         timings = joined(list(zip(starts, each, strict=True)), duration, marks)
         return duration, timings, target.stat().st_size
 
+    def _undone(self, folder: BookFolder, manifest: BookManifest) -> list[int]:
+        return [n for n in range(len(manifest.parts)) if not self._part_done(folder, manifest, n)]
+
     def _part_done(self, folder: BookFolder, manifest: BookManifest, number: int) -> bool:
         return folder.part_done(number) or folder.chapter_done(manifest.parts[number].chapter)
 
@@ -318,6 +317,10 @@ class BookRunner:
             await self.lifecycle.fail(job.id, reason, message)
         await asyncio.to_thread(self.forget, job.id)
         self.files.remove(job.id, job.extension)
+
+
+def _all_chapters_done(folder: BookFolder, manifest: BookManifest) -> bool:
+    return all(folder.chapter_done(c) for c in range(len(manifest.chapters)))
 
 
 def _part_lock(job_id: str, number: int) -> str:
