@@ -105,9 +105,10 @@ class LoudnessLevel:
                 break
         return float(gain)
 
-    def apply(self, samples: Samples, gain: float, rate: int) -> Samples:
+    def apply(self, samples: Samples, gain: float, rate: int, lift: float = 1.0) -> Samples:
         """Return `samples` (mono int16 at `rate`) scaled by `gain`, their true peak held under
-        `peak_dbtp` by a look-ahead limiter; `samples` themselves when off or nothing changes.
+        `peak_dbtp` by a look-ahead limiter, then raised by `lift` for an encoder whose decoded
+        audio comes out that much quieter; `samples` themselves when off or nothing changes.
 
         Each call stands alone: a peak in the first 5 ms of `samples` is lowered at once rather
         than faded into, which speech (starting in silence) does not notice. Raises ValueError
@@ -124,9 +125,9 @@ class LoudnessLevel:
         envelope = None
         if float(peaks.max()) > ceiling:
             envelope = _limiter_gain(peaks, ceiling, rate, audio.size)
-        if envelope is None and gain == 1.0:
+        if envelope is None and gain * lift == 1.0:
             return samples
-        audio *= np.float32(gain)
+        audio *= np.float32(gain * lift)
         if envelope is not None:
             audio *= envelope
         np.rint(audio, out=audio)

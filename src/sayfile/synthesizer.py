@@ -280,6 +280,9 @@ class Synthesizer:
         the sample) go to `heard`, and the moments of its marks to `marked`."""
         rate = plan.voice.sample_rate
         level = self.level(plan.loudness)
+        # Levelled audio is made that much louder than the target as the format's decoders
+        # will take off, so that what is heard is at the target.
+        lift = 10 ** (-plan.format.decoded_gain_db / 20)
         ahead = self.executor.threads * _AHEAD_PER_THREAD
         source = _marked_last(enumerate(self._pieces(plan, quick_start)))
         in_order = _InOrder(consume, last)
@@ -288,7 +291,7 @@ class Synthesizer:
         def refill() -> None:
             for (index, piece), final in itertools.islice(source, ahead - len(pending)):
                 engine = self.catalogue.engine(piece.voice)
-                work = _Speak(engine, piece, rate, level, index, final, in_order)
+                work = _Speak(engine, piece, rate, level, lift, index, final, in_order)
                 pending.append((piece, turn.submit(work, index)))
 
         total = len(plan.words)
@@ -457,6 +460,7 @@ class _Speak:
     piece: Piece
     rate: int
     level: LoudnessLevel
+    lift: float
     index: int
     final: bool
     in_order: _InOrder[Any]
@@ -468,9 +472,8 @@ class _Speak:
         seconds = time.perf_counter() - started
         if samples.size:
             gain = self.level.gain_for(voice.id, voice.sample_rate, self._reference)
-            samples = resample(
-                self.level.apply(samples, gain, voice.sample_rate), voice.sample_rate, self.rate
-            )
+            levelled = self.level.apply(samples, gain, voice.sample_rate, self.lift)
+            samples = resample(levelled, voice.sample_rate, self.rate)
         lead = round(piece.pause_s * self.rate)
         if lead:
             samples = np.concatenate([np.zeros(lead, dtype=np.int16), samples])
