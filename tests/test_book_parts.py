@@ -151,6 +151,45 @@ def test_a_book_as_a_zip_holds_each_chapter_and_its_subtitles(
     assert plain.status_code == 422 and plain.json()["error"]["field"] == "package"
 
 
+@pytest.mark.usefixtures("ffmpeg")
+def test_a_long_text_job_is_made_in_parts_with_the_chapters_its_lines_name(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    """A long plain text sent as JSON goes the book's way (parts any process can take) with
+    chapters from its "Chapter 1" and "第二章" lines; short texts and SSML stay whole jobs."""
+    client = make_client(**TONES, book_part_chars=200, book_above_chars=500)
+    text = "\n\n".join(
+        [
+            "Chapter 1\n\n" + "The wind rose over the hills. " * 12,
+            "第二章 风暴\n\n" + "风从山那边吹过来。" * 10,
+            "Chapter 3\n\n" + "The sun came up, and everything was quiet again. " * 9,
+        ]
+    )
+    titles = ["Chapter 1", "第二章 风暴", "Chapter 3"]
+    r = client.post("/jobs", json={"text": text, "format": "mp3"})
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["status_url"])
+    assert job["status"] == "done", job
+    listed = client.get(job["status_url"]).json()["chapters"]
+    assert [c["title"] for c in listed] == titles
+    audio = client.get(job["audio_url"]).content
+    saved = tmp_path / "text.mp3"
+    saved.write_bytes(audio)
+    assert [title for title, _ in probed_chapters(saved)] == titles
+    timings = client.get(job["timings_url"]).json()
+    said = " ".join(p["text"] for p in timings["pieces"])
+    assert said.count("The wind rose") == 12 and said.count("风从山那边吹过来") == 10
+    assert said.count("The sun came up") == 9
+    assert decode(audio, "mp3").duration_s == pytest.approx(timings["duration"], abs=0.1)
+
+    short = client.post("/jobs", json={"text": "A short one. " * 20}).json()
+    ssml = "<speak><p>" + "Marked up, and kept whole. " * 60 + "</p></speak>"
+    marked = client.post("/jobs", json={"text": ssml}).json()
+    for whole in (short, marked):
+        assert wait_done(client, whole["status_url"])["status"] == "done"
+        assert client.get(whole["status_url"]).json()["chapters"] is None
+
+
 def test_an_m4b_cannot_be_streamed(make_client: Callable[..., TestClient]) -> None:
     client = make_client(**TONES)
     r = client.post("/speech", params={"stream": "true"}, json={"text": "Hi.", "format": "m4b"})

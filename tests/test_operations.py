@@ -21,6 +21,9 @@ from sayfile.engines.piper import bundled_voice_models
 pytestmark = pytest.mark.slow
 
 LONG = "This job runs long enough to be caught in the act, sentence by sentence. " * 400
+# LONG made whole by one process, not as a book in parts (which resumes after a restart
+# instead: tests/test_book_parts.py), for the tests of how such a job ends.
+WHOLE = {"book_above_chars": "0"}
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -280,7 +283,7 @@ def test_disk_full_fails_the_job_clearly_and_the_server_keeps_working(
 
 def test_sigterm_hands_back_work_and_leaves_no_part_files(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    server = start_server(data)
+    server = start_server(data, **WHOLE)
     try:
         job = job_under_way(server.url, LONG, until=lambda job: job["progress"] > 0)
         assert list((data / "audio").glob("*.part"))
@@ -288,7 +291,7 @@ def test_sigterm_hands_back_work_and_leaves_no_part_files(tmp_path: Path) -> Non
         server.stop()  # SIGTERM, then wait
     assert server.process.returncode in (0, -signal.SIGTERM)
     assert not list((data / "audio").glob("*.part"))
-    again = start_server(data)
+    again = start_server(data, **WHOLE)
     try:
         record = httpx.get(again.url + job["status_url"]).json()
         assert record["status"] == "failed"
@@ -299,13 +302,13 @@ def test_sigterm_hands_back_work_and_leaves_no_part_files(tmp_path: Path) -> Non
 
 def test_kill_9_is_reconciled_at_the_next_start(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    server = start_server(data)
+    server = start_server(data, **WHOLE)
     # Under way with a sentence written, so that its .part file exists.
     job = job_under_way(server.url, LONG, until=lambda job: job["progress"] > 0)
     server.crash()
     assert list((data / "audio").glob("*.part"))
     # No waiting for a heartbeat to go stale: the embedded server alone ran the job.
-    again = start_server(data)
+    again = start_server(data, **WHOLE)
     try:
         assert not list((data / "audio").glob("*.part"))
         record = httpx.get(again.url + job["status_url"]).json()

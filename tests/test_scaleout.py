@@ -35,6 +35,9 @@ from sayfile.settings import Settings
 pytestmark = pytest.mark.slow
 
 LONG = "A worker keeps this long job busy for a good while, sentence after sentence. " * 400
+# LONG made whole by one process, not as a book in parts (which another worker goes on
+# with instead: the book tests below), for the tests of how such a job ends.
+WHOLE = {"book_above_chars": "0"}
 
 
 @dataclass
@@ -133,7 +136,7 @@ def test_200_mixed_requests_across_two_apis_and_two_workers(make_cluster: Cluste
 def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(
     make_cluster: ClusterFactory, request: pytest.FixtureRequest
 ) -> None:
-    cluster = make_cluster()
+    cluster = make_cluster(**WHOLE)
     api = cluster.apis[0]
     created = httpx.post(f"{api.url}/jobs", json={"text": LONG, "voice": "espeak:en-us"})
     status_url = api.url + created.json()["status_url"]
@@ -231,9 +234,14 @@ def test_a_worker_killed_mid_book_loses_only_its_part_and_the_book_is_whole(
 def test_a_book_goes_on_from_its_finished_parts_when_every_worker_died(
     make_cluster: ClusterFactory,
 ) -> None:
-    cluster = make_cluster(ttl_seconds="300", book_part_chars="500")
+    # The book is a long text sent as JSON this time, its chapters named by "Chapter N" lines.
+    cluster = make_cluster(ttl_seconds="300", book_part_chars="500", book_above_chars="1000")
     api = cluster.apis[0]
-    created = _post_book(api, "mp3")
+    text = BOOK.decode().replace("# Chapter", "Chapter")
+    created = httpx.post(
+        f"{api.url}/jobs", json={"text": text, "voice": "espeak:en-us", "format": "mp3"}
+    )
+    assert created.status_code == 202, created.text
     status_url = api.url + created.json()["status_url"]
     folder = cluster.data_dir / "books" / created.json()["id"]
     deadline = time.monotonic() + 60
@@ -256,6 +264,8 @@ def test_a_book_goes_on_from_its_finished_parts_when_every_worker_died(
     said = " ".join(piece["text"] for piece in timings["pieces"])
     for n in range(1, 5):
         assert said.count(f"Part of chapter {n} is read") == 30
+    marks = [mark["name"] for mark in timings["marks"]]
+    assert marks == [f"chapter:Chapter {n}" for n in range(1, 5)]
     audio = httpx.get(api.url + job["audio_url"]).content
     assert decode(audio, "mp3").duration_s == pytest.approx(timings["duration"], abs=0.1)
 
@@ -266,7 +276,7 @@ def test_api_processes_stop_when_their_supervisor_is_killed(
     """kill -9 of `sayfile serve --workers 2`'s supervisor alone: its API processes must not
     live on holding the port; they stop as on SIGTERM and hand their job back."""
     data = tmp_path / "shared"
-    env = {"store_url": redis_server.url(0), "workers": "2"}
+    env = {"store_url": redis_server.url(0), "workers": "2", **WHOLE}
     server = server_factory(data, **env)
     job = job_under_way(server.url, LONG)
     os.kill(server.process.pid, signal.SIGKILL)

@@ -313,10 +313,10 @@ class BookRunner:
         return folder.part_done(number) or folder.chapter_done(manifest.parts[number].chapter)
 
     async def _fail(self, job: Job, reason: FailureReason, message: str) -> None:
-        with contextlib.suppress(SayfileError):
-            await self.lifecycle.fail(job.id, reason, message)
+        # The files go first: on a full disk, the store may need the space they held.
         await asyncio.to_thread(self.forget, job.id)
         self.files.remove(job.id, job.extension)
+        await self.lifecycle.fail_for_sure(job.id, reason, message)
 
 
 def _all_chapters_done(folder: BookFolder, manifest: BookManifest) -> bool:

@@ -10,7 +10,7 @@ import os
 import socket
 
 from sayfile.chapters import chapter_marks, mark_chapters
-from sayfile.errors import DiskFull, SayfileError
+from sayfile.errors import SayfileError
 from sayfile.events import DELETED, JobEvents
 from sayfile.files import AudioFiles
 from sayfile.jobs import FailureReason, Job
@@ -22,9 +22,6 @@ log = logging.getLogger(__name__)
 
 # Writing failed for lack of space: full file system, quota, or file size limit.
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-# Recording a failure is tried again for a few seconds while the store's disk is full.
-_FAIL_TRIES = 10
-_FAIL_RETRY_S = 0.5
 _INTERRUPTED = "stopped before it finished because the server shut down; please submit it again"
 
 
@@ -108,16 +105,7 @@ class JobRunner:
 
     async def _fail(self, job_id: str, extension: str, reason: FailureReason, message: str) -> None:
         self.files.remove(job_id, extension)
-        for _ in range(_FAIL_TRIES):
-            try:
-                await self.lifecycle.fail(job_id, reason, message)
-                return
-            except DiskFull:
-                # The store shares the full disk: the space the removed file held may take
-                # a moment to come back, and the job's own reason beats "worker lost".
-                await asyncio.sleep(_FAIL_RETRY_S)
-            except SayfileError:
-                return  # the store is away: the sweeper fails the job later
+        await self.lifecycle.fail_for_sure(job_id, reason, message)
 
     async def _beat(self, job_id: str, progress: list[float], stop: _Stop) -> None:
         while True:

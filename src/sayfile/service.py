@@ -45,6 +45,7 @@ from sayfile.queue import JobQueue
 from sayfile.quota import StorageQuota, estimate_bytes
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
+from sayfile.ssml import looks_like_ssml
 from sayfile.store import JobStore
 from sayfile.subtitles import Timing, Timings
 from sayfile.synthesizer import SpeechPlan, Synthesizer
@@ -278,8 +279,13 @@ class SpeechService:
         self, request: SpeechRequest, client: str | None, one_time: bool = False
     ) -> Job:
         """Create a job for a download link; synthesis is queued (or a finished identical
-        file reused at once). Raises InvalidInput, Busy, TooManyActive, StorageFull,
+        file reused at once). A plain text longer than `book_above_chars` is made as a book
+        (`create_book_job`), in parts that every process can take, with chapters where it has
+        "Chapter 1" or "第一章" lines. Raises InvalidInput, Busy, TooManyActive, StorageFull,
         StoreUnavailable."""
+        if self._long_text(request.text):
+            text = BookUpload(request.text.encode("utf-8"), "", "text/plain")
+            return await self.create_book_job(text, request, client, one_time)
         plan = self.plan(request, Purpose.job)
         return await self._submit(self._new_job(plan, client, one_time, False), plan)
 
@@ -323,6 +329,12 @@ class SpeechService:
         job = self._new_job(plan, client, one_time, False)
         job = job.evolve(book=True, package=package, key=f"{job.key}:{package}")
         return await self._submit(job, plan, manifest)
+
+    def _long_text(self, text: str) -> bool:
+        """Whether a job's `text` is made as a book: plain text (SSML is not cut into parts)
+        over `book_above_chars` and within the job limit (beyond it, the limit's error)."""
+        above = self.settings.book_above_chars
+        return 0 < above < len(text) <= self.settings.max_chars_job and not looks_like_ssml(text)
 
     def _new_job(
         self, plan: SpeechPlan, client: str | None, one_time: bool, interactive: bool

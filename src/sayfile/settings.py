@@ -164,6 +164,13 @@ class Settings(BaseSettings):
         "run of its sentences), which any process can make: the unit of sharing out, of "
         "redoing after a crash and of resuming.",
     )
+    book_above_chars: int = Field(
+        default=16_000,
+        ge=0,
+        description="A job's plain text longer than this is made as a book: in parts that "
+        'every process can take at once, with chapters where the text has "Chapter 1" or '
+        '"第一章" lines. 0: every text job is made whole by one process.',
+    )
     book_turns: int = Field(
         default=4,
         ge=1,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import sqlite3
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +74,9 @@ class SqliteJobStore:
             job.client,
             json.dumps(job.to_dict()),
         )
-        try:
+        with _disk_full_named():
             cursor = await self._execute(db, job, values, expected)
             await db.commit()
-        except sqlite3.OperationalError as exc:
-            if "full" in str(exc):  # "database or disk is full"
-                raise DiskFull() from exc
-            raise
         return cursor.rowcount == 1
 
     async def _execute(
@@ -183,32 +180,46 @@ class SqliteJobStore:
         async with self._lock:
             db = await self._conn()
             now = time.time()
-            cursor = await db.execute(
-                "INSERT INTO locks (name, holder, until) VALUES (?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
-                "until = excluded.until WHERE until <= ?",
-                (name, token, now + seconds, now),
-            )
-            await db.commit()
+            with _disk_full_named():
+                cursor = await db.execute(
+                    "INSERT INTO locks (name, holder, until) VALUES (?, ?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                    "until = excluded.until WHERE until <= ?",
+                    (name, token, now + seconds, now),
+                )
+                await db.commit()
             return token if cursor.rowcount == 1 else None
 
     async def unlock(self, name: str, token: str) -> None:
         async with self._lock:
             db = await self._conn()
-            await db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, token))
-            await db.commit()
+            with _disk_full_named():
+                await db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, token))
+                await db.commit()
 
     async def extend_lock(self, name: str, token: str, seconds: float) -> bool:
         async with self._lock:
             db = await self._conn()
-            cursor = await db.execute(
-                "UPDATE locks SET until = ? WHERE name = ? AND holder = ?",
-                (time.time() + seconds, name, token),
-            )
-            await db.commit()
+            with _disk_full_named():
+                cursor = await db.execute(
+                    "UPDATE locks SET until = ? WHERE name = ? AND holder = ?",
+                    (time.time() + seconds, name, token),
+                )
+                await db.commit()
             return cursor.rowcount == 1
 
     async def close(self) -> None:
         if self._db is not None:
             await self._db.close()
             self._db = None
+
+
+@contextlib.contextmanager
+def _disk_full_named() -> Iterator[None]:
+    """SQLite's "database or disk is full" raised as DiskFull, which callers know."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "full" in str(exc):
+            raise DiskFull() from exc
+        raise
