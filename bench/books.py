@@ -30,6 +30,10 @@ peak should not grow with the book's length. With the defaults (Piper, 200,000 c
 
     .venv/bin/python bench/books.py [--chars 200000] [--workers 1,2,4] [--no-memory]
         [--voice piper:en_US-joe-medium] [--format mp3] [--turns N] [--part-chars 4000]
+        [--as-text]
+
+With --as-text the book goes to POST /jobs as JSON plain text, its headings as lines
+("Chapter 3: ..."): a long text job, which the service makes as a book the same way.
 
 A quick check of the script itself (under a minute):
 
@@ -261,17 +265,28 @@ class Run:
 @dataclass(frozen=True)
 class Book:
     markdown: str
+    as_text: bool
+    """Sent as a JSON job's plain text (its headings as "Chapter N: ..." lines) rather than
+    uploaded as Markdown: the way a long text job becomes a book."""
     chapters: int
     text_chars: int
     parts: int
 
 
-def plan_book(chars: int, chapters: int, part_chars: int) -> Book:
+def plan_book(chars: int, chapters: int, part_chars: int, as_text: bool = False) -> Book:
     """The book's Markdown and, read as the service reads it, its chapters and parts."""
     markdown = make_book(chars, chapters)
-    read = read_book(markdown.encode(), "book.md")
+    if as_text:
+        read = read_book(plain_text(markdown).encode(), "", "text/plain")
+    else:
+        read = read_book(markdown.encode(), "book.md")
     parts = split_book(read, part_chars)
-    return Book(markdown, len(read), sum(len(c.text) for c in read), len(parts))
+    return Book(markdown, as_text, len(read), sum(len(c.text) for c in read), len(parts))
+
+
+def plain_text(markdown: str) -> str:
+    """The book as plain text: each `# Chapter N: Title` heading a line of its own."""
+    return re.sub(r"^# ", "", markdown, flags=re.MULTILINE)
 
 
 # /proc
@@ -457,9 +472,15 @@ def tail(log: Path, lines: int = 20) -> str:
 # The API
 
 
-def submit(client: httpx.Client, markdown: str, voice: str, fmt: str) -> dict[str, Any]:
-    files = {"file": ("book.md", markdown.encode(), "text/markdown")}
-    response = client.post("/jobs", files=files, data={"voice": voice, "format": fmt})
+def submit(
+    client: httpx.Client, markdown: str, voice: str, fmt: str, as_text: bool = False
+) -> dict[str, Any]:
+    if as_text:
+        body = {"text": plain_text(markdown), "voice": voice, "format": fmt}
+        response = client.post("/jobs", json=body)
+    else:
+        files = {"file": ("book.md", markdown.encode(), "text/markdown")}
+        response = client.post("/jobs", files=files, data={"voice": voice, "format": fmt})
     if response.status_code != 202:
         raise RuntimeError(f"POST /jobs answered {response.status_code}: {response.text}")
     job: dict[str, Any] = response.json()
@@ -611,7 +632,7 @@ def measure(client: httpx.Client, run: Run, book: Book, options: Options, folder
     sampler.start()
     started = time.perf_counter()
     try:
-        job = submit(client, book.markdown, options.voice, options.format)
+        job = submit(client, book.markdown, options.voice, options.format, book.as_text)
         done = wait_done(client, job["id"], options.timeout)
         wall = time.perf_counter() - started
     finally:
@@ -687,7 +708,8 @@ def report(
     print(
         f"Book: {len(book.markdown):,} characters of Markdown ({book.text_chars:,} of chapter "
         f"text), {book.chapters} chapters, {book.parts} parts of about {args.part_chars:,}; "
-        f"{args.voice}, {args.format}"
+        f"{args.voice}, {args.format}; "
+        + ("sent as a JSON job's plain text" if book.as_text else "uploaded as Markdown")
     )
     print(f"SAYFILE_PARALLEL_SENTENCES=1, SAYFILE_BOOK_TURNS={turns}; {os.cpu_count()} cores")
     done = [r for r in runs if r.wall_s is not None]
@@ -771,6 +793,11 @@ def main() -> None:
         help="also run half the book with the fewest workers (peak RSS in the book's length)",
     )
     parser.add_argument(
+        "--as-text",
+        action="store_true",
+        help="send the book as a JSON job's plain text (a long text job), not a Markdown upload",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=3600,
@@ -782,8 +809,12 @@ def main() -> None:
         raise SystemExit("--workers: comma-separated counts of 1 or more")
     if shutil.which("redis-server") is None:
         raise SystemExit("redis-server is missing: `make test` installs it")
-    book = plan_book(args.chars, args.chapters, args.part_chars)
-    half_book = plan_book(args.chars // 2, args.chapters, args.part_chars) if args.memory else None
+    book = plan_book(args.chars, args.chapters, args.part_chars, args.as_text)
+    half_book = (
+        plan_book(args.chars // 2, args.chapters, args.part_chars, args.as_text)
+        if args.memory
+        else None
+    )
     options = Options(args.voice, args.format, args.turns, args.part_chars, args.timeout)
     runs: list[Run] = []
     half: Run | None = None

@@ -99,6 +99,15 @@ def _decoded_at(data: bytes, name: str, rate: int) -> np.ndarray:
     return np.frombuffer(out, dtype="<i2").astype(np.float64)
 
 
+def _encoded(speech: np.ndarray, name: str) -> bytes:
+    """`speech` encoded whole in format `name`, at RATE."""
+    sink = io.BytesIO()
+    encoder = open_encoder(FORMATS[name], RATE, sink)
+    encoder.write(speech)
+    encoder.close()
+    return sink.getvalue()
+
+
 def _snr_db(source: np.ndarray, decoded: np.ndarray) -> float:
     """Signal-to-noise ratio of `decoded` against `source`, at the best alignment (encoders
     that cannot say their lead-in to the decoder, such as raw mp3 frames, shift the audio)."""
@@ -129,14 +138,10 @@ _MIN_SNR_DB = {
 def test_encoders_keep_speech_as_an_independent_decoder_hears_it(name: str) -> None:
     speech = _speech()
     fmt = FORMATS[name]
-    whole = io.BytesIO()
-    encoder = open_encoder(fmt, RATE, whole)
-    encoder.write(speech)
-    encoder.close()
     streamed = (
         [b"".join(encode_chunks(fmt, RATE, np.array_split(speech, 9)))] if fmt.streamable else []
     )
-    for data in (whole.getvalue(), *streamed):
+    for data in (_encoded(speech, name), *streamed):
         assert _snr_db(speech, _decoded_at(data, name, RATE)) >= _MIN_SNR_DB[name]
 
 
@@ -146,14 +151,9 @@ def test_each_format_decodes_at_the_level_its_table_says(name: str) -> None:
     """Loudness levelling makes up for `decoded_gain_db` (LAME's -0.45 dB): a codec that
     changes it, or a format that starts changing the level, fails here."""
     speech = _speech()
-    fmt = FORMATS[name]
-    sink = io.BytesIO()
-    encoder = open_encoder(fmt, RATE, sink)
-    encoder.write(speech)
-    encoder.close()
-    decoded = _decoded_at(sink.getvalue(), name, RATE)
+    decoded = _decoded_at(_encoded(speech, name), name, RATE)
     change = 10 * np.log10(np.sum(decoded**2) / np.sum(speech.astype(np.float64) ** 2))
-    assert change == pytest.approx(fmt.decoded_gain_db, abs=0.15)
+    assert change == pytest.approx(FORMATS[name].decoded_gain_db, abs=0.15)
 
 
 def test_streamed_encoding_yields_bytes_before_the_end() -> None:
