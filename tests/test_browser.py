@@ -188,7 +188,7 @@ def test_get_link_shows_progress_then_a_link_that_downloads_and_plays(
 def test_a_chosen_book_file_becomes_a_link_to_one_audiobook_with_its_chapters(
     server_factory: Callable[..., Server], launch: Launch, tmp_path: Path
 ) -> None:
-    server = server_factory()
+    server = server_factory(book_above_chars="300")
     book = tmp_path / "storm.md"
     book.write_text(
         "# The Calm\n\nThe sea was quiet.\n\n# The Storm\n\nThen the wind rose.\n",
@@ -222,6 +222,17 @@ def test_a_chosen_book_file_becomes_a_link_to_one_audiobook_with_its_chapters(
     page.click("#book-clear")  # back to the text
     expect(page.locator("#book-clear")).to_be_hidden()
     assert page.evaluate("document.getElementById('book-file').files.length") == 0
+
+    # A long pasted text is a book too, with the chapters its lines name.
+    page.fill(
+        "#text",
+        "Chapter 1\n\n" + "The sea was quiet. " * 20 + "\n\n第二章\n\n" + "风起了。" * 10,
+    )
+    with job_created(page) as created:
+        page.click("#get-link")
+    assert created.value.json()["book"] is True
+    expect(page.locator("#chapters-box")).to_be_visible()
+    expect(page.locator("#chapters .chapter-title")).to_have_text(["Chapter 1", "第二章"])
 
 
 def test_a_books_chapters_play_as_they_are_made_then_each_plays_the_book_from_its_start(
