@@ -25,6 +25,7 @@ SCRIPTS: tuple[tuple[str, ...], ...] = (
     ("bigfile.py",),
     ("longjob.py",),
     ("levels.py",),
+    ("loudness.py",),
     ("scaleout.py",),
     ("fairness.py",),
     ("books.py",),
