@@ -90,7 +90,7 @@ class BookRunner:
                         await self._make_part(job, folder, manifest, number)
                         chapter = manifest.parts[number].chapter
                         await asyncio.to_thread(self._join_chapter, folder, manifest, chapter)
-                return await self._another_turn(folder, manifest)
+                return await asyncio.to_thread(self._needs_turn, folder, manifest)
             # Every part is done or held: the last one to finish joins the book.
             if await asyncio.to_thread(_all_chapters_done, folder, manifest):
                 await self._join_book(job, folder, manifest, work, stopped)
@@ -211,13 +211,11 @@ class BookRunner:
             folder.part_audio(n, fmt.extension).unlink(missing_ok=True)
             folder.part_timings(n).unlink(missing_ok=True)
 
-    async def _another_turn(self, folder: BookFolder, manifest: BookManifest) -> bool:
+    def _needs_turn(self, folder: BookFolder, manifest: BookManifest) -> bool:
         """After a part: whether the book needs another turn, because a part is not done yet
         (perhaps held by another process: that turn then ends at once, having found nothing
         to take) or because every chapter is done and the book is to be joined."""
-        if await asyncio.to_thread(self._undone, folder, manifest):
-            return True
-        return await asyncio.to_thread(_all_chapters_done, folder, manifest)
+        return bool(self._undone(folder, manifest)) or _all_chapters_done(folder, manifest)
 
     async def _join_book(
         self,
@@ -314,9 +312,12 @@ class BookRunner:
 
     async def _fail(self, job: Job, reason: FailureReason, message: str) -> None:
         # The files go first: on a full disk, the store may need the space they held.
-        await asyncio.to_thread(self.forget, job.id)
-        self.files.remove(job.id, job.extension)
+        await asyncio.to_thread(self._remove_files, job)
         await self.lifecycle.fail_for_sure(job.id, reason, message)
+
+    def _remove_files(self, job: Job) -> None:
+        self.forget(job.id)
+        self.files.remove(job.id, job.extension)
 
 
 def _all_chapters_done(folder: BookFolder, manifest: BookManifest) -> bool:

@@ -104,11 +104,6 @@ class JobOut(BaseModel):
         description="Once done: what the audio says when (JSON); `subtitles.srt` and "
         "`subtitles.vtt` beside it give captions."
     )
-    book: bool = Field(
-        default=False,
-        description="Made as a book, in parts that every worker takes: an uploaded book, or "
-        "a plain text longer than SAYFILE_BOOK_ABOVE_CHARS. GET /jobs/{id} lists its chapters.",
-    )
     chapters: list[ChapterOut] | None = Field(
         default=None,
         description="A book's chapters as they stand (GET /jobs/{id}); null for other jobs, "
@@ -134,7 +129,6 @@ class JobOut(BaseModel):
             status_url=f"{base}jobs/{job.id}",
             audio_url=f"{base}jobs/{job.id}/audio",
             timings_url=f"{base}jobs/{job.id}/timings",
-            book=job.book,
             chapters=None
             if chapters is None
             else [

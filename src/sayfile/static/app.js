@@ -830,7 +830,7 @@
       const response = await fetch(root + "/jobs", init);
       if (!response.ok) { await showProblem(formError, response, limits.job); return; }
       const job = await response.json();
-      const run = { job, book: book || job.book === true, over: false };
+      const run = { job, book: book || Array.isArray(job.chapters), over: false };
       current = run;
       savePrefs();
       rememberJob(job, title);
