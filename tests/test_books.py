@@ -5,12 +5,23 @@ chapter lines, and the limits on chapters and characters."""
 from __future__ import annotations
 
 import io
+import os
+import tracemalloc
 import zipfile
+from pathlib import Path
 
 import pytest
 from ebooklib import epub
 
-from sayfile.books import MAX_EPUB_UNPACKED_BYTES, MAX_XHTML_BYTES, Chapter, read_book
+from sayfile.books import (
+    MAX_EPUB_UNPACKED_BYTES,
+    MAX_XHTML_BYTES,
+    Chapter,
+    book_ssml,
+    choose_chapters,
+    open_book,
+    read_book,
+)
 from sayfile.errors import InvalidBook, InvalidInput
 
 TITLE_PAGE = "<h1>The Test Book</h1><p>by A. Writer</p>"
@@ -102,6 +113,8 @@ def test_epub_chapters_follow_the_toc_and_spine(nav: bool) -> None:
         "Chapter Three",
     ]
     assert chapters[0].text == "The Test Book. by A. Writer."
+    # A short page before the first chapter listed is a title page: listed, not spoken.
+    assert [chapter.skipped for chapter in chapters] == [True, False, False, False]
     # The head's <title> is not read; a paragraph without a final mark ends with one.
     assert (
         chapters[1].text
@@ -483,3 +496,111 @@ def test_limits_on_chapters_and_characters() -> None:
         f"This book has {chars} characters of text; the limit is {chars - 1}."
     )
     assert "no text to read" in _refusal(b" \n\n ", "empty.txt")
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_a_calibre_epub2_lists_its_front_matter_as_skipped() -> None:
+    """《呐喊》 as Calibre makes it: a cover page (guide `cover`), a title page, a copyright
+    page and "目 录" (guide `toc`) before the preface; only the preface and the story are
+    spoken by default, and the book tells its title, author, language, year and cover."""
+    book = open_book((DATA / "nahan-calibre-epub2.epub").read_bytes(), "nahan.epub")
+    assert [(c.title, c.skipped) for c in book.chapters] == [
+        ("呐喊", True),
+        ("版权信息", True),
+        ("目 录", True),
+        ("自序", False),
+        ("狂人日记", False),
+    ]
+    assert book.spoken[0].text.startswith("自序。 我在年青时候也曾经做过许多梦")
+    info = book.info
+    assert (info.title, info.author, info.language, info.year) == ("呐喊", "鲁迅", "zh", "1923")
+    assert info.cover is not None and info.cover.media_type == "image/jpeg"
+    assert info.cover.data.startswith(b"\xff\xd8")  # a JPEG
+    # The SSML spoken for the book has no front matter in it.
+    ssml = book_ssml(book.chapters)
+    assert "版权" not in ssml and "目 录" not in ssml and "狂人日记" in ssml
+
+
+def test_an_epub3_lists_its_landmarks_as_skipped() -> None:
+    """Moby-Dick in the shape of IDPF's sample: the cover is outside the reading order, the
+    title page is the first entry of the contents, a brief contents page follows it, and the
+    copyright page is a landmark at the end."""
+    book = open_book((DATA / "moby-dick-epub3.epub").read_bytes(), "moby-dick.epub")
+    assert [(c.title, c.skipped) for c in book.chapters] == [
+        ("Moby-Dick", True),
+        ("Contents", True),
+        ("Chapter 1. Loomings.", False),
+        ("Chapter 2. The Carpet-Bag.", False),
+        ("Copyright Page", True),
+    ]
+    assert book.spoken[0].text.startswith("Chapter 1. Loomings. Call me Ishmael.")
+    assert (book.info.author, book.info.year, book.info.language) == (
+        "Herman Melville",
+        "1851",
+        "en-US",
+    )
+    assert book.info.cover is not None
+
+
+def test_chosen_chapters_are_made_and_the_others_skipped() -> None:
+    chapters = read_book((DATA / "moby-dick-epub3.epub").read_bytes(), "moby-dick.epub")
+    chosen = choose_chapters(chapters, " 1, 3-4 ")
+    assert [c.skipped for c in chosen] == [False, True, False, False, True]
+    assert [c.skipped for c in choose_chapters(chapters, "all")] == [False] * 5
+    assert choose_chapters(chapters, None) == chapters
+    for bad, says in [
+        ("0", "not in this book, which has 5 chapters"),
+        ("2-9", "not in this book"),
+        ("4-2", "not in this book"),
+        ("one", "is not a chapter number or range"),
+        ("1,,2", "is not a chapter number or range"),
+    ]:
+        with pytest.raises(InvalidInput) as refused:
+            choose_chapters(chapters, bad)
+        assert refused.value.field == "chapters"
+        assert says in refused.value.message
+        assert "from 1 to 5 such as 1-3,7, or all" in refused.value.message
+
+
+def test_text_front_matter_is_found_by_what_it_says() -> None:
+    text = (
+        "目录\n\n第一章 风起\n第二章 雨落\n第三章 天晴\n\n"
+        "第一章 风起\n\n风越来越大。\n\n第二章 雨落\n\n雨也下起来了。\n\n第三章 天晴\n\n天晴了。\n"
+    )
+    chapters = read_book(text.encode(), "风雨.txt")
+    assert [(c.title, c.skipped) for c in chapters] == [
+        ("风雨", True),
+        ("第一章 风起", False),
+        ("第二章 雨落", False),
+        ("第三章 天晴", False),
+    ]
+    copyright_page = "Copyright © 2024 A. Writer. All rights reserved.\n\nChapter 1\n\nIt began."
+    assert [c.skipped for c in read_book(copyright_page.encode(), "b.txt")] == [True, False]
+    # A book that is nothing but what looks like front matter is read whole.
+    only = read_book(b"Contents: nothing else here.", "c.txt")
+    assert [c.skipped for c in choose_chapters(only, None)] == [False]
+
+
+def test_the_epub_reader_leaves_pictures_packed() -> None:
+    """A book of 40 MiB of pictures (stored, as in real EPUBs) and a little text is read with
+    memory that does not grow with the pictures."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO((DATA / "moby-dick-epub3.epub").read_bytes())) as source,
+        zipfile.ZipFile(buffer, "w") as copy,
+    ):
+        for member in source.infolist():
+            copy.writestr(member, source.read(member))
+        for number in range(40):
+            copy.writestr(f"OPS/images/plate-{number:02d}.jpg", os.urandom(1 << 20))
+    data = buffer.getvalue()
+    tracemalloc.start()
+    try:
+        book = open_book(data, "moby-dick.epub")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(book.spoken) == 2
+    assert peak < 8 * 1024 * 1024

@@ -10,25 +10,24 @@ import re
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from html.entities import html5 as html_entities
 from typing import Any
-from urllib.parse import unquote
 from xml.sax.saxutils import escape, quoteattr
 
 # lxml ships no type information; mypy sees these modules as Any.
 import lxml.etree  # type: ignore[import-untyped]
 import lxml.html  # type: ignore[import-untyped]
-from ebooklib import epub
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from sayfile.errors import InvalidBook
+from sayfile.epub_package import FRONT_MATTER, BookInfo, Package, read_member, read_package
+from sayfile.errors import InvalidBook, InvalidInput
 from sayfile.text import normalize
 
-# ebooklib loads every file an EPUB's manifest lists (images too) into memory, so the whole
-# archive is bounded before it is opened: a ZIP bomb is refused from its directory alone.
+# The whole archive is bounded before it is opened: a ZIP bomb is refused from its directory
+# alone, though only the text documents are ever unpacked.
 MAX_EPUB_UNPACKED_BYTES = 200 * 1024 * 1024
 # The XHTML documents actually read, which is what parsing time grows with.
 MAX_XHTML_BYTES = 50 * 1024 * 1024
@@ -135,6 +134,24 @@ _HEADINGS = (
 # clause does, which tells it from a paragraph such as "Part 2 of the plan was to wait."
 _CLAUSE_END = re.compile(r"[.,;!?。，；！？、]$")
 _BLANK_LINE = re.compile(r"\n\s*\n")
+# Front matter found from what a page says: a table of contents (its title, or its first
+# paragraph) of a chapter this short at most, and a copyright page shorter still.
+_FRONT_MATTER_CHARS = 5000
+_COPYRIGHT_CHARS = 1500
+_TITLE_PAGE_CHARS = 300
+_TITLE_PAGE = "title page"
+_FRONT_TITLE = re.compile(
+    r"(?:目\s*[录錄]|table\s+of\s+contents|contents|版\s*[权權](?:信息|页|頁|所有)?|copyright"
+    r"(?:\s+page)?|cover|封\s*面|title\s+page|扉\s*[页頁])[.。]?",
+    re.IGNORECASE,
+)
+_CONTENTS = re.compile(r"(?:目\s*[录錄]|table\s+of\s+contents|contents)\s*[.。:：]+", re.IGNORECASE)
+_COPYRIGHT = re.compile(
+    r"copyright\s*(?:©|\(c\)|\d{4})|©\s*\d{4}|版[权權]所有|版[权權]信息|ISBN[\s:：-]*\d",
+    re.IGNORECASE,
+)
+# A chapter selection's piece: a number or a range of them.
+_RANGE = re.compile(r"\s*(?P<first>\d{1,6})\s*(?:[-–]\s*(?P<last>\d{1,6})\s*)?")
 # YAML front matter of static-site generators and note apps: metadata, not text.
 _FRONT_MATTER = re.compile(r"---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 
@@ -142,10 +159,25 @@ _FRONT_MATTER = re.compile(r"---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.
 @dataclass(frozen=True, slots=True)
 class Chapter:
     """One chapter of a book: its title and its normalised text, which starts with the heading
-    when the book has one and ends every paragraph as a sentence."""
+    when the book has one and ends every paragraph as a sentence; `skipped` when it is not
+    spoken (front matter by default, or left out by the user's choice)."""
 
     title: str
     text: str
+    skipped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """A book as read: every chapter, front matter included (marked skipped), and what the
+    book says about itself."""
+
+    chapters: tuple[Chapter, ...]
+    info: BookInfo
+
+    @property
+    def spoken(self) -> list[Chapter]:
+        return [chapter for chapter in self.chapters if not chapter.skipped]
 
 
 def read_book(
@@ -155,7 +187,8 @@ def read_book(
     max_chapters: int = 500,
     max_chars: int = 2_000_000,
 ) -> list[Chapter]:
-    """Return the chapters of the book uploaded as `filename`, in reading order, none empty.
+    """Return the chapters of the book uploaded as `filename`, in reading order, none empty,
+    front matter included and marked `skipped` (see `open_book`).
 
     The kind of book comes from the extension of `filename` (.epub, .md/.markdown, .txt), else
     from `media_type`, else from the content: a ZIP archive is read as an EPUB, anything else as
@@ -166,8 +199,24 @@ def read_book(
     DRM-protected EPUB, text that is not UTF-8), has no text, or has more than `max_chapters`
     chapters or `max_chars` characters of chapter text.
     """
+    return list(open_book(data, filename, media_type, max_chapters, max_chars).chapters)
+
+
+def open_book(
+    data: bytes,
+    filename: str,
+    media_type: str | None = None,
+    max_chapters: int = 500,
+    max_chars: int = 2_000_000,
+) -> Book:
+    """The book uploaded as `filename`: its chapters as `read_book` gives them and what it
+    says about itself (an EPUB's title, author, language, year and cover; for other kinds,
+    nothing). Front matter (cover, title page, copyright page, table of contents) is found from
+    an EPUB's guide and landmarks, and from what short chapters say, in every kind of book.
+    Raises InvalidBook as `read_book` does."""
     name = _base_name(filename)
-    chapters = _kind(data, name, media_type).read(data, name).chapters()
+    draft = _kind(data, name, media_type).read(data, name)
+    chapters = draft.chapters()
     if not chapters:
         raise InvalidBook(f"{name!r} has no text to read.")
     if len(chapters) > max_chapters:
@@ -177,7 +226,44 @@ def read_book(
     chars = sum(len(chapter.text) for chapter in chapters)
     if chars > max_chars:
         raise InvalidBook(f"This book has {chars} characters of text; the limit is {max_chars}.")
-    return chapters
+    return Book(tuple(chapters), draft.info)
+
+
+def choose_chapters(chapters: Sequence[Chapter], selection: str | None) -> list[Chapter]:
+    """`chapters` with `skipped` set as `selection` says: chapter numbers and ranges from 1,
+    as the chapters are listed with front matter ("1-3,7"), are made and the others skipped;
+    "all" makes every one; None or "" keeps the choice the reader made (front matter
+    skipped). Raises InvalidInput (field `chapters`) for a selection that is not numbers and
+    ranges within the book, or that leaves nothing to make."""
+    if selection is None or not selection.strip():
+        if all(chapter.skipped for chapter in chapters):
+            # A book that is all front matter by its looks is read whole rather than refused.
+            return [replace(chapter, skipped=False) for chapter in chapters]
+        return list(chapters)
+    count = len(chapters)
+    allowed = f"numbers and ranges from 1 to {count} such as 1-3,7, or all"
+    wanted: set[int] = set()
+    if selection.strip().lower() == "all":
+        wanted = set(range(1, count + 1))
+    for piece in [] if wanted else selection.split(","):
+        found = _RANGE.fullmatch(piece)
+        if found is None:
+            raise InvalidInput(
+                f"chapters {piece.strip()!r} is not a chapter number or range; allowed: {allowed}.",
+                field="chapters",
+            )
+        first = int(found["first"])
+        last = int(found["last"] or first)
+        if not 1 <= first <= last <= count:
+            raise InvalidInput(
+                f"chapters {piece.strip()!r} is not in this book, which has {count} chapters; "
+                f"allowed: {allowed}.",
+                field="chapters",
+            )
+        wanted.update(range(first, last + 1))
+    return [
+        replace(chapter, skipped=number not in wanted) for number, chapter in enumerate(chapters, 1)
+    ]
 
 
 def title_of(filename: str, chapters: Sequence[Chapter]) -> str:
@@ -189,9 +275,12 @@ def title_of(filename: str, chapters: Sequence[Chapter]) -> str:
 def book_ssml(chapters: Sequence[Chapter]) -> str:
     """The chapters as one SSML document for the speech pipeline: each chapter starts with a
     mark named `CHAPTER_MARK` + its title (its time becomes the chapter's start in the audio),
-    its text escaped, never taken as markup; a pause separates chapters."""
+    its text escaped, never taken as markup; a pause separates chapters. Skipped chapters are
+    left out."""
     parts = ["<speak>"]
     for chapter in chapters:
+        if chapter.skipped:
+            continue
         parts.append(f"<mark name={quoteattr(CHAPTER_MARK + chapter.title)}/>")
         parts.append(f"<p>{escape(chapter.text)}</p>")
         parts.append(f'<break time="{CHAPTER_PAUSE_MS}ms"/>')
@@ -202,8 +291,9 @@ def book_ssml(chapters: Sequence[Chapter]) -> str:
 class _Draft:
     """Chapters as they are read: their titles (None for "Chapter N") and finished paragraphs."""
 
-    def __init__(self) -> None:
-        self._chapters: list[tuple[str | None, list[str]]] = []
+    def __init__(self, info: BookInfo | None = None) -> None:
+        self.info = info or BookInfo()
+        self._chapters: list[tuple[str | None, list[str], str | None]] = []
         self._pieces: list[str] = []
 
     @property
@@ -211,13 +301,20 @@ class _Draft:
         return bool(self._chapters)
 
     @property
+    def has_text(self) -> bool:
+        """Whether a paragraph has been written in any chapter yet."""
+        return any(paragraphs for _, paragraphs, _ in self._chapters)
+
+    @property
     def in_paragraph(self) -> bool:
         return bool(self._pieces)
 
-    def start(self, title: str | None) -> None:
-        """Begin a chapter; text written before it stays in the chapter before."""
+    def start(self, title: str | None, front: str | None = None) -> None:
+        """Begin a chapter, of front matter of kind `front` if given (an EPUB guide or
+        landmark type, or `_TITLE_PAGE` for a page that is one if it is short); text written
+        before it stays in the chapter before."""
         self.end_paragraph()
-        self._chapters.append((title, []))
+        self._chapters.append((title, [], front))
 
     def write(self, text: str) -> None:
         self._pieces.append(text)
@@ -240,11 +337,27 @@ class _Draft:
         """The chapters with text, an untitled one named by its place among them."""
         self.end_paragraph()
         chapters: list[Chapter] = []
-        for title, paragraphs in self._chapters:
+        for title, paragraphs, front in self._chapters:
             if paragraphs:
                 title = title or f"Chapter {len(chapters) + 1}"
-                chapters.append(Chapter(title, " ".join(paragraphs)))
+                text = " ".join(paragraphs)
+                chapters.append(Chapter(title, text, _is_front_matter(title, text, front)))
         return chapters
+
+
+def _is_front_matter(title: str, text: str, front: str | None) -> bool:
+    """Whether a chapter is front matter: marked so by the book, a short page before the first
+    chapter the table of contents lists, or a short page whose title or first words say it is
+    a table of contents or whose text holds a copyright notice."""
+    if front == _TITLE_PAGE:
+        return len(text) <= _TITLE_PAGE_CHARS
+    if front:
+        return True
+    if len(text) > _FRONT_MATTER_CHARS:
+        return False
+    if _FRONT_TITLE.fullmatch(title) or _CONTENTS.match(text):
+        return True
+    return len(text) <= _COPYRIGHT_CHARS and _COPYRIGHT.search(text) is not None
 
 
 def _as_sentence(paragraph: str) -> str:
@@ -303,38 +416,45 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _read_epub(data: bytes, name: str) -> _Draft:
-    """Chapters from the table of contents, text from the spine's documents in order."""
+    """Chapters from the table of contents, text from the spine's documents in order. Only the
+    package, navigation and spine documents (and the cover) are read from the archive; the
+    pictures and fonts that are most of a book's size stay packed."""
     _check_archive(data, name)
-    try:
-        book = epub.read_epub(io.BytesIO(data), {"ignore_ncx": True})
-    except Exception as error:
-        # ebooklib raises whatever its code runs into on a malformed book: KeyError, IndexError,
-        # AttributeError, lxml's errors, its own EpubException.
-        raise InvalidBook(f"{name!r} is a damaged EPUB and cannot be read.") from error
-    items = {item.get_id(): item for item in book.get_items()}
-    spine = [
-        (items[idref], linear)
-        for idref, linear in book.spine
-        if idref in items and items[idref].media_type in _XHTML_MEDIA_TYPES
-    ]
-    in_spine = {str(item.file_name) for item, _ in spine}
-    targets = {path: at for path, at in _toc_targets(book).items() if path in in_spine}
-    draft = _Draft()
-    xhtml_bytes = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        package = read_package(archive, name)
+        return _read_spine(archive, package, name)
+
+
+def _read_spine(archive: zipfile.ZipFile, package: Package, name: str) -> _Draft:
+    in_spine = {document.path for document in package.spine}
+    targets: dict[str, dict[str, list[str]]] = {}
+    for target, title in package.toc:
+        path, _, fragment = target.partition("#")
+        if path in in_spine:
+            targets.setdefault(path, {}).setdefault(fragment, []).append(title)
+    draft = _Draft(package.info)
+    budget = MAX_XHTML_BYTES
     parser = _xml_parser()
     html_parser = _html_parser()
-    for item, linear in spine:
-        path = str(item.file_name)
+    after_front = False
+    for document in package.spine:
+        path = document.path
         # Documents outside the reading order (notes, the navigation document) are read only
         # when the table of contents points at them.
-        if path not in targets and (linear == "no" or isinstance(item, epub.EpubNav)):
+        if path not in targets and (not document.linear or document.nav):
             continue
-        content: bytes = item.content or b""
-        xhtml_bytes += len(content)
-        if xhtml_bytes > MAX_XHTML_BYTES:
-            raise InvalidBook(
-                f"{name!r} has more than {MAX_XHTML_BYTES} bytes of XHTML text; that is the limit."
-            )
+        try:
+            content = read_member(archive, path, budget, name)
+        except InvalidBook as error:
+            if error.message.endswith("too big"):
+                raise InvalidBook(
+                    f"{name!r} has more than {MAX_XHTML_BYTES} bytes of XHTML text; that is "
+                    "the limit."
+                ) from None
+            raise
+        if content is None:
+            raise InvalidBook(f"{name!r} is a damaged EPUB: it has no {path}.")
+        budget -= len(content)
         root = _parse_xhtml(content, path, name, parser, html_parser)
         entries = targets.get(path, {})
         ids = set(root.xpath("//@id")) if root is not None else set()
@@ -345,22 +465,49 @@ def _read_epub(data: bytes, name: str) -> _Draft:
         anchors = {
             fragment: _joined(titles) for fragment, titles in entries.items() if fragment in ids
         }
-        if at_start or not targets or not draft.started:
+        front = package.front.get(path) or _front_type(root)
+        if at_start or not targets or not draft.started or front or after_front:
             # What comes before the first listed chapter (a title page) is named after the
-            # book rather than "Chapter 1".
-            draft.start(_joined(at_start) or (None if draft.started else _epub_title(book)))
+            # book rather than "Chapter 1"; so is a page of front matter the table of contents
+            # leaves out, after its kind.
+            named = _joined(at_start) or (None if draft.started else package.info.title)
+            # The first page, named after the book or before the first listed chapter, is a
+            # title page if it is short.
+            title_page = not draft.has_text and (named == package.info.title or not at_start)
+            draft.start(
+                named or (FRONT_MATTER[front] if front else None),
+                front or (_TITLE_PAGE if title_page and targets else None),
+            )
+        after_front = bool(front)
         if root is not None:
             _read_element(root, draft, anchors)
         draft.end_paragraph()
     return draft
 
 
-def _epub_title(book: Any) -> str | None:
-    """The book's title from its metadata (`dc:title`), if it has one."""
-    for value, _ in book.get_metadata("DC", "title") or ():
-        title = normalize(str(value))[:MAX_HEADING_CHARS]
-        if title:
-            return title
+def _front_type(root: Any) -> str | None:
+    """The kind of front matter a document says it is: `epub:type` on its body or on a
+    section at the top of it, or a short page that begins with "Contents" or "目录"."""
+    if root is None:
+        return None
+    texts = [
+        text
+        for text in (normalize(str(t)) for t in root.xpath("//*[local-name()='body']//text()"))
+        if text
+    ]
+    short = sum(map(len, texts)) <= _FRONT_MATTER_CHARS
+    if texts and short and _CONTENTS.fullmatch(texts[0] + "."):
+        return "toc"
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        name = _local_name(element.tag)
+        if name in ("html", "head", "title", "meta", "link", "style"):
+            continue
+        types = str(element.get(_OPS_TYPE) or element.get("epub:type") or "").lower().split()
+        kind = next((kind for kind in types if kind in FRONT_MATTER), None)
+        if kind is not None or name not in ("body", "section", "div"):
+            return kind
     return None
 
 
@@ -402,36 +549,6 @@ def _lists_encrypted_content(archive: zipfile.ZipFile, name: str) -> bool:
         if method is None or method.get("Algorithm") not in _FONT_OBFUSCATION:
             return True
     return False
-
-
-def _toc_targets(book: Any) -> dict[str, dict[str, list[str]]]:
-    """Where the table of contents points: document path -> fragment ("" for the document's
-    start) -> the titles of the entries pointing there, in the table's order."""
-    # ebooklib resolves the EPUB 3 navigation document's links against its folder, but leaves an
-    # NCX's links as written, relative to the NCX file.
-    base = ""
-    if not any(isinstance(item, epub.EpubNav) for item in book.get_items()):
-        ncx = next((item for item in book.get_items() if isinstance(item, epub.EpubNcx)), None)
-        base = posixpath.dirname(str(ncx.file_name)) if ncx is not None else ""
-    targets: dict[str, dict[str, list[str]]] = {}
-    for href, title in _flatten(book.toc):
-        path, _, fragment = href.partition("#")
-        path = posixpath.normpath(posixpath.join(base, unquote(path)))
-        targets.setdefault(path, {}).setdefault(unquote(fragment), []).append(title)
-    return targets
-
-
-def _flatten(entries: Iterable[Any]) -> Iterator[tuple[str, str]]:
-    """The (href, title) of every entry of an ebooklib table of contents, parents first; nested
-    entries are chapters too."""
-    for entry in entries:
-        children: Iterable[Any] = ()
-        if isinstance(entry, tuple):
-            entry, children = entry
-        href = getattr(entry, "href", "")
-        if href:
-            yield str(href), normalize(str(entry.title or ""))
-        yield from _flatten(children)
 
 
 def _joined(titles: list[str]) -> str | None:
