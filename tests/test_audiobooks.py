@@ -16,8 +16,8 @@ from conftest import TONES, book_done, decode, sayfile_cli
 from test_books import _epub, _with_files
 
 # The title page before the first chapter of the table of contents is a chapter of its own,
-# named after the book.
-TITLES = ["The Test Book", "Chapter One: The Storm", "第二章 风暴", "Chapter Three"]
+# named after the book, listed but not made (front matter).
+TITLES = ["Chapter One: The Storm", "第二章 风暴", "Chapter Three"]
 
 
 def probed_chapters(path: Path) -> list[tuple[str, float]]:
@@ -46,6 +46,10 @@ def test_an_uploaded_epub_becomes_one_file_with_its_chapters(
     starts = {m["name"].removeprefix("chapter:"): m["time"] for m in timings["marks"]}
     chapters = probed_chapters(saved)
     assert [title for title, _ in chapters] == TITLES
+    assert [(c["title"], c["skipped"]) for c in job["chapters"]] == [
+        ("The Test Book", True),
+        *((title, False) for title in TITLES),
+    ]
     for title, start in chapters:
         # mp3 decoders keep LAME's 50 ms lead-in before the first frame of speech.
         assert start == pytest.approx(starts[title], abs=0.06)

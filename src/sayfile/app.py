@@ -20,7 +20,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sayfile import __version__
 from sayfile.admission import Admission
 from sayfile.answers import AnswerCache
-from sayfile.api import errors, health, jobs, lexicons, manual, openai, pages, speech, voices
+from sayfile.api import (
+    books,
+    errors,
+    health,
+    jobs,
+    lexicons,
+    manual,
+    openai,
+    pages,
+    speech,
+    voices,
+)
 from sayfile.api.middleware import BodyLimit, InternalErrors, RequestLog, SecurityHeaders
 from sayfile.errors import SayfileError, StoreUnavailable
 from sayfile.limiter import RequestLimiter
@@ -109,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
     assets = files("fastapi_offline") / "static"
     app.mount(manual.ASSETS, StaticFiles(directory=str(assets)), name="manual-assets")
-    for module in (pages, speech, jobs, voices, lexicons, openai, health, manual):
+    for module in (pages, speech, jobs, books, voices, lexicons, openai, health, manual):
         app.include_router(module.router)
     app.add_exception_handler(SayfileError, errors.sayfile_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)

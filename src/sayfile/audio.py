@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -13,7 +13,7 @@ import lameenc
 import numpy as np
 import numpy.typing as npt
 
-from sayfile.errors import UnknownFormat
+from sayfile.errors import InvalidInput, UnknownFormat
 
 Samples = npt.NDArray[np.int16]
 """Mono signed 16-bit audio, one sentence or part of one."""
@@ -117,6 +117,30 @@ FORMATS: dict[str, AudioFormat] = {
         AudioFormat("pcm", "audio/pcm", "pcm", "s16le", "pcm_s16le", 24_000),
     )
 }
+# The bit rates (kbit/s) a book may be made at, by codec: sizes for one voice, from small to
+# clear. A format's own `bit_rate` is the default; formats not listed take none.
+BITRATES: dict[str, tuple[int, ...]] = {
+    "lame": (32, 48, 64, 96),
+    "aac": (32, 48, 64, 96),
+    "libopus": (24, 32, 48, 64),
+}
+
+
+def with_bitrate(fmt: AudioFormat, kbps: int | None) -> AudioFormat:
+    """`fmt` encoded at `kbps` kbit/s (None: its own rate). Raises InvalidInput (field
+    `bitrate`) for a rate its codec is not offered at, naming the allowed ones."""
+    if kbps is None:
+        return fmt
+    allowed = BITRATES.get(fmt.codec, ())
+    if kbps not in allowed:
+        choices = ", ".join(map(str, allowed)) or "none (it is not compressed to a bit rate)"
+        raise InvalidInput(
+            f"bitrate {kbps} is not offered for {fmt.name}; allowed (kbit/s): {choices}.",
+            field="bitrate",
+        )
+    return replace(fmt, bit_rate=kbps * 1000)
+
+
 _STREAM_BUFFER = 2048
 _BY_EXTENSION = {f.extension: f for f in FORMATS.values()} | {
     "ogg": FORMATS["opus"],

@@ -18,6 +18,8 @@ from sayfile.subtitles import Timings
 from sayfile.text import sentences
 
 _MANIFEST = "manifest.json"
+# The key of a finished book's timings record that lists all its chapters, made or skipped.
+BOOK_CHAPTERS_KEY = "book_chapters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,16 @@ class BookManifest:
     loudness: float | None
     lexicon: tuple[dict[str, str], ...]
     package: str = "file"
+    # The chapters listed but not made (front matter, or left out by the user's choice): their
+    # place among all the book's chapters (from 0) and title.
+    skipped: tuple[tuple[int, str], ...] = ()
+    # What the book says about itself, written into the finished file's tags; `cover` is the
+    # name of the cover picture's file in the book's folder.
+    author: str | None = None
+    language: str | None = None
+    year: str | None = None
+    cover: str | None = None
+    bitrate: int | None = None
 
     def request(self, part: BookPart) -> SpeechRequest:
         """The request one part is planned with."""
@@ -84,7 +96,27 @@ class BookManifest:
             loudness=data["loudness"],
             lexicon=tuple(data["lexicon"]),
             package=str(data.get("package", "file")),
+            skipped=tuple((int(n), str(t)) for n, t in data.get("skipped", ())),
+            author=data.get("author"),
+            language=data.get("language"),
+            year=data.get("year"),
+            cover=data.get("cover"),
+            bitrate=data.get("bitrate"),
         )
+
+    def listed(self) -> list[tuple[str, int | None]]:
+        """Every chapter of the book in order, as listed to users: its title and its number
+        among the chapters made (from 0), None for a skipped one."""
+        skipped = dict(self.skipped)
+        listed: list[tuple[str, int | None]] = []
+        made = 0
+        for number in range(len(self.chapters) + len(self.skipped)):
+            if number in skipped:
+                listed.append((skipped[number], None))
+            else:
+                listed.append((self.chapters[made], made))
+                made += 1
+        return listed
 
 
 def split_book(chapters: Sequence[Chapter], part_chars: int) -> tuple[BookPart, ...]:
@@ -123,8 +155,11 @@ class BookFolder:
     def exists(self) -> bool:
         return (self.path / _MANIFEST).is_file()
 
-    def create(self, manifest: BookManifest) -> None:
+    def create(self, manifest: BookManifest, cover: bytes | None = None) -> None:
+        """Write the manifest, and the cover picture (under `manifest.cover`) if given."""
         self.path.mkdir(parents=True, exist_ok=True)
+        if cover is not None and manifest.cover:
+            self._write_atomically(self.path / manifest.cover, cover)
         self._write_atomically(
             self.path / _MANIFEST, json.dumps(manifest.to_json(), ensure_ascii=False).encode()
         )
@@ -132,6 +167,15 @@ class BookFolder:
     def manifest(self) -> BookManifest:
         """The book's manifest. Raises FileNotFoundError when the book is gone."""
         return BookManifest.from_json(json.loads((self.path / _MANIFEST).read_text("utf-8")))
+
+    def cover(self, manifest: BookManifest) -> bytes | None:
+        """The book's cover picture, if it has one."""
+        if not manifest.cover:
+            return None
+        try:
+            return (self.path / manifest.cover).read_bytes()
+        except FileNotFoundError:
+            return None
 
     def part_audio(self, number: int, extension: str) -> Path:
         return self.path / f"part-{number:04d}.{extension}"

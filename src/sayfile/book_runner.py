@@ -13,13 +13,14 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from sayfile.assembly import chapter_file_name, join_audio, write_zip
-from sayfile.audio import audio_format
-from sayfile.book_parts import BookFolder, BookManifest
+from sayfile.audio import audio_format, with_bitrate
+from sayfile.book_parts import BOOK_CHAPTERS_KEY, BookFolder, BookManifest
 from sayfile.books import CHAPTER_MARK
-from sayfile.chapters import chapter_marks, mark_chapters
+from sayfile.chapters import BookTags, chapter_marks, mark_chapters, tag_book
 from sayfile.errors import SayfileError
 from sayfile.events import DELETED, JobEvents
 from sayfile.files import AudioFiles, written_whole
@@ -175,6 +176,7 @@ class BookRunner:
     ) -> None:
         part = manifest.parts[number]
         plan = validate(manifest.request(part), self.synthesizer, self.settings, None)
+        plan = replace(plan, format=with_bitrate(plan.format, manifest.bitrate))
         turn = self.synthesizer.executor.turn(Lane.background, job.client or "")
         path = folder.part_audio(number, plan.format.extension)
         if not folder.path.is_dir():
@@ -243,13 +245,18 @@ class BookRunner:
                 duration, timings, size = await asyncio.to_thread(
                     self._one_file, job, folder, manifest, target
                 )
-            await asyncio.to_thread(self.files.write_timings, job.id, timings.to_json())
+            record = timings.to_json()
+            record[BOOK_CHAPTERS_KEY] = [[title, made is None] for title, made in manifest.listed()]
+            await asyncio.to_thread(self.files.write_timings, job.id, record)
             log.info(
                 "a book was joined from %d chapters in %.3f s",
                 len(manifest.chapters),
                 time.perf_counter() - began,
             )
-            if await self.lifecycle.finish(job.id, size, duration) is None:
+            finished = self.lifecycle.finish(
+                job.id, size, duration, ttl_seconds=self.settings.book_ttl_seconds
+            )
+            if await finished is None:
                 self.files.remove(job.id, job.extension)  # deleted or failed meanwhile
         await asyncio.to_thread(self.forget, job.id)
 
@@ -277,6 +284,14 @@ class BookRunner:
         with written_whole(target) as staged:
             join_audio(sources, fmt, staged)
             mark_chapters(staged, fmt, chapters, manifest.title)
+            tags = BookTags(
+                manifest.title,
+                manifest.author,
+                manifest.language,
+                manifest.year,
+                folder.cover(manifest),
+            )
+            tag_book(staged, fmt, tags)
         return duration, timings, target.stat().st_size
 
     def _zip(

@@ -1,11 +1,13 @@
 """Chapter marks that players show, added to finished mp3 (ID3 CHAP/CTOC), Ogg Opus (chapter
-comments) and m4b (MP4 chapters) files, from the marks a book's audio carries."""
+comments) and m4b (MP4 chapters) files, from the marks a book's audio carries; and the book's
+title, author, language, year and cover in the same files' tags."""
 
 # mutagen declares itself typed (py.typed) but leaves most functions unannotated.
 # mypy: disable-error-code="no-untyped-call"
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
 from collections.abc import Callable, Sequence
@@ -14,7 +16,23 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-from mutagen.id3 import CHAP, CTOC, ID3, TIT2, CTOCFlags, Encoding, ID3NoHeaderError
+from mutagen.flac import Picture
+from mutagen.id3 import (
+    APIC,
+    CHAP,
+    CTOC,
+    ID3,
+    TALB,
+    TDRC,
+    TIT2,
+    TLAN,
+    TPE1,
+    CTOCFlags,
+    Encoding,
+    ID3NoHeaderError,
+    PictureType,
+)
+from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 
 from sayfile.audio import AudioFormat
@@ -222,4 +240,110 @@ _CHAPTER_WRITERS: dict[str, Callable[[Path, Sequence[ChapterMark], str], None]] 
     "mp3": add_mp3_chapters,
     "opus": add_opus_chapters,
     "m4b": add_mp4_chapters,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BookTags:
+    """What a book's file tells players about it: title, author, language (a BCP-47 or ISO 639
+    tag as the book gives it), year, and cover picture (JPEG or PNG bytes)."""
+
+    title: str
+    author: str | None = None
+    language: str | None = None
+    year: str | None = None
+    cover: bytes | None = None
+
+
+def tag_book(path: Path, fmt: AudioFormat, tags: BookTags) -> bool:
+    """Write `tags` into the finished file at `path` where its format has tags players read
+    (mp3: ID3; Opus: Vorbis comments; m4b: iTunes atoms), after its chapters are marked (its
+    chapters are kept). The book's title is also its album. False for other formats."""
+    writer = _TAG_WRITERS.get(fmt.name)
+    if writer is None:
+        return False
+    writer(path, tags)
+    return True
+
+
+def _tag_mp3(path: Path, tags: BookTags) -> None:
+    try:
+        id3 = ID3(path)
+    except ID3NoHeaderError:
+        id3 = ID3()
+    id3.setall("TIT2", [_id3_title(tags.title)])
+    id3.setall("TALB", [TALB(encoding=Encoding.UTF8, text=[tags.title])])
+    if tags.author:
+        id3.setall("TPE1", [TPE1(encoding=Encoding.UTF8, text=[tags.author])])
+    if tags.year:
+        id3.setall("TDRC", [TDRC(encoding=Encoding.UTF8, text=[tags.year])])
+    if tags.language:
+        # ID3 wants ISO 639-2 codes; players show what is there, so the book's own tag stays.
+        id3.setall("TLAN", [TLAN(encoding=Encoding.UTF8, text=[tags.language])])
+    if tags.cover:
+        id3.setall(
+            "APIC",
+            [
+                APIC(
+                    encoding=Encoding.UTF8,
+                    mime=_picture_type(tags.cover),
+                    type=PictureType.COVER_FRONT,
+                    desc="Cover",
+                    data=tags.cover,
+                )
+            ],
+        )
+    id3.save(path)
+    toc = id3.get(f"CTOC:{_TOC_ID}")
+    if toc is not None:
+        _order_chapter_frames(path, list(toc.child_element_ids))
+
+
+def _tag_opus(path: Path, tags: BookTags) -> None:
+    audio = OggOpus(path)
+    audio["TITLE"] = [tags.title]
+    audio["ALBUM"] = [tags.title]
+    for key, value in (("ARTIST", tags.author), ("LANGUAGE", tags.language)):
+        if value:
+            audio[key] = [value]
+    if tags.year:
+        audio["DATE"] = [tags.year]
+    if tags.cover:
+        picture = Picture()
+        picture.type = PictureType.COVER_FRONT
+        picture.mime = _picture_type(tags.cover)
+        picture.desc = "Cover"
+        picture.data = tags.cover
+        audio["METADATA_BLOCK_PICTURE"] = [base64.b64encode(picture.write()).decode("ascii")]
+    audio.save()
+
+
+def _tag_mp4(path: Path, tags: BookTags) -> None:
+    audio = MP4(path)
+    if audio.tags is None:
+        audio.add_tags()
+    audio["\xa9nam"] = [tags.title]
+    audio["\xa9alb"] = [tags.title]
+    if tags.author:
+        audio["\xa9ART"] = [tags.author]
+        audio["aART"] = [tags.author]
+    if tags.year:
+        audio["\xa9day"] = [tags.year]
+    if tags.cover:
+        kind = MP4Cover.FORMAT_PNG if tags.cover.startswith(_PNG) else MP4Cover.FORMAT_JPEG
+        audio["covr"] = [MP4Cover(tags.cover, imageformat=kind)]
+    audio.save()
+
+
+_PNG = b"\x89PNG"
+
+
+def _picture_type(data: bytes) -> str:
+    return "image/png" if data.startswith(_PNG) else "image/jpeg"
+
+
+_TAG_WRITERS: dict[str, Callable[[Path, BookTags], None]] = {
+    "mp3": _tag_mp3,
+    "opus": _tag_opus,
+    "m4b": _tag_mp4,
 }

@@ -1,4 +1,4 @@
-"""The `sayfile` command line: say, voices (and serve, worker once the service exists)."""
+"""The `sayfile` command line: say, voices, chapters, serve, worker."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -15,12 +16,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from sayfile.audio import format_for_path
-from sayfile.books import book_ssml, read_book
-from sayfile.chapters import chapter_marks, mark_chapters
-from sayfile.errors import InvalidBook, SayfileError
+from sayfile.audio import format_for_path, with_bitrate
+from sayfile.books import Book, book_ssml, choose_chapters, open_book, title_of
+from sayfile.chapters import BookTags, chapter_marks, mark_chapters, tag_book
+from sayfile.errors import InvalidInput, SayfileError
 from sayfile.models import SpeechRequest
-from sayfile.naming import stem_for
+from sayfile.naming import stem_for, title_stem
 from sayfile.plans import validate
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
@@ -125,10 +126,28 @@ def say(
         bool, typer.Option("--vtt", help="Also write subtitles (WebVTT) beside the audio.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    chapters: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SAYFILE_CHAPTERS",
+            help="For a book (--file .epub, .md, .txt): the chapters to make, numbered as "
+            "`sayfile chapters FILE` lists them ('1-3,7', or 'all'). Default: all but the "
+            "front matter.",
+        ),
+    ] = None,
+    bitrate: Annotated[
+        int | None,
+        typer.Option(
+            envvar="SAYFILE_BITRATE",
+            help="kbit/s: mp3, aac, m4b 32, 48, 64, 96; opus 24, 32, 48, 64. Default: the "
+            "format's own.",
+        ),
+    ] = None,
 ) -> None:
     """Speak TEXT (or --file, or standard input with '-') into an audio file. Text that is an
-    SSML <speak> document is read as SSML."""
-    content = _read_text(text, file)
+    SSML <speak> document is read as SSML; a book file (.epub, .md, .txt) is read into
+    chapters, marked in mp3, opus and m4b files with the book's title, author and cover."""
+    content, book = _read_text(text, file, chapters)
     implied = None
     if output is not None and str(output) != "-":
         implied = format_for_path(output)
@@ -148,7 +167,9 @@ def say(
             loudness=loudness,
         )
         plan = validate(request, synthesizer, settings, None)
-        target = output or Path(f"{stem_for(plan.words)}.{plan.format.extension}")
+        plan = replace(plan, format=with_bitrate(plan.format, bitrate))
+        name = title_stem(book.title) if book else stem_for(plan.words)
+        target = output or Path(f"{name}.{plan.format.extension}")
         show = not quiet and len(plan.words) >= _PROGRESS_FROM_CHARS
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -173,8 +194,13 @@ def say(
         synthesizer.executor.close()
         synthesizer.catalogue.close()
     marks = chapter_marks(result.timings)
-    if marks and result.bytes and mark_chapters(target, plan.format, marks, stem_for(plan.words)):
+    title = book.title if book else stem_for(plan.words)
+    if marks and result.bytes and mark_chapters(target, plan.format, marks, title):
         _err.print(f"marked {len(marks)} chapters in {target}", highlight=False)
+    if book is not None and result.bytes:
+        info = book.book.info
+        cover = info.cover.data if info.cover else None
+        tag_book(target, plan.format, BookTags(title, info.author, info.language, info.year, cover))
     if result.bytes:
         _err.print(
             f"wrote {target} ({result.duration_s:.1f} s of audio, {result.bytes} bytes, "
@@ -330,29 +356,95 @@ def worker(
     raise typer.Exit(status or 0)
 
 
-# Files read as books (chapters and all) rather than as plain text.
-_BOOKS = frozenset({".epub", ".md", ".markdown"})
+# Files read as books (chapters and all) rather than as plain text: the same reader as
+# uploads over HTTP.
+_BOOKS = frozenset({".epub", ".md", ".markdown", ".txt", ".text"})
 
 
-def _read_text(text: str | None, file: Path | None) -> str:
+@dataclass(frozen=True, slots=True)
+class _ChosenBook:
+    title: str
+    book: Book
+
+
+def _read_text(
+    text: str | None, file: Path | None, chapters: str | None = None
+) -> tuple[str, _ChosenBook | None]:
+    """What to say, and the book it comes from (None for text that is not a book file)."""
     if (text is None) == (file is None):
         raise _fail("give the text as an argument, '-' for standard input, or --file PATH.")
     try:
         if file is not None and file.suffix.lower() in _BOOKS:
-            # A book: its chapters, each starting with a mark the audio's chapters come from.
-            return book_ssml(read_book(file.read_bytes(), file.name))
+            book = open_book(file.read_bytes(), file.name)
+            chosen = choose_chapters(book.chapters, chapters)
+            spoken = [chapter for chapter in chosen if not chapter.skipped]
+            skipped = len(chosen) - len(spoken)
+            if skipped:
+                _err.print(
+                    f"skipping {skipped} of {len(chosen)} chapters (see `sayfile chapters "
+                    f"{file}`; --chapters chooses)",
+                    highlight=False,
+                )
+            title = book.info.title or title_of(file.name, spoken)
+            # A text of one chapter is said as it is, without a chapter mark.
+            content = book_ssml(spoken) if len(spoken) > 1 else spoken[0].text
+            return content, _ChosenBook(title, book)
+        if chapters is not None:
+            raise _fail("--chapters needs a book: --file with .epub, .md or .txt.")
         if file is not None:
-            return file.read_text(encoding="utf-8")
+            return file.read_text(encoding="utf-8"), None
         if text == "-":
-            return sys.stdin.buffer.read().decode("utf-8")
+            return sys.stdin.buffer.read().decode("utf-8"), None
     except UnicodeDecodeError as exc:
         raise _fail(f"the text is not valid UTF-8 ({exc.reason} at byte {exc.start}).") from None
-    except InvalidBook as exc:
+    except InvalidInput as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"cannot read {file}: {exc.strerror}.") from None
     assert text is not None
-    return text
+    return text, None
+
+
+@app.command("chapters")
+def list_chapters(
+    file: Annotated[Path, typer.Argument(help="A book: .epub, .md or .txt.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List a book's chapters as `say --chapters` numbers them: number, title, characters,
+    and whether it is skipped by default (front matter: cover, title page, copyright,
+    contents)."""
+    try:
+        book = open_book(file.read_bytes(), file.name)
+    except InvalidInput as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot read {file}: {exc.strerror}.") from None
+    chapters = choose_chapters(book.chapters, None)
+    rows = [
+        {"number": n, "title": c.title, "chars": len(c.text), "skipped": c.skipped}
+        for n, c in enumerate(chapters, 1)
+    ]
+    if as_json:
+        info = book.info
+        data = {
+            "title": info.title or title_of(file.name, chapters),
+            "author": info.author,
+            "language": info.language,
+            "year": info.year,
+            "cover": info.cover is not None,
+            "chapters": rows,
+        }
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    table = Table("#", Column("title", overflow="fold"), "chars", "skipped")
+    for row in rows:
+        table.add_row(
+            str(row["number"]),
+            str(row["title"]),
+            f"{row['chars']:,}",
+            "yes" if row["skipped"] else "",
+        )
+    Console().print(table)
 
 
 def main() -> None:

@@ -97,8 +97,11 @@ class JobLifecycle:
                 JobEvent(job_id, JobStatus.running.value, round(min(fraction, 0.999), 4))
             )
 
-    async def finish(self, job_id: str, bytes_: int, duration_s: float) -> Job | None:
-        """running -> done; None when the job was cancelled or failed meanwhile."""
+    async def finish(
+        self, job_id: str, bytes_: int, duration_s: float, ttl_seconds: float | None = None
+    ) -> Job | None:
+        """running -> done, downloadable for `ttl_seconds` from now (default: the TTL of
+        short jobs); None when the job was cancelled or failed meanwhile."""
         return await self._move(
             job_id,
             JobStatus.done,
@@ -106,7 +109,7 @@ class JobLifecycle:
             bytes=bytes_,
             duration_s=round(duration_s, 3),
             heartbeat_at=None,
-            expires_at=self._clock() + self._ttl,
+            expires_at=self._clock() + (self._ttl if ttl_seconds is None else ttl_seconds),
         )
 
     async def fail(self, job_id: str, reason: FailureReason, message: str) -> Job | None:

@@ -82,3 +82,13 @@ class BookUpload:
     data: bytes
     filename: str
     media_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BookChoice:
+    """What a user chose for a book job: which chapters are made (numbers and ranges as
+    listed, "1-3,7"; None: all but the front matter) and the bit rate in kbit/s (None: the
+    format's own)."""
+
+    chapters: str | None = None
+    bitrate: int | None = None

@@ -38,6 +38,17 @@ def stem_for(text: str, fallback: str = "speech") -> str:
     return stem or fallback
 
 
+# Characters that file systems (Windows, above all) refuse in names, and control characters.
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+
+
+def title_stem(title: str, fallback: str = "book") -> str:
+    """A book's file name from its title, as people write it ("Moby-Dick", "呐喊"): characters
+    file systems refuse become spaces, and it is cut to 80 characters."""
+    cleaned = " ".join(_UNSAFE.sub(" ", unicodedata.normalize("NFC", title)).split())
+    return cleaned[:_MAX_ASCII].strip(" .") or fallback
+
+
 def ascii_stem(stem: str, fallback: str = "speech") -> str:
     """The stem in ASCII, for clients that ignore `filename*` (curl -OJ): every script
     transliterated (你好-世界 -> ni-hao-shi-jie, Привет -> privet, Ça va -> ca-va)."""

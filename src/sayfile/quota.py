@@ -24,10 +24,15 @@ _FRESH_S = 1.0
 _RESERVATION_S = 6 * 3600
 
 
+def speech_seconds(text: str) -> float:
+    """An upper estimate of how long `text` takes to say at normal speed."""
+    cjk = len(_CJK.findall(text))  # in C: this runs on the event loop for 200,000 characters
+    return (len(text) - cjk) * _SECONDS_PER_CHAR + cjk * _SECONDS_PER_CJK_CHAR
+
+
 def estimate_bytes(text: str, fmt: AudioFormat, voice_rate: int) -> int:
     """An upper estimate of the file's size for `text` spoken in `fmt`."""
-    cjk = len(_CJK.findall(text))  # in C: this runs on the event loop for 200,000 characters
-    seconds = (len(text) - cjk) * _SECONDS_PER_CHAR + cjk * _SECONDS_PER_CJK_CHAR
+    seconds = speech_seconds(text)
     per_second = fmt.bit_rate // 8 if fmt.bit_rate else 2 * (fmt.sample_rate or voice_rate)
     return int(seconds * per_second) + 4096
 

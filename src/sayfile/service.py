@@ -18,9 +18,9 @@ from typing import BinaryIO
 
 from sayfile.admission import Admission, Ticket
 from sayfile.answers import Answer, AnswerCache
-from sayfile.audio import FORMATS, AudioFormat, audio_format
-from sayfile.book_parts import BookFolder, BookManifest, split_book
-from sayfile.books import book_ssml, read_book, title_of
+from sayfile.audio import FORMATS, AudioFormat, audio_format, with_bitrate
+from sayfile.book_parts import BOOK_CHAPTERS_KEY, BookFolder, BookManifest, split_book
+from sayfile.books import Book, Chapter, book_ssml, choose_chapters, open_book, title_of
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.chapters import chapter_marks
 from sayfile.errors import (
@@ -38,11 +38,11 @@ from sayfile.events import JobEvents
 from sayfile.files import PART, AudioFiles
 from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, is_job_id, new_job_id
 from sayfile.lifecycle import JobLifecycle, failure_error
-from sayfile.models import BookUpload, SpeechRequest, Voice
-from sayfile.naming import stem_for
+from sayfile.models import BookChoice, BookUpload, SpeechRequest, Voice
+from sayfile.naming import stem_for, title_stem
 from sayfile.plans import validate
 from sayfile.queue import JobQueue
-from sayfile.quota import StorageQuota, estimate_bytes
+from sayfile.quota import StorageQuota, estimate_bytes, speech_seconds
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
 from sayfile.ssml import looks_like_ssml
@@ -60,6 +60,8 @@ _RECHECK_S = 5.0
 _MAX_RESUMES = 50
 # More chapters than any book has: a chapter number beyond it is not looked up.
 _MAX_CHAPTERS = 100_000
+# The cover picture's file in a book's folder, by its media type.
+_COVER_FILES = {"image/jpeg": "cover.jpg", "image/png": "cover.png"}
 _RESTARTED = "interrupted because the server restarted before it finished; please submit it again"
 _LOST = (
     "the worker synthesizing this job stopped (it crashed or was killed); please submit it again"
@@ -276,16 +278,21 @@ class SpeechService:
         return await self.stream(request, client)
 
     async def create_job(
-        self, request: SpeechRequest, client: str | None, one_time: bool = False
+        self,
+        request: SpeechRequest,
+        client: str | None,
+        one_time: bool = False,
+        choice: BookChoice | None = None,
     ) -> Job:
         """Create a job for a download link; synthesis is queued (or a finished identical
-        file reused at once). A plain text longer than `book_above_chars` is made as a book
-        (`create_book_job`), in parts that every process can take, with chapters where it has
-        "Chapter 1" or "第一章" lines. Raises InvalidInput, Busy, TooManyActive, StorageFull,
-        StoreUnavailable."""
-        if self._long_text(request.text):
+        file reused at once). A plain text longer than `book_above_chars`, or one sent with a
+        choice of chapters or bit rate, is made as a book (`create_book_job`), in parts that
+        every process can take, with chapters where it has "Chapter 1" or "第一章" lines.
+        Raises InvalidInput, Busy, TooManyActive, StorageFull, StoreUnavailable."""
+        chosen = choice is not None and (choice.chapters or choice.bitrate)
+        if self._long_text(request.text) or (chosen and not looks_like_ssml(request.text)):
             text = BookUpload(request.text.encode("utf-8"), "", "text/plain")
-            return await self.create_book_job(text, request, client, one_time)
+            return await self.create_book_job(text, request, client, one_time, choice=choice)
         plan = self.plan(request, Purpose.job)
         return await self._submit(self._new_job(plan, client, one_time, False), plan)
 
@@ -296,28 +303,28 @@ class SpeechService:
         client: str | None,
         one_time: bool = False,
         package: str = "file",
+        choice: BookChoice | None = None,
     ) -> Job:
-        """A job for an uploaded book (EPUB, Markdown or text): its chapters are made in
-        parts (`book_parts.split_book`) by whichever processes take turns at it, then joined
-        into one file with chapter marks (mp3, Opus, m4b), or a ZIP of chapter files
-        (`package="zip"`). Raises InvalidBook, and what `create_job` raises (the job's
-        character limit counts the book's words)."""
-        chapters = await self.synthesizer.executor.run(
-            functools.partial(
-                read_book,
-                book.data,
-                book.filename,
-                book.media_type,
-                max_chars=self.settings.max_chars_job,
-            ),
-            Lane.background,
-        )
-        plan = self.plan(replace(request, text=book_ssml(chapters)), Purpose.job)
-        fmt = plan.format
+        """A job for an uploaded book (EPUB, Markdown or text): its chapters (those `choice`
+        names, else all but the front matter) are made in parts (`book_parts.split_book`) by
+        whichever processes take turns at it, then joined into one file with chapter marks
+        and the book's title, author, language, year and cover (mp3, Opus, m4b), or a ZIP of
+        chapter files (`package="zip"`). Raises InvalidBook, InvalidInput (a choice of
+        chapters or bit rate that does not fit), and what `create_job` raises (the job's
+        character limit counts the words made)."""
+        choice = choice or BookChoice()
+        read = await self._read_book(book)
+        chapters = choose_chapters(read.chapters, choice.chapters)
+        spoken = [chapter for chapter in chapters if not chapter.skipped]
+        plan = self.plan(replace(request, text=book_ssml(spoken)), Purpose.job)
+        fmt = with_bitrate(plan.format, choice.bitrate)
+        plan = replace(plan, format=fmt)
+        info = read.info
+        cover = info.cover
         manifest = BookManifest(
-            title=title_of(book.filename, chapters),
-            chapters=tuple(chapter.title for chapter in chapters),
-            parts=split_book(chapters, self.settings.book_part_chars),
+            title=info.title or title_of(book.filename, spoken),
+            chapters=tuple(chapter.title for chapter in spoken),
+            parts=split_book(spoken, self.settings.book_part_chars),
             voice=plan.voice.id,
             format=fmt.name,
             part_format=fmt.book_parts or fmt.name,
@@ -325,10 +332,53 @@ class SpeechService:
             loudness=plan.loudness,
             lexicon=plan.lexicon,
             package=package,
+            skipped=tuple((n, c.title) for n, c in enumerate(chapters) if c.skipped),
+            author=info.author,
+            language=info.language,
+            year=info.year,
+            cover=_COVER_FILES.get(cover.media_type) if cover else None,
+            bitrate=choice.bitrate,
         )
         job = self._new_job(plan, client, one_time, False)
-        job = job.evolve(book=True, package=package, key=f"{job.key}:{package}")
-        return await self._submit(job, plan, manifest)
+        job = job.evolve(
+            book=True,
+            package=package,
+            key=f"{job.key}:{package}:{choice.bitrate or ''}",
+            stem=title_stem(manifest.title),
+        )
+        return await self._submit(job, plan, manifest, cover.data if cover else None)
+
+    async def preview_book(
+        self, book: BookUpload, request: SpeechRequest, choice: BookChoice
+    ) -> BookPreview:
+        """A book's chapters (as `choice` chooses them; front matter skipped by default),
+        what it says about itself, and how long each chapter and how big the file would be in
+        the requested format and bit rate, before anything is made. Raises InvalidBook,
+        InvalidInput (an unknown format, a choice that does not fit)."""
+        read = await self._read_book(book)
+        fmt = audio_format(request.format or self.settings.default_format)
+        fmt = with_bitrate(fmt, choice.bitrate)
+        chapters = choose_chapters(read.chapters, choice.chapters)
+        seconds = [speech_seconds(chapter.text) / request.speed for chapter in chapters]
+        return BookPreview(
+            title=read.info.title or title_of(book.filename, chapters),
+            book=read,
+            chapters=chapters,
+            seconds=seconds,
+            format=fmt,
+        )
+
+    async def _read_book(self, book: BookUpload) -> Book:
+        return await self.synthesizer.executor.run(
+            functools.partial(
+                open_book,
+                book.data,
+                book.filename,
+                book.media_type,
+                max_chars=self.settings.max_chars_job,
+            ),
+            Lane.background,
+        )
 
     def _long_text(self, text: str) -> bool:
         """Whether a job's `text` is made as a book: plain text (SSML is not cut into parts)
@@ -366,7 +416,13 @@ class SpeechService:
         made at once would tell one key what another asked for. Without keys, everyone's."""
         return (client or "") if self.settings.api_keys else ""
 
-    async def _submit(self, job: Job, plan: SpeechPlan, book: BookManifest | None = None) -> Job:
+    async def _submit(
+        self,
+        job: Job,
+        plan: SpeechPlan,
+        book: BookManifest | None = None,
+        cover: bytes | None = None,
+    ) -> Job:
         reused = await self._reuse(job)
         if reused is not None:
             return reused
@@ -381,7 +437,7 @@ class SpeechService:
                 await self.queue.enqueue(job, plan)
             else:
                 folder = BookFolder(self.files.book_dir(job.id))
-                await asyncio.to_thread(folder.create, book)
+                await asyncio.to_thread(folder.create, book, cover)
                 await self.queue.enqueue_book(job, self.settings.book_turns)
         except BaseException:
             self.quota.release(job.id)
@@ -490,8 +546,7 @@ class SpeechService:
                 data = await asyncio.to_thread(self.files.read_timings, job.id)
             except FileNotFoundError:
                 return None
-            marks = chapter_marks(Timings.from_json(data))
-            return [ChapterState(m.title, True, m.start, m.end) for m in marks]
+            return _done_chapter_states(data)
         if job.status.finished:
             return None
         folder = BookFolder(self.files.book_dir(job.id))
@@ -509,11 +564,13 @@ class SpeechService:
             manifest = await asyncio.to_thread(folder.manifest)
         except (FileNotFoundError, ValueError):
             raise JobNotReady(job.status.value) from None
-        if number > len(manifest.chapters):
-            raise JobNotFound()
+        listed = manifest.listed()
+        made = listed[number - 1][1] if number <= len(listed) else None
+        if made is None:
+            raise JobNotFound()  # beyond the book, or a chapter that is not made
         fmt = audio_format(manifest.part_format)
-        path = folder.chapter_audio(number - 1, fmt.extension)
-        if not await asyncio.to_thread(folder.chapter_done, number - 1):
+        path = folder.chapter_audio(made, fmt.extension)
+        if not await asyncio.to_thread(folder.chapter_done, made):
             raise JobNotReady("the chapter is still being made")
         return fmt, path
 
@@ -656,6 +713,26 @@ class SpeechService:
 
 
 @dataclass(frozen=True, slots=True)
+class BookPreview:
+    """A book before it is made: its title, what it says about itself, its chapters as chosen,
+    each one's spoken length in seconds (an upper estimate), and the format it would be in."""
+
+    title: str
+    book: Book
+    chapters: list[Chapter]
+    seconds: list[float]
+    format: AudioFormat
+
+    @property
+    def expected_bytes(self) -> int:
+        """About how big the file of the chapters not skipped would be (an upper estimate;
+        formats without a bit rate are counted as 16-bit samples at 24 kHz)."""
+        per_second = self.format.bit_rate // 8 if self.format.bit_rate else 48_000
+        spoken = sum(s for s, c in zip(self.seconds, self.chapters, strict=True) if not c.skipped)
+        return int(spoken * per_second)
+
+
+@dataclass(frozen=True, slots=True)
 class ChapterState:
     """One chapter of a book job: done or not, and where it is in the finished file."""
 
@@ -663,6 +740,7 @@ class ChapterState:
     done: bool
     start: float | None = None
     end: float | None = None
+    skipped: bool = False
 
 
 def _chapter_states(folder: BookFolder) -> list[ChapterState] | None:
@@ -671,6 +749,28 @@ def _chapter_states(folder: BookFolder) -> list[ChapterState] | None:
     except (FileNotFoundError, ValueError):
         return None  # finished or deleted meanwhile
     return [
-        ChapterState(title, folder.chapter_done(number))
-        for number, title in enumerate(manifest.chapters)
+        ChapterState(title, False, skipped=True)
+        if made is None
+        else ChapterState(title, folder.chapter_done(made))
+        for title, made in manifest.listed()
     ]
+
+
+def _done_chapter_states(data: dict[str, object]) -> list[ChapterState]:
+    """A done book's chapters from its timings record: the chapter marks, and the chapters
+    listed but not made (`BOOK_CHAPTERS_KEY`) in their places."""
+    timings = Timings.from_json(data)
+    marks = iter(chapter_marks(timings))
+    listed = data.get(BOOK_CHAPTERS_KEY)
+    if not isinstance(listed, list):
+        return [ChapterState(m.title, True, m.start, m.end) for m in marks]
+    states = []
+    for title, skipped in listed:
+        if skipped:
+            states.append(ChapterState(str(title), False, skipped=True))
+            continue
+        # A book of one chapter made has no chapter marks: it is the whole file.
+        mark = next(marks, None)
+        start, end = (mark.start, mark.end) if mark else (0.0, timings.duration)
+        states.append(ChapterState(str(title), True, start, end))
+    return states

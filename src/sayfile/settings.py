@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     ttl_seconds: int = Field(
         default=3600, ge=1, description="How long a finished file stays downloadable."
     )
+    book_ttl_seconds: int = Field(
+        default=7 * 86_400,
+        ge=1,
+        description="How long a finished book (an upload, or text made as a book) stays "
+        "downloadable, counted from when it is done: books take hours to make.",
+    )
     record_ttl_seconds: int = Field(
         default=86_400,
         ge=0,

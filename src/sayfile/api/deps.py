@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from sayfile.api.schemas import SpeechIn
 from sayfile.errors import CrossSiteForm, Unauthorized
 from sayfile.limiter import RequestLimiter
-from sayfile.models import BookUpload, SpeechRequest
+from sayfile.models import BookChoice, BookUpload, SpeechRequest
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
 
@@ -205,6 +205,11 @@ def as_request(body: SpeechIn) -> SpeechRequest:
         loudness=body.loudness,
         lexicon=tuple(body.lexicon),
     )
+
+
+def choice_of(body: SpeechIn) -> BookChoice:
+    """What a request chose for a book: its chapters and bit rate."""
+    return BookChoice(body.chapters, body.bitrate)
 
 
 def upload_of(request: Request) -> BookUpload | None:

@@ -20,6 +20,7 @@ from sayfile.api.deps import (
     SpeechBody,
     as_request,
     base_path,
+    choice_of,
     upload_of,
 )
 from sayfile.api.downloads import JobFileResponse, etag_of
@@ -48,7 +49,7 @@ async def create_job(
     book = upload_of(request)
     if book is not None:
         job = await service.create_book_job(
-            book, as_request(body), client, body.one_time, body.package
+            book, as_request(body), client, body.one_time, body.package, choice_of(body)
         )
     elif body.package != "file":
         raise InvalidInput(
@@ -57,7 +58,9 @@ async def create_job(
             field="package",
         )
     else:
-        job = await service.create_job(as_request(body), client, one_time=body.one_time)
+        job = await service.create_job(
+            as_request(body), client, one_time=body.one_time, choice=choice_of(body)
+        )
     out = JobOut.of(job, base_path(request), await service.chapters(job))
     return JSONResponse(
         out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from sayfile.audio import FORMATS
+from sayfile.audio import BITRATES, FORMATS
 from sayfile.jobs import Job, JobStatus
 from sayfile.plans import MAX_SPEED, MIN_SPEED
 from sayfile.service import ChapterState
@@ -69,6 +69,47 @@ class SpeechIn(BaseModel):
         "chapter marks (mp3, opus, m4b); `zip` gives a ZIP of one audio file per chapter "
         "(`01-title.mp3`) with each chapter's subtitles (.srt, .vtt).",
     )
+    chapters: str | None = Field(
+        default=None,
+        description="POST /jobs, for a book (a `file`, or a text read into chapters): which "
+        "chapters to make, numbered as POST /books/chapters lists them with the front matter "
+        "(`1-3,7`, or `all`). Default: all but the front matter (cover, title page, copyright, "
+        "contents), which is listed with `skipped: true`.",
+        examples=["1-3,7"],
+    )
+    bitrate: int | None = Field(
+        default=None,
+        description="POST /jobs, for a book: kbit/s of the file; mp3, aac, m4b: "
+        f"{', '.join(map(str, BITRATES['lame']))}; opus: "
+        f"{', '.join(map(str, BITRATES['libopus']))}. Default: the format's own (64; opus 48).",
+    )
+
+
+class BookChapterOut(BaseModel):
+    """One chapter of a book, before anything is made."""
+
+    number: int = Field(description="From 1, as `chapters` on POST /jobs takes it.")
+    title: str
+    chars: int = Field(description="Characters of text spoken.")
+    seconds: float = Field(description="About how long it is spoken (an upper estimate).")
+    skipped: bool = Field(description="Not made unless chosen: front matter, by default.")
+
+
+class BookOut(BaseModel):
+    """A book's chapters and what it says about itself, before it is made."""
+
+    title: str
+    author: str | None
+    language: str | None
+    year: str | None
+    cover: bool = Field(description="It has a cover picture, which goes into the file.")
+    format: str
+    bitrate: int | None = Field(description="kbit/s the file would be made at.")
+    bitrates: list[int] = Field(description="The bit rates (kbit/s) offered for `format`.")
+    chapters: list[BookChapterOut]
+    expected_bytes: int = Field(
+        description="About how big the file of the chapters not skipped would be, at `bitrate`."
+    )
 
 
 class ChapterOut(BaseModel):
@@ -77,6 +118,7 @@ class ChapterOut(BaseModel):
     number: int = Field(description="From 1.")
     title: str
     done: bool = Field(description="Its audio is made.")
+    skipped: bool = Field(default=False, description="Listed, but not made.")
     start: float | None = Field(description="Once the book is done: seconds into the file.")
     end: float | None
     audio_url: str | None = Field(
@@ -136,6 +178,7 @@ class JobOut(BaseModel):
                     number=number,
                     title=chapter.title,
                     done=chapter.done,
+                    skipped=chapter.skipped,
                     start=chapter.start,
                     end=chapter.end,
                     audio_url=f"{base}jobs/{job.id}/chapters/{number}/audio"

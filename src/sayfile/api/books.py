@@ -1,0 +1,61 @@
+"""Books before they are made: the chapters of an uploaded book, with their lengths, which of
+them are front matter, and the file's expected size."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from sayfile.api.deps import (
+    API_KEY,
+    JOB_BODY_DOC,
+    ServiceDep,
+    SpeechBody,
+    as_request,
+    choice_of,
+    upload_of,
+)
+from sayfile.api.schemas import BookChapterOut, BookOut, error_docs
+from sayfile.audio import BITRATES
+from sayfile.models import BookUpload
+
+router = APIRouter(prefix="/books", tags=["books"])
+
+
+@router.post(
+    "/chapters",
+    response_model=BookOut,
+    responses=error_docs(401, 413, 422),
+    openapi_extra=JOB_BODY_DOC,
+    dependencies=[API_KEY],
+    summary="List a book's chapters (and the file's expected size) before making it",
+)
+async def book_chapters(request: Request, body: SpeechBody, service: ServiceDep) -> BookOut:
+    """The same fields as POST /jobs: the book as the multipart field `file` (or a `text`),
+    with `format`, `bitrate` and `chapters` for the expected size. Nothing is made or kept."""
+    book = upload_of(request) or BookUpload(body.text.encode("utf-8"), "", "text/plain")
+    preview = await service.preview_book(book, as_request(body), choice_of(body))
+    info = preview.book.info
+    fmt = preview.format
+    return BookOut(
+        title=preview.title,
+        author=info.author,
+        language=info.language,
+        year=info.year,
+        cover=info.cover is not None,
+        format=fmt.name,
+        bitrate=fmt.bit_rate // 1000 if fmt.bit_rate else None,
+        bitrates=list(BITRATES.get(fmt.codec, ())),
+        chapters=[
+            BookChapterOut(
+                number=number,
+                title=chapter.title,
+                chars=len(chapter.text),
+                seconds=round(seconds, 1),
+                skipped=chapter.skipped,
+            )
+            for number, (chapter, seconds) in enumerate(
+                zip(preview.chapters, preview.seconds, strict=True), 1
+            )
+        ],
+        expected_bytes=preview.expected_bytes,
+    )
