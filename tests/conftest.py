@@ -233,6 +233,8 @@ def sayfile_cli(
     """`sayfile ARGS` in a fresh process with only these engines and none of the developer's
     settings (text output, exit status not checked)."""
     env = {"PATH": "/usr/bin:/bin", "SAYFILE_ENGINES": engines, "SAYFILE_DEFAULT_VOICE": voice}
+    # The sources under test, whichever checkout the virtualenv was installed from.
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent / "src")
     return subprocess.run(
         [sys.executable, "-m", "sayfile", *args],
         capture_output=True,

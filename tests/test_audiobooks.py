@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,221 @@ def test_the_command_line_reads_a_markdown_book(tmp_path: Path) -> None:
     assert [title for title, _ in probed_chapters(target)] == ["Getting started", "Going further"]
     srt = (tmp_path / "guide.srt").read_text("utf-8")
     assert "manual" in srt and "**" not in srt and "example.com" not in srt
+
+
+DATA = Path(__file__).parent / "data"
+NAHAN = (DATA / "nahan-calibre-epub2.epub").read_bytes()
+MOBY = (DATA / "moby-dick-epub3.epub").read_bytes()
+
+
+def probed(path: Path) -> dict[str, Any]:
+    """ffprobe's format (with its tags), streams and chapters of a file."""
+    command = ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-show_chapters"]
+    out = subprocess.run(
+        [*command, "-print_format", "json", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    found: dict[str, Any] = json.loads(out)
+    return found
+
+
+def book_tags(info: dict[str, Any]) -> dict[str, str]:
+    """The tags players read: the container's, or (Ogg) the audio stream's, keys lower case."""
+    tags = dict(info["format"].get("tags") or {})
+    for stream in info["streams"]:
+        if stream["codec_type"] == "audio":
+            tags.update(stream.get("tags") or {})
+    return {key.lower(): value for key, value in tags.items()}
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize("fmt", ["m4b", "mp3", "opus"])
+def test_a_calibre_epub_leaves_out_its_front_matter_and_tells_players_what_it_is(
+    make_client: Callable[..., TestClient], fmt: str, tmp_path: Path
+) -> None:
+    """《呐喊》 as Calibre makes it: the title page, copyright page and "目 录" are listed as
+    skipped, not spoken; the file carries the book's title, author, year and cover, is named
+    after the book, and is kept a week."""
+    client = make_client(**TONES)
+    job = book_done(client, "nahan.epub", NAHAN, "application/epub+zip", format=fmt)
+    assert [(c["number"], c["title"], c["skipped"], c["done"]) for c in job["chapters"]] == [
+        (1, "呐喊", True, False),
+        (2, "版权信息", True, False),
+        (3, "目 录", True, False),
+        (4, "自序", False, True),
+        (5, "狂人日记", False, True),
+    ]
+    timings = client.get(job["timings_url"]).json()
+    said = " ".join(piece["text"] for piece in timings["pieces"])
+    assert said.startswith("自序。 我在年青时候") and "版权" not in said and "目 录" not in said
+    audio = client.get(job["audio_url"])
+    assert "filename*=UTF-8''%E5%91%90%E5%96%8A." in audio.headers["content-disposition"]
+    saved = tmp_path / f"nahan.{fmt}"
+    saved.write_bytes(audio.content)
+    info = probed(saved)
+    assert [c["tags"]["title"] for c in info["chapters"]] == ["自序", "狂人日记"]
+    tags = book_tags(info)
+    assert (tags["title"], tags["artist"], tags["album"], tags["date"]) == (
+        "呐喊",
+        "鲁迅",
+        "呐喊",
+        "1923",
+    )
+    covers = [s for s in info["streams"] if s.get("disposition", {}).get("attached_pic")]
+    assert [s["codec_name"] for s in covers] == ["mjpeg"]
+    assert decode(audio.content, fmt).duration_s == pytest.approx(timings["duration"], abs=0.1)
+    done = client.get(job["status_url"]).json()
+    expires = datetime.fromisoformat(done["expires_at"].replace("Z", "+00:00"))
+    assert expires - datetime.now(UTC) > timedelta(days=6.9)
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_chosen_chapters_and_bit_rate_are_what_is_made(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    """Moby-Dick (EPUB 3 with landmarks): chapters "1,3" make the title page, though it is
+    front matter, and chapter 1; the contents, chapter 2 and copyright page are listed as
+    skipped. 32 kbit/s makes a 32 kbit/s mp3."""
+    client = make_client(**TONES)
+    job = book_done(
+        client,
+        "moby.epub",
+        MOBY,
+        "application/epub+zip",
+        format="mp3",
+        chapters="1,3",
+        bitrate="32",
+    )
+    assert [(c["title"], c["skipped"]) for c in job["chapters"]] == [
+        ("Moby-Dick", False),
+        ("Contents", True),
+        ("Chapter 1. Loomings.", False),
+        ("Chapter 2. The Carpet-Bag.", True),
+        ("Copyright Page", True),
+    ]
+    timings = client.get(job["timings_url"]).json()
+    said = " ".join(piece["text"] for piece in timings["pieces"])
+    assert "or, The Whale" in said and "Call me Ishmael" in said and "carpet-bag" not in said
+    saved = tmp_path / "moby.mp3"
+    saved.write_bytes(client.get(job["audio_url"]).content)
+    info = probed(saved)
+    audio = next(s for s in info["streams"] if s["codec_type"] == "audio")
+    assert int(audio["bit_rate"]) == 32_000
+    assert book_tags(info)["artist"] == "Herman Melville"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "says"),
+    [
+        ({"chapters": "2-9"}, "chapters", "from 1 to 5 such as 1-3,7, or all"),
+        ({"chapters": "first"}, "chapters", "is not a chapter number or range"),
+        ({"bitrate": "40"}, "bitrate", "allowed (kbit/s): 32, 48, 64, 96"),
+        ({"bitrate": "96", "format": "opus"}, "bitrate", "allowed (kbit/s): 24, 32, 48, 64"),
+        ({"bitrate": "64", "format": "flac"}, "bitrate", "allowed (kbit/s): none"),
+    ],
+)
+def test_a_choice_that_does_not_fit_the_book_is_refused_with_what_fits(
+    make_client: Callable[..., TestClient], fields: dict[str, str], field: str, says: str
+) -> None:
+    client = make_client(**TONES)
+    r = client.post(
+        "/jobs", files={"file": ("moby.epub", MOBY, "application/epub+zip")}, data=fields
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["field"] == field and says in error["message"]
+    assert client.get("/jobs/none").status_code == 404
+
+
+def test_a_books_chapters_and_expected_size_are_listed_before_it_is_made(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES)
+
+    def listed(**fields: str) -> dict[str, Any]:
+        r = client.post(
+            "/books/chapters",
+            files={"file": ("nahan.epub", NAHAN, "application/epub+zip")},
+            data=fields,
+        )
+        assert r.status_code == 200, r.text
+        answer: dict[str, Any] = r.json()
+        return answer
+
+    book = listed(format="m4b")
+    assert (book["title"], book["author"], book["year"], book["cover"]) == (
+        "呐喊",
+        "鲁迅",
+        "1923",
+        True,
+    )
+    assert book["bitrates"] == [32, 48, 64, 96] and book["bitrate"] == 64
+    assert [(c["number"], c["title"], c["skipped"]) for c in book["chapters"]] == [
+        (1, "呐喊", True),
+        (2, "版权信息", True),
+        (3, "目 录", True),
+        (4, "自序", False),
+        (5, "狂人日记", False),
+    ]
+    preface = book["chapters"][3]
+    assert preface["chars"] > 100 and preface["seconds"] > 10
+    small = listed(format="m4b", bitrate="32")
+    everything = listed(format="m4b", bitrate="32", chapters="all")
+    assert small["expected_bytes"] == pytest.approx(book["expected_bytes"] / 2, rel=0.01)
+    assert everything["expected_bytes"] > small["expected_bytes"]
+    # Nothing was made or kept.
+    assert client.get("/jobs/none").status_code == 404
+
+
+def test_the_command_line_lists_a_books_chapters(tmp_path: Path) -> None:
+    result = sayfile_cli("chapters", str(DATA / "nahan-calibre-epub2.epub"), "--json")
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    assert (listing["title"], listing["author"]) == ("呐喊", "鲁迅")
+    assert [(c["number"], c["title"], c["skipped"]) for c in listing["chapters"]] == [
+        (1, "呐喊", True),
+        (2, "版权信息", True),
+        (3, "目 录", True),
+        (4, "自序", False),
+        (5, "狂人日记", False),
+    ]
+    table = sayfile_cli("chapters", str(DATA / "moby-dick-epub3.epub"))
+    assert table.returncode == 0, table.stderr
+    rows = [line for line in table.stdout.splitlines() if "Chapter 1. Loomings." in line]
+    assert len(rows) == 1 and "3" in rows[0] and "yes" not in rows[0]
+    assert "Copyright Page" in table.stdout and "yes" in table.stdout
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_the_command_line_finds_chapters_in_a_text_file(tmp_path: Path) -> None:
+    """The same reader as HTTP: a .txt with 第一章 headings is made with chapters, its
+    contents list is skipped, and --chapters chooses."""
+    (tmp_path / "风雨.txt").write_text(
+        "目录\n\n第一章 风起\n第二章 雨落\n第三章 天晴\n\n"
+        "第一章 风起\n\n风越来越大。\n\n第二章 雨落\n\n雨也下起来了。\n\n第三章 天晴\n\n天晴了。\n",
+        encoding="utf-8",
+    )
+    tone = {"engines": "tone", "voice": "tone:beep", "cwd": tmp_path}
+    result = sayfile_cli("say", "-f", "风雨.txt", "--format", "m4b", **tone)  # type: ignore[arg-type]
+    assert result.returncode == 0, result.stderr
+    assert "skipping 1 of 4 chapters" in result.stderr
+    assert [t for t, _ in probed_chapters(tmp_path / "风雨.m4b")] == [
+        "第一章 风起",
+        "第二章 雨落",
+        "第三章 天晴",
+    ]
+    chosen = sayfile_cli(
+        "say",
+        "-f",
+        "风雨.txt",
+        "-o",
+        "two.mp3",
+        "--chapters",
+        "2,4",
+        "--bitrate",
+        "48",
+        **tone,  # type: ignore[arg-type]
+    )
+    assert chosen.returncode == 0, chosen.stderr
+    assert [t for t, _ in probed_chapters(tmp_path / "two.mp3")] == ["第一章 风起", "第三章 天晴"]
+    refused = sayfile_cli("say", "-f", "风雨.txt", "--chapters", "7", **tone)  # type: ignore[arg-type]
+    assert refused.returncode == 2 and "which has 4 chapters" in refused.stderr
