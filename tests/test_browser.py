@@ -616,3 +616,55 @@ def test_screenshots_for_the_readme(
     folder = Path(os.environ.get(SCREENSHOTS, tmp_path))
     page.screenshot(path=folder / f"screenshot-{name}.png", full_page=True)
     assert (folder / f"screenshot-{name}.png").stat().st_size > 10_000
+
+
+def test_a_chosen_books_chapters_are_ticked_before_it_is_made(
+    server_factory: Callable[..., Server], launch: Launch, tmp_path: Path
+) -> None:
+    """《呐喊》 (a Calibre EPUB): once chosen, its chapters are listed with the front matter
+    unticked and the expected size; ticking and unticking chapters and choosing a bit rate
+    change the size, and are what Get link asks for; the job lists what is not made."""
+    server = server_factory(engines="tone", default_voice="tone:beep")
+    page = open_page(launch(locale="zh-CN"), server.url)
+    page.select_option("#format", "mp3")
+    page.set_input_files("#book-file", Path(__file__).parent / "data" / "nahan-calibre-epub2.epub")
+    boxes = page.locator("#book-chapter-list input[type=checkbox]")
+    expect(boxes).to_have_count(5)
+    expect(page.locator("#book-chapter-list label")).to_have_text(
+        ["呐喊", "版权信息", "目 录", "自序", "狂人日记"]
+    )
+    assert [boxes.nth(i).is_checked() for i in range(5)] == [False, False, False, True, True]
+    size = page.locator("#book-size")
+    expect(size).to_contain_text("共 5 章，选了 2 章")
+    default_size = size.text_content()
+    page.select_option("#bitrate", "32")
+    expect(size).not_to_have_text(default_size or "")
+    boxes.nth(4).uncheck()
+    expect(size).to_contain_text("选了 1 章")
+    boxes.nth(0).check()  # the title page, asked for
+    with job_created(page) as created:
+        page.click("#get-link")
+    job = created.value.json()
+    assert [(c["title"], c["skipped"]) for c in job["chapters"]] == [
+        ("呐喊", False),
+        ("版权信息", True),
+        ("目 录", True),
+        ("自序", False),
+        ("狂人日记", True),
+    ]
+    expect(page.locator("#job-result")).to_be_visible(timeout=30_000)
+    states = page.locator("#chapters li")
+    expect(states).to_have_count(5)
+    expect(states.nth(1)).to_contain_text("不生成")
+    expect(page.locator("#chapters button.chapter .chapter-title")).to_have_text(["呐喊", "自序"])
+    saved = tmp_path / "nahan.mp3"
+    saved.write_bytes(httpx.get(server.url + job["audio_url"], timeout=10).content)
+    probe = subprocess.run(
+        ["/usr/bin/ffprobe", "-v", "error", "-show_streams", "-of", "json", str(saved)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
+    audio = [s for s in json.loads(probe.stdout)["streams"] if s["codec_type"] == "audio"]
+    assert int(audio[0]["bit_rate"]) == 32_000  # the bit rate chosen

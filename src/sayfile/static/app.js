@@ -24,6 +24,10 @@
   const bookField = $("book-field");
   const book = $("book-file");
   const bookClear = $("book-clear");
+  const bookChapters = $("book-chapters");
+  const bookChapterList = $("book-chapter-list");
+  const bitrate = $("bitrate");
+  const bookSize = $("book-size");
   const listen = $("listen");
   const preview = $("preview");
   const previewStatus = $("preview-status");
@@ -282,13 +286,104 @@
 
   function chosenBook() { return book.files && book.files.length ? book.files[0] : null; }
 
-  function showBookMode() { bookClear.hidden = !chosenBook(); }
+  function showBookMode() {
+    bookClear.hidden = !chosenBook();
+    listBookChapters();
+  }
   book.addEventListener("change", showBookMode);
   bookClear.addEventListener("click", () => {
     book.value = "";
     showBookMode();
     text.focus(); // the Clear button is gone: keep the keyboard somewhere useful
   });
+
+  // ---- a chosen book's chapters, before it is made ---------------------------------------
+
+  // The server lists the book's chapters (front matter unticked) with their lengths; the
+  // boxes ticked and the bit rate say what is made, and the expected size follows them.
+  let bookListing = null; // POST /books/chapters's answer for the chosen book and format
+  let listingFor = 0;
+
+  function mib(bytes) {
+    return bytes >= 1048576 ? seconds.format(bytes / 1048576) + " MB" : numbers.format(Math.ceil(bytes / 1024)) + " kB";
+  }
+
+  function showBookSize() {
+    if (!bookListing) { return; }
+    const boxes = Array.from(bookChapterList.querySelectorAll("input[type=checkbox]"));
+    const ticked = bookListing.chapters.filter((chapter, i) => boxes[i] && boxes[i].checked);
+    if (!ticked.length) { bookSize.textContent = t.book_none; return; }
+    const spoken = ticked.reduce((sum, chapter) => sum + chapter.seconds, 0);
+    const kbps = Number(bitrate.value || bookListing.bitrate || 0);
+    // Without a bit rate (flac, wav), 16-bit samples at 24 kHz, as the server counts them.
+    const bytes = spoken * (kbps ? kbps * 125 : 48000);
+    bookSize.textContent = fill(t.book_size, {
+      chapters: ticked.length, total: bookListing.chapters.length, duration: clock(spoken), size: mib(bytes),
+    });
+  }
+
+  function showBookListing(listing) {
+    bookListing = listing;
+    bookChapterList.replaceChildren(...listing.chapters.map((chapter) => {
+      const row = element("li");
+      const box = element("input");
+      box.type = "checkbox";
+      box.id = "book-chapter-" + chapter.number;
+      box.value = String(chapter.number);
+      box.checked = !chapter.skipped;
+      box.addEventListener("change", showBookSize);
+      const label = element("label", chapter.title);
+      label.htmlFor = box.id;
+      row.append(box, " ", label, " ", element("span", fill(t.chapter_chars, { count: numbers.format(chapter.chars) }), "hint"));
+      return row;
+    }));
+    const kept = bitrate.value;
+    bitrate.replaceChildren(element("option", fill(t.bitrate_default, { kbps: listing.bitrate || "—" })));
+    bitrate.options[0].value = "";
+    for (const kbps of listing.bitrates) {
+      const option = element("option", kbps + " kbit/s");
+      option.value = String(kbps);
+      bitrate.append(option);
+    }
+    bitrate.value = listing.bitrates.map(String).includes(kept) ? kept : "";
+    bitrate.disabled = !listing.bitrates.length;
+    bookChapters.hidden = false;
+    showBookSize();
+  }
+
+  async function listBookChapters() {
+    const file = chosenBook();
+    const asked = ++listingFor;
+    bookListing = null;
+    if (!file) { bookChapters.hidden = true; bookChapterList.replaceChildren(); return; }
+    bookChapters.hidden = false;
+    bookChapterList.replaceChildren();
+    bookSize.textContent = t.book_reading;
+    const body = new FormData();
+    body.append("file", file);
+    body.append("format", format.value);
+    try {
+      const response = await fetch(root + "/books/chapters", { method: "POST", headers: headers(), body });
+      if (asked !== listingFor) { return; } // another book or format was chosen meanwhile
+      if (!response.ok) {
+        bookChapters.hidden = true;
+        await showProblem(formError, response, limits.job);
+        return;
+      }
+      showBookListing(await response.json());
+    } catch (e) {
+      if (asked === listingFor) { bookChapters.hidden = true; showError(formError, t.error_network); }
+    }
+  }
+
+  bitrate.addEventListener("change", showBookSize);
+  format.addEventListener("change", () => { if (chosenBook()) { listBookChapters(); } });
+
+  // The chapters ticked, as POST /jobs takes them ("1,4,5"); "" when the listing is not in.
+  function chosenChapters() {
+    if (!bookListing) { return ""; }
+    return Array.from(bookChapterList.querySelectorAll("input[type=checkbox]:checked"), (box) => box.value).join(",");
+  }
 
   // The job to ask for: the text as JSON, or the chosen book as a form upload with the same
   // choices (the browser writes the multipart Content-Type itself).
@@ -305,6 +400,9 @@
     for (const [name, value] of Object.entries(requestBody())) {
       if (name !== "text") { body.append(name, String(value)); }
     }
+    const ticked = chosenChapters();
+    if (ticked) { body.append("chapters", ticked); }
+    if (bookListing && bitrate.value) { body.append("bitrate", bitrate.value); }
     return { title: titleOf(file.name), init: { method: "POST", headers: headers(), body } };
   }
 
@@ -550,7 +648,7 @@
     chapters.forEach((chapter, i) => {
       const row = rows[i];
       const state = row.querySelector(".chapter-state");
-      state.textContent = chapter.done ? t.chapter_ready : t.chapter_making;
+      state.textContent = chapter.skipped ? t.chapter_skipped : chapter.done ? t.chapter_ready : t.chapter_making;
       state.classList.toggle("done", chapter.done);
       if (chapter.done && chapter.audio_url && !row.querySelector("audio")) {
         const audio = element("audio");
@@ -565,14 +663,19 @@
     chaptersBox.hidden = false;
   }
 
+  // Chapters listed but not made (front matter, or not chosen) have no place in the file.
   function finished(chapters) {
-    return Array.isArray(chapters) && chapters.length > 0 &&
-      chapters.every((chapter) => chapter.start !== null && chapter.end !== null);
+    const made = Array.isArray(chapters) ? chapters.filter((chapter) => !chapter.skipped) : [];
+    return made.length > 0 && made.every((chapter) => chapter.start !== null && chapter.end !== null);
   }
 
   function bookRow(chapter) {
     const row = element("li");
     row.dataset.number = chapter.number;
+    if (chapter.skipped) {
+      row.append(element("span", chapter.title, "chapter-title"), " ", element("span", t.chapter_skipped, "chapter-state"));
+      return row;
+    }
     const button = element("button", undefined, "chapter");
     button.type = "button";
     button.dataset.start = chapter.start;
@@ -821,6 +924,7 @@
     clearErrors();
     // A book needs no text: only the other fields are checked then.
     if (!(chosenBook() ? speed.reportValidity() : form.reportValidity())) { return; }
+    if (bookListing && !chosenChapters()) { showError(formError, t.book_none); return; }
     stop(current);
     current = null;
     const { title, init } = jobRequest();
