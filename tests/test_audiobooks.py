@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import TONES, book_done, decode, sayfile_cli
+from conftest import TONES, book_done, decode, sayfile_cli, wait_done
 from test_books import _epub, _with_files
 
 # The title page before the first chapter of the table of contents is a chapter of its own,
@@ -304,3 +304,26 @@ def test_the_command_line_finds_chapters_in_a_text_file(tmp_path: Path) -> None:
     assert [t for t, _ in probed_chapters(tmp_path / "two.mp3")] == ["第一章 风起", "第三章 天晴"]
     refused = sayfile_cli("say", "-f", "风雨.txt", "--chapters", "7", **tone)  # type: ignore[arg-type]
     assert refused.returncode == 2 and "which has 4 chapters" in refused.stderr
+
+
+def test_a_short_text_sent_with_chapters_is_made_as_a_book(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """A choice of chapters makes a text a book whatever its length; the short-job TTL stays
+    an hour for a text made whole."""
+    client = make_client(**TONES)
+    text = "第1章 风起\n\n风越来越大。\n\n第2章 雨落\n\n雨也下起来了。\n\n第三回 天晴\n\n天晴了。"
+    r = client.post("/jobs", json={"text": text, "chapters": "2-3"})
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["status_url"])
+    assert [(c["title"], c["skipped"]) for c in job["chapters"]] == [
+        ("第1章 风起", True),
+        ("第2章 雨落", False),
+        ("第三回 天晴", False),
+    ]
+    said = " ".join(p["text"] for p in client.get(job["timings_url"]).json()["pieces"])
+    assert "雨也下起来了" in said and "风越来越大" not in said
+    plain = wait_done(client, client.post("/jobs", json={"text": text}).json()["status_url"])
+    assert plain["chapters"] is None
+    expires = datetime.fromisoformat(plain["expires_at"].replace("Z", "+00:00"))
+    assert expires - datetime.now(UTC) < timedelta(hours=1.1)

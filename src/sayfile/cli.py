@@ -129,7 +129,6 @@ def say(
     chapters: Annotated[
         str | None,
         typer.Option(
-            envvar="SAYFILE_CHAPTERS",
             help="For a book (--file .epub, .md, .txt): the chapters to make, numbered as "
             "`sayfile chapters FILE` lists them ('1-3,7', or 'all'). Default: all but the "
             "front matter.",
@@ -138,7 +137,6 @@ def say(
     bitrate: Annotated[
         int | None,
         typer.Option(
-            envvar="SAYFILE_BITRATE",
             help="kbit/s: mp3, aac, m4b 32, 48, 64, 96; opus 24, 32, 48, 64. Default: the "
             "format's own.",
         ),
