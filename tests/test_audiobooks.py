@@ -327,3 +327,24 @@ def test_a_short_text_sent_with_chapters_is_made_as_a_book(
     assert plain["chapters"] is None
     expires = datetime.fromisoformat(plain["expires_at"].replace("Z", "+00:00"))
     assert expires - datetime.now(UTC) < timedelta(hours=1.1)
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_an_ssml_text_file_is_said_as_ssml_not_read_as_a_book(tmp_path: Path) -> None:
+    (tmp_path / "wait.txt").write_text(
+        '<speak>Wait<break time="1s"/> for it.</speak>\n', encoding="utf-8"
+    )
+    result = sayfile_cli(
+        "say",
+        "-f",
+        "wait.txt",
+        "-o",
+        "wait.mp3",
+        "--srt",
+        engines="tone",
+        voice="tone:beep",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    srt = (tmp_path / "wait.srt").read_text("utf-8")
+    assert "Wait" in srt and "<" not in srt and "break" not in srt

@@ -611,3 +611,20 @@ def test_the_epub_reader_leaves_pictures_packed() -> None:
         tracemalloc.stop()
     assert len(book.spoken) == 2
     assert peak < 8 * 1024 * 1024
+
+
+def test_an_epub2_cover_named_by_its_file_name_is_found() -> None:
+    """Some tools write the cover's file name in `<meta name="cover">` instead of its id."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(DATA / "nahan-calibre-epub2.epub") as source,
+        zipfile.ZipFile(buffer, "w") as copy,
+    ):
+        for member in source.infolist():
+            content = source.read(member)
+            if member.filename == "content.opf":
+                content = content.replace(b'content="cover"', b'content="cover.jpeg"')
+                content = content.replace(b'id="cover" href', b'id="img1" href')
+            copy.writestr(member, content)
+    cover = open_book(buffer.getvalue(), "nahan.epub").info.cover
+    assert cover is not None and cover.data.startswith(b"\xff\xd8")

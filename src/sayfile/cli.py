@@ -25,6 +25,7 @@ from sayfile.naming import stem_for, title_stem
 from sayfile.plans import validate
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
+from sayfile.ssml import looks_like_ssml
 from sayfile.subtitles import Timing, cues, srt, vtt
 from sayfile.synthesizer import SpeechPlan, SpeechResult, Synthesizer, timings_of
 from sayfile.wiring import build_synthesizer
@@ -372,7 +373,7 @@ def _read_text(
     if (text is None) == (file is None):
         raise _fail("give the text as an argument, '-' for standard input, or --file PATH.")
     try:
-        if file is not None and file.suffix.lower() in _BOOKS:
+        if file is not None and file.suffix.lower() in _BOOKS and not _is_ssml_file(file):
             book = open_book(file.read_bytes(), file.name)
             chosen = choose_chapters(book.chapters, chapters)
             spoken = [chapter for chapter in chosen if not chapter.skipped]
@@ -401,6 +402,15 @@ def _read_text(
         raise _fail(f"cannot read {file}: {exc.strerror}.") from None
     assert text is not None
     return text, None
+
+
+def _is_ssml_file(file: Path) -> bool:
+    """Whether a text file holds an SSML document, which is said as SSML, not as a book."""
+    if file.suffix.lower() not in (".txt", ".text"):
+        return False
+    with file.open("rb") as start:
+        head = start.read(4096).decode("utf-8", "replace")
+    return looks_like_ssml(head)
 
 
 @app.command("chapters")

@@ -221,7 +221,11 @@ def _info(opf: Any, manifest: dict[str, tuple[str, str, set[str]]], archive: Any
         None,
     )
     if cover_path is None and cover_id:
-        found = manifest.get(cover_id)
+        # The meta names the cover's manifest id; some tools write its file name instead.
+        found = manifest.get(cover_id) or next(
+            (entry for entry in manifest.values() if posixpath.basename(entry[0]) == cover_id),
+            None,
+        )
         cover_path = (found[0], found[1]) if found else None
     return BookInfo(
         title=next(iter(values.get("title", [])), None),
