@@ -348,3 +348,18 @@ def test_an_ssml_text_file_is_said_as_ssml_not_read_as_a_book(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     srt = (tmp_path / "wait.srt").read_text("utf-8")
     assert "Wait" in srt and "<" not in srt and "break" not in srt
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [({"speed": "0"}, "speed"), ({"format": "ogg"}, "format"), ({"voice": "tone:nope"}, "voice")],
+)
+def test_listing_a_book_refuses_what_making_it_would(
+    make_client: Callable[..., TestClient], fields: dict[str, str], field: str
+) -> None:
+    client = make_client(**TONES)
+    r = client.post(
+        "/books/chapters", files={"file": ("moby.epub", MOBY, "application/epub+zip")}, data=fields
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field

@@ -353,13 +353,16 @@ class SpeechService:
     ) -> BookPreview:
         """A book's chapters (as `choice` chooses them; front matter skipped by default),
         what it says about itself, and how long each chapter and how big the file would be in
-        the requested format and bit rate, before anything is made. Raises InvalidBook,
-        InvalidInput (an unknown format, a choice that does not fit)."""
+        the requested format and bit rate, before anything is made. Raises InvalidBook, and
+        InvalidInput as `create_book_job` would (an unknown format or voice, a speed out of
+        range, too many characters, a choice that does not fit)."""
         read = await self._read_book(book)
-        fmt = audio_format(request.format or self.settings.default_format)
-        fmt = with_bitrate(fmt, choice.bitrate)
         chapters = choose_chapters(read.chapters, choice.chapters)
-        seconds = [speech_seconds(chapter.text) / request.speed for chapter in chapters]
+        spoken = [chapter for chapter in chapters if not chapter.skipped]
+        # Checked as the job would be: the same refusals now rather than after a click.
+        plan = self.plan(replace(request, text=book_ssml(spoken)), Purpose.job)
+        fmt = with_bitrate(plan.format, choice.bitrate)
+        seconds = [speech_seconds(chapter.text) / plan.speed for chapter in chapters]
         return BookPreview(
             title=read.info.title or title_of(book.filename, chapters),
             book=read,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from sayfile.api.deps import (
     API_KEY,
     JOB_BODY_DOC,
+    RATE_LIMIT,
     ServiceDep,
     SpeechBody,
     as_request,
@@ -24,9 +25,9 @@ router = APIRouter(prefix="/books", tags=["books"])
 @router.post(
     "/chapters",
     response_model=BookOut,
-    responses=error_docs(401, 413, 422),
+    responses=error_docs(401, 413, 422, 429),
     openapi_extra=JOB_BODY_DOC,
-    dependencies=[API_KEY],
+    dependencies=[API_KEY, RATE_LIMIT],
     summary="List a book's chapters (and the file's expected size) before making it",
 )
 async def book_chapters(request: Request, body: SpeechBody, service: ServiceDep) -> BookOut:
