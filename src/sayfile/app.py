@@ -20,18 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sayfile import __version__
 from sayfile.admission import Admission
 from sayfile.answers import AnswerCache
-from sayfile.api import (
-    books,
-    errors,
-    health,
-    jobs,
-    lexicons,
-    manual,
-    openai,
-    pages,
-    speech,
-    voices,
-)
+from sayfile.api import books, errors, health, jobs, lexicons, manual, openai, pages, speech, voices
 from sayfile.api.middleware import BodyLimit, InternalErrors, RequestLog, SecurityHeaders
 from sayfile.errors import SayfileError, StoreUnavailable
 from sayfile.limiter import RequestLimiter
