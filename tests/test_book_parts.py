@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from conftest import TONES, Server, book_done, decode, wait_done
 from sayfile.assembly import chapter_file_name, join_audio
 from sayfile.audio import FORMATS, open_encoder
-from sayfile.book_parts import split_book
+from sayfile.book_parts import BookManifest, split_book
 from sayfile.books import Chapter
 from test_audio import _decoded_at
 from test_audiobooks import probed_chapters
@@ -299,3 +299,31 @@ def test_a_server_killed_mid_book_goes_on_from_its_finished_parts(
     assert [t for t, _ in probed_chapters(saved)] == [f"Chapter {n}" for n in range(1, 7)]
     assert decode(audio, "mp3").duration_s == pytest.approx(timings["duration"], abs=0.1)
     assert not (data / "books" / str(job["id"])).exists()
+
+
+def test_a_manifest_lists_made_and_skipped_chapters_in_the_books_order() -> None:
+    """Chapters are numbered as listed (skipped ones included); each made one is found by its
+    number among those made, which is where its audio is kept."""
+    manifest = BookManifest(
+        title="呐喊",
+        chapters=("自序", "狂人日记"),
+        parts=(),
+        voice="tone:beep",
+        format="m4b",
+        part_format="aac",
+        speed=1.0,
+        loudness=None,
+        lexicon=(),
+        skipped=((0, "呐喊"), (1, "版权信息"), (3, "目 录")),
+        author="鲁迅",
+        cover="cover.jpg",
+        bitrate=32,
+    )
+    assert manifest.listed() == [
+        ("呐喊", None),
+        ("版权信息", None),
+        ("自序", 0),
+        ("目 录", None),
+        ("狂人日记", 1),
+    ]
+    assert BookManifest.from_json(manifest.to_json()) == manifest
