@@ -178,7 +178,7 @@ class RedisJobEvents:
             await pubsub.psubscribe(self._keys.all_events)
         except (RedisError, OSError) as exc:
             log.warning("job events unreachable (%s); listening once Redis is back", exc)
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
             subscribed = None
         self._listener = asyncio.create_task(self._listen(subscribed))
 
