@@ -299,3 +299,42 @@ def test_a_server_killed_mid_book_goes_on_from_its_finished_parts(
     assert [t for t, _ in probed_chapters(saved)] == [f"Chapter {n}" for n in range(1, 7)]
     assert decode(audio, "mp3").duration_s == pytest.approx(timings["duration"], abs=0.1)
     assert not (data / "books" / str(job["id"])).exists()
+
+
+def test_a_books_chapters_are_queued_then_being_made_then_done(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """One part at a time: a chapter says `queued` until its first part is begun, `making`
+    while it is made, `done` once joined; never back. The book's time left falls."""
+    client = make_client(
+        **TONES, parallel_sentences=1, book_turns=1, book_part_chars=200, book_above_chars=500
+    )
+    text = "\n\n".join(
+        f"Chapter {n}\n\n" + "A slow sentence of the book. " * 14 for n in range(1, 4)
+    )
+    r = client.post("/jobs", json={"text": text, "voice": "tone:slow"})
+    assert r.status_code == 202, r.text
+    seen: list[list[str]] = [[c["state"] for c in r.json()["chapters"]]]
+    assert seen[0][1:] == ["queued", "queued"]
+    etas = []
+    deadline = time.monotonic() + 60
+    while True:
+        job = client.get(r.json()["status_url"]).json()
+        if job["status"] not in ("queued", "running"):
+            break
+        if job["chapters"]:
+            seen.append([c["state"] for c in job["chapters"]])
+        if job["status"] == "running" and job["progress"] > 0:
+            etas.append((job["progress"], job["eta_seconds"]))
+        assert time.monotonic() < deadline, "the book did not finish"
+        time.sleep(0.03)
+    assert job["status"] == "done" and job["eta_seconds"] is None
+    assert [c["state"] for c in job["chapters"]] == ["done"] * 3
+    order = {"queued": 0, "making": 1, "done": 2}
+    for chapter in range(3):
+        states = [order[row[chapter]] for row in seen]
+        assert states == sorted(states), f"chapter {chapter + 1} went back: {states}"
+    # While the first chapter was made, the last one waited its turn.
+    assert ["making", "queued", "queued"] in seen
+    assert any(row[0] == "done" and row[1] == "making" for row in seen)
+    assert len(etas) >= 3 and etas[-1][1] < etas[0][1]

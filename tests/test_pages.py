@@ -84,7 +84,7 @@ def test_page_hands_its_words_to_the_script(client: TestClient) -> None:
     assert found is not None
     data = json.loads(found.group(1))
     assert data["lang"] == "zh-CN"
-    assert data["messages"]["ready"] == "完成：{duration} 秒音频。"
+    assert data["messages"]["ready"] == "完成：音频时长 {duration}。"
     assert data["limits"] == {"direct": 5000, "job": 200_000, "preview": 300}
 
 

@@ -7,17 +7,26 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from sayfile.books import CHAPTER_PAUSE_MS, Chapter
-from sayfile.files import written_whole
+from sayfile.files import PART, written_whole
 from sayfile.models import SpeechRequest
 from sayfile.subtitles import Timings
 from sayfile.text import sentences
 
 _MANIFEST = "manifest.json"
+
+
+class ChapterProgress(StrEnum):
+    """How far one chapter of a book is: no part of it begun, some begun, all joined."""
+
+    queued = "queued"
+    making = "making"
+    done = "done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +160,27 @@ class BookFolder:
 
     def chapter_done(self, chapter: int) -> bool:
         return self.chapter_timings(chapter).is_file()
+
+    def chapter_states(self, manifest: BookManifest) -> list[ChapterProgress]:
+        """Each chapter's progress, from one look at the folder: done once joined, being
+        made once a part of it is begun (its `.part` file written) or done, else queued.
+        Raises FileNotFoundError when the book is gone."""
+        names = {path.name for path in self.path.iterdir()}
+        begun: set[int] = set()
+        for number, part in enumerate(manifest.parts):
+            audio = f"part-{number:04d}."
+            if self.part_timings(number).name in names or any(
+                name.startswith(audio) and name.endswith(PART) for name in names
+            ):
+                begun.add(part.chapter)
+        return [
+            ChapterProgress.done
+            if self.chapter_timings(chapter).name in names
+            else ChapterProgress.making
+            if chapter in begun
+            else ChapterProgress.queued
+            for chapter in range(len(manifest.chapters))
+        ]
 
     def write_timings(self, path: Path, timings: Timings) -> None:
         self._write_atomically(path, json.dumps(timings.to_json(), ensure_ascii=False).encode())

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
@@ -18,9 +19,11 @@ from rich.table import Column, Table
 from sayfile.audio import format_for_path
 from sayfile.books import book_ssml, read_book
 from sayfile.chapters import chapter_marks, mark_chapters
+from sayfile.durations import clock
 from sayfile.errors import InvalidBook, SayfileError
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
+from sayfile.pace import JobPace, PaceBook
 from sayfile.plans import validate
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
@@ -150,19 +153,28 @@ def say(
         plan = validate(request, synthesizer, settings, None)
         target = output or Path(f"{stem_for(plan.words)}.{plan.format.extension}")
         show = not quiet and len(plan.words) >= _PROGRESS_FROM_CHARS
+        pace = PaceBook()
+        started = time.monotonic()
+
+        def left(fraction: float) -> str:
+            elapsed = time.monotonic() - started
+            seconds = pace.seconds_left(plan.voice, JobPace(len(plan.words), fraction, elapsed))
+            return "" if seconds is None else f"about {clock(seconds)} left"
+
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[left]}"),
             console=_err,
             disable=not show,
             transient=False,
         ) as bar:
-            task = bar.add_task(f"{plan.voice.id} → {target}", total=1.0)
+            task = bar.add_task(f"{plan.voice.id} → {target}", total=1.0, left=left(0.0))
 
             async def report(fraction: float) -> None:
-                bar.update(task, completed=fraction)
+                bar.update(task, completed=fraction, left=left(fraction))
 
             result = asyncio.run(_speak(synthesizer, plan, target, report))
     except SayfileError as exc:
@@ -177,7 +189,7 @@ def say(
         _err.print(f"marked {len(marks)} chapters in {target}", highlight=False)
     if result.bytes:
         _err.print(
-            f"wrote {target} ({result.duration_s:.1f} s of audio, {result.bytes} bytes, "
+            f"wrote {target} ({clock(result.duration_s)} of audio, {result.bytes:,} bytes, "
             f"voice {plan.voice.id})",
             highlight=False,
         )

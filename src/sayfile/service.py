@@ -19,7 +19,7 @@ from typing import BinaryIO
 from sayfile.admission import Admission, Ticket
 from sayfile.answers import Answer, AnswerCache
 from sayfile.audio import FORMATS, AudioFormat, audio_format
-from sayfile.book_parts import BookFolder, BookManifest, split_book
+from sayfile.book_parts import BookFolder, BookManifest, ChapterProgress, split_book
 from sayfile.books import book_ssml, read_book, title_of
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.chapters import chapter_marks
@@ -40,6 +40,7 @@ from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, is_job_id, ne
 from sayfile.lifecycle import JobLifecycle, failure_error
 from sayfile.models import BookUpload, SpeechRequest, Voice
 from sayfile.naming import stem_for
+from sayfile.pace import JobPace
 from sayfile.plans import validate
 from sayfile.queue import JobQueue
 from sayfile.quota import StorageQuota, estimate_bytes
@@ -352,6 +353,7 @@ class SpeechService:
             one_time=one_time,
             client=client,
             interactive=interactive,
+            chars=len(plan.words),
         )
 
     def _key(self, plan: SpeechPlan, client: str | None) -> str:
@@ -434,6 +436,22 @@ class SpeechService:
             job = job.evolve(status=JobStatus.expired)
         return job
 
+    def eta(self, job: Job) -> float | None:
+        """The seconds `job` has left, whole, from its voice's pace on this machine and its
+        progress so far (`pace.PaceBook`); None once it has finished or when nothing tells.
+        A queued job's is the time it takes once started (its wait is not counted)."""
+        if job.status.finished:
+            return None
+        try:
+            voice: Voice | None = self.catalogue.resolve(voice=job.voice)
+        except SayfileError:
+            voice = None  # a voice only the workers have: the job's own pace tells
+        elapsed = None
+        if job.status == JobStatus.running and job.started_at is not None:
+            elapsed = self._clock() - job.started_at
+        left = self.lifecycle.pace.seconds_left(voice, JobPace(job.chars, job.progress, elapsed))
+        return None if left is None else float(round(left))
+
     async def follow(self, job_id: str) -> AsyncGenerator[Job, None]:
         """The job now, then again each time it changes, until it has finished. Raises
         JobNotFound, also when it is deleted meanwhile."""
@@ -491,7 +509,7 @@ class SpeechService:
             except FileNotFoundError:
                 return None
             marks = chapter_marks(Timings.from_json(data))
-            return [ChapterState(m.title, True, m.start, m.end) for m in marks]
+            return [ChapterState(m.title, ChapterProgress.done, m.start, m.end) for m in marks]
         if job.status.finished:
             return None
         folder = BookFolder(self.files.book_dir(job.id))
@@ -657,20 +675,24 @@ class SpeechService:
 
 @dataclass(frozen=True, slots=True)
 class ChapterState:
-    """One chapter of a book job: done or not, and where it is in the finished file."""
+    """One chapter of a book job: how far it is, and where it is in the finished file."""
 
     title: str
-    done: bool
+    state: ChapterProgress
     start: float | None = None
     end: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state is ChapterProgress.done
 
 
 def _chapter_states(folder: BookFolder) -> list[ChapterState] | None:
     try:
         manifest = folder.manifest()
+        states = folder.chapter_states(manifest)
     except (FileNotFoundError, ValueError):
         return None  # finished or deleted meanwhile
     return [
-        ChapterState(title, folder.chapter_done(number))
-        for number, title in enumerate(manifest.chapters)
+        ChapterState(title, state) for title, state in zip(manifest.chapters, states, strict=True)
     ]

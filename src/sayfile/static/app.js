@@ -76,7 +76,6 @@
   };
 
   const numbers = new Intl.NumberFormat(data.lang);
-  const seconds = new Intl.NumberFormat(data.lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   const times = new Intl.DateTimeFormat(data.lang, { dateStyle: "medium", timeStyle: "short" });
 
   function fill(template, values) {
@@ -550,8 +549,10 @@
     chapters.forEach((chapter, i) => {
       const row = rows[i];
       const state = row.querySelector(".chapter-state");
-      state.textContent = chapter.done ? t.chapter_ready : t.chapter_making;
+      const waiting = chapter.state === "queued";
+      state.textContent = chapter.done ? t.chapter_ready : waiting ? t.chapter_queued : t.chapter_making;
       state.classList.toggle("done", chapter.done);
+      state.classList.toggle("queued", waiting);
       if (chapter.done && chapter.audio_url && !row.querySelector("audio")) {
         const audio = element("audio");
         audio.controls = true;
@@ -683,13 +684,28 @@
     halt(run);
   }
 
+  // A time to plan with, in whole minutes ("12 min", "1 h 5 min"), from the server's
+  // estimate in seconds.
+  function span(value) {
+    const minutes = Math.max(1, Math.round(value / 60));
+    if (minutes < 60) { return fill(t.time_minutes, { minutes }); }
+    return fill(t.time_hours, { hours: Math.floor(minutes / 60), minutes: minutes % 60 });
+  }
+
+  function timeLeft(eta) {
+    if (typeof eta !== "number") { return ""; }
+    return eta < 60 ? t.eta_soon : fill(t.eta, { time: span(eta) });
+  }
+
   function showProgress(job) {
     if (job.status === "queued") {
       bar.removeAttribute("value"); // indeterminate while it waits
-      jobStatus.textContent = t.queued;
+      const eta = job.eta_seconds;
+      jobStatus.textContent = typeof eta === "number" && eta >= 60 ? fill(t.queued_eta, { time: span(eta) }) : t.queued;
     } else if (job.status === "running") {
       bar.value = job.progress;
-      jobStatus.textContent = fill(t.running, { percent: Math.round(job.progress * 100) });
+      const left = timeLeft(job.eta_seconds);
+      jobStatus.textContent = fill(t.running, { percent: Math.round(job.progress * 100) }) + (left ? " · " + left : "");
     }
     touchJob(job);
   }
@@ -701,7 +717,7 @@
     if (job.status === "done") {
       run.job = job;
       bar.value = 1;
-      jobStatus.textContent = fill(t.ready, { duration: seconds.format(job.duration_s || 0) });
+      jobStatus.textContent = fill(t.ready, { duration: clock(job.duration_s || 0) });
       link.value = new URL(job.audio_url, location.href).href;
       save.href = job.audio_url;
       subtitlesSrt.href = job.status_url + "/subtitles.srt";
