@@ -28,8 +28,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "book_hint": "With a file chosen, Get link reads the file instead of the text, "
         "one chapter per heading.",
         "book_clear": "Use the text instead",
+        "book_language_reset": "Language set to Any: the book's own language picks the "
+        "voice. Choose a language or voice to override it.",
         "language": "Language",
         "language_any": "Any — the voice decides",
+        "languages_neural": "With a neural voice ★",
+        "languages_other": "Other languages (espeak-ng)",
         "voice": "Voice",
         "voice_default": "Default: {name}",
         "voice_best": "Best voice for the language",
@@ -139,8 +143,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "book": "或者选择一本书的文件（EPUB、Markdown 或纯文本）",
         "book_hint": "选择文件后，“获取链接”会朗读文件而不是上面的文字，每个标题为一章。",
         "book_clear": "改用文字",
+        "book_language_reset": "语言已改为“不限”：由书本身的语言决定声音。"
+        "如需指定，请重新选择语言或声音。",
         "language": "语言",
         "language_any": "不限（由声音决定）",
+        "languages_neural": "有神经网络声音 ★",
+        "languages_other": "其他语言（espeak-ng）",
         "voice": "声音",
         "voice_default": "默认：{name}",
         "voice_best": "该语言的最佳声音",

@@ -24,6 +24,8 @@
   const bookField = $("book-field");
   const book = $("book-file");
   const bookClear = $("book-clear");
+  const bookLanguage = $("book-language");
+  const download = $("download");
   const listen = $("listen");
   const preview = $("preview");
   const previewStatus = $("preview-status");
@@ -180,37 +182,12 @@
     return Array.from(select.options).some((option) => option.value === value);
   }
 
+  function primaryOf(tag) { return tag.toLowerCase().split("-")[0]; }
+
+  // A language's own name as the picker shows it (its option, without the neural mark).
   function languageLabel(tag) {
     const option = Array.from(language.options).find((o) => o.value === tag);
-    return option ? option.textContent : tag;
-  }
-
-  // The server labels languages in English; in another interface language the browser's
-  // own names read better ("英语（美国） — en-US").
-  function relabelLanguages() {
-    if (data.lang === "en" || !window.Intl || !Intl.DisplayNames) { return; }
-    let names;
-    try { names = new Intl.DisplayNames([data.lang], { type: "language", fallback: "none" }); } catch (e) { return; }
-    const labels = new Map();
-    const options = Array.from(language.options).slice(1);
-    for (const option of options) {
-      let name;
-      try { name = names.of(option.value); } catch (e) { name = undefined; }
-      if (name) { option.textContent = name + " — " + option.value; }
-      labels.set(option.value, option.textContent);
-    }
-    const collator = new Intl.Collator(data.lang);
-    options.sort((a, b) => collator.compare(a.textContent, b.textContent));
-    const chosen = language.value;
-    language.append(...options);
-    language.value = chosen;
-    const groups = allVoices.filter((node) => node.tagName === "OPTGROUP");
-    for (const group of groups) {
-      const tag = group.label.split(" — ").pop();
-      if (labels.has(tag)) { group.label = labels.get(tag); }
-    }
-    groups.sort((a, b) => collator.compare(a.label, b.label));
-    allVoices.splice(1, allVoices.length - 1, ...groups);
+    return option ? option.textContent.replace(/\s*★$/, "").trim() : tag;
   }
 
   async function voicesFor(tag) {
@@ -222,12 +199,15 @@
     return voiceLists.get(tag);
   }
 
-  function voiceOption(v) {
-    return new Option(v.name + (v.quality === "neural" ? " ★ " + t.neural : ""), v.id);
+  // As the server writes it: the name, its regional tag where the language's differs,
+  // and the neural mark.
+  function voiceOption(v, groupTag) {
+    const region = v.language.toLowerCase() !== groupTag ? " — " + v.language : "";
+    return new Option(v.name + region + (v.quality === "neural" ? " ★ " + t.neural : ""), v.id);
   }
 
   // The voice list follows the language: every voice (grouped) for "any", else the voices
-  // /voices gives for it, best first, still grouped by their own language tag.
+  // /voices gives for it, best first, grouped by language.
   async function showVoices(keep) {
     const turn = ++voiceTurn;
     const tag = language.value;
@@ -240,8 +220,9 @@
       if (turn !== voiceTurn) { return; }
       const groups = new Map();
       for (const v of list) {
-        if (!groups.has(v.language)) { groups.set(v.language, element("optgroup")); }
-        groups.get(v.language).append(voiceOption(v));
+        const groupTag = primaryOf(v.language);
+        if (!groups.has(groupTag)) { groups.set(groupTag, element("optgroup")); }
+        groups.get(groupTag).append(voiceOption(v, groupTag));
       }
       for (const [groupTag, group] of groups) { group.label = languageLabel(groupTag); }
       voice.replaceChildren(new Option(t.voice_best, ""), ...groups.values());
@@ -254,7 +235,11 @@
     store.set(PREFS, { language: language.value, voice: voice.value, format: format.value, speed: speed.value });
   }
 
-  language.addEventListener("change", async () => { await showVoices(""); savePrefs(); });
+  // Whether the language or voice on show was chosen on this visit (not remembered from an
+  // earlier one, nor preselected for the page's language).
+  let choseHere = false;
+  language.addEventListener("change", async () => { choseHere = true; bookLanguage.hidden = true; await showVoices(""); savePrefs(); });
+  voice.addEventListener("change", () => { choseHere = true; bookLanguage.hidden = true; });
   for (const control of [voice, format, speed]) { control.addEventListener("change", savePrefs); }
 
   // A page that came back with an error keeps what was sent; otherwise the last choices.
@@ -281,8 +266,25 @@
 
   function chosenBook() { return book.files && book.files.length ? book.files[0] : null; }
 
-  function showBookMode() { bookClear.hidden = !chosenBook(); }
-  book.addEventListener("change", showBookMode);
+  // With a file chosen, Get link is what makes it (Download would speak the text box).
+  function showBookMode() {
+    const file = Boolean(chosenBook());
+    bookClear.hidden = !file;
+    download.classList.toggle("primary", !file);
+    getLink.classList.toggle("primary", file);
+    if (!file) { bookLanguage.hidden = true; }
+  }
+
+  // A remembered (or preselected) language or voice is not applied to a book, whose
+  // language may be another: the book's own language picks the voice, and the page says so.
+  book.addEventListener("change", async () => {
+    showBookMode();
+    if (chosenBook() && !choseHere && (language.value || voice.value)) {
+      language.value = "";
+      await showVoices("");
+      bookLanguage.hidden = false;
+    }
+  });
   bookClear.addEventListener("click", () => {
     book.value = "";
     showBookMode();
@@ -944,7 +946,6 @@
   updateCount();
   showVoiceSample();
   showBookMode();
-  relabelLanguages();
   restorePrefs();
   renderRecent();
   refreshRecent();
