@@ -159,7 +159,9 @@ def say(
         def left(fraction: float) -> str:
             elapsed = time.monotonic() - started
             seconds = pace.seconds_left(plan.voice, JobPace(len(plan.words), fraction, elapsed))
-            return "" if seconds is None else f"about {clock(seconds)} left"
+            if seconds is None or fraction >= 1:
+                return ""
+            return f"about {clock(seconds)} left"
 
         with Progress(
             TextColumn("[bold]{task.description}"),
