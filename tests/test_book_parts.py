@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from conftest import TONES, Server, book_done, decode, wait_done
 from sayfile.assembly import chapter_file_name, join_audio
 from sayfile.audio import FORMATS, open_encoder
-from sayfile.book_parts import split_book
+from sayfile.book_parts import BookFolder, BookManifest, ChapterProgress, split_book
 from sayfile.books import Chapter
 from test_audio import _decoded_at
 from test_audiobooks import probed_chapters
@@ -338,3 +338,31 @@ def test_a_books_chapters_are_queued_then_being_made_then_done(
     assert ["making", "queued", "queued"] in seen
     assert any(row[0] == "done" and row[1] == "making" for row in seen)
     assert len(etas) >= 3 and etas[-1][1] < etas[0][1]
+
+
+def test_a_chapter_is_queued_until_a_part_of_it_is_begun(tmp_path: Path) -> None:
+    """From the files alone: a part's `.part` file or its timings make its chapter begun,
+    the chapter's own timings make it done."""
+    chapters = [Chapter(f"Chapter {n}", "A sentence of the book. " * 20) for n in (1, 2, 3)]
+    manifest = BookManifest(
+        title="Book",
+        chapters=tuple(c.title for c in chapters),
+        parts=split_book(chapters, 200),
+        voice="tone:beep",
+        format="mp3",
+        part_format="mp3",
+        speed=1.0,
+        loudness=None,
+        lexicon=(),
+    )
+    folder = BookFolder(tmp_path / "book")
+    folder.create(manifest)
+    queued, making, done = ChapterProgress.queued, ChapterProgress.making, ChapterProgress.done
+    assert folder.chapter_states(manifest) == [queued, queued, queued]
+    first, *_ = manifest.parts_of(0)
+    second = manifest.parts_of(1)[-1]  # a later part of chapter 2 begun before its first
+    folder.part_audio(first, "mp3").with_suffix(".mp3.part").write_bytes(b"")
+    folder.part_timings(second).write_text("{}")
+    assert folder.chapter_states(manifest) == [making, making, queued]
+    folder.chapter_timings(0).write_text("{}")
+    assert folder.chapter_states(manifest) == [done, making, queued]

@@ -166,13 +166,17 @@ class BookFolder:
         made once a part of it is begun (its `.part` file written) or done, else queued.
         Raises FileNotFoundError when the book is gone."""
         names = {path.name for path in self.path.iterdir()}
-        begun: set[int] = set()
-        for number, part in enumerate(manifest.parts):
-            audio = f"part-{number:04d}."
-            if self.part_timings(number).name in names or any(
-                name.startswith(audio) and name.endswith(PART) for name in names
-            ):
-                begun.add(part.chapter)
+        # `part-0007.mp3.part` is being written; `part-0007.timings.json` is done.
+        under_way = {
+            name.split(".", 1)[0]
+            for name in names
+            if name.startswith("part-") and (name.endswith(PART) or name.endswith(".json"))
+        }
+        begun = {
+            part.chapter
+            for number, part in enumerate(manifest.parts)
+            if f"part-{number:04d}" in under_way
+        }
         return [
             ChapterProgress.done
             if self.chapter_timings(chapter).name in names
