@@ -9,16 +9,16 @@ from dataclasses import dataclass
 
 from sayfile.models import Voice
 
-# Seconds per character of a whole job (sentences, levels, mp3 encoding, the file written),
-# with the default two sentence threads on a 2-core machine, measured by bench/pace.py
-# (docs/benchmarks.md, "Time left"), then rounded up by about half: an estimate that turns
-# out long disappoints less than one that runs over. A character of Chinese or Japanese
-# says about four times as much as one of English, hence the second column.
+# Seconds per character of a whole job (sentences, levels, mp3 encoding, the file written)
+# with the default two sentence threads on a quiet 2-core machine, then rounded up by about
+# half: an estimate that turns out long disappoints less than one that runs over. Measured
+# with bench/pace.py and the long-job benchmarks (docs/benchmarks.md, "Time left"). A
+# character of Chinese says about three times as much as one of English, hence two columns.
 PRIORS: dict[str, tuple[float, float]] = {
     # engine: (other scripts, Han/kana/hangul)
-    "kokoro": (0.012, 0.05),
-    "piper": (0.002, 0.008),
-    "espeak": (0.0008, 0.002),
+    "kokoro": (0.03, 0.09),
+    "piper": (0.002, 0.006),
+    "espeak": (0.0008, 0.005),
     # tone:slow: 50 ms per piece of a sentence or so (tone:beep is at once).
     "tone": (0.005, 0.005),
 }
