@@ -19,6 +19,7 @@ from pathlib import Path
 
 SCRIPTS: tuple[tuple[str, ...], ...] = (
     ("engines.py",),
+    ("pace.py",),
     ("memory.py",),
     ("web.py",),
     ("repeats.py",),

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from conftest import TONES, Server, book_done, decode, wait_done
 from sayfile.assembly import chapter_file_name, join_audio
 from sayfile.audio import FORMATS, open_encoder
-from sayfile.book_parts import BookManifest, split_book
+from sayfile.book_parts import BookFolder, BookManifest, ChapterProgress, split_book
 from sayfile.books import Chapter
 from test_audio import _decoded_at
 from test_audiobooks import probed_chapters
@@ -327,3 +327,70 @@ def test_a_manifest_lists_made_and_skipped_chapters_in_the_books_order() -> None
         ("狂人日记", 1),
     ]
     assert BookManifest.from_json(manifest.to_json()) == manifest
+
+
+def test_a_books_chapters_are_queued_then_being_made_then_done(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """One part at a time: a chapter says `queued` until its first part is begun, `making`
+    while it is made, `done` once joined; never back. The book's time left falls."""
+    client = make_client(
+        **TONES, parallel_sentences=1, book_turns=1, book_part_chars=200, book_above_chars=500
+    )
+    text = "\n\n".join(
+        f"Chapter {n}\n\n" + "A slow sentence of the book. " * 14 for n in range(1, 4)
+    )
+    r = client.post("/jobs", json={"text": text, "voice": "tone:slow"})
+    assert r.status_code == 202, r.text
+    seen: list[list[str]] = [[c["state"] for c in r.json()["chapters"]]]
+    assert seen[0][1:] == ["queued", "queued"]
+    etas = []
+    deadline = time.monotonic() + 60
+    while True:
+        job = client.get(r.json()["status_url"]).json()
+        if job["status"] not in ("queued", "running"):
+            break
+        if job["chapters"]:
+            seen.append([c["state"] for c in job["chapters"]])
+        if job["status"] == "running" and job["progress"] > 0:
+            etas.append((job["progress"], job["eta_seconds"]))
+        assert time.monotonic() < deadline, "the book did not finish"
+        time.sleep(0.03)
+    assert job["status"] == "done" and job["eta_seconds"] is None
+    assert [c["state"] for c in job["chapters"]] == ["done"] * 3
+    order = {"queued": 0, "making": 1, "done": 2}
+    for chapter in range(3):
+        states = [order[row[chapter]] for row in seen]
+        assert states == sorted(states), f"chapter {chapter + 1} went back: {states}"
+    # While the first chapter was made, the last one waited its turn.
+    assert ["making", "queued", "queued"] in seen
+    assert any(row[0] == "done" and row[1] == "making" for row in seen)
+    assert len(etas) >= 3 and etas[-1][1] < etas[0][1]
+
+
+def test_a_chapter_is_queued_until_a_part_of_it_is_begun(tmp_path: Path) -> None:
+    """From the files alone: a part's `.part` file or its timings make its chapter begun,
+    the chapter's own timings make it done."""
+    chapters = [Chapter(f"Chapter {n}", "A sentence of the book. " * 20) for n in (1, 2, 3)]
+    manifest = BookManifest(
+        title="Book",
+        chapters=tuple(c.title for c in chapters),
+        parts=split_book(chapters, 200),
+        voice="tone:beep",
+        format="mp3",
+        part_format="mp3",
+        speed=1.0,
+        loudness=None,
+        lexicon=(),
+    )
+    folder = BookFolder(tmp_path / "book")
+    folder.create(manifest)
+    queued, making, done = ChapterProgress.queued, ChapterProgress.making, ChapterProgress.done
+    assert folder.chapter_states(manifest) == [queued, queued, queued]
+    first, *_ = manifest.parts_of(0)
+    second = manifest.parts_of(1)[-1]  # a later part of chapter 2 begun before its first
+    folder.part_audio(first, "mp3").with_suffix(".mp3.part").write_bytes(b"")
+    folder.part_timings(second).write_text("{}")
+    assert folder.chapter_states(manifest) == [making, making, queued]
+    folder.chapter_timings(0).write_text("{}")
+    assert folder.chapter_states(manifest) == [done, making, queued]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -103,8 +104,8 @@ def job_created(page: Page) -> Any:
     ("text", "language", "name", "script"),
     [
         ("Hello there", "", "hello-there.mp3", False),
-        (CHINESE, "cmn", "你好-世界-这是一个测试.mp3", False),
-        (CHINESE, "cmn", "你好-世界-这是一个测试.mp3", True),
+        (CHINESE, "zh", "你好-世界-这是一个测试.mp3", False),
+        (CHINESE, "zh", "你好-世界-这是一个测试.mp3", True),
     ],
     ids=["english", "chinese", "chinese-with-javascript"],
 )
@@ -122,7 +123,7 @@ def test_download_is_a_form_post_named_after_the_text_and_is_audio(
     expect(page.locator("#get-link")).to_be_visible(visible=script)
     page.fill("#text", text)
     page.select_option("#language", language)
-    with page.expect_download() as info:
+    with page.expect_download(timeout=60_000) as info:  # Kokoro's Mandarin loads first
         page.click("#download")
     download = info.value
     assert download.suggested_filename == name
@@ -473,7 +474,7 @@ def test_the_language_switch_changes_the_interface(
     expect(page.locator("#get-link")).to_have_text("获取链接")
     expect(page.locator("label[for=text]")).to_have_text("文字")
     expect(page.locator("#count")).to_have_text("0 / 5,000 个字符")
-    assert page.input_value("#language") == "zh-CN"  # Chinese visitors get a Chinese voice
+    assert page.input_value("#language") == "zh"  # Chinese visitors get a Chinese voice
 
     page.fill("#text", "你好")
     page.get_by_role("link", name="English").click()
@@ -497,8 +498,8 @@ def test_choices_are_remembered_between_visits(
 ) -> None:
     server = server_factory()
     page = open_page(launch(), server.url)
-    with page.expect_response(lambda r: "/voices?language=fr-FR" in r.url):
-        page.select_option("#language", "fr-FR")
+    with page.expect_response(lambda r: "/voices?language=fr" in r.url):
+        page.select_option("#language", "fr")
     voices = page.locator("#voice option").evaluate_all("options => options.map(o => o.value)")
     assert voices[0] == "" and "espeak:fr-fr" in voices and "espeak:en-us" not in voices
     page.select_option("#voice", "espeak:fr-be")
@@ -508,9 +509,114 @@ def test_choices_are_remembered_between_visits(
 
     page.reload()
     expect(page.locator("#voice")).to_have_value("espeak:fr-be")
-    assert page.input_value("#language") == "fr-FR"
+    assert page.input_value("#language") == "fr"
     assert page.input_value("#format") == "opus"
     assert page.input_value("#speed") == "1.5"
+
+
+def test_the_picker_lists_languages_by_their_own_names_neural_first(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    """In either interface language the languages read as their speakers write them, those
+    with a neural voice first and marked; Chinese offers Kokoro's voices, never espeak-ng's
+    Mandarin that reads Latin letters as English."""
+    server = server_factory()
+    page = open_page(launch(locale="zh-CN"), server.url)
+    parts = page.locator("#language optgroup")
+    expect(parts).to_have_count(2)
+    expect(parts.nth(0)).to_have_attribute("label", "有神经网络声音 ★")
+    neural = parts.nth(0).locator("option").all_text_contents()
+    others = parts.nth(1).locator("option").all_text_contents()
+    for own in ("中文（普通话） ★", "English ★", "Français ★", "Español ★", "日本語 ★"):
+        assert own in neural, neural
+    assert all(label.endswith(" ★") for label in neural)
+    assert "Deutsch" in others and "Русский" in others and "粵語" in others
+    assert not any("★" in label for label in others)
+    values = page.locator("#language option").evaluate_all("all => all.map(o => o.value)")
+    assert "cmn" not in values and "zh" in values and "en-US" not in values
+
+    assert page.input_value("#language") == "zh"  # preselected for the Chinese interface
+    expect(page.locator('#voice option[value="kokoro:zm_yunjian"]')).to_have_count(1)
+    expect(page.locator("#voice option").nth(1)).to_contain_text("★ 神经网络")
+    voices = page.locator("#voice option").evaluate_all("all => all.map(o => o.value)")
+    assert voices[0] == "" and "kokoro:zm_yunjian" in voices
+    assert not any(v.startswith("espeak:cmn") for v in voices), voices
+    # Nor among every voice, with no language chosen.
+    page.select_option("#language", "")
+    every = page.locator("#voice option").evaluate_all("all => all.map(o => o.value)")
+    assert "espeak:en-us" in every and not any(v.startswith("espeak:cmn") for v in every)
+
+
+def test_a_chosen_book_makes_get_link_primary_and_drops_a_remembered_language(
+    server_factory: Callable[..., Server], launch: Launch, tmp_path: Path
+) -> None:
+    server = server_factory()
+    book = tmp_path / "故事.txt"
+    book.write_text("第一章\n\n从前有一座山。\n\n第二章\n\n山里有一座庙。\n", encoding="utf-8")
+    page = open_page(launch(), server.url)
+    primary = "el => el.classList.contains('primary')"
+    assert page.eval_on_selector("#download", primary)
+    assert not page.eval_on_selector("#get-link", primary)
+    with page.expect_response(lambda r: "/voices?language=fr" in r.url):
+        page.select_option("#language", "fr")
+
+    page.reload()  # French is now remembered, not chosen on this visit
+    expect(page.locator("#language")).to_have_value("fr")
+    page.set_input_files("#book-file", book)
+    expect(page.locator("#language")).to_have_value("")  # the book's language decides
+    expect(page.locator("#book-language")).to_be_visible()
+    expect(page.locator("#book-language")).to_contain_text("Language set to Any")
+    assert page.eval_on_selector("#get-link", primary)
+    assert not page.eval_on_selector("#download", primary)
+    with job_created(page) as created:
+        page.click("#get-link")
+    job = created.value.json()
+    assert job["voice"].startswith("kokoro:z"), job["voice"]  # a Mandarin voice, not French
+
+    page.click("#book-clear")
+    assert page.eval_on_selector("#download", primary)
+    expect(page.locator("#book-language")).to_be_hidden()
+
+    # A language chosen on this visit, then a book: the choice stands.
+    page.select_option("#language", "en")
+    page.set_input_files("#book-file", book)
+    expect(page.locator("#language")).to_have_value("en")
+    expect(page.locator("#book-language")).to_be_hidden()
+
+
+def test_the_time_left_and_durations_read_as_people_plan(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    """A long job says about how long it has left, a book's later chapters say they wait,
+    and a finished file's length reads m:ss, in both interface languages."""
+    server = server_factory(engines="tone", default_voice="tone:slow", book_part_chars="2000")
+    page = open_page(launch(), server.url)
+    chapters = "\n\n".join(
+        f"Chapter {n}\n\n" + "A slow sentence of the long book. " * 300 for n in (1, 2, 3)
+    )
+    page.fill("#text", chapters)
+    with job_created(page) as created:
+        page.click("#get-link")
+    job = created.value.json()
+    assert job["eta_seconds"] > 60 and job["chapters"] is not None
+    expect(page.locator("#job-status")).to_contain_text(re.compile(r"about \d+ min left"))
+    states = page.locator("#chapters .chapter-state")
+    expect(states.nth(2)).to_have_text("queued")
+    expect(states.nth(0)).to_have_text("being made…")
+    page.click("#cancel")
+
+    page.goto(server.url + "/?lang=zh-CN")
+    page.fill("#text", "很慢的一句话。" * 3000)
+    with job_created(page) as created:
+        page.click("#get-link")
+    expect(page.locator("#job-status")).to_contain_text(re.compile(r"约剩 \d+ 分钟"))
+    expect(page.locator("#chapters .chapter-state").first).to_have_text("正在生成…")
+    page.click("#cancel")
+
+    page.fill("#text", "Short and done. " * 10)
+    with job_created(page) as created:
+        page.click("#get-link")
+    expect(page.locator("#job-status")).to_have_text(re.compile(r"完成：音频时长 0:\d\d。"))
 
 
 def test_listen_plays_a_preview(server_factory: Callable[..., Server], launch: Launch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,35 @@ def test_voices_table_lists_both_engines(tmp_path: Path) -> None:
     assert result.returncode == 0
     out = result.stdout.decode()
     assert "piper:en_US-joe-medium" in out and "espeak:cmn" in out and "neural" in out
+
+
+def test_say_shows_the_time_left_and_the_length_as_minutes_and_seconds(tmp_path: Path) -> None:
+    """In a terminal the progress bar says about how long is left, falling as it goes; the
+    summary gives the audio's length as m:ss, not seconds with a decimal."""
+    (tmp_path / "long.txt").write_text("A slow sentence here. " * 150, encoding="utf-8")
+    env = {
+        **os.environ,
+        "COLUMNS": "160",
+        "SAYFILE_ENGINES": "tone",
+        "SAYFILE_DEFAULT_VOICE": "tone:slow",
+        # rich draws its live bar only for a terminal; these make it draw into the pipe.
+        "TTY_COMPATIBLE": "1",
+        "TTY_INTERACTIVE": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "sayfile", "say", "-f", "long.txt", "-o", "long.mp3"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stderr).replace("\r", "\n")
+    left = [int(m) * 60 + int(s) for m, s in re.findall(r"about (\d+):(\d\d) left", shown)]
+    assert len(left) >= 3 and left[-1] < left[0], shown
+    duration = re.search(r"wrote long\.mp3 \((\d+):(\d\d) of audio", shown)
+    assert duration is not None, shown
+    decoded = decode((tmp_path / "long.mp3").read_bytes(), "mp3").duration_s
+    assert int(duration[1]) * 60 + int(duration[2]) == int(decoded)

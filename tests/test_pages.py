@@ -69,7 +69,8 @@ def test_page_follows_accept_language_and_the_switch_is_remembered(client: TestC
     assert '<html lang="zh-CN">' in page.text
     assert page.headers["content-language"] == "zh-CN"
     assert ">下载</button>" in page.text and "★ 神经网络" in page.text
-    assert '<option value="zh-CN" selected>' in page.text  # Chinese visitors likely type Chinese
+    # Chinese visitors likely type Chinese.
+    assert '<option value="zh" lang="zh" selected>中文（普通话） ★</option>' in page.text
 
     switched = client.get("/?lang=en", headers={"accept-language": "zh-CN"})
     assert '<html lang="en">' in switched.text
@@ -84,7 +85,7 @@ def test_page_hands_its_words_to_the_script(client: TestClient) -> None:
     assert found is not None
     data = json.loads(found.group(1))
     assert data["lang"] == "zh-CN"
-    assert data["messages"]["ready"] == "完成：{duration} 秒音频。"
+    assert data["messages"]["ready"] == "完成：音频时长 {duration}。"
     assert data["limits"] == {"direct": 5000, "job": 200_000, "preview": 300}
 
 
@@ -106,3 +107,22 @@ def test_api_key_field_only_when_keys_are_set(make_client: Callable[..., TestCli
     page = make_client(api_keys=["k1"]).get("/", headers={"accept-language": "zh-CN"}).text
     assert '<label for="api-key">API 密钥</label>' in page
     assert '<input id="api-key" name="api_key" type="password"' in page
+
+
+def test_languages_are_listed_by_their_own_names_neural_first(client: TestClient) -> None:
+    """One choice per language, named in its own words; those a neural voice speaks come
+    first and are marked; espeak-ng's Mandarin (it reads Latin letters in Chinese text as
+    English) is not offered, though the API still takes it by id."""
+    page = client.get("/?lang=en").text
+    picker = page[page.index('<select id="language"') : page.index("</select>")]
+    neural_part, other_part = picker.split("<optgroup")[1:3]
+    assert "With a neural voice" in neural_part and "Other languages" in other_part
+    for own in ("中文（普通话） ★", "English ★", "Français ★", "Español ★", "日本語 ★"):
+        assert own in neural_part, own
+    for own in ("Deutsch", "Русский", "粵語", "Tiếng Việt"):
+        assert f">{own}</option>" in other_part, own
+    assert 'value="cmn' not in picker and "en-US" not in picker
+    voices = page[page.index('<select id="voice"') :]
+    voices = voices[: voices.index("</select>")]
+    assert "espeak:cmn" not in voices and "kokoro:zf_xiaobei" in voices
+    assert client.get("/voices/espeak:cmn/sample").status_code in (200, 206)

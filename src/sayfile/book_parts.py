@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from sayfile.books import CHAPTER_PAUSE_MS, Chapter
-from sayfile.files import written_whole
+from sayfile.files import PART, written_whole
 from sayfile.models import SpeechRequest
 from sayfile.subtitles import Timings
 from sayfile.text import sentences
@@ -20,6 +21,16 @@ from sayfile.text import sentences
 _MANIFEST = "manifest.json"
 # The key of a finished book's timings record that lists all its chapters, made or skipped.
 BOOK_CHAPTERS_KEY = "book_chapters"
+
+
+class ChapterProgress(StrEnum):
+    """How far one chapter of a book is: no part of it begun, some begun, all joined; or
+    listed but not made (front matter, or left out by `chapters`)."""
+
+    queued = "queued"
+    making = "making"
+    done = "done"
+    skipped = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +206,31 @@ class BookFolder:
 
     def chapter_done(self, chapter: int) -> bool:
         return self.chapter_timings(chapter).is_file()
+
+    def chapter_states(self, manifest: BookManifest) -> list[ChapterProgress]:
+        """Each chapter's progress, from one look at the folder: done once joined, being
+        made once a part of it is begun (its `.part` file written) or done, else queued.
+        Raises FileNotFoundError when the book is gone."""
+        names = {path.name for path in self.path.iterdir()}
+        # `part-0007.mp3.part` is being written; `part-0007.timings.json` is done.
+        under_way = {
+            name.split(".", 1)[0]
+            for name in names
+            if name.startswith("part-") and (name.endswith(PART) or name.endswith(".json"))
+        }
+        begun = {
+            part.chapter
+            for number, part in enumerate(manifest.parts)
+            if f"part-{number:04d}" in under_way
+        }
+        return [
+            ChapterProgress.done
+            if self.chapter_timings(chapter).name in names
+            else ChapterProgress.making
+            if chapter in begun
+            else ChapterProgress.queued
+            for chapter in range(len(manifest.chapters))
+        ]
 
     def write_timings(self, path: Path, timings: Timings) -> None:
         self._write_atomically(path, json.dumps(timings.to_json(), ensure_ascii=False).encode())

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,9 +20,11 @@ from rich.table import Column, Table
 from sayfile.audio import format_for_path, with_bitrate
 from sayfile.books import Book, book_ssml, choose_chapters, open_book, title_of
 from sayfile.chapters import BookTags, chapter_marks, mark_chapters, tag_book
+from sayfile.durations import clock
 from sayfile.errors import InvalidInput, SayfileError
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for, title_stem
+from sayfile.pace import JobPace, PaceBook
 from sayfile.plans import validate
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
@@ -170,19 +173,30 @@ def say(
         name = title_stem(book.title) if book else stem_for(plan.words)
         target = output or Path(f"{name}.{plan.format.extension}")
         show = not quiet and len(plan.words) >= _PROGRESS_FROM_CHARS
+        pace = PaceBook()
+        started = time.monotonic()
+
+        def left(fraction: float) -> str:
+            elapsed = time.monotonic() - started
+            seconds = pace.seconds_left(plan.voice, JobPace(len(plan.words), fraction, elapsed))
+            if seconds is None or fraction >= 1:
+                return ""
+            return f"about {clock(seconds)} left"
+
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[left]}"),
             console=_err,
             disable=not show,
             transient=False,
         ) as bar:
-            task = bar.add_task(f"{plan.voice.id} → {target}", total=1.0)
+            task = bar.add_task(f"{plan.voice.id} → {target}", total=1.0, left=left(0.0))
 
             async def report(fraction: float) -> None:
-                bar.update(task, completed=fraction)
+                bar.update(task, completed=fraction, left=left(fraction))
 
             result = asyncio.run(_speak(synthesizer, plan, target, report))
     except SayfileError as exc:
@@ -202,7 +216,7 @@ def say(
         tag_book(target, plan.format, BookTags(title, info.author, info.language, info.year, cover))
     if result.bytes:
         _err.print(
-            f"wrote {target} ({result.duration_s:.1f} s of audio, {result.bytes} bytes, "
+            f"wrote {target} ({clock(result.duration_s)} of audio, {result.bytes:,} bytes, "
             f"voice {plan.voice.id})",
             highlight=False,
         )

@@ -128,6 +128,9 @@ class Job:
     package: str = "file"
     # Times the sweeper found no process working on a book and handed it out again.
     resumes: int = 0
+    # Characters it speaks, and when a process started it: what its time left is told from.
+    chars: int = 0
+    started_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -11,6 +11,7 @@ from typing import Any
 from sayfile.errors import DiskFull, EngineError, Interrupted, SayfileError, WorkerLost
 from sayfile.events import DELETED, JobEvent, JobEvents
 from sayfile.jobs import FailureReason, Job, JobStatus
+from sayfile.pace import PaceBook
 from sayfile.store import JobStore
 
 # Progress of a working job is announced at most this often (the record is written only with
@@ -44,8 +45,11 @@ class JobLifecycle:
         events: JobEvents,
         ttl_seconds: float,
         clock: Callable[[], float] = time.time,
+        pace: PaceBook | None = None,
     ) -> None:
         self.store = store
+        # The pace of each voice, from the jobs finished here: what time left is told from.
+        self.pace = pace or PaceBook()
         self.events = events
         self._ttl = ttl_seconds
         self._clock = clock
@@ -69,8 +73,9 @@ class JobLifecycle:
     async def start(self, job_id: str, worker: str) -> Job | None:
         """queued -> running, in `worker` ("host:pid"); None when the job is no longer
         queued (cancelled, or failed meanwhile): then it must not run."""
+        now = self._clock()
         return await self._move(
-            job_id, JobStatus.running, heartbeat_at=self._clock(), worker=worker
+            job_id, JobStatus.running, heartbeat_at=now, worker=worker, started_at=now
         )
 
     async def beat(self, job_id: str, progress: float) -> Job | None:
@@ -101,8 +106,9 @@ class JobLifecycle:
         self, job_id: str, bytes_: int, duration_s: float, ttl_seconds: float | None = None
     ) -> Job | None:
         """running -> done, downloadable for `ttl_seconds` from now (default: the TTL of
-        short jobs); None when the job was cancelled or failed meanwhile."""
-        return await self._move(
+        short jobs); None when the job was cancelled or failed meanwhile. The time it took
+        teaches this process its voice's pace."""
+        done = await self._move(
             job_id,
             JobStatus.done,
             progress=1.0,
@@ -111,6 +117,9 @@ class JobLifecycle:
             heartbeat_at=None,
             expires_at=self._clock() + (self._ttl if ttl_seconds is None else ttl_seconds),
         )
+        if done is not None and done.started_at is not None:
+            self.pace.learn(done.voice, done.chars, self._clock() - done.started_at)
+        return done
 
     async def fail(self, job_id: str, reason: FailureReason, message: str) -> Job | None:
         """queued or running -> failed; nothing happens to a job already finished or gone."""

@@ -19,7 +19,13 @@ from typing import BinaryIO
 from sayfile.admission import Admission, Ticket
 from sayfile.answers import Answer, AnswerCache
 from sayfile.audio import FORMATS, AudioFormat, audio_format, with_bitrate
-from sayfile.book_parts import BOOK_CHAPTERS_KEY, BookFolder, BookManifest, split_book
+from sayfile.book_parts import (
+    BOOK_CHAPTERS_KEY,
+    BookFolder,
+    BookManifest,
+    ChapterProgress,
+    split_book,
+)
 from sayfile.books import Book, Chapter, book_ssml, choose_chapters, open_book, title_of
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.chapters import chapter_marks
@@ -40,6 +46,7 @@ from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, is_job_id, ne
 from sayfile.lifecycle import JobLifecycle, failure_error
 from sayfile.models import BookChoice, BookUpload, SpeechRequest, Voice
 from sayfile.naming import stem_for, title_stem
+from sayfile.pace import JobPace
 from sayfile.plans import validate
 from sayfile.queue import JobQueue
 from sayfile.quota import StorageQuota, estimate_bytes, speech_seconds
@@ -405,6 +412,7 @@ class SpeechService:
             one_time=one_time,
             client=client,
             interactive=interactive,
+            chars=len(plan.words),
         )
 
     def _key(self, plan: SpeechPlan, client: str | None) -> str:
@@ -492,6 +500,22 @@ class SpeechService:
             # The sweeper has not come by yet; the link is expired all the same.
             job = job.evolve(status=JobStatus.expired)
         return job
+
+    def eta(self, job: Job) -> float | None:
+        """The seconds `job` has left, whole, from its voice's pace on this machine and its
+        progress so far (`pace.PaceBook`); None once it has finished or when nothing tells.
+        A queued job's is the time it takes once started (its wait is not counted)."""
+        if job.status.finished:
+            return None
+        try:
+            voice: Voice | None = self.catalogue.resolve(voice=job.voice)
+        except SayfileError:
+            voice = None  # a voice only the workers have: the job's own pace tells
+        elapsed = None
+        if job.status == JobStatus.running and job.started_at is not None:
+            elapsed = self._clock() - job.started_at
+        left = self.lifecycle.pace.seconds_left(voice, JobPace(job.chars, job.progress, elapsed))
+        return None if left is None else float(round(left))
 
     async def follow(self, job_id: str) -> AsyncGenerator[Job, None]:
         """The job now, then again each time it changes, until it has finished. Raises
@@ -737,24 +761,32 @@ class BookPreview:
 
 @dataclass(frozen=True, slots=True)
 class ChapterState:
-    """One chapter of a book job: done or not, and where it is in the finished file."""
+    """One chapter of a book job: how far it is, and where it is in the finished file."""
 
     title: str
-    done: bool
+    state: ChapterProgress
     start: float | None = None
     end: float | None = None
-    skipped: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.state is ChapterProgress.done
+
+    @property
+    def skipped(self) -> bool:
+        return self.state is ChapterProgress.skipped
 
 
 def _chapter_states(folder: BookFolder) -> list[ChapterState] | None:
     try:
         manifest = folder.manifest()
+        states = folder.chapter_states(manifest)
     except (FileNotFoundError, ValueError):
         return None  # finished or deleted meanwhile
     return [
-        ChapterState(title, False, skipped=True)
+        ChapterState(title, ChapterProgress.skipped)
         if made is None
-        else ChapterState(title, folder.chapter_done(made))
+        else ChapterState(title, states[made])
         for title, made in manifest.listed()
     ]
 
@@ -766,14 +798,14 @@ def _done_chapter_states(data: dict[str, object]) -> list[ChapterState]:
     marks = iter(chapter_marks(timings))
     listed = data.get(BOOK_CHAPTERS_KEY)
     if not isinstance(listed, list):
-        return [ChapterState(m.title, True, m.start, m.end) for m in marks]
+        return [ChapterState(m.title, ChapterProgress.done, m.start, m.end) for m in marks]
     states = []
     for title, skipped in listed:
         if skipped:
-            states.append(ChapterState(str(title), False, skipped=True))
+            states.append(ChapterState(str(title), ChapterProgress.skipped))
             continue
         # A book of one chapter made has no chapter marks: it is the whole file.
         mark = next(marks, None)
         start, end = (mark.start, mark.end) if mark else (0.0, timings.duration)
-        states.append(ChapterState(str(title), True, start, end))
+        states.append(ChapterState(str(title), ChapterProgress.done, start, end))
     return states

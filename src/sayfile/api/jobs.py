@@ -61,7 +61,7 @@ async def create_job(
         job = await service.create_job(
             as_request(body), client, one_time=body.one_time, choice=choice_of(body)
         )
-    out = JobOut.of(job, base_path(request), await service.chapters(job))
+    out = JobOut.of(job, base_path(request), await service.chapters(job), service.eta(job))
     return JSONResponse(
         out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}
     )
@@ -70,7 +70,7 @@ async def create_job(
 @router.get("/{job_id}", response_model=JobOut, responses=_ERRORS)
 async def read_job(request: Request, job_id: str, service: ServiceDep) -> JobOut:
     job = await service.get(job_id)
-    return JobOut.of(job, base_path(request), await service.chapters(job))
+    return JobOut.of(job, base_path(request), await service.chapters(job), service.eta(job))
 
 
 @router.get(
@@ -84,18 +84,20 @@ async def job_events(request: Request, job_id: str, service: ServiceDep) -> Stre
     Polling GET /jobs/{id} gives the same information."""
     await service.get(job_id)  # 404 before the stream starts
     return StreamingResponse(
-        _events(service.follow(job_id), base_path(request)),
+        _events(service.follow(job_id), base_path(request), service.eta),
         media_type="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )
 
 
-async def _events(jobs: AsyncGenerator[Job, None], base: str) -> AsyncIterator[str]:
+async def _events(
+    jobs: AsyncGenerator[Job, None], base: str, eta: Callable[[Job], float | None]
+) -> AsyncIterator[str]:
     last = None
     async with contextlib.aclosing(jobs):
         try:
             async for job in jobs:
-                data = JobOut.of(job, base).model_dump_json()
+                data = JobOut.of(job, base, eta=eta(job)).model_dump_json()
                 if job.status.finished:
                     yield f"event: end\ndata: {data}\n\n"
                     return

@@ -129,7 +129,7 @@ async def create_speech(
         return AnswerResponse(answer)
     if isinstance(answer, Job):
         if not answer.status.finished:
-            out = JobOut.of(answer, base_path(http))
+            out = JobOut.of(answer, base_path(http), eta=service.eta(answer))
             return JSONResponse(out.model_dump(mode="json"), 202, {"Location": out.status_url})
         job, file = await service.open_audio(answer.id)
         return JobFileResponse(file, job)

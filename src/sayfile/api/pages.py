@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sayfile.api import messages
 from sayfile.audio import FORMATS
 from sayfile.errors import SayfileError
+from sayfile.languages import own_name, primary
 from sayfile.models import Quality, Voice
 
 router = APIRouter(include_in_schema=False)
@@ -25,36 +26,43 @@ _COOKIE_SECONDS = 365 * 24 * 3600
 
 @dataclass(frozen=True)
 class LanguageGroup:
-    """The voices of one language tag, as one <optgroup> and one language choice."""
+    """One language (a primary tag) as the picker shows it: its own name, whether a neural
+    voice speaks it, and its voices (neural first)."""
 
     tag: str
     label: str
+    neural: bool
     voices: list[Voice]
 
 
 def _label(tag: str, voices: list[Voice]) -> str:
-    # espeak-ng names each voice after its language ("English (America)"), which makes a
-    # readable label without a table of language names; other voices are named after their
-    # speaker, so a tag they alone speak shows as the tag. app.js relabels in the page's
-    # language with the browser's Intl.DisplayNames.
+    # The table of own names first; a language it lacks is named as espeak-ng names its voice
+    # (in English), else shown as its tag. app.js names those in their own words where the
+    # browser knows them.
+    named = own_name(tag)
+    if named:
+        return named
     for voice in voices:
         if voice.engine == "espeak":
-            return voice.name.strip()
+            return voice.name.split("(")[0].strip() or tag
     return tag
 
 
 def language_groups(voices: list[Voice]) -> list[LanguageGroup]:
-    """Voices grouped by language tag, groups by label, neural voices first in a group."""
+    """Voices grouped by primary language; the languages with a neural voice first, each
+    part by name. Voices that speak their language badly (`auto` False: espeak-ng's
+    Mandarin, which reads Chinese text's Latin letters as English or pinyin) are left out:
+    the API still takes them by id."""
     by_tag: dict[str, list[Voice]] = defaultdict(list)
     for voice in voices:
-        by_tag[voice.language].append(voice)
-    groups = [
-        LanguageGroup(
-            tag, _label(tag, members), sorted(members, key=lambda v: (-v.quality, v.name))
-        )
-        for tag, members in by_tag.items()
-    ]
-    return sorted(groups, key=lambda g: (g.label.lower(), g.tag))
+        if voice.auto:
+            by_tag[primary(voice.language)].append(voice)
+    groups = []
+    for tag, members in by_tag.items():
+        ordered = sorted(members, key=lambda v: (-v.quality, v.language, v.name))
+        neural = ordered[0].quality == Quality.neural
+        groups.append(LanguageGroup(tag, _label(tag, members), neural, ordered))
+    return sorted(groups, key=lambda g: (not g.neural, g.label.casefold(), g.tag))
 
 
 def _speech_language(request: Request, lang: str) -> str:
@@ -63,7 +71,7 @@ def _speech_language(request: Request, lang: str) -> str:
     if not wanted:
         return ""
     try:
-        return str(request.app.state.service.voice(language=wanted).language)
+        return primary(request.app.state.service.voice(language=wanted).language)
     except SayfileError:
         return ""
 

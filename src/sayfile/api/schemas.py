@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from sayfile.audio import BITRATES, FORMATS
+from sayfile.book_parts import ChapterProgress
 from sayfile.jobs import Job, JobStatus
 from sayfile.plans import MAX_SPEED, MIN_SPEED
 from sayfile.service import ChapterState
@@ -117,7 +118,11 @@ class ChapterOut(BaseModel):
 
     number: int = Field(description="From 1.")
     title: str
-    done: bool = Field(description="Its audio is made.")
+    state: ChapterProgress = Field(
+        description="`queued` until a part of it is begun, `making` while it is made, "
+        "`done` once its audio is made, `skipped` when it is listed but not made."
+    )
+    done: bool = Field(description="Its audio is made (`state` is `done`).")
     skipped: bool = Field(default=False, description="Listed, but not made.")
     start: float | None = Field(description="Once the book is done: seconds into the file.")
     end: float | None
@@ -138,6 +143,12 @@ class JobOut(BaseModel):
     voice: str
     bytes: int | None
     duration_s: float | None
+    eta_seconds: float | None = Field(
+        default=None,
+        description="About how many seconds the job has left (whole seconds), from its voice's "
+        "measured pace on this server and its progress so far, updated as it goes; while "
+        "queued, the time it takes once started. Null once finished or when unknown.",
+    )
     one_time: bool
     expires_at: str = Field(description="ISO 8601 UTC; the file is deleted after it.")
     status_url: str
@@ -153,7 +164,13 @@ class JobOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, job: Job, base: str, chapters: list[ChapterState] | None = None) -> JobOut:
+    def of(
+        cls,
+        job: Job,
+        base: str,
+        chapters: list[ChapterState] | None = None,
+        eta: float | None = None,
+    ) -> JobOut:
         from datetime import UTC, datetime
 
         expires = datetime.fromtimestamp(job.expires_at, UTC).isoformat(timespec="seconds")
@@ -166,6 +183,7 @@ class JobOut(BaseModel):
             voice=job.voice,
             bytes=job.bytes,
             duration_s=job.duration_s,
+            eta_seconds=None if job.status.finished else eta,
             one_time=job.one_time,
             expires_at=expires.replace("+00:00", "Z"),
             status_url=f"{base}jobs/{job.id}",
@@ -177,6 +195,7 @@ class JobOut(BaseModel):
                 ChapterOut(
                     number=number,
                     title=chapter.title,
+                    state=chapter.state,
                     done=chapter.done,
                     skipped=chapter.skipped,
                     start=chapter.start,

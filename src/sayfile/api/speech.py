@@ -65,7 +65,7 @@ async def speech(
     job = await unless_disconnected(request, service.speak(as_request(body), client))
     if isinstance(job, Answer):
         return AnswerResponse(job)
-    out = JobOut.of(job, base_path(request))
+    out = JobOut.of(job, base_path(request), eta=service.eta(job))
     if not job.status.finished:
         return JSONResponse(
             out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}

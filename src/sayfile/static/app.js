@@ -28,6 +28,8 @@
   const bookChapterList = $("book-chapter-list");
   const bitrate = $("bitrate");
   const bookSize = $("book-size");
+  const bookLanguage = $("book-language");
+  const download = $("download");
   const listen = $("listen");
   const preview = $("preview");
   const previewStatus = $("preview-status");
@@ -80,7 +82,6 @@
   };
 
   const numbers = new Intl.NumberFormat(data.lang);
-  const seconds = new Intl.NumberFormat(data.lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   const times = new Intl.DateTimeFormat(data.lang, { dateStyle: "medium", timeStyle: "short" });
 
   function fill(template, values) {
@@ -185,37 +186,12 @@
     return Array.from(select.options).some((option) => option.value === value);
   }
 
+  function primaryOf(tag) { return tag.toLowerCase().split("-")[0]; }
+
+  // A language's own name as the picker shows it (its option, without the neural mark).
   function languageLabel(tag) {
     const option = Array.from(language.options).find((o) => o.value === tag);
-    return option ? option.textContent : tag;
-  }
-
-  // The server labels languages in English; in another interface language the browser's
-  // own names read better ("英语（美国） — en-US").
-  function relabelLanguages() {
-    if (data.lang === "en" || !window.Intl || !Intl.DisplayNames) { return; }
-    let names;
-    try { names = new Intl.DisplayNames([data.lang], { type: "language", fallback: "none" }); } catch (e) { return; }
-    const labels = new Map();
-    const options = Array.from(language.options).slice(1);
-    for (const option of options) {
-      let name;
-      try { name = names.of(option.value); } catch (e) { name = undefined; }
-      if (name) { option.textContent = name + " — " + option.value; }
-      labels.set(option.value, option.textContent);
-    }
-    const collator = new Intl.Collator(data.lang);
-    options.sort((a, b) => collator.compare(a.textContent, b.textContent));
-    const chosen = language.value;
-    language.append(...options);
-    language.value = chosen;
-    const groups = allVoices.filter((node) => node.tagName === "OPTGROUP");
-    for (const group of groups) {
-      const tag = group.label.split(" — ").pop();
-      if (labels.has(tag)) { group.label = labels.get(tag); }
-    }
-    groups.sort((a, b) => collator.compare(a.label, b.label));
-    allVoices.splice(1, allVoices.length - 1, ...groups);
+    return option ? option.textContent.replace(/\s*★$/, "").trim() : tag;
   }
 
   async function voicesFor(tag) {
@@ -227,12 +203,15 @@
     return voiceLists.get(tag);
   }
 
-  function voiceOption(v) {
-    return new Option(v.name + (v.quality === "neural" ? " ★ " + t.neural : ""), v.id);
+  // As the server writes it: the name, its regional tag where the language's differs,
+  // and the neural mark.
+  function voiceOption(v, groupTag) {
+    const region = v.language.toLowerCase() !== groupTag ? " — " + v.language : "";
+    return new Option(v.name + region + (v.quality === "neural" ? " ★ " + t.neural : ""), v.id);
   }
 
   // The voice list follows the language: every voice (grouped) for "any", else the voices
-  // /voices gives for it, best first, still grouped by their own language tag.
+  // /voices gives for it, best first, grouped by language.
   async function showVoices(keep) {
     const turn = ++voiceTurn;
     const tag = language.value;
@@ -245,8 +224,9 @@
       if (turn !== voiceTurn) { return; }
       const groups = new Map();
       for (const v of list) {
-        if (!groups.has(v.language)) { groups.set(v.language, element("optgroup")); }
-        groups.get(v.language).append(voiceOption(v));
+        const groupTag = primaryOf(v.language);
+        if (!groups.has(groupTag)) { groups.set(groupTag, element("optgroup")); }
+        groups.get(groupTag).append(voiceOption(v, groupTag));
       }
       for (const [groupTag, group] of groups) { group.label = languageLabel(groupTag); }
       voice.replaceChildren(new Option(t.voice_best, ""), ...groups.values());
@@ -259,7 +239,11 @@
     store.set(PREFS, { language: language.value, voice: voice.value, format: format.value, speed: speed.value });
   }
 
-  language.addEventListener("change", async () => { await showVoices(""); savePrefs(); });
+  // Whether the language or voice on show was chosen on this visit (not remembered from an
+  // earlier one, nor preselected for the page's language).
+  let choseHere = false;
+  language.addEventListener("change", async () => { choseHere = true; bookLanguage.hidden = true; await showVoices(""); savePrefs(); });
+  voice.addEventListener("change", () => { choseHere = true; bookLanguage.hidden = true; });
   for (const control of [voice, format, speed]) { control.addEventListener("change", savePrefs); }
 
   // A page that came back with an error keeps what was sent; otherwise the last choices.
@@ -286,11 +270,27 @@
 
   function chosenBook() { return book.files && book.files.length ? book.files[0] : null; }
 
+  // With a file chosen, Get link is what makes it (Download would speak the text box), and
+  // its chapters are listed to choose from.
   function showBookMode() {
-    bookClear.hidden = !chosenBook();
+    const file = Boolean(chosenBook());
+    bookClear.hidden = !file;
+    download.classList.toggle("primary", !file);
+    getLink.classList.toggle("primary", file);
+    if (!file) { bookLanguage.hidden = true; }
     listBookChapters();
   }
-  book.addEventListener("change", showBookMode);
+
+  // A remembered (or preselected) language or voice is not applied to a book, whose
+  // language may be another: the book's own language picks the voice, and the page says so.
+  book.addEventListener("change", async () => {
+    showBookMode();
+    if (chosenBook() && !choseHere && (language.value || voice.value)) {
+      language.value = "";
+      await showVoices("");
+      bookLanguage.hidden = false;
+    }
+  });
   bookClear.addEventListener("click", () => {
     book.value = "";
     showBookMode();
@@ -648,8 +648,11 @@
     chapters.forEach((chapter, i) => {
       const row = rows[i];
       const state = row.querySelector(".chapter-state");
-      state.textContent = chapter.skipped ? t.chapter_skipped : chapter.done ? t.chapter_ready : t.chapter_making;
+      const waiting = chapter.state === "queued";
+      state.textContent = chapter.skipped ? t.chapter_skipped
+        : chapter.done ? t.chapter_ready : waiting ? t.chapter_queued : t.chapter_making;
       state.classList.toggle("done", chapter.done);
+      state.classList.toggle("queued", waiting);
       if (chapter.done && chapter.audio_url && !row.querySelector("audio")) {
         const audio = element("audio");
         audio.controls = true;
@@ -786,13 +789,28 @@
     halt(run);
   }
 
+  // A time to plan with, in whole minutes ("12 min", "1 h 5 min"), from the server's
+  // estimate in seconds.
+  function span(value) {
+    const minutes = Math.max(1, Math.round(value / 60));
+    if (minutes < 60) { return fill(t.time_minutes, { minutes }); }
+    return fill(t.time_hours, { hours: Math.floor(minutes / 60), minutes: minutes % 60 });
+  }
+
+  function timeLeft(eta) {
+    if (typeof eta !== "number") { return ""; }
+    return eta < 60 ? t.eta_soon : fill(t.eta, { time: span(eta) });
+  }
+
   function showProgress(job) {
     if (job.status === "queued") {
       bar.removeAttribute("value"); // indeterminate while it waits
-      jobStatus.textContent = t.queued;
+      const eta = job.eta_seconds;
+      jobStatus.textContent = typeof eta === "number" && eta >= 60 ? fill(t.queued_eta, { time: span(eta) }) : t.queued;
     } else if (job.status === "running") {
       bar.value = job.progress;
-      jobStatus.textContent = fill(t.running, { percent: Math.round(job.progress * 100) });
+      const left = timeLeft(job.eta_seconds);
+      jobStatus.textContent = fill(t.running, { percent: Math.round(job.progress * 100) }) + (left ? " · " + left : "");
     }
     touchJob(job);
   }
@@ -804,7 +822,7 @@
     if (job.status === "done") {
       run.job = job;
       bar.value = 1;
-      jobStatus.textContent = fill(t.ready, { duration: seconds.format(job.duration_s || 0) });
+      jobStatus.textContent = fill(t.ready, { duration: clock(job.duration_s || 0) });
       link.value = new URL(job.audio_url, location.href).href;
       save.href = job.audio_url;
       subtitlesSrt.href = job.status_url + "/subtitles.srt";
@@ -1032,7 +1050,6 @@
   updateCount();
   showVoiceSample();
   showBookMode();
-  relabelLanguages();
   restorePrefs();
   renderRecent();
   refreshRecent();
