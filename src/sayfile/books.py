@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from html.entities import html5 as html_entities
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import unquote
 from xml.sax.saxutils import escape, quoteattr
 
@@ -24,7 +25,8 @@ from ebooklib import epub
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from sayfile.errors import InvalidBook
+from sayfile.encodings import Decoded, decode_text
+from sayfile.errors import BookTooLong, InvalidBook, UnreadableText
 from sayfile.text import normalize
 
 # ebooklib loads every file an EPUB's manifest lists (images too) into memory, so the whole
@@ -32,6 +34,26 @@ from sayfile.text import normalize
 MAX_EPUB_UNPACKED_BYTES = 200 * 1024 * 1024
 # The XHTML documents actually read, which is what parsing time grows with.
 MAX_XHTML_BYTES = 50 * 1024 * 1024
+# A text file is read whole, so one with more bytes than its character limit can take (four
+# bytes a character, UTF-8's most) is refused from its size.
+_MAX_BYTES_PER_CHAR = 4
+# Files that are plainly something else, by their first bytes: refused by name rather than
+# read as text that no encoding explains.
+_NOT_BOOKS = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"RIFF", "a RIFF file (WebP, WAV or AVI)"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office document"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a Windows program"),
+)
+_READS = "sayfile reads books as EPUB, Markdown (.md) or plain text (.txt)."
 # The SSML mark that starts a chapter, followed by its title; and the pause after a chapter.
 CHAPTER_MARK = "chapter:"
 CHAPTER_PAUSE_MS = 1500
@@ -148,26 +170,45 @@ class Chapter:
     text: str
 
 
-def read_book(
-    data: bytes,
+@dataclass(frozen=True, slots=True)
+class Book:
+    """A book as read: its chapters, and the encoding its text file was written in (a label
+    such as `gb18030`; None for an EPUB, whose documents say their own)."""
+
+    chapters: list[Chapter]
+    encoding: str | None
+
+
+def open_book(
+    source: bytes | Path | BinaryIO,
     filename: str,
     media_type: str | None = None,
     max_chapters: int = 500,
-    max_chars: int = 2_000_000,
-) -> list[Chapter]:
-    """Return the chapters of the book uploaded as `filename`, in reading order, none empty.
+    max_chars: int | None = 4_000_000,
+) -> Book:
+    """Read the book uploaded as `filename` (its bytes, a path, or an open binary file, read
+    from its start and left open) into its chapters, in reading order, none empty.
 
-    The kind of book comes from the extension of `filename` (.epub, .md/.markdown, .txt), else
-    from `media_type`, else from the content: a ZIP archive is read as an EPUB, anything else as
-    plain text. Text is normalised; every paragraph and heading ends as a sentence, with "." (or
-    "。" after Chinese or Japanese) added where it has no final mark of its own.
+    The kind of book comes from the content where it is an archive (a ZIP is read as an EPUB),
+    else from the extension of `filename` (.epub, .md/.markdown, .txt), else from
+    `media_type`, else plain text. Text files are read in the encoding they were written in
+    (`encodings.decode_text`). Text is normalised; every paragraph and heading ends as a
+    sentence, with "." (or "。" after Chinese or Japanese) added where it has no final mark.
 
-    Raises InvalidBook if the file is not a readable book of its kind (a damaged or
-    DRM-protected EPUB, text that is not UTF-8), has no text, or has more than `max_chapters`
-    chapters or `max_chars` characters of chapter text.
+    Raises InvalidBook if the file is not a readable book of its kind (an image, a PDF, a
+    damaged or DRM-protected EPUB, bytes no encoding explains), has no text, or has more than
+    `max_chapters` chapters; BookTooLong if it has more than `max_chars` characters of
+    chapter text (None: no limit).
     """
     name = _base_name(filename)
-    chapters = _kind(data, name, media_type).read(data, name).chapters()
+    if isinstance(source, Path):
+        with source.open("rb") as file:
+            return open_book(file, filename, media_type, max_chapters, max_chars)
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    max_bytes = None if max_chars is None else _MAX_BYTES_PER_CHAR * max_chars + 4
+    book = _Source(source, name, max_bytes, max_chars)
+    chapters = _kind(book.head, name, media_type).read(book, name).chapters()
     if not chapters:
         raise InvalidBook(f"{name!r} has no text to read.")
     if len(chapters) > max_chapters:
@@ -175,9 +216,49 @@ def read_book(
             f"This book has {len(chapters)} chapters; the limit is {max_chapters} chapters."
         )
     chars = sum(len(chapter.text) for chapter in chapters)
-    if chars > max_chars:
-        raise InvalidBook(f"This book has {chars} characters of text; the limit is {max_chars}.")
-    return chapters
+    if max_chars is not None and chars > max_chars:
+        raise BookTooLong(chars, max_chars)
+    return Book(chapters, book.encoding)
+
+
+def read_book(
+    source: bytes | Path | BinaryIO,
+    filename: str,
+    media_type: str | None = None,
+    max_chapters: int = 500,
+    max_chars: int | None = 4_000_000,
+) -> list[Chapter]:
+    """The chapters of `open_book`, for callers that need nothing else."""
+    return open_book(source, filename, media_type, max_chapters, max_chars).chapters
+
+
+class _Source:
+    """A book's file, read once: as an archive (the open file itself), or as text (all its
+    bytes, decoded), whose encoding is then kept."""
+
+    def __init__(
+        self, file: BinaryIO, name: str, max_bytes: int | None, max_chars: int | None
+    ) -> None:
+        self.file = file
+        self.name = name
+        self.encoding: str | None = None
+        self._max_bytes = max_bytes
+        self._max_chars = max_chars
+        file.seek(0)
+        self.head = file.read(16)
+        for magic, what in _NOT_BOOKS:
+            if self.head.startswith(magic):
+                raise InvalidBook(f"{name!r} is {what}, not a book. {_READS}")
+
+    def text(self) -> str:
+        """The file's text, in the encoding it was written in."""
+        size = self.file.seek(0, io.SEEK_END)
+        if self._max_bytes is not None and self._max_chars is not None and size > self._max_bytes:
+            raise BookTooLong(None, self._max_chars, size)
+        self.file.seek(0)
+        decoded = _decode(self.file.read(), self.name)
+        self.encoding = decoded.encoding
+        return decoded.text
 
 
 def title_of(filename: str, chapters: Sequence[Chapter]) -> str:
@@ -268,45 +349,24 @@ def _title_from_name(name: str) -> str | None:
     return normalize(posixpath.splitext(name)[0].replace("_", " ")) or None
 
 
-def _decode(data: bytes, name: str) -> str:
-    """The text of a UTF-8 file (with or without a byte order mark) or a UTF-16 one with a byte
-    order mark; raises InvalidBook naming the problem otherwise."""
-    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        raise InvalidBook(f"{name!r} is UTF-32 text; save it as UTF-8 and upload it again.")
-    if data.startswith(b"\xef\xbb\xbf"):
-        skip, encoding = 3, "utf-8"
-    elif data.startswith(b"\xff\xfe"):
-        skip, encoding = 2, "utf-16-le"
-    elif data.startswith(b"\xfe\xff"):
-        skip, encoding = 2, "utf-16-be"
-    else:
-        skip, encoding = 0, "utf-8"
+def _decode(data: bytes, name: str) -> Decoded:
+    """The text of a text file in whatever encoding it was written in; raises InvalidBook
+    naming the bytes no encoding explains."""
     try:
-        text = data[skip:].decode(encoding)
-    except UnicodeDecodeError as error:
-        where = skip + error.start
-        label = "UTF-16" if skip == 2 else "UTF-8"
-        raise InvalidBook(
-            f"{name!r} is not {label} text: the bytes at offset {where} "
-            f"({data[where : where + 4].hex(' ')}) are not valid {label}. sayfile reads books as "
-            "EPUB, Markdown or plain text in UTF-8 (or UTF-16 with a byte order mark)."
-        ) from None
-    if "\x00" in text:
-        raise InvalidBook(
-            f"{name!r} contains NUL characters, so it is not plain text: it is a binary file, or "
-            "UTF-16 without a byte order mark. Save it as UTF-8 and upload it again."
-        )
-    return text
+        return decode_text(data, what=repr(name), field="file")
+    except UnreadableText as error:
+        raise InvalidBook(f"{error.message} {_READS}") from None
 
 
 # EPUB
 
 
-def _read_epub(data: bytes, name: str) -> _Draft:
+def _read_epub(source: _Source, name: str) -> _Draft:
     """Chapters from the table of contents, text from the spine's documents in order."""
-    _check_archive(data, name)
+    _check_archive(source.file, name)
+    source.file.seek(0)
     try:
-        book = epub.read_epub(io.BytesIO(data), {"ignore_ncx": True})
+        book = epub.read_epub(source.file, {"ignore_ncx": True})
     except Exception as error:
         # ebooklib raises whatever its code runs into on a malformed book: KeyError, IndexError,
         # AttributeError, lxml's errors, its own EpubException.
@@ -364,11 +424,12 @@ def _epub_title(book: Any) -> str | None:
     return None
 
 
-def _check_archive(data: bytes, name: str) -> None:
-    """Raise InvalidBook unless `data` is a ZIP with an EPUB container, unpacking to no more than
+def _check_archive(file: BinaryIO, name: str) -> None:
+    """Raise InvalidBook unless `file` is a ZIP with an EPUB container, unpacking to no more than
     MAX_EPUB_UNPACKED_BYTES, and without DRM."""
+    file.seek(0)
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, ValueError, OSError):
         raise InvalidBook(f"{name!r} is not an EPUB: it is not a ZIP archive.") from None
     with archive:
@@ -525,9 +586,9 @@ def _is_note_mark(element: Any) -> bool:
 # Markdown
 
 
-def _read_markdown(data: bytes, name: str) -> _Draft:
+def _read_markdown(source: _Source, name: str) -> _Draft:
     """Chapters at the top headings, text from paragraphs, lists, quotes, tables and HTML."""
-    text = _decode(data, name)
+    text = source.text()
     if front_matter := _FRONT_MATTER.match(text):
         text = text[front_matter.end() :]
     tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(text)
@@ -589,10 +650,10 @@ def _read_html(source: str, draft: _Draft, parser: Any) -> None:
 # Plain text
 
 
-def _read_text(data: bytes, name: str) -> _Draft:
+def _read_text(source: _Source, name: str) -> _Draft:
     """Chapters at heading lines; paragraphs between blank lines, or one a line in files that
     have no blank lines; an indented line starts a paragraph too."""
-    text = _decode(data, name).replace("\r\n", "\n").replace("\r", "\n")
+    text = source.text().replace("\r\n", "\n").replace("\r", "\n")
     one_per_line = not _BLANK_LINE.search(text.strip())
     draft = _Draft()
     draft.start(_title_from_name(name))
@@ -655,7 +716,7 @@ def _start_chapter(draft: _Draft, headings: list[str]) -> None:
 class _Kind:
     extensions: frozenset[str]
     media_types: frozenset[str]
-    read: Callable[[bytes, str], _Draft]
+    read: Callable[[_Source, str], _Draft]
 
 
 # The kinds of book, EPUB first and plain text (the fallback) last.
@@ -670,7 +731,10 @@ _KINDS = (
 )
 
 
-def _kind(data: bytes, name: str, media_type: str | None) -> _Kind:
+def _kind(head: bytes, name: str, media_type: str | None) -> _Kind:
+    if head.startswith(b"PK\x03\x04"):
+        # An archive is never text, whatever its name says: it is read (and refused) as EPUB.
+        return _KINDS[0]
     extension = posixpath.splitext(name)[1].lower()
     essence = (media_type or "").partition(";")[0].strip().lower()
     for kind in _KINDS:
@@ -679,4 +743,4 @@ def _kind(data: bytes, name: str, media_type: str | None) -> _Kind:
     for kind in _KINDS:
         if essence in kind.media_types:
             return kind
-    return _KINDS[0] if data.startswith(b"PK\x03\x04") else _KINDS[-1]
+    return _KINDS[-1]

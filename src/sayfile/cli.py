@@ -18,7 +18,8 @@ from rich.table import Column, Table
 from sayfile.audio import format_for_path
 from sayfile.books import book_ssml, read_book
 from sayfile.chapters import chapter_marks, mark_chapters
-from sayfile.errors import InvalidBook, SayfileError
+from sayfile.encodings import decode_text
+from sayfile.errors import InvalidInput, SayfileError
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
 from sayfile.plans import validate
@@ -88,7 +89,8 @@ def say(
         str | None, typer.Argument(help="Text to speak; '-' reads standard input.")
     ] = None,
     file: Annotated[
-        Path | None, typer.Option("--file", "-f", help="Read the text from this UTF-8 file.")
+        Path | None,
+        typer.Option("--file", "-f", help="Read the text from this file (any encoding)."),
     ] = None,
     output: Annotated[
         Path | None,
@@ -340,19 +342,27 @@ def _read_text(text: str | None, file: Path | None) -> str:
     try:
         if file is not None and file.suffix.lower() in _BOOKS:
             # A book: its chapters, each starting with a mark the audio's chapters come from.
-            return book_ssml(read_book(file.read_bytes(), file.name))
+            # The command line has no character limit.
+            return book_ssml(read_book(file, file.name, max_chars=None))
         if file is not None:
-            return file.read_text(encoding="utf-8")
+            return _decoded(file.read_bytes(), repr(file.name))
         if text == "-":
-            return sys.stdin.buffer.read().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _fail(f"the text is not valid UTF-8 ({exc.reason} at byte {exc.start}).") from None
-    except InvalidBook as exc:
+            return _decoded(sys.stdin.buffer.read(), "Standard input")
+    except InvalidInput as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"cannot read {file}: {exc.strerror}.") from None
     assert text is not None
     return text
+
+
+def _decoded(data: bytes, what: str) -> str:
+    """Text in the encoding it was written in (the decoder HTTP uses too); says which, when
+    it is not UTF-8."""
+    decoded = decode_text(data, what=what)
+    if decoded.encoding != "utf-8":
+        _err.print(f"read {what} as {decoded.encoding}", highlight=False)
+    return decoded.text
 
 
 def main() -> None:

@@ -128,6 +128,8 @@ class Job:
     package: str = "file"
     # Times the sweeper found no process working on a book and handed it out again.
     resumes: int = 0
+    # The encoding an uploaded text or Markdown book was read in ("gb18030", "utf-8").
+    encoding: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -56,8 +56,8 @@ class StorageQuota:
 
     async def reserve(self, job_id: str, estimate: int) -> None:
         """Hold `estimate` bytes for a job until its end is announced. Raises StorageFull
-        when the disk's audio, the other jobs' reservations and this one would pass the
-        quota."""
+        (with the room left) when the disk's audio, the other jobs' reservations and this one
+        would pass the quota."""
         total, parts = await self._usage()
         now = time.monotonic()
         for old in [j for j, (_, at) in self._reserved.items() if now - at > _RESERVATION_S]:
@@ -65,7 +65,7 @@ class StorageQuota:
         # What a working job has written already is on disk; only the rest is reserved.
         pending = sum(max(0, size - parts.get(j, 0)) for j, (size, _) in self._reserved.items())
         if total + pending + estimate > self._quota:
-            raise StorageFull(self._quota)
+            raise StorageFull(self._quota, estimate, max(0, self._quota - total - pending))
         self._reserved[job_id] = (estimate, now)
         self._disk = (self._disk[0], total + estimate, parts) if self._disk else None
 

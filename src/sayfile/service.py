@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import io
 import json
 import logging
 import time
@@ -20,7 +21,7 @@ from sayfile.admission import Admission, Ticket
 from sayfile.answers import Answer, AnswerCache
 from sayfile.audio import FORMATS, AudioFormat, audio_format
 from sayfile.book_parts import BookFolder, BookManifest, split_book
-from sayfile.books import book_ssml, read_book, title_of
+from sayfile.books import Book, book_ssml, open_book, title_of
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.chapters import chapter_marks
 from sayfile.errors import (
@@ -73,6 +74,16 @@ class Purpose(Enum):
     direct = "direct"  # POST /speech: the whole file is the answer
     stream = "stream"  # sent while synthesized
     job = "job"  # a download link
+    book = "book"  # an uploaded book, or a long text made as one
+
+
+# The setting that holds each purpose's character limit.
+_LIMITS = {
+    Purpose.direct: "max_chars_direct",
+    Purpose.stream: "max_chars_job",
+    Purpose.job: "max_chars_job",
+    Purpose.book: "max_chars_book",
+}
 
 
 @dataclass
@@ -138,14 +149,15 @@ class SpeechService:
 
     def limit(self, purpose: Purpose) -> int:
         """The most characters a request for `purpose` may have."""
-        if purpose is Purpose.direct:
-            return self.settings.max_chars_direct
-        return self.settings.max_chars_job
+        limit: int = getattr(self.settings, _LIMITS[purpose])
+        return limit
 
     def plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
         """Validate a request for `purpose`. Raises InvalidInput (or a subclass such as
-        TextTooLong) naming what is wrong and what is allowed."""
-        return validate(request, self.synthesizer, self.settings, self.limit(purpose))
+        TextTooLong, naming the setting whose limit the text is over) naming what is wrong and
+        what is allowed."""
+        setting = f"SAYFILE_{_LIMITS[purpose].upper()}"
+        return validate(request, self.synthesizer, self.settings, self.limit(purpose), setting)
 
     def voices(self, language: str | None = None) -> list[Voice]:
         """The catalogue (best first for `language`)."""
@@ -284,7 +296,8 @@ class SpeechService:
         "Chapter 1" or "第一章" lines. Raises InvalidInput, Busy, TooManyActive, StorageFull,
         StoreUnavailable."""
         if self._long_text(request.text):
-            text = BookUpload(request.text.encode("utf-8"), "", "text/plain")
+            data = request.text.encode("utf-8")
+            text = BookUpload(io.BytesIO(data), len(data), "", "text/plain")
             return await self.create_book_job(text, request, client, one_time)
         plan = self.plan(request, Purpose.job)
         return await self._submit(self._new_job(plan, client, one_time, False), plan)
@@ -300,19 +313,16 @@ class SpeechService:
         """A job for an uploaded book (EPUB, Markdown or text): its chapters are made in
         parts (`book_parts.split_book`) by whichever processes take turns at it, then joined
         into one file with chapter marks (mp3, Opus, m4b), or a ZIP of chapter files
-        (`package="zip"`). Raises InvalidBook, and what `create_job` raises (the job's
-        character limit counts the book's words)."""
-        chapters = await self.synthesizer.executor.run(
-            functools.partial(
-                read_book,
-                book.data,
-                book.filename,
-                book.media_type,
-                max_chars=self.settings.max_chars_job,
-            ),
-            Lane.background,
+        (`package="zip"`). The client's limit is checked before the book is read; reading and
+        validating run on the executor. Raises InvalidBook (BookTooLong over
+        `max_chars_book`), and what `create_job` raises (StorageFull when the book's expected
+        size does not fit the quota)."""
+        if client is not None:
+            await self._check_client(client)
+        read, plan = await self.synthesizer.executor.run(
+            functools.partial(self._read_book, book, request), Lane.background
         )
-        plan = self.plan(replace(request, text=book_ssml(chapters)), Purpose.job)
+        chapters = read.chapters
         fmt = plan.format
         manifest = BookManifest(
             title=title_of(book.filename, chapters),
@@ -327,14 +337,26 @@ class SpeechService:
             package=package,
         )
         job = self._new_job(plan, client, one_time, False)
-        job = job.evolve(book=True, package=package, key=f"{job.key}:{package}")
+        job = job.evolve(
+            book=True, package=package, key=f"{job.key}:{package}", encoding=read.encoding
+        )
         return await self._submit(job, plan, manifest)
+
+    def _read_book(self, book: BookUpload, request: SpeechRequest) -> tuple[Book, SpeechPlan]:
+        """The book's chapters and the plan for speaking them (on the executor: both take
+        time in the book's length)."""
+        read = open_book(
+            book.file, book.filename, book.media_type, max_chars=self.settings.max_chars_book
+        )
+        plan = self.plan(replace(request, text=book_ssml(read.chapters)), Purpose.book)
+        return read, plan
 
     def _long_text(self, text: str) -> bool:
         """Whether a job's `text` is made as a book: plain text (SSML is not cut into parts)
-        over `book_above_chars` and within the job limit (beyond it, the limit's error)."""
+        over `book_above_chars`, up to the book limit (`max_chars_book`, whose error names
+        it)."""
         above = self.settings.book_above_chars
-        return 0 < above < len(text) <= self.settings.max_chars_job and not looks_like_ssml(text)
+        return 0 < above < len(text) and not looks_like_ssml(text)
 
     def _new_job(
         self, plan: SpeechPlan, client: str | None, one_time: bool, interactive: bool
@@ -372,7 +394,12 @@ class SpeechService:
             return reused
         if job.client is not None:
             await self._check_client(job.client)
-        estimate = estimate_bytes(plan.words, plan.format, plan.voice.sample_rate)
+        if book is None:
+            estimate = estimate_bytes(plan.words, plan.format, plan.voice.sample_rate)
+        else:  # a book's millions of characters are counted off the event loop
+            estimate = await asyncio.to_thread(
+                estimate_bytes, plan.words, plan.format, plan.voice.sample_rate
+            )
         await self.quota.reserve(job.id, estimate)
         # The record exists before any file or worker can refer to it.
         try:
