@@ -233,6 +233,8 @@ def sayfile_cli(
     """`sayfile ARGS` in a fresh process with only these engines and none of the developer's
     settings (text output, exit status not checked)."""
     env = {"PATH": "/usr/bin:/bin", "SAYFILE_ENGINES": engines, "SAYFILE_DEFAULT_VOICE": voice}
+    if "PYTHONPATH" in os.environ:  # the sources under test, not the installed package
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.run(
         [sys.executable, "-m", "sayfile", *args],
         capture_output=True,

@@ -112,6 +112,12 @@ def _detected(data: bytes) -> list[str]:
     if not matches:
         return []
     best = matches[0]
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    if best.encoding != "cp1252" and any(m.encoding == "cp1252" for m in tied[1:]):
+        # Short Latin text often reads equally well in several code pages (French as
+        # Windows-1250 "trčs"); Windows-1252, by far the commonest, breaks the tie.
+        best = next(m for m in tied if m.encoding == "cp1252")
+        matches = [best, *(m for m in matches if m is not best)]
     if _RARE.fullmatch(best.encoding):
         common = [
             match
