@@ -186,20 +186,23 @@ def test_form_and_json_bodies_are_read_in_the_charset_they_declare_or_the_one_th
     client = make_client(**TONES)
     chinese = "今天晚上，很好的月光。我不见他，已是三十多年。"
     french = "Il était une fois un château très élevé, où vivait une princesse."
-    bodies = [
+    bodies: list[tuple[bytes, str, str]] = [
         # A form whose page was GBK, percent-encoded, declared.
         (
-            "text=" + "".join(f"%{b:02X}" for b in chinese.encode("gbk")),
+            b"text=" + "".join(f"%{b:02X}" for b in chinese.encode("gbk")).encode(),
             "application/x-www-form-urlencoded; charset=gbk",
             chinese,
         ),
         # Raw Windows-1252 bytes with no charset (curl -d from an old file).
         (b"text=" + french.encode("cp1252"), "application/x-www-form-urlencoded", french),
-        ('{"text": "' + chinese + '"}', "application/json; charset=gb18030", chinese),
+        (
+            ('{"text": "' + chinese + '"}').encode("gb18030"),
+            "application/json; charset=gb18030",
+            chinese,
+        ),
     ]
     for body, content_type, text in bodies:
-        raw = body.encode("gb18030") if isinstance(body, str) else body
-        r = client.post("/jobs", content=raw, headers={"content-type": content_type})
+        r = client.post("/jobs", content=body, headers={"content-type": content_type})
         assert r.status_code == 202, r.text
         job = wait_done(client, r.json()["status_url"])
         said = " ".join(p["text"] for p in client.get(job["timings_url"]).json()["pieces"])
