@@ -395,10 +395,10 @@ class SpeechService:
         if job.client is not None:
             await self._check_client(job.client)
         if book is None:
-            estimate = estimate_bytes(plan.words, plan.format, plan.voice.sample_rate)
+            estimate = estimate_bytes(plan.words, plan.format, plan.voice.sample_rate, plan.speed)
         else:  # a book's millions of characters are counted off the event loop
             estimate = await asyncio.to_thread(
-                estimate_bytes, plan.words, plan.format, plan.voice.sample_rate
+                estimate_bytes, plan.words, plan.format, plan.voice.sample_rate, plan.speed
             )
         await self.quota.reserve(job.id, estimate)
         # The record exists before any file or worker can refer to it.
