@@ -86,6 +86,26 @@ def text_book(path: Path, size: int) -> None:
         out.truncate(size)
 
 
+def moby_dick(path: Path, size: int) -> None:
+    """Moby-Dick's length (about 1.2 million characters) in 135 chapters, UTF-8."""
+    del size
+    path.write_text(
+        "".join(f"CHAPTER {n}\n\n" + PARAGRAPH * 42 for n in range(1, 136)), encoding="utf-8"
+    )
+
+
+def red_chamber(path: Path, size: int) -> None:
+    """The Dream of the Red Chamber's length (about 850,000 characters) in 120 chapters
+    (第N回), GB18030."""
+    del size
+    sentence = (
+        "此开卷第一回也。作者自云：曾历过一番梦幻之后，故将真事隐去，而借通灵之说，"
+        "撰此《石头记》一书也。故曰“甄士隐”云云。\n\n"
+    )
+    text = "".join(f"第{n}回 甄士隐梦幻识通灵\n\n" + sentence * 148 for n in range(1, 121))
+    path.write_bytes(text.encode("gb18030"))
+
+
 def picture_epub(path: Path, size: int) -> None:
     """An EPUB 3 of one chapter whose weight is pictures (random bytes, stored), as
     illustrated books are, kept under the reader's 200 MB unpacked limit."""
@@ -149,8 +169,8 @@ class Sampler:
         self._stop.set()
         self._thread.join()
 
-    def peak(self, start: float, end: float) -> float:
-        return max((rss for at, rss in self.readings if start <= at <= end), default=0.0)
+    def peak(self, start: float, end: float) -> float | None:
+        return max((rss for at, rss in self.readings if start <= at <= end), default=None)
 
 
 def upload(port: int, path: Path, media_type: str) -> tuple[int, str, float, float, float]:
@@ -183,11 +203,18 @@ def upload(port: int, path: Path, media_type: str) -> tuple[int, str, float, flo
     return response.status, outcome, started, sent, answered
 
 
+def _above(peak: float | None, before: float) -> str:
+    """MiB over `before`, or "-" when the phase was over before the first reading."""
+    return "-" if peak is None else f"{peak - before:.1f}"
+
+
 def main() -> None:
     scale = [int(arg) for arg in sys.argv[1:]]
     # A text book of about 3 million characters is read and made; 200 MiB of text is more
     # than 4,000,000 characters can be, and refused from its size once it is on disk.
     cases: list[tuple[str, str, str, Callable[[Path, int], None], list[int]]] = [
+        ("moby-dick.txt", "text/plain", "moby-dick.txt", moby_dick, [0]),
+        ("红楼梦.txt", "text/plain", "hongloumeng.txt", red_chamber, [0]),
         ("txt", "text/plain", "book.txt", text_book, scale or [3, 200]),
         (
             "epub (pictures)",
@@ -218,12 +245,12 @@ def main() -> None:
                     with Sampler(process.pid) as rss:
                         status, outcome, started, sent, answered = upload(port, path, media_type)
                     peak = kib(process.pid, "VmHWM") / 1024
-                    receiving = rss.peak(started, sent) - before
-                    reading = rss.peak(sent, answered) - before
+                    receiving = _above(rss.peak(started, sent), before)
+                    reading = _above(rss.peak(sent, answered), before)
                     print(
                         f"{label:<16} {path.stat().st_size / MIB:6.1f} {status:>6} {outcome:<16} "
                         f"{sent - started:6.2f} {answered - sent:6.2f} {before:10.1f} "
-                        f"{receiving:10.1f} {reading:9.1f} {peak - idle:9.1f}"
+                        f"{receiving:>10} {reading:>9} {peak - idle:9.1f}"
                     )
                     path.unlink()
         finally:
