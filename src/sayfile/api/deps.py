@@ -304,7 +304,9 @@ _BOOK_SCHEMA: dict[str, Any] = {
         "file": {
             "type": "string",
             "format": "binary",
-            "description": "A book: EPUB, Markdown (.md) or text (.txt), read into chapters.",
+            "description": "A book: EPUB, Markdown (.md) or text (.txt) in any encoding, read "
+            "into chapters; up to SAYFILE_MAX_UPLOAD_BYTES (200 MiB) and "
+            "SAYFILE_MAX_CHARS_BOOK (4,000,000) characters.",
         },
         **{k: v for k, v in SpeechIn.model_json_schema()["properties"].items() if k != "text"},
     },
