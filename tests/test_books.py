@@ -256,7 +256,8 @@ def test_files_that_are_not_epubs_are_refused() -> None:
     with zipfile.ZipFile(not_epub, "w") as archive:
         archive.writestr("notes.txt", "hello")
     assert "no META-INF/container.xml" in _refusal(not_epub.getvalue(), "book.epub")
-    assert "not a ZIP archive" in _refusal(b"%PDF-1.7 not a zip", "book.epub")
+    assert "not a ZIP archive" in _refusal(b"<html>not a zip</html>", "book.epub")
+    assert "is a PDF document, not a book" in _refusal(b"%PDF-1.7 not a zip", "book.epub")
     broken = io.BytesIO()
     with zipfile.ZipFile(broken, "w") as archive:
         archive.writestr("META-INF/container.xml", "<container/>")
@@ -468,12 +469,14 @@ def test_plain_text_without_chapter_lines_is_one_chapter() -> None:
     ]
 
 
-def test_text_that_is_not_utf8_is_refused() -> None:
-    message = _refusal("Un café".encode("latin-1"), "cafe.txt")
-    assert "'cafe.txt' is not UTF-8 text" in message
-    assert "offset 6 (e9)" in message
+def test_text_no_encoding_explains_is_refused_with_the_offset() -> None:
+    message = _refusal(b"Hello \x00\x9d\xff\xfe\x81\x00\x90\x9d" * 40, "noise.txt")
+    assert "'noise.txt'" in message
+    assert "the bytes at offset 7 (9d ff fe 81) are not UTF-8" in message
+    message = _refusal(b"Hello\n" + bytes(range(0x80, 0x100)) * 8, "noise.txt")
+    assert "offset 6 (80 81 82 83)" in message
     assert "UTF-16 without a byte order mark" in _refusal("Hello".encode("utf-16-le"), "h.txt")
-    assert "UTF-32" in _refusal("Hello".encode("utf-32"), "h.md")
+    assert read_book("Hello".encode("utf-32"), "h.md") == [Chapter("h", "Hello.")]
 
 
 def test_the_kind_comes_from_name_then_media_type_then_content() -> None:
@@ -493,7 +496,8 @@ def test_limits_on_chapters_and_characters() -> None:
     )
     chars = sum(len(c.text) for c in read_book(text.encode(), "b.txt"))
     assert _refusal(text.encode(), "b.txt", max_chars=chars - 1) == (
-        f"This book has {chars} characters of text; the limit is {chars - 1}."
+        f"This book has {chars} characters of text; the limit for books is {chars - 1} "
+        "characters (SAYFILE_MAX_CHARS_BOOK)."
     )
     assert "no text to read" in _refusal(b" \n\n ", "empty.txt")
 

@@ -430,6 +430,47 @@ def test_over_long_text_is_refused_in_plain_words(
     expect(page.locator("#text")).to_have_value(text)
 
 
+def test_a_book_over_a_limit_is_explained_in_the_pages_language(
+    server_factory: Callable[..., Server], launch: Launch, tmp_path: Path
+) -> None:
+    server = server_factory(max_chars_book="2000", max_upload_bytes="65536")
+    long_book = tmp_path / "long.txt"
+    long_book.write_text("Chapter 1\n\n" + "The sea was quiet that night. " * 200, "utf-8")
+    big_book = tmp_path / "big.txt"
+    big_book.write_text("Chapter 1\n\n" + "The sea was quiet that night. " * 3000, "utf-8")
+    error = "#form-error"
+
+    page = open_page(launch(), server.url)
+    page.set_input_files("#book-file", long_book)
+    page.click("#get-link")
+    expect(page.locator(error)).to_contain_text(
+        "The book was read, but it has 6,0"  # its characters, counted when it was read
+    )
+    expect(page.locator(error)).to_contain_text(
+        "up to 2,000. The operator can raise SAYFILE_MAX_CHARS_BOOK."
+    )
+    page.set_input_files("#book-file", big_book)
+    page.click("#get-link")
+    expect(page.locator(error)).to_contain_text(
+        "takes files of up to 0.1 MB. The operator can raise SAYFILE_MAX_UPLOAD_BYTES."
+    )
+
+    # The Chinese page says the same in Chinese, with nothing in English but the setting's
+    # name and the unit, and never that a long book it read "cannot be read".
+    page = open_page(launch(locale="zh-CN"), server.url)
+    cases = (
+        (long_book, "SAYFILE_MAX_CHARS_BOOK", "这本书已读取，但共有 6,0"),
+        (big_book, "SAYFILE_MAX_UPLOAD_BYTES", "本服务器只接受最大 0.1 MB 的文件"),
+    )
+    for book, setting, words in cases:
+        page.set_input_files("#book-file", book)
+        page.click("#get-link")
+        expect(page.locator(error)).to_contain_text(words)
+        said = page.locator(error).inner_text()
+        assert setting in said and "无法读取" not in said, said
+        assert not re.search("[A-Za-z]", said.replace(setting, "").replace("MB", "")), said
+
+
 def test_a_busy_server_is_explained(server_factory: Callable[..., Server], launch: Launch) -> None:
     server = server_factory(max_queue="1")
     busy = httpx.post(f"{server.url}/jobs", json={"text": LONG, "voice": "espeak:en-us"}).json()

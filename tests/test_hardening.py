@@ -23,10 +23,15 @@ from conftest import TONES, Server, sayfile_cli, wait_done
 def test_text_far_over_the_limit_is_refused_before_it_is_cleaned_up(
     make_client: Callable[..., TestClient],
 ) -> None:
-    client = make_client(**TONES, max_chars_job=1000)
+    client = make_client(**TONES, max_chars_job=1000, max_chars_book=1000)
     started = time.perf_counter()
     r = client.post("/jobs", json={"text": "ab\x01 " * 300_000})
+    # Long plain text is made as a book: the book limit is the one it is over.
+    assert r.status_code == 413 and r.json()["error"]["code"] == "book_too_long"
+    assert r.json()["error"]["setting"] == "SAYFILE_MAX_CHARS_BOOK"
+    r = client.post("/jobs", json={"text": "<speak>" + "ab\x01 " * 300_000 + "</speak>"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "text_too_long"
+    assert r.json()["error"]["setting"] == "SAYFILE_MAX_CHARS_JOB"
     assert time.perf_counter() - started < 2
 
 
@@ -236,7 +241,11 @@ def test_the_quota_counts_what_is_on_disk_and_refuses_with_507(
     job = client.post("/jobs", json={"text": "Hello there."}).json()
     assert wait_done(client, job["status_url"])["status"] == "done"
     r = client.post("/jobs", json={"text": "Something new."})
-    assert r.status_code == 507 and "Storage is full" in r.json()["error"]["message"]
+    error = r.json()["error"]
+    assert r.status_code == 507 and "SAYFILE_STORAGE_QUOTA_BYTES" in error["message"]
+    assert error["setting"] == "SAYFILE_STORAGE_QUOTA_BYTES" and error["limit"] == 15_000
+    assert 0 < error["room"] < error["size"]
+    assert f"has {error['room']:,} bytes left" in error["message"]
     assert client.get(job["audio_url"]).status_code == 200  # nothing was evicted
 
 

@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from html.entities import html5 as html_entities
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 from xml.sax.saxutils import escape, quoteattr
 
 # lxml ships no type information; mypy sees these modules as Any.
@@ -22,13 +23,34 @@ import lxml.html  # type: ignore[import-untyped]
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from sayfile.encodings import Decoded, decode_text
 from sayfile.epub_package import FRONT_MATTER, BookInfo, Package, read_member, read_package
-from sayfile.errors import InvalidBook, InvalidInput
+from sayfile.errors import BookTooLong, InvalidBook, InvalidInput, UnreadableText
 from sayfile.text import normalize
 
 # The whole archive is bounded before it is opened: a ZIP bomb is refused from its directory
 # alone, though only the text documents are ever unpacked.
 MAX_EPUB_UNPACKED_BYTES = 200 * 1024 * 1024
+# A text file is read whole, so one with more bytes than its character limit can take (four
+# bytes a character, UTF-8's most) is refused from its size.
+_MAX_BYTES_PER_CHAR = 4
+# Files that are plainly something else, by their first bytes: refused by name rather than
+# read as text that no encoding explains.
+_NOT_BOOKS = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"RIFF", "a RIFF file (WebP, WAV or AVI)"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office document"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a Windows program"),
+)
+_READS = "sayfile reads books as EPUB, Markdown (.md) or plain text (.txt)."
 # The XHTML documents actually read, which is what parsing time grows with.
 MAX_XHTML_BYTES = 50 * 1024 * 1024
 # The SSML mark that starts a chapter, followed by its title; and the pause after a chapter.
@@ -169,11 +191,13 @@ class Chapter:
 
 @dataclass(frozen=True, slots=True)
 class Book:
-    """A book as read: every chapter, front matter included (marked skipped), and what the
-    book says about itself."""
+    """A book as read: every chapter, front matter included (marked skipped), what the book
+    says about itself, and the encoding its text file was written in (a label such as
+    `gb18030`; None for an EPUB, whose documents say their own)."""
 
     chapters: tuple[Chapter, ...]
     info: BookInfo
+    encoding: str | None = None
 
     @property
     def spoken(self) -> list[Chapter]:
@@ -181,41 +205,50 @@ class Book:
 
 
 def read_book(
-    data: bytes,
+    source: bytes | Path | BinaryIO,
     filename: str,
     media_type: str | None = None,
     max_chapters: int = 500,
-    max_chars: int = 2_000_000,
+    max_chars: int | None = 4_000_000,
 ) -> list[Chapter]:
-    """Return the chapters of the book uploaded as `filename`, in reading order, none empty,
-    front matter included and marked `skipped` (see `open_book`).
-
-    The kind of book comes from the extension of `filename` (.epub, .md/.markdown, .txt), else
-    from `media_type`, else from the content: a ZIP archive is read as an EPUB, anything else as
-    plain text. Text is normalised; every paragraph and heading ends as a sentence, with "." (or
-    "。" after Chinese or Japanese) added where it has no final mark of its own.
-
-    Raises InvalidBook if the file is not a readable book of its kind (a damaged or
-    DRM-protected EPUB, text that is not UTF-8), has no text, or has more than `max_chapters`
-    chapters or `max_chars` characters of chapter text.
-    """
-    return list(open_book(data, filename, media_type, max_chapters, max_chars).chapters)
+    """The chapters of `open_book`, front matter included and marked `skipped`, for callers
+    that need nothing else."""
+    return list(open_book(source, filename, media_type, max_chapters, max_chars).chapters)
 
 
 def open_book(
-    data: bytes,
+    source: bytes | Path | BinaryIO,
     filename: str,
     media_type: str | None = None,
     max_chapters: int = 500,
-    max_chars: int = 2_000_000,
+    max_chars: int | None = 4_000_000,
 ) -> Book:
-    """The book uploaded as `filename`: its chapters as `read_book` gives them and what it
-    says about itself (an EPUB's title, author, language, year and cover; for other kinds,
+    """Read the book uploaded as `filename` (its bytes, a path, or an open binary file, read
+    from its start and left open): its chapters in reading order, none empty, and what it says
+    about itself (an EPUB's title, author, language, year and cover; for other kinds,
     nothing). Front matter (cover, title page, copyright page, table of contents) is found from
     an EPUB's guide and landmarks, and from what short chapters say, in every kind of book.
-    Raises InvalidBook as `read_book` does."""
+
+    The kind of book comes from the content where it is an archive (a ZIP is read as an EPUB),
+    else from the extension of `filename` (.epub, .md/.markdown, .txt), else from
+    `media_type`, else plain text. Text files are read in the encoding they were written in
+    (`encodings.decode_text`). Text is normalised; every paragraph and heading ends as a
+    sentence, with "." (or "。" after Chinese or Japanese) added where it has no final mark.
+
+    Raises InvalidBook if the file is not a readable book of its kind (an image, a PDF, a
+    damaged or DRM-protected EPUB, bytes no encoding explains), has no text, or has more than
+    `max_chapters` chapters; BookTooLong if it has more than `max_chars` characters of
+    chapter text (None: no limit).
+    """
     name = _base_name(filename)
-    draft = _kind(data, name, media_type).read(data, name)
+    if isinstance(source, Path):
+        with source.open("rb") as file:
+            return open_book(file, filename, media_type, max_chapters, max_chars)
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    max_bytes = None if max_chars is None else _MAX_BYTES_PER_CHAR * max_chars + 4
+    book = _Source(source, name, max_bytes, max_chars)
+    draft = _kind(book.head, name, media_type).read(book, name)
     chapters = draft.chapters()
     if not chapters:
         raise InvalidBook(f"{name!r} has no text to read.")
@@ -224,9 +257,38 @@ def open_book(
             f"This book has {len(chapters)} chapters; the limit is {max_chapters} chapters."
         )
     chars = sum(len(chapter.text) for chapter in chapters)
-    if chars > max_chars:
-        raise InvalidBook(f"This book has {chars} characters of text; the limit is {max_chars}.")
-    return Book(tuple(chapters), draft.info)
+    if max_chars is not None and chars > max_chars:
+        raise BookTooLong(chars, max_chars)
+    return Book(tuple(chapters), draft.info, book.encoding)
+
+
+class _Source:
+    """A book's file, read once: as an archive (the open file itself), or as text (all its
+    bytes, decoded), whose encoding is then kept."""
+
+    def __init__(
+        self, file: BinaryIO, name: str, max_bytes: int | None, max_chars: int | None
+    ) -> None:
+        self.file = file
+        self.name = name
+        self.encoding: str | None = None
+        self._max_bytes = max_bytes
+        self._max_chars = max_chars
+        file.seek(0)
+        self.head = file.read(16)
+        for magic, what in _NOT_BOOKS:
+            if self.head.startswith(magic):
+                raise InvalidBook(f"{name!r} is {what}, not a book. {_READS}")
+
+    def text(self) -> str:
+        """The file's text, in the encoding it was written in."""
+        size = self.file.seek(0, io.SEEK_END)
+        if self._max_bytes is not None and self._max_chars is not None and size > self._max_bytes:
+            raise BookTooLong(None, self._max_chars, size)
+        self.file.seek(0)
+        decoded = _decode(self.file.read(), self.name)
+        self.encoding = decoded.encoding
+        return decoded.text
 
 
 def choose_chapters(chapters: Sequence[Chapter], selection: str | None) -> list[Chapter]:
@@ -381,46 +443,25 @@ def _title_from_name(name: str) -> str | None:
     return normalize(posixpath.splitext(name)[0].replace("_", " ")) or None
 
 
-def _decode(data: bytes, name: str) -> str:
-    """The text of a UTF-8 file (with or without a byte order mark) or a UTF-16 one with a byte
-    order mark; raises InvalidBook naming the problem otherwise."""
-    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        raise InvalidBook(f"{name!r} is UTF-32 text; save it as UTF-8 and upload it again.")
-    if data.startswith(b"\xef\xbb\xbf"):
-        skip, encoding = 3, "utf-8"
-    elif data.startswith(b"\xff\xfe"):
-        skip, encoding = 2, "utf-16-le"
-    elif data.startswith(b"\xfe\xff"):
-        skip, encoding = 2, "utf-16-be"
-    else:
-        skip, encoding = 0, "utf-8"
+def _decode(data: bytes, name: str) -> Decoded:
+    """The text of a text file in whatever encoding it was written in; raises InvalidBook
+    naming the bytes no encoding explains."""
     try:
-        text = data[skip:].decode(encoding)
-    except UnicodeDecodeError as error:
-        where = skip + error.start
-        label = "UTF-16" if skip == 2 else "UTF-8"
-        raise InvalidBook(
-            f"{name!r} is not {label} text: the bytes at offset {where} "
-            f"({data[where : where + 4].hex(' ')}) are not valid {label}. sayfile reads books as "
-            "EPUB, Markdown or plain text in UTF-8 (or UTF-16 with a byte order mark)."
-        ) from None
-    if "\x00" in text:
-        raise InvalidBook(
-            f"{name!r} contains NUL characters, so it is not plain text: it is a binary file, or "
-            "UTF-16 without a byte order mark. Save it as UTF-8 and upload it again."
-        )
-    return text
+        return decode_text(data, what=repr(name), field="file")
+    except UnreadableText as error:
+        raise InvalidBook(f"{error.message} {_READS}") from None
 
 
 # EPUB
 
 
-def _read_epub(data: bytes, name: str) -> _Draft:
+def _read_epub(source: _Source, name: str) -> _Draft:
     """Chapters from the table of contents, text from the spine's documents in order. Only the
     package, navigation and spine documents (and the cover) are read from the archive; the
     pictures and fonts that are most of a book's size stay packed."""
-    _check_archive(data, name)
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+    _check_archive(source.file, name)
+    source.file.seek(0)
+    with zipfile.ZipFile(source.file) as archive:
         package = read_package(archive, name)
         return _read_spine(archive, package, name)
 
@@ -511,11 +552,12 @@ def _front_type(root: Any) -> str | None:
     return None
 
 
-def _check_archive(data: bytes, name: str) -> None:
-    """Raise InvalidBook unless `data` is a ZIP with an EPUB container, unpacking to no more than
+def _check_archive(file: BinaryIO, name: str) -> None:
+    """Raise InvalidBook unless `file` is a ZIP with an EPUB container, unpacking to no more than
     MAX_EPUB_UNPACKED_BYTES, and without DRM."""
+    file.seek(0)
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, ValueError, OSError):
         raise InvalidBook(f"{name!r} is not an EPUB: it is not a ZIP archive.") from None
     with archive:
@@ -524,7 +566,7 @@ def _check_archive(data: bytes, name: str) -> None:
         if "META-INF/container.xml" not in names:
             raise InvalidBook(f"{name!r} is not an EPUB: it has no META-INF/container.xml.")
         # Reading a member stops at the size its directory entry gives (or fails its checksum),
-        # so these sizes bound what ebooklib can unpack.
+        # so these sizes bound what can be unpacked.
         unpacked = sum(member.file_size for member in members)
         if unpacked > MAX_EPUB_UNPACKED_BYTES:
             raise InvalidBook(
@@ -642,9 +684,9 @@ def _is_note_mark(element: Any) -> bool:
 # Markdown
 
 
-def _read_markdown(data: bytes, name: str) -> _Draft:
+def _read_markdown(source: _Source, name: str) -> _Draft:
     """Chapters at the top headings, text from paragraphs, lists, quotes, tables and HTML."""
-    text = _decode(data, name)
+    text = source.text()
     if front_matter := _FRONT_MATTER.match(text):
         text = text[front_matter.end() :]
     tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(text)
@@ -706,10 +748,10 @@ def _read_html(source: str, draft: _Draft, parser: Any) -> None:
 # Plain text
 
 
-def _read_text(data: bytes, name: str) -> _Draft:
+def _read_text(source: _Source, name: str) -> _Draft:
     """Chapters at heading lines; paragraphs between blank lines, or one a line in files that
     have no blank lines; an indented line starts a paragraph too."""
-    text = _decode(data, name).replace("\r\n", "\n").replace("\r", "\n")
+    text = source.text().replace("\r\n", "\n").replace("\r", "\n")
     one_per_line = not _BLANK_LINE.search(text.strip())
     draft = _Draft()
     draft.start(_title_from_name(name))
@@ -772,7 +814,7 @@ def _start_chapter(draft: _Draft, headings: list[str]) -> None:
 class _Kind:
     extensions: frozenset[str]
     media_types: frozenset[str]
-    read: Callable[[bytes, str], _Draft]
+    read: Callable[[_Source, str], _Draft]
 
 
 # The kinds of book, EPUB first and plain text (the fallback) last.
@@ -787,7 +829,10 @@ _KINDS = (
 )
 
 
-def _kind(data: bytes, name: str, media_type: str | None) -> _Kind:
+def _kind(head: bytes, name: str, media_type: str | None) -> _Kind:
+    if head.startswith(b"PK\x03\x04"):
+        # An archive is never text, whatever its name says: it is read (and refused) as EPUB.
+        return _KINDS[0]
     extension = posixpath.splitext(name)[1].lower()
     essence = (media_type or "").partition(";")[0].strip().lower()
     for kind in _KINDS:
@@ -796,4 +841,4 @@ def _kind(data: bytes, name: str, media_type: str | None) -> _Kind:
     for kind in _KINDS:
         if essence in kind.media_types:
             return kind
-    return _KINDS[0] if data.startswith(b"PK\x03\x04") else _KINDS[-1]
+    return _KINDS[-1]

@@ -21,6 +21,7 @@ from sayfile.audio import format_for_path, with_bitrate
 from sayfile.books import Book, book_ssml, choose_chapters, open_book, title_of
 from sayfile.chapters import BookTags, chapter_marks, mark_chapters, tag_book
 from sayfile.durations import clock
+from sayfile.encodings import decode_text
 from sayfile.errors import InvalidInput, SayfileError
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for, title_stem
@@ -93,7 +94,8 @@ def say(
         str | None, typer.Argument(help="Text to speak; '-' reads standard input.")
     ] = None,
     file: Annotated[
-        Path | None, typer.Option("--file", "-f", help="Read the text from this UTF-8 file.")
+        Path | None,
+        typer.Option("--file", "-f", help="Read the text from this file (any encoding)."),
     ] = None,
     output: Annotated[
         Path | None,
@@ -388,7 +390,10 @@ def _read_text(
         raise _fail("give the text as an argument, '-' for standard input, or --file PATH.")
     try:
         if file is not None and file.suffix.lower() in _BOOKS and not _is_ssml_file(file):
-            book = open_book(file.read_bytes(), file.name)
+            # The command line has no character limit.
+            book = open_book(file, file.name, max_chars=None)
+            if book.encoding not in (None, "utf-8"):
+                _err.print(f"read {file.name!r} as {book.encoding}", highlight=False)
             chosen = choose_chapters(book.chapters, chapters)
             spoken = [chapter for chapter in chosen if not chapter.skipped]
             skipped = len(chosen) - len(spoken)
@@ -405,11 +410,9 @@ def _read_text(
         if chapters is not None:
             raise _fail("--chapters needs a book: --file with .epub, .md or .txt.")
         if file is not None:
-            return file.read_text(encoding="utf-8"), None
+            return _decoded(file.read_bytes(), repr(file.name)), None
         if text == "-":
-            return sys.stdin.buffer.read().decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        raise _fail(f"the text is not valid UTF-8 ({exc.reason} at byte {exc.start}).") from None
+            return _decoded(sys.stdin.buffer.read(), "Standard input"), None
     except InvalidInput as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
@@ -467,6 +470,15 @@ def list_chapters(
             "yes" if row["skipped"] else "",
         )
     Console().print(table)
+
+
+def _decoded(data: bytes, what: str) -> str:
+    """Text in the encoding it was written in (the decoder HTTP uses too); says which, when
+    it is not UTF-8."""
+    decoded = decode_text(data, what=what)
+    if decoded.encoding != "utf-8":
+        _err.print(f"read {what} as {decoded.encoding}", highlight=False)
+    return decoded.text
 
 
 def main() -> None:

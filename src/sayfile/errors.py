@@ -6,6 +6,10 @@ SayfileError
  |    +-- UnknownLanguage    no voice speaks that language; carries the closest languages
  |    +-- UnknownFormat      not one of the audio formats; carries the allowed names
  |    +-- TextTooLong        over a configured character limit
+ |    +-- UnreadableText     bytes no text encoding explains; names the offset
+ |    +-- InvalidBook        an uploaded book that cannot be read into chapters
+ |         +-- BookTooLong   over SAYFILE_MAX_CHARS_BOOK (413)
+ +-- UploadTooLarge          an uploaded file over SAYFILE_MAX_UPLOAD_BYTES (413)
  |    +-- InvalidSsml        an SSML document sayfile cannot read; names the line and column
  |    +-- InvalidLexicon     a lexicon file or request entry that cannot be read
  +-- EngineError             an engine failed to produce audio
@@ -74,9 +78,40 @@ class UnknownFormat(InvalidInput):
 
 
 class TextTooLong(InvalidInput):
-    def __init__(self, length: int, limit: int) -> None:
-        super().__init__(f"Text is {length} characters long; the limit is {limit}.", field="text")
+    def __init__(self, length: int, limit: int, setting: str | None = None) -> None:
+        named = f" ({setting})" if setting else ""
+        super().__init__(
+            f"Text is {length} characters long; the limit is {limit}{named}.", field="text"
+        )
         self.length = length
+        self.limit = limit
+        self.setting = setting
+
+
+class UnreadableText(InvalidInput):
+    """Bytes that no text encoding explains (`offset`: the first that is not UTF-8), or text
+    holding NUL characters (a binary file; `offset` None)."""
+
+    def __init__(self, message: str, *, offset: int | None, field: str = "text") -> None:
+        super().__init__(message, field=field)
+        self.offset = offset
+
+
+class UploadTooLarge(SayfileError):
+    """An uploaded file is larger than SAYFILE_MAX_UPLOAD_BYTES (`size` is None when the
+    upload was stopped before its end)."""
+
+    setting = "SAYFILE_MAX_UPLOAD_BYTES"
+
+    def __init__(self, size: int | None, limit: int) -> None:
+        said = f"is {size:,} bytes" if size is not None else "is larger than that"
+        super().__init__(
+            f"The uploaded file {said}; this server takes files of up to {limit:,} bytes "
+            f"({self.setting}). Upload a smaller file, or ask the operator to raise "
+            f"{self.setting}."
+        )
+        self.field = "file"
+        self.length = size
         self.limit = limit
 
 
@@ -109,13 +144,28 @@ class Busy(SayfileError):
 
 
 class StorageFull(SayfileError):
-    """The storage quota is used up by files not yet expired."""
+    """The storage quota is used up by files not yet expired, or has not room for the
+    expected size of this job (`needed`), with `room` bytes left."""
 
-    def __init__(self, quota: int) -> None:
-        super().__init__(
-            f"Storage is full ({quota} bytes of audio waiting to be downloaded); "
-            "try again after some links expire."
-        )
+    setting = "SAYFILE_STORAGE_QUOTA_BYTES"
+
+    def __init__(self, quota: int, needed: int | None = None, room: int | None = None) -> None:
+        if needed is not None and room is not None:
+            message = (
+                f"Storage is too full for this: it needs about {needed:,} bytes of audio, "
+                "and the storage quota "
+                f"({self.setting}, {quota:,} bytes) has {room:,} bytes left; try again after "
+                "some links expire, choose a smaller format, or send a shorter text."
+            )
+        else:
+            message = (
+                f"Storage is full ({quota} bytes of audio waiting to be downloaded); "
+                "try again after some links expire."
+            )
+        super().__init__(message)
+        self.limit = quota
+        self.length = needed
+        self.room = room
 
 
 class JobNotFound(SayfileError):
@@ -240,7 +290,26 @@ class InvalidLexicon(InvalidInput):
 
 class InvalidBook(InvalidInput):
     """An uploaded book cannot be read into chapters: not the kind its name or media type says,
-    damaged, protected by DRM, not UTF-8 text, or over a limit; the message says which."""
+    damaged, protected by DRM, bytes no encoding explains, or over a limit; the message says
+    which."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, field="file")
+
+
+class BookTooLong(InvalidBook):
+    """A book with more characters than SAYFILE_MAX_CHARS_BOOK (`length` None when its file
+    alone shows it: more bytes of text than that many characters can take)."""
+
+    setting = "SAYFILE_MAX_CHARS_BOOK"
+
+    def __init__(self, length: int | None, limit: int, size: int | None = None) -> None:
+        if length is None:
+            said = f"is {size:,} bytes of text, more than a book of {limit:,} characters takes"
+        else:
+            said = f"has {length:,} characters of text"
+        super().__init__(
+            f"This book {said}; the limit for books is {limit:,} characters ({self.setting})."
+        )
+        self.length = length
+        self.limit = limit

@@ -131,6 +131,8 @@ class Job:
     # Characters it speaks, and when a process started it: what its time left is told from.
     chars: int = 0
     started_at: float | None = None
+    # The encoding an uploaded text or Markdown book was read in ("gb18030", "utf-8").
+    encoding: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import BinaryIO
 
 
 class Quality(IntEnum):
@@ -77,9 +78,12 @@ class SpeechRequest:
 
 @dataclass(frozen=True, slots=True)
 class BookUpload:
-    """A book uploaded for a job (EPUB, Markdown or text), as it came."""
+    """A book uploaded for a job (EPUB, Markdown or text), as it came: an open file (a
+    temporary file for an upload, never the whole book in memory) of `size` bytes, which its
+    opener closes."""
 
-    data: bytes
+    file: BinaryIO
+    size: int
     filename: str
     media_type: str | None
 

@@ -26,10 +26,15 @@ _RAW_FACTOR = 4
 
 
 def validate(
-    request: SpeechRequest, synthesizer: Synthesizer, settings: Settings, limit: int | None
+    request: SpeechRequest,
+    synthesizer: Synthesizer,
+    settings: Settings,
+    limit: int | None,
+    setting: str | None = None,
 ) -> SpeechPlan:
     """The one validation of a request, for the service, the command line (which has no
-    character limit) and workers (which plan again what the service planned). A text that is
+    character limit) and workers (which plan again what the service planned); `setting` names
+    the limit in its error. A text that is
     an SSML `<speak>` document is read as SSML; plain text never is. Raises InvalidInput (or a
     subclass: TextTooLong, InvalidSsml, InvalidLexicon, UnknownVoice, ...) naming what is
     wrong and what is allowed."""
@@ -46,7 +51,7 @@ def validate(
     loudness = _loudness(request.loudness, settings.loudness)
     if limit is not None and len(request.text) > _RAW_FACTOR * limit:
         # Far over the limit even before clean-up: refused without looking at each character.
-        raise TextTooLong(len(request.text), limit)
+        raise TextTooLong(len(request.text), limit, setting)
     if looks_like_ssml(request.text):
         text = request.text.strip()
         spans = parse_ssml(text, max_chars=len(text))
@@ -57,7 +62,7 @@ def validate(
     if not words and not any(span.phonemes or span.pinyin for span in spans):
         raise InvalidInput("Text is empty; give some words to speak.", field="text")
     if limit is not None and len(words) > limit:
-        raise TextTooLong(len(words), limit)
+        raise TextTooLong(len(words), limit, setting)
     if not any(char.isalnum() for char in words):
         raise InvalidInput(
             "Text has nothing to speak (only punctuation or symbols); give some words.",

@@ -13,10 +13,12 @@ from sayfile.errors import StorageFull
 from sayfile.events import JobEvents
 from sayfile.files import AudioFiles
 
-# Seconds of speech per character, generously: about 12 Latin characters a second, and a
-# Chinese or Japanese character takes about a quarter of a second.
-_SECONDS_PER_CHAR = 0.09
-_SECONDS_PER_CJK_CHAR = 0.3
+# Seconds of speech per character at speed 1, a little over what the voices take
+# (bench/engines.py: Kokoro, Piper and espeak-ng read English at 0.056-0.058 s a character,
+# Kokoro's Mandarin 0.17 s a character). Close, not generous: a book's reservation is
+# millions of characters, and War and Peace (3.3 million) must fit the default quota in mp3.
+_SECONDS_PER_CHAR = 0.065
+_SECONDS_PER_CJK_CHAR = 0.2
 _CJK = re.compile(r"[\u3040-\u9fff]")
 # How long the disk's figure is trusted before it is counted again.
 _FRESH_S = 1.0
@@ -24,15 +26,17 @@ _FRESH_S = 1.0
 _RESERVATION_S = 6 * 3600
 
 
-def speech_seconds(text: str) -> float:
-    """An upper estimate of how long `text` takes to say at normal speed."""
-    cjk = len(_CJK.findall(text))  # in C: this runs on the event loop for 200,000 characters
-    return (len(text) - cjk) * _SECONDS_PER_CHAR + cjk * _SECONDS_PER_CJK_CHAR
+def speech_seconds(text: str, speed: float = 1.0) -> float:
+    """An estimate, a little high, of how long `text` takes to say at `speed`."""
+    cjk = len(text) - len(_CJK.sub("", text))  # in C, without a list of millions of matches
+    return ((len(text) - cjk) * _SECONDS_PER_CHAR + cjk * _SECONDS_PER_CJK_CHAR) / speed
 
 
-def estimate_bytes(text: str, fmt: AudioFormat, voice_rate: int) -> int:
-    """An upper estimate of the file's size for `text` spoken in `fmt`."""
-    seconds = speech_seconds(text)
+def estimate_bytes(text: str, fmt: AudioFormat, voice_rate: int, speed: float = 1.0) -> int:
+    """An estimate, a little high, of the file's size for `text` spoken in `fmt` at `speed`:
+    seconds of speech from its characters, times the format's bit rate (16-bit samples at
+    the file's rate for formats without one)."""
+    seconds = speech_seconds(text, speed)
     per_second = fmt.bit_rate // 8 if fmt.bit_rate else 2 * (fmt.sample_rate or voice_rate)
     return int(seconds * per_second) + 4096
 
@@ -61,8 +65,8 @@ class StorageQuota:
 
     async def reserve(self, job_id: str, estimate: int) -> None:
         """Hold `estimate` bytes for a job until its end is announced. Raises StorageFull
-        when the disk's audio, the other jobs' reservations and this one would pass the
-        quota."""
+        (with the room left) when the disk's audio, the other jobs' reservations and this one
+        would pass the quota."""
         total, parts = await self._usage()
         now = time.monotonic()
         for old in [j for j, (_, at) in self._reserved.items() if now - at > _RESERVATION_S]:
@@ -70,7 +74,7 @@ class StorageQuota:
         # What a working job has written already is on disk; only the rest is reserved.
         pending = sum(max(0, size - parts.get(j, 0)) for j, (size, _) in self._reserved.items())
         if total + pending + estimate > self._quota:
-            raise StorageFull(self._quota)
+            raise StorageFull(self._quota, estimate, max(0, self._quota - total - pending))
         self._reserved[job_id] = (estimate, now)
         self._disk = (self._disk[0], total + estimate, parts) if self._disk else None
 

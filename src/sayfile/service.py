@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import io
 import json
 import logging
 import time
@@ -82,6 +83,16 @@ class Purpose(Enum):
     direct = "direct"  # POST /speech: the whole file is the answer
     stream = "stream"  # sent while synthesized
     job = "job"  # a download link
+    book = "book"  # an uploaded book, or a long text made as one
+
+
+# The setting that holds each purpose's character limit.
+_LIMITS = {
+    Purpose.direct: "max_chars_direct",
+    Purpose.stream: "max_chars_job",
+    Purpose.job: "max_chars_job",
+    Purpose.book: "max_chars_book",
+}
 
 
 @dataclass
@@ -147,14 +158,15 @@ class SpeechService:
 
     def limit(self, purpose: Purpose) -> int:
         """The most characters a request for `purpose` may have."""
-        if purpose is Purpose.direct:
-            return self.settings.max_chars_direct
-        return self.settings.max_chars_job
+        limit: int = getattr(self.settings, _LIMITS[purpose])
+        return limit
 
     def plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
         """Validate a request for `purpose`. Raises InvalidInput (or a subclass such as
-        TextTooLong) naming what is wrong and what is allowed."""
-        return validate(request, self.synthesizer, self.settings, self.limit(purpose))
+        TextTooLong, naming the setting whose limit the text is over) naming what is wrong and
+        what is allowed."""
+        setting = f"SAYFILE_{_LIMITS[purpose].upper()}"
+        return validate(request, self.synthesizer, self.settings, self.limit(purpose), setting)
 
     def voices(self, language: str | None = None) -> list[Voice]:
         """The catalogue (best first for `language`)."""
@@ -298,7 +310,8 @@ class SpeechService:
         Raises InvalidInput, Busy, TooManyActive, StorageFull, StoreUnavailable."""
         chosen = choice is not None and (choice.chapters or choice.bitrate)
         if self._long_text(request.text) or (chosen and not looks_like_ssml(request.text)):
-            text = BookUpload(request.text.encode("utf-8"), "", "text/plain")
+            data = request.text.encode("utf-8")
+            text = BookUpload(io.BytesIO(data), len(data), "", "text/plain")
             return await self.create_book_job(text, request, client, one_time, choice=choice)
         plan = self.plan(request, Purpose.job)
         return await self._submit(self._new_job(plan, client, one_time, False), plan)
@@ -316,14 +329,18 @@ class SpeechService:
         names, else all but the front matter) are made in parts (`book_parts.split_book`) by
         whichever processes take turns at it, then joined into one file with chapter marks
         and the book's title, author, language, year and cover (mp3, Opus, m4b), or a ZIP of
-        chapter files (`package="zip"`). Raises InvalidBook, InvalidInput (a choice of
-        chapters or bit rate that does not fit), and what `create_job` raises (the job's
-        character limit counts the words made)."""
+        chapter files (`package="zip"`). The client's limit is checked before the book is
+        read; reading and validating run on the executor. Raises InvalidBook (BookTooLong
+        over `max_chars_book`), InvalidInput (a choice of chapters or bit rate that does not
+        fit), and what `create_job` raises (StorageFull when the book's expected size does
+        not fit the quota)."""
         choice = choice or BookChoice()
-        read = await self._read_book(book)
-        chapters = choose_chapters(read.chapters, choice.chapters)
+        if client is not None:
+            await self._check_client(client)
+        read, chapters, plan = await self.synthesizer.executor.run(
+            functools.partial(self._read_book, book, request, choice), Lane.background
+        )
         spoken = [chapter for chapter in chapters if not chapter.skipped]
-        plan = self.plan(replace(request, text=book_ssml(spoken)), Purpose.job)
         fmt = with_bitrate(plan.format, choice.bitrate)
         plan = replace(plan, format=fmt)
         info = read.info
@@ -352,6 +369,7 @@ class SpeechService:
             package=package,
             key=f"{job.key}:{package}:{choice.bitrate or ''}",
             stem=title_stem(manifest.title),
+            encoding=read.encoding,
         )
         return await self._submit(job, plan, manifest, cover.data if cover else None)
 
@@ -363,13 +381,12 @@ class SpeechService:
         the requested format and bit rate, before anything is made. Raises InvalidBook, and
         InvalidInput as `create_book_job` would (an unknown format or voice, a speed out of
         range, too many characters, a choice that does not fit)."""
-        read = await self._read_book(book)
-        chapters = choose_chapters(read.chapters, choice.chapters)
-        spoken = [chapter for chapter in chapters if not chapter.skipped]
         # Checked as the job would be: the same refusals now rather than after a click.
-        plan = self.plan(replace(request, text=book_ssml(spoken)), Purpose.job)
+        read, chapters, plan = await self.synthesizer.executor.run(
+            functools.partial(self._read_book, book, request, choice), Lane.background
+        )
         fmt = with_bitrate(plan.format, choice.bitrate)
-        seconds = [speech_seconds(chapter.text) / plan.speed for chapter in chapters]
+        seconds = [speech_seconds(chapter.text, plan.speed) for chapter in chapters]
         return BookPreview(
             title=read.info.title or title_of(book.filename, chapters),
             book=read,
@@ -378,23 +395,25 @@ class SpeechService:
             format=fmt,
         )
 
-    async def _read_book(self, book: BookUpload) -> Book:
-        return await self.synthesizer.executor.run(
-            functools.partial(
-                open_book,
-                book.data,
-                book.filename,
-                book.media_type,
-                max_chars=self.settings.max_chars_job,
-            ),
-            Lane.background,
+    def _read_book(
+        self, book: BookUpload, request: SpeechRequest, choice: BookChoice
+    ) -> tuple[Book, list[Chapter], SpeechPlan]:
+        """The book, its chapters as `choice` chooses them, and the plan for speaking those
+        made (on the executor: each takes time in the book's length)."""
+        read = open_book(
+            book.file, book.filename, book.media_type, max_chars=self.settings.max_chars_book
         )
+        chapters = choose_chapters(read.chapters, choice.chapters)
+        spoken = [chapter for chapter in chapters if not chapter.skipped]
+        plan = self.plan(replace(request, text=book_ssml(spoken)), Purpose.book)
+        return read, chapters, plan
 
     def _long_text(self, text: str) -> bool:
         """Whether a job's `text` is made as a book: plain text (SSML is not cut into parts)
-        over `book_above_chars` and within the job limit (beyond it, the limit's error)."""
+        over `book_above_chars`, up to the book limit (`max_chars_book`, whose error names
+        it)."""
         above = self.settings.book_above_chars
-        return 0 < above < len(text) <= self.settings.max_chars_job and not looks_like_ssml(text)
+        return 0 < above < len(text) and not looks_like_ssml(text)
 
     def _new_job(
         self, plan: SpeechPlan, client: str | None, one_time: bool, interactive: bool
@@ -439,7 +458,12 @@ class SpeechService:
             return reused
         if job.client is not None:
             await self._check_client(job.client)
-        estimate = estimate_bytes(plan.words, plan.format, plan.voice.sample_rate)
+        if book is None:
+            estimate = estimate_bytes(plan.words, plan.format, plan.voice.sample_rate, plan.speed)
+        else:  # a book's millions of characters are counted off the event loop
+            estimate = await asyncio.to_thread(
+                estimate_bytes, plan.words, plan.format, plan.voice.sample_rate, plan.speed
+            )
         await self.quota.reserve(job.id, estimate)
         # The record exists before any file or worker can refer to it.
         try:

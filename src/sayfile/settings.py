@@ -103,8 +103,23 @@ class Settings(BaseSettings):
     max_chars_job: int = Field(
         default=200_000, ge=1, description="Longest text for POST /jobs (download link)."
     )
+    max_chars_book: int = Field(
+        default=4_000_000,
+        ge=1,
+        description="Most characters of text in a book: an upload to POST /jobs, or a job's "
+        "plain text made as a book (over SAYFILE_BOOK_ABOVE_CHARS). War and Peace has about "
+        "3.3 million.",
+    )
     max_body_bytes: int = Field(
-        default=4 * 1024 * 1024, ge=1024, description="Largest request body accepted."
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted, except a book upload's file.",
+    )
+    max_upload_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1024,
+        description="Largest book file uploaded to POST /jobs (multipart `file`); it is "
+        "written to a temporary file as it arrives, never held in memory.",
     )
     max_header_bytes: int = Field(
         default=64 * 1024,

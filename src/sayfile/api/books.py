@@ -3,12 +3,15 @@ them are front matter, and the file's expected size."""
 
 from __future__ import annotations
 
+import io
+
 from fastapi import APIRouter, Request
 
 from sayfile.api.deps import (
     API_KEY,
     JOB_BODY_DOC,
     RATE_LIMIT,
+    UPLOAD,
     ServiceDep,
     SpeechBody,
     as_request,
@@ -27,13 +30,16 @@ router = APIRouter(prefix="/books", tags=["books"])
     response_model=BookOut,
     responses=error_docs(401, 413, 422, 429),
     openapi_extra=JOB_BODY_DOC,
-    dependencies=[API_KEY, RATE_LIMIT],
+    dependencies=[UPLOAD, API_KEY, RATE_LIMIT],
     summary="List a book's chapters (and the file's expected size) before making it",
 )
 async def book_chapters(request: Request, body: SpeechBody, service: ServiceDep) -> BookOut:
     """The same fields as POST /jobs: the book as the multipart field `file` (or a `text`),
     with `format`, `bitrate` and `chapters` for the expected size. Nothing is made or kept."""
-    book = upload_of(request) or BookUpload(body.text.encode("utf-8"), "", "text/plain")
+    book = upload_of(request)
+    if book is None:
+        data = body.text.encode("utf-8")
+        book = BookUpload(io.BytesIO(data), len(data), "", "text/plain")
     preview = await service.preview_book(book, as_request(body), choice_of(body))
     info = preview.book.info
     fmt = preview.format

@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 import json
 import secrets
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,13 +16,16 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from sayfile.api.schemas import SpeechIn
-from sayfile.errors import CrossSiteForm, Unauthorized
+from sayfile.encodings import decode_text
+from sayfile.errors import CrossSiteForm, Unauthorized, UnreadableText, UploadTooLarge
 from sayfile.limiter import RequestLimiter
 from sayfile.models import BookChoice, BookUpload, SpeechRequest
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+# A multipart form carries one file (the book) and the request's few fields.
+_MAX_FORM_FIELDS = 50
 
 
 def _service(request: Request) -> SpeechService:
@@ -107,24 +111,59 @@ def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+def _charset(request: Request) -> str | None:
+    """The charset the Content-Type declares, if any."""
+    for parameter in request.headers.get("content-type", "").split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return None
+
+
+def _decoded(data: bytes, request: Request, what: str) -> str:
+    """`data` as text through the one decoder (`encodings.decode_text`), with the charset the
+    request declares; bytes no encoding explains are a 422 naming their offset."""
+    try:
+        return decode_text(data, _charset(request), what=what).text
+    except UnreadableText as error:
+        raise _invalid(error.message) from None
+
+
 async def _form_fields(request: Request) -> dict[str, str]:
-    """The text fields of a form post. URL-encoded bodies are read as UTF-8 whether the
-    characters are percent-encoded (browsers) or raw (`curl -d text=你好`): Starlette's parser
-    would read raw bytes as Latin-1 and garble every non-ASCII character."""
+    """The text fields of a form post. URL-encoded values are decoded like text files
+    (`encodings.decode_text`: the declared charset, else UTF-8, else the encoding detected)
+    whether the characters are percent-encoded (browsers) or raw (`curl -d text=你好`):
+    Starlette's parser would read raw bytes as Latin-1 and garble every non-ASCII character.
+    A multipart form's `file` is kept (as a temporary file) only for routes that take a book
+    (`UPLOAD`), and refused over `max_upload_bytes`."""
     if _content_type(request) == "application/x-www-form-urlencoded":
+        body = (await request.body()).decode("latin-1")
         try:
-            body = (await request.body()).decode("utf-8")
-            pairs = parse_qsl(body, keep_blank_values=True, encoding="utf-8", errors="strict")
-        except (UnicodeDecodeError, ValueError):
-            raise _invalid("The form is not valid UTF-8.") from None
-        return dict(pairs)
-    form = await request.form()
+            pairs = parse_qsl(body, keep_blank_values=True, encoding="latin-1", errors="strict")
+        except ValueError:
+            raise _invalid("The form cannot be read as URL-encoded fields.") from None
+        return {
+            key.encode("latin-1").decode("utf-8", "replace"): _decoded(
+                value.encode("latin-1"), request, f"The form field {key!r}"
+            )
+            for key, value in pairs
+        }
+    form = await request.form(max_files=1, max_fields=_MAX_FORM_FIELDS)
     upload = form.get("file")
     if isinstance(upload, UploadFile):
-        # A book for POST /jobs; the body limit already bounds its size.
-        data = await upload.read()
-        await upload.close()
-        request.state.upload = BookUpload(data, upload.filename or "book", upload.content_type)
+        # Starlette spooled it to an anonymous temporary file as it arrived (never held in
+        # memory, never named on disk); UPLOAD closes it after the request.
+        settings: Settings = request.app.state.settings
+        size = upload.size if upload.size is not None else upload.file.seek(0, 2)
+        if not getattr(request.state, "keeps_upload", False):
+            await upload.close()
+        elif size > settings.max_upload_bytes:
+            await upload.close()
+            raise UploadTooLarge(size, settings.max_upload_bytes)
+        else:
+            request.state.upload = BookUpload(
+                upload.file, size, upload.filename or "book", upload.content_type
+            )
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     if isinstance(upload, UploadFile):
         fields.setdefault("text", "")
@@ -156,8 +195,11 @@ async def _speech_in(request: Request) -> SpeechIn:
     content_type = _content_type(request)
     data: dict[str, Any]
     if content_type == "application/json" or content_type.endswith("+json"):
+        body = await request.body()
+        # JSON is UTF-8 (RFC 8259), but a body that declares another charset is read in it.
+        raw: str | bytes = _decoded(body, request, "The JSON body") if _charset(request) else body
         try:
-            loaded = json.loads(await request.body())
+            loaded = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise _invalid("The body is not valid JSON (UTF-8).", "json_invalid") from None
         except RecursionError:
@@ -213,9 +255,22 @@ def choice_of(body: SpeechIn) -> BookChoice:
 
 
 def upload_of(request: Request) -> BookUpload | None:
-    """The book a multipart request carried in its `file` field, if any."""
+    """The book a multipart request carried in its `file` field, if any (on routes with
+    UPLOAD among their dependencies)."""
     upload: BookUpload | None = getattr(request.state, "upload", None)
     return upload
+
+
+async def _keep_upload(request: Request) -> AsyncIterator[None]:
+    """Lets the route keep a multipart `file`, and closes it (so its anonymous temporary file
+    is gone) when the request ends, whatever happened: refused, failed or hung up."""
+    request.state.keeps_upload = True
+    try:
+        yield
+    finally:
+        upload = upload_of(request)
+        if upload is not None:
+            upload.file.close()
 
 
 def base_path(request: Request) -> str:
@@ -231,6 +286,8 @@ API_KEY = Depends(_require_key)
 # For routes that create work: per-client rate limit (after the key check).
 RATE_LIMIT = Depends(_rate_limit)
 ClientDep = Annotated[str, Depends(client_of)]
+# First in `dependencies=[...]` of routes that take a book upload.
+UPLOAD = Depends(_keep_upload)
 
 # Documents the two request encodings in OpenAPI (the dependency reads the body itself).
 SPEECH_BODY_DOC: dict[str, Any] = {
@@ -252,7 +309,9 @@ _BOOK_SCHEMA: dict[str, Any] = {
         "file": {
             "type": "string",
             "format": "binary",
-            "description": "A book: EPUB, Markdown (.md) or text (.txt), read into chapters.",
+            "description": "A book: EPUB, Markdown (.md) or text (.txt) in any encoding, read "
+            "into chapters; up to SAYFILE_MAX_UPLOAD_BYTES (200 MiB) and "
+            "SAYFILE_MAX_CHARS_BOOK (4,000,000) characters.",
         },
         **{k: v for k, v in SpeechIn.model_json_schema()["properties"].items() if k != "text"},
     },

@@ -25,6 +25,9 @@ class Mapping:
 # The first class in an error's MRO found here wins.
 STATUS: dict[type[Exception], Mapping] = {
     errors.TextTooLong: Mapping(413, "text_too_long", 400, "invalid_request_error"),
+    errors.BookTooLong: Mapping(413, "book_too_long", 400, "invalid_request_error"),
+    errors.UploadTooLarge: Mapping(413, "upload_too_large", 400, "invalid_request_error"),
+    errors.UnreadableText: Mapping(422, "unreadable_text", 400, "invalid_request_error"),
     errors.UnknownVoice: Mapping(422, "unknown_voice", 400, "invalid_request_error"),
     errors.UnknownLanguage: Mapping(422, "unknown_language", 400, "invalid_request_error"),
     errors.UnknownFormat: Mapping(422, "unknown_format", 400, "invalid_request_error"),
@@ -77,6 +80,7 @@ def error_response(
     field: str | None = None,
     allowed: list[str] | None = None,
     retry_after: int | None = None,
+    limit: dict[str, object] | None = None,
 ) -> Response:
     headers = {}
     if retry_after is not None:
@@ -108,6 +112,7 @@ def error_response(
         detail["field"] = field
     if allowed:
         detail["allowed"] = allowed
+    detail.update(limit or {})
     return JSONResponse({"error": detail}, status_code=mapping.status, headers=headers)
 
 
@@ -119,7 +124,22 @@ async def sayfile_error(request: Request, exc: Exception) -> Response:
         field=getattr(exc, "field", None),
         allowed=getattr(exc, "allowed", None) or getattr(exc, "closest", None),
         retry_after=getattr(exc, "retry_after", None),
+        limit=_limit_of(exc),
     )
+
+
+def _limit_of(exc: Exception) -> dict[str, object] | None:
+    """For an error over a limit: the limit, the setting that holds it, and how much was
+    asked (`size`), or the room left; so a page can say it all in its own language."""
+    limit = getattr(exc, "limit", None)
+    if not isinstance(limit, int):
+        return None
+    found: dict[str, object] = {"limit": limit}
+    for key, attribute in (("setting", "setting"), ("size", "length"), ("room", "room")):
+        value = getattr(exc, attribute, None)
+        if value is not None:
+            found[key] = value
+    return found
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:

@@ -15,6 +15,7 @@ from sayfile.api.deps import (
     API_KEY,
     JOB_BODY_DOC,
     RATE_LIMIT,
+    UPLOAD,
     ClientDep,
     ServiceDep,
     SpeechBody,
@@ -31,6 +32,8 @@ from sayfile.naming import content_disposition
 from sayfile.subtitles import Timing, cues, srt, vtt
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+# Where a book may be uploaded: the body limit lets a file of SAYFILE_MAX_UPLOAD_BYTES through.
+UPLOAD_PATHS = ("/jobs", "/books/chapters")
 _ERRORS = error_docs(*JOB_ERRORS)
 
 
@@ -40,7 +43,7 @@ _ERRORS = error_docs(*JOB_ERRORS)
     response_model=JobOut,
     responses=error_docs(*WORK_ERRORS),
     openapi_extra=JOB_BODY_DOC,
-    dependencies=[API_KEY, RATE_LIMIT],
+    dependencies=[UPLOAD, API_KEY, RATE_LIMIT],
     summary="Create a job; its audio_url serves the file when done",
 )
 async def create_job(

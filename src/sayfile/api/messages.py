@@ -136,6 +136,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_cross_site_form": "This form was sent from another site. Use this server's page.",
         "error_worker_lost": "The server making the audio stopped answering. Please try again.",
         "error_body_too_large": "The text is far too long to send.",
+        "error_upload_too_large": "The book file is too large for this server.",
+        "error_book_too_long": "The book is too long for this server.",
+        "error_unreadable_text": "The text could not be read in any known encoding.",
+        "error_body_too_large_limit": "The request is larger than this server takes: up to "
+        "{limit} ({setting}). Send a long text as a book file instead.",
+        "error_upload_too_large_limit": "The book file is larger than this server takes: up to "
+        "{limit} a file. The operator can raise {setting}.",
+        "error_upload_too_large_size": "The book file is {size}; this server takes files of up "
+        "to {limit}. The operator can raise {setting}.",
+        "error_book_too_long_limit": "The book is longer than this server takes: up to {limit} "
+        "characters. The operator can raise {setting}.",
+        "error_book_too_long_count": "The book was read, but it has {count} characters; this "
+        "server makes books of up to {limit}. The operator can raise {setting}.",
+        "error_storage_room": "The server's storage has room for {room} more, and this would "
+        "need about {size}. Try again when older files expire, or the operator can raise "
+        "{setting}.",
         "error_not_ready": "The audio is not ready yet. Wait a moment and try again.",
         "error_network": "The server could not be reached. Check the connection and try again.",
         "error_other": "Something went wrong (HTTP {status}).",
@@ -252,6 +268,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_cross_site_form": "此表单来自其他网站，请使用本服务器的页面。",
         "error_worker_lost": "生成音频的服务器没有响应，请再试一次。",
         "error_body_too_large": "文字太长，无法发送。",
+        "error_upload_too_large": "书籍文件太大，本服务器不接受。",
+        "error_book_too_long": "这本书太长，本服务器不接受。",
+        "error_unreadable_text": "无法用任何已知编码读取这段文字。",
+        "error_body_too_large_limit": "请求超过了本服务器接受的大小（最多 {limit}，设置项 "
+        "{setting}）。长文字请改为上传书籍文件。",
+        "error_upload_too_large_limit": "书籍文件超过了本服务器接受的大小：每个文件最多 {limit}。"
+        "管理员可以调高 {setting}。",
+        "error_upload_too_large_size": "书籍文件大小为 {size}，本服务器只接受最大 {limit} 的文件。"
+        "管理员可以调高 {setting}。",
+        "error_book_too_long_limit": "这本书超过了本服务器接受的长度：最多 {limit} 个字符。"
+        "管理员可以调高 {setting}。",
+        "error_book_too_long_count": "这本书已读取，但共有 {count} 个字符；本服务器只制作最多 "
+        "{limit} 个字符的书。管理员可以调高 {setting}。",
+        "error_storage_room": "服务器存储空间只剩 {room}，而这次大约需要 {size}。"
+        "请等旧文件过期后再试，或请管理员调高 {setting}。",
         "error_not_ready": "音频还没有生成好，请稍等片刻再试。",
         "error_network": "无法连接服务器。请检查网络后重试。",
         "error_other": "出错了（HTTP {status}）。",

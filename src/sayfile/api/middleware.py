@@ -8,11 +8,13 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Collection
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sayfile.errors import UploadTooLarge
 from sayfile.logs import request_id
 from sayfile.metrics import Metrics
 
@@ -31,6 +33,7 @@ _PAGE_POLICY = (
     "form-action 'self'"
 )
 _MANUAL = ("/docs", "/redoc")
+_BODY_SETTING = "SAYFILE_MAX_BODY_BYTES"
 
 
 class SecurityHeaders:
@@ -62,21 +65,52 @@ class SecurityHeaders:
 
 
 class BodyLimit:
-    """Refuse bodies over `max_bytes` with 413, by Content-Length or while reading."""
+    """Refuse bodies over `max_bytes` with 413, by Content-Length or while reading. A
+    multipart body posted to one of `upload_paths` may carry a file of up to
+    `max_upload_bytes` beside its fields (the file's own size is checked exactly where the
+    form is read); the refusal names the setting that was passed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        max_upload_bytes: int = 0,
+        upload_paths: Collection[str] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
+        self.upload_paths = frozenset(upload_paths)
 
-    async def _too_large(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "body_too_large",
-                    "message": f"The request body is over the limit of {self.max_bytes} bytes.",
-                }
+    def _is_upload(self, scope: Scope) -> bool:
+        if scope["method"] != "POST" or not self.max_upload_bytes:
+            return False
+        path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
+        content_type = dict(scope["headers"]).get(b"content-type", b"")
+        return path in self.upload_paths and content_type.startswith(b"multipart/form-data")
+
+    async def _too_large(self, send: Send, upload: bool, size: int | None) -> None:
+        if upload:
+            error = UploadTooLarge(size, self.max_upload_bytes)
+            detail: dict[str, object] = {
+                "code": "upload_too_large",
+                "message": str(error),
+                "field": "file",
+                "limit": self.max_upload_bytes,
+                "setting": error.setting,
             }
-        ).encode()
+        else:
+            detail = {
+                "code": "body_too_large",
+                "message": f"The request body is over the limit of {self.max_bytes} bytes "
+                f"({_BODY_SETTING}); a book goes as the multipart field `file` of POST /jobs, "
+                "which takes larger files.",
+                "limit": self.max_bytes,
+                "setting": _BODY_SETTING,
+            }
+        if size is not None:
+            detail["size"] = size
+        body = json.dumps({"error": detail}).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -84,6 +118,9 @@ class BodyLimit:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
+                    # The rest of the body is not read: the client must not send it on this
+                    # connection.
+                    (b"connection", b"close"),
                 ],
             }
         )
@@ -93,9 +130,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = self._is_upload(scope)
+        # The file's limit plus the ordinary limit for the form's other fields.
+        limit = self.max_bytes + (self.max_upload_bytes if upload else 0)
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._too_large(send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._too_large(send, upload, int(value))
                 return
         seen = 0
 
@@ -104,7 +144,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise _TooLarge()
             return message
 
@@ -113,7 +153,7 @@ class BodyLimit:
             await self.app(scope, counted, sending)
         except _TooLarge:
             if not sending.started:
-                await self._too_large(send)
+                await self._too_large(send, upload, None)
 
 
 class _Sending:
@@ -129,7 +169,7 @@ class _Sending:
 
 
 class _TooLarge(Exception):
-    pass
+    """Raised from `receive` past the limit; BodyLimit answers it."""
 
 
 class RequestLog:
@@ -202,6 +242,8 @@ class InternalErrors:
             await self.app(scope, receive, sending)
         except ClientDisconnect:
             return  # nobody is left to answer
+        except _TooLarge:
+            raise  # BodyLimit, outside, answers it
         except Exception:
             log.exception("unexpected error")
             if sending.started:

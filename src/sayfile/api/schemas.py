@@ -162,6 +162,11 @@ class JobOut(BaseModel):
         description="A book's chapters as they stand (GET /jobs/{id}); null for other jobs, "
         "for a book that failed or expired, and in the progress events.",
     )
+    encoding: str | None = Field(
+        default=None,
+        description="The encoding an uploaded text or Markdown book was read in (`utf-8`, "
+        "`gb18030`, `big5`, `shift_jis`, `windows-1252`...); null for other jobs and EPUBs.",
+    )
 
     @classmethod
     def of(
@@ -189,6 +194,7 @@ class JobOut(BaseModel):
             status_url=f"{base}jobs/{job.id}",
             audio_url=f"{base}jobs/{job.id}/audio",
             timings_url=f"{base}jobs/{job.id}/timings",
+            encoding=job.encoding,
             chapters=None
             if chapters is None
             else [

@@ -121,7 +121,35 @@
     const error = body && body.error ? body.error : {};
     return {
       status: response.status, code: error.code || "", message: error.message || "", field: error.field || "",
+      limit: error.limit, size: error.size, room: error.room, setting: error.setting || "",
     };
+  }
+
+  function megabytes(bytes) {
+    return numbers.format(Math.round(bytes / 104857.6) / 10) + " MB";
+  }
+
+  // An error over a limit, said whole in the page's language: which limit, how much was sent,
+  // and the setting an operator can raise. Null for other errors.
+  function limitMessage(problem) {
+    if (typeof problem.limit !== "number") { return null; }
+    const sized = typeof problem.size === "number";
+    const values = { limit: numbers.format(problem.limit), setting: problem.setting };
+    if (problem.code === "upload_too_large") {
+      Object.assign(values, { limit: megabytes(problem.limit), size: sized ? megabytes(problem.size) : "" });
+      return fill(sized ? t.error_upload_too_large_size : t.error_upload_too_large_limit, values);
+    }
+    if (problem.code === "book_too_long") {
+      values.count = sized ? numbers.format(problem.size) : "";
+      return fill(sized ? t.error_book_too_long_count : t.error_book_too_long_limit, values);
+    }
+    if (problem.code === "body_too_large") {
+      return fill(t.error_body_too_large_limit, { limit: megabytes(problem.limit), setting: problem.setting });
+    }
+    if (problem.code === "storage_full" && typeof problem.room === "number" && sized) {
+      return fill(t.error_storage_room, { size: megabytes(problem.size), room: megabytes(problem.room), setting: problem.setting });
+    }
+    return null;
   }
 
   // The lead sentence in the page's language, chosen by the error's code; the server's own
@@ -138,7 +166,8 @@
 
   async function showProblem(box, response, limit) {
     const problem = await problemOf(response);
-    showError(box, describe(problem, limit), problem.message);
+    const whole = limitMessage(problem);
+    showError(box, whole || describe(problem, limit), whole ? "" : problem.message);
     return problem;
   }
 
