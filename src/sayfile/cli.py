@@ -118,6 +118,14 @@ def say(
         str | None,
         typer.Option(help="Loudness in LUFS (-70 to -5) or 'off'. Default: -16 (EBU R128)."),
     ] = None,
+    text_format: Annotated[
+        str | None,
+        typer.Option(
+            "--text-format",
+            help="How the text is read: auto (default: SSML, Markdown or HTML by its signs, "
+            "else plain with addresses said briefly), plain (as written), markdown or ssml.",
+        ),
+    ] = None,
     srt_file: Annotated[
         bool, typer.Option("--srt", help="Also write subtitles (SubRip) beside the audio.")
     ] = False,
@@ -129,6 +137,8 @@ def say(
     """Speak TEXT (or --file, or standard input with '-') into an audio file. Text that is an
     SSML <speak> document is read as SSML."""
     content = _read_text(text, file)
+    if file is not None and file.suffix.lower() in _BOOKS:
+        text_format = "ssml"  # a book file is read by its own reader, into chapter-marked SSML
     implied = None
     if output is not None and str(output) != "-":
         implied = format_for_path(output)
@@ -146,6 +156,7 @@ def say(
             format=fmt or (implied.name if implied else None),
             speed=speed,
             loudness=loudness,
+            text_format=text_format,
         )
         plan = validate(request, synthesizer, settings, None)
         target = output or Path(f"{stem_for(plan.words)}.{plan.format.extension}")

@@ -38,6 +38,7 @@ from sayfile.events import JobEvents
 from sayfile.files import PART, AudioFiles
 from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, is_job_id, new_job_id
 from sayfile.lifecycle import JobLifecycle, failure_error
+from sayfile.markup import TextFormat, spoken, text_format
 from sayfile.models import BookUpload, SpeechRequest, Voice
 from sayfile.naming import stem_for
 from sayfile.plans import validate
@@ -45,7 +46,6 @@ from sayfile.queue import JobQueue
 from sayfile.quota import StorageQuota, estimate_bytes
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
-from sayfile.ssml import looks_like_ssml
 from sayfile.store import JobStore
 from sayfile.subtitles import Timing, Timings
 from sayfile.synthesizer import SpeechPlan, Synthesizer
@@ -283,8 +283,13 @@ class SpeechService:
         (`create_book_job`), in parts that every process can take, with chapters where it has
         "Chapter 1" or "第一章" lines. Raises InvalidInput, Busy, TooManyActive, StorageFull,
         StoreUnavailable."""
-        if self._long_text(request.text):
-            text = BookUpload(request.text.encode("utf-8"), "", "text/plain")
+        if self._long_text(request.text, request.text_format):
+            reading = text_format(request.text_format, request.text)
+            # Markdown is read as a Markdown book (chapters at its headings); plain text has
+            # its addresses said briefly first, as a short text would.
+            media_type = "text/markdown" if reading is TextFormat.markdown else "text/plain"
+            said = request.text if reading is TextFormat.markdown else spoken(request.text, reading)
+            text = BookUpload(said.encode("utf-8"), "", media_type)
             return await self.create_book_job(text, request, client, one_time)
         plan = self.plan(request, Purpose.job)
         return await self._submit(self._new_job(plan, client, one_time, False), plan)
@@ -312,7 +317,9 @@ class SpeechService:
             ),
             Lane.background,
         )
-        plan = self.plan(replace(request, text=book_ssml(chapters)), Purpose.job)
+        plan = self.plan(
+            replace(request, text=book_ssml(chapters), text_format=TextFormat.ssml), Purpose.job
+        )
         fmt = plan.format
         manifest = BookManifest(
             title=title_of(book.filename, chapters),
@@ -330,11 +337,14 @@ class SpeechService:
         job = job.evolve(book=True, package=package, key=f"{job.key}:{package}")
         return await self._submit(job, plan, manifest)
 
-    def _long_text(self, text: str) -> bool:
-        """Whether a job's `text` is made as a book: plain text (SSML is not cut into parts)
-        over `book_above_chars` and within the job limit (beyond it, the limit's error)."""
+    def _long_text(self, text: str, text_format_asked: str | None) -> bool:
+        """Whether a job's `text` is made as a book: plain text or Markdown (SSML is not cut
+        into parts) over `book_above_chars` and within the job limit (beyond it, the limit's
+        error)."""
         above = self.settings.book_above_chars
-        return 0 < above < len(text) <= self.settings.max_chars_job and not looks_like_ssml(text)
+        if not 0 < above < len(text) <= self.settings.max_chars_job:
+            return False
+        return text_format(text_format_asked, text) is not TextFormat.ssml
 
     def _new_job(
         self, plan: SpeechPlan, client: str | None, one_time: bool, interactive: bool
