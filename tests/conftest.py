@@ -22,6 +22,7 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
+import sayfile
 from sayfile.app import create_app
 from sayfile.audio import Samples
 from sayfile.catalogue import Catalogue
@@ -233,6 +234,8 @@ def sayfile_cli(
     """`sayfile ARGS` in a fresh process with only these engines and none of the developer's
     settings (text output, exit status not checked)."""
     env = {"PATH": "/usr/bin:/bin", "SAYFILE_ENGINES": engines, "SAYFILE_DEFAULT_VOICE": voice}
+    # The sources under test, not whichever checkout the virtualenv installed.
+    env["PYTHONPATH"] = str(Path(sayfile.__file__).parents[1])
     return subprocess.run(
         [sys.executable, "-m", "sayfile", *args],
         capture_output=True,

@@ -23,7 +23,7 @@ import lxml.html  # type: ignore[import-untyped]
 from ebooklib import epub
 
 from sayfile.errors import InvalidBook
-from sayfile.markup import as_sentence, markdown_blocks, say_addresses
+from sayfile.markup import markdown_blocks, say_addresses
 from sayfile.text import normalize
 
 # ebooklib loads every file an EPUB's manifest lists (images too) into memory, so the whole
@@ -79,6 +79,11 @@ _NOTE_CLASS = re.compile(r"footnote|endnote|noteref|pagenum", re.IGNORECASE)
 _NOTE_MARK = re.compile(r"[\[(]?\s?(?:\d{1,4}(?:\s?[,–-]\s?\d{1,4})*|[*†‡§¶]{1,3})\s?[\])]?")
 _NOTE_MARK_CHARS = 20
 
+# A paragraph that does not end in one of these marks (before closing quotes or brackets) gets a
+# full stop, so that `sentences` ends a sentence there and the voice pauses.
+_SENTENCE_MARKS = ".!?;…。！？；"
+_CLOSERS = "\"'”’)]」』）"
+_SOFT_MARKS = ",，、:："
 _CJK = re.compile(
     r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
     r"\U00020000-\U0003ffff]"
@@ -223,7 +228,7 @@ class _Draft:
             return
         if not self._chapters:
             self.start(None)
-        self._chapters[-1][1].append(as_sentence(paragraph))
+        self._chapters[-1][1].append(_as_sentence(paragraph))
 
     def paragraph(self, text: str) -> None:
         self.end_paragraph()
@@ -239,6 +244,18 @@ class _Draft:
                 title = title or f"Chapter {len(chapters) + 1}"
                 chapters.append(Chapter(title, " ".join(paragraphs)))
         return chapters
+
+
+def _as_sentence(paragraph: str) -> str:
+    """`paragraph` ending as a sentence: a full stop goes before its closing quotes or brackets,
+    in place of a comma or colon the layout left at its end."""
+    core = paragraph.rstrip(_CLOSERS)
+    if core and core[-1] in _SENTENCE_MARKS:
+        return paragraph
+    closers = paragraph[len(core) :]
+    core = core.rstrip(_SOFT_MARKS)
+    stop = "。" if core and _CJK.match(core[-1]) else "."
+    return f"{core}{stop}{closers}"
 
 
 def _base_name(filename: str) -> str:

@@ -77,12 +77,19 @@ _EMAIL = re.compile(
     r"(?<![\w.+-])(?:mailto:)?([A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@"
     r"((?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24})(?![\w-])"
 )
+_CJK_BREAK = re.compile(
+    r"(?<=[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])\n"
+    r"(?=[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])"
+)
 _LINE_BREAK = re.compile(r"<br\b", re.IGNORECASE)
 _URL_TRAILERS = ".,;:!?'\")]}*_"
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # How far from an address the letter is looked for whose language it is named in.
 _NEAR = 40
+
+# YAML front matter of static-site generators and note apps: metadata, not text.
+_FRONT_MATTER = re.compile(r"---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 
 # What stands for a left-out code block, in the language of the text around it.
 CODE_OMITTED = {"en": "Code omitted.", "zh": "此处省略代码。"}
@@ -177,7 +184,8 @@ def markdown_blocks(source: str) -> Iterator[Block]:
         elif token.type == "tr_open":
             cells = []
         elif token.type == "tr_close" and cells is not None:
-            yield Block(", ".join(cell for cell in cells if cell))
+            row = [cell for cell in cells if cell]
+            yield Block(("，" if _is_chinese(" ".join(row)) else ", ").join(row))
             cells = None
         elif token.type == "inline":
             words = inline_text(token)
@@ -201,14 +209,17 @@ def inline_text(token: Token) -> str:
         elif child.type in ("softbreak", "hardbreak") or (
             child.type == "html_inline" and _LINE_BREAK.match(child.content)
         ):
-            words.append(" ")
-    return "".join(words)
+            words.append("\n")
+    # A line break is a space, except between Chinese or Japanese characters, which have none.
+    return _CJK_BREAK.sub("", "".join(words)).replace("\n", " ")
 
 
 def markdown_sentences(source: str) -> Iterator[str]:
-    """Markdown (or HTML) `source` as the sentences a reader sees, each block ending as one:
-    a code block is announced as left out (in the language of the text before it), an image
-    is left out, addresses are said briefly."""
+    """Markdown (or HTML) `source` as the sentences a reader sees, each block ending as one
+    (YAML front matter left out): a code block is announced as left out (in the language of
+    the text before it), an image is left out, addresses are said briefly."""
+    if front_matter := _FRONT_MATTER.match(source.lstrip("\ufeff")):
+        source = source.lstrip("\ufeff")[front_matter.end() :]
     chinese = False
     omitted = False
     for block in markdown_blocks(source):
