@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sayfile.api import messages
 from sayfile.audio import FORMATS
 from sayfile.errors import SayfileError
+from sayfile.markup import TEXT_FORMATS
 from sayfile.models import Quality, Voice
 
 router = APIRouter(include_in_schema=False)
@@ -117,6 +118,7 @@ def render_page(
             "neural": Quality.neural,
             "default_voice": default,
             "formats": list(FORMATS),
+            "text_formats": list(TEXT_FORMATS),
             "form": kept,
             "kept": bool(form),
             "error": error,
