@@ -224,6 +224,35 @@ def test_the_openai_route_takes_text_format(tones: TestClient) -> None:
     assert r.json()["error"]["param"] == "text_format"
 
 
+def test_a_long_markdown_stream_is_read_too(tones: TestClient) -> None:
+    """Past a few thousand characters the text is read off the event loop: the same result."""
+    paragraph = "Read [the guide](https://example.com/guide) and **then** the notes. "
+    body = {"model": "tts-1", "voice": "tone:beep", "stream_format": "sse", "timings": True}
+    body["input"] = "# Long notes\n\n" + paragraph * 100
+    assert len(str(body["input"])) > 6_000
+    r = tones.post("/v1/audio/speech", json=body)
+    assert r.status_code == 200, r.text
+    timings = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+    said = " ".join(str(t["text"]) for t in timings if "text" in t)
+    assert said.startswith("Long notes. Read the guide and then the notes.")
+    assert said.count("the guide and then the notes") == 100 and not MARKUP.search(said)
+
+
+def test_a_long_markdown_job_is_a_book_with_chapters_at_its_headings(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(book_above_chars=500, **TONES)
+    chapter = "Some words with [a link](https://example.com/x) in them. " * 8
+    text = f"## First part\n\n{chapter}\n\n## Second part\n\n{chapter}"
+    r = client.post("/jobs", json={"text": text})
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["status_url"])
+    assert job["status"] == "done", job
+    assert [c["title"] for c in job["chapters"]] == ["First part", "Second part"]
+    said = " ".join(p["text"] for p in client.get(job["timings_url"]).json()["pieces"])
+    assert "a link in them" in said and not MARKUP.search(said), said
+
+
 # The command line
 
 

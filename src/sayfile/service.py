@@ -60,6 +60,8 @@ _RECHECK_S = 5.0
 _MAX_RESUMES = 50
 # More chapters than any book has: a chapter number beyond it is not looked up.
 _MAX_CHAPTERS = 100_000
+# Texts up to this long are planned on the event loop (at most a few milliseconds).
+_PLAN_ON_LOOP_CHARS = 5_000
 _RESTARTED = "interrupted because the server restarted before it finished; please submit it again"
 _LOST = (
     "the worker synthesizing this job stopped (it crashed or was killed); please submit it again"
@@ -147,6 +149,16 @@ class SpeechService:
         TextTooLong) naming what is wrong and what is allowed."""
         return validate(request, self.synthesizer, self.settings, self.limit(purpose))
 
+    async def _plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
+        """`plan`, on the executor for a text long enough that reading it (Markdown and HTML
+        take about 3 ms per 1,000 characters) would hold up the event loop."""
+        if len(request.text) <= _PLAN_ON_LOOP_CHARS:
+            return self.plan(request, purpose)
+        lane = Lane.background if purpose is Purpose.job else Lane.interactive
+        return await self.synthesizer.executor.run(
+            functools.partial(self.plan, request, purpose), lane
+        )
+
     def voices(self, language: str | None = None) -> list[Voice]:
         """The catalogue (best first for `language`)."""
         return self.catalogue.voices(language)
@@ -184,7 +196,7 @@ class SpeechService:
         serves it later). Either way its sentences go before background jobs'. Cancelling the
         call (the client hung up) stops the synthesis and leaves no file. Raises InvalidInput,
         TooManyActive, Busy, and the job's failure as an error."""
-        plan = self.plan(request, purpose)
+        plan = await self._plan(request, purpose)
         if len(plan.words) > self.settings.max_chars_in_memory:
             return await self._speak_as_job(plan, client)
         return await self._answer(plan, client)
@@ -241,7 +253,7 @@ class SpeechService:
         """Admit a stream and make its first piece, so that a refusal or an engine error on
         the first sentence is an error status, not an empty 200. Raises TooManyActive, Busy,
         InvalidInput, EngineError."""
-        plan = self.plan(request, Purpose.stream)
+        plan = await self._plan(request, Purpose.stream)
         if not plan.format.streamable:
             streamable = ", ".join(name for name, f in FORMATS.items() if f.streamable)
             raise InvalidInput(
@@ -288,10 +300,13 @@ class SpeechService:
             # Markdown is read as a Markdown book (chapters at its headings); plain text has
             # its addresses said briefly first, as a short text would.
             media_type = "text/markdown" if reading is TextFormat.markdown else "text/plain"
-            said = request.text if reading is TextFormat.markdown else spoken(request.text, reading)
+            said = request.text
+            if reading is not TextFormat.markdown:
+                read = functools.partial(spoken, request.text, reading)
+                said = await self.synthesizer.executor.run(read, Lane.background)
             text = BookUpload(said.encode("utf-8"), "", media_type)
             return await self.create_book_job(text, request, client, one_time)
-        plan = self.plan(request, Purpose.job)
+        plan = await self._plan(request, Purpose.job)
         return await self._submit(self._new_job(plan, client, one_time, False), plan)
 
     async def create_book_job(
