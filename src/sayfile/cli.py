@@ -135,7 +135,8 @@ def say(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Speak TEXT (or --file, or standard input with '-') into an audio file. Text that is an
-    SSML <speak> document is read as SSML."""
+    SSML <speak> document is read as SSML; Markdown or HTML as a reader sees it (see
+    --text-format)."""
     content = _read_text(text, file)
     if file is not None and file.suffix.lower() in _BOOKS:
         text_format = "ssml"  # a book file is read by its own reader, into chapter-marked SSML

@@ -115,7 +115,8 @@ _HTML_CELLS = frozenset({"td", "th"})
 
 def text_format(asked: str | None, text: str) -> TextFormat:
     """The format `text` is read in: `asked` (None or "" is `auto`), with `auto` decided by
-    the text (an SSML `<speak>` document, Markdown or HTML by its signals, else plain).
+    the text: `ssml` for an SSML `<speak>` document, `markdown` for Markdown or HTML by their
+    signs, else `auto` itself (plain text whose addresses are said briefly, unlike `plain`).
     Raises InvalidInput naming the allowed values for an unknown format."""
     name = (asked or TextFormat.auto).strip().lower()
     try:
@@ -151,7 +152,7 @@ def spoken(text: str, fmt: TextFormat) -> str:
         return " ".join(markdown_sentences(text))
     if fmt is TextFormat.plain:
         return text
-    return "\n".join(say_addresses(line) for line in text.splitlines())
+    return say_addresses(text)
 
 
 # Markdown
