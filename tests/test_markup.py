@@ -10,10 +10,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
+import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import TONES, Speech, decode, sayfile_cli, wait_done
+from conftest import (
+    TONES,
+    RedisServer,
+    Server,
+    Speech,
+    decode,
+    sayfile_cli,
+    start_worker,
+    stop_worker,
+    wait_done,
+)
 from sayfile.markup import TextFormat, markdown_sentences, spoken, text_format
 
 ARTICLE = (Path(__file__).parent / "data" / "blog-post-links.md").read_text(encoding="utf-8")
@@ -280,6 +291,36 @@ def test_the_command_line_speaks_pasted_markdown_without_markup(tmp_path: Path) 
     assert "[x](https://a.example/b)" in (tmp_path / "p.srt").read_text(encoding="utf-8")
     wrong = sayfile_cli("say", "Hi", "--text-format", "rtf", engines="tone", voice="tone:beep")
     assert wrong.returncode == 2 and "auto, plain, markdown, ssml" in wrong.stderr
+
+
+# Workers
+
+
+@pytest.mark.slow
+def test_a_worker_speaks_what_the_api_read(
+    redis_server: RedisServer, server_factory: Callable[..., Server], tmp_path: Path
+) -> None:
+    """The text a `sayfile worker` gets is read already: Markdown whose inline code shows
+    link syntax is not read a second time (the link would lose its target)."""
+    folder = tmp_path / "shared"
+    env = {
+        "store_url": redis_server.url(0),
+        "queue_url": redis_server.url(1),
+        "engines": "tone",
+        "default_voice": "tone:beep",
+    }
+    worker = start_worker(1, data_dir=str(folder), **env)
+    try:
+        server = server_factory(folder, **env)
+        with httpx.Client(base_url=server.url) as client:
+            r = client.post("/jobs", json={"text": "Type `[x](y)` to make a **link**."})
+            assert r.status_code == 202, r.text
+            job = wait_done(client, r.json()["status_url"])
+            assert job["status"] == "done", job
+            pieces = client.get(job["timings_url"]).json()["pieces"]
+    finally:
+        stop_worker(worker)
+    assert " ".join(p["text"] for p in pieces) == "Type [x](y) to make a link."
 
 
 # Heard
