@@ -815,3 +815,46 @@ def test_a_chosen_books_chapters_are_ticked_before_it_is_made(
     )
     audio = [s for s in json.loads(probe.stdout)["streams"] if s["codec_type"] == "audio"]
     assert int(audio[0]["bit_rate"]) == 32_000  # the bit rate chosen
+
+
+def test_pasted_markdown_is_spoken_and_named_as_a_reader_sees_it(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    server = server_factory()
+    page = open_page(launch(), server.url)
+    expect(page.locator("#text-format")).to_have_value("auto")
+    pasted = (
+        "## Release notes\n\n"
+        "Read [the upgrade guide](https://github.com/example/app/blob/main/UPGRADE.md) first.\n\n"
+        "![diagram](https://example.com/diagram.png)\n\n"
+        "- **Faster** start\n- Fixes from https://bugs.example.org/list?id=42\n"
+    )
+    page.fill("#text", pasted)
+    choose_voice(page, "espeak:en-us")
+    with (
+        job_created(page) as created,
+        page.expect_response(lambda r: r.url.endswith("/timings")) as timings,
+    ):
+        page.click("#get-link")
+    assert created.value.request.post_data_json["text_format"] == "auto"
+    expect(page.locator("#job-status")).to_contain_text("Ready:")
+    said = " ".join(piece["text"] for piece in timings.value.json()["pieces"])
+    assert said == (
+        "Release notes. Read the upgrade guide first. Faster start. Fixes from bugs.example.org."
+    )
+    with page.expect_download() as info:
+        page.click("#save")
+    assert info.value.suggested_filename == "release-notes-read-the-upgrade-guide.mp3"
+
+    # A bare address is said as its site; chosen as plain text, it is read as written, and
+    # the choice is kept.
+    page.fill("#text", "See https://docs.example.com/start now")
+    with page.expect_download() as info:
+        page.click("#download")
+    assert info.value.suggested_filename == "see-docs-example-com-now.mp3"
+    page.select_option("#text-format", "plain")
+    with page.expect_download() as info:
+        page.click("#download")
+    assert info.value.suggested_filename == "see-https-docs-example-com-start.mp3"
+    page.reload()
+    expect(page.locator("#text-format")).to_have_value("plain")

@@ -79,6 +79,7 @@ class BookManifest:
             speed=self.speed,
             loudness="off" if self.loudness is None else self.loudness,
             lexicon=self.lexicon,
+            text_format="ssml",
         )
 
     def parts_of(self, chapter: int) -> list[int]:

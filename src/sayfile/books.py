@@ -20,12 +20,11 @@ from xml.sax.saxutils import escape, quoteattr
 # lxml ships no type information; mypy sees these modules as Any.
 import lxml.etree  # type: ignore[import-untyped]
 import lxml.html  # type: ignore[import-untyped]
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 
 from sayfile.encodings import Decoded, decode_text
 from sayfile.epub_package import FRONT_MATTER, BookInfo, Package, read_member, read_package
 from sayfile.errors import BookTooLong, InvalidBook, InvalidInput, UnreadableText
+from sayfile.markup import as_sentence, markdown_blocks, say_addresses
 from sayfile.text import normalize
 
 # The whole archive is bounded before it is opened: a ZIP bomb is refused from its directory
@@ -101,11 +100,7 @@ _NOTE_CLASS = re.compile(r"footnote|endnote|noteref|pagenum", re.IGNORECASE)
 _NOTE_MARK = re.compile(r"[\[(]?\s?(?:\d{1,4}(?:\s?[,–-]\s?\d{1,4})*|[*†‡§¶]{1,3})\s?[\])]?")
 _NOTE_MARK_CHARS = 20
 
-# A paragraph that does not end in one of these marks (before closing quotes or brackets) gets a
-# full stop, so that `sentences` ends a sentence there and the voice pauses.
-_SENTENCE_MARKS = ".!?;…。！？；"
-_CLOSERS = "\"'”’)]」』）"
-_SOFT_MARKS = ",，、:："
+# Chinese and Japanese characters, between which wrapped lines join without a space.
 _CJK = re.compile(
     r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
     r"\U00020000-\U0003ffff]"
@@ -388,7 +383,7 @@ class _Draft:
             return
         if not self._chapters:
             self.start(None)
-        self._chapters[-1][1].append(_as_sentence(paragraph))
+        self._chapters[-1][1].append(as_sentence(paragraph))
 
     def paragraph(self, text: str) -> None:
         self.end_paragraph()
@@ -420,18 +415,6 @@ def _is_front_matter(title: str, text: str, front: str | None) -> bool:
     if _FRONT_TITLE.fullmatch(title) or _CONTENTS.match(text):
         return True
     return len(text) <= _COPYRIGHT_CHARS and _COPYRIGHT.search(text) is not None
-
-
-def _as_sentence(paragraph: str) -> str:
-    """`paragraph` ending as a sentence: a full stop goes before its closing quotes or brackets,
-    in place of a comma or colon the layout left at its end."""
-    core = paragraph.rstrip(_CLOSERS)
-    if core and core[-1] in _SENTENCE_MARKS:
-        return paragraph
-    closers = paragraph[len(core) :]
-    core = core.rstrip(_SOFT_MARKS)
-    stop = "。" if core and _CJK.match(core[-1]) else "."
-    return f"{core}{stop}{closers}"
 
 
 def _base_name(filename: str) -> str:
@@ -685,28 +668,25 @@ def _is_note_mark(element: Any) -> bool:
 
 
 def _read_markdown(source: _Source, name: str) -> _Draft:
-    """Chapters at the top headings, text from paragraphs, lists, quotes, tables and HTML."""
+    """Chapters at the top headings, text from paragraphs, lists, quotes, tables (a sentence a
+    row) and HTML, addresses said briefly (`markup.markdown_blocks`, as pasted Markdown is)."""
     text = source.text()
     if front_matter := _FRONT_MATTER.match(text):
         text = text[front_matter.end() :]
-    tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(text)
-    level = _chapter_level([int(token.tag[1:]) for token in tokens if token.type == "heading_open"])
+    blocks = list(markdown_blocks(text))
+    level = _chapter_level([block.level for block in blocks if block.level])
     draft = _Draft()
     draft.start(_title_from_name(name))
     html_parser = _html_parser()
-    heading = False
-    for token in tokens:
-        if token.type == "heading_open":
-            heading = int(token.tag[1:]) <= level
-        elif token.type == "inline":
-            words = _inline_text(token)
-            if heading:
+    for block in blocks:
+        if block.kind == "html":
+            _read_html(block.text, draft, html_parser)
+        elif block.kind == "text":
+            words = say_addresses(block.text)
+            if 0 < block.level <= level:
                 draft.start(normalize(words) or None)
-                heading = False
             draft.paragraph(words)
-        elif token.type == "html_block":
-            _read_html(token.content, draft, html_parser)
-        # Code blocks are not read: code aloud is noise. Other tokens only open and close blocks.
+        # Code blocks are not read: code aloud is noise.
     return draft
 
 
@@ -719,22 +699,6 @@ def _chapter_level(levels: list[int]) -> int:
     return min(
         (level for level, count in counts.items() if count > 1), default=min(levels, default=0)
     )
-
-
-def _inline_text(token: Token) -> str:
-    """The words of a line of Markdown: no markers, link targets, images or HTML tags."""
-    words: list[str] = []
-    in_autolink = False
-    for child in token.children or ():
-        if child.type == "link_open":
-            in_autolink = child.markup == "autolink"
-        elif child.type == "link_close":
-            in_autolink = False
-        elif child.type in ("text", "code_inline") and not in_autolink:
-            words.append(child.content)
-        elif child.type in ("softbreak", "hardbreak"):
-            words.append(" ")
-    return "".join(words)
 
 
 def _read_html(source: str, draft: _Draft, parser: Any) -> None:

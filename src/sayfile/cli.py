@@ -125,6 +125,14 @@ def say(
         str | None,
         typer.Option(help="Loudness in LUFS (-70 to -5) or 'off'. Default: -16 (EBU R128)."),
     ] = None,
+    text_format: Annotated[
+        str | None,
+        typer.Option(
+            "--text-format",
+            help="How the text is read: auto (default: SSML, Markdown or HTML by its signs, "
+            "else plain with addresses said briefly), plain (as written), markdown or ssml.",
+        ),
+    ] = None,
     srt_file: Annotated[
         bool, typer.Option("--srt", help="Also write subtitles (SubRip) beside the audio.")
     ] = False,
@@ -149,9 +157,13 @@ def say(
     ] = None,
 ) -> None:
     """Speak TEXT (or --file, or standard input with '-') into an audio file. Text that is an
-    SSML <speak> document is read as SSML; a book file (.epub, .md, .txt) is read into
-    chapters, marked in mp3, opus and m4b files with the book's title, author and cover."""
+    SSML <speak> document is read as SSML; Markdown or HTML as a reader sees it (see
+    --text-format); a book file (.epub, .md, .txt) is read into chapters, marked in mp3, opus
+    and m4b files with the book's title, author and cover."""
     content, book = _read_text(text, file, chapters)
+    if book is not None:
+        # A book file is read by its own reader: chapter-marked SSML, or one chapter's text.
+        text_format = "ssml" if looks_like_ssml(content) else "plain"
     implied = None
     if output is not None and str(output) != "-":
         implied = format_for_path(output)
@@ -169,6 +181,7 @@ def say(
             format=fmt or (implied.name if implied else None),
             speed=speed,
             loudness=loudness,
+            text_format=text_format,
         )
         plan = validate(request, synthesizer, settings, None)
         plan = replace(plan, format=with_bitrate(plan.format, bitrate))

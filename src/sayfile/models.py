@@ -74,6 +74,8 @@ class SpeechRequest:
     loudness: float | str | None = None
     # Pronunciations for this request only: {"language", "term", "replacement"} each.
     lexicon: tuple[dict[str, str], ...] = ()
+    # How the text is read: auto (default), plain, markdown or ssml (`markup.TextFormat`).
+    text_format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from sayfile import text as textmod
 from sayfile.aliases import guess_language
 from sayfile.audio import audio_format
 from sayfile.errors import InvalidInput, TextTooLong, UnknownLanguage
+from sayfile.markup import TextFormat, spoken, text_format
 from sayfile.models import SpeechRequest
 from sayfile.settings import Settings
 from sayfile.ssml import Span, looks_like_ssml, parse_ssml
@@ -34,8 +35,9 @@ def validate(
 ) -> SpeechPlan:
     """The one validation of a request, for the service, the command line (which has no
     character limit) and workers (which plan again what the service planned); `setting` names
-    the limit in its error. A text that is
-    an SSML `<speak>` document is read as SSML; plain text never is. Raises InvalidInput (or a
+    the limit in its error. The request's `text_format` (`markup.text_format`: `auto` by
+    default) says how the text is read: SSML, Markdown or HTML as a reader sees it, or plain
+    text (bare addresses said briefly unless `plain` was asked for). Raises InvalidInput (or a
     subclass: TextTooLong, InvalidSsml, InvalidLexicon, UnknownVoice, ...) naming what is
     wrong and what is allowed."""
     catalogue = synthesizer.catalogue
@@ -52,11 +54,15 @@ def validate(
     if limit is not None and len(request.text) > _RAW_FACTOR * limit:
         # Far over the limit even before clean-up: refused without looking at each character.
         raise TextTooLong(len(request.text), limit, setting)
-    if looks_like_ssml(request.text):
+    reading = text_format(request.text_format, request.text)
+    if reading is TextFormat.ssml:
         text = request.text.strip()
+        if not looks_like_ssml(text):
+            # `ssml` asked for a fragment ("Hi <break time='1s'/> there"): its <speak> is implied.
+            text = f"<speak>{text}</speak>"
         spans = parse_ssml(text, max_chars=len(text))
     else:
-        text = textmod.normalize(request.text)
+        text = textmod.normalize(spoken(request.text, reading))
         spans = [Span(text)]
     words = " ".join(span.text for span in spans if span.text)
     if not words and not any(span.phonemes or span.pinyin for span in spans):
@@ -79,7 +85,14 @@ def validate(
         synthesizer.voice_of(span, voice)  # every voice and language the text asks for exists
     plain = len(said) == 1 and said[0] == Span(text)
     return SpeechPlan(
-        text, voice, fmt, float(speed), () if plain else said, loudness, tuple(request.lexicon)
+        text,
+        voice,
+        fmt,
+        float(speed),
+        () if plain else said,
+        loudness,
+        tuple(request.lexicon),
+        ssml=reading is TextFormat.ssml,
     )
 
 

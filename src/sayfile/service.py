@@ -45,6 +45,7 @@ from sayfile.events import JobEvents
 from sayfile.files import PART, AudioFiles
 from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, is_job_id, new_job_id
 from sayfile.lifecycle import JobLifecycle, failure_error
+from sayfile.markup import TextFormat, spoken, text_format
 from sayfile.models import BookChoice, BookUpload, SpeechRequest, Voice
 from sayfile.naming import stem_for, title_stem
 from sayfile.pace import JobPace
@@ -53,7 +54,6 @@ from sayfile.queue import JobQueue
 from sayfile.quota import StorageQuota, estimate_bytes, speech_seconds
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
-from sayfile.ssml import looks_like_ssml
 from sayfile.store import JobStore
 from sayfile.subtitles import Timing, Timings
 from sayfile.synthesizer import SpeechPlan, Synthesizer
@@ -70,6 +70,8 @@ _MAX_RESUMES = 50
 _MAX_CHAPTERS = 100_000
 # The cover picture's file in a book's folder, by its media type.
 _COVER_FILES = {"image/jpeg": "cover.jpg", "image/png": "cover.png"}
+# Texts up to this long are planned on the event loop (at most a few milliseconds).
+_PLAN_ON_LOOP_CHARS = 5_000
 _RESTARTED = "interrupted because the server restarted before it finished; please submit it again"
 _LOST = (
     "the worker synthesizing this job stopped (it crashed or was killed); please submit it again"
@@ -168,6 +170,16 @@ class SpeechService:
         setting = f"SAYFILE_{_LIMITS[purpose].upper()}"
         return validate(request, self.synthesizer, self.settings, self.limit(purpose), setting)
 
+    async def _plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
+        """`plan`, on the executor for a text long enough that reading it (Markdown and HTML
+        take about 3 ms per 1,000 characters) would hold up the event loop."""
+        if len(request.text) <= _PLAN_ON_LOOP_CHARS:
+            return self.plan(request, purpose)
+        lane = Lane.background if purpose is Purpose.job else Lane.interactive
+        return await self.synthesizer.executor.run(
+            functools.partial(self.plan, request, purpose), lane
+        )
+
     def voices(self, language: str | None = None) -> list[Voice]:
         """The catalogue (best first for `language`)."""
         return self.catalogue.voices(language)
@@ -205,7 +217,7 @@ class SpeechService:
         serves it later). Either way its sentences go before background jobs'. Cancelling the
         call (the client hung up) stops the synthesis and leaves no file. Raises InvalidInput,
         TooManyActive, Busy, and the job's failure as an error."""
-        plan = self.plan(request, purpose)
+        plan = await self._plan(request, purpose)
         if len(plan.words) > self.settings.max_chars_in_memory:
             return await self._speak_as_job(plan, client)
         return await self._answer(plan, client)
@@ -262,7 +274,7 @@ class SpeechService:
         """Admit a stream and make its first piece, so that a refusal or an engine error on
         the first sentence is an error status, not an empty 200. Raises TooManyActive, Busy,
         InvalidInput, EngineError."""
-        plan = self.plan(request, Purpose.stream)
+        plan = await self._plan(request, Purpose.stream)
         if not plan.format.streamable:
             streamable = ", ".join(name for name, f in FORMATS.items() if f.streamable)
             raise InvalidInput(
@@ -304,16 +316,25 @@ class SpeechService:
         choice: BookChoice | None = None,
     ) -> Job:
         """Create a job for a download link; synthesis is queued (or a finished identical
-        file reused at once). A plain text longer than `book_above_chars`, or one sent with a
-        choice of chapters or bit rate, is made as a book (`create_book_job`), in parts that
-        every process can take, with chapters where it has "Chapter 1" or "第一章" lines.
-        Raises InvalidInput, Busy, TooManyActive, StorageFull, StoreUnavailable."""
+        file reused at once). A plain or Markdown text longer than `book_above_chars`, or one
+        sent with a choice of chapters or bit rate, is made as a book (`create_book_job`), in
+        parts that every process can take, with chapters where it has "Chapter 1" or "第一章"
+        lines (Markdown: at its headings); SSML never is. Raises InvalidInput, Busy,
+        TooManyActive, StorageFull, StoreUnavailable."""
+        reading = text_format(request.text_format, request.text)
         chosen = choice is not None and (choice.chapters or choice.bitrate)
-        if self._long_text(request.text) or (chosen and not looks_like_ssml(request.text)):
-            data = request.text.encode("utf-8")
-            text = BookUpload(io.BytesIO(data), len(data), "", "text/plain")
+        if reading is not TextFormat.ssml and (self._long_text(request.text) or chosen):
+            # Markdown is read as a Markdown book (chapters at its headings); plain text has
+            # its addresses said briefly first, as a short text would.
+            media_type = "text/markdown" if reading is TextFormat.markdown else "text/plain"
+            said = request.text
+            if reading is not TextFormat.markdown:
+                read = functools.partial(spoken, request.text, reading)
+                said = await self.synthesizer.executor.run(read, Lane.background)
+            data = said.encode("utf-8")
+            text = BookUpload(io.BytesIO(data), len(data), "", media_type)
             return await self.create_book_job(text, request, client, one_time, choice=choice)
-        plan = self.plan(request, Purpose.job)
+        plan = await self._plan(request, Purpose.job)
         return await self._submit(self._new_job(plan, client, one_time, False), plan)
 
     async def create_book_job(
@@ -340,15 +361,15 @@ class SpeechService:
         read, chapters, plan = await self.synthesizer.executor.run(
             functools.partial(self._read_book, book, request, choice), Lane.background
         )
-        spoken = [chapter for chapter in chapters if not chapter.skipped]
+        made = [chapter for chapter in chapters if not chapter.skipped]
         fmt = with_bitrate(plan.format, choice.bitrate)
         plan = replace(plan, format=fmt)
         info = read.info
         cover = info.cover
         manifest = BookManifest(
-            title=info.title or title_of(book.filename, spoken),
-            chapters=tuple(chapter.title for chapter in spoken),
-            parts=split_book(spoken, self.settings.book_part_chars),
+            title=info.title or title_of(book.filename, made),
+            chapters=tuple(chapter.title for chapter in made),
+            parts=split_book(made, self.settings.book_part_chars),
             voice=plan.voice.id,
             format=fmt.name,
             part_format=fmt.book_parts or fmt.name,
@@ -404,16 +425,15 @@ class SpeechService:
             book.file, book.filename, book.media_type, max_chars=self.settings.max_chars_book
         )
         chapters = choose_chapters(read.chapters, choice.chapters)
-        spoken = [chapter for chapter in chapters if not chapter.skipped]
-        plan = self.plan(replace(request, text=book_ssml(spoken)), Purpose.book)
+        made = book_ssml([chapter for chapter in chapters if not chapter.skipped])
+        plan = self.plan(replace(request, text=made, text_format=TextFormat.ssml), Purpose.book)
         return read, chapters, plan
 
     def _long_text(self, text: str) -> bool:
-        """Whether a job's `text` is made as a book: plain text (SSML is not cut into parts)
-        over `book_above_chars`, up to the book limit (`max_chars_book`, whose error names
-        it)."""
+        """Whether a job's plain or Markdown `text` is long enough to be made as a book (over
+        `book_above_chars`; up to the book limit, `max_chars_book`, whose error names it)."""
         above = self.settings.book_above_chars
-        return 0 < above < len(text) and not looks_like_ssml(text)
+        return 0 < above < len(text)
 
     def _new_job(
         self, plan: SpeechPlan, client: str | None, one_time: bool, interactive: bool

@@ -78,6 +78,8 @@ class SpeechPlan:
     spans: tuple[Span, ...] = ()
     loudness: float | None = None
     lexicon: tuple[dict[str, str], ...] = ()
+    # `text` is an SSML document (else the words as said, Markdown and addresses read already).
+    ssml: bool = False
 
     @property
     def script(self) -> tuple[Span, ...]:

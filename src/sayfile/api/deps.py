@@ -246,6 +246,7 @@ def as_request(body: SpeechIn) -> SpeechRequest:
         speed=body.speed,
         loudness=body.loudness,
         lexicon=tuple(body.lexicon),
+        text_format=body.text_format,
     )
 
 

@@ -25,6 +25,7 @@ from sayfile.api.downloads import (
 from sayfile.api.schemas import AUDIO_CONTENT, JobOut, error_docs
 from sayfile.audio import FORMATS
 from sayfile.jobs import Job
+from sayfile.markup import TEXT_FORMATS
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
 from sayfile.plans import MAX_SPEED, MIN_SPEED
@@ -80,6 +81,12 @@ class OpenAISpeechIn(BaseModel):
         default=None,
         description="sayfile's own: loudness in LUFS (-70 to -5) or `off`; default -16.",
     )
+    text_format: str | None = Field(
+        default=None,
+        description="sayfile's own: how `input` is read, `auto` (default), `plain`, "
+        "`markdown` or `ssml` (as in POST /speech).",
+        json_schema_extra={"enum": [*TEXT_FORMATS, None]},
+    )
     instructions: str | None = None
 
 
@@ -114,6 +121,7 @@ async def create_speech(
         speed=body.speed,
         engine=choice.engine,
         loudness=body.loudness,
+        text_format=body.text_format,
     )
     if body.stream_format == "sse":
         stream = await service.stream(request, client)

@@ -15,6 +15,7 @@ from sayfile.api import messages
 from sayfile.audio import FORMATS
 from sayfile.errors import SayfileError
 from sayfile.languages import own_name, primary
+from sayfile.markup import TEXT_FORMATS
 from sayfile.models import Quality, Voice
 
 router = APIRouter(include_in_schema=False)
@@ -125,6 +126,7 @@ def render_page(
             "neural": Quality.neural,
             "default_voice": default,
             "formats": list(FORMATS),
+            "text_formats": list(TEXT_FORMATS),
             "form": kept,
             "kept": bool(form),
             "error": error,

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from sayfile.audio import BITRATES, FORMATS
 from sayfile.book_parts import ChapterProgress
 from sayfile.jobs import Job, JobStatus
+from sayfile.markup import TEXT_FORMATS
 from sayfile.plans import MAX_SPEED, MIN_SPEED
 from sayfile.service import ChapterState
 
@@ -55,6 +56,14 @@ class SpeechIn(BaseModel):
         description="Pronunciations for this request, applied after the server's lexicons: "
         '`{"language": "zh", "term": "最长", "replacement": "pinyin:zui4 chang2"}`; a '
         "replacement is words, or `pinyin:` (numbered tones) or `ipa:` phonemes. At most 1000.",
+    )
+    text_format: str | None = Field(
+        default=None,
+        description="How `text` is read: `auto` (default: an SSML `<speak>` document as SSML, "
+        "Markdown or HTML as a reader sees it, else plain text with web and e-mail addresses "
+        "said briefly), `plain` (spoken as written), `markdown` or `ssml` (a `<speak>` "
+        "document, or a fragment that is wrapped in one).",
+        json_schema_extra={"enum": [*TEXT_FORMATS, None]},
     )
     stream: bool = Field(
         default=False,

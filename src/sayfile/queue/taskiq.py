@@ -73,6 +73,8 @@ def _payload(job: Job, plan: SpeechPlan) -> dict[str, Any]:
         "speed": plan.speed,
         "loudness": "off" if plan.loudness is None else plan.loudness,
         "lexicon": list(plan.lexicon),
+        # The text as planned: read already, so never read as Markdown a second time.
+        "text_format": "ssml" if plan.ssml else "plain",
     }
 
 
@@ -169,6 +171,7 @@ def worker_broker() -> AsyncBroker:
                 speed=payload["speed"],
                 loudness=payload.get("loudness"),
                 lexicon=tuple(payload.get("lexicon", ())),
+                text_format=payload.get("text_format"),
             )
             plan = validate(request, parts.synthesizer, parts.settings, None)
         except SayfileError as exc:

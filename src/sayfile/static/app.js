@@ -17,6 +17,7 @@
   const voice = $("voice");
   const format = $("format");
   const speed = $("speed");
+  const textFormat = $("text-format");
   const keyInput = $("api-key");
   const rememberKey = $("remember-key");
   const formError = $("form-error");
@@ -265,7 +266,9 @@
   }
 
   function savePrefs() {
-    store.set(PREFS, { language: language.value, voice: voice.value, format: format.value, speed: speed.value });
+    store.set(PREFS, {
+      language: language.value, voice: voice.value, format: format.value, speed: speed.value, textFormat: textFormat.value,
+    });
   }
 
   // Whether the language or voice on show was chosen on this visit (not remembered from an
@@ -273,7 +276,7 @@
   let choseHere = false;
   language.addEventListener("change", async () => { choseHere = true; bookLanguage.hidden = true; await showVoices(""); savePrefs(); });
   voice.addEventListener("change", () => { choseHere = true; bookLanguage.hidden = true; });
-  for (const control of [voice, format, speed]) { control.addEventListener("change", savePrefs); }
+  for (const control of [voice, format, speed, textFormat]) { control.addEventListener("change", savePrefs); }
 
   // A page that came back with an error keeps what was sent; otherwise the last choices.
   async function restorePrefs() {
@@ -284,12 +287,13 @@
     }
     if (typeof prefs.language === "string" && hasOption(language, prefs.language)) { language.value = prefs.language; }
     if (hasOption(format, prefs.format)) { format.value = prefs.format; }
+    if (hasOption(textFormat, prefs.textFormat)) { textFormat.value = prefs.textFormat; }
     if (prefs.speed) { speed.value = prefs.speed; }
     await showVoices(prefs.voice);
   }
 
   function requestBody() {
-    const body = { text: text.value, format: format.value, speed: Number(speed.value || 1) };
+    const body = { text: text.value, format: format.value, speed: Number(speed.value || 1), text_format: textFormat.value };
     if (voice.value) { body.voice = voice.value; }
     if (language.value) { body.language = language.value; }
     return body;
