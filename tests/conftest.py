@@ -233,6 +233,8 @@ def sayfile_cli(
     """`sayfile ARGS` in a fresh process with only these engines and none of the developer's
     settings (text output, exit status not checked)."""
     env = {"PATH": "/usr/bin:/bin", "SAYFILE_ENGINES": engines, "SAYFILE_DEFAULT_VOICE": voice}
+    # This tree's sources, not whichever copy the virtualenv has installed.
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
     return subprocess.run(
         [sys.executable, "-m", "sayfile", *args],
         capture_output=True,

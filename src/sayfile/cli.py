@@ -19,6 +19,7 @@ from sayfile.audio import format_for_path
 from sayfile.books import book_ssml, read_book
 from sayfile.chapters import chapter_marks, mark_chapters
 from sayfile.errors import InvalidBook, SayfileError
+from sayfile.languages import LanguageVoice
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
 from sayfile.plans import validate
@@ -52,9 +53,21 @@ def voices(
         str | None, typer.Option("--language", "-l", help="Only voices for this language.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    languages: Annotated[
+        bool,
+        typer.Option(
+            "--languages",
+            help="List languages instead: the voice each gets with no hint, whether it is "
+            "neural, whether its text is recognised.",
+        ),
+    ] = False,
 ) -> None:
     """List the voices: id, engine, language, name, gender, sample rate, quality."""
-    catalogue = build_synthesizer(_settings()).catalogue
+    synthesizer = build_synthesizer(_settings())
+    if languages:
+        _languages(synthesizer.languages.table(), as_json)
+        return
+    catalogue = synthesizer.catalogue
     found = catalogue.voices(language)
     if language and not found:
         try:
@@ -78,6 +91,18 @@ def voices(
     for v in found:
         table.add_row(
             v.id, v.engine, v.language, v.name, v.gender or "", str(v.sample_rate), v.quality.name
+        )
+    Console().print(table)
+
+
+def _languages(rows: list[LanguageVoice], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps([row.public() for row in rows], ensure_ascii=False, indent=2))
+        return
+    table = Table("language", Column("voice", no_wrap=True), "neural", "recognised")
+    for row in rows:
+        table.add_row(
+            row.language, row.voice, "yes" if row.neural else "", "yes" if row.detected else ""
         )
     Console().print(table)
 

@@ -37,6 +37,7 @@ from sayfile.errors import (
 from sayfile.events import JobEvents
 from sayfile.files import PART, AudioFiles
 from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, is_job_id, new_job_id
+from sayfile.languages import LanguageVoice
 from sayfile.lifecycle import JobLifecycle, failure_error
 from sayfile.models import BookUpload, SpeechRequest, Voice
 from sayfile.naming import stem_for
@@ -142,10 +143,16 @@ class SpeechService:
             return self.settings.max_chars_direct
         return self.settings.max_chars_job
 
-    def plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
-        """Validate a request for `purpose`. Raises InvalidInput (or a subclass such as
-        TextTooLong) naming what is wrong and what is allowed."""
-        return validate(request, self.synthesizer, self.settings, self.limit(purpose))
+    async def plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
+        """Validate a request for `purpose`, on the executor: finding each sentence's
+        language takes about 3 ms per 1,000 characters, too long for the event loop with
+        a long text. Raises InvalidInput (or a subclass such as TextTooLong) naming what is
+        wrong and what is allowed."""
+        check = functools.partial(
+            validate, request, self.synthesizer, self.settings, self.limit(purpose)
+        )
+        lane = Lane.background if purpose is Purpose.job else Lane.interactive
+        return await self.synthesizer.executor.run(check, lane)
 
     def voices(self, language: str | None = None) -> list[Voice]:
         """The catalogue (best first for `language`)."""
@@ -158,7 +165,8 @@ class SpeechService:
         text = sample_text(voice)
         request = SpeechRequest(text, voice=voice.id, format="mp3")
         # A job with a kept file, not an answer in memory: players fetch samples in ranges.
-        return await self._speak_as_job(self.plan(request, Purpose.direct), None)
+        plan = await self.plan(request, Purpose.direct)
+        return await self._speak_as_job(plan, None)
 
     def lexicons(self) -> list[dict[str, object]]:
         """The pronunciation lexicons every request gets: each file, its language, entries."""
@@ -167,6 +175,11 @@ class SpeechService:
     def voice_ids(self) -> frozenset[str]:
         """Every voice id the catalogue has."""
         return frozenset(voice.id for voice in self.catalogue.voices())
+
+    async def languages(self) -> list[LanguageVoice]:
+        """Each language a voice speaks, the voice its text gets with no hint, whether that
+        is neural and whether such text is recognised (the identifier loads off the loop)."""
+        return await self.synthesizer.executor.run(self.synthesizer.languages.table)
 
     def voice(self, voice: str | None = None, language: str | None = None) -> Voice:
         """The voice a request naming `voice` or `language` (or neither) gets."""
@@ -184,7 +197,7 @@ class SpeechService:
         serves it later). Either way its sentences go before background jobs'. Cancelling the
         call (the client hung up) stops the synthesis and leaves no file. Raises InvalidInput,
         TooManyActive, Busy, and the job's failure as an error."""
-        plan = self.plan(request, purpose)
+        plan = await self.plan(request, purpose)
         if len(plan.words) > self.settings.max_chars_in_memory:
             return await self._speak_as_job(plan, client)
         return await self._answer(plan, client)
@@ -241,7 +254,7 @@ class SpeechService:
         """Admit a stream and make its first piece, so that a refusal or an engine error on
         the first sentence is an error status, not an empty 200. Raises TooManyActive, Busy,
         InvalidInput, EngineError."""
-        plan = self.plan(request, Purpose.stream)
+        plan = await self.plan(request, Purpose.stream)
         if not plan.format.streamable:
             streamable = ", ".join(name for name, f in FORMATS.items() if f.streamable)
             raise InvalidInput(
@@ -286,7 +299,7 @@ class SpeechService:
         if self._long_text(request.text):
             text = BookUpload(request.text.encode("utf-8"), "", "text/plain")
             return await self.create_book_job(text, request, client, one_time)
-        plan = self.plan(request, Purpose.job)
+        plan = await self.plan(request, Purpose.job)
         return await self._submit(self._new_job(plan, client, one_time, False), plan)
 
     async def create_book_job(
@@ -312,7 +325,7 @@ class SpeechService:
             ),
             Lane.background,
         )
-        plan = self.plan(replace(request, text=book_ssml(chapters)), Purpose.job)
+        plan = await self.plan(replace(request, text=book_ssml(chapters)), Purpose.job)
         fmt = plan.format
         manifest = BookManifest(
             title=title_of(book.filename, chapters),
@@ -356,7 +369,9 @@ class SpeechService:
 
     def _key(self, plan: SpeechPlan, client: str | None) -> str:
         """The key under which identical requests find each other's audio."""
-        variant = json.dumps([plan.loudness, plan.lexicon], sort_keys=True)
+        # Sentences routed to their languages' voices differ from the same text in one voice.
+        routed = [plan.voices] if plan.routed else []
+        variant = json.dumps([plan.loudness, plan.lexicon, *routed], sort_keys=True)
         return cache_key(
             plan.text, plan.voice.id, plan.format.name, plan.speed, self._owner(client), variant
         )

@@ -32,6 +32,7 @@ from sayfile.audio import (
 )
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.engines import Engine
+from sayfile.languages import SentenceLanguages
 from sayfile.lexicon import Lexicon
 from sayfile.loudness import LoudnessLevel
 from sayfile.models import Voice
@@ -69,7 +70,8 @@ _AHEAD_PER_THREAD = 2
 class SpeechPlan:
     """A validated request: its text (normalised, or an SSML document), the chosen voice,
     format and speed; what is said (`spans`: from SSML and lexicons, empty for plain text
-    said as it is), the loudness target (None: off) and the request's own lexicon entries."""
+    said as it is), the loudness target (None: off), the request's own lexicon entries, and
+    whether its sentences were routed to their languages' voices."""
 
     text: str
     voice: Voice
@@ -78,6 +80,8 @@ class SpeechPlan:
     spans: tuple[Span, ...] = ()
     loudness: float | None = None
     lexicon: tuple[dict[str, str], ...] = ()
+    routed: bool = False
+    """Nobody named a voice or language: sentences go to their languages' voices."""
 
     @property
     def script(self) -> tuple[Span, ...]:
@@ -90,6 +94,11 @@ class SpeechPlan:
         if not self.spans:
             return self.text
         return " ".join(span.text for span in self.spans if span.text)
+
+    @property
+    def voices(self) -> tuple[str, ...]:
+        """The voices spans name (a <voice>, or sentences routed to their language's voice)."""
+        return tuple(sorted({span.voice for span in self.spans if span.voice}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +152,8 @@ class Synthesizer:
         self._observer = observer
         self._levels: dict[float | None, LoudnessLevel] = {}
         self._levels_lock = threading.Lock()
+        self.languages = SentenceLanguages(catalogue)
+        """The language of each sentence nobody labelled (its identifier built on first use)."""
 
     def plan_of(self, text: str, voice_id: str, fmt: str, speed: float) -> SpeechPlan:
         """A plan of plain `text` said as it is (warming up, tests). Raises UnknownVoice when
@@ -309,7 +320,8 @@ class Synthesizer:
                     self._observer(piece.voice.engine, seconds, size / rate)
                 begins = (cursor + lead) / rate
                 if heard is not None and piece.text:
-                    heard.append(Timing(begins, (cursor + size) / rate, piece.text))
+                    end = (cursor + size) / rate
+                    heard.append(Timing(begins, end, piece.text, piece.voice.id))
                 if marked is not None:
                     marked.extend(Timing(begins, begins, name) for name in piece.marks)
                 cursor += size

@@ -1,0 +1,152 @@
+"""Text nobody labelled goes, sentence by sentence, to a voice of its own language: Latin-script
+languages told apart by the identifier, Chinese by its script, short sentences kept with their
+neighbours, and each timed piece naming the voice that spoke it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import Speech, sayfile_cli, wait_done
+from sayfile import text as textmod
+from sayfile.synthesizer import SpeechPlan
+
+# Openings of public-domain books (Proust 1913, Cervantes 1605, Kafka 1915, Collodi 1883,
+# Machado de Assis 1899), a few sentences each.
+PARAGRAPHS = {
+    "fr": "Longtemps, je me suis couché de bonne heure. Parfois, à peine ma bougie éteinte, "
+    "mes yeux se fermaient si vite que je n'avais pas le temps de me dire : je m'endors.",
+    "es": "En un lugar de la Mancha, de cuyo nombre no quiero acordarme, no ha mucho tiempo "
+    "que vivía un hidalgo de los de lanza en astillero. Una olla de algo más vaca que "
+    "carnero consumían las tres partes de su hacienda.",
+    "de": "Als Gregor Samsa eines Morgens aus unruhigen Träumen erwachte, fand er sich in "
+    "seinem Bett zu einem ungeheueren Ungeziefer verwandelt. Was ist mit mir geschehen?",
+    "it": "C'era una volta un pezzo di legno. Non era un legno di lusso, ma un semplice pezzo "
+    "da catasta, di quelli che d'inverno si mettono nelle stufe e nei caminetti.",
+    "pt": "Uma noite destas, vindo da cidade para o Engenho Novo, encontrei no trem da Central "
+    "um rapaz aqui do bairro, que eu conheço de vista e de chapéu. Cumprimentou-me, "
+    "sentou-se ao pé de mim, falou da lua e dos ministros.",
+}
+# A bilingual note as people write them: it starts in English and goes on in Chinese, with
+# English words inside the Chinese sentences.
+MIXED = (
+    "Thanks for the notes from yesterday's meeting. The budget for the next quarter is "
+    "approved. 接下来我们讨论一下 API 的设计。这个 endpoint 需要支持分页和过滤。好的。"
+    "Let me know what you think about the schedule before Friday."
+)
+
+
+def _primary(tag: str) -> str:
+    return tag.split("-", 1)[0].lower()
+
+
+def _said(speech: Speech, plan: SpeechPlan) -> list[tuple[str, str]]:
+    """Each sentence of the plan with the primary language of the voice that says it."""
+    out: list[tuple[str, str]] = []
+    for span in plan.script:
+        voice = speech.synthesizer.voice_of(span, plan.voice)
+        language = _primary(voice.language)
+        out.extend((s, language) for s in textmod.sentences(span.text))
+    return out
+
+
+@pytest.mark.parametrize("language", sorted(PARAGRAPHS))
+def test_a_latin_script_paragraph_goes_to_a_voice_of_its_language(
+    speech: Speech, language: str
+) -> None:
+    plan = speech.plan(PARAGRAPHS[language])
+    assert _primary(plan.voice.language) == language, plan.voice
+    assert {lang for _, lang in _said(speech, plan)} == {language}
+    if language != "de":  # Kokoro speaks the other four; German only espeak-ng
+        assert plan.voice.engine == "kokoro", plan.voice
+
+
+def test_every_sentence_of_a_bilingual_note_goes_to_its_language(speech: Speech) -> None:
+    plan = speech.plan(MIXED)
+    said = _said(speech, plan)
+    for sentence, language in said:
+        expected = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in sentence) else "en"
+        assert language == expected, (sentence, language)
+    assert {language for _, language in said} == {"en", "zh"}
+    # English stays with the default voice; Chinese gets the one Mandarin voice.
+    voices = {speech.synthesizer.voice_of(span, plan.voice).id for span in plan.script}
+    assert voices == {"piper:en_US-joe-medium", "kokoro:zm_yunjian"}
+
+
+def test_english_words_inside_a_chinese_sentence_stay_in_it(speech: Speech) -> None:
+    plan = speech.plan("我们用 Python 写了一个 API 服务，部署在 Kubernetes 上。效果很好。")
+    assert plan.spans == () and plan.voice.id == "kokoro:zm_yunjian"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        PARAGRAPHS["fr"] + " OK. Paris. Vielen Dank. " + PARAGRAPHS["fr"],
+        "The meeting moved to Thursday afternoon. Merci. Gracias. Ciao! "
+        "Please bring the printed agenda with you.",
+        "You can use it from the command line or over HTTP. It works with JavaScript off.",
+    ],
+)
+def test_short_or_unsure_sentences_keep_the_voice_of_their_neighbours(
+    speech: Speech, text: str
+) -> None:
+    plan = speech.plan(text)
+    assert plan.spans == () and not plan.routed, plan.spans
+
+
+def test_a_named_voice_or_language_is_obeyed(speech: Speech) -> None:
+    named = speech.plan(MIXED + " " + PARAGRAPHS["fr"], voice="piper:en_US-joe-medium")
+    assert named.spans == () and named.voice.id == "piper:en_US-joe-medium"
+    spanish = speech.plan(PARAGRAPHS["fr"], language="es")
+    assert spanish.spans == () and _primary(spanish.voice.language) == "es"
+
+
+def test_each_timed_piece_names_the_voice_that_spoke_it(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(engines="espeak", default_voice="espeak:en-us")
+    text = (
+        "The first chapter begins in English on a quiet morning. "
+        + PARAGRAPHS["fr"]
+        + " And then the narrator goes back to English for the ending."
+    )
+    r = client.post("/jobs", json={"text": text, "format": "wav"})
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["status_url"])
+    assert job["status"] == "done", job
+    pieces = client.get(f"/jobs/{job['id']}/timings").json()["pieces"]
+    said = [(piece["text"], piece["voice"]) for piece in pieces]
+    french = set(textmod.sentences(PARAGRAPHS["fr"]))
+    for words, voice in said:
+        in_french = any(words.startswith(sentence[:20]) for sentence in french)
+        assert voice == ("espeak:fr-fr" if in_french else "espeak:en-us"), said
+    assert said[0][1] == said[-1][1] == "espeak:en-us", said
+    assert "espeak:fr-fr" in {voice for _, voice in said}, said
+
+
+def test_voices_say_which_languages_get_a_neural_voice(client: TestClient) -> None:
+    languages = {entry["language"]: entry for entry in client.get("/voices/languages").json()}
+    assert languages["fr"]["neural"] and languages["fr"]["voice"].startswith("kokoro:")
+    assert languages["de"] == {
+        "language": "de",
+        "voice": "espeak:de",
+        "neural": False,
+        "detected": True,
+    }
+    assert languages["zh"]["neural"] and languages["zh"]["detected"]
+    assert languages["en"]["voice"] == "piper:en_US-joe-medium"
+
+
+def test_the_command_line_lists_the_languages() -> None:
+    result = sayfile_cli("voices", "--languages", "--json", engines="espeak")
+    assert result.returncode == 0, result.stderr
+    languages = {entry["language"]: entry for entry in json.loads(result.stdout)}
+    assert languages["fr"] == {
+        "language": "fr",
+        "voice": "espeak:fr-fr",
+        "neural": False,
+        "detected": True,
+    }
