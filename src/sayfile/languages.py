@@ -62,6 +62,8 @@ class SentenceLanguages:
 
     def load(self) -> None:
         """Build the identifier now (blocking: a fraction of a second the first time)."""
+        if self._loaded:
+            return
         with self._lock:
             if self._loaded:
                 return
