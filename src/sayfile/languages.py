@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # language of the sentences around it, so one word never flips the voice.
 MIN_LETTERS = 12
 MIN_CONFIDENCE = 0.9
+# The high-accuracy models that confirm a switch are kept for this many languages at most
+# (about 20 MB each); past that they are let go and loaded again when asked for.
+MAX_JUDGED_LANGUAGES = 10
 # Languages read by their script alone: the identifier is not asked about them.
 _BY_SCRIPT = frozenset({"zh", "ja", "ko"})
 
@@ -161,7 +164,7 @@ class SentenceLanguages:
         the quick one is sometimes sure of a rare language for a plain English sentence, so
         between two languages of one script a high-accuracy identifier of just those two
         decides (its models, about 25 MB a language, are loaded for the languages it is
-        asked about)."""
+        asked about, `MAX_JUDGED_LANGUAGES` at most)."""
         if current in _BY_SCRIPT or other in _BY_SCRIPT:
             return True
         from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
@@ -170,6 +173,11 @@ class SentenceLanguages:
         with self._lock:
             judge = self._judges.get(pair)
             if judge is None:
+                judged = {code for known in self._judges for code in known} | set(pair)
+                if len(judged) > MAX_JUDGED_LANGUAGES:
+                    for old in self._judges.values():
+                        old.unload_language_models()
+                    self._judges.clear()
                 languages = [
                     Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
                     for code in pair
