@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 import httpx2 as httpx
-from harness import load_env, start_sayfile, stop
 
+from harness import load_env, start_sayfile, stop
 from sayfile import text as textmod
 from sayfile.models import SpeechRequest
 from sayfile.plans import validate

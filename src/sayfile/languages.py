@@ -176,7 +176,7 @@ class SentenceLanguages:
                 judged = {code for known in self._judges for code in known} | set(pair)
                 if len(judged) > MAX_JUDGED_LANGUAGES:
                     for old in self._judges.values():
-                        old.unload_language_models()
+                        old.unload_language_models()  # type: ignore[no-untyped-call]
                     self._judges.clear()
                 languages = [
                     Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
