@@ -156,6 +156,13 @@ def test_the_command_line_lists_the_languages() -> None:
     }
 
 
+def test_the_command_line_routes_sentences_and_names_the_voices(tmp_path: Path) -> None:
+    text = "We read the opening of a French novel aloud tonight. " + PARAGRAPHS["fr"]
+    result = sayfile_cli("say", text, "-o", str(tmp_path / "novel.wav"), engines="espeak")
+    assert result.returncode == 0, result.stderr
+    assert "voices espeak:en-us, espeak:fr-fr" in result.stderr, result.stderr
+
+
 def test_the_page_download_with_any_voice_is_routed(
     make_client: Callable[..., TestClient],
 ) -> None:

@@ -95,6 +95,11 @@ def voices(
     Console().print(table)
 
 
+def _voices(plan: SpeechPlan) -> str:
+    """The voice that spoke, or the voices sentences in several languages went to."""
+    return f"voices {', '.join(plan.voices)}" if plan.routed else f"voice {plan.voice.id}"
+
+
 def _languages(rows: list[LanguageVoice], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps([row.public() for row in rows], ensure_ascii=False, indent=2))
@@ -203,7 +208,7 @@ def say(
     if result.bytes:
         _err.print(
             f"wrote {target} ({result.duration_s:.1f} s of audio, {result.bytes} bytes, "
-            f"voice {plan.voice.id})",
+            f"{_voices(plan)})",
             highlight=False,
         )
     # Beside the audio; beside where it would be for standard output.
