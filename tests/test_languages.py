@@ -101,6 +101,17 @@ def test_short_or_unsure_sentences_keep_the_voice_of_their_neighbours(
     assert plan.spans == () and not plan.routed, plan.spans
 
 
+def test_after_chinese_english_comes_back_not_a_rare_language(speech: Speech) -> None:
+    # The quick identifier is sure the last sentence is Maori; confirmed against the English
+    # before the Chinese one, it stays English.
+    plan = speech.plan(
+        "The service reads text aloud and saves the audio. 这是一个测试。"
+        "You can use it from the command line or over HTTP."
+    )
+    said = [(sentence[:8], language) for sentence, language in _said(speech, plan)]
+    assert [language for _, language in said] == ["en", "zh", "en"], said
+
+
 def test_a_named_voice_or_language_is_obeyed(speech: Speech) -> None:
     named = speech.plan(MIXED + " " + PARAGRAPHS["fr"], voice="piper:en_US-joe-medium")
     assert named.spans == () and named.voice.id == "piper:en_US-joe-medium"

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 # language of the sentences around it, so one word never flips the voice.
 MIN_LETTERS = 12
 MIN_CONFIDENCE = 0.9
+# The quick identifier reads at most this much of a sentence (it is as sure of a language
+# after 200 characters), the one that confirms a switch more (it is asked rarely).
+_SAMPLE_CHARS = 200
+_JUDGED_CHARS = 1000
 # The high-accuracy models that confirm a switch are kept for this many languages at most
 # (about 20 MB each); past that they are let go and loaded again when asked for.
 MAX_JUDGED_LANGUAGES = 10
@@ -121,7 +125,7 @@ class SentenceLanguages:
             return None
         if self._identifier is None:
             return self._only
-        best = self._identifier.compute_language_confidence_values(sentence)[0]
+        best = self._identifier.compute_language_confidence_values(sentence[:_SAMPLE_CHARS])[0]
         if best.value < MIN_CONFIDENCE:
             return None
         return best.language.iso_code_639_1.name.lower()
@@ -147,11 +151,14 @@ class SentenceLanguages:
         if not sure:
             return list(spans), None
         current = sure.most_common(1)[0][0]
+        latin = None if current in _BY_SCRIPT else current  # the last language not by script
         weight: Counter[str] = Counter()
         labelled: list[tuple[int, str, str]] = []
         for index, sentence, language in cuts:
-            if language and language != current and self._moves(sentence, current, language):
-                current = language
+            if language and language != current:
+                current = self._next(sentence, current, language, latin)
+            if current not in _BY_SCRIPT:
+                latin = current
             labelled.append((index, sentence, current))
             weight[current] += len(sentence)
         main = weight.most_common(1)[0][0]
@@ -159,14 +166,24 @@ class SentenceLanguages:
             return list(spans), main
         return list(_relabelled(spans, labelled)), main
 
-    def _moves(self, sentence: str, current: str, other: str) -> bool:
-        """Whether `sentence`, which the quick identifier puts in `other`, leaves `current`:
-        the quick one is sometimes sure of a rare language for a plain English sentence, so
+    def _next(self, sentence: str, current: str, proposed: str, latin: str | None) -> str:
+        """The language reading goes on in after `sentence`, which the quick identifier puts
+        in `proposed`. A script (Han, kana, hangul) is always followed. Otherwise the quick
+        identifier is sometimes sure of a rare language for a plain English sentence, so
         between two languages of one script a high-accuracy identifier of just those two
-        decides (its models, about 25 MB a language, are loaded for the languages it is
-        asked about, `MAX_JUDGED_LANGUAGES` at most)."""
-        if current in _BY_SCRIPT or other in _BY_SCRIPT:
-            return True
+        decides: `proposed` against the current one, or, after Chinese or Japanese, against
+        the language of the text before it."""
+        if proposed in _BY_SCRIPT:
+            return proposed
+        base = latin if current in _BY_SCRIPT else current
+        if base is None or base == proposed or self._confirmed(sentence, base, proposed):
+            return proposed
+        return base
+
+    def _confirmed(self, sentence: str, current: str, other: str) -> bool:
+        """Whether a high-accuracy identifier of `current` and `other` alone is sure that
+        `sentence` is in `other` (its models, about 20 MB a language, are loaded for the
+        languages it is asked about, `MAX_JUDGED_LANGUAGES` at most)."""
         from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
         pair = (current, other)
@@ -185,7 +202,7 @@ class SentenceLanguages:
                 judge = self._judges[pair] = LanguageDetectorBuilder.from_languages(
                     *languages
                 ).build()
-        best = judge.compute_language_confidence_values(sentence)[0]
+        best = judge.compute_language_confidence_values(sentence[:_JUDGED_CHARS])[0]
         return best.language.iso_code_639_1.name.lower() == other and best.value >= MIN_CONFIDENCE
 
 
