@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import Speech, sayfile_cli, wait_done
+from conftest import Speech, decode, sayfile_cli, wait_done
 from listening import Listener, character_error_rate, simplified, word_error_rate
 from sayfile import text as textmod
 from sayfile.synthesizer import SpeechPlan
@@ -142,6 +142,35 @@ def test_each_timed_piece_names_the_voice_that_spoke_it(
     assert "espeak:fr-fr" in {voice for _, voice in said}, said
 
 
+def test_a_long_text_made_as_a_book_routes_each_part(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(
+        engines="espeak",
+        default_voice="espeak:en-us",
+        book_above_chars=300,
+        book_part_chars=200,
+    )
+    english = (
+        "The first chapter begins in English on a quiet morning by the river. "
+        "The narrator walks along the bank and remembers the summer he spent there."
+    )
+    text = f"{english} {PARAGRAPHS['fr']} {english}"
+    r = client.post("/jobs", json={"text": text, "format": "mp3"})
+    assert r.status_code == 202, r.text
+    assert r.json()["chapters"], r.json()  # made as a book, in parts
+    job = wait_done(client, r.json()["status_url"], timeout=120)
+    assert job["status"] == "done", job
+    pieces = client.get(f"/jobs/{job['id']}/timings").json()["pieces"]
+    french = set(textmod.sentences(PARAGRAPHS["fr"]))
+    for piece in pieces:
+        in_french = any(piece["text"].startswith(sentence[:20]) for sentence in french)
+        assert piece["voice"] == ("espeak:fr-fr" if in_french else "espeak:en-us"), pieces
+    assert "espeak:fr-fr" in {piece["voice"] for piece in pieces}
+    audio = client.get(f"/jobs/{job['id']}/audio")
+    assert decode(audio.content, "mp3").duration_s > pieces[-1]["end"] - 0.5
+
+
 def test_voices_say_which_languages_get_a_neural_voice(client: TestClient) -> None:
     languages = {entry["language"]: entry for entry in client.get("/voices/languages").json()}
     assert languages["fr"]["neural"] and languages["fr"]["voice"].startswith("kokoro:")
@@ -265,3 +294,31 @@ def test_the_command_line_reads_spanish_with_a_spanish_voice(
     assert result.returncode == 0, result.stderr
     heard = listener.hear(target.read_bytes(), "es")
     assert word_error_rate(PARAGRAPHS["es"], heard) < 0.35, heard
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("ffmpeg")
+def test_a_bilingual_book_joins_voices_of_two_rates(
+    make_client: Callable[..., TestClient], listener: Listener
+) -> None:
+    # Piper's English voice speaks at 22,050 Hz and Kokoro's Mandarin one at 24,000 Hz: the
+    # Chinese part is made at the English voice's rate, so the parts join without encoding.
+    client = make_client(book_above_chars=200, book_part_chars=200)
+    english = (
+        "Thanks for the notes from yesterday's meeting. The budget for the next quarter is "
+        "approved, and the new office opens in March."
+    )
+    chinese = "接下来我们讨论一下新办公室的安排。大家觉得三月份搬家可以吗？我们下周再开会决定。"
+    r = client.post("/jobs", json={"text": f"{english} {chinese} {english}", "format": "wav"})
+    assert r.status_code == 202, r.text
+    assert r.json()["chapters"], r.json()  # made as a book, in parts
+    job = wait_done(client, r.json()["status_url"], timeout=300)
+    assert job["status"] == "done", job
+    audio = client.get(f"/jobs/{job['id']}/audio").content
+    pieces = client.get(f"/jobs/{job['id']}/timings").json()["pieces"]
+    assert {piece["voice"] for piece in pieces} == {"piper:en_US-joe-medium", "kokoro:zm_yunjian"}
+    assert decode(audio, "wav").duration_s == pytest.approx(pieces[-1]["end"], abs=0.3)
+    spoken = [p for p in pieces if _han(p["text"])]
+    said = simplified(listener.hear(_cut(audio, spoken[0]["start"], spoken[-1]["end"]), "zh"))
+    expected = "".join(_han(piece["text"]) for piece in spoken)
+    assert character_error_rate(expected, _han(said)) < 0.5, (expected, said)

@@ -46,12 +46,15 @@ class BookManifest:
     loudness: float | None
     lexicon: tuple[dict[str, str], ...]
     package: str = "file"
+    routed: bool = False
+    """Nobody named a voice: each part's sentences go to their languages' voices, made at
+    `voice`'s rate (the voice of the book's main language)."""
 
     def request(self, part: BookPart) -> SpeechRequest:
         """The request one part is planned with."""
         return SpeechRequest(
             part.ssml,
-            voice=self.voice,
+            voice=None if self.routed else self.voice,
             format=self.part_format,
             speed=self.speed,
             loudness="off" if self.loudness is None else self.loudness,
@@ -84,6 +87,7 @@ class BookManifest:
             loudness=data["loudness"],
             lexicon=tuple(data["lexicon"]),
             package=str(data.get("package", "file")),
+            routed=bool(data.get("routed", False)),
         )
 
 

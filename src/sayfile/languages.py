@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from sayfile import text as textmod
@@ -33,6 +33,9 @@ _JUDGED_CHARS = 1000
 # The high-accuracy models that confirm a switch are kept for this many languages at most
 # (about 20 MB each); past that they are let go and loaded again when asked for.
 MAX_JUDGED_LANGUAGES = 10
+# A text longer than this (a whole book, planned before its parts) is not cut into runs: a
+# sample of its sentences gives its main language, and each part of it is routed when made.
+WHOLE_CHARS = 50_000
 # Languages read by their script alone: the identifier is not asked about them.
 _BY_SCRIPT = frozenset({"zh", "ja", "ko"})
 
@@ -140,10 +143,12 @@ class SentenceLanguages:
         another language moves the reading there when its script says so (Han, kana, hangul,
         or Latin after them), or when a finer identifier for just the two languages agrees;
         a sentence not sure of its language stays in the current one."""
+        routable = [(index, span) for index, span in enumerate(spans) if _routable(span)]
+        if sum(len(span.text) for _, span in routable) > WHOLE_CHARS:
+            return list(spans), self._main(span.text for _, span in routable)
         cuts: list[tuple[int, str, str | None]] = []  # (span index, sentence, language)
-        for index, span in enumerate(spans):
-            if _routable(span):
-                cuts.extend((index, s, self.of(s)) for s in _sentences(span.text))
+        for index, span in routable:
+            cuts.extend((index, s, self.of(s)) for s in _sentences(span.text))
         sure: Counter[str] = Counter()
         for _, sentence, language in cuts:
             if language:
@@ -165,6 +170,19 @@ class SentenceLanguages:
         if len(weight) == 1:
             return list(spans), main
         return list(_relabelled(spans, labelled)), main
+
+    def _main(self, texts: Iterable[str]) -> str | None:
+        """The language most of a long text is surely in, from an even sample of about
+        `WHOLE_CHARS` / 10 characters of its sentences."""
+        sentences = [s for text in texts for s in _sentences(text)]
+        total = sum(len(s) for s in sentences)
+        step = max(1, round(total / (WHOLE_CHARS / 10)))
+        sure: Counter[str] = Counter()
+        for sentence in sentences[::step]:
+            language = self.of(sentence)
+            if language:
+                sure[language] += len(sentence)
+        return sure.most_common(1)[0][0] if sure else None
 
     def _next(self, sentence: str, current: str, proposed: str, latin: str | None) -> str:
         """The language reading goes on in after `sentence`, which the quick identifier puts

@@ -338,6 +338,7 @@ class SpeechService:
             loudness=plan.loudness,
             lexicon=plan.lexicon,
             package=package,
+            routed=plan.routed,
         )
         job = self._new_job(plan, client, one_time, False)
         job = job.evolve(book=True, package=package, key=f"{job.key}:{package}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import itertools
 import os
@@ -94,6 +95,17 @@ class SpeechPlan:
         if not self.spans:
             return self.text
         return " ".join(span.text for span in self.spans if span.text)
+
+    def at_rate_of(self, voice: Voice) -> SpeechPlan:
+        """The same speech made at `voice`'s sample rate (a routed part of a book, which is
+        joined with the others without encoding again): what the plan's own voice said, it
+        still says."""
+        if voice == self.voice:
+            return self
+        script = tuple(
+            s if s.voice else dataclasses.replace(s, voice=self.voice.id) for s in self.script
+        )
+        return dataclasses.replace(self, voice=voice, spans=script)
 
     @property
     def voices(self) -> tuple[str, ...]:
