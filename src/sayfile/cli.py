@@ -19,11 +19,11 @@ from sayfile.audio import format_for_path
 from sayfile.books import book_ssml, read_book
 from sayfile.chapters import chapter_marks, mark_chapters
 from sayfile.errors import InvalidBook, SayfileError
-from sayfile.languages import LanguageVoice
 from sayfile.models import SpeechRequest
 from sayfile.naming import stem_for
 from sayfile.plans import validate
 from sayfile.scheduler import Lane
+from sayfile.sentence_languages import LanguageVoice
 from sayfile.settings import Settings
 from sayfile.subtitles import Timing, cues, srt, vtt
 from sayfile.synthesizer import SpeechPlan, SpeechResult, Synthesizer, timings_of

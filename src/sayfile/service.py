@@ -37,7 +37,6 @@ from sayfile.errors import (
 from sayfile.events import JobEvents
 from sayfile.files import PART, AudioFiles
 from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, is_job_id, new_job_id
-from sayfile.languages import LanguageVoice
 from sayfile.lifecycle import JobLifecycle, failure_error
 from sayfile.models import BookUpload, SpeechRequest, Voice
 from sayfile.naming import stem_for
@@ -45,6 +44,7 @@ from sayfile.plans import validate
 from sayfile.queue import JobQueue
 from sayfile.quota import StorageQuota, estimate_bytes
 from sayfile.scheduler import Lane
+from sayfile.sentence_languages import LanguageVoice
 from sayfile.settings import Settings
 from sayfile.ssml import looks_like_ssml
 from sayfile.store import JobStore

@@ -33,11 +33,11 @@ from sayfile.audio import (
 )
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.engines import Engine
-from sayfile.languages import SentenceLanguages
 from sayfile.lexicon import Lexicon
 from sayfile.loudness import LoudnessLevel
 from sayfile.models import Voice
 from sayfile.scheduler import Lane, SentenceExecutor, Turn
+from sayfile.sentence_languages import SentenceLanguages
 from sayfile.ssml import Span
 from sayfile.subtitles import Timing, Timings
 
