@@ -69,12 +69,15 @@ class BookManifest:
     year: str | None = None
     cover: str | None = None
     bitrate: int | None = None
+    routed: bool = False
+    """Nobody named a voice: each part's sentences go to their languages' voices, made at
+    `voice`'s rate (the voice of the book's main language)."""
 
     def request(self, part: BookPart) -> SpeechRequest:
         """The request one part is planned with."""
         return SpeechRequest(
             part.ssml,
-            voice=self.voice,
+            voice=None if self.routed else self.voice,
             format=self.part_format,
             speed=self.speed,
             loudness="off" if self.loudness is None else self.loudness,
@@ -114,6 +117,7 @@ class BookManifest:
             year=data.get("year"),
             cover=data.get("cover"),
             bitrate=data.get("bitrate"),
+            routed=bool(data.get("routed", False)),
         )
 
     def listed(self) -> list[tuple[str, int | None]]:

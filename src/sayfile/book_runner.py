@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import logging
 import os
 import socket
@@ -175,7 +176,15 @@ class BookRunner:
         self, job: Job, folder: BookFolder, manifest: BookManifest, number: int
     ) -> None:
         part = manifest.parts[number]
-        plan = validate(manifest.request(part), self.synthesizer, self.settings, None)
+        # Off the loop: finding the part's sentence languages takes a while.
+        plan = await self.synthesizer.executor.run(
+            functools.partial(
+                validate, manifest.request(part), self.synthesizer, self.settings, None
+            ),
+            Lane.background,
+        )
+        if manifest.routed:
+            plan = plan.at_rate_of(self.synthesizer.catalogue.resolve(voice=manifest.voice))
         plan = replace(plan, format=with_bitrate(plan.format, manifest.bitrate))
         turn = self.synthesizer.executor.turn(Lane.background, job.client or "")
         path = folder.part_audio(number, plan.format.extension)

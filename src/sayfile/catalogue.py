@@ -64,6 +64,15 @@ class Catalogue:
             return (preferred or matches)[0]
         return self.resolve(voice=self._default_voice)
 
+    def for_language(self, language: str, engine: str | None = None) -> Voice:
+        """The voice text in `language` gets when nobody named a voice: the default voice for
+        its own language (so English stays in it), else the best voice for `language`.
+        Raises UnknownLanguage."""
+        default = self.resolve()
+        if _primary(_tag(default.language)) == _primary(_tag(language)):
+            return default
+        return self.resolve(language=language, engine=engine)
+
     def _by_id(self) -> dict[str, Voice]:
         if self._voices is None:
             voices: dict[str, Voice] = {}

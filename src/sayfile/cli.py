@@ -28,6 +28,7 @@ from sayfile.naming import stem_for, title_stem
 from sayfile.pace import JobPace, PaceBook
 from sayfile.plans import validate
 from sayfile.scheduler import Lane
+from sayfile.sentence_languages import LanguageVoice
 from sayfile.settings import Settings
 from sayfile.ssml import looks_like_ssml
 from sayfile.subtitles import Timing, cues, srt, vtt
@@ -58,9 +59,21 @@ def voices(
         str | None, typer.Option("--language", "-l", help="Only voices for this language.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    languages: Annotated[
+        bool,
+        typer.Option(
+            "--languages",
+            help="List languages instead: the voice each gets with no hint, whether it is "
+            "neural, whether its text is recognised.",
+        ),
+    ] = False,
 ) -> None:
     """List the voices: id, engine, language, name, gender, sample rate, quality."""
-    catalogue = build_synthesizer(_settings()).catalogue
+    synthesizer = build_synthesizer(_settings())
+    if languages:
+        _languages(synthesizer.languages.table(), as_json)
+        return
+    catalogue = synthesizer.catalogue
     found = catalogue.voices(language)
     if language and not found:
         try:
@@ -84,6 +97,23 @@ def voices(
     for v in found:
         table.add_row(
             v.id, v.engine, v.language, v.name, v.gender or "", str(v.sample_rate), v.quality.name
+        )
+    Console().print(table)
+
+
+def _voices(plan: SpeechPlan) -> str:
+    """The voice that spoke, or the voices sentences in several languages went to."""
+    return f"voices {', '.join(plan.voices)}" if plan.routed else f"voice {plan.voice.id}"
+
+
+def _languages(rows: list[LanguageVoice], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps([row.public() for row in rows], ensure_ascii=False, indent=2))
+        return
+    table = Table("language", Column("voice", no_wrap=True), "neural", "recognised")
+    for row in rows:
+        table.add_row(
+            row.language, row.voice, "yes" if row.neural else "", "yes" if row.detected else ""
         )
     Console().print(table)
 
@@ -232,7 +262,7 @@ def say(
     if result.bytes:
         _err.print(
             f"wrote {target} ({clock(result.duration_s)} of audio, {result.bytes:,} bytes, "
-            f"voice {plan.voice.id})",
+            f"{_voices(plan)})",
             highlight=False,
         )
     # Beside the audio; beside where it would be for standard output.

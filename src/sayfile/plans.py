@@ -4,15 +4,14 @@ allowed."""
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import math
 
 from sayfile import text as textmod
-from sayfile.aliases import guess_language
 from sayfile.audio import audio_format
 from sayfile.errors import InvalidInput, TextTooLong, UnknownLanguage
 from sayfile.markup import TextFormat, spoken, text_format
-from sayfile.models import SpeechRequest
+from sayfile.models import SpeechRequest, Voice
 from sayfile.settings import Settings
 from sayfile.ssml import Span, looks_like_ssml, parse_ssml
 from sayfile.synthesizer import SpeechPlan, Synthesizer
@@ -75,11 +74,9 @@ def validate(
             field="text",
         )
     voice = catalogue.resolve(voice=request.voice, language=request.language, engine=request.engine)
-    if not (request.voice or request.language) and (guessed := guess_language(words)):
-        # Nobody said: the text's script decides (Chinese to a Mandarin voice, kana to
-        # Japanese) where some voice speaks it.
-        with contextlib.suppress(UnknownLanguage):
-            voice = catalogue.resolve(language=guessed, engine=request.engine)
+    routed = not (request.voice or request.language)
+    if routed:
+        spans, voice = _routed(spans, voice, synthesizer, request.engine)
     said = synthesizer.pronounced(spans, voice.language, request.lexicon)
     for span in {(s.voice, s.language): s for s in said}.values():
         synthesizer.voice_of(span, voice)  # every voice and language the text asks for exists
@@ -93,7 +90,38 @@ def validate(
         loudness,
         tuple(request.lexicon),
         ssml=reading is TextFormat.ssml,
+        routed=routed and not plain,
     )
+
+
+def _routed(
+    spans: list[Span], default: Voice, synthesizer: Synthesizer, engine: str | None
+) -> tuple[list[Span], Voice]:
+    """Nobody named a voice or a language: each run of sentences goes to the best voice for
+    its language (`SentenceLanguages.label`), one voice per language, the default voice for
+    its own language; the plan's voice is that of the language most of the text is in."""
+    labelled, main = synthesizer.languages.label(spans)
+    if main is None:
+        return spans, default
+    voices: dict[str, Voice] = {}
+
+    def voice_for(language: str) -> Voice:
+        if language not in voices:
+            try:
+                voices[language] = synthesizer.catalogue.for_language(language, engine)
+            except UnknownLanguage:
+                voices[language] = default
+        return voices[language]
+
+    # Spans the text labelled are new; the document's own (a <voice>, an xml:lang) are kept.
+    own = {id(span) for span in spans}
+    routed = [
+        span
+        if id(span) in own or span.language is None
+        else dataclasses.replace(span, voice=voice_for(span.language).id)
+        for span in labelled
+    ]
+    return routed, voice_for(main)
 
 
 def _loudness(asked: float | str | None, default: float | None) -> float | None:

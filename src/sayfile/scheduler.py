@@ -156,9 +156,15 @@ class SentenceExecutor:
                 step.future.set_result(result)
 
     def waiting(self) -> int:
-        """Steps queued and not yet started."""
+        """Steps queued that will still run (a cancelled step stays in its heap until a thread
+        takes and drops it, which it may not have done yet)."""
         with self._ready:
-            return sum(len(heap) for q in self._lanes.values() for heap in q.steps.values())
+            return sum(
+                not step.future.cancelled()
+                for q in self._lanes.values()
+                for heap in q.steps.values()
+                for step in heap
+            )
 
     def close(self) -> None:
         """Cancel what is queued, wait for the steps running, and stop the threads."""

@@ -53,6 +53,7 @@ from sayfile.plans import validate
 from sayfile.queue import JobQueue
 from sayfile.quota import StorageQuota, estimate_bytes, speech_seconds
 from sayfile.scheduler import Lane
+from sayfile.sentence_languages import LanguageVoice
 from sayfile.settings import Settings
 from sayfile.store import JobStore
 from sayfile.subtitles import Timing, Timings
@@ -70,8 +71,6 @@ _MAX_RESUMES = 50
 _MAX_CHAPTERS = 100_000
 # The cover picture's file in a book's folder, by its media type.
 _COVER_FILES = {"image/jpeg": "cover.jpg", "image/png": "cover.png"}
-# Texts up to this long are planned on the event loop (at most a few milliseconds).
-_PLAN_ON_LOOP_CHARS = 5_000
 _RESTARTED = "interrupted because the server restarted before it finished; please submit it again"
 _LOST = (
     "the worker synthesizing this job stopped (it crashed or was killed); please submit it again"
@@ -164,18 +163,16 @@ class SpeechService:
         return limit
 
     def plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
-        """Validate a request for `purpose`. Raises InvalidInput (or a subclass such as
-        TextTooLong, naming the setting whose limit the text is over) naming what is wrong and
-        what is allowed."""
+        """Validate a request for `purpose` (on the thread it is called on). Raises
+        InvalidInput (or a subclass such as TextTooLong, naming the setting whose limit the
+        text is over) naming what is wrong and what is allowed."""
         setting = f"SAYFILE_{_LIMITS[purpose].upper()}"
         return validate(request, self.synthesizer, self.settings, self.limit(purpose), setting)
 
     async def _plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
-        """`plan`, on the executor for a text long enough that reading it (Markdown and HTML
-        take about 3 ms per 1,000 characters) would hold up the event loop."""
-        if len(request.text) <= _PLAN_ON_LOOP_CHARS:
-            return self.plan(request, purpose)
-        lane = Lane.background if purpose is Purpose.job else Lane.interactive
+        """`plan`, on the executor: reading Markdown (about 3 ms per 1,000 characters) and
+        finding each sentence's language (5-19 ms per 1,000) would hold up the event loop."""
+        lane = Lane.background if purpose in (Purpose.job, Purpose.book) else Lane.interactive
         return await self.synthesizer.executor.run(
             functools.partial(self.plan, request, purpose), lane
         )
@@ -191,7 +188,8 @@ class SpeechService:
         text = sample_text(voice)
         request = SpeechRequest(text, voice=voice.id, format="mp3")
         # A job with a kept file, not an answer in memory: players fetch samples in ranges.
-        return await self._speak_as_job(self.plan(request, Purpose.direct), None)
+        plan = await self._plan(request, Purpose.direct)
+        return await self._speak_as_job(plan, None)
 
     def lexicons(self) -> list[dict[str, object]]:
         """The pronunciation lexicons every request gets: each file, its language, entries."""
@@ -200,6 +198,11 @@ class SpeechService:
     def voice_ids(self) -> frozenset[str]:
         """Every voice id the catalogue has."""
         return frozenset(voice.id for voice in self.catalogue.voices())
+
+    async def languages(self) -> list[LanguageVoice]:
+        """Each language a voice speaks, the voice its text gets with no hint, whether that
+        is neural and whether such text is recognised (the identifier loads off the loop)."""
+        return await self.synthesizer.executor.run(self.synthesizer.languages.table)
 
     def voice(self, voice: str | None = None, language: str | None = None) -> Voice:
         """The voice a request naming `voice` or `language` (or neither) gets."""
@@ -383,6 +386,7 @@ class SpeechService:
             year=info.year,
             cover=_COVER_FILES.get(cover.media_type) if cover else None,
             bitrate=choice.bitrate,
+            routed=plan.routed,
         )
         job = self._new_job(plan, client, one_time, False)
         job = job.evolve(
@@ -456,7 +460,9 @@ class SpeechService:
 
     def _key(self, plan: SpeechPlan, client: str | None) -> str:
         """The key under which identical requests find each other's audio."""
-        variant = json.dumps([plan.loudness, plan.lexicon], sort_keys=True)
+        # Sentences routed to their languages' voices differ from the same text in one voice.
+        routed = [plan.voices] if plan.routed else []
+        variant = json.dumps([plan.loudness, plan.lexicon, *routed], sort_keys=True)
         return cache_key(
             plan.text, plan.voice.id, plan.format.name, plan.speed, self._owner(client), variant
         )

@@ -48,15 +48,26 @@ class Timing:
     start: float
     end: float
     text: str
+    voice: str | None = None
+    """The voice that spoke a piece (None for words, captions and marks)."""
 
     def to_json(self) -> dict[str, Any]:
         """The timing as a JSON object, times rounded to the millisecond."""
-        return {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+        out = {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+        if self.voice is not None:
+            out["voice"] = self.voice
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Timing:
         """The timing `to_json` gave."""
-        return cls(float(data["start"]), float(data["end"]), str(data["text"]))
+        voice = data.get("voice")
+        return cls(
+            float(data["start"]),
+            float(data["end"]),
+            str(data["text"]),
+            None if voice is None else str(voice),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +120,7 @@ def joined(
     shifted by where it starts; `marks` added to the parts' own."""
 
     def shift(timing: Timing, by: float) -> Timing:
-        return Timing(timing.start + by, timing.end + by, timing.text)
+        return Timing(timing.start + by, timing.end + by, timing.text, timing.voice)
 
     pieces = tuple(shift(t, start) for start, part in parts for t in part.pieces)
     known = all(part.words is not None for _, part in parts)

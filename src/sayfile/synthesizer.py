@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import itertools
 import os
@@ -36,6 +37,7 @@ from sayfile.lexicon import Lexicon
 from sayfile.loudness import LoudnessLevel
 from sayfile.models import Voice
 from sayfile.scheduler import Lane, SentenceExecutor, Turn
+from sayfile.sentence_languages import SentenceLanguages
 from sayfile.ssml import Span
 from sayfile.subtitles import Timing, Timings
 
@@ -69,7 +71,8 @@ _AHEAD_PER_THREAD = 2
 class SpeechPlan:
     """A validated request: its text (normalised, or an SSML document), the chosen voice,
     format and speed; what is said (`spans`: from SSML and lexicons, empty for plain text
-    said as it is), the loudness target (None: off) and the request's own lexicon entries."""
+    said as it is), the loudness target (None: off), the request's own lexicon entries, and
+    whether its sentences were routed to their languages' voices."""
 
     text: str
     voice: Voice
@@ -80,6 +83,8 @@ class SpeechPlan:
     lexicon: tuple[dict[str, str], ...] = ()
     # `text` is an SSML document (else the words as said, Markdown and addresses read already).
     ssml: bool = False
+    routed: bool = False
+    """Nobody named a voice or language: sentences go to their languages' voices."""
 
     @property
     def script(self) -> tuple[Span, ...]:
@@ -92,6 +97,22 @@ class SpeechPlan:
         if not self.spans:
             return self.text
         return " ".join(span.text for span in self.spans if span.text)
+
+    def at_rate_of(self, voice: Voice) -> SpeechPlan:
+        """The same speech made at `voice`'s sample rate (a routed part of a book, which is
+        joined with the others without encoding again): what the plan's own voice said, it
+        still says."""
+        if voice == self.voice:
+            return self
+        script = tuple(
+            s if s.voice else dataclasses.replace(s, voice=self.voice.id) for s in self.script
+        )
+        return dataclasses.replace(self, voice=voice, spans=script)
+
+    @property
+    def voices(self) -> tuple[str, ...]:
+        """The voices spans name (a <voice>, or sentences routed to their language's voice)."""
+        return tuple(sorted({span.voice for span in self.spans if span.voice}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +166,8 @@ class Synthesizer:
         self._observer = observer
         self._levels: dict[float | None, LoudnessLevel] = {}
         self._levels_lock = threading.Lock()
+        self.languages = SentenceLanguages(catalogue)
+        """The language of each sentence nobody labelled (its identifier built on first use)."""
 
     def plan_of(self, text: str, voice_id: str, fmt: str, speed: float) -> SpeechPlan:
         """A plan of plain `text` said as it is (warming up, tests). Raises UnknownVoice when
@@ -311,7 +334,8 @@ class Synthesizer:
                     self._observer(piece.voice.engine, seconds, size / rate)
                 begins = (cursor + lead) / rate
                 if heard is not None and piece.text:
-                    heard.append(Timing(begins, (cursor + size) / rate, piece.text))
+                    end = (cursor + size) / rate
+                    heard.append(Timing(begins, end, piece.text, piece.voice.id))
                 if marked is not None:
                     marked.extend(Timing(begins, begins, name) for name in piece.marks)
                 cursor += size

@@ -80,6 +80,8 @@ class Parts:
         try:
             plan = synthesizer.plan_of("Ready.", self.settings.default_voice, "wav", 1.0)
             await synthesizer.warm_up(plan)
+            # The language identifier too, so the first text with no voice named pays nothing.
+            await synthesizer.executor.run(synthesizer.languages.load)
         except SayfileError as exc:
             # A broken default voice fails its own requests, not the start-up.
             log.warning("the default voice could not be loaded: %s", exc)

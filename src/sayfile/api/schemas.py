@@ -236,6 +236,16 @@ class VoiceOut(BaseModel):
     credit: str | None = Field(default=None, description="Who made the voice, and its licence.")
 
 
+class LanguageOut(BaseModel):
+    language: str = Field(description="A primary language code (ISO 639-1 where it has one).")
+    voice: str = Field(description="The voice its text gets when no voice or language is named.")
+    neural: bool = Field(description="Whether that voice is neural (Kokoro, Piper).")
+    detected: bool = Field(
+        description="Whether text in this language is recognised with no hint (sentence by "
+        "sentence) and sent to that voice."
+    )
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

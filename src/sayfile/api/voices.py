@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from sayfile.api.deps import RATE_LIMIT, ServiceDep
 from sayfile.api.downloads import JobFileResponse, unless_disconnected
-from sayfile.api.schemas import AUDIO_CONTENT, VoiceOut, error_docs
+from sayfile.api.schemas import AUDIO_CONTENT, LanguageOut, VoiceOut, error_docs
 
 router = APIRouter(tags=["voices"])
 
@@ -21,6 +21,17 @@ async def list_voices(
 ) -> list[VoiceOut]:
     voices = service.voices(language)
     return [VoiceOut.model_validate(v.public()) for v in voices]
+
+
+@router.get(
+    "/voices/languages",
+    response_model=list[LanguageOut],
+    summary="Languages: the voice each gets with no hint, neural ones first",
+)
+async def list_languages(service: ServiceDep) -> list[LanguageOut]:
+    """Which languages get a neural voice, and which are recognised sentence by sentence
+    when a request names no voice and no language."""
+    return [LanguageOut.model_validate(row.public()) for row in await service.languages()]
 
 
 @router.get(

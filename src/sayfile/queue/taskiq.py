@@ -4,6 +4,7 @@ voices once and run several jobs at a time in fair turns on their own sentence e
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -68,7 +69,9 @@ def _payload(job: Job, plan: SpeechPlan) -> dict[str, Any]:
     return {
         "job": job.to_dict(),
         "text": plan.text,
-        "voice": plan.voice.id,
+        # A plan routed by language is planned again the same way (the routing depends on
+        # the text alone); naming its main voice would put every sentence in that voice.
+        "voice": None if plan.routed else plan.voice.id,
         "format": plan.format.name,
         "speed": plan.speed,
         "loudness": "off" if plan.loudness is None else plan.loudness,
@@ -173,7 +176,10 @@ def worker_broker() -> AsyncBroker:
                 lexicon=tuple(payload.get("lexicon", ())),
                 text_format=payload.get("text_format"),
             )
-            plan = validate(request, parts.synthesizer, parts.settings, None)
+            # Off the loop: finding a long text's languages takes a while (see plans.py).
+            plan = await parts.synthesizer.executor.run(
+                functools.partial(validate, request, parts.synthesizer, parts.settings, None)
+            )
         except SayfileError as exc:
             await parts.lifecycle.fail(job.id, FailureReason.invalid, str(exc))
             return
