@@ -68,6 +68,9 @@ _RECHECK_S = 5.0
 _MAX_RESUMES = 50
 # More chapters than any book has: a chapter number beyond it is not looked up.
 _MAX_CHAPTERS = 100_000
+# A one-time download claims its link in the store for at most this long: a process that dies
+# while sending leaves the link blocked (409) no longer than this.
+_DOWNLOAD_CLAIM_S = 3600.0
 # The cover picture's file in a book's folder, by its media type.
 _COVER_FILES = {"image/jpeg": "cover.jpg", "image/png": "cover.png"}
 # Texts up to this long are planned on the event loop (at most a few milliseconds).
@@ -151,10 +154,10 @@ class SpeechService:
         self.quota = quota
         self.answers = answers
         self._clock = clock
-        # Bytes of one-time files sent so far, by job, and those being sent now (in this
-        # process).
+        # Bytes of one-time files sent so far, by job, and the store's claim on each one
+        # being sent now from this process.
         self._delivered: dict[str, int] = {}
-        self._downloading: set[str] = set()
+        self._claims: dict[str, str] = {}
 
     # -- validation -----------------------------------------------------------------------
 
@@ -582,17 +585,28 @@ class SpeechService:
         time, so two at once cannot both get the file. Raises JobNotFound, JobExpired,
         JobFailed, JobNotReady (while queued or running) or JobBusy."""
         job = await self._done(job_id)
-        path = self.files.path(job.id, job.extension)
-        held = download and job.one_time
-        if held:
-            if job.id in self._downloading:
-                raise JobBusy()
-            self._downloading.add(job.id)
+        if not (download and job.one_time):
+            return job, await self._open(job)
+        # The claim is taken in the store before the record is read again, and given back
+        # only after the link is used up (`delivered`): whoever claims next, in this process
+        # or another, sees it expired. Without it a second GET on the same connection came
+        # in between the end of the body and the expiry, and got the file again.
+        token = await self.store.try_lock(_download_claim(job.id), _DOWNLOAD_CLAIM_S)
+        if token is None:
+            raise JobBusy()
         try:
-            return job, await asyncio.to_thread(path.open, "rb")
+            job = await self._done(job_id)
+            file = await self._open(job)
+        except BaseException:
+            await self.store.unlock(_download_claim(job.id), token)
+            raise
+        self._claims[job.id] = token
+        return job, file
+
+    async def _open(self, job: Job) -> BinaryIO:
+        try:
+            return await asyncio.to_thread(self.files.path(job.id, job.extension).open, "rb")
         except FileNotFoundError:
-            if held:
-                self._downloading.discard(job.id)
             raise JobExpired() from None
 
     async def _done(self, job_id: str) -> Job:
@@ -662,14 +676,18 @@ class SpeechService:
         `Range: bytes=0-` or a download manager's pieces use it up like a plain download."""
         if not job.one_time:
             return
-        self._downloading.discard(job.id)
-        total = self._delivered.get(job.id, 0) + count
-        if total < (job.bytes or 0):
-            self._delivered[job.id] = total
-            return
-        self._delivered.pop(job.id, None)
-        await self.lifecycle.expire(job.id, self._clock())
-        self.files.remove(job.id, job.extension)
+        token = self._claims.pop(job.id, None)
+        try:
+            total = self._delivered.get(job.id, 0) + count
+            if total < (job.bytes or 0):
+                self._delivered[job.id] = total
+                return
+            self._delivered.pop(job.id, None)
+            await self.lifecycle.expire(job.id, self._clock())
+            self.files.remove(job.id, job.extension)
+        finally:
+            if token is not None:
+                await self.store.unlock(_download_claim(job.id), token)
 
     async def cancel(self, job_id: str) -> None:
         """Stop a queued or running job (wherever it runs), or delete a finished one; its
@@ -833,6 +851,10 @@ def _chapter_states(folder: BookFolder) -> list[ChapterState] | None:
         else ChapterState(title, states[made])
         for title, made in manifest.listed()
     ]
+
+
+def _download_claim(job_id: str) -> str:
+    return f"download:{job_id}"
 
 
 def _done_chapter_states(data: dict[str, object]) -> list[ChapterState]:
