@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 import httpx2 as httpx
 import pytest
+from fastapi.testclient import TestClient
 
-from conftest import Server, wait_done
+from conftest import TONES, Server, decode, wait_done
 
 
 @pytest.mark.slow
@@ -48,3 +49,141 @@ def test_a_one_time_link_delivers_once_on_one_connection_and_at_once(
             whole = [a for a in answers if a.status_code == 200 and len(a.content) == size]
             assert len(whole) == 1, [a.status_code for a in answers]
             assert all(a.status_code in (200, 409, 410) for a in answers)
+
+
+def _ssml(inner: str) -> dict[str, str]:
+    return {"text": f"<speak>{inner}</speak>"}
+
+
+def _alias(term: str, replacement: str) -> list[dict[str, str]]:
+    return [{"language": "*", "term": term, "replacement": replacement}]
+
+
+def test_lexicon_replacements_count_against_the_limit_as_spoken(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """5,000 characters of `a ` with a 500-character replacement for `a` was 1.25 million
+    characters said by POST /speech, and 8,000 a 37-hour job."""
+    client = make_client(**TONES)
+    lexicon = _alias("a", "b" * 500)
+    r = client.post("/speech", json={"text": "a " * 2500, "lexicon": lexicon})
+    assert r.status_code == 413, r.text
+    error = r.json()["error"]
+    assert error["code"] == "text_too_long" and error["setting"] == "SAYFILE_MAX_CHARS_DIRECT"
+    assert "as spoken" in error["message"] and error["size"] > 1_000_000
+    r = client.post("/jobs", json={"text": _ssml("a " * 4000)["text"], "lexicon": lexicon})
+    assert r.status_code == 413 and r.json()["error"]["setting"] == "SAYFILE_MAX_CHARS_JOB"
+    assert r.json()["error"]["limit"] == 200_000
+    # A replacement that keeps within the limit is said.
+    said = client.post("/speech", json={"text": "a b", "lexicon": _alias("a", "c" * 50)})
+    assert said.status_code == 200 and decode(said.content, "mp3").duration_s > 0
+
+
+def test_breaks_cannot_make_audio_out_of_nothing(make_client: Callable[..., TestClient]) -> None:
+    """1 word and 555 ten-second breaks was 92 minutes of WAV in one direct answer."""
+    client = make_client(**TONES)
+    many = _ssml("Hi " + '<break time="10s"/><mark name="m"/>' * 555)
+    for path in ("/speech", "/jobs", "/speech?stream=true"):
+        r = client.post(path, json={**many, "format": "wav"})
+        assert r.status_code == 413, (path, r.status_code)
+        error = r.json()["error"]
+        assert error["code"] == "too_much_silence" and error["field"] == "text"
+        assert "60 s" in error["message"] if path == "/speech" else "600 s" in error["message"]
+    # A few breaks are what SSML is for: 3 x 10 s in a direct answer.
+    some = client.post(
+        "/speech",
+        json={
+            **_ssml('Hi <break time="10s"/> a <break time="10s"/> b <break time="10s"/> there'),
+            "format": "wav",
+        },
+    )
+    assert some.status_code == 200
+    assert decode(some.content, "wav").duration_s > 30
+
+
+def test_a_job_reserves_its_pauses_against_the_quota(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """With a 10 MiB quota one job of breaks wrote 158 MB: its pauses now count up front."""
+    client = make_client(**TONES, storage_quota_bytes=2_000_000)
+    pauses = _ssml("Hello there. " + '<break time="10s"/><mark name="m"/>' * 59)  # 590 s
+    r = client.post("/jobs", json={**pauses, "format": "wav"})
+    assert r.status_code == 507 and r.json()["error"]["code"] == "storage_full"
+    assert client.post("/jobs", json={"text": "Hello there.", "format": "wav"}).status_code == 202
+
+
+def test_a_phoneme_longer_than_a_sentence_is_refused(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """A 21,000-character <phoneme> was one engine call running for 17 minutes."""
+    client = make_client(**TONES, max_sentence_chars=400)
+    for path in ("/speech", "/jobs"):
+        r = client.post(path, json=_ssml(f'<phoneme alphabet="ipa" ph="{"ə" * 2000}">x</phoneme>'))
+        assert r.status_code == 422 and r.json()["error"]["field"] == "text"
+        assert "SAYFILE_MAX_SENTENCE_CHARS" in r.json()["error"]["message"]
+    r = client.post(
+        "/speech", json={"text": "hello", "lexicon": _alias("hello", "ipa:" + "ə" * 401)}
+    )
+    assert r.status_code == 422 and "400" in r.json()["error"]["message"]
+    ok = client.post("/speech", json=_ssml('<phoneme alphabet="ipa" ph="həˈloʊ">hello</phoneme>'))
+    assert ok.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        '<say-as interpret-as="telephone">' + "1" * 4999 + "</say-as>",
+        '<say-as interpret-as="characters">' + "a" * 4999 + "</say-as>",
+    ],
+)
+def test_say_as_expansions_count_against_the_direct_limit(
+    make_client: Callable[..., TestClient], inner: str
+) -> None:
+    r = make_client(**TONES).post("/speech", json=_ssml(inner))
+    assert r.status_code == 413 and r.json()["error"]["size"] > 5000
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        '<say-as interpret-as="date" format="ymd">' + "1" * 20 + "-01-02</say-as>",
+        '<say-as interpret-as="date" format="mdy">' + "1" * 4900 + "/01/2020</say-as>",
+    ],
+)
+def test_dates_no_calendar_has_are_read_as_written(
+    make_client: Callable[..., TestClient], inner: str
+) -> None:
+    """A 20-digit year or a 4,900-digit month was a 500 (OverflowError, int digits limit)."""
+    r = make_client(**TONES).post("/jobs", json=_ssml(inner))
+    assert r.status_code == 202, r.text
+
+
+def test_ssml_after_an_xml_declaration_is_ssml_and_a_doctype_is_refused(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """ "Hello &xxe; there.</speak>" was what the timings said was spoken."""
+    client = make_client(**TONES)
+    job = client.post("/jobs", json={"text": '<?xml version="1.0"?>\n<speak>Hello there.</speak>'})
+    done = wait_done(client, job.json()["status_url"])
+    pieces = client.get(f"/jobs/{done['id']}/timings").json()["pieces"]
+    assert [piece["text"] for piece in pieces] == ["Hello there."]
+    for text in (
+        '<?xml version="1.0"?><!DOCTYPE speak [<!ENTITY xxe "boo">]>'
+        "<speak>Hello &xxe; there.</speak>",
+        '<!DOCTYPE speak SYSTEM "http://127.0.0.1:9/x.dtd"><speak>Hello there.</speak>',
+    ):
+        for path in ("/speech", "/jobs"):
+            r = client.post(path, json={"text": text})
+            assert r.status_code == 422, (path, text)
+            assert r.json()["error"]["field"] == "text" and "DTD" in r.json()["error"]["message"]
+    # An HTML page with its DOCTYPE is still read as HTML, not taken for SSML.
+    html = client.post("/speech", json={"text": "<!DOCTYPE html><p>Hello there.</p>"})
+    assert html.status_code == 200
+
+
+def test_a_lone_surrogate_inside_ssml_is_422(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES)
+    body = b'{"text": "<speak>Hi \\ud800 there</speak>"}'
+    r = client.post("/speech", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "text"
+    assert "U+D800" in r.json()["error"]["message"]

@@ -39,7 +39,9 @@ from sayfile.errors import (
     JobNotReady,
     SayfileError,
     StoreUnavailable,
+    TextTooLong,
     TooManyActive,
+    TooMuchSilence,
 )
 from sayfile.events import JobEvents
 from sayfile.files import PART, AudioFiles
@@ -97,6 +99,15 @@ _LIMITS = {
     Purpose.stream: "max_chars_job",
     Purpose.job: "max_chars_job",
     Purpose.book: "max_chars_book",
+}
+
+# Silence (<break>s, paragraph pauses) a request may ask for on top of as much silence as it
+# has speech: pauses can at most double a file, and a word with a thousand breaks is refused.
+_SILENCE_S = {
+    Purpose.direct: 60.0,
+    Purpose.stream: 600.0,
+    Purpose.job: 600.0,
+    Purpose.book: 3600.0,
 }
 
 
@@ -171,7 +182,27 @@ class SpeechService:
         TextTooLong, naming the setting whose limit the text is over) naming what is wrong and
         what is allowed."""
         setting = f"SAYFILE_{_LIMITS[purpose].upper()}"
-        return validate(request, self.synthesizer, self.settings, self.limit(purpose), setting)
+        limit = self.limit(purpose)
+        plan = validate(request, self.synthesizer, self.settings, limit, setting)
+        # The limits hold for what is spoken and written, not for what was typed: a
+        # lexicon replacement or a say-as can say far more than its text, a <break> makes
+        # audio out of nothing.
+        most = self.settings.max_sentence_chars
+        for span in plan.spans:
+            # Words are cut into sentences of at most `most`; a pronunciation is one engine
+            # call whatever its length, so a longer one would pin a thread for minutes.
+            if len(said := span.phonemes or span.pinyin or "") > most:
+                raise InvalidInput(
+                    f"A <phoneme> (or lexicon pronunciation) is {len(said)} characters long; "
+                    f"allowed: at most {most} (SAYFILE_MAX_SENTENCE_CHARS). Split it up.",
+                    field="text",
+                )
+        if plan.spoken_chars > limit:
+            raise TextTooLong(plan.spoken_chars, limit, setting, spoken=True)
+        allowed = _SILENCE_S[purpose] + speech_seconds(plan.words, plan.speed)
+        if plan.silence_s > allowed:
+            raise TooMuchSilence(plan.silence_s, allowed, _SILENCE_S[purpose])
+        return plan
 
     async def _plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
         """`plan`, on the executor for a text long enough that reading it (Markdown and HTML
@@ -482,10 +513,17 @@ class SpeechService:
         if job.client is not None:
             await self._check_client(job.client)
         if book is None:
-            estimate = estimate_bytes(plan.words, plan.format, plan.voice.sample_rate, plan.speed)
+            estimate = estimate_bytes(
+                plan.words, plan.format, plan.voice.sample_rate, plan.speed, plan.silence_s
+            )
         else:  # a book's millions of characters are counted off the event loop
             estimate = await asyncio.to_thread(
-                estimate_bytes, plan.words, plan.format, plan.voice.sample_rate, plan.speed
+                estimate_bytes,
+                plan.words,
+                plan.format,
+                plan.voice.sample_rate,
+                plan.speed,
+                plan.silence_s,
             )
         await self.quota.reserve(job.id, estimate)
         # The record exists before any file or worker can refer to it.

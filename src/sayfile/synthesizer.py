@@ -93,6 +93,18 @@ class SpeechPlan:
             return self.text
         return " ".join(span.text for span in self.spans if span.text)
 
+    @property
+    def spoken_chars(self) -> int:
+        """Characters the engines are given, after SSML, say-as and lexicon expansion: a
+        span's pronunciation where it has one, else its words (one separator between)."""
+        sizes = [len(s.phonemes or s.pinyin or s.text) for s in self.script]
+        return sum(sizes) + max(0, sum(1 for size in sizes if size) - 1)
+
+    @property
+    def silence_s(self) -> float:
+        """Seconds of silence the spans ask for (<break>s, paragraph pauses), at any speed."""
+        return sum(span.pause_before_s for span in self.spans)
+
 
 @dataclass(frozen=True, slots=True)
 class Piece:
