@@ -187,3 +187,21 @@ def test_a_lone_surrogate_inside_ssml_is_422(make_client: Callable[..., TestClie
     r = client.post("/speech", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "text"
     assert "U+D800" in r.json()["error"]["message"]
+
+
+def test_voice_samples_need_the_key_and_are_made_once(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """40 unauthenticated sample requests for one voice made 24 jobs and filled the queue."""
+    client = make_client(**TONES, api_keys=["k1"])
+    url = "/voices/tone:beep/sample"
+    refused = client.get(url)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
+    key = {"authorization": "Bearer k1"}
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: client.get(url, headers=key), range(40)))
+    assert [a.status_code for a in answers] == [200] * 40
+    assert decode(answers[0].content, "mp3").duration_s > 0
+    audio = client.app.state.settings.data_dir / "audio"  # type: ignore[attr-defined]
+    made = {path.stat().st_ino for path in audio.iterdir() if path.suffix == ".mp3"}
+    assert len(made) == 1  # one synthesis; every other answer links its file

@@ -169,6 +169,8 @@ class SpeechService:
         # being sent now from this process.
         self._delivered: dict[str, int] = {}
         self._claims: dict[str, str] = {}
+        # Voice samples being made, by cache key.
+        self._samples: dict[str, asyncio.Lock] = {}
 
     # -- validation -----------------------------------------------------------------------
 
@@ -218,14 +220,25 @@ class SpeechService:
         """The catalogue (best first for `language`)."""
         return self.catalogue.voices(language)
 
-    async def sample(self, voice_id: str) -> Job:
+    async def sample(self, voice_id: str, client: str | None = None) -> Job:
         """A short sentence in the voice's own language, made the first time it is asked
-        for and then served from the finished file while it lives. Raises UnknownVoice."""
+        for and then served from the finished file while it lives; `client`'s limits count
+        it like speech. Raises UnknownVoice, and what `speak` raises (TooManyActive, Busy)."""
         voice = self.catalogue.resolve(voice=voice_id)
         text = sample_text(voice)
         request = SpeechRequest(text, voice=voice.id, format="mp3")
-        # A job with a kept file, not an answer in memory: players fetch samples in ranges.
-        return await self._speak_as_job(self.plan(request, Purpose.direct), None)
+        plan = self.plan(request, Purpose.direct)
+        # Many asking for the same sample at once wait for the one being made and then share
+        # its file, rather than each queueing a job of its own.
+        key = self._key(plan, client)
+        lock = self._samples.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                # A job with a kept file, not an answer in memory: players fetch in ranges.
+                return await self._speak_as_job(plan, client)
+        finally:
+            if not lock.locked() and self._samples.get(key) is lock:
+                del self._samples[key]
 
     def lexicons(self) -> list[dict[str, object]]:
         """The pronunciation lexicons every request gets: each file, its language, entries."""
