@@ -5,7 +5,10 @@ once got through is a test here."""
 from __future__ import annotations
 
 import concurrent.futures
+import json
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -205,3 +208,45 @@ def test_voice_samples_need_the_key_and_are_made_once(
     audio = client.app.state.settings.data_dir / "audio"  # type: ignore[attr-defined]
     made = {path.stat().st_ino for path in audio.iterdir() if path.suffix == ".mp3"}
     assert len(made) == 1  # one synthesis; every other answer links its file
+
+
+def test_chapters_up_to_the_bound_are_made_and_more_are_refused_up_front(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    """An SSML job with 256 `chapter:` marks (mp3) or 1,000 (opus), and a text of 400
+    `Chapter N` lines, were accepted and then failed with an internal ValueError."""
+    client = make_client(**TONES)
+
+    def marked(count: int) -> str:
+        return _ssml("".join(f'<mark name="chapter:Part {n}"/>Word {n}. ' for n in range(count)))[
+            "text"
+        ]
+
+    job = client.post("/jobs", json={"text": marked(256), "format": "mp3"})
+    assert job.status_code == 202, job.text
+    done = wait_done(client, job.json()["status_url"])
+    assert done["status"] == "done", done
+    saved = tmp_path / "marked.mp3"
+    saved.write_bytes(client.get(done["audio_url"]).content)
+    assert len(_chapters_of(saved)) == 256
+
+    for fmt in ("opus", "mp3"):
+        r = client.post("/jobs", json={"text": marked(1000), "format": fmt})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["field"] == "text" and "500" in r.json()["error"]["message"]
+
+    text = "".join(f"Chapter {n}\n\nIt was a quiet day number {n}.\n\n" for n in range(1, 401))
+    job = client.post("/jobs", json={"text": text, "format": "mp3"})
+    assert job.status_code == 202, job.text
+    done = wait_done(client, job.json()["status_url"], timeout=120)
+    assert done["status"] == "done", done
+    saved.write_bytes(client.get(done["audio_url"]).content)
+    titles = _chapters_of(saved)
+    assert len(titles) == 400 and titles[-1] == "Chapter 400"
+
+
+def _chapters_of(path: Path) -> list[str]:
+    """The chapter titles ffprobe (and the players built on FFmpeg) find in a file."""
+    command = ["ffprobe", "-v", "error", "-show_chapters", "-print_format", "json", str(path)]
+    found = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
+    return [chapter["tags"]["title"] for chapter in found["chapters"]]

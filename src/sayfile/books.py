@@ -54,6 +54,9 @@ _READS = "sayfile reads books as EPUB, Markdown (.md) or plain text (.txt)."
 MAX_XHTML_BYTES = 50 * 1024 * 1024
 # The SSML mark that starts a chapter, followed by its title; and the pause after a chapter.
 CHAPTER_MARK = "chapter:"
+# The most chapters a book (or an SSML text's `chapter:` marks) may have: every format with
+# chapters holds this many.
+MAX_CHAPTERS = 500
 CHAPTER_PAUSE_MS = 1500
 # A line longer than this is a paragraph, whatever it starts with.
 MAX_HEADING_CHARS = 100
@@ -203,7 +206,7 @@ def read_book(
     source: bytes | Path | BinaryIO,
     filename: str,
     media_type: str | None = None,
-    max_chapters: int = 500,
+    max_chapters: int = MAX_CHAPTERS,
     max_chars: int | None = 4_000_000,
 ) -> list[Chapter]:
     """The chapters of `open_book`, front matter included and marked `skipped`, for callers
@@ -215,7 +218,7 @@ def open_book(
     source: bytes | Path | BinaryIO,
     filename: str,
     media_type: str | None = None,
-    max_chapters: int = 500,
+    max_chapters: int = MAX_CHAPTERS,
     max_chars: int | None = 4_000_000,
 ) -> Book:
     """Read the book uploaded as `filename` (its bytes, a path, or an open binary file, read

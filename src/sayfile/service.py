@@ -27,7 +27,16 @@ from sayfile.book_parts import (
     ChapterProgress,
     split_book,
 )
-from sayfile.books import Book, Chapter, book_ssml, choose_chapters, open_book, title_of
+from sayfile.books import (
+    CHAPTER_MARK,
+    MAX_CHAPTERS,
+    Book,
+    Chapter,
+    book_ssml,
+    choose_chapters,
+    open_book,
+    title_of,
+)
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.chapters import chapter_marks
 from sayfile.errors import (
@@ -199,6 +208,14 @@ class SpeechService:
                     f"allowed: at most {most} (SAYFILE_MAX_SENTENCE_CHARS). Split it up.",
                     field="text",
                 )
+        chapters = sum(1 for span in plan.spans if (span.mark or "").startswith(CHAPTER_MARK))
+        if chapters > MAX_CHAPTERS:
+            # Refused now rather than failing when the marks are written, after synthesis.
+            raise InvalidInput(
+                f"The text has {chapters} chapter marks (<mark name='{CHAPTER_MARK}...'>); "
+                f"allowed: at most {MAX_CHAPTERS}.",
+                field="text",
+            )
         if plan.spoken_chars > limit:
             raise TextTooLong(plan.spoken_chars, limit, setting, spoken=True)
         allowed = _SILENCE_S[purpose] + speech_seconds(plan.words, plan.speed)
