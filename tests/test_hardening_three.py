@@ -250,3 +250,43 @@ def _chapters_of(path: Path) -> list[str]:
     command = ["ffprobe", "-v", "error", "-show_chapters", "-print_format", "json", str(path)]
     found = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
     return [chapter["tags"]["title"] for chapter in found["chapters"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "named"),
+    [
+        (_ssml('<phoneme alphabet="ipa" ph="123">x</phoneme>'), "text", "'1'"),
+        (_ssml('<phoneme alphabet="ipa" ph="☃☃">x</phoneme>'), "text", "☃"),
+        (_ssml('<phoneme alphabet="x-pinyin" ph="zhang3 zzz9">x</phoneme>'), "text", "zzz9"),
+        ({"text": "hello", "lexicon": _alias("hello", "pinyin:zzz9")}, "lexicon", "zzz9"),
+        ({"text": "hello", "lexicon": _alias("hello", "ipa:123")}, "lexicon", "'1'"),
+    ],
+)
+def test_pronunciations_no_engine_can_read_are_422(
+    make_client: Callable[..., TestClient], body: dict[str, object], field: str, named: str
+) -> None:
+    """Kokoro answered these with a 500; they are refused before any engine sees them."""
+    client = make_client(**TONES)
+    for path in ("/speech", "/jobs"):
+        r = client.post(path, json=body)
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["error"]["field"] == field and named in r.json()["error"]["message"]
+    # Real ones pass.
+    fine = _ssml(
+        '<phoneme alphabet="x-pinyin" ph="zhang1 san1 lü4 nüe4">x</phoneme> and '
+        '<phoneme alphabet="ipa" ph="ˈsaɪ.faɪl">sayfile</phoneme>'
+    )
+    assert client.post("/speech", json=fine).status_code == 200
+
+
+def test_an_upload_with_the_key_as_a_form_field_is_accepted(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """The page's form sends the key as `api_key`: a multipart upload with it was a 500."""
+    client = make_client(**TONES, api_keys=["k1"])
+    upload = {"file": ("note.txt", b"Hello there, reader.", "text/plain")}
+    r = client.post("/jobs", files=upload, data={"api_key": "k1"})
+    assert r.status_code == 202, r.text
+    assert wait_done(client, r.json()["status_url"])["status"] == "done"
+    wrong = client.post("/jobs", files=upload, data={"api_key": "nope"})
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"

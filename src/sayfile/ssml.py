@@ -19,6 +19,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from num2words import num2words
 
 from sayfile.errors import InvalidInput, InvalidSsml
+from sayfile.pronunciations import pronunciation_problem
 from sayfile.text import normalize
 
 # Pause lengths of <break strength>, in seconds; a <break> with neither time nor strength is
@@ -352,6 +353,12 @@ class _SsmlReader:
                 )
                 self._add_text(spoken, frame.style)
             case "phoneme":
+                alphabet = frame.attrs.get("alphabet", "ipa").strip().lower()
+                said = " ".join(frame.attrs["ph"].split())
+                if alphabet in ("ipa", "x-pinyin") and (
+                    problem := pronunciation_problem(alphabet, said)
+                ):
+                    raise _fail(frame.where, f"<phoneme ph>: {problem}")
                 self._add_phonemes(text, frame.attrs, frame.style)
 
     def data(self, text: str) -> None:
