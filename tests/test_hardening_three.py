@@ -290,3 +290,13 @@ def test_an_upload_with_the_key_as_a_form_field_is_accepted(
     assert wait_done(client, r.json()["status_url"])["status"] == "done"
     wrong = client.post("/jobs", files=upload, data={"api_key": "nope"})
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_a_long_text_with_a_noncharacter_is_made_as_a_book(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """U+FFFF in a long text (made as a book, through SSML) was "SSML is not well-formed"."""
+    client = make_client(**TONES, book_above_chars=1000)
+    r = client.post("/jobs", json={"text": "Hello there. \uffff\ufffe " * 100})
+    assert r.status_code == 202, r.text
+    assert wait_done(client, r.json()["status_url"])["status"] == "done"
