@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message
 
 from conftest import TONES, Server, decode, wait_done
 
@@ -300,3 +301,50 @@ def test_a_long_text_with_a_noncharacter_is_made_as_a_book(
     r = client.post("/jobs", json={"text": "Hello there. \uffff\ufffe " * 100})
     assert r.status_code == 202, r.text
     assert wait_done(client, r.json()["status_url"])["status"] == "done"
+
+
+def test_a_client_that_hangs_up_mid_body_is_no_500_in_the_metrics(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES)
+    body = json.dumps({"text": "Hello there. " * 50}).encode()
+    messages: list[Message] = [
+        {"type": "http.request", "body": body[:100], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    answered: list[Message] = []
+
+    async def receive() -> Message:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        answered.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/speech",
+        "raw_path": b"/speech",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    assert client.portal is not None
+    client.portal.call(client.app, scope, receive, send)
+    assert not [m for m in answered if m["type"] == "http.response.start"]
+    text = client.get("/metrics").text
+    counted = {
+        line.split("status=")[1][1:4]
+        for line in text.splitlines()
+        if line.startswith("sayfile_http_requests_total") and 'route="/speech"' in line
+    }
+    assert counted == {"499"}, text
