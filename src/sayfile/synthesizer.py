@@ -157,6 +157,7 @@ class Synthesizer:
         self._observer = observer
         self._levels: dict[float | None, LoudnessLevel] = {}
         self._levels_lock = threading.Lock()
+        self._references = _References()
 
     def plan_of(self, text: str, voice_id: str, fmt: str, speed: float) -> SpeechPlan:
         """A plan of plain `text` said as it is (warming up, tests). Raises UnknownVoice when
@@ -305,7 +306,9 @@ class Synthesizer:
         def refill() -> None:
             for (index, piece), final in itertools.islice(source, ahead - len(pending)):
                 engine = self.catalogue.engine(piece.voice)
-                work = _Speak(engine, piece, rate, level, lift, index, final, in_order)
+                work = _Speak(
+                    engine, piece, rate, level, lift, index, final, in_order, self._references
+                )
                 pending.append((piece, turn.submit(work, index)))
 
         total = len(plan.words)
@@ -478,6 +481,7 @@ class _Speak:
     index: int
     final: bool
     in_order: _InOrder[Any]
+    references: _References
 
     def __call__(self) -> tuple[int, int, float]:
         piece, voice = self.piece, self.piece.voice
@@ -508,8 +512,35 @@ class _Speak:
 
     def _reference(self) -> Samples:
         """What the voice's loudness is measured on: its own sample sentence."""
-        voice = self.piece.voice
-        return self.engine.synthesize(voice, sample_text(voice), 1.0)
+        return self.references.of(self.engine, self.piece.voice)
+
+
+class _References:
+    """Each voice's sample sentence as the voice says it, made once per voice (however many
+    threads ask at once) and kept for every loudness target: a request with a new `loudness`
+    value measures again, in milliseconds, without making the sentence again."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Samples] = {}
+        self._making: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def of(self, engine: Engine, voice: Voice) -> Samples:
+        """The voice's sample sentence, made on the first call. An engine's exception
+        propagates, and nothing is kept."""
+        with self._lock:
+            made = self._made.get(voice.id)
+            if made is not None:
+                return made
+            making = self._making.setdefault(voice.id, threading.Lock())
+        with making:
+            with self._lock:
+                made = self._made.get(voice.id)
+            if made is None:
+                made = engine.synthesize(voice, sample_text(voice), 1.0)
+                with self._lock:
+                    self._made[voice.id] = made
+        return made
 
 
 class _Encoding:
