@@ -275,7 +275,8 @@ def test_pronunciations_no_engine_can_read_are_422(
     # Real ones pass.
     fine = _ssml(
         '<phoneme alphabet="x-pinyin" ph="zhang1 san1 lü4 nüe4">x</phoneme> and '
-        '<phoneme alphabet="ipa" ph="ˈsaɪ.faɪl">sayfile</phoneme>'
+        '<phoneme alphabet="ipa" ph="ˈsaɪ.faɪl">sayfile</phoneme> '
+        '<phoneme alphabet="ipa" ph="ʈʂ→ɑŋ˥ sɑn↗, həˈloʊ!">x</phoneme>'
     )
     assert client.post("/speech", json=fine).status_code == 200
 

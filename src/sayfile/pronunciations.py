@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Besides letters and combining marks, IPA writes stress, length, tie and boundary marks.
-_IPA_MARKS = frozenset(" .'-|‖‿ˈˌːˑ͜͡")
+# Besides letters, modifier letters and combining marks, IPA writes stress, length, tie,
+# boundary and tone marks (Kokoro's Mandarin writes tones as arrows), and Kokoro reads the
+# punctuation of its own alphabet as pauses.
+_IPA_MARKS = frozenset(" .'-|‖‿ˈˌːˑ͜͡↓→↗↘;:,!?—…\"()“”")
 # A pinyin syllable with its tone number: an initial, then a final, then a tone 1-5 (5, or
 # none, is the neutral tone). `v` and `u:` stand for `ü` as keyboards write it.
 _PINYIN = re.compile(
@@ -21,14 +23,17 @@ _PINYIN = re.compile(
 
 def pronunciation_problem(alphabet: str, value: str) -> str | None:
     """Why `value` is no pronunciation in `alphabet` ("ipa" or "x-pinyin"), or None when it
-    is one: IPA is letters, combining marks and IPA's own marks (no digits or symbols);
+    is one: IPA is letters, combining marks, tone letters and IPA's own marks, with the
+    punctuation Kokoro reads (no digits or other symbols);
     pinyin is syllables with tone numbers 1-5, separated by spaces."""
     if alphabet == "ipa":
         for char in value:
-            if char not in _IPA_MARKS and unicodedata.category(char)[0] not in "LM":
+            category = unicodedata.category(char)
+            if char not in _IPA_MARKS and category[0] not in "LM" and category != "Sk":
                 return (
                     f"IPA {value[:40]!r} holds {char!r} (U+{ord(char):04X}), which is no IPA "
-                    "symbol; allowed: IPA letters, diacritics and the marks ˈ ˌ ː . |."
+                    "symbol; allowed: IPA letters, diacritics, tone letters, the marks "
+                    "ˈ ˌ ː . | and Kokoro's tone arrows and punctuation."
                 )
         return None
     for syllable in value.split():
