@@ -65,6 +65,10 @@ _NO_WORDS = (
 _AHEAD_PER_THREAD = 2
 
 
+# Loudness targets whose per-voice gains are kept at once.
+_KEPT_LEVELS = 64
+
+
 @dataclass(frozen=True, slots=True)
 class SpeechPlan:
     """A validated request: its text (normalised, or an SSML document), the chosen voice,
@@ -233,9 +237,12 @@ class Synthesizer:
     def level(self, target: float | None) -> LoudnessLevel:
         """The loudness levelling to `target` LUFS (None: off), one per target."""
         with self._levels_lock:
-            level = self._levels.get(target)
-            if level is None:
-                level = self._levels[target] = LoudnessLevel(target)
+            level = self._levels.pop(target, None) or LoudnessLevel(target)
+            self._levels[target] = level  # the most recently used last
+            if len(self._levels) > _KEPT_LEVELS:
+                # Every request may name its own target: the least recently used go (their
+                # gains are measured again, in milliseconds, from the kept references).
+                del self._levels[next(iter(self._levels))]
             return level
 
     def _joined(self, sentences: Iterator[str], join_below: int) -> Iterator[str]:
