@@ -633,3 +633,77 @@ def test_an_epub2_cover_named_by_its_file_name_is_found() -> None:
             copy.writestr(member, content)
     cover = open_book(buffer.getvalue(), "nahan.epub").info.cover
     assert cover is not None and cover.data.startswith(b"\xff\xd8")
+
+
+def _bare_epub(documents: dict[str, str], spine: list[str], more_items: str = "") -> bytes:
+    """An EPUB 3 of XHTML `documents` (name -> body) read in `spine` order, with no table of
+    contents: the least a reading system accepts."""
+    items = "".join(
+        f'<item id="{name}" href="{name}.xhtml" media-type="application/xhtml+xml"/>'
+        for name in documents
+    )
+    refs = "".join(f'<itemref idref="{name}"/>' for name in spine)
+    package = (
+        '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" '
+        'unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        '<dc:identifier id="id">bare</dc:identifier><dc:title>Bare</dc:title>'
+        f"<dc:language>en</dc:language></metadata><manifest>{items}{more_items}</manifest>"
+        f"<spine>{refs}</spine></package>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        archive.writestr(
+            "META-INF/container.xml",
+            '<?xml version="1.0"?><container version="1.0" '
+            'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+            '<rootfile full-path="OEBPS/content.opf" '
+            'media-type="application/oebps-package+xml"/></rootfiles></container>',
+        )
+        archive.writestr("OEBPS/content.opf", package)
+        for name, body in documents.items():
+            archive.writestr(
+                f"OEBPS/{name}.xhtml",
+                '<?xml version="1.0" encoding="utf-8"?><html '
+                f'xmlns="http://www.w3.org/1999/xhtml"><head><title>{name}</title></head>'
+                f"<body>{body}</body></html>",
+            )
+    return buffer.getvalue()
+
+
+def test_text_inside_thousands_of_nested_divs_is_read() -> None:
+    """libxml2 reads 256 levels: the words inside 5,000 <div>s were dropped."""
+    deep = "<div>" * 5000 + "The hidden words are here." + "</div>" * 5000
+    data = _bare_epub({"one": f"<h1>Chapter One</h1>{deep}<p>And after them.</p>"}, ["one"])
+    (chapter,) = read_book(data, "deep.epub")
+    assert chapter.text == "Chapter One. The hidden words are here. And after them."
+
+
+def test_a_document_the_spine_lists_many_times_is_read_once() -> None:
+    """One entry listed thousands of times (and under thousands of ids) took gigabytes."""
+    body = "<h1>One</h1>" + "<p>Some words of the book go here.</p>" * 2000
+    aliases = "".join(
+        f'<item id="again{n}" href="one.xhtml" media-type="application/xhtml+xml"/>'
+        for n in range(3000)
+    )
+    spine = ["one"] * 2000 + [f"again{n}" for n in range(3000)]
+    tracemalloc.start()
+    try:
+        (chapter,) = read_book(_bare_epub({"one": body}, spine, aliases), "again.epub")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert chapter.text.count("Some words of the book go here.") == 2000
+    assert peak < 100 * 1024 * 1024
+
+
+def test_a_document_of_millions_of_elements_is_refused_before_it_is_parsed() -> None:
+    data = _bare_epub({"one": "<h1>One</h1><p>" + "<b>x</b>" * 1_000_000 + "</p>"}, ["one"])
+    message = _refusal(data, "elements.epub")
+    assert "300000 elements" in message and "OEBPS/one.xhtml" in message
+
+
+def test_markdown_html_nested_thousands_deep_is_read() -> None:
+    deep = "<div>" * 5000 + "The hidden words are here." + "</div>" * 5000
+    (chapter,) = read_book(f"# Chapter One\n\n{deep}\n\nAfter them.\n".encode(), "deep.md")
+    assert chapter.text == "Chapter One. The hidden words are here. After them."

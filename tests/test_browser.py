@@ -713,6 +713,17 @@ def test_an_api_key_is_asked_for_remembered_and_sent(
     assert requests.count(server.url + job["status_url"]) <= 1
     assert page.get_attribute("#player", "src") == job["audio_url"]
 
+    # A voice's sample needs the key too: fetched with it, played from the fetched file.
+    page.select_option("#voice", "espeak:de")
+    with page.expect_response(lambda r: "/voices/espeak%3Ade/sample" in r.url) as sample:
+        page.click("#voice-sample")
+    assert sample.value.status == 200
+    assert sample.value.request.headers["authorization"] == "Bearer page-secret"
+    page.wait_for_function(
+        "() => { const p = document.getElementById('preview');"
+        " return p.src.startsWith('blob:') && p.readyState >= 1 && p.duration > 1; }"
+    )
+
     page.get_by_label("Remember the key in this browser").uncheck()
     page.reload()
     expect(key).to_have_value("")

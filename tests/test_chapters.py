@@ -224,3 +224,17 @@ def test_chapter_marks_come_from_the_books_marks_only() -> None:
         ),
     )
     assert chapter_marks(book) == [ChapterMark("One", 0.0, 4.0), ChapterMark("第二章", 4.0, 9.0)]
+
+
+@pytest.mark.parametrize("fmt", list(ADD))
+def test_five_hundred_chapters_fit_every_format(tmp_path: Path, fmt: str) -> None:
+    """256 marks in mp3 (one byte counts a CTOC's entries) were a ValueError after synthesis."""
+    path = tmp_path / f"book.{fmt}"
+    _encode(fmt, path)
+    step = len(MARKS) * SECONDS / 500
+    marks = [ChapterMark(f"Chapter {n + 1}", n * step, (n + 1) * step) for n in range(500)]
+
+    ADD[fmt](path, marks, BOOK)
+
+    _assert_chapters(_probe(path).chapters, marks)
+    assert decode(path.read_bytes(), fmt).duration_s == pytest.approx(len(MARKS) * SECONDS, abs=0.1)

@@ -174,3 +174,13 @@ def test_a_stream_cut_short_at_first_is_still_understood(
         assert character_error_rate(text, simplified(words)) <= 0.10, words
     else:
         assert word_error_rate(text, words) <= 0.10, words
+
+
+def test_a_pronunciation_outside_the_models_alphabet_says_the_word(
+    voices: Speech, listener: Listener, tmp_path: Path
+) -> None:
+    """IPA letters Kokoro has no symbol for (Cyrillic ones pass as letters) was an engine
+    failure; the word is said instead."""
+    text = '<speak>The <phoneme alphabet="ipa" ph="жжж">birch</phoneme> canoe slid.</speak>'
+    said = heard(voices, listener, text, tmp_path, voice="kokoro:af_heart")
+    assert "birch" in said.lower(), said

@@ -16,8 +16,12 @@ import numpy.typing as npt
 import pyloudnorm
 import pytest
 
+from conftest import TONES, Speech
 from sayfile.audio import Samples
+from sayfile.catalogue import sample_text
 from sayfile.loudness import LoudnessLevel
+from sayfile.models import Voice
+from sayfile.settings import Settings
 
 RATE = 24000
 Signal = npt.NDArray[np.float64]
@@ -202,3 +206,28 @@ def test_audio_under_the_ceiling_is_only_scaled() -> None:
     assert level.apply(samples[:0], 2.0, RATE).size == 0
     with pytest.raises(ValueError, match="gain"):
         level.apply(samples, 0.0, RATE)
+
+
+def test_a_voice_says_its_reference_once_whatever_the_loudness_asked(tmp_path: Path) -> None:
+    """A new `loudness` value each time made the voice say its sample sentence again: with 54
+    Kokoro voices, minutes of synthesis outside anyone's turn."""
+    speech = Speech(Settings(data_dir=tmp_path, **TONES))
+    try:
+        voice = speech.catalogue.resolve(voice="tone:beep")
+        engine = speech.catalogue.engine(voice)
+        said: list[str] = []
+        real = engine.synthesize
+
+        def counting(voice: Voice, text: str, speed: float) -> Samples:
+            said.append(text)
+            return real(voice, text, speed)
+
+        engine.synthesize = counting  # type: ignore[method-assign]
+        louder = []
+        for target in (-30.0, -23.0, -16.0, -14.5, -9.0):
+            chunks = speech.samples(speech.plan("Hello there.", loudness=target))
+            louder.append(float(np.sqrt(np.mean(np.concatenate(chunks).astype(np.float64) ** 2))))
+        assert said.count(sample_text(voice)) == 1
+        assert louder == sorted(louder)  # each target still measured and applied
+    finally:
+        speech.close()

@@ -96,7 +96,7 @@ def _reference_normalize(text: str) -> str:
     cleaned = []
     for char in unicodedata.normalize("NFC", text):
         category = unicodedata.category(char)
-        if category in ("Cc", "Cs", "Co", "Zl", "Zp"):
+        if category in ("Cc", "Cs", "Co", "Zl", "Zp") or char in "\ufffe\uffff":
             cleaned.append(" ")
         elif category != "Cf" or char in "\u200c\u200d":
             cleaned.append(char)
@@ -109,7 +109,7 @@ _ANY_CHARACTER = st.one_of(
     st.integers(0, sys.maxunicode).map(chr),
     st.sampled_from(
         "\x00\x1b\t\n \xa0\x85\u2028\u2029\ud800\ue000\U000f0000\u00ad\u200b\u200c"
-        "\u200d\u2060\ufeff\U000e0001e\u0301\u1100\u1161"
+        "\u200d\u2060\ufeff\U000e0001e\u0301\u1100\u1161\uffff"
     ),
 )
 

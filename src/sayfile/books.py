@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 import lxml.etree  # type: ignore[import-untyped]
 import lxml.html  # type: ignore[import-untyped]
 
+from sayfile.deep_markup import parse_flattened
 from sayfile.encodings import Decoded, decode_text
 from sayfile.epub_package import FRONT_MATTER, BookInfo, Package, read_member, read_package
 from sayfile.errors import BookTooLong, InvalidBook, InvalidInput, UnreadableText
@@ -52,8 +53,14 @@ _NOT_BOOKS = (
 _READS = "sayfile reads books as EPUB, Markdown (.md) or plain text (.txt)."
 # The XHTML documents actually read, which is what parsing time grows with.
 MAX_XHTML_BYTES = 50 * 1024 * 1024
+# The elements one XHTML document may have (a novel's chapter has a few thousand; parsed, each
+# takes memory, so this keeps a book's reading under a few hundred MB).
+MAX_XHTML_ELEMENTS = 300_000
 # The SSML mark that starts a chapter, followed by its title; and the pause after a chapter.
 CHAPTER_MARK = "chapter:"
+# The most chapters a book (or an SSML text's `chapter:` marks) may have: every format with
+# chapters holds this many.
+MAX_CHAPTERS = 500
 CHAPTER_PAUSE_MS = 1500
 # A line longer than this is a paragraph, whatever it starts with.
 MAX_HEADING_CHARS = 100
@@ -203,7 +210,7 @@ def read_book(
     source: bytes | Path | BinaryIO,
     filename: str,
     media_type: str | None = None,
-    max_chapters: int = 500,
+    max_chapters: int = MAX_CHAPTERS,
     max_chars: int | None = 4_000_000,
 ) -> list[Chapter]:
     """The chapters of `open_book`, front matter included and marked `skipped`, for callers
@@ -215,7 +222,7 @@ def open_book(
     source: bytes | Path | BinaryIO,
     filename: str,
     media_type: str | None = None,
-    max_chapters: int = 500,
+    max_chapters: int = MAX_CHAPTERS,
     max_chars: int | None = 4_000_000,
 ) -> Book:
     """Read the book uploaded as `filename` (its bytes, a path, or an open binary file, read
@@ -461,8 +468,14 @@ def _read_spine(archive: zipfile.ZipFile, package: Package, name: str) -> _Draft
     parser = _xml_parser()
     html_parser = _html_parser()
     after_front = False
+    read: set[str] = set()
     for document in package.spine:
         path = document.path
+        if path in read:
+            # A document the spine lists again (under another id, or the same one) is read
+            # once: read again it would only repeat itself, up to the whole XHTML budget.
+            continue
+        read.add(path)
         # Documents outside the reading order (notes, the navigation document) are read only
         # when the table of contents points at them.
         if path not in targets and (not document.linear or document.nav):
@@ -479,6 +492,13 @@ def _read_spine(archive: zipfile.ZipFile, package: Package, name: str) -> _Draft
         if content is None:
             raise InvalidBook(f"{name!r} is a damaged EPUB: it has no {path}.")
         budget -= len(content)
+        # A parsed element costs some hundred bytes whatever it holds: counted before any tree
+        # is made, a document of millions of empty elements is refused, not parsed.
+        if (elements := content.count(b"<") - content.count(b"</")) > MAX_XHTML_ELEMENTS:
+            raise InvalidBook(
+                f"{name!r} has a document ({path}) of about {elements} elements; the limit is "
+                f"{MAX_XHTML_ELEMENTS} elements a document."
+            )
         root = _parse_xhtml(content, path, name, parser, html_parser)
         entries = targets.get(path, {})
         ids = set(root.xpath("//@id")) if root is not None else set()
@@ -598,6 +618,10 @@ def _parse_xhtml(content: bytes, path: str, name: str, parser: Any, html_parser:
         return lxml.etree.fromstring(content, parser)
     except lxml.etree.XMLSyntaxError:
         pass
+    # libxml2 stops at 256 levels, and its HTML parser then drops the rest: read as XML
+    # without that bound, the deepest elements flattened, the text is all there.
+    if (root := parse_flattened(content)) is not None:
+        return root
     # Reading systems show documents that are not well-formed XML (HTML entities without a DTD,
     # unclosed tags) as HTML; so does sayfile.
     try:
@@ -702,10 +726,14 @@ def _chapter_level(levels: list[int]) -> int:
 
 
 def _read_html(source: str, draft: _Draft, parser: Any) -> None:
-    try:
-        root = lxml.html.fragment_fromstring(source, create_parent="div", parser=parser)
-    except (lxml.etree.ParserError, ValueError):
-        return
+    # Well-formed markup is read as XML first: libxml2's HTML parser drops what lies deeper
+    # than 256 elements.
+    root = parse_flattened(f"<div>{source}</div>".encode())
+    if root is None:
+        try:
+            root = lxml.html.fragment_fromstring(source, create_parent="div", parser=parser)
+        except (lxml.etree.ParserError, ValueError):
+            return
     _read_element(root, draft, {})
 
 

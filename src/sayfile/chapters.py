@@ -63,6 +63,7 @@ class ChapterMark:
 _NO_OFFSET = 0xFFFFFFFF
 _ID3_HEADER = 10
 _TOC_ID = "toc"
+_CTOC_MAX_ENTRIES = 255
 # The Vorbis-comment chapter convention numbers chapters with three digits.
 _MAX_OPUS_CHAPTERS = 999
 _OPUS_CHAPTER_KEY = re.compile(r"CHAPTER\d{3}(NAME|URL)?", re.IGNORECASE)
@@ -93,16 +94,34 @@ def add_mp3_chapters(path: Path, marks: Sequence[ChapterMark], title: str) -> No
                 sub_frames=[_id3_title(mark.title)],
             )
         )
-    tags.add(
-        CTOC(
-            element_id=_TOC_ID,
-            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-            child_element_ids=element_ids,
-            sub_frames=[_id3_title(title)],
-        )
-    )
+    for table in _tables_of_contents(element_ids, title):
+        tags.add(table)
     tags.save(path)
     _order_chapter_frames(path, element_ids)
+
+
+def _tables_of_contents(element_ids: Sequence[str], title: str) -> list[CTOC]:
+    """The top-level, ordered table of contents of `element_ids`. A CTOC counts its entries
+    in one byte: past 255 chapters it lists ordered tables of 255 chapters each instead (ID3
+    allows tables within tables), so a 500-chapter book keeps all its chapters."""
+    flags = CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED
+    if len(element_ids) <= _CTOC_MAX_ENTRIES:
+        return [CTOC(_TOC_ID, flags, element_ids, [_id3_title(title)])]
+    parts = [
+        element_ids[start : start + _CTOC_MAX_ENTRIES]
+        for start in range(0, len(element_ids), _CTOC_MAX_ENTRIES)
+    ]
+    part_ids = [f"{_TOC_ID}{number}" for number in range(len(parts))]
+    tables = [CTOC(_TOC_ID, flags, part_ids, [_id3_title(title)])]
+    for part_id, part in zip(part_ids, parts, strict=True):
+        tables.append(CTOC(part_id, CTOCFlags.ORDERED, part, [_id3_title(title)]))
+    return tables
+
+
+def _chapter_ids(tags: ID3) -> list[str]:
+    """The CHAP frames' element ids, in the order of their start."""
+    chapters = sorted(tags.getall("CHAP"), key=lambda chapter: chapter.start_time)
+    return [chapter.element_id for chapter in chapters]
 
 
 def add_opus_chapters(path: Path, marks: Sequence[ChapterMark], title: str) -> None:
@@ -294,9 +313,8 @@ def _tag_mp3(path: Path, tags: BookTags) -> None:
             ],
         )
     id3.save(path)
-    toc = id3.get(f"CTOC:{_TOC_ID}")
-    if toc is not None:
-        _order_chapter_frames(path, list(toc.child_element_ids))
+    if chapters := _chapter_ids(id3):
+        _order_chapter_frames(path, chapters)
 
 
 def _tag_opus(path: Path, tags: BookTags) -> None:

@@ -6,6 +6,7 @@ SayfileError
  |    +-- UnknownLanguage    no voice speaks that language; carries the closest languages
  |    +-- UnknownFormat      not one of the audio formats; carries the allowed names
  |    +-- TextTooLong        over a configured character limit
+ |    +-- TooMuchSilence     more pauses than the request may ask for
  |    +-- UnreadableText     bytes no text encoding explains; names the offset
  |    +-- InvalidBook        an uploaded book that cannot be read into chapters
  |         +-- BookTooLong   over SAYFILE_MAX_CHARS_BOOK (413)
@@ -78,14 +79,34 @@ class UnknownFormat(InvalidInput):
 
 
 class TextTooLong(InvalidInput):
-    def __init__(self, length: int, limit: int, setting: str | None = None) -> None:
+    """Text over a character limit; `spoken`: only once SSML and lexicons are expanded."""
+
+    def __init__(
+        self, length: int, limit: int, setting: str | None = None, spoken: bool = False
+    ) -> None:
         named = f" ({setting})" if setting else ""
+        said = " as spoken (after say-as and lexicon replacements)" if spoken else ""
         super().__init__(
-            f"Text is {length} characters long; the limit is {limit}{named}.", field="text"
+            f"Text is {length} characters long{said}; the limit is {limit}{named}.",
+            field="text",
         )
         self.length = length
         self.limit = limit
         self.setting = setting
+
+
+class TooMuchSilence(InvalidInput):
+    """More pause than a request may ask for: `allowed` seconds, `fixed` of them whatever the
+    text and the rest as much as its speech."""
+
+    def __init__(self, seconds: float, allowed: float, fixed: float) -> None:
+        super().__init__(
+            f"The text asks for {seconds:.0f} s of silence (<break>s and pauses); allowed: "
+            f"{allowed:.0f} s ({fixed:.0f} s plus as long as its speech).",
+            field="text",
+        )
+        self.seconds = seconds
+        self.allowed = round(allowed, 1)
 
 
 class UnreadableText(InvalidInput):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sayfile.errors import InvalidInput, InvalidLexicon
+from sayfile.pronunciations import pronunciation_problem
 from sayfile.ssml import Position, Span, read_markup
 from sayfile.text import normalize
 
@@ -374,6 +375,9 @@ def _entry(language: str, term: str, replacement: str, source: str) -> Entry:
         raise ValueError(f"the replacement of {term!r} is empty.")
     if kind is None:
         return Entry(language, term, replacement, None, None, source)
+    alphabet = "ipa" if kind == "ipa:" else "x-pinyin"
+    if problem := pronunciation_problem(alphabet, replacement):
+        raise ValueError(f"the replacement of {term!r}: {problem}")
     pronunciation = {PRONUNCIATION_PREFIXES[kind]: replacement}
     return Entry(
         language,

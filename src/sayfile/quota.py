@@ -32,11 +32,13 @@ def speech_seconds(text: str, speed: float = 1.0) -> float:
     return ((len(text) - cjk) * _SECONDS_PER_CHAR + cjk * _SECONDS_PER_CJK_CHAR) / speed
 
 
-def estimate_bytes(text: str, fmt: AudioFormat, voice_rate: int, speed: float = 1.0) -> int:
-    """An estimate, a little high, of the file's size for `text` spoken in `fmt` at `speed`:
-    seconds of speech from its characters, times the format's bit rate (16-bit samples at
-    the file's rate for formats without one)."""
-    seconds = speech_seconds(text, speed)
+def estimate_bytes(
+    text: str, fmt: AudioFormat, voice_rate: int, speed: float = 1.0, silence_s: float = 0.0
+) -> int:
+    """An estimate, a little high, of the file's size for `text` spoken in `fmt` at `speed`
+    with `silence_s` of pauses: seconds of speech from its characters, plus the pauses, times
+    the format's bit rate (16-bit samples at the file's rate for formats without one)."""
+    seconds = speech_seconds(text, speed) + silence_s
     per_second = fmt.bit_rate // 8 if fmt.bit_rate else 2 * (fmt.sample_rate or voice_rate)
     return int(seconds * per_second) + 4096
 

@@ -27,7 +27,16 @@ from sayfile.book_parts import (
     ChapterProgress,
     split_book,
 )
-from sayfile.books import Book, Chapter, book_ssml, choose_chapters, open_book, title_of
+from sayfile.books import (
+    CHAPTER_MARK,
+    MAX_CHAPTERS,
+    Book,
+    Chapter,
+    book_ssml,
+    choose_chapters,
+    open_book,
+    title_of,
+)
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.chapters import chapter_marks
 from sayfile.errors import (
@@ -39,7 +48,9 @@ from sayfile.errors import (
     JobNotReady,
     SayfileError,
     StoreUnavailable,
+    TextTooLong,
     TooManyActive,
+    TooMuchSilence,
 )
 from sayfile.events import JobEvents
 from sayfile.files import PART, AudioFiles
@@ -69,6 +80,9 @@ _RECHECK_S = 5.0
 _MAX_RESUMES = 50
 # More chapters than any book has: a chapter number beyond it is not looked up.
 _MAX_CHAPTERS = 100_000
+# A one-time download claims its link in the store for at most this long: a process that dies
+# while sending leaves the link blocked (409) no longer than this.
+_DOWNLOAD_CLAIM_S = 3600.0
 # The cover picture's file in a book's folder, by its media type.
 _COVER_FILES = {"image/jpeg": "cover.jpg", "image/png": "cover.png"}
 _RESTARTED = "interrupted because the server restarted before it finished; please submit it again"
@@ -93,6 +107,15 @@ _LIMITS = {
     Purpose.stream: "max_chars_job",
     Purpose.job: "max_chars_job",
     Purpose.book: "max_chars_book",
+}
+
+# Silence (<break>s, paragraph pauses) a request may ask for on top of as much silence as it
+# has speech: pauses can at most double a file, and a word with a thousand breaks is refused.
+_SILENCE_S = {
+    Purpose.direct: 60.0,
+    Purpose.stream: 600.0,
+    Purpose.job: 600.0,
+    Purpose.book: 3600.0,
 }
 
 
@@ -150,10 +173,12 @@ class SpeechService:
         self.quota = quota
         self.answers = answers
         self._clock = clock
-        # Bytes of one-time files sent so far, by job, and those being sent now (in this
-        # process).
+        # Bytes of one-time files sent so far, by job, and the store's claim on each one
+        # being sent now from this process.
         self._delivered: dict[str, int] = {}
-        self._downloading: set[str] = set()
+        self._claims: dict[str, str] = {}
+        # Voice samples being made, by cache key.
+        self._samples: dict[str, asyncio.Lock] = {}
 
     # -- validation -----------------------------------------------------------------------
 
@@ -167,7 +192,35 @@ class SpeechService:
         InvalidInput (or a subclass such as TextTooLong, naming the setting whose limit the
         text is over) naming what is wrong and what is allowed."""
         setting = f"SAYFILE_{_LIMITS[purpose].upper()}"
-        return validate(request, self.synthesizer, self.settings, self.limit(purpose), setting)
+        limit = self.limit(purpose)
+        plan = validate(request, self.synthesizer, self.settings, limit, setting)
+        # The limits hold for what is spoken and written, not for what was typed: a
+        # lexicon replacement or a say-as can say far more than its text, a <break> makes
+        # audio out of nothing.
+        most = self.settings.max_sentence_chars
+        for span in plan.spans:
+            # Words are cut into sentences of at most `most`; a pronunciation is one engine
+            # call whatever its length, so a longer one would pin a thread for minutes.
+            if len(said := span.phonemes or span.pinyin or "") > most:
+                raise InvalidInput(
+                    f"A <phoneme> (or lexicon pronunciation) is {len(said)} characters long; "
+                    f"allowed: at most {most} (SAYFILE_MAX_SENTENCE_CHARS). Split it up.",
+                    field="text",
+                )
+        chapters = sum(1 for span in plan.spans if (span.mark or "").startswith(CHAPTER_MARK))
+        if chapters > MAX_CHAPTERS:
+            # Refused now rather than failing when the marks are written, after synthesis.
+            raise InvalidInput(
+                f"The text has {chapters} chapter marks (<mark name='{CHAPTER_MARK}...'>); "
+                f"allowed: at most {MAX_CHAPTERS}.",
+                field="text",
+            )
+        if plan.spoken_chars > limit:
+            raise TextTooLong(plan.spoken_chars, limit, setting, spoken=True)
+        allowed = _SILENCE_S[purpose] + speech_seconds(plan.words, plan.speed)
+        if plan.silence_s > allowed:
+            raise TooMuchSilence(plan.silence_s, allowed, _SILENCE_S[purpose])
+        return plan
 
     async def _plan(self, request: SpeechRequest, purpose: Purpose) -> SpeechPlan:
         """`plan`, on the executor: reading Markdown (about 3 ms per 1,000 characters) and
@@ -181,15 +234,25 @@ class SpeechService:
         """The catalogue (best first for `language`)."""
         return self.catalogue.voices(language)
 
-    async def sample(self, voice_id: str) -> Job:
+    async def sample(self, voice_id: str, client: str | None = None) -> Job:
         """A short sentence in the voice's own language, made the first time it is asked
-        for and then served from the finished file while it lives. Raises UnknownVoice."""
+        for and then served from the finished file while it lives; `client`'s limits count
+        it like speech. Raises UnknownVoice, and what `speak` raises (TooManyActive, Busy)."""
         voice = self.catalogue.resolve(voice=voice_id)
         text = sample_text(voice)
         request = SpeechRequest(text, voice=voice.id, format="mp3")
-        # A job with a kept file, not an answer in memory: players fetch samples in ranges.
         plan = await self._plan(request, Purpose.direct)
-        return await self._speak_as_job(plan, None)
+        # Many asking for the same sample at once wait for the one being made and then share
+        # its file, rather than each queueing a job of its own.
+        key = self._key(plan, client)
+        lock = self._samples.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                # A job with a kept file, not an answer in memory: players fetch in ranges.
+                return await self._speak_as_job(plan, client)
+        finally:
+            if not lock.locked() and self._samples.get(key) is lock:
+                del self._samples[key]
 
     def lexicons(self) -> list[dict[str, object]]:
         """The pronunciation lexicons every request gets: each file, its language, entries."""
@@ -485,10 +548,17 @@ class SpeechService:
         if job.client is not None:
             await self._check_client(job.client)
         if book is None:
-            estimate = estimate_bytes(plan.words, plan.format, plan.voice.sample_rate, plan.speed)
+            estimate = estimate_bytes(
+                plan.words, plan.format, plan.voice.sample_rate, plan.speed, plan.silence_s
+            )
         else:  # a book's millions of characters are counted off the event loop
             estimate = await asyncio.to_thread(
-                estimate_bytes, plan.words, plan.format, plan.voice.sample_rate, plan.speed
+                estimate_bytes,
+                plan.words,
+                plan.format,
+                plan.voice.sample_rate,
+                plan.speed,
+                plan.silence_s,
             )
         await self.quota.reserve(job.id, estimate)
         # The record exists before any file or worker can refer to it.
@@ -588,17 +658,28 @@ class SpeechService:
         time, so two at once cannot both get the file. Raises JobNotFound, JobExpired,
         JobFailed, JobNotReady (while queued or running) or JobBusy."""
         job = await self._done(job_id)
-        path = self.files.path(job.id, job.extension)
-        held = download and job.one_time
-        if held:
-            if job.id in self._downloading:
-                raise JobBusy()
-            self._downloading.add(job.id)
+        if not (download and job.one_time):
+            return job, await self._open(job)
+        # The claim is taken in the store before the record is read again, and given back
+        # only after the link is used up (`delivered`): whoever claims next, in this process
+        # or another, sees it expired. Without it a second GET on the same connection came
+        # in between the end of the body and the expiry, and got the file again.
+        token = await self.store.try_lock(_download_claim(job.id), _DOWNLOAD_CLAIM_S)
+        if token is None:
+            raise JobBusy()
         try:
-            return job, await asyncio.to_thread(path.open, "rb")
+            job = await self._done(job_id)
+            file = await self._open(job)
+        except BaseException:
+            await self.store.unlock(_download_claim(job.id), token)
+            raise
+        self._claims[job.id] = token
+        return job, file
+
+    async def _open(self, job: Job) -> BinaryIO:
+        try:
+            return await asyncio.to_thread(self.files.path(job.id, job.extension).open, "rb")
         except FileNotFoundError:
-            if held:
-                self._downloading.discard(job.id)
             raise JobExpired() from None
 
     async def _done(self, job_id: str) -> Job:
@@ -668,14 +749,18 @@ class SpeechService:
         `Range: bytes=0-` or a download manager's pieces use it up like a plain download."""
         if not job.one_time:
             return
-        self._downloading.discard(job.id)
-        total = self._delivered.get(job.id, 0) + count
-        if total < (job.bytes or 0):
-            self._delivered[job.id] = total
-            return
-        self._delivered.pop(job.id, None)
-        await self.lifecycle.expire(job.id, self._clock())
-        self.files.remove(job.id, job.extension)
+        token = self._claims.pop(job.id, None)
+        try:
+            total = self._delivered.get(job.id, 0) + count
+            if total < (job.bytes or 0):
+                self._delivered[job.id] = total
+                return
+            self._delivered.pop(job.id, None)
+            await self.lifecycle.expire(job.id, self._clock())
+            self.files.remove(job.id, job.extension)
+        finally:
+            if token is not None:
+                await self.store.unlock(_download_claim(job.id), token)
 
     async def cancel(self, job_id: str) -> None:
         """Stop a queued or running job (wherever it runs), or delete a finished one; its
@@ -839,6 +924,10 @@ def _chapter_states(folder: BookFolder) -> list[ChapterState] | None:
         else ChapterState(title, states[made])
         for title, made in manifest.listed()
     ]
+
+
+def _download_claim(job_id: str) -> str:
+    return f"download:{job_id}"
 
 
 def _done_chapter_states(data: dict[str, object]) -> list[ChapterState]:

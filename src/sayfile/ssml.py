@@ -19,6 +19,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from num2words import num2words
 
 from sayfile.errors import InvalidInput, InvalidSsml
+from sayfile.pronunciations import pronunciation_problem
 from sayfile.text import normalize
 
 # Pause lengths of <break strength>, in seconds; a <break> with neither time nor strength is
@@ -53,7 +54,12 @@ EMPHASIS_RATES: dict[str, float] = {"strong": 0.9, "moderate": 0.9, "reduced": 1
 # Elements whose content describes something and is not to be spoken.
 SILENT_ELEMENTS = frozenset({"desc", "metadata"})
 
-_SSML_START = re.compile(r"(?:<\?xml\s[^>]*\?>\s*)?<speak[\s>/]")
+# A <speak> element, after an XML declaration and a DOCTYPE naming `speak` if there are any
+# (the DOCTYPE makes it SSML, which the reader then refuses, rather than text read aloud).
+_SSML_START = re.compile(
+    r"(?:<\?xml\s[^>]*\?>\s*)?(?:<!DOCTYPE\s+speak\b[^>\[]*(?:\[[^\]]*\])?\s*>\s*)?"
+    r"<speak[\s>/]"
+)
 _XML_DECLARATION = re.compile(r"\s*<\?xml\s[^>]*\?>")
 _DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)\s*", re.IGNORECASE)
 _PERCENT = re.compile(r"([+-]?)(\d+(?:\.\d*)?|\.\d+)%")
@@ -63,6 +69,8 @@ _ORDINAL = re.compile(r"([0-9]{1,40})(?:st|nd|rd|th|\.|º|ª)?", re.IGNORECASE)
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?\s*(?:([ap])\.?\s*m\.?)?", re.I)
 _PHONE = re.compile(r"\+?[0-9 ()./-]+")
 _DATE_FIELDS = re.compile(r"[0-9]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_DATE_DIGITS = {"y": 4, "m": 2, "d": 2}
 _CHINESE = frozenset({"zh", "cmn"})
 _EN_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _ZH_DIGITS = "零一二三四五六七八九"
@@ -167,6 +175,17 @@ def read_markup(
     message starting with `what`, if the document is not well-formed, declares a DTD or is
     nested deeper than `max_depth` elements; errors the handler raises pass through.
     """
+    if isinstance(document, str) and (lone := _SURROGATE.search(document)):
+        # Expat takes UTF-8, which has no lone surrogates: a str holding one (JSON's "\ud800")
+        # is refused here, located, rather than failing inside the parser.
+        line = document.count("\n", 0, lone.start()) + 1
+        column = lone.start() - (document.rfind("\n", 0, lone.start()) + 1) + 1
+        raise error(
+            f"{what} holds a lone surrogate (U+{ord(lone.group()):04X}) at line {line}, column "
+            f"{column}; it is no character. Send the text as valid UTF-8.",
+            line,
+            column,
+        )
     target = _Target(handler, what, error, max_depth)
     parser = DefusedXMLParser(target=target, forbid_dtd=True)
     target.expat = parser.parser
@@ -334,6 +353,12 @@ class _SsmlReader:
                 )
                 self._add_text(spoken, frame.style)
             case "phoneme":
+                alphabet = frame.attrs.get("alphabet", "ipa").strip().lower()
+                said = " ".join(frame.attrs["ph"].split())
+                if alphabet in ("ipa", "x-pinyin") and (
+                    problem := pronunciation_problem(alphabet, said)
+                ):
+                    raise _fail(frame.where, f"<phoneme ph>: {problem}")
                 self._add_phonemes(text, frame.attrs, frame.style)
 
     def data(self, text: str) -> None:
@@ -629,6 +654,8 @@ def _date(text: str, fmt: str | None, language: str | None) -> str | None:
         or len(set(order)) != len(order)
         or len(fields) != len(order)
         or re.sub(r"[0-9]+|[-/.\s]", "", text)
+        # No calendar has a 20-digit year or a 5,000-digit month: read as written.
+        or any(len(v) > _DATE_DIGITS[k] for k, v in zip(order, fields, strict=False))
     ):
         return None
     parts = {letter: int(value) for letter, value in zip(order, fields, strict=True)}

@@ -67,6 +67,10 @@ _NO_WORDS = (
 _AHEAD_PER_THREAD = 2
 
 
+# Loudness targets whose per-voice gains are kept at once.
+_KEPT_LEVELS = 64
+
+
 @dataclass(frozen=True, slots=True)
 class SpeechPlan:
     """A validated request: its text (normalised, or an SSML document), the chosen voice,
@@ -113,6 +117,18 @@ class SpeechPlan:
     def voices(self) -> tuple[str, ...]:
         """The voices spans name (a <voice>, or sentences routed to their language's voice)."""
         return tuple(sorted({span.voice for span in self.spans if span.voice}))
+
+    @property
+    def spoken_chars(self) -> int:
+        """Characters the engines are given, after SSML, say-as and lexicon expansion: a
+        span's pronunciation where it has one, else its words (one separator between)."""
+        sizes = [len(s.phonemes or s.pinyin or s.text) for s in self.script]
+        return sum(sizes) + max(0, sum(1 for size in sizes if size) - 1)
+
+    @property
+    def silence_s(self) -> float:
+        """Seconds of silence the spans ask for (<break>s, paragraph pauses), at any speed."""
+        return sum(span.pause_before_s for span in self.spans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +184,7 @@ class Synthesizer:
         self._levels_lock = threading.Lock()
         self.languages = SentenceLanguages(catalogue)
         """The language of each sentence nobody labelled (its identifier built on first use)."""
+        self._references = _References()
 
     def plan_of(self, text: str, voice_id: str, fmt: str, speed: float) -> SpeechPlan:
         """A plan of plain `text` said as it is (warming up, tests). Raises UnknownVoice when
@@ -243,9 +260,12 @@ class Synthesizer:
     def level(self, target: float | None) -> LoudnessLevel:
         """The loudness levelling to `target` LUFS (None: off), one per target."""
         with self._levels_lock:
-            level = self._levels.get(target)
-            if level is None:
-                level = self._levels[target] = LoudnessLevel(target)
+            level = self._levels.pop(target, None) or LoudnessLevel(target)
+            self._levels[target] = level  # the most recently used last
+            if len(self._levels) > _KEPT_LEVELS:
+                # Every request may name its own target: the least recently used go (their
+                # gains are measured again, in milliseconds, from the kept references).
+                del self._levels[next(iter(self._levels))]
             return level
 
     def _joined(self, sentences: Iterator[str], join_below: int) -> Iterator[str]:
@@ -316,7 +336,9 @@ class Synthesizer:
         def refill() -> None:
             for (index, piece), final in itertools.islice(source, ahead - len(pending)):
                 engine = self.catalogue.engine(piece.voice)
-                work = _Speak(engine, piece, rate, level, lift, index, final, in_order)
+                work = _Speak(
+                    engine, piece, rate, level, lift, index, final, in_order, self._references
+                )
                 pending.append((piece, turn.submit(work, index)))
 
         total = len(plan.words)
@@ -490,6 +512,7 @@ class _Speak:
     index: int
     final: bool
     in_order: _InOrder[Any]
+    references: _References
 
     def __call__(self) -> tuple[int, int, float]:
         piece, voice = self.piece, self.piece.voice
@@ -520,8 +543,35 @@ class _Speak:
 
     def _reference(self) -> Samples:
         """What the voice's loudness is measured on: its own sample sentence."""
-        voice = self.piece.voice
-        return self.engine.synthesize(voice, sample_text(voice), 1.0)
+        return self.references.of(self.engine, self.piece.voice)
+
+
+class _References:
+    """Each voice's sample sentence as the voice says it, made once per voice (however many
+    threads ask at once) and kept for every loudness target: a request with a new `loudness`
+    value measures again, in milliseconds, without making the sentence again."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Samples] = {}
+        self._making: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def of(self, engine: Engine, voice: Voice) -> Samples:
+        """The voice's sample sentence, made on the first call. An engine's exception
+        propagates, and nothing is kept."""
+        with self._lock:
+            made = self._made.get(voice.id)
+            if made is not None:
+                return made
+            making = self._making.setdefault(voice.id, threading.Lock())
+        with making:
+            with self._lock:
+                made = self._made.get(voice.id)
+            if made is None:
+                made = engine.synthesize(voice, sample_text(voice), 1.0)
+                with self._lock:
+                    self._made[voice.id] = made
+        return made
 
 
 class _Encoding:

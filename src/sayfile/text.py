@@ -16,6 +16,9 @@ _BLANK_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Zl", "Zp"})
 # Invisible format characters are dropped, except the zero-width joiners that shape scripts such
 # as Devanagari and emoji sequences.
 _KEEP_FORMAT = frozenset({"\u200c", "\u200d"})
+# The two noncharacters XML forbids (the others, U+FDD0..., are allowed there): blanked, so
+# that text made into SSML, as a long text made as a book is, stays well-formed.
+_NOT_XML = frozenset({0xFFFE, 0xFFFF})
 
 # A Latin sentence ends in . ! ? ; or … (plus closing quotes or brackets) before a space or the
 # end; a CJK one ends in 。！？；… (plus closing quotes or brackets), spaces or not: the ends that
@@ -58,7 +61,7 @@ def _cleaners() -> tuple[re.Pattern[str], re.Pattern[str]]:
     blank: list[int] = []
     categories = map(unicodedata.category, map(chr, range(sys.maxunicode + 1)))
     for code, category in enumerate(categories):
-        if category in _BLANK_CATEGORIES:
+        if category in _BLANK_CATEGORIES or code in _NOT_XML:
             blank.append(code)
         elif category == "Cf" and chr(code) not in _KEEP_FORMAT:
             hidden.append(code)

@@ -26,6 +26,7 @@ class Mapping:
 STATUS: dict[type[Exception], Mapping] = {
     errors.TextTooLong: Mapping(413, "text_too_long", 400, "invalid_request_error"),
     errors.BookTooLong: Mapping(413, "book_too_long", 400, "invalid_request_error"),
+    errors.TooMuchSilence: Mapping(413, "too_much_silence", 400, "invalid_request_error"),
     errors.UploadTooLarge: Mapping(413, "upload_too_large", 400, "invalid_request_error"),
     errors.UnreadableText: Mapping(422, "unreadable_text", 400, "invalid_request_error"),
     errors.UnknownVoice: Mapping(422, "unknown_voice", 400, "invalid_request_error"),

@@ -21,6 +21,8 @@ from sayfile.metrics import Metrics
 _access = logging.getLogger("sayfile.access")
 log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+# What the request metrics count a request as when its client left before any answer.
+_CLIENT_CLOSED = 499
 
 _SECURITY = {
     "x-content-type-options": "nosniff",
@@ -192,10 +194,18 @@ class RequestLog:
         status = 500
         audio_kind: str | None = None
         sent = 0
+        hung_up = started = False
+
+        async def receive_watching() -> Message:
+            nonlocal hung_up
+            message = await receive()
+            hung_up = hung_up or message["type"] == "http.disconnect"
+            return message
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, audio_kind, sent
+            nonlocal status, audio_kind, sent, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = rid
@@ -206,8 +216,12 @@ class RequestLog:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_watching, send_with_id)
         finally:
+            if hung_up and not started:
+                # The client left before any answer (mid-body, or while its audio was made):
+                # nginx's 499, not a 500 that would page someone.
+                status = _CLIENT_CLOSED
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             if scope["path"].startswith("/static/"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from sayfile.api.deps import RATE_LIMIT, ServiceDep
+from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, ServiceDep
 from sayfile.api.downloads import JobFileResponse, unless_disconnected
 from sayfile.api.schemas import AUDIO_CONTENT, LanguageOut, VoiceOut, error_docs
 
@@ -37,13 +37,16 @@ async def list_languages(service: ServiceDep) -> list[LanguageOut]:
 @router.get(
     "/voices/{voice_id}/sample",
     response_class=Response,
-    responses={200: {"content": AUDIO_CONTENT}, **error_docs(422, 429, 500, 503)},
-    dependencies=[RATE_LIMIT],
+    responses={200: {"content": AUDIO_CONTENT}, **error_docs(401, 422, 429, 500, 503)},
+    dependencies=[API_KEY, RATE_LIMIT],
     summary="A short sample of the voice (mp3), made on first use and then cached",
 )
-async def voice_sample(request: Request, voice_id: str, service: ServiceDep) -> Response:
-    """No API key is needed, so that the page's player can fetch it: the text is fixed and
-    the file is made once per voice while it lives."""
-    job = await unless_disconnected(request, service.sample(voice_id))
+async def voice_sample(
+    request: Request, voice_id: str, service: ServiceDep, client: ClientDep
+) -> Response:
+    """The API key (when keys are set), rate limits and admission are those of speech: a
+    sample costs a synthesis the first time. The text is fixed and the file is made once per
+    voice (per key, with keys) while it lives."""
+    job = await unless_disconnected(request, service.sample(voice_id, client))
     job, file = await service.open_audio(job.id)
     return JobFileResponse(file, job)

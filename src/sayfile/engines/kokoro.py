@@ -232,11 +232,21 @@ class KokoroEngine:
         """IPA as it is (the model's own alphabet); pinyin for the Mandarin voices, through
         misaki's table (the one their training text went through)."""
         if alphabet == "ipa":
-            return self._speak(voice, speed, lambda model: phonemes)
+            from kokoro_onnx.config import DEFAULT_VOCAB
+
+            # Symbols outside the model's alphabet are dropped (as kokoro-onnx would); with
+            # none left the words are said instead, rather than failing on nothing.
+            known = "".join(symbol for symbol in phonemes if symbol in DEFAULT_VOCAB)
+            if not known.strip():
+                return None
+            return self._speak(voice, speed, lambda model: known)
         if alphabet == "x-pinyin" and _LANGUAGES[voice.locator[0]].espeak is None:
             from misaki.zh import ZHG2P
 
-            ipa = "".join(ZHG2P.py2ipa(syllable) for syllable in phonemes.split())
+            try:
+                ipa = "".join(ZHG2P.py2ipa(syllable) for syllable in phonemes.split())
+            except Exception:  # misaki knows no such syllable: the words are said instead
+                return None
             return self._speak(voice, speed, lambda model: ipa)
         return None
 

@@ -1050,9 +1050,18 @@
   const voiceSample = $("voice-sample");
   function showVoiceSample() { voiceSample.hidden = !voice.value; }
   voice.addEventListener("change", showVoiceSample);
-  voiceSample.addEventListener("click", () => {
+  voiceSample.addEventListener("click", async () => {
     if (previewUrl) { URL.revokeObjectURL(previewUrl); previewUrl = null; }
-    preview.src = root + "/voices/" + encodeURIComponent(voice.value) + "/sample";
+    const url = root + "/voices/" + encodeURIComponent(voice.value) + "/sample";
+    if (apiKey()) {
+      // With keys the sample needs one too, which an <audio src> cannot send.
+      const response = await fetch(url, { headers: headers({ Accept: "audio/mpeg" }) });
+      if (!response.ok) { await showProblem(formError, response, limits.direct); return; }
+      previewUrl = URL.createObjectURL(await response.blob());
+      preview.src = previewUrl;
+    } else {
+      preview.src = url;
+    }
     preview.hidden = false;
     preview.play().catch(() => { /* autoplay refused: the controls are there */ });
   });
