@@ -35,6 +35,7 @@ from sayfile.engines import Engine
 from sayfile.lexicon import Lexicon
 from sayfile.loudness import LoudnessLevel
 from sayfile.models import Voice
+from sayfile.normalisation import Normalisation
 from sayfile.scheduler import Lane, SentenceExecutor, Turn
 from sayfile.ssml import Span
 from sayfile.subtitles import Timing, Timings
@@ -143,6 +144,7 @@ class Synthesizer:
         self._observer = observer
         self._levels: dict[float | None, LoudnessLevel] = {}
         self._levels_lock = threading.Lock()
+        self.normalisation = Normalisation()
 
     def plan_of(self, text: str, voice_id: str, fmt: str, speed: float) -> SpeechPlan:
         """A plan of plain `text` said as it is (warming up, tests). Raises UnknownVoice when
@@ -291,7 +293,9 @@ class Synthesizer:
         def refill() -> None:
             for (index, piece), final in itertools.islice(source, ahead - len(pending)):
                 engine = self.catalogue.engine(piece.voice)
-                work = _Speak(engine, piece, rate, level, lift, index, final, in_order)
+                work = _Speak(
+                    engine, piece, rate, level, lift, index, final, in_order, self.normalisation
+                )
                 pending.append((piece, turn.submit(work, index)))
 
         total = len(plan.words)
@@ -454,7 +458,8 @@ class _InOrder(Generic[T]):
 class _Speak:
     """One piece through the engine, timed, levelled, brought to the file's rate and its pause
     put before it, then offered for encoding in order (runs on an executor thread); gives the
-    piece's sample count, the pause's, and the engine's computing seconds."""
+    piece's sample count, the pause's, and the engine's computing seconds. The engine gets the
+    words as its voice's language says them (`Normalisation`); timings keep them as written."""
 
     engine: Engine
     piece: Piece
@@ -464,6 +469,7 @@ class _Speak:
     index: int
     final: bool
     in_order: _InOrder[Any]
+    normalisation: Normalisation
 
     def __call__(self) -> tuple[int, int, float]:
         piece, voice = self.piece, self.piece.voice
@@ -490,7 +496,8 @@ class _Speak:
                 return said
         if not piece.text:
             return np.zeros(0, dtype=np.int16)
-        return self.engine.synthesize(piece.voice, piece.text, piece.speed)
+        words = self.normalisation.said(piece.text, piece.voice.language)
+        return self.engine.synthesize(piece.voice, words, piece.speed)
 
     def _reference(self) -> Samples:
         """What the voice's loudness is measured on: its own sample sentence."""
