@@ -81,6 +81,16 @@ def test_chinese_without_punctuation_is_cut_between_words() -> None:
     assert not inside, inside
 
 
+def test_a_title_stays_with_its_name() -> None:
+    text = "Dr. Patel came. He saw St. Louis and the U.S. Army. Then Mr. Lee left. It ended."
+    assert list(sentences(text)) == [
+        "Dr. Patel came.",
+        "He saw St. Louis and the U.S. Army.",
+        "Then Mr. Lee left.",
+        "It ended.",
+    ]
+
+
 def test_split_prefers_commas_then_spaces() -> None:
     text = "alpha beta gamma, " * 10 + "end"
     first = next(sentences(text, max_chars=60))

@@ -103,8 +103,9 @@ _SAID_AS_WORDS = frozenset({"NASA", "COVID", "OPEC", "UNESCO", "UNICEF", "WIFI",
 _CURRENCY_ZH = {"¥": "元", "￥": "元", "$": "美元", "€": "欧元", "£": "英镑"}
 _UNITS_ZH = {
     "㎡": "平方米", "m²": "平方米", "m2": "平方米", "平米": "平方米", "㎞": "公里",
-    "km²": "平方公里", "㎏": "千克", "GB": "G", "MB": "兆", "TB": "T", "KB": "K",
-    "Gb": "G", "G": "G", "mAh": "毫安时", "cm²": "平方厘米",
+    "km²": "平方公里", "㎏": "公斤", "kg": "公斤", "KG": "公斤",
+    "GB": "G", "MB": "兆", "TB": "T", "KB": "K", "Gb": "G", "G": "G",
+    "mAh": "毫安时", "cm²": "平方厘米",
 }  # fmt: skip
 _MOBILE_DIGITS = "零幺二三四五六七八九"
 
@@ -242,6 +243,10 @@ _EN_MONTH_DAY = re.compile(
     r"\b(?P<month>" + "|".join(_MONTHS) + r")\s(?P<day>[1-9]|[12]\d|3[01])(?!\d|st|nd|rd|th|:)"
 )
 _EN_NUMERIC_DATE = re.compile(r"(?<![\d/])(?P<a>[01]?\d)/(?P<b>[0-3]?\d)/(?P<year>\d{4})(?![\d/])")
+# Times with a dot (8.30 am, as in Britain) or a.m./p.m.: wetext reads only 8:30 am.
+_EN_TIME = re.compile(
+    r"\b(?P<hour>[01]?\d)[:.](?P<minute>[0-5]\d)\s?(?P<half>[ap])\.?m\b\.?", re.IGNORECASE
+)
 _EN_ORDINAL = re.compile(r"\b(?P<n>\d+)(?:st|nd|rd|th)\b")
 
 
@@ -305,7 +310,21 @@ def _en_numeric_date(found: re.Match[str], us: bool) -> str:
     return f"{_MONTHS[int(month) - 1]} {_words(int(day), 'ordinal')}, {found['year']}"
 
 
+def _en_time(text: str, found: re.Match[str]) -> str:
+    hour, minute = int(found["hour"]), int(found["minute"])
+    if not 1 <= hour <= 12:
+        return found.group()
+    said = _words(hour)
+    if minute:
+        said += (" o " if minute < 10 else " ") + _words(minute)
+    said += " " + found["half"].upper() + "M"
+    # A sentence that ended on p.m.'s dot still ends.
+    return said + ("." if found.group().endswith(".") and found.end() == len(text) else "")
+
+
 def _say_english(wetext: Any, us: bool, text: str) -> str:
+    whole = text
+    text = _EN_TIME.sub(lambda found: _en_time(whole, found), text)
     text = _EN_MONEY.sub(_en_money, text)
     whole = text
     text = _EN_ABBREVIATION.sub(lambda found: _en_abbreviation(whole, found), text)

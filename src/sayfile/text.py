@@ -33,6 +33,10 @@ _LATIN_RUN = re.compile(r"([.!?;…]++)[\"'”’)\]]*+")
 _ELLIPSES = re.compile(r"…++")
 _CJK_TAIL = re.compile(r"[。！？；…]*+[”’」』）]*+")
 _NON_SPACE = re.compile(r"\S")
+# A dot after a title or a capitals' abbreviation (Dr. Patel, St. Louis, the U.S. army) does
+# not end a sentence: cut there, the title would be read without the name it belongs to.
+_TITLE = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Dr|St|Mt|Prof|(?:[A-Z]\.)+[A-Z])\Z")
+_TITLE_REACH = 12
 # Where a run without sentence punctuation may be cut, best first.
 _SOFT_BREAKS = (re.compile(r"[,，、:：]\s*"), re.compile(r"\s+"))
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -106,10 +110,22 @@ def _sentence_ends(text: str) -> Iterator[int]:
             pos = yield from _latin_run(text, found.start())
             continue
         pos = found.end()
+        if found.lastgroup == "latin" and _after_title(text, found.start(), pos):
+            continue
         yield pos
         if found.lastgroup == "cjk":
             # A CJK end may stop at an ellipsis right before a Latin mark, inside a run.
             pos = yield from _latin_run(text, pos)
+
+
+def _after_title(text: str, start: int, end: int) -> bool:
+    """Whether the sentence end `text[start:end]` is only the dot of a title, with words
+    after it."""
+    return (
+        end - start == 1
+        and end < len(text)
+        and _TITLE.search(text, max(0, start - _TITLE_REACH), start) is not None
+    )
 
 
 def _latin_run(text: str, at: int) -> Generator[int, None, int]:
