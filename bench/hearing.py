@@ -13,7 +13,6 @@ count as the same; the score is about what was heard, not how it was written.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from sayfile.plans import validate
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
 from sayfile.wiring import build_synthesizer
-from test_normalisation import HELD_OUT_ENGLISH, HELD_OUT_MANDARIN
+from test_normalisation import HELD_OUT_ENGLISH, HELD_OUT_MANDARIN, canonical
 
 VOICES = {"zh": "kokoro:zm_yunjian", "en": "kokoro:af_heart"}
 
@@ -73,15 +72,6 @@ def heard_all(before: bool) -> dict[str, list[tuple[str, str]]]:
     return heard
 
 
-def _canonical(words: Normalisation, text: str, tag: str) -> str:
-    """`text` in words, as sayfile says it; in Mandarin 幺 is 一, since Whisper base writes the
-    幺 of phone numbers as 要 even for text written out as spoken (issue 22)."""
-    if tag.startswith("zh"):
-        text = re.sub(r"要(?=\d)", "1", text)
-        return words.said(text, tag).replace("幺", "一")
-    return words.said(text, tag)
-
-
 def scores(heard: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str, float]]]:
     """Each sentence's error rate, written and heard both put in words first."""
     words = Normalisation()
@@ -90,7 +80,7 @@ def scores(heard: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str,
         tag = "zh-CN" if language == "zh" else "en-US"
         rate: Any = character_error_rate if language == "zh" else word_error_rate
         scored[language] = [
-            (text, said, rate(_canonical(words, text, tag), _canonical(words, said, tag)))
+            (text, said, rate(canonical(words, text, tag), canonical(words, said, tag)))
             for text, said in rows
         ]
     return scored

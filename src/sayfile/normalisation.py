@@ -118,6 +118,8 @@ _ZH_GROUPED = re.compile(_GROUPED)
 _ZH_BELOW_ZERO = re.compile(rf"[-−－]\s*(?P<num>{_NUMBER})\s*(?P<unit>℃|°C|°|摄氏度|度)")
 _ZH_MINUS = re.compile(rf"(?<![\w.])[−－](?={_NUMBER})")
 _ZH_RANGE = re.compile(rf"(?P<a>{_NUMBER})\s*[–—~～〜]\s*(?P<b>{_NUMBER})")
+# wetext says 第两名 for 第2名; an ordinal is counted, 第二.
+_ZH_ORDINAL = re.compile(r"第(?P<num>\d+)(?![\d.:/])")
 _ZH_PER_MILLE = re.compile(rf"(?P<num>{_NUMBER})\s*‰")
 _ZH_UNIT = re.compile(
     r"(?<=\d)\s*(?P<unit>" + "|".join(sorted(map(re.escape, _UNITS_ZH), key=len, reverse=True))
@@ -160,6 +162,8 @@ def _cn(number: str) -> str:
 
     whole, _, fraction = number.partition(".")
     said = str(cn2an.an2cn(whole)) if whole else "零"
+    if said[:2] in ("二千", "二万", "二亿"):
+        said = "两" + said[1:]  # as people say 2,000 (两千), not as they count (二)
     if fraction:
         said += "点" + "".join("零一二三四五六七八九"[int(d)] for d in fraction)
     return said
@@ -205,6 +209,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     )
     text = _ZH_MINUS.sub("-", text)
     text = _ZH_RANGE.sub(r"\g<a>到\g<b>", text)
+    text = _ZH_ORDINAL.sub(lambda f: "第" + _cn(f["num"]), text)
     text = _ZH_PER_MILLE.sub(lambda f: "千分之" + _cn(f["num"]), text)
     text = _ZH_UNIT.sub(lambda f: _UNITS_ZH[f["unit"]], text)
     text = str(wetext.normalize(text))
