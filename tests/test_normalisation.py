@@ -275,10 +275,14 @@ def voices() -> Iterator[Speech]:
     speech.close()
 
 
+@pytest.fixture(scope="module")
+def listener() -> Listener:
+    return Listener()
+
+
 def _heard_rates(
-    voices: Speech, language: str, sentences: list[str], tmp: Path
+    voices: Speech, listener: Listener, language: str, sentences: list[str], tmp: Path
 ) -> list[tuple[float, str]]:
-    listener = Listener()
     words = Normalisation()
     tag, rate = ("zh-CN", character_error_rate) if language == "zh" else ("en-US", word_error_rate)
     rates = []
@@ -294,15 +298,15 @@ def _heard_rates(
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("ffmpeg")
-def test_held_out_mandarin_is_heard(voices: Speech, tmp_path: Path) -> None:
+def test_held_out_mandarin_is_heard(voices: Speech, listener: Listener, tmp_path: Path) -> None:
     assert voices.catalogue.resolve(language="zh").id == "kokoro:zm_yunjian"
-    rates = _heard_rates(voices, "zh", HELD_OUT_MANDARIN, tmp_path)
+    rates = _heard_rates(voices, listener, "zh", HELD_OUT_MANDARIN, tmp_path)
     assert statistics.mean(r for r, _ in rates) <= MANDARIN_CER, rates
 
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("ffmpeg")
-def test_held_out_english_is_heard(voices: Speech, tmp_path: Path) -> None:
+def test_held_out_english_is_heard(voices: Speech, listener: Listener, tmp_path: Path) -> None:
     assert voices.catalogue.resolve(language="en").id == "kokoro:af_heart"
-    rates = _heard_rates(voices, "en", HELD_OUT_ENGLISH, tmp_path)
+    rates = _heard_rates(voices, listener, "en", HELD_OUT_ENGLISH, tmp_path)
     assert statistics.mean(r for r, _ in rates) <= ENGLISH_WER, rates
