@@ -183,6 +183,23 @@ def test_british_english_reads_dates_day_first(normalisation: Normalisation) -> 
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("¥99999999999999999999999", "zh-CN"),  # past cn2an's 16 digits
+        ("第99999999999999999999名", "zh-CN"),
+        ("It costs $5 下22tKa°.", "en-US"),  # wetext's English asserts on this mix
+        ("‰¥$€£:/ ℃°", "en-GB"),
+    ],
+)
+def test_text_a_rule_cannot_read_is_still_said(
+    normalisation: Normalisation, text: str, language: str
+) -> None:
+    said = normalisation.said(text, language)
+    assert said.strip()
+    assert "下" not in text or "下" in said
+
+
 def test_other_languages_are_left_to_their_engine(normalisation: Normalisation) -> None:
     assert normalisation.said("Il coûte 45,99 €.", "fr-FR") == "Il coûte 45,99 €."
     assert normalisation.said("beep 3", "zxx") == "beep 3"

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from num2words import num2words
 
+log = logging.getLogger(__name__)
+
 Normaliser = Callable[[str], str]
 
 
@@ -45,7 +47,20 @@ class Normalisation:
             normaliser = self._loaded.get(language)
             if normaliser is None:
                 normaliser = self._loaded[language] = loader(language)
-        return normaliser(text)
+        try:
+            return normaliser(text)
+        except Exception as exc:  # a rule or a grammar that trips on odd text: say it as written
+            log.warning("normalising %s text failed (%s); it is said as written", language, exc)
+            return text
+
+
+def _grammar(wetext: Any, text: str) -> str:
+    """`text` through wetext's grammars, or as it is where they fail on it (wetext's English
+    asserts on some mixes of scripts and symbols)."""
+    try:
+        return str(wetext.normalize(text))
+    except Exception:
+        return text
 
 
 @functools.cache
@@ -212,7 +227,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_ORDINAL.sub(lambda f: "第" + _cn(f["num"]), text)
     text = _ZH_PER_MILLE.sub(lambda f: "千分之" + _cn(f["num"]), text)
     text = _ZH_UNIT.sub(lambda f: _UNITS_ZH[f["unit"]], text)
-    text = str(wetext.normalize(text))
+    text = _grammar(wetext, text)
     return _LATIN_WORD.sub(_zh_latin, text)
 
 
@@ -340,7 +355,7 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_NUMERIC_DATE.sub(lambda found: _en_numeric_date(found, us), text)
     text = _EN_MONTH_DAY.sub(lambda f: f"{f['month']} {_words(int(f['day']), 'ordinal')}", text)
     text = _EN_ORDINAL.sub(lambda f: _words(int(f["n"]), "ordinal"), text)
-    return str(wetext.normalize(text))
+    return _grammar(wetext, text)
 
 
 _NORMALISERS: dict[str, _Loader] = {"zh": _mandarin, "cmn": _mandarin, "en": _english}
