@@ -3,6 +3,7 @@ the longest texts accepted, however those texts are made."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import signal
@@ -59,6 +60,35 @@ def test_long_runs_without_punctuation_are_split_and_nothing_is_lost() -> None:
         pieces = list(sentences(text, max_chars=120))
         assert all(0 < len(p) <= 120 for p in pieces)
         assert _letters("".join(pieces)) == _letters(text)
+
+
+def test_chinese_without_punctuation_is_cut_between_words() -> None:
+    """A run with nothing to cut at is cut between words, never inside one (cut by count,
+    50 characters a piece, this text would split 故宫博物院 and 升旗仪式)."""
+    words = ("北京", "参观", "故宫博物院", "然后", "天安门广场", "升旗仪式", "大家", "高兴")
+    text = "我们今天去北京参观了故宫博物院然后又去了天安门广场看升旗仪式大家都很高兴" * 12
+    pieces = list(sentences(text, max_chars=50))
+    assert all(0 < len(p) <= 50 for p in pieces)
+    assert "".join(pieces) == text
+    cuts = list(itertools.accumulate(len(p) for p in pieces))[:-1]
+    inside = [
+        (cut, word)
+        for word in words
+        for found in re.finditer(word, text)
+        for cut in cuts
+        if found.start() < cut < found.end()
+    ]
+    assert not inside, inside
+
+
+def test_a_title_stays_with_its_name() -> None:
+    text = "Dr. Patel came. He saw St. Louis and the U.S. Army. Then Mr. Lee left. It ended."
+    assert list(sentences(text)) == [
+        "Dr. Patel came.",
+        "He saw St. Louis and the U.S. Army.",
+        "Then Mr. Lee left.",
+        "It ended.",
+    ]
 
 
 def test_split_prefers_commas_then_spaces() -> None:

@@ -36,6 +36,7 @@ from sayfile.engines import Engine
 from sayfile.lexicon import Lexicon
 from sayfile.loudness import LoudnessLevel
 from sayfile.models import Voice
+from sayfile.normalisation import Normalisation
 from sayfile.scheduler import Lane, SentenceExecutor, Turn
 from sayfile.sentence_languages import SentenceLanguages
 from sayfile.ssml import Span
@@ -185,6 +186,7 @@ class Synthesizer:
         self.languages = SentenceLanguages(catalogue)
         """The language of each sentence nobody labelled (its identifier built on first use)."""
         self._references = _References()
+        self.normalisation = Normalisation()
 
     def plan_of(self, text: str, voice_id: str, fmt: str, speed: float) -> SpeechPlan:
         """A plan of plain `text` said as it is (warming up, tests). Raises UnknownVoice when
@@ -337,7 +339,16 @@ class Synthesizer:
             for (index, piece), final in itertools.islice(source, ahead - len(pending)):
                 engine = self.catalogue.engine(piece.voice)
                 work = _Speak(
-                    engine, piece, rate, level, lift, index, final, in_order, self._references
+                    engine,
+                    piece,
+                    rate,
+                    level,
+                    lift,
+                    index,
+                    final,
+                    in_order,
+                    self._references,
+                    self.normalisation,
                 )
                 pending.append((piece, turn.submit(work, index)))
 
@@ -502,7 +513,8 @@ class _InOrder(Generic[T]):
 class _Speak:
     """One piece through the engine, timed, levelled, brought to the file's rate and its pause
     put before it, then offered for encoding in order (runs on an executor thread); gives the
-    piece's sample count, the pause's, and the engine's computing seconds."""
+    piece's sample count, the pause's, and the engine's computing seconds. The engine gets the
+    words as its voice's language says them (`Normalisation`); timings keep them as written."""
 
     engine: Engine
     piece: Piece
@@ -513,6 +525,7 @@ class _Speak:
     final: bool
     in_order: _InOrder[Any]
     references: _References
+    normalisation: Normalisation
 
     def __call__(self) -> tuple[int, int, float]:
         piece, voice = self.piece, self.piece.voice
@@ -539,7 +552,8 @@ class _Speak:
                 return said
         if not piece.text:
             return np.zeros(0, dtype=np.int16)
-        return self.engine.synthesize(piece.voice, piece.text, piece.speed)
+        words = self.normalisation.said(piece.text, piece.voice.language)
+        return self.engine.synthesize(piece.voice, words, piece.speed)
 
     def _reference(self) -> Samples:
         """What the voice's loudness is measured on: its own sample sentence."""

@@ -1,6 +1,7 @@
 """Text clean-up and sentence splitting (Latin and CJK punctuation) ahead of synthesis.
 
-Both run in time linear in the length of the text, whatever the text: it comes from users.
+Both run in time linear in the length of the text, whatever the text: it comes from users. A run
+of Chinese with nothing to cut at is cut between two words (jieba's), never inside one.
 """
 
 from __future__ import annotations
@@ -35,8 +36,16 @@ _LATIN_RUN = re.compile(r"([.!?;…]++)[\"'”’)\]]*+")
 _ELLIPSES = re.compile(r"…++")
 _CJK_TAIL = re.compile(r"[。！？；…]*+[”’」』）]*+")
 _NON_SPACE = re.compile(r"\S")
+# A dot after a title or a capitals' abbreviation (Dr. Patel, St. Louis, the U.S. army) does
+# not end a sentence: cut there, the title would be read without the name it belongs to.
+_TITLE = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Dr|St|Mt|Prof|(?:[A-Z]\.)+[A-Z])\Z")
+_TITLE_REACH = 12
 # Where a run without sentence punctuation may be cut, best first.
 _SOFT_BREAKS = (re.compile(r"[,，、:：]\s*"), re.compile(r"\s+"))
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# Characters before a hard cut among which a word boundary is looked for: longer than any
+# word in jieba's dictionary, and a constant, so that cutting stays linear.
+_WORD_WINDOW = 24
 
 
 def normalize(text: str) -> str:
@@ -104,10 +113,22 @@ def _sentence_ends(text: str) -> Iterator[int]:
             pos = yield from _latin_run(text, found.start())
             continue
         pos = found.end()
+        if found.lastgroup == "latin" and _after_title(text, found.start(), pos):
+            continue
         yield pos
         if found.lastgroup == "cjk":
             # A CJK end may stop at an ellipsis right before a Latin mark, inside a run.
             pos = yield from _latin_run(text, pos)
+
+
+def _after_title(text: str, start: int, end: int) -> bool:
+    """Whether the sentence end `text[start:end]` is only the dot of a title, with words
+    after it."""
+    return (
+        end - start == 1
+        and end < len(text)
+        and _TITLE.search(text, max(0, start - _TITLE_REACH), start) is not None
+    )
 
 
 def _latin_run(text: str, at: int) -> Generator[int, None, int]:
@@ -151,4 +172,22 @@ def _cut_point(piece: str, start: int, max_chars: int) -> int:
         ends = [m.end() - start for m in pattern.finditer(piece, start, start + max_chars + 1)]
         if ends and ends[-1] > max_chars // 4:
             return start + min(ends[-1], max_chars)
-    return start + max_chars
+    cut = start + max_chars
+    if _HAN.match(piece, cut - 1) and _HAN.match(piece, cut):
+        return _word_boundary(piece, max(start + 1, cut - _WORD_WINDOW), cut)
+    return cut
+
+
+def _word_boundary(piece: str, low: int, cut: int) -> int:
+    """The last place between two of jieba's words in `piece[low:cut + 1]` at or before `cut`
+    (and after `low`), or `cut` when the window is one word."""
+    from sayfile.normalisation import mandarin_words
+
+    window = piece[low : cut + _WORD_WINDOW // 2]
+    best = cut
+    for _, _, end in mandarin_words().tokenize(window):
+        boundary = low + end
+        if boundary > cut:
+            break
+        best = boundary if boundary > low else best
+    return best

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/books", tags=["books"])
 @router.post(
     "/chapters",
     response_model=BookOut,
-    responses=error_docs(401, 413, 422, 429),
+    responses=error_docs(400, 401, 413, 422, 429),
     openapi_extra=JOB_BODY_DOC,
     dependencies=[UPLOAD, API_KEY, RATE_LIMIT],
     summary="List a book's chapters (and the file's expected size) before making it",

