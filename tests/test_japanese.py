@@ -43,6 +43,11 @@ def kokoro_symbols() -> set[str]:
         ("2026年", "ɲi seɴ ɲiʥɨːɾokɯ neɴ"),
         ("1,500円", "seɴ ɡoçakɯ eɴ"),  # one number, not 1 and 500
         ("4月1日", "ɕiɡaʦɨ ʦɨitaʨi"),
+        ("2026/4/1", "ɲi seɴ ɲiʥɨːɾokɯ neɴ ɕiɡaʦɨ ʦɨitaʨi"),  # a date as it is said
+        ("気温は-5℃です。", "kʲioɴ βa mainasɨ ɡo do desɨ."),  # not "気温は5です"
+        ("3〜5日", "saɴ kaɾa iʦɨka"),
+        # A phone number digit by digit, a pause at each dash (the digits used to crash).
+        ("03-1234-5678", "ʣeɾo saɴ, iʨi ɲiː saɴ joɴ, ɡoː ɾokɯ nana haʨi"),
     ],
 )
 def test_kanji_and_numbers_are_read_as_japanese(
@@ -59,7 +64,13 @@ def test_latin_words_in_japanese_are_read_in_kana(reader: OpenJTalkReader) -> No
 
 def test_every_phoneme_is_one_kokoro_has(reader: OpenJTalkReader) -> None:
     symbols = kokoro_symbols()
-    texts = [*held_out(), "あいうえお、かきくけこ。", "「はい」と言った！", "PPTとUSBで会議？"]
+    texts = [
+        *held_out(),
+        "あいうえお、かきくけこ。",
+        "「はい」と言った！",
+        "PPTとUSBで会議？",
+        "電話は090-1234-5678です。",
+    ]
     for text in texts:
         said = reader(text)
         assert said and "ä" not in said

@@ -12,7 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import Speech, decode
-from listening import Listener, character_error_rate, simplified, word_error_rate
+from listening import (
+    Listener,
+    character_error_rate,
+    reading_error_rate,
+    simplified,
+    word_error_rate,
+)
 from sayfile.aliases import choose_voice
 from sayfile.engines.kokoro import MODEL_FILE, MODEL_SHA256, default_folder
 
@@ -59,7 +65,7 @@ def heard(speech: Speech, listener: Listener, text: str, tmp: Path, **request: s
     plan = speech.plan(text, format="wav", **request)
     target = tmp / "spoken.wav"
     speech.write(plan, target)
-    language = "zh" if plan.voice.language.startswith("zh") else "en"
+    language = plan.voice.language.split("-")[0]
     words = listener.hear(target.read_bytes(), language)
     return simplified(words) if language == "zh" else words
 
@@ -104,6 +110,38 @@ def test_english_is_understood(voices: Speech, listener: Listener, tmp_path: Pat
         for text in ENGLISH
     ]
     assert statistics.mean(rates) <= 0.10, rates
+
+
+def japanese_sentences() -> list[tuple[str, str]]:
+    """The held-out set: (text, what is said in katakana)."""
+    lines = (Path(__file__).parent / "data" / "japanese-sentences.tsv").read_text("utf-8")
+    return [
+        (text, reading)
+        for text, reading in (line.split("\t") for line in lines.splitlines())
+        if not text.startswith("#")
+    ]
+
+
+@pytest.mark.parametrize("request_", [{"language": "ja"}, {"voice": "kokoro:jm_kumo"}])
+def test_japanese_with_kanji_and_numbers_is_understood(
+    voices: Speech, listener: Listener, tmp_path: Path, request_: dict[str, str]
+) -> None:
+    """Kanji read as Japanese (espeak-ng said "Chinese letter"), counted by what is said."""
+    rates = [
+        reading_error_rate(reading, heard(voices, listener, text, tmp_path, **request_))
+        for text, reading in japanese_sentences()
+    ]
+    assert statistics.mean(rates) <= 0.15, rates
+
+
+def test_kanji_alone_are_japanese_when_the_request_says_so(
+    voices: Speech, listener: Listener, tmp_path: Path
+) -> None:
+    address = "東京都新宿区西新宿二丁目八番一号"
+    assert voices.plan(address).voice.language == "zh-CN"  # nobody said: kanji alone are Chinese
+    assert voices.plan(address, language="ja").voice.id.startswith("kokoro:j")
+    said = "トーキョートシンジュククニシシンジュクニチョーメハチバンイチゴー"
+    assert reading_error_rate(said, heard(voices, listener, address, tmp_path, language="ja")) < 0.2
 
 
 def test_latin_words_in_chinese_are_spoken(

@@ -16,6 +16,14 @@ from typing import Any
 # Thousands separators between digits (1,500円): Open JTalk would read the comma as a pause
 # and the two halves as separate numbers.
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
+# A minus sign before a number (not a hyphen inside a word or a range): Open JTalk drops it.
+_MINUS = re.compile(r"(?<![0-9A-Za-z.])[-\u2212\uff0d](?=\d)")
+# A range between numbers (3〜5日, 10~20人) is said with から.
+_RANGE = re.compile(r"(?<=\d)\s*[~\u301c\uff5e\u2013]\s*(?=\d)")
+# Degrees Celsius (℃, and °C as NFKC writes it), which Open JTalk drops.
+_CELSIUS = re.compile(r"℃|°C")
+# A date written with dashes or slashes (2026-12-04, 2026/12/4), said as 2026年12月4日.
+_DATE = re.compile(r"(?<!\d)(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)")
 # Open JTalk marks the accent nucleus inside a reading with an apostrophe.
 _ACCENT_MARKS = str.maketrans("", "", "’'")
 
@@ -54,7 +62,7 @@ class OpenJTalkReader:
         def tagger(text: str) -> list[_Node]:
             with lock:
                 words = frontend(text)
-            return [_node(word) for word in words]
+            return [_node(word, HEPBURN) for word in words]
 
         class _Romaniser(Cutlet):  # type: ignore[misc]
             def __init__(self) -> None:
@@ -71,12 +79,37 @@ class OpenJTalkReader:
         self._romaniser: Any = _Romaniser()
 
     def __call__(self, text: str) -> str:
-        phonemes, _ = self._romaniser(_THOUSANDS.sub("", text))
+        phonemes, _ = self._romaniser(_spelled(text))
         return str(phonemes)
 
 
-def _node(word: Mapping[str, object]) -> _Node:
+def _spelled(text: str) -> str:
+    """`text` with what Open JTalk would drop or misread written as it is said."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _THOUSANDS.sub("", text)
+    text = _DATE.sub(_date, text)
+    text = _RANGE.sub("から", text)
+    text = _MINUS.sub("マイナス", text)
+    return _CELSIUS.sub("度", text)
+
+
+def _date(match: re.Match[str]) -> str:
+    year, month, day = (int(part) for part in match.groups())
+    return f"{year}年{month}月{day}日"
+
+
+def _node(word: Mapping[str, object], marks: Mapping[str, str]) -> _Node:
     surface = str(word["string"])
-    # Punctuation keeps its own mark (Open JTalk's reading of 。 is a pause written 、).
-    reading = surface if word["pos"] == "記号" else str(word["pron"]).translate(_ACCENT_MARKS)
+    reading = str(word["pron"]).translate(_ACCENT_MARKS)
+    if word["pos"] == "記号":
+        # A mark the romaniser knows keeps its own sound (Open JTalk's reading of 。 is the
+        # pause 、); any other (the dashes of 03-1234-5678) is the pause Open JTalk made of it.
+        return (
+            _Node(surface, _Feature(surface, surface))
+            if surface in marks
+            else _Node(reading, _Feature(reading, reading))
+        )
+    if surface.isdigit():
+        # A digit Open JTalk reads alone (phone numbers): the romaniser takes words, not digits.
+        surface = reading
     return _Node(surface, _Feature(reading, reading))
