@@ -62,6 +62,11 @@ class Listener:
         )
         return "".join(segment.text for segment in segments).strip()
 
+    def language_of(self, audio: bytes) -> str:
+        """The language Whisper hears in `audio`, nothing forced (ja, zh, en...)."""
+        _, info = self._model.transcribe(io.BytesIO(audio), beam_size=1, vad_filter=False)
+        return str(info.language)
+
 
 def simplified(text: str) -> str:
     """Whisper writes Mandarin in traditional characters: the simplified ones."""
