@@ -65,7 +65,7 @@ def heard(speech: Speech, listener: Listener, text: str, tmp: Path, **request: s
     plan = speech.plan(text, format="wav", **request)
     target = tmp / "spoken.wav"
     speech.write(plan, target)
-    language = plan.voice.language.split("-")[0]
+    language = {"zh": "zh", "ja": "ja"}.get(plan.voice.language[:2], "en")
     words = listener.hear(target.read_bytes(), language)
     return simplified(words) if language == "zh" else words
 
