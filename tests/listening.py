@@ -62,6 +62,11 @@ class Listener:
         )
         return "".join(segment.text for segment in segments).strip()
 
+    def language_of(self, audio: bytes) -> str:
+        """The language Whisper hears in `audio`, nothing forced (ja, zh, en...)."""
+        _, info = self._model.transcribe(io.BytesIO(audio), beam_size=1, vad_filter=False)
+        return str(info.language)
+
 
 def simplified(text: str) -> str:
     """Whisper writes Mandarin in traditional characters: the simplified ones."""
@@ -77,6 +82,22 @@ def _chars(text: str) -> list[str]:
 def character_error_rate(expected: str, heard: str) -> float:
     """Edit distance over characters (punctuation and spaces ignored) per expected character."""
     return _distance(_chars(expected), _chars(heard)) / max(1, len(_chars(expected)))
+
+
+def reading_error_rate(reading: str, heard: str) -> float:
+    """Japanese: edit distance over the kana of what is said, per kana of `reading` (katakana
+    as it sounds). What Whisper wrote is read by Open JTalk, so 今日 and きょう count alike."""
+    import pyopenjtalk
+
+    return _distance(_sounds(reading), _sounds(str(pyopenjtalk.g2p(heard, kana=True)))) / max(
+        1, len(_sounds(reading))
+    )
+
+
+def _sounds(kana: str) -> list[str]:
+    # を and は-as-wa are written as they sound on both sides; ヅ/ヂ sound as ズ/ジ.
+    kana = kana.translate(str.maketrans("ヲヅヂ", "オズジ"))
+    return [c for c in kana if "\u30a1" <= c <= "\u30fa" or c == "ー"]
 
 
 def word_error_rate(expected: str, heard: str) -> float:
@@ -95,4 +116,10 @@ def _distance(a: list[str], b: list[str]) -> int:
     return previous[-1]
 
 
-__all__ = ["Listener", "character_error_rate", "simplified", "word_error_rate"]
+__all__ = [
+    "Listener",
+    "character_error_rate",
+    "reading_error_rate",
+    "simplified",
+    "word_error_rate",
+]

@@ -7,7 +7,8 @@ of the npm package `kokoro-js`, which `make run` puts into that folder.
 
 Mandarin text (already as it is said: sayfile/normalisation.py) is phonemised by misaki's
 ZHG2P (the path the v1.0 model was trained on); Latin words inside Chinese text are phonemised
-as English. The other languages are phonemised by espeak-ng through kokoro-onnx.
+as English. Japanese is read with Open JTalk's dictionary (engines/japanese.py). The other
+languages are phonemised by espeak-ng through kokoro-onnx.
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ class KokoroEngine:
         self._voices: list[Voice] | None = None
         self._model: Any = None
         self._mandarin: Any = None
+        self._japanese: Any = None
         self._lock = threading.Lock()
 
     def voices(self) -> list[Voice]:
@@ -212,7 +214,20 @@ class KokoroEngine:
             parts.append(g2p(text[last:])[0])
         return " ".join(part.strip() for part in parts if part.strip())
 
+    def _phonemes_of_japanese(self, text: str) -> str:
+        # Not espeak-ng's Japanese: it says "Chinese letter" for every kanji and writes /a/ as
+        # ä, a symbol the model does not have.
+        with self._lock:
+            if self._japanese is None:
+                from sayfile.engines.japanese import OpenJTalkReader
+
+                self._japanese = OpenJTalkReader()
+            reader = self._japanese
+        return str(reader(text))
+
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+        if voice.locator[0] == "j":
+            return self._speak(voice, speed, lambda model: self._phonemes_of_japanese(text))
         if _LANGUAGES[voice.locator[0]].espeak is None:
             return self._speak(voice, speed, lambda model: self._phonemes_of_mandarin(model, text))
         return self._speak(voice, speed, None, text)
@@ -274,6 +289,7 @@ class KokoroEngine:
         with self._lock:
             self._model = None
             self._mandarin = None
+            self._japanese = None
 
 
 def _voice_for(name: str) -> Voice | None:
