@@ -59,7 +59,8 @@ def voices(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List the voices: id, engine, language, name, gender, sample rate, quality."""
+    """List the voices: id, engine, language, name, gender, sample rate, quality, and how
+    well a speech recognizer understood them (error rate; "hard" when far below the best)."""
     catalogue = build_synthesizer(_settings()).catalogue
     found = catalogue.voices(language)
     if language and not found:
@@ -80,10 +81,21 @@ def voices(
         "gender",
         "rate",
         "quality",
+        "heard",
     )
     for v in found:
+        heard = "".join(f"{m} {e:.2f}" for m, e in v.heard.public().items()) if v.heard else ""
+        if v.hard_to_understand:
+            heard += " (hard to understand)"
         table.add_row(
-            v.id, v.engine, v.language, v.name, v.gender or "", str(v.sample_rate), v.quality.name
+            v.id,
+            v.engine,
+            v.language,
+            v.name,
+            v.gender or "",
+            str(v.sample_rate),
+            v.quality.name,
+            heard,
         )
     Console().print(table)
 
