@@ -4,11 +4,13 @@ language forced); the error rate (characters for Mandarin and Japanese, words fo
 the voice's score. Prints a table and writes the scores into src/sayfile/heard.json, the one
 table the catalogue reads (voices not graded in this run keep their earlier rows).
 
+    make grade                                              # the same as the next line
     .venv/bin/python bench/grading.py                      # every voice below
     .venv/bin/python bench/grading.py --voices 'kokoro:j*'  # re-grade the Japanese voices
     .venv/bin/python bench/grading.py --sentences 5         # all five sentences per voice
 
-The sentences are held out: the tests' sentences and the issue's are others.
+The sentences are held out: the tests' sentences and the issue's are others. Not part of
+`make bench` (it writes into the package).
 """
 
 from __future__ import annotations
