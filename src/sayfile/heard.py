@@ -19,7 +19,7 @@ TIED_MARGIN = 0.03
 
 @dataclass(frozen=True, slots=True)
 class Heard:
-    """A voice's measured error rate: `metric` "cer" (characters, Mandarin and Japanese) or
+    """A voice's measured error rate: `metric` "cer" (characters: Mandarin, Japanese, Hindi) or
     "wer" (words); lower is better."""
 
     metric: str

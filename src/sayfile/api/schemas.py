@@ -237,7 +237,7 @@ class VoiceOut(BaseModel):
     heard: dict[str, float] | None = Field(
         default=None,
         description="How a speech recognizer understood the voice on everyday sentences: "
-        '{"cer": 0.04} (characters, Mandarin and Japanese) or {"wer": 0.02} (words); lower is '
+        '{"cer": 0.04} (characters: Mandarin, Japanese, Hindi) or {"wer": 0.02} (words); lower is '
         "better; null when not graded.",
     )
     hard_to_understand: bool = Field(
