@@ -12,7 +12,7 @@ APT_TEST := espeak-ng ffmpeg redis-server chromium fonts-wqy-microhei
 # nginx: the sendfile reference for bench/bigfile.py; curl downloads the big file.
 APT_BENCH := nginx curl wrk lame
 
-.PHONY: run test test-fast check bench screenshots clean
+.PHONY: run test test-fast check bench grade screenshots clean
 
 run: $(VENV)/.run-deps
 	$(BIN)/sayfile serve --host $(HOST) --port $(PORT)
@@ -32,6 +32,11 @@ check: $(VENV)/.test-deps
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+
+# Every voice graded by listening into src/sayfile/heard.json (about 30 minutes);
+# GRADE_ARGS="--voices 'kokoro:j*'" re-grades the Japanese voices alone.
+grade: $(VENV)/.test-deps
+	$(BIN)/python bench/grading.py $(GRADE_ARGS)
 
 # BENCH_ARGS=--quick runs the long job with 20,000 characters instead of 200,000.
 bench: $(VENV)/.bench-deps

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
+import json
 import tempfile
 import unicodedata
 from importlib import resources
@@ -40,6 +40,30 @@ def model_folder() -> Path:
     return folder
 
 
+# Whisper base writes spoken Hindi in Urdu script or in Latin letters as often as in
+# Devanagari, the words right in another script. The tokens of those scripts are kept from it
+# (and a short Devanagari prompt leads it) so that the words are compared, not the scripts.
+_PROMPTS = {"hi": "नमस्ते, आप कैसे हैं।"}
+# UTF-8 lead bytes of Arabic-script letters (Urdu), and Latin letters.
+_OTHER_SCRIPTS = {
+    "hi": frozenset(range(0xD8, 0xDC))
+    | frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+}
+
+
+def _byte_level() -> dict[str, int]:
+    """The byte each character of a byte-level BPE token stands for (GPT-2's mapping)."""
+    shown = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1)]
+    shown += range(ord("®"), ord("ÿ") + 1)
+    chars = {b: chr(b) for b in shown}
+    extra = 0
+    for b in range(256):
+        if b not in chars:
+            chars[b] = chr(256 + extra)
+            extra += 1
+    return {c: b for b, c in chars.items()}
+
+
 class Listener:
     """Transcribes audio; one model for the whole test run."""
 
@@ -49,12 +73,30 @@ class Listener:
         self._model: Any = WhisperModel(
             str(model_folder()), device="cpu", compute_type="int8", cpu_threads=2
         )
+        self._suppressed: dict[str, list[int]] = {}
+
+    def _suppress(self, language: str) -> list[int]:
+        """-1 (Whisper's own list) and the tokens of scripts `language` is not written in."""
+        other = _OTHER_SCRIPTS.get(language)
+        if other is None:
+            return [-1]
+        if language not in self._suppressed:
+            tokenizer = json.loads((model_folder() / "tokenizer.json").read_text("utf-8"))
+            byte_of = _byte_level()
+            self._suppressed[language] = [-1] + [
+                number
+                for token, number in tokenizer["model"]["vocab"].items()
+                if not token.startswith("<|") and any(byte_of.get(c, 0) in other for c in token)
+            ]
+        return self._suppressed[language]
 
     def hear(self, audio: bytes, language: str) -> str:
         """What Whisper hears in `audio` (any container ffmpeg reads), in `language`."""
         segments, _ = self._model.transcribe(
             io.BytesIO(audio),
             language=language,
+            initial_prompt=_PROMPTS.get(language),
+            suppress_tokens=self._suppress(language),
             beam_size=5,
             temperature=0.0,
             condition_on_previous_text=False,
@@ -76,11 +118,13 @@ def simplified(text: str) -> str:
 
 
 def _chars(text: str) -> list[str]:
-    return [c for c in unicodedata.normalize("NFKC", text) if c.isalnum()]
+    # Letters with their marks (Devanagari's vowel signs are marks) and digits.
+    return [c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c)[0] in "LMN"]
 
 
 def character_error_rate(expected: str, heard: str) -> float:
-    """Edit distance over characters (punctuation and spaces ignored) per expected character."""
+    """Edit distance over characters (punctuation and spaces ignored; marks count) per expected
+    character."""
     return _distance(_chars(expected), _chars(heard)) / max(1, len(_chars(expected)))
 
 
@@ -101,9 +145,18 @@ def _sounds(kana: str) -> list[str]:
 
 
 def word_error_rate(expected: str, heard: str) -> float:
-    """Edit distance over lower-cased words per expected word."""
-    words = [re.findall(r"[\w']+", t.lower()) for t in (expected, heard)]
+    """Edit distance over lower-cased words per expected word (a word: letters, their marks,
+    such as Devanagari's vowel signs, digits and apostrophes)."""
+    words = [_words(t) for t in (expected, heard)]
     return _distance(words[0], words[1]) / max(1, len(words[0]))
+
+
+def _words(text: str) -> list[str]:
+    kept = (
+        c if c == "'" or unicodedata.category(c)[0] in "LMN" else " "
+        for c in unicodedata.normalize("NFC", text.lower())
+    )
+    return "".join(kept).split()
 
 
 def _distance(a: list[str], b: list[str]) -> int:

@@ -582,10 +582,15 @@ def test_the_picker_lists_languages_by_their_own_names_neural_first(
     voices = page.locator("#voice option").evaluate_all("all => all.map(o => o.value)")
     assert voices[0] == "" and "kokoro:zm_yunjian" in voices
     assert not any(v.startswith("espeak:cmn") for v in voices), voices
+    # A voice heard far below the best Mandarin voice is marked, and listed last of its group.
+    expect(page.locator('#voice option[value="kokoro:zf_xiaoni"]')).to_contain_text("不易听清")
+    expect(page.locator('#voice option[value="kokoro:zm_yunjian"]')).not_to_contain_text("不易听清")
+    assert [v for v in voices if v.startswith("kokoro:")][-1] == "kokoro:zf_xiaoni", voices
     # Nor among every voice, with no language chosen.
     page.select_option("#language", "")
     every = page.locator("#voice option").evaluate_all("all => all.map(o => o.value)")
     assert "espeak:en-us" in every and not any(v.startswith("espeak:cmn") for v in every)
+    expect(page.locator('#voice option[value="kokoro:zf_xiaoni"]')).to_contain_text("不易听清")
 
 
 def test_a_chosen_book_makes_get_link_primary_and_drops_a_remembered_language(

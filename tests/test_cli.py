@@ -106,9 +106,15 @@ def test_voices_json_schema(tmp_path: Path) -> None:
             "quality",
             "grade",
             "credit",
+            "heard",
+            "hard_to_understand",
         }
         assert isinstance(voice["sample_rate"], int)
         assert voice["quality"] in {"neural", "formant"}
+    # Every Kokoro Mandarin voice is graded by listening; the one heard far worse is marked.
+    heard = {v["id"]: v for v in voices if v["engine"] == "kokoro"}
+    assert all(set(v["heard"]) == {"cer"} for v in heard.values())
+    assert heard["kokoro:zf_xiaoni"]["hard_to_understand"] is True
 
 
 def test_voices_table_lists_both_engines(tmp_path: Path) -> None:

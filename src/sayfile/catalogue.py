@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
+from dataclasses import replace
 
 from sayfile.engines import Engine
 from sayfile.errors import UnknownLanguage, UnknownVoice
+from sayfile.heard import HARD_MARGIN, TIED_MARGIN, Heard, measured
 from sayfile.models import Voice
 
 
@@ -20,13 +23,24 @@ def _primary(tag: str) -> str:
 class Catalogue:
     """Every voice of every engine, with ids `engine:name`, and the engine behind each."""
 
-    def __init__(self, engines: list[Engine], default_voice: str) -> None:
+    def __init__(
+        self,
+        engines: list[Engine],
+        default_voice: str,
+        heard: Mapping[str, Heard] | None = None,
+    ) -> None:
+        """`heard`: voices' scores by lower-case id; the package's table (heard.json) when
+        not given."""
         self._engines = {engine.name: engine for engine in engines}
         self._default_voice = default_voice
+        self._heard = heard
         self._voices: dict[str, Voice] | None = None
+        # The lowest error heard among this catalogue's voices, by language tag.
+        self._best: dict[str, float] = {}
 
     def voices(self, language: str | None = None) -> list[Voice]:
-        """All voices, or those speaking `language` (best first); ordered by language then id."""
+        """All voices, or those speaking `language` (best first, those hard to understand
+        last); ordered by language then id."""
         if language:
             return self._matching(language)
         return sorted(self._by_id().values(), key=lambda v: (v.language.lower(), v.id))
@@ -54,7 +68,7 @@ class Catalogue:
                 raise UnknownVoice(voice, [by_id[c].id for c in close])
             return found
         if language:
-            matches = self._matching(language)
+            matches = [v for v in self._matching(language) if not v.hard_to_understand]
             if not matches:
                 tags = {_tag(v.language) for v in by_id.values()}
                 known = sorted(tags | {_primary(t) for t in tags})
@@ -79,8 +93,38 @@ class Catalogue:
             for engine in self._engines.values():
                 for v in engine.voices():
                     voices.setdefault(v.id.lower(), v)
-            self._voices = voices
+            self._voices = self._graded(voices)
         return self._voices
+
+    def _graded(self, voices: dict[str, Voice]) -> dict[str, Voice]:
+        """`voices` with their heard scores, those far below the best voice of their language
+        tag (among these voices, so a server with espeak-ng alone still has a choice) marked
+        hard to understand."""
+        table = measured() if self._heard is None else self._heard
+        for key, v in voices.items():
+            heard = table.get(key)
+            if heard is not None:
+                tag = _tag(v.language)
+                self._best[tag] = min(self._best.get(tag, heard.error), heard.error)
+        graded = {}
+        for key, v in voices.items():
+            heard = table.get(key)
+            hard = heard is not None and self._behind(v.language, heard.error) > HARD_MARGIN
+            graded[key] = replace(v, heard=heard, hard_to_understand=hard)
+        return graded
+
+    def _behind(self, language: str, error: float) -> float:
+        """How much worse `error` is than the best heard in `language` (rounded: the table
+        keeps three decimals)."""
+        return round(error - self._best.get(_tag(language), error), 3)
+
+    def _heard_rank(self, voice: Voice) -> float:
+        """0 for a voice heard within TIED_MARGIN of its language's best (or not graded: the
+        authors' grade then decides), else how far behind it is."""
+        if voice.heard is None:
+            return 0.0
+        behind = self._behind(voice.language, voice.heard.error)
+        return 0.0 if behind <= TIED_MARGIN else behind
 
     def _unqualified(self, name: str) -> Voice | None:
         # "en_US-joe-medium" or "cmn" without the engine prefix, when only one engine has it.
@@ -92,9 +136,11 @@ class Catalogue:
 
         A voice matches when its tag or one of its aliases is the one asked for (exact), or
         shares its primary language. When the request names a region or variant ("en-GB"),
-        exact matches come first; then neural before formant voices, better scored (graded)
+        exact matches come first; then neural before formant voices, better heard first (voices
+        within TIED_MARGIN of their language's best count as equal), better scored (graded)
         first, exact before primary-only, and the engine's own priority for that tag. Voices
-        that speak a language badly (`auto` False) are chosen only by their id.
+        that speak a language badly (`auto` False) are left out, and those hard to understand
+        come last (`resolve` never chooses them: they are listed so people see why).
         """
         wanted = _tag(language)
         regional = "-" in wanted
@@ -111,7 +157,16 @@ class Catalogue:
                 exact, priority = False, min(tags.values())
             else:
                 continue
-            rank = (regional and not exact, -v.quality, -v.score, not exact, priority, v.id)
+            rank = (
+                regional and not exact,
+                v.hard_to_understand,
+                -v.quality,
+                self._heard_rank(v),
+                -v.score,
+                not exact,
+                priority,
+                v.id,
+            )
             scored.append((rank, v))
         return [v for _, v in sorted(scored, key=lambda item: item[0])]
 

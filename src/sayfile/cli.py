@@ -68,7 +68,8 @@ def voices(
         ),
     ] = False,
 ) -> None:
-    """List the voices: id, engine, language, name, gender, sample rate, quality."""
+    """List the voices: id, engine, language, name, gender, sample rate, quality, and how
+    well a speech recognizer understood them (error rate; "hard" when far below the best)."""
     synthesizer = build_synthesizer(_settings())
     if languages:
         _languages(synthesizer.languages.table(), as_json)
@@ -93,10 +94,21 @@ def voices(
         "gender",
         "rate",
         "quality",
+        "heard",
     )
     for v in found:
+        heard = "".join(f"{m} {e:.2f}" for m, e in v.heard.public().items()) if v.heard else ""
+        if v.hard_to_understand:
+            heard += " (hard to understand)"
         table.add_row(
-            v.id, v.engine, v.language, v.name, v.gender or "", str(v.sample_rate), v.quality.name
+            v.id,
+            v.engine,
+            v.language,
+            v.name,
+            v.gender or "",
+            str(v.sample_rate),
+            v.quality.name,
+            heard,
         )
     Console().print(table)
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import BinaryIO
 
+from sayfile.heard import Heard
+
 
 class Quality(IntEnum):
     """How natural a voice sounds; higher wins when a voice is chosen by language alone."""
@@ -41,6 +43,11 @@ class Voice:
     # Chosen when only a language is asked for; False for voices that speak it badly
     # (espeak-ng's Mandarin reads pinyin with tone numbers in English).
     auto: bool = True
+    # How well a speech recognizer understood it (heard.json; None: not graded), and whether
+    # that is far below the best of its language (never chosen by language then); both set by
+    # the catalogue.
+    heard: Heard | None = None
+    hard_to_understand: bool = False
     # Engine-private locator (espeak-ng voice file, Piper model path); not shown to users.
     locator: str = field(default="", compare=False, repr=False)
 
@@ -56,6 +63,8 @@ class Voice:
             "quality": self.quality.name,
             "grade": self.grade,
             "credit": self.credit,
+            "heard": self.heard.public() if self.heard else None,
+            "hard_to_understand": self.hard_to_understand,
         }
 
 

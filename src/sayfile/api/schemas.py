@@ -234,6 +234,17 @@ class VoiceOut(BaseModel):
     quality: str
     grade: str | None = Field(default=None, description="The voice authors' grade (A best).")
     credit: str | None = Field(default=None, description="Who made the voice, and its licence.")
+    heard: dict[str, float] | None = Field(
+        default=None,
+        description="How a speech recognizer understood the voice on everyday sentences: "
+        '{"cer": 0.04} (characters: Mandarin, Japanese, Hindi) or {"wer": 0.02} (words); lower is '
+        "better; null when not graded.",
+    )
+    hard_to_understand: bool = Field(
+        default=False,
+        description="Heard more than 0.05 worse than the best voice of its language: "
+        "never chosen by language, only by id.",
+    )
 
 
 class LanguageOut(BaseModel):

@@ -234,10 +234,11 @@
   }
 
   // As the server writes it: the name, its regional tag where the language's differs,
-  // and the neural mark.
+  // the neural mark, and "hard to understand" for a voice heard far below its language's best.
   function voiceOption(v, groupTag) {
     const region = v.language.toLowerCase() !== groupTag ? " — " + v.language : "";
-    return new Option(v.name + region + (v.quality === "neural" ? " ★ " + t.neural : ""), v.id);
+    const hard = v.hard_to_understand ? " (" + t.hard_to_understand + ")" : "";
+    return new Option(v.name + region + (v.quality === "neural" ? " ★ " + t.neural : "") + hard, v.id);
   }
 
   // The voice list follows the language: every voice (grouped) for "any", else the voices
