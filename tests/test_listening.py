@@ -93,17 +93,14 @@ SUITE = [
             "这个周末我们去看电影吧。",
         ),
     ),
-    # Japanese as main has it is unintelligible (espeak-ng reads kanji as "Chinese letter"):
-    # expected to fail until the Japanese reader (issue 22, item 1) lands; then the mark goes.
-    pytest.param(
+    (
         "ja",
         "ja",
-        0.30,
+        0.15,
         (
             "駅までバスで行きます。",
             "私の名前は田中です。",
         ),
-        marks=pytest.mark.xfail(strict=False, reason="Japanese is read by espeak-ng on main"),
     ),
 ]
 
