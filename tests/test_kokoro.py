@@ -119,13 +119,14 @@ def japanese_sentences() -> list[tuple[str, str]]:
     return [(text, reading) for text, reading in rows]
 
 
-@pytest.mark.parametrize("request_", [{"language": "ja"}, {"voice": "kokoro:jm_kumo"}])
 def test_japanese_with_kanji_and_numbers_is_understood(
-    voices: Speech, listener: Listener, tmp_path: Path, request_: dict[str, str]
+    voices: Speech, listener: Listener, tmp_path: Path
 ) -> None:
-    """Kanji read as Japanese (espeak-ng said "Chinese letter"), counted by what is said."""
+    """Kanji read as Japanese (espeak-ng said "Chinese letter"), counted by what is said, in
+    the voice `ja` gets (every Japanese voice is graded by bench/grading.py, and the listening
+    suite hears one sentence of each language)."""
     rates = [
-        reading_error_rate(reading, heard(voices, listener, text, tmp_path, **request_))
+        reading_error_rate(reading, heard(voices, listener, text, tmp_path, language="ja"))
         for text, reading in japanese_sentences()
     ]
     assert statistics.mean(rates) <= 0.15, rates

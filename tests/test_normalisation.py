@@ -125,6 +125,8 @@ ENGLISH = [
     ("Chapter 3 begins.", "Chapter three begins."),
     # ordinary text stays as it is
     ("The birch canoe slid on the smooth planks.", "The birch canoe slid on the smooth planks."),
+    # wetext's grammar gives nothing back for this one: it is said as written, never dropped
+    ("Fixes from bugs.example.org.", "Fixes from bugs.example.org."),
 ]
 
 # Held out: everyday sentences not in the tables above, heard through the default voices by
@@ -317,7 +319,8 @@ def _heard_rates(
 @pytest.mark.usefixtures("ffmpeg")
 def test_held_out_mandarin_is_heard(voices: Speech, listener: Listener, tmp_path: Path) -> None:
     assert voices.catalogue.resolve(language="zh").id == "kokoro:zm_yunjian"
-    rates = _heard_rates(voices, listener, "zh", HELD_OUT_MANDARIN, tmp_path)
+    # Seven of the ten keep the suite short; bench/hearing.py hears all ten.
+    rates = _heard_rates(voices, listener, "zh", HELD_OUT_MANDARIN[:7], tmp_path)
     assert statistics.mean(r for r, _ in rates) <= MANDARIN_CER, rates
 
 
@@ -325,5 +328,5 @@ def test_held_out_mandarin_is_heard(voices: Speech, listener: Listener, tmp_path
 @pytest.mark.usefixtures("ffmpeg")
 def test_held_out_english_is_heard(voices: Speech, listener: Listener, tmp_path: Path) -> None:
     assert voices.catalogue.resolve(language="en").id == "kokoro:af_heart"
-    rates = _heard_rates(voices, listener, "en", HELD_OUT_ENGLISH, tmp_path)
+    rates = _heard_rates(voices, listener, "en", HELD_OUT_ENGLISH[:7], tmp_path)
     assert statistics.mean(r for r, _ in rates) <= ENGLISH_WER, rates

@@ -58,9 +58,18 @@ def _grammar(wetext: Any, text: str) -> str:
     """`text` through wetext's grammars, or as it is where they fail on it (wetext's English
     asserts on some mixes of scripts and symbols)."""
     try:
-        return str(wetext.normalize(text))
+        said = str(wetext.normalize(text))
     except Exception:
         return text
+    # Its English grammar can also drop a whole sentence ("Fixes from bugs.example.org." comes
+    # back empty): words said are never fewer than half of those written.
+    if _alnum(said) < _alnum(text) / 2:
+        return text
+    return said
+
+
+def _alnum(text: str) -> int:
+    return sum(char.isalnum() for char in text)
 
 
 @functools.cache

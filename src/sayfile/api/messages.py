@@ -144,6 +144,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_body_too_large": "The text is far too long to send.",
         "error_upload_too_large": "The book file is too large for this server.",
         "error_book_too_long": "The book is too long for this server.",
+        "error_too_much_silence": "The text asks for more pauses than this server allows.",
         "error_unreadable_text": "The text could not be read in any known encoding.",
         "error_body_too_large_limit": "The request is larger than this server takes: up to "
         "{limit} ({setting}). Send a long text as a book file instead.",
@@ -282,6 +283,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_body_too_large": "文字太长，无法发送。",
         "error_upload_too_large": "书籍文件太大，本服务器不接受。",
         "error_book_too_long": "这本书太长，本服务器不接受。",
+        "error_too_much_silence": "文字中的停顿太多，超过了本服务器允许的长度。",
         "error_unreadable_text": "无法用任何已知编码读取这段文字。",
         "error_body_too_large_limit": "请求超过了本服务器接受的大小（最多 {limit}，设置项 "
         "{setting}）。长文字请改为上传书籍文件。",
