@@ -22,6 +22,7 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from listening import Listener
 from sayfile.app import create_app
 from sayfile.audio import Samples
 from sayfile.catalogue import Catalogue
@@ -167,6 +168,18 @@ def speech() -> Iterator[Speech]:
     service = Speech(Settings())
     yield service
     service.close()
+
+
+@pytest.fixture(scope="session")
+def voices(speech: Speech) -> Speech:
+    """The same real engines, by the name the listening tests give them."""
+    return speech
+
+
+@pytest.fixture(scope="session")
+def listener() -> Listener:
+    """One speech recognizer (Whisper base, 350 MB) for the whole run."""
+    return Listener()
 
 
 @pytest.fixture

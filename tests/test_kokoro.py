@@ -5,7 +5,7 @@ same check."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,20 +45,6 @@ ENGLISH = [
     "Rice is often served in round bowls.",
     "The juice of lemons makes fine punch.",
 ]
-
-
-@pytest.fixture(scope="module")
-def listener() -> Listener:
-    return Listener()
-
-
-@pytest.fixture(scope="module")
-def voices() -> Iterator[Speech]:
-    from sayfile.settings import Settings
-
-    speech = Speech(Settings())
-    yield speech
-    speech.close()
 
 
 def heard(speech: Speech, listener: Listener, text: str, tmp: Path, **request: str) -> str:

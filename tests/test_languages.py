@@ -222,11 +222,6 @@ def test_the_page_download_with_any_voice_is_routed(
 # -- heard by a speech recognizer, with the real voices -------------------------------------
 
 
-@pytest.fixture(scope="module")
-def listener() -> Listener:
-    return Listener()
-
-
 def _han(text: str) -> str:
     return "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff")
 

@@ -5,7 +5,6 @@ hard to understand."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from fastapi.testclient import TestClient
 
 from conftest import Speech
 from listening import Listener, character_error_rate, simplified, word_error_rate
-from sayfile.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ffmpeg")]
 
@@ -103,18 +101,6 @@ SUITE = [
         ),
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def listener() -> Listener:
-    return Listener()
-
-
-@pytest.fixture(scope="module")
-def voices() -> Iterator[Speech]:
-    speech = Speech(Settings())
-    yield speech
-    speech.close()
 
 
 @pytest.mark.parametrize(("language", "whisper", "bound", "sentences"), SUITE)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 import statistics
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -283,20 +282,6 @@ def canonical(words: Normalisation, text: str, language: str) -> str:
         text = re.sub(r"要(?=\d{10}(?!\d))", "1", text)  # a mobile number's first digit
         return words.said(text, language).replace("幺", "一")
     return re.sub(r"\b([A-Z]) (?=[A-Z]\b)", r"\1", words.said(text, language))
-
-
-@pytest.fixture(scope="module")
-def voices() -> Iterator[Speech]:
-    from sayfile.settings import Settings
-
-    speech = Speech(Settings())
-    yield speech
-    speech.close()
-
-
-@pytest.fixture(scope="module")
-def listener() -> Listener:
-    return Listener()
 
 
 def _heard_rates(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,20 +21,6 @@ TEXT = {
     "en": "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background.",
     "zh": "今天天气很好，我们去公园散步吧。明天可能会下雨。",
 }
-
-
-@pytest.fixture(scope="module")
-def voices() -> Iterator[Speech]:
-    from sayfile.settings import Settings
-
-    speech = Speech(Settings())
-    yield speech
-    speech.close()
-
-
-@pytest.fixture(scope="module")
-def listener() -> Listener:
-    return Listener()
 
 
 def ebur128(path: Path) -> tuple[float, float]:
