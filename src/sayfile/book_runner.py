@@ -91,9 +91,12 @@ class BookRunner:
                     if not await asyncio.to_thread(self._part_done, folder, manifest, number):
                         await self._make_part(job, folder, manifest, number)
                         chapter = manifest.parts[number].chapter
-                        await asyncio.to_thread(self._join_chapter, folder, manifest, chapter)
+                        await self._join_chapters(job_id, folder, manifest, [chapter])
                 return await asyncio.to_thread(self._needs_turn, folder, manifest)
-            # Every part is done or held: the last one to finish joins the book.
+            # Every part is done or held. A chapter whose parts are all there but that nobody
+            # joined (its joiner died) is joined now; the last one to finish joins the book.
+            ready = await asyncio.to_thread(_joinable, folder, manifest)
+            await self._join_chapters(job_id, folder, manifest, ready)
             if await asyncio.to_thread(_all_chapters_done, folder, manifest):
                 await self._join_book(job, folder, manifest, work, stopped)
             return False
@@ -194,6 +197,23 @@ class BookRunner:
         await asyncio.to_thread(folder.write_timings, folder.part_timings(number), result.timings)
         progress = await asyncio.to_thread(_progress, folder, manifest)
         await self.lifecycle.progress(job.id, progress)
+
+    async def _join_chapters(
+        self, job_id: str, folder: BookFolder, manifest: BookManifest, chapters: list[int]
+    ) -> None:
+        """Join each of `chapters` whose parts are all there, one process at a time: two turns
+        that finish a chapter's last parts together would otherwise both write its file
+        (seen: an Opus chapter that could not be read back)."""
+        for chapter in chapters:
+            name = f"join:{job_id}:{chapter}"
+            token = await self.store.try_lock(name, self._lease_s)
+            if token is None:
+                continue  # another turn joins it
+            try:
+                await asyncio.to_thread(self._join_chapter, folder, manifest, chapter)
+            finally:
+                with contextlib.suppress(SayfileError):
+                    await self.store.unlock(name, token)
 
     def _join_chapter(self, folder: BookFolder, manifest: BookManifest, chapter: int) -> None:
         """Join chapter `chapter` from its parts when they are all there (once: the chapter's
@@ -346,6 +366,16 @@ class BookRunner:
 
 def _all_chapters_done(folder: BookFolder, manifest: BookManifest) -> bool:
     return all(folder.chapter_done(c) for c in range(len(manifest.chapters)))
+
+
+def _joinable(folder: BookFolder, manifest: BookManifest) -> list[int]:
+    """The chapters whose parts are all done and that are not joined yet."""
+    return [
+        chapter
+        for chapter in range(len(manifest.chapters))
+        if not folder.chapter_done(chapter)
+        and all(folder.part_done(n) for n in manifest.parts_of(chapter))
+    ]
 
 
 def _part_lock(job_id: str, number: int) -> str:
