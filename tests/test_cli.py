@@ -17,9 +17,13 @@ from conftest import decode
 pytestmark = pytest.mark.slow
 
 
-def run(*args: str, stdin: bytes | None = None, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+def run(
+    *args: str, stdin: bytes | None = None, cwd: Path, **settings: str
+) -> subprocess.CompletedProcess[bytes]:
+    """`sayfile ARGS` in `cwd`, with extra environment variables `settings`."""
     # The sources under test, whichever checkout the virtualenv was installed from.
     env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env.update(settings)
     return subprocess.run(
         [sys.executable, "-m", "sayfile", *args],
         input=stdin,
@@ -128,26 +132,19 @@ def test_say_shows_the_time_left_and_the_length_as_minutes_and_seconds(tmp_path:
     """In a terminal the progress bar says about how long is left, falling as it goes; the
     summary gives the audio's length as m:ss, not seconds with a decimal."""
     (tmp_path / "long.txt").write_text("A slow sentence here. " * 150, encoding="utf-8")
-    env = {
-        **os.environ,
-        "COLUMNS": "160",
-        "SAYFILE_ENGINES": "tone",
-        "SAYFILE_DEFAULT_VOICE": "tone:slow",
-        # rich draws its live bar only for a terminal; these make it draw into the pipe.
-        "TTY_COMPATIBLE": "1",
-        "TTY_INTERACTIVE": "1",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "sayfile", "say", "-f", "long.txt", "-o", "long.mp3"],
-        capture_output=True,
-        text=True,
+    result = run(
+        *("say", "-f", "long.txt", "-o", "long.mp3"),
         cwd=tmp_path,
-        env=env,
-        timeout=120,
-        check=False,
+        COLUMNS="160",
+        SAYFILE_ENGINES="tone",
+        SAYFILE_DEFAULT_VOICE="tone:slow",
+        # rich draws its live bar only for a terminal; these make it draw into the pipe.
+        TTY_COMPATIBLE="1",
+        TTY_INTERACTIVE="1",
     )
-    assert result.returncode == 0, result.stderr
-    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stderr).replace("\r", "\n")
+    stderr = result.stderr.decode()
+    assert result.returncode == 0, stderr
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stderr).replace("\r", "\n")
     left = [int(m) * 60 + int(s) for m, s in re.findall(r"about (\d+):(\d\d) left", shown)]
     assert len(left) >= 3 and left[-1] < left[0], shown
     duration = re.search(r"wrote long\.mp3 \((\d+):(\d\d) of audio", shown)
