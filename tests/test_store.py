@@ -17,11 +17,12 @@ import pytest
 from conftest import RedisServer
 from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, new_job_id
 from sayfile.store.base import JobStore
+from sayfile.store.memory import MemoryJobStore
 from sayfile.store.redis import Keys, RedisJobStore, connect
 from sayfile.store.sqlite import SqliteJobStore
 
 NOW = 1_000_000.0
-BACKENDS = ["sqlite", "redis"]
+BACKENDS = ["memory", "sqlite", "redis"]
 EVERY_STATUS = frozenset(JobStatus)
 
 
@@ -98,12 +99,26 @@ def _redis_backend(url: str) -> Backend:
     return Backend(RedisJobStore(url, keys=keys), lambda: RedisJobStore(url, keys=keys), write_old)
 
 
+def _memory_backend() -> Backend:
+    store = MemoryJobStore()
+
+    async def write_old(records: list[dict[str, Any]]) -> None:
+        # No earlier version kept records in memory: the old records are read as they are.
+        for record in records:
+            await store.add(Job.from_dict(record))
+
+    # Another process sharing an in-memory store is the same object.
+    return Backend(store, lambda: store, write_old)
+
+
 @contextlib.asynccontextmanager
 async def open_backend(
     name: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Backend]:
     """The backend `name` on fresh, empty storage; every store it opened is closed after."""
-    if name == "sqlite":
+    if name == "memory":
+        backend = _memory_backend()
+    elif name == "sqlite":
         backend = _sqlite_backend(tmp_path / "jobs.sqlite3")
     else:
         redis: RedisServer = request.getfixturevalue("redis_server")
