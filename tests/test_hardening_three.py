@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -349,3 +350,35 @@ def test_a_client_that_hangs_up_mid_body_is_no_500_in_the_metrics(
         if line.startswith("sayfile_http_requests_total") and 'route="/speech"' in line
     }
     assert counted == {"499"}, text
+
+
+def test_a_text_of_short_lines_counts_as_long_as_it_is(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """A 197,999-character text of short lines was refused as "211,199 characters". Each
+    shape of short lines is counted as what it is, up to the limit and one past it; a text
+    made as a book names the text field, not a file, when it has too many chapters."""
+    client = make_client(**TONES, max_chars_job=2000, book_above_chars=0)
+    shapes = {
+        "lines": "\n".join(f"Short line {n} here." for n in range(400)),
+        "paragraphs": "\n\n".join(f"Short line {n} here." for n in range(400)),
+        "unpunctuated": "\n".join("word word word" for _ in range(400)),
+        "bullets": "\n".join(f"- item {n}" for n in range(400)),
+    }
+    for name, lines in shapes.items():
+        # Cut to an exact length, ending on a letter (trailing spaces are not spoken).
+        r = client.post("/jobs", json={"text": lines[:1999] + "x"})
+        assert r.status_code == 202, (name, r.text)
+        client.delete(r.json()["status_url"])
+        # Over the limit: refused, counted as spoken (one space between lines), never more
+        # than was typed.
+        r = client.post("/jobs", json={"text": lines[:2999] + "x"})
+        assert r.status_code == 413, (name, r.text)
+        counted = int(re.search(r"Text is ([0-9]+) characters", r.json()["error"]["message"])[1])
+        assert 2000 < counted <= 3000, (name, counted)
+
+    titles = "".join(f"Chapter {n}\nIt was short.\n" for n in range(1, 600))
+    client = make_client(**TONES, book_above_chars=100)
+    r = client.post("/jobs", json={"text": titles})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == "text" and "500" in r.json()["error"]["message"]

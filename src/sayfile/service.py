@@ -40,6 +40,7 @@ from sayfile.books import (
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.chapters import chapter_marks
 from sayfile.errors import (
+    InvalidBook,
     InvalidInput,
     JobBusy,
     JobExpired,
@@ -399,7 +400,11 @@ class SpeechService:
                 said = await self.synthesizer.executor.run(read, Lane.background)
             data = said.encode("utf-8")
             text = BookUpload(io.BytesIO(data), len(data), "", media_type)
-            return await self.create_book_job(text, request, client, one_time, choice=choice)
+            try:
+                return await self.create_book_job(text, request, client, one_time, choice=choice)
+            except InvalidBook as exc:
+                exc.field = "text"  # the book came from the text field, not a file
+                raise
         plan = await self._plan(request, Purpose.job)
         return await self._submit(self._new_job(plan, client, one_time, False), plan)
 
