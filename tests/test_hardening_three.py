@@ -374,7 +374,9 @@ def test_a_text_of_short_lines_counts_as_long_as_it_is(
         # than was typed.
         r = client.post("/jobs", json={"text": lines[:2999] + "x"})
         assert r.status_code == 413, (name, r.text)
-        counted = int(re.search(r"Text is ([0-9]+) characters", r.json()["error"]["message"])[1])
+        found = re.search(r"Text is ([0-9]+) characters", r.json()["error"]["message"])
+        assert found is not None, r.text
+        counted = int(found[1])
         assert 2000 < counted <= 3000, (name, counted)
 
     titles = "".join(f"Chapter {n}\nIt was short.\n" for n in range(1, 600))
