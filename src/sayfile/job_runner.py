@@ -58,8 +58,11 @@ class JobRunner:
         try:
             started = await self.lifecycle.start(job.id, self._worker)
         except SayfileError as exc:
-            log.warning("a job could not be started (%s); the sweeper will see to it", exc)
-            return
+            # The store may have recorded the start before its answer was lost.
+            started = await self._started(job.id)
+            if started is None:
+                log.warning("a job could not be started (%s); the sweeper will see to it", exc)
+                return
         if started is None:
             log.info("a job was not started: cancelled or failed before its turn")
             return
@@ -135,6 +138,16 @@ class JobRunner:
             log.warning(
                 "a job stopped with its record unreadable or %s; left to the sweeper", status
             )
+
+    async def _started(self, job_id: str) -> Job | None:
+        """The job's record when it says this process started it, else None."""
+        try:
+            job = await self.lifecycle.store.get(job_id)
+        except SayfileError:
+            return None
+        if job is None or job.status != JobStatus.running or job.worker != self._worker:
+            return None
+        return job
 
     def _remover(self, job: Job, extension: str) -> Callable[[], None]:
         return functools.partial(self.files.remove, job.id, extension)

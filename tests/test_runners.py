@@ -1,0 +1,616 @@
+"""The job and book runners under faults, on the in-memory store: a store error at each of
+their calls (before or after the store committed), a full disk, an engine that hangs, a job
+deleted while it runs. Whatever fails, the job ends done with its whole file, or failed with
+its true reason and no file left, once the sweeper has been by; never stuck, never done
+without its file. Time is a hand-moved clock: nothing here sleeps or measures time."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import threading
+import wave
+from collections import Counter
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import TONES
+from sayfile.admission import Admission
+from sayfile.answers import AnswerCache
+from sayfile.audio import Samples
+from sayfile.book_parts import BookFolder, BookManifest, split_book
+from sayfile.book_runner import BookRunner
+from sayfile.books import Chapter
+from sayfile.catalogue import Catalogue
+from sayfile.engines.tone import ToneEngine
+from sayfile.errors import Busy, StoreUnavailable
+from sayfile.events import LocalJobEvents
+from sayfile.files import AudioFiles
+from sayfile.job_runner import JobRunner
+from sayfile.jobs import FailureReason, Job, JobStatus, new_job_id
+from sayfile.lease import LeaseTerms
+from sayfile.lexicon import Lexicon
+from sayfile.lifecycle import JobLifecycle
+from sayfile.models import SpeechRequest, Voice
+from sayfile.plans import validate
+from sayfile.quota import StorageQuota
+from sayfile.scheduler import SentenceExecutor, Turn
+from sayfile.service import SpeechService
+from sayfile.settings import Settings
+from sayfile.store.memory import MemoryJobStore
+from sayfile.synthesizer import Progress, SpeechPlan, SpeechResult, Synthesizer
+
+NOW = 1_000_000.0
+TEXT = "One two three. Four five six. Seven eight nine. Ten eleven twelve."
+BOOK = [
+    ("The Storm", "The wind rose over the hills. " * 8),
+    ("Morning", "The sun came up, and all was quiet. " * 6),
+]
+# Beats every 5 s; a lock lasts 30 s past a beat; work that finishes no piece for 60 s stalls.
+TERMS = {"beat_s": 5.0, "lock_s": 30.0, "stall_s": 60.0}
+
+
+class HandClock:
+    """Time that moves only when a test says so; waiting on it parks a task until then."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+        self._waiting: list[tuple[float, asyncio.Future[None]]] = []
+
+    def time(self) -> float:
+        return self.now
+
+    async def wait(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((self.now + seconds, future))
+        await future
+
+    async def advance(self, seconds: float) -> None:
+        """Move time on, wake whoever waited for it, and let them run."""
+        self.now += seconds
+        due = [future for at, future in self._waiting if at <= self.now]
+        self._waiting = [(at, f) for at, f in self._waiting if at > self.now]
+        for future in due:
+            if not future.done():
+                future.set_result(None)
+        for _ in range(20):
+            await asyncio.sleep(0)  # yield to the woken tasks (no time passes)
+
+
+@dataclass
+class Fault:
+    """At the `nth` call (from 1) of `method`, raise StoreUnavailable (a Redis time-out),
+    before the store did anything or, with `after`, once it did (the answer was lost)."""
+
+    method: str
+    nth: int
+    after: bool = False
+
+
+class FaultyStore(MemoryJobStore):
+    """The in-memory store, counting every call and failing at the one a test chooses."""
+
+    def __init__(self, clock: HandClock) -> None:
+        super().__init__(clock.time)
+        self.calls: list[str] = []
+        self.fault: Fault | None = None
+        self.armed = False  # counting (and failing) the runners' calls only
+        self._counts: Counter[str] = Counter()
+
+    def _hit(self, method: str, after: bool) -> None:
+        if not self.armed:
+            return  # the test's own calls and the sweeper's
+        if not after:
+            self.calls.append(method)
+            self._counts[method] += 1
+        here = Fault(method, self._counts[method], after)
+        if self.fault == here:
+            self.fault = None
+            raise StoreUnavailable("Redis")
+
+    async def get(self, job_id: str) -> Job | None:
+        self._hit("get", False)
+        job = await super().get(job_id)
+        self._hit("get", True)
+        return job
+
+    async def change(
+        self, job_id: str, expected: Collection[JobStatus], **fields: Any
+    ) -> Job | None:
+        self._hit("change", False)
+        job = await super().change(job_id, expected, **fields)
+        self._hit("change", True)
+        return job
+
+    async def try_lock(self, name: str, seconds: float) -> str | None:
+        self._hit("try_lock", False)
+        token = await super().try_lock(name, seconds)
+        self._hit("try_lock", True)
+        return token
+
+    async def extend_lock(self, name: str, token: str, seconds: float) -> bool:
+        self._hit("extend_lock", False)
+        kept = await super().extend_lock(name, token, seconds)
+        self._hit("extend_lock", True)
+        return kept
+
+    async def unlock(self, name: str, token: str) -> None:
+        self._hit("unlock", False)
+        await super().unlock(name, token)
+        self._hit("unlock", True)
+
+
+class GatedEngine(ToneEngine):
+    """The tone engine, except that a piece holding the word HANG blocks its thread until
+    the test releases it (a hung onnxruntime call)."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+        if "HANG" in text.split():
+            self.entered.set()
+            self.release.wait(60)
+        return super().synthesize(voice, text, speed)
+
+
+class FullDisk(Synthesizer):
+    """A synthesizer whose `nth` file write finds the disk full once its audio is written:
+    the flush fails with ENOSPC and nothing of it stays, as the real encoder leaves it."""
+
+    nth = 0
+    writes = 0
+
+    async def write(
+        self, plan: SpeechPlan, path: Path, turn: Turn, progress: Progress | None = None
+    ) -> SpeechResult:
+        result = await super().write(plan, path, turn, progress)
+        FullDisk.writes += 1
+        if FullDisk.writes == FullDisk.nth:
+            path.unlink()
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return result
+
+
+class Turns:
+    """A job queue that keeps what it is given and runs it when the test drains it: the
+    runners' own work, with no task left behind."""
+
+    def __init__(self, runner: JobRunner, books: BookRunner) -> None:
+        self.runner = runner
+        self.books = books
+        self.book_turns: list[str] = []
+        self.depth = 0
+        self.full = 0  # the next this many books are refused: the queue is full
+
+    async def enqueue(self, job: Job, plan: SpeechPlan) -> None:
+        raise AssertionError("jobs are run by the test")
+
+    async def enqueue_book(self, job: Job, turns: int) -> None:
+        if self.full:
+            self.full -= 1
+            raise Busy(retry_after=2)
+        self.book_turns.append(job.id)
+
+    def cancel(self, job_id: str) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def drain(self) -> None:
+        store = self.books.store
+        assert isinstance(store, FaultyStore)
+        store.armed = True
+        try:
+            while self.book_turns:
+                job_id = self.book_turns.pop(0)
+                while await self.books.turn(job_id):
+                    pass
+        finally:
+            store.armed = False
+
+
+class Rig:
+    """Runners, sweeper and store of one process, on a hand-moved clock."""
+
+    def __init__(self, tmp_path: Path, engine: ToneEngine | None = None, **settings: Any):
+        self.clock = HandClock()
+        self.store = FaultyStore(self.clock)
+        self.settings = Settings(
+            data_dir=tmp_path, **TONES, book_part_chars=200, queued_timeout_seconds=300, **settings
+        )
+        engine = engine or ToneEngine()
+        self.synthesizer = FullDisk(
+            Catalogue([engine], "tone:beep"),
+            SentenceExecutor(2),
+            self.settings.max_sentence_chars,
+            None,
+            Lexicon(),
+        )
+        self.events = LocalJobEvents()
+        self.lifecycle = JobLifecycle(self.store, self.events, 3600, clock=self.clock.time)
+        self.files = AudioFiles(tmp_path)
+        self.files.ensure()
+        terms = LeaseTerms(clock=self.clock.time, wait=self.clock.wait, **TERMS)
+        self.runner = JobRunner(
+            self.synthesizer,
+            self.synthesizer.executor,
+            self.lifecycle,
+            self.events,
+            self.files,
+            terms,
+        )
+        self.books = BookRunner(
+            self.synthesizer,
+            self.settings,
+            self.store,
+            self.lifecycle,
+            self.events,
+            self.files,
+            terms,
+        )
+        self.queue = Turns(self.runner, self.books)
+        self.service = SpeechService(
+            self.settings,
+            self.synthesizer,
+            self.store,
+            self.lifecycle,
+            self.events,
+            self.files,
+            self.queue,
+            Admission(self.settings.max_queue),
+            StorageQuota(self.files, self.settings.storage_quota_bytes, self.events),
+            AnswerCache(self.settings.answer_cache_bytes),
+            clock=self.clock.time,
+        )
+
+    def close(self) -> None:
+        self.synthesizer.executor.close()
+
+    def plan(self, text: str = TEXT) -> SpeechPlan:
+        request = SpeechRequest(text, voice="tone:beep", format="wav")
+        return validate(request, self.synthesizer, self.settings, None)
+
+    async def job(self, plan: SpeechPlan) -> Job:
+        job = Job(
+            id=new_job_id(),
+            status=JobStatus.queued,
+            format="wav",
+            voice="tone:beep",
+            key="k",
+            stem="test",
+            created_at=self.clock.now,
+            expires_at=self.clock.now + 3600,
+            client="alice",
+        )
+        await self.store.add(job)
+        return job
+
+    async def book(self) -> Job:
+        chapters = [Chapter(title, text.strip()) for title, text in BOOK]
+        manifest = BookManifest(
+            title="The Test Book",
+            chapters=tuple(title for title, _ in BOOK),
+            parts=split_book(chapters, 200),
+            voice="tone:beep",
+            format="wav",
+            part_format="wav",
+            speed=1.0,
+            loudness=None,
+            lexicon=(),
+        )
+        job = (await self.job(self.plan())).evolve(book=True)
+        await self.store.delete(job.id)
+        await self.store.add(job)
+        BookFolder(self.files.book_dir(job.id)).create(manifest)
+        return job
+
+    async def settle(self, job_id: str) -> Job | None:
+        """Let the sweeper come by (a worker timeout and more later) until the job ends."""
+        for _ in range(60):
+            job = await self.store.get(job_id)
+            if job is None or job.status.finished:
+                return job
+            await self.clock.advance(self.settings.worker_timeout_seconds + 1)
+            await self.service.sweep()
+            await self.queue.drain()
+        raise AssertionError(f"the job is stuck: {await self.store.get(job_id)}")
+
+    def left(self) -> list[str]:
+        """Every file the data folder holds."""
+        return sorted(
+            str(path.relative_to(self.settings.data_dir))
+            for path in self.settings.data_dir.rglob("*")
+            if path.is_file() and not path.name.endswith(".sqlite3")
+        )
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    FullDisk.nth = FullDisk.writes = 0
+    made = Rig(tmp_path)
+    yield made
+    made.close()
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path)) as audio:
+        frames: int = audio.getnframes()
+        rate: int = audio.getframerate()
+    return frames / rate
+
+
+def assert_whole_or_nothing(rig: Rig, job: Job | None, sentences: int) -> None:
+    """Done with its whole file (every sentence in it, as long as the record says), or
+    failed (or deleted) with no file left at all."""
+    if job is not None and job.status == JobStatus.done:
+        path = rig.files.path(job.id, "wav")
+        assert path.is_file(), "done without its file"
+        assert job.bytes == path.stat().st_size
+        assert job.duration_s == pytest.approx(wav_seconds(path), abs=0.01)
+        timings = json.loads(rig.files.timings_path(job.id).read_text())
+        assert len([p for p in timings["pieces"] if p["text"]]) == sentences
+        assert [n for n in rig.left() if not n.startswith(f"audio/{job.id}")] == []
+    else:
+        assert job is None or job.status == JobStatus.failed, job
+        assert rig.left() == []
+
+
+# -- the job runner ----------------------------------------------------------------------
+
+
+async def test_a_job_is_made_with_its_file_and_said_done(rig: Rig) -> None:
+    plan = rig.plan()
+    job = await rig.job(plan)
+    await rig.runner.run(job, plan)
+    done = await rig.store.get(job.id)
+    assert done is not None and done.status == JobStatus.done
+    assert_whole_or_nothing(rig, done, 4)
+
+
+def _job_calls(tmp_path: Path) -> list[str]:
+    async def count() -> list[str]:
+        rig = Rig(tmp_path / "count")
+        plan = rig.plan()
+        job = await rig.job(plan)
+        rig.store.armed = True
+        await rig.runner.run(job, plan)
+        rig.close()
+        return rig.store.calls
+
+    return asyncio.run(count())
+
+
+def _faults(calls: list[str]) -> list[Fault]:
+    seen: Counter[str] = Counter()
+    faults = []
+    for method in calls:
+        seen[method] += 1
+        faults += [Fault(method, seen[method]), Fault(method, seen[method], after=True)]
+    return faults
+
+
+JOB_CALLS = ["change", "change"]  # start, finish: checked by the test below
+
+
+def test_the_job_runner_calls_the_store_as_the_fault_table_expects(tmp_path: Path) -> None:
+    assert _job_calls(tmp_path) == JOB_CALLS
+
+
+@pytest.mark.parametrize("fault", _faults(JOB_CALLS), ids=repr)
+async def test_a_store_error_at_any_call_of_a_job_never_loses_or_strands_it(
+    rig: Rig, fault: Fault
+) -> None:
+    """A Redis time-out at the start or the finish (before or after Redis committed it):
+    the runner records no engine error and deletes nothing the record still wants; the
+    sweeper then ends the job done (its file was whole) or failed as lost, no file left."""
+    plan = rig.plan()
+    job = await rig.job(plan)
+    rig.store.fault = fault
+    rig.store.armed = True
+    await rig.runner.run(job, plan)
+    rig.store.armed = False
+    assert rig.store.fault is None, "the fault was not reached"
+    record = await rig.store.get(job.id)
+    assert record is not None and record.reason != FailureReason.engine_error
+    ended = await rig.settle(job.id)
+    assert_whole_or_nothing(rig, ended, 4)
+    assert ended is not None
+    if fault != Fault("change", 1):
+        # Started (the record says so, though its answer was lost) and made whole:
+        # recorded done by the runner's own finish, or by the sweeper.
+        assert ended.status == JobStatus.done
+    else:  # never started: the sweeper says no worker took it, after the queued timeout
+        assert (ended.status, ended.reason) == (JobStatus.failed, FailureReason.not_picked_up)
+
+
+async def test_an_engine_error_fails_the_job_with_its_reason_and_no_file(rig: Rig) -> None:
+    plan = rig.plan("One two. Three FAIL four. Five six.")
+    job = await rig.job(plan)
+    await rig.runner.run(job, plan)
+    failed = await rig.store.get(job.id)
+    assert failed is not None and failed.reason == FailureReason.engine_error
+    assert "failed" in (failed.error or "")
+    assert rig.left() == []
+
+
+async def test_a_full_disk_fails_the_job_as_disk_full_and_leaves_no_file(rig: Rig) -> None:
+    FullDisk.nth = 1
+    plan = rig.plan()
+    job = await rig.job(plan)
+    await rig.runner.run(job, plan)
+    failed = await rig.store.get(job.id)
+    assert failed is not None and failed.reason == FailureReason.disk_full
+    assert rig.left() == []
+
+
+async def test_a_job_deleted_while_it_runs_stops_and_leaves_no_file(tmp_path: Path) -> None:
+    """The delete stops the runner's own child task; the caller's task goes on (in a worker
+    it is Taskiq's) and sees the runner return normally."""
+    engine = GatedEngine()
+    rig = Rig(tmp_path, engine)
+    try:
+        plan = rig.plan("One two. Three HANG four. Five six.")
+        job = await rig.job(plan)
+        run = asyncio.create_task(rig.runner.run(job, plan))
+        await asyncio.to_thread(engine.entered.wait, 30)
+        await rig.lifecycle.delete(job.id)
+        await run  # returns: it was not the caller that was cancelled
+        assert not run.cancelled()
+        assert rig.left() == []
+    finally:
+        engine.release.set()
+        rig.close()
+
+
+async def test_a_hung_engine_call_fails_the_job_within_the_stall_bound(tmp_path: Path) -> None:
+    engine = GatedEngine()
+    rig = Rig(tmp_path, engine)
+    try:
+        plan = rig.plan("One two. Three HANG four. Five six.")
+        job = await rig.job(plan)
+        run = asyncio.create_task(rig.runner.run(job, plan))
+        await asyncio.to_thread(engine.entered.wait, 30)
+        # Beats go on while it is within the bound: the job stays running.
+        await rig.clock.advance(TERMS["beat_s"])
+        assert not run.done()
+        running = await rig.store.get(job.id)
+        assert running is not None and running.heartbeat_at == rig.clock.now
+        await rig.clock.advance(TERMS["stall_s"])
+        await rig.clock.advance(TERMS["beat_s"])
+        await run
+        failed = await rig.store.get(job.id)
+        assert failed is not None and failed.status == JobStatus.failed
+        assert failed.reason == FailureReason.engine_error
+        assert "SAYFILE_STALL_SECONDS" in (failed.error or "")
+        assert rig.left() == []
+    finally:
+        engine.release.set()
+        rig.close()
+
+
+# -- the book runner ---------------------------------------------------------------------
+
+BOOK_SENTENCES = 14
+
+
+async def make_book(rig: Rig) -> Job | None:
+    job = await rig.book()
+    rig.queue.book_turns.append(job.id)
+    await rig.queue.drain()
+    return await rig.settle(job.id)
+
+
+async def test_a_book_is_made_whole_in_parts(rig: Rig) -> None:
+    done = await make_book(rig)
+    assert done is not None and done.status == JobStatus.done
+    assert_whole_or_nothing(rig, done, BOOK_SENTENCES)
+
+
+def _book_calls(tmp_path: Path) -> list[str]:
+    async def count() -> list[str]:
+        rig = Rig(tmp_path / "count")
+        await make_book(rig)
+        rig.close()
+        return rig.store.calls
+
+    return asyncio.run(count())
+
+
+@pytest.fixture(scope="module")
+def book_faults(tmp_path_factory: pytest.TempPathFactory) -> list[Fault]:
+    return _faults(_book_calls(tmp_path_factory.mktemp("calls")))
+
+
+async def test_a_store_error_at_any_call_of_a_book_never_loses_or_strands_it(
+    tmp_path: Path, book_faults: list[Fault]
+) -> None:
+    """A Redis time-out at each call the book runner makes, before and after the store did
+    its part: the book still ends done and whole (the sweeper gives it new turns), or failed
+    with no file left; never stuck, never done without its file."""
+    assert len(book_faults) > 20
+    outcomes: Counter[str] = Counter()
+    for n, fault in enumerate(book_faults):
+        FullDisk.nth = FullDisk.writes = 0
+        rig = Rig(tmp_path / str(n))
+        try:
+            job = await rig.book()
+            rig.store.fault = fault
+            rig.queue.book_turns.append(job.id)
+            await rig.queue.drain()
+            assert rig.store.fault is None, f"{fault} was not reached"
+            ended = await rig.settle(job.id)
+            assert_whole_or_nothing(rig, ended, BOOK_SENTENCES)
+            outcomes["done" if ended and ended.status == JobStatus.done else "failed"] += 1
+        finally:
+            rig.close()
+    assert outcomes["done"] == len(book_faults), outcomes
+
+
+@pytest.mark.parametrize("nth", [1, 4])
+async def test_a_wav_book_that_fills_the_disk_fails_as_disk_full_with_no_files(
+    rig: Rig, nth: int
+) -> None:
+    """The disk fills while the first or the last of the book's four parts is written."""
+    FullDisk.nth = nth
+    ended = await make_book(rig)
+    assert ended is not None and ended.status == JobStatus.failed
+    assert ended.reason == FailureReason.disk_full
+    assert rig.left() == []
+
+
+async def test_a_hung_part_is_given_up_and_made_by_the_next_turn(tmp_path: Path) -> None:
+    """The engine hangs on the book's first part: the lease gives the part up within the
+    stall bound and releases its lock; the next turn makes it and the book ends whole."""
+    engine = GatedEngine()
+    rig = Rig(tmp_path, engine)
+    try:
+        job = await rig.book()
+        folder = BookFolder(rig.files.book_dir(job.id))
+        manifest = folder.manifest()
+        first_part = manifest.parts[0]
+        hung = replace(first_part, ssml=first_part.ssml.replace("The wind", "HANG wind", 1))
+        folder.create(replace(manifest, parts=(hung, *manifest.parts[1:])))
+        first = asyncio.create_task(rig.books.turn(job.id))
+        await asyncio.to_thread(engine.entered.wait, 30)
+        await rig.clock.advance(TERMS["stall_s"] + TERMS["beat_s"])
+        await rig.clock.advance(TERMS["beat_s"])
+        assert await first is True  # given up, and the book wants another turn
+        engine.release.set()  # the abandoned thread may end now
+        running = await rig.store.get(job.id)
+        assert running is not None and running.status == JobStatus.running
+        rig.queue.book_turns.append(job.id)
+        await rig.queue.drain()
+        ended = await rig.settle(job.id)
+        assert_whole_or_nothing(rig, ended, BOOK_SENTENCES)
+        assert ended is not None and ended.status == JobStatus.done
+    finally:
+        engine.release.set()
+        rig.close()
+
+
+async def test_busy_never_stops_the_sweep_and_lost_turns_are_found(rig: Rig) -> None:
+    """Two queued books whose turns were lost: they are left alone for a worker timeout,
+    then given turns; the queue is full for the first, and the sweep goes on to the
+    second; the next sweep gives the first its turns, and both are made whole."""
+    first, second = await rig.book(), await rig.book()
+    rig.queue.full = 1
+    await rig.service.sweep()
+    assert rig.queue.book_turns == []
+    await rig.clock.advance(rig.settings.worker_timeout_seconds + 1)
+    await rig.service.sweep()
+    assert rig.queue.book_turns == [second.id]
+    await rig.clock.advance(rig.settings.worker_timeout_seconds + 1)
+    await rig.service.sweep()
+    assert first.id in rig.queue.book_turns
+    await rig.queue.drain()
+    for book in (first, second):
+        done = await rig.store.get(book.id)
+        assert done is not None and done.status == JobStatus.done
