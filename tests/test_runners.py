@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import multiprocessing
+import resource
+import signal
 import threading
 import wave
 from collections import Counter
@@ -614,3 +617,67 @@ async def test_busy_never_stops_the_sweep_and_lost_turns_are_found(rig: Rig) -> 
     for book in (first, second):
         done = await rig.store.get(book.id)
         assert done is not None and done.status == JobStatus.done
+
+
+def _book_on_a_small_disk(data_dir: str, limit: int, answer: Any) -> None:
+    """In a process of its own: no file may grow past `limit` bytes (RLIMIT_FSIZE, the file
+    size limit: writing past it fails with EFBIG, as a full disk fails with ENOSPC)."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    async def make() -> tuple[str, str | None, list[str]]:
+        rig = Rig(Path(data_dir))
+        try:
+            ended = await make_book(rig)
+            assert ended is not None
+            return ended.status.value, ended.reason, rig.left()
+        finally:
+            rig.close()
+
+    answer.put(asyncio.run(make()))
+
+
+@pytest.mark.slow
+def test_a_wav_book_larger_than_the_file_system_allows_fails_as_disk_full(
+    tmp_path: Path,
+) -> None:
+    """The real encoder and joiner, with a real limit on file size: every part and chapter
+    fits, the book's own file does not. It fails as disk_full and leaves no file behind."""
+    inside, book = _book_sizes(tmp_path / "measure")
+    assert 0 < inside < book
+    limit = (inside + book) // 2
+    context = multiprocessing.get_context("spawn")
+    answer = context.Queue()
+    process = context.Process(
+        target=_book_on_a_small_disk, args=(str(tmp_path / "small"), limit, answer)
+    )
+    process.start()
+    try:
+        status, reason, left = answer.get(timeout=300)
+    finally:
+        process.join(60)
+    assert (status, reason, left) == ("failed", "disk_full", [])
+
+
+def _book_sizes(data_dir: Path) -> tuple[int, int]:
+    """The largest part or chapter file of a book, seen as they are made, and its file."""
+    seen = [0]
+
+    async def make() -> int:
+        rig = Rig(data_dir)
+        try:
+            job = await rig.book()
+            folder = rig.files.book_dir(job.id)
+            more = True
+            while more:
+                more = await rig.books.turn(job.id)
+                inside = [path.stat().st_size for path in folder.glob("*.wav")]
+                seen.append(max(inside, default=0))
+            done = await rig.store.get(job.id)
+            assert done is not None and done.bytes is not None
+            return done.bytes
+        finally:
+            rig.close()
+
+    book = asyncio.run(make())
+    return max(seen), book
