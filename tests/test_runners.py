@@ -570,22 +570,28 @@ async def test_a_wav_book_that_fills_the_disk_fails_as_disk_full_with_no_files(
 
 
 async def test_a_hung_part_is_given_up_and_made_by_the_next_turn(tmp_path: Path) -> None:
-    """The engine hangs on the book's first part: the lease gives the part up within the
-    stall bound and releases its lock; the next turn makes it and the book ends whole."""
+    """The engine hangs on the book's second part: while the bound lasts the heartbeat goes
+    on with the book's progress so far (never back to nothing); then the lease gives the
+    part up and releases its lock; the next turn makes it and the book ends whole."""
     engine = GatedEngine()
     rig = Rig(tmp_path, engine)
     try:
         job = await rig.book()
         folder = BookFolder(rig.files.book_dir(job.id))
         manifest = folder.manifest()
-        first_part = manifest.parts[0]
-        hung = replace(first_part, ssml=first_part.ssml.replace("The wind", "HANG wind", 1))
-        folder.create(replace(manifest, parts=(hung, *manifest.parts[1:])))
-        first = asyncio.create_task(rig.books.turn(job.id))
+        second = manifest.parts[1]
+        hung = replace(second, ssml=second.ssml.replace("The wind", "HANG wind", 1))
+        folder.create(replace(manifest, parts=(manifest.parts[0], hung, *manifest.parts[2:])))
+        assert await rig.books.turn(job.id) is True  # the first part
+        turn = asyncio.create_task(rig.books.turn(job.id))
         await asyncio.to_thread(engine.entered.wait, 30)
-        await rig.clock.advance(TERMS["stall_s"] + TERMS["beat_s"])
         await rig.clock.advance(TERMS["beat_s"])
-        assert await first is True  # given up, and the book wants another turn
+        beaten = await rig.store.get(job.id)
+        assert beaten is not None and beaten.heartbeat_at == rig.clock.now
+        assert beaten.progress == pytest.approx(manifest.parts[0].chars / manifest.chars, 0.01)
+        await rig.clock.advance(TERMS["stall_s"])
+        await rig.clock.advance(TERMS["beat_s"])
+        assert await turn is True  # given up, and the book wants another turn
         engine.release.set()  # the abandoned thread may end now
         running = await rig.store.get(job.id)
         assert running is not None and running.status == JobStatus.running

@@ -107,7 +107,7 @@ class BookRunner:
             if token is None:
                 continue  # another process makes it
             try:
-                lease = self._lease(job_id, name, token)
+                lease = await self._lease(job_id, name, token, folder, manifest)
                 made = await lease.run(self._part(job, folder, manifest, number, lease))
             finally:
                 with contextlib.suppress(SayfileError):
@@ -144,9 +144,16 @@ class BookRunner:
         """The book's folder goes (a deleted, failed or finished book)."""
         self.files.remove_book(job_id)
 
-    def _lease(self, job_id: str, name: str, token: str, stalls: bool = True) -> Lease:
+    async def _lease(
+        self, job_id: str, name: str, token: str, folder: BookFolder, manifest: BookManifest
+    ) -> Lease:
+        """The lease of a part (`part:` lock: it stalls when no sentence finishes) or a join,
+        which beats with the book's progress so far."""
+        progress = await asyncio.to_thread(_progress, folder, manifest)
+        stalls = name.startswith("part:")
+        lock = (name, token)
         return Lease(
-            self.terms, self.lifecycle, self.store, self.events, job_id, (name, token), stalls
+            self.terms, self.lifecycle, self.store, self.events, job_id, lock, stalls, progress
         )
 
     async def _part(
@@ -203,7 +210,7 @@ class BookRunner:
             if token is None:
                 continue  # another turn joins it
             try:
-                lease = self._lease(job_id, name, token, stalls=False)
+                lease = await self._lease(job_id, name, token, folder, manifest)
                 await lease.run(self._join_chapter_held(folder, manifest, chapter, lease))
             finally:
                 with contextlib.suppress(SayfileError):
@@ -276,7 +283,7 @@ class BookRunner:
         if token is None:
             return "another turn joins the book"
         try:
-            lease = self._lease(job.id, name, token, stalls=False)
+            lease = await self._lease(job.id, name, token, folder, manifest)
             why = await lease.run(self._join_book_held(job, folder, manifest, lease))
         finally:
             with contextlib.suppress(SayfileError):

@@ -79,6 +79,7 @@ class Lease:
         job_id: str,
         lock: tuple[str, str] | None = None,
         stalls: bool = True,
+        progress: float = 0.0,
     ) -> None:
         self._terms = terms
         self._lifecycle = lifecycle
@@ -87,7 +88,7 @@ class Lease:
         self._job_id = job_id
         self._lock = lock
         self._stalls = stalls
-        self._progress = 0.0
+        self._progress = progress  # what the heartbeat writes: never less than was shown
         self._moved_at = terms.clock()
         self._locked_at = terms.clock()
         self._work: asyncio.Task[Any] | None = None
