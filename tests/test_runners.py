@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import logging
 import multiprocessing
 import resource
 import signal
@@ -603,6 +604,49 @@ async def test_a_hung_part_is_given_up_and_made_by_the_next_turn(tmp_path: Path)
     finally:
         engine.release.set()
         rig.close()
+
+
+async def test_every_turn_says_once_why_it_ended(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sayfile.book_runner")
+    job = await rig.book()
+    turns = 1
+    while await rig.books.turn(job.id):
+        turns += 1
+    await rig.books.turn(job.id)  # one more, after the end
+    said = [r.getMessage() for r in caplog.records if "turn ended" in r.getMessage()]
+    assert len(said) == turns + 1
+    assert said[0] == "a book's turn ended: part 1 of 4 was made"
+    assert said[-2].startswith("a book's turn ended: the book was made: ")
+    assert said[-1] == "a book's turn ended: the book is finished or deleted"
+    assert all(r.levelno == logging.INFO for r in caplog.records if "turn ended" in r.message)
+
+
+@pytest.mark.parametrize("damage", ["manifest", "folder"])
+async def test_a_book_no_turn_can_make_fails_at_once_and_says_why(
+    rig: Rig, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A manifest that cannot be read, or a folder gone while the book is unfinished: the
+    book fails now with the reason, instead of being handed out again for 25 minutes."""
+    job = await rig.book()
+    folder = rig.files.book_dir(job.id)
+    if damage == "manifest":
+        (folder / "manifest.json").write_text('{"title": "cut sh')
+    else:
+        rig.files.remove_book(job.id)
+    assert await rig.books.turn(job.id) is False
+    failed = await rig.store.get(job.id)
+    assert failed is not None and failed.status == JobStatus.failed
+    assert failed.reason == FailureReason.internal_error
+    assert failed.error == (
+        "the book's manifest cannot be read"
+        if damage == "manifest"
+        else "the book's folder is gone"
+    )
+    assert rig.left() == []
+    warned = [r for r in caplog.records if "turn ended" in r.message]
+    assert [r.levelno for r in warned] == [logging.WARNING]
 
 
 async def test_busy_never_stops_the_sweep_and_lost_turns_are_found(rig: Rig) -> None:

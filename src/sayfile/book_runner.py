@@ -93,7 +93,9 @@ class BookRunner:
             job = await self.store.get(job_id)
             if job is None or job.status.finished:
                 return False, "the book is finished or deleted"
-            raise _FolderGone() from None
+            raise _Unusable("the book's folder is gone") from None
+        except (ValueError, KeyError, TypeError):
+            raise _Unusable("the book's manifest cannot be read") from None
         job = await self.store.get(job_id)
         if job is None or job.status.finished:
             return False, "the book is finished or deleted"
@@ -127,10 +129,13 @@ class BookRunner:
 
     async def _failed(self, job_id: str, exc: Exception) -> str:
         """Record what `exc` means for the book (then its files go); why the turn ended."""
-        if isinstance(exc, _FolderGone):
+        if isinstance(exc, FileNotFoundError) and await recorded_status(self.store, job_id) in (
+            *_GONE,
+            JobStatus.done,
+        ):
+            return "the book is finished or deleted"  # its folder went under this turn
+        if isinstance(exc, _Unusable):
             failure: Failure | None = Failure(FailureReason.internal_error, str(exc))
-        elif isinstance(exc, ValueError):
-            failure = Failure(FailureReason.internal_error, "the book's manifest is unreadable")
         else:
             failure = classify(exc)
         if failure is None:
@@ -409,11 +414,9 @@ class BookRunner:
             path.unlink(missing_ok=True)
 
 
-class _FolderGone(Exception):
-    """A book that is still queued or running has no folder (any more)."""
-
-    def __init__(self) -> None:
-        super().__init__("the book's folder is gone")
+class _Unusable(Exception):
+    """A book that is still queued or running has no folder, or a manifest that cannot be
+    read: no turn will ever make it."""
 
 
 def _staged(path: Path) -> Path:
