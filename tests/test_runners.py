@@ -65,6 +65,8 @@ class HandClock:
     def __init__(self) -> None:
         self.now = NOW
         self._waiting: list[tuple[float, asyncio.Future[None]]] = []
+        # How long each wait was for, as they begin: a test learns so that a task is parked.
+        self.waits: asyncio.Queue[float] = asyncio.Queue()
 
     def time(self) -> float:
         return self.now
@@ -72,7 +74,13 @@ class HandClock:
     async def wait(self, seconds: float) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((self.now + seconds, future))
+        self.waits.put_nowait(seconds)
         await future
+
+    async def parked(self, seconds: float) -> None:
+        """Return once some task waits `seconds` (others' waits are passed over)."""
+        while await self.waits.get() != seconds:
+            pass
 
     async def advance(self, seconds: float) -> None:
         """Move time on, wake whoever waited for it, and let them run."""
@@ -88,12 +96,14 @@ class HandClock:
 
 @dataclass
 class Fault:
-    """At the `nth` call (from 1) of `method`, raise StoreUnavailable (a Redis time-out),
-    before the store did anything or, with `after`, once it did (the answer was lost)."""
+    """At the `nth` call (from 1) of `method` and the `times - 1` after it, raise
+    StoreUnavailable (a Redis time-out), before the store did anything or, with `after`,
+    once it did (the answer was lost)."""
 
     method: str
     nth: int
     after: bool = False
+    times: int = 1
 
 
 class FaultyStore(MemoryJobStore):
@@ -112,9 +122,12 @@ class FaultyStore(MemoryJobStore):
         if not after:
             self.calls.append(method)
             self._counts[method] += 1
-        here = Fault(method, self._counts[method], after)
-        if self.fault == here:
-            self.fault = None
+        fault, count = self.fault, self._counts[method]
+        if fault is None or (fault.method, fault.after) != (method, after):
+            return
+        if fault.nth <= count < fault.nth + fault.times:
+            if count == fault.nth + fault.times - 1:
+                self.fault = None
             raise StoreUnavailable("Redis")
 
     async def get(self, job_id: str) -> Job | None:
@@ -419,20 +432,57 @@ async def test_a_store_error_at_any_call_of_a_job_never_loses_or_strands_it(
     job = await rig.job(plan)
     rig.store.fault = fault
     rig.store.armed = True
-    await rig.runner.run(job, plan)
+    run = asyncio.create_task(rig.runner.run(job, plan))
+    if fault.method == "change" and fault.nth == 1 and not fault.after:
+        await rig.clock.parked(TERMS["beat_s"])  # the start is tried again a beat later
+        await rig.clock.advance(TERMS["beat_s"])
+    await run
     rig.store.armed = False
     assert rig.store.fault is None, "the fault was not reached"
     record = await rig.store.get(job.id)
     assert record is not None and record.reason != FailureReason.engine_error
     ended = await rig.settle(job.id)
     assert_whole_or_nothing(rig, ended, 4)
-    assert ended is not None
-    if fault != Fault("change", 1):
-        # Started (the record says so, though its answer was lost) and made whole:
-        # recorded done by the runner's own finish, or by the sweeper.
-        assert ended.status == JobStatus.done
-    else:  # never started: the sweeper says no worker took it, after the queued timeout
-        assert (ended.status, ended.reason) == (JobStatus.failed, FailureReason.not_picked_up)
+    # Started (at once, or again a beat later; or the record says so though its answer was
+    # lost) and made whole: recorded done by the runner's own finish, or by the sweeper.
+    assert ended is not None and ended.status == JobStatus.done
+
+
+async def test_a_store_away_through_every_start_leaves_the_job_to_the_sweeper(rig: Rig) -> None:
+    plan = rig.plan()
+    job = await rig.job(plan)
+    rig.store.fault = Fault("change", 1, times=4)
+    rig.store.armed = True
+    run = asyncio.create_task(rig.runner.run(job, plan))
+    for _ in range(3):
+        await rig.clock.parked(TERMS["beat_s"])
+        await rig.clock.advance(TERMS["beat_s"])
+    await run
+    rig.store.armed = False
+    queued = await rig.store.get(job.id)
+    assert queued is not None and queued.status == JobStatus.queued
+    ended = await rig.settle(job.id)
+    assert ended is not None and ended.reason == FailureReason.not_picked_up
+    assert rig.left() == []
+
+
+async def test_a_failure_is_recorded_with_its_reason_once_the_store_is_back(rig: Rig) -> None:
+    """The store is away when the engine error is to be recorded: the runner tries again
+    (rather than leaving "worker lost" to the sweeper) and only then removes the file."""
+    plan = rig.plan("One two. Three FAIL four. Five six.")
+    job = await rig.job(plan)
+    rig.store.fault = Fault("change", 2, times=3)  # the start goes through; the failure not
+    rig.store.armed = True
+    run = asyncio.create_task(rig.runner.run(job, plan))
+    for _ in range(3):
+        await rig.clock.parked(0.5)
+        running = await rig.store.get(job.id)
+        assert running is not None and running.status == JobStatus.running
+        await rig.clock.advance(0.5)
+    await run
+    failed = await rig.store.get(job.id)
+    assert failed is not None and failed.reason == FailureReason.engine_error
+    assert rig.left() == []
 
 
 async def test_an_engine_error_fails_the_job_with_its_reason_and_no_file(rig: Rig) -> None:

@@ -140,9 +140,8 @@ class BookRunner:
             failure = classify(exc)
         if failure is None:
             return f"!the job store is away ({exc}); the sweeper gives the book new turns"
-        await fail_then_remove(
-            self.lifecycle, job_id, failure, functools.partial(self._remove_files, job_id)
-        )
+        remove = functools.partial(self._remove_files, job_id)
+        await fail_then_remove(self.lifecycle, job_id, failure, remove, self.terms.wait)
         return f"!the book failed: {failure.reason.value}"
 
     def forget(self, job_id: str) -> None:

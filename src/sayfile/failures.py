@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sayfile.errors import DiskFull, InvalidInput, SayfileError, StoreUnavailable
@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 # Writing failed for lack of space: full file system, quota, or file size limit.
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 DISK_FULL_MESSAGE = "the server ran out of disk space while writing the audio"
-# A failure the store refuses for a full disk is tried again this many times, this often.
+# A failure the store refuses (away, or its disk full) is tried again this many times, this
+# often.
 _TRIES = 10
 _RETRY_S = 0.5
 
@@ -52,25 +53,32 @@ def classify(exc: BaseException) -> Failure | None:
 
 
 async def fail_then_remove(
-    lifecycle: JobLifecycle, job_id: str, failure: Failure, remove: Callable[[], None]
+    lifecycle: JobLifecycle,
+    job_id: str,
+    failure: Failure,
+    remove: Callable[[], None],
+    wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    tries: int = _TRIES,
 ) -> bool:
     """Record `failure` (a compare-and-set), then `remove` the job's files (run on a
     thread). The files stay when the record says done (a finish that raised after it was
-    stored) or cannot be read (the sweeper sees to them). When the store shares a full disk,
-    the files of a job that is not done go first, and the failure is tried again a while.
-    True when the files were removed."""
+    stored) or cannot be read. A store that is away, or that shares a full disk, is tried
+    again for about 5 s (`wait` between tries), so the job's own reason beats the sweeper's
+    "worker lost"; on a full disk the files of a job that is not done go first, to make
+    room. After that the sweeper sees to the job and its files. True when they were
+    removed."""
     removed = False
-    for attempt in range(_TRIES):
+    for attempt in range(tries):
         try:
             failed = await lifecycle.fail(job_id, failure.reason, failure.message)
-        except DiskFull:
-            if not removed and await _may_remove(lifecycle, job_id, unfinished=True):
+        except SayfileError as exc:
+            full = isinstance(exc, DiskFull)
+            if full and not removed and await _may_remove(lifecycle, job_id, unfinished=True):
                 await asyncio.to_thread(remove)
                 removed = True
-            if attempt < _TRIES - 1:
-                await asyncio.sleep(_RETRY_S)
-            continue
-        except SayfileError as exc:
+            if attempt < tries - 1:
+                await wait(_RETRY_S)
+                continue
             log.warning("a failure could not be recorded (%s); the sweeper will", exc)
             return removed
         if failed is not None or await _may_remove(lifecycle, job_id, unfinished=False):
@@ -78,7 +86,6 @@ async def fail_then_remove(
                 await asyncio.to_thread(remove)
             return True
         return removed
-    log.warning("a failure could not be recorded on a full disk; the sweeper will")
     return removed
 
 

@@ -24,6 +24,8 @@ from sayfile.synthesizer import SpeechPlan, Synthesizer
 log = logging.getLogger(__name__)
 
 _INTERRUPTED = "stopped before it finished because the server shut down; please submit it again"
+# A start the store did not answer is tried this many times, a beat apart.
+_START_TRIES = 4
 _STALLED = (
     "the speech engine finished no sentence for {:.0f} s (SAYFILE_STALL_SECONDS) and was "
     "given up; please submit it again"
@@ -55,16 +57,8 @@ class JobRunner:
         Deleting its record (cancelling) stops it at once; cancelling this task (the process
         shutting down) fails it as interrupted. A store that is away at a step leaves the
         job to the sweeper; files go only once the failure is recorded."""
-        try:
-            started = await self.lifecycle.start(job.id, self._worker)
-        except SayfileError as exc:
-            # The store may have recorded the start before its answer was lost.
-            started = await self._started(job.id)
-            if started is None:
-                log.warning("a job could not be started (%s); the sweeper will see to it", exc)
-                return
+        started = await self._start(job)
         if started is None:
-            log.info("a job was not started: cancelled or failed before its turn")
             return
         extension = plan.format.extension
         lease = Lease(self.terms, self.lifecycle, self.lifecycle.store, self.events, job.id)
@@ -77,8 +71,10 @@ class JobRunner:
             await self._ended(job, extension, failure)
             return
         except asyncio.CancelledError:
+            # The process is stopping: one try, no waiting (the sweeper is there after).
             failure = Failure(FailureReason.interrupted, _INTERRUPTED)
-            await fail_then_remove(self.lifecycle, job.id, failure, self._remover(job, extension))
+            remove = self._remover(job, extension)
+            await fail_then_remove(self.lifecycle, job.id, failure, remove, tries=1)
             raise
         except Exception as exc:
             await self._ended(job, extension, classify(exc))
@@ -127,7 +123,7 @@ class JobRunner:
         once the record says they are not wanted."""
         remove = self._remover(job, extension)
         if failure is not None:
-            await fail_then_remove(self.lifecycle, job.id, failure, remove)
+            await fail_then_remove(self.lifecycle, job.id, failure, remove, self.terms.wait)
             log.info("a job failed: %s", failure.reason.value)
             return
         status = await recorded_status(self.lifecycle.store, job.id)
@@ -138,6 +134,28 @@ class JobRunner:
             log.warning(
                 "a job stopped with its record unreadable or %s; left to the sweeper", status
             )
+
+    async def _start(self, job: Job) -> Job | None:
+        """queued -> running; a store that is away is tried again a few beats, since the
+        job's request lives only in this process (a Taskiq message is taken once). None when
+        it must not run (cancelled or failed before its turn, or the store stayed away)."""
+        for attempt in range(_START_TRIES):
+            try:
+                started = await self.lifecycle.start(job.id, self._worker)
+            except SayfileError as exc:
+                # The store may have recorded the start before its answer was lost.
+                started = await self._started(job.id)
+                if started is not None:
+                    return started
+                if attempt < _START_TRIES - 1:
+                    await self.terms.wait(self.terms.beat_s)
+                    continue
+                log.warning("a job could not be started (%s); the sweeper will see to it", exc)
+                return None
+            if started is None:
+                log.info("a job was not started: cancelled or failed before its turn")
+            return started
+        return None
 
     async def _started(self, job_id: str) -> Job | None:
         """The job's record when it says this process started it, else None."""
