@@ -42,6 +42,7 @@ from sayfile.lexicon import Lexicon
 from sayfile.lifecycle import JobLifecycle
 from sayfile.models import SpeechRequest, Voice
 from sayfile.plans import validate
+from sayfile.queue.taskiq import TurnSlots
 from sayfile.quota import StorageQuota
 from sayfile.scheduler import SentenceExecutor, Turn
 from sayfile.service import SpeechService
@@ -781,3 +782,26 @@ def _book_sizes(data_dir: Path) -> tuple[int, int]:
 
     book = asyncio.run(make())
     return max(seen), book
+
+
+# -- a worker's book turns ---------------------------------------------------------------
+
+
+def test_a_turn_handed_back_again_and_again_waits_longer_each_time() -> None:
+    waits = [TurnSlots.patience(n) for n in range(8)]
+    assert waits == pytest.approx([0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0])
+    assert TurnSlots.patience(10_000) == 5.0
+
+
+async def test_a_turn_waiting_for_a_full_worker_starts_when_a_slot_is_given_back() -> None:
+    """Not a poll: the waiting turn takes the slot the moment the running one ends."""
+    slots = TurnSlots(1)
+    assert await slots.take()
+    waiting = asyncio.create_task(slots.take(declined=10))  # would wait up to 5 s
+    for _ in range(5):
+        await asyncio.sleep(0)  # let it start waiting (no time passes)
+    assert not waiting.done()
+    await slots.give_back()
+    assert await waiting is True
+    # Full again: a turn that nobody makes room for is handed back after its patience.
+    assert await slots.take(0) is False

@@ -137,6 +137,44 @@ async def kick_book(broker: AsyncBroker, job_id: str, turns: int, declined: int 
         await kicker.kiq(job_id, declined)
 
 
+class TurnSlots:
+    """The book turns one worker process runs at once: one per sentence thread. A turn
+    beyond that would only wait behind this process's own parts (the fair turns run one
+    client's requests in order) while another process may sit idle, so it waits here for a
+    slot to come free (an event, not a poll) a short while, and is otherwise handed back to
+    the queue; each time the same turn comes back it waits twice as long, up to
+    `_DECLINE_MAX_S`, so a cluster that is full does not pass turns around all the time."""
+
+    def __init__(self, room: int) -> None:
+        self._room = max(1, room)
+        self._taken = 0
+        self._freed = asyncio.Condition()
+
+    @staticmethod
+    def patience(declined: int) -> float:
+        """How long a turn handed back `declined` times already waits for a slot."""
+        return min(_DECLINE_S * (1 << min(declined, 16)), _DECLINE_MAX_S)
+
+    async def take(self, declined: int = 0) -> bool:
+        """A slot for one turn: at once, or when one comes free within `patience`; False
+        when none did (the caller hands the turn back)."""
+        async with self._freed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._freed.wait_for(lambda: self._taken < self._room),
+                    self.patience(declined),
+                )
+            if self._taken >= self._room:
+                return False
+            self._taken += 1
+            return True
+
+    async def give_back(self) -> None:
+        async with self._freed:
+            self._taken -= 1
+            self._freed.notify()
+
+
 def parallel_sentences_per_process(settings: Settings, processes: int) -> int:
     """SAYFILE_PARALLEL_SENTENCES for each of `processes` worker processes on one machine: as
     configured when set; else the CPUs shared out between the processes (at least 1), so
@@ -193,32 +231,21 @@ def worker_broker() -> AsyncBroker:
             return
         await parts.runner.run(job, plan)
 
-    turns = [0]  # book turns running in this process
-    freed = asyncio.Condition()  # a book turn here ended
+    slots: list[TurnSlots] = []  # made with the parts, which know the sentence threads
 
     async def book(job_id: str, declined: int = 0) -> None:
         # One part per turn; a turn that leaves parts nobody holds queues the next behind
         # the other jobs, so a book takes every free worker without starving anyone.
         parts = holder["parts"]
-        room = parts.settings.parallel_sentences
-        if turns[0] >= room:
-            # Each sentence thread here already has a part: a second one would only wait
-            # for it while another process may sit idle. It waits here for a thread to come
-            # free (an event, not a poll), and goes back to the queue if none does soon.
-            wait = min(_DECLINE_S * 2**declined, _DECLINE_MAX_S)
-            async with freed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(freed.wait_for(lambda: turns[0] < room), wait)
-            if turns[0] >= room:
-                await kick_book(broker, job_id, 1, declined + 1)
-                return
-        turns[0] += 1
+        if not slots:
+            slots.append(TurnSlots(parts.settings.parallel_sentences))
+        if not await slots[0].take(declined):
+            await kick_book(broker, job_id, 1, declined + 1)
+            return
         try:
             more = await parts.books.turn(job_id)
         finally:
-            turns[0] -= 1
-            async with freed:
-                freed.notify()
+            await slots[0].give_back()
         if more:
             await kick_book(broker, job_id, 1)
 
