@@ -206,6 +206,7 @@ class Turns:
         self.book_turns: list[str] = []
         self.depth = 0
         self.full = 0  # the next this many books are refused: the queue is full
+        self.given: list[tuple[str, int]] = []  # every book given turns, and how many
 
     async def enqueue(self, job: Job, plan: SpeechPlan) -> None:
         raise AssertionError("jobs are run by the test")
@@ -214,6 +215,7 @@ class Turns:
         if self.full:
             self.full -= 1
             raise Busy(retry_after=2)
+        self.given.append((job.id, turns))
         self.book_turns.append(job.id)
 
     def cancel(self, job_id: str) -> None:
@@ -711,6 +713,7 @@ async def test_busy_never_stops_the_sweep_and_lost_turns_are_found(rig: Rig) -> 
     await rig.clock.advance(rig.settings.worker_timeout_seconds + 1)
     await rig.service.sweep()
     assert rig.queue.book_turns == [second.id]
+    assert rig.queue.given == [(second.id, 1)]  # queued: perhaps only waiting, so one turn
     await rig.clock.advance(rig.settings.worker_timeout_seconds + 1)
     await rig.service.sweep()
     assert first.id in rig.queue.book_turns
@@ -805,3 +808,18 @@ async def test_a_turn_waiting_for_a_full_worker_starts_when_a_slot_is_given_back
     assert await waiting is True
     # Full again: a turn that nobody makes room for is handed back after its patience.
     assert await slots.take(0) is False
+
+
+async def test_a_running_book_whose_workers_died_is_given_every_turn_again(rig: Rig) -> None:
+    job = await rig.book()
+    assert await rig.lifecycle.start(job.id, "gone:1") is not None  # then that worker died
+    await rig.clock.advance(rig.settings.worker_timeout_seconds - 1)
+    await rig.service.sweep()
+    assert rig.queue.given == []  # its heartbeat is not stale yet
+    await rig.clock.advance(2)
+    await rig.service.sweep()
+    assert rig.queue.given == [(job.id, rig.settings.book_turns)]
+    await rig.queue.drain()
+    done = await rig.store.get(job.id)
+    assert done is not None and done.resumes == 1
+    assert_whole_or_nothing(rig, done, BOOK_SENTENCES)

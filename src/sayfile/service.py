@@ -834,8 +834,10 @@ class SpeechService:
         stay); a job whose file was made whole is recorded done (its runner could not); the
         rest fail, and their files go once that is recorded."""
         if job.book and job.resumes < _MAX_RESUMES and self._turns_lost(job, now):
-            # The processes that worked at it are gone, or its turns were lost with them.
-            await self._resume(job)
+            # The processes that worked at it are gone, or its turns were lost with them. A
+            # queued book may only be waiting in a long queue: one more turn (which starts
+            # it) is enough to find out, and jumps the queue by one part at most.
+            await self._resume(job, None if job.status == JobStatus.running else 1)
             return
         failure = self._stale(job, now)
         if failure is None:
@@ -883,7 +885,7 @@ class SpeechService:
             return None
         return path.stat().st_size, float(duration)
 
-    async def _resume(self, job: Job) -> None:
+    async def _resume(self, job: Job, turns: int | None = None) -> None:
         """Give a book whose turns were lost new ones; its heartbeat starts again now, so the
         next sweep waits a worker timeout before it looks again. A full queue or one that is
         away skips the book this round (the next sweep tries again), never the sweep."""
@@ -896,7 +898,7 @@ class SpeechService:
         if resumed is None:
             return
         try:
-            await self.queue.enqueue_book(resumed, self.settings.book_turns)
+            await self.queue.enqueue_book(resumed, turns or self.settings.book_turns)
         except (Busy, StoreUnavailable) as exc:
             log.warning("a book could not be given new turns (%s); the next sweep tries", exc)
             return
