@@ -42,7 +42,7 @@ from sayfile.lexicon import Lexicon
 from sayfile.lifecycle import JobLifecycle
 from sayfile.models import SpeechRequest, Voice
 from sayfile.plans import validate
-from sayfile.queue.taskiq import TurnSlots
+from sayfile.queue.taskiq import TurnSlots, worker_broker
 from sayfile.quota import StorageQuota
 from sayfile.scheduler import SentenceExecutor, Turn
 from sayfile.service import SpeechService
@@ -823,3 +823,21 @@ async def test_a_running_book_whose_workers_died_is_given_every_turn_again(rig: 
     done = await rig.store.get(job.id)
     assert done is not None and done.resumes == 1
     assert_whole_or_nothing(rig, done, BOOK_SENTENCES)
+
+
+def test_a_worker_logs_what_it_made_not_every_task_it_was_handed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Taskiq says "Executing task" at INFO for every message (a book's every turn): about
+    1,700 lines for one small book. A worker's broker lowers that logger to WARNING."""
+    from taskiq.receiver import receiver
+
+    monkeypatch.setenv("SAYFILE_QUEUE_URL", "redis://127.0.0.1:1/0")  # never connected to
+    taskiq_log = logging.getLogger("taskiq.receiver")
+    before = taskiq_log.level
+    try:
+        worker_broker()
+        assert receiver.logger.getEffectiveLevel() == logging.WARNING
+        assert not receiver.logger.isEnabledFor(logging.INFO)
+    finally:
+        taskiq_log.setLevel(before)
