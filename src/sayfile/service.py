@@ -40,6 +40,7 @@ from sayfile.books import (
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.chapters import chapter_marks
 from sayfile.errors import (
+    Busy,
     InvalidBook,
     InvalidInput,
     JobBusy,
@@ -813,18 +814,7 @@ class SpeechService:
         now = self._clock()
         deleted = 0
         for job in await self.store.unfinished():
-            failure = self._stale(job, now)
-            if failure is None:
-                continue
-            if job.book and job.status == JobStatus.running and job.resumes < _MAX_RESUMES:
-                # Nobody works at the book any more: the processes that did are gone (or
-                # their turns were lost with them). Its finished parts stay; it goes on.
-                await self._resume(job)
-                continue
-            await self.lifecycle.fail(job.id, *failure)
-            self.files.remove(job.id, job.extension)
-            if job.book:
-                await asyncio.to_thread(self.files.remove_book, job.id)
+            await self._sweep_unfinished(job, now)
         for job in await self.store.due(now):
             self.files.remove(job.id, job.extension)
             await self.lifecycle.expire(job.id)
@@ -844,17 +834,80 @@ class SpeechService:
                 deleted += 1
         return deleted
 
-    async def _resume(self, job: Job) -> None:
+    async def _sweep_unfinished(self, job: Job, now: float) -> None:
+        """A queued or running job nobody works at: a book gets new turns (its finished parts
+        stay); a job whose file was made whole is recorded done (its runner could not); the
+        rest fail, and their files go once that is recorded."""
+        if job.book and job.resumes < _MAX_RESUMES and self._turns_lost(job, now):
+            # The processes that worked at it are gone, or its turns were lost with them. A
+            # queued book may only be waiting in a long queue: one more turn (which starts
+            # it) is enough to find out, and jumps the queue by one part at most.
+            await self._resume(job, None if job.status == JobStatus.running else 1)
+            return
+        failure = self._stale(job, now)
+        if failure is None:
+            return
+        if job.status == JobStatus.running and not job.book and await self._finish_made(job):
+            return
+        if await self.lifecycle.fail(job.id, *failure) is None:
+            return  # it ended meanwhile (perhaps done): its files are its own
+        log.info("the sweeper failed a job: %s", failure[0].value)
+        self.files.remove(job.id, job.extension)
+        if job.book:
+            await asyncio.to_thread(self.files.remove_book, job.id)
+
+    def _turns_lost(self, job: Job, now: float) -> bool:
+        """A running book whose heartbeat is older than the worker timeout, or a queued one
+        that no turn has started for a worker timeout since it was made (or last resumed):
+        found by the sweep within a worker timeout and a sweep interval."""
+        timeout = self.settings.worker_timeout_seconds
+        if job.status == JobStatus.running:
+            return job.heartbeat_at is not None and job.heartbeat_at < now - timeout
+        return job.created_at < now - timeout * (job.resumes + 1)
+
+    async def _finish_made(self, job: Job) -> bool:
+        """Record `job` done when its file and timings are there whole (its runner made them
+        but could not record it: the store was away); True when it is done now."""
+        try:
+            made = await asyncio.to_thread(self._made, job)
+        except (OSError, ValueError):
+            return False
+        if made is None:
+            return False
+        size, duration = made
+        done = await self.lifecycle.finish(job.id, size, duration)
+        if done is not None:
+            log.info("the sweeper recorded a job done whose runner could not")
+        return done is not None
+
+    def _made(self, job: Job) -> tuple[int, float] | None:
+        """The size and duration of a job's file when it and its timings are whole."""
+        path = self.files.path(job.id, job.extension)
+        if not path.is_file() or not self.files.timings_path(job.id).is_file():
+            return None
+        duration = self.files.read_timings(job.id).get("duration")
+        if not isinstance(duration, int | float):
+            return None
+        return path.stat().st_size, float(duration)
+
+    async def _resume(self, job: Job, turns: int | None = None) -> None:
         """Give a book whose turns were lost new ones; its heartbeat starts again now, so the
-        next sweep waits a worker timeout before it looks again."""
+        next sweep waits a worker timeout before it looks again. A full queue or one that is
+        away skips the book this round (the next sweep tries again), never the sweep."""
         resumed = await self.store.change(
             job.id,
             {job.status},
             heartbeat_at=self._clock() if job.status == JobStatus.running else None,
             resumes=job.resumes + 1,
         )
-        if resumed is not None:
-            await self.queue.enqueue_book(resumed, self.settings.book_turns)
+        if resumed is None:
+            return
+        try:
+            await self.queue.enqueue_book(resumed, turns or self.settings.book_turns)
+        except (Busy, StoreUnavailable) as exc:
+            log.warning("a book could not be given new turns (%s); the next sweep tries", exc)
+            return
+        log.info("the sweeper gave a book new turns (%d so far)", resumed.resumes)
 
     def _stale(self, job: Job, now: float) -> tuple[FailureReason, str] | None:
         """Why an unfinished job is considered dead, or None while it is alive."""

@@ -172,6 +172,13 @@ class Settings(BaseSettings):
         gt=0,
         description="A job whose process has not beaten its heart for this long is failed.",
     )
+    stall_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A running job or book part that finishes no sentence for this long is "
+        "taken for a hung engine call and stopped: the job fails, a book's part goes to "
+        "another turn.",
+    )
     queued_timeout_seconds: float = Field(
         default=3600.0,
         gt=0,

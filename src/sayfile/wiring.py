@@ -14,6 +14,7 @@ from sayfile.errors import SayfileError
 from sayfile.events import JobEvents, LocalJobEvents, RedisJobEvents
 from sayfile.files import AudioFiles
 from sayfile.job_runner import JobRunner
+from sayfile.lease import LeaseTerms
 from sayfile.lexicon import Lexicon
 from sayfile.lifecycle import JobLifecycle
 from sayfile.scheduler import SentenceExecutor
@@ -66,7 +67,7 @@ class Parts:
             lifecycle,
             events,
             files,
-            settings.worker_timeout_seconds,
+            LeaseTerms.of(settings),
         )
         books = BookRunner(synthesizer, settings, store, lifecycle, events, files)
         return cls(settings, synthesizer, store, events, lifecycle, files, runner, books)

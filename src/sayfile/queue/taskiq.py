@@ -4,6 +4,7 @@ voices once and run several jobs at a time in fair turns on their own sentence e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import AsyncGenerator
@@ -31,9 +32,12 @@ TASK_NAME = "sayfile.synthesize"
 BOOK_TASK_NAME = "sayfile.book"
 # How long a worker's BRPOP waits before asking again (it must stay under socket_timeout).
 _POP_WAIT_S = 1
-# How long a worker process whose sentence threads all have a book's part waits before it
-# hands a further turn of a book back to the queue.
+# How long a worker process whose sentence threads all have a book's part waits for one of
+# them to come free before it hands a further turn of a book back to the queue: at first
+# briefly (an idle process may take it), then twice as long each time the turn comes back,
+# up to a few seconds, so a cluster that is full does not pass turns around all the time.
 _DECLINE_S = 0.2
+_DECLINE_MAX_S = 5.0
 
 
 class SayfileQueueBroker(ListQueueBroker):
@@ -124,12 +128,51 @@ class TaskiqJobQueue:
             await self._broker.shutdown()
 
 
-async def kick_book(broker: AsyncBroker, job_id: str, turns: int) -> None:
+async def kick_book(broker: AsyncBroker, job_id: str, turns: int, declined: int = 0) -> None:
     """`turns` turns at the book `job_id`, behind whatever is queued already, so other jobs
-    are not kept waiting for a whole book."""
+    are not kept waiting for a whole book; `declined`: how often a full process handed this
+    turn back already."""
     kicker: AsyncKicker[Any, Any] = AsyncKicker(BOOK_TASK_NAME, broker, labels={})
     for _ in range(turns):
-        await kicker.kiq(job_id)
+        await kicker.kiq(job_id, declined)
+
+
+class TurnSlots:
+    """The book turns one worker process runs at once: one per sentence thread. A turn
+    beyond that would only wait behind this process's own parts (the fair turns run one
+    client's requests in order) while another process may sit idle, so it waits here for a
+    slot to come free (an event, not a poll) a short while, and is otherwise handed back to
+    the queue; each time the same turn comes back it waits twice as long, up to
+    `_DECLINE_MAX_S`, so a cluster that is full does not pass turns around all the time."""
+
+    def __init__(self, room: int) -> None:
+        self._room = max(1, room)
+        self._taken = 0
+        self._freed = asyncio.Condition()
+
+    @staticmethod
+    def patience(declined: int) -> float:
+        """How long a turn handed back `declined` times already waits for a slot."""
+        return min(_DECLINE_S * (1 << min(declined, 16)), _DECLINE_MAX_S)
+
+    async def take(self, declined: int = 0) -> bool:
+        """A slot for one turn: at once, or when one comes free within `patience`; False
+        when none did (the caller hands the turn back)."""
+        async with self._freed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._freed.wait_for(lambda: self._taken < self._room),
+                    self.patience(declined),
+                )
+            if self._taken >= self._room:
+                return False
+            self._taken += 1
+            return True
+
+    async def give_back(self) -> None:
+        async with self._freed:
+            self._taken -= 1
+            self._freed.notify()
 
 
 def parallel_sentences_per_process(settings: Settings, processes: int) -> int:
@@ -151,6 +194,9 @@ def worker_broker() -> AsyncBroker:
 
     settings = Settings()
     broker = make_broker(settings)
+    # Taskiq says "Executing task" at INFO for every message, a book's every turn among
+    # them; the runners say at INFO what was made instead.
+    logging.getLogger("taskiq.receiver").setLevel(logging.WARNING)
     holder: dict[str, Parts] = {}
 
     async def startup(state: TaskiqState) -> None:
@@ -185,24 +231,21 @@ def worker_broker() -> AsyncBroker:
             return
         await parts.runner.run(job, plan)
 
-    turns = [0]  # book turns running in this process
+    slots: list[TurnSlots] = []  # made with the parts, which know the sentence threads
 
-    async def book(job_id: str) -> None:
+    async def book(job_id: str, declined: int = 0) -> None:
         # One part per turn; a turn that leaves parts nobody holds queues the next behind
         # the other jobs, so a book takes every free worker without starving anyone.
         parts = holder["parts"]
-        if turns[0] >= parts.settings.parallel_sentences:
-            # Each sentence thread here already has a part: a second one would only wait
-            # for it while another process may sit idle. The turn goes back to the queue
-            # after a pause in which an idle process's listener is the one waiting for it.
-            await asyncio.sleep(_DECLINE_S)
-            await kick_book(broker, job_id, 1)
+        if not slots:
+            slots.append(TurnSlots(parts.settings.parallel_sentences))
+        if not await slots[0].take(declined):
+            await kick_book(broker, job_id, 1, declined + 1)
             return
-        turns[0] += 1
         try:
             more = await parts.books.turn(job_id)
         finally:
-            turns[0] -= 1
+            await slots[0].give_back()
         if more:
             await kick_book(broker, job_id, 1)
 
