@@ -841,3 +841,26 @@ def test_a_worker_logs_what_it_made_not_every_task_it_was_handed(
         assert not receiver.logger.isEnabledFor(logging.INFO)
     finally:
         taskiq_log.setLevel(before)
+
+
+async def test_expiry_that_the_store_misses_keeps_the_file_until_it_is_recorded(
+    rig: Rig,
+) -> None:
+    """The sweeper removed an expired job's file before it recorded the expiry: a store that
+    failed in between left a done job with no file. Now the record goes first."""
+    job = await rig.job(rig.plan())
+    await rig.runner.run(job, rig.plan())
+    done = await rig.store.get(job.id)
+    assert done is not None and done.status == JobStatus.done
+    path = rig.files.path(job.id, "wav")
+    assert path.is_file()
+    await rig.clock.advance(3601)
+    rig.store.armed = True
+    rig.store.fault = Fault("change", 1)
+    with pytest.raises(StoreUnavailable):
+        await rig.service.sweep()
+    kept = await rig.store.get(job.id)
+    assert kept is not None and kept.status == JobStatus.done and path.is_file()
+    await rig.service.sweep()  # the store is back: expired, then the file goes
+    gone = await rig.store.get(job.id)
+    assert gone is not None and gone.status == JobStatus.expired and not path.exists()

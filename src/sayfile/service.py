@@ -791,8 +791,10 @@ class SpeechService:
                     if job.book and self.files.book_dir(job.id).is_dir():
                         await self._resume(job)  # from its finished parts
                         continue
-                    await self.lifecycle.fail(job.id, FailureReason.interrupted, _RESTARTED)
-                    self.files.remove(job.id, job.extension)
+                    # Files go only once the failure is recorded: a job that ended meanwhile
+                    # (done, with its file) keeps what it has.
+                    if await self.lifecycle.fail(job.id, FailureReason.interrupted, _RESTARTED):
+                        self.files.remove(job.id, job.extension)
             await self.sweep()  # files and records as a crash may have left them
         except StoreUnavailable:
             # Serve anyway: /readyz says the store is away, and the sweeper tries again.
@@ -816,8 +818,10 @@ class SpeechService:
         for job in await self.store.unfinished():
             await self._sweep_unfinished(job, now)
         for job in await self.store.due(now):
-            self.files.remove(job.id, job.extension)
+            # Recorded expired first: a store that fails here leaves a done job with its
+            # file, which the next round expires, never a done job whose file is gone.
             await self.lifecycle.expire(job.id)
+            self.files.remove(job.id, job.extension)
             deleted += 1
         for job in await self.store.stale_records(now - self.settings.record_ttl_seconds):
             await self.store.delete(job.id)
