@@ -560,10 +560,12 @@ class SpeechService:
                 plan.speed,
                 plan.silence_s,
             )
-        await self.quota.reserve(job.id, estimate)
-        # The record exists before any file or worker can refer to it.
-        try:
+        # The record, which holds the reservation for every process, exists before any file
+        # or worker can refer to it.
+        job = job.evolve(reserved_bytes=estimate)
+        async with self.quota.admitting(estimate):
             await self.lifecycle.add(job)
+        try:
             if book is None:
                 await self.queue.enqueue(job, plan)
             else:
@@ -571,7 +573,6 @@ class SpeechService:
                 await asyncio.to_thread(folder.create, book, cover)
                 await self.queue.enqueue_book(job, self.settings.book_turns)
         except BaseException:
-            self.quota.release(job.id)
             await self.lifecycle.delete(job.id)
             if book is not None:
                 await asyncio.to_thread(self.files.remove_book, job.id)
