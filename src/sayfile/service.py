@@ -37,6 +37,7 @@ from sayfile.books import (
     open_book,
     title_of,
 )
+from sayfile.bounded import KEPT_JOBS, LruMap
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.chapters import chapter_marks
 from sayfile.errors import (
@@ -175,7 +176,8 @@ class SpeechService:
         self._clock = clock
         # Bytes of one-time files sent so far, by job, and the store's claim on each one
         # being sent now from this process.
-        self._delivered: dict[str, int] = {}
+        # (Bounded: a download manager that never finishes must not grow the process.)
+        self._delivered: LruMap[str, int] = LruMap(KEPT_JOBS)
         self._claims: dict[str, str] = {}
         # Voice samples being made, by cache key.
         self._samples: dict[str, asyncio.Lock] = {}
