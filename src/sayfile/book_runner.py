@@ -28,6 +28,7 @@ from sayfile.files import AudioFiles, written_whole
 from sayfile.jobs import ZIP, FailureReason, Job, JobStatus
 from sayfile.lifecycle import JobLifecycle
 from sayfile.plans import validate
+from sayfile.remuxing import RemuxExecutor
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
 from sayfile.store import JobStore
@@ -51,8 +52,10 @@ class BookRunner:
         lifecycle: JobLifecycle,
         events: JobEvents,
         files: AudioFiles,
+        remux: RemuxExecutor | None = None,
     ) -> None:
         self.synthesizer = synthesizer
+        self.remux = remux or RemuxExecutor()
         self.settings = settings
         self.store = store
         self.lifecycle = lifecycle
@@ -210,7 +213,7 @@ class BookRunner:
             if token is None:
                 continue  # another turn joins it
             try:
-                await asyncio.to_thread(self._join_chapter, folder, manifest, chapter)
+                await self.remux.run(self._join_chapter, folder, manifest, chapter)
             finally:
                 with contextlib.suppress(SayfileError):
                     await self.store.unlock(name, token)
@@ -267,11 +270,9 @@ class BookRunner:
             target = self.files.path(job.id, job.extension)
             began = time.perf_counter()
             if job.package == ZIP.name:
-                duration, timings, size = await asyncio.to_thread(
-                    self._zip, folder, manifest, target
-                )
+                duration, timings, size = await self.remux.run(self._zip, folder, manifest, target)
             else:
-                duration, timings, size = await asyncio.to_thread(
+                duration, timings, size = await self.remux.run(
                     self._one_file, job, folder, manifest, target
                 )
             record = timings.to_json()

@@ -16,7 +16,8 @@ V = TypeVar("V")
 
 class LruMap(Generic[K, V]):
     """A dict of at most `size` entries: setting a new key past that drops the entry used
-    least recently (read by `get` or set). Not thread-safe: one event loop's state."""
+    least recently (read by `get` or set). Not thread-safe by itself: where threads share
+    one, they hold a lock around each use."""
 
     def __init__(self, size: int) -> None:
         if size < 1:

@@ -4,6 +4,7 @@ API's lifespan, a `sayfile worker` process and the command line build them here.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from sayfile.files import AudioFiles
 from sayfile.job_runner import JobRunner
 from sayfile.lexicon import Lexicon
 from sayfile.lifecycle import JobLifecycle
+from sayfile.remuxing import RemuxExecutor
 from sayfile.scheduler import SentenceExecutor
 from sayfile.settings import Settings
 from sayfile.store import JobStore, build_store
@@ -52,6 +54,7 @@ class Parts:
     files: AudioFiles
     runner: JobRunner
     books: BookRunner
+    remux: RemuxExecutor
 
     @classmethod
     def build(cls, settings: Settings, observer: Observer | None = None) -> Parts:
@@ -60,6 +63,7 @@ class Parts:
         events = build_events(settings)
         lifecycle = JobLifecycle(store, events, settings.ttl_seconds)
         files = AudioFiles(settings.data_dir)
+        remux = RemuxExecutor()
         runner = JobRunner(
             synthesizer,
             synthesizer.executor,
@@ -67,9 +71,10 @@ class Parts:
             events,
             files,
             settings.worker_timeout_seconds,
+            remux,
         )
-        books = BookRunner(synthesizer, settings, store, lifecycle, events, files)
-        return cls(settings, synthesizer, store, events, lifecycle, files, runner, books)
+        books = BookRunner(synthesizer, settings, store, lifecycle, events, files, remux)
+        return cls(settings, synthesizer, store, events, lifecycle, files, runner, books, remux)
 
     async def start(self) -> None:
         await self.events.start()
@@ -85,10 +90,17 @@ class Parts:
         except SayfileError as exc:
             # A broken default voice fails its own requests, not the start-up.
             log.warning("the default voice could not be loaded: %s", exc)
+        # What start-up made (engines, voices, the language identifier, lexicons) lives as
+        # long as the process: kept out of the collector's full passes, which would walk it
+        # all on whichever thread allocates next, the event loop's included (100 ms and more
+        # at a time, measured by tests/test_loop.py). Garbage goes first, so none is kept.
+        gc.collect()
+        gc.freeze()
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.events.close()
         await self.store.close()
         self.synthesizer.executor.close()
+        self.remux.close()
         self.synthesizer.catalogue.close()
