@@ -372,7 +372,12 @@ class Synthesizer:
                     self._references,
                     self.normalisation,
                 )
-                pending.append((piece, turn.submit(work, index)))
+                # A voice not set up yet (its loudness reference, its engine's model or
+                # reader) makes this step heavy: it runs in this client's turns like any
+                # other, but never on the last thread free for other clients.
+                heavy = not self._references.has(piece.voice.id) and level.target_lufs is not None
+                heavy = heavy or not engine_ready(engine, piece.voice)
+                pending.append((piece, turn.submit(work, index, heavy)))
 
         total = len(plan.words)
         done = 0
@@ -475,6 +480,12 @@ class Synthesizer:
         ) as chunks:
             async for _ in chunks:
                 pass
+
+
+def engine_ready(engine: Engine, voice: Voice) -> bool:
+    """Whether `engine` has what `voice` needs loaded (an engine that does not say, has)."""
+    ready: Callable[[Voice], bool] | None = getattr(engine, "ready", None)
+    return ready is None or ready(voice)
 
 
 def _keep(samples: Samples) -> Samples:
@@ -615,6 +626,10 @@ class _References:
         self._made: dict[str, Samples] = {}
         self._making: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+
+    def has(self, voice_id: str) -> bool:
+        """Whether the voice's sample sentence is made already."""
+        return voice_id in self._made
 
     def of(self, engine: Engine, voice: Voice) -> Samples:
         """The voice's sample sentence, made on the first call. An engine's exception
