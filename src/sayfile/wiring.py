@@ -103,4 +103,7 @@ class Parts:
         await self.store.close()
         self.synthesizer.executor.close()
         self.remux.close()
+        # What `warm_up` froze may be collected again (in tests, the next app's start-up
+        # would otherwise keep this one's cycles for good).
+        gc.unfreeze()
         self.synthesizer.catalogue.close()
