@@ -286,7 +286,7 @@ class Rig:
             self.files,
             self.queue,
             Admission(self.settings.max_queue),
-            StorageQuota(self.files, self.settings.storage_quota_bytes, self.events),
+            StorageQuota(self.files, self.settings.storage_quota_bytes, self.store, self.events),
             AnswerCache(self.settings.answer_cache_bytes),
             clock=self.clock.time,
         )

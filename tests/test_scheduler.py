@@ -292,3 +292,36 @@ def test_an_interactive_step_waits_for_at_most_one_step_of_a_long_background_tur
     # Steps that started after it was submitted and before it ran: at most the one a thread
     # may have taken at that very moment.
     assert sum(ahead) <= 1
+
+
+def test_a_voices_set_up_never_takes_the_last_free_thread() -> None:
+    """One client switching voices makes a heavy step (a voice's set-up, seconds long) per
+    voice; with two threads, one of those runs at a time and the other thread takes another
+    client's sentence at once, and the heavy steps then go on in their order."""
+    executor = SentenceExecutor(2, NAME)
+    try:
+        setting_up = Gate()
+        switcher = executor.turn(Lane.interactive, "switcher")
+        first = switcher.submit(setting_up, 0, heavy=True)
+        assert setting_up.entered.wait(WAIT_S)
+        log = Log()
+        later = [switcher.submit(log.step(f"voice {n}"), n, heavy=True) for n in (1, 2)]
+        other = executor.turn(Lane.interactive, "other").submit(log.step("one sentence"), 0)
+        assert other.result(timeout=WAIT_S) == "one sentence"
+        # The second voice's set-up waited for the first: only the other client ran.
+        assert log.labels == ["one sentence"]
+        setting_up.open()
+        assert finished([first, *later]) == ["gate", "voice 1", "voice 2"]
+        assert log.labels == ["one sentence", "voice 1", "voice 2"]
+    finally:
+        executor.close()
+
+
+def test_a_heavy_step_runs_alone_on_one_thread() -> None:
+    """With one thread there is no thread to keep free: a heavy step runs as any other."""
+    executor = SentenceExecutor(1, NAME)
+    try:
+        future = executor.turn(Lane.background, "a").submit(lambda: "set up", 0, heavy=True)
+        assert future.result(timeout=WAIT_S) == "set up"
+    finally:
+        executor.close()

@@ -424,3 +424,26 @@ async def test_status_counts_and_ping(store: JobStore) -> None:
     await store.change(jobs[3].id, {JobStatus.done}, status=JobStatus.expired)
     counts = await store.status_counts()
     assert counts["done"] == 0 and counts["expired"] == 2
+
+
+async def test_redis_keeps_no_count_for_a_client_with_nothing_unfinished(
+    redis_server: RedisServer,
+) -> None:
+    """Per-client counts are a hash in Redis: a field per client that has asked would grow
+    with every address that ever sent a job; a client whose jobs have all ended has none."""
+    keys = Keys(f"test-{uuid.uuid4().hex}")
+    store = RedisJobStore(redis_server.url(), keys=keys)
+    redis = connect(redis_server.url(), 2.0)
+    try:
+        jobs = [make_job(client=f"client-{n}") for n in range(50)]
+        for job in jobs:
+            await store.add(job)
+        assert await redis.hlen(keys.active) == 50
+        for job in jobs[:49]:
+            await store.change(job.id, {JobStatus.queued}, status=JobStatus.failed)
+        await store.delete(jobs[49].id)
+        assert await redis.hlen(keys.active) == 0
+        assert await store.active_count("client-0") == 0
+    finally:
+        await redis.aclose()
+        await store.close()

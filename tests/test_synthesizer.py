@@ -19,7 +19,7 @@ from sayfile.errors import EngineError
 from sayfile.models import Voice
 from sayfile.scheduler import Lane, SentenceExecutor
 from sayfile.settings import Settings
-from sayfile.synthesizer import FIRST_PIECE_CHARS, Observer, Synthesizer
+from sayfile.synthesizer import FIRST_PIECE_CHARS, Observer, Synthesizer, _InOrder
 from sayfile.wiring import build_synthesizer
 
 # The tone voice at speed 1: each word is a 0.12 s beep and a 0.04 s gap, each piece ends in a
@@ -341,3 +341,53 @@ def test_engines_with_a_start_up_get_short_sentences_together(
     plan = synthesizer.plan_of(text, "tone:beep", "mp3", 1.0)
     assert list(synthesizer.pieces(plan)) == expected
     assert squeezed("".join(synthesizer.pieces(plan, quick_start=True))) == squeezed(text)
+
+
+def test_the_event_loop_never_waits_for_a_piece_being_encoded() -> None:
+    """A thread encoding a piece (or flushing the file to disk after the last one) holds the
+    order's lock; the loop takes an earlier piece's result and closes the order without it,
+    and what is abandoned is abandoned only once that encoding is over."""
+    encoding = threading.Event()
+    release = threading.Event()
+    events: list[str] = []
+
+    def consume(samples: Samples) -> bytes:
+        if samples.size == 2:
+            encoding.set()
+            release.wait(10)
+            events.append("encoded")
+        return samples.tobytes()
+
+    in_order: _InOrder[bytes] = _InOrder(consume, None)
+    in_order.offer(0, np.zeros(1, dtype=np.int16), False)
+    second = threading.Thread(target=in_order.offer, args=(1, np.zeros(2, dtype=np.int16), False))
+    second.start()
+    assert encoding.wait(10)
+    assert in_order.result(0) == b"\0\0"
+    in_order.close()
+    events.append("closed")
+    abandoning = threading.Thread(
+        target=in_order.after_consumers, args=(lambda: events.append("abandoned"),)
+    )
+    abandoning.start()
+    release.set()
+    second.join(10)
+    abandoning.join(10)
+    assert events == ["closed", "encoded", "abandoned"]
+    # Closed: later pieces are not encoded.
+    in_order.offer(2, np.zeros(3, dtype=np.int16), False)
+    assert events == ["closed", "encoded", "abandoned"]
+
+
+def test_a_requests_lexicon_is_built_once_for_the_same_entries(synthesizer: Synthesizer) -> None:
+    """A request's entries are merged with the configured lexicons into one automaton; the
+    same entries again (another request, a worker planning the job) reuse it rather than
+    building it again, and what they say is applied."""
+    from sayfile.ssml import Span
+
+    entries = ({"language": "en", "term": "tts", "replacement": "text to speech"},)
+    again = ({"term": "tts", "replacement": "text to speech", "language": "en"},)
+    first = synthesizer.pronounced([Span("I like TTS.")], "en", entries)
+    assert [span.text for span in first] == ["I like text to speech."]
+    assert synthesizer._lexicon_with(entries) is synthesizer._lexicon_with(again)
+    assert synthesizer._lexicon_with(()) is synthesizer.lexicon

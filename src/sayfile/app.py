@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             parts.files,
             queue,
             admission,
-            StorageQuota(parts.files, settings.storage_quota_bytes, parts.events),
+            StorageQuota(parts.files, settings.storage_quota_bytes, parts.store, parts.events),
             AnswerCache(settings.answer_cache_bytes),
         )
         app.state.service = service

@@ -31,6 +31,7 @@ from sayfile.jobs import ZIP, FailureReason, Job, JobStatus
 from sayfile.lease import Lease, LeaseLost, LeaseTerms, Why
 from sayfile.lifecycle import JobLifecycle
 from sayfile.plans import validate
+from sayfile.remuxing import RemuxExecutor
 from sayfile.scheduler import Lane
 from sayfile.settings import Settings
 from sayfile.store import JobStore
@@ -56,8 +57,10 @@ class BookRunner:
         events: JobEvents,
         files: AudioFiles,
         terms: LeaseTerms | None = None,
+        remux: RemuxExecutor | None = None,
     ) -> None:
         self.synthesizer = synthesizer
+        self.remux = remux or RemuxExecutor()
         self.settings = settings
         self.store = store
         self.lifecycle = lifecycle
@@ -223,7 +226,7 @@ class BookRunner:
     async def _join_chapter_held(
         self, folder: BookFolder, manifest: BookManifest, chapter: int, lease: Lease
     ) -> None:
-        staged = await asyncio.to_thread(self._join_chapter, folder, manifest, chapter)
+        staged = await self.remux.run(self._join_chapter, folder, manifest, chapter)
         if staged is None:
             return
         try:
@@ -306,11 +309,9 @@ class BookRunner:
         began = time.perf_counter()
         try:
             if job.package == ZIP.name:
-                duration, timings, size = await asyncio.to_thread(
-                    self._zip, folder, manifest, staged
-                )
+                duration, timings, size = await self.remux.run(self._zip, folder, manifest, staged)
             else:
-                duration, timings, size = await asyncio.to_thread(
+                duration, timings, size = await self.remux.run(
                     self._one_file, job, folder, manifest, staged
                 )
             record = timings.to_json()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from sayfile.bounded import KEPT_JOBS, LruMap
 from sayfile.jobs import JobStatus
 
 if TYPE_CHECKING:
@@ -93,7 +94,8 @@ class LocalJobEvents:
 
     def __init__(self) -> None:
         self._watches: defaultdict[str, set[Watch]] = defaultdict(set)
-        self._latest: dict[str, JobEvent] = {}
+        # (Bounded: a job whose final event was lost must not stay for ever.)
+        self._latest: LruMap[str, JobEvent] = LruMap(KEPT_JOBS)
         self._final: list[Callable[[str], None]] = []
 
     def on_final(self, callback: Callable[[str], None]) -> None:

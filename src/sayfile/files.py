@@ -9,6 +9,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from stat import S_ISREG
 
 from sayfile.jobs import is_job_id
 
@@ -97,22 +98,29 @@ class AudioFiles:
             path.with_name(path.name + PART).unlink(missing_ok=True)
 
     def usage(self) -> tuple[int, dict[str, int]]:
-        """Bytes on disk in the folder, each file once however many names (hard links) it
-        has, `.part` files included; and the size of each job's `.part` file by job id."""
+        """Bytes on disk in the audio folder and the books' folders, each file once however
+        many names (hard links) it has, `.part` files and a book's parts included; and what
+        each job has written so far by job id (its files, or its book's folder)."""
         seen: set[int] = set()
         total = 0
-        parts: dict[str, int] = {}
-        for path in self.listing():
+        written: dict[str, int] = {}
+        owned = [(path, self.job_id_of(path)) for path in self.listing()]
+        for folder in self.book_listing():
+            owner = folder.name if is_job_id(folder.name) else None
+            owned.extend((path, owner) for path in folder.rglob("*"))
+        for path, owner in owned:
             try:
                 stat = path.stat()
             except FileNotFoundError:
                 continue  # deleted meanwhile
-            if path.name.endswith(PART) and (owner := self.job_id_of(path)) is not None:
-                parts[owner] = stat.st_size
+            if not S_ISREG(stat.st_mode):
+                continue
+            if owner is not None:
+                written[owner] = written.get(owner, 0) + stat.st_size
             if stat.st_ino not in seen:
                 seen.add(stat.st_ino)
                 total += stat.st_size
-        return total, parts
+        return total, written
 
     def listing(self) -> list[Path]:
         return sorted(self.root.iterdir()) if self.root.is_dir() else []

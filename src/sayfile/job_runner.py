@@ -18,6 +18,7 @@ from sayfile.files import AudioFiles
 from sayfile.jobs import FailureReason, Job, JobStatus
 from sayfile.lease import Lease, LeaseLost, LeaseTerms, Why
 from sayfile.lifecycle import JobLifecycle
+from sayfile.remuxing import RemuxExecutor
 from sayfile.scheduler import Lane, SentenceExecutor
 from sayfile.synthesizer import SpeechPlan, Synthesizer
 
@@ -43,8 +44,10 @@ class JobRunner:
         events: JobEvents,
         files: AudioFiles,
         terms: LeaseTerms,
+        remux: RemuxExecutor | None = None,
     ) -> None:
         self.synthesizer = synthesizer
+        self.remux = remux or RemuxExecutor()
         self.executor = executor
         self.lifecycle = lifecycle
         self.events = events
@@ -96,7 +99,7 @@ class JobRunner:
         # A book's chapters, marked in the file before anyone can fetch it.
         marks = chapter_marks(result.timings)
         if marks:
-            marked = await asyncio.to_thread(mark_chapters, path, plan.format, marks, job.stem)
+            marked = await self.remux.run(mark_chapters, path, plan.format, marks, job.stem)
             if marked:
                 size = (await asyncio.to_thread(path.stat)).st_size
         await asyncio.to_thread(self.files.write_timings, job.id, result.timings.to_json())

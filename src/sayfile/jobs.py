@@ -133,6 +133,9 @@ class Job:
     started_at: float | None = None
     # The encoding an uploaded text or Markdown book was read in ("gb18030", "utf-8").
     encoding: str | None = None
+    # Bytes the storage quota holds for it while it is unfinished (its estimated size),
+    # counted by every process (`sayfile.quota`).
+    reserved_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sayfile.bounded import KEPT_JOBS, LruMap
 from sayfile.errors import DiskFull, EngineError, Interrupted, SayfileError, WorkerLost
 from sayfile.events import DELETED, JobEvent, JobEvents
 from sayfile.jobs import FailureReason, Job, JobStatus
@@ -54,7 +55,8 @@ class JobLifecycle:
         self._ttl = ttl_seconds
         self._clock = clock
         # Jobs this process runs, with when their progress was last announced.
-        self._announced: dict[str, float] = {}
+        # (Bounded: a job whose end this process never hears of must not stay for ever.)
+        self._announced: LruMap[str, float] = LruMap(KEPT_JOBS)
 
     async def add(self, job: Job) -> None:
         """Record a new job (queued, or done when it reuses a finished file)."""

@@ -145,4 +145,6 @@ def _loudness(asked: float | str | None, default: float | None) -> float | None:
             "or off.",
             field="loudness",
         )
-    return float(asked)
+    # To the nearest 0.5 LU, finer than anyone hears: each target keeps its own gains, so
+    # the targets a process measures for are a small fixed set, not whatever clients send.
+    return round(float(asked) * 2) / 2

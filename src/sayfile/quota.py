@@ -1,17 +1,22 @@
-"""The storage quota: bytes of audio really on disk (each file once, however many jobs link
-to it, and `.part` files being written) plus what admitted jobs are still expected to write,
-against SAYFILE_STORAGE_QUOTA_BYTES."""
+"""The storage quota, one count for every process that shares the data folder and the store:
+bytes of audio really on disk (each file once, however many jobs link to it, `.part` files
+being written and books' folders of parts) plus what unfinished jobs are still expected to
+write (their records' `reserved_bytes`, less what each has written), against
+SAYFILE_STORAGE_QUOTA_BYTES."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
+from collections.abc import AsyncIterator
 
 from sayfile.audio import AudioFormat
 from sayfile.errors import StorageFull
 from sayfile.events import JobEvents
 from sayfile.files import AudioFiles
+from sayfile.store.base import JobStore
 
 # Seconds of speech per character at speed 1, a little over what the voices take
 # (bench/engines.py: Kokoro, Piper and espeak-ng read English at 0.056-0.058 s a character,
@@ -22,8 +27,6 @@ _SECONDS_PER_CJK_CHAR = 0.2
 _CJK = re.compile(r"[\u3040-\u9fff]")
 # How long the disk's figure is trusted before it is counted again.
 _FRESH_S = 1.0
-# A reservation whose job's end was never heard of (an event lost) is dropped after this.
-_RESERVATION_S = 6 * 3600
 
 
 def speech_seconds(text: str, speed: float = 1.0) -> float:
@@ -44,43 +47,54 @@ def estimate_bytes(
 
 
 class StorageQuota:
-    """Admits jobs while the disk's audio and the reservations of jobs still working fit."""
+    """Admits jobs while the disk's audio and the reservations of unfinished jobs fit.
 
-    def __init__(self, files: AudioFiles, quota: int, events: JobEvents) -> None:
+    A reservation is the `reserved_bytes` of a queued or running job's record, so every
+    process sees it; it ends with the job (done, failed, deleted) with nothing to release.
+    Within a process, `admitting` holds a lock from the check until the record is stored, so
+    two requests at once cannot both take the last room; two processes at the same moment
+    can each pass the check once (an overshoot of at most one job's estimate per process).
+    """
+
+    def __init__(self, files: AudioFiles, quota: int, store: JobStore, events: JobEvents) -> None:
         self._files = files
         self._quota = quota
-        # job id -> (bytes expected, when reserved)
-        self._reserved: dict[str, tuple[int, float]] = {}
+        self._store = store
+        self._lock = asyncio.Lock()
         self._disk: tuple[float, int, dict[str, int]] | None = None
-        events.on_final(self.release)
+        events.on_final(self._ended)
+
+    def _ended(self, job_id: str) -> None:
+        # Its reservation has gone from the store and its file is complete (or gone): the
+        # disk is counted again, or the file would count for nothing until the next count.
+        self._disk = None
 
     async def used(self) -> int:
-        """Bytes of audio on disk now (a second old at most)."""
+        """Bytes of audio on disk now (a second old at most), books' parts included."""
         return (await self._usage())[0]
 
     async def _usage(self) -> tuple[int, dict[str, int]]:
         now = time.monotonic()
         if self._disk is None or now - self._disk[0] > _FRESH_S:
-            total, parts = await asyncio.to_thread(self._files.usage)
-            self._disk = (now, total, parts)
+            total, written = await asyncio.to_thread(self._files.usage)
+            self._disk = (now, total, written)
         return self._disk[1], self._disk[2]
 
-    async def reserve(self, job_id: str, estimate: int) -> None:
-        """Hold `estimate` bytes for a job until its end is announced. Raises StorageFull
-        (with the room left) when the disk's audio, the other jobs' reservations and this one
-        would pass the quota."""
-        total, parts = await self._usage()
-        now = time.monotonic()
-        for old in [j for j, (_, at) in self._reserved.items() if now - at > _RESERVATION_S]:
-            del self._reserved[old]
-        # What a working job has written already is on disk; only the rest is reserved.
-        pending = sum(max(0, size - parts.get(j, 0)) for j, (size, _) in self._reserved.items())
-        if total + pending + estimate > self._quota:
-            raise StorageFull(self._quota, estimate, max(0, self._quota - total - pending))
-        self._reserved[job_id] = (estimate, now)
-        self._disk = (self._disk[0], total + estimate, parts) if self._disk else None
+    async def pending(self) -> int:
+        """Bytes the unfinished jobs of every process are still expected to write."""
+        _, written = await self._usage()
+        jobs = await self._store.unfinished()
+        return sum(max(0, job.reserved_bytes - written.get(job.id, 0)) for job in jobs)
 
-    def release(self, job_id: str) -> None:
-        """The job has ended (done, failed, deleted): its file is on disk or gone."""
-        if self._reserved.pop(job_id, None) is not None:
-            self._disk = None  # count again: the file is there now
+    @contextlib.asynccontextmanager
+    async def admitting(self, estimate: int) -> AsyncIterator[None]:
+        """Checks that `estimate` more bytes fit, then holds the room while the block stores
+        the job's record with `reserved_bytes=estimate`. Raises StorageFull (with the room
+        left) when the disk's audio, the unfinished jobs' reservations and this one would
+        pass the quota."""
+        async with self._lock:
+            total, _ = await self._usage()
+            pending = await self.pending()
+            if total + pending + estimate > self._quota:
+                raise StorageFull(self._quota, estimate, max(0, self._quota - total - pending))
+            yield

@@ -5,6 +5,11 @@ Interactive work (someone waiting for the answer now: a direct download, a strea
 before background work (jobs fetched later by link). Within a lane, clients take turns one
 step at a time, so one client's ten books do not starve another client's one; a client's own
 requests go in the order they came. No request holds a thread between its steps.
+
+A step that sets a voice up (its first loudness measurement, a model or reader loaded) takes
+seconds rather than one sentence's time; such `heavy` steps run on all threads but one, so a
+client switching through every voice never keeps another client's one sentence waiting for
+more than an ordinary step.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class _Step:
     key: tuple[int, int, int]
     future: Future[Any] = field(compare=False)
     fn: Callable[[], Any] = field(compare=False)
+    heavy: bool = field(default=False, compare=False)
 
 
 class _LaneQueue:
@@ -53,10 +59,13 @@ class _LaneQueue:
             self.turns.append(client)
         heapq.heappush(heap, step)
 
-    def take(self) -> _Step | None:
-        if not self.turns:
+    def take(self, heavy: bool = True) -> _Step | None:
+        """The next step in turn; with `heavy` False, of the first client in turn whose next
+        step is not heavy (the clients passed over keep their places)."""
+        client = next((c for c in self.turns if heavy or not self.steps[c][0].heavy), None)
+        if client is None:
             return None
-        client = self.turns.popleft()
+        self.turns.remove(client)
         heap = self.steps[client]
         step = heapq.heappop(heap)
         if heap:
@@ -82,9 +91,10 @@ class Turn:
         self.client = client
         self._place = place
 
-    def submit(self, fn: Callable[[], T], order: int) -> Future[T]:
-        """Queue `fn()`; `order` ranks it among this request's steps (lower first)."""
-        return self.executor._put(self, (self._place, order), fn)
+    def submit(self, fn: Callable[[], T], order: int, heavy: bool = False) -> Future[T]:
+        """Queue `fn()`; `order` ranks it among this request's steps (lower first). A
+        `heavy` step (a voice's set-up) never takes the last thread free for other steps."""
+        return self.executor._put(self, (self._place, order), fn, heavy)
 
     async def run(self, fn: Callable[[], T], order: int = 0) -> T:
         """Run `fn()` on the executor and wait for it; cancelling the wait cancels the step
@@ -107,6 +117,9 @@ class SentenceExecutor:
         self._stopping = False
         self._places = itertools.count()
         self._submitted = itertools.count()
+        # Heavy steps running now, and how many may (one thread is kept for the others).
+        self._heavy = 0
+        self._most_heavy = max(1, threads - 1)
 
     def turn(self, lane: Lane, client: str = "") -> Turn:
         """A new request's place in line, behind the client's earlier requests."""
@@ -116,12 +129,14 @@ class SentenceExecutor:
         """Run one blocking call (loading voices at start-up) and wait for it."""
         return await self.turn(lane).run(fn)
 
-    def _put(self, turn: Turn, key: tuple[int, int], fn: Callable[[], T]) -> Future[T]:
+    def _put(
+        self, turn: Turn, key: tuple[int, int], fn: Callable[[], T], heavy: bool = False
+    ) -> Future[T]:
         future: Future[T] = Future()
         with self._ready:
             if not self._workers:
                 self._start()
-            step = _Step((*key, next(self._submitted)), future, fn)
+            step = _Step((*key, next(self._submitted)), future, fn, heavy)
             self._lanes[turn.lane].put(turn.client, step)
             self._ready.notify()
         return future
@@ -139,21 +154,32 @@ class SentenceExecutor:
                 if self._stopping:
                     return None
                 for lane in Lane:
-                    step = self._lanes[lane].take()
+                    step = self._lanes[lane].take(heavy=self._heavy < self._most_heavy)
                     if step is not None:
+                        self._heavy += step.heavy
                         return step
                 self._ready.wait()
 
     def _work(self) -> None:
         while (step := self._take()) is not None:
-            if not step.future.set_running_or_notify_cancel():
-                continue  # cancelled while it waited
             try:
-                result = step.fn()
-            except BaseException as exc:
-                step.future.set_exception(exc)
-            else:
-                step.future.set_result(result)
+                self._run(step)
+            finally:
+                if step.heavy:
+                    with self._ready:
+                        self._heavy -= 1
+                        self._ready.notify_all()  # a heavy step passed over may go now
+
+    @staticmethod
+    def _run(step: _Step) -> None:
+        if not step.future.set_running_or_notify_cancel():
+            return  # cancelled while it waited
+        try:
+            result = step.fn()
+        except BaseException as exc:
+            step.future.set_exception(exc)
+        else:
+            step.future.set_result(result)
 
     def waiting(self) -> int:
         """Steps queued that will still run (a cancelled step stays in its heap until a thread

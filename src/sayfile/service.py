@@ -37,6 +37,7 @@ from sayfile.books import (
     open_book,
     title_of,
 )
+from sayfile.bounded import KEPT_JOBS, LruMap
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.chapters import chapter_marks
 from sayfile.errors import (
@@ -177,7 +178,8 @@ class SpeechService:
         self._clock = clock
         # Bytes of one-time files sent so far, by job, and the store's claim on each one
         # being sent now from this process.
-        self._delivered: dict[str, int] = {}
+        # (Bounded: a download manager that never finishes must not grow the process.)
+        self._delivered: LruMap[str, int] = LruMap(KEPT_JOBS)
         self._claims: dict[str, str] = {}
         # Voice samples being made, by cache key.
         self._samples: dict[str, asyncio.Lock] = {}
@@ -566,10 +568,12 @@ class SpeechService:
                 plan.speed,
                 plan.silence_s,
             )
-        await self.quota.reserve(job.id, estimate)
-        # The record exists before any file or worker can refer to it.
-        try:
+        # The record, which holds the reservation for every process, exists before any file
+        # or worker can refer to it.
+        job = job.evolve(reserved_bytes=estimate)
+        async with self.quota.admitting(estimate):
             await self.lifecycle.add(job)
+        try:
             if book is None:
                 await self.queue.enqueue(job, plan)
             else:
@@ -577,7 +581,6 @@ class SpeechService:
                 await asyncio.to_thread(folder.create, book, cover)
                 await self.queue.enqueue_book(job, self.settings.book_turns)
         except BaseException:
-            self.quota.release(job.id)
             await self.lifecycle.delete(job.id)
             if book is not None:
                 await asyncio.to_thread(self.files.remove_book, job.id)

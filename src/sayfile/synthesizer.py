@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import io
 import itertools
+import json
 import os
 import re
 import threading
@@ -31,6 +32,7 @@ from sayfile.audio import (
     open_encoder,
     resample,
 )
+from sayfile.bounded import LruMap
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.engines import Engine
 from sayfile.lexicon import Lexicon
@@ -70,6 +72,7 @@ _AHEAD_PER_THREAD = 2
 
 # Loudness targets whose per-voice gains are kept at once.
 _KEPT_LEVELS = 64
+_KEPT_LEXICONS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,8 @@ class Synthesizer:
         self._observer = observer
         self._levels: dict[float | None, LoudnessLevel] = {}
         self._levels_lock = threading.Lock()
+        self._lexicons: LruMap[str, Lexicon] = LruMap(_KEPT_LEXICONS)
+        self._lexicons_lock = threading.Lock()
         self.languages = SentenceLanguages(catalogue)
         """The language of each sentence nobody labelled (its identifier built on first use)."""
         self._references = _References()
@@ -198,8 +203,22 @@ class Synthesizer:
     ) -> tuple[Span, ...]:
         """`spans` with the configured lexicons and the request's `entries` (which win)
         applied, in `language` where a span does not say its own. Raises InvalidLexicon."""
-        lexicon = self.lexicon.merged(Lexicon.from_request(entries)) if entries else self.lexicon
-        return tuple(lexicon.apply_spans(spans, language))
+        return tuple(self._lexicon_with(entries).apply_spans(spans, language))
+
+    def _lexicon_with(self, entries: tuple[dict[str, str], ...]) -> Lexicon:
+        """The configured lexicon with a request's `entries`, its matchers built once for the
+        same entries however many requests bring them (the last `_KEPT_LEXICONS` kept: a
+        matcher of 10,000 terms is about 10 MB and 0.1 s of building). Raises InvalidLexicon."""
+        if not entries:
+            return self.lexicon
+        key = json.dumps(entries, sort_keys=True)
+        with self._lexicons_lock:
+            merged = self._lexicons.get(key)
+        if merged is None:
+            merged = self.lexicon.merged(Lexicon.from_request(entries))
+            with self._lexicons_lock:
+                self._lexicons[key] = merged
+        return merged
 
     def voice_of(self, span: Span, default: Voice) -> Voice:
         """The voice a span is said in: its own (<voice name>), else the best for its language
@@ -318,13 +337,16 @@ class Synthesizer:
         last: Callable[[T], T] | None = None,
         heard: list[Timing] | None = None,
         marked: list[Timing] | None = None,
+        abandon: Callable[[], None] | None = None,
     ) -> AsyncGenerator[T, None]:
         """Yield `consume(samples)` for each piece in order, all at `plan.voice`'s rate.
         `consume` (an encoder's step) runs on the thread that synthesized the piece due next,
         right after it, so that no step has to wait behind a later piece's synthesis for a
         thread; `last` (finishing the file) runs there too after the last piece, on what
         `consume` gave for it. Each piece's words and where they are heard in the audio (to
-        the sample) go to `heard`, and the moments of its marks to `marked`."""
+        the sample) go to `heard`, and the moments of its marks to `marked`. If it ends
+        before the last piece (an error, a cancellation), `abandon` runs on a thread once no
+        thread is encoding any more: the event loop never waits for an encoder or an fsync."""
         rate = plan.voice.sample_rate
         level = self.level(plan.loudness)
         # Levelled audio is made that much louder than the target as the format's decoders
@@ -350,11 +372,17 @@ class Synthesizer:
                     self._references,
                     self.normalisation,
                 )
-                pending.append((piece, turn.submit(work, index)))
+                # A voice not set up yet (its loudness reference, its engine's model or
+                # reader) makes this step heavy: it runs in this client's turns like any
+                # other, but never on the last thread free for other clients.
+                heavy = not self._references.has(piece.voice.id) and level.target_lufs is not None
+                heavy = heavy or not engine_ready(engine, piece.voice)
+                pending.append((piece, turn.submit(work, index, heavy)))
 
         total = len(plan.words)
         done = 0
         cursor = 0
+        whole = False
         try:
             refill()
             index = 0
@@ -377,10 +405,15 @@ class Synthesizer:
                 done += len(piece.text) + 1
                 if progress is not None:
                     await progress(min(done / total, 1.0))
+            whole = True
         finally:
             in_order.close()
             for _, future in pending:
                 future.cancel()
+            if not whole and abandon is not None:
+                # Shielded: it runs (and the file is closed) even if this task is cancelled
+                # again meanwhile, which would otherwise take it out of the pool's queue.
+                await asyncio.shield(asyncio.to_thread(in_order.after_consumers, abandon))
 
     async def stream(
         self,
@@ -422,17 +455,21 @@ class Synthesizer:
     ) -> Timings:
         heard: list[Timing] = []
         marked: list[Timing] = []
-        try:
-            async with contextlib.aclosing(
-                self._produce(
-                    plan, turn, encoding.add, progress, False, encoding.last, heard, marked
-                )
-            ) as pieces:
-                async for _ in pieces:
-                    pass
-        except BaseException:
-            encoding.abandon()
-            raise
+        async with contextlib.aclosing(
+            self._produce(
+                plan,
+                turn,
+                encoding.add,
+                progress,
+                False,
+                encoding.last,
+                heard,
+                marked,
+                encoding.abandon,
+            )
+        ) as pieces:
+            async for _ in pieces:
+                pass
         return timings_of(heard, encoding.duration, marked)
 
     async def warm_up(self, plan: SpeechPlan) -> None:
@@ -443,6 +480,12 @@ class Synthesizer:
         ) as chunks:
             async for _ in chunks:
                 pass
+
+
+def engine_ready(engine: Engine, voice: Voice) -> bool:
+    """Whether `engine` has what `voice` needs loaded (an engine that does not say, has)."""
+    ready: Callable[[Voice], bool] | None = getattr(engine, "ready", None)
+    return ready is None or ready(voice)
 
 
 def _keep(samples: Samples) -> Samples:
@@ -471,13 +514,18 @@ def _marked_last(items: Iterator[T]) -> Iterator[tuple[T, bool]]:
 
 class _InOrder(Generic[T]):
     """Hands pieces to `consume` in their order, on whichever thread finishes the piece that
-    is due (no thread ever waits for another's step); keeps what each call gives back."""
+    is due (no thread ever waits for another's step); keeps what each call gives back.
+
+    `_lock` is held across `consume` (encoding, and the last piece's fsync and rename), so
+    the event loop never takes it: `result` and `close` use `_results_lock`, held for a dict
+    operation only, and a flag."""
 
     def __init__(self, consume: Callable[[Samples], T], last: Callable[[T], T] | None) -> None:
         self._consume = consume
         self._last = last
         self._final: int | None = None
         self._lock = threading.Lock()
+        self._results_lock = threading.Lock()
         self._due = 0
         self._ready: dict[int, Samples] = {}
         self._results: dict[int, T] = {}
@@ -490,23 +538,32 @@ class _InOrder(Generic[T]):
             self._ready[index] = samples
             if final:
                 self._final = index
-            while self._due in self._ready:
+            while not self._closed and self._due in self._ready:
                 result = self._consume(self._ready.pop(self._due))
                 if self._due == self._final and self._last is not None:
                     result = self._last(result)
-                self._results[self._due] = result
+                with self._results_lock:
+                    self._results[self._due] = result
                 self._due += 1
+            if self._closed:
+                self._ready.clear()
 
     def result(self, index: int) -> T:
         """What `consume` gave for piece `index`; ready once that piece's step is done and
         those before it have been taken."""
-        with self._lock:
+        with self._results_lock:
             return self._results.pop(index)
 
     def close(self) -> None:
+        """Nothing more goes to `consume` once the piece being encoded now (if any) is done;
+        never waits for it (called on the event loop)."""
+        self._closed = True
+
+    def after_consumers(self, then: Callable[[], None]) -> None:
+        """Wait until no thread is in `consume`, then run `then` (on an executor thread)."""
         with self._lock:
-            self._closed = True
             self._ready.clear()
+            then()
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,6 +626,10 @@ class _References:
         self._made: dict[str, Samples] = {}
         self._making: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+
+    def has(self, voice_id: str) -> bool:
+        """Whether the voice's sample sentence is made already."""
+        return voice_id in self._made
 
     def of(self, engine: Engine, voice: Voice) -> Samples:
         """The voice's sample sentence, made on the first call. An engine's exception

@@ -4,6 +4,7 @@ API's lifespan, a `sayfile worker` process and the command line build them here.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from sayfile.job_runner import JobRunner
 from sayfile.lease import LeaseTerms
 from sayfile.lexicon import Lexicon
 from sayfile.lifecycle import JobLifecycle
+from sayfile.remuxing import RemuxExecutor
 from sayfile.scheduler import SentenceExecutor
 from sayfile.settings import Settings
 from sayfile.store import JobStore, build_store
@@ -53,6 +55,7 @@ class Parts:
     files: AudioFiles
     runner: JobRunner
     books: BookRunner
+    remux: RemuxExecutor
 
     @classmethod
     def build(cls, settings: Settings, observer: Observer | None = None) -> Parts:
@@ -61,6 +64,7 @@ class Parts:
         events = build_events(settings)
         lifecycle = JobLifecycle(store, events, settings.ttl_seconds)
         files = AudioFiles(settings.data_dir)
+        remux = RemuxExecutor()
         runner = JobRunner(
             synthesizer,
             synthesizer.executor,
@@ -68,9 +72,10 @@ class Parts:
             events,
             files,
             LeaseTerms.of(settings),
+            remux,
         )
-        books = BookRunner(synthesizer, settings, store, lifecycle, events, files)
-        return cls(settings, synthesizer, store, events, lifecycle, files, runner, books)
+        books = BookRunner(synthesizer, settings, store, lifecycle, events, files, remux=remux)
+        return cls(settings, synthesizer, store, events, lifecycle, files, runner, books, remux)
 
     async def start(self) -> None:
         await self.events.start()
@@ -86,10 +91,20 @@ class Parts:
         except SayfileError as exc:
             # A broken default voice fails its own requests, not the start-up.
             log.warning("the default voice could not be loaded: %s", exc)
+        # What start-up made (engines, voices, the language identifier, lexicons) lives as
+        # long as the process: kept out of the collector's full passes, which would walk it
+        # all on whichever thread allocates next, the event loop's included (100 ms and more
+        # at a time, measured by tests/test_loop.py). Garbage goes first, so none is kept.
+        gc.collect()
+        gc.freeze()
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.events.close()
         await self.store.close()
         self.synthesizer.executor.close()
+        self.remux.close()
+        # What `warm_up` froze may be collected again (in tests, the next app's start-up
+        # would otherwise keep this one's cycles for good).
+        gc.unfreeze()
         self.synthesizer.catalogue.close()

@@ -135,6 +135,20 @@ class KokoroEngine:
         self._mandarin: Any = None
         self._japanese: Any = None
         self._lock = threading.Lock()
+        # The readers (Mandarin, Japanese) load under a lock of their own: loading one takes
+        # seconds, and the model's lock is taken by every call of every voice.
+        self._readers_lock = threading.Lock()
+
+    def ready(self, voice: Voice) -> bool:
+        """Whether the model, and the reader `voice`'s language needs, are loaded (a call
+        for it then costs one sentence, not a load)."""
+        if self._model is None:
+            return False
+        if voice.locator[0] == "j":
+            return self._japanese is not None
+        if _LANGUAGES[voice.locator[0]].espeak is None:
+            return self._mandarin is not None
+        return True
 
     def voices(self) -> list[Voice]:
         if self._voices is None:
@@ -192,7 +206,7 @@ class KokoroEngine:
         return target
 
     def _phonemes_of_mandarin(self, model: Any, text: str) -> str:
-        with self._lock:
+        with self._readers_lock:
             if self._mandarin is None:
                 import jieba
                 from misaki.zh import ZHG2P
@@ -217,7 +231,7 @@ class KokoroEngine:
     def _phonemes_of_japanese(self, text: str) -> str:
         # Not espeak-ng's Japanese: it says "Chinese letter" for every kanji and writes /a/ as
         # ä, a symbol the model does not have.
-        with self._lock:
+        with self._readers_lock:
             if self._japanese is None:
                 from sayfile.engines.japanese import OpenJTalkReader
 

@@ -115,6 +115,12 @@ class RedisJobStore:
             " return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
         )
         self._counted = False
+        # One client's count down by one, its field gone at zero: the hash holds only the
+        # clients with jobs unfinished, not everyone who ever asked.
+        self._count_down = (
+            "if redis.call('hincrby', KEYS[1], ARGV[1], -1) <= 0 then"
+            " redis.call('hdel', KEYS[1], ARGV[1]) end return 0"
+        )
 
     async def _count_earlier_jobs(self) -> None:
         """Records of a version from before per-client counts: count their unfinished jobs
@@ -134,7 +140,7 @@ class RedisJobStore:
         is_active = new is not None and new.client and not new.status.finished
         if was_active and not is_active:
             assert old is not None and old.client
-            pipe.hincrby(k.active, old.client, -1)
+            pipe.eval(self._count_down, 1, k.active, old.client)
         if is_active and not was_active:
             assert new is not None and new.client
             pipe.hincrby(k.active, new.client, 1)

@@ -1,0 +1,172 @@
+"""Nothing a request sends holds the event loop: a real server (uvicorn, in this test's own
+loop) takes issue 23's adversarial requests — book-size SSML, 10,000 lexicon entries, a
+200 MiB upload — while asyncio's debug mode names every callback that ran longer than 50 ms
+and a probe task measures how late the loop wakes it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import string
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+import uvicorn
+
+from conftest import TONES, free_port
+from sayfile.app import create_app
+from sayfile.settings import Settings
+
+HELD_S = 0.05
+UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def _book_ssml() -> str:
+    """199,000 characters of SSML with 99,000 `<s>` elements."""
+    body = "<s>a</s>" * 99_000
+    return f"<speak>{body}</speak>"
+
+
+def _lexicon(folder: Path) -> list[str]:
+    """A lexicon file of 10,000 entries; returns its terms."""
+    rng = random.Random(23)
+    terms = sorted(
+        {"".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 9))) for _ in range(12_000)}
+    )[:10_000]
+    folder.mkdir(parents=True)
+    lines = [f"en\t{term}\t{term[::-1]}" for term in terms]
+    (folder / "big.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return terms
+
+
+async def _upload(size: int) -> AsyncIterator[bytes]:
+    yield (
+        b'--bound\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\n"
+    )
+    block = (b"All work and no play makes a dull day. " * 27_000)[: 1 << 20]
+    for _ in range(size // len(block)):
+        yield block
+    yield b"\r\n--bound--\r\n"
+
+
+@contextlib.contextmanager
+def _held(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[float, str]]]:
+    """Every callback the loop runs (a task's step, a timer, a future's result) that spends
+    more than HELD_S of the loop thread's CPU time, with what it was. CPU time, not wall
+    time: on a busy two-core machine a callback of 1 ms can take 200 ms of wall time while
+    other processes (or threads holding the GIL) run, which says nothing about the route."""
+    held: list[tuple[float, str]] = []
+    run = asyncio.events.Handle._run
+
+    def timed(handle: asyncio.events.Handle) -> None:
+        route = _route(handle)
+        start = time.thread_time()
+        try:
+            run(handle)
+        finally:
+            spent = time.thread_time() - start
+            if spent > HELD_S:
+                held.append((spent, f"{route} {_what(handle)}"))
+
+    monkeypatch.setattr(asyncio.events.Handle, "_run", timed)
+    yield held
+
+
+def _route(handle: asyncio.events.Handle) -> str:
+    """The method and path of the request whose task this step belongs to, if any."""
+    owner = getattr(getattr(handle, "_callback", None), "__self__", None)
+    coro: Any = owner.get_coro() if isinstance(owner, asyncio.Task) else None
+    frame = getattr(coro, "cr_frame", None)
+    cycle = frame.f_locals.get("self") if frame is not None else None
+    scope = getattr(cycle, "scope", None)
+    return f"{scope['method']} {scope['path']}" if isinstance(scope, dict) else ""
+
+
+def _what(handle: asyncio.events.Handle) -> str:
+    """A task's step named by where its coroutines stopped after it (or the route it
+    finished), else the callback."""
+    owner = getattr(getattr(handle, "_callback", None), "__self__", None)
+    if not isinstance(owner, asyncio.Task):
+        return repr(handle)[:300]
+    where = []
+    coro: Any = owner.get_coro()
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        where.append(f"{coro.cr_code.co_name}:{coro.cr_frame.f_lineno}")
+        coro = coro.cr_await
+    return f"{owner.get_name()} stopped at " + " > ".join(where[-6:]) if where else repr(owner)
+
+
+async def _probe(lags: list[float]) -> None:
+    while True:
+        start = time.perf_counter()
+        await asyncio.sleep(0.005)
+        lags.append(time.perf_counter() - start - 0.005)
+
+
+@pytest.mark.slow
+async def test_no_request_holds_the_event_loop_over_50_ms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terms = _lexicon(tmp_path / "lexicon")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        lexicon_dir=tmp_path / "lexicon",
+        rate_limit="",
+        max_body_bytes=8 * 1024 * 1024,
+        max_upload_bytes=UPLOAD_BYTES + 1024 * 1024,
+        **TONES,
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=url, timeout=600) as client:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        lags: list[float] = []
+        with _held(monkeypatch) as held:
+            probe = asyncio.create_task(_probe(lags))
+            ssml = _book_ssml()
+            words = " ".join(terms[n % len(terms)] for n in range(900))
+            entries = [
+                {"language": "en", "term": term, "replacement": term.upper()}
+                for term in terms[:1000]
+            ]
+            answers = await asyncio.gather(
+                *(client.post("/jobs", json={"text": ssml}) for _ in range(4)),
+                client.post(
+                    "/speech", json={"text": words[:4900], "format": "wav", "lexicon": entries}
+                ),
+                client.post(
+                    "/jobs",
+                    content=_upload(UPLOAD_BYTES),
+                    headers={"content-type": "multipart/form-data; boundary=bound"},
+                ),
+                client.get("/healthz"),
+            )
+            statuses = [answer.status_code for answer in answers]
+            health = await client.get("/healthz")
+            probe.cancel()
+        for job in answers[:4]:
+            if job.status_code == 202:
+                await client.delete(job.json()["status_url"])
+    server.should_exit = True
+    await serving
+    assert statuses[:4] == [202] * 4, [a.text[:300] for a in answers[:4]]
+    assert statuses[4] == 200, answers[4].text[:300]
+    # A text of 200 MiB is over the book limit (4 million characters): refused, after it
+    # was read off the loop.
+    assert 400 <= statuses[5] < 500, answers[5].text[:300]
+    assert health.status_code == 200
+    # Reported, not asserted (wall time on a shared machine): how late the loop woke a task.
+    print(f"loop lag: max {max(lags) * 1000:.1f} ms over {len(lags)} wake-ups")
+    worst = sorted(held, reverse=True)[:10]
+    assert not held, "\n".join(f"{spent * 1000:.0f} ms: {what}" for spent, what in worst)
