@@ -150,6 +150,9 @@ ITALIAN = [
     # dates: the first of a month is primo, the others are counted
     ("Il 1° maggio è festa.", "Il primo maggio è festa."),
     ("Nato il 3 marzo 1942.", "Nato il tre marzo millenovecentoquarantadue."),
+    ("Scade il 10/12/2026.", "Scade il dieci dicembre duemilaventisei."),
+    ("Dal 1/7/2025.", "Dal primo luglio duemilaventicinque."),
+    ("Un milione: 1.000.000 di euro.", "Un milione: un milione di euro."),
     # ordinary text and acronyms stay as they are (espeak-ng spells PDF as Italians do)
     ("Ho mandato il PDF ieri.", "Ho mandato il PDF ieri."),
     ("Scusi, sa dov'è la stazione?", "Scusi, sa dov'è la stazione?"),
@@ -255,6 +258,8 @@ def test_british_english_reads_dates_day_first(normalisation: Normalisation) -> 
         ("第99999999999999999999名", "zh-CN"),
         ("It costs $5 下22tKa°.", "en-US"),  # wetext's English asserts on this mix
         ("‰¥$€£:/ ℃°", "en-GB"),
+        ("Costa 99999999999999999999999999999999999 € il 31/02/2020 alle 25:00.", "it"),
+        ("%%% km € ° , 1,", "it"),
     ],
 )
 def test_text_a_rule_cannot_read_is_still_said(

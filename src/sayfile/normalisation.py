@@ -408,12 +408,19 @@ _IT_FIRST_OF_MONTH = re.compile(
     re.IGNORECASE,
 )
 _IT_DIGITS = re.compile(_IT_NUMBER)
+_IT_DATE = re.compile(r"(?<![\d/])(?P<day>[0-3]?\d)/(?P<month>[01]?\d)/(?P<year>\d{4})(?![\d/])")
+_MONTHS_IT = (
+    "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
+    "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre",
+)  # fmt: skip
 _IT_MINUS = re.compile(r"(?<![\w.,])[-−](?=\d)")
 
 
 def _it_number(written: str) -> str:
     """A number as Italians write it (1.200,50) in words: "milleduecento virgola cinquanta"."""
     whole, _, fraction = written.replace(".", "").partition(",")
+    if len(whole) > 15:  # a code or an account number, not an amount: digit by digit
+        return " ".join(str(num2words(int(d), lang="it")) for d in whole + fraction)
     said = str(num2words(int(whole), lang="it"))
     if fraction:
         # Decimals are read as a number (virgola cinquanta), or digit by digit after a zero.
@@ -429,11 +436,22 @@ def _it_number(written: str) -> str:
 
 def _it_money(found: re.Match[str]) -> str:
     whole, _, cents = (found["a"] or found["b"]).replace(".", "").partition(",")
+    if len(whole) > 15:
+        return _it_number(whole) + " euro"
     count = int(whole)
     said = ("un" if count == 1 else str(num2words(count, lang="it"))) + " euro"
     if cents and int(cents.ljust(2, "0")[:2]):
         said += " e " + str(num2words(int(cents.ljust(2, "0")[:2]), lang="it"))
     return said
+
+
+def _it_date(found: re.Match[str]) -> str:
+    """10/12/1985 (day first, as in Italy) as "dieci dicembre millenovecentottantacinque"."""
+    day, month = int(found["day"]), int(found["month"])
+    if not (1 <= day <= 31 and 1 <= month <= 12):
+        return found.group()
+    said = "primo" if day == 1 else str(num2words(day, lang="it"))
+    return f"{said} {_MONTHS_IT[month - 1]} {num2words(int(found['year']), lang='it')}"
 
 
 def _it_time(hour: str, minute: str) -> str:
@@ -452,6 +470,7 @@ def _it_unit(found: re.Match[str]) -> str:
 
 
 def _say_italian(text: str) -> str:
+    text = _IT_DATE.sub(_it_date, text)
     text = _IT_MONEY.sub(_it_money, text)
     text = _IT_TIME.sub(
         lambda f: f"{f['lead']} {_it_time(f['hour'], f['minute'])}".replace("le l'una", "l'una"),
