@@ -215,7 +215,7 @@ HELD_OUT_ITALIAN = [
     "Il volo per Parigi parte alle 7:05 dal terminal 1.",
 ]
 # What the slow tests below allow (bench/hearing.py measures before and after: docs/benchmarks.md).
-MANDARIN_CER = 0.10  # the goal is 0.05: see docs/benchmarks.md for what is left
+MANDARIN_CER = 0.05  # the goal (bench/hearing.py: 0.042 on all 22, docs/benchmarks.md)
 ENGLISH_WER = 0.04
 
 
@@ -448,8 +448,11 @@ def _heard_rates(
 @pytest.mark.usefixtures("ffmpeg")
 def test_held_out_mandarin_is_heard(voices: Speech, listener: Listener, tmp_path: Path) -> None:
     assert voices.catalogue.resolve(language="zh").id == "kokoro:zm_yunjian"
-    # Seven of the ten keep the suite short; bench/hearing.py hears all ten.
-    rates = _heard_rates(voices, listener, "zh", HELD_OUT_MANDARIN[:7], tmp_path)
+    # Seven of the 22 keep the suite short (bench/hearing.py hears them all): the first six
+    # and the acronym, which was heard as 避避地 before its p and t were aspirated.
+    chosen = [*HELD_OUT_MANDARIN[:6], HELD_OUT_MANDARIN[8]]
+    assert "PPT" in chosen[-1]
+    rates = _heard_rates(voices, listener, "zh", chosen, tmp_path)
     assert statistics.mean(r for r, _ in rates) <= MANDARIN_CER, rates
 
 
