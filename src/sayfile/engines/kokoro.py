@@ -7,8 +7,9 @@ of the npm package `kokoro-js`, which `make run` puts into that folder.
 
 Mandarin text (already as it is said: sayfile/normalisation.py) is phonemised by misaki's
 ZHG2P (the path the v1.0 model was trained on); Latin words inside Chinese text are phonemised
-as English. Japanese is read with Open JTalk's dictionary (engines/japanese.py). The other
-languages are phonemised by espeak-ng through kokoro-onnx.
+as English, acronyms letter by letter, with English's aspirated p, t, k written as such.
+Japanese is read with Open JTalk's dictionary (engines/japanese.py). The other languages are
+phonemised by espeak-ng through kokoro-onnx.
 """
 
 from __future__ import annotations
@@ -40,13 +41,14 @@ _SAMPLE_RATE = 24_000
 # kokoro-onnx accepts 0.5x to 2x; the rest of a speed is a time stretch, which is exact.
 _NATIVE_SPEEDS = (0.5, 2.0)
 _LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z'\- ]*[A-Za-z]|[A-Za-z]")
+# An acronym as normalisation spells it out: P P T.
+_SPELLED = re.compile(r"[A-Z](?: [A-Z])*")
 # English p, t, k that begin a word or a stressed syllable (not after s: spin, stop, sky).
 # English says them with a puff of air, but espeak-ng writes them bare, and a bare p, t, k is
 # Mandarin's b, d, g to the Mandarin voices (misaki writes pinyin p as pʰ): "PPT" was said
 # "bee bee dee" and heard as 避避地.
-_SPELLED = re.compile(r"[A-Z](?: [A-Z])*")
 _ENGLISH_ASPIRATED = re.compile(
-    r"(?:(?<![^\s,.;:!?])|(?<!s))[ptk](?![ʃʰ])(?=[lɹjw]?[ˈˌ])|(?<![^\s,.;:!?])[ptk](?![ʃʰs])"
+    r"(?<!s)[ptk](?![ʃʰ])(?=[lɹjw]?[ˈˌ])|(?<![^\s,.;:!?])[ptk](?![ʃʰs])"
 )
 
 
