@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import tempfile
 import unicodedata
 from importlib import resources
@@ -146,17 +147,23 @@ def _sounds(kana: str) -> list[str]:
 
 def word_error_rate(expected: str, heard: str) -> float:
     """Edit distance over lower-cased words per expected word (a word: letters, their marks,
-    such as Devanagari's vowel signs, digits and apostrophes)."""
+    such as Devanagari's vowel signs, digits and apostrophes). An elided word before a vowel
+    is a word of its own (l'esame, dell'autobus, s'il: two words each), however either side
+    spaces it, and a typographic apostrophe is an apostrophe."""
     words = [_words(t) for t in (expected, heard)]
     return _distance(words[0], words[1]) / max(1, len(words[0]))
 
 
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+# An apostrophe between a letter and a vowel (or h) ends an elided word: l'uomo, dov'è, qu'il;
+# English's don't, I'm, we'll are kept whole.
+_ELISION = re.compile(r"(?<=\w)'(?=[aeiouhàáâèéêìíîòóôùúû])")
+
+
 def _words(text: str) -> list[str]:
-    kept = (
-        c if c == "'" or unicodedata.category(c)[0] in "LMN" else " "
-        for c in unicodedata.normalize("NFC", text.lower())
-    )
-    return "".join(kept).split()
+    text = unicodedata.normalize("NFC", text.lower()).translate(_APOSTROPHES)
+    kept = (c if c == "'" or unicodedata.category(c)[0] in "LMN" else " " for c in text)
+    return _ELISION.sub("' ", "".join(kept)).split()
 
 
 def _distance(a: list[str], b: list[str]) -> int:

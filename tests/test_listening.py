@@ -88,7 +88,8 @@ SUITE = [
         0.10,
         (
             "我妈妈每天早上做早饭。",
-            "这个周末我们去看电影吧。",
+            # an acronym: English letters with English's aspirated T (bare, it was heard as d)
+            "附近有没有ATM可以取钱？",
         ),
     ),
     (

@@ -7,8 +7,9 @@ of the npm package `kokoro-js`, which `make run` puts into that folder.
 
 Mandarin text (already as it is said: sayfile/normalisation.py) is phonemised by misaki's
 ZHG2P (the path the v1.0 model was trained on); Latin words inside Chinese text are phonemised
-as English. Japanese is read with Open JTalk's dictionary (engines/japanese.py). The other
-languages are phonemised by espeak-ng through kokoro-onnx.
+as English, acronyms letter by letter, with English's aspirated p, t, k written as such.
+Japanese is read with Open JTalk's dictionary (engines/japanese.py). The other languages are
+phonemised by espeak-ng through kokoro-onnx.
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ _SAMPLE_RATE = 24_000
 # kokoro-onnx accepts 0.5x to 2x; the rest of a speed is a time stretch, which is exact.
 _NATIVE_SPEEDS = (0.5, 2.0)
 _LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z'\- ]*[A-Za-z]|[A-Za-z]")
+# An acronym as normalisation spells it out: P P T.
+_SPELLED = re.compile(r"[A-Z](?: [A-Z])*")
+# English p, t, k that begin a word or a stressed syllable (not after s: spin, stop, sky).
+# English says them with a puff of air, but espeak-ng writes them bare, and a bare p, t, k is
+# Mandarin's b, d, g to the Mandarin voices (misaki writes pinyin p as pʰ): "PPT" was said
+# "bee bee dee" and heard as 避避地.
+_ENGLISH_ASPIRATED = re.compile(
+    r"(?<!s)[ptk](?![ʃʰ])(?=[lɹjw]?[ˈˌ])|(?<![^\s,.;:!?])[ptk](?![ʃʰs])"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,16 +227,17 @@ class KokoroEngine:
                 jieba.dt.tmp_dir = str(self._folder)
                 self._mandarin = ZHG2P(version=None)
             g2p = self._mandarin
-        parts = []
-        last = 0
-        for match in _LATIN_RUN.finditer(text):
-            if match.start() > last:
-                parts.append(g2p(text[last : match.start()])[0])
-            parts.append(model.tokenizer.phonemize(match.group(), "en-us"))
-            last = match.end()
-        if last < len(text):
-            parts.append(g2p(text[last:])[0])
-        return " ".join(part.strip() for part in parts if part.strip())
+        return mandarin_phonemes(g2p, model.tokenizer, text)
+
+    def phonemes(self, voice: Voice, text: str) -> str:
+        """The phonemes `voice` is given for `text` (words as said), as synthesize makes them."""
+        if voice.locator[0] == "j":
+            return self._phonemes_of_japanese(text)
+        model = self._loaded()
+        language = _LANGUAGES[voice.locator[0]].espeak
+        if language is None:
+            return self._phonemes_of_mandarin(model, text)
+        return str(model.tokenizer.phonemize(text, language))
 
     def _phonemes_of_japanese(self, text: str) -> str:
         # Not espeak-ng's Japanese: it says "Chinese letter" for every kanji and writes /a/ as
@@ -304,6 +315,36 @@ class KokoroEngine:
             self._model = None
             self._mandarin = None
             self._japanese = None
+
+
+def mandarin_phonemes(g2p: Any, tokenizer: Any, text: str) -> str:
+    """Chinese text (as said) in the Mandarin voices' phonemes: Han runs through misaki's
+    ZHG2P `g2p`, Latin runs through espeak-ng's American English (kokoro-onnx's `tokenizer`)
+    with English's aspirated p, t, k marked."""
+    parts = []
+    last = 0
+    for match in _LATIN_RUN.finditer(text):
+        if match.start() > last:
+            parts.append(g2p(text[last : match.start()])[0])
+        parts.append(_aspirated(_english(tokenizer, match.group())))
+        last = match.end()
+    if last < len(text):
+        parts.append(g2p(text[last:])[0])
+    return " ".join(part.strip() for part in parts if part.strip())
+
+
+def _english(tokenizer: Any, words: str) -> str:
+    """espeak-ng's American English phonemes of a Latin run inside Chinese; an acronym spelled
+    out (P P T, as normalisation writes it) letter by letter, so that A is "ei", not "a"."""
+    if _SPELLED.fullmatch(words):
+        return " ".join(tokenizer.phonemize(letter, "en-us") for letter in words.split())
+    return str(tokenizer.phonemize(words, "en-us"))
+
+
+def _aspirated(english: str) -> str:
+    """espeak-ng's English phonemes with the p, t, k English aspirates marked so (pʰ), as the
+    Mandarin voices need them."""
+    return _ENGLISH_ASPIRATED.sub(lambda found: found.group() + "ʰ", english)
 
 
 def _voice_for(name: str) -> Voice | None:
