@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import RedisServer
+from conftest import RedisDatabases
 from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, new_job_id
 from sayfile.store.base import JobStore
 from sayfile.store.memory import MemoryJobStore
@@ -22,7 +22,8 @@ from sayfile.store.redis import Keys, RedisJobStore, connect
 from sayfile.store.sqlite import SqliteJobStore
 
 NOW = 1_000_000.0
-BACKENDS = ["memory", "sqlite", "redis"]
+# Redis is a real server: the slow layer.
+BACKENDS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.slow)]
 EVERY_STATUS = frozenset(JobStatus)
 
 
@@ -121,7 +122,7 @@ async def open_backend(
     elif name == "sqlite":
         backend = _sqlite_backend(tmp_path / "jobs.sqlite3")
     else:
-        redis: RedisServer = request.getfixturevalue("redis_server")
+        redis: RedisDatabases = request.getfixturevalue("redis_server")
         backend = _redis_backend(redis.url())
     try:
         yield backend
