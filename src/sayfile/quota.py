@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
 
 from sayfile.audio import AudioFormat
 from sayfile.errors import StorageFull
@@ -46,8 +47,15 @@ def estimate_bytes(
 class StorageQuota:
     """Admits jobs while the disk's audio and the reservations of jobs still working fit."""
 
-    def __init__(self, files: AudioFiles, quota: int, events: JobEvents) -> None:
+    def __init__(
+        self,
+        files: AudioFiles,
+        quota: int,
+        events: JobEvents,
+        clock: Callable[[], float] = time.monotonic,  # tests pass their own
+    ) -> None:
         self._files = files
+        self._clock = clock
         self._quota = quota
         # job id -> (bytes expected, when reserved)
         self._reserved: dict[str, tuple[int, float]] = {}
@@ -59,7 +67,7 @@ class StorageQuota:
         return (await self._usage())[0]
 
     async def _usage(self) -> tuple[int, dict[str, int]]:
-        now = time.monotonic()
+        now = self._clock()
         if self._disk is None or now - self._disk[0] > _FRESH_S:
             total, parts = await asyncio.to_thread(self._files.usage)
             self._disk = (now, total, parts)
@@ -70,7 +78,7 @@ class StorageQuota:
         (with the room left) when the disk's audio, the other jobs' reservations and this one
         would pass the quota."""
         total, parts = await self._usage()
-        now = time.monotonic()
+        now = self._clock()
         for old in [j for j, (_, at) in self._reserved.items() if now - at > _RESERVATION_S]:
             del self._reserved[old]
         # What a working job has written already is on disk; only the rest is reserved.
