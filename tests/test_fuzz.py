@@ -31,7 +31,7 @@ from sayfile.settings import Settings
 # Generated requests per operation: bounded, so the suite stays fast.
 EXAMPLES = 50
 # In-process, for every operation in each mode: enough to reach every parameter.
-EXAMPLES_IN_PROCESS = 10
+EXAMPLES_IN_PROCESS = 6
 # The generous limits a fuzzer needs (one client sends every request).
 FUZZ_LIMITS: dict[str, Any] = {
     "rate_limit": "",
