@@ -29,7 +29,7 @@ from sayfile.app import create_app
 from sayfile.settings import Settings
 
 # Generated requests per operation: bounded, so the suite stays fast.
-EXAMPLES = 50
+EXAMPLES = 30
 # In-process, for every operation in each mode: enough to reach every parameter.
 EXAMPLES_IN_PROCESS = 6
 # The generous limits a fuzzer needs (one client sends every request).
