@@ -20,7 +20,8 @@ run: $(VENV)/.run-deps
 test: $(VENV)/.test-deps
 	$(BIN)/pytest -q
 
-# Everything but real voices, server processes, Redis and the browser: under a minute.
+# Everything but real voices, server processes, Redis and the browser: under a minute, and no
+# process started at all (tests/conftest.py fails a fast test that starts one).
 test-fast: $(VENV)/.test-deps
 	$(BIN)/pytest -q -m "not slow"
 

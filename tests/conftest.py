@@ -45,6 +45,71 @@ def pytest_configure(config: pytest.Config) -> None:
     set_hypothesis_home_dir(tempfile.mkdtemp(prefix="sayfile-hypothesis-"))
 
 
+# --- The fast layer's guard -------------------------------------------------------------------
+# A test not marked `slow` may not start a process (redis-server, espeak-ng, ffmpeg, a server):
+# `make test-fast` must pass on a machine without them. Every start is refused and recorded,
+# also from threads and session fixtures, and the test fails naming the command.
+_STARTED: list[str] = []
+_real_execute_child = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+
+
+def _refuse_process(self: subprocess.Popen[Any], args: Any, *rest: Any, **kw: Any) -> None:
+    command = " ".join(map(str, args)) if isinstance(args, (list, tuple)) else str(args)
+    _STARTED.append(command)
+    raise PermissionError(f"a fast test started a process: {command}")
+
+
+@contextlib.contextmanager
+def _fast_layer(item: pytest.Item) -> Iterator[None]:
+    if item.get_closest_marker("slow") is not None:
+        yield
+        return
+    _STARTED.clear()
+    subprocess.Popen._execute_child = _refuse_process  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        subprocess.Popen._execute_child = _real_execute_child  # type: ignore[attr-defined]
+    if _STARTED:
+        started, _STARTED[:] = list(_STARTED), []
+        pytest.fail(f"a fast test started {started}: mark it slow or use the tone engine")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with _fast_layer(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with _fast_layer(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    with _fast_layer(item):
+        return (yield)
+
+
+# Fixtures of the slow layer: a test that takes one is slow without saying so.
+SLOW_FIXTURES = frozenset(
+    {"speech", "voices", "listener", "ffmpeg", "server_factory"}
+    | {"redis_server", "shared_redis_server", "own_redis_server"}
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
 @pytest.fixture(autouse=True)
 def _no_developer_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests choose their settings: none come from the developer's SAYFILE_* variables."""
@@ -102,6 +167,23 @@ def decode(data: bytes, fmt: str) -> Decoded:
         codec=info.get("codec_name", ""),
         sample_rate=int(info.get("sample_rate", 0)),
     )
+
+
+def decode_in_process(data: bytes, fmt: str) -> Decoded:
+    """`decode` for the fast layer: the FFmpeg inside PyAV, in this process, decodes every
+    packet (the duration is counted from the samples). Not independent of the encoders, so
+    the slow layer keeps Debian's ffmpeg for the checks where that matters."""
+    import io
+
+    import av
+
+    pcm = fmt == "pcm"
+    options = {"sample_rate": "24000", "ch_layout": "mono"} if pcm else {}
+    with av.open(io.BytesIO(data), "r", "s16le" if pcm else None, options) as container:
+        stream = container.streams.audio[0]
+        samples = sum(frame.samples for frame in container.decode(stream))
+        rate = stream.codec_context.sample_rate
+        return Decoded(samples / rate, container.format.name, stream.codec_context.name, rate)
 
 
 @pytest.fixture(scope="session")
@@ -351,10 +433,13 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 class RedisServer:
     """A real redis-server (Debian's package) on a free local port, in a temporary folder."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, databases: int = 16, persistent: bool = True) -> None:
         if shutil.which("redis-server") is None:
             pytest.fail("redis-server missing: run `make test`, which installs it")
         self.folder = folder
+        self.databases = databases
+        # Restarted servers keep their jobs (every write on disk); the shared one needs no disk.
+        self.persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else []
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -374,10 +459,9 @@ class RedisServer:
                 str(self.folder),
                 "--save",
                 "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
+                *self.persistence,
+                "--databases",
+                str(self.databases),
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -397,11 +481,57 @@ class RedisServer:
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+def own_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, for tests that stop, restart or pause it."""
     server = RedisServer(tmp_path / "redis")
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the whole run, started by the first test that needs one."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"), REDIS_DATABASES, persistent=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+REDIS_DATABASES = 4096
+_next_database = iter(range(REDIS_DATABASES))
+
+
+class RedisDatabases:
+    """A test's share of the session's Redis: `url(n)` is a database of its own (numbered from
+    a counter, so no test ever sees another's keys), flushed when the test ends. Pub/sub
+    channels are the one thing Redis does not separate by database; job ids keep them apart."""
+
+    def __init__(self, server: RedisServer) -> None:
+        self.server = server
+        self.port = server.port
+        self._numbers: dict[int, int] = {}
+
+    def url(self, db: int = 0) -> str:
+        if db not in self._numbers:
+            self._numbers[db] = next(_next_database)
+        return self.server.url(self._numbers[db])
+
+    def flush(self) -> None:
+        import redis
+
+        for number in self._numbers.values():
+            with redis.Redis(port=self.port, db=number) as connection:
+                connection.flushdb()
+
+
+@pytest.fixture
+def redis_server(shared_redis_server: RedisServer) -> Iterator[RedisDatabases]:
+    """Databases of this test's own on the session's Redis (tests that stop or restart Redis
+    take `own_redis_server` instead)."""
+    databases = RedisDatabases(shared_redis_server)
+    yield databases
+    databases.flush()
 
 
 def start_worker(processes: int = 2, **env: str) -> subprocess.Popen[bytes]:

@@ -251,6 +251,7 @@ def test_a_books_chapters_and_expected_size_are_listed_before_it_is_made(
     assert client.get("/jobs/none").status_code == 404
 
 
+@pytest.mark.slow  # the command line in a process of its own
 def test_the_command_line_lists_a_books_chapters(tmp_path: Path) -> None:
     result = sayfile_cli("chapters", str(DATA / "nahan-calibre-epub2.epub"), "--json")
     assert result.returncode == 0, result.stderr

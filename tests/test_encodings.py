@@ -222,6 +222,7 @@ def test_form_and_json_bodies_are_read_in_the_charset_they_declare_or_the_one_th
         ("wu-chengen-xiyouji.big5.txt", "混沌未分天地亂"),
     ],
 )
+@pytest.mark.slow  # the command line in a process of its own
 def test_the_command_line_reads_files_and_standard_input_in_their_encoding(
     tmp_path: Path, name: str, opening: str
 ) -> None:

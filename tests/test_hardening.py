@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from conftest import TONES, Server, sayfile_cli, wait_done
 
 
+@pytest.mark.slow  # a time limit: the slow layer
 def test_text_far_over_the_limit_is_refused_before_it_is_cleaned_up(
     make_client: Callable[..., TestClient],
 ) -> None:
@@ -142,6 +143,7 @@ def _sayfile(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return sayfile_cli(*args, engines="tone", voice="tone:beep", cwd=cwd)
 
 
+@pytest.mark.slow  # the command line in a process of its own
 def test_the_cli_says_in_one_line_when_it_cannot_write(tmp_path: Path) -> None:
     result = _sayfile("say", "Hello.", "-o", str(tmp_path / "missing" / "x.mp3"), cwd=tmp_path)
     assert result.returncode == 2
@@ -149,12 +151,14 @@ def test_the_cli_says_in_one_line_when_it_cannot_write(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # the command line in a process of its own
 def test_the_cli_refuses_text_with_nothing_to_speak(tmp_path: Path) -> None:
     result = _sayfile("say", "。！", "-o", str(tmp_path / "x.mp3"), cwd=tmp_path)
     assert result.returncode == 2 and "nothing to speak" in result.stderr
     assert not (tmp_path / "x.mp3").exists()
 
 
+@pytest.mark.slow  # the command line in a process of its own
 def test_voice_ids_are_never_cut(tmp_path: Path) -> None:
     env_columns = {"COLUMNS": "30"}
     result = subprocess.run(
@@ -249,6 +253,7 @@ def test_the_quota_counts_what_is_on_disk_and_refuses_with_507(
     assert client.get(job["audio_url"]).status_code == 200  # nothing was evicted
 
 
+@pytest.mark.slow  # waits for the disk's figure (a second old at most)
 def test_repeats_of_one_file_count_once(make_client: Callable[..., TestClient]) -> None:
     client = make_client(**TONES, storage_quota_bytes=40_000)
     first = client.post("/jobs", json={"text": "Hello there."}).json()
@@ -353,6 +358,7 @@ def _read_all(sock: socket.socket) -> bytes:
     return data
 
 
+@pytest.mark.slow  # a real espeak-ng process that hangs
 def test_a_hung_engine_process_is_killed_in_time(
     make_client: Callable[..., TestClient], tmp_path: Path
 ) -> None:
@@ -411,6 +417,7 @@ def test_a_one_time_link_serves_one_download_at_a_time(
     assert client.get(done["audio_url"]).status_code == 410
 
 
+@pytest.mark.slow  # a time limit: the slow layer
 async def test_a_redis_that_does_not_answer_is_given_up_within_the_timeout() -> None:
     """The documented SAYFILE_REDIS_TIMEOUT_SECONDS holds, retry included (was twice it)."""
     from sayfile.errors import StoreUnavailable

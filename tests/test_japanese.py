@@ -62,6 +62,7 @@ def test_latin_words_in_japanese_are_read_in_kana(reader: OpenJTalkReader) -> No
     assert not any("a" <= c <= "z" and c not in "abdefhijkmnoprstuvwz" for c in said)
 
 
+@pytest.mark.slow  # Kokoro's real phoneme set
 def test_every_phoneme_is_one_kokoro_has(reader: OpenJTalkReader) -> None:
     symbols = kokoro_symbols()
     texts = [

@@ -120,6 +120,7 @@ def test_a_named_voice_or_language_is_obeyed(speech: Speech) -> None:
     assert spanish.spans == () and _primary(spanish.voice.language) == "es"
 
 
+@pytest.mark.slow  # real voices
 def test_each_timed_piece_names_the_voice_that_spoke_it(
     make_client: Callable[..., TestClient],
 ) -> None:
@@ -143,6 +144,7 @@ def test_each_timed_piece_names_the_voice_that_spoke_it(
     assert "espeak:fr-fr" in {voice for _, voice in said}, said
 
 
+@pytest.mark.slow  # real voices
 def test_a_long_text_made_as_a_book_routes_each_part(
     make_client: Callable[..., TestClient],
 ) -> None:
@@ -172,6 +174,7 @@ def test_a_long_text_made_as_a_book_routes_each_part(
     assert decode(audio.content, "mp3").duration_s > pieces[-1]["end"] - 0.5
 
 
+@pytest.mark.slow  # real voices
 def test_voices_say_which_languages_get_a_neural_voice(client: TestClient) -> None:
     languages = {entry["language"]: entry for entry in client.get("/voices/languages").json()}
     assert languages["fr"]["neural"] and languages["fr"]["voice"].startswith("kokoro:")
@@ -185,6 +188,7 @@ def test_voices_say_which_languages_get_a_neural_voice(client: TestClient) -> No
     assert languages["en"]["voice"] == "piper:en_US-joe-medium"
 
 
+@pytest.mark.slow  # the command line in a process of its own
 def test_the_command_line_lists_the_languages() -> None:
     result = sayfile_cli("voices", "--languages", "--json", engines="espeak")
     assert result.returncode == 0, result.stderr
@@ -197,6 +201,7 @@ def test_the_command_line_lists_the_languages() -> None:
     }
 
 
+@pytest.mark.slow  # the command line in a process of its own
 def test_the_command_line_routes_sentences_and_names_the_voices(tmp_path: Path) -> None:
     text = "We read the opening of a French novel aloud tonight. " + PARAGRAPHS["fr"]
     result = sayfile_cli("say", text, "-o", str(tmp_path / "novel.wav"), engines="espeak")
@@ -204,6 +209,7 @@ def test_the_command_line_routes_sentences_and_names_the_voices(tmp_path: Path) 
     assert "voices espeak:en-us, espeak:fr-fr" in result.stderr, result.stderr
 
 
+@pytest.mark.slow  # real voices
 def test_the_page_download_with_any_voice_is_routed(
     make_client: Callable[..., TestClient],
 ) -> None:

@@ -221,6 +221,7 @@ def test_bad_request_entries_are_refused_naming_the_index(
         Lexicon.from_request(items)
 
 
+@pytest.mark.slow  # a time limit: the slow layer
 def test_the_longest_text_with_thousands_of_terms_takes_under_a_second() -> None:
     chooser = random.Random(7)
     letters = "abcdefghijklmnopqrstuvwxyz"

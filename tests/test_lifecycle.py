@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RedisServer
+from conftest import RedisDatabases
 from sayfile.errors import DiskFull, EngineError, Interrupted, SayfileError, WorkerLost
 from sayfile.events import DELETED, JobEvent, JobEvents, LocalJobEvents, RedisJobEvents, Watch
 from sayfile.jobs import TRANSITIONS, FailureReason, Job, JobStatus, new_job_id
@@ -266,7 +266,7 @@ async def subscribed(publisher: JobEvents, watcher: JobEvents) -> None:
 
 
 @pytest.fixture
-async def redis_events(redis_server: RedisServer) -> AsyncIterator[list[RedisJobEvents]]:
+async def redis_events(redis_server: RedisDatabases) -> AsyncIterator[list[RedisJobEvents]]:
     """Two processes' job events on one real Redis (both started)."""
     both = [RedisJobEvents(redis_server.url(), 2.0) for _ in range(2)]
     for events in both:
@@ -277,7 +277,7 @@ async def redis_events(redis_server: RedisServer) -> AsyncIterator[list[RedisJob
 
 
 async def test_events_reach_watchers_in_another_process(
-    redis_server: RedisServer, redis_events: list[RedisJobEvents]
+    redis_server: RedisDatabases, redis_events: list[RedisJobEvents]
 ) -> None:
     here, there = redis_events
     await subscribed(here, there)
@@ -300,7 +300,7 @@ async def test_events_reach_watchers_in_another_process(
         await store.close()
 
 
-async def test_a_watch_opened_after_start_misses_nothing(redis_server: RedisServer) -> None:
+async def test_a_watch_opened_after_start_misses_nothing(redis_server: RedisDatabases) -> None:
     here = RedisJobEvents(redis_server.url(), 2.0)
     there = RedisJobEvents(redis_server.url(), 2.0)
     try:

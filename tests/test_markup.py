@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 
 from conftest import (
     TONES,
-    RedisServer,
+    RedisDatabases,
     Server,
     Speech,
-    decode,
+    decode_in_process,
     sayfile_cli,
     start_worker,
     stop_worker,
@@ -199,7 +199,7 @@ def test_ssml_asked_for_reads_a_fragment(tones: TestClient) -> None:
     body = {"text": 'Hello <break time="2s"/> there', "text_format": "ssml", "format": "wav"}
     r = tones.post("/speech", json=body)
     assert r.status_code == 200, r.text
-    assert decode(r.content, "wav").duration_s > 2
+    assert decode_in_process(r.content, "wav").duration_s > 2
     said = _timings_text(tones, **body)
     assert "<" not in said and "Hello" in said and "there" in said
 
@@ -267,6 +267,7 @@ def test_a_long_markdown_job_is_a_book_with_chapters_at_its_headings(
 # The command line
 
 
+@pytest.mark.slow  # the command line in a process of its own
 def test_the_command_line_speaks_pasted_markdown_without_markup(tmp_path: Path) -> None:
     done = sayfile_cli(
         "say",
@@ -298,7 +299,7 @@ def test_the_command_line_speaks_pasted_markdown_without_markup(tmp_path: Path) 
 
 @pytest.mark.slow
 def test_a_worker_speaks_what_the_api_read(
-    redis_server: RedisServer, server_factory: Callable[..., Server], tmp_path: Path
+    redis_server: RedisDatabases, server_factory: Callable[..., Server], tmp_path: Path
 ) -> None:
     """The text a `sayfile worker` gets is read already: Markdown whose inline code shows
     link syntax is not read a second time (the link would lose its target)."""

@@ -54,6 +54,7 @@ def _fastest(work: Callable[[], object]) -> float:
     ],
     ids=["many words", "one long word", "CJK", "underscores", "punctuation", "accents"],
 )
+@pytest.mark.slow  # a time limit: the slow layer
 def test_stem_takes_linear_time_on_the_longest_text(text: str) -> None:
     # One pass that any stem needs: composing the text.
     baseline = _fastest(lambda: unicodedata.normalize("NFC", text))

@@ -18,6 +18,7 @@ import httpx2 as httpx
 import pytest
 
 from conftest import (
+    RedisDatabases,
     RedisServer,
     Server,
     decode,
@@ -45,7 +46,7 @@ class Cluster:
     apis: list[Server]
     workers: subprocess.Popen[bytes]
     data_dir: Path
-    redis: RedisServer
+    redis: RedisDatabases | RedisServer
     # Starts another pool of two workers on the same Redis and folder.
     more_workers: Callable[[], subprocess.Popen[bytes]]
 
@@ -55,17 +56,21 @@ ClusterFactory = Callable[..., Cluster]
 
 @pytest.fixture
 def make_cluster(
-    redis_server: RedisServer, server_factory: Callable[..., Server], tmp_path: Path
+    redis_server: RedisDatabases, server_factory: Callable[..., Server], tmp_path: Path
 ) -> Iterator[ClusterFactory]:
     """Two API processes and a pool of two workers on one Redis and one shared folder."""
     workers: list[subprocess.Popen[bytes]] = []
 
-    def make(ttl_seconds: str = "4", **more: str) -> Cluster:
+    def make(
+        ttl_seconds: str = "4", redis: RedisDatabases | RedisServer | None = None, **more: str
+    ) -> Cluster:
+        """`redis`: a server of the test's own, for tests that stop it (else the shared one)."""
+        redis = redis or redis_server
         data_dir = tmp_path / "shared"
         env = {
             **more,
-            "store_url": redis_server.url(0),
-            "queue_url": redis_server.url(1),
+            "store_url": redis.url(0),
+            "queue_url": redis.url(1),
             "worker_timeout_seconds": "3",
             "sweep_interval_seconds": "0.5",
             "ttl_seconds": ttl_seconds,
@@ -80,7 +85,7 @@ def make_cluster(
             workers.append(start_worker(2, data_dir=str(data_dir), **env))
             return workers[-1]
 
-        return Cluster(apis, workers[-1], data_dir, redis_server, more_workers)
+        return Cluster(apis, workers[-1], data_dir, redis, more_workers)
 
     yield make
     for worker in workers:
@@ -271,7 +276,7 @@ def test_a_book_goes_on_from_its_finished_parts_when_every_worker_died(
 
 
 def test_api_processes_stop_when_their_supervisor_is_killed(
-    redis_server: RedisServer, server_factory: Callable[..., Server], tmp_path: Path
+    redis_server: RedisDatabases, server_factory: Callable[..., Server], tmp_path: Path
 ) -> None:
     """kill -9 of `sayfile serve --workers 2`'s supervisor alone: its API processes must not
     live on holding the port; they stop as on SIGTERM and hand their job back."""
@@ -300,8 +305,11 @@ def _group_alive(group: int) -> bool:
     return True
 
 
-def test_redis_outage_gives_503_and_recovers(make_cluster: ClusterFactory) -> None:
-    cluster = make_cluster()
+def test_redis_outage_gives_503_and_recovers(
+    make_cluster: ClusterFactory, own_redis_server: RedisServer
+) -> None:
+    cluster = make_cluster(redis=own_redis_server)
+    redis = own_redis_server
     urls = [api.url for api in cluster.apis]
     results: list[tuple[float, int, str]] = []
 
@@ -317,10 +325,10 @@ def test_redis_outage_gives_503_and_recovers(make_cluster: ClusterFactory) -> No
 
     for i in range(10):
         call(i)
-    cluster.redis.stop()
+    redis.stop()
     for i in range(10, 20):
         call(i)
-    cluster.redis.start()
+    redis.start()
     deadline = time.monotonic() + 20
     recovered = False
     i = 20

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.types import Message
 
-from conftest import TONES, Server, decode, wait_done
+from conftest import TONES, Server, decode, decode_in_process, wait_done
 from sayfile.api.downloads import SpeechStreamResponse
 
 # 200 pieces of 50 ms of a thread each: ten seconds of work for one thread.
@@ -29,6 +29,7 @@ def audio_files(client: TestClient) -> list[Path]:
     return sorted(root.iterdir())
 
 
+@pytest.mark.slow  # a time limit: the slow layer
 def test_a_stream_goes_before_two_running_books(make_client: Callable[..., TestClient]) -> None:
     """Two long jobs keep the one thread busy; a stream still gets its first bytes after at
     most a step or two of theirs (50 ms each), not after the books (20 s)."""
@@ -120,7 +121,7 @@ def test_a_direct_download_past_its_wait_answers_202_with_the_job(
     done = wait_done(client, job["status_url"], timeout=20)
     assert done["status"] == "done"
     audio = client.get(done["audio_url"])
-    assert audio.status_code == 200 and decode(audio.content, "mp3").duration_s > 5
+    assert audio.status_code == 200 and decode_in_process(audio.content, "mp3").duration_s > 5
 
 
 def test_a_long_direct_download_names_its_link(make_client: Callable[..., TestClient]) -> None:
@@ -137,7 +138,7 @@ def test_a_short_direct_download_leaves_no_record_and_no_file(
     client = make_client(**TONES)
     r = client.post("/speech", json={"text": "Hello there.", "format": "wav"})
     assert r.status_code == 200 and "content-location" not in r.headers
-    assert decode(r.content, "wav").duration_s > 0.5
+    assert decode_in_process(r.content, "wav").duration_s > 0.5
     assert "hello-there.wav" in r.headers["content-disposition"]
     data: Path = client.app.state.settings.data_dir  # type: ignore[attr-defined]
     assert list((data / "audio").iterdir()) == []
@@ -175,6 +176,7 @@ def test_a_deleted_job_ends_its_events(make_client: Callable[..., TestClient]) -
     assert audio_files(client) == []
 
 
+@pytest.mark.slow  # a time limit: the slow layer
 def test_a_stream_whose_client_stops_reading_is_stopped() -> None:
     """The response gives up after the idle time and closes the stream (its place back)."""
     closed = asyncio.Event()

@@ -281,6 +281,7 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 <speak>&lol9;</speak>"""
 
 
+@pytest.mark.slow  # a time limit: the slow layer
 def test_billion_laughs_is_refused_without_expanding() -> None:
     started = time.perf_counter()
     with pytest.raises(InvalidSsml, match="DTD") as caught:
@@ -349,6 +350,7 @@ def test_documents_too_long_or_too_deep_are_refused() -> None:
     assert _texts(parse_ssml(deep, max_depth=41)) == ["deep"]
 
 
+@pytest.mark.slow  # a time limit: the slow layer
 def test_a_document_of_the_longest_size_parses_quickly() -> None:
     sentence = '<s>Call <say-as interpret-as="telephone">555 1234</say-as> at once.</s> '
     document = "<speak><p>" + sentence * (199_000 // len(sentence)) + "</p></speak>"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import RedisServer
+from conftest import RedisDatabases
 from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, new_job_id
 from sayfile.store.base import JobStore
 from sayfile.store.memory import MemoryJobStore
@@ -22,7 +22,8 @@ from sayfile.store.redis import Keys, RedisJobStore, connect
 from sayfile.store.sqlite import SqliteJobStore
 
 NOW = 1_000_000.0
-BACKENDS = ["memory", "sqlite", "redis"]
+# Redis is a real server: the slow layer.
+BACKENDS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.slow)]
 EVERY_STATUS = frozenset(JobStatus)
 
 
@@ -121,7 +122,7 @@ async def open_backend(
     elif name == "sqlite":
         backend = _sqlite_backend(tmp_path / "jobs.sqlite3")
     else:
-        redis: RedisServer = request.getfixturevalue("redis_server")
+        redis: RedisDatabases = request.getfixturevalue("redis_server")
         backend = _redis_backend(redis.url())
     try:
         yield backend
@@ -427,7 +428,7 @@ async def test_status_counts_and_ping(store: JobStore) -> None:
 
 
 async def test_redis_keeps_no_count_for_a_client_with_nothing_unfinished(
-    redis_server: RedisServer,
+    redis_server: RedisDatabases,
 ) -> None:
     """Per-client counts are a hash in Redis: a field per client that has asked would grow
     with every address that ever sent a job; a client whose jobs have all ended has none."""

@@ -215,6 +215,7 @@ _ADVERSARIAL = {
 }
 
 
+@pytest.mark.slow  # a time limit: the slow layer
 @pytest.mark.parametrize("text", _ADVERSARIAL.values(), ids=_ADVERSARIAL.keys())
 def test_sentences_take_linear_time_on_the_longest_text(text: str) -> None:
     assert len(text) == len(_ORDINARY) == LONGEST
@@ -235,6 +236,7 @@ def test_sentences_take_linear_time_on_the_longest_text(text: str) -> None:
     ],
     ids=["Latin", "CJK"],
 )
+@pytest.mark.slow  # a time limit: the slow layer
 def test_normalize_takes_linear_time_on_the_largest_body(body: str) -> None:
     # What normalize cannot avoid: composing the text and folding its white space.
     baseline = _seconds(lambda: " ".join(unicodedata.normalize("NFC", body).split()))

@@ -103,6 +103,7 @@ def test_subtitles_wait_for_the_audio_and_end_with_it(
     assert client.get(f"/jobs/{job['id']}/timings").status_code in (404, 410)
 
 
+@pytest.mark.slow  # real voices
 def test_long_sentences_become_several_cues(make_client: Callable[..., TestClient]) -> None:
     client = make_client(**ESPEAK)
     long = (
@@ -191,6 +192,7 @@ def test_loudness_must_be_a_level_or_off(make_client: Callable[..., TestClient])
     assert client.post("/speech", json={"text": "Hello.", "loudness": "off"}).status_code == 200
 
 
+@pytest.mark.slow  # the command line in a process of its own
 def test_the_command_line_writes_subtitles_beside_the_audio(tmp_path: Path) -> None:
     target = tmp_path / "three.mp3"
     result = sayfile_cli("say", THREE, "-o", str(target), "--srt", "--vtt")

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from sayfile.audio import AudioFormat
 from sayfile.errors import StorageFull
@@ -56,8 +56,16 @@ class StorageQuota:
     can each pass the check once (an overshoot of at most one job's estimate per process).
     """
 
-    def __init__(self, files: AudioFiles, quota: int, store: JobStore, events: JobEvents) -> None:
+    def __init__(
+        self,
+        files: AudioFiles,
+        quota: int,
+        store: JobStore,
+        events: JobEvents,
+        clock: Callable[[], float] = time.monotonic,  # tests pass their own
+    ) -> None:
         self._files = files
+        self._clock = clock
         self._quota = quota
         self._store = store
         self._lock = asyncio.Lock()
@@ -74,7 +82,7 @@ class StorageQuota:
         return (await self._usage())[0]
 
     async def _usage(self) -> tuple[int, dict[str, int]]:
-        now = time.monotonic()
+        now = self._clock()
         if self._disk is None or now - self._disk[0] > _FRESH_S:
             total, written = await asyncio.to_thread(self._files.usage)
             self._disk = (now, total, written)

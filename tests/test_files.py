@@ -1,0 +1,208 @@
+"""The data folder's files: a file appears whole or not at all, also when the disk fills up
+(ENOSPC injected at the write and at the flush) or the writer is cancelled; user input never
+becomes a path; the disk is counted once per file."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import pathlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sayfile.files import PART, AudioFiles, written_whole
+from sayfile.jobs import new_job_id
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> AudioFiles:
+    folder = AudioFiles(tmp_path / "data")
+    folder.ensure()
+    return folder
+
+
+def disk_full(*args: Any, **kwargs: Any) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+def test_a_file_appears_under_its_name_only_when_whole(files: AudioFiles) -> None:
+    target = files.path(new_job_id(), "mp3")
+    with written_whole(target) as part:
+        part.write_bytes(b"first half")
+        assert not target.exists()
+        with part.open("ab") as more:
+            more.write(b", second half")
+    assert target.read_bytes() == b"first half, second half"
+    assert names(files.root) == [target.name]
+
+
+def test_a_disk_that_fills_up_while_writing_leaves_no_file(files: AudioFiles) -> None:
+    target = files.path(new_job_id(), "mp3")
+    with pytest.raises(OSError) as full, written_whole(target) as part:
+        part.write_bytes(b"some audio")
+        disk_full()
+    assert full.value.errno == errno.ENOSPC
+    assert names(files.root) == []
+
+
+def test_a_disk_that_fills_up_at_the_flush_leaves_no_file(
+    files: AudioFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = files.path(new_job_id(), "mp3")
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError) as full, written_whole(target) as part:
+        part.write_bytes(b"all the audio")
+    assert full.value.errno == errno.ENOSPC
+    assert names(files.root) == []
+
+
+def test_a_failed_rewrite_keeps_the_file_that_was_there(files: AudioFiles) -> None:
+    target = files.path(new_job_id(), "mp3")
+    target.write_bytes(b"the old audio")
+    with pytest.raises(OSError), written_whole(target) as part:
+        part.write_bytes(b"the new")
+        disk_full()
+    assert target.read_bytes() == b"the old audio"
+    assert names(files.root) == [target.name]
+
+
+@pytest.mark.parametrize("stop", [asyncio.CancelledError, KeyboardInterrupt])
+def test_a_writer_stopped_half_way_leaves_no_file(
+    files: AudioFiles, stop: type[BaseException]
+) -> None:
+    target = files.path(new_job_id(), "opus")
+    with pytest.raises(stop), written_whole(target) as part:
+        part.write_bytes(b"half")
+        raise stop()
+    assert names(files.root) == []
+
+
+@pytest.mark.parametrize(
+    ("job_id", "extension"),
+    [
+        ("../../etc/passwd", "mp3"),
+        ("x", "mp3"),
+        ("", "mp3"),
+        ("a" * 31 + "/", "mp3"),
+        (None, "mp3/../../x"),
+        (None, "mp3.part"),
+        (None, ""),
+    ],
+)
+def test_user_input_never_becomes_a_path(
+    files: AudioFiles, job_id: str | None, extension: str
+) -> None:
+    with pytest.raises(ValueError, match="not a job id"):
+        files.path(new_job_id() if job_id is None else job_id, extension)
+    if job_id is not None:
+        with pytest.raises(ValueError, match="not a job id"):
+            files.book_dir(job_id)
+        with pytest.raises(ValueError, match="not a job id"):
+            files.remove_book(job_id)
+
+
+def test_timings_round_trip_and_go_with_the_audio(files: AudioFiles) -> None:
+    job = new_job_id()
+    timings: dict[str, object] = {"duration": 1.5, "pieces": [{"text": "你好, café"}]}
+    files.write_timings(job, timings)
+    assert files.read_timings(job) == timings
+    audio = files.path(job, "mp3")
+    audio.write_bytes(b"audio")
+    audio.with_name(audio.name + PART).write_bytes(b"a rewrite under way")
+    files.remove(job, "mp3")
+    assert names(files.root) == []
+    with pytest.raises(FileNotFoundError):
+        files.read_timings(job)
+    files.remove(job, "mp3")  # removing what is gone is fine
+
+
+def _half_then_full(self: pathlib.Path, data: str, *args: Any, **kwargs: Any) -> int:
+    with self.open("w", encoding="utf-8") as file:
+        file.write(data[: len(data) // 2])
+    disk_full()
+    return 0
+
+
+def test_timings_that_meet_a_full_disk_leave_the_old_ones(
+    files: AudioFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = new_job_id()
+    files.write_timings(job, {"duration": 1.0})
+    monkeypatch.setattr(pathlib.Path, "write_text", _half_then_full)
+    with pytest.raises(OSError):
+        files.write_timings(job, {"duration": 2.0, "pieces": ["long"] * 100})
+    monkeypatch.undo()
+    assert files.read_timings(job) == {"duration": 1.0}
+
+
+@pytest.mark.xfail(
+    reason="files.py: write_timings does not remove its .part when the write fails (a full "
+    "disk leaves a half-written timings.json.part until the job's files are removed)"
+)
+def test_timings_that_meet_a_full_disk_leave_no_part_file(
+    files: AudioFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = new_job_id()
+    monkeypatch.setattr(pathlib.Path, "write_text", _half_then_full)
+    with pytest.raises(OSError):
+        files.write_timings(job, {"duration": 2.0})
+    monkeypatch.undo()
+    assert names(files.root) == []
+
+
+def test_a_link_shares_the_file_and_says_when_the_source_is_gone(files: AudioFiles) -> None:
+    source = files.path(new_job_id(), "mp3")
+    source.write_bytes(b"audio")
+    target = files.path(new_job_id(), "mp3")
+    assert files.link(source, target)
+    assert target.read_bytes() == b"audio"
+    assert files.link(source, target)  # already there: fine
+    source.unlink()
+    assert not files.link(source, files.path(new_job_id(), "mp3"))
+    assert target.read_bytes() == b"audio"  # the other name keeps it
+
+
+def test_the_disk_is_counted_once_per_file_with_parts_by_job(files: AudioFiles) -> None:
+    done = files.path(new_job_id(), "mp3")
+    done.write_bytes(b"\0" * 1000)
+    assert files.link(done, files.path(new_job_id(), "mp3"))
+    working = new_job_id()
+    part = files.path(working, "wav")
+    part.with_name(part.name + PART).write_bytes(b"\0" * 300)
+    (files.root / "stray.tmp").write_bytes(b"\0" * 7)  # not a job's, but on the disk
+    total, parts = files.usage()
+    assert total == 1307
+    assert parts == {working: 300}
+
+
+def test_a_file_deleted_while_the_disk_is_counted_is_skipped(tmp_path: Path) -> None:
+    class Racing(AudioFiles):
+        def listing(self) -> list[Path]:
+            found = super().listing()
+            found[0].unlink()  # an expiry removes it between the listing and the stat
+            return found
+
+    files = Racing(tmp_path / "data")
+    files.ensure()
+    files.path(new_job_id(), "mp3").write_bytes(b"\0" * 10)
+    files.path(new_job_id(), "mp3").write_bytes(b"\0" * 20)
+    total, _ = files.usage()
+    assert total in (10, 20)
+
+
+def test_a_books_folder_goes_with_its_parts(files: AudioFiles) -> None:
+    job = new_job_id()
+    folder = files.book_dir(job)
+    (folder / "chapter-1").mkdir(parents=True)
+    (folder / "chapter-1" / "part-1.wav").write_bytes(b"audio")
+    assert files.book_listing() == [folder]
+    files.remove_book(job)
+    assert files.book_listing() == []
+    files.remove_book(job)  # again: nothing to do
