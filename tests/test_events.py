@@ -123,10 +123,6 @@ async def test_a_watch_that_times_out_says_none_and_still_hears_later() -> None:
     assert await watch.next(0) == JobEvent("x", "running", 0.5)
 
 
-@pytest.mark.xfail(
-    reason="events.py: LocalJobEvents.deliver runs the on_final callbacks before the watchers "
-    "and lets their errors out, so publish raises and the watchers never hear the end"
-)
 async def test_a_callback_that_fails_does_not_keep_the_end_from_watchers() -> None:
     """The quota's bookkeeping failing must not leave a job's watchers waiting for ever, nor
     fail the publisher (`publish` never raises, says the JobEvents contract)."""
@@ -194,11 +190,6 @@ async def test_a_redis_that_does_not_answer_fails_no_publisher(silent_port: int)
 
 
 @pytest.mark.slow  # a time bound: 25 times the configured time-out
-@pytest.mark.xfail(
-    reason="events.py: RedisJobEvents.start() subscribes on a connection without a read "
-    "time-out, so a process started while Redis is paused (or behind a lost network) waits "
-    "in its start-up until Redis answers, instead of starting and subscribing once it is back"
-)
 async def test_events_start_while_redis_does_not_answer(silent_port: int) -> None:
     events = RedisJobEvents(f"redis://127.0.0.1:{silent_port}/0", 0.2)
     try:

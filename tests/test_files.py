@@ -142,10 +142,6 @@ def test_timings_that_meet_a_full_disk_leave_the_old_ones(
     assert files.read_timings(job) == {"duration": 1.0}
 
 
-@pytest.mark.xfail(
-    reason="files.py: write_timings does not remove its .part when the write fails (a full "
-    "disk leaves a half-written timings.json.part until the job's files are removed)"
-)
 def test_timings_that_meet_a_full_disk_leave_no_part_file(
     files: AudioFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -169,17 +165,18 @@ def test_a_link_shares_the_file_and_says_when_the_source_is_gone(files: AudioFil
     assert target.read_bytes() == b"audio"  # the other name keeps it
 
 
-def test_the_disk_is_counted_once_per_file_with_parts_by_job(files: AudioFiles) -> None:
-    done = files.path(new_job_id(), "mp3")
+def test_the_disk_is_counted_once_per_file_with_what_each_job_wrote(files: AudioFiles) -> None:
+    first, second = new_job_id(), new_job_id()
+    done = files.path(first, "mp3")
     done.write_bytes(b"\0" * 1000)
-    assert files.link(done, files.path(new_job_id(), "mp3"))
+    assert files.link(done, files.path(second, "mp3"))
     working = new_job_id()
     part = files.path(working, "wav")
     part.with_name(part.name + PART).write_bytes(b"\0" * 300)
     (files.root / "stray.tmp").write_bytes(b"\0" * 7)  # not a job's, but on the disk
     total, parts = files.usage()
-    assert total == 1307
-    assert parts == {working: 300}
+    assert total == 1307  # the linked file once
+    assert parts == {first: 1000, second: 1000, working: 300}  # each job's own names
 
 
 def test_a_file_deleted_while_the_disk_is_counted_is_skipped(tmp_path: Path) -> None:

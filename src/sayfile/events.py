@@ -104,12 +104,18 @@ class LocalJobEvents:
     def deliver(self, event: JobEvent) -> None:
         if event.final:
             self._latest.pop(event.job_id, None)
-            for callback in self._final:
-                callback(event.job_id)
         else:
             self._latest[event.job_id] = event
         for watch in self._watches.get(event.job_id, ()):
             watch.deliver(event)
+        if event.final:
+            # Bookkeeping after the watchers: one that fails must not keep the end from them,
+            # nor from the other callbacks, nor fail the publisher.
+            for callback in self._final:
+                try:
+                    callback(event.job_id)
+                except Exception:
+                    log.exception("a job's end was not taken into account by %r", callback)
 
     async def publish(self, event: JobEvent) -> None:
         self.deliver(event)
@@ -148,6 +154,8 @@ class RedisJobEvents:
         self._listener_redis = connect(url, timeout, blocking_reads=True)
         self._local = LocalJobEvents()
         self._listener: asyncio.Task[None] | None = None
+        # The listening connection blocks on reads; subscribing is bounded by this instead.
+        self._timeout = timeout
 
     async def publish(self, event: JobEvent) -> None:
         from redis.exceptions import RedisError
@@ -177,8 +185,8 @@ class RedisJobEvents:
         pubsub = self._listener_redis.pubsub()
         subscribed: PubSub | None = pubsub
         try:
-            await pubsub.psubscribe(self._keys.all_events)
-        except (RedisError, OSError) as exc:
+            await asyncio.wait_for(pubsub.psubscribe(self._keys.all_events), self._timeout)
+        except (RedisError, OSError, TimeoutError) as exc:
             log.warning("job events unreachable (%s); listening once Redis is back", exc)
             await pubsub.aclose()
             subscribed = None
@@ -191,14 +199,16 @@ class RedisJobEvents:
             try:
                 if subscribed is None:
                     subscribed = self._listener_redis.pubsub()
-                    await subscribed.psubscribe(self._keys.all_events)
+                    await asyncio.wait_for(
+                        subscribed.psubscribe(self._keys.all_events), self._timeout
+                    )
                 async with subscribed as pubsub:
                     async for message in pubsub.listen():
                         if message.get("type") != "pmessage":
                             continue
                         data = json.loads(message["data"])
                         self._local.deliver(JobEvent(**data))
-            except (RedisError, OSError, ValueError, TypeError) as exc:
+            except (RedisError, OSError, ValueError, TypeError, TimeoutError) as exc:
                 log.warning("job events unreachable (%s); listening again in 1 s", exc)
                 subscribed = None
                 await asyncio.sleep(1)

@@ -72,8 +72,12 @@ class AudioFiles:
         """Write a job's timings atomically (a reader sees them whole or not at all)."""
         path = self.timings_path(job_id)
         part = path.with_name(path.name + PART)
-        part.write_text(json.dumps(timings, ensure_ascii=False), encoding="utf-8")
-        part.replace(path)
+        try:
+            part.write_text(json.dumps(timings, ensure_ascii=False), encoding="utf-8")
+            part.replace(path)
+        except BaseException:
+            part.unlink(missing_ok=True)  # a full disk leaves no half-written timings
+            raise
 
     def read_timings(self, job_id: str) -> dict[str, object]:
         """A job's timings. Raises FileNotFoundError when there are none (any more)."""
