@@ -302,6 +302,7 @@ def test_a_transfer_is_still_diao() -> None:
     assert "tjau↘" in ZHG2P(version=None)("他被调到北京工作了。")[0]
 
 
+@pytest.mark.slow  # espeak-ng's library, found through ldconfig (a process)
 @pytest.mark.parametrize(
     ("text", "letters"),
     [
@@ -326,6 +327,7 @@ def test_acronyms_inside_chinese_are_english_letters_with_their_aspiration(
     assert f" {letters} " in phonemes, phonemes
 
 
+@pytest.mark.slow  # espeak-ng's library, found through ldconfig (a process)
 def test_english_words_inside_chinese_keep_unaspirated_stops_where_english_has_them() -> None:
     from kokoro_onnx.tokenizer import Tokenizer
     from misaki.zh import ZHG2P
