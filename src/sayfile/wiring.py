@@ -22,6 +22,8 @@ from sayfile.store import JobStore, build_store
 from sayfile.synthesizer import Observer, Synthesizer
 
 log = logging.getLogger(__name__)
+# How long a stopping process waits for the pieces its sentence threads are making.
+STOP_WAIT_S = 5.0
 
 
 def build_synthesizer(settings: Settings, observer: Observer | None = None) -> Synthesizer:
@@ -90,5 +92,7 @@ class Parts:
         with contextlib.suppress(Exception):
             await self.events.close()
         await self.store.close()
-        self.synthesizer.executor.close()
+        # A piece being made is given a few seconds to end; one hung in its engine is
+        # left behind, so that stopping takes a bounded time (see docs/deploy.md).
+        self.synthesizer.executor.close(wait_s=STOP_WAIT_S)
         self.synthesizer.catalogue.close()

@@ -4,9 +4,11 @@ voices once and run several jobs at a time in fair turns on their own sentence e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import AsyncGenerator
+import signal
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from redis.asyncio import Redis
@@ -24,6 +26,7 @@ from sayfile.models import SpeechRequest
 from sayfile.plans import validate
 from sayfile.settings import Settings
 from sayfile.store.redis import Keys
+from sayfile.supervision import go_with_parent
 from sayfile.synthesizer import SpeechPlan
 
 log = logging.getLogger(__name__)
@@ -147,11 +150,14 @@ def worker_broker() -> AsyncBroker:
     """The broker of a `sayfile worker` process (Taskiq imports this factory): settings from
     the environment, voices loaded at start-up and kept, up to SAYFILE_WORKER_JOBS jobs at a
     time taking fair turns on the process's sentence executor."""
-    from sayfile.wiring import Parts
+    from sayfile.wiring import STOP_WAIT_S, Parts
 
+    # This runs in each worker process, which ends when `sayfile worker` does.
+    go_with_parent(signal.SIGTERM)
     settings = Settings()
     broker = make_broker(settings)
     holder: dict[str, Parts] = {}
+    running: set[asyncio.Task[Any]] = set()
 
     async def startup(state: TaskiqState) -> None:
         parts = Parts.build(settings)
@@ -160,10 +166,25 @@ def worker_broker() -> AsyncBroker:
         holder["parts"] = parts
 
     async def shutdown(state: TaskiqState) -> None:
+        # Stopping (SIGTERM or SIGINT; the supervisor's death): what runs here stops at the
+        # piece being made, as when the process is restarted (a book's part waits for another
+        # turn, a job is failed as interrupted), within STOP_WAIT_S for the runners and as much
+        # again for the pieces, however long an engine call hangs.
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=STOP_WAIT_S)
         if "parts" in holder:
             await holder.pop("parts").close()
 
+    def tracked() -> contextlib.AbstractContextManager[None]:
+        return _tracked(running)
+
     async def synthesize(payload: dict[str, Any]) -> None:
+        with tracked():
+            await _synthesize(payload)
+
+    async def _synthesize(payload: dict[str, Any]) -> None:
         parts = holder["parts"]
         job = Job.from_dict(payload["job"])
         try:
@@ -200,7 +221,8 @@ def worker_broker() -> AsyncBroker:
             return
         turns[0] += 1
         try:
-            more = await parts.books.turn(job_id)
+            with tracked():
+                more = await parts.books.turn(job_id)
         finally:
             turns[0] -= 1
         if more:
@@ -211,3 +233,15 @@ def worker_broker() -> AsyncBroker:
     broker.register_task(synthesize, task_name=TASK_NAME)
     broker.register_task(book, task_name=BOOK_TASK_NAME)
     return broker
+
+
+@contextlib.contextmanager
+def _tracked(running: set[asyncio.Task[Any]]) -> Iterator[None]:
+    """The current task is in `running` while the block runs (so shutdown can stop it)."""
+    task = asyncio.current_task()
+    assert task is not None
+    running.add(task)
+    try:
+        yield
+    finally:
+        running.discard(task)
