@@ -19,10 +19,11 @@ from sayfile.settings import Settings
 
 HANG_FILE_ENV = "SAYFILE_TEST_HANG_FILE"
 VOICE = "hang:beep"
+SLOW_VOICE = "hang:slow"
 
 
 class HangingEngine:
-    """`hang:beep`. `release` ends every hang (never set: hangs for good); `hang_file`, when
+    """`hang:beep` and `hang:slow`. `release` ends every hang (never set: hangs for good); `hang_file`, when
     given and present, is taken (deleted) by the one call that then hangs."""
 
     name = "hang"
@@ -36,7 +37,11 @@ class HangingEngine:
         self.calls = 0
 
     def voices(self) -> list[Voice]:
-        return [Voice(VOICE, "hang", "Beep", "zxx", 16_000, Quality.formant, priority=1)]
+        # `hang:slow` takes 50 ms a piece, as tone's `Slow beep` does (its name says so).
+        return [
+            Voice(VOICE, "hang", "Beep", "zxx", 16_000, Quality.formant, priority=1),
+            Voice(SLOW_VOICE, "hang", "Slow beep", "zxx", 16_000, Quality.formant, priority=2),
+        ]
 
     def _hangs(self, text: str) -> bool:
         if "HANG" in text.split():

@@ -5,9 +5,10 @@ so that the next calls do not queue behind whatever the stuck one holds."""
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sayfile.audio import Samples
 from sayfile.engines.base import Engine
@@ -16,6 +17,8 @@ from sayfile.models import Voice
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Call threads kept waiting per engine (more are started when more calls run at once).
+_IDLE_THREADS = 8
 
 
 class _Call(Generic[T]):
@@ -29,13 +32,7 @@ class _Call(Generic[T]):
         self._result: T | None = None
         self._error: BaseException | None = None
 
-    def start(self, name: str) -> None:
-        # A daemon thread: an abandoned call must never keep the process from exiting
-        # (a ThreadPoolExecutor's threads are joined at exit, which is what SIGTERM then
-        # would wait for).
-        threading.Thread(target=self._run, name=name, daemon=True).start()
-
-    def _run(self) -> None:
+    def run(self) -> None:
         try:
             self._result = self._fn()
         except BaseException as exc:  # handed to the caller, whatever it is
@@ -51,6 +48,37 @@ class _Call(Generic[T]):
         if self._error is not None:
             raise self._error
         return self._result  # type: ignore[return-value]
+
+
+class _CallThreads:
+    """Threads that run calls, kept for the next call once theirs returns (starting a thread
+    costs about as much as a short espeak-ng sentence's tenth). Daemon threads: an abandoned
+    call must never keep the process from exiting (a ThreadPoolExecutor's threads are
+    joined at exit, which is what a SIGTERM would then wait for)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._idle: list[queue.SimpleQueue[_Call[Any]]] = []
+
+    def run(self, call: _Call[Any]) -> None:
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(
+                target=self._serve, args=(inbox,), name=self._name, daemon=True
+            ).start()
+        inbox.put(call)
+
+    def _serve(self, inbox: queue.SimpleQueue[_Call[Any]]) -> None:
+        while True:
+            call = inbox.get()
+            call.run()
+            with self._lock:
+                if len(self._idle) >= _IDLE_THREADS:
+                    return
+                self._idle.append(inbox)
 
 
 class BoundedEngine:
@@ -73,6 +101,7 @@ class BoundedEngine:
         self._running: dict[int, int] = {}
         self._retired: dict[int, Engine] = {}
         self._closed = False
+        self._threads = _CallThreads(f"{self._engine.name}-call")
         self.name = self._engine.name
         self.join_below = self._engine.join_below
         self.replaced = 0  # instances given up, for logs and tests
@@ -101,7 +130,7 @@ class BoundedEngine:
             engine = self._engine
             self._running[id(engine)] = self._running.get(id(engine), 0) + 1
         call = _Call(lambda: fn(engine), lambda: self._returned(engine))
-        call.start(f"{self.name}-call")
+        self._threads.run(call)
         if call.wait(self._timeout):
             return call.result()
         self._give_up(engine)
