@@ -460,6 +460,8 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
         sys.exit("redis-server is needed (apt-get install redis-server)")
+    # Ended by SIGTERM too (a background job ignores SIGINT): everything started is stopped.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(1))
     runs = 1 if args.quick else args.runs
     rng = random.Random(args.seed)
     random.seed(args.seed)
