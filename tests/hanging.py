@@ -23,8 +23,8 @@ SLOW_VOICE = "hang:slow"
 
 
 class HangingEngine:
-    """`hang:beep` and `hang:slow`. `release` ends every hang (never set: hangs for good); `hang_file`, when
-    given and present, is taken (deleted) by the one call that then hangs."""
+    """`hang:beep` and `hang:slow`. `release` ends every hang (never set: hangs for good);
+    `hang_file`, when given and present, is taken (deleted) by the one call that hangs."""
 
     name = "hang"
     join_below = 0
