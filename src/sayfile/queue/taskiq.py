@@ -177,11 +177,8 @@ def worker_broker() -> AsyncBroker:
         if "parts" in holder:
             await holder.pop("parts").close()
 
-    def tracked() -> contextlib.AbstractContextManager[None]:
-        return _tracked(running)
-
     async def synthesize(payload: dict[str, Any]) -> None:
-        with tracked():
+        with _tracked(running):
             await _synthesize(payload)
 
     async def _synthesize(payload: dict[str, Any]) -> None:
@@ -221,7 +218,7 @@ def worker_broker() -> AsyncBroker:
             return
         turns[0] += 1
         try:
-            with tracked():
+            with _tracked(running):
                 more = await parts.books.turn(job_id)
         finally:
             turns[0] -= 1
