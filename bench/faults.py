@@ -396,8 +396,9 @@ def run_once(
     FAULTS[fault](cluster)
     job = wait_finished(cluster, job_id, stuck_after)
     seconds = time.monotonic() - start
-    if job is None:
-        return Outcome(fault, "stuck", seconds, len(orphans(cluster, job_id, False)))
+    if job is None:  # its files are those of a book under way, not orphans
+        held = len(orphans(cluster, job_id, False))
+        return Outcome(fault, "stuck", seconds, 0, f"{held} files of the book under way")
     if job["status"] == "gone":
         return Outcome(fault, "lost", seconds, len(orphans(cluster, job_id, False)), "404")
     if job["status"] == "done":
