@@ -379,7 +379,7 @@ def test_a_hung_engine_process_is_killed_in_time(
     )
     started = time.monotonic()
     r = client.post("/speech", json={"text": "Hello."})
-    assert r.status_code == 500 and r.json()["error"]["code"] == "engine_error"
+    assert r.status_code == 504 and r.json()["error"]["code"] == "engine_timeout"
     assert "longer than 1 s" in r.json()["error"]["message"]
     assert time.monotonic() - started < 10
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import signal
-import sys
 from collections.abc import AsyncIterator
 from importlib.resources import files
 
@@ -29,11 +27,10 @@ from sayfile.queue import build_queue
 from sayfile.quota import StorageQuota
 from sayfile.service import SpeechService
 from sayfile.settings import Settings
+from sayfile.supervision import go_with_parent
 from sayfile.wiring import Parts
 
 log = logging.getLogger(__name__)
-
-_PR_SET_PDEATHSIG = 1
 
 
 async def _sweep_forever(service: SpeechService, interval: float, metrics: Metrics) -> None:
@@ -131,8 +128,5 @@ def worker_app() -> FastAPI:
     process. The worker is asked to stop (SIGTERM, so its jobs are handed back as failed) when
     the supervising process dies, even by SIGKILL; otherwise it would live on, holding the
     port and writing files nobody will ask for."""
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    go_with_parent(signal.SIGTERM)
     return create_app()

@@ -39,6 +39,9 @@ from sayfile.wiring import build_synthesizer
 _PROGRESS_FROM_CHARS = 2000
 _SHUTDOWN_GRACE_SECONDS = 10
 """How long `serve` waits on SIGTERM for open requests to finish."""
+# How long a `sayfile worker` process takes at most to stop once asked: its jobs' runners
+# and the pieces being made get 5 s each (wiring.STOP_WAIT_S), the store the rest.
+WORKER_STOP_SECONDS = 15
 
 app = typer.Typer(
     add_completion=False,
@@ -401,6 +404,7 @@ def worker(
     from taskiq.cli.worker.run import run_worker
 
     from sayfile.queue.taskiq import parallel_sentences_per_process
+    from sayfile.supervision import SUPERVISOR_ENV
 
     try:
         settings = Settings()
@@ -412,6 +416,8 @@ def worker(
     os.environ["SAYFILE_PARALLEL_SENTENCES"] = str(
         parallel_sentences_per_process(settings, processes)
     )
+    # ...and go when this process goes, even if it is killed (see supervision.py).
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
     status = run_worker(
         WorkerArgs(
             broker="sayfile.queue.taskiq:worker_broker",
@@ -420,7 +426,11 @@ def worker(
             max_async_tasks=settings.worker_jobs,
             max_prefetch=0,
             log_level=log_level.upper(),  # type: ignore[arg-type]
-            shutdown_timeout=10,
+            # On SIGTERM the jobs running are stopped at their current piece by the
+            # broker's shutdown (queue/taskiq.py), not waited for: a book's part can take
+            # minutes. Its bound: WORKER_STOP_SECONDS.
+            wait_tasks_timeout=0,
+            shutdown_timeout=WORKER_STOP_SECONDS,
         )
     )
     raise typer.Exit(status or 0)

@@ -14,6 +14,7 @@ SayfileError
  |    +-- InvalidSsml        an SSML document sayfile cannot read; names the line and column
  |    +-- InvalidLexicon     a lexicon file or request entry that cannot be read
  +-- EngineError             an engine failed to produce audio
+ |    +-- EngineTimeout      one engine call ran past SAYFILE_ENGINE_TIMEOUT_SECONDS (504)
  +-- Interrupted             the process making the audio stopped or restarted (503)
  +-- WorkerLost              the process making the audio vanished, or none took it (503)
  +-- Busy                    the synthesis queue is full (503, Retry-After)
@@ -138,6 +139,11 @@ class UploadTooLarge(SayfileError):
 
 class EngineError(SayfileError):
     """A speech engine failed; the message names the engine and voice."""
+
+
+class EngineTimeout(EngineError):
+    """One engine call ran past its time box; the call was abandoned and the engine replaced.
+    A job fails as `engine_error` with this message."""
 
 
 class Interrupted(SayfileError):

@@ -18,6 +18,7 @@ import asyncio
 import heapq
 import itertools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -192,8 +193,10 @@ class SentenceExecutor:
                 for step in heap
             )
 
-    def close(self) -> None:
-        """Cancel what is queued, wait for the steps running, and stop the threads."""
+    def close(self, wait_s: float | None = None) -> None:
+        """Cancel what is queued, wait for the steps running, and stop the threads. With
+        `wait_s`, wait at most that long in all: a step still running then (an engine call
+        that hangs) is left to its daemon thread, which cannot keep the process alive."""
         with self._ready:
             self._stopping = True
             workers, self._workers = self._workers, []
@@ -201,5 +204,6 @@ class SentenceExecutor:
             self._ready.notify_all()
         for step in queued:
             step.future.cancel()
+        deadline = None if wait_s is None else time.monotonic() + wait_s
         for thread in workers:
-            thread.join()
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))

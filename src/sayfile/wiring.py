@@ -25,6 +25,8 @@ from sayfile.store import JobStore, build_store
 from sayfile.synthesizer import Observer, Synthesizer
 
 log = logging.getLogger(__name__)
+# How long a stopping process waits for the pieces its sentence threads are making.
+STOP_WAIT_S = 5.0
 
 
 def build_synthesizer(settings: Settings, observer: Observer | None = None) -> Synthesizer:
@@ -102,7 +104,9 @@ class Parts:
         with contextlib.suppress(Exception):
             await self.events.close()
         await self.store.close()
-        self.synthesizer.executor.close()
+        # A piece being made is given a few seconds to end; one hung in its engine is
+        # left behind, so that stopping takes a bounded time (see docs/deploy.md).
+        self.synthesizer.executor.close(wait_s=STOP_WAIT_S)
         self.remux.close()
         # What `warm_up` froze may be collected again (in tests, the next app's start-up
         # would otherwise keep this one's cycles for good).

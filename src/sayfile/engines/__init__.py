@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from sayfile.engines.base import Engine
+from sayfile.engines.bounded import BoundedEngine
 from sayfile.settings import Settings
 
 
@@ -45,14 +47,18 @@ ENGINES: dict[str, Callable[[Settings], Engine]] = {
 
 
 def build_engines(settings: Settings) -> list[Engine]:
-    """The engines SAYFILE_ENGINES names, best quality first; nothing is loaded until asked.
-    Raises ValueError naming the known engines for an unknown one."""
+    """The engines SAYFILE_ENGINES names, best quality first, each call time-boxed
+    (`BoundedEngine`); nothing is loaded until asked. Raises ValueError naming the known
+    engines for an unknown one."""
     unknown = [name for name in settings.engines if name not in ENGINES]
     if unknown:
         raise ValueError(
             f"SAYFILE_ENGINES: unknown engine {unknown[0]!r}; known: {', '.join(ENGINES)}"
         )
-    return [ENGINES[name](settings) for name in settings.engines]
+    return [
+        BoundedEngine(functools.partial(ENGINES[name], settings), settings.engine_timeout_seconds)
+        for name in settings.engines
+    ]
 
 
-__all__ = ["ENGINES", "Engine", "build_engines"]
+__all__ = ["ENGINES", "BoundedEngine", "Engine", "build_engines"]

@@ -12,7 +12,7 @@ import wave
 import numpy as np
 
 from sayfile.audio import Samples, stretch
-from sayfile.errors import EngineError
+from sayfile.errors import EngineError, EngineTimeout
 from sayfile.models import Quality, Voice
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,11 @@ class EspeakEngine:
                 pipesize=_PIPE_BYTES,
             )
         except subprocess.TimeoutExpired:
-            raise EngineError(
-                f"espeak-ng took longer than {self._timeout:g} s for voice {voice.id}"
+            # The same time box as BoundedEngine's around it (whichever ends first says so);
+            # this one also kills the process.
+            raise EngineTimeout(
+                f"the engine espeak took longer than {self._timeout:g} s for one piece of text "
+                f"in voice {voice.id} (SAYFILE_ENGINE_TIMEOUT_SECONDS); its process was killed"
             ) from None
         if result.returncode != 0:
             log.warning("espeak-ng failed: %s", result.stderr.decode("utf-8", "replace").strip())

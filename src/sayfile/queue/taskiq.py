@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncGenerator
+import signal
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from redis.asyncio import Redis
@@ -25,6 +26,7 @@ from sayfile.models import SpeechRequest
 from sayfile.plans import validate
 from sayfile.settings import Settings
 from sayfile.store.redis import Keys
+from sayfile.supervision import go_with_parent
 from sayfile.synthesizer import SpeechPlan
 
 log = logging.getLogger(__name__)
@@ -190,14 +192,17 @@ def worker_broker() -> AsyncBroker:
     """The broker of a `sayfile worker` process (Taskiq imports this factory): settings from
     the environment, voices loaded at start-up and kept, up to SAYFILE_WORKER_JOBS jobs at a
     time taking fair turns on the process's sentence executor."""
-    from sayfile.wiring import Parts
+    from sayfile.wiring import STOP_WAIT_S, Parts
 
+    # This runs in each worker process, which ends when `sayfile worker` does.
+    go_with_parent(signal.SIGTERM)
     settings = Settings()
     broker = make_broker(settings)
     # Taskiq says "Executing task" at INFO for every message, a book's every turn among
     # them; the runners say at INFO what was made instead.
     logging.getLogger("taskiq.receiver").setLevel(logging.WARNING)
     holder: dict[str, Parts] = {}
+    running: set[asyncio.Task[Any]] = set()
 
     async def startup(state: TaskiqState) -> None:
         parts = Parts.build(settings)
@@ -206,10 +211,22 @@ def worker_broker() -> AsyncBroker:
         holder["parts"] = parts
 
     async def shutdown(state: TaskiqState) -> None:
+        # Stopping (SIGTERM or SIGINT; the supervisor's death): what runs here stops at the
+        # piece being made, as when the process is restarted (a book's part waits for another
+        # turn, a job is failed as interrupted), within STOP_WAIT_S for the runners and as much
+        # again for the pieces, however long an engine call hangs.
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=STOP_WAIT_S)
         if "parts" in holder:
             await holder.pop("parts").close()
 
     async def synthesize(payload: dict[str, Any]) -> None:
+        with _tracked(running):
+            await _synthesize(payload)
+
+    async def _synthesize(payload: dict[str, Any]) -> None:
         parts = holder["parts"]
         job = Job.from_dict(payload["job"])
         try:
@@ -243,7 +260,8 @@ def worker_broker() -> AsyncBroker:
             await kick_book(broker, job_id, 1, declined + 1)
             return
         try:
-            more = await parts.books.turn(job_id)
+            with _tracked(running):
+                more = await parts.books.turn(job_id)
         finally:
             await slots[0].give_back()
         if more:
@@ -254,3 +272,15 @@ def worker_broker() -> AsyncBroker:
     broker.register_task(synthesize, task_name=TASK_NAME)
     broker.register_task(book, task_name=BOOK_TASK_NAME)
     return broker
+
+
+@contextlib.contextmanager
+def _tracked(running: set[asyncio.Task[Any]]) -> Iterator[None]:
+    """The current task is in `running` while the block runs (so shutdown can stop it)."""
+    task = asyncio.current_task()
+    assert task is not None
+    running.add(task)
+    try:
+        yield
+    finally:
+        running.discard(task)
