@@ -864,3 +864,25 @@ async def test_expiry_that_the_store_misses_keeps_the_file_until_it_is_recorded(
     await rig.service.sweep()  # the store is back: expired, then the file goes
     gone = await rig.store.get(job.id)
     assert gone is not None and gone.status == JobStatus.expired and not path.exists()
+
+
+async def test_a_sweep_whose_lock_release_was_lost_does_not_stop_the_next(rig: Rig) -> None:
+    """The sweeper lock is held for a minute: a release lost with the store (a Redis pause)
+    left the cluster without a sweep that long, and a book whose turn was dropped waited
+    with it. The process that still holds the lock sweeps again at once."""
+    rig.store.armed = True
+    rig.store.fault = Fault("unlock", 1)
+    with pytest.raises(StoreUnavailable):
+        await rig.service.sweep()
+    rig.store.armed = False
+    job = await rig.job(rig.plan())
+    await rig.store.change(job.id, {JobStatus.queued}, status=JobStatus.running)
+    await rig.store.change(
+        job.id, {JobStatus.running}, status=JobStatus.done, expires_at=rig.clock.now - 1, bytes=1
+    )
+    await rig.clock.advance(1)  # far less than the lock's minute
+    await rig.service.sweep()
+    swept = await rig.store.get(job.id)
+    assert swept is not None and swept.status == JobStatus.expired
+    # Released this time: another process may take the lock now.
+    assert await rig.store.try_lock("sweeper", 1) is not None

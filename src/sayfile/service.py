@@ -88,6 +88,7 @@ _MAX_CHAPTERS = 100_000
 _DOWNLOAD_CLAIM_S = 3600.0
 # The cover picture's file in a book's folder, by its media type.
 _COVER_FILES = {"image/jpeg": "cover.jpg", "image/png": "cover.png"}
+_SWEEPER = "sweeper"  # the store lock of the one process sweeping at a time
 _RESTARTED = "interrupted because the server restarted before it finished; please submit it again"
 _LOST = (
     "the worker synthesizing this job stopped (it crashed or was killed); please submit it again"
@@ -183,6 +184,8 @@ class SpeechService:
         self._claims: dict[str, str] = {}
         # Voice samples being made, by cache key.
         self._samples: dict[str, asyncio.Lock] = {}
+        # The sweeper lock's token while this process may still hold it (its release failed).
+        self._sweeper_token: str | None = None
 
     # -- validation -----------------------------------------------------------------------
 
@@ -807,13 +810,21 @@ class SpeechService:
         """Fail jobs whose process died, expire what is due, forget old records, and remove
         files nobody owns. One process sweeps at a time. Returns the files deleted."""
         # The lock outlives a sweep that hangs, but not the next round by much.
-        token = await self.store.try_lock("sweeper", self.settings.sweep_interval_seconds + 60)
-        if token is None:
-            return 0
+        seconds = self.settings.sweep_interval_seconds + 60
+        token = self._sweeper_token
+        if token is None or not await self.store.extend_lock(_SWEEPER, token, seconds):
+            # Not ours (any more): take it if no other process holds it.
+            token = await self.store.try_lock(_SWEEPER, seconds)
+            if token is None:
+                return 0
+        # Kept until released: a release lost with the store (a Redis pause) would otherwise
+        # leave every process, this one too, without a sweep for a minute.
+        self._sweeper_token = token
         try:
             return await self._sweep()
         finally:
-            await self.store.unlock("sweeper", token)
+            await self.store.unlock(_SWEEPER, token)
+            self._sweeper_token = None
 
     async def _sweep(self) -> int:
         now = self._clock()
