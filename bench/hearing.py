@@ -6,9 +6,10 @@ wetext alone, English and Italian as written), scored as character (Mandarin) an
 
 Both the written sentence and what Whisper writes are put in words by the same normaliser
 before they are compared, so that "$45.99" and "forty-five dollars and ninety-nine cents"
-(or "12,50€" and "dodici euro e cinquanta") count as the same; the score is about what was
-heard, not how it was written. `--show` prints, per sentence, the error, the sentence, the
-words said, the phonemes the voice was given and what Whisper wrote.
+(or "12,50€" and "dodici euro e cinquanta") count as the same, and an Italian word written
+two ways for one sound (ha and a, d' and di) is written one way on both sides; the score is
+about what was heard, not how it was written. `--show` prints, per sentence, the error, the
+sentence, the words said, the phonemes the voice was given and what Whisper wrote.
 
     PYTHONPATH=src .venv/bin/python bench/hearing.py [--before] [--show] [--languages zh it]
         [--voice it=kokoro:im_nicola]

@@ -213,6 +213,13 @@ HELD_OUT_ITALIAN = [
     "Il pacco pesa 3 kg e arriva tra 2 giorni.",
     "Quest'anno l'azienda ha assunto 120 persone.",
     "Il volo per Parigi parte alle 7:05 dal terminal 1.",
+    # six more, written before they were first heard, so that 0.05 is measurable (22)
+    "Mia figlia compie 7 anni il 2 aprile.",
+    "Il supermercato chiude alle 20:00 la domenica.",
+    "Ho prenotato una camera per 2 notti a 95 euro a notte.",
+    "Il treno delle 18:40 ha un ritardo di 25 minuti.",
+    "Per la torta servono 500 g di farina e 3 uova.",
+    "L'ufficio è al quarto piano, stanza 12.",
 ]
 # What the slow tests below allow (bench/hearing.py measures before and after: docs/benchmarks.md).
 MANDARIN_CER = 0.05  # the goal (bench/hearing.py: 0.042 on all 22, docs/benchmarks.md)
@@ -383,11 +390,29 @@ def test_the_engine_gets_the_words_as_said_and_timings_keep_them_as_written(
 def canonical(words: Normalisation, text: str, language: str) -> str:
     """`text` put in words as sayfile says it, so that what Whisper writes ("$45.99", "8.30am")
     and what was written compare by what is heard. 幺 counts as 一 (Whisper base writes it 要
-    even for text written out as spoken, issue 22); an acronym is one word (U.S., US, U S)."""
+    even for text written out as spoken, issue 22); an acronym is one word (U.S., US, U S).
+    Italian is also spelled as it sounds where its spelling has two ways for one word
+    (`italian_spelling`)."""
     if language.startswith("zh"):
         text = re.sub(r"要(?=\d{10}(?!\d))", "1", text)  # a mobile number's first digit
         return words.said(text, language).replace("幺", "一")
-    return re.sub(r"\b([A-Z]) (?=[A-Z]\b)", r"\1", words.said(text, language))
+    said = re.sub(r"\b([A-Z]) (?=[A-Z]\b)", r"\1", words.said(text, language))
+    return italian_spelling(said) if language.startswith("it") else said
+
+
+# The h of ho, hai, ha, hanno is never said: Italian writes it only to tell these forms of
+# avere from o, ai, a, anno, which sound the same. Whisper cannot hear which was meant.
+_SILENT_H = re.compile(r"\b[Hh](?=(?:o|ai|a|anno)\b)")
+# d' is di with its vowel elided before another vowel ("d'identità"); Italian writes either
+# ("di identità" is also correct), and said at speed they are one sound.
+_ELIDED_DI = re.compile(r"\b([Dd])['\u2019\u02bc]\s*(?=[aeiouàèéìòù])", re.IGNORECASE)
+
+
+def italian_spelling(text: str) -> str:
+    """Italian words that are one word said two ways in writing, written one way: the silent
+    h of ho, hai, ha, hanno dropped, the elided d' as di. Applied to both the written
+    sentence and what was heard, so a word misheard (ha as è, d' as da) still counts."""
+    return _ELIDED_DI.sub(lambda found: found[1] + "i ", _SILENT_H.sub("", text))
 
 
 @pytest.mark.parametrize(
@@ -402,6 +427,11 @@ def canonical(words: Normalisation, text: str, language: str) -> str:
         ("Il pacco pesa 3 kg.", "Il pacco pesa tre chili."),
         ("Ha superato l'esame.", "ha superato l’esame"),
         ("La fermata dell'autobus.", "La fermata dell' autobus."),
+        # one word, two spellings: the silent h of avere, d' for di
+        ("L'appartamento ha tre camere.", "L'appartamento a tre camere."),
+        ("Hanno chiamato, ma io ho già mangiato.", "Anno chiamato, ma io o già mangiato."),
+        ("Devo rinnovare la carta d'identità.", "Devo rinnovare la carta di identità."),
+        ("Un bicchiere d\u2019acqua.", "Un bicchiere di acqua."),
     ],
 )
 def test_italian_heard_as_written_scores_nothing(
@@ -418,7 +448,13 @@ def test_italian_heard_as_written_scores_nothing(
         # not hearing (an elided word is a word: dov' è, d' identità)
         ("Mia sorella lavora in una scuola.", "Mi assorella lavora in una scuola.", 2, 6),
         ("Scusi, sa dov'è la fermata?", "Scusi, sado ve la fermata.", 3, 6),
-        ("Devo rinnovare la carta d'identità.", "Devo rinnovare la carta di identità.", 1, 6),
+        ("Devo rinnovare la carta d'identità.", "Devo rinnovare la carta identità.", 1, 6),
+        ("Devo rinnovare la carta d'identità.", "Devo rinnovare la carta da identità.", 1, 6),
+        # the silent h spares the spelling, not the word: ha left out or heard as è counts
+        ("L'azienda ha assunto 120 persone.", "L'azienda assunto 120 persone.", 1, 6),
+        ("Mi ha detto di sì.", "Mi è detto di sì.", 1, 5),
+        ("Hanno chiamato ieri.", "Anni chiamato ieri.", 1, 3),
+        ("Ho la chiave.", "Hotel a chiave.", 2, 3),
         ("Il biglietto costa 12,50 euro.", "Il biglietto costa 12 euro.", 2, 7),
     ],
 )
