@@ -458,6 +458,7 @@ def main() -> None:
     parser.add_argument("--stuck-after", type=float, default=120.0)
     parser.add_argument("--keep", action="store_true", help="keep the folder (logs)")
     parser.add_argument("--json", type=Path, help="write every run's outcome here")
+    parser.add_argument("--only", choices=list(FAULTS), help="inject this fault alone")
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
         sys.exit("redis-server is needed (apt-get install redis-server)")
@@ -483,7 +484,7 @@ def main() -> None:
                 raise RuntimeError(f"the book without faults is not whole: {job}")
         baseline = statistics.median(times)
         print(f"book: {len(said)} sentences, {baseline:.1f} s without faults", flush=True)
-        plan = [fault for fault in FAULTS for _ in range(runs)]
+        plan = [fault for fault in FAULTS if args.only in (None, fault) for _ in range(runs)]
         rng.shuffle(plan)
         for number, fault in enumerate(plan, 1):
             settle(cluster)

@@ -403,6 +403,19 @@ async def test_only_one_lock_holder(store: JobStore) -> None:
     assert await store.try_lock("sweeper", 30) is not None  # an expired lock is free
 
 
+async def test_a_lock_taken_with_the_holders_own_token_is_known_by_it(store: JobStore) -> None:
+    """A holder that brings its own token finds the lock is its own even if the answer to
+    its `try_lock` was lost: `extend_lock` with that token succeeds, for it alone."""
+    mine = "token-of-this-process"
+    assert await store.try_lock("sweeper", 30, mine) == mine
+    assert await store.try_lock("sweeper", 30, mine) is None  # held: not taken twice
+    assert await store.try_lock("sweeper", 30) is None
+    assert await store.extend_lock("sweeper", mine, 30)
+    assert not await store.extend_lock("sweeper", "another-token", 30)
+    await store.unlock("sweeper", mine)
+    assert await store.try_lock("sweeper", 30) is not None
+
+
 async def test_status_counts_and_ping(store: JobStore) -> None:
     await store.ping()
     jobs = [

@@ -10,6 +10,7 @@ import functools
 import io
 import json
 import logging
+import secrets
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, replace
@@ -184,8 +185,9 @@ class SpeechService:
         self._claims: dict[str, str] = {}
         # Voice samples being made, by cache key.
         self._samples: dict[str, asyncio.Lock] = {}
-        # The sweeper lock's token while this process may still hold it (its release failed).
-        self._sweeper_token: str | None = None
+        # This process's token for the sweeper lock: an answer lost with the store (a Redis
+        # pause) when taking or releasing it must not leave the lock held by nobody known.
+        self._sweeper_token = secrets.token_hex(16)
 
     # -- validation -----------------------------------------------------------------------
 
@@ -812,19 +814,15 @@ class SpeechService:
         # The lock outlives a sweep that hangs, but not the next round by much.
         seconds = self.settings.sweep_interval_seconds + 60
         token = self._sweeper_token
-        if token is None or not await self.store.extend_lock(_SWEEPER, token, seconds):
-            # Not ours (any more): take it if no other process holds it.
-            token = await self.store.try_lock(_SWEEPER, seconds)
-            if token is None:
-                return 0
-        # Kept until released: a release lost with the store (a Redis pause) would otherwise
-        # leave every process, this one too, without a sweep for a minute.
-        self._sweeper_token = token
+        # Ours already (taken or kept by a call whose answer was lost: every process would
+        # otherwise wait the lock's minute for a sweep), or free: this process sweeps.
+        ours = await self.store.extend_lock(_SWEEPER, token, seconds)
+        if not ours and await self.store.try_lock(_SWEEPER, seconds, token) is None:
+            return 0
         try:
             return await self._sweep()
         finally:
             await self.store.unlock(_SWEEPER, token)
-            self._sweeper_token = None
 
     async def _sweep(self) -> int:
         now = self._clock()

@@ -27,10 +27,12 @@ class JobStore(Protocol):
     - `delete(id)` forgets a record.
     - `status_counts()` counts records by status (every status present, zeros included);
       `ping()` checks the store answers.
-    - `try_lock(name, seconds)` returns a token to exactly one caller until `unlock(name,
-      token)` or until `seconds` pass, None to the others (one sweeper at a time, one
-      process per part of a book); `extend_lock(name, token, seconds)` keeps a lock still
-      held `seconds` more, False when it was lost.
+    - `try_lock(name, seconds, token=None)` returns a token to exactly one caller until
+      `unlock(name, token)` or until `seconds` pass, None to the others (one sweeper at a
+      time, one process per part of a book); the caller may bring its own `token` (a new
+      random one is made otherwise), so that after an answer lost on the way it can still
+      find the lock is its own; `extend_lock(name, token, seconds)` keeps a lock still held
+      `seconds` more, False when it was lost.
     - `close()` releases connections. Every method raises StoreUnavailable when the store
       cannot be reached.
     """
@@ -61,7 +63,7 @@ class JobStore(Protocol):
 
     async def ping(self) -> None: ...
 
-    async def try_lock(self, name: str, seconds: float) -> str | None: ...
+    async def try_lock(self, name: str, seconds: float, token: str | None = None) -> str | None: ...
 
     async def unlock(self, name: str, token: str) -> None: ...
 

@@ -90,12 +90,12 @@ class MemoryJobStore:
     async def ping(self) -> None:
         return None
 
-    async def try_lock(self, name: str, seconds: float) -> str | None:
+    async def try_lock(self, name: str, seconds: float, token: str | None = None) -> str | None:
         now = self._clock()
         held = self._locks.get(name)
         if held is not None and held[1] > now:
             return None
-        token = secrets.token_hex(16)
+        token = token or secrets.token_hex(16)
         self._locks[name] = (token, now + seconds)
         return token
 

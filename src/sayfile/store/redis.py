@@ -260,8 +260,8 @@ class RedisJobStore:
         await self._change(job_id, lambda job: None)
 
     @_guard
-    async def try_lock(self, name: str, seconds: float) -> str | None:
-        token = secrets.token_hex(16)
+    async def try_lock(self, name: str, seconds: float, token: str | None = None) -> str | None:
+        token = token or secrets.token_hex(16)
         ok = await self._redis.set(self.keys.lock(name), token, nx=True, px=int(seconds * 1000))
         return token if ok else None
 

@@ -175,8 +175,8 @@ class SqliteJobStore:
         async with db.execute("SELECT 1") as cursor:
             await cursor.fetchone()
 
-    async def try_lock(self, name: str, seconds: float) -> str | None:
-        token = secrets.token_hex(16)
+    async def try_lock(self, name: str, seconds: float, token: str | None = None) -> str | None:
+        token = token or secrets.token_hex(16)
         async with self._lock:
             db = await self._conn()
             now = time.time()
