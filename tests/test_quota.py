@@ -18,9 +18,12 @@ from sayfile.store.memory import MemoryJobStore
 QUOTA = 100_000
 
 
-def _job(reserved: int, status: JobStatus = JobStatus.queued) -> Job:
+def reserved_job(
+    reserved: int, status: JobStatus = JobStatus.queued, job_id: str | None = None
+) -> Job:
+    """A job record holding a reservation of `reserved` bytes."""
     return Job(
-        id=new_job_id(),
+        id=job_id or new_job_id(),
         status=status,
         format="mp3",
         voice="tone",
@@ -42,7 +45,7 @@ def _processes(folder: Path) -> tuple[MemoryJobStore, AudioFiles, StorageQuota, 
 
 
 async def _admit(quota: StorageQuota, store: MemoryJobStore, estimate: int) -> Job:
-    job = _job(estimate)
+    job = reserved_job(estimate)
     async with quota.admitting(estimate):
         await store.add(job)
     return job

@@ -17,10 +17,11 @@ from sayfile.audio import FORMATS
 from sayfile.errors import StorageFull
 from sayfile.events import DELETED, JobEvent, LocalJobEvents
 from sayfile.files import PART, AudioFiles
-from sayfile.jobs import Job, JobStatus, new_job_id
+from sayfile.jobs import JobStatus, new_job_id
 from sayfile.quota import StorageQuota, estimate_bytes
 from sayfile.settings import Settings
 from sayfile.store.memory import MemoryJobStore
+from test_quota import reserved_job
 
 QUOTA = 10_000
 
@@ -49,17 +50,7 @@ class Quota:
     async def reserve(self, job_id: str, estimate: int) -> None:
         """Admit a job as the service does: its record, with its reservation, is stored
         while the quota holds the room."""
-        job = Job(
-            id=job_id,
-            status=JobStatus.queued,
-            format="mp3",
-            voice="tone:beep",
-            key="k",
-            stem="s",
-            created_at=0.0,
-            expires_at=10**10,
-            reserved_bytes=estimate,
-        )
+        job = reserved_job(estimate, job_id=job_id)
         async with self.quota.admitting(estimate):
             await self.store.add(job)
 
