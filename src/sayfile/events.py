@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from sayfile.bounded import KEPT_JOBS, LruMap
 from sayfile.jobs import JobStatus
+from sayfile.lru_map import KEPT_JOBS, LruMap
 
 if TYPE_CHECKING:
     from redis.asyncio.client import PubSub

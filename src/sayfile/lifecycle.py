@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sayfile.bounded import KEPT_JOBS, LruMap
 from sayfile.errors import DiskFull, EngineError, Interrupted, SayfileError, WorkerLost
 from sayfile.events import DELETED, JobEvent, JobEvents
 from sayfile.jobs import FailureReason, Job, JobStatus
+from sayfile.lru_map import KEPT_JOBS, LruMap
 from sayfile.pace import PaceBook
 from sayfile.store import JobStore
 

@@ -38,7 +38,6 @@ from sayfile.books import (
     open_book,
     title_of,
 )
-from sayfile.bounded import KEPT_JOBS, LruMap
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.chapters import chapter_marks
 from sayfile.errors import (
@@ -60,6 +59,7 @@ from sayfile.events import JobEvents
 from sayfile.files import PART, AudioFiles
 from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, is_job_id, new_job_id
 from sayfile.lifecycle import JobLifecycle, failure_error
+from sayfile.lru_map import KEPT_JOBS, LruMap
 from sayfile.markup import TextFormat, spoken, text_format
 from sayfile.models import BookChoice, BookUpload, SpeechRequest, Voice
 from sayfile.naming import stem_for, title_stem

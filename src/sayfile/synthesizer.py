@@ -32,11 +32,11 @@ from sayfile.audio import (
     open_encoder,
     resample,
 )
-from sayfile.bounded import LruMap
 from sayfile.catalogue import Catalogue, sample_text
 from sayfile.engines import Engine
 from sayfile.lexicon import Lexicon
 from sayfile.loudness import LoudnessLevel
+from sayfile.lru_map import LruMap
 from sayfile.models import Voice
 from sayfile.normalisation import Normalisation
 from sayfile.scheduler import Lane, SentenceExecutor, Turn

@@ -3,8 +3,8 @@ and loudness targets rounded to a fixed set."""
 
 from __future__ import annotations
 
-from sayfile.bounded import LruMap
 from sayfile.events import JobEvent, LocalJobEvents
+from sayfile.lru_map import LruMap
 from sayfile.plans import _loudness
 
 
