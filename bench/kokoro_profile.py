@@ -240,12 +240,12 @@ def feeds(engine: KokoroEngine) -> dict[str, dict[str, Any]]:
     return made
 
 
-def compare(repeats: int, graphs: bool) -> None:
+def compare(repeats: int, graphs: bool, variants: list[str]) -> None:
     engine = KokoroEngine()
     inputs = feeds(engine)
     model = assemble_model(default_folder())
     sessions: dict[str, Any] = {}
-    for variant in VARIANTS:
+    for variant in ["current", *(v for v in variants if v != "current")]:
         began = time.process_time()
         sessions[variant] = session(variant, model)
         loaded = time.process_time() - began
@@ -408,10 +408,15 @@ def main() -> None:
     parser.add_argument(
         "--graphs", action="store_true", help="with --ab: the rewritten graphs too (needs onnx)"
     )
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"with --ab: which session variants, comma-separated (of {', '.join(VARIANTS)})",
+    )
     args = parser.parse_args()
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     if args.ab:
-        compare(args.repeats, args.graphs)
+        compare(args.repeats, args.graphs, args.variants.split(","))
     else:
         profile(args.repeats)
 
