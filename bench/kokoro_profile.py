@@ -3,7 +3,7 @@ long Mandarin sentence through sayfile's Kokoro engine, operator time summed by 
 the model it belongs to, sayfile's own share beside it, and session variants measured
 against the current one.
 
-    PYTHONPATH=src .venv/bin/python bench/kokoro_profile.py [--repeats 3] [--ab]
+    PYTHONPATH=src .venv/bin/python bench/kokoro_profile.py [--repeats 3] [--ab | --lengths]
 
 The stages are named by the graph's node names: `encoder/bert` and `encoder/text_encoder`
 read the phonemes, `encoder/predictor`, `encoder/shared`, `encoder/F0`, `encoder/N` predict
@@ -221,12 +221,14 @@ def session(variant: str, model: Path) -> Any:
     )
 
 
-def feeds(engine: KokoroEngine) -> dict[str, dict[str, Any]]:
+def feeds(
+    engine: KokoroEngine, sentences: dict[str, tuple[str, str]] = SENTENCES
+) -> dict[str, dict[str, Any]]:
     """Each sentence's model input, as the engine makes it."""
     normalisation = Normalisation()
     model = engine._loaded()
     made = {}
-    for language, (voice_id, text) in SENTENCES.items():
+    for language, (voice_id, text) in sentences.items():
         voice: Voice = next(v for v in engine.voices() if v.id == voice_id)
         tokens = model.tokenizer.tokenize(
             engine.phonemes(voice, normalisation.said(text, voice.language))
@@ -293,6 +295,48 @@ def compare(repeats: int, graphs: bool, variants: list[str]) -> None:
             + " | ".join(f"{m:.3f}" for m in medians)
             + f" | {' / '.join(f'{r:.2f}' for r in ratios)}"
             + (" | length differs |" if difference == float("inf") else f" | {difference:.4f} |")
+        )
+
+
+def lengths(repeats: int) -> None:
+    """The English sentence's first 4, 8, 16, 32 and all words as one piece each: CPU per
+    audio second on one thread, and the wall time of one piece on one and on two threads
+    (what a stream's first piece waits)."""
+    voice_id, text = SENTENCES["en"]
+    words = text.split()
+    pieces = {
+        str(count): (voice_id, " ".join(words[:count]))
+        for count in (4, 8, 16, 32, len(words))
+        if count <= len(words)
+    }
+    inputs = feeds(KokoroEngine(), pieces)
+    model = assemble_model(default_folder())
+    sessions = {"1 thread": session("current", model), "2 threads": session("2 threads", model)}
+    spent: dict[tuple[str, str], list[float]] = defaultdict(list)
+    walls: dict[tuple[str, str], list[float]] = defaultdict(list)
+    seconds: dict[str, float] = {}
+    for count, feed in inputs.items():
+        for made in sessions.values():
+            made.run(None, feed)  # warm
+        for _ in range(repeats):
+            for name, made in sessions.items():
+                began, clock = time.process_time(), time.perf_counter()
+                out = made.run(None, feed)
+                walls[count, name].append(time.perf_counter() - clock)
+                spent[count, name].append(time.process_time() - began)
+                seconds[count] = out[0].size / 24_000
+    print(
+        "| words | tokens | audio s | CPU-s per audio s, 1 thread | wall s, 1 thread | "
+        "wall s, 2 threads | 2 threads: wall / CPU against 1 |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for count, feed in inputs.items():
+        one, two = (statistics.median(walls[count, n]) for n in sessions)
+        cpu_one, cpu_two = (statistics.median(spent[count, n]) for n in sessions)
+        print(
+            f"| {count} | {feed['tokens'].size - 2} | {seconds[count]:.2f} "
+            f"| {cpu_one / seconds[count]:.3f} | {one:.2f} | {two:.2f} "
+            f"| {two / one:.2f} / {cpu_two / cpu_one:.2f} |"
         )
 
 
@@ -406,6 +450,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ab", action="store_true", help="compare session variants instead")
     parser.add_argument(
+        "--lengths", action="store_true", help="cost by piece length, 1 and 2 threads"
+    )
+    parser.add_argument(
         "--graphs", action="store_true", help="with --ab: the rewritten graphs too (needs onnx)"
     )
     parser.add_argument(
@@ -415,7 +462,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    if args.ab:
+    if args.lengths:
+        lengths(args.repeats)
+    elif args.ab:
         compare(args.repeats, args.graphs, args.variants.split(","))
     else:
         profile(args.repeats)
