@@ -20,6 +20,7 @@ the int8 convolutions made float again.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import statistics
@@ -340,12 +341,21 @@ def lengths(repeats: int) -> None:
         )
 
 
+def onnx_modules() -> tuple[Any, Any, Any]:
+    """The `onnx` package (not one of sayfile's dependencies: `pip install onnx==1.19.0`)."""
+    onnx = importlib.import_module("onnx")
+    return (
+        onnx,
+        importlib.import_module("onnx.helper"),
+        importlib.import_module("onnx.numpy_helper"),
+    )
+
+
 def signed_weights_graph(source: Path, folder: Path) -> Path:
     """The model `source` with its convolutions' uint8 weights as int8 (each weight and its
     zero point less 128: the same products, so the same samples), written into `folder`.
     onnxruntime's int8 kernels on CPUs with VNNI take a uint8 input and int8 weights."""
-    import onnx
-    from onnx import numpy_helper
+    onnx, _, numpy_helper = onnx_modules()
 
     graph_model = onnx.load(str(source))
     graph = graph_model.graph
@@ -376,8 +386,7 @@ def float_conv_graph(source: Path, folder: Path) -> Path:
     ((w - zero point) x scale) and the float bias; the nodes nothing reads any more are
     dropped. The other int8 operators (MatMul, LSTM, Gather) stay as they are."""
     target = folder / FLOAT_CONV_FILE
-    import onnx
-    from onnx import helper, numpy_helper
+    onnx, helper, numpy_helper = onnx_modules()
 
     graph_model = onnx.load(str(source))
     graph = graph_model.graph
