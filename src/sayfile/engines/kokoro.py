@@ -191,15 +191,22 @@ class KokoroEngine:
 
         model = assemble_model(self._folder)
         styles = self._styles_file()
+        session = onnxruntime.InferenceSession(
+            str(model), sess_options=self._session_options(), providers=["CPUExecutionProvider"]
+        )
+        return Kokoro.from_session(session, str(styles))
+
+    def _session_options(self) -> Any:
+        """onnxruntime's options for the shared session (bench/kokoro_profile.py measures
+        them against others)."""
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
         # Threads that spin while idle steal the other sentence's core on a small machine.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = onnxruntime.InferenceSession(
-            str(model), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        return Kokoro.from_session(session, str(styles))
+        return options
 
     def _styles_file(self) -> Path:
         """Every voice's style table in one file, as kokoro-onnx loads them (made once)."""
