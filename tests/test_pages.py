@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from sayfile.api import messages
 from sayfile.api.errors import STATUS
 
-# Real voices, server processes or the fuzzer: left out of `make test-fast`.
-pytestmark = pytest.mark.slow
+# The page itself comes from an app with the real voices (espeak-ng lists them as a process):
+# those tests are slow; the tables of words are checked in the fast layer.
+SLOW = pytest.mark.slow
 
 
 def test_every_language_has_every_string() -> None:
@@ -64,6 +65,7 @@ def test_the_switch_beats_the_cookie_which_beats_the_browser() -> None:
     assert messages.choose("klingon", None, "zh") == "zh-CN"
 
 
+@SLOW
 def test_page_follows_accept_language_and_the_switch_is_remembered(client: TestClient) -> None:
     page = client.get("/", headers={"accept-language": "zh-CN,zh;q=0.9"})
     assert '<html lang="zh-CN">' in page.text
@@ -79,6 +81,7 @@ def test_page_follows_accept_language_and_the_switch_is_remembered(client: TestC
     assert '<html lang="en">' in again.text and ">Download</button>" in again.text
 
 
+@SLOW
 def test_page_hands_its_words_to_the_script(client: TestClient) -> None:
     page = client.get("/?lang=zh-CN").text
     found = re.search(r'<script type="application/json" id="app-data">(.*?)</script>', page)
@@ -89,6 +92,7 @@ def test_page_hands_its_words_to_the_script(client: TestClient) -> None:
     assert data["limits"] == {"direct": 5000, "job": 200_000, "preview": 300}
 
 
+@SLOW
 def test_form_post_error_reads_in_the_page_language(client: TestClient) -> None:
     r = client.post(
         "/speech",
@@ -102,6 +106,7 @@ def test_form_post_error_reads_in_the_page_language(client: TestClient) -> None:
     assert '<option value="zh-CN" selected>' not in r.text
 
 
+@SLOW
 def test_api_key_field_only_when_keys_are_set(make_client: Callable[..., TestClient]) -> None:
     assert 'name="api_key"' not in make_client().get("/").text
     page = make_client(api_keys=["k1"]).get("/", headers={"accept-language": "zh-CN"}).text
@@ -109,6 +114,7 @@ def test_api_key_field_only_when_keys_are_set(make_client: Callable[..., TestCli
     assert '<input id="api-key" name="api_key" type="password"' in page
 
 
+@SLOW
 def test_languages_are_listed_by_their_own_names_neural_first(client: TestClient) -> None:
     """One choice per language, named in its own words; those a neural voice speaks come
     first and are marked; espeak-ng's Mandarin (it reads Latin letters in Chinese text as

@@ -905,3 +905,35 @@ async def test_a_sweeper_lock_taken_with_its_answer_lost_is_still_its_holders(ri
     await rig.service.sweep()
     swept = await rig.store.get(job.id)
     assert swept is not None and swept.status == JobStatus.expired
+
+
+async def test_a_turn_whose_folder_another_turn_removed_leaves_the_reason_to_it(
+    tmp_path: Path,
+) -> None:
+    """On a full disk shared with the store, the turn that hit it removes the book's folder
+    first (to make room for the record) and records `disk_full` after. Another turn still
+    writing then met a missing folder and recorded "internal error (FileNotFoundError)"
+    first (seen in CI); it now leaves the reason to the turn that removed the folder."""
+    engine = GatedEngine()
+    rig = Rig(tmp_path, engine)
+    try:
+        job = await rig.book()
+        folder = BookFolder(rig.files.book_dir(job.id))
+        manifest = folder.manifest()
+        second = manifest.parts[1]
+        hung = replace(second, ssml=second.ssml.replace("The wind", "HANG wind", 1))
+        folder.create(replace(manifest, parts=(manifest.parts[0], hung, *manifest.parts[2:])))
+        assert await rig.books.turn(job.id) is True  # the first part
+        turn = asyncio.create_task(rig.books.turn(job.id))
+        await asyncio.to_thread(engine.entered.wait, 30)
+        await asyncio.to_thread(rig.files.remove_book, job.id)  # the other turn, on ENOSPC
+        engine.release.set()
+        assert await turn is False
+        running = await rig.store.get(job.id)
+        assert running is not None and running.status == JobStatus.running
+        message = "the server ran out of disk space while writing the audio"
+        failed = await rig.lifecycle.fail(job.id, FailureReason.disk_full, message)
+        assert failed is not None and failed.reason == FailureReason.disk_full
+    finally:
+        engine.release.set()
+        rig.close()

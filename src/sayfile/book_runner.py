@@ -137,6 +137,13 @@ class BookRunner:
             JobStatus.done,
         ):
             return "the book is finished or deleted"  # its folder went under this turn
+        if isinstance(exc, FileNotFoundError) and not await asyncio.to_thread(
+            self.files.book_dir(job_id).is_dir
+        ):
+            # Removed under this turn by another that is ending the book (a full disk frees
+            # room before it records why): that one records the true reason. A folder gone
+            # with nobody to say why is found by the next turn (`_Unusable`).
+            return "the book's folder went under this turn; the turn that removed it says why"
         if isinstance(exc, _Unusable):
             failure: Failure | None = Failure(FailureReason.internal_error, str(exc))
         else:

@@ -137,6 +137,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_disk_full": "The server ran out of disk space while making the audio. Try "
         "again later.",
         "error_engine_error": "The voice failed to make the audio. Try another voice.",
+        "error_engine_timeout": "The voice took too long on a piece of the text. Try again, "
+        "or try another voice.",
         "error_interrupted": "The server restarted while making the audio. Please try again.",
         "error_being_downloaded": "This one-time link is being downloaded right now.",
         "error_cross_site_form": "This form was sent from another site. Use this server's page.",
@@ -276,6 +278,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_too_many_active": "你正在生成的文件已达到每人上限，请等其中一个完成。",
         "error_disk_full": "服务器在生成音频时磁盘空间不足，请稍后再试。",
         "error_engine_error": "该声音生成音频失败，请换一个声音试试。",
+        "error_engine_timeout": "该声音处理一段文字用时过长，请再试一次，或换一个声音。",
         "error_interrupted": "生成音频时服务器重新启动了，请再试一次。",
         "error_being_downloaded": "这个一次性链接正在被下载。",
         "error_cross_site_form": "此表单来自其他网站，请使用本服务器的页面。",
