@@ -22,6 +22,7 @@ from conftest import (
     RedisServer,
     Server,
     decode,
+    decode_in_process,
     job_under_way,
     start_worker,
     stop_worker,
@@ -131,11 +132,14 @@ def test_200_mixed_requests_across_two_apis_and_two_workers(make_cluster: Cluste
             return await asyncio.gather(*(_request(urls, client, i) for i in range(200)))
 
     results = asyncio.run(run_all())
-    for case, data, disposition in results:
+    for i, (case, data, disposition) in enumerate(results):
         fmt = FORMATS[case["format"]]
         assert disposition == content_disposition(stem_for(case["text"]), fmt.extension)
         words = case["text"].count("words")
-        assert decode(data, case["format"]).duration_s > 0.5 + 0.3 * words
+        # Debian's ffmpeg (independent of the encoders) for one in seven, every format among
+        # them, PyAV in process for the rest: 200 ffmpeg processes cost half a minute.
+        read = decode if i % 7 == 0 else decode_in_process
+        assert read(data, case["format"]).duration_s > 0.5 + 0.3 * words
 
 
 def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from conftest import Server, Speech, decode, wait_done
+from conftest import Server, Speech, decode, decode_in_process, wait_done
 from sayfile.audio import FORMATS
 from sayfile.naming import content_disposition, stem_for
 
@@ -71,7 +71,10 @@ def test_200_concurrent_mixed_requests_each_get_their_own_audio(
         chunks = speech.samples(plan, quick_start=i % 3 == 1)
         expected = sum(c.size for c in chunks) / plan.voice.sample_rate
         tolerance = 0.1 if case["voice"].startswith("espeak") else 0.25 * expected
-        assert decode(data, case["format"]).duration_s == pytest.approx(expected, abs=tolerance)
+        # Debian's ffmpeg (independent of the encoders) for one in seven, every format among
+        # them, PyAV in process for the rest: 200 ffmpeg processes cost half a minute.
+        read = decode if i % 7 == 0 else decode_in_process
+        assert read(data, case["format"]).duration_s == pytest.approx(expected, abs=tolerance)
 
 
 @pytest.mark.usefixtures("ffmpeg")
