@@ -623,6 +623,19 @@ async def test_a_wav_book_that_fills_the_disk_fails_as_disk_full_with_no_files(
     assert rig.left() == []
 
 
+async def _book_hung_at_its_second_part(rig: Rig) -> tuple[Job, BookManifest]:
+    """A book whose second part holds a word the gated engine hangs on, its first part made
+    by a turn; the book and its manifest as written before the change."""
+    job = await rig.book()
+    folder = BookFolder(rig.files.book_dir(job.id))
+    manifest = folder.manifest()
+    second = manifest.parts[1]
+    hung = replace(second, ssml=second.ssml.replace("The wind", "HANG wind", 1))
+    folder.create(replace(manifest, parts=(manifest.parts[0], hung, *manifest.parts[2:])))
+    assert await rig.books.turn(job.id) is True  # the first part
+    return job, manifest
+
+
 async def test_a_hung_part_is_given_up_and_made_by_the_next_turn(tmp_path: Path) -> None:
     """The engine hangs on the book's second part: while the bound lasts the heartbeat goes
     on with the book's progress so far (never back to nothing); then the lease gives the
@@ -630,13 +643,7 @@ async def test_a_hung_part_is_given_up_and_made_by_the_next_turn(tmp_path: Path)
     engine = GatedEngine()
     rig = Rig(tmp_path, engine)
     try:
-        job = await rig.book()
-        folder = BookFolder(rig.files.book_dir(job.id))
-        manifest = folder.manifest()
-        second = manifest.parts[1]
-        hung = replace(second, ssml=second.ssml.replace("The wind", "HANG wind", 1))
-        folder.create(replace(manifest, parts=(manifest.parts[0], hung, *manifest.parts[2:])))
-        assert await rig.books.turn(job.id) is True  # the first part
+        job, manifest = await _book_hung_at_its_second_part(rig)
         turn = asyncio.create_task(rig.books.turn(job.id))
         await asyncio.to_thread(engine.entered.wait, 30)
         await rig.clock.advance(TERMS["beat_s"])
@@ -866,6 +873,17 @@ async def test_expiry_that_the_store_misses_keeps_the_file_until_it_is_recorded(
     assert gone is not None and gone.status == JobStatus.expired and not path.exists()
 
 
+async def _done_and_past_its_expiry(rig: Rig) -> Job:
+    """A done job whose expiry has passed: the next sweep expires it."""
+    job = await rig.job(rig.plan())
+    await rig.store.change(job.id, {JobStatus.queued}, status=JobStatus.running)
+    done = await rig.store.change(
+        job.id, {JobStatus.running}, status=JobStatus.done, expires_at=rig.clock.now - 1, bytes=1
+    )
+    assert done is not None
+    return done
+
+
 async def test_a_sweep_whose_lock_release_was_lost_does_not_stop_the_next(rig: Rig) -> None:
     """The sweeper lock is held for a minute: a release lost with the store (a Redis pause)
     left the cluster without a sweep that long, and a book whose turn was dropped waited
@@ -875,11 +893,7 @@ async def test_a_sweep_whose_lock_release_was_lost_does_not_stop_the_next(rig: R
     with pytest.raises(StoreUnavailable):
         await rig.service.sweep()
     rig.store.armed = False
-    job = await rig.job(rig.plan())
-    await rig.store.change(job.id, {JobStatus.queued}, status=JobStatus.running)
-    await rig.store.change(
-        job.id, {JobStatus.running}, status=JobStatus.done, expires_at=rig.clock.now - 1, bytes=1
-    )
+    job = await _done_and_past_its_expiry(rig)
     await rig.clock.advance(1)  # far less than the lock's minute
     await rig.service.sweep()
     swept = await rig.store.get(job.id)
@@ -896,11 +910,7 @@ async def test_a_sweeper_lock_taken_with_its_answer_lost_is_still_its_holders(ri
     with pytest.raises(StoreUnavailable):
         await rig.service.sweep()
     rig.store.armed = False
-    job = await rig.job(rig.plan())
-    await rig.store.change(job.id, {JobStatus.queued}, status=JobStatus.running)
-    await rig.store.change(
-        job.id, {JobStatus.running}, status=JobStatus.done, expires_at=rig.clock.now - 1, bytes=1
-    )
+    job = await _done_and_past_its_expiry(rig)
     await rig.clock.advance(1)
     await rig.service.sweep()
     swept = await rig.store.get(job.id)
@@ -917,13 +927,7 @@ async def test_a_turn_whose_folder_another_turn_removed_leaves_the_reason_to_it(
     engine = GatedEngine()
     rig = Rig(tmp_path, engine)
     try:
-        job = await rig.book()
-        folder = BookFolder(rig.files.book_dir(job.id))
-        manifest = folder.manifest()
-        second = manifest.parts[1]
-        hung = replace(second, ssml=second.ssml.replace("The wind", "HANG wind", 1))
-        folder.create(replace(manifest, parts=(manifest.parts[0], hung, *manifest.parts[2:])))
-        assert await rig.books.turn(job.id) is True  # the first part
+        job, _ = await _book_hung_at_its_second_part(rig)
         turn = asyncio.create_task(rig.books.turn(job.id))
         await asyncio.to_thread(engine.entered.wait, 30)
         await asyncio.to_thread(rig.files.remove_book, job.id)  # the other turn, on ENOSPC
