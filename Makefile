@@ -33,6 +33,7 @@ check: $(VENV)/.test-deps
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Every voice graded by listening into src/sayfile/heard.json (about 30 minutes);
 # GRADE_ARGS="--voices 'kokoro:j*'" re-grades the Japanese voices alone.

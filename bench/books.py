@@ -63,8 +63,8 @@ from typing import Any, TextIO
 import httpx2 as httpx
 
 from harness import free_port, load_env, start_sayfile, stop
-from sayfile.book_parts import split_book
-from sayfile.books import read_book
+from sayfile.books.parts import split_book
+from sayfile.books.reading import read_book
 
 VOICE = "piper:en_US-joe-medium"
 POLL_S = 0.5

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from harness import Pipeline
-from sayfile.audio import FORMATS, ChunkBuffer, open_encoder
+from sayfile.audio.formats import FORMATS, ChunkBuffer, open_encoder
 from sayfile.settings import Settings
 
 TEXT = (

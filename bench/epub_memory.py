@@ -35,7 +35,7 @@ def rss(field):
     raise RuntimeError(field)
 
 from ebooklib import epub
-from sayfile.books import open_book
+from sayfile.books.reading import open_book
 
 data = Path(sys.argv[2]).read_bytes()
 base = rss("VmRSS:")

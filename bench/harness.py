@@ -19,12 +19,12 @@ from typing import Any, TypeVar
 
 import httpx2 as httpx
 
-from sayfile.audio import Samples
+from sayfile.audio.formats import Samples
 from sayfile.models import SpeechRequest
-from sayfile.plans import validate
-from sayfile.scheduler import Lane, Turn
 from sayfile.settings import Settings
-from sayfile.synthesizer import SpeechPlan, SpeechResult
+from sayfile.speech.plans import validate
+from sayfile.speech.scheduler import Lane, Turn
+from sayfile.speech.synthesizer import SpeechPlan, SpeechResult
 from sayfile.wiring import build_synthesizer
 
 T = TypeVar("T")

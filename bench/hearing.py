@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from listening import Listener, character_error_rate, simplified, word_error_rate
 from sayfile.models import SpeechRequest
-from sayfile.normalisation import Normalisation
-from sayfile.plans import validate
-from sayfile.scheduler import Lane
 from sayfile.settings import Settings
+from sayfile.speech.plans import validate
+from sayfile.speech.scheduler import Lane
+from sayfile.text.normalisation import Normalisation
 from sayfile.wiring import build_synthesizer
 from test_normalisation import HELD_OUT_ENGLISH, HELD_OUT_ITALIAN, HELD_OUT_MANDARIN, canonical
 

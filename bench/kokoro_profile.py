@@ -35,7 +35,7 @@ import numpy as np
 
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
 from sayfile.models import Voice
-from sayfile.normalisation import Normalisation
+from sayfile.text.normalisation import Normalisation
 
 SENTENCES = {
     "en": (

@@ -29,12 +29,12 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+import sayfile.text.sentences as textmod
 from harness import load_env, start_sayfile, stop
-from sayfile import text as textmod
 from sayfile.models import SpeechRequest
-from sayfile.plans import validate
 from sayfile.settings import Settings
-from sayfile.ssml import Span
+from sayfile.speech.plans import validate
+from sayfile.text.ssml import Span
 from sayfile.wiring import build_synthesizer
 
 ROOT = Path(__file__).resolve().parents[1]

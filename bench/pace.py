@@ -1,5 +1,5 @@
 """Wall-clock seconds a job takes per character of text, for each engine, on this machine:
-the priors `sayfile.pace` starts from before it has measured a voice itself.
+the priors `sayfile.speech.pace` starts from before it has measured a voice itself.
 
 A job's whole path is timed (sentences, levels, encoding to mp3, the file written), with the
 default sentence threads, once the voice is loaded; medians of several runs.

@@ -24,13 +24,13 @@ from fastapi.testclient import TestClient
 
 from listening import Listener
 from sayfile.app import create_app
-from sayfile.audio import Samples
-from sayfile.catalogue import Catalogue
+from sayfile.audio.formats import Samples
 from sayfile.models import SpeechRequest
-from sayfile.plans import validate
-from sayfile.scheduler import Lane
 from sayfile.settings import Settings
-from sayfile.synthesizer import SpeechPlan, SpeechResult, Synthesizer
+from sayfile.speech.plans import validate
+from sayfile.speech.scheduler import Lane
+from sayfile.speech.synthesizer import SpeechPlan, SpeechResult, Synthesizer
+from sayfile.voices.catalogue import Catalogue
 from sayfile.wiring import build_synthesizer
 
 # Fast tests: the tone engine (real audio, made at once) instead of real voices.

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from sayfile.audio import Samples
+from sayfile.audio.formats import Samples
 from sayfile.engines import ENGINES, Engine
 from sayfile.engines.tone import ToneEngine
 from sayfile.models import Quality, Voice

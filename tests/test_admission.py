@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from sayfile.admission import RETRY_AFTER_S, Admission
 from sayfile.errors import Busy
+from sayfile.jobs.admission import RETRY_AFTER_S, Admission
 
 
 def test_a_full_process_says_busy_and_when_to_try_again() -> None:

@@ -3,8 +3,8 @@ recently used forgotten first, never more audio than its size, large answers not
 
 from __future__ import annotations
 
-from sayfile.answers import Answer, AnswerCache
-from sayfile.audio import FORMATS
+from sayfile.audio.formats import FORMATS
+from sayfile.jobs.answers import Answer, AnswerCache
 
 
 def answer(size: int, stem: str = "hello") -> Answer:

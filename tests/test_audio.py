@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import decode
-from sayfile.audio import FORMATS, audio_format, encode_chunks, open_encoder, stretch
+from sayfile.audio.formats import FORMATS, audio_format, encode_chunks, open_encoder, stretch
 from sayfile.errors import UnknownFormat
 
 RATE = 22050

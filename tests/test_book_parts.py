@@ -18,10 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import TONES, Server, book_done, decode, decode_in_process, wait_done
-from sayfile.assembly import chapter_file_name, join_audio
-from sayfile.audio import FORMATS, open_encoder
-from sayfile.book_parts import BookFolder, BookManifest, ChapterProgress, split_book
-from sayfile.books import Chapter
+from sayfile.audio.formats import FORMATS, open_encoder
+from sayfile.audio.joining import chapter_file_name, join_audio
+from sayfile.books.parts import BookFolder, BookManifest, ChapterProgress, split_book
+from sayfile.books.reading import Chapter
 from test_audio import _decoded_at
 from test_audiobooks import probed_chapters
 

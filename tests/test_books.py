@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from ebooklib import epub
 
-from sayfile.books import (
+from sayfile.books.reading import (
     MAX_EPUB_UNPACKED_BYTES,
     MAX_XHTML_BYTES,
     Chapter,

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
 
 from conftest import Server, decode
-from sayfile.naming import stem_for
+from sayfile.jobs.download_names import stem_for
 
 pytestmark = [pytest.mark.usefixtures("ffmpeg"), pytest.mark.slow]
 

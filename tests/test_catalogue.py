@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from conftest import Speech
-from sayfile.catalogue import Catalogue
 from sayfile.engines import build_engines
 from sayfile.engines.piper import bundled_voice_models
 from sayfile.errors import UnknownLanguage, UnknownVoice
 from sayfile.settings import Settings
+from sayfile.voices.catalogue import Catalogue
 
 # Real voices, server processes or the fuzzer: left out of `make test-fast`.
 pytestmark = pytest.mark.slow

@@ -18,13 +18,13 @@ from mutagen.id3 import ID3, CTOCFlags
 from mutagen.oggopus import OggOpus
 
 from conftest import decode
-from sayfile.audio import FORMATS, Samples, open_encoder
-from sayfile.chapters import (
+from sayfile.audio.chapter_marks import (
     ChapterMark,
     add_mp3_chapters,
     add_opus_chapters,
     chapter_marks,
 )
+from sayfile.audio.formats import FORMATS, Samples, open_encoder
 
 pytestmark = pytest.mark.usefixtures("ffmpeg")
 
@@ -209,7 +209,7 @@ def test_overlapping_marks_are_refused(tmp_path: Path, fmt: str) -> None:
 
 
 def test_chapter_marks_come_from_the_books_marks_only() -> None:
-    from sayfile.subtitles import Timing, Timings
+    from sayfile.audio.timings import Timing, Timings
 
     plain = Timings((Timing(0.0, 1.0, "Hi."),), None, 1.2, marks=(Timing(0.5, 0.5, "note"),))
     assert chapter_marks(plain) == []

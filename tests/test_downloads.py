@@ -10,7 +10,7 @@ import pytest
 from starlette.types import Message
 
 from sayfile.api.downloads import PATHSEND, JobFileResponse
-from sayfile.jobs import Job, JobStatus, new_job_id
+from sayfile.store.records import Job, JobStatus, new_job_id
 
 CHUNK = JobFileResponse.chunk_size
 

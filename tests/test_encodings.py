@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import TONES, sayfile_cli, wait_done
-from sayfile.books import open_book
-from sayfile.encodings import decode_text
+from sayfile.books.reading import open_book
 from sayfile.errors import UnreadableText
+from sayfile.text.encodings import decode_text
 
 DATA = Path(__file__).parent / "data"
 

@@ -69,7 +69,7 @@ def test_a_job_whose_engine_call_hangs_fails_naming_the_time_out(
 
 def test_closing_the_executor_leaves_a_hung_step_behind() -> None:
     """A process stopping does not wait for a step that never ends (it would never stop)."""
-    from sayfile.scheduler import Lane, SentenceExecutor
+    from sayfile.speech.scheduler import Lane, SentenceExecutor
 
     executor = SentenceExecutor(1)
     started, release = threading.Event(), threading.Event()

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sayfile.events import DELETED, JobEvent, LocalJobEvents, RedisJobEvents, Watch
-from sayfile.jobs import new_job_id
+from sayfile.jobs.events import DELETED, JobEvent, LocalJobEvents, RedisJobEvents, Watch
+from sayfile.store.records import new_job_id
 
 
 async def test_every_watcher_of_a_job_hears_its_events_and_no_other_jobs() -> None:

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from sayfile.files import PART, AudioFiles, written_whole
-from sayfile.jobs import new_job_id
+from sayfile.store.files import AudioFiles
+from sayfile.store.records import new_job_id
+from sayfile.whole_files import PART, written_whole
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from sayfile.catalogue import Catalogue
 from sayfile.engines.tone import ToneEngine
 from sayfile.heard import Heard, measured
 from sayfile.models import Quality, Voice
+from sayfile.voices.catalogue import Catalogue
 
 
 class GradedEngine(ToneEngine):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sayfile.aliases import guess_language
 from sayfile.engines.japanese import OpenJTalkReader
+from sayfile.voices.openai_names import guess_language
 
 SENTENCES = Path(__file__).parent / "data" / "japanese-sentences.tsv"
 

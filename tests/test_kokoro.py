@@ -19,8 +19,8 @@ from listening import (
     simplified,
     word_error_rate,
 )
-from sayfile.aliases import choose_voice
 from sayfile.engines.kokoro import MODEL_FILE, MODEL_SHA256, default_folder
+from sayfile.voices.openai_names import choose_voice
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ffmpeg")]
 

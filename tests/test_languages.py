@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+import sayfile.text.sentences as textmod
 from conftest import Speech, decode, sayfile_cli, wait_done
 from listening import Listener, character_error_rate, simplified, word_error_rate
-from sayfile import text as textmod
-from sayfile.books import CHAPTER_PAUSE_MS
-from sayfile.synthesizer import SpeechPlan
+from sayfile.books.reading import CHAPTER_PAUSE_MS
+from sayfile.speech.synthesizer import SpeechPlan
 
 # Openings of public-domain books (Proust 1913, Cervantes 1605, Kafka 1915, Collodi 1883,
 # Machado de Assis 1899), a few sentences each.

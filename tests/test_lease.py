@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import pytest
 
 from sayfile.errors import StoreUnavailable
-from sayfile.events import LocalJobEvents
-from sayfile.jobs import FailureReason, JobStatus
-from sayfile.lease import Lease, LeaseLost, LeaseTerms, Why
-from sayfile.lifecycle import JobLifecycle
+from sayfile.jobs.events import LocalJobEvents
+from sayfile.jobs.lifecycle import JobLifecycle
+from sayfile.runners.lease import Lease, LeaseLost, LeaseTerms, Why
+from sayfile.store.records import FailureReason, JobStatus
 from test_runners import TERMS, Fault, FaultyStore, HandClock
 from test_store import make_job
 

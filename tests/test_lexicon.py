@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from sayfile.errors import InvalidLexicon
-from sayfile.lexicon import MAX_REQUEST_ENTRIES, Entry, Lexicon
-from sayfile.ssml import Span, parse_ssml
+from sayfile.text.lexicon import MAX_REQUEST_ENTRIES, Entry, Lexicon
+from sayfile.text.ssml import Span, parse_ssml
 
 PLS = """<?xml version="1.0" encoding="UTF-8"?>
 <lexicon version="1.0" xmlns="http://www.w3.org/2005/01/pronunciation-lexicon"

@@ -12,9 +12,9 @@ import pytest
 
 from conftest import RedisDatabases
 from sayfile.errors import DiskFull, EngineError, Interrupted, SayfileError, WorkerLost
-from sayfile.events import DELETED, JobEvent, JobEvents, LocalJobEvents, RedisJobEvents, Watch
-from sayfile.jobs import TRANSITIONS, FailureReason, Job, JobStatus, new_job_id
-from sayfile.lifecycle import JobLifecycle, failure_error
+from sayfile.jobs.events import DELETED, JobEvent, JobEvents, LocalJobEvents, RedisJobEvents, Watch
+from sayfile.jobs.lifecycle import JobLifecycle, failure_error
+from sayfile.store.records import TRANSITIONS, FailureReason, Job, JobStatus, new_job_id
 from sayfile.store.redis import RedisJobStore
 from test_store import BACKENDS, NOW, make_job, open_backend
 

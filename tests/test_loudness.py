@@ -17,11 +17,11 @@ import pyloudnorm
 import pytest
 
 from conftest import TONES, Speech
-from sayfile.audio import Samples
-from sayfile.catalogue import sample_text
-from sayfile.loudness import LoudnessLevel
+from sayfile.audio.formats import Samples
 from sayfile.models import Voice
 from sayfile.settings import Settings
+from sayfile.speech.loudness import LoudnessLevel
+from sayfile.voices.catalogue import sample_text
 
 RATE = 24000
 Signal = npt.NDArray[np.float64]

@@ -3,9 +3,9 @@ and loudness targets rounded to a fixed set."""
 
 from __future__ import annotations
 
-from sayfile.events import JobEvent, LocalJobEvents
+from sayfile.jobs.events import JobEvent, LocalJobEvents
 from sayfile.lru_map import LruMap
-from sayfile.plans import _loudness
+from sayfile.speech.plans import _loudness
 
 
 def test_an_lru_map_drops_the_least_recently_used_entry() -> None:

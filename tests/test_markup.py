@@ -25,7 +25,7 @@ from conftest import (
     stop_worker,
     wait_done,
 )
-from sayfile.markup import TextFormat, markdown_sentences, spoken, text_format
+from sayfile.text.markup import TextFormat, markdown_sentences, spoken, text_format
 
 ARTICLE = (Path(__file__).parent / "data" / "blog-post-links.md").read_text(encoding="utf-8")
 # What no reader sees in a rendered article: Markdown and HTML syntax, link targets, image

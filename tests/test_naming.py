@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sayfile.naming import content_disposition, stem_for
+from sayfile.jobs.download_names import content_disposition, stem_for
 
 # The longest text a job accepts (Settings.max_chars_job).
 LONGEST = 200_000

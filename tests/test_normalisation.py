@@ -14,13 +14,13 @@ import pytest
 
 from conftest import Speech
 from listening import Listener, character_error_rate, simplified, word_error_rate
-from sayfile.audio import Samples, audio_format
-from sayfile.catalogue import Catalogue
+from sayfile.audio.formats import Samples, audio_format
 from sayfile.engines.tone import ToneEngine
 from sayfile.models import Quality, Voice
-from sayfile.normalisation import Normalisation, mandarin_words
-from sayfile.scheduler import Lane, SentenceExecutor
-from sayfile.synthesizer import SpeechPlan, Synthesizer
+from sayfile.speech.scheduler import Lane, SentenceExecutor
+from sayfile.speech.synthesizer import SpeechPlan, Synthesizer
+from sayfile.text.normalisation import Normalisation, mandarin_words
+from sayfile.voices.catalogue import Catalogue
 
 MANDARIN = [
     # money: separators, symbols, 万/亿

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from conftest import TONES, wait_done
 from sayfile.models import Quality, Voice
-from sayfile.pace import PRIORS, JobPace, PaceBook
+from sayfile.speech.pace import PRIORS, JobPace, PaceBook
 
 ENGLISH = Voice("piper:en_US-joe-medium", "piper", "Joe", "en-US", 22050, Quality.neural)
 MANDARIN = Voice("kokoro:zm_yunjian", "kokoro", "Yunjian", "zh-CN", 24000, Quality.neural)

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from sayfile.errors import StorageFull
-from sayfile.events import LocalJobEvents
-from sayfile.files import AudioFiles
-from sayfile.jobs import Job, JobStatus, new_job_id
-from sayfile.quota import StorageQuota
+from sayfile.jobs.events import LocalJobEvents
+from sayfile.jobs.quota import StorageQuota
+from sayfile.store.files import AudioFiles
 from sayfile.store.memory import MemoryJobStore
+from sayfile.store.records import Job, JobStatus, new_job_id
 
 QUOTA = 100_000
 

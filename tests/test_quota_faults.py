@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from sayfile.audio import FORMATS
+from sayfile.audio.formats import FORMATS
 from sayfile.errors import StorageFull
-from sayfile.events import DELETED, JobEvent, LocalJobEvents
-from sayfile.files import PART, AudioFiles
-from sayfile.jobs import JobStatus, new_job_id
-from sayfile.quota import StorageQuota, estimate_bytes
+from sayfile.jobs.events import DELETED, JobEvent, LocalJobEvents
+from sayfile.jobs.quota import StorageQuota, estimate_bytes
 from sayfile.settings import Settings
+from sayfile.store.files import AudioFiles
 from sayfile.store.memory import MemoryJobStore
+from sayfile.store.records import JobStatus, new_job_id
+from sayfile.whole_files import PART
 from test_quota import reserved_job
 
 QUOTA = 10_000

@@ -22,33 +22,34 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sayfile.worker import worker_broker
 
 from conftest import TONES
-from sayfile.admission import Admission
-from sayfile.answers import AnswerCache
-from sayfile.audio import Samples
-from sayfile.book_parts import BookFolder, BookManifest, split_book
-from sayfile.book_runner import BookRunner
-from sayfile.books import Chapter
-from sayfile.catalogue import Catalogue
+from sayfile.audio.formats import Samples
+from sayfile.books.parts import BookFolder, BookManifest, split_book
+from sayfile.books.reading import Chapter
 from sayfile.engines.tone import ToneEngine
 from sayfile.errors import Busy, StoreUnavailable
-from sayfile.events import LocalJobEvents
-from sayfile.files import AudioFiles
-from sayfile.job_runner import JobRunner
-from sayfile.jobs import FailureReason, Job, JobStatus, new_job_id
-from sayfile.lease import LeaseTerms
-from sayfile.lexicon import Lexicon
-from sayfile.lifecycle import JobLifecycle
+from sayfile.jobs.admission import Admission
+from sayfile.jobs.answers import AnswerCache
+from sayfile.jobs.events import LocalJobEvents
+from sayfile.jobs.lifecycle import JobLifecycle
+from sayfile.jobs.quota import StorageQuota
 from sayfile.models import SpeechRequest, Voice
-from sayfile.plans import validate
-from sayfile.queue.taskiq import TurnSlots, worker_broker
-from sayfile.quota import StorageQuota
-from sayfile.scheduler import SentenceExecutor, Turn
-from sayfile.service import SpeechService
+from sayfile.queue.taskiq import TurnSlots
+from sayfile.runners.book_runner import BookRunner
+from sayfile.runners.job_runner import JobRunner
+from sayfile.runners.lease import LeaseTerms
+from sayfile.services.speech_service import SpeechService
 from sayfile.settings import Settings
+from sayfile.speech.plans import validate
+from sayfile.speech.scheduler import SentenceExecutor, Turn
+from sayfile.speech.synthesizer import Progress, SpeechPlan, SpeechResult, Synthesizer
+from sayfile.store.files import AudioFiles
 from sayfile.store.memory import MemoryJobStore
-from sayfile.synthesizer import Progress, SpeechPlan, SpeechResult, Synthesizer
+from sayfile.store.records import FailureReason, Job, JobStatus, new_job_id
+from sayfile.text.lexicon import Lexicon
+from sayfile.voices.catalogue import Catalogue
 
 NOW = 1_000_000.0
 TEXT = "One two three. Four five six. Seven eight nine. Ten eleven twelve."
@@ -669,7 +670,7 @@ async def test_a_hung_part_is_given_up_and_made_by_the_next_turn(tmp_path: Path)
 async def test_every_turn_says_once_why_it_ended(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="sayfile.book_runner")
+    caplog.set_level(logging.INFO, logger="sayfile.runners.book_runner")
     job = await rig.book()
     turns = 1
     while await rig.books.turn(job.id):

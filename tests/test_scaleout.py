@@ -28,8 +28,8 @@ from conftest import (
     stop_worker,
     wait_done,
 )
-from sayfile.audio import FORMATS
-from sayfile.naming import content_disposition, stem_for
+from sayfile.audio.formats import FORMATS
+from sayfile.jobs.download_names import content_disposition, stem_for
 from sayfile.queue.taskiq import parallel_sentences_per_process
 from sayfile.settings import Settings
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sayfile.scheduler import Lane, SentenceExecutor
+from sayfile.speech.scheduler import Lane, SentenceExecutor
 
 WAIT_S = 5.0
 NAME = "test-sentence"

@@ -11,8 +11,8 @@ import httpx2 as httpx
 import pytest
 
 from conftest import Server, Speech, decode, decode_in_process, wait_done
-from sayfile.audio import FORMATS
-from sayfile.naming import content_disposition, stem_for
+from sayfile.audio.formats import FORMATS
+from sayfile.jobs.download_names import content_disposition, stem_for
 
 # Real voices, server processes or the fuzzer: left out of `make test-fast`.
 pytestmark = pytest.mark.slow

@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 
 from conftest import Speech, decode
-from sayfile.audio import FORMATS, Samples
-from sayfile.catalogue import Catalogue
+from sayfile.audio.formats import FORMATS, Samples
 from sayfile.engines import Engine, build_engines
 from sayfile.engines.espeak import EspeakEngine
 from sayfile.errors import EngineError
 from sayfile.models import Voice
-from sayfile.scheduler import Lane
 from sayfile.settings import Settings
-from sayfile.synthesizer import SpeechPlan
+from sayfile.speech.scheduler import Lane
+from sayfile.speech.synthesizer import SpeechPlan
+from sayfile.voices.catalogue import Catalogue
 
 # Real voices, server processes or the fuzzer: left out of `make test-fast`.
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sayfile.errors import InvalidSsml
-from sayfile.ssml import (
+from sayfile.text.ssml import (
     BREAK_STRENGTHS,
     MAX_PAUSE_S,
     PARAGRAPH_PAUSE_S,

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from conftest import RedisDatabases
-from sayfile.jobs import FailureReason, Job, JobStatus, cache_key, new_job_id
 from sayfile.store.base import JobStore
 from sayfile.store.memory import MemoryJobStore
+from sayfile.store.records import FailureReason, Job, JobStatus, cache_key, new_job_id
 from sayfile.store.redis import Keys, RedisJobStore, connect
 from sayfile.store.sqlite import SqliteJobStore
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sayfile.subtitles import Timing, Timings, cues, srt, vtt
+from sayfile.audio.timings import Timing, Timings, cues, srt, vtt
 
 ENGLISH = (
     "The quick brown fox jumps over the lazy dog, and then it runs away into the forest where "

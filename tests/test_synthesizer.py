@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from conftest import decode
-from sayfile.audio import FORMATS, Samples
-from sayfile.catalogue import Catalogue
+from sayfile.audio.formats import FORMATS, Samples
 from sayfile.engines.tone import ToneEngine
 from sayfile.errors import EngineError
 from sayfile.models import Voice
-from sayfile.scheduler import Lane, SentenceExecutor
 from sayfile.settings import Settings
-from sayfile.synthesizer import FIRST_PIECE_CHARS, Observer, Synthesizer, _InOrder
+from sayfile.speech.scheduler import Lane, SentenceExecutor
+from sayfile.speech.synthesizer import FIRST_PIECE_CHARS, Observer, Synthesizer, _InOrder
+from sayfile.voices.catalogue import Catalogue
 from sayfile.wiring import build_synthesizer
 
 # The tone voice at speed 1: each word is a 0.12 s beep and a 0.04 s gap, each piece ends in a
@@ -383,7 +383,7 @@ def test_a_requests_lexicon_is_built_once_for_the_same_entries(synthesizer: Synt
     """A request's entries are merged with the configured lexicons into one automaton; the
     same entries again (another request, a worker planning the job) reuse it rather than
     building it again, and what they say is applied."""
-    from sayfile.ssml import Span
+    from sayfile.text.ssml import Span
 
     entries = ({"language": "en", "term": "tts", "replacement": "text to speech"},)
     again = ({"term": "tts", "replacement": "text to speech", "language": "en"},)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sayfile.text import normalize, sentences
+from sayfile.text.sentences import normalize, sentences
 
 # The longest text a job accepts (Settings.max_chars_job) and the largest request body
 # (Settings.max_body_bytes), which is normalised before its length is checked.

@@ -16,16 +16,16 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sayfile import __version__
-from sayfile.admission import Admission
-from sayfile.answers import AnswerCache
 from sayfile.api import books, errors, health, jobs, lexicons, manual, openai, pages, speech, voices
 from sayfile.api.middleware import BodyLimit, InternalErrors, RequestLog, SecurityHeaders
+from sayfile.api.rate_limits import RequestLimiter
 from sayfile.errors import SayfileError, StoreUnavailable
-from sayfile.limiter import RequestLimiter
+from sayfile.jobs.admission import Admission
+from sayfile.jobs.answers import AnswerCache
+from sayfile.jobs.quota import StorageQuota
 from sayfile.metrics import Metrics
 from sayfile.queue import build_queue
-from sayfile.quota import StorageQuota
-from sayfile.service import SpeechService
+from sayfile.services.speech_service import SpeechService
 from sayfile.settings import Settings
 from sayfile.supervision import go_with_parent
 from sayfile.wiring import Parts

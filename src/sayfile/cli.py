@@ -17,22 +17,22 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from sayfile.audio import format_for_path, with_bitrate
-from sayfile.books import Book, book_ssml, choose_chapters, open_book, title_of
-from sayfile.chapters import BookTags, chapter_marks, mark_chapters, tag_book
+from sayfile.audio.chapter_marks import BookTags, chapter_marks, mark_chapters, tag_book
+from sayfile.audio.formats import format_for_path, with_bitrate
+from sayfile.audio.timings import Timing, cues, srt, vtt
+from sayfile.books.reading import Book, book_ssml, choose_chapters, open_book, title_of
 from sayfile.durations import clock
-from sayfile.encodings import decode_text
 from sayfile.errors import InvalidInput, SayfileError
+from sayfile.jobs.download_names import stem_for, title_stem
 from sayfile.models import SpeechRequest
-from sayfile.naming import stem_for, title_stem
-from sayfile.pace import JobPace, PaceBook
-from sayfile.plans import validate
-from sayfile.scheduler import Lane
-from sayfile.sentence_languages import LanguageVoice
 from sayfile.settings import Settings
-from sayfile.ssml import looks_like_ssml
-from sayfile.subtitles import Timing, cues, srt, vtt
-from sayfile.synthesizer import SpeechPlan, SpeechResult, Synthesizer, timings_of
+from sayfile.speech.pace import JobPace, PaceBook
+from sayfile.speech.plans import validate
+from sayfile.speech.scheduler import Lane
+from sayfile.speech.synthesizer import SpeechPlan, SpeechResult, Synthesizer, timings_of
+from sayfile.text.encodings import decode_text
+from sayfile.text.language_detection import LanguageVoice
+from sayfile.text.ssml import looks_like_ssml
 from sayfile.wiring import build_synthesizer
 
 # Below this many characters synthesis takes a moment; a progress bar would only flicker.
@@ -362,7 +362,7 @@ def serve(
             "--workers above 1 needs SAYFILE_STORE_URL=redis://... so the processes share job "
             "records (and usually SAYFILE_QUEUE_URL for synthesis workers)."
         )
-    from sayfile.http_protocol import HEAD_TIMEOUT_ENV, MAX_HEAD_ENV, BoundedHttpToolsProtocol
+    from sayfile.api.http_protocol import HEAD_TIMEOUT_ENV, MAX_HEAD_ENV, BoundedHttpToolsProtocol
 
     os.environ[MAX_HEAD_ENV] = str(settings.max_header_bytes)
     os.environ[HEAD_TIMEOUT_ENV] = str(settings.header_timeout_seconds)
@@ -420,7 +420,7 @@ def worker(
     os.environ[SUPERVISOR_ENV] = str(os.getpid())
     status = run_worker(
         WorkerArgs(
-            broker="sayfile.queue.taskiq:worker_broker",
+            broker="sayfile.worker:worker_broker",
             modules=[],
             workers=processes,
             max_async_tasks=settings.worker_jobs,

@@ -8,21 +8,21 @@ import gc
 import logging
 from dataclasses import dataclass
 
-from sayfile.book_runner import BookRunner
-from sayfile.catalogue import Catalogue
+from sayfile.audio.remuxing import RemuxExecutor
 from sayfile.engines import build_engines
 from sayfile.errors import SayfileError
-from sayfile.events import JobEvents, LocalJobEvents, RedisJobEvents
-from sayfile.files import AudioFiles
-from sayfile.job_runner import JobRunner
-from sayfile.lease import LeaseTerms
-from sayfile.lexicon import Lexicon
-from sayfile.lifecycle import JobLifecycle
-from sayfile.remuxing import RemuxExecutor
-from sayfile.scheduler import SentenceExecutor
+from sayfile.jobs.events import JobEvents, LocalJobEvents, RedisJobEvents
+from sayfile.jobs.lifecycle import JobLifecycle
+from sayfile.runners.book_runner import BookRunner
+from sayfile.runners.job_runner import JobRunner
+from sayfile.runners.lease import LeaseTerms
 from sayfile.settings import Settings
+from sayfile.speech.scheduler import SentenceExecutor
+from sayfile.speech.synthesizer import Observer, Synthesizer
 from sayfile.store import JobStore, build_store
-from sayfile.synthesizer import Observer, Synthesizer
+from sayfile.store.files import AudioFiles
+from sayfile.text.lexicon import Lexicon
+from sayfile.voices.catalogue import Catalogue
 
 log = logging.getLogger(__name__)
 # How long a stopping process waits for the pieces its sentence threads are making.

@@ -19,7 +19,7 @@ from sayfile.api.deps import (
     upload_of,
 )
 from sayfile.api.schemas import BookChapterOut, BookOut, error_docs
-from sayfile.audio import BITRATES
+from sayfile.audio.formats import BITRATES
 from sayfile.models import BookUpload
 
 router = APIRouter(prefix="/books", tags=["books"])

@@ -15,13 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from sayfile.api.rate_limits import RequestLimiter
 from sayfile.api.schemas import SpeechIn
-from sayfile.encodings import decode_text
 from sayfile.errors import CrossSiteForm, Unauthorized, UnreadableText, UploadTooLarge
-from sayfile.limiter import RequestLimiter
 from sayfile.models import BookChoice, BookUpload, SpeechRequest
-from sayfile.service import SpeechService
+from sayfile.services.speech_service import SpeechService
 from sayfile.settings import Settings
+from sayfile.text.encodings import decode_text
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 # A multipart form carries one file (the book) and the request's few fields.

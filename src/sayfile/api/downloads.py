@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
-from sayfile.answers import Answer
-from sayfile.audio import AudioFormat
-from sayfile.jobs import Job
-from sayfile.naming import content_disposition
+from sayfile.audio.formats import AudioFormat
+from sayfile.jobs.answers import Answer
+from sayfile.jobs.download_names import content_disposition
+from sayfile.store.records import Job
 
 T = TypeVar("T")
 

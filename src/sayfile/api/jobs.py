@@ -26,10 +26,10 @@ from sayfile.api.deps import (
 )
 from sayfile.api.downloads import JobFileResponse, etag_of
 from sayfile.api.schemas import AUDIO_CONTENT, JOB_ERRORS, WORK_ERRORS, JobOut, error_docs
+from sayfile.audio.timings import Timing, cues, srt, vtt
 from sayfile.errors import InvalidInput, JobNotFound, JobNotReady
-from sayfile.jobs import Job
-from sayfile.naming import content_disposition
-from sayfile.subtitles import Timing, cues, srt, vtt
+from sayfile.jobs.download_names import content_disposition
+from sayfile.store.records import Job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 # Where a book may be uploaded: the body limit lets a file of SAYFILE_MAX_UPLOAD_BYTES through.

@@ -12,8 +12,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sayfile.aliases import MODELS, choose_voice
-from sayfile.answers import Answer
 from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, ServiceDep, SettingsDep, base_path
 from sayfile.api.downloads import (
     AnswerResponse,
@@ -23,13 +21,15 @@ from sayfile.api.downloads import (
     unless_disconnected,
 )
 from sayfile.api.schemas import AUDIO_CONTENT, JobOut, error_docs
-from sayfile.audio import FORMATS
-from sayfile.jobs import Job
-from sayfile.markup import TEXT_FORMATS
+from sayfile.audio.formats import FORMATS
+from sayfile.jobs.answers import Answer
+from sayfile.jobs.download_names import stem_for
 from sayfile.models import SpeechRequest
-from sayfile.naming import stem_for
-from sayfile.plans import MAX_SPEED, MIN_SPEED
-from sayfile.service import SpeechStream
+from sayfile.services.speech_service import SpeechStream
+from sayfile.speech.plans import MAX_SPEED, MIN_SPEED
+from sayfile.store.records import Job
+from sayfile.text.markup import TEXT_FORMATS
+from sayfile.voices.openai_names import MODELS, choose_voice
 
 router = APIRouter(
     prefix="/v1",
@@ -50,8 +50,8 @@ class OpenAISpeechIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    # The allowed values are documented here and checked in one place (sayfile.aliases), so
-    # the error names them the same way for every caller.
+    # The allowed values are documented here and checked in one place
+    # (sayfile.voices.openai_names), so the error names them the same way for every caller.
     model: str = Field(
         description=f"One of: {', '.join(MODELS)}.", json_schema_extra={"enum": list(MODELS)}
     )

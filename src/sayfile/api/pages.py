@@ -12,11 +12,11 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from sayfile.api import messages
-from sayfile.audio import FORMATS
+from sayfile.audio.formats import FORMATS
 from sayfile.errors import SayfileError
-from sayfile.languages import own_name, primary
-from sayfile.markup import TEXT_FORMATS
 from sayfile.models import Quality, Voice
+from sayfile.text.markup import TEXT_FORMATS
+from sayfile.voices.language_names import own_name, primary
 
 router = APIRouter(include_in_schema=False)
 

@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from sayfile.audio import BITRATES, FORMATS
-from sayfile.book_parts import ChapterProgress
-from sayfile.jobs import Job, JobStatus
-from sayfile.markup import TEXT_FORMATS
-from sayfile.plans import MAX_SPEED, MIN_SPEED
-from sayfile.service import ChapterState
+from sayfile.audio.formats import BITRATES, FORMATS
+from sayfile.books.parts import ChapterProgress
+from sayfile.services.speech_service import ChapterState
+from sayfile.speech.plans import MAX_SPEED, MIN_SPEED
+from sayfile.store.records import Job, JobStatus
+from sayfile.text.markup import TEXT_FORMATS
 
 
 class SpeechIn(BaseModel):

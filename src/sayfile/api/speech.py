@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from sayfile.answers import Answer
 from sayfile.api.deps import (
     API_KEY,
     RATE_LIMIT,
@@ -24,7 +23,8 @@ from sayfile.api.downloads import (
     unless_disconnected,
 )
 from sayfile.api.schemas import AUDIO_CONTENT, WORK_ERRORS, JobOut, error_docs
-from sayfile.naming import stem_for
+from sayfile.jobs.answers import Answer
+from sayfile.jobs.download_names import stem_for
 
 router = APIRouter(tags=["speech"])
 

@@ -1,4 +1,7 @@
-"""Speech engines by name (SAYFILE_ENGINES), imported only when used."""
+"""Speech engines by name (SAYFILE_ENGINES), imported only when used: Kokoro, Piper, espeak-ng
+and the test tone, each behind one interface and one time box.
+
+May import: audio/ and the shared top-level modules."""
 
 from __future__ import annotations
 

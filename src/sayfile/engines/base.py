@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sayfile.audio import Samples
+from sayfile.audio.formats import Samples
 from sayfile.models import Voice
 
 

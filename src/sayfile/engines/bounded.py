@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from sayfile.audio import Samples
+from sayfile.audio.formats import Samples
 from sayfile.engines.base import Engine
 from sayfile.errors import EngineTimeout
 from sayfile.models import Voice

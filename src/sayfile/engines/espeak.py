@@ -11,7 +11,7 @@ import wave
 
 import numpy as np
 
-from sayfile.audio import Samples, stretch
+from sayfile.audio.formats import Samples, stretch
 from sayfile.errors import EngineError, EngineTimeout
 from sayfile.models import Quality, Voice
 

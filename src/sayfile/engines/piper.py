@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sayfile.audio import Samples, stretch
+from sayfile.audio.formats import Samples, stretch
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
 

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from sayfile.audio import Samples
+from sayfile.audio.formats import Samples
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
 

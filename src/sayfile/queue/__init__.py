@@ -1,12 +1,14 @@
 """Job queues by setting: jobs run in this process (default), or go through Taskiq on Redis
-to `sayfile worker` processes (SAYFILE_QUEUE_URL)."""
+to `sayfile worker` processes (SAYFILE_QUEUE_URL).
+
+May import: runners/ and everything below; never services/ or above."""
 
 from __future__ import annotations
 
-from sayfile.admission import Admission
-from sayfile.book_runner import BookRunner
-from sayfile.job_runner import JobRunner
+from sayfile.jobs.admission import Admission
 from sayfile.queue.base import JobQueue
+from sayfile.runners.book_runner import BookRunner
+from sayfile.runners.job_runner import JobRunner
 from sayfile.settings import Settings
 
 

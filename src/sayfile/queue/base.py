@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sayfile.jobs import Job
-from sayfile.synthesizer import SpeechPlan
+from sayfile.speech.synthesizer import SpeechPlan
+from sayfile.store.records import Job
 
 
 class JobQueue(Protocol):

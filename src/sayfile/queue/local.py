@@ -7,11 +7,11 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any
 
-from sayfile.admission import Admission
-from sayfile.book_runner import BookRunner
-from sayfile.job_runner import JobRunner
-from sayfile.jobs import Job
-from sayfile.synthesizer import SpeechPlan
+from sayfile.jobs.admission import Admission
+from sayfile.runners.book_runner import BookRunner
+from sayfile.runners.job_runner import JobRunner
+from sayfile.speech.synthesizer import SpeechPlan
+from sayfile.store.records import Job
 
 
 class InProcessJobQueue:

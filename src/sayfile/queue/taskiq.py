@@ -5,29 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import signal
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from taskiq import AsyncBroker, TaskiqEvents, TaskiqState
+from taskiq import AsyncBroker
 from taskiq.kicker import AsyncKicker
 from taskiq_redis import ListQueueBroker
 
-from sayfile.admission import RETRY_AFTER_S
-from sayfile.errors import Busy, SayfileError, StoreUnavailable
-from sayfile.jobs import FailureReason, Job
-from sayfile.models import SpeechRequest
-from sayfile.plans import validate
+from sayfile.errors import Busy, StoreUnavailable
+from sayfile.jobs.admission import RETRY_AFTER_S
 from sayfile.settings import Settings
+from sayfile.speech.synthesizer import SpeechPlan
+from sayfile.store.records import Job
 from sayfile.store.redis import Keys
-from sayfile.supervision import go_with_parent
-from sayfile.synthesizer import SpeechPlan
 
 log = logging.getLogger(__name__)
 TASK_NAME = "sayfile.synthesize"
@@ -186,101 +181,3 @@ def parallel_sentences_per_process(settings: Settings, processes: int) -> int:
     if "parallel_sentences" in settings.model_fields_set:
         return settings.parallel_sentences
     return max(1, settings.parallel_sentences // processes)
-
-
-def worker_broker() -> AsyncBroker:
-    """The broker of a `sayfile worker` process (Taskiq imports this factory): settings from
-    the environment, voices loaded at start-up and kept, up to SAYFILE_WORKER_JOBS jobs at a
-    time taking fair turns on the process's sentence executor."""
-    from sayfile.wiring import STOP_WAIT_S, Parts
-
-    # This runs in each worker process, which ends when `sayfile worker` does.
-    go_with_parent(signal.SIGTERM)
-    settings = Settings()
-    broker = make_broker(settings)
-    # Taskiq says "Executing task" at INFO for every message, a book's every turn among
-    # them; the runners say at INFO what was made instead.
-    logging.getLogger("taskiq.receiver").setLevel(logging.WARNING)
-    holder: dict[str, Parts] = {}
-    running: set[asyncio.Task[Any]] = set()
-
-    async def startup(state: TaskiqState) -> None:
-        parts = Parts.build(settings)
-        await parts.start()
-        await parts.warm_up()
-        holder["parts"] = parts
-
-    async def shutdown(state: TaskiqState) -> None:
-        # Stopping (SIGTERM or SIGINT; the supervisor's death): what runs here stops at the
-        # piece being made, as when the process is restarted (a book's part waits for another
-        # turn, a job is failed as interrupted), within STOP_WAIT_S for the runners and as much
-        # again for the pieces, however long an engine call hangs.
-        for task in running:
-            task.cancel()
-        if running:
-            await asyncio.wait(running, timeout=STOP_WAIT_S)
-        if "parts" in holder:
-            await holder.pop("parts").close()
-
-    async def synthesize(payload: dict[str, Any]) -> None:
-        with _tracked(running):
-            await _synthesize(payload)
-
-    async def _synthesize(payload: dict[str, Any]) -> None:
-        parts = holder["parts"]
-        job = Job.from_dict(payload["job"])
-        try:
-            request = SpeechRequest(
-                payload["text"],
-                voice=payload["voice"],
-                format=payload["format"],
-                speed=payload["speed"],
-                loudness=payload.get("loudness"),
-                lexicon=tuple(payload.get("lexicon", ())),
-                text_format=payload.get("text_format"),
-            )
-            # Off the loop: finding a long text's languages takes a while (see plans.py).
-            plan = await parts.synthesizer.executor.run(
-                functools.partial(validate, request, parts.synthesizer, parts.settings, None)
-            )
-        except SayfileError as exc:
-            await parts.lifecycle.fail(job.id, FailureReason.invalid, str(exc))
-            return
-        await parts.runner.run(job, plan)
-
-    slots: list[TurnSlots] = []  # made with the parts, which know the sentence threads
-
-    async def book(job_id: str, declined: int = 0) -> None:
-        # One part per turn; a turn that leaves parts nobody holds queues the next behind
-        # the other jobs, so a book takes every free worker without starving anyone.
-        parts = holder["parts"]
-        if not slots:
-            slots.append(TurnSlots(parts.settings.parallel_sentences))
-        if not await slots[0].take(declined):
-            await kick_book(broker, job_id, 1, declined + 1)
-            return
-        try:
-            with _tracked(running):
-                more = await parts.books.turn(job_id)
-        finally:
-            await slots[0].give_back()
-        if more:
-            await kick_book(broker, job_id, 1)
-
-    broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, startup)
-    broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, shutdown)
-    broker.register_task(synthesize, task_name=TASK_NAME)
-    broker.register_task(book, task_name=BOOK_TASK_NAME)
-    return broker
-
-
-@contextlib.contextmanager
-def _tracked(running: set[asyncio.Task[Any]]) -> Iterator[None]:
-    """The current task is in `running` while the block runs (so shutdown can stop it)."""
-    task = asyncio.current_task()
-    assert task is not None
-    running.add(task)
-    try:
-        yield
-    finally:
-        running.discard(task)

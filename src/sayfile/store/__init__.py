@@ -1,4 +1,8 @@
-"""Job stores by URL scheme: none (embedded SQLite in the data folder) or, later, redis://."""
+"""What is kept: job records (their states and the one table of moves), the job stores by URL
+scheme (none: embedded SQLite in the data folder; redis://; memory for tests) behind one
+interface, and the audio files in the data folder.
+
+May import: audio/ and the shared top-level modules."""
 
 from __future__ import annotations
 

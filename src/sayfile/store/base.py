@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, Protocol
 
-from sayfile.jobs import Job, JobStatus
+from sayfile.store.records import Job, JobStatus
 
 
 class JobStore(Protocol):
@@ -15,8 +15,8 @@ class JobStore(Protocol):
     - `change(id, expected, **fields)` changes fields of the record only while its status is
       one of `expected` (compare-and-set, atomic against every other writer) and returns the
       new record, or None when the record is gone or in another status. It never resurrects
-      a deleted record. Whether a status may move at all is `sayfile.jobs.TRANSITIONS`'
-      business, checked by the caller (`sayfile.lifecycle`).
+      a deleted record. Whether a status may move at all is `sayfile.store.records.TRANSITIONS`'
+      business, checked by the caller (`sayfile.jobs.lifecycle`).
     - `find_done(key, now)` returns a done, unexpired job with that cache key, if any.
     - `due(now)` returns done or failed jobs whose expiry has passed;
       `stale_records(before)` returns expired jobs whose record may now be forgotten.

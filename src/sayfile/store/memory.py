@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from sayfile.jobs import Job, JobStatus
+from sayfile.store.records import Job, JobStatus
 
 _ACTIVE = (JobStatus.queued, JobStatus.running)
 

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from sayfile.errors import StoreUnavailable
-from sayfile.jobs import Job, JobStatus
+from sayfile.store.records import Job, JobStatus
 
 P = ParamSpec("P")
 T = TypeVar("T")

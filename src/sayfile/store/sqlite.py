@@ -15,7 +15,7 @@ from typing import Any
 import aiosqlite
 
 from sayfile.errors import DiskFull
-from sayfile.jobs import Job, JobStatus
+from sayfile.store.records import Job, JobStatus
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
