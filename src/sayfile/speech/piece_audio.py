@@ -76,7 +76,7 @@ class PieceAudio:
         )
 
 
-def engine_ready(engine: Engine, voice: Voice) -> bool:
+def _engine_ready(engine: Engine, voice: Voice) -> bool:
     """Whether `engine` has what `voice` needs loaded (an engine that does not say, has)."""
     ready: Callable[[Voice], bool] | None = getattr(engine, "ready", None)
     return ready is None or ready(voice)
@@ -104,9 +104,8 @@ class PieceStep:
         reader), which makes this step long."""
         voice = self.piece.voice
         levelled = self.finishing.level.target_lufs is not None
-        return (levelled and not self.references.has(voice.id)) or not engine_ready(
-            self.engine, voice
-        )
+        unmeasured = levelled and not self.references.has(voice.id)
+        return unmeasured or not _engine_ready(self.engine, voice)
 
     def __call__(self) -> tuple[int, int, float]:
         piece, voice, rate = self.piece, self.piece.voice, self.finishing.rate

@@ -9,9 +9,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import sayfile.text.sentences as textmod
 from sayfile.models import Voice
 from sayfile.speech.plan import Planner, SpeechPlan
+from sayfile.text.sentences import sentences as split_sentences
 
 # A stream's first piece is cut this short (at a clause, else a space) so that its first
 # audio comes after a couple of seconds of speech are synthesized, not a whole long
@@ -77,13 +77,13 @@ class PieceCutter:
             yield Piece("", plan.voice, plan.speed, pause, marks=marks)
 
     def _sentences(self, text: str, join_below: int, quick_start: bool) -> Iterator[str]:
-        sentences = textmod.sentences(text, self._max_chars)
+        sentences = split_sentences(text, self._max_chars)
         first = next(sentences, None)
         if first is None:
             return
         budget = FIRST_PIECE_CJK_CHARS if _CJK.search(first) else FIRST_PIECE_CHARS
         if quick_start and len(first) > budget:
-            head = next(textmod.sentences(first, budget), first)
+            head = next(split_sentences(first, budget), first)
             rest = first[len(head) :].strip()
             if first.startswith(head) and rest:
                 yield head

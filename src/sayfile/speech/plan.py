@@ -12,7 +12,6 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-import sayfile.text.sentences as textmod
 from sayfile.audio.formats import AudioFormat, audio_format
 from sayfile.errors import InvalidInput, TextTooLong, UnknownLanguage
 from sayfile.lru_map import LruMap
@@ -21,6 +20,7 @@ from sayfile.settings import Settings
 from sayfile.text.language_detection import SentenceLanguages
 from sayfile.text.lexicon import Lexicon
 from sayfile.text.markup import TextFormat, spoken, text_format
+from sayfile.text.sentences import normalize
 from sayfile.text.ssml import Span, looks_like_ssml, parse_ssml
 from sayfile.voices.catalogue import Catalogue
 
@@ -219,7 +219,7 @@ def validate(
             text = f"<speak>{text}</speak>"
         spans = parse_ssml(text, max_chars=len(text))
     else:
-        text = textmod.normalize(spoken(request.text, reading))
+        text = normalize(spoken(request.text, reading))
         spans = [Span(text)]
     words = " ".join(span.text for span in spans if span.text)
     if not words and not any(span.phonemes or span.pinyin for span in spans):
