@@ -22,9 +22,9 @@ import httpx2 as httpx
 from sayfile.audio.formats import Samples
 from sayfile.models import SpeechRequest
 from sayfile.settings import Settings
-from sayfile.speech.plans import validate
+from sayfile.speech.plan import SpeechPlan, validate
 from sayfile.speech.scheduler import Lane, Turn
-from sayfile.speech.synthesizer import SpeechPlan, SpeechResult
+from sayfile.speech.synthesizer import SpeechResult
 from sayfile.wiring import build_synthesizer
 
 T = TypeVar("T")

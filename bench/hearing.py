@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from listening import Listener, character_error_rate, simplified, word_error_rate
 from sayfile.models import SpeechRequest
 from sayfile.settings import Settings
-from sayfile.speech.plans import validate
+from sayfile.speech.plan import validate
 from sayfile.speech.scheduler import Lane
 from sayfile.text.normalisation import Normalisation
 from sayfile.wiring import build_synthesizer
@@ -62,7 +62,7 @@ def heard_all(before: bool, languages: list[str]) -> dict[str, list[tuple[str, s
     settings = Settings()
     synthesizer = build_synthesizer(settings)
     if before:
-        synthesizer.normalisation = _Before()  # type: ignore[assignment]
+        synthesizer.pipeline.audio.normalisation = _Before()  # type: ignore[assignment]
     listener = Listener()
     heard: dict[str, list[tuple[str, str, str]]] = {}
     try:
@@ -85,7 +85,7 @@ def heard_all(before: bool, languages: list[str]) -> dict[str, list[tuple[str, s
 
 def _phonemes(synthesizer: Any, voice: Any, text: str) -> str:
     """What the Kokoro voice was given for `text` (words as said, then its phonemes)."""
-    said = synthesizer.normalisation.said(text, voice.language)
+    said = synthesizer.pipeline.audio.normalisation.said(text, voice.language)
     engine = synthesizer.catalogue.engine(voice)
     phonemes = getattr(engine, "phonemes", None)
     return f"{said}  /{phonemes(voice, said)}/" if phonemes else said

@@ -8,7 +8,7 @@ text costs, and that a server stays responsive while it plans one.
   (this repository's docs) and of mixed text (five Latin-script paragraphs and a bilingual
   en/zh note, repeated); the first pass loads the high-accuracy models of the languages a
   switch is confirmed between, so the second pass is the one reported.
-- validate: `plans.validate` of the mixed 200,000 characters with no voice named: the time the
+- validate: `plan.validate` of the mixed 200,000 characters with no voice named: the time the
   event loop would stand still if it planned the request itself.
 - server: `sayfile serve` (espeak-ng only) gets the mixed 200,000 characters as a job while
   GET /healthz is asked every 20 ms; the slowest answer during the POST, and when idle. The
@@ -33,7 +33,7 @@ import sayfile.text.sentences as textmod
 from harness import load_env, start_sayfile, stop
 from sayfile.models import SpeechRequest
 from sayfile.settings import Settings
-from sayfile.speech.plans import validate
+from sayfile.speech.plan import validate
 from sayfile.text.ssml import Span
 from sayfile.wiring import build_synthesizer
 

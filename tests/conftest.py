@@ -27,9 +27,9 @@ from sayfile.app import create_app
 from sayfile.audio.formats import Samples
 from sayfile.models import SpeechRequest
 from sayfile.settings import Settings
-from sayfile.speech.plans import validate
+from sayfile.speech.plan import SpeechPlan, validate
 from sayfile.speech.scheduler import Lane
-from sayfile.speech.synthesizer import SpeechPlan, SpeechResult, Synthesizer
+from sayfile.speech.synthesizer import SpeechResult, Synthesizer
 from sayfile.voices.catalogue import Catalogue
 from sayfile.wiring import build_synthesizer
 

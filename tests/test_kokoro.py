@@ -196,7 +196,7 @@ def test_a_stream_cut_short_at_first_is_still_understood(
 ) -> None:
     """A stream's first piece is cut mid-sentence for speed; the words must survive it."""
     plan = voices.plan(text, voice=voice, format="mp3")
-    assert len(list(voices.synthesizer.pieces(plan, quick_start=True))) > 1
+    assert len(list(voices.synthesizer.piece_words(plan, quick_start=True))) > 1
     words = listener.hear(b"".join(voices.stream(plan)), language)
     if language == "zh":
         assert character_error_rate(text, simplified(words)) <= 0.10, words

@@ -17,7 +17,7 @@ import sayfile.text.sentences as textmod
 from conftest import Speech, decode, sayfile_cli, wait_done
 from listening import Listener, character_error_rate, simplified, word_error_rate
 from sayfile.books.reading import CHAPTER_PAUSE_MS
-from sayfile.speech.synthesizer import SpeechPlan
+from sayfile.speech.plan import SpeechPlan
 
 # Openings of public-domain books (Proust 1913, Cervantes 1605, Kafka 1915, Collodi 1883,
 # Machado de Assis 1899), a few sentences each.
@@ -52,7 +52,7 @@ def _said(speech: Speech, plan: SpeechPlan) -> list[tuple[str, str]]:
     """Each sentence of the plan with the primary language of the voice that says it."""
     out: list[tuple[str, str]] = []
     for span in plan.script:
-        voice = speech.synthesizer.voice_of(span, plan.voice)
+        voice = speech.synthesizer.planner.voice_of(span, plan.voice)
         language = _primary(voice.language)
         out.extend((s, language) for s in textmod.sentences(span.text))
     return out
@@ -77,7 +77,7 @@ def test_every_sentence_of_a_bilingual_note_goes_to_its_language(speech: Speech)
         assert language == expected, (sentence, language)
     assert {language for _, language in said} == {"en", "zh"}
     # English stays with the default voice; Chinese gets the one Mandarin voice.
-    voices = {speech.synthesizer.voice_of(span, plan.voice).id for span in plan.script}
+    voices = {speech.synthesizer.planner.voice_of(span, plan.voice).id for span in plan.script}
     assert voices == {"piper:en_US-joe-medium", "kokoro:zm_yunjian"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sayfile.jobs.events import JobEvent, LocalJobEvents
 from sayfile.lru_map import LruMap
-from sayfile.speech.plans import _loudness
+from sayfile.speech.plan import loudness_target
 
 
 def test_an_lru_map_drops_the_least_recently_used_entry() -> None:
@@ -29,10 +29,10 @@ def test_progress_of_jobs_whose_end_was_never_heard_is_not_kept_for_ever() -> No
     assert events.latest("job-0") is None
 
 
-def test_loudness_targets_are_rounded_to_half_an_lu() -> None:
+def testloudness_target_targets_are_rounded_to_half_an_lu() -> None:
     """Every distinct target keeps its own gains per voice: a client sending -16.01, -16.02
     and so on must not make a new one each time."""
-    targets = {_loudness(-16 - n / 1000, None) for n in range(1000)}
+    targets = {loudness_target(-16 - n / 1000, None) for n in range(1000)}
     assert targets == {-16.0, -16.5, -17.0}
-    assert _loudness("-23.74", None) == -23.5
-    assert _loudness("off", -16.0) is None
+    assert loudness_target("-23.74", None) == -23.5
+    assert loudness_target("off", -16.0) is None

@@ -17,8 +17,9 @@ from listening import Listener, character_error_rate, simplified, word_error_rat
 from sayfile.audio.formats import Samples, audio_format
 from sayfile.engines.tone import ToneEngine
 from sayfile.models import Quality, Voice
+from sayfile.speech.plan import SpeechPlan
 from sayfile.speech.scheduler import Lane, SentenceExecutor
-from sayfile.speech.synthesizer import SpeechPlan, Synthesizer
+from sayfile.speech.synthesizer import Synthesizer
 from sayfile.text.normalisation import Normalisation, mandarin_words
 from sayfile.voices.catalogue import Catalogue
 

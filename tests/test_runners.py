@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sayfile.worker import worker_broker
 
 from conftest import TONES
 from sayfile.audio.formats import Samples
@@ -42,14 +41,16 @@ from sayfile.runners.job_runner import JobRunner
 from sayfile.runners.lease import LeaseTerms
 from sayfile.services.speech_service import SpeechService
 from sayfile.settings import Settings
-from sayfile.speech.plans import validate
+from sayfile.speech.pipeline import Progress
+from sayfile.speech.plan import SpeechPlan, validate
 from sayfile.speech.scheduler import SentenceExecutor, Turn
-from sayfile.speech.synthesizer import Progress, SpeechPlan, SpeechResult, Synthesizer
+from sayfile.speech.synthesizer import SpeechResult, Synthesizer
 from sayfile.store.files import AudioFiles
 from sayfile.store.memory import MemoryJobStore
 from sayfile.store.records import FailureReason, Job, JobStatus, new_job_id
 from sayfile.text.lexicon import Lexicon
 from sayfile.voices.catalogue import Catalogue
+from sayfile.worker import worker_broker
 
 NOW = 1_000_000.0
 TEXT = "One two three. Four five six. Seven eight nine. Ten eleven twelve."

@@ -18,8 +18,8 @@ from sayfile.engines.espeak import EspeakEngine
 from sayfile.errors import EngineError
 from sayfile.models import Voice
 from sayfile.settings import Settings
+from sayfile.speech.plan import SpeechPlan
 from sayfile.speech.scheduler import Lane
-from sayfile.speech.synthesizer import SpeechPlan
 from sayfile.voices.catalogue import Catalogue
 
 # Real voices, server processes or the fuzzer: left out of `make test-fast`.
@@ -93,7 +93,7 @@ def test_long_text_is_spoken_whole(speech: Speech, tmp_path: Path) -> None:
         result = speech.write(plan, target, reports.append)
         assert reports == sorted(reports) and reports[-1] == 1.0
         # One report per piece: a sentence, or short ones together (espeak-ng's start-up).
-        assert len(reports) == len(list(speech.synthesizer.pieces(plan)))
+        assert len(reports) == len(list(speech.synthesizer.piece_words(plan)))
         decoded = decode(target.read_bytes(), "flac")
         assert decoded.duration_s == pytest.approx(result.duration_s, abs=0.2)
         durations.append(result.duration_s)
@@ -184,7 +184,7 @@ def test_parallel_sentences_give_the_same_audio_in_the_same_order(
         decoded = decode((tmp_path / f"{parallel}.flac").read_bytes(), "flac")
         assert decoded.duration_s == pytest.approx(result.duration_s, abs=0.05)
     one, *others = outputs
-    assert len(one) == len(list(service.synthesizer.pieces(plan)))
+    assert len(one) == len(list(service.synthesizer.piece_words(plan)))
     for other in others:
         assert len(other) == len(one)
         assert all(np.array_equal(a, b) for a, b in zip(one, other, strict=True))
@@ -211,7 +211,7 @@ def test_parallel_one_synthesizes_one_sentence_at_a_time(
     engine = WatchedEspeak()
     service = make_speech(1, engine)
     plan = service.plan(UNEVEN, voice="espeak:en-us")
-    assert len(service.samples(plan)) == len(list(service.synthesizer.pieces(plan)))
+    assert len(service.samples(plan)) == len(list(service.synthesizer.piece_words(plan)))
     assert engine.most == 1
 
 
@@ -253,7 +253,7 @@ def test_closing_the_service_stops_its_threads(
     before = _sentence_threads()
     service = make_speech(2)
     plan = service.plan(UNEVEN, voice="espeak:en-us")
-    assert len(service.samples(plan)) == len(list(service.synthesizer.pieces(plan)))
+    assert len(service.samples(plan)) == len(list(service.synthesizer.piece_words(plan)))
     assert _sentence_threads() > before
     service.close()
     assert _sentence_threads() == before

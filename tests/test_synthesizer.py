@@ -17,8 +17,11 @@ from sayfile.engines.tone import ToneEngine
 from sayfile.errors import EngineError
 from sayfile.models import Voice
 from sayfile.settings import Settings
+from sayfile.speech.in_order import InOrder
+from sayfile.speech.pieces import FIRST_PIECE_CHARS
+from sayfile.speech.pipeline import Observer
 from sayfile.speech.scheduler import Lane, SentenceExecutor
-from sayfile.speech.synthesizer import FIRST_PIECE_CHARS, Observer, Synthesizer, _InOrder
+from sayfile.speech.synthesizer import Synthesizer
 from sayfile.voices.catalogue import Catalogue
 from sayfile.wiring import build_synthesizer
 
@@ -82,7 +85,7 @@ def synthesizer(make_synthesizer: MakeSynthesizer) -> Synthesizer:
 
 
 async def collect_samples(synthesizer: Synthesizer, text: str) -> list[Samples]:
-    plan = synthesizer.plan_of(text, "tone:beep", "wav", 1.0)
+    plan = synthesizer.planner.plan_of(text, "tone:beep", "wav", 1.0)
     turn = synthesizer.executor.turn(Lane.interactive, "test")
     return [chunk async for chunk in synthesizer.samples(plan, turn)]
 
@@ -110,9 +113,9 @@ def test_quick_start_cuts_a_long_first_sentence_at_a_clause(
     first = long_sentence(words)
     assert 390 <= len(first) <= 400
     text = f"{first} And a short second one. Third."
-    plan = synthesizer.plan_of(text, "tone:beep", "mp3", 1.0)
+    plan = synthesizer.planner.plan_of(text, "tone:beep", "mp3", 1.0)
 
-    pieces = list(synthesizer.pieces(plan, quick_start=True))
+    pieces = list(synthesizer.piece_words(plan, quick_start=True))
 
     head, rest, *others = pieces
     assert 0 < len(head) <= FIRST_PIECE_CHARS
@@ -130,11 +133,13 @@ def test_quick_start_cuts_a_long_first_sentence_at_a_clause(
 def test_without_quick_start_the_first_sentence_is_whole(synthesizer: Synthesizer) -> None:
     first = long_sentence(["when", "the", "rain", "came,", "everyone", "ran"])
     text = f"{first} Second. Third."
-    plan = synthesizer.plan_of(text, "tone:beep", "mp3", 1.0)
-    assert list(synthesizer.pieces(plan)) == [first, "Second.", "Third."]
+    plan = synthesizer.planner.plan_of(text, "tone:beep", "mp3", 1.0)
+    assert list(synthesizer.piece_words(plan)) == [first, "Second.", "Third."]
     # A short first sentence is not cut, quick start or not.
-    short = synthesizer.plan_of(TEXT, "tone:beep", "mp3", 1.0)
-    assert list(synthesizer.pieces(short, quick_start=True)) == list(synthesizer.pieces(short))
+    short = synthesizer.planner.plan_of(TEXT, "tone:beep", "mp3", 1.0)
+    assert list(synthesizer.piece_words(short, quick_start=True)) == list(
+        synthesizer.piece_words(short)
+    )
 
 
 @pytest.mark.usefixtures("ffmpeg")
@@ -142,7 +147,7 @@ def test_without_quick_start_the_first_sentence_is_whole(synthesizer: Synthesize
 async def test_write_makes_a_whole_file_of_the_right_duration(
     synthesizer: Synthesizer, tmp_path: Path, fmt: str
 ) -> None:
-    plan = synthesizer.plan_of(TEXT, "tone:beep", fmt, 1.0)
+    plan = synthesizer.planner.plan_of(TEXT, "tone:beep", fmt, 1.0)
     path = tmp_path / f"speech.{FORMATS[fmt].extension}"
     turn = synthesizer.executor.turn(Lane.background, "test")
 
@@ -159,7 +164,7 @@ async def test_write_makes_a_whole_file_of_the_right_duration(
 async def test_stream_pieces_together_decode_to_the_same_duration(
     synthesizer: Synthesizer, fmt: str
 ) -> None:
-    plan = synthesizer.plan_of(TEXT, "tone:beep", fmt, 1.0)
+    plan = synthesizer.planner.plan_of(TEXT, "tone:beep", fmt, 1.0)
     turn = synthesizer.executor.turn(Lane.interactive, "test")
 
     parts = [part async for part in synthesizer.stream(plan, turn)]
@@ -174,14 +179,16 @@ async def test_a_stream_of_a_long_first_sentence_starts_with_a_short_piece(
 ) -> None:
     first = long_sentence(["when", "the", "rain", "came,", "everyone", "ran"])
     text = f"{first} Second one here."
-    plan = synthesizer.plan_of(text, "tone:beep", "wav", 1.0)
+    plan = synthesizer.planner.plan_of(text, "tone:beep", "wav", 1.0)
     turn = synthesizer.executor.turn(Lane.interactive, "test")
 
     parts = [part async for part in synthesizer.stream(plan, turn)]
 
     # The cut adds one piece, so one pause, to the words of the text.
     expected = len(text.split()) * WORD_S + 3 * PAUSE_S
-    assert tone_seconds(list(synthesizer.pieces(plan, quick_start=True))) == pytest.approx(expected)
+    assert tone_seconds(list(synthesizer.piece_words(plan, quick_start=True))) == pytest.approx(
+        expected
+    )
     assert_decodes_to(b"".join(parts), "wav", expected)
 
 
@@ -189,7 +196,7 @@ async def test_an_engine_error_fails_the_write_and_leaves_no_file(
     synthesizer: Synthesizer, tmp_path: Path
 ) -> None:
     text = "One two. Three four. Five FAIL six. Seven eight. Nine."
-    plan = synthesizer.plan_of(text, "tone:beep", "mp3", 1.0)
+    plan = synthesizer.planner.plan_of(text, "tone:beep", "mp3", 1.0)
     path = tmp_path / "speech.mp3"
     turn = synthesizer.executor.turn(Lane.background, "test")
 
@@ -234,7 +241,7 @@ async def test_closing_a_stream_early_cancels_the_pieces_queued_ahead() -> None:
     executor = SentenceExecutor(2, "test-stream")
     synthesizer = Synthesizer(Catalogue([engine], "tone:slow"), executor, 400)
     text = " ".join(f"Sentence number {n} is here." for n in range(40))
-    plan = synthesizer.plan_of(text, "tone:slow", "mp3", 1.0)
+    plan = synthesizer.planner.plan_of(text, "tone:slow", "mp3", 1.0)
     # Another client holds one of the two threads: the stream queues two pieces per thread
     # ahead (four) but only one runs at a time, so some are still queued when it is closed.
     entered, opened = threading.Event(), threading.Event()
@@ -300,7 +307,7 @@ async def test_progress_rises_to_the_whole_text(synthesizer: Synthesizer) -> Non
     async def progress(fraction: float) -> None:
         seen.append(fraction)
 
-    plan = synthesizer.plan_of(TEXT, "tone:beep", "wav", 1.0)
+    plan = synthesizer.planner.plan_of(TEXT, "tone:beep", "wav", 1.0)
     turn = synthesizer.executor.turn(Lane.interactive, "test")
     async for _ in synthesizer.samples(plan, turn, progress):
         pass
@@ -338,9 +345,9 @@ def test_engines_with_a_start_up_get_short_sentences_together(
     engine = CountingEngine()
     engine.join_below = 60
     synthesizer = Synthesizer(Catalogue([engine], "tone:beep"), SentenceExecutor(1), 400)
-    plan = synthesizer.plan_of(text, "tone:beep", "mp3", 1.0)
-    assert list(synthesizer.pieces(plan)) == expected
-    assert squeezed("".join(synthesizer.pieces(plan, quick_start=True))) == squeezed(text)
+    plan = synthesizer.planner.plan_of(text, "tone:beep", "mp3", 1.0)
+    assert list(synthesizer.piece_words(plan)) == expected
+    assert squeezed("".join(synthesizer.piece_words(plan, quick_start=True))) == squeezed(text)
 
 
 def test_the_event_loop_never_waits_for_a_piece_being_encoded() -> None:
@@ -358,7 +365,7 @@ def test_the_event_loop_never_waits_for_a_piece_being_encoded() -> None:
             events.append("encoded")
         return samples.tobytes()
 
-    in_order: _InOrder[bytes] = _InOrder(consume, None)
+    in_order: InOrder[bytes] = InOrder(consume, None)
     in_order.offer(0, np.zeros(1, dtype=np.int16), False)
     second = threading.Thread(target=in_order.offer, args=(1, np.zeros(2, dtype=np.int16), False))
     second.start()
@@ -387,7 +394,7 @@ def test_a_requests_lexicon_is_built_once_for_the_same_entries(synthesizer: Synt
 
     entries = ({"language": "en", "term": "tts", "replacement": "text to speech"},)
     again = ({"term": "tts", "replacement": "text to speech", "language": "en"},)
-    first = synthesizer.pronounced([Span("I like TTS.")], "en", entries)
+    first = synthesizer.planner.pronounced([Span("I like TTS.")], "en", entries)
     assert [span.text for span in first] == ["I like text to speech."]
-    assert synthesizer._lexicon_with(entries) is synthesizer._lexicon_with(again)
-    assert synthesizer._lexicon_with(()) is synthesizer.lexicon
+    assert synthesizer.planner._lexicon_with(entries) is synthesizer.planner._lexicon_with(again)
+    assert synthesizer.planner._lexicon_with(()) is synthesizer.lexicon

@@ -27,9 +27,10 @@ from sayfile.jobs.download_names import stem_for, title_stem
 from sayfile.models import SpeechRequest
 from sayfile.settings import Settings
 from sayfile.speech.pace import JobPace, PaceBook
-from sayfile.speech.plans import validate
+from sayfile.speech.pipeline import timings_of
+from sayfile.speech.plan import SpeechPlan, validate
 from sayfile.speech.scheduler import Lane
-from sayfile.speech.synthesizer import SpeechPlan, SpeechResult, Synthesizer, timings_of
+from sayfile.speech.synthesizer import SpeechResult, Synthesizer
 from sayfile.text.encodings import decode_text
 from sayfile.text.language_detection import LanguageVoice
 from sayfile.text.ssml import looks_like_ssml

@@ -17,8 +17,9 @@ from sayfile.runners.book_runner import BookRunner
 from sayfile.runners.job_runner import JobRunner
 from sayfile.runners.lease import LeaseTerms
 from sayfile.settings import Settings
+from sayfile.speech.pipeline import Observer
 from sayfile.speech.scheduler import SentenceExecutor
-from sayfile.speech.synthesizer import Observer, Synthesizer
+from sayfile.speech.synthesizer import Synthesizer
 from sayfile.store import JobStore, build_store
 from sayfile.store.files import AudioFiles
 from sayfile.text.lexicon import Lexicon
@@ -86,7 +87,7 @@ class Parts:
         """List every voice and load the default one, so the first request pays nothing."""
         synthesizer = self.synthesizer
         try:
-            plan = synthesizer.plan_of("Ready.", self.settings.default_voice, "wav", 1.0)
+            plan = synthesizer.planner.plan_of("Ready.", self.settings.default_voice, "wav", 1.0)
             await synthesizer.warm_up(plan)
             # The language identifier too, so the first text with no voice named pays nothing.
             await synthesizer.executor.run(synthesizer.languages.load)

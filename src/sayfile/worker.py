@@ -24,7 +24,7 @@ from sayfile.queue.taskiq import (
     make_broker,
 )
 from sayfile.settings import Settings
-from sayfile.speech.plans import validate
+from sayfile.speech.plan import validate
 from sayfile.store.records import FailureReason, Job
 from sayfile.supervision import go_with_parent
 from sayfile.wiring import STOP_WAIT_S, Parts
@@ -79,7 +79,7 @@ def worker_broker() -> AsyncBroker:
                 lexicon=tuple(payload.get("lexicon", ())),
                 text_format=payload.get("text_format"),
             )
-            # Off the loop: finding a long text's languages takes a while (see plans.py).
+            # Off the loop: finding a long text's languages takes a while (see plan.py).
             plan = await parts.synthesizer.executor.run(
                 functools.partial(validate, request, parts.synthesizer, parts.settings, None)
             )

@@ -26,7 +26,7 @@ from sayfile.jobs.answers import Answer
 from sayfile.jobs.download_names import stem_for
 from sayfile.models import SpeechRequest
 from sayfile.services.speech_service import SpeechStream
-from sayfile.speech.plans import MAX_SPEED, MIN_SPEED
+from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
 from sayfile.store.records import Job
 from sayfile.text.markup import TEXT_FORMATS
 from sayfile.voices.openai_names import MODELS, choose_voice

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sayfile.speech.synthesizer import SpeechPlan
+from sayfile.speech.plan import SpeechPlan
 from sayfile.store.records import Job
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sayfile.jobs.admission import Admission
 from sayfile.runners.book_runner import BookRunner
 from sayfile.runners.job_runner import JobRunner
-from sayfile.speech.synthesizer import SpeechPlan
+from sayfile.speech.plan import SpeechPlan
 from sayfile.store.records import Job
 
 

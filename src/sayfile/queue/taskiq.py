@@ -20,7 +20,7 @@ from taskiq_redis import ListQueueBroker
 from sayfile.errors import Busy, StoreUnavailable
 from sayfile.jobs.admission import RETRY_AFTER_S
 from sayfile.settings import Settings
-from sayfile.speech.synthesizer import SpeechPlan
+from sayfile.speech.plan import SpeechPlan
 from sayfile.store.records import Job
 from sayfile.store.redis import Keys
 

@@ -36,7 +36,7 @@ from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.runners.failures import Failure, classify, fail_then_remove, recorded_status
 from sayfile.runners.lease import Lease, LeaseLost, LeaseTerms, Why
 from sayfile.settings import Settings
-from sayfile.speech.plans import validate
+from sayfile.speech.plan import validate
 from sayfile.speech.scheduler import Lane
 from sayfile.speech.synthesizer import Synthesizer
 from sayfile.store import JobStore

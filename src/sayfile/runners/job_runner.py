@@ -17,8 +17,9 @@ from sayfile.jobs.events import JobEvents
 from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.runners.failures import Failure, classify, fail_then_remove, recorded_status
 from sayfile.runners.lease import Lease, LeaseLost, LeaseTerms, Why
+from sayfile.speech.plan import SpeechPlan
 from sayfile.speech.scheduler import Lane, SentenceExecutor
-from sayfile.speech.synthesizer import SpeechPlan, Synthesizer
+from sayfile.speech.synthesizer import Synthesizer
 from sayfile.store.files import AudioFiles
 from sayfile.store.records import FailureReason, Job, JobStatus
 

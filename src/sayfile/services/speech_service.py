@@ -62,9 +62,9 @@ from sayfile.models import BookChoice, BookUpload, SpeechRequest, Voice
 from sayfile.queue import JobQueue
 from sayfile.settings import Settings
 from sayfile.speech.pace import JobPace
-from sayfile.speech.plans import validate
+from sayfile.speech.plan import SpeechPlan, validate
 from sayfile.speech.scheduler import Lane
-from sayfile.speech.synthesizer import SpeechPlan, Synthesizer
+from sayfile.speech.synthesizer import Synthesizer
 from sayfile.store import JobStore
 from sayfile.store.files import AudioFiles
 from sayfile.store.records import FailureReason, Job, JobStatus, cache_key, is_job_id, new_job_id

@@ -1,0 +1,173 @@
+"""Each piece's audio as its file needs it: said by its engine (the words as the voice's
+language says them), brought to the loudness target, at the file's sample rate, its pause
+before it; the levels per target and each voice's reference sentence they are measured on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sayfile.audio.formats import Samples, resample
+from sayfile.engines import Engine
+from sayfile.models import Voice
+from sayfile.speech.in_order import InOrder
+from sayfile.speech.loudness import LoudnessLevel
+from sayfile.speech.pieces import Piece
+from sayfile.speech.plan import SpeechPlan
+from sayfile.text.normalisation import Normalisation
+from sayfile.voices.catalogue import Catalogue, sample_text
+
+# Loudness targets whose per-voice gains are kept at once.
+_KEPT_LEVELS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Finishing:
+    """What every piece of one plan is brought to: the file's sample rate and loudness level,
+    and the lift that makes up for what the format's decoders take off."""
+
+    rate: int
+    level: LoudnessLevel
+    lift: float
+
+
+class PieceAudio:
+    """Makes the steps that turn pieces into audio, one per process: the catalogue's engines,
+    the loudness levels in use (the `_KEPT_LEVELS` used last) and each voice's reference
+    sentence, and how each language says its words (`normalisation`)."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self._catalogue = catalogue
+        self._levels: dict[float | None, LoudnessLevel] = {}
+        self._levels_lock = threading.Lock()
+        self._references = _ReferenceSentences()
+        self.normalisation = Normalisation()
+
+    def level(self, target: float | None) -> LoudnessLevel:
+        """The loudness levelling to `target` LUFS (None: off), one per target."""
+        with self._levels_lock:
+            level = self._levels.pop(target, None) or LoudnessLevel(target)
+            self._levels[target] = level  # the most recently used last
+            if len(self._levels) > _KEPT_LEVELS:
+                # Every request may name its own target: the least recently used go (their
+                # gains are measured again, in milliseconds, from the kept references).
+                del self._levels[next(iter(self._levels))]
+            return level
+
+    def finishing(self, plan: SpeechPlan) -> Finishing:
+        """What `plan`'s pieces are brought to: its voice's rate, its loudness target."""
+        # Levelled audio is made that much louder than the target as the format's decoders
+        # will take off, so that what is heard is at the target.
+        lift = 10 ** (-plan.format.decoded_gain_db / 20)
+        return Finishing(plan.voice.sample_rate, self.level(plan.loudness), lift)
+
+    def step(
+        self, piece: Piece, index: int, final: bool, finishing: Finishing, in_order: InOrder[Any]
+    ) -> PieceStep:
+        """The step that makes piece `index` (`final`: the last) and offers it to `in_order`."""
+        engine = self._catalogue.engine(piece.voice)
+        return PieceStep(
+            engine, piece, finishing, index, final, in_order, self._references, self.normalisation
+        )
+
+
+def _engine_ready(engine: Engine, voice: Voice) -> bool:
+    """Whether `engine` has what `voice` needs loaded (an engine that does not say, has)."""
+    ready: Callable[[Voice], bool] | None = getattr(engine, "ready", None)
+    return ready is None or ready(voice)
+
+
+@dataclass(frozen=True, slots=True)
+class PieceStep:
+    """One piece through the engine, timed, levelled, brought to the file's rate and its pause
+    put before it, then offered for encoding in order (runs on an executor thread); gives the
+    piece's sample count, the pause's, and the engine's computing seconds. The engine gets the
+    words as its voice's language says them (`Normalisation`); timings keep them as written."""
+
+    engine: Engine
+    piece: Piece
+    finishing: Finishing
+    index: int
+    final: bool
+    in_order: InOrder[Any]
+    references: _ReferenceSentences
+    normalisation: Normalisation
+
+    @property
+    def heavy(self) -> bool:
+        """Whether the voice is not set up yet (its loudness reference, its engine's model or
+        reader), which makes this step long."""
+        voice = self.piece.voice
+        levelled = self.finishing.level.target_lufs is not None
+        unmeasured = levelled and not self.references.has(voice.id)
+        return unmeasured or not _engine_ready(self.engine, voice)
+
+    def __call__(self) -> tuple[int, int, float]:
+        piece, voice, rate = self.piece, self.piece.voice, self.finishing.rate
+        started = time.perf_counter()
+        samples = self._spoken()
+        seconds = time.perf_counter() - started
+        if samples.size:
+            level = self.finishing.level
+            gain = level.gain_for(voice.id, voice.sample_rate, self._reference)
+            levelled = level.apply(samples, gain, voice.sample_rate, self.finishing.lift)
+            samples = resample(levelled, voice.sample_rate, rate)
+        lead = round(piece.pause_s * rate)
+        if lead:
+            samples = np.concatenate([np.zeros(lead, dtype=np.int16), samples])
+        self.in_order.offer(self.index, samples, self.final)
+        return samples.size, lead, seconds
+
+    def _spoken(self) -> Samples:
+        piece = self.piece
+        if piece.phonemes is not None:
+            said = self.engine.speak_phonemes(
+                piece.voice, piece.phonemes, piece.alphabet, piece.speed
+            )
+            if said is not None:
+                return said
+        if not piece.text:
+            return np.zeros(0, dtype=np.int16)
+        words = self.normalisation.said(piece.text, piece.voice.language)
+        return self.engine.synthesize(piece.voice, words, piece.speed)
+
+    def _reference(self) -> Samples:
+        """What the voice's loudness is measured on: its own sample sentence."""
+        return self.references.of(self.engine, self.piece.voice)
+
+
+class _ReferenceSentences:
+    """Each voice's sample sentence as the voice says it, made once per voice (however many
+    threads ask at once) and kept for every loudness target: a request with a new `loudness`
+    value measures again, in milliseconds, without making the sentence again."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Samples] = {}
+        self._making: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def has(self, voice_id: str) -> bool:
+        """Whether the voice's sample sentence is made already."""
+        return voice_id in self._made
+
+    def of(self, engine: Engine, voice: Voice) -> Samples:
+        """The voice's sample sentence, made on the first call. An engine's exception
+        propagates, and nothing is kept."""
+        with self._lock:
+            made = self._made.get(voice.id)
+            if made is not None:
+                return made
+            making = self._making.setdefault(voice.id, threading.Lock())
+        with making:
+            with self._lock:
+                made = self._made.get(voice.id)
+            if made is None:
+                made = engine.synthesize(voice, sample_text(voice), 1.0)
+                with self._lock:
+                    self._made[voice.id] = made
+        return made

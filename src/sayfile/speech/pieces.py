@@ -1,0 +1,110 @@
+"""Cutting a plan into engine calls: sentences within the configured limit, a stream's short
+first piece, short sentences joined for engines with a start-up cost (`join_below`), each
+span's voice, speed, pause and marks carried onto its pieces."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sayfile.models import Voice
+from sayfile.speech.plan import Planner, SpeechPlan
+from sayfile.text.sentences import sentences as split_sentences
+
+# A stream's first piece is cut this short (at a clause, else a space) so that its first
+# audio comes after a couple of seconds of speech are synthesized, not a whole long
+# sentence: about 30 Latin characters, or 8 Chinese or Japanese ones (each a syllable).
+FIRST_PIECE_CHARS = 30
+FIRST_PIECE_CJK_CHARS = 8
+# Chinese or Japanese characters per Latin one, for lengths in engines' `join_below`.
+_CJK_PER_LATIN = 3
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One engine call: the words (or a pronunciation of them), in a voice and at a speed,
+    after a pause."""
+
+    text: str
+    voice: Voice
+    speed: float
+    pause_s: float = 0.0
+    phonemes: str | None = None
+    alphabet: str = "ipa"
+    marks: tuple[str, ...] = ()
+    """Names of SSML marks at the start of the words (after the pause)."""
+
+
+class PieceCutter:
+    """Cuts plans into pieces, no sentence longer than `max_chars`; each span's voice is
+    the planner's choice (`Planner.voice_of`)."""
+
+    def __init__(self, planner: Planner, max_chars: int) -> None:
+        self._planner = planner
+        self._max_chars = max_chars
+
+    def pieces(self, plan: SpeechPlan, quick_start: bool = False) -> Iterator[Piece]:
+        """The engine calls of a plan: sentences, none longer than the configured limit, one
+        shorter than the engine's `join_below` joined to the next; with `quick_start`, a long
+        first one cut short at a clause. Each span keeps its voice, speed and pause; a
+        pronunciation is a call of its own; a pause at the very end is a call of silence."""
+        pause = 0.0
+        marks: tuple[str, ...] = ()
+        first = True
+        for span in plan.script:
+            pause += span.pause_before_s
+            if span.mark is not None:
+                marks = (*marks, span.mark)
+            pronunciation = span.phonemes or span.pinyin
+            if not span.text and not pronunciation:
+                continue
+            voice = self._planner.voice_of(span, plan.voice)
+            speed = min(max(plan.speed * span.rate, 0.25), 4.0)
+            if pronunciation:
+                alphabet = "ipa" if span.phonemes else "x-pinyin"
+                yield Piece(span.text, voice, speed, pause, pronunciation, alphabet, marks)
+            else:
+                join_below = self._planner.catalogue.engine(voice).join_below
+                for text in self._sentences(span.text, join_below, quick_start and first):
+                    yield Piece(text, voice, speed, pause, marks=marks)
+                    pause, marks = 0.0, ()
+            pause, marks = 0.0, ()
+            first = False
+        if pause > 0 or marks:
+            yield Piece("", plan.voice, plan.speed, pause, marks=marks)
+
+    def _sentences(self, text: str, join_below: int, quick_start: bool) -> Iterator[str]:
+        sentences = split_sentences(text, self._max_chars)
+        first = next(sentences, None)
+        if first is None:
+            return
+        budget = FIRST_PIECE_CJK_CHARS if _CJK.search(first) else FIRST_PIECE_CHARS
+        if quick_start and len(first) > budget:
+            head = next(split_sentences(first, budget), first)
+            rest = first[len(head) :].strip()
+            if first.startswith(head) and rest:
+                yield head
+                first = rest
+        yield from self._joined(itertools.chain([first], sentences), join_below)
+
+    def _joined(self, sentences: Iterator[str], join_below: int) -> Iterator[str]:
+        """Each sentence shorter than `join_below` characters (a third of that in Chinese or
+        Japanese) goes to the engine with the next, within the sentence limit."""
+        piece: str | None = None
+        for sentence in sentences:
+            if piece is None:
+                piece = sentence
+                continue
+            cjk = _CJK.search(piece) is not None
+            short = len(piece) < (join_below // _CJK_PER_LATIN if cjk else join_below)
+            gap = "" if cjk and _CJK.match(sentence) else " "
+            if short and len(piece) + len(gap) + len(sentence) <= self._max_chars:
+                piece = piece + gap + sentence
+            else:
+                yield piece
+                piece = sentence
+        if piece is not None:
+            yield piece
