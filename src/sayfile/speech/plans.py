@@ -14,7 +14,8 @@ from sayfile.models import SpeechRequest, Voice
 from sayfile.settings import Settings
 from sayfile.speech.synthesizer import SpeechPlan, Synthesizer
 from sayfile.text.markup import TextFormat, spoken, text_format
-from sayfile.text.ssml import Span, looks_like_ssml, parse_ssml
+from sayfile.text.spans import Span
+from sayfile.text.ssml import looks_like_ssml, parse_ssml
 
 MIN_SPEED = 0.25
 MAX_SPEED = 4.0

@@ -41,7 +41,7 @@ from sayfile.speech.scheduler import Lane, SentenceExecutor, Turn
 from sayfile.text.language_detection import SentenceLanguages
 from sayfile.text.lexicon import Lexicon
 from sayfile.text.normalisation import Normalisation
-from sayfile.text.ssml import Span
+from sayfile.text.spans import Span
 from sayfile.voices.catalogue import Catalogue, sample_text
 
 T = TypeVar("T")
