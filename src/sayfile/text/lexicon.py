@@ -37,11 +37,6 @@ class Lexicon:
         return len(self._entries)
 
     @classmethod
-    def from_entries(cls, entries: Iterable[Entry]) -> Lexicon:
-        """A lexicon of `entries`, later ones winning over earlier ones."""
-        return cls(entries)
-
-    @classmethod
     def load(cls, folder: Path) -> Lexicon:
         """The lexicon of every `*.pls` and `*.tsv` file of `folder`, in name order (see
         `lexicon_entries.read_folder`). Raises InvalidLexicon naming the file (and line)."""

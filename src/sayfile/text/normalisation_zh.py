@@ -56,7 +56,7 @@ _UNITS_ZH = {
     "GB": "G", "MB": "兆", "TB": "T", "KB": "K", "Gb": "G", "G": "G",
     "mAh": "毫安时", "cm²": "平方厘米",
 }  # fmt: skip
-_MOBILE_DIGITS = "零幺二三四五六七八九"
+_PHONE_DIGITS = "零幺二三四五六七八九"
 
 _NUMBER = r"\d+(?:\.\d+)?"
 _GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"
@@ -105,7 +105,7 @@ def mandarin_tokenizer() -> Any:
     return jieba.dt
 
 
-def _cn(number: str) -> str:
+def _numerals(number: str) -> str:
     """A number written in digits (no separators) in Chinese numerals, as it is read."""
     import cn2an
 
@@ -123,7 +123,7 @@ def _zh_money(found: re.Match[str]) -> str:
     if "." in number:
         number = number.rstrip("0").rstrip(".")
     name = found["name"] or _CURRENCY_ZH[found["sym"]]
-    return _cn(number) + (found["scale"] or "") + name
+    return _numerals(number) + (found["scale"] or "") + name
 
 
 def _zh_phone(text: str, found: re.Match[str]) -> str:
@@ -135,7 +135,7 @@ def _zh_phone(text: str, found: re.Match[str]) -> str:
         groups = [found["area"], local[:-4], local[-4:]]
     else:
         groups = [found["service"], found["mid"], found["end"]]
-    said = "，".join("".join(_MOBILE_DIGITS[int(d)] for d in group) for group in groups)
+    said = "，".join("".join(_PHONE_DIGITS[int(d)] for d in group) for group in groups)
     # A pause after the number too, where words follow it.
     return said + ("，" if text[found.end() : found.end() + 1].isalnum() else "")
 
@@ -154,12 +154,12 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_MONEY.sub(_zh_money, text)
     text = _ZH_GROUPED.sub(lambda found: found.group().replace(",", ""), text)
     text = _ZH_BELOW_ZERO.sub(
-        lambda f: "零下" + _cn(f["num"]) + ("度" if f["unit"] == "度" else "摄氏度"), text
+        lambda f: "零下" + _numerals(f["num"]) + ("度" if f["unit"] == "度" else "摄氏度"), text
     )
     text = _ZH_MINUS.sub("-", text)
     text = _ZH_RANGE.sub(r"\g<a>到\g<b>", text)
-    text = _ZH_ORDINAL.sub(lambda f: "第" + _cn(f["num"]), text)
-    text = _ZH_PER_MILLE.sub(lambda f: "千分之" + _cn(f["num"]), text)
+    text = _ZH_ORDINAL.sub(lambda f: "第" + _numerals(f["num"]), text)
+    text = _ZH_PER_MILLE.sub(lambda f: "千分之" + _numerals(f["num"]), text)
     text = _ZH_UNIT.sub(lambda f: _UNITS_ZH[f["unit"]], text)
     text = through_grammar(wetext, text)
     return _LATIN_WORD.sub(_zh_latin, text)

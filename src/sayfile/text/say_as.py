@@ -23,19 +23,9 @@ _ZH_DIGITS = "零一二三四五六七八九"
 # On the telephone 1 is read 幺 (yāo), which cannot be mistaken for 七 (qī).
 _ZH_PHONE_DIGITS = "零幺二三四五六七八九"
 _MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 
 
 def say_as(text: str, interpret_as: str, fmt: str | None, language: str | None) -> str:
