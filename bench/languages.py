@@ -34,7 +34,7 @@ from harness import load_env, start_sayfile, stop
 from sayfile.models import SpeechRequest
 from sayfile.settings import Settings
 from sayfile.speech.plan import validate
-from sayfile.text.ssml import Span
+from sayfile.text.spans import Span
 from sayfile.wiring import build_synthesizer
 
 ROOT = Path(__file__).resolve().parents[1]

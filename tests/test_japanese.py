@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sayfile.engines.japanese import OpenJTalkReader
-from sayfile.voices.openai_names import guess_language
+from sayfile.text.language_detection import language_by_script
 
 SENTENCES = Path(__file__).parent / "data" / "japanese-sentences.tsv"
 
@@ -86,6 +86,6 @@ def test_threads_share_one_reader(reader: OpenJTalkReader) -> None:
 
 
 def test_kana_makes_text_japanese_and_kanji_alone_does_not() -> None:
-    assert guess_language("今日は雨が降っています。") == "ja"
+    assert language_by_script("今日は雨が降っています。") == "ja"
     # Kanji alone are Chinese unless the request says `ja` or names a Japanese voice.
-    assert guess_language("東京都") == "zh"
+    assert language_by_script("東京都") == "zh"

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from sayfile.errors import InvalidLexicon
-from sayfile.text.lexicon import MAX_REQUEST_ENTRIES, Entry, Lexicon
-from sayfile.text.ssml import Span, parse_ssml
+from sayfile.text.lexicon import Lexicon
+from sayfile.text.lexicon_entries import MAX_REQUEST_ENTRIES, Entry
+from sayfile.text.spans import Span
+from sayfile.text.ssml import parse_ssml
 
 PLS = """<?xml version="1.0" encoding="UTF-8"?>
 <lexicon version="1.0" xmlns="http://www.w3.org/2005/01/pronunciation-lexicon"

@@ -20,7 +20,8 @@ from sayfile.models import Quality, Voice
 from sayfile.speech.plan import SpeechPlan
 from sayfile.speech.scheduler import Lane, SentenceExecutor
 from sayfile.speech.synthesizer import Synthesizer
-from sayfile.text.normalisation import Normalisation, mandarin_words
+from sayfile.text.normalisation import Normalisation
+from sayfile.text.normalisation_zh import mandarin_tokenizer
 from sayfile.voices.catalogue import Catalogue
 
 MANDARIN = [
@@ -298,7 +299,7 @@ def test_polyphones_are_read_right_where_misaki_looks_them_up(
 ) -> None:
     from misaki.zh import ZHG2P
 
-    mandarin_words()
+    mandarin_tokenizer()
     phonemes = ZHG2P(version=None)(text)[0]
     assert right in phonemes and wrong not in phonemes, phonemes
 
@@ -306,7 +307,7 @@ def test_polyphones_are_read_right_where_misaki_looks_them_up(
 def test_a_transfer_is_still_diao() -> None:
     from misaki.zh import ZHG2P
 
-    mandarin_words()
+    mandarin_tokenizer()
     assert "tjau↘" in ZHG2P(version=None)("他被调到北京工作了。")[0]
 
 
@@ -330,7 +331,7 @@ def test_acronyms_inside_chinese_are_english_letters_with_their_aspiration(
 
     from sayfile.engines.kokoro import mandarin_phonemes
 
-    mandarin_words()
+    mandarin_tokenizer()
     phonemes = mandarin_phonemes(ZHG2P(version=None), Tokenizer(), text)
     assert f" {letters} " in phonemes, phonemes
 

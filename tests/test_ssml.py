@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from sayfile.errors import InvalidSsml
+from sayfile.text.spans import Span
 from sayfile.text.ssml import (
     BREAK_STRENGTHS,
     MAX_PAUSE_S,
     PARAGRAPH_PAUSE_S,
-    Span,
     looks_like_ssml,
     parse_ssml,
 )

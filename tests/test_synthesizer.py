@@ -390,7 +390,7 @@ def test_a_requests_lexicon_is_built_once_for_the_same_entries(synthesizer: Synt
     """A request's entries are merged with the configured lexicons into one automaton; the
     same entries again (another request, a worker planning the job) reuse it rather than
     building it again, and what they say is applied."""
-    from sayfile.text.ssml import Span
+    from sayfile.text.spans import Span
 
     entries = ({"language": "en", "term": "tts", "replacement": "text to speech"},)
     again = ({"term": "tts", "replacement": "text to speech", "language": "en"},)

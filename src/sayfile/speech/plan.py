@@ -21,7 +21,8 @@ from sayfile.text.language_detection import SentenceLanguages
 from sayfile.text.lexicon import Lexicon
 from sayfile.text.markup import TextFormat, spoken, text_format
 from sayfile.text.sentences import normalize
-from sayfile.text.ssml import Span, looks_like_ssml, parse_ssml
+from sayfile.text.spans import Span
+from sayfile.text.ssml import looks_like_ssml, parse_ssml
 from sayfile.voices.catalogue import Catalogue
 
 MIN_SPEED = 0.25

@@ -1,25 +1,24 @@
 """The language of text nobody labelled, sentence by sentence: Han, kana and hangul by their
-script, other scripts by an offline identifier (Lingua) restricted to the languages this
-process's voices speak; runs of sentences in one language become spans of that language."""
+script (`language_by_script`, which also picks an OpenAI voice name's language), other scripts
+by an offline identifier (Lingua) restricted to the languages this process's voices speak; runs
+of sentences in one language become spans of that language."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import sayfile.text.sentences as textmod
 from sayfile.errors import UnknownLanguage
-from sayfile.models import Quality
-from sayfile.text.ssml import Span
-from sayfile.voices.openai_names import guess_language
+from sayfile.models import Quality, Voice
+from sayfile.text.spans import Span
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
-
-    from sayfile.voices.catalogue import Catalogue
 
 # A sentence decides its own language only with this many letters and with the identifier
 # this sure of it; a shorter or less certain one ("OK.", "Paris.", "Vielen Dank.") keeps the
@@ -38,6 +37,37 @@ MAX_JUDGED_LANGUAGES = 10
 WHOLE_CHARS = 50_000
 # Languages read by their script alone: the identifier is not asked about them.
 _BY_SCRIPT = frozenset({"zh", "ja", "ko"})
+# Han, kana and hangul, the scripts of `_BY_SCRIPT`.
+_SCRIPTS = (
+    ("zh", re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")),
+    ("ja", re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")),
+    ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")),
+)
+
+
+def language_by_script(text: str) -> str | None:
+    """The language of `text` when it is mostly written in a CJK script (zh, ja or ko), else
+    None. Kana make it Japanese even among many kanji (東京都の天気)."""
+    sample = text[:2000]
+    letters = sum(1 for ch in sample if ch.isalpha())
+    if not letters:
+        return None
+    counts = {language: len(pattern.findall(sample)) for language, pattern in _SCRIPTS}
+    if counts["ja"] and counts["ja"] + counts["zh"] > letters / 3:
+        return "ja"
+    for language, count in counts.items():
+        if count > letters / 3:
+            return language
+    return None
+
+
+class VoiceCatalogue(Protocol):
+    """What language detection asks of the voice catalogue (`voices.catalogue.Catalogue`):
+    which voices speak a language, and which one its unlabelled text gets."""
+
+    def voices(self, language: str | None = None) -> list[Voice]: ...
+
+    def for_language(self, language: str, engine: str | None = None) -> Voice: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,7 +92,7 @@ class SentenceLanguages:
     knows, in its low-accuracy mode, which is sure of whole sentences; bench/languages.py);
     call `load` off the event loop. Safe to use from several threads."""
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: VoiceCatalogue) -> None:
         self._catalogue = catalogue
         self._lock = threading.Lock()
         self._loaded = False
@@ -121,7 +151,7 @@ class SentenceLanguages:
     def of(self, sentence: str) -> str | None:
         """The language `sentence` is surely in (a code some voice speaks), else None."""
         self.load()
-        by_script = guess_language(sentence)
+        by_script = language_by_script(sentence)
         if by_script is not None:
             return by_script if by_script in self._spoken else None
         letters = sum(1 for ch in sentence if ch.isalpha())

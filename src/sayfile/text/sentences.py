@@ -181,11 +181,11 @@ def _cut_point(piece: str, start: int, max_chars: int) -> int:
 def _word_boundary(piece: str, low: int, cut: int) -> int:
     """The last place between two of jieba's words in `piece[low:cut + 1]` at or before `cut`
     (and after `low`), or `cut` when the window is one word."""
-    from sayfile.text.normalisation import mandarin_words
+    from sayfile.text.normalisation_zh import mandarin_tokenizer
 
     window = piece[low : cut + _WORD_WINDOW // 2]
     best = cut
-    for _, _, end in mandarin_words().tokenize(window):
+    for _, _, end in mandarin_tokenizer().tokenize(window):
         boundary = low + end
         if boundary > cut:
             break

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sayfile.errors import InvalidInput
+from sayfile.text.language_detection import language_by_script
 
 OPENAI_VOICES = (
     "alloy", "ash", "ballad", "cedar", "coral", "echo", "fable",
@@ -23,15 +23,6 @@ MODELS: dict[str, str | None] = {
     "piper": "piper",
     "espeak": "espeak",
 }
-
-# Han, kana and hangul: text mostly in these is spoken by a voice of that language when an
-# OpenAI voice name (which says nothing about language) is asked for.
-_SCRIPTS = (
-    ("zh", re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")),
-    ("ja", re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")),
-    ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")),
-)
-
 
 # OpenAI's voice names as Kokoro voices of like character: the five Kokoro has by name, the
 # rest by gender and tone. With Chinese text, a Mandarin voice of the same gender.
@@ -60,22 +51,6 @@ def check_model(model: str) -> str | None:
     return MODELS[model]
 
 
-def guess_language(text: str) -> str | None:
-    """The language of `text` when it is mostly written in a CJK script, else None. Kana
-    make it Japanese even among many kanji (東京都の天気)."""
-    sample = text[:2000]
-    letters = sum(1 for ch in sample if ch.isalpha())
-    if not letters:
-        return None
-    counts = {language: len(pattern.findall(sample)) for language, pattern in _SCRIPTS}
-    if counts["ja"] and counts["ja"] + counts["zh"] > letters / 3:
-        return "ja"
-    for language, count in counts.items():
-        if count > letters / 3:
-            return language
-    return None
-
-
 def choose_voice(
     voice: str,
     model: str,
@@ -88,7 +63,8 @@ def choose_voice(
     A sayfile voice id is used as it is. An OpenAI name uses `mapping` (SAYFILE_OPENAI_VOICES)
     when it names a voice there. Otherwise it is a Kokoro voice of like character among the
     `available` voice ids (a Mandarin one of the same gender for Chinese text) unless `model`
-    names another engine; failing that, the best voice for the text's language.
+    names another engine; failing that, the best voice for the text's language (Chinese,
+    Japanese or Korean by its script, else English).
     """
     engine = check_model(model)
     name = voice.strip().lower()
@@ -96,7 +72,7 @@ def choose_voice(
         return VoiceChoice(voice=voice, engine=engine)
     if name in mapping:
         return VoiceChoice(voice=mapping[name])
-    language = guess_language(text) or "en"
+    language = language_by_script(text) or "en"
     kokoro = KOKORO_VOICES[name]
     if language == "zh":
         kokoro = _MANDARIN[kokoro[1]]

@@ -1,0 +1,142 @@
+"""English as it is said: money, times with a dot or a.m./p.m., titles and street
+abbreviations, dotted capitals, decades, temperatures below zero, dates and ordinals written out
+before wetext's grammar (dates month first in American English, day first elsewhere)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from num2words import num2words
+
+from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
+
+
+def english_normaliser(language: str) -> Normaliser:
+    """The normaliser of English (`language` en, en-US, en-GB...)."""
+    return functools.partial(_say_english, wetext_grammar("en"), language.lower() != "en-gb")
+
+
+_CURRENCY_EN = {"$": ("dollar", "cent"), "€": ("euro", "cent"), "£": ("pound", "penny")}
+_SCALES = r"thousand|million|billion|trillion"
+_EN_MONEY = re.compile(
+    rf"(?P<sym>[$€£])\s?(?P<whole>\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(?P<cents>\d{{1,2}})(?!\d))?"
+    rf"(?:\s?(?P<scale>{_SCALES})\b)?"
+)
+# Titles before a name; St. and Dr. are Street and Drive after one (Baker St.).
+_TITLES = {"Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz", "Prof.": "Professor", "Mt.": "Mount"}
+_PLACES = {"Ave.": "Avenue", "Rd.": "Road", "Blvd.": "Boulevard", "Ln.": "Lane", "Jr.": "Junior"}
+_BY_CONTEXT = {"St.": ("Saint", "Street"), "Dr.": ("Doctor", "Drive")}
+# Capitalised words before St. or Dr. that are not a street's name (The St. Lawrence River).
+_NOT_NAMES = frozenset({"The", "A", "An", "In", "On", "At", "To", "From", "Of", "By", "And"})
+_PHRASES = {"e.g.": "for example", "i.e.": "that is", "etc.": "et cetera", "vs.": "versus"}
+_EN_ABBREVIATION = re.compile(
+    r"(?<![\w.])(?P<word>"
+    + "|".join(re.escape(a) for a in [*_TITLES, *_PLACES, *_BY_CONTEXT, *_PHRASES])
+    + r")(?=\s|$|[,;:!?)])"
+)
+_EN_DOTTED = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}(?![\w])")
+_EN_DECADE = re.compile(r"(?<![\d,.])(?P<year>1[0-9]|20)(?P<decade>\d)0s\b")
+_EN_BELOW_ZERO = re.compile(r"(?<![\w.])[-−](?=\d+(?:\.\d+)?\s?(?:°|degrees\b))")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+_EN_MONTH_DAY = re.compile(
+    r"\b(?P<month>" + "|".join(_MONTHS) + r")\s(?P<day>[1-9]|[12]\d|3[01])(?!\d|st|nd|rd|th|:)"
+)
+_EN_NUMERIC_DATE = re.compile(r"(?<![\d/])(?P<a>[01]?\d)/(?P<b>[0-3]?\d)/(?P<year>\d{4})(?![\d/])")
+# Times with a dot (8.30 am, as in Britain) or a.m./p.m.: wetext reads only 8:30 am.
+_EN_TIME = re.compile(
+    r"\b(?P<hour>[01]?\d)[:.](?P<minute>[0-5]\d)\s?(?P<half>[ap])\.?m\b\.?", re.IGNORECASE
+)
+_EN_ORDINAL = re.compile(r"\b(?P<n>\d+)(?:st|nd|rd|th)\b")
+
+
+def _words(number: float, to: str = "cardinal") -> str:
+    """`number` in English words, without the commas num2words puts between thousands (they
+    would be read as pauses)."""
+    return str(num2words(number, to=to)).replace(",", "")
+
+
+def _en_money(found: re.Match[str]) -> str:
+    unit, hundredth = _CURRENCY_EN[found["sym"]]
+    whole = int(found["whole"].replace(",", ""))
+    cents = found["cents"]
+    if found["scale"]:
+        amount = _words(float(f"{whole}.{cents}") if cents else whole)
+        return f"{amount} {found['scale']} {unit}s"
+    said = f"{_words(whole)} {unit}" + ("" if whole == 1 else "s")
+    if cents and int(cents.ljust(2, "0")):
+        count = int(cents.ljust(2, "0"))
+        plural = "pence" if hundredth == "penny" else "cents"
+        said += f" and {_words(count)} {hundredth if count == 1 else plural}"
+    return said
+
+
+def _en_abbreviation(text: str, found: re.Match[str]) -> str:
+    word = found["word"]
+    at_end = found.end() == len(text)
+    if word in _BY_CONTEXT:
+        before = text[: found.start()].split()
+        after = text[found.end() :].split()
+        name_before = (
+            bool(before)
+            and before[-1][:1].isupper()
+            and not before[-1].endswith(".")
+            and before[-1] not in _NOT_NAMES
+        )
+        name_after = bool(after) and after[0][:1].isupper()
+        title, place = _BY_CONTEXT[word]
+        said = place if name_before or not name_after else title
+    else:
+        said = {**_TITLES, **_PLACES, **_PHRASES}[word]
+    # A sentence that ended on the abbreviation's dot still ends.
+    return said + ("." if at_end and word not in _TITLES else "")
+
+
+def _en_dotted(text: str, found: re.Match[str]) -> str:
+    letters = " ".join(found.group().replace(".", "").upper())
+    return letters + ("." if found.end() == len(text) else "")
+
+
+def _en_decade(found: re.Match[str]) -> str:
+    year = int(found["year"] + found["decade"] + "0")
+    said = _words(year, to="year")
+    return said[:-1] + "ies" if said.endswith("y") else said + "s"
+
+
+def _en_numeric_date(found: re.Match[str], us: bool) -> str:
+    month, day = (found["a"], found["b"]) if us else (found["b"], found["a"])
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
+        return found.group()
+    return f"{_MONTHS[int(month) - 1]} {_words(int(day), 'ordinal')}, {found['year']}"
+
+
+def _en_time(text: str, found: re.Match[str]) -> str:
+    hour, minute = int(found["hour"]), int(found["minute"])
+    if not 1 <= hour <= 12:
+        return found.group()
+    said = _words(hour)
+    if minute:
+        said += (" o " if minute < 10 else " ") + _words(minute)
+    said += " " + found["half"].upper() + "M"
+    # A sentence that ended on p.m.'s dot still ends.
+    return said + ("." if found.group().endswith(".") and found.end() == len(text) else "")
+
+
+def _say_english(wetext: Any, us: bool, text: str) -> str:
+    whole = text
+    text = _EN_TIME.sub(lambda found: _en_time(whole, found), text)
+    text = _EN_MONEY.sub(_en_money, text)
+    whole = text
+    text = _EN_ABBREVIATION.sub(lambda found: _en_abbreviation(whole, found), text)
+    whole = text
+    text = _EN_DOTTED.sub(lambda found: _en_dotted(whole, found), text)
+    text = _EN_DECADE.sub(_en_decade, text)
+    text = _EN_BELOW_ZERO.sub("minus ", text)
+    text = _EN_NUMERIC_DATE.sub(lambda found: _en_numeric_date(found, us), text)
+    text = _EN_MONTH_DAY.sub(lambda f: f"{f['month']} {_words(int(f['day']), 'ordinal')}", text)
+    text = _EN_ORDINAL.sub(lambda f: _words(int(f["n"]), "ordinal"), text)
+    return through_grammar(wetext, text)

@@ -1,0 +1,124 @@
+"""Italian as it is said (no wetext grammar: num2words and the rules here). espeak-ng reads
+digits itself, but says "12,50 euro" as "dodici virgola cinquanta euro", "€45" as "euro
+quarantacinque", "10:30" with the colon in its phonemes and "3 kg" as "kappa gi": people say
+"dodici euro e cinquanta", "quarantacinque euro", "le dieci e trenta", "tre chili"."""
+
+from __future__ import annotations
+
+import re
+
+from num2words import num2words
+
+from sayfile.text.normalisation_grammar import Normaliser
+
+
+def italian_normaliser(language: str) -> Normaliser:
+    """The normaliser of Italian (`language` it, it-IT...)."""
+    return _say_italian
+
+
+_IT_NUMBER = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?"
+_IT_MONEY = re.compile(
+    rf"(?:(?P<sym>€|EUR)\s?(?P<a>{_IT_NUMBER})|(?P<b>{_IT_NUMBER})\s?(?:€|euro\b|EUR\b))"
+)
+# A time after the words that introduce one (alle 8:15, dalle 9.30, ore 18:00).
+_IT_TIME = re.compile(
+    r"\b(?P<lead>[Aa]lle|[Dd]alle|[Ll]e|[Oo]re|[Tt]ra le|[Vv]erso le)\s(?P<hour>[01]?\d|2[0-4])"
+    r"[:.](?P<minute>[0-5]\d)\b"
+)
+_IT_CLOCK = re.compile(r"(?<![\d.,:])(?P<hour>[01]?\d|2[0-4]):(?P<minute>[0-5]\d)(?![\d:])")
+_IT_PERCENT = re.compile(rf"(?P<num>{_IT_NUMBER})\s?%")
+# Units after a number: (singular, plural).
+_UNITS_IT = {
+    "km/h": ("chilometro orario", "chilometri orari"), "km": ("chilometro", "chilometri"),
+    "kg": ("chilo", "chili"), "g": ("grammo", "grammi"), "m²": ("metro quadrato", "metri quadrati"),
+    "mq": ("metro quadrato", "metri quadrati"), "m": ("metro", "metri"),
+    "cm": ("centimetro", "centimetri"), "mm": ("millimetro", "millimetri"),
+    "l": ("litro", "litri"), "ml": ("millilitro", "millilitri"), "°C": ("grado", "gradi"),
+    "°": ("grado", "gradi"), "GB": ("giga", "giga"), "MB": ("mega", "mega"),
+}  # fmt: skip
+_IT_UNIT = re.compile(
+    rf"(?P<num>{_IT_NUMBER})\s?(?P<unit>"
+    + "|".join(sorted(map(re.escape, _UNITS_IT), key=len, reverse=True))
+    + r")(?![\w/²])"
+)
+_IT_FIRST_OF_MONTH = re.compile(
+    r"\b1(?:°|º)?\s(?=(?:gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre"
+    r"|ottobre|novembre|dicembre)\b)",
+    re.IGNORECASE,
+)
+_IT_DIGITS = re.compile(_IT_NUMBER)
+_IT_DATE = re.compile(r"(?<![\d/])(?P<day>[0-3]?\d)/(?P<month>[01]?\d)/(?P<year>\d{4})(?![\d/])")
+_MONTHS_IT = (
+    "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
+    "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre",
+)  # fmt: skip
+_IT_MINUS = re.compile(r"(?<![\w.,])[-−](?=\d)")
+
+
+def _it_number(written: str) -> str:
+    """A number as Italians write it (1.200,50) in words: "milleduecento virgola cinquanta"."""
+    whole, _, fraction = written.replace(".", "").partition(",")
+    if len(whole) > 15:  # a code or an account number, not an amount: digit by digit
+        return " ".join(str(num2words(int(d), lang="it")) for d in whole + fraction)
+    said = str(num2words(int(whole), lang="it"))
+    if fraction:
+        # Decimals are read as a number (virgola cinquanta), or digit by digit after a zero.
+        digits = fraction if fraction.startswith("0") else None
+        tail = (
+            " ".join(str(num2words(int(d), lang="it")) for d in digits)
+            if digits
+            else str(num2words(int(fraction), lang="it"))
+        )
+        said += " virgola " + tail
+    return said
+
+
+def _it_money(found: re.Match[str]) -> str:
+    whole, _, cents = (found["a"] or found["b"]).replace(".", "").partition(",")
+    if len(whole) > 15:
+        return _it_number(whole) + " euro"
+    count = int(whole)
+    said = ("un" if count == 1 else str(num2words(count, lang="it"))) + " euro"
+    if cents and int(cents.ljust(2, "0")[:2]):
+        said += " e " + str(num2words(int(cents.ljust(2, "0")[:2]), lang="it"))
+    return said
+
+
+def _it_date(found: re.Match[str]) -> str:
+    """10/12/1985 (day first, as in Italy) as "dieci dicembre millenovecentottantacinque"."""
+    day, month = int(found["day"]), int(found["month"])
+    if not (1 <= day <= 31 and 1 <= month <= 12):
+        return found.group()
+    said = "primo" if day == 1 else str(num2words(day, lang="it"))
+    return f"{said} {_MONTHS_IT[month - 1]} {num2words(int(found['year']), lang='it')}"
+
+
+def _it_time(hour: str, minute: str) -> str:
+    said = "l'una" if int(hour) == 1 else str(num2words(int(hour), lang="it"))
+    if int(minute):
+        said += " e " + str(num2words(int(minute), lang="it"))
+    return said
+
+
+def _it_unit(found: re.Match[str]) -> str:
+    one, many = _UNITS_IT[found["unit"]]
+    number = found["num"]
+    if number == "1":
+        return "un " + one
+    return f"{_it_number(number)} {many}"
+
+
+def _say_italian(text: str) -> str:
+    text = _IT_DATE.sub(_it_date, text)
+    text = _IT_MONEY.sub(_it_money, text)
+    text = _IT_TIME.sub(
+        lambda f: f"{f['lead']} {_it_time(f['hour'], f['minute'])}".replace("le l'una", "l'una"),
+        text,
+    )
+    text = _IT_CLOCK.sub(lambda f: _it_time(f["hour"], f["minute"]), text)
+    text = _IT_PERCENT.sub(lambda f: _it_number(f["num"]) + " per cento", text)
+    text = _IT_FIRST_OF_MONTH.sub("primo ", text)
+    text = _IT_MINUS.sub("meno ", text)
+    text = _IT_UNIT.sub(_it_unit, text)
+    return _IT_DIGITS.sub(lambda f: _it_number(f.group()), text)

@@ -1,0 +1,165 @@
+"""Mandarin as it is said: money, phone numbers, temperatures below zero, ranges, ordinals, per
+mille, units and acronyms written out before wetext's grammar; and the polyphones pypinyin reads
+wrong, fixed by phrase where misaki looks them up (jieba's words, pypinyin's phrase table)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from typing import Any
+
+from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
+
+
+def mandarin_normaliser(language: str) -> Normaliser:
+    """The normaliser of Mandarin (`language` zh or cmn, with any region)."""
+    mandarin_tokenizer()
+    return functools.partial(_say_mandarin, wetext_grammar("zh"))
+
+
+# Readings pypinyin's phrase table gets wrong, by phrase. Each is also made a jieba word, so
+# that misaki (which looks up one jieba word at a time) finds the phrase whole.
+_MANDARIN_READINGS = {
+    "还钱": "huán qián",
+    "还款": "huán kuǎn",
+    "还书": "huán shū",
+    "还给": "huán gěi",
+    "归还": "guī huán",
+    "多长": "duō cháng",
+    "有多长": "yǒu duō cháng",
+    "多长时间": "duō cháng shí jiān",
+    # 调到 is diào dào (transferred to) unless what is turned is named: 音量调到五十.
+    "音量调到": "yīn liàng tiáo dào",
+    "温度调到": "wēn dù tiáo dào",
+    "亮度调到": "liàng dù tiáo dào",
+    "声音调到": "shēng yīn tiáo dào",
+    "空调调到": "kōng tiáo tiáo dào",
+    "调到最大": "tiáo dào zuì dà",
+    "调到最小": "tiáo dào zuì xiǎo",
+    "调到最高": "tiáo dào zuì gāo",
+    "调到最低": "tiáo dào zuì dī",
+    "调大": "tiáo dà",
+    "调小": "tiáo xiǎo",
+    "调高": "tiáo gāo",
+    "调低": "tiáo dī",
+    "调成": "tiáo chéng",
+    "调好": "tiáo hǎo",
+    "空调": "kōng tiáo",
+}
+# All-capital words said as words, not letter by letter.
+_SAID_AS_WORDS = frozenset({"NASA", "COVID", "OPEC", "UNESCO", "UNICEF", "WIFI", "LOL", "OK"})
+_CURRENCY_ZH = {"¥": "元", "￥": "元", "$": "美元", "€": "欧元", "£": "英镑"}
+_UNITS_ZH = {
+    "㎡": "平方米", "m²": "平方米", "m2": "平方米", "平米": "平方米", "㎞": "公里",
+    "km²": "平方公里", "㎏": "公斤", "kg": "公斤", "KG": "公斤",
+    "GB": "G", "MB": "兆", "TB": "T", "KB": "K", "Gb": "G", "G": "G",
+    "mAh": "毫安时", "cm²": "平方厘米",
+}  # fmt: skip
+_PHONE_DIGITS = "零幺二三四五六七八九"
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+_ZH_MONEY = re.compile(
+    rf"(?P<sym>[¥￥$€£])\s*(?P<num>{_GROUPED}|{_NUMBER})\s*(?P<scale>[万亿])?(?P<name>元|美元|欧元)?"
+)
+_ZH_GROUPED = re.compile(_GROUPED)
+_ZH_BELOW_ZERO = re.compile(rf"[-−－]\s*(?P<num>{_NUMBER})\s*(?P<unit>℃|°C|°|摄氏度|度)")
+_ZH_MINUS = re.compile(rf"(?<![\w.])[−－](?={_NUMBER})")
+_ZH_RANGE = re.compile(rf"(?P<a>{_NUMBER})\s*[–—~～〜]\s*(?P<b>{_NUMBER})")
+# wetext says 第两名 for 第2名; an ordinal is counted, 第二.
+_ZH_ORDINAL = re.compile(r"第(?P<num>\d+)(?![\d.:/])")
+_ZH_PER_MILLE = re.compile(rf"(?P<num>{_NUMBER})\s*‰")
+_ZH_UNIT = re.compile(
+    r"(?<=\d)\s*(?P<unit>" + "|".join(sorted(map(re.escape, _UNITS_ZH), key=len, reverse=True))
+    + r")(?![A-Za-z])"
+)  # fmt: skip
+# Mobile numbers (with or without +86, spaces or dashes), landlines with an area code, and
+# the 400/800 service numbers, grouped as people say them.
+_ZH_PHONE = re.compile(
+    r"(?<!\d)(?:(?:\+?86)[\s-]?)?(?P<mobile>1[3-9]\d[\s-]?\d{4}[\s-]?\d{4})(?!\d)"
+    r"|(?<!\d)(?P<area>0\d{2,3})[\s-](?P<local>\d{7,8})(?!\d)"
+    r"|(?<!\d)(?P<service>[48]00)[\s-]?(?P<mid>\d{3})[\s-]?(?P<end>\d{4})(?!\d)"
+)
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+
+@functools.cache
+def mandarin_tokenizer() -> Any:
+    """jieba's shared tokenizer (the one misaki uses), with the phrases whose readings
+    sayfile fixes added as words and those readings put in pypinyin's phrase table; done once
+    per process, on first use."""
+    import jieba
+    from pypinyin import load_phrases_dict
+
+    # jieba announces its dictionary on standard error unless told not to.
+    jieba.setLogLevel(logging.WARNING)
+    for phrase in _MANDARIN_READINGS:
+        jieba.dt.add_word(phrase, freq=100_000)
+    load_phrases_dict(
+        {
+            phrase: [[syllable] for syllable in reading.split()]
+            for phrase, reading in _MANDARIN_READINGS.items()
+        }
+    )
+    return jieba.dt
+
+
+def _numerals(number: str) -> str:
+    """A number written in digits (no separators) in Chinese numerals, as it is read."""
+    import cn2an
+
+    whole, _, fraction = number.partition(".")
+    said = str(cn2an.an2cn(whole)) if whole else "零"
+    if said[:2] in ("二千", "二万", "二亿"):
+        said = "两" + said[1:]  # as people say 2,000 (两千), not as they count (二)
+    if fraction:
+        said += "点" + "".join("零一二三四五六七八九"[int(d)] for d in fraction)
+    return said
+
+
+def _zh_money(found: re.Match[str]) -> str:
+    number = found["num"].replace(",", "")
+    if "." in number:
+        number = number.rstrip("0").rstrip(".")
+    name = found["name"] or _CURRENCY_ZH[found["sym"]]
+    return _numerals(number) + (found["scale"] or "") + name
+
+
+def _zh_phone(text: str, found: re.Match[str]) -> str:
+    if found["mobile"]:
+        digits = re.sub(r"\D", "", found["mobile"])
+        groups = [digits[:3], digits[3:7], digits[7:]]
+    elif found["area"]:
+        local = found["local"]
+        groups = [found["area"], local[:-4], local[-4:]]
+    else:
+        groups = [found["service"], found["mid"], found["end"]]
+    said = "，".join("".join(_PHONE_DIGITS[int(d)] for d in group) for group in groups)
+    # A pause after the number too, where words follow it.
+    return said + ("，" if text[found.end() : found.end() + 1].isalnum() else "")
+
+
+def _zh_latin(found: re.Match[str]) -> str:
+    word = found.group()
+    if word.isupper() and len(word) > 1 and word not in _SAID_AS_WORDS:
+        # Acronyms letter by letter (PPT, AI, USB), as Chinese speakers say them.
+        return " ".join(word)
+    return word
+
+
+def _say_mandarin(wetext: Any, text: str) -> str:
+    whole = text
+    text = _ZH_PHONE.sub(lambda found: _zh_phone(whole, found), text)
+    text = _ZH_MONEY.sub(_zh_money, text)
+    text = _ZH_GROUPED.sub(lambda found: found.group().replace(",", ""), text)
+    text = _ZH_BELOW_ZERO.sub(
+        lambda f: "零下" + _numerals(f["num"]) + ("度" if f["unit"] == "度" else "摄氏度"), text
+    )
+    text = _ZH_MINUS.sub("-", text)
+    text = _ZH_RANGE.sub(r"\g<a>到\g<b>", text)
+    text = _ZH_ORDINAL.sub(lambda f: "第" + _numerals(f["num"]), text)
+    text = _ZH_PER_MILLE.sub(lambda f: "千分之" + _numerals(f["num"]), text)
+    text = _ZH_UNIT.sub(lambda f: _UNITS_ZH[f["unit"]], text)
+    text = through_grammar(wetext, text)
+    return _LATIN_WORD.sub(_zh_latin, text)
