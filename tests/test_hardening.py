@@ -412,7 +412,7 @@ def test_a_one_time_link_serves_one_download_at_a_time(
     assert second.status_code == 409 and second.json()["error"]["code"] == "being_downloaded"
     assert client.head(done["audio_url"]).status_code == 200  # HEAD takes nothing
     file.close()
-    client.portal.call(downloads.delivered, held, 0)  # it broke off before any byte
+    client.portal.call(downloads.download_ended, held, 0)  # it broke off before any byte
     assert client.get(done["audio_url"]).status_code == 200
     assert client.get(done["audio_url"]).status_code == 410
 

@@ -144,11 +144,11 @@ async def job_audio(request: Request, job_id: str, downloads: DownloadsDep) -> R
     if etag in request.headers.get("if-none-match", ""):
         file.close()
         if download:
-            await downloads.delivered(job, 0)
+            await downloads.download_ended(job, 0)
         return Response(status_code=304, headers={"ETag": etag})
 
     async def sent(count: int) -> None:
-        await downloads.delivered(job, count)
+        await downloads.download_ended(job, count)
 
     return JobFileResponse(file, job, on_sent=sent if job.one_time and download else None)
 

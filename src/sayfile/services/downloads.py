@@ -53,14 +53,14 @@ class Downloads:
     async def open_audio(self, job_id: str, download: bool = False) -> tuple[Job, BinaryIO]:
         """The finished file of a done job, opened for reading (the caller closes it); once
         open it can be read whole even if the link ends meanwhile. With `download` (a GET,
-        not a HEAD) a one-time link is held until `delivered` is called: one download at a
+        not a HEAD) a one-time link is held until `download_ended` is called: one download at a
         time, so two at once cannot both get the file. Raises JobNotFound, JobExpired,
         JobFailed, JobNotReady (while queued or running) or JobBusy."""
         job = await self._done(job_id)
         if not (download and job.one_time):
             return job, await self._open(job)
         # The claim is taken in the store before the record is read again, and given back
-        # only after the link is used up (`delivered`): whoever claims next, in this process
+        # only after the link is used up (`download_ended`): whoever claims next, in this process
         # or another, sees it expired. Without it a second GET on the same connection came
         # in between the end of the body and the expiry, and got the file again.
         token = await self.store.try_lock(_download_claim(job.id), _DOWNLOAD_CLAIM_S)
@@ -75,15 +75,15 @@ class Downloads:
         self._claims[job.id] = token
         return job, file
 
-    async def delivered(self, job: Job, count: int) -> None:
-        """A download of the file has ended, `count` bytes sent (any range). A one-time link
+    async def download_ended(self, job: Job, sent: int) -> None:
+        """A download of the file has ended, `sent` bytes sent (any range). A one-time link
         ends once as many bytes as the file has went out, in one GET or in ranges:
         `Range: bytes=0-` or a download manager's pieces use it up like a plain download."""
         if not job.one_time:
             return
         token = self._claims.pop(job.id, None)
         try:
-            total = self._delivered.get(job.id, 0) + count
+            total = self._delivered.get(job.id, 0) + sent
             if total < (job.bytes or 0):
                 self._delivered[job.id] = total
                 return

@@ -127,7 +127,7 @@ class Sweeper:
             # it) is enough to find out, and jumps the queue by one part at most.
             await self._resume(job, None if job.status == JobStatus.running else 1)
             return
-        failure = self._dead(job, now)
+        failure = self._why_dead(job, now)
         if failure is None:
             return
         if job.status == JobStatus.running and not job.book and await self._record_made(job):
@@ -192,7 +192,7 @@ class Sweeper:
             return
         log.info("the sweeper gave a book new turns (%d so far)", resumed.resumes)
 
-    def _dead(self, job: Job, now: float) -> tuple[FailureReason, str] | None:
+    def _why_dead(self, job: Job, now: float) -> tuple[FailureReason, str] | None:
         """Why an unfinished job is considered dead, or None while it is alive."""
         if job.heartbeat_at is not None:
             if job.heartbeat_at < now - self.settings.worker_timeout_seconds:
