@@ -111,7 +111,7 @@ class JobRequests:
         choice: BookChoice | None = None,
     ) -> Job:
         """A job for an uploaded book (EPUB, Markdown or text): its chapters (those `choice`
-        names, else all but the front matter) are made in parts (`book_parts.split_book`) by
+        names, else all but the front matter) are made in parts (`books.parts.split_book`) by
         whichever processes take turns at it, then joined into one file with chapter marks
         and the book's title, author, language, year and cover (mp3, Opus, m4b), or a ZIP of
         chapter files (`package="zip"`). The client's limit is checked before the book is

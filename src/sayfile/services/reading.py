@@ -80,7 +80,7 @@ class JobReader:
 
     def eta(self, job: Job) -> float | None:
         """The seconds `job` has left, whole, from its voice's pace on this machine and its
-        progress so far (`pace.PaceBook`); None once it has finished or when nothing tells.
+        progress so far (`speech.pace.PaceBook`); None once it has finished or when nothing tells.
         A queued job's is the time it takes once started (its wait is not counted)."""
         if job.status.finished:
             return None
