@@ -405,14 +405,14 @@ def test_a_one_time_link_serves_one_download_at_a_time(
     client = make_client(**TONES)
     job = client.post("/jobs", json={"text": "Only once.", "one_time": True}).json()
     done = wait_done(client, job["status_url"])
-    service = client.app.state.service  # type: ignore[attr-defined]
+    downloads = client.app.state.services.downloads  # type: ignore[attr-defined]
     assert client.portal is not None
-    held, file = client.portal.call(service.open_audio, done["id"], True)  # one under way
+    held, file = client.portal.call(downloads.open_audio, done["id"], True)  # one under way
     second = client.get(done["audio_url"])
     assert second.status_code == 409 and second.json()["error"]["code"] == "being_downloaded"
     assert client.head(done["audio_url"]).status_code == 200  # HEAD takes nothing
     file.close()
-    client.portal.call(service.delivered, held, 0)  # it broke off before any byte
+    client.portal.call(downloads.download_ended, held, 0)  # it broke off before any byte
     assert client.get(done["audio_url"]).status_code == 200
     assert client.get(done["audio_url"]).status_code == 410
 

@@ -29,17 +29,14 @@ from sayfile.books.parts import BookFolder, BookManifest, split_book
 from sayfile.books.reading import Chapter
 from sayfile.engines.tone import ToneEngine
 from sayfile.errors import Busy, StoreUnavailable
-from sayfile.jobs.admission import Admission
-from sayfile.jobs.answers import AnswerCache
 from sayfile.jobs.events import LocalJobEvents
 from sayfile.jobs.lifecycle import JobLifecycle
-from sayfile.jobs.quota import StorageQuota
 from sayfile.models import SpeechRequest, Voice
 from sayfile.queue.taskiq import TurnSlots
 from sayfile.runners.book_runner import BookRunner
 from sayfile.runners.job_runner import JobRunner
 from sayfile.runners.lease import LeaseTerms
-from sayfile.services.speech_service import SpeechService
+from sayfile.services.sweeping import Sweeper
 from sayfile.settings import Settings
 from sayfile.speech.pipeline import Progress
 from sayfile.speech.plan import SpeechPlan, validate
@@ -279,17 +276,12 @@ class Rig:
             terms,
         )
         self.queue = Turns(self.runner, self.books)
-        self.service = SpeechService(
+        self.sweeper = Sweeper(
             self.settings,
-            self.synthesizer,
             self.store,
             self.lifecycle,
-            self.events,
             self.files,
             self.queue,
-            Admission(self.settings.max_queue),
-            StorageQuota(self.files, self.settings.storage_quota_bytes, self.store, self.events),
-            AnswerCache(self.settings.answer_cache_bytes),
             clock=self.clock.time,
         )
 
@@ -341,7 +333,7 @@ class Rig:
             if job is None or job.status.finished:
                 return job
             await self.clock.advance(self.settings.worker_timeout_seconds + 1)
-            await self.service.sweep()
+            await self.sweeper.sweep()
             await self.queue.drain()
         raise AssertionError(f"the job is stuck: {await self.store.get(job_id)}")
 
@@ -717,14 +709,14 @@ async def test_busy_never_stops_the_sweep_and_lost_turns_are_found(rig: Rig) -> 
     second; the next sweep gives the first its turns, and both are made whole."""
     first, second = await rig.book(), await rig.book()
     rig.queue.full = 1
-    await rig.service.sweep()
+    await rig.sweeper.sweep()
     assert rig.queue.book_turns == []
     await rig.clock.advance(rig.settings.worker_timeout_seconds + 1)
-    await rig.service.sweep()
+    await rig.sweeper.sweep()
     assert rig.queue.book_turns == [second.id]
     assert rig.queue.given == [(second.id, 1)]  # queued: perhaps only waiting, so one turn
     await rig.clock.advance(rig.settings.worker_timeout_seconds + 1)
-    await rig.service.sweep()
+    await rig.sweeper.sweep()
     assert first.id in rig.queue.book_turns
     await rig.queue.drain()
     for book in (first, second):
@@ -823,10 +815,10 @@ async def test_a_running_book_whose_workers_died_is_given_every_turn_again(rig: 
     job = await rig.book()
     assert await rig.lifecycle.start(job.id, "gone:1") is not None  # then that worker died
     await rig.clock.advance(rig.settings.worker_timeout_seconds - 1)
-    await rig.service.sweep()
+    await rig.sweeper.sweep()
     assert rig.queue.given == []  # its heartbeat is not stale yet
     await rig.clock.advance(2)
-    await rig.service.sweep()
+    await rig.sweeper.sweep()
     assert rig.queue.given == [(job.id, rig.settings.book_turns)]
     await rig.queue.drain()
     done = await rig.store.get(job.id)
@@ -867,10 +859,10 @@ async def test_expiry_that_the_store_misses_keeps_the_file_until_it_is_recorded(
     rig.store.armed = True
     rig.store.fault = Fault("change", 1)
     with pytest.raises(StoreUnavailable):
-        await rig.service.sweep()
+        await rig.sweeper.sweep()
     kept = await rig.store.get(job.id)
     assert kept is not None and kept.status == JobStatus.done and path.is_file()
-    await rig.service.sweep()  # the store is back: expired, then the file goes
+    await rig.sweeper.sweep()  # the store is back: expired, then the file goes
     gone = await rig.store.get(job.id)
     assert gone is not None and gone.status == JobStatus.expired and not path.exists()
 
@@ -893,11 +885,11 @@ async def test_a_sweep_whose_lock_release_was_lost_does_not_stop_the_next(rig: R
     rig.store.armed = True
     rig.store.fault = Fault("unlock", 1)
     with pytest.raises(StoreUnavailable):
-        await rig.service.sweep()
+        await rig.sweeper.sweep()
     rig.store.armed = False
     job = await _done_and_past_its_expiry(rig)
     await rig.clock.advance(1)  # far less than the lock's minute
-    await rig.service.sweep()
+    await rig.sweeper.sweep()
     swept = await rig.store.get(job.id)
     assert swept is not None and swept.status == JobStatus.expired
     # Released this time: another process may take the lock now.
@@ -910,11 +902,11 @@ async def test_a_sweeper_lock_taken_with_its_answer_lost_is_still_its_holders(ri
     rig.store.armed = True
     rig.store.fault = Fault("try_lock", 1, after=True)
     with pytest.raises(StoreUnavailable):
-        await rig.service.sweep()
+        await rig.sweeper.sweep()
     rig.store.armed = False
     job = await _done_and_past_its_expiry(rig)
     await rig.clock.advance(1)
-    await rig.service.sweep()
+    await rig.sweeper.sweep()
     swept = await rig.store.get(job.id)
     assert swept is not None and swept.status == JobStatus.expired
 

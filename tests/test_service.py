@@ -106,7 +106,7 @@ def test_an_engine_error_on_the_first_sentence_is_an_error_status(
     assert r.status_code == 500 and r.json()["error"]["code"] == "engine_error"
     # The place is given back: more streams fit.
     assert client.post("/speech?stream=true", json={"text": "Fine."}).status_code == 200
-    assert client.app.state.service.admission.depth == 0  # type: ignore[attr-defined]
+    assert client.app.state.services.status.queue_depth == 0  # type: ignore[attr-defined]
 
 
 def test_a_direct_download_past_its_wait_answers_202_with_the_job(

@@ -21,23 +21,21 @@ from sayfile.api.middleware import BodyLimit, InternalErrors, RequestLog, Securi
 from sayfile.api.rate_limits import RequestLimiter
 from sayfile.errors import SayfileError, StoreUnavailable
 from sayfile.jobs.admission import Admission
-from sayfile.jobs.answers import AnswerCache
-from sayfile.jobs.quota import StorageQuota
 from sayfile.metrics import Metrics
 from sayfile.queue import build_queue
-from sayfile.services.speech_service import SpeechService
+from sayfile.services.sweeping import Sweeper
 from sayfile.settings import Settings
 from sayfile.supervision import go_with_parent
-from sayfile.wiring import Parts
+from sayfile.wiring import Parts, Services
 
 log = logging.getLogger(__name__)
 
 
-async def _sweep_forever(service: SpeechService, interval: float, metrics: Metrics) -> None:
+async def _sweep_forever(sweeper: Sweeper, interval: float, metrics: Metrics) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            metrics.sweeper_deleted.inc(await service.sweep())
+            metrics.sweeper_deleted.inc(await sweeper.sweep())
         except StoreUnavailable:
             log.warning("sweep skipped: the job store is unreachable; trying again next round")
         except Exception:
@@ -53,31 +51,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         parts = Parts.build(settings, observer=metrics.synthesized)
         admission = Admission(settings.max_queue)
         queue = build_queue(settings, parts.runner, parts.books, admission)
-        service = SpeechService(
-            settings,
-            parts.synthesizer,
-            parts.store,
-            parts.lifecycle,
-            parts.events,
-            parts.files,
-            queue,
-            admission,
-            StorageQuota(parts.files, settings.storage_quota_bytes, parts.store, parts.events),
-            AnswerCache(settings.answer_cache_bytes),
-        )
-        app.state.service = service
+        services = Services.build(parts, queue, admission)
+        # Each route depends on one of them (api/deps.py).
+        app.state.services = services
         sweeper: asyncio.Task[None] | None = None
         try:
             await parts.start()
             # The embedded server (SQLite) alone runs its jobs: those an earlier life left
             # unfinished are failed as interrupted before anything else.
-            await service.start(interrupted=not settings.store_url)
+            await services.sweeper.start(interrupted=not settings.store_url)
             # Voice lists are read and the default voice loaded once, before the first
             # request, off the event loop.
             await parts.warm_up()
             app.state.ready = True
             sweeper = asyncio.create_task(
-                _sweep_forever(service, settings.sweep_interval_seconds, metrics)
+                _sweep_forever(services.sweeper, settings.sweep_interval_seconds, metrics)
             )
             yield
         finally:

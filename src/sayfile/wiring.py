@@ -1,21 +1,37 @@
 """The parts every process that synthesizes is built from, put together in one place: the
-API's lifespan, a `sayfile worker` process and the command line build them here."""
+API's lifespan, a `sayfile worker` process and the command line build them here; and the
+services the API's routes call, each given only the parts it uses."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sayfile.audio.remuxing import RemuxExecutor
 from sayfile.engines import build_engines
 from sayfile.errors import SayfileError
+from sayfile.jobs.admission import Admission
+from sayfile.jobs.answers import AnswerCache
 from sayfile.jobs.events import JobEvents, LocalJobEvents, RedisJobEvents
 from sayfile.jobs.lifecycle import JobLifecycle
+from sayfile.jobs.quota import StorageQuota
+from sayfile.queue import JobQueue
 from sayfile.runners.book_runner import BookRunner
 from sayfile.runners.job_runner import JobRunner
 from sayfile.runners.lease import LeaseTerms
+from sayfile.services.catalogue_queries import CatalogueQueries
+from sayfile.services.downloads import Downloads
+from sayfile.services.job_requests import JobRequests
+from sayfile.services.limits import ActiveLimit, PurposePlanner
+from sayfile.services.reading import JobReader
+from sayfile.services.speaking import LiveSpeech, Speaker
+from sayfile.services.status import ServerStatus
+from sayfile.services.submitting import Submissions
+from sayfile.services.sweeping import Sweeper
 from sayfile.settings import Settings
 from sayfile.speech.pipeline import Observer
 from sayfile.speech.scheduler import SentenceExecutor
@@ -113,3 +129,49 @@ class Parts:
         # would otherwise keep this one's cycles for good).
         gc.unfreeze()
         self.synthesizer.catalogue.close()
+
+
+@dataclass
+class Services:
+    """The use cases the API's routes call, one concern each (a route depends on one)."""
+
+    speaker: Speaker
+    job_requests: JobRequests
+    submissions: Submissions
+    reader: JobReader
+    downloads: Downloads
+    sweeper: Sweeper
+    catalogue: CatalogueQueries
+    status: ServerStatus
+
+    @classmethod
+    def build(
+        cls,
+        parts: Parts,
+        queue: JobQueue,
+        admission: Admission,
+        clock: Callable[[], float] = time.time,
+    ) -> Services:
+        settings, synthesizer, store = parts.settings, parts.synthesizer, parts.store
+        lifecycle, events, files = parts.lifecycle, parts.events, parts.files
+        quota = StorageQuota(files, settings.storage_quota_bytes, store, events)
+        planner = PurposePlanner(settings, synthesizer)
+        limit = ActiveLimit(settings, store, admission)
+        submissions = Submissions(settings, limit, store, lifecycle, files, quota, queue, clock)
+        catalogue = synthesizer.catalogue
+        reader = JobReader(store, events, files, catalogue, lifecycle.pace, clock)
+        downloads = Downloads(reader, store, lifecycle, files, clock)
+        answers = AnswerCache(settings.answer_cache_bytes)
+        live = LiveSpeech(settings, synthesizer, limit, answers, submissions, clock)
+        return cls(
+            speaker=Speaker(settings, planner, live, submissions, reader, downloads, catalogue),
+            job_requests=JobRequests(
+                settings, planner, limit, synthesizer.executor, submissions, reader
+            ),
+            submissions=submissions,
+            reader=reader,
+            downloads=downloads,
+            sweeper=Sweeper(settings, store, lifecycle, files, queue, clock),
+            catalogue=CatalogueQueries(synthesizer),
+            status=ServerStatus(store, files, admission, quota),
+        )

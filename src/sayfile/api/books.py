@@ -12,7 +12,7 @@ from sayfile.api.deps import (
     JOB_BODY_DOC,
     RATE_LIMIT,
     UPLOAD,
-    ServiceDep,
+    JobRequestsDep,
     SpeechBody,
     as_request,
     choice_of,
@@ -33,14 +33,16 @@ router = APIRouter(prefix="/books", tags=["books"])
     dependencies=[UPLOAD, API_KEY, RATE_LIMIT],
     summary="List a book's chapters (and the file's expected size) before making it",
 )
-async def book_chapters(request: Request, body: SpeechBody, service: ServiceDep) -> BookOut:
+async def book_chapters(
+    request: Request, body: SpeechBody, job_requests: JobRequestsDep
+) -> BookOut:
     """The same fields as POST /jobs: the book as the multipart field `file` (or a `text`),
     with `format`, `bitrate` and `chapters` for the expected size. Nothing is made or kept."""
     book = upload_of(request)
     if book is None:
         data = body.text.encode("utf-8")
         book = BookUpload(io.BytesIO(data), len(data), "", "text/plain")
-    preview = await service.preview_book(book, as_request(body), choice_of(body))
+    preview = await job_requests.preview_book(book, as_request(body), choice_of(body))
     info = preview.book.info
     fmt = preview.format
     return BookOut(

@@ -19,7 +19,13 @@ from sayfile.api.rate_limits import RequestLimiter
 from sayfile.api.schemas import SpeechIn
 from sayfile.errors import CrossSiteForm, Unauthorized, UnreadableText, UploadTooLarge
 from sayfile.models import BookChoice, BookUpload, SpeechRequest
-from sayfile.services.speech_service import SpeechService
+from sayfile.services.catalogue_queries import CatalogueQueries
+from sayfile.services.downloads import Downloads
+from sayfile.services.job_requests import JobRequests
+from sayfile.services.reading import JobReader
+from sayfile.services.speaking import Speaker
+from sayfile.services.status import ServerStatus
+from sayfile.services.submitting import Submissions
 from sayfile.settings import Settings
 from sayfile.text.encodings import decode_text
 
@@ -28,9 +34,40 @@ _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 _MAX_FORM_FIELDS = 50
 
 
-def _service(request: Request) -> SpeechService:
-    service: SpeechService = request.app.state.service
-    return service
+# The services the lifespan built (`wiring.Services`): each route depends on the one it uses.
+def _speaker(request: Request) -> Speaker:
+    speaker: Speaker = request.app.state.services.speaker
+    return speaker
+
+
+def _job_requests(request: Request) -> JobRequests:
+    job_requests: JobRequests = request.app.state.services.job_requests
+    return job_requests
+
+
+def _submissions(request: Request) -> Submissions:
+    submissions: Submissions = request.app.state.services.submissions
+    return submissions
+
+
+def _reader(request: Request) -> JobReader:
+    reader: JobReader = request.app.state.services.reader
+    return reader
+
+
+def _downloads(request: Request) -> Downloads:
+    downloads: Downloads = request.app.state.services.downloads
+    return downloads
+
+
+def _catalogue(request: Request) -> CatalogueQueries:
+    catalogue: CatalogueQueries = request.app.state.services.catalogue
+    return catalogue
+
+
+def _status(request: Request) -> ServerStatus:
+    status: ServerStatus = request.app.state.services.status
+    return status
 
 
 def _settings(request: Request) -> Settings:
@@ -279,7 +316,13 @@ def base_path(request: Request) -> str:
     return f"{request.scope.get('root_path', '').rstrip('/')}/"
 
 
-ServiceDep = Annotated[SpeechService, Depends(_service)]
+SpeakerDep = Annotated[Speaker, Depends(_speaker)]
+JobRequestsDep = Annotated[JobRequests, Depends(_job_requests)]
+SubmissionsDep = Annotated[Submissions, Depends(_submissions)]
+ReaderDep = Annotated[JobReader, Depends(_reader)]
+DownloadsDep = Annotated[Downloads, Depends(_downloads)]
+CatalogueDep = Annotated[CatalogueQueries, Depends(_catalogue)]
+StatusDep = Annotated[ServerStatus, Depends(_status)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SpeechBody = Annotated[SpeechIn, Depends(_speech_in)]
 # For `dependencies=[...]` of routes that need an API key when keys are configured.

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from sayfile.api.deps import ServiceDep, SettingsDep
+from sayfile.api.deps import SettingsDep, StatusDep
 from sayfile.errors import SayfileError
 from sayfile.metrics import Metrics
 from sayfile.settings import Settings
@@ -29,15 +29,15 @@ async def healthz() -> dict[str, str]:
     summary="Ready to serve: engines loaded, store reachable, data folder writable with space",
     responses={503: {"description": "Not ready; `checks` says why."}},
 )
-async def readyz(request: Request, service: ServiceDep, settings: SettingsDep) -> JSONResponse:
+async def readyz(request: Request, server: StatusDep, settings: SettingsDep) -> JSONResponse:
     checks: dict[str, str] = {}
     checks["engines"] = "ok" if getattr(request.app.state, "ready", False) else "loading"
     try:
-        await service.store.ping()
+        await server.ping()
         checks["store"] = "ok"
     except SayfileError as exc:
         checks["store"] = str(exc)
-    checks.update(await asyncio.to_thread(_disk_checks, service.files.root, settings))
+    checks.update(await asyncio.to_thread(_disk_checks, server.data_dir, settings))
     ready = all(value == "ok" for value in checks.values())
     body = {"status": "ready" if ready else "not ready", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
@@ -71,13 +71,13 @@ def _disk_checks(folder: Path, settings: Settings) -> dict[str, str]:
     responses={200: {"content": {"text/plain": {}}}},
     summary="Prometheus metrics of this process",
 )
-async def metrics(request: Request, service: ServiceDep) -> Response:
+async def metrics(request: Request, server: StatusDep) -> Response:
     registry: Metrics = request.app.state.metrics
-    registry.queue_depth.set(service.admission.depth)
+    registry.queue_depth.set(server.queue_depth)
     try:
-        for status, count in (await service.store.status_counts()).items():
+        for status, count in (await server.status_counts()).items():
             registry.jobs.labels(status).set(count)
-        registry.storage_bytes.set(await service.quota.used())
+        registry.storage_bytes.set(await server.storage_used())
     except SayfileError:
         pass  # the store is away: counters still answer, gauges keep their last values
     return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)

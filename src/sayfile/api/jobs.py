@@ -17,8 +17,11 @@ from sayfile.api.deps import (
     RATE_LIMIT,
     UPLOAD,
     ClientDep,
-    ServiceDep,
+    DownloadsDep,
+    JobRequestsDep,
+    ReaderDep,
     SpeechBody,
+    SubmissionsDep,
     as_request,
     base_path,
     choice_of,
@@ -47,11 +50,11 @@ _ERRORS = error_docs(*JOB_ERRORS)
     summary="Create a job; its audio_url serves the file when done",
 )
 async def create_job(
-    request: Request, body: SpeechBody, service: ServiceDep, client: ClientDep
+    request: Request, body: SpeechBody, job_requests: JobRequestsDep, client: ClientDep
 ) -> JSONResponse:
     book = upload_of(request)
     if book is not None:
-        job = await service.create_book_job(
+        job = await job_requests.create_book_job(
             book, as_request(body), client, body.one_time, body.package, choice_of(body)
         )
     elif body.package != "file":
@@ -61,19 +64,20 @@ async def create_job(
             field="package",
         )
     else:
-        job = await service.create_job(
+        job = await job_requests.create_job(
             as_request(body), client, one_time=body.one_time, choice=choice_of(body)
         )
-    out = JobOut.of(job, base_path(request), await service.chapters(job), service.eta(job))
+    chapters = await job_requests.chapters(job)
+    out = JobOut.of(job, base_path(request), chapters, job_requests.eta(job))
     return JSONResponse(
         out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}
     )
 
 
 @router.get("/{job_id}", response_model=JobOut, responses=_ERRORS)
-async def read_job(request: Request, job_id: str, service: ServiceDep) -> JobOut:
-    job = await service.get(job_id)
-    return JobOut.of(job, base_path(request), await service.chapters(job), service.eta(job))
+async def read_job(request: Request, job_id: str, reader: ReaderDep) -> JobOut:
+    job = await reader.get(job_id)
+    return JobOut.of(job, base_path(request), await reader.chapters(job), reader.eta(job))
 
 
 @router.get(
@@ -82,12 +86,12 @@ async def read_job(request: Request, job_id: str, service: ServiceDep) -> JobOut
     responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
     summary="Server-sent events with the job's progress until it ends",
 )
-async def job_events(request: Request, job_id: str, service: ServiceDep) -> StreamingResponse:
+async def job_events(request: Request, job_id: str, reader: ReaderDep) -> StreamingResponse:
     """Each event is the job as JSON (`event: progress`), the last one `event: end`.
     Polling GET /jobs/{id} gives the same information."""
-    await service.get(job_id)  # 404 before the stream starts
+    await reader.get(job_id)  # 404 before the stream starts
     return StreamingResponse(
-        _events(service.follow(job_id), base_path(request), service.eta),
+        _events(reader.follow(job_id), base_path(request), reader.eta),
         media_type="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )
@@ -133,18 +137,18 @@ _AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     operation_id="get_job_audio",
     summary="Download the finished file",
 )
-async def job_audio(request: Request, job_id: str, service: ServiceDep) -> Response:
+async def job_audio(request: Request, job_id: str, downloads: DownloadsDep) -> Response:
     download = request.method == "GET"
-    job, file = await service.open_audio(job_id, download)
+    job, file = await downloads.open_audio(job_id, download)
     etag = etag_of(job)
     if etag in request.headers.get("if-none-match", ""):
         file.close()
         if download:
-            await service.delivered(job, 0)
+            await downloads.download_ended(job, 0)
         return Response(status_code=304, headers={"ETag": etag})
 
     async def sent(count: int) -> None:
-        await service.delivered(job, count)
+        await downloads.download_ended(job, count)
 
     return JobFileResponse(file, job, on_sent=sent if job.one_time and download else None)
 
@@ -158,11 +162,11 @@ _TEXT_RESPONSES: dict[int | str, dict[str, Any]] = error_docs(409, *JOB_ERRORS)
     responses={200: {"content": AUDIO_CONTENT}, **error_docs(409, *JOB_ERRORS)},
     summary="A finished chapter of a book still being made",
 )
-async def chapter_audio(job_id: str, number: int, service: ServiceDep) -> Response:
+async def chapter_audio(job_id: str, number: int, downloads: DownloadsDep) -> Response:
     """Chapter `number` (from 1), playable as soon as it is done while the rest of the book
     is made. Once the whole book is done this is 409: its chapters are marked in the
     book's file (the job's `chapters` say where)."""
-    fmt, path = await service.open_chapter(job_id, number)
+    fmt, path = await downloads.open_chapter(job_id, number)
     try:
         file = await asyncio.to_thread(path.open, "rb")
     except FileNotFoundError:
@@ -186,11 +190,11 @@ async def _read(file: BinaryIO) -> AsyncIterator[bytes]:
     responses=_TEXT_RESPONSES,
     summary="What the audio says when: each piece (and word, where known), in seconds",
 )
-async def job_timings(job_id: str, service: ServiceDep) -> dict[str, Any]:
+async def job_timings(job_id: str, downloads: DownloadsDep) -> dict[str, Any]:
     """`pieces` are exact to the sample (sayfile assembles the audio itself): `start` is
     where the piece's speech begins, after any pause before it. `words` is null, with
     `words_note` saying why, where the engine does not report word times."""
-    _, timings = await service.timings(job_id)
+    _, timings = await downloads.timings(job_id)
     return timings.to_json()
 
 
@@ -200,9 +204,9 @@ async def job_timings(job_id: str, service: ServiceDep) -> dict[str, Any]:
     responses={200: {"content": {"application/x-subrip": {}}}, **_TEXT_RESPONSES},
     summary="Subtitles (SubRip) of the finished audio",
 )
-async def job_subtitles_srt(job_id: str, service: ServiceDep) -> Response:
+async def job_subtitles_srt(job_id: str, downloads: DownloadsDep) -> Response:
     """Cues a reader can follow: long sentences are cut at clauses (Chinese too)."""
-    return await _subtitles(job_id, service, srt, "application/x-subrip", "srt")
+    return await _subtitles(job_id, downloads, srt, "application/x-subrip", "srt")
 
 
 @router.get(
@@ -211,19 +215,19 @@ async def job_subtitles_srt(job_id: str, service: ServiceDep) -> Response:
     responses={200: {"content": {"text/vtt": {}}}, **_TEXT_RESPONSES},
     summary="Subtitles (WebVTT, for a <track> element) of the finished audio",
 )
-async def job_subtitles_vtt(job_id: str, service: ServiceDep) -> Response:
+async def job_subtitles_vtt(job_id: str, downloads: DownloadsDep) -> Response:
     """The same cues as the SubRip file."""
-    return await _subtitles(job_id, service, vtt, "text/vtt", "vtt")
+    return await _subtitles(job_id, downloads, vtt, "text/vtt", "vtt")
 
 
 async def _subtitles(
     job_id: str,
-    service: ServiceDep,
+    downloads: DownloadsDep,
     render: Callable[[list[Timing]], str],
     media_type: str,
     extension: str,
 ) -> Response:
-    job, timings = await service.timings(job_id)
+    job, timings = await downloads.timings(job_id)
     headers = {"Content-Disposition": content_disposition(job.stem, extension)}
     body = render(cues(timings))
     return Response(body, media_type=f"{media_type}; charset=utf-8", headers=headers)
@@ -232,7 +236,7 @@ async def _subtitles(
 @router.delete(
     "/{job_id}", status_code=204, responses=error_docs(401, *JOB_ERRORS), dependencies=[API_KEY]
 )
-async def delete_job(job_id: str, service: ServiceDep) -> Response:
+async def delete_job(job_id: str, submissions: SubmissionsDep) -> Response:
     """Cancel the job if it is still working, or delete its file; the link stops working."""
-    await service.cancel(job_id)
+    await submissions.cancel(job_id)
     return Response(status_code=204)

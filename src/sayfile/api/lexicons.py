@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from sayfile.api.deps import ServiceDep
+from sayfile.api.deps import CatalogueDep
 
 router = APIRouter(tags=["voices"])
 
 
 @router.get("/lexicons", summary="The pronunciation lexicons loaded (SAYFILE_LEXICON_DIR)")
-async def list_lexicons(service: ServiceDep) -> list[dict[str, Any]]:
+async def list_lexicons(catalogue: CatalogueDep) -> list[dict[str, Any]]:
     """One row per file and language: `source` (the file), `language`, `entries`. A request
     adds its own entries with its `lexicon` field."""
-    return service.lexicons()
+    return catalogue.lexicons()

@@ -12,7 +12,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, ServiceDep, SettingsDep, base_path
+from sayfile.api.deps import (
+    API_KEY,
+    RATE_LIMIT,
+    CatalogueDep,
+    ClientDep,
+    SettingsDep,
+    SpeakerDep,
+    base_path,
+)
 from sayfile.api.downloads import (
     AnswerResponse,
     JobFileResponse,
@@ -25,7 +33,7 @@ from sayfile.audio.formats import FORMATS
 from sayfile.jobs.answers import Answer
 from sayfile.jobs.download_names import stem_for
 from sayfile.models import SpeechRequest
-from sayfile.services.speech_service import SpeechStream
+from sayfile.services.speaking import SpeechStream
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
 from sayfile.store.records import Job
 from sayfile.text.markup import TEXT_FORMATS
@@ -103,7 +111,7 @@ class OpenAISpeechIn(BaseModel):
 async def create_speech(
     http: Request,
     body: OpenAISpeechIn,
-    service: ServiceDep,
+    speaker: SpeakerDep,
     settings: SettingsDep,
     client: ClientDep,
 ) -> Response:
@@ -111,7 +119,7 @@ async def create_speech(
     those are sent whole (with Content-Length) once made, so a saved file reads right."""
     voice = body.voice.id if isinstance(body.voice, VoiceRef) else body.voice
     choice = choose_voice(
-        voice, body.model, body.input, settings.openai_voices, service.voice_ids()
+        voice, body.model, body.input, settings.openai_voices, speaker.voice_ids()
     )
     request = SpeechRequest(
         text=body.input,
@@ -124,7 +132,7 @@ async def create_speech(
         text_format=body.text_format,
     )
     if body.stream_format == "sse":
-        stream = await service.stream(request, client)
+        stream = await speaker.stream(request, client)
         return SpeechStreamResponse(
             _events(stream, body.timings),
             stream.close,
@@ -132,14 +140,14 @@ async def create_speech(
             {"X-Accel-Buffering": "no"},
             settings.stream_idle_seconds,
         )
-    answer = await unless_disconnected(http, service.speak_or_stream(request, client))
+    answer = await unless_disconnected(http, speaker.speak_or_stream(request, client))
     if isinstance(answer, Answer):
         return AnswerResponse(answer)
     if isinstance(answer, Job):
         if not answer.status.finished:
-            out = JobOut.of(answer, base_path(http), eta=service.eta(answer))
+            out = JobOut.of(answer, base_path(http), eta=speaker.eta(answer))
             return JSONResponse(out.model_dump(mode="json"), 202, {"Location": out.status_url})
-        job, file = await service.open_audio(answer.id)
+        job, file = await speaker.open_audio(answer.id)
         return JobFileResponse(file, job)
     stream = answer
     return SpeechStreamResponse(
@@ -186,8 +194,8 @@ async def list_models() -> dict[str, Any]:
 
 @router.get("/audio/voices", summary="Voices, optionally for one language")
 async def list_voices(
-    service: ServiceDep,
+    catalogue: CatalogueDep,
     language: str | None = Query(default=None, description="Only voices for this language."),
 ) -> dict[str, Any]:
-    voices = service.voices(language)
+    voices = catalogue.voices(language)
     return {"object": "list", "data": [v.public() for v in voices]}

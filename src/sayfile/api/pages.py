@@ -72,7 +72,7 @@ def _speech_language(request: Request, lang: str) -> str:
     if not wanted:
         return ""
     try:
-        return primary(request.app.state.service.voice(language=wanted).language)
+        return primary(request.app.state.services.catalogue.voice(language=wanted).language)
     except SayfileError:
         return ""
 
@@ -100,8 +100,8 @@ def render_page(
     settings = request.app.state.settings
     lang = page_language(request)
     words = messages.MESSAGES[lang]
-    service = request.app.state.service
-    default = service.voice()
+    catalogue = request.app.state.services.catalogue
+    default = catalogue.voice()
     kept = dict(form or {})
     if not form:
         kept["language"] = _speech_language(request, lang)
@@ -122,7 +122,7 @@ def render_page(
             "lang": lang,
             "t": words,
             "switch": [(tag, messages.LANGUAGE_NAMES[tag]) for tag in messages.LANGUAGES],
-            "groups": language_groups(service.voices()),
+            "groups": language_groups(catalogue.voices()),
             "neural": Quality.neural,
             "default_voice": default,
             "formats": list(FORMATS),

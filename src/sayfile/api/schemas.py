@@ -8,7 +8,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from sayfile.audio.formats import BITRATES, FORMATS
 from sayfile.books.parts import ChapterProgress
-from sayfile.services.speech_service import ChapterState
+from sayfile.services.reading import ChapterState
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
 from sayfile.store.records import Job, JobStatus
 from sayfile.text.markup import TEXT_FORMATS

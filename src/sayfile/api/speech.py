@@ -10,7 +10,7 @@ from sayfile.api.deps import (
     RATE_LIMIT,
     SPEECH_BODY_DOC,
     ClientDep,
-    ServiceDep,
+    SpeakerDep,
     SpeechBody,
     as_request,
     base_path,
@@ -45,7 +45,7 @@ _PENDING = {
     summary="Speak text; the answer is the audio file",
 )
 async def speech(
-    request: Request, body: SpeechBody, service: ServiceDep, client: ClientDep
+    request: Request, body: SpeechBody, speaker: SpeakerDep, client: ClientDep
 ) -> Response:
     """Text in, audio file out. With `stream=true` the file is sent chunked as each sentence is
     synthesized (first bytes after the first few words; no Content-Length), and long text up
@@ -54,23 +54,23 @@ async def speech(
     its answer names the job's link in `Content-Location`, or is 202 with the job when the wait
     limit passes first."""
     if body.stream:
-        stream = await service.stream(as_request(body), client)
+        stream = await speaker.stream(as_request(body), client)
         return SpeechStreamResponse(
             stream.chunks(),
             stream.close,
             stream.plan.format.media_type,
             download_headers(stem_for(stream.plan.words), stream.plan.format),
-            service.settings.stream_idle_seconds,
+            speaker.settings.stream_idle_seconds,
         )
-    job = await unless_disconnected(request, service.speak(as_request(body), client))
+    job = await unless_disconnected(request, speaker.speak(as_request(body), client))
     if isinstance(job, Answer):
         return AnswerResponse(job)
-    out = JobOut.of(job, base_path(request), eta=service.eta(job))
+    out = JobOut.of(job, base_path(request), eta=speaker.eta(job))
     if not job.status.finished:
         return JSONResponse(
             out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}
         )
-    job, file = await service.open_audio(job.id)
+    job, file = await speaker.open_audio(job.id)
     response = JobFileResponse(file, job)
     response.headers["Content-Location"] = out.audio_url
     return response
