@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sayfile.worker import worker_broker
 
 from conftest import TONES
 from sayfile.audio.formats import Samples
@@ -50,6 +49,7 @@ from sayfile.store.memory import MemoryJobStore
 from sayfile.store.records import FailureReason, Job, JobStatus, new_job_id
 from sayfile.text.lexicon import Lexicon
 from sayfile.voices.catalogue import Catalogue
+from sayfile.worker import worker_broker
 
 NOW = 1_000_000.0
 TEXT = "One two three. Four five six. Seven eight nine. Ten eleven twelve."

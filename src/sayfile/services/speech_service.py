@@ -18,7 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
-from sayfile.audio.chapter_marks import CHAPTER_MARK, MAX_CHAPTERS, chapter_marks
+from sayfile.audio.chapter_marks import CHAPTER_MARK, MAX_CHAPTERS, chapter_marks_from_timings
 from sayfile.audio.formats import FORMATS, AudioFormat, audio_format, with_bitrate
 from sayfile.audio.timings import Timing, Timings
 from sayfile.books.parts import (
@@ -71,7 +71,7 @@ from sayfile.store.records import FailureReason, Job, JobStatus, cache_key, is_j
 from sayfile.text.language_detection import LanguageVoice
 from sayfile.text.markup import TextFormat, spoken, text_format
 from sayfile.voices.catalogue import Catalogue, sample_text
-from sayfile.whole_files import PART
+from sayfile.whole_files import is_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -940,8 +940,8 @@ class SpeechService:
         job = await self.store.get(owner)
         if job is None:
             return True
-        if path.name.endswith(PART):
-            # Live jobs keep their part file; dead ones were failed above.
+        if is_unfinished(path.name):
+            # Live jobs keep their unfinished file; dead ones were failed above.
             return job.status.finished
         # A final file whose job is still running is being recorded as done right now.
         return job.status in (JobStatus.failed, JobStatus.expired)
@@ -1007,7 +1007,7 @@ def _done_chapter_states(data: dict[str, object]) -> list[ChapterState]:
     """A done book's chapters from its timings record: the chapter marks, and the chapters
     listed but not made (`BOOK_CHAPTERS_KEY`) in their places."""
     timings = Timings.from_json(data)
-    marks = iter(chapter_marks(timings))
+    marks = iter(chapter_marks_from_timings(timings))
     listed = data.get(BOOK_CHAPTERS_KEY)
     if not isinstance(listed, list):
         return [ChapterState(m.title, ChapterProgress.done, m.start, m.end) for m in marks]

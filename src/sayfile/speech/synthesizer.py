@@ -43,6 +43,7 @@ from sayfile.text.lexicon import Lexicon
 from sayfile.text.normalisation import Normalisation
 from sayfile.text.ssml import Span
 from sayfile.voices.catalogue import Catalogue, sample_text
+from sayfile.whole_files import unfinished_name
 
 T = TypeVar("T")
 
@@ -437,9 +438,9 @@ class Synthesizer:
     async def write(
         self, plan: SpeechPlan, path: Path, turn: Turn, progress: Progress | None = None
     ) -> SpeechResult:
-        """Write the audio to `path` atomically: it appears complete or not at all (a `.part`
-        file renamed when whole, flushed to disk first so a crash cannot leave a short file
-        under the final name)."""
+        """Write the audio to `path` atomically: it appears complete or not at all (an
+        unfinished file renamed when whole, flushed to disk first so a crash cannot leave a
+        short file under the final name)."""
         encoding = _FileEncoding(plan.format, plan.voice.sample_rate, path)
         timings = await self._encode_all(plan, turn, encoding, progress)
         return SpeechResult(encoding.duration, encoding.size, timings)
@@ -723,18 +724,18 @@ class _MemoryEncoding(_Encoding):
 
 
 class _FileEncoding(_Encoding):
-    """A `.part` file beside `path`, renamed to `path` when whole."""
+    """An unfinished file beside `path`, renamed to `path` when whole."""
 
     def __init__(self, fmt: AudioFormat, rate: int, path: Path) -> None:
         super().__init__(fmt, rate)
         self._path = path
-        self._part = path.with_name(path.name + ".part")
+        self._unfinished = unfinished_name(path)
         self._file: BinaryIO | None = None
         self.size = 0
         """Bytes of the finished file (set by `finish`, on the executor's thread)."""
 
     def _sink(self) -> BinaryIO:
-        self._file = self._part.open("wb")
+        self._file = self._unfinished.open("wb")
         return self._file
 
     def finish(self) -> bytes:
@@ -746,12 +747,12 @@ class _FileEncoding(_Encoding):
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        self._part.replace(self._path)
+        self._unfinished.replace(self._path)
         self.size = self._path.stat().st_size
         return b""
 
     def abandon(self) -> None:
-        """The `.part` file goes."""
+        """The unfinished file goes."""
         if self._file is not None:
             self._file.close()
-        self._part.unlink(missing_ok=True)
+        self._unfinished.unlink(missing_ok=True)
