@@ -16,6 +16,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from sayfile.audio.chapter_marks import CHAPTER_MARK, MAX_CHAPTERS
 from sayfile.books.book_file import BookFile, base_name, title_from_name
+
+# Callers take a book's chapters from here, where they are read.
 from sayfile.books.chapters import Chapter as Chapter
 from sayfile.books.chapters import ChapterDraft
 from sayfile.books.epub import read_epub

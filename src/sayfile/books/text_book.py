@@ -114,8 +114,8 @@ def _start_chapter(draft: ChapterDraft, headings: list[str]) -> None:
     """Start the chapter of the last of `headings`, lines with nothing but blank lines between.
 
     Three or more in a row are a table of contents: all but the last are read as text of the
-    chapter before. Two are a part's heading and its first chapter's: both are read at the start
-    of the chapter, which the second names.
+    chapter before. Two are the heading of a larger division ("Part Two", "第一卷") and its first
+    chapter's: both are read at the start of the chapter, which the second names.
     """
     *before, last = headings
     if len(before) > 1:

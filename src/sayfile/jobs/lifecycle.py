@@ -4,7 +4,6 @@ event."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,9 +18,6 @@ from sayfile.store.records import FailureReason, Job, JobStatus
 # Progress of a working job is announced at most this often (the record is written only with
 # a heartbeat).
 _PROGRESS_EVERY_S = 0.25
-# A failure that finds the store's disk full is recorded again this many times, this often.
-_FAIL_TRIES = 10
-_FAIL_RETRY_S = 0.5
 
 
 def failure_error(job: Job) -> SayfileError:
@@ -134,20 +130,6 @@ class JobLifecycle:
             heartbeat_at=None,
             expires_at=self._clock() + self._ttl,
         )
-
-    async def fail_for_sure(self, job_id: str, reason: FailureReason, message: str) -> None:
-        """`fail`, for the one who ran the job, after it removed the job's files: when the
-        store shares a full disk, the space they held may take a moment to come back, and the
-        job's own reason beats the sweeper's "worker lost" later, so it is tried again for up
-        to 5 s. A store that is away is left to the sweeper."""
-        for _ in range(_FAIL_TRIES):
-            try:
-                await self.fail(job_id, reason, message)
-                return
-            except DiskFull:
-                await asyncio.sleep(_FAIL_RETRY_S)
-            except SayfileError:
-                return
 
     async def expire(self, job_id: str, now: float | None = None) -> Job | None:
         """done or failed -> expired (the file goes; the record answers 410 a while)."""
