@@ -19,7 +19,13 @@ from sayfile.app import create_app
 from sayfile.settings import Settings
 from sayfile.store.files import AudioFiles
 from sayfile.store.records import new_job_id
-from sayfile.whole_files import UNFINISHED, written_whole
+from sayfile.whole_files import (
+    UNFINISHED,
+    is_unfinished,
+    own_unfinished_name,
+    put_in_place,
+    written_whole,
+)
 
 
 @pytest.fixture
@@ -160,6 +166,22 @@ def test_the_sweep_at_start_removes_a_done_jobs_unfinished_files_of_any_version(
     with TestClient(create_app(settings)) as client:
         assert sorted(path.name for path in audio.iterdir()) == kept
         assert client.get(job["audio_url"]).status_code == 200
+
+
+def test_a_name_of_its_own_reads_as_begun_and_is_written_where_it_is(tmp_path: Path) -> None:
+    """Two writers racing for one target each stage it under a name of their own, which tells
+    a looker the part is begun and unfinished; written whole there, it gets no second suffix."""
+    target = tmp_path / "part-0007.mp3"
+    first, second = own_unfinished_name(target), own_unfinished_name(target)
+    assert first != second
+    assert first.name.startswith("part-0007.") and is_unfinished(first.name)
+    with written_whole(first) as unfinished:
+        unfinished.write_bytes(b"audio")
+        assert names(tmp_path) == [first.name]  # not ….mp3.unfinished.unfinished
+    assert names(tmp_path) == [first.name]
+    put_in_place([(first, target)])
+    assert names(tmp_path) == [target.name]
+    assert target.read_bytes() == b"audio"
 
 
 def _half_then_full(self: pathlib.Path, data: str, *args: Any, **kwargs: Any) -> int:

@@ -25,8 +25,12 @@ def is_unfinished(name: str) -> bool:
 
 
 def unfinished_name(target: Path) -> Path:
-    """The temporary name `target` is written at by one writer alone (`target` + UNFINISHED)."""
-    return target.with_name(target.name + UNFINISHED)
+    """The temporary name `target` is written at by one writer alone (`target` + UNFINISHED);
+    a `target` that is itself an unfinished name (a book's part, staged under a name of its
+    own) is written where it is, not at `….unfinished.unfinished`."""
+    return (
+        target if target.name.endswith(UNFINISHED) else target.with_name(target.name + UNFINISHED)
+    )
 
 
 def own_unfinished_name(target: Path) -> Path:

@@ -27,7 +27,7 @@ class AudioFiles:
         self.books.mkdir(parents=True, exist_ok=True)
 
     def book_dir(self, job_id: str) -> Path:
-        """The folder a book job keeps its parts in (`book_parts.BookFolder`) until it is
+        """The folder a book job keeps its parts in (`books.parts.BookFolder`) until it is
         done. Raises ValueError for anything not a job id."""
         if not is_job_id(job_id):
             raise ValueError("not a job id")
