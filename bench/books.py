@@ -82,7 +82,7 @@ LISTENING = re.compile(r"\[(worker-\d+)\] Listening started\.")
 CHAPTER_JOIN = re.compile(r"\[(worker-\d+)\] a chapter was joined from (\d+) parts in ([\d.]+) s")
 BOOK_JOIN = re.compile(r"\[(worker-\d+)\] a book was joined from (\d+) chapters in ([\d.]+) s")
 TROUBLE = re.compile(r"\[(?:WARNING|ERROR|CRITICAL)\s*\]|Traceback")
-# A part a worker process is writing: <data>/books/<job id>/part-0007.mp3(.part)
+# A part a worker process is writing: <data>/books/<job id>/part-0007.<random>.mp3.unfinished
 PART_FILE = re.compile(r"/books/[^/]+/part-(\d+)\.")
 
 # The book's sentences: deterministic, varied in length and shape (questions, quotes, lists).

@@ -40,6 +40,8 @@ from pathlib import Path
 import httpx2 as httpx
 import numpy as np
 
+from sayfile.whole_files import is_unfinished
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -383,7 +385,7 @@ def orphans(cluster: Cluster, job_id: str, done: bool) -> list[Path]:
     but its audio and timings."""
     left = [path for path in cluster.data.rglob(f"*{job_id}*")]
     if done:
-        left = [path for path in left if path.suffix in (".part",) or path.is_dir()]
+        left = [path for path in left if is_unfinished(path.name) or path.is_dir()]
     return left
 
 

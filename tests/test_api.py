@@ -252,7 +252,7 @@ def test_audio_is_409_while_running_and_cancel_stops_it(client: TestClient) -> N
     deadline = time.monotonic() + 10
     while audio_files(client) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert audio_files(client) == []  # the .part file is gone too
+    assert audio_files(client) == []  # the unfinished file is gone too
 
 
 def test_progress_events_end_with_the_finished_job(client: TestClient) -> None:

@@ -75,7 +75,7 @@ def test_joined_files_play_end_to_end_and_say_where_each_starts(tmp_path: Path, 
     target = tmp_path / f"joined.{spec.extension}"
     starts, end = join_audio(sources, spec, target)
     assert starts[0] == 0
-    assert not list(tmp_path.glob("*.part"))
+    assert not list(tmp_path.glob("*.unfinished"))
     decoded = decode(target.read_bytes(), fmt)
     assert decoded.duration_s == pytest.approx(end, abs=0.03)
     pcm = _decoded_at(target.read_bytes(), fmt, rate)
@@ -369,7 +369,7 @@ def test_a_books_chapters_are_queued_then_being_made_then_done(
 
 
 def test_a_chapter_is_queued_until_a_part_of_it_is_begun(tmp_path: Path) -> None:
-    """From the files alone: a part's `.part` file or its timings make its chapter begun,
+    """From the files alone: a part's unfinished file or its timings make its chapter begun,
     the chapter's own timings make it done."""
     chapters = [Chapter(f"Chapter {n}", "A sentence of the book. " * 20) for n in (1, 2, 3)]
     manifest = BookManifest(
@@ -389,7 +389,7 @@ def test_a_chapter_is_queued_until_a_part_of_it_is_begun(tmp_path: Path) -> None
     assert folder.chapter_states(manifest) == [queued, queued, queued]
     first, *_ = manifest.parts_of(0)
     second = manifest.parts_of(1)[-1]  # a later part of chapter 2 begun before its first
-    folder.part_audio(first, "mp3").with_suffix(".mp3.part").write_bytes(b"")
+    folder.part_audio(first, "mp3").with_suffix(".mp3.unfinished").write_bytes(b"")
     folder.part_timings(second).write_text("{}")
     assert folder.chapter_states(manifest) == [making, making, queued]
     folder.chapter_timings(0).write_text("{}")

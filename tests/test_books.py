@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from ebooklib import epub
 
+from sayfile.books.epub import MAX_EPUB_UNPACKED_BYTES, MAX_XHTML_BYTES
 from sayfile.books.reading import (
-    MAX_EPUB_UNPACKED_BYTES,
-    MAX_XHTML_BYTES,
     Chapter,
     book_ssml,
     choose_chapters,

@@ -22,7 +22,7 @@ from sayfile.audio.chapter_marks import (
     ChapterMark,
     add_mp3_chapters,
     add_opus_chapters,
-    chapter_marks,
+    chapter_marks_from_timings,
 )
 from sayfile.audio.formats import FORMATS, Samples, open_encoder
 
@@ -212,7 +212,7 @@ def test_chapter_marks_come_from_the_books_marks_only() -> None:
     from sayfile.audio.timings import Timing, Timings
 
     plain = Timings((Timing(0.0, 1.0, "Hi."),), None, 1.2, marks=(Timing(0.5, 0.5, "note"),))
-    assert chapter_marks(plain) == []
+    assert chapter_marks_from_timings(plain) == []
     book = Timings(
         (),
         None,
@@ -223,7 +223,10 @@ def test_chapter_marks_come_from_the_books_marks_only() -> None:
             Timing(4.0, 4.0, "chapter:第二章"),
         ),
     )
-    assert chapter_marks(book) == [ChapterMark("One", 0.0, 4.0), ChapterMark("第二章", 4.0, 9.0)]
+    assert chapter_marks_from_timings(book) == [
+        ChapterMark("One", 0.0, 4.0),
+        ChapterMark("第二章", 4.0, 9.0),
+    ]
 
 
 @pytest.mark.parametrize("fmt", list(ADD))

@@ -12,10 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from conftest import TONES, wait_done
+from sayfile.app import create_app
+from sayfile.settings import Settings
 from sayfile.store.files import AudioFiles
 from sayfile.store.records import new_job_id
-from sayfile.whole_files import PART, written_whole
+from sayfile.whole_files import (
+    UNFINISHED,
+    is_unfinished,
+    own_unfinished_name,
+    put_in_place,
+    written_whole,
+)
 
 
 @pytest.fixture
@@ -116,12 +126,62 @@ def test_timings_round_trip_and_go_with_the_audio(files: AudioFiles) -> None:
     assert files.read_timings(job) == timings
     audio = files.path(job, "mp3")
     audio.write_bytes(b"audio")
-    audio.with_name(audio.name + PART).write_bytes(b"a rewrite under way")
+    audio.with_name(audio.name + UNFINISHED).write_bytes(b"a rewrite under way")
     files.remove(job, "mp3")
     assert names(files.root) == []
     with pytest.raises(FileNotFoundError):
         files.read_timings(job)
     files.remove(job, "mp3")  # removing what is gone is fine
+
+
+def test_a_removed_job_leaves_no_unfinished_file_of_this_version_or_an_earlier_one(
+    files: AudioFiles,
+) -> None:
+    """Earlier versions wrote `<id>.mp3.part`: a job deleted after an upgrade mid-job loses
+    that file too."""
+    job = new_job_id()
+    audio = files.path(job, "mp3")
+    audio.with_name(audio.name + UNFINISHED).write_bytes(b"this version's")
+    audio.with_name(audio.name + ".part").write_bytes(b"an earlier version's")
+    files.write_timings(job, {"duration": 1.0})
+    files.remove(job, "mp3")
+    assert names(files.root) == []
+
+
+def test_the_sweep_at_start_removes_a_done_jobs_unfinished_files_of_any_version(
+    tmp_path: Path,
+) -> None:
+    """A server upgraded in the middle of a job finds files the old one left unfinished
+    (`.part`) beside the job's finished ones: the sweep removes both kinds and keeps the job's
+    own files."""
+    settings = Settings(data_dir=tmp_path / "data", **TONES)
+    with TestClient(create_app(settings)) as client:
+        job = client.post("/jobs", json={"text": "Left over.", "voice": "tone:beep"}).json()
+        assert wait_done(client, job["status_url"])["status"] == "done"
+    audio = tmp_path / "data" / "audio"
+    kept = sorted(path.name for path in audio.iterdir())
+    assert f"{job['id']}.mp3" in kept
+    (audio / f"{job['id']}.mp3.part").write_bytes(b"an earlier version's")
+    (audio / f"{job['id']}.mp3{UNFINISHED}").write_bytes(b"this version's")
+    with TestClient(create_app(settings)) as client:
+        assert sorted(path.name for path in audio.iterdir()) == kept
+        assert client.get(job["audio_url"]).status_code == 200
+
+
+def test_a_name_of_its_own_reads_as_begun_and_is_written_where_it_is(tmp_path: Path) -> None:
+    """Two writers racing for one target each stage it under a name of their own, which tells
+    a looker the part is begun and unfinished; written whole there, it gets no second suffix."""
+    target = tmp_path / "part-0007.mp3"
+    first, second = own_unfinished_name(target), own_unfinished_name(target)
+    assert first != second
+    assert first.name.startswith("part-0007.") and is_unfinished(first.name)
+    with written_whole(first) as unfinished:
+        unfinished.write_bytes(b"audio")
+        assert names(tmp_path) == [first.name]  # not ….mp3.unfinished.unfinished
+    assert names(tmp_path) == [first.name]
+    put_in_place([(first, target)])
+    assert names(tmp_path) == [target.name]
+    assert target.read_bytes() == b"audio"
 
 
 def _half_then_full(self: pathlib.Path, data: str, *args: Any, **kwargs: Any) -> int:
@@ -173,7 +233,7 @@ def test_the_disk_is_counted_once_per_file_with_what_each_job_wrote(files: Audio
     assert files.link(done, files.path(second, "mp3"))
     working = new_job_id()
     part = files.path(working, "wav")
-    part.with_name(part.name + PART).write_bytes(b"\0" * 300)
+    part.with_name(part.name + UNFINISHED).write_bytes(b"\0" * 300)
     (files.root / "stray.tmp").write_bytes(b"\0" * 7)  # not a job's, but on the disk
     total, parts = files.usage()
     assert total == 1307  # the linked file once

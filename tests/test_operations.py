@@ -275,7 +275,7 @@ def test_disk_full_fails_the_job_clearly_and_the_server_keeps_working(
         assert "ran out of disk space" in job["error"]
         direct = client.post("/speech", json={"text": LONG[:4000], "format": "wav"})
         assert direct.status_code == 507 and direct.json()["error"]["code"] == "disk_full"
-        assert not list((small_disk / "data" / "audio").glob("*.part"))
+        assert not list((small_disk / "data" / "audio").glob("*.unfinished"))
         small = client.post("/speech", json={"text": "Room for this one.", "format": "mp3"})
         assert small.status_code == 200
         assert decode(small.content, "mp3").duration_s > 0.5
@@ -286,11 +286,11 @@ def test_sigterm_hands_back_work_and_leaves_no_part_files(tmp_path: Path) -> Non
     server = start_server(data, **WHOLE)
     try:
         job = job_under_way(server.url, LONG, until=lambda job: job["progress"] > 0)
-        assert list((data / "audio").glob("*.part"))
+        assert list((data / "audio").glob("*.unfinished"))
     finally:
         server.stop()  # SIGTERM, then wait
     assert server.process.returncode in (0, -signal.SIGTERM)
-    assert not list((data / "audio").glob("*.part"))
+    assert not list((data / "audio").glob("*.unfinished"))
     again = start_server(data, **WHOLE)
     try:
         record = httpx.get(again.url + job["status_url"]).json()
@@ -303,14 +303,14 @@ def test_sigterm_hands_back_work_and_leaves_no_part_files(tmp_path: Path) -> Non
 def test_kill_9_is_reconciled_at_the_next_start(tmp_path: Path) -> None:
     data = tmp_path / "data"
     server = start_server(data, **WHOLE)
-    # Under way with a sentence written, so that its .part file exists.
+    # Under way with a sentence written, so that its unfinished file exists.
     job = job_under_way(server.url, LONG, until=lambda job: job["progress"] > 0)
     server.crash()
-    assert list((data / "audio").glob("*.part"))
+    assert list((data / "audio").glob("*.unfinished"))
     # No waiting for a heartbeat to go stale: the embedded server alone ran the job.
     again = start_server(data, **WHOLE)
     try:
-        assert not list((data / "audio").glob("*.part"))
+        assert not list((data / "audio").glob("*.unfinished"))
         record = httpx.get(again.url + job["status_url"]).json()
         assert record["status"] == "failed" and "server restarted" in record["error"]
     finally:

@@ -72,10 +72,10 @@ async def test_a_finished_job_holds_no_reservation_any_more(tmp_path: Path) -> N
 
 
 async def test_what_a_job_has_written_is_counted_once(tmp_path: Path) -> None:
-    """A running job's `.part` is on disk and no longer reserved: it is not counted twice."""
+    """A running job's unfinished file is on disk and no longer reserved: not counted twice."""
     store, files, one, two = _processes(tmp_path)
     job = await _admit(one, store, 60_000)
-    files.path(job.id, "mp3").with_suffix(".mp3.part").write_bytes(b"\0" * 50_000)
+    files.path(job.id, "mp3").with_suffix(".mp3.unfinished").write_bytes(b"\0" * 50_000)
     assert await two.used() == 50_000
     assert await two.pending() == 10_000
     await _admit(two, store, 40_000)

@@ -21,7 +21,7 @@ from sayfile.settings import Settings
 from sayfile.store.files import AudioFiles
 from sayfile.store.memory import MemoryJobStore
 from sayfile.store.records import JobStatus, new_job_id
-from sayfile.whole_files import PART
+from sayfile.whole_files import UNFINISHED
 from test_quota import reserved_job
 
 QUOTA = 10_000
@@ -129,7 +129,7 @@ async def test_what_a_working_job_has_written_is_not_counted_twice(quota: Quota)
     job = new_job_id()
     await quota.reserve(job, 6000)
     part = quota.files.path(job, "mp3")
-    part.with_name(part.name + PART).write_bytes(b"\0" * 5000)
+    part.with_name(part.name + UNFINISHED).write_bytes(b"\0" * 5000)
     quota.clock.now += 2  # the disk is counted again
     # On disk 5000, still to come 6000 - 5000: room for 4000 exactly.
     with pytest.raises(StorageFull) as refused:
@@ -152,7 +152,7 @@ async def test_a_job_that_failed_on_a_full_disk_leaves_room_for_the_next(quota: 
     job = new_job_id()
     await quota.reserve(job, 9000)
     part = quota.files.path(job, "mp3")
-    part.with_name(part.name + PART).write_bytes(b"\0" * 3000)  # then ENOSPC
+    part.with_name(part.name + UNFINISHED).write_bytes(b"\0" * 3000)  # then ENOSPC
     quota.files.remove(job, "mp3")  # the runner removes what it wrote, then says so
     await quota.end(job, "failed")
     assert await quota.quota.used() == 0

@@ -151,7 +151,7 @@ def test_a_killed_worker_fails_its_job_clearly_and_leaves_no_file(
     status_url = api.url + created.json()["status_url"]
     job_id = created.json()["id"]
     _kill_its_worker(cluster, job_id, lambda record: record["progress"] > 0, request)
-    part = cluster.data_dir / "audio" / f"{job_id}.mp3.part"
+    part = cluster.data_dir / "audio" / f"{job_id}.mp3.unfinished"
     assert part.exists()
 
     with httpx.Client() as client:
@@ -294,7 +294,7 @@ def test_api_processes_stop_when_their_supervisor_is_killed(
     while _group_alive(server.process.pid):
         assert time.monotonic() < deadline, "an API process outlived its supervisor"
         time.sleep(0.1)
-    assert not list((data / "audio").glob("*.part"))
+    assert not list((data / "audio").glob("*.unfinished"))
     again = server_factory(data, **env)
     record = httpx.get(again.url + job["status_url"]).json()
     assert record["status"] == "failed"

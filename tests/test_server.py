@@ -111,7 +111,7 @@ def test_jobs_survive_a_restart(server_factory: Callable[..., Server], tmp_path:
         job = wait_done(client, created.json()["status_url"])
         before = client.get(job["audio_url"]).content
     first.stop()
-    assert not list((data_dir / "audio").glob("*.part"))
+    assert not list((data_dir / "audio").glob("*.unfinished"))
     second = server_factory(data_dir)
     with httpx.Client(base_url=second.url) as client:
         assert client.get(job["status_url"]).json()["status"] == "done"

@@ -45,7 +45,7 @@ def test_every_format_with_every_engine_decodes_to_the_synthesized_length(
     result = speech.write(plan, target)
     data = target.read_bytes()
     assert result.bytes == len(data) > 0
-    assert not list(tmp_path.glob("*.part"))
+    assert not list(tmp_path.glob("*.unfinished"))
     decoded = decode(data, fmt)
     assert result.duration_s > 1.0
     assert decoded.duration_s == pytest.approx(result.duration_s, abs=0.1)
@@ -222,7 +222,7 @@ def test_an_engine_error_surfaces_at_its_sentence(
     plan = service.plan("One. Two. Three. Kaboom here. Five. Six.", voice="espeak:en-us")
     with pytest.raises(EngineError, match="Kaboom here"):
         service.write(plan, tmp_path / "out.mp3")
-    assert list(tmp_path.iterdir()) == []  # no file, no .part
+    assert list(tmp_path.iterdir()) == []  # no file, no unfinished file
 
 
 def test_one_pool_bounds_the_sentences_of_every_request(

@@ -17,7 +17,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from sayfile.audio.chapter_marks import BookTags, chapter_marks, mark_chapters, tag_book
+from sayfile.audio.chapter_marks import (
+    BookTags,
+    chapter_marks_from_timings,
+    mark_chapters,
+    tag_book,
+)
 from sayfile.audio.formats import format_for_path, with_bitrate
 from sayfile.audio.timings import Timing, cues, srt, vtt
 from sayfile.books.reading import Book, book_ssml, choose_chapters, open_book, title_of
@@ -267,7 +272,7 @@ def say(
     finally:
         synthesizer.executor.close()
         synthesizer.catalogue.close()
-    marks = chapter_marks(result.timings)
+    marks = chapter_marks_from_timings(result.timings)
     title = book.title if book else stem_for(plan.words)
     if marks and result.bytes and mark_chapters(target, plan.format, marks, title):
         _err.print(f"marked {len(marks)} chapters in {target}", highlight=False)

@@ -1,26 +1,68 @@
-"""Files that appear whole or not at all: written under a temporary `.part` name, flushed to
-disk, then renamed. Every layer that writes a finished file uses this."""
+"""Files that appear whole or not at all: written under a temporary name ending in
+`UNFINISHED`, flushed to disk, then renamed. Every layer that writes a finished file uses this,
+and whatever cleans up (the sweeper, a job's removal) tells unfinished files by `is_unfinished`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import secrets
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-PART = ".part"
+# The suffix of a file still being written.
+UNFINISHED = ".unfinished"
+# The same suffix as earlier versions wrote it (`part-0007.mp3.part`): still recognised,
+# so that a server upgraded in the middle of a job removes what the old one left.
+_EARLIER_UNFINISHED = ".part"
+UNFINISHED_SUFFIXES = (UNFINISHED, _EARLIER_UNFINISHED)
+
+
+def is_unfinished(name: str) -> bool:
+    """Whether the file called `name` is one being written (or left half-written)."""
+    return name.endswith(UNFINISHED_SUFFIXES)
+
+
+def unfinished_name(target: Path) -> Path:
+    """The temporary name `target` is written at by one writer alone (`target` + UNFINISHED);
+    a `target` that is itself an unfinished name (a book's part, staged under a name of its
+    own) is written where it is, not at `….unfinished.unfinished`."""
+    return (
+        target if target.name.endswith(UNFINISHED) else target.with_name(target.name + UNFINISHED)
+    )
+
+
+def own_unfinished_name(target: Path) -> Path:
+    """A temporary name of its own beside `target` (`part-0007.<random>.mp3.unfinished`), for
+    writers that may race for the same target: no two ever share one, and it still reads as
+    begun (it starts like `target`) and unfinished."""
+    first, _, rest = target.name.partition(".")
+    return target.with_name(f"{first}.{secrets.token_hex(6)}.{rest}{UNFINISHED}")
 
 
 @contextlib.contextmanager
 def written_whole(target: Path) -> Iterator[Path]:
-    """A `.part` path to write `target` at: flushed to disk and renamed to `target` when the
-    block ends, removed if it raises, so `target` appears whole or not at all."""
-    part = target.with_name(target.name + PART)
+    """An unfinished path to write `target` at: flushed to disk and renamed to `target` when
+    the block ends, removed if it raises, so `target` appears whole or not at all."""
+    unfinished = unfinished_name(target)
     try:
-        yield part
-        with part.open("rb+") as file:
+        yield unfinished
+        with unfinished.open("rb+") as file:
             os.fsync(file.fileno())
-        part.replace(target)
+        unfinished.replace(target)
     except BaseException:
-        part.unlink(missing_ok=True)
+        unfinished.unlink(missing_ok=True)
         raise
+
+
+def put_in_place(moves: Sequence[tuple[Path, Path]]) -> None:
+    """Rename each finished (unfinished-named) file to its target, in order."""
+    for source, target in moves:
+        source.replace(target)
+
+
+def remove_files(paths: Sequence[Path]) -> None:
+    """Remove each of `paths` that is there (what a writer leaves when it stops)."""
+    for path in paths:
+        path.unlink(missing_ok=True)

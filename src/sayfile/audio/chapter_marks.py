@@ -36,7 +36,7 @@ from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 
 from sayfile.audio.formats import AudioFormat
-from sayfile.audio.timings import Timings
+from sayfile.audio.timings import Timing, Timings
 from sayfile.whole_files import written_whole
 
 # The SSML mark that starts a chapter, followed by its title.
@@ -112,14 +112,14 @@ def _tables_of_contents(element_ids: Sequence[str], title: str) -> list[CTOC]:
     flags = CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED
     if len(element_ids) <= _CTOC_MAX_ENTRIES:
         return [CTOC(_TOC_ID, flags, element_ids, [_id3_title(title)])]
-    parts = [
+    groups = [
         element_ids[start : start + _CTOC_MAX_ENTRIES]
         for start in range(0, len(element_ids), _CTOC_MAX_ENTRIES)
     ]
-    part_ids = [f"{_TOC_ID}{number}" for number in range(len(parts))]
-    tables = [CTOC(_TOC_ID, flags, part_ids, [_id3_title(title)])]
-    for part_id, part in zip(part_ids, parts, strict=True):
-        tables.append(CTOC(part_id, CTOCFlags.ORDERED, part, [_id3_title(title)]))
+    group_ids = [f"{_TOC_ID}{number}" for number in range(len(groups))]
+    tables = [CTOC(_TOC_ID, flags, group_ids, [_id3_title(title)])]
+    for group_id, group in zip(group_ids, groups, strict=True):
+        tables.append(CTOC(group_id, CTOCFlags.ORDERED, group, [_id3_title(title)]))
     return tables
 
 
@@ -203,9 +203,10 @@ def _clock(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{milliseconds // 1000:02d}.{milliseconds % 1000:03d}"
 
 
-def chapter_marks(timings: Timings) -> list[ChapterMark]:
-    """The chapters of a book's audio: from each mark named `CHAPTER_MARK` + title to the
-    next one (the last to the end of the audio). Empty when the audio has none."""
+def chapter_marks_from_timings(timings: Timings) -> list[ChapterMark]:
+    """The chapters of a book's audio, read from its timings: from each mark named
+    `CHAPTER_MARK` + title to the next one (the last to the end of the audio). Empty when the
+    audio has none. The other way: `timing_marks_from_chapters`."""
     starts = [
         (mark.start, mark.text.removeprefix(CHAPTER_MARK))
         for mark in timings.marks
@@ -215,6 +216,16 @@ def chapter_marks(timings: Timings) -> list[ChapterMark]:
     return [
         ChapterMark(title, start, max(start, end))
         for (start, title), end in zip(starts, ends[: len(starts)], strict=True)
+    ]
+
+
+def timing_marks_from_chapters(titles: Sequence[str], starts: Sequence[float]) -> list[Timing]:
+    """The timing marks (`CHAPTER_MARK` + title) of chapters titled `titles` that start at
+    `starts` seconds, for a joined book's timings. The other way: `chapter_marks_from_timings`.
+    """
+    return [
+        Timing(start, start, CHAPTER_MARK + title)
+        for start, title in zip(starts, titles, strict=True)
     ]
 
 
@@ -231,12 +242,12 @@ def mark_chapters(path: Path, fmt: AudioFormat, marks: Sequence[ChapterMark], ti
 def add_mp4_chapters(path: Path, marks: Sequence[ChapterMark], title: str) -> None:
     """Give the MP4 (m4b) file at `path` `title` and `marks` as its chapters: MP4 keeps them
     in its index, so the file is written again around the same packets (nothing is encoded
-    again), as a `.part` file renamed over the old one."""
+    again), as an unfinished file renamed over the old one."""
     _check_order(marks)
     with (
-        written_whole(path) as part,
+        written_whole(path) as unfinished,
         av.open(str(path)) as source,
-        av.open(str(part), mode="w", format="ipod", options=MP4_OPTIONS) as output,
+        av.open(str(unfinished), mode="w", format="ipod", options=MP4_OPTIONS) as output,
     ):
         output.metadata["title"] = title
         output.set_chapters(

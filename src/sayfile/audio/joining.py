@@ -38,25 +38,25 @@ def join_audio(
     """Join `sources` (files of one format, each made by sayfile's encoder for `fmt`'s codec)
     into `target` in `fmt`'s container, copying their packets. Returns where each source starts in
     `target` and where the last one ends, in seconds (as the packets count them: an
-    encoder's delay and padding included). `target` is written as a `.part` file, flushed
+    encoder's delay and padding included). `target` is written as an unfinished file, flushed
     and renamed when whole."""
-    with written_whole(target) as part:
+    with written_whole(target) as unfinished:
         if fmt.container == "wav":
-            starts, end = _join_wav(sources, part)
+            starts, end = _join_wav(sources, unfinished)
         elif fmt.container == "s16le":
-            starts, end = _join_raw(sources, part, fmt.sample_rate or 24_000)
+            starts, end = _join_raw(sources, unfinished, fmt.sample_rate or 24_000)
         else:
-            starts, end = _remux(sources, fmt, part)
+            starts, end = _remux(sources, fmt, unfinished)
             if fmt.container == "flac":
-                _unknown_length(part)
+                _unknown_length(unfinished)
     return starts, end
 
 
-def _remux(sources: Sequence[Path], fmt: AudioFormat, part: Path) -> tuple[list[float], float]:
+def _remux(sources: Sequence[Path], fmt: AudioFormat, target: Path) -> tuple[list[float], float]:
     options = MP4_OPTIONS if fmt.container == "ipod" else {}
     starts: list[float] = []
     # A path, not a file object: the MP4 muxer reopens the file to move its index.
-    with av.open(str(part), mode="w", format=fmt.container, options=options) as output:
+    with av.open(str(target), mode="w", format=fmt.container, options=options) as output:
         out_stream = None
         offset = Fraction(0)
         for number, source in enumerate(sources):
@@ -93,10 +93,10 @@ def _remux(sources: Sequence[Path], fmt: AudioFormat, part: Path) -> tuple[list[
     return starts, float(offset)
 
 
-def _join_wav(sources: Sequence[Path], part: Path) -> tuple[list[float], float]:
+def _join_wav(sources: Sequence[Path], target: Path) -> tuple[list[float], float]:
     starts: list[float] = []
     frames = 0
-    with wave.open(str(part), "wb") as writer:
+    with wave.open(str(target), "wb") as writer:
         for number, source in enumerate(sources):
             with wave.open(str(source), "rb") as reader:
                 if number == 0:
@@ -109,10 +109,10 @@ def _join_wav(sources: Sequence[Path], part: Path) -> tuple[list[float], float]:
     return starts, frames / rate
 
 
-def _join_raw(sources: Sequence[Path], part: Path, rate: int) -> tuple[list[float], float]:
+def _join_raw(sources: Sequence[Path], target: Path, rate: int) -> tuple[list[float], float]:
     starts: list[float] = []
     written = 0
-    with part.open("wb") as output:
+    with target.open("wb") as output:
         for source in sources:
             starts.append(written / 2 / rate)
             with source.open("rb") as reader:
@@ -156,8 +156,8 @@ def chapter_file_name(number: int, title: str, extension: str, width: int) -> st
 def write_zip(files: Sequence[tuple[str, Path]], target: Path) -> None:
     """A ZIP at `target` of each `(name, source)`, read from disk in blocks: audio stored as
     it is, the rest (subtitles) deflated; names outside ASCII marked as UTF-8 (Python does),
-    so unzip tools show them in their own script. Written as a `.part` file and renamed."""
-    with written_whole(target) as part, zipfile.ZipFile(part, mode="w") as archive:
+    so unzip tools show them in their own script. Written as an unfinished file and renamed."""
+    with written_whole(target) as unfinished, zipfile.ZipFile(unfinished, mode="w") as archive:
         for name, source in files:
             suffix = name.rsplit(".", 1)[-1].lower()
             method = zipfile.ZIP_STORED if suffix in _STORED_SUFFIXES else zipfile.ZIP_DEFLATED

@@ -114,21 +114,23 @@ class Timings:
 
 
 def joined(
-    parts: Sequence[tuple[float, Timings]], duration: float, marks: Sequence[Timing] = ()
+    sections: Sequence[tuple[float, Timings]], duration: float, marks: Sequence[Timing] = ()
 ) -> Timings:
-    """The timings of audio joined from parts: each part's `(start, timings)`, its times
-    shifted by where it starts; `marks` added to the parts' own."""
+    """The timings of audio joined from sections: each section's `(start, timings)`, its times
+    shifted by where it starts; `marks` added to the sections' own."""
 
     def shift(timing: Timing, by: float) -> Timing:
         return Timing(timing.start + by, timing.end + by, timing.text, timing.voice)
 
-    pieces = tuple(shift(t, start) for start, part in parts for t in part.pieces)
-    known = all(part.words is not None for _, part in parts)
+    pieces = tuple(shift(t, start) for start, section in sections for t in section.pieces)
+    known = all(section.words is not None for _, section in sections)
     words = (
-        tuple(shift(t, start) for start, part in parts for t in part.words or ()) if known else None
+        tuple(shift(t, start) for start, section in sections for t in section.words or ())
+        if known
+        else None
     )
-    notes = [part.words_note for _, part in parts if part.words_note]
-    own = [shift(t, start) for start, part in parts for t in part.marks]
+    notes = [section.words_note for _, section in sections if section.words_note]
+    own = [shift(t, start) for start, section in sections for t in section.marks]
     every = tuple(sorted([*marks, *own], key=lambda mark: mark.start))
     return Timings(pieces, words, duration, notes[0] if notes else None, every)
 
@@ -138,7 +140,7 @@ def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.
     ending when the last piece with text does.
 
     Each piece is one cue, or several when it has more than `max_chars` characters (by default
-    42, or 16 for a piece mostly in CJK script) or lasts longer than `max_seconds`. Parts are
+    42, or 16 for a piece mostly in CJK script) or lasts longer than `max_seconds`. Cues are
     cut after a clause mark, else at a space, else (CJK) between characters, and share the
     piece's time by the word timings where there are some, else by how long their characters
     take to say (a CJK character as long as 2.5 others). Raises ValueError if `max_chars` is
@@ -159,10 +161,10 @@ def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.
         first = bisect.bisect_left(word_starts, piece.start - _SLACK)
         last = bisect.bisect_left(word_starts, piece.end)
         whole = Timing(piece.start, piece.end, text)
-        for part in _parts(whole, words[first:last], limit, max_seconds):
+        for cue in _piece_cues(whole, words[first:last], limit, max_seconds):
             # Pieces come from the audio in order; a stored record that overlaps is evened out.
-            start = max(part.start, captions[-1].end) if captions else part.start
-            captions.append(Timing(start, max(part.end, start), part.text))
+            start = max(cue.start, captions[-1].end) if captions else cue.start
+            captions.append(Timing(start, max(cue.end, start), cue.text))
     return captions
 
 
@@ -175,18 +177,18 @@ def _weight(text: str) -> float:
     return len(text) + (_CJK_WEIGHT - 1) * len(_CJK.findall(text))
 
 
-def _parts(
+def _piece_cues(
     piece: Timing, words: Sequence[Timing], width: int, max_seconds: float
 ) -> Iterator[Timing]:
-    """`piece` cut into parts of at most `width` characters and, where that needs no cut
+    """`piece` cut into cues of at most `width` characters and, where that needs no cut
     inside a Latin word, at most `max_seconds`."""
     text = piece.text
     duration = piece.end - piece.start
     if len(text) > width:
         spans = _spans(text, width, hard=True)
     elif duration > max_seconds:
-        parts = math.ceil(duration / max_seconds)
-        spans = _spans(text, math.ceil(len(text) / parts), hard=False)
+        count = math.ceil(duration / max_seconds)
+        spans = _spans(text, math.ceil(len(text) / count), hard=False)
     else:
         spans = [(0, len(text))]
     if len(spans) == 1:
@@ -195,14 +197,14 @@ def _parts(
     times = _times(piece, spans, words)
     for (begin, end), start, stop in zip(spans, times, times[1:], strict=False):
         inside = [word for word in words if start - _SLACK <= word.start < stop]
-        # Each part is shorter than the piece, so this ends.
-        yield from _parts(Timing(start, stop, text[begin:end]), inside, width, max_seconds)
+        # Each cue is shorter than the piece, so this ends.
+        yield from _piece_cues(Timing(start, stop, text[begin:end]), inside, width, max_seconds)
 
 
 def _spans(text: str, limit: int, hard: bool) -> list[tuple[int, int]]:
-    """(start, end) of the parts of `text` (spaces folded, stripped) to show one at a time:
+    """(start, end) of the cues of `text` (spaces folded, stripped) to show one at a time:
     as few as fit in `limit` characters, about as long as each other. Unless `hard`, a Latin
-    word longer than the rest of a part makes that part longer rather than being cut."""
+    word longer than the rest of a cue makes that cue longer rather than being cut."""
     spans = []
     start = 0
     while len(text) - start > limit:
@@ -218,9 +220,9 @@ def _spans(text: str, limit: int, hard: bool) -> list[tuple[int, int]]:
 
 
 def _cut(text: str, start: int, limit: int, hard: bool) -> int | None:
-    """Where the part of `text` that begins at `start` ends, within `limit` characters: after
+    """Where the cue of `text` that begins at `start` ends, within `limit` characters: after
     a clause mark, else at a space, else between CJK characters, else (if `hard`) anywhere;
-    of those, the place nearest to evening out the parts that follow."""
+    of those, the place nearest to evening out the cues that follow."""
     stop = start + limit
     # One character further, so that a Latin mark at the limit sees the space after it.
     ends = (m.end() for m in _CLAUSE.finditer(text, start, stop + 1))
@@ -238,7 +240,7 @@ def _cut(text: str, start: int, limit: int, hard: bool) -> int | None:
 
 
 def _even(length: int, limit: int) -> int:
-    """The length of each part when `length` characters are cut into as few parts of at most
+    """The length of each cue when `length` characters are cut into as few cues of at most
     `limit` characters as they fit in, all about as long."""
     return math.ceil(length / math.ceil(length / limit))
 
@@ -254,7 +256,7 @@ def _next_cut(text: str, start: int) -> int | None:
 
 
 def _cjk_cuts(text: str, start: int, stop: int) -> Iterator[int]:
-    """Positions in [start, stop) where a line may break between characters: next to a CJK
+    """Positions in [start, stop) where a cue may break between characters: next to a CJK
     character, and neither before a closing mark nor after an opening one."""
     for cut in range(start, min(stop, len(text))):
         before, after = text[cut - 1], text[cut]
@@ -267,10 +269,10 @@ def _cjk_cuts(text: str, start: int, stop: int) -> Iterator[int]:
 
 
 def _times(piece: Timing, spans: list[tuple[int, int]], words: Sequence[Timing]) -> list[float]:
-    """When each part of `piece` starts, and then the piece's end.
+    """When each cue of `piece` starts, and then the piece's end.
 
-    A part starts when the first word found in it does, if the words are known and that keeps
-    the parts in order; the other times are shared out by the parts' weights between the
+    A cue starts when the first word found in it does, if the words are known and that keeps
+    the cues in order; the other times are shared out by the cues' weights between the
     nearest known ones.
     """
     located = _locate(piece.text, words)
@@ -283,7 +285,7 @@ def _times(piece: Timing, spans: list[tuple[int, int]], words: Sequence[Timing])
             if anchors[-1][1] < time < piece.end:
                 anchors.append((index, time))
     anchors.append((len(spans), piece.end))
-    # A part's share ends halfway through the space (or nothing) between it and the next.
+    # A cue's share ends halfway through the space (or nothing) between it and the next.
     marks = [0.0]
     for (_, end), (begin, _) in itertools.pairwise(spans):
         marks.append((_weight(piece.text[:end]) + _weight(piece.text[:begin])) / 2)

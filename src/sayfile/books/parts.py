@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from sayfile.audio.formats import audio_format
 from sayfile.audio.timings import Timings
 from sayfile.books.reading import CHAPTER_PAUSE_MS, Chapter
 from sayfile.models import SpeechRequest
 from sayfile.text.sentences import sentences
-from sayfile.whole_files import PART, written_whole
+from sayfile.whole_files import is_unfinished, written_whole
 
 _MANIFEST = "manifest.json"
 # The key of a finished book's timings record that lists all its chapters, made or skipped.
@@ -214,14 +215,14 @@ class BookFolder:
 
     def chapter_states(self, manifest: BookManifest) -> list[ChapterProgress]:
         """Each chapter's progress, from one look at the folder: done once joined, being
-        made once a part of it is begun (its `.part` file written) or done, else queued.
+        made once a part of it is begun (its unfinished file written) or done, else queued.
         Raises FileNotFoundError when the book is gone."""
         names = {path.name for path in self.path.iterdir()}
-        # `part-0007.mp3.part` is being written; `part-0007.timings.json` is done.
+        # `part-0007.<random>.mp3.unfinished` is being written; `part-0007.timings.json` is done.
         under_way = {
             name.split(".", 1)[0]
             for name in names
-            if name.startswith("part-") and (name.endswith(PART) or name.endswith(".json"))
+            if name.startswith("part-") and (is_unfinished(name) or name.endswith(".json"))
         }
         begun = {
             part.chapter
@@ -237,6 +238,40 @@ class BookFolder:
             for chapter in range(len(manifest.chapters))
         ]
 
+    def made(self, manifest: BookManifest, number: int) -> bool:
+        """Whether part `number` needs making no more: it is done, or its chapter is joined
+        (and its parts removed)."""
+        return self.part_done(number) or self.chapter_done(manifest.parts[number].chapter)
+
+    def unmade(self, manifest: BookManifest) -> list[int]:
+        """The numbers of the parts that still need making."""
+        return [n for n in range(len(manifest.parts)) if not self.made(manifest, n)]
+
+    def joinable(self, manifest: BookManifest) -> list[int]:
+        """The chapters whose parts are all done and that are not joined yet."""
+        return [
+            chapter
+            for chapter in range(len(manifest.chapters))
+            if not self.chapter_done(chapter)
+            and all(self.part_done(n) for n in manifest.parts_of(chapter))
+        ]
+
+    def all_chapters_done(self, manifest: BookManifest) -> bool:
+        return all(self.chapter_done(c) for c in range(len(manifest.chapters)))
+
+    def progress(self, manifest: BookManifest) -> float:
+        """The share of the book's characters whose audio is done (0.99 at most: the book's
+        own join is still to come)."""
+        done = sum(part.chars for n, part in enumerate(manifest.parts) if self.made(manifest, n))
+        return min(0.99, done / max(1, manifest.chars))
+
+    def remove_parts(self, manifest: BookManifest, chapter: int) -> None:
+        """The audio and timings of chapter `chapter`'s parts go (it is joined)."""
+        extension = audio_format(manifest.part_format).extension
+        for n in manifest.parts_of(chapter):
+            self.part_audio(n, extension).unlink(missing_ok=True)
+            self.part_timings(n).unlink(missing_ok=True)
+
     def write_timings(self, path: Path, timings: Timings) -> None:
         self._write_atomically(path, json.dumps(timings.to_json(), ensure_ascii=False).encode())
 
@@ -244,5 +279,5 @@ class BookFolder:
         return Timings.from_json(json.loads(path.read_text("utf-8")))
 
     def _write_atomically(self, path: Path, data: bytes) -> None:
-        with written_whole(path) as part:
-            part.write_bytes(data)
+        with written_whole(path) as unfinished:
+            unfinished.write_bytes(data)

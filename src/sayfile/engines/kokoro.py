@@ -30,6 +30,7 @@ import numpy as np
 from sayfile.audio.formats import Samples, stretch
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
+from sayfile.whole_files import UNFINISHED
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def assemble_model(folder: Path) -> Path:
     if target.is_file():
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    partial = target.with_name(f"{target.name}.{os.getpid()}{UNFINISHED}")
     digest = hashlib.sha256()
     try:
         with partial.open("wb") as out:
@@ -217,7 +218,7 @@ class KokoroEngine:
                 for path in sorted((self._folder / "voices").glob("*.bin"))
                 if path.stat().st_size == 510 * 256 * 4
             }
-            partial = target.with_name(f"{target.name}.{os.getpid()}.part.npz")
+            partial = target.with_name(f"{target.name}.{os.getpid()}{UNFINISHED}.npz")
             np.savez(partial, **styles)  # type: ignore[arg-type]
             partial.replace(target)
         return target

@@ -1,6 +1,6 @@
 """The storage quota, one count for every process that shares the data folder and the store:
-bytes of audio really on disk (each file once, however many jobs link to it, `.part` files
-being written and books' folders of parts) plus what unfinished jobs are still expected to
+bytes of audio really on disk (each file once, however many jobs link to it, unfinished
+files being written and books' folders of parts) plus what unfinished jobs are still expected to
 write (their records' `reserved_bytes`, less what each has written), against
 SAYFILE_STORAGE_QUOTA_BYTES."""
 

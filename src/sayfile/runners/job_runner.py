@@ -10,7 +10,7 @@ import os
 import socket
 from collections.abc import Callable
 
-from sayfile.audio.chapter_marks import chapter_marks, mark_chapters
+from sayfile.audio.chapter_marks import chapter_marks_from_timings, mark_chapters
 from sayfile.audio.remuxing import RemuxExecutor
 from sayfile.errors import SayfileError
 from sayfile.jobs.events import JobEvents
@@ -98,7 +98,7 @@ class JobRunner:
         result = await self.synthesizer.write(plan, path, turn, report)
         size = result.bytes
         # A book's chapters, marked in the file before anyone can fetch it.
-        marks = chapter_marks(result.timings)
+        marks = chapter_marks_from_timings(result.timings)
         if marks:
             marked = await self.remux.run(mark_chapters, path, plan.format, marks, job.stem)
             if marked:

@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
-from sayfile.audio.chapter_marks import chapter_marks
+from sayfile.audio.chapter_marks import chapter_marks_from_timings
 from sayfile.audio.timings import Timings
 from sayfile.books.parts import BOOK_CHAPTERS_KEY, BookFolder, ChapterProgress
 from sayfile.errors import JobNotFound, SayfileError
@@ -157,7 +157,7 @@ def _done_chapter_states(data: dict[str, object]) -> list[ChapterState]:
     """A done book's chapters from its timings record: the chapter marks, and the chapters
     listed but not made (`BOOK_CHAPTERS_KEY`) in their places."""
     timings = Timings.from_json(data)
-    marks = iter(chapter_marks(timings))
+    marks = iter(chapter_marks_from_timings(timings))
     listed = data.get(BOOK_CHAPTERS_KEY)
     if not isinstance(listed, list):
         return [ChapterState(m.title, ChapterProgress.done, m.start, m.end) for m in marks]

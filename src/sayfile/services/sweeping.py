@@ -18,7 +18,7 @@ from sayfile.settings import Settings
 from sayfile.store import JobStore
 from sayfile.store.files import AudioFiles
 from sayfile.store.records import FailureReason, Job, JobStatus, is_job_id
-from sayfile.whole_files import PART
+from sayfile.whole_files import is_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +209,8 @@ class Sweeper:
         job = await self.store.get(owner)
         if job is None:
             return True
-        if path.name.endswith(PART):
-            # Live jobs keep their part file; dead ones were failed above.
+        if is_unfinished(path.name):
+            # Live jobs keep their unfinished file; dead ones were failed above.
             return job.status.finished
         # A final file whose job is still running is being recorded as done right now.
         return job.status in (JobStatus.failed, JobStatus.expired)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sayfile.audio.formats import AudioFormat, ChunkBuffer, Encoder, Samples, open_encoder
-from sayfile.whole_files import PART
+from sayfile.whole_files import unfinished_name
 
 
 class Output:
@@ -88,13 +88,13 @@ class MemoryOutput(Output):
 
 
 class FileOutput(Output):
-    """A `.part` file beside `path` (the suffix `whole_files` gives every unfinished file,
+    """An unfinished file beside `path` (the name `whole_files` gives every unfinished file,
     which the sweep knows), renamed to `path` when whole."""
 
     def __init__(self, fmt: AudioFormat, rate: int, path: Path) -> None:
         super().__init__(fmt, rate)
         self._path = path
-        self._unfinished = path.with_name(path.name + PART)
+        self._unfinished = unfinished_name(path)
         self._file: BinaryIO | None = None
         self.size = 0
         """Bytes of the finished file (set by `finish`, on the executor's thread)."""
@@ -117,7 +117,7 @@ class FileOutput(Output):
         return b""
 
     def abandon(self) -> None:
-        """The `.part` file goes."""
+        """The unfinished file goes."""
         if self._file is not None:
             self._file.close()
         self._unfinished.unlink(missing_ok=True)

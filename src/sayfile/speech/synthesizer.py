@@ -117,9 +117,9 @@ class Synthesizer:
     async def write(
         self, plan: SpeechPlan, path: Path, turn: Turn, progress: Progress | None = None
     ) -> SpeechResult:
-        """Write the audio to `path` atomically: it appears complete or not at all (a `.part`
-        file renamed when whole, flushed to disk first so a crash cannot leave a short file
-        under the final name)."""
+        """Write the audio to `path` atomically: it appears complete or not at all (an
+        unfinished file renamed when whole, flushed to disk first so a crash cannot leave a
+        short file under the final name)."""
         output = FileOutput(plan.format, plan.voice.sample_rate, path)
         timings = await self._encode_all(plan, turn, output, progress)
         return SpeechResult(output.duration, output.size, timings)

@@ -1,5 +1,5 @@
 """Audio files in the data folder, the timings beside each, and the folders books are made
-in: paths by job id only, atomic `.part` -> final rename."""
+in: paths by job id only, written under an unfinished name, then renamed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from stat import S_ISREG
 
 from sayfile.store.records import is_job_id
-from sayfile.whole_files import PART
+from sayfile.whole_files import UNFINISHED_SUFFIXES, unfinished_name
 
 TIMINGS = "timings.json"
 
@@ -27,7 +27,7 @@ class AudioFiles:
         self.books.mkdir(parents=True, exist_ok=True)
 
     def book_dir(self, job_id: str) -> Path:
-        """The folder a book job keeps its parts in (`book_parts.BookFolder`) until it is
+        """The folder a book job keeps its parts in (`books.parts.BookFolder`) until it is
         done. Raises ValueError for anything not a job id."""
         if not is_job_id(job_id):
             raise ValueError("not a job id")
@@ -54,12 +54,12 @@ class AudioFiles:
     def write_timings(self, job_id: str, timings: dict[str, object]) -> None:
         """Write a job's timings atomically (a reader sees them whole or not at all)."""
         path = self.timings_path(job_id)
-        part = path.with_name(path.name + PART)
+        unfinished = unfinished_name(path)
         try:
-            part.write_text(json.dumps(timings, ensure_ascii=False), encoding="utf-8")
-            part.replace(path)
+            unfinished.write_text(json.dumps(timings, ensure_ascii=False), encoding="utf-8")
+            unfinished.replace(path)
         except BaseException:
-            part.unlink(missing_ok=True)  # a full disk leaves no half-written timings
+            unfinished.unlink(missing_ok=True)  # a full disk leaves no half-written timings
             raise
 
     def read_timings(self, job_id: str) -> dict[str, object]:
@@ -79,14 +79,16 @@ class AudioFiles:
         return True
 
     def remove(self, job_id: str, extension: str) -> None:
-        """A job's audio and timings go, finished or part-written."""
+        """A job's audio and timings go, finished or unfinished (under this version's
+        unfinished name or an earlier one's)."""
         for path in (self.path(job_id, extension), self.timings_path(job_id)):
             path.unlink(missing_ok=True)
-            path.with_name(path.name + PART).unlink(missing_ok=True)
+            for suffix in UNFINISHED_SUFFIXES:
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
 
     def usage(self) -> tuple[int, dict[str, int]]:
         """Bytes on disk in the audio folder and the books' folders, each file once however
-        many names (hard links) it has, `.part` files and a book's parts included; and what
+        many names (hard links) it has, unfinished files and a book's parts included; and what
         each job has written so far by job id (its files, or its book's folder)."""
         seen: set[int] = set()
         total = 0

@@ -1,0 +1,120 @@
+"""A book's chapters as its reader finds them: `Chapter`, the draft the three readers (EPUB,
+Markdown, text) write paragraphs and chapter starts into, and front matter told from what a
+short page says (a table of contents, a copyright notice, a title page)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sayfile.books.epub_package import BookInfo
+from sayfile.text.markup import as_sentence
+from sayfile.text.sentences import normalize
+
+# Front matter found from what a page says: a table of contents (its title, or its first
+# paragraph) of a chapter this short at most, and a copyright page shorter still.
+_FRONT_MATTER_CHARS = 5000
+_COPYRIGHT_CHARS = 1500
+_TITLE_PAGE_CHARS = 300
+_FRONT_TITLE = re.compile(
+    r"(?:目\s*[录錄]|table\s+of\s+contents|contents|版\s*[权權](?:信息|页|頁|所有)?|copyright"
+    r"(?:\s+page)?|cover|封\s*面|title\s+page|扉\s*[页頁])[.。]?",
+    re.IGNORECASE,
+)
+_CONTENTS = re.compile(r"(?:目\s*[录錄]|table\s+of\s+contents|contents)\s*[.。:：]+", re.IGNORECASE)
+_COPYRIGHT = re.compile(
+    r"copyright\s*(?:©|\(c\)|\d{4})|©\s*\d{4}|版[权權]所有|版[权權]信息|ISBN[\s:：-]*\d",
+    re.IGNORECASE,
+)
+# The front-matter kind of a book's first page, which is a title page if it is short.
+TITLE_PAGE = "title page"
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    """One chapter of a book: its title and its normalised text, which starts with the heading
+    when the book has one and ends every paragraph as a sentence; `skipped` when it is not
+    spoken (front matter by default, or left out by the user's choice)."""
+
+    title: str
+    text: str
+    skipped: bool = False
+
+
+class ChapterDraft:
+    """Chapters as they are read: their titles (None for "Chapter N") and finished paragraphs."""
+
+    def __init__(self, info: BookInfo | None = None) -> None:
+        self.info = info or BookInfo()
+        self._chapters: list[tuple[str | None, list[str], str | None]] = []
+        self._pieces: list[str] = []
+
+    @property
+    def started(self) -> bool:
+        return bool(self._chapters)
+
+    @property
+    def has_text(self) -> bool:
+        """Whether a paragraph has been written in any chapter yet."""
+        return any(paragraphs for _, paragraphs, _ in self._chapters)
+
+    @property
+    def in_paragraph(self) -> bool:
+        return bool(self._pieces)
+
+    def start(self, title: str | None, front: str | None = None) -> None:
+        """Begin a chapter, of front matter of kind `front` if given (an EPUB guide or
+        landmark type, or `TITLE_PAGE` for a page that is one if it is short); text written
+        before it stays in the chapter before."""
+        self.end_paragraph()
+        self._chapters.append((title, [], front))
+
+    def write(self, text: str) -> None:
+        self._pieces.append(text)
+
+    def end_paragraph(self) -> None:
+        paragraph = normalize("".join(self._pieces))
+        self._pieces.clear()
+        if not paragraph:
+            return
+        if not self._chapters:
+            self.start(None)
+        self._chapters[-1][1].append(as_sentence(paragraph))
+
+    def paragraph(self, text: str) -> None:
+        self.end_paragraph()
+        self.write(text)
+        self.end_paragraph()
+
+    def chapters(self) -> list[Chapter]:
+        """The chapters with text, an untitled one named by its place among them."""
+        self.end_paragraph()
+        chapters: list[Chapter] = []
+        for title, paragraphs, front in self._chapters:
+            if paragraphs:
+                title = title or f"Chapter {len(chapters) + 1}"
+                text = " ".join(paragraphs)
+                chapters.append(Chapter(title, text, _is_front_matter(title, text, front)))
+        return chapters
+
+
+def _is_front_matter(title: str, text: str, front: str | None) -> bool:
+    """Whether a chapter is front matter: marked so by the book, a short page before the first
+    chapter the table of contents lists, or a short page whose title or first words say it is
+    a table of contents or whose text holds a copyright notice."""
+    if front == TITLE_PAGE:
+        return len(text) <= _TITLE_PAGE_CHARS
+    if front:
+        return True
+    if len(text) > _FRONT_MATTER_CHARS:
+        return False
+    if _FRONT_TITLE.fullmatch(title) or _CONTENTS.match(text):
+        return True
+    return len(text) <= _COPYRIGHT_CHARS and _COPYRIGHT.search(text) is not None
+
+
+def opens_as_contents(texts: list[str]) -> bool:
+    """Whether a page whose text pieces are `texts` is a table of contents by its looks: short,
+    and beginning with "Contents" or "目录"."""
+    short = sum(map(len, texts)) <= _FRONT_MATTER_CHARS
+    return bool(texts) and short and _CONTENTS.fullmatch(texts[0] + ".") is not None

@@ -1,0 +1,256 @@
+"""A book's parts joined into chapters, and its chapters into the book's file (one file with
+chapter marks and tags, or a ZIP of chapter files with captions), each join by one process
+at a time under its lock; then the book recorded done and its folder removed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+
+from sayfile.audio.chapter_marks import (
+    BookTags,
+    chapter_marks_from_timings,
+    mark_chapters,
+    tag_book,
+    timing_marks_from_chapters,
+)
+from sayfile.audio.formats import audio_format
+from sayfile.audio.joining import chapter_file_name, join_audio, write_zip
+from sayfile.audio.remuxing import RemuxExecutor
+from sayfile.audio.timings import Timings, cues, joined, srt, vtt
+from sayfile.books.parts import BOOK_CHAPTERS_KEY, BookFolder, BookManifest
+from sayfile.errors import SayfileError
+from sayfile.jobs.lifecycle import JobLifecycle
+from sayfile.runners.book_leases import BookLeases, book_lock, chapter_lock
+from sayfile.runners.failures import recorded_status
+from sayfile.runners.lease import Lease
+from sayfile.settings import Settings
+from sayfile.store import JobStore
+from sayfile.store.files import AudioFiles
+from sayfile.store.records import ZIP, Job, JobStatus
+from sayfile.whole_files import own_unfinished_name, put_in_place, remove_files, written_whole
+
+log = logging.getLogger(__name__)
+
+# A job in one of these (None: deleted) wants no files any more.
+GONE = (None, JobStatus.failed, JobStatus.expired)
+
+
+def remove_book_files(files: AudioFiles, job_id: str) -> None:
+    """The book's folder and its file go (each job's file under its own extension)."""
+    files.remove_book(job_id)
+    for path in files.root.glob(f"{job_id}.*"):
+        path.unlink(missing_ok=True)
+
+
+class BookJoiner:
+    """Joins a book's chapters when their parts are all there, and the book when its
+    chapters are."""
+
+    def __init__(
+        self,
+        remux: RemuxExecutor,
+        store: JobStore,
+        lifecycle: JobLifecycle,
+        files: AudioFiles,
+        leases: BookLeases,
+        settings: Settings,
+    ) -> None:
+        self.remux = remux
+        self.store = store
+        self.lifecycle = lifecycle
+        self.files = files
+        self.leases = leases
+        self.settings = settings
+
+    async def join_chapters(
+        self, job_id: str, folder: BookFolder, manifest: BookManifest, chapters: list[int]
+    ) -> None:
+        """Join each of `chapters` whose parts are all there, one process at a time: two turns
+        that finish a chapter's last parts together would otherwise both write its file
+        (seen: an Opus chapter that could not be read back)."""
+        for chapter in chapters:
+
+            async def join(lease: Lease, chapter: int = chapter) -> bool:
+                return await self._join_chapter_held(folder, manifest, chapter, lease)
+
+            await self.leases.hold(chapter_lock(job_id, chapter), job_id, folder, manifest, join)
+
+    async def _join_chapter_held(
+        self, folder: BookFolder, manifest: BookManifest, chapter: int, lease: Lease
+    ) -> bool:
+        staged = await self.remux.run(self._join_chapter, folder, manifest, chapter)
+        if staged is None:
+            return False
+        try:
+            await lease.confirm()
+            await asyncio.to_thread(put_in_place, staged)
+        finally:
+            await asyncio.to_thread(remove_files, [path for path, _ in staged])
+        await asyncio.to_thread(folder.remove_parts, manifest, chapter)
+        return True
+
+    def _join_chapter(
+        self, folder: BookFolder, manifest: BookManifest, chapter: int
+    ) -> list[tuple[Path, Path]] | None:
+        """Chapter `chapter` joined from its parts when they are all there, under names of
+        its own: the renames that put it in place, audio first (None when there is nothing
+        to join). File work: run off the event loop."""
+        numbers = manifest.parts_of(chapter)
+        if not all(folder.part_done(n) for n in numbers) or folder.chapter_done(chapter):
+            return None
+        fmt = audio_format(manifest.part_format)
+        sources = [folder.part_audio(n, fmt.extension) for n in numbers]
+        target = folder.chapter_audio(chapter, fmt.extension)
+        timings_target = folder.chapter_timings(chapter)
+        staged, staged_timings = own_unfinished_name(target), own_unfinished_name(timings_target)
+        try:
+            # The chapter lasts as long as its packets: so the chapters after it start where
+            # the book's joining puts them.
+            began = time.perf_counter()
+            starts, end = join_audio(sources, fmt, staged)
+            log.info(
+                "a chapter was joined from %d parts in %.3f s",
+                len(sources),
+                time.perf_counter() - began,
+            )
+            parts = [
+                (start, folder.read_timings(folder.part_timings(n)))
+                for start, n in zip(starts, numbers, strict=True)
+            ]
+            folder.write_timings(staged_timings, joined(parts, end))
+        except BaseException:
+            remove_files([staged, staged_timings])
+            raise
+        return [(staged, target), (staged_timings, timings_target)]
+
+    async def join_book(self, job: Job, folder: BookFolder, manifest: BookManifest) -> str:
+        """Join the chapters into the book's file under the book's lock, and record the book
+        done; why the turn ended."""
+
+        async def join(lease: Lease) -> str:
+            return await self._join_book_held(job, folder, manifest, lease)
+
+        why = await self.leases.hold(book_lock(job.id), job.id, folder, manifest, join)
+        return "another turn joins the book" if why is None else why
+
+    async def _join_book_held(
+        self, job: Job, folder: BookFolder, manifest: BookManifest, lease: Lease
+    ) -> str:
+        current = await self.store.get(job.id)
+        if current is None or current.status.finished:
+            return "the book is finished or deleted"
+        target = self.files.path(job.id, job.extension)
+        timings_target = self.files.timings_path(job.id)
+        staged, staged_timings = own_unfinished_name(target), own_unfinished_name(timings_target)
+        began = time.perf_counter()
+        try:
+            if job.package == ZIP.name:
+                duration, timings, size = await self.remux.run(self._zip, folder, manifest, staged)
+            else:
+                duration, timings, size = await self.remux.run(
+                    self._one_file, folder, manifest, staged
+                )
+            record = timings.to_json()
+            record[BOOK_CHAPTERS_KEY] = [[title, made is None] for title, made in manifest.listed()]
+            await asyncio.to_thread(_write_json, staged_timings, record)
+            await lease.confirm()
+            await asyncio.to_thread(
+                put_in_place, [(staged, target), (staged_timings, timings_target)]
+            )
+        finally:
+            await asyncio.to_thread(remove_files, [staged, staged_timings])
+        log.info(
+            "a book was joined from %d chapters in %.3f s",
+            len(manifest.chapters),
+            time.perf_counter() - began,
+        )
+        return await self._record_done(job, size, duration)
+
+    async def _record_done(self, job: Job, size: int, duration: float) -> str:
+        """Record the joined book done, then its folder goes; why the turn ended."""
+        try:
+            done = await self.lifecycle.finish(
+                job.id, size, duration, ttl_seconds=self.settings.book_ttl_seconds
+            )
+        except SayfileError as exc:
+            if await recorded_status(self.store, job.id) != JobStatus.done:
+                return f"!the book was joined but its end not recorded ({exc}); the sweeper will"
+            done = job
+        if done is None:
+            # Deleted or failed meanwhile: its files go only once the record says so.
+            if await recorded_status(self.store, job.id) in GONE:
+                await asyncio.to_thread(remove_book_files, self.files, job.id)
+            return "the book was joined, but it was deleted or failed meanwhile"
+        await asyncio.to_thread(self.files.remove_book, job.id)
+        return f"the book was made: {size} bytes, {duration:.1f} s of audio"
+
+    def _chapters(
+        self, folder: BookFolder, manifest: BookManifest
+    ) -> tuple[list[Path], list[Timings]]:
+        fmt = audio_format(manifest.part_format)
+        count = len(manifest.chapters)
+        sources = [folder.chapter_audio(c, fmt.extension) for c in range(count)]
+        timings = [folder.read_timings(folder.chapter_timings(c)) for c in range(count)]
+        return sources, timings
+
+    def _one_file(
+        self, folder: BookFolder, manifest: BookManifest, target: Path
+    ) -> tuple[float, Timings, int]:
+        fmt = audio_format(manifest.format)
+        sources, each = self._chapters(folder, manifest)
+        lengths = [timings.duration for timings in each]
+        starts = [sum(lengths[:n]) for n in range(len(lengths))]
+        duration = starts[-1] + each[-1].duration
+        marks = (
+            timing_marks_from_chapters(manifest.chapters, starts)
+            if len(manifest.chapters) > 1
+            else []
+        )
+        timings = joined(list(zip(starts, each, strict=True)), duration, marks)
+        chapters = chapter_marks_from_timings(timings)
+        # The file appears under the job's name whole and with its chapters, or not at all.
+        with written_whole(target) as staged:
+            join_audio(sources, fmt, staged)
+            mark_chapters(staged, fmt, chapters, manifest.title)
+            tags = BookTags(
+                manifest.title,
+                manifest.author,
+                manifest.language,
+                manifest.year,
+                folder.cover(manifest),
+            )
+            tag_book(staged, fmt, tags)
+        return duration, timings, target.stat().st_size
+
+    def _zip(
+        self, folder: BookFolder, manifest: BookManifest, target: Path
+    ) -> tuple[float, Timings, int]:
+        fmt = audio_format(manifest.part_format)
+        sources, each = self._chapters(folder, manifest)
+        width = max(2, len(str(len(sources))))
+        files: list[tuple[str, Path]] = []
+        for number, (source, timings) in enumerate(zip(sources, each, strict=True), 1):
+            title = manifest.chapters[number - 1]
+            name = chapter_file_name(number, title, fmt.extension, width)
+            stem = name.rsplit(".", 1)[0]
+            captions = cues(timings)
+            srt_path = folder.path / f"chapter-{number:03d}.srt"
+            vtt_path = folder.path / f"chapter-{number:03d}.vtt"
+            srt_path.write_text(srt(captions), encoding="utf-8")
+            vtt_path.write_text(vtt(captions), encoding="utf-8")
+            files += [(name, source), (f"{stem}.srt", srt_path), (f"{stem}.vtt", vtt_path)]
+        write_zip(files, target)
+        lengths = [t.duration for t in each]
+        starts = [sum(lengths[:n]) for n in range(len(lengths))]
+        duration = sum(lengths)
+        marks = timing_marks_from_chapters(manifest.chapters, starts)
+        timings = joined(list(zip(starts, each, strict=True)), duration, marks)
+        return duration, timings, target.stat().st_size
+
+
+def _write_json(path: Path, record: dict[str, object]) -> None:
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
