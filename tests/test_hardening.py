@@ -405,7 +405,7 @@ def test_a_one_time_link_serves_one_download_at_a_time(
     client = make_client(**TONES)
     job = client.post("/jobs", json={"text": "Only once.", "one_time": True}).json()
     done = wait_done(client, job["status_url"])
-    downloads = client.app.state.services.downloads  # type: ignore[attr-defined]
+    downloads = client.app.state.services.jobs.downloads  # type: ignore[attr-defined]
     assert client.portal is not None
     held, file = client.portal.call(downloads.open_audio, done["id"], True)  # one under way
     second = client.get(done["audio_url"])

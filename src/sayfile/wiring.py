@@ -63,15 +63,30 @@ def build_events(settings: Settings) -> JobEvents:
 
 
 @dataclass
-class Parts:
-    """Everything below the service, for one process."""
+class Records:
+    """What a process keeps about jobs: the store, the events announced to whoever waits, the
+    lifecycle that writes both, and the audio files in the data folder."""
 
-    settings: Settings
-    synthesizer: Synthesizer
     store: JobStore
     events: JobEvents
     lifecycle: JobLifecycle
     files: AudioFiles
+
+    @classmethod
+    def build(cls, settings: Settings) -> Records:
+        store = build_store(settings)
+        events = build_events(settings)
+        lifecycle = JobLifecycle(store, events, settings.ttl_seconds)
+        return cls(store, events, lifecycle, AudioFiles(settings.data_dir))
+
+
+@dataclass
+class Parts:
+    """Everything below the services, for one process."""
+
+    settings: Settings
+    synthesizer: Synthesizer
+    records: Records
     runner: JobRunner
     books: BookRunner
     remux: RemuxExecutor
@@ -79,10 +94,13 @@ class Parts:
     @classmethod
     def build(cls, settings: Settings, observer: Observer | None = None) -> Parts:
         synthesizer = build_synthesizer(settings, observer)
-        store = build_store(settings)
-        events = build_events(settings)
-        lifecycle = JobLifecycle(store, events, settings.ttl_seconds)
-        files = AudioFiles(settings.data_dir)
+        records = Records.build(settings)
+        store, events, lifecycle, files = (
+            records.store,
+            records.events,
+            records.lifecycle,
+            records.files,
+        )
         remux = RemuxExecutor()
         runner = JobRunner(
             synthesizer,
@@ -94,10 +112,10 @@ class Parts:
             remux,
         )
         books = BookRunner(synthesizer, settings, store, lifecycle, events, files, remux=remux)
-        return cls(settings, synthesizer, store, events, lifecycle, files, runner, books, remux)
+        return cls(settings, synthesizer, records, runner, books, remux)
 
     async def start(self) -> None:
-        await self.events.start()
+        await self.records.events.start()
 
     async def warm_up(self) -> None:
         """List every voice and load the default one, so the first request pays nothing."""
@@ -119,8 +137,8 @@ class Parts:
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
-            await self.events.close()
-        await self.store.close()
+            await self.records.events.close()
+        await self.records.store.close()
         # A piece being made is given a few seconds to end; one hung in its engine is
         # left behind, so that stopping takes a bounded time (see docs/deploy.md).
         self.synthesizer.executor.close(wait_s=STOP_WAIT_S)
@@ -132,14 +150,22 @@ class Parts:
 
 
 @dataclass
+class JobServices:
+    """The use cases of jobs the routes call: asking for one, its submission and cancelling,
+    reading it, and downloading what it made."""
+
+    requests: JobRequests
+    submissions: Submissions
+    reader: JobReader
+    downloads: Downloads
+
+
+@dataclass
 class Services:
     """The use cases the API's routes call, one concern each (a route depends on one)."""
 
     speaker: Speaker
-    job_requests: JobRequests
-    submissions: Submissions
-    reader: JobReader
-    downloads: Downloads
+    jobs: JobServices
     sweeper: Sweeper
     catalogue: CatalogueQueries
     status: ServerStatus
@@ -152,8 +178,13 @@ class Services:
         admission: Admission,
         clock: Callable[[], float] = time.time,
     ) -> Services:
-        settings, synthesizer, store = parts.settings, parts.synthesizer, parts.store
-        lifecycle, events, files = parts.lifecycle, parts.events, parts.files
+        settings, synthesizer, records = parts.settings, parts.synthesizer, parts.records
+        store, lifecycle, events, files = (
+            records.store,
+            records.lifecycle,
+            records.events,
+            records.files,
+        )
         quota = StorageQuota(files, settings.storage_quota_bytes, store, events)
         planner = PurposePlanner(settings, synthesizer)
         limit = ActiveLimit(settings, store, admission)
@@ -165,12 +196,12 @@ class Services:
         live = LiveSpeech(settings, synthesizer, limit, answers, submissions, clock)
         return cls(
             speaker=Speaker(settings, planner, live, submissions, reader, downloads, catalogue),
-            job_requests=JobRequests(
-                settings, planner, limit, synthesizer.executor, submissions, reader
+            jobs=JobServices(
+                JobRequests(settings, planner, limit, synthesizer.executor, submissions, reader),
+                submissions,
+                reader,
+                downloads,
             ),
-            submissions=submissions,
-            reader=reader,
-            downloads=downloads,
             sweeper=Sweeper(settings, store, lifecycle, files, queue, clock),
             catalogue=CatalogueQueries(synthesizer),
             status=ServerStatus(store, files, admission, quota),

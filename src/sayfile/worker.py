@@ -84,7 +84,7 @@ def worker_broker() -> AsyncBroker:
                 functools.partial(validate, request, parts.synthesizer, parts.settings, None)
             )
         except SayfileError as exc:
-            await parts.lifecycle.fail(job.id, FailureReason.invalid, str(exc))
+            await parts.records.lifecycle.fail(job.id, FailureReason.invalid, str(exc))
             return
         await parts.runner.run(job, plan)
 

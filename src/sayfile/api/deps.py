@@ -41,22 +41,22 @@ def _speaker(request: Request) -> Speaker:
 
 
 def _job_requests(request: Request) -> JobRequests:
-    job_requests: JobRequests = request.app.state.services.job_requests
+    job_requests: JobRequests = request.app.state.services.jobs.requests
     return job_requests
 
 
 def _submissions(request: Request) -> Submissions:
-    submissions: Submissions = request.app.state.services.submissions
+    submissions: Submissions = request.app.state.services.jobs.submissions
     return submissions
 
 
 def _reader(request: Request) -> JobReader:
-    reader: JobReader = request.app.state.services.reader
+    reader: JobReader = request.app.state.services.jobs.reader
     return reader
 
 
 def _downloads(request: Request) -> Downloads:
-    downloads: Downloads = request.app.state.services.downloads
+    downloads: Downloads = request.app.state.services.jobs.downloads
     return downloads
 
 
