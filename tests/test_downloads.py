@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.types import Message
 
-from sayfile.api.downloads import PATHSEND, JobFileResponse
+from sayfile.api.audio_responses import PATHSEND, JobFileResponse
 from sayfile.store.records import Job, JobStatus, new_job_id
 
 CHUNK = JobFileResponse.chunk_size

@@ -12,14 +12,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, ServiceDep, SettingsDep, base_path
-from sayfile.api.downloads import (
+from sayfile.api.audio_responses import (
     AnswerResponse,
     JobFileResponse,
     SpeechStreamResponse,
     download_headers,
     unless_disconnected,
 )
+from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, ServiceDep, SettingsDep, base_path
 from sayfile.api.schemas import AUDIO_CONTENT, JobOut, error_docs
 from sayfile.audio.formats import FORMATS
 from sayfile.jobs.answers import Answer
