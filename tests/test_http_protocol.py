@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
+import uvloop
 from starlette.types import Receive, Scope, Send
 
 from sayfile.api.http_protocol import HEAD_TIMEOUT_ENV, MAX_HEAD_ENV, HeadLimitedProtocol
@@ -31,8 +32,11 @@ async def echo(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-@pytest.fixture
-def address(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, int]]:
+@pytest.fixture(params=["asyncio", "uvloop"])
+def address(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, int]]:
+    """A server on either event loop `sayfile serve` may run on (uvloop where installed)."""
     monkeypatch.setenv(MAX_HEAD_ENV, "4096")
     monkeypatch.setenv(HEAD_TIMEOUT_ENV, "0.5")
     listening = socket.socket()
@@ -41,7 +45,8 @@ def address(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, int]]:
         echo, http=HeadLimitedProtocol, ws="none", lifespan="off", log_level="warning"
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listening])))
+    run = uvloop.run if request.param == "uvloop" else asyncio.run
+    thread = threading.Thread(target=lambda: run(server.serve(sockets=[listening])))
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:

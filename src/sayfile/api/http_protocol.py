@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import Any
+from typing import Any, cast
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -85,9 +85,9 @@ class HeadLimitedProtocol(asyncio.Protocol):
         self._rejected = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        self._http.connection_made(transport)
+        # A stream transport, though not always an asyncio.Transport (uvloop's is its own).
+        self._transport = cast(asyncio.Transport, transport)
+        self._http.connection_made(self._transport)
         self.head_began()
 
     def connection_lost(self, exc: Exception | None) -> None:
