@@ -98,6 +98,21 @@ def test_a_huge_head_gets_431_and_the_server_goes_on(address: tuple[str, int]) -
     connection.close()
 
 
+def test_a_header_that_never_ends_is_refused_once_the_limit_has_arrived(
+    address: tuple[str, int],
+) -> None:
+    """Not held until it ends (httptools keeps a header's value until then) nor until the
+    time limit: the 431 comes while the client is still sending."""
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Endless: ")
+        for _ in range(100):
+            sock.sendall(b"a" * 1000)
+            time.sleep(0.001)
+        sock.shutdown(socket.SHUT_WR)
+        answer = _read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
 def test_a_head_that_never_ends_is_cut_off(address: tuple[str, int]) -> None:
     with socket.create_connection(address, timeout=10) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and then nothing more

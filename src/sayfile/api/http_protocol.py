@@ -41,12 +41,17 @@ class _HeadTooLarge(Exception):
 
 class _HeadMeter:
     """The callbacks of the gate's own parser: counts each request head's bytes and says when
-    a head begins and ends."""
+    a head begins and ends. httptools keeps a header's value until it is whole, so bytes
+    that arrive wholly inside a head are counted as they come too (`spill`): a header that
+    never ends is refused once the limit's worth has arrived, not held until it ends."""
 
     def __init__(self, max_bytes: int, gate: HeadLimitedProtocol) -> None:
         self._max = max_bytes
         self._gate = gate
         self._bytes = 0
+        self._arrived = 0
+        self.in_head = False
+        self.edges = 0  # heads begun and ended so far
         self.overflowed = False
 
     def _count(self, size: int) -> None:
@@ -55,8 +60,16 @@ class _HeadMeter:
             self.overflowed = True
             raise _HeadTooLarge()
 
+    def spill(self, size: int) -> bool:
+        """Count `size` bytes that arrived wholly inside one head; True past the limit."""
+        self._arrived += size
+        self.overflowed = self._arrived > self._max
+        return self.overflowed
+
     def on_message_begin(self) -> None:
-        self._bytes = 0
+        self._bytes = self._arrived = 0
+        self.in_head = True
+        self.edges += 1
         self._gate.head_began()
 
     def on_url(self, url: bytes) -> None:
@@ -66,6 +79,8 @@ class _HeadMeter:
         self._count(len(name) + len(value) + 4)
 
     def on_headers_complete(self) -> None:
+        self.in_head = False
+        self.edges += 1
         self._gate.head_ended()
 
 
@@ -98,16 +113,23 @@ class HeadLimitedProtocol(asyncio.Protocol):
         if self._rejected:
             return
         if self._metering:
+            meter = self._meter
+            inside, edges = meter.in_head, meter.edges
             try:
                 self._parser.feed_data(data)
             except (httptools.HttpParserUpgrade, httptools.HttpParserError):
-                if self._meter.overflowed:
+                if meter.overflowed:
                     self._reject()
                     return
                 # No longer plain HTTP/1.1 requests: uvicorn's protocol takes over the
                 # connection (a WebSocket) or answers 400 and closes it.
                 self._metering = False
                 self.head_ended()
+            else:
+                wholly_head = inside and meter.in_head and meter.edges == edges
+                if wholly_head and meter.spill(len(data)):
+                    self._reject()
+                    return
         self._http.data_received(data)
 
     def eof_received(self) -> None:
@@ -137,6 +159,16 @@ class HeadLimitedProtocol(asyncio.Protocol):
     def _reject(self) -> None:
         self._rejected = True
         self.head_ended()
-        if self._transport is not None:
-            self._transport.write(_TOO_LARGE)
-            self._transport.close()
+        transport = self._transport
+        if transport is None:
+            return
+        transport.write(_TOO_LARGE)
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        # A client may still be sending its head: closing now, with its bytes unread, would
+        # reset the connection and could lose the 431 on the way. So the answer is followed
+        # by the end of what is sent, what still comes is read and dropped, and the
+        # connection closes when the client closes its side or after the head's time limit.
+        transport.write_eof()
+        self._head_timer = asyncio.get_running_loop().call_later(self._head_timeout, self._too_slow)
