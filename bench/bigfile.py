@@ -162,7 +162,7 @@ def starlette_chunks_app() -> object:
     here, for the "before" row)."""
     from starlette.responses import FileResponse
 
-    from sayfile.api.downloads import JobFileResponse
+    from sayfile.api.audio_responses import JobFileResponse
     from sayfile.app import create_app
 
     JobFileResponse.chunk_size = FileResponse.chunk_size

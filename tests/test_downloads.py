@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.types import Message
 
-from sayfile.api.downloads import PATHSEND, JobFileResponse
+from sayfile.api.audio_responses import PATHSEND, JobFileResponse
 from sayfile.store.records import Job, JobStatus, new_job_id
 
 CHUNK = JobFileResponse.chunk_size
@@ -114,3 +114,108 @@ async def test_a_file_deleted_after_the_lookup_still_goes_out_whole(exact_file: 
     assert not exact_file.exists()
     assert client.messages[0]["status"] == 200
     assert b"".join(m.get("body", b"") for m in client.messages) == content
+
+
+def _job() -> Job:
+    return Job(
+        id="0" * 32,
+        status=JobStatus.done,
+        format="wav",
+        voice="espeak:en-us",
+        key="k",
+        stem="file",
+        created_at=0,
+        expires_at=60,
+    )
+
+
+async def ask(
+    path: Path, headers: dict[str, str], method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
+    """One request to JobFileResponse as a server that speaks ASGI 2.4 makes it: the status,
+    the headers and the body the client gets."""
+    client = Client(leave_after=None)
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": "/",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+    }
+    await JobFileResponse(path.open("rb"), _job())(scope, client.receive, client.send)
+    start = client.messages[0]
+    answer = {k.decode(): v.decode() for k, v in start["headers"]}
+    body = b"".join(m.get("body", b"") for m in client.messages[1:])
+    assert not client.messages[-1].get("more_body", False)
+    if method == "GET":
+        assert int(answer["content-length"]) == len(body)
+    return start["status"], answer, body
+
+
+@pytest.fixture
+def small_file(tmp_path: Path) -> Path:
+    path = tmp_path / "small.wav"
+    path.write_bytes(bytes(range(256)) * 4)
+    return path
+
+
+async def test_a_whole_file_and_its_head(small_file: Path) -> None:
+    content = small_file.read_bytes()
+    status, headers, body = await ask(small_file, {})
+    assert status == 200 and body == content
+    assert headers["accept-ranges"] == "bytes" and headers["content-type"] == "audio/wav"
+    assert headers["content-disposition"].startswith("attachment")
+    status, head, body = await ask(small_file, {}, method="HEAD")
+    assert status == 200 and body == b"" and head == headers
+
+
+async def test_ranges_from_the_start_the_end_and_the_middle(small_file: Path) -> None:
+    content = small_file.read_bytes()
+    for wanted, expected, first, last in (
+        ("bytes=0-9", content[:10], 0, 9),
+        ("bytes=1000-", content[1000:], 1000, 1023),
+        ("bytes=-24", content[-24:], 1000, 1023),
+        ("bytes=1000-5000", content[1000:], 1000, 1023),
+    ):
+        status, headers, body = await ask(small_file, {"range": wanted})
+        assert status == 206 and body == expected, wanted
+        assert headers["content-range"] == f"bytes {first}-{last}/1024"
+
+
+async def test_several_ranges_come_as_multipart_byteranges(small_file: Path) -> None:
+    content = small_file.read_bytes()
+    status, headers, body = await ask(small_file, {"range": "bytes=500-509, 0-4, 2-7"})
+    assert status == 206
+    kind, _, boundary = headers["content-type"].partition("; boundary=")
+    assert kind == "multipart/byteranges"
+    parts = body.split(f"--{boundary}".encode())
+    assert parts[0] == b"" and parts[-1] == b"--"
+    spans = [part.split(b"\r\n\r\n", 1) for part in parts[1:-1]]
+    assert [head.split(b"\r\n")[2] for head, _ in spans] == [
+        b"Content-Range: bytes 0-7/1024",  # 0-4 and 2-7 overlap: one span
+        b"Content-Range: bytes 500-509/1024",
+    ]
+    assert [data for _, data in spans] == [content[0:8] + b"\r\n", content[500:510] + b"\r\n"]
+
+
+async def test_bad_ranges_are_refused_and_stale_ones_get_the_whole_file(small_file: Path) -> None:
+    status, _, body = await ask(small_file, {"range": "pages=1-2"})
+    assert status == 400 and body == b"Only support bytes range"
+    status, _, _ = await ask(small_file, {"range": "bytes=9-3"})
+    assert status == 400
+    status, headers, _ = await ask(small_file, {"range": "bytes=2000-"})
+    assert status == 416 and headers["content-range"] == "bytes */1024"
+    _, whole, _ = await ask(small_file, {})
+    for validator in (whole["etag"], whole["last-modified"]):
+        status, _, body = await ask(small_file, {"range": "bytes=0-0", "if-range": validator})
+        assert status == 206 and body == b"\x00"
+    status, _, body = await ask(small_file, {"range": "bytes=0-0", "if-range": '"older"'})
+    assert status == 200 and len(body) == 1024
+
+
+async def test_more_than_a_hundred_ranges_get_the_whole_file(small_file: Path) -> None:
+    many = "bytes=" + ",".join(f"{n}-{n}" for n in range(0, 202, 2))
+    status, _, body = await ask(small_file, {"range": many})
+    assert status == 200 and body == small_file.read_bytes()
+    status, _, _ = await ask(small_file, {"range": "bytes=" + many[6:].rsplit(",", 1)[0]})
+    assert status == 206  # a hundred are still ranges

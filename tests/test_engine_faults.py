@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 _HANGING = str(Path(__file__).resolve().parent / "hanging.py")
 # `sayfile serve`: uvicorn's 10 s for open requests, 5 s for the pieces being made, and the
-# store; `sayfile worker`: cli.WORKER_STOP_SECONDS. A little more for a busy machine.
+# store; `sayfile worker`: cli.servers.WORKER_STOP_SECONDS. A little more for a busy machine.
 SERVE_STOP_S = 20
 WORKER_STOP_S = 20
 

@@ -60,9 +60,9 @@ def test_accept_language_picks_the_interface(header: str, language: str) -> None
 
 
 def test_the_switch_beats_the_cookie_which_beats_the_browser() -> None:
-    assert messages.choose("en", "zh-CN", "zh-CN") == "en"
-    assert messages.choose(None, "zh-CN", "en") == "zh-CN"
-    assert messages.choose("klingon", None, "zh") == "zh-CN"
+    assert messages.choose_language("en", "zh-CN", "zh-CN") == "en"
+    assert messages.choose_language(None, "zh-CN", "en") == "zh-CN"
+    assert messages.choose_language("klingon", None, "zh") == "zh-CN"
 
 
 @SLOW

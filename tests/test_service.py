@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from starlette.types import Message
 
 from conftest import TONES, Server, decode, decode_in_process, wait_done
-from sayfile.api.downloads import SpeechStreamResponse
+from sayfile.api.audio_responses import SpeechStreamResponse
 
 # 200 pieces of 50 ms of a thread each: ten seconds of work for one thread.
 BOOK = "A sentence of a long book. " * 200

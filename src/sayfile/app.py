@@ -96,9 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(manual.ASSETS, StaticFiles(directory=str(assets)), name="manual-assets")
     for module in (pages, speech, jobs, books, voices, lexicons, openai, health, manual):
         app.include_router(module.router)
-    app.add_exception_handler(SayfileError, errors.sayfile_error)
-    app.add_exception_handler(RequestValidationError, errors.validation_error)
-    app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    app.add_exception_handler(SayfileError, errors.on_sayfile_error)
+    app.add_exception_handler(RequestValidationError, errors.on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, errors.on_http_error)
     app.add_middleware(InternalErrors)
     app.add_middleware(
         BodyLimit,

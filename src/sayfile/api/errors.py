@@ -118,7 +118,7 @@ def error_response(
     return JSONResponse({"error": detail}, status_code=mapping.status, headers=headers)
 
 
-async def sayfile_error(request: Request, exc: Exception) -> Response:
+async def on_sayfile_error(request: Request, exc: Exception) -> Response:
     return error_response(
         request,
         mapping_of(exc),
@@ -144,7 +144,7 @@ def _limit_of(exc: Exception) -> dict[str, object] | None:
     return found
 
 
-async def validation_error(request: Request, exc: Exception) -> Response:
+async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = []
     field = None
@@ -155,7 +155,7 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     return error_response(request, STATUS[errors.InvalidInput], "; ".join(problems), field=field)
 
 
-async def http_error(request: Request, exc: Exception) -> Response:
+async def on_http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own errors (a body that cannot be parsed, 404 for unknown paths, 405) in
     the same shapes as everything else."""
     assert isinstance(exc, StarletteHTTPException)
@@ -168,7 +168,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def internal_error(request: Request, rid: str) -> Response:
+def internal_error_response(request: Request, rid: str) -> Response:
     """A 500 for an unexpected error, naming the request id to look for in the logs."""
     message = f"Internal error; the request id {rid} names it in the server's logs."
     return error_response(request, _INTERNAL, message)

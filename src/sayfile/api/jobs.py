@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from sayfile.api.audio_responses import JobFileResponse, etag_of
 from sayfile.api.deps import (
     API_KEY,
     JOB_BODY_DOC,
@@ -27,7 +28,6 @@ from sayfile.api.deps import (
     choice_of,
     upload_of,
 )
-from sayfile.api.downloads import JobFileResponse, etag_of
 from sayfile.api.schemas import AUDIO_CONTENT, JOB_ERRORS, WORK_ERRORS, JobOut, error_docs
 from sayfile.audio.timings import Timing, cues, srt, vtt
 from sayfile.errors import InvalidInput, JobNotFound, JobNotReady
@@ -173,11 +173,11 @@ async def chapter_audio(job_id: str, number: int, downloads: DownloadsDep) -> Re
         raise JobNotReady("the book was joined meanwhile") from None
     size = os.fstat(file.fileno()).st_size
     return StreamingResponse(
-        _read(file), media_type=fmt.media_type, headers={"Content-Length": str(size)}
+        _read_and_close(file), media_type=fmt.media_type, headers={"Content-Length": str(size)}
     )
 
 
-async def _read(file: BinaryIO) -> AsyncIterator[bytes]:
+async def _read_and_close(file: BinaryIO) -> AsyncIterator[bytes]:
     try:
         while block := await asyncio.to_thread(file.read, 1 << 16):
             yield block

@@ -312,7 +312,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 SPEECH_LANGUAGE = {"en": None, "zh-CN": "zh"}
 
 
-def supported(tag: str | None) -> str | None:
+def supported_language(tag: str | None) -> str | None:
     """The interface language for a BCP 47 tag (`zh`, `zh-Hans-CN`, `en-GB`...), or None."""
     if not tag:
         return None
@@ -336,12 +336,16 @@ def from_accept_language(header: str | None) -> str:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        language = supported(tag)
+        language = supported_language(tag)
         if language is not None and quality > 0:
             choices.append((-quality, position, language))
     return min(choices)[2] if choices else LANGUAGES[0]
 
 
-def choose(switch: str | None, cookie: str | None, accept_language: str | None) -> str:
+def choose_language(switch: str | None, cookie: str | None, accept_language: str | None) -> str:
     """The switch wins, then the remembered choice, then what the browser asks for."""
-    return supported(switch) or supported(cookie) or from_accept_language(accept_language)
+    return (
+        supported_language(switch)
+        or supported_language(cookie)
+        or from_accept_language(accept_language)
+    )

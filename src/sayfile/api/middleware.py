@@ -262,7 +262,7 @@ class InternalErrors:
             log.exception("unexpected error")
             if sending.started:
                 return  # the answer is under way: the server ends the connection
-            from sayfile.api.errors import internal_error
+            from sayfile.api.errors import internal_error_response
 
-            response = internal_error(Request(scope), request_id.get())
+            response = internal_error_response(Request(scope), request_id.get())
             await response(scope, receive, send)

@@ -12,6 +12,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from sayfile.api.audio_responses import (
+    AnswerResponse,
+    JobFileResponse,
+    SpeechStreamResponse,
+    download_headers,
+    unless_disconnected,
+)
 from sayfile.api.deps import (
     API_KEY,
     RATE_LIMIT,
@@ -20,13 +27,6 @@ from sayfile.api.deps import (
     SettingsDep,
     SpeakerDep,
     base_path,
-)
-from sayfile.api.downloads import (
-    AnswerResponse,
-    JobFileResponse,
-    SpeechStreamResponse,
-    download_headers,
-    unless_disconnected,
 )
 from sayfile.api.schemas import AUDIO_CONTENT, JobOut, error_docs
 from sayfile.audio.formats import FORMATS

@@ -78,7 +78,7 @@ def _speech_language(request: Request, lang: str) -> str:
 
 
 def page_language(request: Request) -> str:
-    return messages.choose(
+    return messages.choose_language(
         request.query_params.get("lang"),
         request.cookies.get(messages.COOKIE),
         request.headers.get("accept-language"),
@@ -148,7 +148,7 @@ async def index(
     lang: str | None = Query(default=None, description="Interface language: en or zh-CN."),
 ) -> Response:
     response = render_page(request)
-    chosen = messages.supported(lang)
+    chosen = messages.supported_language(lang)
     if chosen is not None:
         # The switch is remembered, so a later visit (or a form post's answer) keeps it.
         response.set_cookie(

@@ -5,6 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from sayfile.api.audio_responses import (
+    AnswerResponse,
+    JobFileResponse,
+    SpeechStreamResponse,
+    download_headers,
+    unless_disconnected,
+)
 from sayfile.api.deps import (
     API_KEY,
     RATE_LIMIT,
@@ -14,13 +21,6 @@ from sayfile.api.deps import (
     SpeechBody,
     as_request,
     base_path,
-)
-from sayfile.api.downloads import (
-    AnswerResponse,
-    JobFileResponse,
-    SpeechStreamResponse,
-    download_headers,
-    unless_disconnected,
 )
 from sayfile.api.schemas import AUDIO_CONTENT, WORK_ERRORS, JobOut, error_docs
 from sayfile.jobs.answers import Answer

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from sayfile.api.audio_responses import JobFileResponse, unless_disconnected
 from sayfile.api.deps import API_KEY, RATE_LIMIT, CatalogueDep, ClientDep, SpeakerDep
-from sayfile.api.downloads import JobFileResponse, unless_disconnected
 from sayfile.api.schemas import AUDIO_CONTENT, LanguageOut, VoiceOut, error_docs
 
 router = APIRouter(tags=["voices"])
