@@ -47,7 +47,7 @@ _SILENCE_S = {
 
 
 class PurposePlanner:
-    """Plans requests (`speech.plans.validate`) within the limits of what they are for."""
+    """Plans requests (`speech.plan.validate`) within the limits of what they are for."""
 
     def __init__(self, settings: Settings, synthesizer: Synthesizer) -> None:
         self.settings = settings
