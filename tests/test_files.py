@@ -24,6 +24,7 @@ from sayfile.whole_files import (
     is_unfinished,
     own_unfinished_name,
     put_in_place,
+    unfinished_name,
     written_whole,
 )
 
@@ -168,20 +169,32 @@ def test_the_sweep_at_start_removes_a_done_jobs_unfinished_files_of_any_version(
         assert client.get(job["audio_url"]).status_code == 200
 
 
-def test_a_name_of_its_own_reads_as_begun_and_is_written_where_it_is(tmp_path: Path) -> None:
+def test_a_name_of_its_own_reads_as_begun_and_is_unfinished(tmp_path: Path) -> None:
     """Two writers racing for one target each stage it under a name of their own, which tells
-    a looker the part is begun and unfinished; written whole there, it gets no second suffix."""
+    a looker the part is begun and unfinished; a writer that streams into it (the
+    synthesizer) writes there, with no second suffix."""
     target = tmp_path / "part-0007.mp3"
     first, second = own_unfinished_name(target), own_unfinished_name(target)
     assert first != second
     assert first.name.startswith("part-0007.") and is_unfinished(first.name)
-    with written_whole(first) as unfinished:
-        unfinished.write_bytes(b"audio")
-        assert names(tmp_path) == [first.name]  # not ….mp3.unfinished.unfinished
-    assert names(tmp_path) == [first.name]
+    assert unfinished_name(first) == first  # not ….mp3.unfinished.unfinished
+    first.write_bytes(b"audio")
     put_in_place([(first, target)])
     assert names(tmp_path) == [target.name]
     assert target.read_bytes() == b"audio"
+
+
+def test_a_staged_file_rewritten_from_itself_keeps_what_it_read(tmp_path: Path) -> None:
+    """A staged book is rewritten with its chapter marks, reading the staged file while the
+    new one is written: the new one is never the file being read (seen in CI as an m4b book
+    cut to its first seconds)."""
+    staged = own_unfinished_name(tmp_path / "book.m4b")
+    staged.write_bytes(b"the whole book")
+    with written_whole(staged) as unfinished:
+        assert unfinished != staged
+        unfinished.write_bytes(staged.read_bytes() + b" with marks")
+    assert staged.read_bytes() == b"the whole book with marks"
+    assert names(tmp_path) == [staged.name]
 
 
 def _half_then_full(self: pathlib.Path, data: str, *args: Any, **kwargs: Any) -> int:

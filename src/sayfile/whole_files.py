@@ -44,8 +44,10 @@ def own_unfinished_name(target: Path) -> Path:
 @contextlib.contextmanager
 def written_whole(target: Path) -> Iterator[Path]:
     """An unfinished path to write `target` at: flushed to disk and renamed to `target` when
-    the block ends, removed if it raises, so `target` appears whole or not at all."""
-    unfinished = unfinished_name(target)
+    the block ends, removed if it raises, so `target` appears whole or not at all. The path is
+    never `target` itself, even where `target` is an unfinished name already (a staged book
+    rewritten with its chapter marks reads `target` while it writes the new file)."""
+    unfinished = target.with_name(target.name + UNFINISHED)
     try:
         yield unfinished
         with unfinished.open("rb+") as file:
