@@ -16,7 +16,19 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sayfile import __version__
-from sayfile.api import books, errors, health, jobs, lexicons, manual, openai, pages, speech, voices
+from sayfile.api import (
+    books,
+    errors,
+    health,
+    jobs,
+    lexicons,
+    manual,
+    openai,
+    openai_lists,
+    pages,
+    speech,
+    voices,
+)
 from sayfile.api.middleware import BodyLimit, InternalErrors, RequestLog, SecurityHeaders
 from sayfile.api.rate_limits import RequestLimiter
 from sayfile.errors import SayfileError, StoreUnavailable
@@ -94,7 +106,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
     assets = files("fastapi_offline") / "static"
     app.mount(manual.ASSETS, StaticFiles(directory=str(assets)), name="manual-assets")
-    for module in (pages, speech, jobs, books, voices, lexicons, openai, health, manual):
+    for module in (
+        pages,
+        speech,
+        jobs,
+        books,
+        voices,
+        lexicons,
+        openai,
+        openai_lists,
+        health,
+        manual,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(SayfileError, errors.on_sayfile_error)
     app.add_exception_handler(RequestValidationError, errors.on_validation_error)

@@ -1,4 +1,5 @@
-"""OpenAI-compatible routes: POST /v1/audio/speech (always streamed), models and voices."""
+"""OpenAI-compatible speech: POST /v1/audio/speech (always streamed). The lists clients read
+are in openai_lists.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,7 +23,6 @@ from sayfile.api.audio_responses import (
 from sayfile.api.deps import (
     API_KEY,
     RATE_LIMIT,
-    CatalogueDep,
     ClientDep,
     SettingsDep,
     SpeakerDep,
@@ -45,8 +45,6 @@ router = APIRouter(
     dependencies=[API_KEY],
     responses=error_docs(400, 401, openai=True),
 )
-# Listed as the creation time of every model (sayfile's models have no release dates).
-_CREATED = 1_735_689_600
 
 
 class VoiceRef(BaseModel):
@@ -181,21 +179,3 @@ async def _events(stream: SpeechStream, timings: bool) -> AsyncIterator[bytes]:
 
 def _event(kind: str, data: dict[str, Any]) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-
-
-@router.get("/models", summary="Models (OpenAI's names and sayfile's engines)")
-async def list_models() -> dict[str, Any]:
-    data = [
-        {"id": name, "object": "model", "created": _CREATED, "owned_by": "sayfile"}
-        for name in MODELS
-    ]
-    return {"object": "list", "data": data}
-
-
-@router.get("/audio/voices", summary="Voices, optionally for one language")
-async def list_voices(
-    catalogue: CatalogueDep,
-    language: str | None = Query(default=None, description="Only voices for this language."),
-) -> dict[str, Any]:
-    voices = catalogue.voices(language)
-    return {"object": "list", "data": [v.public() for v in voices]}
