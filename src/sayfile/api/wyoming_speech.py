@@ -92,6 +92,8 @@ class _Say:
     opens: bool
     closes: bool
     stream_ends: bool = False
+    # A streamed request refused part way: said in its turn, after the audio before it.
+    refusal: SayfileError | None = None
 
 
 @dataclass
@@ -131,6 +133,11 @@ class WyomingSpeech(AsyncEventHandler):
         self._answers = 0
         self._failed: set[int] = set()
 
+    async def run(self) -> None:
+        # A client gone without a goodbye (reset) is the usual end, not an error.
+        with contextlib.suppress(ConnectionError):
+            await super().run()
+
     async def handle_event(self, event: Event) -> bool:
         try:
             await self._handle(event)
@@ -168,8 +175,9 @@ class WyomingSpeech(AsyncEventHandler):
         limit = self.speaker.planner.limit(Purpose.stream)
         if stream.received > limit:
             stream.failed = True
-            self._failed.add(stream.answer)
-            raise TextTooLong(stream.received, limit, "SAYFILE_MAX_CHARS_JOB")
+            refusal = TextTooLong(stream.received, limit, "SAYFILE_MAX_CHARS_JOB")
+            self._put(_Say("", None, False, stream.answer, False, False, refusal=refusal))
+            return
         stream.pending += text
         if stream.ssml:
             return  # an SSML document is read whole
@@ -233,6 +241,8 @@ class WyomingSpeech(AsyncEventHandler):
                     await self.write_event(SynthesizeStopped().event())
 
     async def _say(self, say: _Say) -> None:
+        if say.refusal is not None:
+            raise say.refusal
         if say.answer in self._failed:
             # A streamed request that already failed says nothing more, but still ends.
             if say.stream_ends:
