@@ -20,6 +20,7 @@ from wyoming.server import AsyncTcpServer
 from sayfile.api.wyoming_speech import handlers
 from sayfile.jobs.admission import Admission
 from sayfile.settings import Settings
+from sayfile.voices.catalogue import Catalogue
 from sayfile.wiring import Services
 from sayfile.wyoming_server import speaking_services
 
@@ -47,6 +48,11 @@ class WyomingThread:
         if not self._ready.wait(DEADLINE_S) or self._failure is not None:
             raise RuntimeError(f"the Wyoming server did not start: {self._failure!r}")
         return self
+
+    @property
+    def catalogue(self) -> Catalogue:
+        assert self._services is not None
+        return self._services.speaker.catalogue
 
     @property
     def admission(self) -> Admission:
