@@ -171,3 +171,24 @@ async def test_a_client_that_hangs_up_cancels_its_speech(server: WyomingThread) 
 def test_every_settings_default_is_home_assistants(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     assert (settings.wyoming_host, settings.wyoming_port) == ("127.0.0.1", 10200)
+
+
+async def test_a_streamed_mandarin_text_is_cut_at_its_own_full_stops(
+    server: WyomingThread,
+) -> None:
+    async with AsyncTcpClient("127.0.0.1", server.port) as client:
+        await client.write_event(SynthesizeStart(voice=BEEP).event())
+        for chunk in ("今天天气", "很好。我们", "去公园"):
+            await client.write_event(SynthesizeChunk(chunk).event())
+        # 今天天气很好。 is whole once 我们 came: heard before the text ends.
+        first = await read_until(client, "audio-chunk")
+        await client.write_event(SynthesizeChunk("散步吧。").event())
+        await client.write_event(SynthesizeStop().event())
+        rest = await read_until(client, "synthesize-stopped")
+    assert first.error is None and rest.error is None
+    # Said as its two sentences, each once.
+    said = [
+        (await ask(server.port, Synthesize(text, voice=BEEP).event())).audio
+        for text in ("今天天气很好。", "我们去公园散步吧。")
+    ]
+    assert first.audio + rest.audio == b"".join(said)

@@ -184,8 +184,8 @@ class WyomingSpeech(AsyncEventHandler):
         said = list(sentences(stream.pending, self.speaker.settings.max_sentence_chars))
         # The last sentence may go on in the next chunk; those before it are whole.
         if len(said) > 1:
-            whole = " ".join(said[:-1])
-            stream.pending = stream.pending[stream.pending.rindex(said[-1]) :]
+            cut = stream.pending.rindex(said[-1])
+            whole, stream.pending = stream.pending[:cut], stream.pending[cut:]
             self._put(_Say(whole, stream.voice, False, stream.answer, not stream.opened, False))
             stream.opened = True
 
