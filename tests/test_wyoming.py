@@ -192,3 +192,17 @@ async def test_a_streamed_mandarin_text_is_cut_at_its_own_full_stops(
         for text in ("今天天气很好。", "我们去公园散步吧。")
     ]
     assert first.audio + rest.audio == b"".join(said)
+
+
+async def test_sayfile_serve_can_answer_wyoming_too(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        engines=["tone"],
+        default_voice="tone:beep",
+        wyoming_in_serve=True,
+        wyoming_port=free_port(),
+    )
+    with TestClient(create_app(settings)) as http:
+        assert http.get("/healthz").status_code == 200
+        heard = await ask(settings.wyoming_port, Synthesize("One two.", voice=BEEP).event())
+    assert beeps(heard.audio) == 2

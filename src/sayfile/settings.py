@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     wyoming_port: int = Field(
         default=10200, ge=1, le=65535, description="Port `sayfile wyoming` listens on."
     )
+    wyoming_in_serve: bool = Field(
+        default=False,
+        description="Also serve the Wyoming protocol inside `sayfile serve` (one API process "
+        "only), on SAYFILE_WYOMING_HOST and SAYFILE_WYOMING_PORT.",
+    )
     max_queue: int = Field(
         default=256,
         ge=1,

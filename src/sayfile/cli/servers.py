@@ -52,6 +52,11 @@ def serve(
     if data_dir is not None:
         os.environ["SAYFILE_DATA_DIR"] = str(data_dir)
     settings = settings_or_exit()
+    if workers > 1 and settings.wyoming_in_serve:
+        raise error_exit(
+            "SAYFILE_WYOMING_IN_SERVE needs --workers 1 (one process holds the port); run "
+            "`sayfile wyoming` beside the API processes instead."
+        )
     if workers > 1 and not settings.store_url:
         raise error_exit(
             "--workers above 1 needs SAYFILE_STORE_URL=redis://... so the processes share job "
