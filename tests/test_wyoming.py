@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import typer
 from fastapi.testclient import TestClient
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
@@ -26,6 +27,7 @@ from wyoming.tts import (
 
 from conftest import free_port
 from sayfile.app import create_app
+from sayfile.cli import servers
 from sayfile.settings import Settings
 from wyoming_thread import DEADLINE_S, WyomingThread, ask, read_until
 
@@ -206,3 +208,17 @@ async def test_sayfile_serve_can_answer_wyoming_too(tmp_path: Path) -> None:
         assert http.get("/healthz").status_code == 200
         heard = await ask(settings.wyoming_port, Synthesize("One two.", voice=BEEP).event())
     assert beeps(heard.audio) == 2
+
+
+def test_wyoming_in_serve_needs_one_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SAYFILE_WYOMING_IN_SERVE", "true")
+    monkeypatch.setenv("SAYFILE_STORE_URL", "redis://127.0.0.1:1/0")
+    # `serve` writes its flags into the environment: set here, so they are undone after.
+    monkeypatch.setenv("SAYFILE_HOST", "127.0.0.1")
+    monkeypatch.setenv("SAYFILE_PORT", "8000")
+    with pytest.raises(typer.Exit) as stopped:
+        servers.serve(workers=2)
+    assert stopped.value.exit_code == 2
+    assert "run `sayfile wyoming` beside" in capsys.readouterr().err
