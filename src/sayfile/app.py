@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from wyoming.server import AsyncTcpServer
 
 from sayfile import __version__
 from sayfile.api import (
@@ -31,6 +32,7 @@ from sayfile.api import (
 )
 from sayfile.api.middleware import BodyLimit, InternalErrors, RequestLog, SecurityHeaders
 from sayfile.api.rate_limits import RequestLimiter
+from sayfile.api.wyoming_speech import handlers
 from sayfile.errors import SayfileError, StoreUnavailable
 from sayfile.jobs.admission import Admission
 from sayfile.metrics import Metrics
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Each route depends on one of them (api/deps.py).
         app.state.services = services
         sweeper: asyncio.Task[None] | None = None
+        wyoming: AsyncTcpServer | None = None
         try:
             await parts.start()
             # The embedded server (SQLite) alone runs its jobs: those an earlier life left
@@ -75,12 +78,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Voice lists are read and the default voice loaded once, before the first
             # request, off the event loop.
             await parts.warm_up()
+            if settings.wyoming_in_serve:
+                # Home Assistant's way in (api/wyoming_speech.py), on the same services.
+                wyoming = AsyncTcpServer(settings.wyoming_host, settings.wyoming_port)
+                await wyoming.start(handlers(services.speaker))
             app.state.ready = True
             sweeper = asyncio.create_task(
                 _sweep_forever(services.sweeper, settings.sweep_interval_seconds, metrics)
             )
             yield
         finally:
+            if wyoming is not None:
+                await wyoming.stop()
             if sweeper is not None:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -79,6 +79,19 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `sayfile serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `sayfile serve` listens on.")
+    wyoming_host: str = Field(
+        default="127.0.0.1",
+        description="Address `sayfile wyoming` (the Wyoming protocol, for Home Assistant) "
+        "listens on; the protocol has no keys, so open it only to a trusted network.",
+    )
+    wyoming_port: int = Field(
+        default=10200, ge=1, le=65535, description="Port `sayfile wyoming` listens on."
+    )
+    wyoming_in_serve: bool = Field(
+        default=False,
+        description="Also serve the Wyoming protocol inside `sayfile serve` (one API process "
+        "only), on SAYFILE_WYOMING_HOST and SAYFILE_WYOMING_PORT.",
+    )
     max_queue: int = Field(
         default=256,
         ge=1,

@@ -1,5 +1,6 @@
-"""The `sayfile` command line: say, voices, chapters, serve, worker. This module is the parser
-(typer) and names each command's module; each command parses its own options there.
+"""The `sayfile` command line: say, voices, chapters, serve, worker, wyoming. This module is
+the parser (typer) and names each command's module; each command parses its own options
+there.
 
 May import anything in sayfile; nothing imports it but `python -m sayfile`."""
 
@@ -11,7 +12,7 @@ from sayfile.cli import listings, say, servers
 
 
 def parser() -> typer.Typer:
-    """The `sayfile` command with its five subcommands."""
+    """The `sayfile` command with its six subcommands."""
     app = typer.Typer(
         add_completion=False,
         no_args_is_help=True,
@@ -21,6 +22,7 @@ def parser() -> typer.Typer:
     app.command()(say.say)
     app.command()(servers.serve)
     app.command()(servers.worker)
+    app.command()(servers.wyoming)
     app.command("chapters")(listings.chapters)
     return app
 

@@ -1,8 +1,10 @@
-"""`sayfile serve` (the web page and HTTP API on uvicorn) and `sayfile worker` (Taskiq
-synthesis processes for SAYFILE_QUEUE_URL): the long-running processes."""
+"""`sayfile serve` (the web page and HTTP API on uvicorn), `sayfile worker` (Taskiq
+synthesis processes for SAYFILE_QUEUE_URL) and `sayfile wyoming` (the Wyoming protocol, for
+Home Assistant): the long-running processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated
@@ -50,6 +52,11 @@ def serve(
     if data_dir is not None:
         os.environ["SAYFILE_DATA_DIR"] = str(data_dir)
     settings = settings_or_exit()
+    if workers > 1 and settings.wyoming_in_serve:
+        raise error_exit(
+            "SAYFILE_WYOMING_IN_SERVE needs --workers 1 (one process holds the port); run "
+            "`sayfile wyoming` beside the API processes instead."
+        )
     if workers > 1 and not settings.store_url:
         raise error_exit(
             "--workers above 1 needs SAYFILE_STORE_URL=redis://... so the processes share job "
@@ -121,3 +128,29 @@ def worker(
         )
     )
     raise typer.Exit(status or 0)
+
+
+def wyoming(
+    host: Annotated[
+        str, typer.Option(envvar="SAYFILE_WYOMING_HOST", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(envvar="SAYFILE_WYOMING_PORT", help="Port to listen on.")
+    ] = 10200,
+    log_level: Annotated[str, typer.Option(envvar="SAYFILE_LOG_LEVEL")] = "info",
+) -> None:
+    """Serve the Wyoming protocol (Home Assistant's voice pipeline: Settings > Devices &
+    services > Add Integration > Wyoming Protocol), with every voice, speaking as the HTTP
+    stream does. It makes no jobs, so it may run beside `sayfile serve` or Redis workers."""
+    import asyncio
+    import logging.config
+
+    from sayfile.logs import log_config
+    from sayfile.wyoming_server import run_wyoming
+
+    os.environ["SAYFILE_WYOMING_HOST"] = host
+    os.environ["SAYFILE_WYOMING_PORT"] = str(port)
+    settings = settings_or_exit()
+    logging.config.dictConfig(log_config(settings.log_format, log_level))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_wyoming(settings))
