@@ -116,6 +116,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_unknown_voice": "That voice is not available on this server. "
         "Pick one from the list.",
         "error_unknown_language": "No voice on this server speaks that language.",
+        "error_invalid_blend": "That mix of voices cannot be made.",
         "error_unknown_format": "That audio format is not available. Pick one from the list.",
         "error_invalid_input": "Something in the form is not right.",
         "error_busy": "The server is busy right now. Try again in a few seconds.",
@@ -263,6 +264,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_empty": "请先输入或粘贴文字。",
         "error_unknown_voice": "服务器上没有这个声音，请从列表中选择。",
         "error_unknown_language": "服务器上没有说这种语言的声音。",
+        "error_invalid_blend": "无法混合这些声音。",
         "error_unknown_format": "没有这种音频格式，请从列表中选择。",
         "error_invalid_input": "表单中有内容不正确。",
         "error_busy": "服务器正忙，请过几秒钟再试。",
