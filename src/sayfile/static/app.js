@@ -264,7 +264,57 @@
     }
     voice.value = keep && hasOption(voice, keep) ? keep : "";
     showVoiceSample();
+    await showMix();
   }
+
+  // ---- a Kokoro voice mixed with another of its language ---------------------------------
+  // With JavaScript the hidden field carries the voice sent (the chosen one, or the mix as
+  // `a(70)+b(30)`), so Download's form post, Listen, Get link and books send the same.
+  const mix = $("mix");
+  const mixField = $("mix-field");
+  const mixShare = $("mix-share");
+  const mixShown = $("mix-share-shown");
+  const voiceSent = $("voice-sent");
+  voiceSent.disabled = false;
+  voiceSent.name = "voice";
+  voice.removeAttribute("name");
+  let everyVoice = null;
+
+  function chosenVoice() {
+    if (!voice.value || !mix.value) { return voice.value; }
+    const second = Number(mixShare.value);
+    return voice.value + "(" + (100 - second) + ")+" + mix.value + "(" + second + ")";
+  }
+
+  function syncVoice() {
+    mixShown.textContent = mixShare.value + "%";
+    mixShare.disabled = !mix.value;
+    voiceSent.value = chosenVoice();
+  }
+
+  // The other Kokoro voices of the chosen one's language (a mix shares one language).
+  async function showMix() {
+    const chosen = voice.value;
+    const keep = mix.value;
+    const choices = [new Option(t.mix_none, "")];
+    if (chosen.startsWith("kokoro:")) {
+      try { everyVoice = everyVoice || await voicesFor(""); } catch (e) { everyVoice = []; }
+      const own = everyVoice.find((v) => v.id === chosen);
+      for (const v of own ? everyVoice : []) {
+        if (v.engine === "kokoro" && v.id !== chosen && primaryOf(v.language) === primaryOf(own.language)) {
+          choices.push(voiceOption(v, primaryOf(own.language)));
+        }
+      }
+    }
+    if (voice.value !== chosen) { return; }  // another voice was chosen meanwhile
+    mix.replaceChildren(...choices);
+    mix.value = hasOption(mix, keep) ? keep : "";
+    mixField.hidden = choices.length < 2;
+    syncVoice();
+  }
+  voice.addEventListener("change", showMix);
+  mix.addEventListener("change", syncVoice);
+  mixShare.addEventListener("input", syncVoice);
 
   function savePrefs() {
     store.set(PREFS, {
@@ -295,7 +345,7 @@
 
   function requestBody() {
     const body = { text: text.value, format: format.value, speed: Number(speed.value || 1), text_format: textFormat.value };
-    if (voice.value) { body.voice = voice.value; }
+    if (voice.value) { body.voice = chosenVoice(); }
     if (language.value) { body.language = language.value; }
     return body;
   }
@@ -1053,7 +1103,7 @@
   voice.addEventListener("change", showVoiceSample);
   voiceSample.addEventListener("click", async () => {
     if (previewUrl) { URL.revokeObjectURL(previewUrl); previewUrl = null; }
-    const url = root + "/voices/" + encodeURIComponent(voice.value) + "/sample";
+    const url = root + "/voices/" + encodeURIComponent(chosenVoice()) + "/sample";
     if (apiKey()) {
       // With keys the sample needs one too, which an <audio src> cannot send.
       const response = await fetch(url, { headers: headers({ Accept: "audio/mpeg" }) });
