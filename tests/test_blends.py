@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import Speech
 from sayfile.engines.kokoro import KokoroEngine
@@ -60,6 +62,28 @@ def test_weights_become_whole_percents_that_add_up_to_100() -> None:
     # Three equal weights: the left-over percent goes by name, whatever the order written.
     assert percent_shares({"c": 1, "a": 1, "b": 1}) == {"a": 34, "b": 33, "c": 33}
     assert sum(percent_shares({"a": 1, "b": 7, "c": 3, "d": 11}).values()) == 100
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.dictionaries(
+        st.sampled_from(["af_bella", "af_sky", "af_heart", "bf_emma"]),
+        st.floats(min_value=0.01, max_value=1000),
+        min_size=2,
+    )
+)
+def test_a_mix_id_names_the_same_mix_again(catalogue: Catalogue, weights: dict[str, float]) -> None:
+    written = "+".join(f"{name}({weight!r})" for name, weight in weights.items())
+    try:
+        voice = catalogue.resolve(voice=written)
+    except InvalidBlend as refused:
+        assert "less than 1% of the mix" in refused.message
+        return
+    # A job, a sample or a worker reading the id back gets the very same voice.
+    again = catalogue.resolve(voice=voice.id)
+    assert (again.id, again.locator) == (voice.id, voice.locator)
+    shares = [int(part.split("(")[1].rstrip(")")) for part in voice.locator.split("+")]
+    assert sum(shares) == 100 and shares == sorted(shares, reverse=True)
 
 
 @pytest.mark.parametrize(
