@@ -892,7 +892,9 @@ def test_a_kokoro_voice_can_be_mixed_with_another_of_its_language(
     choose_voice(page, "kokoro:af_bella")
     page.select_option("#mix", "kokoro:af_sky")
     page.eval_on_selector(
-        "#mix-share", "e => { e.value = '40'; e.dispatchEvent(new Event('input')); }"
+        "#mix-share",
+        "e => { e.value = '40';"
+        " for (const n of ['input', 'change']) { e.dispatchEvent(new Event(n)); } }",
     )
     expect(page.locator("#mix-share-shown")).to_have_text("40%")
     # The one field every request takes the voice from (the form post included).
@@ -907,6 +909,11 @@ def test_a_kokoro_voice_can_be_mixed_with_another_of_its_language(
         " return p.src.includes('/sample') && p.readyState >= 1 && p.duration > 1; }",
         timeout=90_000,
     )
+    # The mix is remembered for the next visit, like any voice.
+    page.reload()
+    expect(page.locator("#mix")).to_have_value("kokoro:af_sky")
+    assert page.input_value("#voice") == "kokoro:af_bella"
+    assert page.input_value("#voice-sent") == mixed
     # Back to one voice: the mix is dropped from what is sent.
     page.select_option("#mix", "")
     assert page.input_value("#voice-sent") == "kokoro:af_bella"

@@ -262,6 +262,15 @@
       for (const [groupTag, group] of groups) { group.label = languageLabel(groupTag); }
       voice.replaceChildren(new Option(t.voice_best, ""), ...groups.values());
     }
+    // A mix kept or remembered (`a(70)+b(30)`, as chosenVoice writes it) comes back as its
+    // first voice, with the second offered again by showMix.
+    const mixed = /^([^()+]+)\((\d+)\)\+([^()+]+)\((\d+)\)$/.exec(keep || "");
+    if (mixed) {
+      keep = mixed[1];
+      mix.replaceChildren(new Option("", mixed[3]));
+      mix.value = mixed[3];
+      mixShare.value = mixed[4];
+    }
     voice.value = keep && hasOption(voice, keep) ? keep : "";
     showVoiceSample();
     await showMix();
@@ -312,13 +321,14 @@
     mixField.hidden = choices.length < 2;
     syncVoice();
   }
-  voice.addEventListener("change", showMix);
-  mix.addEventListener("change", syncVoice);
+  voice.addEventListener("change", async () => { await showMix(); savePrefs(); });
+  mix.addEventListener("change", () => { syncVoice(); savePrefs(); });
   mixShare.addEventListener("input", syncVoice);
+  mixShare.addEventListener("change", savePrefs);
 
   function savePrefs() {
     store.set(PREFS, {
-      language: language.value, voice: voice.value, format: format.value, speed: speed.value, textFormat: textFormat.value,
+      language: language.value, voice: chosenVoice(), format: format.value, speed: speed.value, textFormat: textFormat.value,
     });
   }
 
@@ -333,7 +343,7 @@
   async function restorePrefs() {
     const prefs = store.get(PREFS, null);
     if (form.hasAttribute("data-kept") || !prefs) {
-      await showVoices(voice.value);
+      await showVoices(voiceSent.value || voice.value);
       return;
     }
     if (typeof prefs.language === "string" && hasOption(language, prefs.language)) { language.value = prefs.language; }
