@@ -191,6 +191,8 @@ def test_the_page_shows_a_bad_mix_above_the_kept_text(blend_client: TestClient) 
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
     assert "That mix of voices cannot be made." in r.text
     assert "at most 4 can be mixed" in r.text and "Keep this text</textarea>" in r.text
+    # The mix sent comes back for the page's script to show again.
+    assert 'id="voice-sent" value="af_bella+af_sky+af_heart+bf_emma+zf_xiaobei"' in r.text
 
 
 def test_a_bad_mix_sample_is_a_422(blend_client: TestClient) -> None:
