@@ -874,3 +874,46 @@ def test_pasted_markdown_is_spoken_and_named_as_a_reader_sees_it(
     assert info.value.suggested_filename == "see-https-docs-example-com-start.mp3"
     page.reload()
     expect(page.locator("#text-format")).to_have_value("plain")
+
+
+def test_a_kokoro_voice_can_be_mixed_with_another_of_its_language(
+    server_factory: Callable[..., Server], launch: Launch
+) -> None:
+    server = server_factory()
+    page = open_page(launch(), server.url)
+    mixing = page.locator("#mix-field")
+    choose_voice(page, "espeak:de")
+    expect(mixing).to_be_hidden()  # only Kokoro's voices mix
+    choose_voice(page, "kokoro:zf_xiaobei")
+    expect(mixing).to_be_visible()
+    offered = page.eval_on_selector_all("#mix option", "options => options.map(o => o.value)")
+    assert "kokoro:zm_yunxi" in offered and "kokoro:af_sky" not in offered
+    assert "kokoro:zf_xiaobei" not in offered
+    choose_voice(page, "kokoro:af_bella")
+    page.select_option("#mix", "kokoro:af_sky")
+    page.eval_on_selector(
+        "#mix-share",
+        "e => { e.value = '40';"
+        " for (const n of ['input', 'change']) { e.dispatchEvent(new Event(n)); } }",
+    )
+    expect(page.locator("#mix-share-shown")).to_have_text("40%")
+    # The one field every request takes the voice from (the form post included).
+    mixed = "kokoro:af_bella(60)+kokoro:af_sky(40)"
+    assert page.input_value("#voice-sent") == mixed
+    url = "/voices/kokoro%3Aaf_bella(60)%2Bkokoro%3Aaf_sky(40)/sample"
+    with page.expect_response(lambda r: url in r.url, timeout=90_000) as sample:
+        page.click("#voice-sample")
+    assert sample.value.status in (200, 206)
+    page.wait_for_function(
+        "() => { const p = document.getElementById('preview');"
+        " return p.src.includes('/sample') && p.readyState >= 1 && p.duration > 1; }",
+        timeout=90_000,
+    )
+    # The mix is remembered for the next visit, like any voice.
+    page.reload()
+    expect(page.locator("#mix")).to_have_value("kokoro:af_sky")
+    assert page.input_value("#voice") == "kokoro:af_bella"
+    assert page.input_value("#voice-sent") == mixed
+    # Back to one voice: the mix is dropped from what is sent.
+    page.select_option("#mix", "")
+    assert page.input_value("#voice-sent") == "kokoro:af_bella"

@@ -3,6 +3,7 @@
 SayfileError
  +-- InvalidInput            the request itself is wrong (bad text, speed, format...)
  |    +-- UnknownVoice       no voice with that id; carries the closest ids
+ |    +-- InvalidBlend       a mixed voice (af_bella(2)+af_sky(1)) that cannot be made
  |    +-- UnknownLanguage    no voice speaks that language; carries the closest languages
  |    +-- UnknownFormat      not one of the audio formats; carries the allowed names
  |    +-- TextTooLong        over a configured character limit
@@ -59,6 +60,23 @@ class UnknownVoice(InvalidInput):
         )
         self.voice = voice
         self.closest = list(closest)
+
+
+# How a mixed voice is written, for every message about one.
+BLEND_FORM = (
+    "A mixed voice is up to four Kokoro voices of one language joined by +, each with an "
+    "optional positive weight in brackets (1 when left out): af_bella(2)+af_sky(1) or "
+    "kokoro:af_bella(2)+kokoro:af_sky(1)."
+)
+
+
+class InvalidBlend(InvalidInput):
+    """A mixed voice that cannot be made; the message names the problem and the form."""
+
+    def __init__(self, blend: str, problem: str) -> None:
+        super().__init__(f"Cannot mix the voice {blend!r}: {problem}. {BLEND_FORM}", field="voice")
+        self.blend = blend
+        self.problem = problem
 
 
 class UnknownLanguage(InvalidInput):

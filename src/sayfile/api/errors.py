@@ -30,6 +30,7 @@ STATUS: dict[type[Exception], Mapping] = {
     errors.UploadTooLarge: Mapping(413, "upload_too_large", 400, "invalid_request_error"),
     errors.UnreadableText: Mapping(422, "unreadable_text", 400, "invalid_request_error"),
     errors.UnknownVoice: Mapping(422, "unknown_voice", 400, "invalid_request_error"),
+    errors.InvalidBlend: Mapping(422, "invalid_blend", 400, "invalid_request_error"),
     errors.UnknownLanguage: Mapping(422, "unknown_language", 400, "invalid_request_error"),
     errors.UnknownFormat: Mapping(422, "unknown_format", 400, "invalid_request_error"),
     errors.InvalidInput: Mapping(422, "invalid_input", 400, "invalid_request_error"),

@@ -63,7 +63,8 @@ class OpenAISpeechIn(BaseModel):
     )
     input: str = Field(description="The text to speak.")
     voice: str | VoiceRef = Field(
-        description="An OpenAI voice name (alloy, ash, ...) or any sayfile voice id."
+        description="An OpenAI voice name (alloy, ash, ...), any sayfile voice id, or a mix "
+        "of Kokoro voices (`af_bella(2)+af_sky(1)`)."
     )
     response_format: str = Field(
         default="mp3",

@@ -26,7 +26,8 @@ class SpeechIn(BaseModel):
     )
     voice: str | None = Field(
         default=None,
-        description="Voice id from GET /voices, e.g. `piper:en_US-joe-medium` or `espeak:cmn`.",
+        description="Voice id from GET /voices, e.g. `piper:en_US-joe-medium` or `espeak:cmn`, "
+        "or a mix of up to four Kokoro voices of one language, `af_bella(2)+af_sky(1)`.",
     )
     language: str | None = Field(
         default=None,

@@ -59,7 +59,13 @@ def say(
         ),
     ] = None,
     voice: Annotated[
-        str | None, typer.Option("--voice", "-v", help="Voice id, e.g. piper:en_US-joe-medium.")
+        str | None,
+        typer.Option(
+            "--voice",
+            "-v",
+            help="Voice id, e.g. piper:en_US-joe-medium, or a mix of Kokoro voices, "
+            "af_bella(2)+af_sky(1).",
+        ),
     ] = None,
     language: Annotated[
         str | None, typer.Option("--language", "-l", help="Pick the best voice for a language.")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from sayfile.audio.formats import Samples
 from sayfile.models import Voice
@@ -36,3 +37,16 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Blending(Protocol):
+    """An engine that can mix its voices into a new one (Kokoro: its voices are style
+    vectors, and a weighted sum of them is a voice)."""
+
+    def blend(self, parts: Sequence[tuple[Voice, int]]) -> Voice | None:
+        """The voice mixing `parts`: this engine's voices, of one language, each with its
+        share in percent (the shares sum to 100, the largest first: the first voice leads,
+        and its language and accent are the blend's). Its id names the parts and shares, so
+        the same mix always has the same id and the same sound."""
+        ...

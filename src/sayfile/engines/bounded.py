@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from sayfile.audio.formats import Samples
-from sayfile.engines.base import Engine
+from sayfile.engines.base import Blending, Engine
 from sayfile.errors import EngineTimeout
 from sayfile.models import Voice
 
@@ -114,6 +114,11 @@ class BoundedEngine:
 
     def voices(self) -> list[Voice]:
         return self.engine.voices()
+
+    def blend(self, parts: Sequence[tuple[Voice, int]]) -> Voice | None:
+        """The engine's mixed voice (Blending), unbounded like `voices()`: it runs no model."""
+        engine = self.engine
+        return engine.blend(parts) if isinstance(engine, Blending) else None
 
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
         return self._bounded(voice, lambda engine: engine.synthesize(voice, text, speed))

@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from sayfile.audio.formats import Samples, stretch
+from sayfile.engines.kokoro_blend import blended_style, blended_voice
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
 from sayfile.whole_files import UNFINISHED
@@ -178,6 +179,10 @@ class KokoroEngine:
             self._voices = found
         return self._voices
 
+    def blend(self, parts: Sequence[tuple[Voice, int]]) -> Voice | None:
+        """A mix of these voices (Blending; engines/kokoro_blend.py)."""
+        return blended_voice(parts)
+
     def _loaded(self) -> Any:
         with self._lock:
             if self._model is None:
@@ -301,7 +306,7 @@ class KokoroEngine:
         native = min(max(speed, _NATIVE_SPEEDS[0]), _NATIVE_SPEEDS[1])
         try:
             model = self._loaded()
-            style = model.get_voice_style(voice.locator)
+            style = blended_style(model, voice.locator)
             if phonemes is not None:
                 ipa = phonemes(model)
                 audio, _ = model.create(ipa, voice=style, speed=native, is_phonemes=True)

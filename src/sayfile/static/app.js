@@ -262,13 +262,73 @@
       for (const [groupTag, group] of groups) { group.label = languageLabel(groupTag); }
       voice.replaceChildren(new Option(t.voice_best, ""), ...groups.values());
     }
+    // A mix kept or remembered (`a(70)+b(30)`, as chosenVoice writes it) comes back as its
+    // first voice, with the second offered again by showMix.
+    const mixed = /^([^()+]+)\((\d+)\)\+([^()+]+)\((\d+)\)$/.exec(keep || "");
+    if (mixed) {
+      keep = mixed[1];
+      mix.replaceChildren(new Option("", mixed[3]));
+      mix.value = mixed[3];
+      mixShare.value = mixed[4];
+    }
     voice.value = keep && hasOption(voice, keep) ? keep : "";
     showVoiceSample();
+    await showMix();
   }
+
+  // ---- a Kokoro voice mixed with another of its language ---------------------------------
+  // With JavaScript the hidden field carries the voice sent (the chosen one, or the mix as
+  // `a(70)+b(30)`), so Download's form post, Listen, Get link and books send the same.
+  const mix = $("mix");
+  const mixField = $("mix-field");
+  const mixShare = $("mix-share");
+  const mixShown = $("mix-share-shown");
+  const voiceSent = $("voice-sent");
+  voiceSent.disabled = false;
+  voiceSent.name = "voice";
+  voice.removeAttribute("name");
+  let everyVoice = null;
+
+  function chosenVoice() {
+    if (!voice.value || !mix.value) { return voice.value; }
+    const second = Number(mixShare.value);
+    return voice.value + "(" + (100 - second) + ")+" + mix.value + "(" + second + ")";
+  }
+
+  function syncVoice() {
+    mixShown.textContent = mixShare.value + "%";
+    mixShare.disabled = !mix.value;
+    voiceSent.value = chosenVoice();
+  }
+
+  // The other Kokoro voices of the chosen one's language (a mix shares one language).
+  async function showMix() {
+    const chosen = voice.value;
+    const keep = mix.value;
+    const choices = [new Option(t.mix_none, "")];
+    if (chosen.startsWith("kokoro:")) {
+      try { everyVoice = everyVoice || await voicesFor(""); } catch (e) { everyVoice = []; }
+      const own = everyVoice.find((v) => v.id === chosen);
+      for (const v of own ? everyVoice : []) {
+        if (v.engine === "kokoro" && v.id !== chosen && primaryOf(v.language) === primaryOf(own.language)) {
+          choices.push(voiceOption(v, primaryOf(own.language)));
+        }
+      }
+    }
+    if (voice.value !== chosen) { return; }  // another voice was chosen meanwhile
+    mix.replaceChildren(...choices);
+    mix.value = hasOption(mix, keep) ? keep : "";
+    mixField.hidden = choices.length < 2;
+    syncVoice();
+  }
+  voice.addEventListener("change", async () => { await showMix(); savePrefs(); });
+  mix.addEventListener("change", () => { syncVoice(); savePrefs(); });
+  mixShare.addEventListener("input", syncVoice);
+  mixShare.addEventListener("change", savePrefs);
 
   function savePrefs() {
     store.set(PREFS, {
-      language: language.value, voice: voice.value, format: format.value, speed: speed.value, textFormat: textFormat.value,
+      language: language.value, voice: chosenVoice(), format: format.value, speed: speed.value, textFormat: textFormat.value,
     });
   }
 
@@ -283,7 +343,7 @@
   async function restorePrefs() {
     const prefs = store.get(PREFS, null);
     if (form.hasAttribute("data-kept") || !prefs) {
-      await showVoices(voice.value);
+      await showVoices(voiceSent.value || voice.value);
       return;
     }
     if (typeof prefs.language === "string" && hasOption(language, prefs.language)) { language.value = prefs.language; }
@@ -295,7 +355,7 @@
 
   function requestBody() {
     const body = { text: text.value, format: format.value, speed: Number(speed.value || 1), text_format: textFormat.value };
-    if (voice.value) { body.voice = voice.value; }
+    if (voice.value) { body.voice = chosenVoice(); }
     if (language.value) { body.language = language.value; }
     return body;
   }
@@ -1053,7 +1113,7 @@
   voice.addEventListener("change", showVoiceSample);
   voiceSample.addEventListener("click", async () => {
     if (previewUrl) { URL.revokeObjectURL(previewUrl); previewUrl = null; }
-    const url = root + "/voices/" + encodeURIComponent(voice.value) + "/sample";
+    const url = root + "/voices/" + encodeURIComponent(chosenVoice()) + "/sample";
     if (apiKey()) {
       // With keys the sample needs one too, which an <audio src> cannot send.
       const response = await fetch(url, { headers: headers({ Accept: "audio/mpeg" }) });

@@ -10,6 +10,7 @@ from sayfile.engines import Engine
 from sayfile.errors import UnknownLanguage, UnknownVoice
 from sayfile.heard import HARD_MARGIN, TIED_MARGIN, Heard, measured
 from sayfile.models import Voice
+from sayfile.voices.blends import Mixer, looks_like_blend
 
 
 def _tag(language: str) -> str:
@@ -56,13 +57,15 @@ class Catalogue:
     def resolve(
         self, voice: str | None = None, language: str | None = None, engine: str | None = None
     ) -> Voice:
-        """The voice to use: `voice` by id when given, else the best voice for `language`
-        (of `engine` when it has one), else the configured default. Raises UnknownVoice or
-        UnknownLanguage."""
+        """The voice to use: `voice` by id (or a mix of voices, voices/blends.py) when given,
+        else the best voice for `language` (of `engine` when it has one), else the configured
+        default. Raises UnknownVoice, InvalidBlend or UnknownLanguage."""
         by_id = self._by_id()
         if voice:
             key = voice.strip()
             found = by_id.get(key) or by_id.get(key.lower()) or self._unqualified(key)
+            if found is None and looks_like_blend(key):
+                return Mixer(by_id, self._engines).voice(key)
             if found is None:
                 close = difflib.get_close_matches(key.lower(), list(by_id), n=3, cutoff=0.5)
                 raise UnknownVoice(voice, [by_id[c].id for c in close])
