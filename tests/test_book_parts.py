@@ -272,14 +272,17 @@ def test_a_server_killed_mid_book_goes_on_from_its_finished_parts(
     server_factory: Callable[..., Server], tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    server = server_factory(data, book_part_chars="600")
+    # The dead server's parts are handed on once their lease has lapsed: 3 s here (the
+    # default, 30 s, would be most of this test's time), found by a sweep every 0.5 s.
+    settings = {"book_part_chars": "600", "worker_timeout_seconds": "3"}
+    server = server_factory(data, **settings, sweep_interval_seconds="0.5")
     job = _book_job(server)
     status_url = f"{server.url}{job['status_url']}"
     _until(status_url, lambda j: sum(c["done"] for c in j["chapters"] or []) >= 2)
     server.crash()  # SIGKILL: no chance to tidy up
     made = sorted(p.name for p in (data / "books" / str(job["id"])).glob("chapter-*.mp3"))
     assert len(made) >= 2
-    again = server_factory(data, book_part_chars="600")
+    again = server_factory(data, **settings, sweep_interval_seconds="0.5")
     status_url = f"{again.url}{job['status_url']}"
     resumed = httpx.get(status_url).json()
     # It goes on where it was: the chapters made before the crash are still done.

@@ -16,7 +16,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
 
-from conftest import Server, decode
+from conftest import Server, decode, start_server
 from sayfile.jobs.download_names import stem_for
 
 pytestmark = [pytest.mark.usefixtures("ffmpeg"), pytest.mark.slow]
@@ -49,6 +49,16 @@ SENTENCES = [
 ]
 
 Launch = Callable[..., BrowserContext]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One `sayfile serve` with the default settings, started once for the tests that need no
+    others: what one test does there is not seen by another (each browser has a profile, and
+    its recent links, of its own; each job its own id), and the voices load once, not per test."""
+    started = start_server(tmp_path_factory.mktemp("page") / "data")
+    yield started
+    started.stop()
 
 
 @pytest.fixture(scope="module")
@@ -110,14 +120,13 @@ def job_created(page: Page) -> Any:
     ids=["english", "chinese", "chinese-with-javascript"],
 )
 def test_download_is_a_form_post_named_after_the_text_and_is_audio(
-    server_factory: Callable[..., Server],
+    server: Server,
     launch: Launch,
     text: str,
     language: str,
     name: str,
     script: bool,
 ) -> None:
-    server = server_factory()
     page = open_page(launch(java_script_enabled=script), server.url)
     # Get link needs JavaScript, so without it the button stays hidden.
     expect(page.locator("#get-link")).to_be_visible(visible=script)
@@ -132,9 +141,8 @@ def test_download_is_a_form_post_named_after_the_text_and_is_audio(
 
 
 def test_get_link_shows_progress_then_a_link_that_downloads_and_plays(
-    server_factory: Callable[..., Server], launch: Launch
+    server: Server, launch: Launch
 ) -> None:
-    server = server_factory()
     context = launch()
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     page = open_page(context, server.url)
@@ -320,9 +328,8 @@ def test_a_books_chapters_play_as_they_are_made_then_each_plays_the_book_from_it
 
 
 def test_a_link_comes_with_subtitles_and_the_sentence_spoken_is_shown_as_it_plays(
-    server_factory: Callable[..., Server], launch: Launch
+    server: Server, launch: Launch
 ) -> None:
-    server = server_factory()
     page = open_page(launch(), server.url)
     text = " ".join(SENTENCES)
     page.fill("#text", text)
@@ -382,10 +389,7 @@ def test_a_link_comes_with_subtitles_and_the_sentence_spoken_is_shown_as_it_play
     expect(line).to_be_empty()  # once the audio has ended
 
 
-def test_cancel_stops_the_running_job(
-    server_factory: Callable[..., Server], launch: Launch
-) -> None:
-    server = server_factory()
+def test_cancel_stops_the_running_job(server: Server, launch: Launch) -> None:
     page = open_page(launch(), server.url)
     page.fill("#text", LONG)
     choose_voice(page, "espeak:en-us")
@@ -505,10 +509,7 @@ def test_an_expired_link_says_so(server_factory: Callable[..., Server], launch: 
     expect(page.locator("#server-error")).to_contain_text("This link has expired")
 
 
-def test_the_language_switch_changes_the_interface(
-    server_factory: Callable[..., Server], launch: Launch
-) -> None:
-    server = server_factory()
+def test_the_language_switch_changes_the_interface(server: Server, launch: Launch) -> None:
     page = open_page(launch(locale="zh-CN"), server.url)  # Accept-Language: zh-CN
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.locator("#download")).to_have_text("下载")
@@ -534,10 +535,7 @@ def test_the_language_switch_changes_the_interface(
     expect(page.locator("#form-error")).to_contain_text("“试听”只适用于短文字")
 
 
-def test_choices_are_remembered_between_visits(
-    server_factory: Callable[..., Server], launch: Launch
-) -> None:
-    server = server_factory()
+def test_choices_are_remembered_between_visits(server: Server, launch: Launch) -> None:
     page = open_page(launch(), server.url)
     with page.expect_response(lambda r: "/voices?language=fr" in r.url):
         page.select_option("#language", "fr")
@@ -556,12 +554,11 @@ def test_choices_are_remembered_between_visits(
 
 
 def test_the_picker_lists_languages_by_their_own_names_neural_first(
-    server_factory: Callable[..., Server], launch: Launch
+    server: Server, launch: Launch
 ) -> None:
     """In either interface language the languages read as their speakers write them, those
     with a neural voice first and marked; Chinese offers Kokoro's voices, never espeak-ng's
     Mandarin that reads Latin letters as English."""
-    server = server_factory()
     page = open_page(launch(locale="zh-CN"), server.url)
     parts = page.locator("#language optgroup")
     expect(parts).to_have_count(2)
@@ -594,9 +591,8 @@ def test_the_picker_lists_languages_by_their_own_names_neural_first(
 
 
 def test_a_chosen_book_makes_get_link_primary_and_drops_a_remembered_language(
-    server_factory: Callable[..., Server], launch: Launch, tmp_path: Path
+    server: Server, launch: Launch, tmp_path: Path
 ) -> None:
-    server = server_factory()
     book = tmp_path / "故事.txt"
     book.write_text("第一章\n\n从前有一座山。\n\n第二章\n\n山里有一座庙。\n", encoding="utf-8")
     page = open_page(launch(), server.url)
@@ -665,8 +661,7 @@ def test_the_time_left_and_durations_read_as_people_plan(
     expect(page.locator("#job-status")).to_have_text(re.compile(r"完成：音频时长 0:\d\d。"))
 
 
-def test_listen_plays_a_preview(server_factory: Callable[..., Server], launch: Launch) -> None:
-    server = server_factory()
+def test_listen_plays_a_preview(server: Server, launch: Launch) -> None:
     page = open_page(launch(), server.url)
     page.fill("#text", "A short preview.")
     with page.expect_response(lambda r: r.url.endswith("/speech")) as answer:
@@ -734,10 +729,7 @@ def test_an_api_key_is_asked_for_remembered_and_sent(
     expect(key).to_have_value("")
 
 
-def test_everything_comes_from_sayfile(
-    server_factory: Callable[..., Server], launch: Launch
-) -> None:
-    server = server_factory()
+def test_everything_comes_from_sayfile(server: Server, launch: Launch) -> None:
     context = launch()
     requests: list[str] = []
     context.on("request", lambda r: requests.append(r.url))
@@ -761,7 +753,7 @@ def test_everything_comes_from_sayfile(
     ids=["desktop", "phone"],
 )
 def test_screenshots_for_the_readme(
-    server_factory: Callable[..., Server],
+    server: Server,
     launch: Launch,
     name: str,
     locale: str,
@@ -769,7 +761,6 @@ def test_screenshots_for_the_readme(
     text: str,
     tmp_path: Path,
 ) -> None:
-    server = server_factory()
     page = open_page(launch(locale=locale, viewport=viewport), server.url)
     page.fill("#text", text)
     page.locator("#text").blur()
@@ -834,9 +825,8 @@ def test_a_chosen_books_chapters_are_ticked_before_it_is_made(
 
 
 def test_pasted_markdown_is_spoken_and_named_as_a_reader_sees_it(
-    server_factory: Callable[..., Server], launch: Launch
+    server: Server, launch: Launch
 ) -> None:
-    server = server_factory()
     page = open_page(launch(), server.url)
     expect(page.locator("#text-format")).to_have_value("auto")
     pasted = (
@@ -877,9 +867,8 @@ def test_pasted_markdown_is_spoken_and_named_as_a_reader_sees_it(
 
 
 def test_a_kokoro_voice_can_be_mixed_with_another_of_its_language(
-    server_factory: Callable[..., Server], launch: Launch
+    server: Server, launch: Launch
 ) -> None:
-    server = server_factory()
     page = open_page(launch(), server.url)
     mixing = page.locator("#mix-field")
     choose_voice(page, "espeak:de")

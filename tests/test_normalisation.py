@@ -468,16 +468,24 @@ def test_italian_misheard_words_still_count(
     assert rate == pytest.approx(errors / words), (expected, rate)
 
 
+# Whisper hears 30 s of audio at once; across windows it may skip a line.
+WINDOW_S = 30.0
+
+
 def _heard_rates(
-    voices: Speech, listener: Listener, language: str, sentences: list[str], tmp: Path
+    voices: Speech, listener: Listener, language: str, groups: list[list[str]], tmp: Path
 ) -> list[tuple[float, str]]:
+    """Each group of sentences made as one text and heard as one (its sentences are
+    synthesized side by side, and Whisper hears one window, not one per sentence): the error
+    rate of each group, with what was heard."""
     words = Normalisation()
     tag, rate = ("zh-CN", character_error_rate) if language == "zh" else ("en-US", word_error_rate)
     rates = []
-    for text in sentences:
+    for group in groups:
+        text = ("" if language == "zh" else " ").join(group)
         plan = voices.plan(text, format="wav", language=language)
         target = tmp / "spoken.wav"
-        voices.write(plan, target)
+        assert voices.write(plan, target).duration_s < WINDOW_S, "split the group"
         heard = listener.hear(target.read_bytes(), language)
         heard = simplified(heard) if language == "zh" else heard
         rates.append((rate(canonical(words, text, tag), canonical(words, heard, tag)), heard))
@@ -492,7 +500,9 @@ def test_held_out_mandarin_is_heard(voices: Speech, listener: Listener, tmp_path
     # and the acronym, which was heard as 避避地 before its p and t were aspirated.
     chosen = [*HELD_OUT_MANDARIN[:6], HELD_OUT_MANDARIN[8]]
     assert "PPT" in chosen[-1]
-    rates = _heard_rates(voices, listener, "zh", chosen, tmp_path)
+    # One at a time: heard together, Whisper base writes the numbers in other forms (幺 as
+    # 腰, digits as words), which the 0.05 bound was not set for.
+    rates = _heard_rates(voices, listener, "zh", [[text] for text in chosen], tmp_path)
     assert statistics.mean(r for r, _ in rates) <= MANDARIN_CER, rates
 
 
@@ -500,5 +510,6 @@ def test_held_out_mandarin_is_heard(voices: Speech, listener: Listener, tmp_path
 @pytest.mark.usefixtures("ffmpeg")
 def test_held_out_english_is_heard(voices: Speech, listener: Listener, tmp_path: Path) -> None:
     assert voices.catalogue.resolve(language="en").id == "kokoro:af_heart"
-    rates = _heard_rates(voices, listener, "en", HELD_OUT_ENGLISH[:7], tmp_path)
+    chosen = HELD_OUT_ENGLISH[:7]
+    rates = _heard_rates(voices, listener, "en", [chosen[:4], chosen[4:]], tmp_path)
     assert statistics.mean(r for r, _ in rates) <= ENGLISH_WER, rates
