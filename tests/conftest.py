@@ -197,9 +197,7 @@ class Speech:
 
     def __init__(self, settings: Settings, catalogue: Catalogue | None = None) -> None:
         self.settings = settings
-        self.synthesizer: Synthesizer = build_synthesizer(settings)
-        if catalogue is not None:
-            self.synthesizer.catalogue = catalogue
+        self.synthesizer: Synthesizer = build_synthesizer(settings, catalogue=catalogue)
         self.catalogue = self.synthesizer.catalogue
 
     def plan(self, text: str, **request: Any) -> SpeechPlan:

@@ -46,10 +46,14 @@ log = logging.getLogger(__name__)
 STOP_WAIT_S = 5.0
 
 
-def build_synthesizer(settings: Settings, observer: Observer | None = None) -> Synthesizer:
-    """Engines, their catalogue, the configured lexicons and the process's one sentence
-    executor (no voice loaded until used). Raises InvalidLexicon for a broken lexicon file."""
-    catalogue = Catalogue(build_engines(settings), settings.default_voice)
+def build_synthesizer(
+    settings: Settings, observer: Observer | None = None, catalogue: Catalogue | None = None
+) -> Synthesizer:
+    """Engines, their catalogue (unless one is given), the configured lexicons and the
+    process's one sentence executor (no voice loaded until used). Raises InvalidLexicon for a
+    broken lexicon file."""
+    if catalogue is None:
+        catalogue = Catalogue(build_engines(settings), settings.default_voice)
     executor = SentenceExecutor(settings.parallel_sentences)
     lexicon = Lexicon.load(settings.lexicon_dir) if settings.lexicon_dir else Lexicon()
     return Synthesizer(catalogue, executor, settings.max_sentence_chars, observer, lexicon)
