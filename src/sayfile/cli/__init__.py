@@ -16,7 +16,7 @@ def parser() -> typer.Typer:
     app = typer.Typer(
         add_completion=False,
         no_args_is_help=True,
-        help="sayfile: text in, audio file out, offline (espeak-ng and Piper voices).",
+        help="sayfile: text in, audio file out, offline (Kokoro, Piper and espeak-ng voices).",
     )
     app.command()(listings.voices)
     app.command()(say.say)
