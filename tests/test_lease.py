@@ -5,8 +5,9 @@ failed elsewhere, stalls or loses its lock, and leaves a job alone that was done
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from sayfile.errors import StoreUnavailable
 from sayfile.jobs.events import LocalJobEvents
 from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.runners.lease import Lease, LeaseLost, LeaseTerms, Why
-from sayfile.store.records import FailureReason, JobStatus
+from sayfile.store.records import FailureReason, Job, JobStatus
 from test_runners import TERMS, Fault, FaultyStore, HandClock
 from test_store import make_job
 
@@ -174,3 +175,53 @@ async def test_cancelling_the_caller_cancels_the_work_and_is_not_a_lost_lease(
     assert work.cancelled
     job = await setting.store.get(setting.job_id)
     assert job is not None and job.status == JobStatus.running  # the runner decides
+
+
+class DeafStore(FaultyStore):
+    """A store whose heartbeat write, once held, lets the cancellation that ends it pass
+    unseen and goes on (redis-py does so now and then mid-command: seen as a finished job
+    left `running` until the stall bound, 300 s, in tests/test_scaleout.py)."""
+
+    def __init__(self, clock: HandClock) -> None:
+        super().__init__(clock)
+        self.hold = False
+        self.held = asyncio.Event()
+        self.missed = 0
+
+    async def change(
+        self, job_id: str, expected: Collection[JobStatus], **fields: Any
+    ) -> Job | None:
+        if self.hold and "heartbeat_at" in fields:
+            self.hold = False
+            self.held.set()
+            try:
+                await asyncio.get_running_loop().create_future()  # until cancelled
+            except asyncio.CancelledError:
+                self.missed += 1  # and carries on as if nothing happened
+        return await super().change(job_id, expected, **fields)
+
+
+async def test_work_that_ended_is_not_kept_waiting_by_a_beat_that_missed_its_cancellation() -> None:
+    clock = HandClock()
+    store = DeafStore(clock)
+    lifecycle = JobLifecycle(store, LocalJobEvents(), 3600, clock=clock.time)
+    job = make_job(created_at=clock.now)
+    await store.add(job)
+    assert await lifecycle.start(job.id, "host:1") is not None
+    setting = Setting(clock, store, lifecycle, job.id)
+    lease, work = setting.lease(), Work()
+    running = asyncio.create_task(lease.run(work(lease)))
+    await clock.advance(0)
+    store.hold = True
+    await clock.advance(TERMS["beat_s"])  # a beat begins, and is held in the store
+    await store.held.wait()
+    work.end.set()
+    work.step.set()  # the work ends while the beat is held
+    # No clock moves from here on: before, the beat loop went on beating until the stall
+    # bound stopped it, and only then did the finished work's result come back.
+    for _ in range(20):
+        if running.done():
+            break
+        await asyncio.sleep(0)
+    assert store.missed == 1
+    assert running.done() and await running == "made"

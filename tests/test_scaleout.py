@@ -112,7 +112,11 @@ async def _request(
         created = await client.post(f"{here}/jobs", json=case)
         assert created.status_code == 202, created.text
         status_url = there + created.json()["status_url"]  # follow it through the other API
+        # Bounded: a finished job once stayed `running` for the stall bound (300 s) when a
+        # heartbeat missed its cancellation (tests/test_lease.py has that case alone).
+        deadline = time.monotonic() + 90
         while (job := (await client.get(status_url)).json())["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline, (i, job)
             await asyncio.sleep(0.1)
         assert job["status"] == "done", job
         r = await client.get(there + job["audio_url"])

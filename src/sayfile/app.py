@@ -40,7 +40,8 @@ from sayfile.queue import build_queue
 from sayfile.services.sweeping import Sweeper
 from sayfile.settings import Settings
 from sayfile.supervision import go_with_parent
-from sayfile.wiring import Parts, Services
+from sayfile.task_stopping import stop_task
+from sayfile.wiring import STOP_WAIT_S, Parts, Services
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if wyoming is not None:
                 await wyoming.stop()
             if sweeper is not None:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                await stop_task(sweeper, STOP_WAIT_S)
             await queue.close()
             await parts.close()
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sayfile.lru_map import KEPT_JOBS, LruMap
 from sayfile.store.records import JobStatus
+from sayfile.task_stopping import stop_task
 
 if TYPE_CHECKING:
     from redis.asyncio.client import PubSub
@@ -215,9 +216,7 @@ class RedisJobEvents:
 
     async def close(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await stop_task(self._listener, 5.0)
             self._listener = None
         await self._redis.aclose()
         await self._listener_redis.aclose()

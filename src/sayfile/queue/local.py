@@ -12,6 +12,7 @@ from sayfile.runners.book_runner import BookRunner
 from sayfile.runners.job_runner import JobRunner
 from sayfile.speech.plan import SpeechPlan
 from sayfile.store.records import Job
+from sayfile.task_stopping import stop_task
 
 
 class InProcessJobQueue:
@@ -67,6 +68,4 @@ class InProcessJobQueue:
 
     async def close(self) -> None:
         tasks = [task for group in self._tasks.values() for task in group]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(stop_task(task) for task in tasks))

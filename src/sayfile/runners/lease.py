@@ -18,6 +18,7 @@ from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.settings import Settings
 from sayfile.store import JobStore
 from sayfile.store.records import JobStatus
+from sayfile.task_stopping import stop_task
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,6 +95,7 @@ class Lease:
         self._work: asyncio.Task[Any] | None = None
         self.why: Why | None = None
         self._quiet = False  # the job is done: nothing more to beat
+        self._over = False  # the work has ended: the watchers end too, cancelled or not
 
     def advanced(self, progress: float | None = None) -> None:
         self._moved_at = self._terms.clock()
@@ -112,17 +114,18 @@ class Lease:
                 raise LeaseLost(self.why) from None
             raise
         finally:
-            child.cancel()
-            for watcher in watchers:
-                watcher.cancel()
-            await asyncio.gather(child, *watchers, return_exceptions=True)
+            # The watchers are told by a flag as well as cancelled (task_stopping.py: a store
+            # client may let a cancellation pass unseen), so a beat loop that missed one ends
+            # at once instead of keeping the finished work waiting for the stall bound.
+            self._over = True
+            await asyncio.gather(*(stop_task(task) for task in (child, *watchers)))
             self._work = None
 
     async def check(self) -> None:
         """One beat: stop stalled work, write the heartbeat, extend the lock, and stop the
         work if the job is gone, ended elsewhere, or the lock was lost. A store that is away
         is waited out (the sweeper judges a job whose heartbeat stays away)."""
-        if self.why is not None or self._quiet:
+        if self.why is not None or self._quiet or self._over:
             return
         if self._stalls and self._terms.clock() - self._moved_at > self._terms.stall_s:
             self._stop(Why.stalled)
@@ -176,7 +179,7 @@ class Lease:
             self._work.cancel()
 
     async def _beating(self) -> None:
-        while self.why is None and not self._quiet:
+        while self.why is None and not self._quiet and not self._over:
             await self._terms.wait(self._terms.beat_s)
             await self.check()
 
