@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from sayfile.task_stopping import stop_task
 
@@ -34,10 +35,8 @@ async def test_a_task_that_never_ends_is_given_up_after_the_bound() -> None:
 
     async def stubborn() -> None:
         while not forever.is_set():
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                pass
 
     task = asyncio.create_task(stubborn())
     await asyncio.sleep(0)
