@@ -6,6 +6,7 @@ word's time must land on its beep; and the mapping of said words back to the wri
 from __future__ import annotations
 
 import io
+import json
 import re
 import wave
 from collections.abc import Callable
@@ -193,3 +194,33 @@ def itertools_accumulate(lengths: object) -> list[int]:
     import itertools
 
     return list(itertools.accumulate(lengths))  # type: ignore[call-overload]
+
+
+def test_the_openai_streams_timing_events_carry_each_sentences_words(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES)
+    body = {
+        "model": "tts-1",
+        "voice": "tone:beep",
+        "input": TEXT,
+        "response_format": "pcm",
+        "stream_format": "sse",
+        "timings": True,
+    }
+    r = client.post("/v1/audio/speech", json=body)
+    assert r.status_code == 200, r.text
+    events = []
+    for block in (b for b in r.text.split("\n\n") if b.strip()):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    timings = [data for name, data in events if name == "speech.audio.timing"]
+    assert len(timings) >= 2
+    said = [word for timing in timings for word in timing["words"]]
+    assert [w["text"] for w in said] == TEXT.split()
+    for number, timing in enumerate(timings):
+        assert timing["words"], timing
+        assert " ".join(w["text"] for w in timing["words"]) == timing["text"]
+        for word in timing["words"]:
+            assert word["sentence"] == number
+            assert timing["start"] - 0.001 <= word["start"] < word["end"] <= timing["end"] + 0.001

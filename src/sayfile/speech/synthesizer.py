@@ -103,13 +103,16 @@ class Synthesizer:
         progress: Progress | None = None,
         quick_start: bool = True,
         heard: list[Timing] | None = None,
+        words: SpokenWords | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """Yield the encoded file piece by piece as pieces are synthesized; together they are
-        one valid file in a streamable layout. Each piece's timing goes to `heard` before its
-        bytes are yielded."""
+        one valid file in a streamable layout. Each piece's timing goes to `heard`, and its
+        words to `words`, before its bytes are yielded."""
         output = StreamOutput(plan.format, plan.voice.sample_rate)
         async with contextlib.aclosing(
-            self.pipeline.run(plan, turn, output.add, progress, quick_start, output.last, heard)
+            self.pipeline.run(
+                plan, turn, output.add, progress, quick_start, output.last, heard, words=words
+            )
         ) as pieces:
             async for data in pieces:
                 if data:
