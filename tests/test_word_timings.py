@@ -10,12 +10,13 @@ import json
 import re
 import wave
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import TONES, wait_done
+from conftest import TONES, sayfile_cli, wait_done
 from sayfile.audio.timings import Timing, Timings, cues
 from sayfile.audio.word_captions import vtt_with_words
 from sayfile.speech.word_times import SpokenWords, piece_words
@@ -224,3 +225,14 @@ def test_the_openai_streams_timing_events_carry_each_sentences_words(
         for word in timing["words"]:
             assert word["sentence"] == number
             assert timing["start"] - 0.001 <= word["start"] < word["end"] <= timing["end"] + 0.001
+
+
+@pytest.mark.slow  # a process of its own
+def test_the_command_line_writes_karaoke_webvtt_with_words(tmp_path: Path) -> None:
+    target = tmp_path / "talk.wav"
+    result = sayfile_cli(
+        "say", TEXT, "-o", str(target), "--vtt", "--words", engines="tone", voice="tone:beep"
+    )
+    assert result.returncode == 0, result.stderr
+    body = (tmp_path / "talk.vtt").read_text("utf-8")
+    assert body.startswith("WEBVTT") and "The <00:00:00.160>first <00:00:00.320>sentence" in body
