@@ -5,6 +5,7 @@ word's time must land on its beep; and the mapping of said words back to the wri
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import TONES, sayfile_cli, wait_done
+from conftest import TONES, decode, sayfile_cli, wait_done
 from sayfile.audio.timings import Timing, Timings, cues
 from sayfile.audio.word_captions import vtt_with_words
 from sayfile.speech.word_times import SpokenWords, piece_words
@@ -236,3 +237,32 @@ def test_the_command_line_writes_karaoke_webvtt_with_words(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     body = (tmp_path / "talk.vtt").read_text("utf-8")
     assert body.startswith("WEBVTT") and "The <00:00:00.160>first <00:00:00.320>sentence" in body
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_kokoro_fastapis_captioned_speech_answers_in_its_shape(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES)
+    body = {"input": TEXT, "voice": "tone:beep", "response_format": "wav", "stream": False}
+    r = client.post("/dev/captioned_speech", json=body)
+    assert r.status_code == 200, r.text
+    whole = r.json()
+    assert whole["audio_format"] == "audio/wav"
+    samples, rate = _pcm(base64.b64decode(whole["audio"]))
+    stamps = whole["timestamps"]
+    assert [s["word"] for s in stamps] == TEXT.split()
+    for stamp in stamps:  # each word's beep is heard where its times say
+        inside = samples[int(stamp["start_time"] * rate) + 10 : int(stamp["end_time"] * rate) - 10]
+        assert np.abs(inside.astype(np.int32)).max() > 6000
+    # Streamed (Kokoro-FastAPI's default): one JSON object a line, the same words in all.
+    r = client.post(
+        "/dev/captioned_speech", json={**body, "response_format": "mp3", "stream": True}
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    lines = [json.loads(line) for line in r.text.splitlines() if line]
+    assert len(lines) >= 2 and all(line["audio_format"] == "audio/mpeg" for line in lines)
+    assert [s["word"] for line in lines for s in line["timestamps"]] == TEXT.split()
+    assert decode(b"".join(base64.b64decode(x["audio"]) for x in lines), "mp3").duration_s > 2
+    bad = client.post("/dev/captioned_speech", json={**body, "response_format": "m4b"})
+    assert bad.status_code in (400, 422) and "m4b" in bad.text
