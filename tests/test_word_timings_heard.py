@@ -77,7 +77,7 @@ def _onsets_after_pauses(
     step = rate // 200
     level = np.sqrt(np.convolve(audio**2, np.ones(2 * step) / (2 * step), "same"))[::step]
     loud = level > level.max() * 10 ** (-35 / 20)
-    found = []
+    found: list[tuple[float, float]] = []
     for start in starts:
         at = round(start * rate / step)
         quiet = 0
