@@ -266,3 +266,27 @@ def test_kokoro_fastapis_captioned_speech_answers_in_its_shape(
     assert decode(b"".join(base64.b64decode(x["audio"]) for x in lines), "mp3").duration_s > 2
     bad = client.post("/dev/captioned_speech", json={**body, "response_format": "m4b"})
     assert bad.status_code in (400, 422) and "m4b" in bad.text
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_ssml_with_breaks_and_say_as_gives_every_word_once_after_its_pause(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES)
+    ssml = (
+        '<speak>Hello there <break time="500ms"/> big world, call '
+        '<say-as interpret-as="characters">AB</say-as> now.</speak>'
+    )
+    job = _job(client, text=ssml, format="wav")
+    samples, rate = _pcm(client.get(str(job["audio_url"])).content)
+    timings = client.get(f"/jobs/{job['id']}/timings").json()
+    words = timings["words"]
+    said = "Hello there big world, call A B now."
+    assert [w["text"] for w in words] == said.split()
+    assert all(said[w["start_char"] : w["end_char"]] == w["text"] for w in words)
+    # The break is silence between "there" and "big", and "big" is timed after it.
+    there, big = words[1], words[2]
+    assert big["start"] - there["end"] >= 0.5
+    gap = samples[int(there["end"] * rate) + 10 : int(big["start"] * rate) - 10]
+    assert np.abs(gap.astype(np.int32)).max() < 500
+    assert [w["sentence"] for w in words] == [0, 0, 1, 1, 1, 1, 1, 1]
