@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import TONES, decode, sayfile_cli, wait_done
-from sayfile.audio.timings import Timing, Timings, cues
+from sayfile.audio.timings import Timing, Timings, cues, joined
 from sayfile.audio.word_captions import vtt_with_words
 from sayfile.speech.word_times import SpokenWords, piece_words
 from sayfile.text.said_places import merged_words, written_spans
@@ -290,3 +290,20 @@ def test_ssml_with_breaks_and_say_as_gives_every_word_once_after_its_pause(
     gap = samples[int(there["end"] * rate) + 10 : int(big["start"] * rate) - 10]
     assert np.abs(gap.astype(np.int32)).max() < 500
     assert [w["sentence"] for w in words] == [0, 0, 1, 1, 1, 1, 1, 1]
+
+
+def test_joined_sections_keep_their_words_and_count_sentences_across_them() -> None:
+    first = Timings(
+        (Timing(0.0, 1.0, "One two."),), (Timing(0.1, 0.4, "One", None, (0, 3), 0),), 1.0
+    )
+    second = Timings(
+        (Timing(0.0, 1.0, "Three."),), (Timing(0.2, 0.6, "Three", None, (0, 5), 0),), 1.0
+    )
+    whole = joined([(0.0, first), (2.0, second)], 3.0)
+    assert whole.words is not None
+    assert [(w.text, w.start, w.chars, w.sentence) for w in whole.words] == [
+        ("One", 0.1, (0, 3), 0),
+        ("Three", 2.2, (0, 5), 1),
+    ]
+    unknown = Timings((Timing(0.0, 1.0, "Four."),), None, 1.0, "not known")
+    assert joined([(0.0, first), (1.0, unknown)], 2.0).words is None

@@ -131,22 +131,24 @@ def joined(
     sections: Sequence[tuple[float, Timings]], duration: float, marks: Sequence[Timing] = ()
 ) -> Timings:
     """The timings of audio joined from sections: each section's `(start, timings)`, its times
-    shifted by where it starts; `marks` added to the sections' own."""
+    shifted by where it starts (a word's sentence counted across them); `marks` added."""
 
-    def shift(timing: Timing, by: float) -> Timing:
-        return dataclasses.replace(timing, start=timing.start + by, end=timing.end + by)
+    def shift(timing: Timing, by: float, before: int = 0) -> Timing:
+        sentence = None if timing.sentence is None else timing.sentence + before
+        return dataclasses.replace(
+            timing, start=timing.start + by, end=timing.end + by, sentence=sentence
+        )
 
     pieces = tuple(shift(t, start) for start, section in sections for t in section.pieces)
     known = all(section.words is not None for _, section in sections)
-    words = (
-        tuple(shift(t, start) for start, section in sections for t in section.words or ())
-        if known
-        else None
+    before = list(itertools.accumulate((len(s.pieces) for _, s in sections), initial=0))
+    words = tuple(
+        shift(t, start, before[n]) for n, (start, s) in enumerate(sections) for t in s.words or ()
     )
     notes = [section.words_note for _, section in sections if section.words_note]
     own = [shift(t, start) for start, section in sections for t in section.marks]
     every = tuple(sorted([*marks, *own], key=lambda mark: mark.start))
-    return Timings(pieces, words, duration, notes[0] if notes else None, every)
+    return Timings(pieces, words if known else None, duration, notes[0] if notes else None, every)
 
 
 def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.0) -> list[Timing]:
