@@ -135,9 +135,13 @@ def test_unchanged_text_keeps_exact_offsets_and_added_words_join_their_neighbour
     assert written_spans("a bc", "a bc", [(0, 1), (2, 4)]) == [(0, 1), (2, 4)]
     written, said = "Dr Smith paid 5.", "Doctor Smith paid five dollars."
     places = written_spans(written, said, [(0, 6), (7, 12), (13, 17), (18, 22), (23, 30)])
-    groups = merged_words(places)
+    groups = merged_words(places, written)
     assert [written[s:e] for s, e, _ in groups] == ["Dr", "Smith", "paid", "5"]
     assert groups[-1][2] == [3, 4]  # "five dollars" is the written "5"
+    # An acronym normalisation spelled out letter by letter is one word as written.
+    written, said = "用PPT讲", "用P P T讲"
+    places = written_spans(written, said, [(0, 1), (1, 2), (3, 4), (5, 6), (6, 7)])
+    assert [written[s:e] for s, e, _ in merged_words(places, written)] == ["用", "PPT", "讲"]
 
 
 def test_words_are_placed_in_the_text_as_sent_across_its_white_space() -> None:

@@ -23,7 +23,7 @@ def piece_words(
     normalisation changed is one word, timed from its first said word to its last."""
     places = written_spans(written, said, [(start, end) for start, end, _, _ in words])
     found = []
-    for start, end, members in merged_words(places):
+    for start, end, members in merged_words(places, written):
         begin = min(words[i][2] for i in members) / rate + lead_s
         stop = max(words[i][3] for i in members) / rate + lead_s
         found.append((start, end, begin, max(begin, stop)))

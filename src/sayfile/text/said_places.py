@@ -34,11 +34,14 @@ def written_spans(
     return found
 
 
-def merged_words(places: Sequence[tuple[int, int]]) -> list[tuple[int, int, list[int]]]:
+def merged_words(
+    places: Sequence[tuple[int, int]], written: str
+) -> list[tuple[int, int, list[int]]]:
     """Said words grouped by the written words they say: (start, end) of each written word
     and the indexes of the said words in it. Said words whose written spans overlap (one
-    written "¥12" said as three words) are one; a said word with no written span of its own
-    (added by normalisation) joins the word before it, or else the one after."""
+    written "¥12" said as three words) or touch inside a Latin word ("PPT" spelled "P P T")
+    are one; a said word with no written span of its own (added by normalisation) joins the
+    word before it, or else the one after."""
     groups: list[tuple[int, int, list[int]]] = []
     waiting: list[int] = []
     for index, (start, end) in enumerate(places):
@@ -48,10 +51,19 @@ def merged_words(places: Sequence[tuple[int, int]]) -> list[tuple[int, int, list
             else:
                 waiting.append(index)
             continue
-        if groups and start < groups[-1][1]:
+        if groups and (start < groups[-1][1] or _inside_latin(written, groups[-1][1], start)):
             first, last, members = groups[-1]
             groups[-1] = (first, max(last, end), [*members, index])
         else:
             groups.append((start, end, [*waiting, index]))
             waiting = []
     return groups
+
+
+def _inside_latin(written: str, end: int, start: int) -> bool:
+    """Whether a written word ending at `end` and the next starting at `start` are one Latin
+    word (no gap, letters or digits on both sides, neither Chinese)."""
+    if end != start or not 0 < start < len(written):
+        return False
+    before, after = written[start - 1], written[start]
+    return before.isascii() and after.isascii() and before.isalnum() and after.isalnum()
