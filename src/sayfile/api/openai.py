@@ -82,7 +82,8 @@ class OpenAISpeechIn(BaseModel):
     timings: bool = Field(
         default=False,
         description="sayfile's own: with `stream_format=sse`, a `speech.audio.timing` event "
-        "(`start`, `end`, `text`, in seconds) follows the audio of each sentence.",
+        "(`start`, `end`, `text`, in seconds, and its `words` where the voice times them) "
+        "follows the audio of each sentence.",
     )
     loudness: float | str | None = Field(
         default=None,
