@@ -105,6 +105,20 @@ class Listener:
         )
         return "".join(segment.text for segment in segments).strip()
 
+    def word_starts(self, audio: bytes, language: str) -> list[tuple[str, float]]:
+        """Each word Whisper hears in `audio` and when it starts, in seconds (its
+        `word_timestamps`, aligned from its cross-attention)."""
+        segments, _ = self._model.transcribe(
+            io.BytesIO(audio),
+            language=language,
+            beam_size=5,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            word_timestamps=True,
+        )
+        return [(word.word.strip(), float(word.start)) for s in segments for word in s.words or ()]
+
     def language_of(self, audio: bytes) -> str:
         """The language Whisper hears in `audio`, nothing forced (ja, zh, en...)."""
         _, info = self._model.transcribe(io.BytesIO(audio), beam_size=1, vad_filter=False)

@@ -19,6 +19,7 @@ from wyoming.server import AsyncTcpServer
 from sayfile import __version__
 from sayfile.api import (
     books,
+    captioned,
     errors,
     health,
     jobs,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lexicons,
         openai,
         openai_lists,
+        captioned,
         health,
         manual,
     ):

@@ -8,7 +8,7 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, BinaryIO
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sayfile.api.audio_responses import JobFileResponse, etag_of
@@ -30,6 +30,7 @@ from sayfile.api.deps import (
 )
 from sayfile.api.schemas import AUDIO_CONTENT, JOB_ERRORS, WORK_ERRORS, JobOut, error_docs
 from sayfile.audio.timings import Timing, cues, srt, vtt
+from sayfile.audio.word_captions import vtt_with_words
 from sayfile.errors import InvalidInput, JobNotFound, JobNotReady
 from sayfile.jobs.download_names import content_disposition
 from sayfile.store.records import Job
@@ -192,10 +193,20 @@ async def _read_and_close(file: BinaryIO) -> AsyncIterator[bytes]:
 )
 async def job_timings(job_id: str, downloads: DownloadsDep) -> dict[str, Any]:
     """`pieces` are exact to the sample (sayfile assembles the audio itself): `start` is
-    where the piece's speech begins, after any pause before it. `words` is null, with
-    `words_note` saying why, where the engine does not report word times."""
+    where the piece's speech begins, after any pause before it. `words` (Kokoro's voices,
+    but the Japanese ones): each word's times, its characters in the text as said
+    (`start_char`, `end_char`) and its piece (`sentence`); null, with `words_note` saying
+    why, where the engine does not report word times."""
     _, timings = await downloads.timings(job_id)
     return timings.to_json()
+
+
+_MAX_CHARS = Query(
+    default=None,
+    ge=1,
+    le=500,
+    description="Longest cue, in characters (1-500; by default 42, or 16 for Chinese).",
+)
 
 
 @router.get(
@@ -204,9 +215,12 @@ async def job_timings(job_id: str, downloads: DownloadsDep) -> dict[str, Any]:
     responses={200: {"content": {"application/x-subrip": {}}}, **_TEXT_RESPONSES},
     summary="Subtitles (SubRip) of the finished audio",
 )
-async def job_subtitles_srt(job_id: str, downloads: DownloadsDep) -> Response:
-    """Cues a reader can follow: long sentences are cut at clauses (Chinese too)."""
-    return await _subtitles(job_id, downloads, srt, "application/x-subrip", "srt")
+async def job_subtitles_srt(
+    job_id: str, downloads: DownloadsDep, max_chars: int | None = _MAX_CHARS
+) -> Response:
+    """Cues a reader can follow: long sentences are cut at clauses (Chinese too), and where
+    the words are timed, cues start when their first word does and no word is cut."""
+    return await _subtitles(job_id, downloads, srt, "application/x-subrip", "srt", max_chars)
 
 
 @router.get(
@@ -215,9 +229,23 @@ async def job_subtitles_srt(job_id: str, downloads: DownloadsDep) -> Response:
     responses={200: {"content": {"text/vtt": {}}}, **_TEXT_RESPONSES},
     summary="Subtitles (WebVTT, for a <track> element) of the finished audio",
 )
-async def job_subtitles_vtt(job_id: str, downloads: DownloadsDep) -> Response:
+async def job_subtitles_vtt(
+    job_id: str,
+    downloads: DownloadsDep,
+    max_chars: int | None = _MAX_CHARS,
+    words: bool = Query(
+        default=False,
+        description="Each word's start inside its cue (`<00:00:01.250>`: karaoke in players); "
+        "audio without word timings gives the plain cues and a NOTE saying so.",
+    ),
+) -> Response:
     """The same cues as the SubRip file."""
-    return await _subtitles(job_id, downloads, vtt, "text/vtt", "vtt")
+    if not words:
+        return await _subtitles(job_id, downloads, vtt, "text/vtt", "vtt", max_chars)
+    job, timings = await downloads.timings(job_id)
+    body = vtt_with_words(cues(timings, max_chars), timings.words)
+    headers = {"Content-Disposition": content_disposition(job.stem, "vtt")}
+    return Response(body, media_type="text/vtt; charset=utf-8", headers=headers)
 
 
 async def _subtitles(
@@ -226,10 +254,11 @@ async def _subtitles(
     render: Callable[[list[Timing]], str],
     media_type: str,
     extension: str,
+    max_chars: int | None,
 ) -> Response:
     job, timings = await downloads.timings(job_id)
     headers = {"Content-Disposition": content_disposition(job.stem, extension)}
-    body = render(cues(timings))
+    body = render(cues(timings, max_chars))
     return Response(body, media_type=f"{media_type}; charset=utf-8", headers=headers)
 
 

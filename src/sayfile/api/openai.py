@@ -82,7 +82,8 @@ class OpenAISpeechIn(BaseModel):
     timings: bool = Field(
         default=False,
         description="sayfile's own: with `stream_format=sse`, a `speech.audio.timing` event "
-        "(`start`, `end`, `text`, in seconds) follows the audio of each sentence.",
+        "(`start`, `end`, `text`, in seconds, and its `words` where the voice times them) "
+        "follows the audio of each sentence.",
     )
     loudness: float | str | None = Field(
         default=None,
@@ -158,6 +159,14 @@ async def create_speech(
     )
 
 
+def _timing(stream: SpeechStream, index: int) -> dict[str, Any]:
+    """Piece `index`'s timing event: its times and text, and its words (null where the
+    words are not timed)."""
+    words = stream.words
+    said = [w.to_json() for w in words.words if w.sentence == index] if words.known else None
+    return {**stream.heard[index].to_json(), "words": said}
+
+
 async def _events(stream: SpeechStream, timings: bool) -> AsyncIterator[bytes]:
     pieces = stream.chunks()
     told = 0
@@ -167,10 +176,10 @@ async def _events(stream: SpeechStream, timings: bool) -> AsyncIterator[bytes]:
             yield _event("speech.audio.delta", delta)
             # The sentence whose audio this is (and any before it not yet told).
             while timings and told < len(stream.heard):
-                yield _event("speech.audio.timing", stream.heard[told].to_json())
+                yield _event("speech.audio.timing", _timing(stream, told))
                 told += 1
     while timings and told < len(stream.heard):
-        yield _event("speech.audio.timing", stream.heard[told].to_json())
+        yield _event("speech.audio.timing", _timing(stream, told))
         told += 1
     # sayfile has no tokens: input counts characters, and audio is not counted.
     size = len(stream.plan.text)

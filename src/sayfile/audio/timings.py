@@ -5,6 +5,7 @@ from them, and those captions as SubRip (.srt) and WebVTT (.vtt) text.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import math
 import re
@@ -50,23 +51,36 @@ class Timing:
     text: str
     voice: str | None = None
     """The voice that spoke a piece (None for words, captions and marks)."""
+    chars: tuple[int, int] | None = None
+    """A word's (start, end) character offsets in the words of the request, where known."""
+    sentence: int | None = None
+    """A word's piece: its index in the timings' pieces."""
 
     def to_json(self) -> dict[str, Any]:
         """The timing as a JSON object, times rounded to the millisecond."""
-        out = {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+        out: dict[str, Any] = {
+            "start": round(self.start, 3), "end": round(self.end, 3), "text": self.text
+        }  # fmt: skip
         if self.voice is not None:
             out["voice"] = self.voice
+        if self.chars is not None:
+            out["start_char"], out["end_char"] = self.chars
+        if self.sentence is not None:
+            out["sentence"] = self.sentence
         return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Timing:
         """The timing `to_json` gave."""
         voice = data.get("voice")
+        sentence = data.get("sentence")
         return cls(
             float(data["start"]),
             float(data["end"]),
             str(data["text"]),
             None if voice is None else str(voice),
+            (int(data["start_char"]), int(data["end_char"])) if "start_char" in data else None,
+            None if sentence is None else int(sentence),
         )
 
 
@@ -117,22 +131,24 @@ def joined(
     sections: Sequence[tuple[float, Timings]], duration: float, marks: Sequence[Timing] = ()
 ) -> Timings:
     """The timings of audio joined from sections: each section's `(start, timings)`, its times
-    shifted by where it starts; `marks` added to the sections' own."""
+    shifted by where it starts (a word's sentence counted across them); `marks` added."""
 
-    def shift(timing: Timing, by: float) -> Timing:
-        return Timing(timing.start + by, timing.end + by, timing.text, timing.voice)
+    def shift(timing: Timing, by: float, before: int = 0) -> Timing:
+        sentence = None if timing.sentence is None else timing.sentence + before
+        return dataclasses.replace(
+            timing, start=timing.start + by, end=timing.end + by, sentence=sentence
+        )
 
     pieces = tuple(shift(t, start) for start, section in sections for t in section.pieces)
     known = all(section.words is not None for _, section in sections)
-    words = (
-        tuple(shift(t, start) for start, section in sections for t in section.words or ())
-        if known
-        else None
+    before = list(itertools.accumulate((len(s.pieces) for _, s in sections), initial=0))
+    words = tuple(
+        shift(t, start, before[n]) for n, (start, s) in enumerate(sections) for t in s.words or ()
     )
     notes = [section.words_note for _, section in sections if section.words_note]
     own = [shift(t, start) for start, section in sections for t in section.marks]
     every = tuple(sorted([*marks, *own], key=lambda mark: mark.start))
-    return Timings(pieces, words, duration, notes[0] if notes else None, every)
+    return Timings(pieces, words if known else None, duration, notes[0] if notes else None, every)
 
 
 def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.0) -> list[Timing]:
@@ -185,10 +201,10 @@ def _piece_cues(
     text = piece.text
     duration = piece.end - piece.start
     if len(text) > width:
-        spans = _spans(text, width, hard=True)
+        spans = _spans(text, width, True, _inside_words(text, words))
     elif duration > max_seconds:
         count = math.ceil(duration / max_seconds)
-        spans = _spans(text, math.ceil(len(text) / count), hard=False)
+        spans = _spans(text, math.ceil(len(text) / count), False, _inside_words(text, words))
     else:
         spans = [(0, len(text))]
     if len(spans) == 1:
@@ -201,16 +217,16 @@ def _piece_cues(
         yield from _piece_cues(Timing(start, stop, text[begin:end]), inside, width, max_seconds)
 
 
-def _spans(text: str, limit: int, hard: bool) -> list[tuple[int, int]]:
+def _spans(text: str, limit: int, hard: bool, inside: frozenset[int]) -> list[tuple[int, int]]:
     """(start, end) of the cues of `text` (spaces folded, stripped) to show one at a time:
     as few as fit in `limit` characters, about as long as each other. Unless `hard`, a Latin
     word longer than the rest of a cue makes that cue longer rather than being cut."""
     spans = []
     start = 0
     while len(text) - start > limit:
-        cut = _cut(text, start, limit, hard)
+        cut = _cut(text, start, limit, hard, inside)
         if cut is None:
-            cut = _next_cut(text, start)
+            cut = _next_cut(text, start, inside)
             if cut is None:
                 break
         spans.append((start, cut - 1 if text[cut - 1] == " " else cut))
@@ -219,7 +235,7 @@ def _spans(text: str, limit: int, hard: bool) -> list[tuple[int, int]]:
     return spans
 
 
-def _cut(text: str, start: int, limit: int, hard: bool) -> int | None:
+def _cut(text: str, start: int, limit: int, hard: bool, inside: frozenset[int]) -> int | None:
     """Where the cue of `text` that begins at `start` ends, within `limit` characters: after
     a clause mark, else at a space, else between CJK characters, else (if `hard`) anywhere;
     of those, the place nearest to evening out the cues that follow."""
@@ -233,7 +249,7 @@ def _cut(text: str, start: int, limit: int, hard: bool) -> int | None:
     following = next((m.end() for m in _CLAUSE.finditer(text, stop)), len(text))
     target = start + _even(following - start, limit)
     spaces = [m.start() for m in _SPACE.finditer(text, start + 1, stop + 1)]
-    for candidates in (spaces, list(_cjk_cuts(text, start + 1, stop + 1))):
+    for candidates in (spaces, list(_cjk_cuts(text, start + 1, stop + 1, inside))):
         if candidates:
             return min(candidates, key=lambda cut: abs(cut - target))
     return target if hard else None
@@ -245,17 +261,17 @@ def _even(length: int, limit: int) -> int:
     return math.ceil(length / math.ceil(length / limit))
 
 
-def _next_cut(text: str, start: int) -> int | None:
+def _next_cut(text: str, start: int, inside: frozenset[int]) -> int | None:
     """The first place after `start` where `text` may be cut, if any."""
     found = [
         next((m.end() for m in _CLAUSE.finditer(text, start) if m.end() < len(text)), None),
         next((m.start() for m in _SPACE.finditer(text, start + 1)), None),
-        next(_cjk_cuts(text, start + 1, len(text)), None),
+        next(_cjk_cuts(text, start + 1, len(text), inside), None),
     ]
     return min((cut for cut in found if cut is not None), default=None)
 
 
-def _cjk_cuts(text: str, start: int, stop: int) -> Iterator[int]:
+def _cjk_cuts(text: str, start: int, stop: int, inside: frozenset[int]) -> Iterator[int]:
     """Positions in [start, stop) where a cue may break between characters: next to a CJK
     character, and neither before a closing mark nor after an opening one."""
     for cut in range(start, min(stop, len(text))):
@@ -264,6 +280,7 @@ def _cjk_cuts(text: str, start: int, stop: int) -> Iterator[int]:
             (_WIDE.match(before) or _WIDE.match(after))
             and after not in _NO_START
             and before not in _NO_END
+            and cut not in inside
         ):
             yield cut
 
@@ -276,7 +293,7 @@ def _times(piece: Timing, spans: list[tuple[int, int]], words: Sequence[Timing])
     nearest known ones.
     """
     located = _locate(piece.text, words)
-    offsets = [offset for offset, _ in located]
+    offsets = [offset for offset, _, _ in located]
     anchors = [(0, piece.start)]
     for index, (begin, end) in enumerate(spans[1:], start=1):
         found = bisect.bisect_left(offsets, begin)
@@ -298,7 +315,17 @@ def _times(piece: Timing, spans: list[tuple[int, int]], words: Sequence[Timing])
     return times
 
 
-def _locate(text: str, words: Sequence[Timing]) -> list[tuple[int, float]]:
+def _inside_words(text: str, words: Sequence[Timing]) -> frozenset[int]:
+    """Positions in `text` between two characters of one timed word (a Chinese word of
+    several characters), where a cue is not cut."""
+    return frozenset(
+        at
+        for offset, _, length in _locate(text, words)
+        for at in range(offset + 1, offset + length)
+    )
+
+
+def _locate(text: str, words: Sequence[Timing]) -> list[tuple[int, float, int]]:
     """(offset in `text`, start time) of each word found in it, in order; words the engine
     spelled otherwise (numbers read out, say) are skipped."""
     folded = text.casefold()
@@ -312,7 +339,7 @@ def _locate(text: str, words: Sequence[Timing]) -> list[tuple[int, float]]:
             continue
         at = _find_word(folded, token, position)
         if at >= 0:
-            located.append((at, word.start))
+            located.append((at, word.start, len(token)))
             position = at + len(token)
     return located
 
@@ -346,7 +373,7 @@ def srt(captions: Iterable[Timing]) -> str:
     for caption in captions:
         text = _SRT_MARKUP.sub(r"\g<0> ", " ".join(caption.text.split()))
         if text:
-            start, end = _stamp(caption.start, ","), _stamp(caption.end, ",")
+            start, end = stamp(caption.start, ","), stamp(caption.end, ",")
             blocks.append(f"{len(blocks) + 1}\n{start} --> {end}\n{text}\n\n")
     return "".join(blocks)
 
@@ -360,13 +387,11 @@ def vtt(captions: Iterable[Timing]) -> str:
         text = " ".join(caption.text.split())
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         if text:
-            blocks.append(
-                f"{_stamp(caption.start, '.')} --> {_stamp(caption.end, '.')}\n{text}\n\n"
-            )
+            blocks.append(f"{stamp(caption.start, '.')} --> {stamp(caption.end, '.')}\n{text}\n\n")
     return "".join(blocks)
 
 
-def _stamp(seconds: float, separator: str) -> str:
+def stamp(seconds: float, separator: str) -> str:
     """`seconds` as HH:MM:SS plus `separator` and milliseconds."""
     hours, millis = divmod(max(0, round(seconds * 1000)), 3_600_000)
     minutes, millis = divmod(millis, 60_000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from sayfile.audio.chapter_marks import (
 )
 from sayfile.audio.formats import AudioFormat, format_for_path, with_bitrate
 from sayfile.audio.timings import Timing, cues, srt, vtt
+from sayfile.audio.word_captions import vtt_with_words
 from sayfile.cli.input_text import ChosenBook, read_input
 from sayfile.cli.terminal import err, error_exit, settings_or_exit
 from sayfile.durations import clock
@@ -97,6 +99,14 @@ def say(
     vtt_file: Annotated[
         bool, typer.Option("--vtt", help="Also write subtitles (WebVTT) beside the audio.")
     ] = False,
+    words: Annotated[
+        bool,
+        typer.Option(
+            "--words",
+            help="With --vtt: each word's start inside its cue (karaoke), for voices that time "
+            "their words (Kokoro's).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     chapters: Annotated[
         str | None,
@@ -157,7 +167,8 @@ def say(
         )
     # Beside the audio; beside where it would be for standard output.
     stem = target if str(target) != "-" else Path(stem_for(plan.words))
-    for wanted, extension, render in ((srt_file, "srt", srt), (vtt_file, "vtt", vtt)):
+    webvtt = functools.partial(vtt_with_words, words=result.timings.words) if words else vtt
+    for wanted, extension, render in ((srt_file, "srt", srt), (vtt_file, "vtt", webvtt)):
         if wanted:
             subtitles = stem.with_suffix(f".{extension}")
             try:

@@ -50,3 +50,21 @@ class Blending(Protocol):
         and its language and accent are the blend's). Its id names the parts and shares, so
         the same mix always has the same id and the same sound."""
         ...
+
+
+WordSpan = tuple[int, int, int, int]
+"""A word heard: (start_char, end_char) in the text the engine was given, and (start_sample,
+end_sample) in the samples it gave back."""
+
+
+@runtime_checkable
+class WordTimed(Protocol):
+    """An engine that can say when each word is heard (Kokoro: its model's durations)."""
+
+    def synthesize_timed(
+        self, voice: Voice, text: str, speed: float
+    ) -> tuple[Samples, list[WordSpan] | None]:
+        """What `synthesize` gives, and each word of `text` with where it is heard, in order
+        (every word once; words the engine said together share one entry spanning them);
+        None for a voice whose words this engine cannot place."""
+        ...

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from sayfile.audio.formats import Samples
-from sayfile.engines.base import Blending, Engine
+from sayfile.engines.base import Blending, Engine, WordSpan, WordTimed
 from sayfile.errors import EngineTimeout
 from sayfile.models import Voice
 
@@ -122,6 +122,19 @@ class BoundedEngine:
 
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
         return self._bounded(voice, lambda engine: engine.synthesize(voice, text, speed))
+
+    def synthesize_timed(
+        self, voice: Voice, text: str, speed: float
+    ) -> tuple[Samples, list[WordSpan] | None]:
+        """The engine's words with their times (WordTimed), bounded like `synthesize`; None
+        for the words of an engine that does not time them."""
+
+        def said(engine: Engine) -> tuple[Samples, list[WordSpan] | None]:
+            if isinstance(engine, WordTimed):
+                return engine.synthesize_timed(voice, text, speed)
+            return engine.synthesize(voice, text, speed), None
+
+        return self._bounded(voice, said)
 
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float

@@ -28,7 +28,11 @@ from typing import Any
 import numpy as np
 
 from sayfile.audio.formats import Samples, stretch
+from sayfile.engines.base import WordSpan
 from sayfile.engines.kokoro_blend import blended_style, blended_voice
+from sayfile.engines.kokoro_run import KokoroRun
+from sayfile.engines.kokoro_timed_model import timed_model
+from sayfile.engines.kokoro_words import PhonemeWords, mandarin_words, spaced_words, word_samples
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
 from sayfile.whole_files import UNFINISHED
@@ -195,12 +199,14 @@ class KokoroEngine:
         import onnxruntime
         from kokoro_onnx import Kokoro
 
-        model = assemble_model(self._folder)
+        model = timed_model(assemble_model(self._folder))
         styles = self._styles_file()
         session = onnxruntime.InferenceSession(
             str(model), sess_options=self._session_options(), providers=["CPUExecutionProvider"]
         )
-        return Kokoro.from_session(session, str(styles))
+        kokoro = Kokoro.from_session(session, str(styles))
+        kokoro.timed = KokoroRun(session, kokoro.tokenizer.vocab)
+        return kokoro
 
     def _session_options(self) -> Any:
         """onnxruntime's options for the shared session (bench/kokoro_profile.py measures
@@ -228,7 +234,7 @@ class KokoroEngine:
             partial.replace(target)
         return target
 
-    def _phonemes_of_mandarin(self, model: Any, text: str) -> str:
+    def _phonemes_of_mandarin(self, model: Any, text: str) -> PhonemeWords:
         with self._readers_lock:
             if self._mandarin is None:
                 import jieba
@@ -240,7 +246,9 @@ class KokoroEngine:
                 jieba.dt.tmp_dir = str(self._folder)
                 self._mandarin = ZHG2P(version=None)
             g2p = self._mandarin
-        return mandarin_phonemes(g2p, model.tokenizer, text)
+        return mandarin_words(
+            g2p, lambda run: _aspirated(_english(model.tokenizer, run)), _LATIN_RUN, text
+        )
 
     def phonemes(self, voice: Voice, text: str) -> str:
         """The phonemes `voice` is given for `text` (words as said), as synthesize makes them."""
@@ -249,7 +257,7 @@ class KokoroEngine:
         model = self._loaded()
         language = _LANGUAGES[voice.locator[0]].espeak
         if language is None:
-            return self._phonemes_of_mandarin(model, text)
+            return self._phonemes_of_mandarin(model, text).spaced().phonemes
         return str(model.tokenizer.phonemize(text, language))
 
     def _phonemes_of_japanese(self, text: str) -> str:
@@ -264,11 +272,20 @@ class KokoroEngine:
         return str(reader(text))
 
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+        return self.synthesize_timed(voice, text, speed)[0]
+
+    def synthesize_timed(
+        self, voice: Voice, text: str, speed: float
+    ) -> tuple[Samples, list[WordSpan] | None]:
+        """What `synthesize` gives, and its words (WordTimed); not the Japanese voices'."""
+        language = _LANGUAGES[voice.locator[0]].espeak
         if voice.locator[0] == "j":
-            return self._speak(voice, speed, lambda model: self._phonemes_of_japanese(text))
-        if _LANGUAGES[voice.locator[0]].espeak is None:
+            japanese = self._phonemes_of_japanese
+            return self._speak(voice, speed, lambda model: japanese(text))[0], None
+        if language is None:
             return self._speak(voice, speed, lambda model: self._phonemes_of_mandarin(model, text))
-        return self._speak(voice, speed, None, text)
+        said = lambda model: spaced_words(text, model.tokenizer.phonemize(text, language))  # noqa: E731
+        return self._speak(voice, speed, said)
 
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float
@@ -283,7 +300,7 @@ class KokoroEngine:
             known = "".join(symbol for symbol in phonemes if symbol in DEFAULT_VOCAB)
             if not known.strip():
                 return None
-            return self._speak(voice, speed, lambda model: known)
+            return self._speak(voice, speed, lambda model: known)[0]
         if alphabet == "x-pinyin" and _LANGUAGES[voice.locator[0]].espeak is None:
             from misaki.zh import ZHG2P
 
@@ -291,37 +308,30 @@ class KokoroEngine:
                 ipa = "".join(ZHG2P.py2ipa(syllable) for syllable in phonemes.split())
             except Exception:  # misaki knows no such syllable: the words are said instead
                 return None
-            return self._speak(voice, speed, lambda model: ipa)
+            return self._speak(voice, speed, lambda model: ipa)[0]
         return None
 
     def _speak(
-        self,
-        voice: Voice,
-        speed: float,
-        phonemes: Callable[[Any], str] | None,
-        text: str = "",
-    ) -> Samples:
-        """The voice speaking `phonemes(model)`, or else `text` through espeak-ng phonemes."""
-        language = _LANGUAGES[voice.locator[0]]
+        self, voice: Voice, speed: float, said: Callable[[Any], PhonemeWords | str]
+    ) -> tuple[Samples, list[WordSpan]]:
+        """The voice speaking `said(model)` (phonemes, with their words), and the words' times."""
         native = min(max(speed, _NATIVE_SPEEDS[0]), _NATIVE_SPEEDS[1])
         try:
             model = self._loaded()
             style = blended_style(model, voice.locator)
-            if phonemes is not None:
-                ipa = phonemes(model)
-                audio, _ = model.create(ipa, voice=style, speed=native, is_phonemes=True)
-            else:
-                audio, _ = model.create(text, voice=style, speed=native, lang=language.espeak)
+            phonemes = PhonemeWords.of(said(model)).spaced()
+            timed = model.timed(phonemes.phonemes, style, native)
         except EngineError:
             raise
         except Exception as exc:
             # The details (they can name server paths) go to the log only.
             log.warning("Kokoro failed for voice %s: %s", voice.id, exc)
             raise EngineError(f"Kokoro failed for voice {voice.id} ({type(exc).__name__})") from exc
-        samples: Samples = (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+        samples: Samples = (np.clip(timed.audio, -1.0, 1.0) * 32767).astype(np.int16)
+        made = max(samples.size, 1)
         if native != speed:
             samples = stretch(samples, _SAMPLE_RATE, speed / native)
-        return samples
+        return samples, word_samples(phonemes, timed.spans.tolist(), samples.size / made)
 
     def close(self) -> None:
         with self._lock:
@@ -385,4 +395,4 @@ def _voice_for(name: str) -> Voice | None:
 
 if __name__ == "__main__":
     # `make run` joins the model once, at install time, rather than on the first request.
-    print(f"Kokoro model: {assemble_model(default_folder())}")
+    print(f"Kokoro model: {timed_model(assemble_model(default_folder()))}")

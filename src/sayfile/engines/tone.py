@@ -1,13 +1,16 @@
 """A test engine that speaks in beeps: real audio made at once, one short tone per word and a
-pause between sentences, so everything around the engines can be tested in seconds."""
+pause between sentences, so everything around the engines can be tested in seconds; it says
+when each word's beep is (as Kokoro says when each word is), so word timings can be too."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
 
 from sayfile.audio.formats import Samples
+from sayfile.engines.base import WordSpan
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
 
@@ -43,6 +46,18 @@ class ToneEngine:
         pause = np.zeros(round(_PAUSE_S * _RATE / speed), dtype=np.int16)
         parts = [part for _ in words for part in (beep, gap)]
         return np.concatenate([*parts, pause]).astype(np.int16)
+
+    def synthesize_timed(
+        self, voice: Voice, text: str, speed: float
+    ) -> tuple[Samples, list[WordSpan] | None]:
+        """The beeps and each word's (WordTimed): word n is the n-th beep."""
+        samples = self.synthesize(voice, text, speed)
+        beep, gap = round(_WORD_S * _RATE / speed), round(_GAP_S * _RATE / speed)
+        words = [
+            (found.start(), found.end(), n * (beep + gap), n * (beep + gap) + beep)
+            for n, found in enumerate(re.finditer(r"\S+", text))
+        ]
+        return samples, words
 
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float

@@ -27,6 +27,7 @@ from sayfile.settings import Settings
 from sayfile.speech.plan import SpeechPlan
 from sayfile.speech.scheduler import Lane
 from sayfile.speech.synthesizer import Synthesizer
+from sayfile.speech.word_times import SpokenWords
 from sayfile.store.records import Job, JobStatus
 from sayfile.voices.catalogue import Catalogue, sample_text
 
@@ -35,13 +36,15 @@ from sayfile.voices.catalogue import Catalogue, sample_text
 class SpeechStream:
     """An admitted stream whose first piece is already made: `chunks()` yields it and the
     rest; `close()` (always called) stops synthesis and gives the place back. `heard` holds
-    the timing of every piece whose bytes have been yielded (and perhaps of the next)."""
+    the timing of every piece whose bytes have been yielded (and perhaps of the next), and
+    `words` their words (`words.known` False once a piece's words are not timed)."""
 
     plan: SpeechPlan
     first: bytes
     rest: AsyncGenerator[bytes, None]
     ticket: Ticket
     heard: list[Timing]
+    words: SpokenWords
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
         if self.first:
@@ -103,8 +106,9 @@ class LiveSpeech:
         key = client or ""
         ticket = await self.limit.admit(key)
         heard: list[Timing] = []
+        words = SpokenWords(plan.words)
         turn = self.synthesizer.executor.turn(Lane.interactive, key)
-        rest = self.synthesizer.stream(plan, turn, heard=heard)
+        rest = self.synthesizer.stream(plan, turn, heard=heard, words=words)
         try:
             first = await anext(rest, b"")
         except BaseException:
@@ -112,7 +116,7 @@ class LiveSpeech:
                 await rest.aclose()
             ticket.release()
             raise
-        return SpeechStream(plan, first, rest, ticket, heard)
+        return SpeechStream(plan, first, rest, ticket, heard, words)
 
 
 class Speaker:

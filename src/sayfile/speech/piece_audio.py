@@ -14,11 +14,13 @@ import numpy as np
 
 from sayfile.audio.formats import Samples, resample
 from sayfile.engines import Engine
+from sayfile.engines.base import WordSpan, WordTimed
 from sayfile.models import Voice
 from sayfile.speech.in_order import InOrder
 from sayfile.speech.loudness import LoudnessLevel
 from sayfile.speech.pieces import Piece
 from sayfile.speech.plan import SpeechPlan
+from sayfile.speech.word_times import PieceWord, piece_words
 from sayfile.text.normalisation import Normalisation
 from sayfile.voices.catalogue import Catalogue, sample_text
 
@@ -107,11 +109,15 @@ class PieceStep:
         unmeasured = levelled and not self.references.has(voice.id)
         return unmeasured or not _engine_ready(self.engine, voice)
 
-    def __call__(self) -> tuple[int, int, float]:
+    def __call__(self) -> tuple[int, int, float, list[PieceWord] | None]:
         piece, voice, rate = self.piece, self.piece.voice, self.finishing.rate
         started = time.perf_counter()
-        samples = self._spoken()
+        samples, said, timed = self._spoken()
         seconds = time.perf_counter() - started
+        words = None
+        if timed is not None:
+            lead_s = round(piece.pause_s * rate) / rate
+            words = piece_words(piece.text, said, timed, voice.sample_rate, lead_s)
         if samples.size:
             level = self.finishing.level
             gain = level.gain_for(voice.id, voice.sample_rate, self._reference)
@@ -121,20 +127,25 @@ class PieceStep:
         if lead:
             samples = np.concatenate([np.zeros(lead, dtype=np.int16), samples])
         self.in_order.offer(self.index, samples, self.final)
-        return samples.size, lead, seconds
+        return samples.size, lead, seconds, words
 
-    def _spoken(self) -> Samples:
+    def _spoken(self) -> tuple[Samples, str, list[WordSpan] | None]:
+        """The piece's samples, its words as said, and their times where the engine tells
+        (a pronunciation: its written words, the whole of its audio)."""
         piece = self.piece
         if piece.phonemes is not None:
             said = self.engine.speak_phonemes(
                 piece.voice, piece.phonemes, piece.alphabet, piece.speed
             )
             if said is not None:
-                return said
+                return said, piece.text, [(0, len(piece.text), 0, said.size)]
         if not piece.text:
-            return np.zeros(0, dtype=np.int16)
+            return np.zeros(0, dtype=np.int16), "", []
         words = self.normalisation.said(piece.text, piece.voice.language)
-        return self.engine.synthesize(piece.voice, words, piece.speed)
+        if isinstance(self.engine, WordTimed):
+            samples, timed = self.engine.synthesize_timed(piece.voice, words, piece.speed)
+            return samples, words, timed
+        return self.engine.synthesize(piece.voice, words, piece.speed), words, None
 
     def _reference(self) -> Samples:
         """What the voice's loudness is measured on: its own sample sentence."""

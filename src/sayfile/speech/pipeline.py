@@ -19,6 +19,7 @@ from sayfile.speech.piece_audio import PieceAudio
 from sayfile.speech.pieces import Piece, PieceCutter
 from sayfile.speech.plan import SpeechPlan
 from sayfile.speech.scheduler import Turn
+from sayfile.speech.word_times import PieceWord, SpokenWords
 from sayfile.voices.catalogue import Catalogue
 
 T = TypeVar("T")
@@ -30,8 +31,8 @@ Observer = Callable[[str, float, float], None]
 """Called after each sentence with the engine, its computing seconds and the audio seconds."""
 
 _NO_WORDS = (
-    "times of single words are not known: sayfile's engines do not report them; each piece "
-    "(a sentence, or a short run of them) is timed exactly, to the sample"
+    "times of single words are not known: only Kokoro's voices (but its Japanese ones) report "
+    "them; each piece (a sentence, or a short run of them) is timed exactly, to the sample"
 )
 
 
@@ -59,20 +60,23 @@ class Pipeline:
         heard: list[Timing] | None = None,
         marked: list[Timing] | None = None,
         abandon: Callable[[], None] | None = None,
+        words: SpokenWords | None = None,
     ) -> AsyncGenerator[T, None]:
         """Yield `consume(samples)` for each piece in order, all at `plan.voice`'s rate.
         `consume` (an encoder's step) runs on the thread that synthesized the piece due next,
         right after it, so that no step has to wait behind a later piece's synthesis for a
         thread; `last` (finishing the file) runs there too after the last piece, on what
         `consume` gave for it. Each piece's words and where they are heard in the audio (to
-        the sample) go to `heard`, and the moments of its marks to `marked`. If it ends
+        the sample) go to `heard`, its words to `words`, and the moments of its marks to
+        `marked`. If it ends
         before the last piece (an error, a cancellation), `abandon` runs on a thread once no
         thread is encoding any more: the event loop never waits for an encoder or an fsync."""
         finishing = self.audio.finishing(plan)
         rate = finishing.rate
         source = with_last_flag(enumerate(self._cutter.pieces(plan, quick_start)))
         in_order = InOrder(consume, last)
-        pending: deque[tuple[Piece, Future[tuple[int, int, float]]]] = deque()
+        pending: deque[tuple[Piece, Future[tuple[int, int, float, list[PieceWord] | None]]]]
+        pending = deque()
 
         def refill() -> None:
             for (index, piece), final in itertools.islice(source, self._ahead - len(pending)):
@@ -85,12 +89,13 @@ class Pipeline:
         done = 0
         cursor = 0
         whole = False
+        sentence = 0
         try:
             refill()
             index = 0
             while pending:
                 piece, future = pending[0]
-                size, lead, seconds = await asyncio.wrap_future(future)
+                size, lead, seconds, said = await asyncio.wrap_future(future)
                 pending.popleft()
                 refill()
                 if self._observer is not None:
@@ -99,6 +104,9 @@ class Pipeline:
                 if heard is not None and piece.text:
                     end = (cursor + size) / rate
                     heard.append(Timing(begins, end, piece.text, piece.voice.id))
+                if words is not None and piece.text:
+                    words.add(piece.text, sentence, cursor / rate, said)
+                    sentence += 1
                 if marked is not None:
                     marked.extend(Timing(begins, begins, name) for name in piece.marks)
                 cursor += size
@@ -118,7 +126,14 @@ class Pipeline:
                 await asyncio.shield(asyncio.to_thread(in_order.after_consumers, abandon))
 
 
-def timings_of(heard: list[Timing], duration: float, marked: list[Timing] | None = None) -> Timings:
-    """The timings of a finished file: its pieces, its marks, and a note where words are not
-    known."""
+def timings_of(
+    heard: list[Timing],
+    duration: float,
+    marked: list[Timing] | None = None,
+    words: SpokenWords | None = None,
+) -> Timings:
+    """The timings of a finished file: its pieces, its marks, and its words, or a note where
+    they are not known."""
+    if words is not None and words.known:
+        return Timings(tuple(heard), tuple(words.words), duration, None, tuple(marked or ()))
     return Timings(tuple(heard), None, duration, _NO_WORDS, tuple(marked or ()))

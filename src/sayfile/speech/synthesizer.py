@@ -16,6 +16,7 @@ from sayfile.speech.pieces import PieceCutter
 from sayfile.speech.pipeline import Observer, Pipeline, Progress, timings_of
 from sayfile.speech.plan import Planner, SpeechPlan
 from sayfile.speech.scheduler import Lane, SentenceExecutor, Turn
+from sayfile.speech.word_times import SpokenWords
 from sayfile.text.language_detection import SentenceLanguages
 from sayfile.text.lexicon import Lexicon
 from sayfile.voices.catalogue import Catalogue
@@ -102,13 +103,16 @@ class Synthesizer:
         progress: Progress | None = None,
         quick_start: bool = True,
         heard: list[Timing] | None = None,
+        words: SpokenWords | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """Yield the encoded file piece by piece as pieces are synthesized; together they are
-        one valid file in a streamable layout. Each piece's timing goes to `heard` before its
-        bytes are yielded."""
+        one valid file in a streamable layout. Each piece's timing goes to `heard`, and its
+        words to `words`, before its bytes are yielded."""
         output = StreamOutput(plan.format, plan.voice.sample_rate)
         async with contextlib.aclosing(
-            self.pipeline.run(plan, turn, output.add, progress, quick_start, output.last, heard)
+            self.pipeline.run(
+                plan, turn, output.add, progress, quick_start, output.last, heard, words=words
+            )
         ) as pieces:
             async for data in pieces:
                 if data:
@@ -135,6 +139,7 @@ class Synthesizer:
     ) -> Timings:
         heard: list[Timing] = []
         marked: list[Timing] = []
+        words = SpokenWords(plan.words)
         async with contextlib.aclosing(
             self.pipeline.run(
                 plan,
@@ -146,11 +151,12 @@ class Synthesizer:
                 heard,
                 marked,
                 output.abandon,
+                words,
             )
         ) as pieces:
             async for _ in pieces:
                 pass
-        return timings_of(heard, output.duration, marked)
+        return timings_of(heard, output.duration, marked, words)
 
     async def warm_up(self, plan: SpeechPlan) -> None:
         """Load `plan`'s voice by speaking its text once, so the first request pays nothing."""

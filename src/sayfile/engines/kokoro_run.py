@@ -1,0 +1,146 @@
+"""Running Kokoro's timed model on a phoneme string: cut into batches the model takes, each
+run with its pads, trimmed of the silence at its ends and followed by the pause its last mark
+asks for; gives the audio and where each phoneme is heard in it, to the sample.
+
+sayfile's own runner, in place of kokoro-onnx's `create`, because that one discards the
+durations; it makes the same audio for the same phonemes (same batches up to 510 phonemes, same
+trimming, same pauses between batches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sayfile.engines.kokoro_timed_model import SAMPLES_PER_UNIT
+
+# The model's context, in phonemes (pads not counted).
+MAX_PHONEMES = 510
+SAMPLE_RATE = 24_000
+# Seconds of silence after a batch that ends a sentence or a clause (kokoro-onnx's defaults).
+_PAUSES = {**dict.fromkeys(".!?…", 0.25), **dict.fromkeys(",;:", 0.1)}
+# Trimming: frames of this many samples, every _HOP, silent this far below the loudest.
+_FRAME = 2048
+_HOP = 512
+_TOP_DB = 60.0
+# Where a batch may end, best first: after a sentence mark, after a clause mark, at a space.
+_CUTS = (".!?…", ",;:", "")
+
+
+@dataclass(frozen=True, slots=True)
+class TimedAudio:
+    """`audio` (float, mono, 24 kHz) and, for each character of the phonemes it says, the
+    samples `[spans[i, 0], spans[i, 1])` where it is heard (empty for a space or a symbol
+    the model does not know)."""
+
+    audio: NDArray[np.float32]
+    spans: NDArray[np.int64]
+
+
+class KokoroRun:
+    """Runs `session` (the timed model) with `vocab` (phoneme to token id)."""
+
+    def __init__(self, session: Any, vocab: Mapping[str, int]) -> None:
+        self._session = session
+        self._vocab = vocab
+
+    def __call__(self, phonemes: str, styles: NDArray[np.float32], speed: float) -> TimedAudio:
+        """`phonemes` (white space already single spaces) said with the voice's style table
+        `styles` at `speed` (0.5-2.0). Raises ValueError when no phoneme is known."""
+        parts: list[NDArray[np.float32]] = []
+        spans = np.zeros((len(phonemes), 2), dtype=np.int64)
+        offset = 0
+        batches = list(_batches(phonemes))
+        for number, (begin, end) in enumerate(batches):
+            batch = phonemes[begin:end]
+            kept = [i for i, symbol in enumerate(batch) if symbol in self._vocab]
+            if not kept:
+                continue
+            audio, edges = self._run([self._vocab[batch[i]] for i in kept], styles, speed)
+            audio, head = _trimmed(audio)
+            edges = np.clip(edges - head, 0, len(audio)) + offset
+            position = offset
+            for token, i in enumerate(kept):
+                # Symbols the model drops sit, empty, where the next known one starts.
+                spans[begin + (kept[token - 1] + 1 if token else 0) : begin + i] = position
+                spans[begin + i] = edges[token], edges[token + 1]
+                position = int(edges[token + 1])
+            spans[begin + kept[-1] + 1 : end] = position
+            if number < len(batches) - 1:
+                pause = _PAUSES.get(batch.rstrip()[-1:], 0.0)
+                audio = np.concatenate([audio, np.zeros(int(pause * SAMPLE_RATE), np.float32)])
+            parts.append(audio)
+            offset += len(audio)
+        if not parts:
+            raise ValueError(f"no phoneme of {phonemes!r} is in Kokoro's vocabulary")
+        return TimedAudio(np.concatenate(parts), spans)
+
+    def _run(
+        self, tokens: list[int], styles: NDArray[np.float32], speed: float
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        """One batch's audio and the sample where each token starts (and the last ends)."""
+        style = styles[min(len(tokens), len(styles)) - 1]
+        audio, durations = self._session.run(
+            None,
+            {
+                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+                "style": np.asarray(style, dtype=np.float32),
+                "speed": np.array([speed], dtype=np.float32),
+            },
+        )
+        audio = np.asarray(audio, dtype=np.float32).ravel()
+        units = np.concatenate([[0], np.cumsum(np.asarray(durations).ravel())])
+        # Without the pads at both ends: token i is heard from edges[i] to edges[i + 1].
+        edges = units[1:-1] * SAMPLES_PER_UNIT
+        if units[-1] * SAMPLES_PER_UNIT != len(audio):  # a model that rounds otherwise
+            edges = np.round(units[1:-1] * (len(audio) / units[-1]))
+        return audio, edges.astype(np.int64)
+
+
+def _batches(phonemes: str) -> list[tuple[int, int]]:
+    """(begin, end) of each batch of at most MAX_PHONEMES characters; the space a batch is
+    cut at belongs to no batch."""
+    found = []
+    begin = 0
+    while len(phonemes) - begin > MAX_PHONEMES:
+        window = phonemes[begin : begin + MAX_PHONEMES + 1]
+        cut = next(
+            (at for marks in _CUTS for at in [_last_space_after(window, marks)] if at > 0),
+            MAX_PHONEMES,
+        )
+        found.append((begin, begin + cut))
+        begin += cut + (1 if phonemes[begin + cut : begin + cut + 1] == " " else 0)
+    found.append((begin, len(phonemes)))
+    return found
+
+
+def _last_space_after(window: str, marks: str) -> int:
+    """The last space of `window` that follows one of `marks` (any space if `marks` is
+    empty); -1 if none."""
+    for at in range(len(window) - 1, 0, -1):
+        if window[at] == " " and (not marks or window[at - 1] in marks):
+            return at
+    return -1
+
+
+def _trimmed(audio: NDArray[np.float32]) -> tuple[NDArray[np.float32], int]:
+    """`audio` without the silence at its ends, and how many samples went from its start.
+
+    Silence as kokoro-onnx trims it (librosa's rule): frames of 2048 samples every 512,
+    centred (zeros beyond the ends), whose mean power is more than 60 dB below the loudest
+    frame's; the audio is kept from the first loud frame's start to the last one's end."""
+    padded = np.pad(audio.astype(np.float64), _FRAME // 2)
+    energy = np.concatenate([[0.0], np.cumsum(padded * padded)])
+    starts = np.arange(0, len(padded) - _FRAME + 1, _HOP)
+    power = (energy[starts + _FRAME] - energy[starts]) / _FRAME
+    floor = np.maximum(power, 1e-10)
+    loud = np.flatnonzero(10 * np.log10(floor / max(float(floor.max()), 1e-10)) > -_TOP_DB)
+    if not loud.size:
+        return audio[:0], 0
+    head = int(loud[0]) * _HOP
+    tail = min(len(audio), (int(loud[-1]) + 1) * _HOP)
+    return audio[head:tail], head
