@@ -5,7 +5,11 @@ the clock starts, set-ups side by side in one run:
 - SAYFILE_PARALLEL_SENTENCES=1: one sentence at a time, as before sentences ran in parallel;
 - SAYFILE_PARALLEL_SENTENCES=2: the same job, two sentences at once on the process's executor;
 - 2 processes at once, each writing its half of the text with 1: the ceiling on 2 cores,
-  with nothing shared between the halves.
+  with nothing shared between the halves;
+- the floor: the same engine calls (the pieces sayfile cuts) and the same encoder into a
+  file, called directly on one thread, with nothing of sayfile's between them (no executor,
+  pipeline, loudness levelling or timings). "1 process, parallel 1" against it is what
+  sayfile's own work costs.
 
 Peak memory is each process's VmHWM.
 
@@ -22,6 +26,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness import Pipeline
+    from sayfile.speech.plan import SpeechPlan
 
 VOICE = "piper:en_US-joe-medium"
 PARAGRAPH = (
@@ -38,12 +47,14 @@ class Setup:
     name: str
     parallel: int
     split: bool
+    floor: bool = False
 
 
 SETUPS = (
     Setup("1 process, parallel 1", 1, split=False),
     Setup("1 process, parallel 2", 2, split=False),
     Setup("2 processes, half each", 1, split=True),
+    Setup("floor: engine + encoder", 1, split=False, floor=True),
 )
 
 
@@ -73,9 +84,9 @@ def peak_mb() -> float:
     return 0.0
 
 
-def write(text: str, parallel: int, fmt: str, out: str, start_at: float) -> Part:
+def write(text: str, parallel: int, fmt: str, out: str, start_at: float, floor: bool) -> Part:
     """Runs in a child: load the voice (and start the executor's threads), wait for the common
-    start, write `text` to `out`."""
+    start, write `text` to `out` (with `floor`, by the engine and the encoder alone)."""
     from harness import Pipeline
     from sayfile.settings import Settings
 
@@ -84,10 +95,31 @@ def write(text: str, parallel: int, fmt: str, out: str, start_at: float) -> Part
     service.samples(service.plan("Ready. Steady.", voice=VOICE))
     time.sleep(max(0.0, start_at - time.time()))
     start, cpu = time.perf_counter(), time.process_time()
-    result = service.write(plan, Path(out))
+    if floor:
+        audio_s, size = engine_and_encoder(service, plan, Path(out))
+    else:
+        result = service.write(plan, Path(out))
+        audio_s, size = result.duration_s, result.bytes
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
     service.close()
-    return Part(seconds, cpu_seconds, result.duration_s, result.bytes, peak_mb())
+    return Part(seconds, cpu_seconds, audio_s, size, peak_mb())
+
+
+def engine_and_encoder(service: Pipeline, plan: SpeechPlan, out: Path) -> tuple[float, int]:
+    """The floor: each piece sayfile would ask the engine for, spoken and encoded in turn on
+    this thread; the seconds of audio and the file's bytes."""
+    from sayfile.audio.formats import open_encoder
+
+    synthesizer = service.synthesizer
+    voice = plan.voice
+    engine = synthesizer.catalogue.engine(voice)
+    with out.open("wb") as sink:
+        encoder = open_encoder(plan.format, voice.sample_rate, sink)
+        for words in synthesizer.piece_words(plan):
+            encoder.write(engine.synthesize(voice, words, plan.speed))
+        encoder.close()
+        audio_s = float(encoder.duration)
+    return audio_s, out.stat().st_size
 
 
 def run(setup: Setup, text: str, fmt: str, folder: Path) -> tuple[float, list[Part]]:
@@ -98,7 +130,15 @@ def run(setup: Setup, text: str, fmt: str, folder: Path) -> tuple[float, list[Pa
         # Started together a little later, once every process has loaded the model.
         start_at = time.time() + 10
         futures = [
-            pool.submit(write, part, setup.parallel, fmt, str(folder / f"part{i}.{fmt}"), start_at)
+            pool.submit(
+                write,
+                part,
+                setup.parallel,
+                fmt,
+                str(folder / f"part{i}.{fmt}"),
+                start_at,
+                setup.floor,
+            )
             for i, part in enumerate(parts)
         ]
         done = [future.result() for future in futures]
@@ -141,6 +181,8 @@ def main() -> None:
             f"{setup.name:24} {wall:8.1f} {base / wall:8.2f} {audio / wall:11.1f} {cores:6.2f} "
             f"{peaks:>24}  {each}"
         )
+    floor = statistics.median(wall for wall, _ in results[SETUPS[-1].name])
+    print(f"1 process, parallel 1 against the floor: {base / floor:.2f}x its time")
 
 
 if __name__ == "__main__":
