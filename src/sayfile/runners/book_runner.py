@@ -45,7 +45,6 @@ class BookRunner:
         self.lifecycle = lifecycle
         self.files = files
         self.leases = leases
-        self.terms = leases.terms
         self.maker = maker
         self.joiner = joiner
         self._worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -130,7 +129,7 @@ class BookRunner:
         if failure is None:
             return f"!the job store is away ({exc}); the sweeper gives the book new turns"
         remove = functools.partial(remove_book_files, self.files, job_id)
-        await fail_then_remove(self.lifecycle, job_id, failure, remove, self.terms.wait)
+        await fail_then_remove(self.lifecycle, job_id, failure, remove, self.leases.terms.wait)
         return f"!the book failed: {failure.reason.value}"
 
 
