@@ -14,6 +14,11 @@ the clock starts, set-ups side by side in one run:
 Peak memory is each process's VmHWM.
 
     .venv/bin/python bench/longjob.py [--chars 200000] [--format opus] [--runs 1]
+
+With `--against-floor ROUNDS`, instead: one process, parallel 1, writing the text through
+sayfile and then through the floor, in turn, ROUNDS times; CPU seconds of each. Taking turns
+in one process, the two meet the same load, so the ratio holds on a busy machine where the
+set-ups' wall times do not.
 """
 
 from __future__ import annotations
@@ -122,6 +127,33 @@ def engine_and_encoder(service: Pipeline, plan: SpeechPlan, out: Path) -> tuple[
     return audio_s, out.stat().st_size
 
 
+def against_floor(text: str, fmt: str, rounds: int) -> None:
+    """Print the CPU seconds of sayfile's write and of the floor, taking turns."""
+    from harness import Pipeline
+    from sayfile.settings import Settings
+
+    service = Pipeline(Settings(parallel_sentences=1))
+    plan = service.plan(text, voice=VOICE, format=fmt)
+    service.samples(service.plan("Ready. Steady.", voice=VOICE))
+    ours: list[float] = []
+    floor: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(rounds):
+            cpu = time.process_time()
+            result = service.write(plan, Path(tmp) / f"sayfile.{fmt}")
+            ours.append(time.process_time() - cpu)
+            cpu = time.process_time()
+            engine_and_encoder(service, plan, Path(tmp) / f"floor.{fmt}")
+            floor.append(time.process_time() - cpu)
+            print(f"round {n + 1}: sayfile {ours[-1]:.2f} CPU-s, floor {floor[-1]:.2f} CPU-s")
+    service.close()
+    mine, least = statistics.median(ours), statistics.median(floor)
+    print(
+        f"{len(text):,} characters, {result.duration_s:,.0f} s of audio, {fmt}: sayfile "
+        f"{mine:.2f} CPU-s, the floor {least:.2f} (median of {rounds}): {mine / least:.3f}x"
+    )
+
+
 def run(setup: Setup, text: str, fmt: str, folder: Path) -> tuple[float, list[Part]]:
     """Wall time from the common start until the last part is written, and each part."""
     parts = halves(text) if setup.split else [text]
@@ -150,14 +182,22 @@ def main() -> None:
     parser.add_argument("--chars", type=int, default=200_000)
     parser.add_argument("--format", default="opus")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--against-floor", type=int, metavar="ROUNDS")
     args = parser.parse_args()
     text = book(args.chars)
+    if args.against_floor:
+        against_floor(text, args.format, args.against_floor)
+        return
     results: dict[str, list[tuple[float, list[Part]]]] = {s.name: [] for s in SETUPS}
     with tempfile.TemporaryDirectory() as tmp:
         # Each run goes through every set-up, so a busy spell on the machine hits them alike.
-        for _ in range(args.runs):
+        for n in range(args.runs):
             for setup in SETUPS:
-                results[setup.name].append(run(setup, text, args.format, Path(tmp)))
+                wall, parts = run(setup, text, args.format, Path(tmp))
+                results[setup.name].append((wall, parts))
+                # As it comes, so that a run cut short still says what it measured.
+                cpu = sum(part.cpu_seconds for part in parts)
+                print(f"run {n + 1}: {setup.name}: {wall:.1f} s, {cpu:.1f} CPU-s", flush=True)
     base = statistics.median(wall for wall, _ in results[SETUPS[0].name])
     audio = sum(part.audio_s for part in results[SETUPS[0].name][0][1])
     print(
