@@ -177,11 +177,33 @@ def test_a_name_of_its_own_reads_as_begun_and_is_unfinished(tmp_path: Path) -> N
     first, second = own_unfinished_name(target), own_unfinished_name(target)
     assert first != second
     assert first.name.startswith("part-0007.") and is_unfinished(first.name)
-    assert unfinished_name(first) == first  # not ….mp3.unfinished.unfinished
+    assert unfinished_name(first, in_place=True) == first  # not ….mp3.unfinished.unfinished
     first.write_bytes(b"audio")
     put_in_place([(first, target)])
     assert names(tmp_path) == [target.name]
     assert target.read_bytes() == b"audio"
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_a_final_name_is_written_beside_itself_either_way(tmp_path: Path, in_place: bool) -> None:
+    target = tmp_path / "0123.mp3"
+    assert unfinished_name(target, in_place=in_place) == tmp_path / f"0123.mp3{UNFINISHED}"
+
+
+def test_a_staged_name_is_streamed_into_in_place_and_rewritten_beside_itself(
+    tmp_path: Path,
+) -> None:
+    """The synthesizer streams a part into its staged name (`in_place`); a rewrite of a staged
+    file (chapter marks added to a staged book) writes beside it, since it reads the staged
+    file meanwhile: both names stay unfinished, and they differ."""
+    staged = own_unfinished_name(tmp_path / "book.m4b")
+    streamed, rewritten = (
+        unfinished_name(staged, in_place=True),
+        unfinished_name(staged, in_place=False),
+    )
+    assert streamed == staged
+    assert rewritten != staged and rewritten.parent == staged.parent
+    assert is_unfinished(rewritten.name) and rewritten.name.startswith(staged.name)
 
 
 def test_a_staged_file_rewritten_from_itself_keeps_what_it_read(tmp_path: Path) -> None:

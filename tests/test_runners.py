@@ -25,6 +25,7 @@ import pytest
 
 from conftest import TONES
 from sayfile.audio.formats import Samples
+from sayfile.audio.remuxing import RemuxExecutor
 from sayfile.books.parts import BookFolder, BookManifest, split_book
 from sayfile.books.reading import Chapter
 from sayfile.engines.tone import ToneEngine
@@ -47,6 +48,7 @@ from sayfile.store.memory import MemoryJobStore
 from sayfile.store.records import FailureReason, Job, JobStatus, new_job_id
 from sayfile.text.lexicon import Lexicon
 from sayfile.voices.catalogue import Catalogue
+from sayfile.wiring import Records, build_book_runner
 from sayfile.worker import worker_broker
 
 NOW = 1_000_000.0
@@ -266,15 +268,9 @@ class Rig:
             self.files,
             terms,
         )
-        self.books = BookRunner(
-            self.synthesizer,
-            self.settings,
-            self.store,
-            self.lifecycle,
-            self.events,
-            self.files,
-            terms,
-        )
+        self.remux = RemuxExecutor()
+        records = Records(self.store, self.events, self.lifecycle, self.files)
+        self.books = build_book_runner(self.settings, self.synthesizer, records, self.remux, terms)
         self.queue = Turns(self.runner, self.books)
         self.sweeper = Sweeper(
             self.settings,
@@ -287,6 +283,7 @@ class Rig:
 
     def close(self) -> None:
         self.synthesizer.executor.close()
+        self.remux.close()
 
     def plan(self, text: str = TEXT) -> SpeechPlan:
         request = SpeechRequest(text, voice="tone:beep", format="wav")

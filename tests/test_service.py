@@ -210,6 +210,67 @@ def test_a_stream_whose_client_stops_reading_is_stopped() -> None:
     assert asyncio.run(run()) < 2
 
 
+def test_a_client_that_hangs_up_mid_stream_stops_its_synthesis(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """POST /speech?stream=true at the ASGI boundary, the client gone once the first audio
+    has come: the response ends there, the engine is not asked for the rest of the text,
+    and the stream's place is given back (the client may stream again at once)."""
+    client = make_client(**TONES, parallel_sentences=1, max_active_per_client=1)
+    app: Any = client.app
+    body = json.dumps({"text": BOOK, "voice": "tone:slow", "format": "mp3"}).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/speech",
+        "raw_path": b"/speech",
+        "query_string": b"stream=true",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[Message] = []
+
+    async def hang_up_after_the_first_audio() -> None:
+        audio = asyncio.Event()
+        requested = False
+
+        async def receive() -> Message:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await audio.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+            if message.get("body"):
+                audio.set()
+
+        await app(scope, receive, send)
+
+    assert client.portal is not None
+    client.portal.call(hang_up_after_the_first_audio)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
+    assert not any(m["type"] == "http.response.body" and not m["more_body"] for m in sent)
+    metrics = client.get("/metrics").text
+    pieces = next(
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith('sayfile_synthesis_seconds_count{engine="tone"}')
+    )
+    assert pieces < 20  # of the text's 200 sentences: the first, and the few made ahead
+    again = {"text": "Again.", "voice": "tone:slow", "format": "mp3"}
+    answer = client.post("/speech?stream=true", json=again)
+    assert answer.status_code == 200
+    assert decode_in_process(answer.content, "mp3").duration_s > 0.1
+
+
 @pytest.mark.slow
 def test_a_client_that_hangs_up_on_a_direct_download_leaves_nothing(
     server_factory: Callable[..., Server],

@@ -398,3 +398,21 @@ def test_a_requests_lexicon_is_built_once_for_the_same_entries(synthesizer: Synt
     assert [span.text for span in first] == ["I like text to speech."]
     assert synthesizer.planner._lexicon_with(entries) is synthesizer.planner._lexicon_with(again)
     assert synthesizer.planner._lexicon_with(()) is synthesizer.lexicon
+
+
+async def test_the_catalogue_given_to_the_wiring_is_the_one_that_speaks(tmp_path: Path) -> None:
+    """The planner, the pipeline and the synthesizer share one catalogue, which nobody can
+    swap afterwards (a swapped one was seen by the planner but not by the pipeline)."""
+    engine = CountingEngine()
+    settings = Settings(engines=["tone"], default_voice="tone:beep", data_dir=tmp_path)
+    synthesizer = build_synthesizer(settings, catalogue=Catalogue([engine], "tone:beep"))
+    try:
+        samples = await collect_samples(synthesizer, TEXT)
+        assert engine.calls == 4  # the text's four sentences, through the given engine
+        assert sum(len(chunk) for chunk in samples) == pytest.approx(TEXT_S * RATE, abs=8)
+        with pytest.raises(AttributeError):
+            synthesizer.catalogue = Catalogue([ToneEngine()], "tone:beep")  # type: ignore[misc]
+        assert synthesizer.catalogue is synthesizer.planner.catalogue
+    finally:
+        synthesizer.executor.close()
+        synthesizer.catalogue.close()

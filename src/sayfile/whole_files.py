@@ -24,13 +24,15 @@ def is_unfinished(name: str) -> bool:
     return name.endswith(UNFINISHED_SUFFIXES)
 
 
-def unfinished_name(target: Path) -> Path:
-    """The temporary name `target` is written at by one writer alone (`target` + UNFINISHED);
-    a `target` that is itself an unfinished name (a book's part, staged under a name of its
-    own) is written where it is, not at `….unfinished.unfinished`."""
-    return (
-        target if target.name.endswith(UNFINISHED) else target.with_name(target.name + UNFINISHED)
-    )
+def unfinished_name(target: Path, *, in_place: bool) -> Path:
+    """The temporary name `target` is written at by one writer alone (`target` + UNFINISHED).
+    A `target` that is itself an unfinished name (a book's part, staged under a name of its
+    own) is written where it is when `in_place` (the synthesizer streaming into the staged
+    name), and at `….unfinished.unfinished` when not (a staged file rewritten from itself must
+    not write over what it reads)."""
+    if in_place and target.name.endswith(UNFINISHED):
+        return target
+    return target.with_name(target.name + UNFINISHED)
 
 
 def own_unfinished_name(target: Path) -> Path:
@@ -47,7 +49,7 @@ def written_whole(target: Path) -> Iterator[Path]:
     the block ends, removed if it raises, so `target` appears whole or not at all. The path is
     never `target` itself, even where `target` is an unfinished name already (a staged book
     rewritten with its chapter marks reads `target` while it writes the new file)."""
-    unfinished = target.with_name(target.name + UNFINISHED)
+    unfinished = unfinished_name(target, in_place=False)
     try:
         yield unfinished
         with unfinished.open("rb+") as file:

@@ -20,9 +20,12 @@ from sayfile.jobs.events import JobEvents, LocalJobEvents, RedisJobEvents
 from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.jobs.quota import StorageQuota
 from sayfile.queue import JobQueue
+from sayfile.runners.book_joining import BookJoiner
+from sayfile.runners.book_leases import BookLeases
 from sayfile.runners.book_runner import BookRunner
 from sayfile.runners.job_runner import JobRunner
 from sayfile.runners.lease import LeaseTerms
+from sayfile.runners.part_maker import PartMaker
 from sayfile.services.catalogue_queries import CatalogueQueries
 from sayfile.services.downloads import Downloads
 from sayfile.services.job_requests import JobRequests
@@ -84,6 +87,23 @@ class Records:
         return cls(store, events, lifecycle, AudioFiles(settings.data_dir))
 
 
+def build_book_runner(
+    settings: Settings,
+    synthesizer: Synthesizer,
+    records: Records,
+    remux: RemuxExecutor,
+    terms: LeaseTerms | None = None,
+) -> BookRunner:
+    """A process's book runner, with the part maker and the joiner it hands the work to, all
+    three under the same leases (`terms` from the settings unless given)."""
+    leases = BookLeases(
+        records.store, records.lifecycle, records.events, terms or LeaseTerms.of(settings)
+    )
+    maker = PartMaker(synthesizer, settings, records.lifecycle)
+    joiner = BookJoiner(remux, records.store, records.lifecycle, records.files, leases, settings)
+    return BookRunner(records.store, records.lifecycle, records.files, leases, maker, joiner)
+
+
 @dataclass
 class Parts:
     """Everything below the services, for one process."""
@@ -99,23 +119,17 @@ class Parts:
     def build(cls, settings: Settings, observer: Observer | None = None) -> Parts:
         synthesizer = build_synthesizer(settings, observer)
         records = Records.build(settings)
-        store, events, lifecycle, files = (
-            records.store,
-            records.events,
-            records.lifecycle,
-            records.files,
-        )
         remux = RemuxExecutor()
         runner = JobRunner(
             synthesizer,
             synthesizer.executor,
-            lifecycle,
-            events,
-            files,
+            records.lifecycle,
+            records.events,
+            records.files,
             LeaseTerms.of(settings),
             remux,
         )
-        books = BookRunner(synthesizer, settings, store, lifecycle, events, files, remux=remux)
+        books = build_book_runner(settings, synthesizer, records, remux)
         return cls(settings, synthesizer, records, runner, books, remux)
 
     async def start(self) -> None:

@@ -135,7 +135,7 @@ class JobFileResponse(Response):
         if spec >= (2, 4):  # the server's send raises once the client has gone
             await body
         else:
-            await _until_disconnected(receive, body)
+            await _until_disconnected(receive, body, sending_fails=True)
 
     def _unchanged(self, request_headers: Headers) -> bool:
         """Whether If-Range, if sent, names this file (else the whole file goes out)."""
@@ -176,18 +176,25 @@ class JobFileResponse(Response):
             await send({"type": "http.response.body", "body": multipart.tail, "more_body": False})
 
 
-async def _until_disconnected(receive: Receive, work: Coroutine[Any, Any, None]) -> None:
-    """Await `work`, cancelling it when the client hangs up first."""
-    sending = asyncio.ensure_future(work)
-    watching = asyncio.ensure_future(_disconnected(receive))
+async def _until_disconnected(
+    receive: Receive, sending: Coroutine[Any, Any, None], sending_fails: bool
+) -> None:
+    """Await `sending`, cancelling it when the client hangs up first. Where `sending_fails`,
+    its failure is raised here (a download that breaks off is an error); otherwise it ends
+    the response quietly (a stream ends however its sending ended: the client stopped
+    reading, or the synthesis failed after the status went out)."""
+    tasks = asyncio.ensure_future(sending), asyncio.ensure_future(_disconnected(receive))
     try:
-        await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (sending, watching):
+        for task in tasks:
             task.cancel()
-        results = await asyncio.gather(sending, watching, return_exceptions=True)
-    failure = results[0]
-    if isinstance(failure, BaseException) and not isinstance(failure, asyncio.CancelledError):
+        failure = (await asyncio.gather(*tasks, return_exceptions=True))[0]
+    if (
+        sending_fails
+        and isinstance(failure, BaseException)
+        and not isinstance(failure, asyncio.CancelledError)
+    ):
         raise failure
 
 
@@ -255,12 +262,7 @@ class SpeechStreamResponse(Response):
                 )
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-        sending = asyncio.ensure_future(stream())
-        watching = asyncio.ensure_future(_disconnected(receive))
         try:
-            await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
+            await _until_disconnected(receive, stream(), sending_fails=False)
         finally:
-            for task in (sending, watching):
-                task.cancel()
-            await asyncio.gather(sending, watching, return_exceptions=True)
             await self._close()

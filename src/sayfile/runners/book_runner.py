@@ -12,17 +12,13 @@ import logging
 import os
 import socket
 
-from sayfile.audio.remuxing import RemuxExecutor
 from sayfile.books.parts import BookFolder, BookManifest
-from sayfile.jobs.events import JobEvents
 from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.runners.book_joining import GONE, BookJoiner, remove_book_files
 from sayfile.runners.book_leases import BookLeases, part_lock
 from sayfile.runners.failures import Failure, classify, fail_then_remove, recorded_status
-from sayfile.runners.lease import Lease, LeaseLost, LeaseTerms, Why
+from sayfile.runners.lease import Lease, LeaseLost, Why
 from sayfile.runners.part_maker import PartMaker
-from sayfile.settings import Settings
-from sayfile.speech.synthesizer import Synthesizer
 from sayfile.store import JobStore
 from sayfile.store.files import AudioFiles
 from sayfile.store.records import FailureReason, JobStatus
@@ -35,24 +31,22 @@ class BookRunner:
 
     def __init__(
         self,
-        synthesizer: Synthesizer,
-        settings: Settings,
         store: JobStore,
         lifecycle: JobLifecycle,
-        events: JobEvents,
         files: AudioFiles,
-        terms: LeaseTerms | None = None,
-        remux: RemuxExecutor | None = None,
+        leases: BookLeases,
+        maker: PartMaker,
+        joiner: BookJoiner,
     ) -> None:
+        """`leases` hold each part's lock (their terms also bound how long a failure is
+        retried); `maker` makes a part and `joiner` joins chapters and the book, under the
+        same leases (`wiring.build_book_runner` builds them together)."""
         self.store = store
         self.lifecycle = lifecycle
         self.files = files
-        self.terms = terms or LeaseTerms.of(settings)
-        self.leases = BookLeases(store, lifecycle, events, self.terms)
-        self.maker = PartMaker(synthesizer, settings, lifecycle)
-        self.joiner = BookJoiner(
-            remux or RemuxExecutor(), store, lifecycle, files, self.leases, settings
-        )
+        self.leases = leases
+        self.maker = maker
+        self.joiner = joiner
         self._worker = f"{socket.gethostname()}:{os.getpid()}"
 
     async def turn(self, job_id: str) -> bool:
@@ -135,7 +129,7 @@ class BookRunner:
         if failure is None:
             return f"!the job store is away ({exc}); the sweeper gives the book new turns"
         remove = functools.partial(remove_book_files, self.files, job_id)
-        await fail_then_remove(self.lifecycle, job_id, failure, remove, self.terms.wait)
+        await fail_then_remove(self.lifecycle, job_id, failure, remove, self.leases.terms.wait)
         return f"!the book failed: {failure.reason.value}"
 
 

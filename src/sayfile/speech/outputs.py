@@ -94,7 +94,8 @@ class FileOutput(Output):
     def __init__(self, fmt: AudioFormat, rate: int, path: Path) -> None:
         super().__init__(fmt, rate)
         self._path = path
-        self._unfinished = unfinished_name(path)
+        # A part staged under a name of its own is written there, not beside it.
+        self._unfinished = unfinished_name(path, in_place=True)
         self._file: BinaryIO | None = None
         self.size = 0
         """Bytes of the finished file (set by `finish`, on the executor's thread)."""

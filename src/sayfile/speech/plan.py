@@ -102,12 +102,17 @@ class Planner:
     of each sentence nobody labelled."""
 
     def __init__(self, catalogue: Catalogue, lexicon: Lexicon | None = None) -> None:
-        self.catalogue = catalogue
+        self._catalogue = catalogue
         self.lexicon = lexicon or Lexicon()
         self.languages = SentenceLanguages(catalogue)
         """The language of each sentence nobody labelled (its identifier built on first use)."""
         self._lexicons: LruMap[str, Lexicon] = LruMap(_KEPT_LEXICONS)
         self._lexicons_lock = threading.Lock()
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The voices requests are resolved against (given once: nothing assigns another)."""
+        return self._catalogue
 
     def plan_of(self, text: str, voice_id: str, fmt: str, speed: float) -> SpeechPlan:
         """A plan of plain `text` said as it is (warming up, tests). Raises UnknownVoice when

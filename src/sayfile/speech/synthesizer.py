@@ -56,12 +56,18 @@ class Synthesizer:
         observer: Observer | None = None,
         lexicon: Lexicon | None = None,
     ) -> None:
-        self.catalogue = catalogue
         self.executor = executor
         self.planner = Planner(catalogue, lexicon)
         self._cutter = PieceCutter(self.planner, max_sentence_chars)
         ahead = executor.threads * _AHEAD_PER_THREAD
         self.pipeline = Pipeline(self._cutter, catalogue, ahead, observer)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The engines and their voices (the planner's; fixed for the synthesizer's life, since
+        the pipeline holds it too: a test wanting other engines passes a catalogue to
+        `wiring.build_synthesizer`)."""
+        return self.planner.catalogue
 
     @property
     def lexicon(self) -> Lexicon:

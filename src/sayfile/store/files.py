@@ -54,7 +54,7 @@ class AudioFiles:
     def write_timings(self, job_id: str, timings: dict[str, object]) -> None:
         """Write a job's timings atomically (a reader sees them whole or not at all)."""
         path = self.timings_path(job_id)
-        unfinished = unfinished_name(path)
+        unfinished = unfinished_name(path, in_place=False)
         try:
             unfinished.write_text(json.dumps(timings, ensure_ascii=False), encoding="utf-8")
             unfinished.replace(path)
