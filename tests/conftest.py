@@ -414,6 +414,20 @@ class Server:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
 
+    def ready(self) -> Server:
+        """This server, once it answers /healthz (60 s at most, or it is killed)."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "server exited during start-up"
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        os.killpg(self.process.pid, signal.SIGKILL)
+        raise AssertionError("server did not start within 60 s")
+
     def crash(self) -> None:
         """Every process of the server ends at once (kill -9), as in a power cut."""
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -437,7 +451,9 @@ def job_under_way(
     return job
 
 
-def start_server(data_dir: Path, **env: str) -> Server:
+def launch_server(data_dir: Path, **env: str) -> Server:
+    """`sayfile serve` started, not waited for: `ready()` waits (start several side by side,
+    then wait for each)."""
     port = free_port()
     environment = {
         **os.environ,
@@ -449,27 +465,22 @@ def start_server(data_dir: Path, **env: str) -> Server:
         env=environment,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "server exited during start-up"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Server(process, url, data_dir)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise AssertionError("server did not start within 60 s")
+    return Server(process, f"http://127.0.0.1:{port}", data_dir)
+
+
+def start_server(data_dir: Path, **env: str) -> Server:
+    return launch_server(data_dir, **env).ready()
 
 
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def make(data_dir: Path | None = None, **env: str) -> Server:
-        server = start_server(data_dir or tmp_path / "data", **env)
+    def make(data_dir: Path | None = None, ready: bool = True, **env: str) -> Server:
+        """A server stopped when the test ends; `ready=False` returns it still starting."""
+        server = launch_server(data_dir or tmp_path / "data", **env)
         started.append(server)
-        return server
+        return server.ready() if ready else server
 
     yield make
     for server in started:
