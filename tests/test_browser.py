@@ -14,7 +14,14 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from conftest import Server, decode, start_server
 from sayfile.jobs.download_names import stem_for
@@ -67,23 +74,28 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture
-def launch(playwright: Playwright, tmp_path: Path) -> Iterator[Launch]:
-    """Start Chromium with a fresh profile; `options` are Playwright's context options."""
+@pytest.fixture(scope="module")
+def chromium(playwright: Playwright) -> Iterator[Browser]:
+    """One Chromium for the module (Debian's, through Playwright's executable_path): each test
+    opens contexts of its own, each a fresh profile (cookies, storage, cache and downloads
+    apart), instead of starting a browser per test."""
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail("chromium missing: run `make test`, which installs Debian's chromium")
+    browser = playwright.chromium.launch(
+        executable_path=executable, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def launch(chromium: Browser) -> Iterator[Launch]:
+    """A fresh profile in the module's Chromium; `options` are Playwright's context options."""
     opened: list[BrowserContext] = []
 
     def start(**options: Any) -> BrowserContext:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path / f"profile-{len(opened)}",
-            executable_path=executable,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            accept_downloads=True,
-            **{"locale": "en-US", **options},
-        )
+        context = chromium.new_context(accept_downloads=True, **{"locale": "en-US", **options})
         context.set_default_timeout(15_000)
         opened.append(context)
         return context

@@ -500,9 +500,16 @@ def test_held_out_mandarin_is_heard(voices: Speech, listener: Listener, tmp_path
     # and the acronym, which was heard as 避避地 before its p and t were aspirated.
     chosen = [*HELD_OUT_MANDARIN[:6], HELD_OUT_MANDARIN[8]]
     assert "PPT" in chosen[-1]
-    # One at a time: heard together, Whisper base writes the numbers in other forms (幺 as
-    # 腰, digits as words), which the 0.05 bound was not set for.
-    rates = _heard_rates(voices, listener, "zh", [[text] for text in chosen], tmp_path)
+    # Heard one at a time: heard together, Whisper base writes the numbers in other forms (幺
+    # as 腰, digits as words), which the 0.05 bound was not set for. Made in one request (side
+    # by side) and cut out by the timings: the same samples as each made alone.
+    words = Normalisation()
+    clips = voices.apart(chosen, "", tmp_path / "spoken.wav", language="zh")
+    rates = []
+    for text, clip in zip(chosen, clips, strict=True):
+        heard = simplified(listener.hear(clip, "zh"))
+        expected = canonical(words, text, "zh-CN")
+        rates.append((character_error_rate(expected, canonical(words, heard, "zh-CN")), heard))
     assert statistics.mean(r for r, _ in rates) <= MANDARIN_CER, rates
 
 

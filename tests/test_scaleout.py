@@ -80,7 +80,9 @@ def make_cluster(
             "max_active_per_client": "1000",
         }
         workers.append(start_worker(2, data_dir=str(data_dir), **env))
-        apis = [server_factory(data_dir, **env) for _ in range(2)]
+        # Both started side by side (and beside the worker), then waited for.
+        starting = [server_factory(data_dir, ready=False, **env) for _ in range(2)]
+        apis = [api.ready() for api in starting]
 
         def more_workers() -> subprocess.Popen[bytes]:
             workers.append(start_worker(2, data_dir=str(data_dir), **env))

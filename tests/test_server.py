@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
-from conftest import Server, Speech, decode, decode_in_process, wait_done
+from conftest import Server, Speech, decode, decode_in_process, start_server, wait_done
 from sayfile.audio.formats import FORMATS
 from sayfile.jobs.download_names import content_disposition, stem_for
 
@@ -27,6 +27,15 @@ def _case(i: int) -> dict[str, str]:
     word = WORDS.get(voice, "Hello")
     text = f"{word} {i}. " + " ".join([word] * (1 + i % 6)) + "."
     return {"text": text, "voice": voice, "format": FORMAT_CYCLE[i % len(FORMAT_CYCLE)]}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server with the default settings for the tests that only read from it (a stream,
+    finished files): each makes jobs of its own, and the voices load once."""
+    started = start_server(tmp_path_factory.mktemp("server") / "data")
+    yield started
+    started.stop()
 
 
 async def _one(client: httpx.AsyncClient, i: int) -> tuple[int, dict[str, str], bytes, str]:
@@ -78,10 +87,7 @@ def test_200_concurrent_mixed_requests_each_get_their_own_audio(
 
 
 @pytest.mark.usefixtures("ffmpeg")
-def test_streaming_sends_the_first_bytes_long_before_the_end(
-    server_factory: Callable[..., Server],
-) -> None:
-    server = server_factory()
+def test_streaming_sends_the_first_bytes_long_before_the_end(server: Server) -> None:
     text = "Streaming starts with the first sentence, not the last one. " * 340
     assert len(text) >= 20_000
     chunks: list[tuple[float, bytes]] = []
@@ -122,10 +128,9 @@ def test_jobs_survive_a_restart(server_factory: Callable[..., Server], tmp_path:
 
 
 @pytest.mark.usefixtures("ffmpeg")
-def test_finished_files_from_the_real_server(server_factory: Callable[..., Server]) -> None:
+def test_finished_files_from_the_real_server(server: Server) -> None:
     """Plain links serve the whole file, or a range, as often as asked; one-time links end
     after one whole download, not after HEAD or a range."""
-    server = server_factory()
     text = "A finished file, sent whole, in part, and once. " * 20
     with httpx.Client(base_url=server.url, timeout=60) as client:
         urls = []

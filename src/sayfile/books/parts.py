@@ -245,25 +245,46 @@ class BookFolder:
 
     def unmade(self, manifest: BookManifest) -> list[int]:
         """The numbers of the parts that still need making."""
-        return [n for n in range(len(manifest.parts)) if not self.made(manifest, n)]
+        names = self._names()
+        return [n for n in range(len(manifest.parts)) if not self._made(names, manifest, n)]
 
     def joinable(self, manifest: BookManifest) -> list[int]:
         """The chapters whose parts are all done and that are not joined yet."""
+        names = self._names()
         return [
             chapter
             for chapter in range(len(manifest.chapters))
-            if not self.chapter_done(chapter)
-            and all(self.part_done(n) for n in manifest.parts_of(chapter))
+            if self.chapter_timings(chapter).name not in names
+            and all(self.part_timings(n).name in names for n in manifest.parts_of(chapter))
         ]
 
     def all_chapters_done(self, manifest: BookManifest) -> bool:
-        return all(self.chapter_done(c) for c in range(len(manifest.chapters)))
+        names = self._names()
+        return all(self.chapter_timings(c).name in names for c in range(len(manifest.chapters)))
 
     def progress(self, manifest: BookManifest) -> float:
         """The share of the book's characters whose audio is done (0.99 at most: the book's
         own join is still to come)."""
-        done = sum(part.chars for n, part in enumerate(manifest.parts) if self.made(manifest, n))
+        names = self._names()
+        done = sum(
+            part.chars for n, part in enumerate(manifest.parts) if self._made(names, manifest, n)
+        )
         return min(0.99, done / max(1, manifest.chars))
+
+    def _names(self) -> frozenset[str]:
+        """The folder's file names, from one look: asking after each part's file apart, a
+        book of 400 chapters looked at its folder about a million times while it was made.
+        A folder that is gone has nothing done, as a file asked after is not there."""
+        try:
+            return frozenset(path.name for path in self.path.iterdir())
+        except FileNotFoundError:
+            return frozenset()
+
+    def _made(self, names: frozenset[str], manifest: BookManifest, number: int) -> bool:
+        chapter = manifest.parts[number].chapter
+        return self.part_timings(number).name in names or (
+            self.chapter_timings(chapter).name in names
+        )
 
     def remove_parts(self, manifest: BookManifest, chapter: int) -> None:
         """The audio and timings of chapter `chapter`'s parts go (it is joined)."""

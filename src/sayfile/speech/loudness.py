@@ -11,11 +11,12 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-import pyloudnorm
-from scipy import ndimage, signal
 
 from sayfile.audio.formats import Samples
 
+# pyloudnorm and scipy are imported where they are used: scipy.signal takes longer to import
+# than the rest of sayfile, and a process that measures nothing (`sayfile --help`, a request
+# refused, a worker's supervisor) should not wait for it.
 _FULL_SCALE = 32768.0
 # ITU-R BS.1770-4 Annex 2 estimates the true peak on the signal oversampled four times, by
 # an interpolating filter of 12 taps per phase.
@@ -91,6 +92,8 @@ class LoudnessLevel:
         the gain is measured again after it, a few times, until it is within 0.1 LU."""
         if samples.size < _MIN_SECONDS * rate:
             return 1.0
+        import pyloudnorm
+
         meter = pyloudnorm.Meter(rate)
         limit = 10 ** (self.max_boost_db / 20)
         gain = 1.0
@@ -139,6 +142,8 @@ class LoudnessLevel:
 def _interpolator() -> tuple[npt.NDArray[np.float32], float]:
     """The 4x interpolation filter, and the most it can raise a peak by (its largest polyphase
     L1 norm, since each oversampled value is a weighted sum of input samples)."""
+    from scipy import signal
+
     taps = signal.firwin(_FILTER_TAPS, 1 / _OVERSAMPLING, window=("kaiser", 5.0))
     phases = [np.abs(taps[phase::_OVERSAMPLING]).sum() for phase in range(_OVERSAMPLING)]
     return taps.astype(np.float32), float(max(phases)) * _OVERSAMPLING
@@ -149,6 +154,8 @@ def _block_peaks(audio: npt.NDArray[np.float32], ceiling: float) -> npt.NDArray[
     raise a peak by more than the filter's worst case, so only blocks whose sample peak could
     pass `ceiling` that way are oversampled (a quarter of the blocks of loud speech): each with
     the samples the filter reaches on either side, all in one call."""
+    from scipy import signal
+
     coefficients, worst_case = _interpolator()
     blocks = -(-audio.size // _BLOCK)
     padded = np.zeros(blocks * _BLOCK, dtype=np.float32)
@@ -186,6 +193,8 @@ def _limiter_gain(
     its neighbours, so that the line drawn between block centres, sample by sample, never
     falls short of any block's need.
     """
+    from scipy import ndimage
+
     over = peaks > ceiling
     need = np.zeros(peaks.size)
     need[over] = 20 * np.log10(peaks[over] / ceiling)
