@@ -41,6 +41,8 @@ TONES: dict[str, Any] = {"engines": ["tone"], "default_voice": "tone:beep"}
 
 # Where the run's temporary folders go unless --basetemp says: a folder of its own in memory.
 _MEMORY = Path("/dev/shm")  # noqa: S108 (mkdtemp makes a folder only this user reads)
+# Room the suite's largest files need at once (uploads of 200 MiB, books), with a margin.
+_MEMORY_NEEDED = 2 << 30
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -54,7 +56,12 @@ def pytest_configure(config: pytest.Config) -> None:
     from hypothesis.configuration import set_hypothesis_home_dir
 
     set_hypothesis_home_dir(tempfile.mkdtemp(prefix="sayfile-hypothesis-"))
-    if config.option.basetemp is None and os.access(_MEMORY, os.W_OK | os.X_OK):
+    if (
+        config.option.basetemp is None
+        and os.access(_MEMORY, os.W_OK | os.X_OK)
+        # A container's small /dev/shm (64 MB by default) would fill: the disk then.
+        and shutil.disk_usage(_MEMORY).free >= _MEMORY_NEEDED
+    ):
         config.option.basetemp = tempfile.mkdtemp(prefix="sayfile-tests-", dir=_MEMORY)
         config.stash[_OWN_BASETEMP] = Path(config.option.basetemp)
 
