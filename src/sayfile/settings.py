@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     synthesis_threads: int = Field(
         default=1, ge=1, description="onnxruntime threads per Piper voice."
     )
+    first_piece_threads: int = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0)),
+        ge=1,
+        description="onnxruntime threads for a stream's first piece in a Kokoro voice (on a "
+        "second session, loaded by the first stream), so that its first words come sooner; "
+        "the stream's next pieces wait for it. 1: the first piece like any other. Default: "
+        "the CPUs this process may use.",
+    )
     engines: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["kokoro", "piper", "espeak"],
         description="Speech engines to offer, comma-separated: kokoro, piper, espeak, and tone "

@@ -123,6 +123,17 @@ class BoundedEngine:
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
         return self._bounded(voice, lambda engine: engine.synthesize(voice, text, speed))
 
+    def synthesize_first(self, voice: Voice, text: str, speed: float) -> Samples:
+        """A stream's first piece: the engine's `synthesize_first` where it has one (more
+        threads for this call), else `synthesize`."""
+
+        def first(engine: Engine) -> Samples:
+            quick = getattr(engine, "synthesize_first", engine.synthesize)
+            samples: Samples = quick(voice, text, speed)
+            return samples
+
+        return self._bounded(voice, first)
+
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float
     ) -> Samples | None:

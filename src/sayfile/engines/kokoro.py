@@ -29,6 +29,7 @@ import numpy as np
 
 from sayfile.audio.formats import Samples, stretch
 from sayfile.engines.kokoro_blend import blended_style, blended_voice
+from sayfile.engines.kokoro_sessions import kokoro_model, session_options
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
 from sayfile.whole_files import UNFINISHED
@@ -139,11 +140,15 @@ class KokoroEngine:
     name = "kokoro"
     join_below = 0
 
-    def __init__(self, folder: Path | None = None, threads: int = 1) -> None:
+    def __init__(
+        self, folder: Path | None = None, threads: int = 1, first_piece_threads: int = 1
+    ) -> None:
         self._folder = folder or default_folder()
         self._threads = threads
+        self._first_piece_threads = first_piece_threads
         self._voices: list[Voice] | None = None
         self._model: Any = None
+        self._quick: Any = None  # the session of streams' first pieces, made on first use
         self._mandarin: Any = None
         self._japanese: Any = None
         self._lock = threading.Lock()
@@ -183,36 +188,20 @@ class KokoroEngine:
         """A mix of these voices (Blending; engines/kokoro_blend.py)."""
         return blended_voice(parts)
 
-    def _loaded(self) -> Any:
+    def _loaded(self, quick: bool = False) -> Any:
         with self._lock:
             if self._model is None:
-                self._model = self._load()
-            return self._model
+                self._model = self._load(self._threads)
+            if quick and self._quick is None:
+                self._quick = self._load(self._first_piece_threads)
+            return self._quick if quick else self._model
 
-    def _load(self) -> Any:
-        # onnxruntime queues telemetry for upload unless told not to before its import.
-        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-        import onnxruntime
-        from kokoro_onnx import Kokoro
+    def _load(self, threads: int) -> Any:
+        options = self._session_options(threads)
+        return kokoro_model(assemble_model(self._folder), self._styles_file(), options)
 
-        model = assemble_model(self._folder)
-        styles = self._styles_file()
-        session = onnxruntime.InferenceSession(
-            str(model), sess_options=self._session_options(), providers=["CPUExecutionProvider"]
-        )
-        return Kokoro.from_session(session, str(styles))
-
-    def _session_options(self) -> Any:
-        """onnxruntime's options for the shared session (bench/kokoro_profile.py measures
-        them against others)."""
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self._threads
-        options.inter_op_num_threads = 1
-        # Threads that spin while idle steal the other sentence's core on a small machine.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        return options
+    def _session_options(self, threads: int) -> Any:
+        return session_options(threads)
 
     def _styles_file(self) -> Path:
         """Every voice's style table in one file, as kokoro-onnx loads them (made once)."""
@@ -263,12 +252,20 @@ class KokoroEngine:
             reader = self._japanese
         return str(reader(text))
 
-    def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+    def synthesize(self, voice: Voice, text: str, speed: float, quick: bool = False) -> Samples:
         if voice.locator[0] == "j":
-            return self._speak(voice, speed, lambda model: self._phonemes_of_japanese(text))
+            return self._speak(
+                voice, speed, lambda m: self._phonemes_of_japanese(text), quick=quick
+            )
         if _LANGUAGES[voice.locator[0]].espeak is None:
-            return self._speak(voice, speed, lambda model: self._phonemes_of_mandarin(model, text))
-        return self._speak(voice, speed, None, text)
+            mandarin = self._phonemes_of_mandarin
+            return self._speak(voice, speed, lambda m: mandarin(m, text), quick=quick)
+        return self._speak(voice, speed, None, text, quick)
+
+    def synthesize_first(self, voice: Voice, text: str, speed: float) -> Samples:
+        """`synthesize` on the session with `first_piece_threads` threads (a stream's first
+        piece, while the stream's other pieces wait: kokoro_sessions.py)."""
+        return self.synthesize(voice, text, speed, quick=self._first_piece_threads > 1)
 
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float
@@ -300,12 +297,13 @@ class KokoroEngine:
         speed: float,
         phonemes: Callable[[Any], str] | None,
         text: str = "",
+        quick: bool = False,
     ) -> Samples:
         """The voice speaking `phonemes(model)`, or else `text` through espeak-ng phonemes."""
         language = _LANGUAGES[voice.locator[0]]
         native = min(max(speed, _NATIVE_SPEEDS[0]), _NATIVE_SPEEDS[1])
         try:
-            model = self._loaded()
+            model = self._loaded(quick)
             style = blended_style(model, voice.locator)
             if phonemes is not None:
                 ipa = phonemes(model)
@@ -325,7 +323,7 @@ class KokoroEngine:
 
     def close(self) -> None:
         with self._lock:
-            self._model = None
+            self._model = self._quick = None
             self._mandarin = None
             self._japanese = None
 

@@ -134,7 +134,11 @@ class PieceStep:
         if not piece.text:
             return np.zeros(0, dtype=np.int16)
         words = self.normalisation.said(piece.text, piece.voice.language)
-        return self.engine.synthesize(piece.voice, words, piece.speed)
+        # A stream's first piece may take more threads (the engine's `synthesize_first`).
+        first = getattr(self.engine, "synthesize_first", None) if piece.first else None
+        synthesize = first or self.engine.synthesize
+        samples: Samples = synthesize(piece.voice, words, piece.speed)
+        return samples
 
     def _reference(self) -> Samples:
         """What the voice's loudness is measured on: its own sample sentence."""
