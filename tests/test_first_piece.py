@@ -1,11 +1,13 @@
 """A stream's first piece (issue 27): made by the engine's quick path (Kokoro: a session with
-every core) and alone, the stream's other pieces started once it is out; files and whole
-answers never take that path; Kokoro's quick session says exactly what the shared one says."""
+every core) and alone, the stream's other pieces started once it is out, and never waiting
+behind busy threads; files and whole answers never take that path; Kokoro's quick session
+says exactly what the shared one says."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from sayfile.engines.bounded import BoundedEngine
 from sayfile.engines.tone import ToneEngine
 from sayfile.models import Voice
 from sayfile.settings import Settings
-from sayfile.speech.scheduler import Lane
+from sayfile.speech.scheduler import Lane, SentenceExecutor
 from sayfile.speech.synthesizer import Synthesizer
 from sayfile.voices.catalogue import Catalogue
 from sayfile.wiring import build_synthesizer
@@ -132,3 +134,25 @@ def test_kokoros_quick_session_says_exactly_what_the_shared_one_says() -> None:
             assert np.array_equal(shared, quick)
     finally:
         kokoro.close()
+
+
+def test_an_urgent_step_runs_beside_busy_threads_and_an_ordinary_one_waits() -> None:
+    """Both threads hold a long background step (a book's sentences); a stream's first piece
+    starts at once on the spare thread, while an ordinary interactive step waits its turn."""
+    executor = SentenceExecutor(2, "test-urgent")
+    release = threading.Event()
+    try:
+        books = executor.turn(Lane.background, "books")
+        running = [books.submit(lambda: release.wait(30), order) for order in range(2)]
+        listener = executor.turn(Lane.interactive, "listener")
+        while executor.waiting():  # both background steps taken by the threads
+            time.sleep(0.01)
+        ordinary = listener.submit(lambda: "ordinary", 0)
+        first = executor.turn(Lane.interactive, "another").submit(lambda: "first", 0, urgent=True)
+        assert first.result(timeout=30) == "first"
+        assert not ordinary.done() and not any(step.done() for step in running)
+        release.set()
+        assert ordinary.result(timeout=30) == "ordinary"
+    finally:
+        release.set()
+        executor.close()

@@ -85,8 +85,9 @@ class Pipeline:
             for (index, piece), final in itertools.islice(source, ahead - len(pending)):
                 step = self.audio.step(piece, index, final, finishing, in_order)
                 # A voice not set up yet makes this step heavy: it runs in this client's turns
-                # like any other, but never on the last thread free for other clients.
-                pending.append((piece, turn.submit(step, index, step.heavy)))
+                # like any other, but never on the last thread free for other clients. A
+                # stream's first piece is urgent: it never waits behind pieces running.
+                pending.append((piece, turn.submit(step, index, step.heavy, piece.first)))
 
         total = len(plan.words)
         done = 0
