@@ -13,6 +13,10 @@ Each round streams an English and a Mandarin paragraph (raw PCM, in the interact
 - "N threads, alone": every core for the first piece, the look-ahead after it (the default);
 - "N threads, alone, shorter": that, with the first piece cut at half the characters.
 
+Every variant but the first lets the first piece take the executor's spare thread when every
+thread is busy ("urgent"); with `--busy`, the variants are "1 thread", "N threads, alone"
+without the spare thread, and with it.
+
 For each: seconds to the first bytes, the first piece's audio seconds, and the stall a
 listener playing the stream in real time from its first bytes would hear (seconds of waiting
 for audio after the first). `--busy` runs two long jobs in the background lane of the same
@@ -52,24 +56,54 @@ PARAGRAPHS = {
         "孩子们在草地上跑来跑去，笑得特别开心。",
     ),
 }
-LONG_JOB = (
-    "kokoro:af_heart",
-    " ".join(
-        ["The river ran slowly past the mill, and the miller's children played on its banks "
-         "until the evening light faded over the hills and the first stars came out."] * 40
-    ),
-)  # fmt: skip
+KOKORO = "kokoro:af_heart"
+# A book's sentences, about 6 s of audio each.
+LONG_JOB = " ".join(
+    ["The river ran slowly past the mill, and the children played on its banks until dark."] * 60
+)
 
 
-def variants(threads: int) -> dict[str, tuple[int, bool, float]]:
-    """Name: (first piece's threads, first piece alone, share of the first piece's length)."""
+def variants(threads: int, busy: bool) -> dict[str, tuple[int, bool, float, bool]]:
+    """Name: (first piece's threads, first piece alone, share of the first piece's length,
+    first piece urgent)."""
+    if busy:
+        return {
+            "1 thread": (1, False, 1.0, False),
+            f"{threads} threads, alone": (threads, True, 1.0, False),
+            f"{threads} threads, alone, urgent": (threads, True, 1.0, True),
+        }
     return {
-        "1 thread": (1, False, 1.0),
-        "1 thread, alone": (1, True, 1.0),
-        f"{threads} threads": (threads, False, 1.0),
-        f"{threads} threads, alone": (threads, True, 1.0),
-        f"{threads} threads, alone, shorter": (threads, True, 0.5),
+        "1 thread": (1, False, 1.0, False),
+        "1 thread, alone": (1, True, 1.0, True),
+        f"{threads} threads": (threads, False, 1.0, True),
+        f"{threads} threads, alone": (threads, True, 1.0, True),
+        f"{threads} threads, alone, shorter": (threads, True, 0.5, True),
     }
+
+
+@contextlib.contextmanager
+def first_piece_threads(pipeline: Pipeline, threads: int) -> Iterator[None]:
+    """Kokoro's first pieces on `threads` threads: the shared session's one, or the quick
+    session's (both are loaded)."""
+    bounded: Any = pipeline.synthesizer.catalogue.engine(pipeline.plan("a", voice=KOKORO).voice)
+    engine = bounded.engine
+    before, engine._first_piece_threads = engine._first_piece_threads, threads
+    try:
+        yield
+    finally:
+        engine._first_piece_threads = before
+
+
+@contextlib.contextmanager
+def urgent(pipeline: Pipeline, allowed: bool) -> Iterator[None]:
+    """Whether the stream's first piece may take the executor's spare thread (the bench
+    takes the spare itself to stop it)."""
+    executor: Any = pipeline.synthesizer.executor
+    executor._spare_busy = not allowed
+    try:
+        yield
+    finally:
+        executor._spare_busy = False
 
 
 @contextlib.contextmanager
@@ -111,10 +145,9 @@ def timed(work: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     return time.perf_counter() - began, result
 
 
-def stages(pipelines: dict[int, Pipeline], rounds: int) -> None:
+def stages(pipeline: Pipeline, threads: int, rounds: int) -> None:
     """The first piece's steps, one at a time on this thread (medians of `rounds`)."""
-    one = pipelines[1]
-    audio = one.synthesizer.pipeline.audio
+    audio = pipeline.synthesizer.pipeline.audio
     rows: dict[str, dict[str, list[float]]] = {}
     for _ in range(rounds):
         for language, (voice_id, text) in PARAGRAPHS.items():
@@ -125,15 +158,16 @@ def stages(pipelines: dict[int, Pipeline], rounds: int) -> None:
                 row.setdefault(stage, []).append(took)  # noqa: B023 (called in this turn)
                 return result
 
-            plan = note("plan (validate)", plan_of, one, text, voice_id)
-            words = note("cut the first piece", first_words, one, plan)
+            plan = note("plan (validate)", plan_of, pipeline, text, voice_id)
+            words = note("cut the first piece", first_words, pipeline, plan)
             said = note("normalisation", audio.normalisation.said, words, plan.voice.language)
-            for threads, pipeline in pipelines.items():
-                bounded: Any = pipeline.synthesizer.catalogue.engine(plan.voice)
-                engine = bounded.engine
-                note("phonemes", engine.phonemes, plan.voice, said)
-                model = f"the model, {threads} thread(s)"
-                samples = note(model, engine.synthesize_first, plan.voice, said, 1.0)
+            bounded: Any = pipeline.synthesizer.catalogue.engine(plan.voice)
+            engine = bounded.engine
+            note("phonemes", engine.phonemes, plan.voice, said)
+            for n in sorted({1, threads}):
+                with first_piece_threads(pipeline, n):
+                    model = f"the model, {n} thread(s)"
+                    samples = note(model, engine.synthesize_first, plan.voice, said, 1.0)
             row.setdefault("first piece's audio s", []).append(samples.size / 24_000)
             level = audio.level(plan.loudness)
             gain = level.gain_for(plan.voice.id, 24_000, lambda: samples)  # noqa: B023
@@ -154,35 +188,35 @@ def first_words(pipeline: Pipeline, plan: SpeechPlan) -> str:
     return next(pipeline.synthesizer.piece_words(plan, quick_start=True))
 
 
-async def compare(pipelines: dict[int, Pipeline], rounds: int, busy: bool) -> None:
-    threads = max(pipelines)
-    table = variants(threads)
+async def compare(pipeline: Pipeline, threads: int, rounds: int, busy: bool) -> None:
+    table = variants(threads, busy)
     plans = {
-        language: pipelines[1].plan(text, voice=voice_id, format="pcm")
+        language: pipeline.plan(text, voice=voice_id, format="pcm")
         for language, (voice_id, text) in PARAGRAPHS.items()
     }
     jobs: list[asyncio.Task[None]] = []
     if busy:
-        voice_id, text = LONG_JOB
-        long_plan = pipelines[1].plan(text, voice=voice_id, format="pcm")
+        long_plan = pipeline.plan(LONG_JOB, voice=KOKORO, format="pcm")
 
-        async def long_job(pipeline: Pipeline) -> None:
+        async def long_job() -> None:
             while True:
                 turn = pipeline.synthesizer.executor.turn(Lane.background, "books")
                 async for _ in pipeline.synthesizer.samples(long_plan, turn):
                     pass
 
-        # Two jobs on each process's executor: the pipelines compared share the machine.
-        jobs = [asyncio.create_task(long_job(p)) for p in pipelines.values() for _ in range(2)]
+        jobs = [asyncio.create_task(long_job()) for _ in range(2)]
         await asyncio.sleep(5)
     results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     try:
         for _ in range(rounds):
-            for name, (first_threads, alone, share) in table.items():
-                pipeline = pipelines[first_threads]
+            for name, (first_threads, alone, share, spare) in table.items():
                 pipeline.synthesizer.pipeline.first_alone = alone
                 for language, plan in plans.items():
-                    with first_piece_share(share):
+                    with (
+                        first_piece_threads(pipeline, first_threads),
+                        first_piece_share(share),
+                        urgent(pipeline, spare),
+                    ):
                         results.setdefault((name, language), []).append(
                             await stream_once(pipeline, plan)
                         )
@@ -215,22 +249,16 @@ def main() -> None:
     parser.add_argument("--no-stages", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        pipelines = {
-            threads: Pipeline(
-                Settings(data_dir=Path(folder) / str(threads), first_piece_threads=threads)
-            )
-            for threads in (1, args.threads)
-        }
+        settings = Settings(data_dir=Path(folder), first_piece_threads=args.threads)
+        pipeline = Pipeline(settings)
         try:
-            for pipeline in pipelines.values():  # load the voices and both sessions
-                for voice_id, text in PARAGRAPHS.values():
-                    pipeline.stream(pipeline.plan(text[:40], voice=voice_id, format="pcm"))
+            for voice_id, text in PARAGRAPHS.values():  # the voices and both sessions loaded
+                pipeline.stream(pipeline.plan(text[:40], voice=voice_id, format="pcm"))
             if not args.no_stages:
-                stages(pipelines, args.rounds)
-            asyncio.run(compare(pipelines, args.rounds, args.busy))
+                stages(pipeline, args.threads, args.rounds)
+            asyncio.run(compare(pipeline, args.threads, args.rounds, args.busy))
         finally:
-            for pipeline in pipelines.values():
-                pipeline.close()
+            pipeline.close()
 
 
 if __name__ == "__main__":
