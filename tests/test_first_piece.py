@@ -97,7 +97,8 @@ def test_a_streams_first_piece_is_made_alone_by_the_quick_path(
     # The first piece is the only one made by the quick path, and nothing else of the stream
     # started before it was made.
     assert engine.calls[:2] == [("start first", pieces[0]), ("end first", pieces[0])]
-    assert [text for what, text in engine.calls if what == "start"] == pieces[1:]
+    # (the later pieces run two at a time, in either order)
+    assert sorted(text for what, text in engine.calls if what == "start") == sorted(pieces[1:])
     # And the listener gets all of it (a streamed MP3 adds at most 0.11 s of padding).
     whole_s = WORDS * 0.16 + len(pieces) * 0.2
     assert whole_s - 0.01 <= decode_in_process(data, "mp3").duration_s <= whole_s + 0.11
