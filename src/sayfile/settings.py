@@ -47,12 +47,12 @@ class Settings(BaseSettings):
         default=1, ge=1, description="onnxruntime threads per Piper voice."
     )
     first_piece_threads: int = Field(
-        default_factory=lambda: len(os.sched_getaffinity(0)),
+        default=1,
         ge=1,
-        description="onnxruntime threads for a stream's first piece in a Kokoro voice (on a "
-        "second session, loaded by the first stream), so that its first words come sooner; "
-        "the stream's next pieces wait for it. 1: the first piece like any other. Default: "
-        "the CPUs this process may use.",
+        description="onnxruntime threads for a stream's first piece in a Kokoro voice: above "
+        "1, a second session (about 180 MB, loaded by the first stream) for first pieces, "
+        "worth it where a core is usually idle (on a loaded 2-core machine it was slower: "
+        "docs/benchmarks.md, 'First byte').",
     )
     engines: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["kokoro", "piper", "espeak"],
