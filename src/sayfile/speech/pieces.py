@@ -37,7 +37,8 @@ class Piece:
     marks: tuple[str, ...] = ()
     """Names of SSML marks at the start of the words (after the pause)."""
     first: bool = False
-    """A stream's first piece: made with every core the engine can use, before the others."""
+    """A stream's first piece: made before the others, urgently, on the engine's first-piece
+    path (`synthesize_first`) where it has one."""
 
 
 class PieceCutter:

@@ -49,7 +49,8 @@ class Pipeline:
         self._observer = observer
         self.first_alone = True
         """Whether a stream's first piece is made alone, before its look-ahead starts, so
-        that it has every core (bench/first_byte.py measures both ways)."""
+        that the stream's own next pieces do not take the cores it needs
+        (bench/first_byte.py measures both ways)."""
 
     async def run(
         self,
@@ -77,8 +78,7 @@ class Pipeline:
         in_order = InOrder(consume, last)
         pending: deque[tuple[Piece, Future[tuple[int, int, float]]]] = deque()
 
-        # A stream's first piece runs alone (with every thread its engine can use): the
-        # look-ahead starts once it is made.
+        # A stream's first piece runs alone: the look-ahead starts once it is made.
         ahead = 1 if quick_start and self.first_alone else self._ahead
 
         def refill() -> None:
