@@ -83,8 +83,8 @@ class ProfiledEngine(KokoroEngine):
         super().__init__(default_folder())
         self._profile = profile
 
-    def _session_options(self) -> Any:
-        options = super()._session_options()
+    def _session_options(self, threads: int) -> Any:
+        options = super()._session_options(threads)
         options.enable_profiling = True
         options.profile_file_prefix = str(self._profile / "kokoro")
         return options

@@ -138,12 +138,17 @@ def g2p() -> Any:
 def test_mandarin_is_cut_into_jieba_words_and_its_phonemes_are_misakis(g2p: Any) -> None:
     from kokoro_onnx.tokenizer import Tokenizer
 
-    from sayfile.engines.kokoro import _LATIN_RUN, _aspirated, _english, mandarin_phonemes
+    from sayfile.engines.kokoro_mandarin import (
+        LATIN_RUN,
+        aspirated,
+        english_in_chinese,
+        mandarin_phonemes,
+    )
 
     tokenizer = Tokenizer()
     text = "今天天气很好，我们去公园散步吧。我用PPT讲了Python课。"
     said = mandarin_words(
-        g2p, lambda run: _aspirated(_english(tokenizer, run)), _LATIN_RUN, text
+        g2p, lambda run: aspirated(english_in_chinese(tokenizer, run)), LATIN_RUN, text
     ).spaced()
     assert said.phonemes.split() == mandarin_phonemes(g2p, tokenizer, text).split()
     words = [text[start:end] for start, end in said.words]

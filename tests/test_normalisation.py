@@ -329,7 +329,7 @@ def test_acronyms_inside_chinese_are_english_letters_with_their_aspiration(
     from kokoro_onnx.tokenizer import Tokenizer
     from misaki.zh import ZHG2P
 
-    from sayfile.engines.kokoro import mandarin_phonemes
+    from sayfile.engines.kokoro_mandarin import mandarin_phonemes
 
     mandarin_tokenizer()
     phonemes = mandarin_phonemes(ZHG2P(version=None), Tokenizer(), text)
@@ -341,7 +341,7 @@ def test_english_words_inside_chinese_keep_unaspirated_stops_where_english_has_t
     from kokoro_onnx.tokenizer import Tokenizer
     from misaki.zh import ZHG2P
 
-    from sayfile.engines.kokoro import mandarin_phonemes
+    from sayfile.engines.kokoro_mandarin import mandarin_phonemes
 
     phonemes = mandarin_phonemes(ZHG2P(version=None), Tokenizer(), "我们用Zoom开会，再去stop。")
     assert "zˈuːm" in phonemes and "stˈɑːp" in phonemes, phonemes

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     synthesis_threads: int = Field(
         default=1, ge=1, description="onnxruntime threads per Piper voice."
     )
+    first_piece_threads: int = Field(
+        default=1,
+        ge=1,
+        description="onnxruntime threads for a stream's first piece in a Kokoro voice: above "
+        "1, a second session (about 180 MB, loaded by the first stream) for first pieces, "
+        "worth it where a core is usually idle (on a loaded 2-core machine it was slower: "
+        "docs/benchmarks.md, 'First byte').",
+    )
     engines: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["kokoro", "piper", "espeak"],
         description="Speech engines to offer, comma-separated: kokoro, piper, espeak, and tone "

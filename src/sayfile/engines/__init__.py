@@ -32,7 +32,9 @@ def _espeak(settings: Settings) -> Engine:
 def _kokoro(settings: Settings) -> Engine:
     from sayfile.engines.kokoro import KokoroEngine
 
-    return KokoroEngine(settings.kokoro_dir, threads=settings.synthesis_threads)
+    return KokoroEngine(
+        settings.kokoro_dir, settings.synthesis_threads, settings.first_piece_threads
+    )
 
 
 def _tone(settings: Settings) -> Engine:

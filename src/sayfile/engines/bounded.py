@@ -124,17 +124,24 @@ class BoundedEngine:
         return self._bounded(voice, lambda engine: engine.synthesize(voice, text, speed))
 
     def synthesize_timed(
-        self, voice: Voice, text: str, speed: float
+        self, voice: Voice, text: str, speed: float, first: bool = False
     ) -> tuple[Samples, list[WordSpan] | None]:
         """The engine's words with their times (WordTimed), bounded like `synthesize`; None
-        for the words of an engine that does not time them."""
+        for the words of an engine that does not time them. A stream's `first` piece goes to
+        the engine's quick path where it has one (`synthesize_first`: more threads)."""
 
         def said(engine: Engine) -> tuple[Samples, list[WordSpan] | None]:
             if isinstance(engine, WordTimed):
-                return engine.synthesize_timed(voice, text, speed)
-            return engine.synthesize(voice, text, speed), None
+                return engine.synthesize_timed(voice, text, speed, first)
+            quick = getattr(engine, "synthesize_first", engine.synthesize) if first else None
+            samples: Samples = (quick or engine.synthesize)(voice, text, speed)
+            return samples, None
 
         return self._bounded(voice, said)
+
+    def synthesize_first(self, voice: Voice, text: str, speed: float) -> Samples:
+        """A stream's first piece: `synthesize_timed` with `first`, without the words."""
+        return self.synthesize_timed(voice, text, speed, first=True)[0]
 
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float

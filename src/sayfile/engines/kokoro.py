@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,8 @@ import numpy as np
 from sayfile.audio.formats import Samples, stretch
 from sayfile.engines.base import WordSpan
 from sayfile.engines.kokoro_blend import blended_style, blended_voice
-from sayfile.engines.kokoro_run import KokoroRun
+from sayfile.engines.kokoro_mandarin import LATIN_RUN, aspirated, english_in_chinese
+from sayfile.engines.kokoro_sessions import kokoro_model, session_options
 from sayfile.engines.kokoro_timed_model import timed_model
 from sayfile.engines.kokoro_words import PhonemeWords, mandarin_words, spaced_words, word_samples
 from sayfile.errors import EngineError
@@ -46,16 +46,6 @@ _STYLES_FILE = "voices.npz"
 _SAMPLE_RATE = 24_000
 # kokoro-onnx accepts 0.5x to 2x; the rest of a speed is a time stretch, which is exact.
 _NATIVE_SPEEDS = (0.5, 2.0)
-_LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z'\- ]*[A-Za-z]|[A-Za-z]")
-# An acronym as normalisation spells it out: P P T.
-_SPELLED = re.compile(r"[A-Z](?: [A-Z])*")
-# English p, t, k that begin a word or a stressed syllable (not after s: spin, stop, sky).
-# English says them with a puff of air, but espeak-ng writes them bare, and a bare p, t, k is
-# Mandarin's b, d, g to the Mandarin voices (misaki writes pinyin p as pʰ): "PPT" was said
-# "bee bee dee" and heard as 避避地.
-_ENGLISH_ASPIRATED = re.compile(
-    r"(?<!s)[ptk](?![ʃʰ])(?=[lɹjw]?[ˈˌ])|(?<![^\s,.;:!?])[ptk](?![ʃʰs])"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +133,15 @@ class KokoroEngine:
     name = "kokoro"
     join_below = 0
 
-    def __init__(self, folder: Path | None = None, threads: int = 1) -> None:
+    def __init__(
+        self, folder: Path | None = None, threads: int = 1, first_piece_threads: int = 1
+    ) -> None:
         self._folder = folder or default_folder()
         self._threads = threads
+        self._first_piece_threads = first_piece_threads
         self._voices: list[Voice] | None = None
         self._model: Any = None
+        self._quick: Any = None  # the session of streams' first pieces, made on first use
         self._mandarin: Any = None
         self._japanese: Any = None
         self._lock = threading.Lock()
@@ -187,38 +181,22 @@ class KokoroEngine:
         """A mix of these voices (Blending; engines/kokoro_blend.py)."""
         return blended_voice(parts)
 
-    def _loaded(self) -> Any:
+    def _loaded(self, quick: bool = False) -> Any:
         with self._lock:
             if self._model is None:
-                self._model = self._load()
-            return self._model
+                self._model = self._load(self._threads)
+            if quick and self._quick is None:
+                self._quick = self._load(self._first_piece_threads)
+            return self._quick if quick else self._model
 
-    def _load(self) -> Any:
-        # onnxruntime queues telemetry for upload unless told not to before its import.
-        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-        import onnxruntime
-        from kokoro_onnx import Kokoro
-
+    def _load(self, threads: int) -> Any:
         model = timed_model(assemble_model(self._folder))
-        styles = self._styles_file()
-        session = onnxruntime.InferenceSession(
-            str(model), sess_options=self._session_options(), providers=["CPUExecutionProvider"]
-        )
-        kokoro = Kokoro.from_session(session, str(styles))
-        kokoro.timed = KokoroRun(session, kokoro.tokenizer.vocab)
-        return kokoro
+        return kokoro_model(model, self._styles_file(), self._session_options(threads))
 
-    def _session_options(self) -> Any:
-        """onnxruntime's options for the shared session (bench/kokoro_profile.py measures
-        them against others)."""
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self._threads
-        options.inter_op_num_threads = 1
-        # Threads that spin while idle steal the other sentence's core on a small machine.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        return options
+    def _session_options(self, threads: int) -> Any:
+        """onnxruntime's options for a session (kokoro_sessions.py; the profiler's bench
+        turns its profiling on here)."""
+        return session_options(threads)
 
     def _styles_file(self) -> Path:
         """Every voice's style table in one file, as kokoro-onnx loads them (made once)."""
@@ -247,7 +225,7 @@ class KokoroEngine:
                 self._mandarin = ZHG2P(version=None)
             g2p = self._mandarin
         return mandarin_words(
-            g2p, lambda run: _aspirated(_english(model.tokenizer, run)), _LATIN_RUN, text
+            g2p, lambda run: aspirated(english_in_chinese(model.tokenizer, run)), LATIN_RUN, text
         )
 
     def phonemes(self, voice: Voice, text: str) -> str:
@@ -274,18 +252,26 @@ class KokoroEngine:
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
         return self.synthesize_timed(voice, text, speed)[0]
 
+    def synthesize_first(self, voice: Voice, text: str, speed: float) -> Samples:
+        """`synthesize` for a stream's first piece (see `synthesize_timed`)."""
+        return self.synthesize_timed(voice, text, speed, first=True)[0]
+
     def synthesize_timed(
-        self, voice: Voice, text: str, speed: float
+        self, voice: Voice, text: str, speed: float, first: bool = False
     ) -> tuple[Samples, list[WordSpan] | None]:
-        """What `synthesize` gives, and its words (WordTimed); not the Japanese voices'."""
+        """What `synthesize` gives, and its words (WordTimed); not the Japanese voices'. A
+        stream's `first` piece runs on the session with `first_piece_threads` threads when
+        that is more than one (kokoro_sessions.py), while the stream's other pieces wait."""
+        quick = first and self._first_piece_threads > 1
         language = _LANGUAGES[voice.locator[0]].espeak
         if voice.locator[0] == "j":
             japanese = self._phonemes_of_japanese
-            return self._speak(voice, speed, lambda model: japanese(text))[0], None
+            return self._speak(voice, speed, lambda model: japanese(text), quick)[0], None
         if language is None:
-            return self._speak(voice, speed, lambda model: self._phonemes_of_mandarin(model, text))
+            mandarin = self._phonemes_of_mandarin
+            return self._speak(voice, speed, lambda model: mandarin(model, text), quick)
         said = lambda model: spaced_words(text, model.tokenizer.phonemize(text, language))  # noqa: E731
-        return self._speak(voice, speed, said)
+        return self._speak(voice, speed, said, quick)
 
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float
@@ -312,12 +298,17 @@ class KokoroEngine:
         return None
 
     def _speak(
-        self, voice: Voice, speed: float, said: Callable[[Any], PhonemeWords | str]
+        self,
+        voice: Voice,
+        speed: float,
+        said: Callable[[Any], PhonemeWords | str],
+        quick: bool = False,
     ) -> tuple[Samples, list[WordSpan]]:
-        """The voice speaking `said(model)` (phonemes, with their words), and the words' times."""
+        """The voice speaking `said(model)` (phonemes, with their words), and the words' times;
+        on the first pieces' session with `quick`."""
         native = min(max(speed, _NATIVE_SPEEDS[0]), _NATIVE_SPEEDS[1])
         try:
-            model = self._loaded()
+            model = self._loaded(quick)
             style = blended_style(model, voice.locator)
             phonemes = PhonemeWords.of(said(model)).spaced()
             timed = model.timed(phonemes.phonemes, style, native)
@@ -335,39 +326,9 @@ class KokoroEngine:
 
     def close(self) -> None:
         with self._lock:
-            self._model = None
+            self._model = self._quick = None
             self._mandarin = None
             self._japanese = None
-
-
-def mandarin_phonemes(g2p: Any, tokenizer: Any, text: str) -> str:
-    """Chinese text (as said) in the Mandarin voices' phonemes: Han runs through misaki's
-    ZHG2P `g2p`, Latin runs through espeak-ng's American English (kokoro-onnx's `tokenizer`)
-    with English's aspirated p, t, k marked."""
-    parts = []
-    last = 0
-    for match in _LATIN_RUN.finditer(text):
-        if match.start() > last:
-            parts.append(g2p(text[last : match.start()])[0])
-        parts.append(_aspirated(_english(tokenizer, match.group())))
-        last = match.end()
-    if last < len(text):
-        parts.append(g2p(text[last:])[0])
-    return " ".join(part.strip() for part in parts if part.strip())
-
-
-def _english(tokenizer: Any, words: str) -> str:
-    """espeak-ng's American English phonemes of a Latin run inside Chinese; an acronym spelled
-    out (P P T, as normalisation writes it) letter by letter, so that A is "ei", not "a"."""
-    if _SPELLED.fullmatch(words):
-        return " ".join(tokenizer.phonemize(letter, "en-us") for letter in words.split())
-    return str(tokenizer.phonemize(words, "en-us"))
-
-
-def _aspirated(english: str) -> str:
-    """espeak-ng's English phonemes with the p, t, k English aspirates marked so (pʰ), as the
-    Mandarin voices need them."""
-    return _ENGLISH_ASPIRATED.sub(lambda found: found.group() + "ʰ", english)
 
 
 def _voice_for(name: str) -> Voice | None:

@@ -142,10 +142,15 @@ class PieceStep:
         if not piece.text:
             return np.zeros(0, dtype=np.int16), "", []
         words = self.normalisation.said(piece.text, piece.voice.language)
+        # A stream's first piece may take more threads (the engine's quick path).
         if isinstance(self.engine, WordTimed):
-            samples, timed = self.engine.synthesize_timed(piece.voice, words, piece.speed)
+            samples, timed = self.engine.synthesize_timed(
+                piece.voice, words, piece.speed, piece.first
+            )
             return samples, words, timed
-        return self.engine.synthesize(piece.voice, words, piece.speed), words, None
+        first = getattr(self.engine, "synthesize_first", None) if piece.first else None
+        samples = (first or self.engine.synthesize)(piece.voice, words, piece.speed)
+        return samples, words, None
 
     def _reference(self) -> Samples:
         """What the voice's loudness is measured on: its own sample sentence."""

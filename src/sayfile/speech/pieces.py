@@ -36,6 +36,9 @@ class Piece:
     alphabet: str = "ipa"
     marks: tuple[str, ...] = ()
     """Names of SSML marks at the start of the words (after the pause)."""
+    first: bool = False
+    """A stream's first piece: made before the others, urgently, on the engine's first-piece
+    path (`synthesize_first`) where it has one."""
 
 
 class PieceCutter:
@@ -69,8 +72,8 @@ class PieceCutter:
             else:
                 join_below = self._planner.catalogue.engine(voice).join_below
                 for text in self._sentences(span.text, join_below, quick_start and first):
-                    yield Piece(text, voice, speed, pause, marks=marks)
-                    pause, marks = 0.0, ()
+                    yield Piece(text, voice, speed, pause, marks=marks, first=quick_start and first)
+                    pause, marks, first = 0.0, (), False
             pause, marks = 0.0, ()
             first = False
         if pause > 0 or marks:

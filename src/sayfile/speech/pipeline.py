@@ -48,6 +48,10 @@ class Pipeline:
         """Each piece's audio: engines, loudness levels, each language's way of saying words."""
         self._ahead = ahead
         self._observer = observer
+        self.first_alone = True
+        """Whether a stream's first piece is made alone, before its look-ahead starts, so
+        that the stream's own next pieces do not take the cores it needs
+        (bench/first_byte.py measures both ways)."""
 
     async def run(
         self,
@@ -78,12 +82,16 @@ class Pipeline:
         pending: deque[tuple[Piece, Future[tuple[int, int, float, list[PieceWord] | None]]]]
         pending = deque()
 
+        # A stream's first piece runs alone: the look-ahead starts once it is made.
+        ahead = 1 if quick_start and self.first_alone else self._ahead
+
         def refill() -> None:
-            for (index, piece), final in itertools.islice(source, self._ahead - len(pending)):
+            for (index, piece), final in itertools.islice(source, ahead - len(pending)):
                 step = self.audio.step(piece, index, final, finishing, in_order)
                 # A voice not set up yet makes this step heavy: it runs in this client's turns
-                # like any other, but never on the last thread free for other clients.
-                pending.append((piece, turn.submit(step, index, step.heavy)))
+                # like any other, but never on the last thread free for other clients. A
+                # stream's first piece is urgent: it never waits behind pieces running.
+                pending.append((piece, turn.submit(step, index, step.heavy, piece.first)))
 
         total = len(plan.words)
         done = 0
@@ -97,6 +105,7 @@ class Pipeline:
                 piece, future = pending[0]
                 size, lead, seconds, said = await asyncio.wrap_future(future)
                 pending.popleft()
+                ahead = self._ahead
                 refill()
                 if self._observer is not None:
                     self._observer(piece.voice.engine, seconds, size / rate)

@@ -10,6 +10,10 @@ A step that sets a voice up (its first loudness measurement, a model or reader l
 seconds rather than one sentence's time; such `heavy` steps run on all threads but one, so a
 client switching through every voice never keeps another client's one sentence waiting for
 more than an ordinary step.
+
+An `urgent` step (a stream's first piece: someone waits for the first word) that finds every
+thread busy does not wait behind steps that take seconds each with a neural voice: it runs at
+once on one spare thread, beside them.
 """
 
 from __future__ import annotations
@@ -92,10 +96,13 @@ class Turn:
         self.client = client
         self._place = place
 
-    def submit(self, fn: Callable[[], T], order: int, heavy: bool = False) -> Future[T]:
+    def submit(
+        self, fn: Callable[[], T], order: int, heavy: bool = False, urgent: bool = False
+    ) -> Future[T]:
         """Queue `fn()`; `order` ranks it among this request's steps (lower first). A
-        `heavy` step (a voice's set-up) never takes the last thread free for other steps."""
-        return self.executor._put(self, (self._place, order), fn, heavy)
+        `heavy` step (a voice's set-up) never takes the last thread free for other steps; an
+        `urgent` one runs on the spare thread when no thread is free (and the spare is)."""
+        return self.executor._put(self, (self._place, order), fn, heavy, urgent)
 
     async def run(self, fn: Callable[[], T], order: int = 0) -> T:
         """Run `fn()` on the executor and wait for it; cancelling the wait cancels the step
@@ -105,7 +112,8 @@ class Turn:
 
 class SentenceExecutor:
     """`threads` threads, started on first use; however many requests there are, at most
-    `threads` steps run at a time. `close()` stops them; a later submit starts them again."""
+    `threads` steps run at a time, and one urgent step more. `close()` stops them; a later
+    submit starts them again."""
 
     def __init__(self, threads: int, name: str = "sentence") -> None:
         if threads < 1:
@@ -121,6 +129,9 @@ class SentenceExecutor:
         # Heavy steps running now, and how many may (one thread is kept for the others).
         self._heavy = 0
         self._most_heavy = max(1, threads - 1)
+        # Threads waiting for a step, and whether the spare thread runs an urgent one.
+        self._idle = 0
+        self._spare_busy = False
 
     def turn(self, lane: Lane, client: str = "") -> Turn:
         """A new request's place in line, behind the client's earlier requests."""
@@ -131,16 +142,33 @@ class SentenceExecutor:
         return await self.turn(lane).run(fn)
 
     def _put(
-        self, turn: Turn, key: tuple[int, int], fn: Callable[[], T], heavy: bool = False
+        self,
+        turn: Turn,
+        key: tuple[int, int],
+        fn: Callable[[], T],
+        heavy: bool = False,
+        urgent: bool = False,
     ) -> Future[T]:
         future: Future[T] = Future()
         with self._ready:
             if not self._workers:
                 self._start()
             step = _Step((*key, next(self._submitted)), future, fn, heavy)
+            if urgent and not self._idle and not self._spare_busy:
+                self._spare_busy = True
+                name = f"{self._name}-spare"
+                threading.Thread(target=self._spare, args=(step,), name=name, daemon=True).start()
+                return future
             self._lanes[turn.lane].put(turn.client, step)
             self._ready.notify()
         return future
+
+    def _spare(self, step: _Step) -> None:
+        try:
+            self._run(step)
+        finally:
+            with self._ready:
+                self._spare_busy = False
 
     def _start(self) -> None:
         self._stopping = False
@@ -159,7 +187,11 @@ class SentenceExecutor:
                     if step is not None:
                         self._heavy += step.heavy
                         return step
-                self._ready.wait()
+                self._idle += 1
+                try:
+                    self._ready.wait()
+                finally:
+                    self._idle -= 1
 
     def _work(self) -> None:
         while (step := self._take()) is not None:

@@ -1,0 +1,265 @@
+"""A Kokoro stream's first byte (issue 27): where its time goes, and the first-piece policies
+measured against each other in one process, taking turns, medians of several rounds.
+
+    PYTHONPATH=src:bench .venv/bin/python bench/first_byte.py [--rounds 5] [--busy]
+
+Each round streams an English and a Mandarin paragraph (raw PCM, in the interactive lane, as
+`Speaker.stream` does) once per variant:
+
+- "1 thread": the first piece on the shared one-thread session, the look-ahead beside it
+  (sayfile before issue 27's first-byte work);
+- "1 thread, alone": the same, the look-ahead started once the first piece is out;
+- "N threads": the first piece on the session with every core, the look-ahead beside it;
+- "N threads, alone": every core for the first piece, the look-ahead after it (the default);
+- "N threads, alone, shorter": that, with the first piece cut at half the characters.
+
+Every variant but the first lets the first piece take the executor's spare thread when every
+thread is busy ("urgent"); with `--busy`, the variants are "1 thread", "N threads, alone"
+without the spare thread, and with it.
+
+For each: seconds to the first bytes, the first piece's audio seconds, and the stall a
+listener playing the stream in real time from its first bytes would hear (seconds of waiting
+for audio after the first). `--busy` runs two long jobs in the background lane of the same
+sentence executor throughout, as a server making two books would. The stages of the first
+piece (plan, phonemes, the model on each session, levelling, encoding) are timed apart first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import sayfile.speech.pieces as pieces_module
+from harness import Pipeline
+from sayfile.settings import Settings
+from sayfile.speech.outputs import StreamOutput
+from sayfile.speech.plan import SpeechPlan
+from sayfile.speech.scheduler import Lane
+
+PARAGRAPHS = {
+    "en": (
+        "kokoro:af_heart",
+        "It was a bright cold day in April, and the clocks were striking thirteen. The "
+        "hallway smelt of boiled cabbage and old rag mats. At one end of it a coloured "
+        "poster, too large for indoor display, had been tacked to the wall.",
+    ),
+    "zh": (
+        "kokoro:zf_xiaobei",
+        "今天天气很好，我们下午去公园散步吧。公园里的花都开了，有红的，有黄的，还有白的。"
+        "孩子们在草地上跑来跑去，笑得特别开心。",
+    ),
+}
+KOKORO = "kokoro:af_heart"
+# A book's sentences, about 6 s of audio each.
+LONG_JOB = " ".join(
+    ["The river ran slowly past the mill, and the children played on its banks until dark."] * 60
+)
+
+
+def variants(threads: int, busy: bool) -> dict[str, tuple[int, bool, float, bool]]:
+    """Name: (first piece's threads, first piece alone, share of the first piece's length,
+    first piece urgent)."""
+    if busy:
+        return {
+            "1 thread": (1, False, 1.0, False),
+            f"{threads} threads, alone": (threads, True, 1.0, False),
+            f"{threads} threads, alone, urgent": (threads, True, 1.0, True),
+        }
+    return {
+        "1 thread": (1, False, 1.0, False),
+        "1 thread, alone": (1, True, 1.0, True),
+        f"{threads} threads": (threads, False, 1.0, True),
+        f"{threads} threads, alone": (threads, True, 1.0, True),
+        f"{threads} threads, alone, shorter": (threads, True, 0.5, True),
+    }
+
+
+@contextlib.contextmanager
+def first_piece_threads(pipeline: Pipeline, threads: int) -> Iterator[None]:
+    """Kokoro's first pieces on `threads` threads: the shared session's one, or the quick
+    session's (both are loaded)."""
+    bounded: Any = pipeline.synthesizer.catalogue.engine(pipeline.plan("a", voice=KOKORO).voice)
+    engine = bounded.engine
+    before, engine._first_piece_threads = engine._first_piece_threads, threads
+    try:
+        yield
+    finally:
+        engine._first_piece_threads = before
+
+
+@contextlib.contextmanager
+def urgent(pipeline: Pipeline, allowed: bool) -> Iterator[None]:
+    """Whether the stream's first piece may take the executor's spare thread (the bench
+    takes the spare itself to stop it)."""
+    executor: Any = pipeline.synthesizer.executor
+    executor._spare_busy = not allowed
+    try:
+        yield
+    finally:
+        executor._spare_busy = False
+
+
+@contextlib.contextmanager
+def first_piece_share(share: float) -> Iterator[None]:
+    """The first piece cut at `share` of the characters it is cut at now."""
+    latin, cjk = pieces_module.FIRST_PIECE_CHARS, pieces_module.FIRST_PIECE_CJK_CHARS
+    pieces_module.FIRST_PIECE_CHARS = max(1, round(latin * share))
+    pieces_module.FIRST_PIECE_CJK_CHARS = max(1, round(cjk * share))
+    try:
+        yield
+    finally:
+        pieces_module.FIRST_PIECE_CHARS, pieces_module.FIRST_PIECE_CJK_CHARS = latin, cjk
+
+
+async def stream_once(pipeline: Pipeline, plan: SpeechPlan) -> tuple[float, float, float]:
+    """Seconds to the first bytes, the first piece's audio seconds, and the stall heard when
+    playing from the first bytes in real time."""
+    bytes_per_s = plan.voice.sample_rate * 2
+    turn = pipeline.synthesizer.executor.turn(Lane.interactive, "bench")
+    began = time.perf_counter()
+    arrivals: list[tuple[float, float]] = []
+    async with contextlib.aclosing(pipeline.synthesizer.stream(plan, turn)) as chunks:
+        async for data in chunks:
+            arrivals.append((time.perf_counter() - began, len(data) / bytes_per_s))
+    first, first_audio = arrivals[0]
+    playing_until = first + first_audio
+    stall = 0.0
+    for came, seconds in arrivals[1:]:
+        if came > playing_until:
+            stall += came - playing_until
+            playing_until = came
+        playing_until += seconds
+    return first, first_audio, stall
+
+
+def timed(work: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    began = time.perf_counter()
+    result = work(*args)
+    return time.perf_counter() - began, result
+
+
+def stages(pipeline: Pipeline, threads: int, rounds: int) -> None:
+    """The first piece's steps, one at a time on this thread (medians of `rounds`)."""
+    audio = pipeline.synthesizer.pipeline.audio
+    rows: dict[str, dict[str, list[float]]] = {}
+    for _ in range(rounds):
+        for language, (voice_id, text) in PARAGRAPHS.items():
+            row = rows.setdefault(language, {})
+
+            def note(stage: str, work: Callable[..., Any], *args: Any) -> Any:
+                took, result = timed(work, *args)
+                row.setdefault(stage, []).append(took)  # noqa: B023 (called in this turn)
+                return result
+
+            plan = note("plan (validate)", plan_of, pipeline, text, voice_id)
+            words = note("cut the first piece", first_words, pipeline, plan)
+            said = note("normalisation", audio.normalisation.said, words, plan.voice.language)
+            bounded: Any = pipeline.synthesizer.catalogue.engine(plan.voice)
+            engine = bounded.engine
+            note("phonemes", engine.phonemes, plan.voice, said)
+            for n in sorted({1, threads}):
+                with first_piece_threads(pipeline, n):
+                    model = f"the model, {n} thread(s)"
+                    samples = note(model, engine.synthesize_first, plan.voice, said, 1.0)
+            row.setdefault("first piece's audio s", []).append(samples.size / 24_000)
+            level = audio.level(plan.loudness)
+            gain = level.gain_for(plan.voice.id, 24_000, lambda: samples)  # noqa: B023
+            note("levelling", level.apply, samples, gain, 24_000, 1.0)
+            note("encoding (pcm)", StreamOutput(plan.format, 24_000).add, samples)
+    print("| stage of the first piece, wall s (median) | " + " | ".join(rows) + " |")
+    print("| --- |" + " ---: |" * len(rows))
+    for stage in next(iter(rows.values())):
+        cells = " | ".join(f"{statistics.median(row[stage]):.3f}" for row in rows.values())
+        print(f"| {stage} | {cells} |")
+
+
+def plan_of(pipeline: Pipeline, text: str, voice_id: str) -> SpeechPlan:
+    return pipeline.plan(text, voice=voice_id, format="pcm")
+
+
+def first_words(pipeline: Pipeline, plan: SpeechPlan) -> str:
+    return next(pipeline.synthesizer.piece_words(plan, quick_start=True))
+
+
+async def compare(pipeline: Pipeline, threads: int, rounds: int, busy: bool) -> None:
+    table = variants(threads, busy)
+    plans = {
+        language: pipeline.plan(text, voice=voice_id, format="pcm")
+        for language, (voice_id, text) in PARAGRAPHS.items()
+    }
+    jobs: list[asyncio.Task[None]] = []
+    if busy:
+        long_plan = pipeline.plan(LONG_JOB, voice=KOKORO, format="pcm")
+
+        async def long_job() -> None:
+            while True:
+                turn = pipeline.synthesizer.executor.turn(Lane.background, "books")
+                async for _ in pipeline.synthesizer.samples(long_plan, turn):
+                    pass
+
+        jobs = [asyncio.create_task(long_job()) for _ in range(2)]
+        await asyncio.sleep(5)
+    results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    try:
+        for _ in range(rounds):
+            for name, (first_threads, alone, share, spare) in table.items():
+                pipeline.synthesizer.pipeline.first_alone = alone
+                for language, plan in plans.items():
+                    with (
+                        first_piece_threads(pipeline, first_threads),
+                        first_piece_share(share),
+                        urgent(pipeline, spare),
+                    ):
+                        results.setdefault((name, language), []).append(
+                            await stream_once(pipeline, plan)
+                        )
+                    await asyncio.sleep(0.5)
+    finally:
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+    base = {lang: statistics.median(r[0] for r in results[("1 thread", lang)]) for lang in plans}
+    print()
+    print(f"{rounds} rounds{', beside two long jobs' if busy else ''}, medians (largest)")
+    print(
+        "| variant | language | first byte s | against 1 thread | first piece's audio s | stall s |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for (name, language), runs in results.items():
+        first = statistics.median(r[0] for r in runs)
+        print(
+            f"| {name} | {language} | {first:.3f} ({max(r[0] for r in runs):.3f}) | "
+            f"{first / base[language]:.2f} | {statistics.median(r[1] for r in runs):.2f} | "
+            f"{statistics.median(r[2] for r in runs):.3f} ({max(r[2] for r in runs):.3f}) |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2, help="the first piece's threads")
+    parser.add_argument("--busy", action="store_true", help="beside two long jobs")
+    parser.add_argument("--no-stages", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(data_dir=Path(folder), first_piece_threads=args.threads)
+        pipeline = Pipeline(settings)
+        try:
+            for voice_id, text in PARAGRAPHS.values():  # the voices and both sessions loaded
+                pipeline.stream(pipeline.plan(text[:40], voice=voice_id, format="pcm"))
+            if not args.no_stages:
+                stages(pipeline, args.threads, args.rounds)
+            asyncio.run(compare(pipeline, args.threads, args.rounds, args.busy))
+        finally:
+            pipeline.close()
+
+
+if __name__ == "__main__":
+    main()
