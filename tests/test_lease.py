@@ -32,15 +32,19 @@ class Setting:
         return Lease(terms, self.lifecycle, self.store, self.lifecycle.events, self.job_id, lock)
 
 
-@pytest.fixture
-async def setting() -> AsyncIterator[Setting]:
-    clock = HandClock()
-    store = FaultyStore(clock)
+async def _running_job(store: FaultyStore, clock: HandClock) -> Setting:
+    """A job started on `store`, with the lifecycle and clock the lease is given."""
     lifecycle = JobLifecycle(store, LocalJobEvents(), 3600, clock=clock.time)
     job = make_job(created_at=clock.now)
     await store.add(job)
     assert await lifecycle.start(job.id, "host:1") is not None
-    yield Setting(clock, store, lifecycle, job.id)
+    return Setting(clock, store, lifecycle, job.id)
+
+
+@pytest.fixture
+async def setting() -> AsyncIterator[Setting]:
+    clock = HandClock()
+    yield await _running_job(FaultyStore(clock), clock)
 
 
 class Work:
@@ -204,11 +208,7 @@ class DeafStore(FaultyStore):
 async def test_work_that_ended_is_not_kept_waiting_by_a_beat_that_missed_its_cancellation() -> None:
     clock = HandClock()
     store = DeafStore(clock)
-    lifecycle = JobLifecycle(store, LocalJobEvents(), 3600, clock=clock.time)
-    job = make_job(created_at=clock.now)
-    await store.add(job)
-    assert await lifecycle.start(job.id, "host:1") is not None
-    setting = Setting(clock, store, lifecycle, job.id)
+    setting = await _running_job(store, clock)
     lease, work = setting.lease(), Work()
     running = asyncio.create_task(lease.run(work(lease)))
     await clock.advance(0)

@@ -18,7 +18,6 @@ from sayfile.api.audio_responses import SpeechStreamResponse
 from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, SettingsDep, SpeakerDep
 from sayfile.api.schemas import error_docs
 from sayfile.audio.formats import FORMATS
-from sayfile.models import SpeechRequest
 from sayfile.services.speaking import SpeechStream
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
 from sayfile.voices.openai_names import MODELS, choose_voice
@@ -75,14 +74,7 @@ async def captioned_speech(
     choice = choose_voice(
         body.voice, body.model, body.input, settings.openai_voices, speaker.voice_ids()
     )
-    request = SpeechRequest(
-        text=body.input,
-        voice=choice.voice,
-        language=choice.language,
-        format=body.response_format,
-        speed=body.speed,
-        engine=choice.engine,
-    )
+    request = choice.request(body.input, body.response_format, body.speed)
     stream = await speaker.stream(request, client)
     lines = _lines(stream, body.return_timestamps)
     if body.stream:

@@ -32,7 +32,6 @@ from sayfile.api.schemas import AUDIO_CONTENT, JobOut, error_docs
 from sayfile.audio.formats import FORMATS
 from sayfile.jobs.answers import Answer
 from sayfile.jobs.download_names import stem_for
-from sayfile.models import SpeechRequest
 from sayfile.services.speaking import SpeechStream
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
 from sayfile.store.records import Job
@@ -121,15 +120,8 @@ async def create_speech(
     choice = choose_voice(
         voice, body.model, body.input, settings.openai_voices, speaker.voice_ids()
     )
-    request = SpeechRequest(
-        text=body.input,
-        voice=choice.voice,
-        language=choice.language,
-        format=body.response_format,
-        speed=body.speed,
-        engine=choice.engine,
-        loudness=body.loudness,
-        text_format=body.text_format,
+    request = choice.request(
+        body.input, body.response_format, body.speed, body.loudness, body.text_format
     )
     if body.stream_format == "sse":
         stream = await speaker.stream(request, client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sayfile.errors import InvalidInput
+from sayfile.models import SpeechRequest
 from sayfile.text.language_detection import language_by_script
 
 OPENAI_VOICES = (
@@ -42,6 +43,26 @@ class VoiceChoice:
     voice: str | None = None
     language: str | None = None
     engine: str | None = None
+
+    def request(
+        self,
+        text: str,
+        format: str | None,
+        speed: float,
+        loudness: float | str | None = None,
+        text_format: str | None = None,
+    ) -> SpeechRequest:
+        """The speech request for `text` in this choice's voice (or language and engine)."""
+        return SpeechRequest(
+            text=text,
+            voice=self.voice,
+            language=self.language,
+            format=format,
+            speed=speed,
+            engine=self.engine,
+            loudness=loudness,
+            text_format=text_format,
+        )
 
 
 def check_model(model: str) -> str | None:
