@@ -263,7 +263,8 @@ def test_kokoro_fastapis_captioned_speech_answers_in_its_shape(
     r = client.post(
         "/dev/captioned_speech", json={**body, "response_format": "mp3", "stream": True}
     )
-    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(line) for line in r.text.splitlines() if line]
     assert len(lines) >= 2 and all(line["audio_format"] == "audio/mpeg" for line in lines)
     assert [s["word"] for line in lines for s in line["timestamps"]] == TEXT.split()

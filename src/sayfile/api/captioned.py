@@ -50,8 +50,8 @@ class CaptionedSpeechIn(BaseModel):
     )
     stream: bool = Field(
         default=True,
-        description="true: one JSON object a line, each with a sentence's audio and words; "
-        "false: one object with the whole file.",
+        description="true: one JSON object a line (application/x-ndjson), each with a "
+        "sentence's audio and words; false: one object with the whole file.",
     )
     return_timestamps: bool = Field(default=True, description="Include `timestamps`.")
 
@@ -59,7 +59,7 @@ class CaptionedSpeechIn(BaseModel):
 @router.post(
     "/dev/captioned_speech",
     responses={
-        200: {"content": {"application/json": {}}},
+        200: {"content": {"application/json": {}, "application/x-ndjson": {}}},
         **error_docs(400, 401, 422, 429, 500, 503),
     },
     summary="Speech with word timestamps (Kokoro-FastAPI's shape)",
@@ -81,7 +81,8 @@ async def captioned_speech(
         return SpeechStreamResponse(
             lines,
             stream.close,
-            "application/json",
+            # One JSON object a line (NDJSON): the body as a whole is not one JSON document.
+            "application/x-ndjson",
             {"X-Accel-Buffering": "no"},
             settings.stream_idle_seconds,
         )
