@@ -76,10 +76,10 @@ async def captioned_speech(
     )
     request = choice.request(body.input, body.response_format, body.speed)
     stream = await speaker.stream(request, client)
-    lines = _lines(stream, body.return_timestamps)
+    parts = _parts(stream, body.return_timestamps)
     if body.stream:
         return SpeechStreamResponse(
-            lines,
+            _lines(parts, stream.plan.format.media_type),
             stream.close,
             # One JSON object a line (NDJSON): the body as a whole is not one JSON document.
             "application/x-ndjson",
@@ -89,10 +89,9 @@ async def captioned_speech(
     audio = bytearray()
     words: list[dict[str, Any]] = []
     try:
-        async for line in lines:
-            part = json.loads(line)
-            audio += base64.b64decode(part["audio"])
-            words += part["timestamps"]
+        async for piece, said in parts:
+            audio += piece
+            words += said
     finally:
         await stream.close()
     whole = {
@@ -103,22 +102,37 @@ async def captioned_speech(
     return JSONResponse(whole)
 
 
-async def _lines(stream: SpeechStream, timestamps: bool) -> AsyncIterator[bytes]:
-    """Each piece of audio as a JSON line with the words of the sentences heard by then."""
-    told = 0
+async def _parts(
+    stream: SpeechStream, timestamps: bool
+) -> AsyncIterator[tuple[bytes, list[dict[str, Any]]]]:
+    """Each piece of audio with the words of the sentences heard by then, not yet given (each
+    word once: a cursor into the stream's words, which come in sentence order)."""
+    given = 0
     async for piece in stream.chunks():
+        words, heard = stream.words.words, len(stream.heard)
         said = []
-        while told < len(stream.heard):
+        while given < len(words) and (words[given].sentence or 0) < heard:
             if timestamps and stream.words.known:
-                said += [
-                    {"word": w.text, "start_time": round(w.start, 3), "end_time": round(w.end, 3)}
-                    for w in stream.words.words
-                    if w.sentence == told
-                ]
-            told += 1
+                word = words[given]
+                said.append(
+                    {
+                        "word": word.text,
+                        "start_time": round(word.start, 3),
+                        "end_time": round(word.end, 3),
+                    }
+                )
+            given += 1
+        yield piece, said
+
+
+async def _lines(
+    parts: AsyncIterator[tuple[bytes, list[dict[str, Any]]]], media_type: str
+) -> AsyncIterator[bytes]:
+    """Each part as a JSON line: its audio in base64, its media type and its words."""
+    async for piece, said in parts:
         line = {
             "audio": base64.b64encode(piece).decode(),
-            "audio_format": stream.plan.format.media_type,
+            "audio_format": media_type,
             "timestamps": said,
         }
         yield (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
