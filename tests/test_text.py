@@ -47,6 +47,8 @@ def test_normalize_composes_unicode() -> None:
         ("他说……然后走了；对吧", ["他说……", "然后走了；", "对吧"]),
         ("“Quoted.” Next one", ["“Quoted.”", "Next one"]),
         ("Mixed 中文。And English.", ["Mixed 中文。", "And English."]),
+        ("यह पहला वाक्य है। दूसरा है॥ तीसरा", ["यह पहला वाक्य है।", "दूसरा है॥", "तीसरा"]),
+        ("یہ پہلا ہے۔ کیا یہ دوسرا ہے؟ ہاں", ["یہ پہلا ہے۔", "کیا یہ دوسرا ہے؟", "ہاں"]),
     ],
 )
 def test_sentences_split_on_latin_and_cjk_punctuation(text: str, expected: list[str]) -> None:
@@ -100,7 +102,7 @@ def test_split_prefers_commas_then_spaces() -> None:
 # The splitter and the clean-up as first written, simple and slow (the splitter's one regular
 # expression takes time quadratic in a run of marks): the specification that the fast ones
 # must match exactly, on texts short enough for them.
-_REFERENCE_END = re.compile(r"[.!?;…]+[\"'”’)\]]*(?=\s|$)|[。！？；…]+[”’」』）]*")
+_REFERENCE_END = re.compile(r"[.!?;…]+[\"'”’)\]]*(?=\s|$)|[。！？；…।॥؟۔]+[”’」』）]*")
 
 
 def _reference_sentences(text: str, max_chars: int) -> list[str]:
@@ -133,7 +135,7 @@ def _reference_normalize(text: str) -> str:
     return re.sub(r"\s+", " ", "".join(cleaned)).strip()
 
 
-_PUNCTUATED = st.text(alphabet=".!?;…。！？；\"'”’)]」』）,，、:： \t\n\u3000ab你", max_size=40)
+_PUNCTUATED = st.text(alphabet=".!?;…。！？；।؟\"'”’)]」』）,，、:： \t\n\u3000ab你", max_size=40)
 # Any code point, surrogates included, with the characters normalize treats specially often.
 _ANY_CHARACTER = st.one_of(
     st.integers(0, sys.maxunicode).map(chr),
@@ -243,3 +245,11 @@ def test_normalize_takes_linear_time_on_the_largest_body(body: str) -> None:
     budget = 4 * baseline + 0.05
     took = _seconds(lambda: normalize(body), budget)
     assert took <= budget, f"over {budget:.3f} s; composing and folding take {baseline:.3f} s"
+
+
+def test_a_paragraph_ending_in_a_danda_or_an_urdu_stop_gets_no_second_stop() -> None:
+    from sayfile.text.markup import as_sentence
+
+    assert as_sentence("यह पहला वाक्य है।") == "यह पहला वाक्य है।"
+    assert as_sentence("کیا یہ دوسرا ہے؟") == "کیا یہ دوسرا ہے؟"
+    assert as_sentence("यह पहला वाक्य है") == "यह पहला वाक्य है."

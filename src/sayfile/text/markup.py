@@ -335,7 +335,7 @@ def _is_chinese(text: str) -> bool:
 
 # A paragraph that does not end in one of these marks (before closing quotes or brackets) gets a
 # full stop, so that sentence splitting ends a sentence there and the voice pauses.
-_SENTENCE_MARKS = ".!?;…。！？；"
+_SENTENCE_MARKS = ".!?;…。！？；।॥؟۔"
 _CLOSERS = "\"'”’)]」』）"
 _SOFT_MARKS = ",，、:："
 _CJK_STOP = re.compile(

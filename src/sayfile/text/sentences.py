@@ -22,19 +22,21 @@ _KEEP_FORMAT = frozenset({"\u200c", "\u200d"})
 _NOT_XML = frozenset({0xFFFE, 0xFFFF})
 
 # A Latin sentence ends in . ! ? ; or … (plus closing quotes or brackets) before a space or the
-# end; a CJK one ends in 。！？；… (plus closing quotes or brackets), spaces or not: the ends that
-# `[.!?;…]+[closers]*(?=\s|$)|[。！？；…]+[closers]*` finds. As one regular expression that
+# end; a CJK one ends in 。！？；… (plus closing quotes or brackets), spaces or not, and so do
+# the marks that only ever end a sentence in other scripts (Devanagari's danda । and ॥, the
+# Arabic question mark ؟ and Urdu's full stop ۔): the ends that
+# `[.!?;…]+[closers]*(?=\s|$)|[。！？；…।॥؟۔]+[closers]*` finds. As one regular expression that
 # pattern retries the rest of a run of marks from every mark in it, which takes quadratic time on
 # a long run with no space after it. Here runs are possessive and Latin ends are tried only where
 # a run starts (the look-behind); a run with no space after it but an ellipsis in it, which ends
 # a sentence the CJK way, is left to `_latin_run`.
 _END = re.compile(
     r"(?<![.!?;…])(?:(?P<latin>[.!?;…]++[\"'”’)\]]*+(?=\s|\Z))|(?P<ellipsis>[.!?;]*+…))"
-    r"|(?P<cjk>[。！？；…]++[”’」』）]*+)"
+    r"|(?P<cjk>[。！？；…।॥؟۔]++[”’」』）]*+)"
 )
 _LATIN_RUN = re.compile(r"([.!?;…]++)[\"'”’)\]]*+")
 _ELLIPSES = re.compile(r"…++")
-_CJK_TAIL = re.compile(r"[。！？；…]*+[”’」』）]*+")
+_CJK_TAIL = re.compile(r"[。！？；…।॥؟۔]*+[”’」』）]*+")
 _NON_SPACE = re.compile(r"\S")
 # A dot after a title or a capitals' abbreviation (Dr. Patel, St. Louis, the U.S. army) does
 # not end a sentence: cut there, the title would be read without the name it belongs to.
