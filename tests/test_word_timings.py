@@ -312,3 +312,45 @@ def test_joined_sections_keep_their_words_and_count_sentences_across_them() -> N
     ]
     unknown = Timings((Timing(0.0, 1.0, "Four."),), None, 1.0, "not known")
     assert joined([(0.0, first), (1.0, unknown)], 2.0).words is None
+
+
+def _beeps(samples: np.ndarray, rate: int) -> int:
+    """How many beeps the tone voice's audio holds (runs of loud samples)."""
+    frames = np.abs(samples[: samples.size // 80 * 80].astype(np.int32)).reshape(-1, 80)
+    loud = frames.max(axis=1) > 6000
+    return int(np.count_nonzero(loud & ~np.concatenate([[False], loud[:-1]])))
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize(
+    ("text", "term", "alias", "written"),
+    [
+        (
+            "The W3C met in Paris. Then the W3C left.",
+            "W3C",
+            "World Wide Web Consortium",
+            ["The", "W3C", "met", "in", "Paris.", "Then", "the", "W3C", "left."],
+        ),
+        ("我们在 WHO 开会。", "WHO", "世界 卫生 组织", ["我们在", "WHO", "开会。"]),
+    ],
+)
+def test_a_lexicon_alias_is_timed_as_the_word_it_replaced(
+    make_client: Callable[..., TestClient], text: str, term: str, alias: str, written: list[str]
+) -> None:
+    """The tone voice beeps once per word it is given: the alias's words are all heard, and
+    the timings give the term as the request wrote it, at its place, from the first of the
+    alias's beeps to the last."""
+    client = make_client(**TONES)
+    lexicon = [{"term": term, "replacement": alias}]
+    job = _job(client, text=text, format="wav", lexicon=lexicon)
+    samples, rate = _pcm(client.get(str(job["audio_url"])).content)
+    words = client.get(f"/jobs/{job['id']}/timings").json()["words"]
+    assert [w["text"] for w in words] == written
+    assert all(text[w["start_char"] : w["end_char"]] == w["text"] for w in words)
+    aliased = written.count(term)
+    assert _beeps(samples, rate) == len(written) + aliased * (len(alias.split()) - 1)
+    for word in words:
+        inside = samples[int(word["start"] * rate) : int(word["end"] * rate)]
+        assert _beeps(inside, rate) == (len(alias.split()) if word["text"] == term else 1)
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts)

@@ -106,7 +106,7 @@ class LiveSpeech:
         key = client or ""
         ticket = await self.limit.admit(key)
         heard: list[Timing] = []
-        words = SpokenWords(plan.words)
+        words = SpokenWords(plan.written_words, plan.aliases)
         turn = self.synthesizer.executor.turn(Lane.interactive, key)
         rest = self.synthesizer.stream(plan, turn, heard=heard, words=words)
         try:

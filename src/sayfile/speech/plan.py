@@ -18,7 +18,7 @@ from sayfile.lru_map import LruMap
 from sayfile.models import SpeechRequest, Voice
 from sayfile.settings import Settings
 from sayfile.text.language_detection import SentenceLanguages
-from sayfile.text.lexicon import Lexicon
+from sayfile.text.lexicon import Alias, Lexicon
 from sayfile.text.markup import TextFormat, spoken, text_format
 from sayfile.text.sentences import normalize
 from sayfile.text.spans import Span
@@ -54,6 +54,15 @@ class SpeechPlan:
     ssml: bool = False
     routed: bool = False
     """Nobody named a voice or language: sentences go to their languages' voices."""
+    aliases: tuple[Alias, ...] = ()
+    """Where a lexicon's alias is said in place of a term, in `written_words`."""
+    unaliased: str = ""
+    """The words as written before lexicon aliases replaced terms, where one did."""
+
+    @property
+    def written_words(self) -> str:
+        """The words as the request wrote them (`words` before lexicon aliases)."""
+        return self.unaliased or self.words
 
     @property
     def script(self) -> tuple[Span, ...]:
@@ -125,6 +134,12 @@ class Planner:
         """`spans` with the configured lexicons and the request's `entries` (which win)
         applied, in `language` where a span does not say its own. Raises InvalidLexicon."""
         return tuple(self._lexicon_with(entries).apply_spans(spans, language))
+
+    def aliases(
+        self, spans: list[Span], language: str, entries: tuple[dict[str, str], ...]
+    ) -> tuple[Alias, ...]:
+        """Where `pronounced` says an alias in place of a term (`Lexicon.aliases`)."""
+        return tuple(self._lexicon_with(entries).aliases(spans, language))
 
     def _lexicon_with(self, entries: tuple[dict[str, str], ...]) -> Lexicon:
         """The configured lexicon with a request's `entries`, its matchers built once for the
@@ -247,6 +262,7 @@ def validate(
     for span in {(s.voice, s.language): s for s in said}.values():
         planner.voice_of(span, voice)  # every voice and language the text asks for exists
     plain = len(said) == 1 and said[0] == Span(text)
+    aliases = () if plain else planner.aliases(spans, voice.language, request.lexicon)
     return SpeechPlan(
         text,
         voice,
@@ -257,6 +273,8 @@ def validate(
         tuple(request.lexicon),
         ssml=reading is TextFormat.ssml,
         routed=routed and not plain,
+        aliases=aliases,
+        unaliased=" ".join(span.text for span in spans if span.text) if aliases else "",
     )
 
 

@@ -145,7 +145,7 @@ class Synthesizer:
     ) -> Timings:
         heard: list[Timing] = []
         marked: list[Timing] = []
-        words = SpokenWords(plan.words)
+        words = SpokenWords(plan.written_words, plan.aliases)
         async with contextlib.aclosing(
             self.pipeline.run(
                 plan,

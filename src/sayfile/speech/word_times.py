@@ -4,11 +4,13 @@ rate), then gathered for the whole text: the words of the timings."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 
 from sayfile.audio.timings import Timing
 from sayfile.engines.base import WordSpan
+from sayfile.text.lexicon import Alias
 from sayfile.text.said_places import merged_words, written_spans
 
 PieceWord = tuple[int, int, float, float]
@@ -31,12 +33,18 @@ def piece_words(
 
 
 class SpokenWords:
-    """The words of a plan's pieces, in order, with their character offsets in the plan's
-    words (`text`) where the piece is found there, and their piece's index; `known` is False
-    once a piece's words could not be timed (its engine does not tell)."""
+    """The words of a plan's pieces, in order, with their character offsets in the words as
+    the request wrote them (`text`) where the piece is found there, and their piece's index;
+    `known` is False once a piece's words could not be timed (its engine does not tell).
+    Where a lexicon said an alias in place of a term (`aliases`, in `text`), the alias's words
+    are one word: the term, timed from the first of them to the last."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, aliases: Sequence[Alias] = ()) -> None:
+        self._written = text
+        self._back: tuple[list[int], list[int]] | None = None
         self._text = text
+        if aliases:
+            self._text, self._back = _said_with(text, aliases)
         self._cursor = 0
         self.words: list[Timing] = []
         self.known = True
@@ -50,10 +58,24 @@ class SpokenWords:
             return
         offsets = self._placed(written)
         for start, end, first, last in words:
+            text = written[start:end]
             chars = None if offsets is None else (offsets[start], offsets[end - 1] + 1)
-            self.words.append(
-                Timing(begins + first, begins + last, written[start:end], None, chars, sentence)
-            )
+            if chars is not None and self._back is not None:
+                low, high = self._back
+                chars = (low[chars[0]], high[chars[1] - 1])
+                text = self._written[chars[0] : chars[1]]
+                before = self.words[-1] if self.words else None
+                if before is not None and before.chars is not None and before.chars[1] > chars[0]:
+                    # Another word of the same alias: the term's one word runs on.
+                    chars = (before.chars[0], max(before.chars[1], chars[1]))
+                    self.words[-1] = dataclasses.replace(
+                        before,
+                        end=max(before.end, begins + last),
+                        text=self._written[chars[0] : chars[1]],
+                        chars=chars,
+                    )
+                    continue
+            self.words.append(Timing(begins + first, begins + last, text, None, chars, sentence))
 
     def _placed(self, written: str) -> list[int] | None:
         """Where each character of `written` is in the text, looked for after the last piece
@@ -77,3 +99,21 @@ class SpokenWords:
             offsets.append(at)
             at += 1
         return offsets
+
+
+def _said_with(text: str, aliases: Sequence[Alias]) -> tuple[str, tuple[list[int], list[int]]]:
+    """`text` with each alias in place of its term, and for each of its characters the
+    (start, end) of `text` it says: itself outside the aliases, the whole term inside one."""
+    parts: list[str] = []
+    low: list[int] = []
+    high: list[int] = []
+    at = 0
+    for start, end, alias in aliases:
+        parts += [text[at:start], alias]
+        low += [*range(at, start), *[start] * len(alias)]
+        high += [*range(at + 1, start + 1), *[end] * len(alias)]
+        at = end
+    parts.append(text[at:])
+    low += range(at, len(text))
+    high += range(at + 1, len(text) + 1)
+    return "".join(parts), (low, high)

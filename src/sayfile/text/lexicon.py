@@ -16,6 +16,9 @@ from sayfile.text.lexicon_matcher import UNSPACED, TermMatcher, continues_word, 
 from sayfile.text.sentences import normalize
 from sayfile.text.spans import Span
 
+Alias = tuple[int, int, str]
+"""A term replaced by its alias: (start, end) of the term in the written words, the alias."""
+
 # Primary language subtags that name the same language.
 _SAME_LANGUAGE = {"cmn": "zh"}
 
@@ -94,6 +97,27 @@ class Lexicon:
         words.append(text[done:])
         _add_words(spans, words)
         return spans
+
+    def aliases(self, spans: Sequence[Span], default_language: str) -> list[Alias]:
+        """Where `apply_spans` puts an alias in place of a term: (start, end) of the term in
+        the spans' words joined by single spaces, and the alias as it goes in (spaced as
+        `apply` spaces it), in order. Word timings place what is said back in what was
+        written with these (speech/word_times.py)."""
+        if not self._entries:
+            return []
+        found: list[Alias] = []
+        offset = 0
+        for span in spans:
+            if not span.text:
+                continue
+            if span.phonemes is None and span.pinyin is None:
+                matcher = self._matcher(span.language or default_language)
+                for start, end, entry in matcher.find(span.text) if matcher else ():
+                    if entry.phonemes is None and entry.pinyin is None:
+                        alias = _spaced(entry.alias or "", span.text, start, end)
+                        found.append((offset + start, offset + end, alias))
+            offset += len(span.text) + 1
+        return found
 
     def apply_spans(self, spans: Iterable[Span], default_language: str) -> list[Span]:
         """`apply` to each span that has no pronunciation yet (as from `parse_ssml`), in the
