@@ -129,11 +129,61 @@ def test_kokoros_quick_session_says_exactly_what_the_shared_one_says() -> None:
             ("kokoro:af_heart", "It was a bright cold day in April,"),
             ("kokoro:zf_xiaobei", "今天天气很好，"),
         ):
+            kokoro.load_first_piece_session()
             shared = kokoro.synthesize(voices[voice_id], words, 1.0)
             quick = kokoro.synthesize_first(voices[voice_id], words, 1.0)
             assert shared.size > 24_000 // 2
             assert np.array_equal(shared, quick)
     finally:
+        kokoro.close()
+
+
+@pytest.mark.slow
+def test_kokoros_first_piece_takes_more_threads_only_when_no_other_call_runs() -> None:
+    """The first piece's session loads on a thread of its own, started by the first first
+    piece, which takes the shared session meanwhile rather than wait; once loaded, a first
+    piece takes it only alone: beside another call every core is taken already."""
+    from sayfile.engines.kokoro import KokoroEngine
+
+    kokoro = KokoroEngine(threads=1, first_piece_threads=2)
+    inside, release = threading.Event(), threading.Event()
+    words = "It was a bright cold day in April,"
+
+    def held(model: object) -> str:
+        inside.set()
+        release.wait(30)
+        return "hˈɛloʊ"
+
+    try:
+        voice = {voice.id: voice for voice in kokoro.voices()}.get("kokoro:af_heart")
+        if voice is None:
+            pytest.skip("Kokoro's voices are not installed (`make run`)")
+        first = kokoro.synthesize_first(voice, words, 1.0)
+        for _ in range(600):
+            if kokoro._quick is not None:
+                break
+            time.sleep(0.1)
+        assert kokoro._quick is not None
+        made_quick: list[str] = []
+        quick_run = kokoro._quick.timed
+
+        def counted(*args: object) -> object:
+            made_quick.append("quick")
+            return quick_run(*args)
+
+        kokoro._quick.timed = counted
+        other = threading.Thread(target=kokoro._speak, args=(voice, 1.0, held))
+        other.start()
+        assert inside.wait(60)
+        beside = kokoro.synthesize_first(voice, words, 1.0)
+        assert made_quick == []
+        release.set()
+        other.join(60)
+        alone = kokoro.synthesize_first(voice, words, 1.0)
+        assert made_quick == ["quick"]
+        assert np.array_equal(first, beside) and np.array_equal(beside, alone)
+    finally:
+        release.set()
         kokoro.close()
 
 

@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.sweeper.start(interrupted=not settings.store_url)
             # Voice lists are read and the default voice loaded once, before the first
             # request, off the event loop.
-            await parts.warm_up()
+            await parts.warm_up(streams=True)
             if settings.wyoming_in_serve:
                 # Home Assistant's way in (api/wyoming_speech.py), on the same services.
                 wyoming = AsyncTcpServer(settings.wyoming_host, settings.wyoming_port)

@@ -47,12 +47,12 @@ class Settings(BaseSettings):
         default=1, ge=1, description="onnxruntime threads per Piper voice."
     )
     first_piece_threads: int = Field(
-        default=1,
+        default_factory=lambda: min(2, os.cpu_count() or 1),
         ge=1,
-        description="onnxruntime threads for a stream's first piece in a Kokoro voice: above "
-        "1, a second session (about 180 MB, loaded by the first stream) for first pieces, "
-        "worth it where a core is usually idle (on a loaded 2-core machine it was slower: "
-        "docs/benchmarks.md, 'First byte').",
+        description="onnxruntime threads for a stream's first piece in a Kokoro voice when no "
+        "other Kokoro call runs in the process (2 on a machine with 2 cores or more): above 1, "
+        "a second session (about 180 MB, loaded by the first stream); 1 turns it off "
+        "(docs/benchmarks.md, 'First byte').",
     )
     engines: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["kokoro", "piper", "espeak"],

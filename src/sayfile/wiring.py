@@ -135,12 +135,13 @@ class Parts:
     async def start(self) -> None:
         await self.records.events.start()
 
-    async def warm_up(self) -> None:
-        """List every voice and load the default one, so the first request pays nothing."""
+    async def warm_up(self, streams: bool = False) -> None:
+        """List every voice and load the default one, so the first request pays nothing (a
+        process that `streams` also loads what streams' first pieces take)."""
         synthesizer = self.synthesizer
         try:
             plan = synthesizer.planner.plan_of("Ready.", self.settings.default_voice, "wav", 1.0)
-            await synthesizer.warm_up(plan)
+            await synthesizer.warm_up(plan, streams)
             # The language identifier too, so the first text with no voice named pays nothing.
             await synthesizer.executor.run(synthesizer.languages.load)
         except SayfileError as exc:

@@ -36,7 +36,7 @@ async def speaking_services(
     services = Services.build(parts, queue, admission)
     try:
         await parts.start()
-        await parts.warm_up()
+        await parts.warm_up(streams=True)
         yield services
     finally:
         await queue.close()

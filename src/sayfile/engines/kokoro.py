@@ -30,7 +30,7 @@ from sayfile.audio.formats import Samples, stretch
 from sayfile.engines.base import WordSpan
 from sayfile.engines.kokoro_blend import blended_style, blended_voice
 from sayfile.engines.kokoro_mandarin import LATIN_RUN, aspirated, english_in_chinese
-from sayfile.engines.kokoro_sessions import kokoro_model, session_options
+from sayfile.engines.kokoro_sessions import CallsRunning, kokoro_model, session_options
 from sayfile.engines.kokoro_timed_model import timed_model
 from sayfile.engines.kokoro_words import PhonemeWords, mandarin_words, spaced_words, word_samples
 from sayfile.errors import EngineError
@@ -142,6 +142,8 @@ class KokoroEngine:
         self._voices: list[Voice] | None = None
         self._model: Any = None
         self._quick: Any = None  # the session of streams' first pieces, made on first use
+        self._running = CallsRunning()
+        self._quick_loading = False
         self._mandarin: Any = None
         self._japanese: Any = None
         self._lock = threading.Lock()
@@ -182,12 +184,31 @@ class KokoroEngine:
         return blended_voice(parts)
 
     def _loaded(self, quick: bool = False) -> Any:
+        """The shared session, loaded on first use; with `quick`, the first pieces' session
+        if it is loaded, else the shared one while it loads on a thread of its own (so that
+        neither a first piece nor anyone else waits a second for it)."""
         with self._lock:
             if self._model is None:
                 self._model = self._load(self._threads)
-            if quick and self._quick is None:
-                self._quick = self._load(self._first_piece_threads)
-            return self._quick if quick else self._model
+            if quick and self._quick is None and not self._quick_loading:
+                self._quick_loading = True
+                threading.Thread(target=self.load_first_piece_session, daemon=True).start()
+            return self._quick if quick and self._quick is not None else self._model
+
+    def load_first_piece_session(self) -> None:
+        """Load the session streams' first pieces run on (`first_piece_threads` threads),
+        if there is to be one; it is started by the first stream's first piece (and by a
+        server's warm-up, which makes its sentence as a stream does)."""
+        if self._first_piece_threads < 2 or self._quick is not None:
+            return
+        try:
+            quick = self._load(self._first_piece_threads)
+        except Exception as exc:  # first pieces go on taking the shared session
+            log.warning("Kokoro's first-piece session could not be loaded: %s", exc)
+            return
+        with self._lock:
+            if self._model is not None:  # else the engine was closed meanwhile
+                self._quick = quick
 
     def _load(self, threads: int) -> Any:
         model = timed_model(assemble_model(self._folder))
@@ -305,13 +326,14 @@ class KokoroEngine:
         quick: bool = False,
     ) -> tuple[Samples, list[WordSpan]]:
         """The voice speaking `said(model)` (phonemes, with their words), and the words' times;
-        on the first pieces' session with `quick`."""
+        on the first pieces' session with `quick` if no other call runs (`CallsRunning`)."""
         native = min(max(speed, _NATIVE_SPEEDS[0]), _NATIVE_SPEEDS[1])
         try:
-            model = self._loaded(quick)
-            style = blended_style(model, voice.locator)
-            phonemes = PhonemeWords.of(said(model)).spaced()
-            timed = model.timed(phonemes.phonemes, style, native)
+            with self._running.one() as others:
+                model = self._loaded(quick and not others)
+                style = blended_style(model, voice.locator)
+                phonemes = PhonemeWords.of(said(model)).spaced()
+                timed = model.timed(phonemes.phonemes, style, native)
         except EngineError:
             raise
         except Exception as exc:
@@ -327,6 +349,7 @@ class KokoroEngine:
     def close(self) -> None:
         with self._lock:
             self._model = self._quick = None
+            self._quick_loading = False
             self._mandarin = None
             self._japanese = None
 

@@ -5,7 +5,10 @@ words sooner (bench/first_byte.py measures the two against each other)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +43,26 @@ def kokoro_model(model: Path, styles: Path, options: Any) -> Any:
     kokoro = Kokoro.from_session(session, str(styles))
     kokoro.timed = KokoroRun(session, kokoro.tokenizer.vocab)
     return kokoro
+
+
+class CallsRunning:
+    """How many of an engine's calls run at this moment. A stream's first piece takes the
+    session with several threads only when no other call runs: beside other sentences every
+    core is taken already, and the extra threads only wait for them (docs/benchmarks.md,
+    'First byte')."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def one(self) -> Iterator[int]:
+        """Count one call while the block runs; gives how many others ran when it began."""
+        with self._lock:
+            others = self._count
+            self._count += 1
+        try:
+            yield others
+        finally:
+            with self._lock:
+                self._count -= 1

@@ -164,12 +164,13 @@ class Synthesizer:
                 pass
         return timings_of(heard, output.duration, marked, words)
 
-    async def warm_up(self, plan: SpeechPlan) -> None:
-        """Load `plan`'s voice by speaking its text once, so the first request pays nothing."""
+    async def warm_up(self, plan: SpeechPlan, streams: bool = False) -> None:
+        """Load `plan`'s voice by speaking its text once, so the first request pays nothing;
+        as a stream's first piece where this process `streams` (an engine's first-piece path
+        is then loaded too)."""
         await self.executor.run(self.catalogue.voices)
-        async with contextlib.aclosing(
-            self.samples(plan, self.executor.turn(Lane.interactive))
-        ) as chunks:
+        turn = self.executor.turn(Lane.interactive)
+        async with contextlib.aclosing(self.samples(plan, turn, quick_start=streams)) as chunks:
             async for _ in chunks:
                 pass
 
