@@ -6,7 +6,7 @@ clips are times in the chapter's own audio file."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from xml.sax.saxutils import escape, quoteattr
 
 from sayfile.audio.timings import Timing, Timings
@@ -65,12 +65,14 @@ def read_along_chapter(
     timings: Timings,
     audio_href: str,
     language: str,
+    played_s: float,
     lead_s: float = 0.0,
 ) -> ReadAlongChapter:
     """Chapter `number` (from 1) of a book, titled `title`, written from its `timings`: the
-    XHTML text and the SMIL overlay that plays `audio_href`. `lead_s` is how much later than
-    the timings say a decoder plays the audio (an mp3 encoder's delay), added to every clip.
-    A first sentence that is the title is the chapter's heading."""
+    XHTML text and the SMIL overlay that plays `audio_href`, which a player plays for
+    `played_s` seconds. `lead_s` is how much later than the timings say a decoder plays the
+    audio (an mp3 encoder's delay), added to every clip (which ends by `played_s`). A first
+    sentence that is the title is the chapter's heading."""
     body: list[str] = []
     sentences: list[Sentence] = []
     by_piece = _words_by_piece(timings)
@@ -80,14 +82,15 @@ def read_along_chapter(
         inner, word_clips = _marked_words(piece.text, by_piece.get(index, ()), sentence_id, lead_s)
         tag = "h1" if place == 1 and _is_heading(piece.text, title) else "p"
         body.append(f'<{tag} id="{sentence_id}">{inner}</{tag}>')
-        clip = Clip(sentence_id, piece.start + lead_s, piece.end + lead_s)
-        sentences.append(Sentence(clip, tuple(word_clips)))
+        clip = Clip(sentence_id, piece.start + lead_s, min(piece.end + lead_s, played_s))
+        words = tuple(replace(w, end=min(w.end, played_s)) for w in word_clips)
+        sentences.append(Sentence(clip, words))
     xhtml_name = chapter_name(number, "xhtml")
     return ReadAlongChapter(
         xhtml=_xhtml(title, language, body),
         smil=_smil(xhtml_name, audio_href, sentences),
         sentences=tuple(sentences),
-        duration=timings.duration + lead_s,
+        duration=played_s,
     )
 
 

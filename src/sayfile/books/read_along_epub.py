@@ -43,20 +43,30 @@ _COVER_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"
 
 
 @dataclass(frozen=True, slots=True)
+class ChapterAudio:
+    """One chapter of a read-along book: its title, audio file and timings, how long a
+    player plays the file, and how much later than its timings a sound is heard in it."""
+
+    title: str
+    audio: Path
+    timings: Timings
+    played_s: float
+    lead_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class BookAudio:
     """What a read-along book is made of: its title, author and language (None: told from
     its text's script, else undetermined), the narrator (the voice), an identifier that stays
-    the same for the same job, and each chapter's title, audio file, timings and how much
-    later than its timings a decoder plays its audio (an mp3 encoder's delay)."""
+    the same for the same job, its chapters, their audio's media type, and its cover."""
 
     title: str
     author: str | None
     language: str | None
     narrator: str
     identifier: str
-    chapters: Sequence[tuple[str, Path, Timings]]
+    chapters: Sequence[ChapterAudio]
     audio_media_type: str
-    lead_s: float = 0.0
     cover: Path | None = None
 
 
@@ -65,10 +75,12 @@ def write_read_along(book: BookAudio, target: Path) -> float:
     returns how long its audio lasts in all, in seconds."""
     language = book.language or _language_of(book) or "und"
     made: list[tuple[str, ReadAlongChapter, str]] = []
-    for number, (title, audio, timings) in enumerate(book.chapters, 1):
-        audio_name = f"audio/{chapter_name(number, audio.suffix.lstrip('.'))}"
-        chapter = read_along_chapter(title, number, timings, audio_name, language, book.lead_s)
-        made.append((title, chapter, audio_name))
+    for number, each in enumerate(book.chapters, 1):
+        audio_name = f"audio/{chapter_name(number, each.audio.suffix.lstrip('.'))}"
+        chapter = read_along_chapter(
+            each.title, number, each.timings, audio_name, language, each.played_s, each.lead_s
+        )
+        made.append((each.title, chapter, audio_name))
     package = _package(book, language, made)
     with written_whole(target) as unfinished, zipfile.ZipFile(unfinished, "w") as archive:
         # The mimetype first and stored, so a reader knows the file by its first bytes.
@@ -78,12 +90,12 @@ def write_read_along(book: BookAudio, target: Path) -> float:
         archive.writestr(_PACKAGE, package, compress_type=text)
         archive.writestr(f"{_ROOT}/nav.xhtml", _nav(book.title, language, made), text)
         archive.writestr(f"{_ROOT}/{STYLE_SHEET}", STYLE, compress_type=text)
-        for number, ((_, chapter, audio_name), (_, audio, _)) in enumerate(
+        for number, ((_, chapter, audio_name), each) in enumerate(
             zip(made, book.chapters, strict=True), 1
         ):
             archive.writestr(f"{_ROOT}/{chapter_name(number, 'xhtml')}", chapter.xhtml, text)
             archive.writestr(f"{_ROOT}/{chapter_name(number, 'smil')}", chapter.smil, text)
-            archive.write(audio, f"{_ROOT}/{audio_name}", compress_type=zipfile.ZIP_STORED)
+            archive.write(each.audio, f"{_ROOT}/{audio_name}", compress_type=zipfile.ZIP_STORED)
         if book.cover is not None:
             archive.write(book.cover, f"{_ROOT}/cover{book.cover.suffix}", zipfile.ZIP_STORED)
     return sum(chapter.duration for _, chapter, _ in made)
@@ -96,7 +108,7 @@ def job_identifier(job_id: str) -> str:
 
 
 def _language_of(book: BookAudio) -> str | None:
-    text = " ".join(p.text for _, _, timings in book.chapters for p in timings.pieces[:20])
+    text = " ".join(p.text for each in book.chapters for p in each.timings.pieces[:20])
     return language_by_script(text)
 
 

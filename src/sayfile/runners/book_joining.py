@@ -10,8 +10,6 @@ import logging
 import time
 from pathlib import Path
 
-import av
-
 from sayfile.audio.chapter_marks import (
     BookTags,
     chapter_marks_from_timings,
@@ -20,11 +18,16 @@ from sayfile.audio.chapter_marks import (
     timing_marks_from_chapters,
 )
 from sayfile.audio.formats import audio_format
-from sayfile.audio.joining import chapter_file_name, join_audio, write_zip
+from sayfile.audio.joining import chapter_file_name, join_audio, played, write_zip
 from sayfile.audio.remuxing import RemuxExecutor
 from sayfile.audio.timings import Timings, cues, joined, srt, vtt
 from sayfile.books.parts import BOOK_CHAPTERS_KEY, BookFolder, BookManifest
-from sayfile.books.read_along_epub import BookAudio, job_identifier, write_read_along
+from sayfile.books.read_along_epub import (
+    BookAudio,
+    ChapterAudio,
+    job_identifier,
+    write_read_along,
+)
 from sayfile.errors import SayfileError
 from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.runners.book_leases import BookLeases, book_lock, chapter_lock
@@ -261,7 +264,10 @@ class BookJoiner:
         text and overlays from their timings; the book's timings as for one file."""
         fmt = audio_format(manifest.part_format)
         sources, each = self._chapters(folder, manifest)
-        rate = _sample_rate(sources[0])
+        chapters = []
+        for title, source, timings in zip(manifest.chapters, sources, each, strict=True):
+            heard = played(source)
+            chapters.append(ChapterAudio(title, source, timings, heard.seconds, heard.lead_s(fmt)))
         cover = folder.path / manifest.cover if manifest.cover else None
         book = BookAudio(
             title=manifest.title,
@@ -269,9 +275,8 @@ class BookJoiner:
             language=manifest.language,
             narrator=manifest.voice,
             identifier=job_identifier(job.id),
-            chapters=list(zip(manifest.chapters, sources, each, strict=True)),
+            chapters=chapters,
             audio_media_type=fmt.media_type,
-            lead_s=fmt.lead_in_samples / rate,
             cover=cover if cover is not None and cover.is_file() else None,
         )
         write_read_along(book, target)
@@ -287,11 +292,6 @@ def _book_timings(manifest: BookManifest, each: list[Timings]) -> tuple[float, T
     marks = timing_marks_from_chapters(manifest.chapters, starts)
     duration = sum(lengths)
     return duration, joined(list(zip(starts, each, strict=True)), duration, marks)
-
-
-def _sample_rate(path: Path) -> int:
-    with av.open(str(path)) as container:
-        return container.streams.audio[0].rate
 
 
 def _write_json(path: Path, record: dict[str, object]) -> None:

@@ -1,0 +1,228 @@
+"""Read-along books (`format=epub`): an EPUB 3 whose Media Overlays play the chapters' audio
+with the text. The package is read back as a reading system reads it (container, package
+document, nav, content documents, SMIL), and every clip is checked against the audio file
+decoded on its own: with the tone engine each word is a beep, so a word's clip must hold its
+beep and start where it starts."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from defusedxml import ElementTree
+from fastapi.testclient import TestClient
+
+from conftest import TONES, book_done, wait_done
+
+DATA = Path(__file__).parent / "data"
+MOBY = (DATA / "moby-dick-epub3.epub").read_bytes()
+NS = {
+    "c": "urn:oasis:names:tc:opendocument:xmlns:container",
+    "opf": "http://www.idpf.org/2007/opf",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "x": "http://www.w3.org/1999/xhtml",
+    "s": "http://www.w3.org/ns/SMIL",
+    "epub": "http://www.idpf.org/2007/ops",
+}
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_CLOCK = re.compile(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)")
+
+
+@dataclass
+class Clip:
+    """One `<par>` of an overlay: the element of the text it shows, and the audio it plays."""
+
+    document: str
+    fragment: str
+    text: str
+    audio: str
+    begin: float
+    end: float
+
+
+@dataclass
+class ReadAlong:
+    """An EPUB as a reading system finds it."""
+
+    archive: zipfile.ZipFile
+    package: ElementTree.Element
+    root: str
+
+    def member(self, href: str) -> bytes:
+        return self.archive.read(f"{self.root}{href}")
+
+    def meta(self, prop: str, refines: str | None = None) -> list[str]:
+        return [
+            m.text or ""
+            for m in self.package.iterfind("opf:metadata/opf:meta", NS)
+            if m.get("property") == prop and m.get("refines") == refines
+        ]
+
+    def items(self) -> dict[str, ElementTree.Element]:
+        return {i.attrib["id"]: i for i in self.package.iterfind("opf:manifest/opf:item", NS)}
+
+    def spine(self) -> list[ElementTree.Element]:
+        items = self.items()
+        return [
+            items[r.attrib["idref"]] for r in self.package.iterfind("opf:spine/opf:itemref", NS)
+        ]
+
+    def clips(self, content: ElementTree.Element) -> list[Clip]:
+        """The overlay of a content document, each clip with the text of the element it names."""
+        overlay = self.items()[content.attrib["media-overlay"]]
+        smil = ElementTree.fromstring(self.member(overlay.attrib["href"]))
+        document = content.attrib["href"]
+        xhtml = ElementTree.fromstring(self.member(document))
+        ids = {e.attrib["id"]: "".join(e.itertext()) for e in xhtml.iter() if "id" in e.attrib}
+        found = []
+        for par in smil.iter(f"{{{NS['s']}}}par"):
+            text, audio = par.find("s:text", NS), par.find("s:audio", NS)
+            assert text is not None and audio is not None
+            name, fragment = text.attrib["src"].split("#")
+            assert name == document and fragment in ids, text.attrib  # the id resolves
+            found.append(
+                Clip(
+                    name,
+                    fragment,
+                    ids[fragment],
+                    audio.attrib["src"],
+                    float(audio.attrib["clipBegin"].removesuffix("s")),
+                    float(audio.attrib["clipEnd"].removesuffix("s")),
+                )
+            )
+        return found
+
+
+def read_along(data: bytes) -> ReadAlong:
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    first = archive.infolist()[0]
+    # A reading system knows the file by its first bytes: the mimetype, first and stored.
+    assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+    assert archive.read("mimetype") == b"application/epub+zip"
+    container = ElementTree.fromstring(archive.read("META-INF/container.xml"))
+    rootfile = container.find("c:rootfiles/c:rootfile", NS)
+    assert rootfile is not None
+    path = rootfile.attrib["full-path"]
+    package = ElementTree.fromstring(archive.read(path))
+    return ReadAlong(archive, package, path.rsplit("/", 1)[0] + "/" if "/" in path else "")
+
+
+def seconds(clock: str) -> float:
+    match = _CLOCK.fullmatch(clock)
+    assert match, clock
+    return int(match[1]) * 3600 + int(match[2]) * 60 + float(match[3])
+
+
+def decoded(data: bytes) -> tuple[np.ndarray, int]:
+    """The audio file's samples as FFmpeg decodes it (PyAV), mono float, and their rate."""
+    with av.open(io.BytesIO(data), "r") as container:
+        stream = container.streams.audio[0]
+        samples = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(stream)])
+        return samples.astype(np.float64), stream.codec_context.sample_rate
+
+
+def _book(client: TestClient) -> tuple[dict[str, Any], ReadAlong, bytes]:
+    job = book_done(client, "moby.epub", MOBY, "application/epub+zip", format="epub")
+    download = client.get(job["audio_url"])
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/epub+zip"
+    assert 'filename="moby-dick.epub"' in download.headers["content-disposition"]
+    return job, read_along(download.content), download.content
+
+
+def test_a_book_as_epub_holds_its_text_its_chapters_audio_and_overlays_that_match_them(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES)
+    job, book, _ = _book(client)
+    assert job["format"] == "epub"
+    assert book.package.attrib["version"] == "3.0"
+    title = book.package.find("opf:metadata/dc:title", NS)
+    language = book.package.find("opf:metadata/dc:language", NS)
+    assert title is not None and title.text == "Moby-Dick"
+    assert language is not None and language.text == "en-US"
+    assert book.meta("media:active-class") == ["read-along-active"]
+    assert b".read-along-active" in book.member("read-along.css")
+    made = [c["title"] for c in job["chapters"] if not c["skipped"]]
+    nav = next(i for i in book.items().values() if i.get("properties") == "nav")
+    nav_doc = ElementTree.fromstring(book.member(nav.attrib["href"]))
+    assert ["".join(a.itertext()) for a in nav_doc.iter(f"{{{NS['x']}}}a")] == made
+    words = client.get(job["timings_url"]).json()["words"]
+    spine = book.spine()
+    assert len(spine) == len(made) == 2
+    total = 0.0
+    heard_words: list[str] = []
+    for content in spine:
+        xhtml = ElementTree.fromstring(book.member(content.attrib["href"]))
+        assert xhtml.attrib[XML_LANG] == "en-US"
+        clips = book.clips(content)
+        overlay = content.attrib["media-overlay"]
+        duration = seconds(book.meta("media:duration", f"#{overlay}")[0])
+        total += duration
+        (audio,) = {clip.audio for clip in clips}  # one audio file per chapter
+        audio_item = next(i for i in book.items().values() if i.attrib["href"] == audio)
+        assert audio_item.attrib["media-type"] == "audio/mpeg"
+        samples, rate = decoded(book.member(audio))
+        assert duration == pytest.approx(len(samples) / rate, abs=0.01)
+        # Clips follow each other, each within the file.
+        assert all(c.begin < c.end <= len(samples) / rate for c in clips)
+        assert all(a.end <= b.begin for a, b in itertools.pairwise(clips))
+        loud = np.abs(samples) > 0.1
+        for clip in clips:
+            first, last = round(clip.begin * rate), round(clip.end * rate)
+            # The word's beep is heard from the clip's start (within 3 ms) to its end, and
+            # not in the 20 ms before it.
+            assert loud[first + rate * 3 // 1000 : last - rate * 3 // 1000].mean() > 0.5, clip
+            assert not loud[first - rate // 50 : first - rate * 3 // 1000].any(), clip
+        heard_words += [clip.text for clip in clips]
+    # Every word the engine timed is a clip of its own, in order, its text the word.
+    assert heard_words == [w["text"] for w in words]
+    assert seconds(book.meta("media:duration")[0]) == pytest.approx(total, abs=0.002)
+
+
+def test_a_long_chinese_text_as_epub_is_a_book_in_chinese(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES, book_above_chars=20)
+    text = "第一章 风起\n\n风越来越大。树都弯了腰。\n\n第二章 雨落\n\n雨也下起来了。"
+    r = client.post("/jobs", json={"text": text, "format": "epub"})
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["status_url"])
+    assert job["status"] == "done" and job["format"] == "epub", job
+    book = read_along(client.get(job["audio_url"]).content)
+    language = book.package.find("opf:metadata/dc:language", NS)
+    assert language is not None and language.text == "zh"
+    texts = []
+    for content in book.spine():
+        xhtml = ElementTree.fromstring(book.member(content.attrib["href"]))
+        assert xhtml.attrib[XML_LANG] == "zh"
+        heading = xhtml.find(".//x:h1", NS)
+        assert heading is not None
+        texts.append("".join(xhtml.itertext()))
+    assert "风越来越大。" in texts[0] and "雨也下起来了。" in texts[1]
+    assert texts[0].count("第一章 风起") == 2  # the document's title and its heading
+
+
+def test_epub_is_refused_where_no_book_is_made(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(**TONES)
+    r = client.post("/speech", json={"text": "Hello there.", "format": "epub"})
+    assert r.status_code == 422
+    detail = str(r.json())
+    assert "book" in detail and "mp3" in detail and "opus" in detail
+    ssml = {"text": "<speak>Hello.</speak>", "format": "epub"}
+    assert client.post("/jobs", json=ssml).status_code == 422
+    r = client.post(
+        "/jobs",
+        files={"file": ("moby.epub", MOBY, "application/epub+zip")},
+        data={"format": "epub", "package": "zip"},
+    )
+    assert r.status_code == 422 and "package" in str(r.json())
