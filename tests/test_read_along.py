@@ -9,6 +9,9 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import shutil
+import subprocess
+import wave
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ from defusedxml import ElementTree
 from fastapi.testclient import TestClient
 
 from conftest import TONES, book_done, wait_done
+from listening import Listener, word_error_rate
 
 DATA = Path(__file__).parent / "data"
 MOBY = (DATA / "moby-dick-epub3.epub").read_bytes()
@@ -226,3 +230,84 @@ def test_epub_is_refused_where_no_book_is_made(make_client: Callable[..., TestCl
         data={"format": "epub", "package": "zip"},
     )
     assert r.status_code == 422 and "package" in str(r.json())
+
+
+@pytest.fixture(scope="session")
+def epubcheck() -> list[str]:
+    """Debian's epubcheck, run by the JRE (its /usr/bin entry is the jar itself, which only
+    a registered binfmt handler would run)."""
+    found, java = shutil.which("epubcheck"), shutil.which("java")
+    if found is None or java is None:
+        pytest.fail("epubcheck or java missing: run `make test`, which installs epubcheck")
+    return [java, "-jar", str(Path(found).resolve())]
+
+
+@pytest.mark.slow
+def test_epubcheck_finds_nothing_wrong_with_a_read_along_book(
+    make_client: Callable[..., TestClient], epubcheck: list[str], tmp_path: Path
+) -> None:
+    client = make_client(**TONES)
+    _, _, data = _book(client)
+    book = tmp_path / "moby.epub"
+    book.write_bytes(data)
+    checked = subprocess.run(
+        [*epubcheck, "--failonwarnings", str(book)], capture_output=True, text=True, check=False
+    )
+    report = checked.stdout + checked.stderr
+    assert checked.returncode == 0 and "No errors or warnings detected" in report, report
+
+
+ENGLISH_BOOK = """# The Harbour
+
+The boats came back before the storm. Every sailor tied his rope twice.
+
+# The Lighthouse
+
+An old keeper climbed the stairs at dusk. His lamp burned all night long.
+"""
+
+
+def _wav(samples: np.ndarray, rate: int) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as clip:
+        clip.setnchannels(1)
+        clip.setsampwidth(2)
+        clip.setframerate(rate)
+        clip.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return out.getvalue()
+
+
+@pytest.mark.slow
+def test_kokoros_book_as_epub_overlays_each_word_and_a_sentences_clips_say_it(
+    make_client: Callable[..., TestClient], listener: Listener
+) -> None:
+    """A Markdown text of two short chapters by Kokoro: a clip per word, and the clips of one
+    sentence in each chapter, cut from the chapter's audio decoded on its own, are heard by
+    Whisper as that sentence and nothing of its neighbours."""
+    client = make_client(engines=["kokoro"], default_voice="kokoro:af_heart", book_above_chars=50)
+    r = client.post(
+        "/jobs", json={"text": ENGLISH_BOOK, "format": "epub", "text_format": "markdown"}
+    )
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["status_url"], timeout=300)
+    assert job["status"] == "done", job
+    book = read_along(client.get(job["audio_url"]).content)
+    timed = client.get(job["timings_url"]).json()["words"]
+    spine = book.spine()
+    assert len(spine) == 2
+    clips = [book.clips(content) for content in spine]
+    assert [c.text for chapter in clips for c in chapter] == [w["text"] for w in timed]
+    for content, chapter in zip(spine, clips, strict=True):
+        samples, rate = decoded(book.member(chapter[0].audio))
+        assert all(a.begin < a.end <= b.begin for a, b in itertools.pairwise(chapter))
+        assert chapter[-1].end <= len(samples) / rate
+        xhtml = ElementTree.fromstring(book.member(content.attrib["href"]))
+        # The chapter's second sentence (its first is its heading): its words' clips together.
+        sentence = xhtml.find(".//x:p", NS)
+        assert sentence is not None
+        words = [c for c in chapter if c.fragment.startswith(sentence.attrib["id"] + "w")]
+        said = "".join(sentence.itertext())
+        cut = samples[round(words[0].begin * rate) : round(words[-1].end * rate)]
+        heard = listener.hear(_wav(cut, rate), "en")
+        print(f"{said!r} heard as {heard!r}")
+        assert word_error_rate(said, heard) <= 0.2, (said, heard)
