@@ -26,6 +26,10 @@ from fastapi.testclient import TestClient
 
 from conftest import TONES, book_done, wait_done
 from listening import Listener, word_error_rate
+from sayfile.audio.formats import FORMATS, open_encoder
+from sayfile.audio.joining import join_audio, played
+from sayfile.audio.timings import Timing, Timings
+from sayfile.books.read_along_epub import BookAudio, ChapterAudio, job_identifier, write_read_along
 
 DATA = Path(__file__).parent / "data"
 MOBY = (DATA / "moby-dick-epub3.epub").read_bytes()
@@ -193,10 +197,10 @@ def test_a_book_as_epub_holds_its_text_its_chapters_audio_and_overlays_that_matc
     assert seconds(book.meta("media:duration")[0]) == pytest.approx(total, abs=0.002)
 
 
-def test_a_long_chinese_text_as_epub_is_a_book_in_chinese(
+def test_a_chinese_text_as_epub_is_a_book_in_chinese_whatever_its_length(
     make_client: Callable[..., TestClient],
 ) -> None:
-    client = make_client(**TONES, book_above_chars=20)
+    client = make_client(**TONES)
     text = "第一章 风起\n\n风越来越大。树都弯了腰。\n\n第二章 雨落\n\n雨也下起来了。"
     r = client.post("/jobs", json={"text": text, "format": "epub"})
     assert r.status_code == 202, r.text
@@ -311,3 +315,58 @@ def test_kokoros_book_as_epub_overlays_each_word_and_a_sentences_clips_say_it(
         heard = listener.hear(_wav(cut, rate), "en")
         print(f"{said!r} heard as {heard!r}")
         assert word_error_rate(said, heard) <= 0.2, (said, heard)
+
+
+def test_without_word_timings_each_sentence_is_one_clip_of_its_own_sound(tmp_path: Path) -> None:
+    """As for Piper and espeak-ng, which time no words: a `<par>` per sentence, its clip on
+    its sound in the chapter's file (joined as a book's chapters are, then decoded)."""
+    rate = 22050
+    bursts = [(0.3, 1.1), (1.6, 2.9)]
+    samples = np.zeros(int(3.4 * rate), dtype=np.int16)
+    for start, end in bursts:
+        span = np.arange(int(start * rate), int(end * rate))
+        samples[span] = (12000 * np.sin(2 * np.pi * 440 * span / rate)).astype(np.int16)
+    part = tmp_path / "part.mp3"
+    with part.open("wb") as sink:
+        encoder = open_encoder(FORMATS["mp3"], rate, sink)
+        encoder.write(samples)
+        encoder.close()
+    chapter = tmp_path / "chapter.mp3"
+    join_audio([part], FORMATS["mp3"], chapter)
+    texts = ["Chapter One.", "It was a dark and\x0c stormy night."]
+    timings = Timings(
+        tuple(Timing(s, e, t, "piper:x") for (s, e), t in zip(bursts, texts, strict=True)),
+        None,
+        3.4,
+        "piper: no word timings",
+    )
+    heard = played(chapter)
+    book = BookAudio(
+        title="A Night",
+        author=None,
+        language="en",
+        narrator="piper:x",
+        identifier=job_identifier("x" * 32),
+        chapters=[
+            ChapterAudio(
+                "Chapter One", chapter, timings, heard.seconds, heard.lead_s(FORMATS["mp3"])
+            )
+        ],
+        audio_media_type="audio/mpeg",
+    )
+    target = tmp_path / "night.epub"
+    write_read_along(book, target)
+    epub = read_along(target.read_bytes())
+    (content,) = epub.spine()
+    clips = epub.clips(content)
+    # The title is the heading; the stray form feed XML cannot hold is gone.
+    assert [(c.fragment, c.text) for c in clips] == [
+        ("s1", "Chapter One."),
+        ("s2", "It was a dark and stormy night."),
+    ]
+    decoded_samples, decoded_rate = decoded(epub.member(clips[0].audio))
+    loud = np.abs(decoded_samples) > 0.2
+    for clip in clips:
+        first, last = round(clip.begin * decoded_rate), round(clip.end * decoded_rate)
+        assert loud[first + decoded_rate // 100 : last - decoded_rate // 100].mean() > 0.3
+        assert not loud[first - decoded_rate // 20 : first - decoded_rate // 200].any()

@@ -182,10 +182,16 @@ class Played:
 
 
 def played(path: Path) -> Played:
-    """How a player plays the audio file at `path` (only its first packets are decoded; the
-    rest are counted)."""
+    """How a player plays the audio file at `path`: from its header where it says (the mp3
+    files FFmpeg's muxer writes carry their length and decoder delay: an hour's file is read
+    in 2 ms instead of 3 s), else from its packets, the first decoded to see what is dropped."""
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        base = stream.time_base
+        if stream.duration is not None and stream.start_time is not None and base is not None:
+            dropped = stream.start_time * base
+            return Played(rate, float(dropped), float(stream.duration * base - dropped))
         start: Fraction | None = None
         end = Fraction(0)
         for packet in container.demux(stream):
@@ -198,4 +204,4 @@ def played(path: Path) -> Played:
                         break
             end = max(end, (packet.pts + (packet.duration or 0)) * packet.time_base)
         dropped = start or Fraction(0)
-        return Played(stream.codec_context.sample_rate, float(dropped), float(end - dropped))
+        return Played(rate, float(dropped), float(end - dropped))

@@ -8,6 +8,7 @@ the audio is copied from disk in blocks."""
 
 from __future__ import annotations
 
+import re
 import uuid
 import zipfile
 from collections.abc import Sequence
@@ -40,6 +41,8 @@ _CONTAINER = f"""<?xml version="1.0" encoding="UTF-8"?>
 </container>
 """
 _COVER_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+# Characters XML 1.0 does not allow anywhere (a book's text may still hold a stray one).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +84,21 @@ def write_read_along(book: BookAudio, target: Path) -> float:
             each.title, number, each.timings, audio_name, language, each.played_s, each.lead_s
         )
         made.append((each.title, chapter, audio_name))
-    package = _package(book, language, made)
+    package = _NOT_XML.sub("", _package(book, language, made))
     with written_whole(target) as unfinished, zipfile.ZipFile(unfinished, "w") as archive:
         # The mimetype first and stored, so a reader knows the file by its first bytes.
         archive.writestr("mimetype", MEDIA_TYPE, compress_type=zipfile.ZIP_STORED)
         text = zipfile.ZIP_DEFLATED
         archive.writestr("META-INF/container.xml", _CONTAINER, compress_type=text)
         archive.writestr(_PACKAGE, package, compress_type=text)
-        archive.writestr(f"{_ROOT}/nav.xhtml", _nav(book.title, language, made), text)
+        nav = _NOT_XML.sub("", _nav(book.title, language, made))
+        archive.writestr(f"{_ROOT}/nav.xhtml", nav, text)
         archive.writestr(f"{_ROOT}/{STYLE_SHEET}", STYLE, compress_type=text)
         for number, ((_, chapter, audio_name), each) in enumerate(
             zip(made, book.chapters, strict=True), 1
         ):
-            archive.writestr(f"{_ROOT}/{chapter_name(number, 'xhtml')}", chapter.xhtml, text)
+            xhtml = _NOT_XML.sub("", chapter.xhtml)
+            archive.writestr(f"{_ROOT}/{chapter_name(number, 'xhtml')}", xhtml, text)
             archive.writestr(f"{_ROOT}/{chapter_name(number, 'smil')}", chapter.smil, text)
             archive.write(each.audio, f"{_ROOT}/{audio_name}", compress_type=zipfile.ZIP_STORED)
         if book.cover is not None:
