@@ -151,6 +151,12 @@ def test_a_book_as_epub_holds_its_text_its_chapters_audio_and_overlays_that_matc
     make_client: Callable[..., TestClient],
 ) -> None:
     client = make_client(**TONES)
+    listed = client.post(
+        "/books/chapters",
+        files={"file": ("moby.epub", MOBY, "application/epub+zip")},
+        data={"format": "epub"},
+    ).json()
+    assert (listed["format"], listed["bitrates"]) == ("epub", [32, 48, 64, 96])  # mp3's
     job, book, _ = _book(client)
     assert job["format"] == "epub"
     assert book.package.attrib["version"] == "3.0"

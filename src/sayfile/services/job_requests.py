@@ -38,6 +38,8 @@ class BookPreview:
     chapters: list[Chapter]
     seconds: list[float]
     format: AudioFormat
+    asked_format: str
+    """The format as asked for: `epub` for a read-along book of `format`'s audio."""
 
     @property
     def expected_bytes(self) -> int:
@@ -170,7 +172,7 @@ class JobRequests:
         InvalidInput as `create_book_job` would (an unknown format or voice, a speed out of
         range, too many characters, a choice that does not fit)."""
         # Checked as the job would be: the same refusals now rather than after a click.
-        request, _ = _packaged(request, "file")
+        request, package = _packaged(request, "file")
         read, chapters, plan = await self.executor.run(
             functools.partial(self._read_book, book, request, choice), Lane.background
         )
@@ -182,6 +184,7 @@ class JobRequests:
             chapters=chapters,
             seconds=seconds,
             format=fmt,
+            asked_format=package if package != "file" else fmt.name,
         )
 
     async def chapters(self, job: Job) -> list[ChapterState] | None:
