@@ -165,9 +165,9 @@ def audio_format(name: str) -> AudioFormat:
     except KeyError:
         if name.strip().lower() in BOOK_FORMATS:
             raise InvalidInput(
-                f"format {name.strip().lower()} is made only for a book: POST /jobs with the "
-                "book as the multipart field `file`, or a plain or Markdown text; allowed "
-                f"here: {', '.join(FORMATS)}.",
+                f"format {name.strip().lower()} is made only for a book job on the server "
+                "(POST /jobs with the book as the multipart field `file`, or a plain or "
+                f"Markdown text); allowed here: {', '.join(FORMATS)}.",
                 field="format",
             ) from None
         raise UnknownFormat(name, list(FORMATS)) from None
