@@ -224,6 +224,7 @@ def test_a_chinese_text_as_epub_is_a_book_in_chinese_whatever_its_length(
         texts.append("".join(xhtml.itertext()))
     assert "风越来越大。" in texts[0] and "雨也下起来了。" in texts[1]
     assert texts[0].count("第一章 风起") == 2  # the document's title and its heading
+    assert "第一章 风起。" not in texts[0]  # the heading as written, not as said
 
 
 def test_epub_is_refused_where_no_book_is_made(make_client: Callable[..., TestClient]) -> None:
@@ -365,9 +366,9 @@ def test_without_word_timings_each_sentence_is_one_clip_of_its_own_sound(tmp_pat
     epub = read_along(target.read_bytes())
     (content,) = epub.spine()
     clips = epub.clips(content)
-    # The title is the heading; the stray form feed XML cannot hold is gone.
+    # The title is the heading, as written; the stray form feed XML cannot hold is gone.
     assert [(c.fragment, c.text) for c in clips] == [
-        ("s1", "Chapter One."),
+        ("s1", "Chapter One"),
         ("s2", "It was a dark and stormy night."),
     ]
     decoded_samples, decoded_rate = decoded(epub.member(clips[0].audio))

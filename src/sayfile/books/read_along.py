@@ -79,8 +79,11 @@ def read_along_chapter(
     pieces = [(n, p) for n, p in enumerate(timings.pieces) if p.text.strip()]
     for place, (index, piece) in enumerate(pieces, 1):
         sentence_id = f"s{place}"
-        inner, word_clips = _marked_words(piece.text, by_piece.get(index, ()), sentence_id, lead_s)
-        tag = "h1" if place == 1 and _is_heading(piece.text, title) else "p"
+        heading = place == 1 and _is_heading(piece.text, title)
+        # A heading shows as its title was written, without the stop it was said with.
+        text = " ".join(title.split()) if heading else piece.text
+        inner, word_clips = _marked_words(text, by_piece.get(index, ()), sentence_id, lead_s)
+        tag = "h1" if heading else "p"
         body.append(f'<{tag} id="{sentence_id}">{inner}</{tag}>')
         clip = Clip(sentence_id, piece.start + lead_s, min(piece.end + lead_s, played_s))
         words = tuple(replace(w, end=min(w.end, played_s)) for w in word_clips)
