@@ -49,14 +49,12 @@ class Sentence:
 
 @dataclass(frozen=True, slots=True)
 class ReadAlongChapter:
-    """One chapter of a read-along book: its content document and its overlay, the names
-    they and its audio file have in the package (relative to the package document), and how
-    long its audio lasts."""
+    """One chapter of a read-along book: its content document, its overlay, and the clips
+    the overlay plays."""
 
     xhtml: str
     smil: str
     sentences: tuple[Sentence, ...]
-    duration: float
 
 
 def read_along_chapter(
@@ -93,7 +91,6 @@ def read_along_chapter(
         xhtml=_xhtml(title, language, body),
         smil=_smil(xhtml_name, audio_href, sentences),
         sentences=tuple(sentences),
-        duration=played_s,
     )
 
 

@@ -24,7 +24,6 @@ from sayfile.books.read_along import (
     STYLE,
     STYLE_SHEET,
     XHTML_NS,
-    ReadAlongChapter,
     chapter_name,
     clock,
     read_along_chapter,
@@ -74,36 +73,34 @@ class BookAudio:
 
 
 def write_read_along(book: BookAudio, target: Path) -> float:
-    """The EPUB of `book` at `target` (written as an unfinished file and renamed when whole);
-    returns how long its audio lasts in all, in seconds."""
+    """The EPUB of `book` at `target` (written as an unfinished file and renamed when whole,
+    one chapter's documents in memory at a time); returns how long its audio lasts in all,
+    in seconds."""
     language = book.language or _language_of(book) or "und"
-    made: list[tuple[str, ReadAlongChapter, str]] = []
-    for number, each in enumerate(book.chapters, 1):
-        audio_name = f"audio/{chapter_name(number, each.audio.suffix.lstrip('.'))}"
-        chapter = read_along_chapter(
-            each.title, number, each.timings, audio_name, language, each.played_s, each.lead_s
-        )
-        made.append((each.title, chapter, audio_name))
-    package = _NOT_XML.sub("", _package(book, language, made))
     with written_whole(target) as unfinished, zipfile.ZipFile(unfinished, "w") as archive:
         # The mimetype first and stored, so a reader knows the file by its first bytes.
         archive.writestr("mimetype", MEDIA_TYPE, compress_type=zipfile.ZIP_STORED)
         text = zipfile.ZIP_DEFLATED
         archive.writestr("META-INF/container.xml", _CONTAINER, compress_type=text)
-        archive.writestr(_PACKAGE, package, compress_type=text)
-        nav = _NOT_XML.sub("", _nav(book.title, language, made))
-        archive.writestr(f"{_ROOT}/nav.xhtml", nav, text)
+        archive.writestr(_PACKAGE, _NOT_XML.sub("", _package(book, language)), text)
+        archive.writestr(f"{_ROOT}/nav.xhtml", _NOT_XML.sub("", _nav(book, language)), text)
         archive.writestr(f"{_ROOT}/{STYLE_SHEET}", STYLE, compress_type=text)
-        for number, ((_, chapter, audio_name), each) in enumerate(
-            zip(made, book.chapters, strict=True), 1
-        ):
+        for number, each in enumerate(book.chapters, 1):
+            audio_name = _audio_name(number, each)
+            chapter = read_along_chapter(
+                each.title, number, each.timings, audio_name, language, each.played_s, each.lead_s
+            )
             xhtml = _NOT_XML.sub("", chapter.xhtml)
             archive.writestr(f"{_ROOT}/{chapter_name(number, 'xhtml')}", xhtml, text)
             archive.writestr(f"{_ROOT}/{chapter_name(number, 'smil')}", chapter.smil, text)
             archive.write(each.audio, f"{_ROOT}/{audio_name}", compress_type=zipfile.ZIP_STORED)
         if book.cover is not None:
             archive.write(book.cover, f"{_ROOT}/cover{book.cover.suffix}", zipfile.ZIP_STORED)
-    return sum(chapter.duration for _, chapter, _ in made)
+    return sum(each.played_s for each in book.chapters)
+
+
+def _audio_name(number: int, chapter: ChapterAudio) -> str:
+    return f"audio/{chapter_name(number, chapter.audio.suffix.lstrip('.'))}"
 
 
 def job_identifier(job_id: str) -> str:
@@ -117,14 +114,12 @@ def _language_of(book: BookAudio) -> str | None:
     return language_by_script(text)
 
 
-def _package(
-    book: BookAudio, language: str, made: Sequence[tuple[str, ReadAlongChapter, str]]
-) -> str:
+def _package(book: BookAudio, language: str) -> str:
     """The package document: metadata (with each overlay's duration, the total, the active
     class), the manifest (each content document pointing at its overlay) and the spine."""
     modified = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     # The total is the sum of the overlays' durations as written, as checkers require.
-    total = sum(round(chapter.duration, 3) for _, chapter, _ in made)
+    total = sum(round(chapter.played_s, 3) for chapter in book.chapters)
     meta = [
         f'<dc:identifier id="book-id">{escape(book.identifier)}</dc:identifier>',
         f"<dc:title>{escape(book.title)}</dc:title>",
@@ -135,8 +130,8 @@ def _package(
         f'<meta property="media:active-class">{ACTIVE_CLASS}</meta>',
         f'<meta property="media:duration">{clock(total)}</meta>',
         *(
-            f'<meta property="media:duration" refines="#mo-{n}">{clock(chapter.duration)}</meta>'
-            for n, (_, chapter, _) in enumerate(made, 1)
+            f'<meta property="media:duration" refines="#mo-{n}">{clock(chapter.played_s)}</meta>'
+            for n, chapter in enumerate(book.chapters, 1)
         ),
         *(['<meta name="cover" content="cover"/>'] if book.cover else []),
     ]
@@ -144,8 +139,9 @@ def _package(
         '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>',
         f'<item id="style" href="{STYLE_SHEET}" media-type="text/css"/>',
     ]
-    for number, (_, _, audio_name) in enumerate(made, 1):
+    for number, chapter in enumerate(book.chapters, 1):
         xhtml, smil = chapter_name(number, "xhtml"), chapter_name(number, "smil")
+        audio_name = _audio_name(number, chapter)
         items += [
             f'<item id="chapter-{number}" href="{xhtml}" media-type="application/xhtml+xml" '
             f'media-overlay="mo-{number}"/>',
@@ -158,7 +154,7 @@ def _package(
             f'<item id="cover" href="cover{book.cover.suffix}" media-type="{cover_type}" '
             'properties="cover-image"/>'
         )
-    spine = [f'<itemref idref="chapter-{n}"/>' for n in range(1, len(made) + 1)]
+    spine = [f'<itemref idref="chapter-{n}"/>' for n in range(1, len(book.chapters) + 1)]
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<package xmlns="http://www.idpf.org/2007/opf" version="3.0" '
@@ -177,11 +173,12 @@ def _package(
     return "\n".join(lines) + "\n"
 
 
-def _nav(title: str, language: str, made: Sequence[tuple[str, ReadAlongChapter, str]]) -> str:
+def _nav(book: BookAudio, language: str) -> str:
     lang = quoteattr(language)
+    title = book.title
     entries = [
-        f'<li><a href="{chapter_name(n, "xhtml")}">{escape(chapter_title)}</a></li>'
-        for n, (chapter_title, _, _) in enumerate(made, 1)
+        f'<li><a href="{chapter_name(n, "xhtml")}">{escape(chapter.title)}</a></li>'
+        for n, chapter in enumerate(book.chapters, 1)
     ]
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
