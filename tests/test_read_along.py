@@ -24,7 +24,7 @@ import pytest
 from defusedxml import ElementTree
 from fastapi.testclient import TestClient
 
-from conftest import TONES, book_done, wait_done
+from conftest import TONES, book_done, sayfile_cli, wait_done
 from listening import Listener, word_error_rate
 from sayfile.audio.formats import FORMATS, open_encoder
 from sayfile.audio.joining import join_audio, played
@@ -138,6 +138,16 @@ def decoded(data: bytes) -> tuple[np.ndarray, int]:
         return samples.astype(np.float64), stream.codec_context.sample_rate
 
 
+def assert_on_beeps(clips: list[Clip], samples: np.ndarray, rate: int) -> None:
+    """Each word's beep (the tone engine's) is heard from its clip's start (within 3 ms) to
+    its end, and not in the 20 ms before it."""
+    loud = np.abs(samples) > 0.1
+    for clip in clips:
+        first, last = round(clip.begin * rate), round(clip.end * rate)
+        assert loud[first + rate * 3 // 1000 : last - rate * 3 // 1000].mean() > 0.5, clip
+        assert not loud[first - rate // 50 : first - rate * 3 // 1000].any(), clip
+
+
 def _book(client: TestClient) -> tuple[dict[str, Any], ReadAlong, bytes]:
     job = book_done(client, "moby.epub", MOBY, "application/epub+zip", format="epub")
     download = client.get(job["audio_url"])
@@ -190,13 +200,7 @@ def test_a_book_as_epub_holds_its_text_its_chapters_audio_and_overlays_that_matc
         # Clips follow each other, each within the file.
         assert all(c.begin < c.end <= len(samples) / rate for c in clips)
         assert all(a.end <= b.begin for a, b in itertools.pairwise(clips))
-        loud = np.abs(samples) > 0.1
-        for clip in clips:
-            first, last = round(clip.begin * rate), round(clip.end * rate)
-            # The word's beep is heard from the clip's start (within 3 ms) to its end, and
-            # not in the 20 ms before it.
-            assert loud[first + rate * 3 // 1000 : last - rate * 3 // 1000].mean() > 0.5, clip
-            assert not loud[first - rate // 50 : first - rate * 3 // 1000].any(), clip
+        assert_on_beeps(clips, samples, rate)
         heard_words += [clip.text for clip in clips]
     # Every word the engine timed is a clip of its own, in order, its text the word.
     assert heard_words == [w["text"] for w in words]
@@ -377,3 +381,25 @@ def test_without_word_timings_each_sentence_is_one_clip_of_its_own_sound(tmp_pat
         first, last = round(clip.begin * decoded_rate), round(clip.end * decoded_rate)
         assert loud[first + decoded_rate // 100 : last - decoded_rate // 100].mean() > 0.3
         assert not loud[first - decoded_rate // 20 : first - decoded_rate // 200].any()
+
+
+@pytest.mark.slow
+def test_the_command_line_writes_a_book_as_a_read_along_epub(tmp_path: Path) -> None:
+    (tmp_path / "moby.epub").write_bytes(MOBY)
+    tone = {"engines": "tone", "voice": "tone:beep", "cwd": tmp_path}
+    result = sayfile_cli("say", "-f", "moby.epub", "-o", "moby-read.epub", **tone)  # type: ignore[arg-type]
+    assert result.returncode == 0, result.stderr
+    assert "read-along EPUB: 2 chapters" in result.stderr
+    book = read_along((tmp_path / "moby-read.epub").read_bytes())
+    title = book.package.find("opf:metadata/dc:title", NS)
+    assert title is not None and title.text == "Moby-Dick"
+    spine = book.spine()
+    assert len(spine) == 2
+    for content in spine:
+        clips = book.clips(content)
+        samples, rate = decoded(book.member(clips[0].audio))
+        # The chapter's file as LAME wrote it (no header saying what to drop): clips still
+        # land on their beeps.
+        assert_on_beeps(clips, samples, rate)
+    text = sayfile_cli("say", "Hello there.", "--format", "epub", **tone)  # type: ignore[arg-type]
+    assert text.returncode == 2 and "needs a book" in text.stderr
