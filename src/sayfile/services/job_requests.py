@@ -78,7 +78,8 @@ class JobRequests:
     ) -> Job:
         """Create a job for a download link; synthesis is queued (or a finished identical
         file reused at once). A plain or Markdown text longer than `book_above_chars`, or one
-        sent with a choice of chapters or bit rate, is made as a book (`create_book_job`), in
+        sent with a choice of chapters or bit rate or in a book format (`epub`), is made as
+        a book (`create_book_job`), in
         parts that every process can take, with chapters where it has "Chapter 1" or "第一章"
         lines (Markdown: at its headings); SSML never is. Raises InvalidInput, Busy,
         TooManyActive, StorageFull, StoreUnavailable."""
@@ -116,8 +117,8 @@ class JobRequests:
         """A job for an uploaded book (EPUB, Markdown or text): its chapters (those `choice`
         names, else all but the front matter) are made in parts (`books.parts.split_book`) by
         whichever processes take turns at it, then joined into one file with chapter marks
-        and the book's title, author, language, year and cover (mp3, Opus, m4b), or a ZIP of
-        chapter files (`package="zip"`). The client's limit is checked before the book is
+        and the book's title, author, language, year and cover (mp3, Opus, m4b), a ZIP of
+        chapter files (`package="zip"`), or a read-along EPUB (`format="epub"`). The client's limit is checked before the book is
         read; reading and validating run on the executor. Raises InvalidBook (BookTooLong
         over `max_chars_book`), InvalidInput (a choice of chapters or bit rate that does not
         fit), and what `create_job` raises (StorageFull when the book's expected size does
