@@ -51,7 +51,7 @@ async def book_chapters(
         language=info.language,
         year=info.year,
         cover=info.cover is not None,
-        format=fmt.name,
+        format=preview.asked_format,
         bitrate=fmt.bit_rate // 1000 if fmt.bit_rate else None,
         bitrates=list(BITRATES.get(fmt.codec, ())),
         chapters=[

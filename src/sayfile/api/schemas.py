@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from sayfile.audio.formats import BITRATES, FORMATS
+from sayfile.audio.formats import BITRATES, BOOK_FORMATS, FORMATS
 from sayfile.books.parts import ChapterProgress
 from sayfile.services.reading import ChapterState
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
@@ -38,8 +38,10 @@ class SpeechIn(BaseModel):
     # (form, JSON, CLI) gets the same message naming them.
     format: str | None = Field(
         default=None,
-        description="mp3 (default), opus, aac, flac, wav or pcm (24 kHz s16le).",
-        json_schema_extra={"enum": [*FORMATS, None]},
+        description="mp3 (default), opus, aac, flac, wav or pcm (24 kHz s16le); for a book "
+        "(POST /jobs with a `file`, or a plain or Markdown text) also `epub`: a read-along "
+        "EPUB 3 (the text, mp3 per chapter, Media Overlays).",
+        json_schema_extra={"enum": [*FORMATS, *BOOK_FORMATS, None]},
     )
     speed: float = Field(
         default=1.0,
@@ -194,7 +196,7 @@ class JobOut(BaseModel):
             status=job.status,
             progress=job.progress,
             error=job.error,
-            format=job.format,
+            format=job.asked_format,
             voice=job.voice,
             bytes=job.bytes,
             duration_s=job.duration_s,

@@ -9,6 +9,7 @@ import unicodedata
 import wave
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -162,3 +163,45 @@ def write_zip(files: Sequence[tuple[str, Path]], target: Path) -> None:
             suffix = name.rsplit(".", 1)[-1].lower()
             method = zipfile.ZIP_STORED if suffix in _STORED_SUFFIXES else zipfile.ZIP_DEFLATED
             archive.write(source, arcname=name, compress_type=method)
+
+
+@dataclass(frozen=True, slots=True)
+class Played:
+    """How a player plays an audio file: its sample rate, the seconds at its start the
+    decoder drops (the codec's decoder delay where the file's header says so: FFmpeg's mp3
+    muxer writes it into the files `join_audio` makes), and how long it plays after them."""
+
+    rate: int
+    dropped_s: float
+    seconds: float
+
+    def lead_s(self, fmt: AudioFormat) -> float:
+        """How much later than its timings a sound is heard in the file, for a file of `fmt`
+        encoded by sayfile (its encoder's lead-in less what the decoder drops)."""
+        return max(0.0, fmt.lead_in_samples / self.rate - self.dropped_s)
+
+
+def played(path: Path) -> Played:
+    """How a player plays the audio file at `path`: from its header where it says (the mp3
+    files FFmpeg's muxer writes carry their length and decoder delay: an hour's file is read
+    in 2 ms instead of 3 s), else from its packets, the first decoded to see what is dropped."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        base = stream.time_base
+        if stream.duration is not None and stream.start_time is not None and base is not None:
+            dropped = stream.start_time * base
+            return Played(rate, float(dropped), float(stream.duration * base - dropped))
+        start: Fraction | None = None
+        end = Fraction(0)
+        for packet in container.demux(stream):
+            if packet.pts is None or packet.time_base is None:
+                continue
+            if start is None:
+                for frame in packet.decode():
+                    if frame.pts is not None and frame.time_base is not None:
+                        start = frame.pts * frame.time_base
+                        break
+            end = max(end, (packet.pts + (packet.duration or 0)) * packet.time_base)
+        dropped = start or Fraction(0)
+        return Played(rate, float(dropped), float(end - dropped))

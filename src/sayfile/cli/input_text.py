@@ -7,7 +7,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sayfile.books.reading import Book, book_ssml, choose_chapters, open_book, title_of
+from sayfile.books.reading import (
+    Book,
+    Chapter,
+    book_ssml,
+    choose_chapters,
+    open_book,
+    title_of,
+)
 from sayfile.cli.terminal import err, error_exit
 from sayfile.errors import InvalidInput
 from sayfile.text.encodings import decode_text
@@ -19,10 +26,12 @@ BOOK_SUFFIXES = frozenset({".epub", ".md", ".markdown", ".txt", ".text"})
 
 @dataclass(frozen=True, slots=True)
 class ChosenBook:
-    """The book a text comes from, and the title its audio is named and tagged with."""
+    """The book a text comes from, the title its audio is named and tagged with, and the
+    chapters spoken."""
 
     title: str
     book: Book
+    chapters: tuple[Chapter, ...] = ()
 
 
 def read_input(
@@ -66,7 +75,7 @@ def _read_book(file: Path, chapters: str | None) -> tuple[str, ChosenBook]:
     title = book.info.title or title_of(file.name, spoken)
     # A text of one chapter is said as it is, without a chapter mark.
     content = book_ssml(spoken) if len(spoken) > 1 else spoken[0].text
-    return content, ChosenBook(title, book)
+    return content, ChosenBook(title, book, tuple(spoken))
 
 
 def _is_ssml_file(file: Path) -> bool:

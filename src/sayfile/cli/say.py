@@ -26,6 +26,7 @@ from sayfile.audio.formats import AudioFormat, format_for_path, with_bitrate
 from sayfile.audio.timings import Timing, cues, srt, vtt
 from sayfile.audio.word_captions import vtt_with_words
 from sayfile.cli.input_text import ChosenBook, read_input
+from sayfile.cli.read_along import is_read_along, say_read_along
 from sayfile.cli.terminal import err, error_exit, settings_or_exit
 from sayfile.durations import clock
 from sayfile.errors import SayfileError
@@ -77,7 +78,8 @@ def say(
         typer.Option(
             "--format",
             help="mp3, opus, aac, m4b (an audiobook: chapters for books), flac, wav or pcm "
-            "(24 kHz s16le).",
+            "(24 kHz s16le); epub for a book file: a read-along EPUB 3 (its text, mp3 per "
+            "chapter, Media Overlays).",
         ),
     ] = None,
     speed: Annotated[float, typer.Option("--speed", "-s", help="0.25 to 4.0.")] = 1.0,
@@ -132,6 +134,9 @@ def say(
     if book is not None:
         # A book file is read by its own reader: chapter-marked SSML, or one chapter's text.
         text_format = "ssml" if looks_like_ssml(content) else "plain"
+    if is_read_along(fmt, output):
+        _say_read_along(content, book, output, voice, language, speed, loudness, bitrate, quiet)
+        return
     implied = _format_of_output(output, fmt)
     settings = settings_or_exit()
     synthesizer = build_synthesizer(settings)
@@ -176,6 +181,45 @@ def say(
             except OSError as exc:
                 raise error_exit(f"cannot write {subtitles}: {exc.strerror or exc}.") from None
             err.print(f"wrote {subtitles}", highlight=False)
+
+
+def _say_read_along(
+    content: str,
+    book: ChosenBook | None,
+    output: Path | None,
+    voice: str | None,
+    language: str | None,
+    speed: float,
+    loudness: str | None,
+    bitrate: int | None,
+    quiet: bool,
+) -> None:
+    """A book file as a read-along EPUB (`--format epub`), each chapter with a progress bar."""
+    if book is None or str(output) == "-":
+        raise error_exit("--format epub needs a book (--file with .epub, .md or .txt) and a file.")
+    target = output or Path(f"{title_stem(book.title)}.epub")
+    settings = settings_or_exit()
+    synthesizer = build_synthesizer(settings)
+    request = SpeechRequest(content, voice=voice, language=language, speed=speed, loudness=loudness)
+    show = not quiet and len(content) >= _PROGRESS_FROM_CHARS
+
+    def speak(plan: SpeechPlan, path: Path) -> SpeechResult:
+        return _speak_with_progress(synthesizer, plan, path, show)
+
+    try:
+        seconds = say_read_along(synthesizer, settings, request, book, bitrate, target, speak)
+    except SayfileError as exc:
+        raise error_exit(str(exc)) from None
+    except OSError as exc:
+        raise error_exit(f"cannot write {target}: {exc.strerror or exc}.") from None
+    finally:
+        synthesizer.executor.close()
+        synthesizer.catalogue.close()
+    err.print(
+        f"wrote {target} (a read-along EPUB: {len(book.chapters)} chapters, "
+        f"{clock(seconds)} of audio)",
+        highlight=False,
+    )
 
 
 def _format_of_output(output: Path | None, fmt: str | None) -> AudioFormat | None:

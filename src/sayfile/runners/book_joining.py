@@ -18,10 +18,16 @@ from sayfile.audio.chapter_marks import (
     timing_marks_from_chapters,
 )
 from sayfile.audio.formats import audio_format
-from sayfile.audio.joining import chapter_file_name, join_audio, write_zip
+from sayfile.audio.joining import chapter_file_name, join_audio, played, write_zip
 from sayfile.audio.remuxing import RemuxExecutor
 from sayfile.audio.timings import Timings, cues, joined, srt, vtt
 from sayfile.books.parts import BOOK_CHAPTERS_KEY, BookFolder, BookManifest
+from sayfile.books.read_along_epub import (
+    BookAudio,
+    ChapterAudio,
+    job_identifier,
+    write_read_along,
+)
 from sayfile.errors import SayfileError
 from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.runners.book_leases import BookLeases, book_lock, chapter_lock
@@ -30,7 +36,7 @@ from sayfile.runners.lease import Lease
 from sayfile.settings import Settings
 from sayfile.store import JobStore
 from sayfile.store.files import AudioFiles
-from sayfile.store.records import ZIP, Job, JobStatus
+from sayfile.store.records import EPUB, ZIP, Job, JobStatus
 from sayfile.whole_files import own_unfinished_name, put_in_place, remove_files, written_whole
 
 log = logging.getLogger(__name__)
@@ -150,6 +156,10 @@ class BookJoiner:
         try:
             if job.package == ZIP.name:
                 duration, timings, size = await self.remux.run(self._zip, folder, manifest, staged)
+            elif job.package == EPUB.name:
+                duration, timings, size = await self.remux.run(
+                    self._epub, job, folder, manifest, staged
+                )
             else:
                 duration, timings, size = await self.remux.run(
                     self._one_file, folder, manifest, staged
@@ -244,12 +254,44 @@ class BookJoiner:
             vtt_path.write_text(vtt(captions), encoding="utf-8")
             files += [(name, source), (f"{stem}.srt", srt_path), (f"{stem}.vtt", vtt_path)]
         write_zip(files, target)
-        lengths = [t.duration for t in each]
-        starts = [sum(lengths[:n]) for n in range(len(lengths))]
-        duration = sum(lengths)
-        marks = timing_marks_from_chapters(manifest.chapters, starts)
-        timings = joined(list(zip(starts, each, strict=True)), duration, marks)
+        duration, timings = _book_timings(manifest, each)
         return duration, timings, target.stat().st_size
+
+    def _epub(
+        self, job: Job, folder: BookFolder, manifest: BookManifest, target: Path
+    ) -> tuple[float, Timings, int]:
+        """A read-along EPUB of the chapters' files as they are (no encoding again), their
+        text and overlays from their timings; the book's timings as for one file."""
+        fmt = audio_format(manifest.part_format)
+        sources, each = self._chapters(folder, manifest)
+        chapters = []
+        for title, source, timings in zip(manifest.chapters, sources, each, strict=True):
+            heard = played(source)
+            chapters.append(ChapterAudio(title, source, timings, heard.seconds, heard.lead_s(fmt)))
+        cover = folder.path / manifest.cover if manifest.cover else None
+        book = BookAudio(
+            title=manifest.title,
+            author=manifest.author,
+            language=manifest.language,
+            narrator=manifest.voice,
+            identifier=job_identifier(job.id),
+            chapters=chapters,
+            audio_media_type=fmt.media_type,
+            cover=cover if cover is not None and cover.is_file() else None,
+        )
+        write_read_along(book, target)
+        duration, timings = _book_timings(manifest, each)
+        return duration, timings, target.stat().st_size
+
+
+def _book_timings(manifest: BookManifest, each: list[Timings]) -> tuple[float, Timings]:
+    """How long the chapters last together, and their timings one after another with a mark
+    at each chapter's start (a book delivered as chapter files)."""
+    lengths = [t.duration for t in each]
+    starts = [sum(lengths[:n]) for n in range(len(lengths))]
+    marks = timing_marks_from_chapters(manifest.chapters, starts)
+    duration = sum(lengths)
+    return duration, joined(list(zip(starts, each, strict=True)), duration, marks)
 
 
 def _write_json(path: Path, record: dict[str, object]) -> None:

@@ -8,10 +8,10 @@ import functools
 import io
 from dataclasses import dataclass, replace
 
-from sayfile.audio.formats import AudioFormat, with_bitrate
+from sayfile.audio.formats import BOOK_FORMATS, AudioFormat, with_bitrate
 from sayfile.books.parts import BookManifest, split_book
 from sayfile.books.reading import Book, Chapter, book_ssml, choose_chapters, open_book, title_of
-from sayfile.errors import InvalidBook
+from sayfile.errors import InvalidBook, InvalidInput
 from sayfile.jobs.download_names import title_stem
 from sayfile.jobs.quota import speech_seconds
 from sayfile.models import BookChoice, BookUpload, SpeechRequest
@@ -38,6 +38,8 @@ class BookPreview:
     chapters: list[Chapter]
     seconds: list[float]
     format: AudioFormat
+    asked_format: str
+    """The format as asked for: `epub` for a read-along book of `format`'s audio."""
 
     @property
     def expected_bytes(self) -> int:
@@ -76,12 +78,14 @@ class JobRequests:
     ) -> Job:
         """Create a job for a download link; synthesis is queued (or a finished identical
         file reused at once). A plain or Markdown text longer than `book_above_chars`, or one
-        sent with a choice of chapters or bit rate, is made as a book (`create_book_job`), in
+        sent with a choice of chapters or bit rate or in a book format (`epub`), is made as
+        a book (`create_book_job`), in
         parts that every process can take, with chapters where it has "Chapter 1" or "第一章"
         lines (Markdown: at its headings); SSML never is. Raises InvalidInput, Busy,
         TooManyActive, StorageFull, StoreUnavailable."""
         reading = text_format(request.text_format, request.text)
         chosen = choice is not None and (choice.chapters or choice.bitrate)
+        chosen = chosen or _book_format(request) is not None
         if reading is not TextFormat.ssml and (self._made_as_book(request.text) or chosen):
             # Markdown is read as a Markdown book (chapters at its headings); plain text has
             # its addresses said briefly first, as a short text would.
@@ -113,13 +117,14 @@ class JobRequests:
         """A job for an uploaded book (EPUB, Markdown or text): its chapters (those `choice`
         names, else all but the front matter) are made in parts (`books.parts.split_book`) by
         whichever processes take turns at it, then joined into one file with chapter marks
-        and the book's title, author, language, year and cover (mp3, Opus, m4b), or a ZIP of
-        chapter files (`package="zip"`). The client's limit is checked before the book is
+        and the book's title, author, language, year and cover (mp3, Opus, m4b), a ZIP of
+        chapter files (`package="zip"`), or a read-along EPUB (`format="epub"`). The client's limit is checked before the book is
         read; reading and validating run on the executor. Raises InvalidBook (BookTooLong
         over `max_chars_book`), InvalidInput (a choice of chapters or bit rate that does not
         fit), and what `create_job` raises (StorageFull when the book's expected size does
         not fit the quota)."""
         choice = choice or BookChoice()
+        request, package = _packaged(request, package)
         if client is not None:
             await self.limit.check(client)
         read, chapters, plan = await self.executor.run(
@@ -168,6 +173,7 @@ class JobRequests:
         InvalidInput as `create_book_job` would (an unknown format or voice, a speed out of
         range, too many characters, a choice that does not fit)."""
         # Checked as the job would be: the same refusals now rather than after a click.
+        request, package = _packaged(request, "file")
         read, chapters, plan = await self.executor.run(
             functools.partial(self._read_book, book, request, choice), Lane.background
         )
@@ -179,6 +185,7 @@ class JobRequests:
             chapters=chapters,
             seconds=seconds,
             format=fmt,
+            asked_format=package if package != "file" else fmt.name,
         )
 
     async def chapters(self, job: Job) -> list[ChapterState] | None:
@@ -207,3 +214,25 @@ class JobRequests:
         `book_above_chars`; up to the book limit, `max_chars_book`, whose error names it)."""
         above = self.settings.book_above_chars
         return 0 < above < len(text)
+
+
+def _book_format(request: SpeechRequest) -> str | None:
+    """The book format `request` asks for (`epub`), or None."""
+    name = (request.format or "").strip().lower()
+    return name if name in BOOK_FORMATS else None
+
+
+def _packaged(request: SpeechRequest, package: str) -> tuple[SpeechRequest, str]:
+    """A book asked for in a book format (`format=epub`) as the request for its audio (the
+    format inside) and the package it is delivered in. Raises InvalidInput when `package`
+    asks for another."""
+    name = _book_format(request)
+    if name is None:
+        return request, package
+    if package not in ("file", name):
+        raise InvalidInput(
+            f"format {name} is a package of its own; send package=file (or leave it out) "
+            f"with it, or another format with package={package}.",
+            field="package",
+        )
+    return replace(request, format=BOOK_FORMATS[name]), name

@@ -26,7 +26,11 @@ class Package:
 
 # A ZIP of one audio file per chapter, with each chapter's subtitles.
 ZIP = Package("zip", "zip", "application/zip")
-PACKAGES = ("file", ZIP.name)
+# A read-along EPUB 3: the book's text, one audio file per chapter, and Media Overlays; asked
+# for as `format=epub` (`BOOK_FORMATS` in audio/formats.py).
+EPUB = Package("epub", "epub", "application/epub+zip")
+_PACKAGES = {package.name: package for package in (ZIP, EPUB)}
+PACKAGES = ("file", *_PACKAGES)
 
 
 class JobStatus(StrEnum):
@@ -123,7 +127,8 @@ class Job:
     # jobs fetched later by link.
     interactive: bool = False
     # A book made in parts by any process (its folder holds them), and "zip" when it is
-    # delivered as a ZIP of chapter files rather than one audio file.
+    # delivered as a ZIP of chapter files rather than one audio file ("epub": a read-along
+    # EPUB, `format` the audio inside).
     book: bool = False
     package: str = "file"
     # Times the sweeper found no process working on a book and handed it out again.
@@ -155,12 +160,20 @@ class Job:
     @property
     def extension(self) -> str:
         """The extension of the job's file."""
-        return ZIP.extension if self.package == ZIP.name else audio_format(self.format).extension
+        package = _PACKAGES.get(self.package)
+        return package.extension if package else audio_format(self.format).extension
 
     @property
     def media_type(self) -> str:
         """The media type of the job's file."""
-        return ZIP.media_type if self.package == ZIP.name else audio_format(self.format).media_type
+        package = _PACKAGES.get(self.package)
+        return package.media_type if package else audio_format(self.format).media_type
+
+    @property
+    def asked_format(self) -> str:
+        """The format as the client asked for it: `epub` for a read-along book (whose audio
+        is in `format`), else `format`."""
+        return EPUB.name if self.package == EPUB.name else self.format
 
     def evolve(self, **changes: Any) -> Job:
         return replace(self, **changes)

@@ -1,0 +1,200 @@
+"""A read-along chapter's two documents, made from its timings: the XHTML content document
+(each sentence a paragraph with an id, each timed word a span with an id) and its SMIL Media
+Overlay (a `<par>` per word where the engine timed words, per sentence otherwise), whose
+clips are times in the chapter's own audio file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from xml.sax.saxutils import escape, quoteattr
+
+from sayfile.audio.timings import Timing, Timings
+
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+OPS_NS = "http://www.idpf.org/2007/ops"
+SMIL_NS = "http://www.w3.org/ns/SMIL"
+# The class a reading system puts on the element being read (the package's
+# `media:active-class`); the style sheet shows it.
+ACTIVE_CLASS = "read-along-active"
+STYLE_SHEET = "read-along.css"
+STYLE = f"""body {{ line-height: 1.5; }}
+p {{ margin: 0 0 0.6em 0; }}
+.{ACTIVE_CLASS} {{ background-color: #ffe27a; color: #000; border-radius: 0.15em; }}
+"""
+# The id of the element holding a chapter's text, which its overlay's outer `<seq>` names.
+_SECTION = "text"
+# Sentence ends a heading is said with (the readers add one so it is said as a sentence).
+_HEADING_ENDS = ".。!！?？:："
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    """The element `fragment` of a content document is heard from `begin` to `end` seconds
+    into its audio file."""
+
+    fragment: str
+    begin: float
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence of a chapter: its clip, and its words' clips (empty where the engine did
+    not time words or none of them was found in the sentence's text)."""
+
+    clip: Clip
+    words: tuple[Clip, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadAlongChapter:
+    """One chapter of a read-along book: its content document, its overlay, and the clips
+    the overlay plays."""
+
+    xhtml: str
+    smil: str
+    sentences: tuple[Sentence, ...]
+
+
+def read_along_chapter(
+    title: str,
+    number: int,
+    timings: Timings,
+    audio_href: str,
+    language: str,
+    played_s: float,
+    lead_s: float = 0.0,
+) -> ReadAlongChapter:
+    """Chapter `number` (from 1) of a book, titled `title`, written from its `timings`: the
+    XHTML text and the SMIL overlay that plays `audio_href`, which a player plays for
+    `played_s` seconds. `lead_s` is how much later than the timings say a decoder plays the
+    audio (an mp3 encoder's delay), added to every clip (which ends by `played_s`). A first
+    sentence that is the title is the chapter's heading."""
+    body: list[str] = []
+    sentences: list[Sentence] = []
+    by_piece = _words_by_piece(timings)
+    pieces = [(n, p) for n, p in enumerate(timings.pieces) if p.text.strip()]
+    for place, (index, piece) in enumerate(pieces, 1):
+        sentence_id = f"s{place}"
+        heading = place == 1 and _is_heading(piece.text, title)
+        # A heading shows as its title was written, without the stop it was said with.
+        text = " ".join(title.split()) if heading else piece.text
+        inner, word_clips = _marked_words(text, by_piece.get(index, ()), sentence_id, lead_s)
+        tag = "h1" if heading else "p"
+        body.append(f'<{tag} id="{sentence_id}">{inner}</{tag}>')
+        clip = Clip(sentence_id, piece.start + lead_s, min(piece.end + lead_s, played_s))
+        words = tuple(replace(w, end=min(w.end, played_s)) for w in word_clips)
+        sentences.append(Sentence(clip, words))
+    xhtml_name = chapter_name(number, "xhtml")
+    return ReadAlongChapter(
+        xhtml=_xhtml(title, language, body),
+        smil=_smil(xhtml_name, audio_href, sentences),
+        sentences=tuple(sentences),
+    )
+
+
+def chapter_name(number: int, extension: str) -> str:
+    """The file name of chapter `number`'s document (or audio) in the package."""
+    return f"chapter-{number:03d}.{extension}"
+
+
+def clock(seconds: float) -> str:
+    """A SMIL full clock value (`0:01:02.345`), as `media:duration` takes it."""
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def _is_heading(text: str, title: str) -> bool:
+    said = " ".join(text.split()).rstrip(_HEADING_ENDS)
+    return bool(title) and said == " ".join(title.split()).rstrip(_HEADING_ENDS)
+
+
+def _words_by_piece(timings: Timings) -> dict[int, list[Timing]]:
+    found: dict[int, list[Timing]] = {}
+    for word in timings.words or ():
+        if word.sentence is not None:
+            found.setdefault(word.sentence, []).append(word)
+    return found
+
+
+def _marked_words(
+    text: str, words: Sequence[Timing], sentence_id: str, lead_s: float
+) -> tuple[str, list[Clip]]:
+    """`text` as XHTML with each of `words` found in it, in order, in a span of its own; the
+    words' clips. A word not found after the one before (the engine said it otherwise) has no
+    span: its time stays within its sentence's clip."""
+    out: list[str] = []
+    clips: list[Clip] = []
+    cursor = 0
+    for word in words:
+        at = text.find(word.text, cursor) if word.text else -1
+        if at < 0:
+            continue
+        word_id = f"{sentence_id}w{len(clips) + 1}"
+        out.append(escape(text[cursor:at]))
+        out.append(f'<span id="{word_id}">{escape(word.text)}</span>')
+        cursor = at + len(word.text)
+        clips.append(Clip(word_id, word.start + lead_s, max(word.end, word.start) + lead_s))
+    out.append(escape(text[cursor:]))
+    return "".join(out), clips
+
+
+def _xhtml(title: str, language: str, body: Sequence[str]) -> str:
+    lang = quoteattr(language)
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        "<!DOCTYPE html>",
+        f'<html xmlns="{XHTML_NS}" xmlns:epub="{OPS_NS}" xml:lang={lang} lang={lang}>',
+        "<head>",
+        '<meta charset="UTF-8"/>',
+        f"<title>{escape(title)}</title>",
+        f'<link rel="stylesheet" type="text/css" href="{STYLE_SHEET}"/>',
+        "</head>",
+        "<body>",
+        f'<section id="{_SECTION}" epub:type="chapter">',
+        *body,
+        "</section>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _smil(xhtml_name: str, audio_href: str, sentences: Sequence[Sentence]) -> str:
+    """The overlay: a `<seq>` per sentence holding a `<par>` per word where words are timed
+    (so reading systems highlight the word and know its sentence), else a `<par>` for the
+    sentence."""
+    audio = quoteattr(audio_href)
+
+    def par(clip: Clip) -> str:
+        src = quoteattr(f"{xhtml_name}#{clip.fragment}")
+        return (
+            f'<par id="p-{clip.fragment}"><text src={src}/>'
+            f'<audio src={audio} clipBegin="{clip.begin:.3f}s" clipEnd="{clip.end:.3f}s"/></par>'
+        )
+
+    def entries() -> Iterator[str]:
+        for sentence in sentences:
+            if not sentence.words:
+                yield par(sentence.clip)
+                continue
+            ref = quoteattr(f"{xhtml_name}#{sentence.clip.fragment}")
+            yield f'<seq id="q-{sentence.clip.fragment}" epub:textref={ref}>'
+            yield from map(par, sentence.words)
+            yield "</seq>"
+
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<smil xmlns="{SMIL_NS}" xmlns:epub="{OPS_NS}" version="3.0">',
+        "<body>",
+        f'<seq id="chapter" epub:textref={quoteattr(f"{xhtml_name}#{_SECTION}")} '
+        'epub:type="chapter">',
+        *entries(),
+        "</seq>",
+        "</body>",
+        "</smil>",
+    ]
+    return "\n".join(lines) + "\n"
