@@ -118,11 +118,11 @@ class JobRequests:
         names, else all but the front matter) are made in parts (`books.parts.split_book`) by
         whichever processes take turns at it, then joined into one file with chapter marks
         and the book's title, author, language, year and cover (mp3, Opus, m4b), a ZIP of
-        chapter files (`package="zip"`), or a read-along EPUB (`format="epub"`). The client's limit is checked before the book is
-        read; reading and validating run on the executor. Raises InvalidBook (BookTooLong
-        over `max_chars_book`), InvalidInput (a choice of chapters or bit rate that does not
-        fit), and what `create_job` raises (StorageFull when the book's expected size does
-        not fit the quota)."""
+        chapter files (`package="zip"`), or a read-along EPUB (`format="epub"`). The
+        client's limit is checked before the book is read; reading and validating run on
+        the executor. Raises InvalidBook (BookTooLong over `max_chars_book`), InvalidInput
+        (a choice of chapters or bit rate that does not fit), and what `create_job` raises
+        (StorageFull when the book's expected size does not fit the quota)."""
         choice = choice or BookChoice()
         request, package = _packaged(request, package)
         if client is not None:
