@@ -112,6 +112,46 @@ async def test_a_streamed_request_is_spoken_as_its_sentences_come(server: Wyomin
     assert beeps(first.audio + rest.audio) == 7
 
 
+async def test_a_new_stream_before_the_last_ones_stop_says_the_last_ones_text_first(
+    server: WyomingThread,
+) -> None:
+    async with AsyncTcpClient("127.0.0.1", server.port) as client:
+        await client.write_event(SynthesizeStart(voice=BEEP).event())
+        for chunk in ("One two.", " Three"):
+            await client.write_event(SynthesizeChunk(chunk).event())
+        await client.write_event(SynthesizeStart(voice=BEEP).event())
+        await client.write_event(SynthesizeChunk("Four five six seven.").event())
+        await client.write_event(SynthesizeStop().event())
+        first = await read_until(client, "synthesize-stopped")
+        second = await read_until(client, "synthesize-stopped")
+    for answer, words in ((first, 3), (second, 4)):
+        assert answer.error is None
+        assert answer.types["audio-start"] == answer.types["audio-stop"] == 1
+        assert [e.type for e in answer.events[-2:]] == ["audio-stop", "synthesize-stopped"]
+        assert beeps(answer.audio) == words
+
+
+async def test_a_stream_left_open_is_ended_as_if_stopped(settings: Settings) -> None:
+    quick = settings.model_copy(
+        update={"wyoming_port": free_port(), "wyoming_stream_idle_seconds": 0.3}
+    )
+    idle = WyomingThread(quick).start()
+    try:
+        async with AsyncTcpClient("127.0.0.1", idle.port) as client:
+            await client.write_event(SynthesizeStart(voice=BEEP).event())
+            await client.write_event(SynthesizeChunk("One two three").event())
+            # No stop: the stream is ended for the client, its text said.
+            ended = await read_until(client, "synthesize-stopped")
+            assert ended.error is None
+            assert beeps(ended.audio) == 3
+            assert [e.type for e in ended.events[-2:]] == ["audio-stop", "synthesize-stopped"]
+            # The connection goes on.
+            await client.write_event(Synthesize("Still here.", voice=BEEP).event())
+            assert beeps((await read_until(client, "audio-stop")).audio) == 2
+    finally:
+        idle.stop()
+
+
 @pytest.mark.parametrize(
     ("event", "code", "words"),
     [

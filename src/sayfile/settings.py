@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     wyoming_port: int = Field(
         default=10200, ge=1, le=65535, description="Port `sayfile wyoming` listens on."
     )
+    wyoming_stream_idle_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A Wyoming `synthesize-start` with no event after it for this long is "
+        "ended as if `synthesize-stop` had come: its text is said and its answer closed.",
+    )
     wyoming_in_serve: bool = Field(
         default=False,
         description="Also serve the Wyoming protocol inside `sayfile serve` (one API process "

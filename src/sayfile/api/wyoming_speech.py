@@ -130,6 +130,7 @@ class WyomingSpeech(AsyncEventHandler):
         self._work: asyncio.Queue[_Say] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._stream: _TextStream | None = None
+        self._idle: asyncio.TimerHandle | None = None
         self._answers = 0
         self._failed: set[int] = set()
 
@@ -161,11 +162,33 @@ class WyomingSpeech(AsyncEventHandler):
         elif SynthesizeStart.is_type(event.type):
             start = SynthesizeStart.from_event(event)
             ssml = start.text_format == SynthesizeTextFormat.SSML
+            if self._stream is not None:
+                # A new stream before the last one's stop: the last one's text is not lost.
+                self._end_stream()
             self._stream = _TextStream(start.voice, ssml, self._next_answer())
+            self._watch_idle()
         elif SynthesizeChunk.is_type(event.type):
             self._take_chunk(SynthesizeChunk.from_event(event).text)
+            self._watch_idle()
         elif SynthesizeStop.is_type(event.type):
             self._end_stream()
+
+    def _watch_idle(self) -> None:
+        """An open stream that hears nothing for `wyoming_stream_idle_seconds` is ended as if
+        stopped (its text said, its answer closed), so no client leaves one open for ever."""
+        if self._idle is not None:
+            self._idle.cancel()
+        stream = self._stream
+        if stream is None:
+            return
+
+        def ended() -> None:
+            if self._stream is stream:
+                log.info("wyoming stream ended after %.0f s without events", idle_s)
+                self._end_stream()
+
+        idle_s = self.speaker.settings.wyoming_stream_idle_seconds
+        self._idle = asyncio.get_running_loop().call_later(idle_s, ended)
 
     def _take_chunk(self, text: str) -> None:
         stream = self._started("synthesize-chunk")
@@ -192,6 +215,9 @@ class WyomingSpeech(AsyncEventHandler):
     def _end_stream(self) -> None:
         stream = self._started("synthesize-stop")
         self._stream = None
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
         rest = stream.pending.strip()
         if rest or not stream.opened:
             # Text that never had a word is refused by the plan like an empty `synthesize`.
@@ -290,6 +316,8 @@ class WyomingSpeech(AsyncEventHandler):
     async def disconnect(self) -> None:
         """The client went: whatever it asked for and did not get is cancelled, so its
         engines' turns and its place in the process are given back."""
+        if self._idle is not None:
+            self._idle.cancel()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
