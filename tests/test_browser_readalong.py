@@ -68,6 +68,23 @@ def marked_at(page: Page, index: int) -> None:
     )
 
 
+def mark_covers_marked(page: Page) -> bool:
+    """Whether the highlight drawn behind the text lies on the marked item, line by line."""
+    covers: bool = page.evaluate(
+        """(selector) => {
+          const lines = Array.from(document.querySelector(selector).getClientRects());
+          const boxes = Array.from(document.querySelectorAll(".read-along-mark"))
+            .filter((box) => !box.hidden).map((box) => box.getBoundingClientRect());
+          const near = (a, b) => Math.abs(a - b) < 1;
+          return lines.length > 0 && lines.length === boxes.length && lines.every((line, k) =>
+            near(line.left, boxes[k].left) && near(line.top, boxes[k].top) &&
+            near(line.width, boxes[k].width) && near(line.height, boxes[k].height));
+        }""",
+        MARKED,
+    )
+    return covers
+
+
 @pytest.mark.parametrize(
     ("text", "voice"),
     [(ENGLISH, "kokoro:af_heart"), (MANDARIN, "kokoro:zf_xiaobei")],
@@ -97,6 +114,7 @@ def test_the_word_being_said_is_marked_in_the_typed_text_and_a_word_moves_the_pl
         marked_at(page, spoken_at(starts, at))
         expect(page.locator(MARKED)).to_have_count(1)
         expect(page.locator(MARKED)).to_have_text(words[spoken_at(starts, at)]["text"])
+        assert mark_covers_marked(page)
 
     # A click on a word moves the player to its start (and marks it); so do the arrow keys
     # and Enter from there, without a mouse.
@@ -129,6 +147,7 @@ def test_a_voice_without_word_times_marks_the_sentence_being_said(
     second = pieces[1]
     seek(page, (second["start"] + second["end"]) / 2)
     marked_at(page, 1)
+    assert mark_covers_marked(page)
     sentences.nth(0).click()
     assert page.eval_on_selector("#player", "p => p.currentTime") == pytest.approx(
         pieces[0]["start"], abs=0.01
@@ -165,16 +184,29 @@ LONG_TEXT = """async (chars) => {
   window.scrollTo(0, 0);
   const began = performance.now();
   readAlong.show(typed, "zh");
+  const plain = text.scrollHeight;
+  const middle = performance.now();
   readAlong.load({ words, pieces: [] });
   void text.offsetHeight;
   const built = performance.now() - began;
+  const spans = performance.now() - middle;
+  const heights = [plain, text.scrollHeight];
+  // A thousand seeks anywhere: each finds its word and moves the mark.
+  const seeking = performance.now();
+  for (let n = 0; n < 1000; n++) {
+    player.currentTime = ((n * 7919) % words.length) * 0.25 + 0.1;
+    player.dispatchEvent(new Event("seeked"));
+  }
+  const seek = (performance.now() - seeking) / 1000;
   const last = words.length - 3;
   player.currentTime = words[last].start + 0.1;
   player.dispatchEvent(new Event("seeked"));
+  heights.push(text.scrollHeight);
   const marked = text.querySelectorAll("[aria-current]");
   const node = marked[0];
   return {
-    built, words: words.length, spans: text.querySelectorAll(".spoken").length,
+    built, spans, seek, heights, words: words.length,
+    made: text.querySelectorAll(".spoken").length,
     marked: marked.length === 1 ? Number(node.dataset.i) : -1, last,
     inView: node.offsetTop >= text.scrollTop &&
       node.offsetTop + node.offsetHeight <= text.scrollTop + text.clientHeight,
@@ -190,8 +222,12 @@ def test_a_long_chinese_text_is_built_once_and_the_mark_kept_in_view(
     page = open_page(launch(), server.url)
     found = page.evaluate(LONG_TEXT, 20_000)
     print(
-        f"read-along of 20,000 Chinese characters, {found['words']} words: {found['built']:.0f} ms"
+        f"read-along of 20,000 Chinese characters, {found['words']} words: shown and built in"
+        f" {found['built']:.0f} ms (the spans {found['spans']:.0f} ms),"
+        f" a seek {found['seek']:.3f} ms"
     )
-    assert found["shown"] and found["spans"] == found["words"] > 9_000
+    assert found["shown"] and found["made"] == found["words"] > 9_000
+    # Neither the spans nor the mark move a line: the text is as high as the plain text was.
+    assert len(set(found["heights"])) == 1, found["heights"]
     assert found["marked"] == found["last"]
     assert found["inView"] and found["pageScrolled"] == 0  # the box scrolled, not the page

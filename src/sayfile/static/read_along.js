@@ -92,6 +92,12 @@
     let stop = null; // the one span in the tab order
     let frame = 0;
     let handScrolled = -Infinity;
+    // Inside the box: the text itself, and a layer behind it for the mark's boxes (one per
+    // line the item being said is on), so moving them never lays the text out again.
+    const prose = document.createElement("div");
+    const layer = document.createElement("div");
+    layer.className = "read-along-marks";
+    let marks = [];
 
     function moveStop(i) {
       if (stop) { stop.removeAttribute("tabindex"); }
@@ -107,6 +113,9 @@
       marked = -1;
       stop = null;
       shown = "";
+      marks = [];
+      layer.replaceChildren();
+      prose.replaceChildren();
       text.replaceChildren();
       box.hidden = true;
     }
@@ -117,7 +126,8 @@
       clear();
       if (!typed || !typed.trim()) { return false; }
       shown = typed.normalize("NFC");
-      text.textContent = shown;
+      prose.textContent = shown;
+      text.replaceChildren(layer, prose);
       if (lang) { text.lang = lang; } else { text.removeAttribute("lang"); }
       text.scrollTop = 0;
       box.hidden = false;
@@ -146,7 +156,9 @@
         at = item.to;
       });
       if (at < shown.length) { fragment.append(shown.slice(at)); }
-      text.replaceChildren(fragment);
+      prose.replaceChildren(fragment);
+      layer.replaceChildren();
+      marks = [];
       spans = made;
       starts = times;
       marked = -1;
@@ -166,29 +178,59 @@
       return found;
     }
 
+    // The mark is drawn by boxes laid behind the text, not by styling the word: a word's
+    // colours changed inside one long paragraph cost Chromium tens of milliseconds a word at
+    // 20,000 characters (the whole paragraph painted again); a box moved costs next to nothing.
+    // Returns the item's top and bottom in the box's content, or null if it is not laid out.
+    function drawMark(span) {
+      const lines = span ? span.getClientRects() : [];
+      const outer = text.getBoundingClientRect();
+      const dx = text.scrollLeft - outer.left - text.clientLeft;
+      const dy = text.scrollTop - outer.top - text.clientTop;
+      for (let k = 0; k < lines.length; k++) {
+        if (!marks[k]) {
+          marks[k] = document.createElement("div");
+          marks[k].className = "read-along-mark";
+          layer.append(marks[k]);
+        }
+        const line = lines[k];
+        const style = marks[k].style;
+        style.transform = "translate(" + (line.left + dx) + "px, " + (line.top + dy) + "px)";
+        style.width = line.width + "px";
+        style.height = line.height + "px";
+        marks[k].hidden = false;
+      }
+      for (let k = lines.length; k < marks.length; k++) { marks[k].hidden = true; }
+      return lines.length ? [lines[0].top + dy, lines[lines.length - 1].bottom + dy] : null;
+    }
+
     // Scrolls the box only (never the page), and only once the item has left its view.
-    function keepInView(span) {
-      if (Date.now() - handScrolled < HAND_SCROLL_MS) { return; }
-      const top = span.offsetTop;
-      const bottom = top + span.offsetHeight;
-      if (top < text.scrollTop || bottom > text.scrollTop + text.clientHeight) {
-        text.scrollTop = Math.max(0, top - text.clientHeight / 3);
+    function keepInView(place) {
+      if (!place || Date.now() - handScrolled < HAND_SCROLL_MS) { return; }
+      if (place[0] < text.scrollTop || place[1] > text.scrollTop + text.clientHeight) {
+        text.scrollTop = Math.max(0, place[0] - text.clientHeight / 3);
       }
     }
 
-    // One node changes per new item: the mark moves from the old one to the new one.
+    // One item changes per new item said: the attribute moves from the old one to the new one
+    // (for screen readers), and the boxes behind it follow.
     function update() {
       if (!starts || !starts.length) { return; }
       const now = player.ended ? -1 : itemAt(player.currentTime);
       if (now === marked) { return; }
       if (marked >= 0) { spans[marked].removeAttribute("aria-current"); }
       marked = now;
-      if (now < 0) { return; }
+      if (now < 0) { drawMark(null); return; }
       const span = spans[now];
       span.setAttribute("aria-current", "true");
       // Tab comes back to the word being said, unless the keyboard is among the words now.
       if (!text.contains(document.activeElement)) { moveStop(now); }
-      keepInView(span);
+      keepInView(drawMark(span));
+    }
+
+    // The text flows again when the box's width changes: the mark follows its item.
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => { if (marked >= 0) { drawMark(spans[marked]); } }).observe(text);
     }
 
     function tick() {
