@@ -131,6 +131,16 @@ def test_the_word_being_said_is_marked_in_the_typed_text_and_a_word_moves_the_pl
     marked_at(page, 3)
     assert page.locator("#read-along-text [tabindex]").count() == 1  # one tab stop
 
+    # Played (muted, which headless Chromium allows), the mark follows the audio: paused
+    # past the middle, it is on the word being said then.
+    page.eval_on_selector("#player", "p => { p.muted = true; p.currentTime = 0; return p.play(); }")
+    page.wait_for_function(
+        "(at) => document.getElementById('player').currentTime > at",
+        arg=words[len(words) // 2]["end"],
+    )
+    now = page.eval_on_selector("#player", "p => { p.pause(); return p.currentTime; }")
+    marked_at(page, spoken_at(starts, now))
+
 
 def test_a_voice_without_word_times_marks_the_sentence_being_said(
     server: Server, launch: Launch

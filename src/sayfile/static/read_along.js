@@ -164,6 +164,7 @@
       marked = -1;
       moveStop(0);
       update();
+      if (!player.paused && !frame) { frame = requestAnimationFrame(tick); } // played already
     }
 
     // The last item started by `now` (-1 before the first): a binary search over the starts.
