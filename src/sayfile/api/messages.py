@@ -83,6 +83,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "subtitles_vtt": "Subtitles (WebVTT)",
         "captions": "Captions",
         "player": "Player",
+        "read_along": "Read along",
+        "read_along_hint": "The word (or sentence) being said is marked. Click one, or reach it "
+        "with Tab and the arrow keys and press Enter, to move the player there.",
         "chapters": "Chapters",
         "chapters_making": "Each chapter can be played as soon as it is made.",
         "chapters_done": "Choose a chapter to play the book from its start.",
@@ -237,6 +240,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "subtitles_vtt": "字幕（WebVTT）",
         "captions": "字幕",
         "player": "播放器",
+        "read_along": "跟读",
+        "read_along_hint": "正在朗读的词（或句子）会被标出。"
+        "点击它，或用 Tab 键和方向键选中后按回车，播放器就会跳到那里。",
         "chapters": "章节",
         "chapters_making": "每一章生成后即可播放。",
         "chapters_done": "选择一章，从该章开头播放整本书。",

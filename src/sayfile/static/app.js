@@ -49,6 +49,7 @@
   const subtitlesVtt = $("subtitles-vtt");
   const player = $("player");
   const nowSpeaking = $("now-speaking");
+  const readAlong = window.SayfileReadAlong({ box: $("read-along"), text: $("read-along-text"), player });
   const chaptersBox = $("chapters-box");
   const chaptersHint = $("chapters-hint");
   const chapterList = $("chapters");
@@ -683,7 +684,7 @@
       const response = await fetch(run.job.status_url + "/timings", { headers: headers() });
       if (!response.ok) { return; }
       const timings = await response.json();
-      if (run === current && !run.over) { showSentences(timings.pieces); }
+      if (run === current && !run.over) { showSentences(timings.pieces); readAlong.load(timings); }
     } catch (e) { /* the player plays on without the sentence shown */ }
   }
 
@@ -924,6 +925,7 @@
       expires.textContent = fill(t.expires, { time: times.format(new Date(job.expires_at)) });
       player.src = job.audio_url;
       showCaptions(job);
+      nowSpeaking.classList.toggle("beside-text", readAlong.show(run.typed, run.lang));
       loadSentences(run);
       result.hidden = false;
       if (run.book) { finishChapters(run, job); }
@@ -944,6 +946,7 @@
     player.removeAttribute("src");
     showCaptions(null);
     showSentences([]);
+    readAlong.clear();
     player.load();
     hideChapters();
     bar.hidden = true;
@@ -1041,12 +1044,13 @@
     current = null;
     const { title, init } = jobRequest();
     const book = Boolean(chosenBook());
+    const typed = book ? null : text.value; // read along in the player, as it was sent
     getLink.disabled = true;
     try {
       const response = await fetch(root + "/jobs", init);
       if (!response.ok) { await showProblem(formError, response, limits.job); return; }
       const job = await response.json();
-      const run = { job, book: book || Array.isArray(job.chapters), over: false };
+      const run = { job, book: book || Array.isArray(job.chapters), over: false, typed, lang: language.value };
       current = run;
       savePrefs();
       rememberJob(job, title);
@@ -1058,6 +1062,7 @@
       player.removeAttribute("src");
       showCaptions(null);
       showSentences([]);
+      readAlong.clear();
       hideChapters();
       cancel.hidden = false;
       if (active(job.status)) {
