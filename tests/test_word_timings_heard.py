@@ -93,8 +93,12 @@ def _onsets_after_pauses(
 
 @pytest.mark.parametrize(
     ("voice", "text", "speed"),
-    [("kokoro:af_heart", ENGLISH, 1.0), ("kokoro:zf_xiaobei", MANDARIN, 1.0)],
-    ids=["english", "mandarin"],
+    [
+        ("kokoro:af_heart", ENGLISH, 1.0),
+        ("kokoro:af_heart", ENGLISH, 1.5),
+        ("kokoro:zf_xiaobei", MANDARIN, 1.0),
+    ],
+    ids=["english", "english-x1.5", "mandarin"],
 )
 def test_word_starts_agree_with_the_audio_and_whisper_and_every_word_is_there_once(
     speech: Speech, listener: Listener, tmp_path: Path, voice: str, text: str, speed: float
