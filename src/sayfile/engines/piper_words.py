@@ -4,8 +4,9 @@ to its phonemes and to the words of the text (espeak-ng keeps spaces between wor
 
 The durations are computed inside every Piper model already; naming them as an output changes
 no sample, and their sum times the hop length is the audio's length. Done in memory, since any
-Piper voice may be dropped into the voices folder: 0.4-0.6 s more per voice load (parse and
-write the model again), on 1.4 s to make its session.
+Piper voice may be dropped into the voices folder: 0.5 s more per voice load (read and write
+the model again, beside 0.6-1.4 s to make its session), and 1.5 s once per process to import
+`onnx`.
 """
 
 from __future__ import annotations
