@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from sayfile.audio.formats import Samples, stretch
+from sayfile.engines.base import WordSpan
+from sayfile.engines.piper_words import SpokenSentence, sentence_words, with_durations
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
 
@@ -33,7 +35,8 @@ class PiperEngine:
     """Piper voices: each `NAME.onnx` next to its `NAME.onnx.json` is the voice `piper:NAME`.
 
     A model is loaded on first use and kept; onnxruntime sessions are safe to share between
-    threads.
+    threads. Loaded with its durations as a second output where its graph has them
+    (engines/piper_words.py), so each word's time is known (WordTimed).
     """
 
     name = "piper"
@@ -86,10 +89,13 @@ class PiperEngine:
                 options.inter_op_num_threads = 1
                 config = Path(voice.locator + ".json").read_text(encoding="utf-8")
                 try:
+                    timed = with_durations(Path(voice.locator))
                     model = PiperVoice(
                         config=PiperConfig.from_dict(json.loads(config)),
                         session=onnxruntime.InferenceSession(
-                            voice.locator, sess_options=options, providers=["CPUExecutionProvider"]
+                            voice.locator if timed is None else timed,
+                            sess_options=options,
+                            providers=["CPUExecutionProvider"],
                         ),
                     )
                 except Exception as exc:
@@ -106,7 +112,15 @@ class PiperEngine:
             return model
 
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
-        from piper import SynthesisConfig
+        return self.synthesize_timed(voice, text, speed)[0]
+
+    def synthesize_timed(
+        self, voice: Voice, text: str, speed: float, first: bool = False
+    ) -> tuple[Samples, list[WordSpan] | None]:
+        """The sentence's samples and its words' (WordTimed), from the model's durations;
+        None for the words of a model without them or not phonemized by espeak-ng. `first`
+        changes nothing: Piper has no quicker path."""
+        from piper import PhonemeType, SynthesisConfig
 
         model = self._model(voice)
         # length_scale stretches phonemes but not the pauses around them, so far from 1.0 the
@@ -119,17 +133,34 @@ class PiperEngine:
             length_scale=model.config.length_scale / native, normalize_audio=False
         )
         try:
-            parts = [chunk.audio_int16_array for chunk in model.synthesize(text, config)]
+            chunks = list(model.synthesize(text, config, include_alignments=True))
         except Exception as exc:
             # The details (onnxruntime's can name server paths) go to the log only.
             log.warning("Piper failed for voice %s: %s", voice.id, exc)
             raise EngineError(f"Piper failed for voice {voice.id} ({type(exc).__name__})") from exc
-        if not parts:
-            return np.zeros(0, dtype=np.int16)
-        samples = np.concatenate(parts).astype(np.int16)
+        if not chunks:
+            return np.zeros(0, dtype=np.int16), []
+        samples = np.concatenate([chunk.audio_int16_array for chunk in chunks]).astype(np.int16)
+        heard = samples.size
         if native != speed:
             samples = stretch(samples, voice.sample_rate, speed / native)
-        return samples
+        # Words are found by the spaces espeak-ng keeps between them; other phonemizers'
+        # words (Chinese, Japanese) are not placed.
+        if model.config.phoneme_type not in (PhonemeType.ESPEAK, PhonemeType.TEXT) or any(
+            chunk.phoneme_id_samples is None for chunk in chunks
+        ):
+            return samples, None
+        sentences = [
+            SpokenSentence(
+                chunk.phonemes,
+                chunk.phoneme_ids,
+                chunk.phoneme_id_samples,
+                chunk.audio_int16_array.size,
+            )
+            for chunk in chunks
+        ]
+        words = sentence_words(text, sentences, model.config.phoneme_id_map, samples.size / heard)
+        return samples, words
 
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float
