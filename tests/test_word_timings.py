@@ -131,6 +131,18 @@ def test_a_span_normalisation_changed_is_one_word_timed_from_its_first_said_word
     assert money[3] == pytest.approx(0.5 + (4 * 2400 + 2000) / 24_000)
 
 
+def test_a_rewritten_span_with_a_space_in_it_is_one_word_not_cut_at_a_said_space() -> None:
+    """ "3:15 pm" said "three fifteen PM": the space inside the written span is not matched to
+    a said space between "three" and "fifteen" (which timed "3:15" as "three" alone and "pm"
+    as "fifteen PM")."""
+    written, said = "at 3:15 pm now", "at three fifteen PM now"
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", said)]
+    engine = [(s, e, 2400 * i, 2400 * i + 2000) for i, (s, e) in enumerate(spans)]
+    words = piece_words(written, said, engine, 24_000, lead_s=0.0)
+    assert [written[s:e] for s, e, _, _ in words] == ["at", "3:15 pm", "now"]
+    assert words[1][2:] == pytest.approx((0.1, (3 * 2400 + 2000) / 24_000))
+
+
 def test_unchanged_text_keeps_exact_offsets_and_added_words_join_their_neighbour() -> None:
     assert written_spans("a bc", "a bc", [(0, 1), (2, 4)]) == [(0, 1), (2, 4)]
     written, said = "Dr Smith paid 5.", "Doctor Smith paid five dollars."

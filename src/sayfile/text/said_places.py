@@ -18,7 +18,9 @@ def written_spans(
         return [(start, end) for start, end in spans]
     low = [0] * len(said)
     high = [0] * len(said)
-    matcher = difflib.SequenceMatcher(None, written, said, autojunk=False)
+    # A space alone never anchors a match: "3:15 pm" said "three fifteen PM" is one changed
+    # span, not "3:15" = "three" and "pm" = "fifteen PM" around a matched space.
+    matcher = difflib.SequenceMatcher(str.isspace, written, said, autojunk=False)
     for tag, w1, w2, s1, s2 in matcher.get_opcodes():
         for at in range(s1, s2):
             if tag == "equal":
