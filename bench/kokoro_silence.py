@@ -57,6 +57,19 @@ VARIANTS = {"uncapped": (UNCAPPED, UNCAPPED), "capped": (LEAD_UNITS, TRAIL_UNITS
 ONSET = 1200  # 50 ms at 24 kHz
 
 
+class Counted:
+    """`session`, counting the units of audio the vocoder made (the durations it gives)."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.units = 0
+
+    def run(self, names: Any, feeds: dict[str, Any]) -> Any:
+        audio, durations = self.session.run(names, feeds)
+        self.units += int(durations.sum())
+        return audio, durations
+
+
 def pieces(engine: KokoroEngine, voice_id: str, text: str) -> list[str]:
     """Each sentence's phonemes, as the engine makes them."""
     voice = next(v for v in engine.voices() if v.id == voice_id)
@@ -70,8 +83,9 @@ def pieces(engine: KokoroEngine, voice_id: str, text: str) -> list[str]:
 def measure(repeats: int) -> None:
     engine = KokoroEngine(default_folder())
     model: Any = engine._loaded()
+    counted = {name: Counted(model.sess) for name in VARIANTS}
     runners = {
-        name: KokoroRun(model.sess, model.tokenizer.vocab, edges)
+        name: KokoroRun(counted[name], model.tokenizer.vocab, edges)
         for name, edges in VARIANTS.items()
     }
     for language, (voice_id, text) in BOOKS.items():
@@ -80,6 +94,8 @@ def measure(repeats: int) -> None:
         cpu: dict[str, list[float]] = {name: [] for name in runners}
         audio: dict[str, float] = {}
         onsets: dict[str, list[tuple[float, float]]] = {name: [] for name in runners}
+        for session in counted.values():
+            session.units = 0
         for repeat in range(repeats):
             totals = dict.fromkeys(runners, 0.0)
             seconds = dict.fromkeys(runners, 0.0)
@@ -102,7 +118,7 @@ def measure(repeats: int) -> None:
             peaks, steps = zip(*onsets[name], strict=True)
             print(
                 f"  {name:9} CPU-s per audio s {statistics.median(cpu[name]):.3f}"
-                f"  audio {audio[name]:.2f} s"
+                f"  audio {audio[name]:.2f} s (made {counted[name].units / repeats / 40:.2f} s)"
                 f"  first 50 ms: peak median {statistics.median(peaks):.3f}"
                 f" max {max(peaks):.3f}, largest step max {max(steps):.3f}"
             )

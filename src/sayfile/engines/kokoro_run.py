@@ -3,8 +3,9 @@ run with its pads, trimmed of the silence at its ends and followed by the pause 
 asks for; gives the audio and where each phoneme is heard in it, to the sample.
 
 sayfile's own runner, in place of kokoro-onnx's `create`, because that one discards the
-durations; it makes the same audio for the same phonemes (same batches up to 510 phonemes, same
-trimming, same pauses between batches).
+durations; uncapped, it makes the same audio for the same phonemes (same batches up to 510
+phonemes, same trimming, same pauses between batches). By default it asks the model for less
+of the pads' silence, which was made only to be trimmed (engines/kokoro_timed_model.py).
 """
 
 from __future__ import annotations
