@@ -8,7 +8,7 @@ import contextlib
 import functools
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -140,7 +140,8 @@ def say(
     implied = _format_of_output(output, fmt)
     settings = settings_or_exit()
     synthesizer = build_synthesizer(settings)
-    try:
+    target: Path | None = output
+    with _closed_after(synthesizer, lambda: target):
         request = SpeechRequest(
             content,
             voice=voice,
@@ -156,13 +157,6 @@ def say(
         target = output or Path(f"{name}.{plan.format.extension}")
         show = not quiet and len(plan.words) >= _PROGRESS_FROM_CHARS
         result = _speak_with_progress(synthesizer, plan, target, show)
-    except SayfileError as exc:
-        raise error_exit(str(exc)) from None
-    except OSError as exc:
-        raise error_exit(f"cannot write {target}: {exc.strerror or exc}.") from None
-    finally:
-        synthesizer.executor.close()
-        synthesizer.catalogue.close()
     if result.bytes:
         _mark_and_tag(target, plan, result, book)
         err.print(
@@ -181,6 +175,21 @@ def say(
             except OSError as exc:
                 raise error_exit(f"cannot write {subtitles}: {exc.strerror or exc}.") from None
             err.print(f"wrote {subtitles}", highlight=False)
+
+
+@contextlib.contextmanager
+def _closed_after(synthesizer: Synthesizer, target: Callable[[], Path | None]) -> Iterator[None]:
+    """Run the block, then close `synthesizer`'s threads and engines; its errors end the
+    command with their message (an OSError naming the file being written, `target()`)."""
+    try:
+        yield
+    except SayfileError as exc:
+        raise error_exit(str(exc)) from None
+    except OSError as exc:
+        raise error_exit(f"cannot write {target()}: {exc.strerror or exc}.") from None
+    finally:
+        synthesizer.executor.close()
+        synthesizer.catalogue.close()
 
 
 def _say_read_along(
@@ -206,15 +215,8 @@ def _say_read_along(
     def speak(plan: SpeechPlan, path: Path) -> SpeechResult:
         return _speak_with_progress(synthesizer, plan, path, show)
 
-    try:
+    with _closed_after(synthesizer, lambda: target):
         seconds = say_read_along(synthesizer, settings, request, book, bitrate, target, speak)
-    except SayfileError as exc:
-        raise error_exit(str(exc)) from None
-    except OSError as exc:
-        raise error_exit(f"cannot write {target}: {exc.strerror or exc}.") from None
-    finally:
-        synthesizer.executor.close()
-        synthesizer.catalogue.close()
     err.print(
         f"wrote {target} (a read-along EPUB: {len(book.chapters)} chapters, "
         f"{clock(seconds)} of audio)",
