@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
-from sayfile.engines.kokoro_run import UNCAPPED
-from sayfile.engines.kokoro_timed_model import CAPS_INPUT, timed_model
+from sayfile.engines.kokoro_timed_model import timed_model
 from sayfile.models import Voice
 
 SENTENCES = {
@@ -89,8 +88,6 @@ def _measure(
         "style": style[tokens.shape[1] - 3],
         "speed": np.array([1.0], dtype=np.float32),
     }
-    # Uncapped: the same frames as the plain model (the caps' own gain: kokoro_silence.py).
-    uncapped = {**inputs, CAPS_INPUT: np.full(tokens.shape, UNCAPPED, dtype=np.int64)}
     engine.synthesize_timed(voice, text, 1.0)  # loads the readers and the session
     times: list[list[float]] = [[], [], [], []]
     for _ in range(repeats):
@@ -99,7 +96,7 @@ def _measure(
         )
         times[1].append(_cpu(lambda: engine.synthesize_timed(voice, text, 1.0)))
         times[2].append(_cpu(lambda: plain.run(None, inputs)))
-        times[3].append(_cpu(lambda: timed.run(None, uncapped)))
+        times[3].append(_cpu(lambda: timed.run(None, inputs)))
     off, on, session_off, session_on = (statistics.median(t) for t in times)
     return off, on, session_off, session_on
 

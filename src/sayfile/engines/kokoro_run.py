@@ -3,9 +3,8 @@ run with its pads, trimmed of the silence at its ends and followed by the pause 
 asks for; gives the audio and where each phoneme is heard in it, to the sample.
 
 sayfile's own runner, in place of kokoro-onnx's `create`, because that one discards the
-durations; uncapped, it makes the same audio for the same phonemes (same batches up to 510
-phonemes, same trimming, same pauses between batches). By default it asks the model for less
-of the pads' silence, which was made only to be trimmed (engines/kokoro_timed_model.py).
+durations; it makes the same audio for the same phonemes (same batches up to 510 phonemes, same
+trimming, same pauses between batches).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sayfile.engines.kokoro_timed_model import CAPS_INPUT, SAMPLES_PER_UNIT
+from sayfile.engines.kokoro_timed_model import SAMPLES_PER_UNIT
 
 # The model's context, in phonemes (pads not counted).
 MAX_PHONEMES = 510
@@ -28,13 +27,6 @@ _PAUSES = {**dict.fromkeys(".!?…", 0.25), **dict.fromkeys(",;:", 0.1)}
 _FRAME = 2048
 _HOP = 512
 _TOP_DB = 60.0
-# The most of the leading pad's and the trailing pad's silence the vocoder makes, in units of
-# 25 ms (the model gives them 0.35-0.475 s and 0.025-0.2 s; the rest was made and trimmed).
-# Shorter leads change the first phoneme's loudness by more than 1.5 dB; the last mark's
-# silence is not capped, the last syllable fades otherwise (docs/benchmarks.md).
-LEAD_UNITS = 8
-TRAIL_UNITS = 4
-UNCAPPED = 2**40
 # Where a batch may end, best first: after a sentence mark, after a clause mark, at a space.
 _CUTS = (".!?…", ",;:", "")
 
@@ -52,13 +44,9 @@ class TimedAudio:
 class KokoroRun:
     """Runs `session` (the timed model) with `vocab` (phoneme to token id)."""
 
-    def __init__(
-        self, session: Any, vocab: Mapping[str, int], edges: tuple[int, int] | None = None
-    ) -> None:
+    def __init__(self, session: Any, vocab: Mapping[str, int]) -> None:
         self._session = session
         self._vocab = vocab
-        # Caps of the leading and the trailing pad, in units (None: as the model says them).
-        self._edges = (LEAD_UNITS, TRAIL_UNITS) if edges is None else edges
 
     def __call__(self, phonemes: str, styles: NDArray[np.float32], speed: float) -> TimedAudio:
         """`phonemes` (white space already single spaces) said with the voice's style table
@@ -96,15 +84,12 @@ class KokoroRun:
     ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
         """One batch's audio and the sample where each token starts (and the last ends)."""
         style = styles[min(len(tokens), len(styles)) - 1]
-        caps = np.full((1, len(tokens) + 2), UNCAPPED, dtype=np.int64)
-        caps[0, 0], caps[0, -1] = self._edges
         audio, durations = self._session.run(
             None,
             {
                 "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
                 "style": np.asarray(style, dtype=np.float32),
                 "speed": np.array([speed], dtype=np.float32),
-                CAPS_INPUT: caps,
             },
         )
         audio = np.asarray(audio, dtype=np.float32).ravel()
