@@ -144,7 +144,8 @@ def test_lexicons_apply_to_ssml_spans_keeping_their_voice_pause_and_sentence(
         'Sayfile rock</voice></s><s xml:lang="zh-CN">长城</s>'
         '<phoneme alphabet="ipa" ph="ˈæl">Al</phoneme></speak>'
     )
-    assert lexicon.apply_spans(spans, "en") == [
+    said = lexicon.apply_spans(spans, "en")
+    assert said.spans == [
         Span("Hi", language="en-US"),
         Span(
             "the World Wide Web Consortium and",
@@ -157,6 +158,11 @@ def test_lexicons_apply_to_ssml_spans_keeping_their_voice_pause_and_sentence(
         Span("长城", language="zh-CN", pinyin="chang2 cheng2", sentence_end=True),
         Span("Al", language="en-US", phonemes="ˈæl"),
     ]
+    # Where the alias went in, in the written words joined by single spaces (what word
+    # timings place the alias's words back on), found in the same pass.
+    written = " ".join(span.text for span in spans if span.text)
+    assert said.aliases == [(7, 10, "World Wide Web Consortium")]
+    assert written[7:10] == "W3C"
 
 
 @pytest.mark.parametrize(

@@ -395,7 +395,8 @@ def test_a_requests_lexicon_is_built_once_for_the_same_entries(synthesizer: Synt
     entries = ({"language": "en", "term": "tts", "replacement": "text to speech"},)
     again = ({"term": "tts", "replacement": "text to speech", "language": "en"},)
     first = synthesizer.planner.pronounced([Span("I like TTS.")], "en", entries)
-    assert [span.text for span in first] == ["I like text to speech."]
+    assert [span.text for span in first.spans] == ["I like text to speech."]
+    assert first.aliases == [(7, 10, "text to speech")]
     assert synthesizer.planner._lexicon_with(entries) is synthesizer.planner._lexicon_with(again)
     assert synthesizer.planner._lexicon_with(()) is synthesizer.lexicon
 

@@ -5,6 +5,7 @@ at a time under its lock; then the book recorded done and its folder removed."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
@@ -213,7 +214,7 @@ class BookJoiner:
         fmt = audio_format(manifest.format)
         sources, each = self._chapters(folder, manifest)
         lengths = [timings.duration for timings in each]
-        starts = [sum(lengths[:n]) for n in range(len(lengths))]
+        starts = list(itertools.accumulate(lengths[:-1], initial=0.0))[: len(lengths)]
         duration = starts[-1] + each[-1].duration
         marks = (
             timing_marks_from_chapters(manifest.chapters, starts)
@@ -288,7 +289,7 @@ def _book_timings(manifest: BookManifest, each: list[Timings]) -> tuple[float, T
     """How long the chapters last together, and their timings one after another with a mark
     at each chapter's start (a book delivered as chapter files)."""
     lengths = [t.duration for t in each]
-    starts = [sum(lengths[:n]) for n in range(len(lengths))]
+    starts = list(itertools.accumulate(lengths[:-1], initial=0.0))[: len(lengths)]
     marks = timing_marks_from_chapters(manifest.chapters, starts)
     duration = sum(lengths)
     return duration, joined(list(zip(starts, each, strict=True)), duration, marks)

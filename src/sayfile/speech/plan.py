@@ -18,7 +18,7 @@ from sayfile.lru_map import LruMap
 from sayfile.models import SpeechRequest, Voice
 from sayfile.settings import Settings
 from sayfile.text.language_detection import SentenceLanguages
-from sayfile.text.lexicon import Alias, Lexicon
+from sayfile.text.lexicon import Alias, Lexicon, Pronounced
 from sayfile.text.markup import TextFormat, spoken, text_format
 from sayfile.text.sentences import normalize
 from sayfile.text.spans import Span
@@ -130,16 +130,11 @@ class Planner:
 
     def pronounced(
         self, spans: list[Span], language: str, entries: tuple[dict[str, str], ...]
-    ) -> tuple[Span, ...]:
+    ) -> Pronounced:
         """`spans` with the configured lexicons and the request's `entries` (which win)
-        applied, in `language` where a span does not say its own. Raises InvalidLexicon."""
-        return tuple(self._lexicon_with(entries).apply_spans(spans, language))
-
-    def aliases(
-        self, spans: list[Span], language: str, entries: tuple[dict[str, str], ...]
-    ) -> tuple[Alias, ...]:
-        """Where `pronounced` says an alias in place of a term (`Lexicon.aliases`)."""
-        return tuple(self._lexicon_with(entries).aliases(spans, language))
+        applied, in `language` where a span does not say its own, and where aliases went in
+        (`Lexicon.apply_spans`). Raises InvalidLexicon."""
+        return self._lexicon_with(entries).apply_spans(spans, language)
 
     def _lexicon_with(self, entries: tuple[dict[str, str], ...]) -> Lexicon:
         """The configured lexicon with a request's `entries`, its matchers built once for the
@@ -258,17 +253,17 @@ def validate(
     routed = not (request.voice or request.language)
     if routed:
         spans, voice = planner.routed_to_languages(spans, voice, request.engine)
-    said = planner.pronounced(spans, voice.language, request.lexicon)
+    said, found = planner.pronounced(spans, voice.language, request.lexicon)
     for span in {(s.voice, s.language): s for s in said}.values():
         planner.voice_of(span, voice)  # every voice and language the text asks for exists
     plain = len(said) == 1 and said[0] == Span(text)
-    aliases = () if plain else planner.aliases(spans, voice.language, request.lexicon)
+    aliases = () if plain else tuple(found)
     return SpeechPlan(
         text,
         voice,
         fmt,
         float(speed),
-        () if plain else said,
+        () if plain else tuple(said),
         loudness,
         tuple(request.lexicon),
         ssml=reading is TextFormat.ssml,

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from sayfile.text.lexicon_entries import Entry, read_folder, request_entries
 from sayfile.text.lexicon_matcher import UNSPACED, TermMatcher, continues_word, fold
@@ -18,6 +19,14 @@ from sayfile.text.spans import Span
 
 Alias = tuple[int, int, str]
 """A term replaced by its alias: (start, end) of the term in the written words, the alias."""
+
+
+class Pronounced(NamedTuple):
+    """Spans with a lexicon applied, and where it put aliases in (`Lexicon.apply_spans`)."""
+
+    spans: list[Span]
+    aliases: list[Alias]
+
 
 # Primary language subtags that name the same language.
 _SAME_LANGUAGE = {"cmn": "zh"}
@@ -77,7 +86,11 @@ class Lexicon:
         written). The spans carry no voice, language or pause. Returns [] for blank text.
         Runs in one pass over the text.
         """
-        text = normalize(text)
+        return self._apply(normalize(text), language, [], 0)
+
+    def _apply(self, text: str, language: str, aliases: list[Alias], offset: int) -> list[Span]:
+        """`apply` to normalised `text`, adding each alias put in, at `offset` + its place in
+        `text`, to `aliases`."""
         if not text:
             return []
         matcher = self._matcher(language)
@@ -90,7 +103,9 @@ class Lexicon:
             words.append(text[done:start])
             done = end
             if entry.phonemes is None and entry.pinyin is None:
-                words.append(_spaced(entry.alias or "", text, start, end))
+                alias = _spaced(entry.alias or "", text, start, end)
+                aliases.append((offset + start, offset + end, alias))
+                words.append(alias)
                 continue
             _add_words(spans, words)
             spans.append(Span(text[start:end], phonemes=entry.phonemes, pinyin=entry.pinyin))
@@ -98,38 +113,26 @@ class Lexicon:
         _add_words(spans, words)
         return spans
 
-    def aliases(self, spans: Sequence[Span], default_language: str) -> list[Alias]:
-        """Where `apply_spans` puts an alias in place of a term: (start, end) of the term in
-        the spans' words joined by single spaces, and the alias as it goes in (spaced as
-        `apply` spaces it), in order. Word timings place what is said back in what was
-        written with these (speech/word_times.py)."""
-        if not self._entries:
-            return []
-        found: list[Alias] = []
-        offset = 0
-        for span in spans:
-            if not span.text:
-                continue
-            if span.phonemes is None and span.pinyin is None:
-                matcher = self._matcher(span.language or default_language)
-                for start, end, entry in matcher.find(span.text) if matcher else ():
-                    if entry.phonemes is None and entry.pinyin is None:
-                        alias = _spaced(entry.alias or "", span.text, start, end)
-                        found.append((offset + start, offset + end, alias))
-            offset += len(span.text) + 1
-        return found
-
-    def apply_spans(self, spans: Iterable[Span], default_language: str) -> list[Span]:
+    def apply_spans(self, spans: Iterable[Span], default_language: str) -> Pronounced:
         """`apply` to each span that has no pronunciation yet (as from `parse_ssml`), in the
-        span's own language or else `default_language`. The pieces keep the span's voice,
-        language and rate; the first keeps its pause, the last its sentence end."""
+        span's own language or else `default_language`, in one pass. The pieces keep the
+        span's voice, language and rate; the first keeps its pause, the last its sentence end.
+        With them, where an alias went in place of a term: (start, end) of the term in the
+        spans' words joined by single spaces, and the alias as it goes in, in order (word
+        timings place what is said back in what was written with these:
+        speech/word_times.py)."""
         if not self._entries:
-            return list(spans)
+            return Pronounced(list(spans), [])
         result: list[Span] = []
+        aliases: list[Alias] = []
+        offset = 0
         for span in spans:
             pieces = []
             if span.text and span.phonemes is None and span.pinyin is None:
-                pieces = self.apply(span.text, span.language or default_language)
+                text = normalize(span.text)
+                pieces = self._apply(text, span.language or default_language, aliases, offset)
+            if span.text:
+                offset += len(span.text) + 1
             if not pieces:
                 result.append(span)
                 continue
@@ -146,7 +149,7 @@ class Lexicon:
                         sentence_end=span.sentence_end and index == last,
                     )
                 )
-        return result
+        return Pronounced(result, aliases)
 
     def _matcher(self, language: str) -> TermMatcher[Entry] | None:
         primary = _primary(language)
