@@ -224,6 +224,25 @@ def test_close_cancels_queued_steps_and_a_later_submit_starts_again(
     assert alive() == 1
 
 
+def test_close_waits_for_an_urgent_step_on_the_spare_thread(
+    executor: SentenceExecutor, gate: Gate
+) -> None:
+    gate.block(executor)
+    spare = Gate()
+    urgent = executor.turn(Lane.interactive, "stream").submit(spare, 0, urgent=True)
+    assert spare.entered.wait(WAIT_S), "the urgent step did not start beside the busy thread"
+    closing = threading.Thread(target=executor.close)
+    closing.start()
+    gate.open()
+    closing.join(0.2)
+    assert closing.is_alive(), "close() returned while the urgent step still ran"
+    spare.open()
+    closing.join(WAIT_S)
+    assert not closing.is_alive()
+    assert urgent.result(timeout=0) == "gate"
+    assert alive() == 0
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_steps_run_threads_at_a_time_and_never_more(threads: int) -> None:
     lock = threading.Lock()

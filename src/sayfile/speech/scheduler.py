@@ -132,6 +132,7 @@ class SentenceExecutor:
         # Threads waiting for a step, and whether the spare thread runs an urgent one.
         self._idle = 0
         self._spare_busy = False
+        self._spare_thread: threading.Thread | None = None
 
     def turn(self, lane: Lane, client: str = "") -> Turn:
         """A new request's place in line, behind the client's earlier requests."""
@@ -157,7 +158,9 @@ class SentenceExecutor:
             if urgent and not self._idle and not self._spare_busy:
                 self._spare_busy = True
                 name = f"{self._name}-spare"
-                threading.Thread(target=self._spare, args=(step,), name=name, daemon=True).start()
+                spare = threading.Thread(target=self._spare, args=(step,), name=name, daemon=True)
+                self._spare_thread = spare
+                spare.start()
                 return future
             self._lanes[turn.lane].put(turn.client, step)
             self._ready.notify()
@@ -226,12 +229,16 @@ class SentenceExecutor:
             )
 
     def close(self, wait_s: float | None = None) -> None:
-        """Cancel what is queued, wait for the steps running, and stop the threads. With
-        `wait_s`, wait at most that long in all: a step still running then (an engine call
-        that hangs) is left to its daemon thread, which cannot keep the process alive."""
+        """Cancel what is queued, wait for the steps running (an urgent one on the spare
+        thread included), and stop the threads. With `wait_s`, wait at most that long in
+        all: a step still running then (an engine call that hangs) is left to its daemon
+        thread, which cannot keep the process alive."""
         with self._ready:
             self._stopping = True
             workers, self._workers = self._workers, []
+            if self._spare_thread is not None:
+                workers.append(self._spare_thread)
+                self._spare_thread = None
             queued = [step for lane in self._lanes.values() for step in lane.drain()]
             self._ready.notify_all()
         for step in queued:
