@@ -241,3 +241,46 @@ def test_a_long_chinese_text_is_built_once_and_the_mark_kept_in_view(
     assert len(set(found["heights"])) == 1, found["heights"]
     assert found["marked"] == found["last"]
     assert found["inView"] and found["pageScrolled"] == 0  # the box scrolled, not the page
+
+
+def test_a_read_along_epub_is_chosen_in_the_format_picker_and_made_by_download(
+    server: Server, launch: Launch
+) -> None:
+    """epub is offered beside the audio formats; Download hands it to Get link (a form post
+    cannot make a book), and the job's link gives an EPUB 3 with the text and its overlay,
+    offered to save rather than played here."""
+    import io
+    import zipfile
+
+    import httpx2 as httpx
+
+    page = open_page(launch(), server.url)
+    option = page.locator('#format option[value="epub"]')
+    expect(option).to_be_enabled()
+    page.fill("#text", SENTENCES[0] + " " + SENTENCES[1])
+    choose_voice(page, "espeak:en-us")
+    page.select_option("#format", "epub")
+    expect(page.locator("#get-link")).to_have_class("primary")
+    with job_created(page) as created:
+        page.click("#download")
+    job = created.value.json()
+    assert job["format"] == "epub"
+    expect(page.locator("#job-result")).to_be_visible(timeout=60_000)
+    expect(page.locator("#job-status")).to_contain_text("EPUB")
+    expect(page.locator("#player")).to_be_hidden()
+    expect(page.locator("#read-along")).to_be_hidden()
+
+    answer = httpx.get(server.url + job["audio_url"], timeout=10)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/epub+zip")
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as book:
+        assert book.read("mimetype") == b"application/epub+zip"
+        names = book.namelist()
+        text = "".join(book.read(n).decode("utf-8") for n in names if n.endswith(".xhtml"))
+        assert "takes the mark from the first one" in text
+        assert any(n.endswith(".smil") for n in names)
+        assert any(n.endswith(".mp3") for n in names)
+
+    # Back to an audio format, the next link plays on the page again.
+    page.select_option("#format", "mp3")
+    expect(page.locator("#download")).to_have_class("primary")

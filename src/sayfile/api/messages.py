@@ -40,6 +40,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "neural": "neural",
         "hard_to_understand": "hard to understand",
         "format": "Format",
+        "format_epub": "epub: a read-along book (the audio and the text; Get link makes it)",
         "text_format": "Text is",
         "text_format_auto": "Detected (Markdown, HTML, SSML or plain)",
         "text_format_plain": "Plain text, read as written",
@@ -66,6 +67,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "queued": "Waiting for its turn…",
         "running": "Working… {percent}%",
         "ready": "Ready: {duration} of audio.",
+        "ready_epub": "Ready: a read-along EPUB book with {duration} of audio. Save it and open "
+        "it in a reading app that plays its audio (Thorium, Apple Books).",
         "eta": "about {time} left",
         "eta_soon": "less than a minute left",
         "queued_eta": "Waiting for its turn… then about {time} of work.",
@@ -197,6 +200,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "neural": "神经网络",
         "hard_to_understand": "不易听清",
         "format": "格式",
+        "format_epub": "epub：有声同步电子书（音频加文字，用“获取链接”生成）",
         "text_format": "文本格式",
         "text_format_auto": "自动识别（Markdown、HTML、SSML 或纯文本）",
         "text_format_plain": "纯文本（按原样朗读）",
@@ -223,6 +227,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "queued": "正在排队…",
         "running": "正在生成… {percent}%",
         "ready": "完成：音频时长 {duration}。",
+        "ready_epub": "完成：有声同步 EPUB 电子书，音频时长 {duration}。"
+        "保存后用能播放其音频的阅读软件（Thorium、Apple Books）打开。",
         "eta": "约剩 {time}",
         "eta_soon": "剩不到 1 分钟",
         "queued_eta": "正在排队…开始后约需 {time}。",

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from sayfile.api import messages
-from sayfile.audio.formats import FORMATS
+from sayfile.audio.formats import BOOK_FORMATS, FORMATS
 from sayfile.errors import SayfileError
 from sayfile.models import Quality, Voice
 from sayfile.text.markup import TEXT_FORMATS
@@ -126,6 +126,7 @@ def render_page(
             "neural": Quality.neural,
             "default_voice": default,
             "formats": list(FORMATS),
+            "book_formats": list(BOOK_FORMATS),
             "text_formats": list(TEXT_FORMATS),
             "form": kept,
             "kept": bool(form),

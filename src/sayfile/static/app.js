@@ -348,7 +348,7 @@
       return;
     }
     if (typeof prefs.language === "string" && hasOption(language, prefs.language)) { language.value = prefs.language; }
-    if (hasOption(format, prefs.format)) { format.value = prefs.format; }
+    if (hasOption(format, prefs.format)) { format.value = prefs.format; showBookMode(); }
     if (hasOption(textFormat, prefs.textFormat)) { textFormat.value = prefs.textFormat; }
     if (prefs.speed) { speed.value = prefs.speed; }
     await showVoices(prefs.voice);
@@ -365,13 +365,20 @@
 
   function chosenBook() { return book.files && book.files.length ? book.files[0] : null; }
 
+  // A book format (epub: a read-along book) is made as a job: Get link makes it, and
+  // Download hands over to Get link.
+  function bookFormat() {
+    const option = format.selectedOptions[0];
+    return Boolean(option && "bookFormat" in option.dataset);
+  }
+
   // With a file chosen, Get link is what makes it (Download would speak the text box), and
   // its chapters are listed to choose from.
   function showBookMode() {
     const file = Boolean(chosenBook());
     bookClear.hidden = !file;
-    download.classList.toggle("primary", !file);
-    getLink.classList.toggle("primary", file);
+    download.classList.toggle("primary", !file && !bookFormat());
+    getLink.classList.toggle("primary", file || bookFormat());
     if (!file) { bookLanguage.hidden = true; }
     listBookChapters();
   }
@@ -472,7 +479,7 @@
   }
 
   bitrate.addEventListener("change", showBookSize);
-  format.addEventListener("change", () => { if (chosenBook()) { listBookChapters(); } });
+  format.addEventListener("change", showBookMode);
 
   // The chapters ticked, as POST /jobs takes them ("1,4,5"); "" when the listing is not in.
   function chosenChapters() {
@@ -505,6 +512,11 @@
 
   form.addEventListener("submit", (event) => {
     clearErrors();
+    if (bookFormat()) {
+      event.preventDefault();
+      getLink.click();
+      return;
+    }
     const n = chars(text.value);
     if (n > limits.direct) {
       event.preventDefault();
@@ -917,18 +929,28 @@
     if (job.status === "done") {
       run.job = job;
       bar.value = 1;
-      jobStatus.textContent = fill(t.ready, { duration: clock(job.duration_s || 0) });
+      // A read-along EPUB is a book to save and open in a reading app, not audio to play here.
+      const epub = job.format === "epub";
+      jobStatus.textContent = fill(epub ? t.ready_epub : t.ready, { duration: clock(job.duration_s || 0) });
       link.value = new URL(job.audio_url, location.href).href;
       save.href = job.audio_url;
       subtitlesSrt.href = job.status_url + "/subtitles.srt";
       subtitlesVtt.href = job.status_url + "/subtitles.vtt";
       expires.textContent = fill(t.expires, { time: times.format(new Date(job.expires_at)) });
-      player.src = job.audio_url;
-      showCaptions(job);
-      nowSpeaking.classList.toggle("beside-text", readAlong.show(run.typed, run.lang));
-      loadSentences(run);
+      player.hidden = epub;
+      if (epub) {
+        player.removeAttribute("src");
+        showCaptions(null);
+        readAlong.clear();
+        hideChapters();
+      } else {
+        player.src = job.audio_url;
+        showCaptions(job);
+        nowSpeaking.classList.toggle("beside-text", readAlong.show(run.typed, run.lang));
+        loadSentences(run);
+      }
       result.hidden = false;
-      if (run.book) { finishChapters(run, job); }
+      if (run.book && !epub) { finishChapters(run, job); }
       watchExpiry(run);
     } else if (job.status === "expired") {
       linkGone(run, "expired");
@@ -1152,6 +1174,10 @@
 
   getLink.hidden = false;
   bookField.hidden = false;
+  for (const option of format.querySelectorAll("option[data-book-format]")) {
+    option.hidden = false;
+    option.disabled = false;
+  }
   listen.hidden = false;
   $("listen-hint").hidden = false;
   restoreTyped();
