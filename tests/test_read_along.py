@@ -30,6 +30,7 @@ from sayfile.audio.formats import FORMATS, open_encoder
 from sayfile.audio.joining import join_audio, played
 from sayfile.audio.timings import Timing, Timings
 from sayfile.books.read_along_epub import BookAudio, ChapterAudio, job_identifier, write_read_along
+from sayfile.books.reading import read_book
 
 DATA = Path(__file__).parent / "data"
 MOBY = (DATA / "moby-dick-epub3.epub").read_bytes()
@@ -205,6 +206,48 @@ def test_a_book_as_epub_holds_its_text_its_chapters_audio_and_overlays_that_matc
     # Every word the engine timed is a clip of its own, in order, its text the word.
     assert heard_words == [w["text"] for w in words]
     assert seconds(book.meta("media:duration")[0]) == pytest.approx(total, abs=0.002)
+    assert_paragraphs_kept(book, MOBY, "moby.epub")
+
+
+def assert_paragraphs_kept(book: ReadAlong, source: bytes, name: str) -> None:
+    """Each chapter's paragraphs are <p>s of its sentences, in order, as the book wrote them
+    (but for a heading shown as an <h1>)."""
+    chapters = [c for c in read_book(source, name) if not c.skipped]
+    for content, chapter in zip(book.spine(), chapters, strict=True):
+        xhtml = ElementTree.fromstring(book.member(content.attrib["href"]))
+        shown = ["".join(p.itertext()) for p in xhtml.iter(f"{{{NS['x']}}}p")]
+        ends = [*chapter.paragraphs[1:], len(chapter.text) + 1]
+        written = [chapter.text[a : b - 1] for a, b in zip(chapter.paragraphs, ends, strict=True)]
+        headings = len(list(xhtml.iter(f"{{{NS['x']}}}h1")))
+        assert shown == written[headings:]
+
+
+def test_a_books_paragraphs_stay_paragraphs_of_its_sentences(
+    make_client: Callable[..., TestClient],
+) -> None:
+    story = (
+        b"# The Calm\n\nThe sea was quiet. The gulls slept on the water.\n\n"
+        b"Nobody spoke on deck. The sails hung loose.\n\nThen a bell rang below.\n\n"
+        b"# The Storm\n\nThe wind rose at noon. Rain came after it.\n\n"
+        b"By night the waves were high. The ship rolled.\n"
+    )
+    client = make_client(**TONES)
+    job = book_done(client, "story.md", story, "text/markdown", format="epub")
+    book = read_along(client.get(job["audio_url"]).content)
+    assert_paragraphs_kept(book, story, "story.md")
+    first = ElementTree.fromstring(book.member(book.spine()[0].attrib["href"]))
+    paragraphs = list(first.iter(f"{{{NS['x']}}}p"))
+    assert len(paragraphs) == 3
+    # Each sentence is an element of its own inside its paragraph, named by the overlay.
+    sentences = [[span.attrib["id"] for span in p.findall("x:span", NS)] for p in paragraphs]
+    assert sentences == [["s2", "s3"], ["s4", "s5"], ["s6"]]
+    smil = ElementTree.fromstring(book.member("chapter-001.smil"))
+    named = {
+        seq.attrib[f"{{{NS['epub']}}}textref"].split("#")[1]
+        for seq in smil.iter()
+        if f"{{{NS['epub']}}}textref" in seq.attrib
+    }
+    assert {"s2", "s3", "s4", "s5", "s6"} <= named
 
 
 def test_a_chinese_text_as_epub_is_a_book_in_chinese_whatever_its_length(
@@ -318,7 +361,7 @@ def test_kokoros_book_as_epub_overlays_each_word_and_a_sentences_clips_say_it(
         assert chapter[-1].end <= len(samples) / rate
         xhtml = ElementTree.fromstring(book.member(content.attrib["href"]))
         # The chapter's second sentence (its first is its heading): its words' clips together.
-        sentence = xhtml.find(".//x:p", NS)
+        sentence = xhtml.find(".//x:p/x:span[@id]", NS)
         assert sentence is not None
         words = [c for c in chapter if c.fragment.startswith(sentence.attrib["id"] + "w")]
         said = "".join(sentence.itertext())

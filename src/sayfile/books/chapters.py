@@ -4,8 +4,9 @@ short page says (a table of contents, a copyright notice, a title page)."""
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sayfile.books.epub_package import BookInfo
 from sayfile.text.markup import as_sentence
@@ -39,6 +40,9 @@ class Chapter:
     title: str
     text: str
     skipped: bool = False
+    paragraphs: tuple[int, ...] = field(default=(), compare=False)
+    """Where each paragraph begins in `text` (character offsets, the first 0); empty where
+    not known. Layout, not content: chapters with the same text are equal."""
 
 
 class ChapterDraft:
@@ -94,7 +98,9 @@ class ChapterDraft:
             if paragraphs:
                 title = title or f"Chapter {len(chapters) + 1}"
                 text = " ".join(paragraphs)
-                chapters.append(Chapter(title, text, _is_front_matter(title, text, front)))
+                starts = itertools.accumulate((len(p) + 1 for p in paragraphs[:-1]), initial=0)
+                front_matter = _is_front_matter(title, text, front)
+                chapters.append(Chapter(title, text, front_matter, tuple(starts)))
         return chapters
 
 

@@ -73,6 +73,9 @@ class BookManifest:
     routed: bool = False
     """Nobody named a voice: each part's sentences go to their languages' voices, made at
     `voice`'s rate (the voice of the book's main language)."""
+    paragraphs: tuple[tuple[int, ...], ...] = ()
+    """Each chapter made: where its paragraphs begin in its text (`Chapter.paragraphs`),
+    for the read-along EPUB's paragraphs; empty for a book planned before they were kept."""
 
     def request(self, part: BookPart) -> SpeechRequest:
         """The request one part is planned with."""
@@ -119,6 +122,9 @@ class BookManifest:
             cover=data.get("cover"),
             bitrate=data.get("bitrate"),
             routed=bool(data.get("routed", False)),
+            paragraphs=tuple(
+                tuple(int(start) for start in chapter) for chapter in data.get("paragraphs", ())
+            ),
         )
 
     def listed(self) -> list[tuple[str, int | None]]:

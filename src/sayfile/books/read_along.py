@@ -65,13 +65,16 @@ def read_along_chapter(
     language: str,
     played_s: float,
     lead_s: float = 0.0,
+    paragraphs: Sequence[int] = (),
 ) -> ReadAlongChapter:
     """Chapter `number` (from 1) of a book, titled `title`, written from its `timings`: the
     XHTML text and the SMIL overlay that plays `audio_href`, which a player plays for
     `played_s` seconds. `lead_s` is how much later than the timings say a decoder plays the
     audio (an mp3 encoder's delay), added to every clip (which ends by `played_s`). A first
-    sentence that is the title is the chapter's heading."""
-    body: list[str] = []
+    sentence that is the title is the chapter's heading. `paragraphs` are where the
+    chapter's paragraphs begin in its text (which its pieces tile, one space apart): each is
+    a `<p>` of its sentences; without them, each sentence is a paragraph."""
+    body = _Body(paragraphs)
     sentences: list[Sentence] = []
     by_piece = _words_by_piece(timings)
     pieces = [(n, p) for n, p in enumerate(timings.pieces) if p.text.strip()]
@@ -81,17 +84,53 @@ def read_along_chapter(
         # A heading shows as its title was written, without the stop it was said with.
         text = " ".join(title.split()) if heading else piece.text
         inner, word_clips = _marked_words(text, by_piece.get(index, ()), sentence_id, lead_s)
-        tag = "h1" if heading else "p"
-        body.append(f'<{tag} id="{sentence_id}">{inner}</{tag}>')
+        body.add(sentence_id, inner, len(piece.text), heading)
         clip = Clip(sentence_id, piece.start + lead_s, min(piece.end + lead_s, played_s))
         words = tuple(replace(w, end=min(w.end, played_s)) for w in word_clips)
         sentences.append(Sentence(clip, words))
     xhtml_name = chapter_name(number, "xhtml")
     return ReadAlongChapter(
-        xhtml=_xhtml(title, language, body),
+        xhtml=_xhtml(title, language, body.lines()),
         smil=_smil(xhtml_name, audio_href, sentences),
         sentences=tuple(sentences),
     )
+
+
+class _Body:
+    """A chapter's XHTML body as its sentences come: the heading an `<h1>`, and each
+    sentence a `<span>` in the `<p>` of the paragraph it begins in (or, with no paragraphs
+    known, a `<p>` of its own), so the ids the overlay names are the sentences either way."""
+
+    def __init__(self, paragraphs: Sequence[int]) -> None:
+        self._starts = sorted(paragraphs)
+        self._next = 0  # the first paragraph start not yet passed
+        self._at = 0  # where the next sentence begins in the chapter's text
+        self._done: list[str] = []
+        self._open: list[str] = []
+
+    def add(self, sentence_id: str, inner: str, length: int, heading: bool) -> None:
+        """The next sentence, `length` characters of the chapter's text, as XHTML `inner`."""
+        begins = self._next < len(self._starts) and self._starts[self._next] < self._at + length
+        while self._next < len(self._starts) and self._starts[self._next] < self._at + length:
+            self._next += 1
+        self._at += length + 1
+        if heading or not self._starts:
+            self._close()
+            tag = "h1" if heading else "p"
+            self._done.append(f'<{tag} id="{sentence_id}">{inner}</{tag}>')
+            return
+        if begins:
+            self._close()
+        self._open.append(f'<span id="{sentence_id}">{inner}</span>')
+
+    def lines(self) -> list[str]:
+        self._close()
+        return self._done
+
+    def _close(self) -> None:
+        if self._open:
+            self._done.append("<p>" + " ".join(self._open) + "</p>")
+            self._open = []
 
 
 def chapter_name(number: int, extension: str) -> str:

@@ -54,6 +54,8 @@ class ChapterAudio:
     timings: Timings
     played_s: float
     lead_s: float
+    paragraphs: tuple[int, ...] = ()
+    """Where the chapter's paragraphs begin in its text (`Chapter.paragraphs`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,14 @@ def write_read_along(book: BookAudio, target: Path) -> float:
         for number, each in enumerate(book.chapters, 1):
             audio_name = _audio_name(number, each)
             chapter = read_along_chapter(
-                each.title, number, each.timings, audio_name, language, each.played_s, each.lead_s
+                each.title,
+                number,
+                each.timings,
+                audio_name,
+                language,
+                each.played_s,
+                each.lead_s,
+                each.paragraphs,
             )
             xhtml = _NOT_XML.sub("", chapter.xhtml)
             archive.writestr(f"{_ROOT}/{chapter_name(number, 'xhtml')}", xhtml, text)

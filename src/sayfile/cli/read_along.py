@@ -58,7 +58,12 @@ def say_read_along(
             heard = played(path)
             made.append(
                 ChapterAudio(
-                    chapter.title, path, result.timings, heard.seconds, heard.lead_s(plan.format)
+                    chapter.title,
+                    path,
+                    result.timings,
+                    heard.seconds,
+                    heard.lead_s(plan.format),
+                    chapter.paragraphs,
                 )
             )
             voice = plan.voice.id

@@ -266,9 +266,12 @@ class BookJoiner:
         fmt = audio_format(manifest.part_format)
         sources, each = self._chapters(folder, manifest)
         chapters = []
-        for title, source, timings in zip(manifest.chapters, sources, each, strict=True):
+        paragraphs = manifest.paragraphs or ((),) * len(manifest.chapters)
+        made = zip(manifest.chapters, sources, each, paragraphs, strict=True)
+        for title, source, timings, starts in made:
             heard = played(source)
-            chapters.append(ChapterAudio(title, source, timings, heard.seconds, heard.lead_s(fmt)))
+            lead_s = heard.lead_s(fmt)
+            chapters.append(ChapterAudio(title, source, timings, heard.seconds, lead_s, starts))
         cover = folder.path / manifest.cover if manifest.cover else None
         book = BookAudio(
             title=manifest.title,
