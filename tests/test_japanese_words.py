@@ -60,6 +60,7 @@ def test_open_jtalks_words_keep_their_particles_and_auxiliaries_and_marks_are_no
         ("3〜5日です", ["3〜5日", "です"]),  # said 三から五日
         ("気温は-5℃", ["気温", "は", "-5℃"]),  # said マイナス五度
         ("03-1234-5678", ["03", "1234", "5678"]),  # digits one by one: one word a run
+        ("約10.5%増", ["約", "10.5", "%", "増"]),  # 十 点 五: one number
         ("ｶﾞｷﾞの㍻", ["ｶﾞｷﾞ", "の", "㍻"]),  # half-width kana and a ligature, as written
         ("第3章　Kokoro-82M", ["第", "3", "章", "Kokoro", "82", "M"]),
     ],

@@ -3,18 +3,22 @@
 written forms, and their phonemes made kana by kana as misaki's romaniser makes them.
 
 A number Open JTalk reads out (1,500 as 千五百, 3〜5日 as 三から五日) is one word spanning
-what it replaced; digits said one by one (03-1234) are one word per run of digits.
+what it replaced; digits said one by one (03-1234) or as a decimal (10.5) are one word per
+run of digits.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sayfile.engines.kokoro_words import PhonemeWords, spaced_words_of
 
+# Digits, and the decimal point Open JTalk reads as a word of its own (10.5: 十 点 五).
+_DIGITS = re.compile(r"[0-9.０-９．]+")
 # The romaniser's reading of one kana, given the kana before and after it in its word.
 KanaReading = Callable[[str | None, str, str | None], str]
 
@@ -48,7 +52,7 @@ def japanese_words(
     pieces = _phonemes_of_words(read, kana_reading, joined_words)
     words: list[tuple[int, int]] = []
     word_of: list[int] = []
-    digits = False  # whether the last word is digits said one by one
+    digits = False  # whether the last word is digits (and decimal points) said in parts
     silent_start: int | None = None  # a first word with no sound of its own: the next one's
     for word, piece, (start, end) in zip(read, pieces, spans, strict=True):
         silent = not any(symbol.isalpha() for symbol in piece)
@@ -57,7 +61,7 @@ def japanese_words(
                 silent_start = start
             word_of.append(-1)
             continue
-        run = text[start:end].isdigit()
+        run = _DIGITS.fullmatch(text[start:end]) is not None
         if words and (
             silent
             or start < words[-1][1]
