@@ -111,9 +111,14 @@ def test_a_kana_read_with_its_neighbour_in_a_joined_word_goes_to_the_word_it_is_
     ]
     said = japanese_words("きゃん、かね", read, "kʲaɴ, kane", _kana_reading, frozenset({"きゃん"}))
     # き's sound is said with ゃ, so it is ゃん's; き, with none of its own, is in the word
-    # after it (there is none before it).
+    # after it.
     assert said.words == ((0, 3), (4, 6))
     assert said.owners == (0, 0, 0, 0, -1, -1, 1, 1, 1, 1)
+    # After a word too: き goes with the word its sound is in, not the one before it.
+    after = japanese_words(
+        "かねきゃん", [read[3], read[0], read[1]], "kane kʲaɴ", _kana_reading, frozenset({"きゃん"})
+    )
+    assert after.words == ((0, 2), (2, 5))
 
 
 def test_phonemes_that_differ_from_the_words_are_shared_out_and_every_word_is_kept() -> None:

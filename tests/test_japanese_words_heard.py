@@ -84,7 +84,8 @@ def test_japanese_word_starts_agree_with_whisper_and_every_word_is_there_once(
     # Measured: 17 starts, median 0.051 s, p95 0.128 s (the 80/200 ms met here); a
     # word off by one (300 ms or more) is what this catches.
     assert median <= 0.1 and p95 <= 0.25, (median, p95, ours, heard)
-    # The karaoke captions (what `subtitles.vtt?words=true` gives): each word after the
+    # The karaoke captions as `subtitles.vtt?words=true` renders them (the same call on the
+    # job's timings; the route itself is tested with the tone engine): each word after the
     # first of its cue tagged with its start.
     captions = cues(timings, None)
     body = vtt_with_words(captions, timings.words)

@@ -53,30 +53,34 @@ def japanese_words(
     words: list[tuple[int, int]] = []
     word_of: list[int] = []
     digits = False  # whether the last word is digits (and decimal points) said in parts
-    silent_start: int | None = None  # a first word with no sound of its own: the next one's
+    # Words with no sound of their own (き before Open JTalk's next word ゃん: the romaniser
+    # says them with the kana after) go with the next word, or the last one.
+    pending: tuple[int, int] | None = None
     for word, piece, (start, end) in zip(read, pieces, spans, strict=True):
-        silent = not any(symbol.isalpha() for symbol in piece)
-        if silent and (word.mark or not words):
-            if not word.mark and silent_start is None:
-                silent_start = start
+        if not any(symbol.isalpha() for symbol in piece):
+            if not word.mark:
+                pending = (start, end) if pending is None else (pending[0], end)
             word_of.append(-1)
             continue
         run = _DIGITS.fullmatch(text[start:end]) is not None
         if words and (
-            silent
-            or start < words[-1][1]
-            or start == end
+            start < words[-1][1]  # the same stretch of text, rewritten (a number)
+            or start == end  # not found in the text
             or words[-1][0] == words[-1][1]
-            or (digits and run and start == words[-1][1])
-            or any(a < words[-1][1] and start < b for a, b in units)
+            or (digits and run and start == words[-1][1])  # the next digits of a number
+            or any(a < words[-1][1] and start < b for a, b in units)  # inside one date
         ):
             words[-1] = (words[-1][0], max(words[-1][1], end))
             digits = digits and run
         else:
-            words.append((start if silent_start is None else min(start, silent_start), end))
+            words.append((start, end))
             digits = run
-            silent_start = None
+        if pending is not None:
+            words[-1] = (min(words[-1][0], pending[0]), max(words[-1][1], end))
+            pending = None
         word_of.append(len(words) - 1)
+    if pending is not None and words:
+        words[-1] = (words[-1][0], max(words[-1][1], pending[1]))
     owners = _owners(said, pieces, word_of)
     if owners is None or len({o for o in owners if o >= 0}) < len(words):
         return spaced_words_of(said, tuple(words))
@@ -88,7 +92,7 @@ def _placed(text: str, read: Sequence[ReadWord]) -> list[tuple[int, int]]:
     (both compatibility-normalised); characters Open JTalk wrote otherwise (a number in
     kanji, a date) take the whole stretch of text between the matched ones around them."""
     ours = [_compared(c) for c in text]
-    theirs = [_compared(c) for word in read for c in _compared(word.written)]
+    theirs = [c for word in read for c in _compared(word.written)]
     at: list[tuple[int, int]] = [(0, 0)] * len(theirs)
     matcher = difflib.SequenceMatcher(None, theirs, ours, autojunk=False)
     for tag, begin, stop, start, end in matcher.get_opcodes():
