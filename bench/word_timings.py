@@ -25,6 +25,8 @@ SENTENCES = {
     "kokoro:af_heart": "It is a truth universally acknowledged, that a single man in "
     "possession of a good fortune, must be in want of a wife.",
     "kokoro:zf_xiaobei": "我冒了严寒，回到相隔二千余里，别了二十余年的故乡去。",
+    "kokoro:jf_alpha": "ある日の事でございます。御釈迦様は極楽の蓮池のふちを、独りでぶらぶら御歩き"
+    "になっていらっしゃいました。",
 }
 
 

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sayfile.engines.japanese_words import ReadWord, japanese_words
+from sayfile.engines.kokoro_words import PhonemeWords
+
 # Thousands separators between digits (1,500円): Open JTalk would read the comma as a pause
 # and the two halves as separate numbers.
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
@@ -59,10 +62,12 @@ class OpenJTalkReader:
         frontend = pyopenjtalk.run_frontend
         lock = threading.Lock()
 
-        def tagger(text: str) -> list[_Node]:
+        def words_of(text: str) -> list[Mapping[str, object]]:
             with lock:
-                words = frontend(text)
-            return [_node(word, HEPBURN) for word in words]
+                return list(frontend(text))
+
+        def tagger(text: str) -> list[_Node]:
+            return [_node(word, HEPBURN) for word in words_of(text)]
 
         class _Romaniser(Cutlet):  # type: ignore[misc]
             def __init__(self) -> None:
@@ -77,10 +82,26 @@ class OpenJTalkReader:
                 return unicodedata.normalize("NFKC", text)
 
         self._romaniser: Any = _Romaniser()
+        self._words_of = words_of
 
     def __call__(self, text: str) -> str:
         phonemes, _ = self._romaniser(_spelled(text))
         return str(phonemes)
+
+    def words(self, text: str) -> PhonemeWords:
+        """The phonemes a call gives for `text`, each with the word of `text` it says
+        (engines/japanese_words.py)."""
+        import jaconv
+        from misaki.cutlet import HEPBURN, JA_WORDS
+
+        read = []
+        for word in self._words_of(_spelled(text)):
+            node = _node(word, HEPBURN)
+            kana = jaconv.kata2hira(node.feature.pron or node.feature.kana or node.surface)
+            read.append(ReadWord(str(word["string"]), node.surface, kana, word["pos"] == "記号"))
+        reading = self._romaniser._get_single_mapping
+        said = self(text)
+        return japanese_words(text, read, said, reading, frozenset(JA_WORDS), _dates(text))
 
 
 def _spelled(text: str) -> str:
@@ -91,6 +112,17 @@ def _spelled(text: str) -> str:
     text = _RANGE.sub("から", text)
     text = _MINUS.sub("マイナス", text)
     return _CELSIUS.sub("度", text)
+
+
+def _dates(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each date in `text` that `_spelled` writes out (2026/4/1): one word,
+    as a number is, not the year and the month and the day cut at odd places."""
+    normal = []
+    at = []  # the character of `text` each one of `normal` comes from
+    for index, char in enumerate(text):
+        normal.append(unicodedata.normalize("NFKC", char))
+        at.extend([index] * len(normal[-1]))
+    return [(at[m.start()], at[m.end() - 1] + 1) for m in _DATE.finditer("".join(normal))]
 
 
 def _date(match: re.Match[str]) -> str:

@@ -254,14 +254,14 @@ class KokoroEngine:
     def phonemes(self, voice: Voice, text: str) -> str:
         """The phonemes `voice` is given for `text` (words as said), as synthesize makes them."""
         if voice.locator[0] == "j":
-            return self._phonemes_of_japanese(text)
+            return self._phonemes_of_japanese(text).phonemes
         model = self._loaded()
         language = _LANGUAGES[voice.locator[0]].espeak
         if language is None:
             return self._phonemes_of_mandarin(model, text).spaced().phonemes
         return _espeak_phonemes(model, text, language)
 
-    def _phonemes_of_japanese(self, text: str) -> str:
+    def _phonemes_of_japanese(self, text: str) -> PhonemeWords:
         # Not espeak-ng's Japanese: it says "Chinese letter" for every kanji and writes /a/ as
         # ä, a symbol the model does not have.
         with self._readers_lock:
@@ -270,7 +270,7 @@ class KokoroEngine:
 
                 self._japanese = OpenJTalkReader()
             reader = self._japanese
-        return str(reader(text))
+        return PhonemeWords.of(reader.words(text))
 
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
         return self.synthesize_timed(voice, text, speed)[0]
@@ -282,14 +282,14 @@ class KokoroEngine:
     def synthesize_timed(
         self, voice: Voice, text: str, speed: float, first: bool = False
     ) -> tuple[Samples, list[WordSpan] | None]:
-        """What `synthesize` gives, and its words (WordTimed); not the Japanese voices'. A
-        stream's `first` piece runs on the session with `first_piece_threads` threads when
-        that is more than one (kokoro_sessions.py), while the stream's other pieces wait."""
+        """What `synthesize` gives, and its words (WordTimed). A stream's `first` piece runs
+        on the session with `first_piece_threads` threads when that is more than one
+        (kokoro_sessions.py), while the stream's other pieces wait."""
         quick = first and self._first_piece_threads > 1
         language = _LANGUAGES[voice.locator[0]].espeak
         if voice.locator[0] == "j":
             japanese = self._phonemes_of_japanese
-            return self._speak(voice, speed, lambda model: japanese(text), quick)[0], None
+            return self._speak(voice, speed, lambda model: japanese(text), quick)
         if language is None:
             mandarin = self._phonemes_of_mandarin
             return self._speak(voice, speed, lambda model: mandarin(model, text), quick)
