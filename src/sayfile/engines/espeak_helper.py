@@ -179,10 +179,25 @@ def _relayed(child: int, pipe: int) -> bytes | None:
     return b"".join(parts)
 
 
+def _ended_by(child: list[int]) -> None:
+    """On SIGTERM (sayfile gave up waiting), the helper ends, and the child it waits on
+    first: both are gone, none left for another process to reap."""
+
+    def end(signum: int, frame: object) -> None:
+        if child:
+            os.kill(child[0], signal.SIGKILL)
+            os.waitpid(child[0], 0)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, end)
+
+
 def serve(argv: list[str]) -> int:
     """Answer requests on stdin until it closes."""
     hooks = _Hooks(argv)
     library = _Library()
+    running: list[int] = []  # the child saying the current request
+    _ended_by(running)
     while True:
         head = _read(0, _REQUEST.size)
         if head is None:
@@ -197,6 +212,7 @@ def serve(argv: list[str]) -> int:
         pipe, out = os.pipe()
         child = os.fork()
         if child == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.close(pipe)
             code = 1
             try:
@@ -204,8 +220,10 @@ def serve(argv: list[str]) -> int:
                 code = 0
             finally:
                 os._exit(code)
+        running.append(child)
         os.close(out)
         answer = _relayed(child, pipe)
+        running.clear()
         os.close(pipe)
         if answer is None:
             return 0

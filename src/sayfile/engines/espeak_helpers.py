@@ -30,6 +30,8 @@ _ANSWER = struct.Struct("<iII")
 _WORD = struct.Struct("<iii")
 # Helpers kept waiting between calls (a few MB each); more start when more calls run at once.
 _KEPT = 8
+# How long a helper told to end may take before it is killed.
+_GRACE = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +101,16 @@ class _Helper:
         return b"".join(parts)
 
     def kill(self) -> None:
-        """End the helper and the child it may be waiting on, now."""
+        """End the helper and the child it may be waiting on: asked (it kills and reaps its
+        child, so no process is left unreaped), then, after `_GRACE`, killed with the child."""
         with contextlib.suppress(ProcessLookupError):  # ended already
-            os.killpg(self.pid, signal.SIGKILL)
-        self._process.wait()
+            self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(timeout=_GRACE)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+            self._process.wait()
         self._close_pipes()
 
     def close(self) -> None:
@@ -132,6 +140,12 @@ class EspeakHelpers:
         self._closed = False
         self.started = 0  # helpers started, for tests and logs
         self.killed: list[int] = []  # pids of helpers killed for not answering
+
+    @property
+    def waiting(self) -> list[int]:
+        """The pids of the helpers waiting for a call."""
+        with self._lock:
+            return [helper.pid for helper in self._idle]
 
     def say(self, voice: str, wpm: int, text: str) -> Said:
         """`text` said by espeak-ng's voice file `voice` at `wpm` words a minute. Raises

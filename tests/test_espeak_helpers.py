@@ -1,0 +1,106 @@
+"""espeak-ng through its library in helpers kept running: the command's samples exactly, and
+helpers that hang, crash or end are killed or dropped, never waited on for ever."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from sayfile.engines.espeak import EspeakEngine
+from sayfile.errors import EngineError, EngineTimeout
+from sayfile.models import Voice
+
+pytestmark = pytest.mark.slow
+
+
+def _voice(engine: EspeakEngine, voice_id: str) -> Voice:
+    return next(voice for voice in engine.voices() if voice.id == voice_id)
+
+
+def _gone(pid: int) -> bool:
+    """Whether no process of `pid`'s group is left (the helper and the child it forked)."""
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_the_library_gives_the_commands_samples_piece_after_piece_in_one_helper() -> None:
+    library, command = EspeakEngine(), EspeakEngine(library=False)
+    assert library.helpers is not None and command.helpers is None
+    try:
+        for voice_id, text, speed in [
+            ("espeak:en-us", "Good morning, Dr. Smith: 42 apples!", 1.0),
+            ("espeak:ru", "Привет, мир! Как дела сегодня?", 1.0),
+            ("espeak:en-us", "Good morning, Dr. Smith: 42 apples!", 2.0),
+            ("espeak:en-us", "Slowly now.", 0.3),  # below 80 wpm: stretched after
+        ]:
+            voice = _voice(library, voice_id)
+            samples, words = library.synthesize_timed(voice, text, speed)
+            expected = command.synthesize(voice, text, speed)
+            assert samples.shape == expected.shape and np.array_equal(samples, expected)
+            assert words is not None and len(words) >= 2
+            assert all(end <= samples.size for _, _, _, end in words)
+        # One helper said them all, each from the library as it was first loaded.
+        assert library.helpers.started == 1
+    finally:
+        library.close()
+        command.close()
+
+
+def test_a_helper_that_hangs_is_killed_at_the_timeout_and_the_next_call_starts_afresh() -> None:
+    engine = EspeakEngine(timeout=2.0, helper_options=("--hang-on", "Hang here."))
+    helpers = engine.helpers
+    assert helpers is not None
+    voice = _voice(engine, "espeak:en-us")
+    try:
+        engine.synthesize(voice, "Good.", 1.0)
+        (first,) = helpers.waiting
+        with pytest.raises(EngineTimeout, match="helper was killed"):
+            engine.synthesize(voice, "Hang here.", 1.0)
+        assert helpers.killed == [first] and _gone(first)
+        samples = engine.synthesize(voice, "Good.", 1.0)
+        assert samples.size > 0 and helpers.started == 2 and helpers.waiting != [first]
+    finally:
+        engine.close()
+
+
+def test_a_crash_of_the_library_fails_the_piece_and_keeps_the_helper() -> None:
+    engine = EspeakEngine(timeout=10.0, helper_options=("--crash-on", "Crash here."))
+    helpers = engine.helpers
+    assert helpers is not None
+    voice = _voice(engine, "espeak:en-us")
+    try:
+        with pytest.raises(EngineError, match="ended with"):
+            engine.synthesize(voice, "Crash here.", 1.0)
+        assert engine.synthesize(voice, "Good.", 1.0).size > 0 and helpers.started == 1
+    finally:
+        engine.close()
+
+
+def test_a_helper_that_ends_fails_the_piece_and_the_next_starts_a_new_one() -> None:
+    engine = EspeakEngine(timeout=10.0, helper_options=("--die-on", "Die here."))
+    helpers = engine.helpers
+    assert helpers is not None
+    voice = _voice(engine, "espeak:en-us")
+    try:
+        engine.synthesize(voice, "Good.", 1.0)
+        (first,) = helpers.waiting
+        with pytest.raises(EngineError, match="helper ended"):
+            engine.synthesize(voice, "Die here.", 1.0)
+        assert _gone(first)
+        assert engine.synthesize(voice, "Good.", 1.0).size > 0 and helpers.started == 2
+    finally:
+        engine.close()
+
+
+def test_helpers_end_when_their_pipe_closes() -> None:
+    engine = EspeakEngine()
+    assert engine.helpers is not None
+    engine.synthesize(_voice(engine, "espeak:en-us"), "Good.", 1.0)
+    (pid,) = engine.helpers.waiting
+    engine.close()  # closes their stdin, as sayfile's end does, and waits for them
+    assert _gone(pid)
