@@ -56,7 +56,7 @@ def _timed(speech: Speech, text: str, voice: str, target: Path, speed: float = 1
         assert word.chars is not None and text[word.chars[0] : word.chars[1]] == word.text
     assert all(w.start <= w.end for w in words)
     assert words[-1].end <= timings.timings.duration
-    return words
+    return list(words)
 
 
 def test_espeak_english_word_starts_agree_with_whisper_and_every_word_is_there_once(
