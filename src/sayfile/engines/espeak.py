@@ -4,7 +4,6 @@ command, a process per piece and no word times, where the library is not found."
 
 from __future__ import annotations
 
-import ctypes.util
 import io
 import logging
 import re
@@ -70,14 +69,14 @@ class EspeakEngine:
         self._timeout = timeout
         self._voices: list[Voice] | None = None
         self._path: str | None = None
-        self._helpers: EspeakHelpers | None = None
-        if library and ctypes.util.find_library("espeak-ng") is not None:
-            self._helpers = EspeakHelpers(timeout, helper_options)
+        # Nothing is started (nor the library looked for) until the first piece.
+        self._helpers = EspeakHelpers(timeout, helper_options) if library else None
 
     @property
     def helpers(self) -> EspeakHelpers | None:
         """The helpers that speak through the library; None where the command speaks."""
-        return self._helpers
+        helpers = self._helpers
+        return helpers if helpers is not None and helpers.available else None
 
     def _executable(self) -> str:
         # Looked up once, not for every sentence.
@@ -107,10 +106,11 @@ class EspeakEngine:
         """The piece's samples and its words' (WordTimed), from the library's word events;
         None for the words where the command speaks. `first` changes nothing."""
         wpm = max(_MIN_WPM, round(_NORMAL_WPM * speed))
-        if self._helpers is None:
+        helpers = self.helpers
+        if helpers is None:
             said, words = self._command_samples(voice, text, wpm), None
         else:
-            heard = self._helpers.say(voice.locator, wpm, text)
+            heard = helpers.say(voice.locator, wpm, text)
             said = np.frombuffer(heard.samples, dtype="<i2")
             words = heard.words
         samples = said

@@ -20,13 +20,13 @@ the sample where it begins). Status 0 is success; otherwise the samples are a UT
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import select
 import signal
 import struct
 import sys
 
+_LIBRARY = "libespeak-ng.so.1"  # as Debian installs it (espeak_helpers.LIBRARY)
 _REQUEST = struct.Struct("<IiI")
 _ANSWER = struct.Struct("<iII")
 _WORD = struct.Struct("<iii")
@@ -87,10 +87,7 @@ class _Library:
     """libespeak-ng, initialized once for synchronous output."""
 
     def __init__(self) -> None:
-        path = ctypes.util.find_library("espeak-ng")
-        if path is None:
-            raise OSError("libespeak-ng is not installed")
-        self._lib = ctypes.CDLL(path)
+        self._lib = ctypes.CDLL(_LIBRARY)
         self._lib.espeak_Initialize.argtypes = [
             ctypes.c_int,
             ctypes.c_int,

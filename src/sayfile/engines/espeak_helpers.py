@@ -7,6 +7,7 @@ next call starts afresh. Nothing waits for ever. A helper ends by itself when sa
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import selectors
@@ -25,6 +26,8 @@ from sayfile.errors import EngineError, EngineTimeout
 log = logging.getLogger(__name__)
 
 _PROGRAM = Path(__file__).with_name("espeak_helper.py")
+# The library's name where Debian installs it (the helper loads it by the same name).
+LIBRARY = "libespeak-ng.so.1"
 _REQUEST = struct.Struct("<IiI")
 _ANSWER = struct.Struct("<iII")
 _WORD = struct.Struct("<iii")
@@ -138,8 +141,23 @@ class EspeakHelpers:
         self._lock = threading.Lock()
         self._idle: list[_Helper] = []
         self._closed = False
+        self._available: bool | None = None
         self.started = 0  # helpers started, for tests and logs
         self.killed: list[int] = []  # pids of helpers killed for not answering
+
+    @property
+    def available(self) -> bool:
+        """Whether espeak-ng's library is installed (looked for once; loading it here runs
+        nothing of it)."""
+        if self._available is None:
+            try:
+                ctypes.CDLL(LIBRARY)
+            except OSError:
+                log.warning("%s not found: espeak-ng speaks through its command, no words", LIBRARY)
+                self._available = False
+            else:
+                self._available = True
+        return self._available
 
     @property
     def waiting(self) -> list[int]:
