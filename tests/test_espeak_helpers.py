@@ -3,6 +3,7 @@ helpers that hang, crash or end are killed or dropped, never waited on for ever.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -68,7 +69,7 @@ def test_a_helper_that_hangs_is_killed_at_the_timeout_and_the_next_call_starts_a
         engine.close()
 
 
-def test_a_crash_of_the_library_fails_the_piece_and_keeps_the_helper() -> None:
+def test_a_crash_of_the_library_or_a_missing_voice_fails_the_piece_and_keeps_the_helper() -> None:
     engine = EspeakEngine(timeout=10.0, helper_options=("--crash-on", "Crash here."))
     helpers = engine.helpers
     assert helpers is not None
@@ -76,6 +77,10 @@ def test_a_crash_of_the_library_fails_the_piece_and_keeps_the_helper() -> None:
     try:
         with pytest.raises(EngineError, match="ended with"):
             engine.synthesize(voice, "Crash here.", 1.0)
+        gone = dataclasses.replace(voice, locator="gmw/no-such-voice")
+        with pytest.raises(EngineError, match="voice file did not load") as failed:
+            engine.synthesize(gone, "Good.", 1.0)
+        assert "gmw/" not in str(failed.value)  # the voice's file is not the users' business
         assert engine.synthesize(voice, "Good.", 1.0).size > 0 and helpers.started == 1
     finally:
         engine.close()

@@ -110,7 +110,7 @@ class EspeakEngine:
         if helpers is None:
             said, words = self._command_samples(voice, text, wpm), None
         else:
-            heard = helpers.say(voice.locator, wpm, text)
+            heard = helpers.say(voice, wpm, text)
             said = np.frombuffer(heard.samples, dtype="<i2")
             words = heard.words
         samples = said

@@ -129,7 +129,7 @@ class _Library:
     def say(self, voice: bytes, wpm: int, text: bytes) -> bytes:
         """The answer for one request (run in a forked child: the library's state is lost)."""
         if self._lib.espeak_SetVoiceByName(voice) != 0:
-            return _failure(_NO_VOICE, f"espeak-ng has no voice {voice.decode('utf-8', 'replace')}")
+            return _failure(_NO_VOICE, "its voice file did not load")
         self._lib.espeak_SetParameter(_RATE, wpm, 0)
         if self._lib.espeak_Synth(text, len(text) + 1, 0, _POS_CHARACTER, 0, _FLAGS, None, None):
             return _failure(_FAILED, "espeak_Synth failed")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sayfile.errors import EngineError, EngineTimeout
+from sayfile.models import Voice
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ class Said:
     words: list[tuple[int, int, int]]
 
 
-class HelperFailed(EngineError):
-    """A helper answered that it could not say the text (no such voice, the library failed)."""
+class _Failed(Exception):
+    """A helper answered that it could not say the text (no such voice, the library failed),
+    saying why."""
 
 
 class _Helper:
@@ -69,7 +71,7 @@ class _Helper:
 
     def ask(self, voice: str, wpm: int, text: str, deadline: float) -> Said:
         """The helper's answer; raises TimeoutError past `deadline` (time.monotonic), EOFError
-        when it ends or breaks its pipes, HelperFailed when it says it failed."""
+        when it ends or breaks its pipes, _Failed when it says it failed."""
         name, words = voice.encode("utf-8"), text.encode("utf-8")
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None and stdout is not None
@@ -84,7 +86,7 @@ class _Helper:
             status, size, count = _ANSWER.unpack(head)
             body = self._read(stdout.fileno(), selector, size + count * _WORD.size, deadline)
         if status != 0:
-            raise HelperFailed(body.decode("utf-8", "replace"))
+            raise _Failed(body.decode("utf-8", "replace"))
         return Said(
             body[:size], [_WORD.unpack_from(body, size + i * _WORD.size) for i in range(count)]
         )
@@ -165,28 +167,29 @@ class EspeakHelpers:
         with self._lock:
             return [helper.pid for helper in self._idle]
 
-    def say(self, voice: str, wpm: int, text: str) -> Said:
-        """`text` said by espeak-ng's voice file `voice` at `wpm` words a minute. Raises
-        EngineTimeout past the timeout (the helper is killed) and EngineError when the helper
-        fails or ends (it is dropped)."""
+    def say(self, voice: Voice, wpm: int, text: str) -> Said:
+        """`text` said by `voice` at `wpm` words a minute. Raises EngineTimeout past the
+        timeout (the helper is killed) and EngineError when the library fails (the helper is
+        kept) or the helper ends (it is dropped)."""
         helper = self._take()
         deadline = time.monotonic() + self._timeout
         try:
-            said = helper.ask(voice, wpm, text, deadline)
+            said = helper.ask(voice.locator, wpm, text, deadline)
         except TimeoutError:
             helper.kill()
             self.killed.append(helper.pid)
             raise EngineTimeout(
                 f"the engine espeak took longer than {self._timeout:g} s for one piece of text "
-                f"in voice file {voice} (SAYFILE_ENGINE_TIMEOUT_SECONDS); its helper was killed"
+                f"in voice {voice.id} (SAYFILE_ENGINE_TIMEOUT_SECONDS); its helper was killed"
             ) from None
-        except HelperFailed:
+        except _Failed as failed:
             self._give_back(helper)  # it answered: it can serve the next call
-            raise
+            log.warning("espeak-ng failed for voice %s: %s", voice.id, failed)
+            raise EngineError(f"espeak-ng failed for voice {voice.id} ({failed})") from None
         except EOFError:
             helper.kill()
             log.warning("espeak-ng helper %d ended without answering", helper.pid)
-            raise EngineError(f"espeak-ng's helper ended while saying voice file {voice}") from None
+            raise EngineError(f"espeak-ng's helper ended while saying voice {voice.id}") from None
         self._give_back(helper)
         return said
 
