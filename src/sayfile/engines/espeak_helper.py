@@ -3,11 +3,11 @@ is heard: run as a script (`python -I -S espeak_helper.py`, standard library onl
 starts in milliseconds), it loads the library once, then serves one request at a time on its
 stdin and stdout until stdin closes.
 
-espeak-ng keeps state between calls (its voice's pitch flutter among it): a second sentence
-said in one process differs by a few samples from the command's. So the helper never speaks
-itself: it initializes the library, and each request is said by a child forked from that
-untouched state, which gives the command's samples exactly. The child's answer goes through
-the helper, which checks that the child ended well before passing it on.
+espeak-ng keeps state between calls: a second sentence said in one process differs by a few
+samples from the command's, and ending and starting the library again hangs (1.51). So the
+helper never speaks itself: it initializes the library, and each request is said by a child
+forked from that untouched state, which gives the command's samples exactly. The child's
+answer goes through the helper, which checks that the child ended well before passing it on.
 
 Request: `<IiI` (voice name length, words per minute, text length in bytes), the voice name
 (an espeak-ng voice file, as `espeak-ng -v` takes it), the text (UTF-8).
