@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,3 +113,45 @@ def test_helpers_end_when_their_pipe_closes() -> None:
     (pid,) = engine.helpers.waiting
     engine.close()  # closes their stdin, as sayfile's end does, and waits for them
     assert _gone(pid)
+
+
+@pytest.mark.parametrize("hung", [False, True])
+def test_helpers_end_when_sayfile_ends_without_closing_them(hung: bool) -> None:
+    """A process that dies without a word (as sayfile killed): its helpers read their pipe's
+    end and go, a helper waiting on a hung piece too, with that piece's child."""
+    program = (
+        "import os, threading, time\n"
+        "from sayfile.engines.espeak import EspeakEngine\n"
+        "engine = EspeakEngine(helper_options=('--hang-on', 'Hang here.'))\n"
+        "voice = next(v for v in engine.voices() if v.id == 'espeak:en-us')\n"
+        "engine.synthesize(voice, 'Good.', 1.0)\n"
+        "print(engine.helpers.waiting[0], flush=True)\n"
+        f"if {hung}:\n"
+        "    hang = lambda: engine.synthesize(voice, 'Hang here.', 1.0)\n"
+        "    threading.Thread(target=hang, daemon=True).start()\n"
+        "    while engine.helpers.waiting:\n"
+        "        time.sleep(0.01)\n"
+        "os._exit(0)\n"
+    )
+    ended = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    pid = int(ended.stdout)
+    deadline = time.monotonic() + 10
+    while _left(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _left(pid)
+
+
+def _left(group: int) -> list[int]:
+    """The processes of `group` still running (not only waiting to be reaped: their parent
+    was the ended process)."""
+    left = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            left.append(int(stat.parent.name))
+    return left

@@ -164,6 +164,7 @@ def _relayed(child: int, pipe: int) -> bytes | None:
         ready, _, _ = select.select([pipe, 0], [], [])
         if 0 in ready and not os.read(0, 1):
             os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
             return None
         if pipe in ready:
             part = os.read(pipe, 1 << 16)
@@ -207,6 +208,8 @@ def serve(argv: list[str]) -> int:
         if text == hooks.die:
             return 70
         pipe, out = os.pipe()
+        # The library's own thread (its queue for asynchronous speech) only waits: synchronous
+        # output never hands it anything, so a child without it lacks nothing.
         child = os.fork()
         if child == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
