@@ -374,6 +374,7 @@ def test_a_hung_engine_process_is_killed_in_time(
     client = make_client(
         engines=["espeak"],
         espeak_command=str(hanging),
+        espeak_library=False,  # the command speaks (the library would not hang)
         engine_timeout_seconds=1,
         default_voice="espeak:en-us",
     )

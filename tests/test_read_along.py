@@ -372,9 +372,9 @@ def test_kokoros_book_as_epub_overlays_each_word_and_a_sentences_clips_say_it(
 
 
 def test_without_word_timings_each_sentence_is_one_clip_of_its_own_sound(tmp_path: Path) -> None:
-    """As for espeak-ng (and Kokoro's Japanese voices), which time no words: a `<par>` per
-    sentence, its clip on its sound in the chapter's file (joined as a book's chapters are,
-    then decoded)."""
+    """As for Kokoro's Japanese voices (and espeak-ng through its command), which time no
+    words: a `<par>` per sentence, its clip on its sound in the chapter's file (joined as a
+    book's chapters are, then decoded)."""
     rate = 22050
     bursts = [(0.3, 1.1), (1.6, 2.9)]
     samples = np.zeros(int(3.4 * rate), dtype=np.int16)

@@ -64,7 +64,12 @@ def test_a_jobs_timings_and_subtitles_follow_its_audio(
     assert [p["text"] for p in pieces] == [FIRST, SECOND, THIRD]
     assert pieces[0]["start"] <= 0.5
     assert abs(pieces[-1]["end"] - duration) <= 0.1
-    assert timings["words"] is None and "not known" in timings["words_note"]
+    # Each word in its piece's span, in order (espeak-ng's library times them).
+    words = timings["words"]
+    assert words is not None and [w["text"] for w in words][:3] == FIRST.split()[:3]
+    for word in words:
+        piece = pieces[word["sentence"]]
+        assert piece["start"] - 0.01 <= word["start"] <= word["end"] <= piece["end"] + 0.01
     for before, after in itertools.pairwise(pieces):
         assert before["end"] <= after["start"]
     # Each piece's span holds its sentence's sound: loud inside, and where one ends and the

@@ -9,6 +9,7 @@ import base64
 import io
 import json
 import re
+import threading
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +19,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import TONES, decode, sayfile_cli, wait_done
+from hanging import VOICE as HANG_VOICE
+from hanging import hanging_engines
 from sayfile.audio.timings import Timing, Timings, cues, joined
 from sayfile.audio.word_captions import vtt_with_words
+from sayfile.engines import ENGINES
 from sayfile.speech.word_times import SpokenWords, piece_words
 from sayfile.text.said_places import merged_words, written_spans
 
@@ -107,12 +111,14 @@ def test_srt_max_chars_cuts_cues_at_words_and_a_bad_value_is_refused(
     assert r.status_code == 422 and "max_chars" in r.text
 
 
-@pytest.mark.usefixtures("ffmpeg")
 def test_words_of_an_engine_that_does_not_time_them_are_null_and_vtt_says_so(
-    make_client: Callable[..., TestClient],
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = make_client(engines=["espeak"], default_voice="espeak:en-us")
-    job = _job(client, text="Hello there, this is espeak.", format="wav")
+    # The test's hanging engine beeps without saying where its words are (when not told to
+    # hang), as an engine without word times does.
+    monkeypatch.setitem(ENGINES, "hang", hanging_engines(threading.Event())[0])
+    client = make_client(engines=["hang"], default_voice=HANG_VOICE)
+    job = _job(client, text="Hello there, this is a beep.", format="wav")
     timings = client.get(f"/jobs/{job['id']}/timings").json()
     assert timings["words"] is None and "Kokoro" in timings["words_note"]
     body = client.get(f"/jobs/{job['id']}/subtitles.vtt?words=true").text

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     espeak_command: str = Field(
         default="espeak-ng", description="The espeak-ng executable (Debian package espeak-ng)."
     )
+    espeak_library: bool = Field(
+        default=True,
+        description="Speak through espeak-ng's C library, in helper processes kept running, "
+        "which times each word; false: run the espeak-ng command per piece, no word times.",
+    )
     default_voice: str = Field(
         default="piper:en_US-joe-medium",
         description="Voice used when a request names neither voice nor language.",

@@ -69,7 +69,8 @@ async def captioned_speech(
     body: CaptionedSpeechIn, speaker: SpeakerDep, settings: SettingsDep, client: ClientDep
 ) -> Response:
     """`{"audio": base64, "audio_format": media type, "timestamps": [{"word", "start_time",
-    "end_time"}]}`; `timestamps` is empty for voices whose words are not timed (espeak-ng's)."""
+    "end_time"}]}`; `timestamps` is empty for voices whose words are not timed (espeak-ng's
+    where its library is missing)."""
     choice = choose_voice(
         body.voice, body.model, body.input, settings.openai_voices, speaker.voice_ids()
     )

@@ -194,7 +194,7 @@ async def _read_and_close(file: BinaryIO) -> AsyncIterator[bytes]:
 async def job_timings(job_id: str, downloads: DownloadsDep) -> dict[str, Any]:
     """`pieces` are exact to the sample (sayfile assembles the audio itself): `start` is
     where the piece's speech begins, after any pause before it. `words` (Kokoro's voices,
-    Piper's): each word's times, its characters in the text as said
+    Piper's, espeak-ng's): each word's times, its characters in the text as said
     (`start_char`, `end_char`) and its piece (`sentence`); null, with `words_note` saying
     why, where the engine does not report word times."""
     _, timings = await downloads.timings(job_id)

@@ -106,7 +106,7 @@ def say(
         typer.Option(
             "--words",
             help="With --vtt: each word's start inside its cue (karaoke), for voices that time "
-            "their words (Kokoro's, Piper's).",
+            "their words (Kokoro's, Piper's, espeak-ng's).",
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,

@@ -26,7 +26,9 @@ def _piper(settings: Settings) -> Engine:
 def _espeak(settings: Settings) -> Engine:
     from sayfile.engines.espeak import EspeakEngine
 
-    return EspeakEngine(settings.espeak_command, settings.engine_timeout_seconds)
+    return EspeakEngine(
+        settings.espeak_command, settings.engine_timeout_seconds, library=settings.espeak_library
+    )
 
 
 def _kokoro(settings: Settings) -> Engine:

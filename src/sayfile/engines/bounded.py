@@ -87,7 +87,7 @@ class BoundedEngine:
     The engine is made by `build` (again after a time-out). Calls already running on the old
     instance keep it, and it is closed when the last of them returns, if the stuck one ever
     does; new calls go to the fresh instance (a new onnxruntime session, a new Piper voice;
-    espeak-ng starts a process per call anyway), which loads its model on first use like the
+    espeak-ng's helpers started afresh), which loads its model on first use like the
     first did. `voices()` and `close()` are passed through unbounded: they read files, they
     do not run a model.
     """

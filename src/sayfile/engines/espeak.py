@@ -1,4 +1,6 @@
-"""espeak-ng (Debian package `espeak-ng`), one short-lived process per sentence."""
+"""espeak-ng (Debian package `espeak-ng`): through its C library in helper processes kept
+running (engines/espeak_helpers.py), which also say where each word is heard; through its
+command, a process per piece and no word times, where the library is not found."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ import wave
 import numpy as np
 
 from sayfile.audio.formats import Samples, stretch
+from sayfile.engines.base import WordSpan
+from sayfile.engines.espeak_helpers import EspeakHelpers
+from sayfile.engines.espeak_words import event_words
 from sayfile.errors import EngineError, EngineTimeout
 from sayfile.models import Quality, Voice
 
@@ -44,18 +49,34 @@ def _bcp47(code: str) -> str:
 
 
 class EspeakEngine:
-    """Every voice the installed espeak-ng lists (`espeak-ng --voices`)."""
+    """Every voice the installed espeak-ng lists (`espeak-ng --voices`), its words timed
+    (WordTimed) where its library is found. `helper_options` go to each helper (test hooks);
+    `library=False` uses the command only."""
 
     name = "espeak"
-    # Each call starts a process that loads its voice (10 ms, three times what it takes to
-    # speak ten words): short sentences go together.
+    # Each call loads its voice (4 ms, more than it takes to speak ten words; the command
+    # also starts a process): short sentences go together.
     join_below = 60
 
-    def __init__(self, command: str = "espeak-ng", timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        command: str = "espeak-ng",
+        timeout: float = 60.0,
+        helper_options: tuple[str, ...] = (),
+        library: bool = True,
+    ) -> None:
         self._command = command
         self._timeout = timeout
         self._voices: list[Voice] | None = None
         self._path: str | None = None
+        # Nothing is started (nor the library looked for) until the first piece.
+        self._helpers = EspeakHelpers(timeout, helper_options) if library else None
+
+    @property
+    def helpers(self) -> EspeakHelpers | None:
+        """The helpers that speak through the library; None where the command speaks."""
+        helpers = self._helpers
+        return helpers if helpers is not None and helpers.available else None
 
     def _executable(self) -> str:
         # Looked up once, not for every sentence.
@@ -77,7 +98,31 @@ class EspeakEngine:
         return self._voices
 
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+        return self.synthesize_timed(voice, text, speed)[0]
+
+    def synthesize_timed(
+        self, voice: Voice, text: str, speed: float, first: bool = False
+    ) -> tuple[Samples, list[WordSpan] | None]:
+        """The piece's samples and its words' (WordTimed), from the library's word events;
+        None for the words where the command speaks. `first` changes nothing."""
         wpm = max(_MIN_WPM, round(_NORMAL_WPM * speed))
+        helpers = self.helpers
+        if helpers is None:
+            said, words = self._command_samples(voice, text, wpm), None
+        else:
+            heard = helpers.say(voice, wpm, text)
+            said = np.frombuffer(heard.samples, dtype="<i2")
+            words = heard.words
+        samples = said
+        residual = _NORMAL_WPM * speed / wpm
+        if abs(residual - 1.0) > 1e-3:
+            samples = stretch(said, voice.sample_rate, residual)
+        if words is None:
+            return samples.astype(np.int16), None
+        scale = samples.size / said.size if said.size else 1.0
+        return samples.astype(np.int16), event_words(text, words, said, scale)
+
+    def _command_samples(self, voice: Voice, text: str, wpm: int) -> Samples:
         # Text goes on stdin, never argv, so a sentence starting with "-" is not an option.
         try:
             result = subprocess.run(
@@ -101,11 +146,7 @@ class EspeakEngine:
             log.warning("espeak-ng failed: %s", result.stderr.decode("utf-8", "replace").strip())
             raise EngineError(f"espeak-ng failed for voice {voice.id}")
         with wave.open(io.BytesIO(result.stdout)) as wav:
-            samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-        residual = _NORMAL_WPM * speed / wpm
-        if abs(residual - 1.0) > 1e-3:
-            samples = stretch(samples, voice.sample_rate, residual)
-        return samples.astype(np.int16)
+            return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
 
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float
@@ -114,6 +155,8 @@ class EspeakEngine:
 
     def close(self) -> None:
         self._voices = None
+        if self._helpers is not None:
+            self._helpers.close()
 
 
 def _parse_voice_listing(listing: str) -> list[Voice]:

@@ -31,8 +31,9 @@ Observer = Callable[[str, float, float], None]
 """Called after each sentence with the engine, its computing seconds and the audio seconds."""
 
 _NO_WORDS = (
-    "times of single words are not known: only Kokoro's voices and Piper's report them; "
-    "each piece (a sentence, or a short run of them) is timed exactly, to the sample"
+    "times of single words are not known: only Kokoro's voices, Piper's and espeak-ng's "
+    "report them; each piece (a sentence, or a short run of them) is timed exactly, to the "
+    "sample"
 )
 
 
