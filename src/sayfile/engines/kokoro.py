@@ -346,7 +346,8 @@ class KokoroEngine:
         made = max(samples.size, 1)
         if native != speed:
             samples = stretch(samples, _SAMPLE_RATE, speed / native)
-        return samples, word_samples(phonemes, timed.spans.tolist(), samples.size / made)
+        scale = samples.size / made
+        return samples, word_samples(phonemes, timed.spans.tolist(), scale, space_after_pause=False)
 
     def close(self) -> None:
         with self._lock:
