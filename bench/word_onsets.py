@@ -25,9 +25,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-RATE = 24_000
-HOP = 48  # 2 ms
-WINDOW = 256
+RATE = 24_000  # Kokoro's; Piper's voice says its own
+HOP_S = 0.002
+WINDOW_S = 0.0107
 
 ENGLISH = [
     # Herman Melville, Moby-Dick (1851), chapter 1.
@@ -65,15 +65,16 @@ _DROPS = {
 _HISSES = {"s", "ʃ", "ʂ", "ɕ", "z"}
 
 
-def _bands(audio: NDArray[np.float32]) -> dict[str, NDArray[np.float64]]:
-    """Levels in dB every HOP samples (a 10.7 ms Hann window centred there)."""
-    padded = np.pad(audio.astype(np.float64), WINDOW // 2)
-    count = 1 + (len(padded) - WINDOW) // HOP
+def _bands(audio: NDArray[np.float32], rate: int) -> dict[str, NDArray[np.float64]]:
+    """Levels in dB every 2 ms (a 10.7 ms Hann window centred there)."""
+    hop, window = round(HOP_S * rate), round(WINDOW_S * rate)
+    padded = np.pad(audio.astype(np.float64), window // 2)
+    count = 1 + (len(padded) - window) // hop
     frames = np.lib.stride_tricks.as_strided(
-        padded, (count, WINDOW), (padded.strides[0] * HOP, padded.strides[0])
+        padded, (count, window), (padded.strides[0] * hop, padded.strides[0])
     )
-    power = np.abs(np.fft.rfft(frames * np.hanning(WINDOW), axis=1)) ** 2
-    hz = np.fft.rfftfreq(WINDOW, 1 / RATE)
+    power = np.abs(np.fft.rfft(frames * np.hanning(window), axis=1)) ** 2
+    hz = np.fft.rfftfreq(window, 1 / rate)
 
     def level(low: float, high: float) -> NDArray[np.float64]:
         band = (hz >= low) & (hz < high)
@@ -123,13 +124,14 @@ def _onset_after_quiet(level: NDArray[np.float64], at: int) -> int | None:
 
 
 def landmarks(
-    phonemes: str, spans: Sequence[tuple[int, int]], audio: NDArray[np.float32]
+    phonemes: str, spans: Sequence[tuple[int, int]], audio: NDArray[np.float32], rate: int
 ) -> list[tuple[str, str, float, float, float]]:
     """(context, consonant, landmark minus the consonant's start, landmark minus the space's
     start (or nan inside a word), the space's length), seconds. Contexts: "pause" (a word
     after silence, the landmark its onset), "word" (a consonant after a vowel and a space),
     "inside" (after a vowel inside a word)."""
-    bands = _bands(audio)
+    bands = _bands(audio, rate)
+    hop = round(HOP_S * rate)
     found = []
     for at, symbol in enumerate(phonemes):
         if symbol in " ,.;:!?" or at == 0:
@@ -137,12 +139,12 @@ def landmarks(
         start = spans[at][0]
         space = at - 1 if phonemes[at - 1] == " " else None
         if space is not None and at >= 2 and phonemes[at - 2] in ",.;:!?—…":
-            onset = _onset_after_quiet(bands["all"], round(spans[space][0] / HOP))
+            onset = _onset_after_quiet(bands["all"], round(spans[space][0] / hop))
             if onset is not None:
-                heard = onset * HOP
+                heard = onset * hop
                 found.append(
-                    ("pause", symbol, (heard - start) / RATE, (heard - spans[space][0]) / RATE,
-                     (start - spans[space][0]) / RATE)
+                    ("pause", symbol, (heard - start) / rate, (heard - spans[space][0]) / rate,
+                     (start - spans[space][0]) / rate)
                 )  # fmt: skip
             continue
         before = phonemes[at - 2] if space is not None and at >= 2 else phonemes[at - 1]
@@ -151,23 +153,23 @@ def landmarks(
         if before not in _VOWELS or symbol not in _DROPS | _HISSES:
             continue
         if symbol in _DROPS:
-            frame = _crossing(bands["mid"], round(start / HOP), falling=True)
+            frame = _crossing(bands["mid"], round(start / hop), falling=True)
         else:
-            frame = _crossing(bands["hiss"], round(start / HOP), falling=False)
+            frame = _crossing(bands["hiss"], round(start / hop), falling=False)
         if frame is None:
             continue
-        heard = frame * HOP
+        heard = frame * hop
         if space is None:
-            found.append(("inside", symbol, (heard - start) / RATE, float("nan"), 0.0))
+            found.append(("inside", symbol, (heard - start) / rate, float("nan"), 0.0))
         else:
             found.append(
-                ("word", symbol, (heard - start) / RATE, (heard - spans[space][0]) / RATE,
-                 (start - spans[space][0]) / RATE)
+                ("word", symbol, (heard - start) / rate, (heard - spans[space][0]) / rate,
+                 (start - spans[space][0]) / rate)
             )  # fmt: skip
     return found
 
 
-Said = list[tuple[str, str, list[tuple[int, int]], NDArray[np.float32]]]
+Said = list[tuple[str, str, list[tuple[int, int]], NDArray[np.float32], int]]
 
 
 def _kokoro(speed: float) -> Said:
@@ -192,7 +194,48 @@ def _kokoro(speed: float) -> Said:
                 words = spaced_words(text, _espeak_phonemes(model, text, "en-us"))
             phonemes = words.spaced().phonemes
             timed = summed(phonemes, style, speed)
-            said.append((voice, phonemes, timed.spans.tolist(), timed.audio))
+            said.append((voice, phonemes, timed.spans.tolist(), timed.audio, RATE))
+    return said
+
+
+def _piper(speed: float) -> Said:
+    """The same for Piper's bundled English voice, its phonemes one character each (a phoneme
+    of several is heard on its first), sentence after sentence as engines/piper_words.py
+    joins them."""
+    from piper import SynthesisConfig
+
+    from sayfile.engines.piper import PiperEngine
+    from sayfile.engines.piper_words import SpokenSentence, phoneme_spans
+
+    engine = PiperEngine()
+    voice = next(v for v in engine.voices() if v.id == "piper:en_US-joe-medium")
+    model = engine._model(voice)
+    config = SynthesisConfig(length_scale=model.config.length_scale / speed, normalize_audio=False)
+    said = []
+    for text in ENGLISH:
+        symbols: list[str] = []
+        spans: list[tuple[int, int]] = []
+        audio = []
+        offset = 0
+        for chunk in model.synthesize(text, config, include_alignments=True):
+            sentence = SpokenSentence(
+                chunk.phonemes,
+                chunk.phoneme_ids,
+                chunk.phoneme_id_samples,
+                chunk.audio_int16_array.size,
+            )
+            found = phoneme_spans(sentence, model.config.phoneme_id_map)
+            assert found is not None
+            if symbols:
+                symbols.append(" ")
+                spans.append((offset, offset))
+            for phoneme, (start, end) in zip(chunk.phonemes, found, strict=True):
+                symbols.extend(phoneme)
+                spans.append((offset + start, offset + end))
+                spans.extend([(offset + end, offset + end)] * (len(phoneme) - 1))
+            audio.append(chunk.audio_float_array)
+            offset += sentence.length
+        said.append((voice.id, "".join(symbols), spans, np.concatenate(audio), voice.sample_rate))
     return said
 
 
@@ -207,21 +250,26 @@ def _summary(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--speeds", type=float, nargs="+", default=[1.0, 1.5])
+    parser.add_argument("--engine", choices=["kokoro", "piper"], default="kokoro")
     args = parser.parse_args()
     from sayfile.engines.kokoro_run import LEAD_SAMPLES
 
-    lead = LEAD_SAMPLES / RATE
+    lead = LEAD_SAMPLES / RATE if args.engine == "kokoro" else 0.0
     print("| voice | speed | context | n | landmark - consonant start, ms: median (IQR) | "
           "landmark - space start | space | sayfile's start - landmark |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for speed in args.speeds:
         rows: dict[tuple[str, str], list[tuple[str, str, float, float, float]]] = defaultdict(list)
-        for voice, phonemes, spans, audio in _kokoro(speed):
-            for row in landmarks(phonemes, spans, audio):
+        for voice, phonemes, spans, audio, rate in (_kokoro if args.engine == "kokoro" else _piper)(
+            speed
+        ):
+            for row in landmarks(phonemes, spans, audio, rate):
                 rows[(voice, row[0])].append(row)
         for (voice, context), found in sorted(rows.items()):
-            # sayfile's start: the first phoneme after a pause, else the space; less the lead.
-            ours = [-lead - (r[2] if context == "pause" else r[3]) for r in found]
+            # sayfile's start: Kokoro's the first phoneme after a pause, else the space, less
+            # the lead; Piper's the space.
+            after = "pause" if args.engine == "kokoro" else ""
+            ours = [-lead - (r[2] if context == after else r[3]) for r in found]
             print(
                 f"| {voice} | {speed} | {context} | {len(found)} | "
                 f"{_summary([r[2] for r in found])} | "

@@ -347,7 +347,7 @@ class KokoroEngine:
         if native != speed:
             samples = stretch(samples, _SAMPLE_RATE, speed / native)
         scale = samples.size / made
-        return samples, word_samples(phonemes, timed.spans.tolist(), scale, space_after_pause=False)
+        return samples, word_samples(phonemes, timed.spans.tolist(), scale)
 
     def close(self) -> None:
         with self._lock:

@@ -238,26 +238,23 @@ def spaced_words_of(
 
 
 def word_samples(
-    said: PhonemeWords,
-    spans: Sequence[tuple[int, int]],
-    scale: float = 1.0,
-    space_after_pause: bool = True,
+    said: PhonemeWords, spans: Sequence[tuple[int, int]], scale: float = 1.0
 ) -> list[WordSpan]:
     """Each word of `said` as (start_char, end_char, start_sample, end_sample): from the
     first sample of its first phoneme heard, or of the space before it (in running speech the
     model goes into the word there: a stop's closure, a hiss begins in it), to the last of its
     last, given where each phoneme is heard (`spans`, one per character of `said.phonemes`),
-    times `scale` (the audio stretched after). After a pause mark a word begins with the space
-    only if `space_after_pause`: in Kokoro's audio that space is still silence, the sound
-    rising with the word's first phoneme (docs/benchmarks.md, "Word onsets"). A word whose
-    phonemes are all silent is empty, where they are."""
+    times `scale` (the audio stretched after). After a pause mark a word begins with its first
+    phoneme: the space there is still silence, in Kokoro's audio and in Piper's, the sound
+    rising with the phoneme (docs/benchmarks.md, "Word onsets"). A word whose phonemes are all
+    silent is empty, where they are."""
     heard: dict[int, list[tuple[int, int]]] = {}
     previous: tuple[str, int] | None = None
     paused = False  # a pause mark since the last phoneme of a word
     for symbol, owner, (start, end) in zip(said.phonemes, said.owners, spans, strict=True):
         if owner >= 0:
             space = previous[1] if previous is not None and previous[0] == " " else None
-            if owner not in heard and space is not None and (space_after_pause or not paused):
+            if owner not in heard and space is not None and not paused:
                 heard[owner] = [(space, space)]
             heard.setdefault(owner, []).append((int(start), int(end)))
             paused = False
