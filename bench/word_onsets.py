@@ -1,6 +1,6 @@
 """Where a word's sound begins in Kokoro's audio, judged by the audio itself, against where its
-phonemes' durations put it (issue 25): held-out English and Mandarin paragraphs said at speed
-1.0 and 1.5, each phoneme's span from the model's durations (engines/kokoro_run.py), and three
+phonemes' durations put it (issue 25): held-out English, Mandarin and Spanish paragraphs said at
+speed 1.0 and 1.5, each phoneme's span from the model's durations (engines/kokoro_run.py), and three
 landmarks a listener's ear agrees with and no recognizer is needed for:
 
 - after a pause, the first rise of the level out of the silence (as the heard test measures);
@@ -45,6 +45,14 @@ ENGLISH = [
     "the age of foolishness, it was the epoch of belief, it was the epoch of incredulity, it "
     "was the season of Light, it was the season of Darkness, it was the spring of hope, it "
     "was the winter of despair.",
+]
+SPANISH = [
+    # Miguel de Cervantes, Don Quijote (1605), chapter 1.
+    "En un lugar de la Mancha, de cuyo nombre no quiero acordarme, no ha mucho tiempo que "
+    "vivía un hidalgo de los de lanza en astillero, adarga antigua, rocín flaco y galgo "
+    "corredor. Una olla de algo más vaca que carnero, salpicón las más noches, duelos y "
+    "quebrantos los sábados, lantejas los viernes, algún palomino de añadidura los domingos, "
+    "consumían las tres partes de su hacienda.",
 ]
 MANDARIN = [
     # Lu Xun, 孔乙己 (1919).
@@ -185,13 +193,18 @@ def _kokoro(speed: float) -> Said:
     model = engine._loaded()
     summed = KokoroRun(model.sess, model.tokenizer.vocab, lead=0)
     said = []
-    for voice, texts in (("kokoro:af_heart", ENGLISH), ("kokoro:zf_xiaobei", MANDARIN)):
+    paragraphs = (
+        ("kokoro:af_heart", ENGLISH, "en-us"),
+        ("kokoro:zf_xiaobei", MANDARIN, None),
+        ("kokoro:ef_dora", SPANISH, "es"),
+    )
+    for voice, texts, language in paragraphs:
         style = blended_style(model, voices[voice].locator)
         for text in texts:
-            if voice.endswith("xiaobei"):
+            if language is None:
                 words = engine._phonemes_of_mandarin(model, text)
             else:
-                words = spaced_words(text, _espeak_phonemes(model, text, "en-us"))
+                words = spaced_words(text, _espeak_phonemes(model, text, language))
             phonemes = words.spaced().phonemes
             timed = summed(phonemes, style, speed)
             said.append((voice, phonemes, timed.spans.tolist(), timed.audio, RATE))
