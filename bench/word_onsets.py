@@ -131,17 +131,34 @@ def _onset_after_quiet(level: NDArray[np.float64], at: int) -> int | None:
     return None
 
 
+def _end_before_quiet(level: NDArray[np.float64], at: int) -> int | None:
+    """The end of the first frame from 400 ms before `at` to 150 ms after louder than 35 dB
+    below the loudest that at least 150 ms quieter than that follow; None if there is none."""
+    loud = level > level.max() - 35
+    for frame in range(max(0, at - 200), min(len(loud) - 75, at + 75)):
+        if loud[frame] and not loud[frame + 1 : frame + 76].any():
+            return frame + 1
+    return None
+
+
 def landmarks(
     phonemes: str, spans: Sequence[tuple[int, int]], audio: NDArray[np.float32], rate: int
 ) -> list[tuple[str, str, float, float, float]]:
     """(context, consonant, landmark minus the consonant's start, landmark minus the space's
     start (or nan inside a word), the space's length), seconds. Contexts: "pause" (a word
     after silence, the landmark its onset), "word" (a consonant after a vowel and a space),
-    "inside" (after a vowel inside a word)."""
+    "inside" (after a vowel inside a word), "end" (the last phoneme before a pause mark: where
+    the sound falls silent minus that phoneme's end)."""
     bands = _bands(audio, rate)
     hop = round(HOP_S * rate)
     found = []
     for at, symbol in enumerate(phonemes):
+        if symbol in ",.;:!?" and at > 0 and phonemes[at - 1] not in " ,.;:!?":
+            ending = _end_before_quiet(bands["all"], round(spans[at - 1][1] / hop))
+            if ending is not None:
+                heard = ending * hop
+                found.append(("end", phonemes[at - 1], (heard - spans[at - 1][1]) / rate,
+                              float("nan"), 0.0))  # fmt: skip
         if symbol in " ,.;:!?" or at == 0:
             continue
         start = spans[at][0]
@@ -288,7 +305,7 @@ def main() -> None:
                 f"{_summary([r[2] for r in found])} | "
                 f"{_summary([r[3] for r in found if r[3] == r[3]])} | "
                 f"{_summary([r[4] for r in found])} | "
-                f"{_summary(ours) if context != 'inside' else '-'} |"
+                f"{_summary(ours) if context in ('pause', 'word') else '-'} |"
             )
 
 
