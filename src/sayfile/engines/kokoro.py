@@ -346,8 +346,7 @@ class KokoroEngine:
         made = max(samples.size, 1)
         if native != speed:
             samples = stretch(samples, _SAMPLE_RATE, speed / native)
-        scale = samples.size / made
-        return samples, word_samples(phonemes, timed.spans.tolist(), scale)
+        return samples, word_samples(phonemes, timed.spans.tolist(), samples.size / made)
 
     def close(self) -> None:
         with self._lock:
