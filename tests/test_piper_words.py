@@ -66,16 +66,16 @@ def _rest(sentence: SpokenSentence) -> tuple[list[int], np.ndarray, int]:
     return list(sentence.ids), sentence.samples, sentence.length
 
 
-def test_words_across_sentences_are_timed_from_the_space_before_them_in_order() -> None:
+def test_words_are_timed_from_the_space_before_them_or_after_a_pause_their_first_phoneme() -> None:
     text = "Ab cd. Efg!"
     first, second = spoken("ab cd."), spoken("efg!")
     words = sentence_words(text, [first, second], IDS)
     lead = 5 * HOP
-    # "cd" from the space before it; "Efg" from where the second sentence's audio begins.
+    # "cd" from the space before it; "Efg", after the full stop, from its first phoneme.
     assert words == [
         (0, 2, lead, lead + 6 * HOP),
         (3, 5, lead + 6 * HOP, lead + 15 * HOP),
-        (7, 10, first.length, first.length + lead + 9 * HOP),
+        (7, 10, first.length + lead, first.length + lead + 9 * HOP),
     ]
     assert [text[a:b] for a, b, _, _ in words] == ["Ab", "cd", "Efg"]
 

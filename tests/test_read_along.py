@@ -366,7 +366,9 @@ def test_kokoros_book_as_epub_overlays_each_word_and_a_sentences_clips_say_it(
         words = [c for c in chapter if c.fragment.startswith(sentence.attrib["id"] + "w")]
         said = "".join(sentence.itertext())
         cut = samples[round(words[0].begin * rate) : round(words[-1].end * rate)]
-        heard = listener.hear(_wav(cut, rate), "en")
+        # Heard with a quarter second of silence around it, as a sentence is said: a cut
+        # that begins right at a word's onset sways Whisper ("An old" heard as "and old").
+        heard = listener.hear(_wav(np.pad(cut, round(0.25 * rate)), rate), "en")
         print(f"{said!r} heard as {heard!r}")
         assert word_error_rate(said, heard) <= 0.2, (said, heard)
 

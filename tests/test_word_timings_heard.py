@@ -54,15 +54,18 @@ def _han_units(words: list[tuple[str, float]]) -> list[tuple[str, float]]:
     return units
 
 
-def _differences(ours: list[tuple[str, float]], heard: list[tuple[str, float]]) -> list[float]:
-    """|start difference| of each unit both time and both start a word at."""
+def _differences(
+    ours: list[tuple[str, float]], heard: list[tuple[str, float]], signed: bool = False
+) -> list[float]:
+    """|start difference| (or Whisper's minus ours, `signed`) of each unit both time and both
+    start a word at."""
     matcher = difflib.SequenceMatcher(None, [u for u, _ in ours], [u for u, _ in heard], False)
     found = []
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
             mine, theirs = ours[block.a + k][1], heard[block.b + k][1]
             if not (np.isnan(mine) or np.isnan(theirs)):
-                found.append(abs(mine - theirs))
+                found.append(theirs - mine if signed else abs(mine - theirs))
     return found
 
 
@@ -97,8 +100,9 @@ def _onsets_after_pauses(
         ("kokoro:af_heart", ENGLISH, 1.0),
         ("kokoro:af_heart", ENGLISH, 1.5),
         ("kokoro:zf_xiaobei", MANDARIN, 1.0),
+        ("kokoro:zf_xiaobei", MANDARIN, 1.5),
     ],
-    ids=["english", "english-x1.5", "mandarin"],
+    ids=["english", "english-x1.5", "mandarin", "mandarin-x1.5"],
 )
 def test_word_starts_agree_with_the_audio_and_whisper_and_every_word_is_there_once(
     speech: Speech, listener: Listener, tmp_path: Path, voice: str, text: str, speed: float
@@ -116,22 +120,29 @@ def test_word_starts_agree_with_the_audio_and_whisper_and_every_word_is_there_on
         assert "".join(w for w, _ in words) == "".join(_HAN.findall(text))
     else:
         assert [w for w, _ in _english_units(words)] == re.findall(r"[a-z']+", text.lower())
-    # Where a word follows a pause, its sound begins where its timing does (measured: the
-    # sound leads by 20-55 ms, the decoder's overlap).
+    # Where a word follows a pause, its sound begins where its timing does (measured: within
+    # 25 ms, timed from its first phoneme less the model's 40 ms lead).
     onsets = _onsets_after_pauses(target, [start for _, start in words])
     assert len(onsets) >= 4
-    assert statistics.median(abs(ours - sound) for ours, sound in onsets) <= 0.06, onsets
+    early = [ours - sound for ours, sound in onsets]
+    print(f"after pauses: {len(early)}, median signed {statistics.median(early):+.3f} s")
+    assert statistics.median(abs(ours - sound) for ours, sound in onsets) <= 0.04, onsets
     heard = listener.word_starts(target.read_bytes(), "zh" if mandarin else "en")
     units = _han_units if mandarin else _english_units
     differences = _differences(units(words), units(heard))
-    assert len(differences) >= (40 if mandarin else 30), (words, heard)
+    signed = _differences(units(words), units(heard), signed=True)
     median = statistics.median(differences)
     p95 = float(np.percentile(differences, 95))
-    print(f"{voice} x{speed}: {len(differences)} starts, median {median:.3f} s, p95 {p95:.3f} s")
-    # Measured: median 0.088 s / p95 0.267 s in English, 0.086 / 0.171 in Mandarin (a word
-    # timed from the space before it); the issue's 80/200 ms is not met in English. A word
-    # off by one (300 ms or more) is what this catches.
-    assert median <= 0.15 and p95 <= 0.35, (median, p95)
+    print(
+        f"{voice} x{speed}: {len(differences)} starts, median {median:.3f} s, p95 {p95:.3f} s, "
+        f"median signed (Whisper's minus ours) {statistics.median(signed):+.3f} s"
+    )
+    # Whisper base hears fewer of the characters of Mandarin said fast.
+    assert len(differences) >= (30 if speed > 1 else 40) if mandarin else 30, (words, heard)
+    # Measured (docs/benchmarks.md, "Word onsets"): median 0.028-0.058 s, p95 0.131-0.227 s
+    # (English at 1.0 the highest: Whisper starts a word after a comma inside the pause);
+    # every signed median has Whisper earlier. A word off by one (300 ms or more) fails.
+    assert median <= 0.08 and p95 <= 0.28, (median, p95)
 
 
 def test_word_times_follow_the_stretch_beyond_kokoros_own_speeds(

@@ -29,6 +29,11 @@ _HOP = 512
 _TOP_DB = 60.0
 # Where a batch may end, best first: after a sentence mark, after a clause mark, at a space.
 _CUTS = (".!?…", ",;:", "")
+# How far ahead of its durations' sum the model's audio says each phoneme, in samples (40 ms).
+# Measured on the audio (bench/word_onsets.py; docs/benchmarks.md, "Word onsets"): a word's
+# sound rises out of a pause 42-45 ms before its first phoneme's sum, a closure or hiss inside
+# a word begins 35-57 ms before its consonant's, in English and Mandarin at speed 1.0 and 1.5.
+LEAD_SAMPLES = 960
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +47,14 @@ class TimedAudio:
 
 
 class KokoroRun:
-    """Runs `session` (the timed model) with `vocab` (phoneme to token id)."""
+    """Runs `session` (the timed model) with `vocab` (phoneme to token id); each phoneme is
+    placed `lead` samples before its durations' sum puts it (LEAD_SAMPLES), never before its
+    batch's audio begins."""
 
-    def __init__(self, session: Any, vocab: Mapping[str, int]) -> None:
+    def __init__(self, session: Any, vocab: Mapping[str, int], lead: int = LEAD_SAMPLES) -> None:
         self._session = session
         self._vocab = vocab
+        self._lead = lead
 
     def __call__(self, phonemes: str, styles: NDArray[np.float32], speed: float) -> TimedAudio:
         """`phonemes` (white space already single spaces) said with the voice's style table
@@ -62,7 +70,7 @@ class KokoroRun:
                 continue
             audio, edges = self._run([self._vocab[batch[i]] for i in kept], styles, speed)
             audio, head = _trimmed(audio)
-            edges = np.clip(edges - head, 0, len(audio)) + offset
+            edges = np.clip(edges - head - self._lead, 0, len(audio)) + offset
             position = offset
             for token, i in enumerate(kept):
                 # Symbols the model drops sit, empty, where the next known one starts.

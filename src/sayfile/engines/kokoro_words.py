@@ -14,6 +14,8 @@ from sayfile.engines.base import WordSpan
 
 # Kokoro's punctuation phonemes: pauses, not part of a word.
 _MARKS = frozenset(';:,.!?¡¿—…"«»“”()')
+# Those the model pauses at.
+_PAUSES = frozenset(";:,.!?—…")
 _WORD = re.compile(r"\S+")
 _LETTERS = re.compile(r"\w(?:.*\w)?")
 _HAN = re.compile("[\u4e00-\u9fff]+")
@@ -239,18 +241,25 @@ def word_samples(
     said: PhonemeWords, spans: Sequence[tuple[int, int]], scale: float = 1.0
 ) -> list[WordSpan]:
     """Each word of `said` as (start_char, end_char, start_sample, end_sample): from the
-    first sample of its first phoneme heard (or of the space before it: the model goes into
-    the word there, and Whisper's word starts agree better, 0.151 -> 0.088 s median in
-    English, 0.126 -> 0.086 s in Mandarin) to the last of its last, given where each phoneme
-    is heard (`spans`, one per character of `said.phonemes`), times `scale` (the audio
-    stretched after). A word whose phonemes are all silent is empty, where they are."""
+    first sample of its first phoneme heard, or of the space before it (in running speech the
+    model goes into the word there: a stop's closure, a hiss begins in it), to the last of its
+    last, given where each phoneme is heard (`spans`, one per character of `said.phonemes`),
+    times `scale` (the audio stretched after). After a pause mark a word begins with its first
+    phoneme: the space there is still silence, in Kokoro's audio and in Piper's, the sound
+    rising with the phoneme (docs/benchmarks.md, "Word onsets"). A word whose phonemes are all
+    silent is empty, where they are."""
     heard: dict[int, list[tuple[int, int]]] = {}
     previous: tuple[str, int] | None = None
+    paused = False  # a pause mark since the last phoneme of a word
     for symbol, owner, (start, end) in zip(said.phonemes, said.owners, spans, strict=True):
         if owner >= 0:
-            if owner not in heard and previous is not None and previous[0] == " ":
-                heard[owner] = [(previous[1], previous[1])]
+            space = previous[1] if previous is not None and previous[0] == " " else None
+            if owner not in heard and space is not None and not paused:
+                heard[owner] = [(space, space)]
             heard.setdefault(owner, []).append((int(start), int(end)))
+            paused = False
+        elif symbol in _PAUSES:
+            paused = True
         previous = (symbol, int(start))
     found = []
     for index, (begin, stop) in enumerate(said.words):

@@ -108,10 +108,10 @@ def sentence_words(
             spans.append((offset + start, offset + end))
             spans.extend([(offset + end, offset + end)] * (len(phoneme) - 1))
         offset += sentence.length
-    # A word is timed from the space before it, as Kokoro's are (word_samples). Measured on
-    # the heard test's paragraph, against Whisper's starts: median 0.056 s, p95 0.136 s; where
-    # a word follows a pause its sound begins 40-90 ms after that. Timed from its first
-    # phoneme after a pause instead, the sound begins within 10 ms, but Whisper, which starts
-    # such a word inside the pause, disagrees by 0.4 s there (p95 0.419 s).
+    # A word is timed as Kokoro's are (word_samples): from the space before it in running
+    # speech, from its first phoneme after a pause. Piper's audio has no lead on its
+    # durations (bench/word_onsets.py --engine piper: a word's sound rises out of a pause 3-4
+    # ms before its first phoneme's sum, 38-87 ms after the space's), so the spans stay as
+    # they are.
     said: PhonemeWords = spaced_words(text, "".join(symbols))
     return word_samples(said, spans, scale)
