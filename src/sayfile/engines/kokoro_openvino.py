@@ -3,13 +3,17 @@ compiled for `threads` threads, in bfloat16 where the CPU has it, behind the one
 onnxruntime session that sayfile makes (`run(None, feed)`), so that the engine's runner
 (engines/kokoro_run.py) does not know which runtime it drives.
 
-OpenVINO's runtime sends no telemetry: its `openvino-telemetry` dependency is imported only by
-its model conversion tools (`openvino.convert_model`, `ovc`), which sayfile does not use; the
+OpenVINO's telemetry is kept off: `import openvino` imports its model conversion tools, whose
+package sends an "import" event to Google Analytics (and writes a client id into ~/intel)
+unless the user has opted out or runs in CI, through its `openvino-telemetry` dependency.
+Those tools fall back to a stub that sends nothing when that package cannot be imported, so
+sayfile makes it unimportable in its process before importing OpenVINO (`_openvino`). The
 compiled model is cached under the data folder, never the source tree.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +27,7 @@ def compiled(
 ) -> Any:
     """`model` compiled by OpenVINO for its CPU plugin, each call on `threads` threads; with
     `cache`, the compiled form is kept in that folder and read back by the next process."""
-    import openvino
-
-    core = openvino.Core()
+    core = _openvino().Core()
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
         core.set_property({"CACHE_DIR": str(cache)})
@@ -40,6 +42,17 @@ def compiled(
             "ENABLE_CPU_PINNING": False,
         },
     )
+
+
+def _openvino() -> Any:
+    """The `openvino` package, imported with its telemetry package unimportable (a None in
+    `sys.modules` makes `import openvino_telemetry` raise ImportError), so that OpenVINO's
+    conversion tools take their stub, which sends nothing."""
+    if "openvino" not in sys.modules:
+        sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
+    import openvino
+
+    return openvino
 
 
 class OpenVinoSession:
