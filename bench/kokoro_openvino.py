@@ -1,28 +1,37 @@
-"""Kokoro on OpenVINO against onnxruntime (issue 27): CPU per audio second on one thread, a
-stream's first piece on two threads, two sentences at once, load time and memory.
+"""Kokoro on OpenVINO against onnxruntime (issue 27; tried and not kept, docs/benchmarks.md):
+CPU per audio second on one thread, a stream's first piece on two threads, two sentences at
+once, loudness, load time and memory.
 
-    PYTHONPATH=src:bench .venv/bin/python bench/kokoro_openvino.py [--repeats 3] [--skip-load]
+    .venv/bin/pip install openvino==2026.4.1 onnx==1.19.0
+    PYTHONPATH=src:bench .venv/bin/python bench/kokoro_openvino.py [--repeats 3]
+        [--only cost|first|loudness|load]
 
-The runtimes, each on the model sayfile runs (with the durations output word timings need):
+The runtimes, each on a model with the durations output word timings need:
 
-- "onnxruntime int8": today's, the int8 timed graph on onnxruntime (engines/kokoro_sessions.py);
-- "openvino float, f32" and "... bf16": the float timed graph (the int8 convolutions made
-  float again, engines/kokoro_float_model.py) on OpenVINO's CPU plugin, computing in float32
-  or in bfloat16 (this CPU has avx512_bf16);
-- "openvino int8, f32": the int8 timed graph as it is, on OpenVINO.
+- "onnxruntime int8": sayfile's, the int8 timed model on onnxruntime (engines/kokoro_sessions.py);
+- "openvino float, f32" and "... bf16": the timed model with its int8 convolutions made float
+  again (bench/kokoro_profile.py's `float_conv_graph`, written to a temporary folder) on
+  OpenVINO's CPU plugin, computing in float32 or in bfloat16 (this CPU has avx512_bf16);
+- "openvino int8, f32": the int8 timed model as it is, on OpenVINO.
 
 The inputs are the two long sentences of bench/kokoro_profile.py and the first pieces of
 bench/first_byte.py, made by sayfile's engine. CPU time and runs interleaved in one process,
-medians of `--repeats`; load time and memory in a fresh process per runtime (`--load`), with
-an empty compile cache and then with it warm.
+medians of `--repeats`; the loudness (pyloudnorm) of what sayfile's engine makes of the same
+sentences on either runtime; load time and memory in a fresh process per runtime (`--load`),
+without a compile cache, with an empty one and with it warm. OpenVINO is imported with its
+telemetry stubbed out (`openvino_module`).
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import functools
+import importlib
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +47,7 @@ import numpy as np
 
 import kokoro_profile as kp
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
+from sayfile.engines.kokoro_run import KokoroRun
 from sayfile.engines.kokoro_timed_model import timed_model
 
 FIRST_PIECES = {
@@ -47,14 +57,84 @@ FIRST_PIECES = {
 Run = Callable[[dict[str, Any]], tuple[Any, Any]]
 
 
+@functools.cache
 def float_model() -> Path:
-    from sayfile.engines.kokoro_float_model import float_model as made
-
-    return made(timed_model(assemble_model(default_folder())))
+    """The timed model with its int8 convolutions made float again (bench/kokoro_profile.py's
+    `float_conv_graph`; the durations output stays), in a temporary folder of this process."""
+    folder = Path(tempfile.mkdtemp(prefix="kokoro-openvino-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return kp.float_conv_graph(int8_model(), folder)
 
 
 def int8_model() -> Path:
     return timed_model(assemble_model(default_folder()))
+
+
+def openvino_module() -> Any:
+    """The `openvino` package (not one of sayfile's dependencies: `pip install
+    openvino==2026.4.1`), imported with its telemetry package unimportable. `import openvino`
+    imports its conversion tools, which send an "import" event to Google Analytics and write
+    a client id into ~/intel unless the user opted out or runs in CI; they fall back to a stub
+    that sends nothing when `openvino_telemetry` cannot be imported (a None in sys.modules)."""
+    if "openvino" not in sys.modules:
+        sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
+    openvino = importlib.import_module("openvino")
+    tools = importlib.import_module("openvino.tools.ovc.telemetry_utils")
+    assert tools.tm.__name__.endswith("telemetry_stub"), "OpenVINO's telemetry is on"
+    return openvino
+
+
+def compiled(model: Path, threads: int, precision: str, cache: Path | None = None) -> Any:
+    """`model` compiled by OpenVINO's CPU plugin, each call on `threads` threads, computing in
+    `precision` ("bf16" or "f32"); with `cache`, its compiled form kept in that folder."""
+    core = openvino_module().Core()
+    if cache is not None:
+        core.set_property({"CACHE_DIR": str(cache)})
+    return core.compile_model(
+        str(model),
+        "CPU",
+        {
+            "INFERENCE_NUM_THREADS": threads,
+            "INFERENCE_PRECISION_HINT": precision,
+            "PERFORMANCE_HINT": "LATENCY",
+            "ENABLE_CPU_PINNING": False,  # pinned threads fight the other sentence's
+        },
+    )
+
+
+class OpenVinoSession:
+    """A compiled model with onnxruntime's `run` (what engines/kokoro_run.py calls); each
+    call takes an infer request of its own (a request serves one call at a time)."""
+
+    def __init__(self, model: Path, threads: int, precision: str, cache: Path | None) -> None:
+        self._compiled = compiled(model, threads, precision, cache)
+
+    def run(self, names: None, feed: dict[str, Any]) -> list[Any]:
+        result = self._compiled.create_infer_request().infer(feed)
+        return [result[output] for output in self._compiled.outputs]
+
+
+class OpenVinoKokoro:
+    """What sayfile's engine uses of kokoro-onnx's `Kokoro` (tokenizer, styles, `.timed`),
+    over the float timed model on OpenVINO in bfloat16."""
+
+    def __init__(self, styles: Path, threads: int) -> None:
+        from kokoro_onnx.tokenizer import Tokenizer
+
+        self.tokenizer = Tokenizer()  # the model carries no vocabulary: the default one
+        self.voices = np.load(styles)
+        session = OpenVinoSession(float_model(), threads, "bf16", None)
+        self.timed = KokoroRun(session, self.tokenizer.vocab)
+
+    def get_voice_style(self, name: str) -> Any:
+        return self.voices[name]
+
+
+class OpenVinoEngine(KokoroEngine):
+    """sayfile's Kokoro engine with its sessions on OpenVINO."""
+
+    def _load(self, threads: int) -> Any:
+        return OpenVinoKokoro(self._styles_file(), threads)
 
 
 def onnxruntime_run(threads: int) -> Run:
@@ -65,16 +145,10 @@ def onnxruntime_run(threads: int) -> Run:
 def openvino_run(graph: str, precision: str, threads: int, cache: Path | None = None) -> Run:
     """A run of `graph` ("float" or "int8") compiled by OpenVINO; each call takes an infer
     request of its own (a request is not for two threads at once)."""
-    from sayfile.engines.kokoro_openvino import compiled
-
-    model = float_model() if graph == "float" else int8_model()
-    made = compiled(model, threads, precision, cache)
-
-    def run(feed: dict[str, Any]) -> tuple[Any, Any]:
-        result = made.create_infer_request().infer(feed)
-        return result[made.outputs[0]], result[made.outputs[1]]
-
-    return run
+    session = OpenVinoSession(
+        float_model() if graph == "float" else int8_model(), threads, precision, cache
+    )
+    return lambda feed: tuple(session.run(None, feed))
 
 
 def variants(threads: int) -> dict[str, Run]:
@@ -179,13 +253,11 @@ def loudness() -> None:
     engine makes of each sentence on either runtime, before sayfile's levelling."""
     import pyloudnorm
 
-    from sayfile.engines.kokoro_sessions import KokoroRuntime
-
     meter = pyloudnorm.Meter(24_000)
     sentences = {**kp.SENTENCES, **{f"{x}, first piece": v for x, v in FIRST_PIECES.items()}}
     engines = {
-        "onnxruntime int8": KokoroEngine(runtime=KokoroRuntime("onnxruntime")),
-        "openvino float, bf16": KokoroEngine(runtime=KokoroRuntime("openvino")),
+        "onnxruntime int8": KokoroEngine(),
+        "openvino float, bf16": OpenVinoEngine(),
     }
     print()
     print("| sentence | " + " | ".join(f"{name}, LUFS" for name in engines) + " | difference |")
@@ -200,14 +272,13 @@ def loudness() -> None:
         print(f"| {name} ({voice_id}) | {cells} | {levels[1] - levels[0]:+.2f} |")
 
 
-def load(runtime: str, cache: Path | None) -> dict[str, float]:
-    """In this process: the runtime's model loaded (the graph already on disk), one short
-    run; CPU and wall seconds to load, resident MB after loading and at most."""
-    engine = KokoroEngine()
-    feed = kp.feeds(engine, {"en": FIRST_PIECES["en"]})["en"]
-    engine.close()
-    before = _resident_mb()
+def load(runtime: str, cache: Path | None, inputs: Path) -> dict[str, float]:
+    """In this process: the runtime's model loaded (the graph already on disk), one run of
+    the long English sentence (its model input read from `inputs`); CPU and wall seconds to
+    load, resident MB after loading and at most."""
+    feed = dict(np.load(inputs))
     int8_model(), float_model()  # on disk already: not part of the load
+    before = _resident_mb()
     began, clock = time.process_time(), time.perf_counter()
     run = (
         onnxruntime_run(1) if runtime == "onnxruntime" else openvino_run("float", "bf16", 1, cache)
@@ -231,8 +302,11 @@ def _resident_mb() -> float:
 
 
 def loads() -> None:
+    inputs = Path(tempfile.mkdtemp()) / "feed.npz"
+    np.savez(inputs, **kp.feeds(KokoroEngine())["en"])
+
     def measured(runtime: str, cache: Path | None) -> dict[str, float]:
-        command = [sys.executable, __file__, "--load", runtime]
+        command = [sys.executable, __file__, "--load", runtime, "--inputs", str(inputs)]
         if cache is not None:
             command += ["--cache", str(cache)]
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -266,10 +340,11 @@ def main() -> None:
     )
     parser.add_argument("--load", choices=["onnxruntime", "openvino"], help=argparse.SUPPRESS)
     parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     if args.load:
-        print(json.dumps(load(args.load, args.cache)))
+        print(json.dumps(load(args.load, args.cache, args.inputs)))
         return
     if args.only in (None, "cost"):
         cost(args.repeats)
@@ -280,9 +355,8 @@ def main() -> None:
     if args.only in (None, "load") and not args.skip_load:
         loads()
     if "openvino" in sys.modules:
-        import openvino.tools.ovc.telemetry_utils as used
-
-        assert used.tm.__name__.endswith("telemetry_stub"), "OpenVINO's telemetry is on"
+        tools = importlib.import_module("openvino.tools.ovc.telemetry_utils")
+        assert tools.tm.__name__.endswith("telemetry_stub"), "OpenVINO's telemetry is on"
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -64,12 +64,6 @@ class Settings(BaseSettings):
         description="Folder with Kokoro's voices/*.bin (and its model, joined there on first "
         "use from the PyPI parts). Default: share/sayfile/kokoro in the virtualenv, where "
         "`make run` puts them.",
-    )
-    kokoro_runtime: Literal["onnxruntime", "openvino"] = Field(
-        default="onnxruntime",
-        description="What runs Kokoro's model: onnxruntime (its int8 model) or openvino (the "
-        "float model in bfloat16 where the CPU has it; compiled once into the data folder's "
-        "kokoro-openvino/). docs/benchmarks.md, 'Kokoro on OpenVINO', measures the two.",
     )
     loudness: Annotated[float | None, NoDecode] = Field(
         default=-16.0,

@@ -31,11 +31,9 @@ def _espeak(settings: Settings) -> Engine:
 
 def _kokoro(settings: Settings) -> Engine:
     from sayfile.engines.kokoro import KokoroEngine
-    from sayfile.engines.kokoro_sessions import KokoroRuntime
 
-    runtime = KokoroRuntime(settings.kokoro_runtime, settings.data_dir / "kokoro-openvino")
     return KokoroEngine(
-        settings.kokoro_dir, settings.synthesis_threads, settings.first_piece_threads, runtime
+        settings.kokoro_dir, settings.synthesis_threads, settings.first_piece_threads
     )
 
 

@@ -32,7 +32,7 @@ from sayfile.engines.base import WordSpan
 from sayfile.engines.kokoro_blend import blended_style, blended_voice
 from sayfile.engines.kokoro_italian import italian_phonemes
 from sayfile.engines.kokoro_mandarin import LATIN_RUN, aspirated, english_in_chinese
-from sayfile.engines.kokoro_sessions import CallsRunning, KokoroRuntime, session_options
+from sayfile.engines.kokoro_sessions import CallsRunning, kokoro_model, session_options
 from sayfile.engines.kokoro_timed_model import timed_model
 from sayfile.engines.kokoro_words import PhonemeWords, mandarin_words, spaced_words, word_samples
 from sayfile.errors import EngineError
@@ -136,14 +136,9 @@ class KokoroEngine:
     join_below = 0
 
     def __init__(
-        self,
-        folder: Path | None = None,
-        threads: int = 1,
-        first_piece_threads: int = 1,
-        runtime: KokoroRuntime | None = None,
+        self, folder: Path | None = None, threads: int = 1, first_piece_threads: int = 1
     ) -> None:
         self._folder = folder or default_folder()
-        self._runtime = runtime or KokoroRuntime()
         self._threads = threads
         self._first_piece_threads = first_piece_threads
         self._voices: list[Voice] | None = None
@@ -219,7 +214,7 @@ class KokoroEngine:
 
     def _load(self, threads: int) -> Any:
         model = timed_model(assemble_model(self._folder))
-        return self._runtime.load(model, self._styles_file(), threads, self._session_options)
+        return kokoro_model(model, self._styles_file(), self._session_options(threads))
 
     def _session_options(self, threads: int) -> Any:
         """onnxruntime's options for a session (kokoro_sessions.py; the profiler's bench

@@ -1,25 +1,18 @@
-"""Kokoro's sessions and their options: the shared session every sentence runs on (one thread
-per call, so that sentences run side by side), and the session a stream's first piece runs on,
-with several threads, so that someone waiting hears the first words sooner (bench/first_byte.py
-measures the two against each other). Either runtime, by SAYFILE_KOKORO_RUNTIME: onnxruntime on
-the int8 timed model, or OpenVINO on the float one in bfloat16 (engines/kokoro_openvino.py;
-bench/kokoro_openvino.py measures them)."""
+"""Kokoro's onnxruntime sessions and their options: the shared session every sentence runs
+on (one intra-op thread per call, so that sentences run side by side), and the session a
+stream's first piece runs on, with several threads, so that someone waiting hears the first
+words sooner (bench/first_byte.py measures the two against each other)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sayfile.engines.kokoro_run import KokoroRun
-
-RUNTIMES = ("onnxruntime", "openvino")
 
 
 def session_options(threads: int) -> Any:
@@ -50,44 +43,6 @@ def kokoro_model(model: Path, styles: Path, options: Any) -> Any:
     kokoro = Kokoro.from_session(session, str(styles))
     kokoro.timed = KokoroRun(session, kokoro.tokenizer.vocab)
     return kokoro
-
-
-@dataclass(frozen=True, slots=True)
-class KokoroRuntime:
-    """Which runtime Kokoro's sessions run on (one of RUNTIMES), and where OpenVINO keeps its
-    compiled model (None: compiled anew by every process)."""
-
-    name: str = "onnxruntime"
-    cache: Path | None = None
-
-    def load(self, timed: Path, styles: Path, threads: int, options: Callable[[int], Any]) -> Any:
-        """A session of `timed` (the int8 timed model; OpenVINO's float one is made beside
-        it) on `threads` threads, with `options(threads)` for onnxruntime."""
-        if self.name == "openvino":
-            from sayfile.engines.kokoro_float_model import float_model
-
-            return OpenVinoKokoro(float_model(timed), styles, threads, self.cache)
-        return kokoro_model(timed, styles, options(threads))
-
-
-class OpenVinoKokoro:
-    """What sayfile uses of kokoro-onnx's `Kokoro` (its tokenizer, the voices' styles, and
-    `.timed`), over `model` (the float timed model) compiled by OpenVINO for `threads`
-    threads, its compiled form kept in `cache`."""
-
-    def __init__(self, model: Path, styles: Path, threads: int, cache: Path | None) -> None:
-        from kokoro_onnx.tokenizer import Tokenizer
-
-        from sayfile.engines.kokoro_openvino import OpenVinoSession
-
-        # The model carries no vocabulary of its own: kokoro-onnx's default is the one
-        # onnxruntime's path takes too.
-        self.tokenizer = Tokenizer()
-        self.voices = np.load(styles)
-        self.timed = KokoroRun(OpenVinoSession(model, threads, cache), self.tokenizer.vocab)
-
-    def get_voice_style(self, name: str) -> Any:
-        return self.voices[name]
 
 
 class CallsRunning:
