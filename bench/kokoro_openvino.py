@@ -5,6 +5,7 @@ once, loudness, load time and memory.
     .venv/bin/pip install openvino==2026.4.1 onnx==1.19.0
     PYTHONPATH=src:bench .venv/bin/python bench/kokoro_openvino.py [--repeats 3]
         [--only cost|first|loudness|load]
+    PYTHONPATH=src:bench .venv/bin/python bench/kokoro_openvino.py --hearing --languages zh en
 
 The runtimes, each on a model with the durations output word timings need:
 
@@ -272,6 +273,19 @@ def loudness() -> None:
         print(f"| {name} ({voice_id}) | {cells} | {levels[1] - levels[0]:+.2f} |")
 
 
+def hearing(arguments: list[str]) -> None:
+    """bench/hearing.py (its `arguments`) with sayfile's Kokoro engine on OpenVINO in
+    bfloat16: the held-out sentences heard by Whisper, as that bench hears onnxruntime's."""
+    import hearing as bench
+    import sayfile.engines as engines
+
+    engines.ENGINES["kokoro"] = lambda settings: OpenVinoEngine(
+        settings.kokoro_dir, settings.synthesis_threads, settings.first_piece_threads
+    )
+    sys.argv = ["hearing.py", *arguments]
+    bench.main()
+
+
 def load(runtime: str, cache: Path | None, inputs: Path) -> dict[str, float]:
     """In this process: the runtime's model loaded (the graph already on disk), one run of
     the long English sentence (its model input read from `inputs`); CPU and wall seconds to
@@ -341,8 +355,16 @@ def main() -> None:
     parser.add_argument("--load", choices=["onnxruntime", "openvino"], help=argparse.SUPPRESS)
     parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--hearing", action="store_true", help="bench/hearing.py on OpenVINO (its options after)"
+    )
+    args, rest = parser.parse_known_args()
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    if args.hearing:
+        hearing(rest)
+        return
+    if rest:
+        parser.error(f"unknown options: {' '.join(rest)}")
     if args.load:
         print(json.dumps(load(args.load, args.cache, args.inputs)))
         return
