@@ -155,9 +155,10 @@ def test_each_word_is_timed_from_its_phonemes_durations_in_order(
     ]  # fmt: skip
     starts = [start for _, _, start, _ in words]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)
-    # 1,500 is heard from the space before seɴ to the end of its last phoneme: 10 symbols.
+    # 1,500 comes after a pause mark (、), so it is heard from its first phoneme (not the
+    # space before it) to the end of its last one: 10 symbols.
     number = words[2]
-    first = said.phonemes.index(" seɴ")
+    first = said.phonemes.index(" seɴ") + 1
     assert number[2] == timed.spans[first, 0]
-    assert number[3] - number[2] == (1 + len("seɴ ɡoçakɯ")) * 1200
+    assert number[3] - number[2] == len("seɴ ɡoçakɯ") * 1200
     assert words[-1][3] <= len(timed.audio)
