@@ -3,17 +3,20 @@ helpers that hang, crash or end are killed or dropped, never waited on for ever.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sayfile.engines.espeak import EspeakEngine
+from sayfile.engines.espeak_helpers import EspeakHelpers
 from sayfile.errors import EngineError, EngineTimeout
 from sayfile.models import Voice
 
@@ -22,6 +25,17 @@ pytestmark = pytest.mark.slow
 
 def _voice(engine: EspeakEngine, voice_id: str) -> Voice:
     return next(voice for voice in engine.voices() if voice.id == voice_id)
+
+
+@contextlib.contextmanager
+def _helped(timeout: float, *options: str) -> Iterator[tuple[EspeakEngine, EspeakHelpers, Voice]]:
+    """An engine whose helpers take the test hooks `options`, its helpers and en-us."""
+    engine = EspeakEngine(timeout=timeout, helper_options=options)
+    assert engine.helpers is not None
+    try:
+        yield engine, engine.helpers, _voice(engine, "espeak:en-us")
+    finally:
+        engine.close()
 
 
 def _gone(pid: int) -> bool:
@@ -57,11 +71,7 @@ def test_the_library_gives_the_commands_samples_piece_after_piece_in_one_helper(
 
 
 def test_a_helper_that_hangs_is_killed_at_the_timeout_and_the_next_call_starts_afresh() -> None:
-    engine = EspeakEngine(timeout=2.0, helper_options=("--hang-on", "Hang here."))
-    helpers = engine.helpers
-    assert helpers is not None
-    voice = _voice(engine, "espeak:en-us")
-    try:
+    with _helped(2.0, "--hang-on", "Hang here.") as (engine, helpers, voice):
         engine.synthesize(voice, "Good.", 1.0)
         (first,) = helpers.waiting
         with pytest.raises(EngineTimeout, match="helper was killed"):
@@ -69,16 +79,10 @@ def test_a_helper_that_hangs_is_killed_at_the_timeout_and_the_next_call_starts_a
         assert helpers.killed == [first] and _gone(first)
         samples = engine.synthesize(voice, "Good.", 1.0)
         assert samples.size > 0 and helpers.started == 2 and helpers.waiting != [first]
-    finally:
-        engine.close()
 
 
 def test_a_crash_of_the_library_or_a_missing_voice_fails_the_piece_and_keeps_the_helper() -> None:
-    engine = EspeakEngine(timeout=10.0, helper_options=("--crash-on", "Crash here."))
-    helpers = engine.helpers
-    assert helpers is not None
-    voice = _voice(engine, "espeak:en-us")
-    try:
+    with _helped(10.0, "--crash-on", "Crash here.") as (engine, helpers, voice):
         with pytest.raises(EngineError, match="ended with"):
             engine.synthesize(voice, "Crash here.", 1.0)
         gone = dataclasses.replace(voice, locator="gmw/no-such-voice")
@@ -86,24 +90,16 @@ def test_a_crash_of_the_library_or_a_missing_voice_fails_the_piece_and_keeps_the
             engine.synthesize(gone, "Good.", 1.0)
         assert "gmw/" not in str(failed.value)  # the voice's file is not the users' business
         assert engine.synthesize(voice, "Good.", 1.0).size > 0 and helpers.started == 1
-    finally:
-        engine.close()
 
 
 def test_a_helper_that_ends_fails_the_piece_and_the_next_starts_a_new_one() -> None:
-    engine = EspeakEngine(timeout=10.0, helper_options=("--die-on", "Die here."))
-    helpers = engine.helpers
-    assert helpers is not None
-    voice = _voice(engine, "espeak:en-us")
-    try:
+    with _helped(10.0, "--die-on", "Die here.") as (engine, helpers, voice):
         engine.synthesize(voice, "Good.", 1.0)
         (first,) = helpers.waiting
         with pytest.raises(EngineError, match="helper ended"):
             engine.synthesize(voice, "Die here.", 1.0)
         assert _gone(first)
         assert engine.synthesize(voice, "Good.", 1.0).size > 0 and helpers.started == 2
-    finally:
-        engine.close()
 
 
 def test_helpers_end_when_their_pipe_closes() -> None:
