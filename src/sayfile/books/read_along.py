@@ -110,9 +110,10 @@ class _Body:
 
     def add(self, sentence_id: str, inner: str, length: int, heading: bool) -> None:
         """The next sentence, `length` characters of the chapter's text, as XHTML `inner`."""
-        begins = self._next < len(self._starts) and self._starts[self._next] < self._at + length
+        begins = False  # a paragraph starts within this sentence
         while self._next < len(self._starts) and self._starts[self._next] < self._at + length:
             self._next += 1
+            begins = True
         self._at += length + 1
         if heading or not self._starts:
             self._close()

@@ -16,7 +16,7 @@ import numpy as np
 from sayfile.audio.formats import Samples, stretch
 from sayfile.engines.base import WordSpan
 from sayfile.engines.espeak_helpers import EspeakHelpers
-from sayfile.engines.espeak_words import event_words
+from sayfile.engines.espeak_words import WordEvent, event_words
 from sayfile.errors import EngineError, EngineTimeout
 from sayfile.models import Quality, Voice
 
@@ -98,29 +98,36 @@ class EspeakEngine:
         return self._voices
 
     def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
-        return self.synthesize_timed(voice, text, speed)[0]
+        return self._spoken(voice, text, speed)[1]
 
     def synthesize_timed(
         self, voice: Voice, text: str, speed: float, first: bool = False
     ) -> tuple[Samples, list[WordSpan] | None]:
         """The piece's samples and its words' (WordTimed), from the library's word events;
         None for the words where the command speaks. `first` changes nothing."""
+        said, samples, events = self._spoken(voice, text, speed)
+        if events is None:
+            return samples, None
+        scale = samples.size / said.size if said.size else 1.0
+        return samples, event_words(text, events, said, scale)
+
+    def _spoken(
+        self, voice: Voice, text: str, speed: float
+    ) -> tuple[Samples, Samples, list[WordEvent] | None]:
+        """The samples as espeak-ng said them, as stretched to `speed` (below its slowest
+        rate), and the library's word events (None where the command speaks)."""
         wpm = max(_MIN_WPM, round(_NORMAL_WPM * speed))
         helpers = self.helpers
         if helpers is None:
-            said, words = self._command_samples(voice, text, wpm), None
+            said, events = self._command_samples(voice, text, wpm), None
         else:
             heard = helpers.say(voice, wpm, text)
-            said = np.frombuffer(heard.samples, dtype="<i2")
-            words = heard.words
+            said, events = np.frombuffer(heard.samples, dtype="<i2"), heard.words
         samples = said
         residual = _NORMAL_WPM * speed / wpm
         if abs(residual - 1.0) > 1e-3:
             samples = stretch(said, voice.sample_rate, residual)
-        if words is None:
-            return samples.astype(np.int16), None
-        scale = samples.size / said.size if said.size else 1.0
-        return samples.astype(np.int16), event_words(text, words, said, scale)
+        return said, samples.astype(np.int16), events
 
     def _command_samples(self, voice: Voice, text: str, wpm: int) -> Samples:
         # Text goes on stdin, never argv, so a sentence starting with "-" is not an option.
