@@ -44,6 +44,12 @@ class Chapter:
     """Where each paragraph begins in `text` (character offsets, the first 0); empty where
     not known. Layout, not content: chapters with the same text are equal."""
 
+    def paragraph_places(self) -> tuple[int, ...]:
+        """Where each paragraph begins, counted in the text's characters other than white
+        space: what survives its cutting into sentences and pieces, which join Chinese
+        sentences with a space that the text does not have."""
+        return tuple(p - sum(c.isspace() for c in self.text[:p]) for p in self.paragraphs)
+
 
 class ChapterDraft:
     """Chapters as they are read: their titles (None for "Chapter N") and finished paragraphs."""

@@ -74,7 +74,7 @@ class BookManifest:
     """Nobody named a voice: each part's sentences go to their languages' voices, made at
     `voice`'s rate (the voice of the book's main language)."""
     paragraphs: tuple[tuple[int, ...], ...] = ()
-    """Each chapter made: where its paragraphs begin in its text (`Chapter.paragraphs`),
+    """Each chapter made: where its paragraphs begin in its text (`Chapter.paragraph_places`),
     for the read-along EPUB's paragraphs; empty for a book planned before they were kept."""
 
     def request(self, part: BookPart) -> SpeechRequest:

@@ -72,8 +72,9 @@ def read_along_chapter(
     `played_s` seconds. `lead_s` is how much later than the timings say a decoder plays the
     audio (an mp3 encoder's delay), added to every clip (which ends by `played_s`). A first
     sentence that is the title is the chapter's heading. `paragraphs` are where the
-    chapter's paragraphs begin in its text (which its pieces tile, one space apart): each is
-    a `<p>` of its sentences; without them, each sentence is a paragraph."""
+    chapter's paragraphs begin in its text, counted in characters other than white space
+    (`Chapter.paragraph_places`; its pieces tile it): each is a `<p>` of its sentences;
+    without them, each sentence is a paragraph."""
     body = _Body(paragraphs)
     sentences: list[Sentence] = []
     by_piece = _words_by_piece(timings)
@@ -84,7 +85,7 @@ def read_along_chapter(
         # A heading shows as its title was written, without the stop it was said with.
         text = " ".join(title.split()) if heading else piece.text
         inner, word_clips = _marked_words(text, by_piece.get(index, ()), sentence_id, lead_s)
-        body.add(sentence_id, inner, len(piece.text), heading)
+        body.add(sentence_id, inner, sum(not c.isspace() for c in piece.text), heading)
         clip = Clip(sentence_id, piece.start + lead_s, min(piece.end + lead_s, played_s))
         words = tuple(replace(w, end=min(w.end, played_s)) for w in word_clips)
         sentences.append(Sentence(clip, words))
@@ -104,17 +105,18 @@ class _Body:
     def __init__(self, paragraphs: Sequence[int]) -> None:
         self._starts = sorted(paragraphs)
         self._next = 0  # the first paragraph start not yet passed
-        self._at = 0  # where the next sentence begins in the chapter's text
+        self._at = 0  # where the next sentence begins (characters but white space)
         self._done: list[str] = []
         self._open: list[str] = []
 
     def add(self, sentence_id: str, inner: str, length: int, heading: bool) -> None:
-        """The next sentence, `length` characters of the chapter's text, as XHTML `inner`."""
+        """The next sentence, `length` characters of the chapter's text (white space not
+        counted), as XHTML `inner`."""
         begins = False  # a paragraph starts within this sentence
         while self._next < len(self._starts) and self._starts[self._next] < self._at + length:
             self._next += 1
             begins = True
-        self._at += length + 1
+        self._at += length
         if heading or not self._starts:
             self._close()
             tag = "h1" if heading else "p"

@@ -55,7 +55,7 @@ class ChapterAudio:
     played_s: float
     lead_s: float
     paragraphs: tuple[int, ...] = ()
-    """Where the chapter's paragraphs begin in its text (`Chapter.paragraphs`)."""
+    """Where the chapter's paragraphs begin in its text (`Chapter.paragraph_places`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,7 +63,7 @@ def say_read_along(
                     result.timings,
                     heard.seconds,
                     heard.lead_s(plan.format),
-                    chapter.paragraphs,
+                    chapter.paragraph_places(),
                 )
             )
             voice = plan.voice.id

@@ -153,7 +153,7 @@ class JobRequests:
             cover=_COVER_FILES.get(cover.media_type) if cover else None,
             bitrate=choice.bitrate,
             routed=plan.routed,
-            paragraphs=tuple(chapter.paragraphs for chapter in made),
+            paragraphs=tuple(chapter.paragraph_places() for chapter in made),
         )
         job = self.submissions.new_job(plan, client, one_time, interactive=False)
         job = job.evolve(
