@@ -5,7 +5,8 @@ Everyday paragraphs written for this bench (none of the suite's or of word_onset
 three per language, each said by sayfile's whole pipeline to a WAV file and heard by Whisper
 base with `word_timestamps=True` (tests/listening.py). A unit is a Latin word or a Han
 character; the units both sides time (the first of each of their words) are matched in order
-as tests/test_word_timings_heard.py matches them, and the start differences are given per
+as tests/test_word_timings_heard.py matches them (and where the sound rises after a pause is
+found as it finds it), and the start differences are given per
 paragraph and pooled: median and p95 of |Whisper's − ours| (and the p95 of the starts that do
 not follow a pause mark), the signed median and the share of starts where Whisper is
 earlier, and how many of the starts over 200 ms follow a pause mark.
@@ -35,6 +36,7 @@ from sayfile.settings import Settings
 from sayfile.speech.plan import validate
 from sayfile.speech.scheduler import Lane
 from sayfile.wiring import build_synthesizer
+from test_word_timings_heard import _onsets_after_pauses
 
 ENGLISH = [
     "Every Saturday morning my neighbour walks her two dogs to the bakery on the corner, "
@@ -65,6 +67,9 @@ _HAN = re.compile("[\u4e00-\u9fff]")
 _PAUSE_BEFORE = re.compile(r"[,.;:!?，。；：！？、]\s*$")
 
 Unit = tuple[str, float, bool]  # (unit, start or nan, whether a pause mark comes before it)
+Start = tuple[float, bool, str, float]
+"""A start both time: Whisper's − ours, whether a pause mark comes before it, the unit, and
+ours − where the sound rises out of the pause (nan if not after a quiet stretch)."""
 
 
 def units(words: list[tuple[str, float, bool]], mandarin: bool) -> list[Unit]:
@@ -78,9 +83,11 @@ def units(words: list[tuple[str, float, bool]], mandarin: bool) -> list[Unit]:
     return found
 
 
-def differences(ours: list[Unit], heard: list[Unit]) -> list[tuple[float, bool, str]]:
-    """(Whisper's start − ours, a pause before it, the unit) of each unit both time and both
-    start a word at, matched in order."""
+def differences(
+    ours: list[Unit], heard: list[Unit], onsets: dict[float, float] | None = None
+) -> list[Start]:
+    """Each unit both time and both start a word at, matched in order; `onsets`: where the
+    sound begins for our starts after a quiet stretch."""
     matcher = difflib.SequenceMatcher(
         None, [u for u, _, _ in ours], [u for u, _, _ in heard], False
     )
@@ -90,21 +97,30 @@ def differences(ours: list[Unit], heard: list[Unit]) -> list[tuple[float, bool, 
             unit, mine, paused = ours[block.a + k]
             theirs = heard[block.b + k][1]
             if not (np.isnan(mine) or np.isnan(theirs)):
-                found.append((theirs - mine, paused, unit))
+                sound = (onsets or {}).get(mine, float("nan"))
+                found.append((theirs - mine, paused, unit, mine - sound))
     return found
 
 
-def row(label: str, speed: float, found: list[tuple[float, bool, str]]) -> str:
-    sizes = [abs(d) for d, _, _ in found]
-    signed = [d for d, _, _ in found]
-    large = [(d, paused) for d, paused, _ in found if abs(d) > 0.2]
-    running = [abs(d) for d, paused, _ in found if not paused]
+def row(label: str, speed: float, found: list[Start]) -> str:
+    sizes = [abs(d) for d, _, _, _ in found]
+    signed = [d for d, _, _, _ in found]
+    large = [(d, paused) for d, paused, _, _ in found if abs(d) > 0.2]
+    running = [abs(d) for d, paused, _, _ in found if not paused]
+    # After a pause mark, against the sound's rise: ours − it, Whisper's − it.
+    rises = [(gap, d + gap) for d, paused, _, gap in found if paused and not np.isnan(gap)]
+    against = (
+        f"{statistics.median(g for g, _ in rises):+.3f} / "
+        f"{statistics.median(w for _, w in rises):+.3f} ({len(rises)})"
+        if rises
+        else "-"
+    )
     return (
         f"| {label} | {speed} | {len(found)} | {statistics.median(sizes):.3f} | "
         f"{float(np.percentile(sizes, 95)):.3f} | {float(np.percentile(running, 95)):.3f} | "
         f"{statistics.median(signed):+.3f} | "
         f"{sum(d < 0 for d in signed) / len(signed):.0%} | "
-        f"{len(large)} ({sum(paused for _, paused in large)} after a pause mark) |"
+        f"{len(large)} ({sum(paused for _, paused in large)} after a pause mark) | {against} |"
     )
 
 
@@ -122,20 +138,21 @@ def main() -> None:
     listener = Listener()
     print(
         "| paragraph | speed | starts | median (s) | p95 (s) | p95 of starts not after a pause "
-        "mark (s) | signed median (Whisper − ours) | Whisper earlier | over 200 ms |"
+        "mark (s) | signed median (Whisper − ours) | Whisper earlier | over 200 ms | after a pause "
+        "mark: ours − sound / Whisper − sound, median s (n) |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     try:
         with tempfile.TemporaryDirectory() as folder:
             target = Path(folder) / "paragraph.wav"
             for speed in args.speeds:
                 for language, texts in (("en", ENGLISH), ("zh", MANDARIN)):
-                    pooled: list[tuple[float, bool, str]] = []
+                    pooled: list[Start] = []
                     for number, text in enumerate(texts, 1):
                         found = _compared(synthesizer, settings, listener, target, text, speed)
                         pooled += found
                         print(row(f"{language} {number}", speed, found), flush=True)
-                        for d, paused, unit in found if args.show else ():
+                        for d, paused, unit, _ in found if args.show else ():
                             if abs(d) > 0.2:
                                 print(f"    {unit}: {d:+.3f}{' (pause before)' * paused}")
                     print(row(f"**{language}, pooled**", speed, pooled), flush=True)
@@ -145,8 +162,8 @@ def main() -> None:
 
 def _compared(
     synthesizer: Any, settings: Settings, listener: Listener, target: Path, text: str, speed: float
-) -> list[tuple[float, bool, str]]:
-    """`text` said at `speed` into `target` and heard: its start differences."""
+) -> list[Start]:
+    """`text` said at `speed` into `target` and heard: its starts compared."""
     language = "zh" if _HAN.search(text) else "en"
     request = SpeechRequest(text, voice=VOICES[language], format="wav", speed=speed)
     plan = validate(request, synthesizer, settings, None)
@@ -164,7 +181,9 @@ def _compared(
     heard = [
         (word, start, False) for word, start in listener.word_starts(target.read_bytes(), language)
     ]
-    return differences(ours, units(heard, mandarin))
+    # Where the sound rises after 150 ms of quiet, as the heard test finds it.
+    onsets = dict(_onsets_after_pauses(target, [w.start for w in timings.words]))
+    return differences(ours, units(heard, mandarin), onsets)
 
 
 if __name__ == "__main__":
