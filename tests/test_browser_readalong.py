@@ -52,9 +52,15 @@ def made(page: Page, text: str, voice: str) -> dict[str, Any]:
     return timings
 
 
-def spoken_at(starts: list[float], at: float) -> int:
-    """The index of the item being said at `at`: the last one started by then."""
-    return max(i for i, start in enumerate(starts) if start <= at)
+def spoken_at(starts: list[float], at: float, words: list[dict[str, Any]] | None = None) -> int:
+    """The index of the item being said at `at`: the last one started by then; with its
+    `words`, -1 in a pause (0.08 s or more) after a word once the word's sound has ended."""
+    found = max(i for i, start in enumerate(starts) if start <= at)
+    if words is None:
+        return found
+    following = words[found + 1]["start"] if found + 1 < len(words) else float("inf")
+    paused = following - words[found]["end"] >= 0.08 and at >= words[found]["end"]
+    return -1 if paused else found
 
 
 def seek(page: Page, at: float) -> None:
@@ -62,6 +68,9 @@ def seek(page: Page, at: float) -> None:
 
 
 def marked_at(page: Page, index: int) -> None:
+    if index < 0:
+        expect(page.locator(MARKED)).to_have_count(0)
+        return
     page.wait_for_function(
         "([selector, i]) => { const node = document.querySelector(selector);"
         " return node !== null && node.dataset.i === String(i); }",
@@ -116,6 +125,12 @@ def test_the_word_being_said_is_marked_in_the_typed_text_and_a_word_moves_the_pl
         expect(page.locator(MARKED)).to_have_count(1)
         expect(page.locator(MARKED)).to_have_text(words[spoken_at(starts, at)]["text"])
         assert mark_covers_marked(page)
+    # In the pause after a sentence the word before it is marked while its sound lasts only.
+    pause = next(i for i in range(len(words) - 1) if words[i + 1]["start"] - words[i]["end"] > 0.09)
+    seek(page, words[pause]["end"] - 0.03)
+    marked_at(page, pause)
+    seek(page, (words[pause]["end"] + words[pause + 1]["start"]) / 2)
+    marked_at(page, -1)
 
     # A click on a word moves the player to its start (and marks it); so do the arrow keys
     # and Enter from there, without a mouse.
@@ -140,7 +155,7 @@ def test_the_word_being_said_is_marked_in_the_typed_text_and_a_word_moves_the_pl
         arg=words[len(words) // 2]["end"],
     )
     now = page.eval_on_selector("#player", "p => { p.pause(); return p.currentTime; }")
-    marked_at(page, spoken_at(starts, now))
+    marked_at(page, spoken_at(starts, now, words))
 
 
 def test_a_voice_without_word_times_marks_the_sentence_being_said(

@@ -35,6 +35,7 @@ from sayfile.engines.kokoro_mandarin import LATIN_RUN, aspirated, english_in_chi
 from sayfile.engines.kokoro_sessions import CallsRunning, kokoro_model, session_options
 from sayfile.engines.kokoro_timed_model import timed_model
 from sayfile.engines.kokoro_words import PhonemeWords, mandarin_words, spaced_words, word_samples
+from sayfile.engines.word_ends import sounded_ends
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
 from sayfile.whole_files import UNFINISHED
@@ -346,7 +347,8 @@ class KokoroEngine:
         made = max(samples.size, 1)
         if native != speed:
             samples = stretch(samples, _SAMPLE_RATE, speed / native)
-        return samples, word_samples(phonemes, timed.spans.tolist(), samples.size / made)
+        words = word_samples(phonemes, timed.spans.tolist(), samples.size / made)
+        return samples, sounded_ends(words, samples, _SAMPLE_RATE)
 
     def close(self) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ import numpy as np
 from sayfile.audio.formats import Samples, stretch
 from sayfile.engines.base import WordSpan
 from sayfile.engines.piper_words import SpokenSentence, sentence_words, with_durations
+from sayfile.engines.word_ends import sounded_ends
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
 
@@ -160,7 +161,7 @@ class PiperEngine:
             for chunk in chunks
         ]
         words = sentence_words(text, sentences, model.config.phoneme_id_map, samples.size / heard)
-        return samples, words
+        return samples, None if words is None else sounded_ends(words, samples, voice.sample_rate)
 
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float

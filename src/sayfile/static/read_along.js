@@ -18,6 +18,9 @@
   const HAND_SCROLL_MS = 4000;
   // A seek lands on a word's start; a rounding error must not leave it on the word before.
   const EPSILON_S = 0.0005;
+  // A word whose sound ends this long or more before the next word begins (a pause) is
+  // unmarked at its end; a shorter gap (a stop's closure) keeps it marked until the next.
+  const PAUSE_S = 0.08;
 
   function folded(value) { return value.split(RUNS).filter(Boolean).join(" "); }
 
@@ -66,7 +69,7 @@
   }
 
   // The timed items placed in `shown`, in order of place and time; those not found are left
-  // out (the one before stays marked while they are said).
+  // out (the one before stays marked while they are said: its end becomes theirs).
   function placed(shown, items, useOffsets) {
     const points = useOffsets ? pointsOf(shown) : null;
     const out = [];
@@ -75,8 +78,12 @@
     for (const item of items) {
       if (typeof item.start !== "number" || item.start < last || !item.text) { continue; }
       const place = (points && byOffsets(shown, points, item, from)) || nearby(shown, item.text, from);
-      if (!place) { continue; }
-      out.push({ from: place[0], to: place[1], start: item.start });
+      const end = typeof item.end === "number" ? item.end : Infinity;
+      if (!place) {
+        if (out.length) { out[out.length - 1].end = Math.max(out[out.length - 1].end, end); }
+        continue;
+      }
+      out.push({ from: place[0], to: place[1], start: item.start, end: end });
       from = place[1];
       last = item.start;
     }
@@ -88,6 +95,7 @@
     let shown = "";
     let spans = [];
     let starts = null;
+    let until = null; // when each item stops being marked
     let marked = -1;
     let stop = null; // the one span in the tab order
     let frame = 0;
@@ -110,6 +118,7 @@
       frame = 0;
       spans = [];
       starts = null;
+      until = null;
       marked = -1;
       stop = null;
       shown = "";
@@ -143,6 +152,7 @@
       const fragment = document.createDocumentFragment();
       const made = [];
       const times = new Float64Array(items.length);
+      const ends = new Float64Array(items.length).fill(Infinity);
       let at = 0;
       items.forEach((item, i) => {
         if (item.from > at) { fragment.append(shown.slice(at, item.from)); }
@@ -153,6 +163,9 @@
         fragment.append(span);
         made.push(span);
         times[i] = item.start;
+        // A sentence stays marked until the next; a word before a pause only while heard.
+        const next = i + 1 < items.length ? items[i + 1].start : Infinity;
+        if (words && next - item.end >= PAUSE_S) { ends[i] = item.end; }
         at = item.to;
       });
       if (at < shown.length) { fragment.append(shown.slice(at)); }
@@ -161,13 +174,15 @@
       marks = [];
       spans = made;
       starts = times;
+      until = ends;
       marked = -1;
       moveStop(0);
       update();
       if (!player.paused && !frame) { frame = requestAnimationFrame(tick); } // played already
     }
 
-    // The last item started by `now` (-1 before the first): a binary search over the starts.
+    // The last item started by `now` (-1 before the first, or in the pause after a word once its
+    // sound has ended): a binary search over the starts.
     function itemAt(now) {
       let low = 0;
       let high = starts.length - 1;
@@ -176,7 +191,7 @@
         const middle = (low + high) >> 1;
         if (starts[middle] <= now + EPSILON_S) { found = middle; low = middle + 1; } else { high = middle - 1; }
       }
-      return found;
+      return found >= 0 && now >= until[found] ? -1 : found;
     }
 
     // The mark is drawn by boxes laid behind the text, not by styling the word: a word's
