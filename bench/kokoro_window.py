@@ -69,10 +69,8 @@ def main() -> None:
     model = engine._loaded()
     run: Any = model.timed
     listener = Listener()
-    print(
-        "| piece | way | model wall s | frames made | audio s | heard | error | last 10 ms dBFS |"
-    )
-    print("| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |")
+    print("| piece | way | model wall s | audio s | heard | error | last 10 ms dBFS |")
+    print("| --- | --- | ---: | ---: | --- | ---: | ---: |")
     for voice_id, language, text in SENTENCES:
         voice = voices[voice_id]
         head, rest = cut(text, language)
