@@ -4,7 +4,9 @@ asks for; gives the audio and where each phoneme is heard in it, to the sample.
 
 sayfile's own runner, in place of kokoro-onnx's `create`, because that one discards the
 durations; it makes the same audio for the same phonemes (same batches up to 510 phonemes, same
-trimming, same pauses between batches).
+trimming, same pauses between batches). A stream's first piece is the exception: only a window
+of its frames is made, said as the head of its sentence where the rest of it is known
+(`first_window`).
 """
 
 from __future__ import annotations
@@ -35,11 +37,12 @@ _CUTS = (".!?…", ",;:", "")
 # a word begins 35-57 ms before its consonant's, in English and Mandarin at speed 1.0 and 1.5.
 LEAD_SAMPLES = 960
 # A stream's first piece: the frames the vocoder makes (kokoro_timed_model.py's window), in
-# frames of 25 ms. The leading pad's silence (0.35-0.475 s as the model gives it) is made only
-# for its last FIRST_LEAD_FRAMES, the vocoder's context before the speech; after the piece's
-# last sound, the marks and pad that end it (a Mandarin piece's final lengthening: ~0.9 s) only
-# for FIRST_TAIL_FRAMES, faded out over FIRST_FADE samples. docs/benchmarks.md, "First byte:
-# a window of frames" measured the margins.
+# frames of 25 ms. Of the leading pad's silence (0.35-0.475 s as the model gives it) only the
+# last FIRST_LEAD_FRAMES are made, the vocoder's context before the speech. With the rest of
+# its sentence run after it, the window ends FIRST_JOIN_FRAMES after the piece's last token
+# (its clause mark's pause included); without, FIRST_TAIL_FRAMES after its last sound token.
+# A window cut before the end fades out over FIRST_FADE samples. docs/benchmarks.md, "First
+# byte: only the first piece's own frames vocoded", measured the margins.
 FIRST_LEAD_FRAMES = 6
 FIRST_TAIL_FRAMES = 8
 FIRST_JOIN_FRAMES = 0
