@@ -23,6 +23,7 @@ from sayfile.engines.base import WordSpan
 from sayfile.engines.bounded import BoundedEngine
 from sayfile.engines.kokoro_run import (
     FIRST_FADE,
+    FIRST_FOLLOWS,
     FIRST_LEAD_FRAMES,
     FIRST_TAIL_FRAMES,
     KokoroRun,
@@ -103,9 +104,14 @@ def test_a_first_piece_is_said_before_the_rest_of_its_sentence_which_is_not_made
     assert len(headed.audio) - headed.spans[0, 0] == (2 * 4 + 2 + 12) * 600
     assert headed.spans.shape == (len("ab cd,"), 2)
     assert headed.spans[-1, 1] == len(headed.audio)
+    # Of a long rest, only its first words are run.
+    run("ab cd,", STYLES, 1.0, first=True, follows=" ".join(["efg"] * 40))
+    tokens, _ = session.calls[-1]
+    ahead = tokens[len(piece) + 2 : -1]
+    assert 0 < len(ahead) <= FIRST_FOLLOWS and ahead[-3:] == [VOCAB[s] for s in "efg"]
     # A piece that is not a stream's first ignores what follows.
     run("ab cd,", STYLES, 1.0, follows="ef gh.")
-    assert session.calls[1] == ([0, *piece, 0], WHOLE)
+    assert session.calls[-1] == ([0, *piece, 0], WHOLE)
 
 
 class FollowedTone(ToneEngine):

@@ -47,6 +47,10 @@ FIRST_LEAD_FRAMES = 6
 FIRST_TAIL_FRAMES = 8
 FIRST_JOIN_FRAMES = 0
 FIRST_FADE = 240
+# Of the rest of the sentence, the first piece is run before at most this many phonemes (cut at
+# a space): a few words are enough to say it as a sentence that goes on, and the model's text
+# side costs by the token (347 phonemes after a 30-character piece: 1.21 s against 0.80 s).
+FIRST_FOLLOWS = 80
 # What a piece's sound ends before: its trailing marks and spaces.
 _TRAILING = frozenset(" .,!?;:…—-\"'()“”«»")
 
@@ -96,7 +100,8 @@ class KokoroRun:
             tokens = [self._vocab[batch[i]] for i in kept]
             window = WHOLE
             if first and len(batches) == 1:
-                rest = [self._vocab[symbol] for symbol in follows if symbol in self._vocab]
+                ahead = _words_within(follows, FIRST_FOLLOWS)
+                rest = [self._vocab[symbol] for symbol in ahead if symbol in self._vocab]
                 rest = rest[: MAX_PHONEMES - len(tokens) - 1]
                 window = first_window(batch, kept, bool(rest))
                 tokens += [self._vocab[" "], *rest] if rest else []
@@ -165,6 +170,14 @@ def first_window(batch: str, kept: list[int], continued: bool) -> tuple[int, int
     while end > 1 and batch[kept[end - 1]] in _TRAILING:
         end -= 1
     return (1, FIRST_LEAD_FRAMES, end + 1, FIRST_TAIL_FRAMES)
+
+
+def _words_within(phonemes: str, limit: int) -> str:
+    """The first `limit` characters of `phonemes` at most, cut after a whole word if any."""
+    if len(phonemes) <= limit:
+        return phonemes
+    space = phonemes.rfind(" ", 0, limit + 1)
+    return phonemes[: space if space > 0 else limit]
 
 
 def _batches(phonemes: str) -> list[tuple[int, int]]:
