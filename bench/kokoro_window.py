@@ -4,13 +4,14 @@ the piece as the model makes it whole, in one process, taking turns.
     PYTHONPATH=src:bench:tests .venv/bin/python bench/kokoro_window.py [--repeats 3] [--edges]
 
 For each first piece (cut from its sentence as a stream cuts it) and each way of making it:
-the model's wall seconds on one thread (median), the frames the vocoder made, the audio kept
-after trimming, what Whisper hears in it (tests/listening.py) and its error against the piece's
-words, and the level of its last 10 ms. The ways: "whole" (before), "lead and tail" (the
-window from 6 frames before the first token to 4 after the piece's last sound token begins),
-"head of sentence" (the rest of the sentence run after the piece, the window ending 1 frame
-into the space after it). `--edges`: the audio of windows against the same samples of the
-whole run (level and log-spectral distance in dB over 100 ms).
+the model's wall seconds on one thread (median), the audio kept after trimming, what Whisper
+hears in it (tests/listening.py) and its error against the piece's words, and the level of its
+last 10 ms. The ways: "whole" (before), "lead and tail" (nothing follows: the window from
+FIRST_LEAD_FRAMES before the first token to FIRST_TAIL_FRAMES after the piece's last sound
+token), "head of sentence" (the rest of the sentence run after the piece, the window ending
+where the piece's last token ends: engines/kokoro_run.py, `first_window`). `--edges`: the
+audio of windows against the same samples of the whole run (level and log-spectral distance
+in dB over 100 ms).
 """
 
 from __future__ import annotations
