@@ -11,7 +11,9 @@ Each round streams an English and a Mandarin paragraph (raw PCM, in the interact
 - "1 thread, alone": the same, the look-ahead started once the first piece is out;
 - "N threads": the first piece on the session with every core, the look-ahead beside it;
 - "N threads, alone": every core for the first piece, the look-ahead after it (the default);
-- "N threads, alone, shorter": that, with the first piece cut at half the characters.
+- "N threads, alone, shorter": that, with the first piece cut at half the characters;
+- "N threads, alone, whole piece": the default but with the first piece's every frame made
+  (before the window: engines/kokoro_run.py's `first_window`).
 
 Every variant but the first lets the first piece take the executor's spare thread when every
 thread is busy ("urgent"); with `--busy`, the variants are "1 thread", "N threads, alone"
@@ -38,6 +40,7 @@ from typing import Any
 
 import sayfile.speech.pieces as pieces_module
 from harness import Pipeline
+from sayfile.engines.kokoro_run import KokoroRun
 from sayfile.settings import Settings
 from sayfile.speech.outputs import StreamOutput
 from sayfile.speech.plan import SpeechPlan
@@ -63,22 +66,41 @@ LONG_JOB = " ".join(
 )
 
 
-def variants(threads: int, busy: bool) -> dict[str, tuple[int, bool, float, bool]]:
+def variants(threads: int, busy: bool) -> dict[str, tuple[int, bool, float, bool, bool]]:
     """Name: (first piece's threads, first piece alone, share of the first piece's length,
-    first piece urgent)."""
+    first piece urgent, first piece windowed)."""
     if busy:
         return {
-            "1 thread": (1, False, 1.0, False),
-            f"{threads} threads, alone": (threads, True, 1.0, False),
-            f"{threads} threads, alone, urgent": (threads, True, 1.0, True),
+            "1 thread": (1, False, 1.0, False, True),
+            f"{threads} threads, alone": (threads, True, 1.0, False, True),
+            f"{threads} threads, alone, urgent": (threads, True, 1.0, True, True),
         }
     return {
-        "1 thread": (1, False, 1.0, False),
-        "1 thread, alone": (1, True, 1.0, True),
-        f"{threads} threads": (threads, False, 1.0, True),
-        f"{threads} threads, alone": (threads, True, 1.0, True),
-        f"{threads} threads, alone, shorter": (threads, True, 0.5, True),
+        "1 thread": (1, False, 1.0, False, True),
+        "1 thread, alone": (1, True, 1.0, True, True),
+        f"{threads} threads": (threads, False, 1.0, True, True),
+        f"{threads} threads, alone": (threads, True, 1.0, True, True),
+        f"{threads} threads, alone, shorter": (threads, True, 0.5, True, True),
+        f"{threads} threads, alone, whole piece": (threads, True, 1.0, True, False),
     }
+
+
+@contextlib.contextmanager
+def windowed(allowed: bool) -> Iterator[None]:
+    """Whether Kokoro's first pieces have only their window of frames made (the runner is
+    told of no first piece and nothing that follows otherwise; the session is still the
+    first pieces')."""
+    made = KokoroRun.__call__
+    if not allowed:
+
+        def whole(run: KokoroRun, phonemes: str, styles: Any, speed: float, *_: Any) -> Any:
+            return made(run, phonemes, styles, speed)
+
+        KokoroRun.__call__ = whole  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        KokoroRun.__call__ = made  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager
@@ -209,13 +231,14 @@ async def compare(pipeline: Pipeline, threads: int, rounds: int, busy: bool) -> 
     results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     try:
         for _ in range(rounds):
-            for name, (first_threads, alone, share, spare) in table.items():
+            for name, (first_threads, alone, share, spare, window) in table.items():
                 pipeline.synthesizer.pipeline.first_alone = alone
                 for language, plan in plans.items():
                     with (
                         first_piece_threads(pipeline, first_threads),
                         first_piece_share(share),
                         urgent(pipeline, spare),
+                        windowed(window),
                     ):
                         results.setdefault((name, language), []).append(
                             await stream_once(pipeline, plan)

@@ -62,10 +62,12 @@ class WordTimed(Protocol):
     """An engine that can say when each word is heard (Kokoro: its model's durations)."""
 
     def synthesize_timed(
-        self, voice: Voice, text: str, speed: float, first: bool = False
+        self, voice: Voice, text: str, speed: float, first: bool = False, follows: str = ""
     ) -> tuple[Samples, list[WordSpan] | None]:
         """What `synthesize` gives, and each word of `text` with where it is heard, in order
         (every word once; words the engine said together share one entry spanning them);
         None for a voice whose words this engine cannot place. `first`: a stream's first
-        piece, which an engine may make on a quicker path (more threads), same audio."""
+        piece, which an engine may make on a quicker path (more threads, fewer frames);
+        `follows`: the rest of the sentence such a piece was cut from (`Piece.follows`),
+        which an engine may ignore."""
         ...

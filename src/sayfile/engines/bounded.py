@@ -124,15 +124,16 @@ class BoundedEngine:
         return self._bounded(voice, lambda engine: engine.synthesize(voice, text, speed))
 
     def synthesize_timed(
-        self, voice: Voice, text: str, speed: float, first: bool = False
+        self, voice: Voice, text: str, speed: float, first: bool = False, follows: str = ""
     ) -> tuple[Samples, list[WordSpan] | None]:
         """The engine's words with their times (WordTimed), bounded like `synthesize`; None
         for the words of an engine that does not time them. A stream's `first` piece goes to
-        the engine's quick path where it has one (`synthesize_first`: more threads)."""
+        the engine's quick path where it has one (`synthesize_first`: more threads), with the
+        rest of its sentence (`follows`) for an engine that times its words."""
 
         def said(engine: Engine) -> tuple[Samples, list[WordSpan] | None]:
             if isinstance(engine, WordTimed):
-                return engine.synthesize_timed(voice, text, speed, first)
+                return engine.synthesize_timed(voice, text, speed, first, follows)
             quick = getattr(engine, "synthesize_first", engine.synthesize) if first else None
             samples: Samples = (quick or engine.synthesize)(voice, text, speed)
             return samples, None

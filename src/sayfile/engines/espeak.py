@@ -101,10 +101,10 @@ class EspeakEngine:
         return self._spoken(voice, text, speed)[1]
 
     def synthesize_timed(
-        self, voice: Voice, text: str, speed: float, first: bool = False
+        self, voice: Voice, text: str, speed: float, first: bool = False, follows: str = ""
     ) -> tuple[Samples, list[WordSpan] | None]:
         """The piece's samples and its words' (WordTimed), from the library's word events;
-        None for the words where the command speaks. `first` changes nothing."""
+        None for the words where the command speaks. `first` and `follows` change nothing."""
         said, samples, events = self._spoken(voice, text, speed)
         if events is None:
             return samples, None

@@ -281,21 +281,24 @@ class KokoroEngine:
         return self.synthesize_timed(voice, text, speed, first=True)[0]
 
     def synthesize_timed(
-        self, voice: Voice, text: str, speed: float, first: bool = False
+        self, voice: Voice, text: str, speed: float, first: bool = False, follows: str = ""
     ) -> tuple[Samples, list[WordSpan] | None]:
         """What `synthesize` gives, and its words (WordTimed). A stream's `first` piece runs
         on the session with `first_piece_threads` threads when that is more than one
-        (kokoro_sessions.py), while the stream's other pieces wait."""
-        quick = first and self._first_piece_threads > 1
+        (kokoro_sessions.py), while the stream's other pieces wait, and has only the frames
+        around its sound made, said as the head of its sentence when the rest of the
+        sentence (`follows`) is given (kokoro_run.py's `first_window`)."""
+        rest = self._said(voice, follows) if first and follows.strip() else None
+        return self._speak(voice, speed, self._said(voice, text), first, rest)
+
+    def _said(self, voice: Voice, text: str) -> Callable[[Any], PhonemeWords]:
+        """How `voice`'s phonemes of `text` (words as said), with their words, are made."""
         language = _LANGUAGES[voice.locator[0]].espeak
         if voice.locator[0] == "j":
-            japanese = self._phonemes_of_japanese
-            return self._speak(voice, speed, lambda model: japanese(text), quick)
+            return lambda model: self._phonemes_of_japanese(text)
         if language is None:
-            mandarin = self._phonemes_of_mandarin
-            return self._speak(voice, speed, lambda model: mandarin(model, text), quick)
-        said = lambda model: spaced_words(text, _espeak_phonemes(model, text, language))  # noqa: E731
-        return self._speak(voice, speed, said, quick)
+            return lambda model: self._phonemes_of_mandarin(model, text)
+        return lambda model: spaced_words(text, _espeak_phonemes(model, text, language))
 
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float
@@ -326,17 +329,21 @@ class KokoroEngine:
         voice: Voice,
         speed: float,
         said: Callable[[Any], PhonemeWords | str],
-        quick: bool = False,
+        first: bool = False,
+        follows: Callable[[Any], PhonemeWords] | None = None,
     ) -> tuple[Samples, list[WordSpan]]:
         """The voice speaking `said(model)` (phonemes, with their words), and the words' times;
-        on the first pieces' session with `quick` if no other call runs (`CallsRunning`)."""
+        a stream's `first` piece on the first pieces' session if there is one and no other
+        call runs (`CallsRunning`), before `follows(model)` (the rest of its sentence)."""
         native = min(max(speed, _NATIVE_SPEEDS[0]), _NATIVE_SPEEDS[1])
+        quick = first and self._first_piece_threads > 1
         try:
             with self._running.one() as others:
                 model = self._loaded(quick and not others)
                 style = blended_style(model, voice.locator)
                 phonemes = PhonemeWords.of(said(model)).spaced()
-                timed = model.timed(phonemes.phonemes, style, native)
+                rest = follows(model).spaced().phonemes if follows else ""
+                timed = model.timed(phonemes.phonemes, style, native, first, rest)
         except EngineError:
             raise
         except Exception as exc:

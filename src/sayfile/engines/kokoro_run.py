@@ -4,7 +4,9 @@ asks for; gives the audio and where each phoneme is heard in it, to the sample.
 
 sayfile's own runner, in place of kokoro-onnx's `create`, because that one discards the
 durations; it makes the same audio for the same phonemes (same batches up to 510 phonemes, same
-trimming, same pauses between batches).
+trimming, same pauses between batches). A stream's first piece is the exception: only a window
+of its frames is made, said as the head of its sentence where the rest of it is known
+(`first_window`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sayfile.engines.kokoro_timed_model import SAMPLES_PER_UNIT
+from sayfile.engines.kokoro_timed_model import SAMPLES_PER_UNIT, WHOLE
 
 # The model's context, in phonemes (pads not counted).
 MAX_PHONEMES = 510
@@ -34,6 +36,23 @@ _CUTS = (".!?…", ",;:", "")
 # sound rises out of a pause 42-45 ms before its first phoneme's sum, a closure or hiss inside
 # a word begins 35-57 ms before its consonant's, in English and Mandarin at speed 1.0 and 1.5.
 LEAD_SAMPLES = 960
+# A stream's first piece: the frames the vocoder makes (kokoro_timed_model.py's window), in
+# frames of 25 ms. Of the leading pad's silence (0.35-0.475 s as the model gives it) only the
+# last FIRST_LEAD_FRAMES are made, the vocoder's context before the speech. With the rest of
+# its sentence run after it, the window ends FIRST_JOIN_FRAMES after the piece's last token
+# (its clause mark's pause included); without, FIRST_TAIL_FRAMES after its last sound token.
+# A window cut before the end fades out over FIRST_FADE samples. docs/benchmarks.md, "First
+# byte: only the first piece's own frames vocoded", measured the margins.
+FIRST_LEAD_FRAMES = 6
+FIRST_TAIL_FRAMES = 8
+FIRST_JOIN_FRAMES = 0
+FIRST_FADE = 240
+# Of the rest of the sentence, the first piece is run before at most this many phonemes (cut at
+# a space): a few words are enough to say it as a sentence that goes on, and the model's text
+# side costs by the token (347 phonemes after a 30-character piece: 1.21 s against 0.80 s).
+FIRST_FOLLOWS = 80
+# What a piece's sound ends before: its trailing marks and spaces.
+_TRAILING = frozenset(" .,!?;:…—-\"'()“”«»")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +75,19 @@ class KokoroRun:
         self._vocab = vocab
         self._lead = lead
 
-    def __call__(self, phonemes: str, styles: NDArray[np.float32], speed: float) -> TimedAudio:
+    def __call__(
+        self,
+        phonemes: str,
+        styles: NDArray[np.float32],
+        speed: float,
+        first: bool = False,
+        follows: str = "",
+    ) -> TimedAudio:
         """`phonemes` (white space already single spaces) said with the voice's style table
-        `styles` at `speed` (0.5-2.0). Raises ValueError when no phoneme is known."""
+        `styles` at `speed` (0.5-2.0). A stream's `first` piece in one batch has only the
+        frames around its sound made (`first_window`), said as the head of its sentence when
+        the phonemes that `follows` it there are given. Raises ValueError when no phoneme is
+        known."""
         parts: list[NDArray[np.float32]] = []
         spans = np.zeros((len(phonemes), 2), dtype=np.int64)
         offset = 0
@@ -68,7 +97,15 @@ class KokoroRun:
             kept = [i for i, symbol in enumerate(batch) if symbol in self._vocab]
             if not kept:
                 continue
-            audio, edges = self._run([self._vocab[batch[i]] for i in kept], styles, speed)
+            tokens = [self._vocab[batch[i]] for i in kept]
+            window = WHOLE
+            if first and len(batches) == 1:
+                ahead = _words_within(follows, FIRST_FOLLOWS)
+                rest = [self._vocab[symbol] for symbol in ahead if symbol in self._vocab]
+                rest = rest[: MAX_PHONEMES - len(tokens) - 1]
+                window = first_window(batch, kept, bool(rest))
+                tokens += [self._vocab[" "], *rest] if rest else []
+            audio, edges = self._run(tokens, styles, speed, window)
             audio, head = _trimmed(audio)
             edges = np.clip(edges - head - self._lead, 0, len(audio)) + offset
             position = offset
@@ -88,25 +125,59 @@ class KokoroRun:
         return TimedAudio(np.concatenate(parts), spans)
 
     def _run(
-        self, tokens: list[int], styles: NDArray[np.float32], speed: float
+        self,
+        tokens: list[int],
+        styles: NDArray[np.float32],
+        speed: float,
+        window: tuple[int, int, int, int] = WHOLE,
     ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-        """One batch's audio and the sample where each token starts (and the last ends)."""
+        """One batch's audio (the frames of `window`) and the sample where each token starts
+        (and the last ends) in it."""
         style = styles[min(len(tokens), len(styles)) - 1]
-        audio, durations = self._session.run(
+        outputs = self._session.run(
             None,
             {
                 "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
                 "style": np.asarray(style, dtype=np.float32),
                 "speed": np.array([speed], dtype=np.float32),
+                "window": np.array(window, dtype=np.int64),
             },
         )
-        audio = np.asarray(audio, dtype=np.float32).ravel()
-        units = np.concatenate([[0], np.cumsum(np.asarray(durations).ravel())])
+        audio = np.asarray(outputs[0], dtype=np.float32).ravel()
+        units = np.concatenate([[0], np.cumsum(np.asarray(outputs[1]).ravel())])
+        # The frames made; a session without the window (a bench's other runtime) makes all.
+        made = np.asarray(outputs[2]).ravel() if len(outputs) > 2 else np.array([0, units[-1]])
         # Without the pads at both ends: token i is heard from edges[i] to edges[i + 1].
-        edges = units[1:-1] * SAMPLES_PER_UNIT
-        if units[-1] * SAMPLES_PER_UNIT != len(audio):  # a model that rounds otherwise
-            edges = np.round(units[1:-1] * (len(audio) / units[-1]))
+        edges = (units[1:-1] - made[0]) * SAMPLES_PER_UNIT
+        if (made[1] - made[0]) * SAMPLES_PER_UNIT != len(audio):  # a model rounding otherwise
+            edges = np.round((units[1:-1] - made[0]) * (len(audio) / (made[1] - made[0])))
+        elif made[1] < units[-1]:  # cut before the end: faded out, not clicked off
+            audio = audio.copy()
+            fade = min(FIRST_FADE, len(audio))
+            audio[len(audio) - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
         return audio, edges.astype(np.int64)
+
+
+def first_window(batch: str, kept: list[int], continued: bool) -> tuple[int, int, int, int]:
+    """The window (kokoro_timed_model.py) of a stream's first piece, `batch` of which the
+    characters at `kept` are its tokens: from FIRST_LEAD_FRAMES before its first token to,
+    when the rest of its sentence follows it in the run (`continued`, after a space),
+    FIRST_JOIN_FRAMES into that space; else FIRST_TAIL_FRAMES after the start of the marks
+    and spaces that end it (or of the closing pad). Tokens count the opening pad."""
+    if continued:
+        return (1, FIRST_LEAD_FRAMES, len(kept) + 1, FIRST_JOIN_FRAMES)
+    end = len(kept)
+    while end > 1 and batch[kept[end - 1]] in _TRAILING:
+        end -= 1
+    return (1, FIRST_LEAD_FRAMES, end + 1, FIRST_TAIL_FRAMES)
+
+
+def _words_within(phonemes: str, limit: int) -> str:
+    """The first `limit` characters of `phonemes` at most, cut after a whole word if any."""
+    if len(phonemes) <= limit:
+        return phonemes
+    space = phonemes.rfind(" ", 0, limit + 1)
+    return phonemes[: space if space > 0 else limit]
 
 
 def _batches(phonemes: str) -> list[tuple[int, int]]:

@@ -116,11 +116,11 @@ class PiperEngine:
         return self.synthesize_timed(voice, text, speed)[0]
 
     def synthesize_timed(
-        self, voice: Voice, text: str, speed: float, first: bool = False
+        self, voice: Voice, text: str, speed: float, first: bool = False, follows: str = ""
     ) -> tuple[Samples, list[WordSpan] | None]:
         """The sentence's samples and its words' (WordTimed), from the model's durations;
         None for the words of a model without them or not phonemized by espeak-ng. `first`
-        changes nothing: Piper has no quicker path."""
+        and `follows` change nothing: Piper has no quicker path."""
         from piper import PhonemeType, SynthesisConfig
 
         model = self._model(voice)

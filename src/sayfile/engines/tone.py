@@ -48,10 +48,11 @@ class ToneEngine:
         return np.concatenate([*parts, pause]).astype(np.int16)
 
     def synthesize_timed(
-        self, voice: Voice, text: str, speed: float, first: bool = False
+        self, voice: Voice, text: str, speed: float, first: bool = False, follows: str = ""
     ) -> tuple[Samples, list[WordSpan] | None]:
         """The beeps and each word's (WordTimed): word n is the n-th beep. A `first` piece
-        goes through `synthesize_first` where a subclass has one (tests of the quick path)."""
+        goes through `synthesize_first` where a subclass has one (tests of the quick path);
+        `follows` is ignored."""
         quick = getattr(self, "synthesize_first", None) if first else None
         samples: Samples = (quick or self.synthesize)(voice, text, speed)
         beep, gap = round(_WORD_S * _RATE / speed), round(_GAP_S * _RATE / speed)

@@ -142,10 +142,12 @@ class PieceStep:
         if not piece.text:
             return np.zeros(0, dtype=np.int16), "", []
         words = self.normalisation.said(piece.text, piece.voice.language)
-        # A stream's first piece may take more threads (the engine's quick path).
+        # A stream's first piece may take more threads (the engine's quick path), and be said
+        # as the head of the sentence it was cut from.
         if isinstance(self.engine, WordTimed):
+            follows = piece.follows and self.normalisation.said(piece.follows, piece.voice.language)
             samples, timed = self.engine.synthesize_timed(
-                piece.voice, words, piece.speed, piece.first
+                piece.voice, words, piece.speed, piece.first, follows
             )
             return samples, words, timed
         first = getattr(self.engine, "synthesize_first", None) if piece.first else None

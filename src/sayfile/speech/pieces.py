@@ -39,6 +39,10 @@ class Piece:
     first: bool = False
     """A stream's first piece: made before the others, urgently, on the engine's first-piece
     path (`synthesize_first`) where it has one."""
+    follows: str = ""
+    """A stream's first piece cut short: the rest of its sentence, which an engine may say
+    after it unheard so that the piece is said as the start of a sentence that goes on
+    (Kokoro's window, engines/kokoro_run.py); engines without one ignore it."""
 
 
 class PieceCutter:
@@ -71,15 +75,28 @@ class PieceCutter:
                 yield Piece(span.text, voice, speed, pause, pronunciation, alphabet, marks)
             else:
                 join_below = self._planner.catalogue.engine(voice).join_below
-                for text in self._sentences(span.text, join_below, quick_start and first):
-                    yield Piece(text, voice, speed, pause, marks=marks, first=quick_start and first)
+                cut = self._sentences(span.text, join_below, quick_start and first)
+                for text, follows in cut:
+                    yield Piece(
+                        text,
+                        voice,
+                        speed,
+                        pause,
+                        marks=marks,
+                        first=quick_start and first,
+                        follows=follows,
+                    )
                     pause, marks, first = 0.0, (), False
             pause, marks = 0.0, ()
             first = False
         if pause > 0 or marks:
             yield Piece("", plan.voice, plan.speed, pause, marks=marks)
 
-    def _sentences(self, text: str, join_below: int, quick_start: bool) -> Iterator[str]:
+    def _sentences(
+        self, text: str, join_below: int, quick_start: bool
+    ) -> Iterator[tuple[str, str]]:
+        """Each piece's words, and the rest of its sentence where a first piece is cut from
+        one (`Piece.follows`; empty for every other piece)."""
         sentences = split_sentences(text, self._max_chars)
         first = next(sentences, None)
         if first is None:
@@ -89,9 +106,10 @@ class PieceCutter:
             head = next(split_sentences(first, budget), first)
             rest = first[len(head) :].strip()
             if first.startswith(head) and rest:
-                yield head
+                yield head, rest
                 first = rest
-        yield from self._joined(itertools.chain([first], sentences), join_below)
+        for piece in self._joined(itertools.chain([first], sentences), join_below):
+            yield piece, ""
 
     def _joined(self, sentences: Iterator[str], join_below: int) -> Iterator[str]:
         """Each sentence shorter than `join_below` characters (a third of that in Chinese or
