@@ -6,15 +6,18 @@ system reads it (`test_read_along.read_along`)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pytest
 from defusedxml import ElementTree
 from fastapi.testclient import TestClient
 
 from conftest import TONES, wait_done
 from sayfile.books.parts import BookManifest
-from test_read_along import NS, ReadAlong, read_along
+from test_read_along import NS, ReadAlong, decoded, read_along
 
 STORY = (
     b"# The Calm\n\nThe sea was quiet. The gulls slept on the water.\n\n"
@@ -87,3 +90,81 @@ def test_a_book_planned_before_paragraphs_were_kept_joins_a_sentence_a_paragraph
     ]
     clips = book.clips(book.spine()[0])
     assert {c.fragment.split("w")[0] for c in clips} == {f"s{n}" for n in range(1, 7)}
+
+
+@pytest.mark.parametrize(
+    ("text", "text_format", "lexicon", "written"),
+    [
+        (
+            "# The Meeting\n\nThe W3C met in Paris. Everyone came.\n\n"
+            "Then the W3C left. Rain fell.\n\nNobody stayed.\n",
+            "markdown",
+            [{"term": "W3C", "replacement": "World Wide Web Consortium"}],
+            [
+                "The W3C met in Paris. Everyone came.",
+                "Then the W3C left. Rain fell.",
+                "Nobody stayed.",
+            ],
+        ),
+        (
+            # An alias shorter than its term by more than the sentence after it.
+            "# The Meeting\n\nThe World Wide Web Consortium met. Rain fell.\n\n"
+            "Then it left. Nobody stayed.\n",
+            "markdown",
+            [{"term": "World Wide Web Consortium", "replacement": "W3C"}],
+            ["The World Wide Web Consortium met. Rain fell.", "Then it left. Nobody stayed."],
+        ),
+        (
+            "第一章 开会\n\n我们在 WHO 开会。大家都来了。\n\n"
+            "后来 WHO 走了。下雨了。\n\n没有人留下。",
+            "plain",
+            [{"term": "WHO", "replacement": "世界 卫生 组织"}],
+            ["我们在 WHO 开会。大家都来了。", "后来 WHO 走了。下雨了。", "没有人留下。"],
+        ),
+    ],
+    ids=["longer-alias", "shorter-alias", "chinese"],
+)
+def test_a_lexicon_alias_leaves_the_paragraphs_and_the_text_as_written(
+    make_client: Callable[..., TestClient],
+    text: str,
+    text_format: str,
+    lexicon: list[dict[str, str]],
+    written: list[str],
+) -> None:
+    """The tone voice beeps each word it is given, the alias's words included: the book shows
+    its text as written (the term, not its alias), in its own paragraphs, and the term is a
+    word of its own whose clip holds all its alias's beeps."""
+    client = make_client(**TONES)
+    r = client.post(
+        "/jobs",
+        json={"text": text, "format": "epub", "text_format": text_format, "lexicon": lexicon},
+    )
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["status_url"])
+    assert job["status"] == "done", job
+    book = read_along(client.get(job["audio_url"]).content)
+    (content,) = book.spine()
+    xhtml = ElementTree.fromstring(book.member(content.attrib["href"]))
+    shown = ["".join(p.itertext()) for p in xhtml.iter(f"{{{NS['x']}}}p")]
+    # Chinese sentences are shown a space apart (each its own element).
+    assert [re.sub(r"\s", "", p) for p in shown] == [re.sub(r"\s", "", p) for p in written]
+    term = lexicon[0]["term"]
+    clips = book.clips(content)
+    terms = [c for c in clips if c.text == term]
+    assert len(terms) == sum(p.count(term) for p in written)
+    samples, rate = decoded(book.member(clips[0].audio))
+    for word in terms:
+        cut = samples[round(word.begin * rate) : round(word.end * rate)]
+        assert beeps(cut, rate) == len(lexicon[0]["replacement"].split())
+    # The timings keep both: the piece as said (the alias), and as written.
+    pieces = client.get(job["timings_url"]).json()["pieces"]
+    aliased = [p for p in pieces if "written" in p]
+    assert aliased and all(term in p["written"] and term not in p["text"] for p in aliased)
+
+
+def beeps(samples: np.ndarray, rate: int) -> int:
+    """How many beeps of the tone voice decoded audio holds (runs of loud 5 ms frames)."""
+    size = rate // 200
+    frames = np.abs(samples[: samples.size // size * size]).reshape(-1, size)
+    loud = frames.max(axis=1) > 0.2
+    return int(np.count_nonzero(loud & ~np.concatenate([[False], loud[:-1]])))

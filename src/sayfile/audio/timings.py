@@ -55,6 +55,8 @@ class Timing:
     """A word's (start, end) character offsets in the words of the request, where known."""
     sentence: int | None = None
     """A word's piece: its index in the timings' pieces."""
+    written: str | None = None
+    """A piece said otherwise than written (a lexicon alias in it): its text as written."""
 
     def to_json(self) -> dict[str, Any]:
         """The timing as a JSON object, times rounded to the millisecond."""
@@ -67,6 +69,8 @@ class Timing:
             out["start_char"], out["end_char"] = self.chars
         if self.sentence is not None:
             out["sentence"] = self.sentence
+        if self.written is not None:
+            out["written"] = self.written
         return out
 
     @classmethod
@@ -74,6 +78,7 @@ class Timing:
         """The timing `to_json` gave."""
         voice = data.get("voice")
         sentence = data.get("sentence")
+        written = data.get("written")
         return cls(
             float(data["start"]),
             float(data["end"]),
@@ -81,6 +86,7 @@ class Timing:
             None if voice is None else str(voice),
             (int(data["start_char"]), int(data["end_char"])) if "start_char" in data else None,
             None if sentence is None else int(sentence),
+            None if written is None else str(written),
         )
 
 

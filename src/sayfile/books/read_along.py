@@ -73,19 +73,21 @@ def read_along_chapter(
     audio (an mp3 encoder's delay), added to every clip (which ends by `played_s`). A first
     sentence that is the title is the chapter's heading. `paragraphs` are where the
     chapter's paragraphs begin in its text, counted in characters other than white space
-    (`Chapter.paragraph_places`; its pieces tile it): each is a `<p>` of its sentences;
-    without them, each sentence is a paragraph."""
+    (`Chapter.paragraph_places`; its pieces as written tile it): each is a `<p>` of its
+    sentences; without them, each sentence is a paragraph. Pieces are shown as written."""
     body = _Body(paragraphs)
     sentences: list[Sentence] = []
     by_piece = _words_by_piece(timings)
     pieces = [(n, p) for n, p in enumerate(timings.pieces) if p.text.strip()]
     for place, (index, piece) in enumerate(pieces, 1):
         sentence_id = f"s{place}"
-        heading = place == 1 and _is_heading(piece.text, title)
+        # The text as written: a lexicon alias is heard, not shown (nor counted).
+        written = piece.written or piece.text
+        heading = place == 1 and _is_heading(written, title)
         # A heading shows as its title was written, without the stop it was said with.
-        text = " ".join(title.split()) if heading else piece.text
+        text = " ".join(title.split()) if heading else written
         inner, word_clips = _marked_words(text, by_piece.get(index, ()), sentence_id, lead_s)
-        body.add(sentence_id, inner, sum(not c.isspace() for c in piece.text), heading)
+        body.add(sentence_id, inner, sum(not c.isspace() for c in written), heading)
         clip = Clip(sentence_id, piece.start + lead_s, min(piece.end + lead_s, played_s))
         words = tuple(replace(w, end=min(w.end, played_s)) for w in word_clips)
         sentences.append(Sentence(clip, words))
