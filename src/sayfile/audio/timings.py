@@ -63,22 +63,15 @@ class Timing:
         out: dict[str, Any] = {
             "start": round(self.start, 3), "end": round(self.end, 3), "text": self.text
         }  # fmt: skip
-        if self.voice is not None:
-            out["voice"] = self.voice
         if self.chars is not None:
             out["start_char"], out["end_char"] = self.chars
-        if self.sentence is not None:
-            out["sentence"] = self.sentence
-        if self.written is not None:
-            out["written"] = self.written
-        return out
+        named = {"voice": self.voice, "sentence": self.sentence, "written": self.written}
+        return out | {key: value for key, value in named.items() if value is not None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Timing:
         """The timing `to_json` gave."""
-        voice = data.get("voice")
-        sentence = data.get("sentence")
-        written = data.get("written")
+        voice, sentence, written = data.get("voice"), data.get("sentence"), data.get("written")
         return cls(
             float(data["start"]),
             float(data["end"]),
