@@ -153,7 +153,7 @@ def _documents(path: Path) -> dict[str, Any]:
         audio = [m for m in members if "/audio/" in m.filename]
         pars = sum(archive.read(m).count(b"<par ") for m in smil)
     return {
-        "chapters": len(smil),
+        "documents": len(smil),
         "pars": pars,
         "smil": smil,
         "xhtml": xhtml,
@@ -245,7 +245,7 @@ def main() -> None:
             ("peak RSS, espeak helpers (sampled)", f"{memory.helpers_peak / MIB:.0f} MiB"),
             ("EPUB size", f"{epub.stat().st_size / MIB:.1f} MiB"),
             ("audio in it", f"{docs['audio'] / MIB:.1f} MiB"),
-            ("chapters / <par>s", f"{docs['chapters']} / {docs['pars']:,}"),
+            ("content documents / <par>s", f"{docs['documents']} / {docs['pars']:,}"),
             (
                 "SMIL: total, largest (chapter)",
                 f"{sum(m.file_size for m in smil) / MIB:.1f} MiB, "
