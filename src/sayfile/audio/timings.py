@@ -55,25 +55,23 @@ class Timing:
     """A word's (start, end) character offsets in the words of the request, where known."""
     sentence: int | None = None
     """A word's piece: its index in the timings' pieces."""
+    written: str | None = None
+    """A piece said otherwise than written (a lexicon alias in it): its text as written."""
 
     def to_json(self) -> dict[str, Any]:
         """The timing as a JSON object, times rounded to the millisecond."""
         out: dict[str, Any] = {
             "start": round(self.start, 3), "end": round(self.end, 3), "text": self.text
         }  # fmt: skip
-        if self.voice is not None:
-            out["voice"] = self.voice
         if self.chars is not None:
             out["start_char"], out["end_char"] = self.chars
-        if self.sentence is not None:
-            out["sentence"] = self.sentence
-        return out
+        named = {"voice": self.voice, "sentence": self.sentence, "written": self.written}
+        return out | {key: value for key, value in named.items() if value is not None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Timing:
         """The timing `to_json` gave."""
-        voice = data.get("voice")
-        sentence = data.get("sentence")
+        voice, sentence, written = data.get("voice"), data.get("sentence"), data.get("written")
         return cls(
             float(data["start"]),
             float(data["end"]),
@@ -81,6 +79,7 @@ class Timing:
             None if voice is None else str(voice),
             (int(data["start_char"]), int(data["end_char"])) if "start_char" in data else None,
             None if sentence is None else int(sentence),
+            None if written is None else str(written),
         )
 
 

@@ -1,7 +1,8 @@
-"""A read-along chapter's two documents, made from its timings: the XHTML content document
-(each sentence a paragraph with an id, each timed word a span with an id) and its SMIL Media
-Overlay (a `<par>` per word where the engine timed words, per sentence otherwise), whose
-clips are times in the chapter's own audio file."""
+"""A read-along chapter's documents, made from its timings: XHTML content documents (each
+sentence an element with an id in its paragraph, each timed word a span with an id; a long
+chapter cut at paragraphs), each with its SMIL Media Overlay (a `<par>` per word where the
+engine timed words, per sentence otherwise), whose clips are times in the chapter's own
+audio file."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ p {{ margin: 0 0 0.6em 0; }}
 """
 # The id of the element holding a chapter's text, which its overlay's outer `<seq>` names.
 _SECTION = "text"
+# A chapter is cut into content documents of about this many characters: a reading system
+# loads a whole document and its overlay to show any page of it (a novel of a million
+# characters that is one chapter would be a 4 MB document and a 40 MB overlay), and older
+# ones refuse documents over 300 KB, which this many characters with word spans stay under.
+DOCUMENT_CHARS = 30_000
 # Sentence ends a heading is said with (the readers add one so it is said as a sentence).
 _HEADING_ENDS = ".。!！?？:："
 
@@ -48,13 +54,18 @@ class Sentence:
 
 
 @dataclass(frozen=True, slots=True)
-class ReadAlongChapter:
-    """One chapter of a read-along book: its content document, its overlay, and the clips
-    the overlay plays."""
+class ReadAlongDocument:
+    """One content document of a read-along chapter: its file name without extension
+    (`document_name`), its XHTML, its overlay, the clips the overlay plays, and its overlay's
+    `media:duration`: from where the document before it ends (the file's start for the
+    first) to where the next begins (the file's end for the last), so a chapter's documents
+    last as long as its audio."""
 
+    stem: str
     xhtml: str
     smil: str
     sentences: tuple[Sentence, ...]
+    duration: float
 
 
 def read_along_chapter(
@@ -66,41 +77,60 @@ def read_along_chapter(
     played_s: float,
     lead_s: float = 0.0,
     paragraphs: Sequence[int] = (),
-) -> ReadAlongChapter:
+    document_chars: int = DOCUMENT_CHARS,
+) -> Iterator[ReadAlongDocument]:
     """Chapter `number` (from 1) of a book, titled `title`, written from its `timings`: the
     XHTML text and the SMIL overlay that plays `audio_href`, which a player plays for
     `played_s` seconds. `lead_s` is how much later than the timings say a decoder plays the
     audio (an mp3 encoder's delay), added to every clip (which ends by `played_s`). A first
     sentence that is the title is the chapter's heading. `paragraphs` are where the
     chapter's paragraphs begin in its text, counted in characters other than white space
-    (`Chapter.paragraph_places`; its pieces tile it): each is a `<p>` of its sentences;
-    without them, each sentence is a paragraph."""
+    (`Chapter.paragraph_places`; its pieces as written tile it): each is a `<p>` of its
+    sentences; without them, each sentence is a paragraph. Pieces are shown as written.
+    A chapter longer than `document_chars` characters is several documents, each begun at
+    the first paragraph past that many; they are made one at a time, as they are taken."""
     body = _Body(paragraphs)
     sentences: list[Sentence] = []
     by_piece = _words_by_piece(timings)
     pieces = [(n, p) for n, p in enumerate(timings.pieces) if p.text.strip()]
+    part, size, begun = 1, 0, 0.0
+
+    def document(ends: float) -> ReadAlongDocument:
+        stem = document_name(number, part)
+        return ReadAlongDocument(
+            stem=stem,
+            xhtml=_xhtml(title, language, body.lines()),
+            smil=_smil(f"{stem}.xhtml", audio_href, sentences),
+            sentences=tuple(sentences),
+            duration=ends - begun,
+        )
+
     for place, (index, piece) in enumerate(pieces, 1):
         sentence_id = f"s{place}"
-        heading = place == 1 and _is_heading(piece.text, title)
+        # The text as written: a lexicon alias is heard, not shown (nor counted).
+        written = piece.written or piece.text
+        length = sum(not c.isspace() for c in written)
+        heading = place == 1 and _is_heading(written, title)
         # A heading shows as its title was written, without the stop it was said with.
-        text = " ".join(title.split()) if heading else piece.text
+        text = " ".join(title.split()) if heading else written
         inner, word_clips = _marked_words(text, by_piece.get(index, ()), sentence_id, lead_s)
-        body.add(sentence_id, inner, sum(not c.isspace() for c in piece.text), heading)
         clip = Clip(sentence_id, piece.start + lead_s, min(piece.end + lead_s, played_s))
+        new_paragraph = body.next_sentence(length)
+        if new_paragraph and size >= document_chars:
+            yield document(clip.begin)
+            part, size, begun, sentences = part + 1, 0, clip.begin, []
+        body.add(sentence_id, inner, new_paragraph, heading)
+        size += length
         words = tuple(replace(w, end=min(w.end, played_s)) for w in word_clips)
         sentences.append(Sentence(clip, words))
-    xhtml_name = chapter_name(number, "xhtml")
-    return ReadAlongChapter(
-        xhtml=_xhtml(title, language, body.lines()),
-        smil=_smil(xhtml_name, audio_href, sentences),
-        sentences=tuple(sentences),
-    )
+    yield document(played_s)
 
 
 class _Body:
     """A chapter's XHTML body as its sentences come: the heading an `<h1>`, and each
     sentence a `<span>` in the `<p>` of the paragraph it begins in (or, with no paragraphs
-    known, a `<p>` of its own), so the ids the overlay names are the sentences either way."""
+    known, a `<p>` of its own), so the ids the overlay names are the sentences either way;
+    taken a document at a time (`lines`)."""
 
     def __init__(self, paragraphs: Sequence[int]) -> None:
         self._starts = sorted(paragraphs)
@@ -109,26 +139,32 @@ class _Body:
         self._done: list[str] = []
         self._open: list[str] = []
 
-    def add(self, sentence_id: str, inner: str, length: int, heading: bool) -> None:
-        """The next sentence, `length` characters of the chapter's text (white space not
-        counted), as XHTML `inner`."""
-        begins = False  # a paragraph starts within this sentence
+    def next_sentence(self, length: int) -> bool:
+        """Whether the next sentence, `length` characters of the chapter's text (white space
+        not counted), begins a paragraph (a paragraph starts within it, or none are known)."""
+        begins = False
         while self._next < len(self._starts) and self._starts[self._next] < self._at + length:
             self._next += 1
             begins = True
         self._at += length
+        return begins or not self._starts
+
+    def add(self, sentence_id: str, inner: str, new_paragraph: bool, heading: bool) -> None:
+        """The sentence `next_sentence` was asked about, as XHTML `inner`."""
         if heading or not self._starts:
             self._close()
             tag = "h1" if heading else "p"
             self._done.append(f'<{tag} id="{sentence_id}">{inner}</{tag}>')
             return
-        if begins:
+        if new_paragraph:
             self._close()
         self._open.append(f'<span id="{sentence_id}">{inner}</span>')
 
     def lines(self) -> list[str]:
+        """The blocks so far, the open paragraph closed; the next document starts empty."""
         self._close()
-        return self._done
+        done, self._done = self._done, []
+        return done
 
     def _close(self) -> None:
         if self._open:
@@ -137,8 +173,13 @@ class _Body:
 
 
 def chapter_name(number: int, extension: str) -> str:
-    """The file name of chapter `number`'s document (or audio) in the package."""
+    """The file name of chapter `number`'s (first) document (or audio) in the package."""
     return f"chapter-{number:03d}.{extension}"
+
+
+def document_name(number: int, part: int) -> str:
+    """The name, without extension, of document `part` (from 1) of chapter `number`."""
+    return chapter_name(number, "")[:-1] + ("" if part == 1 else f"-{part}")
 
 
 def clock(seconds: float) -> str:
@@ -172,13 +213,18 @@ def _marked_words(
     clips: list[Clip] = []
     cursor = 0
     for word in words:
-        at = text.find(word.text, cursor) if word.text else -1
-        if at < 0:
+        shown = word.text
+        at = text.find(shown, cursor) if shown else -1
+        if at < 0 and shown.rstrip(_HEADING_ENDS):
+            # A heading's last word, said with the stop it is shown without.
+            shown = shown.rstrip(_HEADING_ENDS)
+            at = -1 if text[-len(shown) :] != shown else len(text) - len(shown)
+        if at < cursor:
             continue
         word_id = f"{sentence_id}w{len(clips) + 1}"
         out.append(escape(text[cursor:at]))
-        out.append(f'<span id="{word_id}">{escape(word.text)}</span>')
-        cursor = at + len(word.text)
+        out.append(f'<span id="{word_id}">{escape(shown)}</span>')
+        cursor = at + len(shown)
         clips.append(Clip(word_id, word.start + lead_s, max(word.end, word.start) + lead_s))
     out.append(escape(text[cursor:]))
     return "".join(out), clips

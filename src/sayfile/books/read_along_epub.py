@@ -1,6 +1,7 @@
 """A read-along EPUB 3 written from a book's chapters (their audio files, already encoded,
-and their timings): the content documents and Media Overlays of `read_along`, the package
-document with each overlay's and the book's `media:duration`, the nav document, the cover.
+and their timings): the content documents and Media Overlays of `read_along` (one or more
+a chapter), the package document with each overlay's and the book's `media:duration`, the
+nav document, the cover.
 
 Written with `zipfile` rather than ebooklib: ebooklib holds every item's bytes in memory
 (a long book's audio is hundreds of megabytes) and writes no Media Overlay metadata; here
@@ -20,6 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 from sayfile.audio.timings import Timings
 from sayfile.books.read_along import (
     ACTIVE_CLASS,
+    DOCUMENT_CHARS,
     OPS_NS,
     STYLE,
     STYLE_SHEET,
@@ -74,22 +76,23 @@ class BookAudio:
     cover: Path | None = None
 
 
-def write_read_along(book: BookAudio, target: Path) -> float:
+def write_read_along(book: BookAudio, target: Path, document_chars: int = DOCUMENT_CHARS) -> float:
     """The EPUB of `book` at `target` (written as an unfinished file and renamed when whole,
-    one chapter's documents in memory at a time); returns how long its audio lasts in all,
-    in seconds."""
+    one content document and its overlay in memory at a time; a chapter is cut into
+    documents of about `document_chars` characters); returns how long its audio lasts in
+    all, in seconds."""
     language = book.language or _language_of(book) or "und"
+    documents: list[list[tuple[str, float]]] = []
     with written_whole(target) as unfinished, zipfile.ZipFile(unfinished, "w") as archive:
         # The mimetype first and stored, so a reader knows the file by its first bytes.
         archive.writestr("mimetype", MEDIA_TYPE, compress_type=zipfile.ZIP_STORED)
         text = zipfile.ZIP_DEFLATED
         archive.writestr("META-INF/container.xml", _CONTAINER, compress_type=text)
-        archive.writestr(_PACKAGE, _NOT_XML.sub("", _package(book, language)), text)
         archive.writestr(f"{_ROOT}/nav.xhtml", _NOT_XML.sub("", _nav(book, language)), text)
         archive.writestr(f"{_ROOT}/{STYLE_SHEET}", STYLE, compress_type=text)
         for number, each in enumerate(book.chapters, 1):
             audio_name = _audio_name(number, each)
-            chapter = read_along_chapter(
+            made = read_along_chapter(
                 each.title,
                 number,
                 each.timings,
@@ -98,13 +101,20 @@ def write_read_along(book: BookAudio, target: Path) -> float:
                 each.played_s,
                 each.lead_s,
                 each.paragraphs,
+                document_chars,
             )
-            xhtml = _NOT_XML.sub("", chapter.xhtml)
-            archive.writestr(f"{_ROOT}/{chapter_name(number, 'xhtml')}", xhtml, text)
-            archive.writestr(f"{_ROOT}/{chapter_name(number, 'smil')}", chapter.smil, text)
+            documents.append([])
+            for document in made:
+                xhtml = _NOT_XML.sub("", document.xhtml)
+                archive.writestr(f"{_ROOT}/{document.stem}.xhtml", xhtml, text)
+                archive.writestr(f"{_ROOT}/{document.stem}.smil", document.smil, text)
+                documents[-1].append((document.stem, document.duration))
             archive.write(each.audio, f"{_ROOT}/{audio_name}", compress_type=zipfile.ZIP_STORED)
         if book.cover is not None:
             archive.write(book.cover, f"{_ROOT}/cover{book.cover.suffix}", zipfile.ZIP_STORED)
+        # The package last: it lists every document, known once each chapter is written.
+        package = _NOT_XML.sub("", _package(book, language, documents))
+        archive.writestr(_PACKAGE, package, text)
     return sum(each.played_s for each in book.chapters)
 
 
@@ -123,12 +133,14 @@ def _language_of(book: BookAudio) -> str | None:
     return language_by_script(text)
 
 
-def _package(book: BookAudio, language: str) -> str:
+def _package(book: BookAudio, language: str, documents: list[list[tuple[str, float]]]) -> str:
     """The package document: metadata (with each overlay's duration, the total, the active
-    class), the manifest (each content document pointing at its overlay) and the spine."""
+    class), the manifest (each content document, `documents` by chapter as (name, duration),
+    pointing at its overlay) and the spine."""
     modified = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    every = [each for chapter in documents for each in chapter]
     # The total is the sum of the overlays' durations as written, as checkers require.
-    total = sum(round(chapter.played_s, 3) for chapter in book.chapters)
+    total = sum(round(duration, 3) for _, duration in every)
     meta = [
         f'<dc:identifier id="book-id">{escape(book.identifier)}</dc:identifier>',
         f"<dc:title>{escape(book.title)}</dc:title>",
@@ -139,8 +151,8 @@ def _package(book: BookAudio, language: str) -> str:
         f'<meta property="media:active-class">{ACTIVE_CLASS}</meta>',
         f'<meta property="media:duration">{clock(total)}</meta>',
         *(
-            f'<meta property="media:duration" refines="#mo-{n}">{clock(chapter.played_s)}</meta>'
-            for n, chapter in enumerate(book.chapters, 1)
+            f'<meta property="media:duration" refines="#mo-{stem}">{clock(duration)}</meta>'
+            for stem, duration in every
         ),
         *(['<meta name="cover" content="cover"/>'] if book.cover else []),
     ]
@@ -148,22 +160,24 @@ def _package(book: BookAudio, language: str) -> str:
         '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>',
         f'<item id="style" href="{STYLE_SHEET}" media-type="text/css"/>',
     ]
-    for number, chapter in enumerate(book.chapters, 1):
-        xhtml, smil = chapter_name(number, "xhtml"), chapter_name(number, "smil")
+    for number, (chapter, made) in enumerate(zip(book.chapters, documents, strict=True), 1):
+        for stem, _ in made:
+            items += [
+                f'<item id="{stem}" href="{stem}.xhtml" media-type="application/xhtml+xml" '
+                f'media-overlay="mo-{stem}"/>',
+                f'<item id="mo-{stem}" href="{stem}.smil" media-type="application/smil+xml"/>',
+            ]
         audio_name = _audio_name(number, chapter)
-        items += [
-            f'<item id="chapter-{number}" href="{xhtml}" media-type="application/xhtml+xml" '
-            f'media-overlay="mo-{number}"/>',
-            f'<item id="mo-{number}" href="{smil}" media-type="application/smil+xml"/>',
-            f'<item id="audio-{number}" href="{audio_name}" media-type="{book.audio_media_type}"/>',
-        ]
+        items.append(
+            f'<item id="audio-{number}" href="{audio_name}" media-type="{book.audio_media_type}"/>'
+        )
     if book.cover is not None:
         cover_type = _COVER_TYPES.get(book.cover.suffix.lower(), "image/jpeg")
         items.append(
             f'<item id="cover" href="cover{book.cover.suffix}" media-type="{cover_type}" '
             'properties="cover-image"/>'
         )
-    spine = [f'<itemref idref="chapter-{n}"/>' for n in range(1, len(book.chapters) + 1)]
+    spine = [f'<itemref idref="{stem}"/>' for stem, _ in every]
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<package xmlns="http://www.idpf.org/2007/opf" version="3.0" '

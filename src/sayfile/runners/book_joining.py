@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from sayfile.audio.chapter_marks import (
@@ -21,7 +21,8 @@ from sayfile.audio.chapter_marks import (
 from sayfile.audio.formats import audio_format
 from sayfile.audio.joining import chapter_file_name, join_audio, played, write_zip
 from sayfile.audio.remuxing import RemuxExecutor
-from sayfile.audio.timings import Timings, cues, joined, srt, vtt
+from sayfile.audio.timings import Timing, Timings, cues, joined, srt, vtt
+from sayfile.audio.timings_record import write_joined
 from sayfile.books.parts import BOOK_CHAPTERS_KEY, BookFolder, BookManifest
 from sayfile.books.read_along_epub import (
     BookAudio,
@@ -156,18 +157,20 @@ class BookJoiner:
         began = time.perf_counter()
         try:
             if job.package == ZIP.name:
-                duration, timings, size = await self.remux.run(self._zip, folder, manifest, staged)
+                book = await self.remux.run(self._zip, folder, manifest, staged)
             elif job.package == EPUB.name:
-                duration, timings, size = await self.remux.run(
-                    self._epub, job, folder, manifest, staged
-                )
+                book = await self.remux.run(self._epub, job, folder, manifest, staged)
             else:
-                duration, timings, size = await self.remux.run(
-                    self._one_file, folder, manifest, staged
-                )
-            record = timings.to_json()
-            record[BOOK_CHAPTERS_KEY] = [[title, made is None] for title, made in manifest.listed()]
-            await asyncio.to_thread(_write_json, staged_timings, record)
+                book = await self.remux.run(self._one_file, folder, manifest, staged)
+            listed = [[title, made is None] for title, made in manifest.listed()]
+            await asyncio.to_thread(
+                write_joined,
+                staged_timings,
+                book.sections,
+                book.duration,
+                book.marks,
+                {BOOK_CHAPTERS_KEY: listed},
+            )
             await lease.confirm()
             await asyncio.to_thread(
                 put_in_place, [(staged, target), (staged_timings, timings_target)]
@@ -179,7 +182,7 @@ class BookJoiner:
             len(manifest.chapters),
             time.perf_counter() - began,
         )
-        return await self._record_done(job, size, duration)
+        return await self._record_done(job, book.size, book.duration)
 
     async def _record_done(self, job: Job, size: int, duration: float) -> str:
         """Record the joined book done, then its folder goes; why the turn ended."""
@@ -208,9 +211,7 @@ class BookJoiner:
         timings = [folder.read_timings(folder.chapter_timings(c)) for c in range(count)]
         return sources, timings
 
-    def _one_file(
-        self, folder: BookFolder, manifest: BookManifest, target: Path
-    ) -> tuple[float, Timings, int]:
+    def _one_file(self, folder: BookFolder, manifest: BookManifest, target: Path) -> _Made:
         fmt = audio_format(manifest.format)
         sources, each = self._chapters(folder, manifest)
         lengths = [timings.duration for timings in each]
@@ -221,8 +222,7 @@ class BookJoiner:
             if len(manifest.chapters) > 1
             else []
         )
-        timings = joined(list(zip(starts, each, strict=True)), duration, marks)
-        chapters = chapter_marks_from_timings(timings)
+        chapters = chapter_marks_from_timings(Timings((), None, duration, None, tuple(marks)))
         # The file appears under the job's name whole and with its chapters, or not at all.
         with written_whole(target) as staged:
             join_audio(sources, fmt, staged)
@@ -235,11 +235,10 @@ class BookJoiner:
                 folder.cover(manifest),
             )
             tag_book(staged, fmt, tags)
-        return duration, timings, target.stat().st_size
+        sections = list(zip(starts, each, strict=True))
+        return _Made(target.stat().st_size, duration, sections, marks)
 
-    def _zip(
-        self, folder: BookFolder, manifest: BookManifest, target: Path
-    ) -> tuple[float, Timings, int]:
+    def _zip(self, folder: BookFolder, manifest: BookManifest, target: Path) -> _Made:
         fmt = audio_format(manifest.part_format)
         sources, each = self._chapters(folder, manifest)
         width = max(2, len(str(len(sources))))
@@ -255,12 +254,9 @@ class BookJoiner:
             vtt_path.write_text(vtt(captions), encoding="utf-8")
             files += [(name, source), (f"{stem}.srt", srt_path), (f"{stem}.vtt", vtt_path)]
         write_zip(files, target)
-        duration, timings = _book_timings(manifest, each)
-        return duration, timings, target.stat().st_size
+        return _book_made(manifest, each, target)
 
-    def _epub(
-        self, job: Job, folder: BookFolder, manifest: BookManifest, target: Path
-    ) -> tuple[float, Timings, int]:
+    def _epub(self, job: Job, folder: BookFolder, manifest: BookManifest, target: Path) -> _Made:
         """A read-along EPUB of the chapters' files as they are (no encoding again), their
         text and overlays from their timings; the book's timings as for one file."""
         fmt = audio_format(manifest.part_format)
@@ -284,19 +280,25 @@ class BookJoiner:
             cover=cover if cover is not None and cover.is_file() else None,
         )
         write_read_along(book, target)
-        duration, timings = _book_timings(manifest, each)
-        return duration, timings, target.stat().st_size
+        return _book_made(manifest, each, target)
 
 
-def _book_timings(manifest: BookManifest, each: list[Timings]) -> tuple[float, Timings]:
-    """How long the chapters last together, and their timings one after another with a mark
-    at each chapter's start (a book delivered as chapter files)."""
+@dataclass(frozen=True, slots=True)
+class _Made:
+    """A book's file as written: its size, how long it lasts, and what its timings record is
+    joined from (each chapter's start and timings, and the marks at chapters' starts)."""
+
+    size: int
+    duration: float
+    sections: list[tuple[float, Timings]]
+    marks: list[Timing]
+
+
+def _book_made(manifest: BookManifest, each: list[Timings], target: Path) -> _Made:
+    """The book at `target` made of chapters timed `each`, played one after another with a
+    mark at each one's start (a book delivered as chapter files)."""
     lengths = [t.duration for t in each]
     starts = list(itertools.accumulate(lengths[:-1], initial=0.0))[: len(lengths)]
     marks = timing_marks_from_chapters(manifest.chapters, starts)
-    duration = sum(lengths)
-    return duration, joined(list(zip(starts, each, strict=True)), duration, marks)
-
-
-def _write_json(path: Path, record: dict[str, object]) -> None:
-    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    sections = list(zip(starts, each, strict=True))
+    return _Made(target.stat().st_size, sum(lengths), sections, marks)

@@ -142,8 +142,9 @@ def timings_of(
     marked: list[Timing] | None = None,
     words: SpokenWords | None = None,
 ) -> Timings:
-    """The timings of a finished file: its pieces, its marks, and its words, or a note where
-    they are not known."""
+    """The timings of a finished file: its pieces (each an alias changed with its text as
+    written), its marks, and its words, or a note where they are not known."""
+    pieces = tuple(heard) if words is None else words.pieces(heard)
     if words is not None and words.known:
-        return Timings(tuple(heard), tuple(words.words), duration, None, tuple(marked or ()))
-    return Timings(tuple(heard), None, duration, _NO_WORDS, tuple(marked or ()))
+        return Timings(pieces, tuple(words.words), duration, None, tuple(marked or ()))
+    return Timings(pieces, None, duration, _NO_WORDS, tuple(marked or ()))

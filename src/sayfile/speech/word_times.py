@@ -37,7 +37,8 @@ class SpokenWords:
     the request wrote them (`text`) where the piece is found there, and their piece's index;
     `known` is False once a piece's words could not be timed (its engine does not tell).
     Where a lexicon said an alias in place of a term (`aliases`, in `text`), the alias's words
-    are one word: the term, timed from the first of them to the last."""
+    are one word: the term, timed from the first of them to the last, and the piece it is in
+    is given its text as written (`pieces`)."""
 
     def __init__(self, text: str, aliases: Sequence[Alias] = ()) -> None:
         self._written = text
@@ -48,15 +49,18 @@ class SpokenWords:
         self._cursor = 0
         self.words: list[Timing] = []
         self.known = True
+        self._as_written: dict[int, str] = {}
 
     def add(
         self, written: str, sentence: int, begins: float, words: Sequence[PieceWord] | None
     ) -> None:
         """Piece `sentence`'s words (`written` its text), its audio beginning at `begins`."""
+        offsets = self._placed(written)
+        if offsets is not None and self._back is not None:
+            self._note_as_written(written, sentence, offsets)
         if words is None:
             self.known = False
             return
-        offsets = self._placed(written)
         for start, end, first, last in words:
             text = written[start:end]
             chars = None if offsets is None else (offsets[start], offsets[end - 1] + 1)
@@ -76,6 +80,28 @@ class SpokenWords:
                     )
                     continue
             self.words.append(Timing(begins + first, begins + last, text, None, chars, sentence))
+
+    def pieces(self, heard: Sequence[Timing]) -> tuple[Timing, ...]:
+        """`heard`, the pieces added in order, each said otherwise than written (an alias in
+        it) with its text as written: what a reader of the text is shown."""
+        if not self._as_written:
+            return tuple(heard)
+        return tuple(
+            dataclasses.replace(piece, written=self._as_written[n])
+            if n in self._as_written
+            else piece
+            for n, piece in enumerate(heard)
+        )
+
+    def _note_as_written(self, said: str, sentence: int, offsets: list[int]) -> None:
+        """Piece `sentence` (`said`, found at `offsets` in the text as said) as written, kept
+        where an alias made it differ."""
+        assert self._back is not None
+        low, high = self._back
+        marks = [n for n, char in enumerate(said) if not char.isspace()]
+        text = self._written[low[offsets[marks[0]]] : high[offsets[marks[-1]]]]
+        if text.split() != said.split():
+            self._as_written[sentence] = text
 
     def _placed(self, written: str) -> list[int] | None:
         """Where each character of `written` is in the text, looked for after the last piece
