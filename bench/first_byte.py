@@ -10,10 +10,11 @@ Each round streams an English and a Mandarin paragraph (raw PCM, in the interact
   (sayfile before issue 27's first-byte work);
 - "1 thread, alone": the same, the look-ahead started once the first piece is out;
 - "N threads": the first piece on the session with every core, the look-ahead beside it;
-- "N threads, alone": every core for the first piece, the look-ahead after it (the default);
-- "N threads, alone, shorter": that, with the first piece cut at half the characters;
-- "N threads, alone, whole piece": the default but with the first piece's every frame made
-  (before the window: engines/kokoro_run.py's `first_window`).
+- "N threads, alone": every core for each of the first two pieces, the look-ahead after them
+  (the default: speech/pieces.py's FIRST_PIECES);
+- "N threads, alone, one first piece": only the first piece so (before FIRST_PIECES);
+- "N threads, alone, whole piece, one first piece": that, with the first piece's every frame
+  made (before the window: engines/kokoro_run.py's `first_window`).
 
 Every variant but the first lets the first piece take the executor's spare thread when every
 thread is busy ("urgent"); with `--busy`, the variants are "1 thread", "N threads, alone"
@@ -66,22 +67,21 @@ LONG_JOB = " ".join(
 )
 
 
-def variants(threads: int, busy: bool) -> dict[str, tuple[int, bool, float, bool, bool]]:
-    """Name: (first piece's threads, first piece alone, share of the first piece's length,
-    first piece urgent, first piece windowed)."""
+def variants(threads: int, busy: bool) -> dict[str, tuple[int, bool, int, bool, bool]]:
+    """Name: (first pieces' threads, first pieces alone, how many first pieces, first pieces
+    urgent, first piece windowed)."""
     if busy:
         return {
-            "1 thread": (1, False, 1.0, False, True),
-            f"{threads} threads, alone": (threads, True, 1.0, False, True),
-            f"{threads} threads, alone, urgent": (threads, True, 1.0, True, True),
+            "1 thread": (1, False, 2, False, True),
+            f"{threads} threads, alone": (threads, True, 2, False, True),
+            f"{threads} threads, alone, urgent": (threads, True, 2, True, True),
         }
     return {
-        "1 thread": (1, False, 1.0, False, True),
-        "1 thread, alone": (1, True, 1.0, True, True),
-        f"{threads} threads": (threads, False, 1.0, True, True),
-        f"{threads} threads, alone": (threads, True, 1.0, True, True),
-        f"{threads} threads, alone, shorter": (threads, True, 0.5, True, True),
-        f"{threads} threads, alone, whole piece": (threads, True, 1.0, True, False),
+        "1 thread": (1, False, 2, False, True),
+        "1 thread, alone": (1, True, 2, True, True),
+        f"{threads} threads, alone": (threads, True, 2, True, True),
+        f"{threads} threads, alone, one first piece": (threads, True, 1, True, True),
+        f"{threads} threads, alone, whole piece, one first piece": (threads, True, 1, True, False),
     }
 
 
@@ -129,15 +129,13 @@ def urgent(pipeline: Pipeline, allowed: bool) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def first_piece_share(share: float) -> Iterator[None]:
-    """The first piece cut at `share` of the characters it is cut at now."""
-    latin, cjk = pieces_module.FIRST_PIECE_CHARS, pieces_module.FIRST_PIECE_CJK_CHARS
-    pieces_module.FIRST_PIECE_CHARS = max(1, round(latin * share))
-    pieces_module.FIRST_PIECE_CJK_CHARS = max(1, round(cjk * share))
+def first_pieces(count: int) -> Iterator[None]:
+    """A stream's first `count` pieces made alone on the first-piece path."""
+    before, pieces_module.FIRST_PIECES = pieces_module.FIRST_PIECES, count
     try:
         yield
     finally:
-        pieces_module.FIRST_PIECE_CHARS, pieces_module.FIRST_PIECE_CJK_CHARS = latin, cjk
+        pieces_module.FIRST_PIECES = before
 
 
 async def stream_once(pipeline: Pipeline, plan: SpeechPlan) -> tuple[float, float, float]:
@@ -231,12 +229,12 @@ async def compare(pipeline: Pipeline, threads: int, rounds: int, busy: bool) -> 
     results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     try:
         for _ in range(rounds):
-            for name, (first_threads, alone, share, spare, window) in table.items():
+            for name, (first_threads, alone, firsts, spare, window) in table.items():
                 pipeline.synthesizer.pipeline.first_alone = alone
                 for language, plan in plans.items():
                     with (
                         first_piece_threads(pipeline, first_threads),
-                        first_piece_share(share),
+                        first_pieces(firsts),
                         urgent(pipeline, spare),
                         windowed(window),
                     ):

@@ -148,7 +148,7 @@ def test_only_a_streams_first_piece_is_given_the_rest_of_its_sentence(tmp_path: 
         assert sorted(engine.follows) == sorted(
             [
                 ("The first words come quickly,", True, "and the rest follow."),
-                ("and the rest follow.", False, ""),
+                ("and the rest follow.", True, ""),
                 ("Two three four.", False, ""),
                 ("Five six.", False, ""),
             ]

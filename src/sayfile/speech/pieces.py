@@ -18,6 +18,11 @@ from sayfile.text.sentences import sentences as split_sentences
 # sentence: about 30 Latin characters, or 8 Chinese or Japanese ones (each a syllable).
 FIRST_PIECE_CHARS = 30
 FIRST_PIECE_CJK_CHARS = 8
+# A stream's first pieces this many, each made alone on the engine's first-piece path: the
+# second is the rest of a first sentence cut short (or the next sentence), which must be ready
+# before the short first piece has been heard; beside a third piece on the other core it was
+# not (docs/benchmarks.md, "First byte": a stall of 0.3-0.4 s after the first piece).
+FIRST_PIECES = 2
 # Chinese or Japanese characters per Latin one, for lengths in engines' `join_below`.
 _CJK_PER_LATIN = 3
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -37,8 +42,8 @@ class Piece:
     marks: tuple[str, ...] = ()
     """Names of SSML marks at the start of the words (after the pause)."""
     first: bool = False
-    """A stream's first piece: made before the others, urgently, on the engine's first-piece
-    path (`synthesize_first`) where it has one."""
+    """One of a stream's first pieces (FIRST_PIECES): made alone, urgently, on the engine's
+    first-piece path (`synthesize_first`) where it has one."""
     follows: str = ""
     """A stream's first piece cut short: the rest of its sentence, which an engine may say
     after it unheard so that the piece is said as the start of a sentence that goes on
@@ -61,6 +66,7 @@ class PieceCutter:
         pause = 0.0
         marks: tuple[str, ...] = ()
         first = True
+        starting = FIRST_PIECES if quick_start else 0
         for span in plan.script:
             pause += span.pause_before_s
             if span.mark is not None:
@@ -73,6 +79,7 @@ class PieceCutter:
             if pronunciation:
                 alphabet = "ipa" if span.phonemes else "x-pinyin"
                 yield Piece(span.text, voice, speed, pause, pronunciation, alphabet, marks)
+                starting -= 1
             else:
                 join_below = self._planner.catalogue.engine(voice).join_below
                 cut = self._sentences(span.text, join_below, quick_start and first)
@@ -83,10 +90,11 @@ class PieceCutter:
                         speed,
                         pause,
                         marks=marks,
-                        first=quick_start and first,
+                        first=starting > 0,
                         follows=follows,
                     )
                     pause, marks, first = 0.0, (), False
+                    starting -= 1
             pause, marks = 0.0, ()
             first = False
         if pause > 0 or marks:

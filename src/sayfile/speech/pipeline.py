@@ -6,7 +6,6 @@ output abandoned off the event loop."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from concurrent.futures import Future
@@ -50,9 +49,9 @@ class Pipeline:
         self._ahead = ahead
         self._observer = observer
         self.first_alone = True
-        """Whether a stream's first piece is made alone, before its look-ahead starts, so
-        that the stream's own next pieces do not take the cores it needs
-        (bench/first_byte.py measures both ways)."""
+        """Whether each of a stream's first pieces (`Piece.first`) is made alone, before its
+        look-ahead starts, so that the stream's own next pieces do not take the cores it
+        needs (bench/first_byte.py measures both ways)."""
 
     async def run(
         self,
@@ -83,11 +82,15 @@ class Pipeline:
         pending: deque[tuple[Piece, Future[tuple[int, int, float, list[PieceWord] | None]]]]
         pending = deque()
 
-        # A stream's first piece runs alone: the look-ahead starts once it is made.
-        ahead = 1 if quick_start and self.first_alone else self._ahead
-
         def refill() -> None:
-            for (index, piece), final in itertools.islice(source, ahead - len(pending)):
+            # A stream's first pieces run alone: the look-ahead starts once they are made.
+            while len(pending) < self._ahead:
+                if self.first_alone and pending and pending[-1][0].first:
+                    return
+                taken = next(source, None)
+                if taken is None:
+                    return
+                (index, piece), final = taken
                 step = self.audio.step(piece, index, final, finishing, in_order)
                 # A voice not set up yet makes this step heavy: it runs in this client's turns
                 # like any other, but never on the last thread free for other clients. A
@@ -106,7 +109,6 @@ class Pipeline:
                 piece, future = pending[0]
                 size, lead, seconds, said = await asyncio.wrap_future(future)
                 pending.popleft()
-                ahead = self._ahead
                 refill()
                 if self._observer is not None:
                     self._observer(piece.voice.engine, seconds, size / rate)
