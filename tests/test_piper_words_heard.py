@@ -12,7 +12,7 @@ import pytest
 
 from conftest import Speech
 from listening import Listener
-from test_word_timings_heard import _differences, _english_units, _onsets_after_pauses
+from test_word_timings_heard import _agreement, _differences, _english_units, _onsets_after_pauses
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ffmpeg")]
 
@@ -48,9 +48,7 @@ def test_piper_word_starts_agree_with_whisper_and_every_word_is_there_once(
     heard = listener.word_starts(target.read_bytes(), "en")
     differences = _differences(_english_units(words), _english_units(heard))
     assert len(differences) >= 30, (words, heard)
-    median = statistics.median(differences)
-    p95 = float(np.percentile(differences, 95))
-    print(f"piper x1.0: {len(differences)} starts, median {median:.3f} s, p95 {p95:.3f} s")
+    median, p95 = _agreement(differences, "piper x1.0")
     # Piper's durations are drawn anew at every call (its noise_w), so the audio differs from
     # run to run. Measured over five runs: median 0.053-0.060 s, p95 0.116-0.353 s, a word
     # after a pause timed from the space before it; from its first phoneme (where the onsets

@@ -69,6 +69,15 @@ def _differences(
     return found
 
 
+def _agreement(differences: list[float], label: str) -> tuple[float, float]:
+    """The median and the 95th percentile of `differences` (start differences in seconds),
+    printed with `label` and their count."""
+    median = statistics.median(differences)
+    p95 = float(np.percentile(differences, 95))
+    print(f"{label}: {len(differences)} starts, median {median:.3f} s, p95 {p95:.3f} s")
+    return median, p95
+
+
 def _onsets_after_pauses(
     path: Path, starts: list[float], quiet_s: float = 0.15
 ) -> list[tuple[float, float]]:
@@ -131,12 +140,8 @@ def test_word_starts_agree_with_the_audio_and_whisper_and_every_word_is_there_on
     units = _han_units if mandarin else _english_units
     differences = _differences(units(words), units(heard))
     signed = _differences(units(words), units(heard), signed=True)
-    median = statistics.median(differences)
-    p95 = float(np.percentile(differences, 95))
-    print(
-        f"{voice} x{speed}: {len(differences)} starts, median {median:.3f} s, p95 {p95:.3f} s, "
-        f"median signed (Whisper's minus ours) {statistics.median(signed):+.3f} s"
-    )
+    median, p95 = _agreement(differences, f"{voice} x{speed}")
+    print(f"median signed (Whisper's minus ours) {statistics.median(signed):+.3f} s")
     # Whisper base hears fewer of the characters of Mandarin said fast.
     assert len(differences) >= (30 if speed > 1 else 40) if mandarin else 30, (words, heard)
     # Measured (docs/benchmarks.md, "Word onsets"): median 0.028-0.058 s, p95 0.131-0.227 s
