@@ -372,3 +372,9 @@ def test_a_lexicon_alias_is_timed_as_the_word_it_replaced(
         assert _beeps(inside, rate) == (len(alias.split()) if word["text"] == term else 1)
     starts = [w["start"] for w in words]
     assert starts == sorted(starts)
+    # Captions show the text as written too, plain and karaoke (the words' times inside).
+    for params in ({}, {"words": "true"}):
+        vtt = client.get(f"/jobs/{job['id']}/subtitles.vtt", params=params).text
+        assert vtt.count(term) == aliased and alias not in vtt, vtt
+    srt = client.get(f"/jobs/{job['id']}/subtitles.srt").text
+    assert srt.count(term) == aliased and alias not in srt, srt

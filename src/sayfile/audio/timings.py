@@ -154,7 +154,7 @@ def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.
     """Captions for `timings`, in order, none empty, none overlapping the next, the last
     ending when the last piece with text does.
 
-    Each piece is one cue, or several when it has more than `max_chars` characters (by default
+    Each piece (its text as written, where a lexicon alias was said) is one cue, or several when it has more than `max_chars` characters (by default
     42, or 16 for a piece mostly in CJK script) or lasts longer than `max_seconds`. Cues are
     cut after a clause mark, else at a space, else (CJK) between characters, and share the
     piece's time by the word timings where there are some, else by how long their characters
@@ -169,7 +169,8 @@ def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.
     word_starts = [word.start for word in words]
     captions: list[Timing] = []
     for piece in timings.pieces:
-        text = " ".join(piece.text.split())
+        # A piece said through a lexicon alias is shown as written, as its words are timed.
+        text = " ".join((piece.written or piece.text).split())
         if not text:
             continue
         limit = max_chars or (CJK_MAX_CHARS if _mostly_cjk(text) else LATIN_MAX_CHARS)
