@@ -62,14 +62,21 @@ def load_env(data_dir: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def start_sayfile(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """`sayfile serve` on a free port, once it answers; returns the process and its URL."""
+def start_sayfile(
+    env: dict[str, str], log: Path | None = None, seconds: float = 60
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`sayfile serve` on a free port, once it answers within `seconds`; returns the process
+    and its URL. With `log`, its log at level info goes to that file."""
     port = free_port()
     command = [sys.executable, "-m", "sayfile", "serve", "--port", str(port)]
-    process = subprocess.Popen([*command, "--log-level", "warning"], env=env)
+    if log is None:
+        process = subprocess.Popen([*command, "--log-level", "warning"], env=env)
+    else:
+        with log.open("wb") as sink:
+            process = subprocess.Popen([*command, "--log-level", "info"], env=env, stderr=sink)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{url}/healthz", seconds=60)
+        wait_http(f"{url}/healthz", seconds=seconds)
     except BaseException:
         process.kill()
         process.wait()

@@ -17,15 +17,13 @@ in dB over 100 ms).
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import time
-import wave
 from typing import Any
 
 import numpy as np
 
-from listening import Listener, character_error_rate, word_error_rate
+from listening import Listener, character_error_rate, wav_bytes, word_error_rate
 from sayfile.engines.kokoro import KokoroEngine
 from sayfile.engines.kokoro_blend import blended_style
 from sayfile.speech.pieces import FIRST_PIECE_CHARS, FIRST_PIECE_CJK_CHARS
@@ -48,16 +46,6 @@ def cut(text: str, language: str) -> tuple[str, str]:
     budget = FIRST_PIECE_CJK_CHARS if language == "zh" else FIRST_PIECE_CHARS
     head = next(sentences(text, budget), text)
     return head, text[len(head) :].strip()
-
-
-def wav(samples: Any) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as file:
-        file.setnchannels(1)
-        file.setsampwidth(2)
-        file.setframerate(24_000)
-        file.writeframes(samples.tobytes())
-    return out.getvalue()
 
 
 def main() -> None:
@@ -92,7 +80,7 @@ def main() -> None:
                 walls.setdefault(name, []).append(time.perf_counter() - began)
         for name, timed in made.items():
             samples = (np.clip(timed.audio, -1, 1) * 32767).astype(np.int16)
-            heard = listener.hear(wav(samples), language)
+            heard = listener.hear(wav_bytes(samples), language)
             rate = character_error_rate if language == "zh" else word_error_rate
             last = samples[-240:].astype(float) / 32768
             level = 20 * np.log10(np.sqrt(np.mean(last**2)) + 1e-9)

@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,7 +35,7 @@ from typing import Any
 
 import httpx2 as httpx
 
-from harness import free_port, load_env, stop, wait_http
+from harness import load_env, start_sayfile, stop
 from sayfile.text.encodings import decode_text
 
 MIB = 1024 * 1024
@@ -100,7 +99,6 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _serve(data: Path, log: Path, voice: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
     env = load_env(
         data,
         SAYFILE_ENGINES=voice.split(":", 1)[0],
@@ -108,17 +106,7 @@ def _serve(data: Path, log: Path, voice: str) -> tuple[subprocess.Popen[bytes], 
         SAYFILE_STORAGE_QUOTA_BYTES=str(8 * 1024**3),
         SAYFILE_MIN_FREE_BYTES="0",
     )
-    command = [sys.executable, "-m", "sayfile", "serve", "--port", str(port)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen([*command, "--log-level", "info"], env=env, stderr=sink)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/healthz", seconds=120)
-    except BaseException:
-        process.kill()
-        process.wait()
-        raise
-    return process, url
+    return start_sayfile(env, log, seconds=120)
 
 
 def _epubcheck(path: Path) -> tuple[str, float]:

@@ -127,6 +127,19 @@ class Listener:
         return str(info.language)
 
 
+def wav_bytes(samples: Any, rate: int = 24_000) -> bytes:
+    """16-bit mono `samples` at `rate` as a WAV file's bytes, as `Listener.hear` takes them."""
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(rate)
+        file.writeframes(samples.tobytes())
+    return out.getvalue()
+
+
 def simplified(text: str) -> str:
     """Whisper writes Mandarin in traditional characters: the simplified ones."""
     import opencc

@@ -7,17 +7,15 @@ piece is heard as its words (slow)."""
 from __future__ import annotations
 
 import asyncio
-import io
 import statistics
 import threading
-import wave
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from listening import Listener, character_error_rate, simplified, word_error_rate
+from listening import Listener, character_error_rate, simplified, wav_bytes, word_error_rate
 from sayfile.audio.formats import Samples
 from sayfile.engines.base import WordSpan
 from sayfile.engines.bounded import BoundedEngine
@@ -205,16 +203,6 @@ def test_the_whole_window_is_the_unedited_models_audio_bit_for_bit() -> None:
         kokoro.close()
 
 
-def _wav(samples: Samples) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as file:
-        file.setnchannels(1)
-        file.setsampwidth(2)
-        file.setframerate(24_000)
-        file.writeframes(samples.tobytes())
-    return out.getvalue()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("voice_id", "piece", "follows", "language"),
@@ -232,7 +220,7 @@ def test_a_windowed_first_piece_is_heard_as_its_words_at_their_times(
         samples, words = kokoro.synthesize_timed(voice, piece, 1.0, True, follows)
     finally:
         kokoro.close()
-    audio = _wav(samples)
+    audio = wav_bytes(samples)
     heard = listener.hear(audio, language)
     if language == "zh":
         assert character_error_rate(piece, simplified(heard)) <= 0.15, heard

@@ -396,23 +396,30 @@ def test_kokoros_book_as_epub_overlays_each_word_and_a_sentences_clips_say_it(
         assert word_error_rate(said, heard) <= 0.2, (said, heard)
 
 
+def tone_chapter(bursts: list[tuple[float, float]], length: float, rate: int, folder: Path) -> Path:
+    """A chapter's mp3, joined as a book's chapters are: `length` seconds, a 440 Hz tone at
+    each (start, end) of `bursts` and silence between."""
+    samples = np.zeros(int(length * rate), dtype=np.int16)
+    for start, end in bursts:
+        span = np.arange(int(start * rate), int(end * rate))
+        samples[span] = (12000 * np.sin(2 * np.pi * 440 * span / rate)).astype(np.int16)
+    part = folder / "part.mp3"
+    with part.open("wb") as sink:
+        encoder = open_encoder(FORMATS["mp3"], rate, sink)
+        encoder.write(samples)
+        encoder.close()
+    chapter = folder / "chapter.mp3"
+    join_audio([part], FORMATS["mp3"], chapter)
+    return chapter
+
+
 def test_without_word_timings_each_sentence_is_one_clip_of_its_own_sound(tmp_path: Path) -> None:
     """As for Kokoro's Japanese voices (and espeak-ng through its command), which time no
     words: a `<par>` per sentence, its clip on its sound in the chapter's file (joined as a
     book's chapters are, then decoded)."""
     rate = 22050
     bursts = [(0.3, 1.1), (1.6, 2.9)]
-    samples = np.zeros(int(3.4 * rate), dtype=np.int16)
-    for start, end in bursts:
-        span = np.arange(int(start * rate), int(end * rate))
-        samples[span] = (12000 * np.sin(2 * np.pi * 440 * span / rate)).astype(np.int16)
-    part = tmp_path / "part.mp3"
-    with part.open("wb") as sink:
-        encoder = open_encoder(FORMATS["mp3"], rate, sink)
-        encoder.write(samples)
-        encoder.close()
-    chapter = tmp_path / "chapter.mp3"
-    join_audio([part], FORMATS["mp3"], chapter)
+    chapter = tone_chapter(bursts, 3.4, rate, tmp_path)
     texts = ["Chapter One.", "It was a dark and\x0c stormy night."]
     timings = Timings(
         tuple(Timing(s, e, t, "piper:x") for (s, e), t in zip(bursts, texts, strict=True)),

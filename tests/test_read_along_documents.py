@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from defusedxml import ElementTree
 
-from sayfile.audio.formats import FORMATS, open_encoder
-from sayfile.audio.joining import join_audio, played
+from sayfile.audio.formats import FORMATS
+from sayfile.audio.joining import played
 from sayfile.audio.timings import Timing, Timings
 from sayfile.books.read_along_epub import BookAudio, ChapterAudio, job_identifier, write_read_along
-from test_read_along import NS, decoded, epubcheck, read_along, seconds
+from test_read_along import NS, decoded, epubcheck, read_along, seconds, tone_chapter
 
 __all__ = ["epubcheck"]  # the fixture, shared
 
@@ -44,17 +44,7 @@ def _chapter(folder: Path) -> ChapterAudio:
             words.append(Timing(at, at + WORD_S, word, sentence=index))
             at += 2 * WORD_S
         pieces.append(Timing(begins, at, sentence, "tone:beep"))
-    samples = np.zeros(int((at + 0.5) * RATE), dtype=np.int16)
-    for timed in words:
-        span = np.arange(int(timed.start * RATE), int(timed.end * RATE))
-        samples[span] = (12000 * np.sin(2 * np.pi * 440 * span / RATE)).astype(np.int16)
-    part = folder / "part.mp3"
-    with part.open("wb") as sink:
-        encoder = open_encoder(FORMATS["mp3"], RATE, sink)
-        encoder.write(samples)
-        encoder.close()
-    audio = folder / "chapter.mp3"
-    join_audio([part], FORMATS["mp3"], audio)
+    audio = tone_chapter([(w.start, w.end) for w in words], at + 0.5, RATE, folder)
     heard = played(audio)
     # Where each paragraph begins, counted in characters other than white space.
     lengths = [sum(len(s.replace(" ", "")) for s in p) for p in _paragraphs()]

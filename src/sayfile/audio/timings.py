@@ -154,12 +154,13 @@ def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.
     """Captions for `timings`, in order, none empty, none overlapping the next, the last
     ending when the last piece with text does.
 
-    Each piece (its text as written, where a lexicon alias was said) is one cue, or several when it has more than `max_chars` characters (by default
-    42, or 16 for a piece mostly in CJK script) or lasts longer than `max_seconds`. Cues are
-    cut after a clause mark, else at a space, else (CJK) between characters, and share the
-    piece's time by the word timings where there are some, else by how long their characters
-    take to say (a CJK character as long as 2.5 others). Raises ValueError if `max_chars` is
-    below 1 or `max_seconds` is not positive.
+    Each piece (its text as written, where a lexicon alias was said) is one cue, or several
+    when it has more than `max_chars` characters (by default 42, or 16 for a piece mostly in
+    CJK script) or lasts longer than `max_seconds`. Cues are cut after a clause mark, else at
+    a space, else (CJK) between characters, and share the piece's time by the word timings
+    where there are some, else by how long their characters take to say (a CJK character as
+    long as 2.5 others). Raises ValueError if `max_chars` is below 1 or `max_seconds` is not
+    positive.
     """
     if max_chars is not None and max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, not {max_chars}")
