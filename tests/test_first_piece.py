@@ -214,3 +214,53 @@ def test_an_urgent_step_runs_beside_busy_threads_and_an_ordinary_one_waits() -> 
     finally:
         release.set()
         executor.close()
+
+
+class LineWatchingTone(ToneEngine):
+    """The tone engine whose quick path, on its first call, waits (up to 2 s) for a step of
+    the stream to be queued behind it, notes how many are, and frees the executor's thread
+    that `blocker` holds."""
+
+    def __init__(self) -> None:
+        self.executor: SentenceExecutor | None = None
+        self.blocker = threading.Event()
+        self.queued: list[int] = []
+
+    def synthesize_first(self, voice: Voice, text: str, speed: float) -> Samples:
+        if not self.queued and self.executor is not None:
+            deadline = time.monotonic() + 2.0
+            while self.executor.waiting() < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.queued.append(self.executor.waiting())
+            self.blocker.set()
+        return super().synthesize(voice, text, speed)
+
+
+def test_on_a_busy_executor_the_look_ahead_waits_in_line_beside_the_first_piece(
+    tmp_path: Path,
+) -> None:
+    """With every thread busy (a job's sentence), the stream's first piece runs on the spare
+    thread and the pieces after it are queued at once, to take the first thread that frees
+    up, rather than after the first pieces are made."""
+    engine = LineWatchingTone()
+    settings = Settings(
+        engines=["tone"], default_voice="tone:beep", parallel_sentences=1, data_dir=tmp_path
+    )
+    catalogue = Catalogue([BoundedEngine(lambda: engine, 30.0)], "tone:beep")
+    made = build_synthesizer(settings, catalogue=catalogue)
+    engine.executor = made.executor
+    try:
+        job = made.executor.turn(Lane.background, "books").submit(engine.blocker.wait, 0)
+        deadline = time.monotonic() + 5.0
+        while made.executor.thread_free() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not made.executor.thread_free()
+        data = asyncio.run(streamed(made, TEXT))
+        assert job.result(timeout=5.0) is True
+        assert engine.queued and engine.queued[0] >= 1, engine.queued
+        plan = made.planner.plan_of(TEXT, "tone:beep", "mp3", 1.0)
+        whole_s = WORDS * 0.16 + len(list(made.piece_words(plan, quick_start=True))) * 0.2
+        assert whole_s - 0.01 <= decode_in_process(data, "mp3").duration_s <= whole_s + 0.11
+    finally:
+        made.executor.close()
+        catalogue.close()

@@ -49,9 +49,10 @@ class Pipeline:
         self._ahead = ahead
         self._observer = observer
         self.first_alone = True
-        """Whether each of a stream's first pieces (`Piece.first`) is made alone, before its
-        look-ahead starts, so that the stream's own next pieces do not take the cores it
-        needs (bench/first_byte.py measures both ways)."""
+        """Whether each of a stream's first pieces (`Piece.first`) is made alone, its
+        look-ahead not started beside it while a thread is free, so that the stream's own
+        next pieces do not take the cores it needs (bench/first_byte.py measures both
+        ways)."""
 
     async def run(
         self,
@@ -83,9 +84,12 @@ class Pipeline:
         pending = deque()
 
         def refill() -> None:
-            # A stream's first pieces run alone: the look-ahead starts once they are made.
+            # A stream's first pieces run alone: the look-ahead is not started beside one on
+            # a free thread. Where no thread is free (a server busy with jobs' sentences) it
+            # is queued at once, to take the first thread that frees up (docs/benchmarks.md,
+            # "First byte on a quiet machine, and the first two pieces alone").
             while len(pending) < self._ahead:
-                if self.first_alone and pending and pending[-1][0].first:
+                if self.first_alone and pending and pending[-1][0].first and turn.thread_free():
                     return
                 taken = next(source, None)
                 if taken is None:

@@ -109,6 +109,11 @@ class Turn:
         unless it has started."""
         return await asyncio.wrap_future(self.submit(fn, order))
 
+    def thread_free(self) -> bool:
+        """Whether a thread waits for work: a step submitted now would start at once rather
+        than wait in line."""
+        return self.executor.thread_free()
+
 
 class SentenceExecutor:
     """`threads` threads, started on first use; however many requests there are, at most
@@ -129,7 +134,9 @@ class SentenceExecutor:
         # Heavy steps running now, and how many may (one thread is kept for the others).
         self._heavy = 0
         self._most_heavy = max(1, threads - 1)
-        # Threads waiting for a step, and whether the spare thread runs an urgent one.
+        # Steps the threads run now (the spare's not counted), threads waiting for a step,
+        # and whether the spare thread runs an urgent one.
+        self._running = 0
         self._idle = 0
         self._spare_busy = False
         self._spare_thread: threading.Thread | None = None
@@ -189,6 +196,7 @@ class SentenceExecutor:
                     step = self._lanes[lane].take(heavy=self._heavy < self._most_heavy)
                     if step is not None:
                         self._heavy += step.heavy
+                        self._running += 1
                         return step
                 self._idle += 1
                 try:
@@ -201,8 +209,9 @@ class SentenceExecutor:
             try:
                 self._run(step)
             finally:
-                if step.heavy:
-                    with self._ready:
+                with self._ready:
+                    self._running -= 1
+                    if step.heavy:
                         self._heavy -= 1
                         self._ready.notify_all()  # a heavy step passed over may go now
 
@@ -217,16 +226,25 @@ class SentenceExecutor:
         else:
             step.future.set_result(result)
 
+    def thread_free(self) -> bool:
+        """Whether a thread is left for one more step, once the steps running and those
+        queued have theirs (see `Turn.thread_free`)."""
+        with self._ready:
+            return self._running + self._queued() < self.threads
+
     def waiting(self) -> int:
         """Steps queued that will still run (a cancelled step stays in its heap until a thread
         takes and drops it, which it may not have done yet)."""
         with self._ready:
-            return sum(
-                not step.future.cancelled()
-                for q in self._lanes.values()
-                for heap in q.steps.values()
-                for step in heap
-            )
+            return self._queued()
+
+    def _queued(self) -> int:
+        return sum(
+            not step.future.cancelled()
+            for q in self._lanes.values()
+            for heap in q.steps.values()
+            for step in heap
+        )
 
     def close(self, wait_s: float | None = None) -> None:
         """Cancel what is queued, wait for the steps running (an urgent one on the spare
