@@ -49,7 +49,7 @@ import numpy as np
 import kokoro_profile as kp
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
 from sayfile.engines.kokoro_run import KokoroRun
-from sayfile.engines.kokoro_timed_model import timed_model
+from sayfile.engines.kokoro_timed_model import WHOLE, timed_model
 
 FIRST_PIECES = {
     "en": ("kokoro:af_heart", "It was a bright cold day in"),
@@ -65,6 +65,12 @@ def float_model() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="kokoro-openvino-"))
     atexit.register(shutil.rmtree, folder, True)
     return kp.float_conv_graph(int8_model(), folder)
+
+
+def timed_feeds(engine: KokoroEngine, *sentences: Any) -> dict[str, dict[str, Any]]:
+    """`kokoro_profile.feeds` for the timed model: every frame made (its whole window)."""
+    window = np.array(WHOLE, dtype=np.int64)
+    return {key: {**feed, "window": window} for key, feed in kp.feeds(engine, *sentences).items()}
 
 
 def int8_model() -> Path:
@@ -165,7 +171,7 @@ def cost(repeats: int) -> None:
     """CPU-s per audio s on one thread, and each graph's output checked: durations x 600 is
     the audio's length."""
     engine = KokoroEngine()
-    inputs = kp.feeds(engine)
+    inputs = timed_feeds(engine)
     runs = variants(1)
     spent: dict[tuple[str, str], list[float]] = defaultdict(list)
     for language, feed in inputs.items():
@@ -194,8 +200,8 @@ def first_piece(repeats: int) -> None:
     """The wall time of a stream's first piece on two threads, and of two long sentences at
     once on one thread each (two calls side by side, as two workers make them)."""
     engine = KokoroEngine()
-    pieces = kp.feeds(engine, FIRST_PIECES)
-    longs = kp.feeds(engine)
+    pieces = timed_feeds(engine, FIRST_PIECES)
+    longs = timed_feeds(engine)
     two = {
         "onnxruntime int8": onnxruntime_run(2),
         "openvino float, bf16": openvino_run("float", "bf16", 2),
@@ -317,7 +323,7 @@ def _resident_mb() -> float:
 
 def loads() -> None:
     inputs = Path(tempfile.mkdtemp()) / "feed.npz"
-    np.savez(inputs, **kp.feeds(KokoroEngine())["en"])
+    np.savez(inputs, **timed_feeds(KokoroEngine())["en"])
 
     def measured(runtime: str, cache: Path | None) -> dict[str, float]:
         command = [sys.executable, __file__, "--load", runtime, "--inputs", str(inputs)]

@@ -166,7 +166,7 @@ def test_the_timed_model_says_the_same_audio_and_its_durations_add_up_to_it(
 
     from sayfile.engines.base import WordTimed
     from sayfile.engines.kokoro import assemble_model, default_folder
-    from sayfile.engines.kokoro_timed_model import SAMPLES_PER_UNIT, timed_model
+    from sayfile.engines.kokoro_timed_model import SAMPLES_PER_UNIT, WHOLE, timed_model
 
     plain_path = assemble_model(default_folder())
     plain = onnxruntime.InferenceSession(str(plain_path), providers=["CPUExecutionProvider"])
@@ -182,10 +182,13 @@ def test_the_timed_model_says_the_same_audio_and_its_durations_add_up_to_it(
             "speed": np.array([speed], dtype=np.float32),
         }
         (before,) = plain.run(None, inputs)
-        after, durations = timed.run(None, inputs)
+        # The whole window: every frame made (a stream's first piece is given less).
+        window = np.array(WHOLE, dtype=np.int64)
+        after, durations, made = timed.run(None, {**inputs, "window": window})
         assert np.abs(before - after).max() <= 1e-4
         assert durations.shape == tokens.shape
         assert int(durations.sum()) * SAMPLES_PER_UNIT == after.size
+        assert made.tolist() == [0, int(durations.sum())]
 
     # The engine's own runner makes what kokoro-onnx's `create` made with the plain model.
     from kokoro_onnx import Kokoro
