@@ -13,8 +13,7 @@ from fastapi.testclient import TestClient
 
 from conftest import Speech, wait_done
 from listening import Listener
-from sayfile.audio.timings import Timing
-from test_word_timings_heard import _agreement, _differences
+from test_word_timings_heard import _agreement, _differences, timed_words
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ffmpeg")]
 
@@ -45,23 +44,13 @@ def _units(words: list[tuple[str, float]]) -> list[tuple[str, float]]:
     return units
 
 
-def _timed(speech: Speech, text: str, voice: str, target: Path, speed: float = 1.0) -> list[Timing]:
-    """The words of `text` said by `voice` into `target`, each as written at its place."""
-    timings = speech.write(speech.plan(text, voice=voice, format="wav", speed=speed), target)
-    words = timings.timings.words
-    assert words is not None, timings.timings.words_note
-    for word in words:
-        assert word.chars is not None and text[word.chars[0] : word.chars[1]] == word.text
-    assert all(w.start <= w.end for w in words)
-    assert words[-1].end <= timings.timings.duration
-    return list(words)
-
-
 def test_espeak_english_word_starts_agree_with_whisper_and_every_word_is_there_once(
     speech: Speech, listener: Listener, tmp_path: Path
 ) -> None:
     target = tmp_path / "english.wav"
-    words = [(word.text, word.start) for word in _timed(speech, ENGLISH, "espeak:en-us", target)]
+    words = [
+        (word.text, word.start) for word in timed_words(speech, ENGLISH, "espeak:en-us", target)
+    ]
     assert [w for w, _ in _units(words)] == [w for w, _ in _units([(ENGLISH, 0.0)])]
     heard = listener.word_starts(target.read_bytes(), "en")
     differences = _differences(_units(words), _units(heard))
@@ -74,7 +63,7 @@ def test_espeak_english_word_starts_agree_with_whisper_and_every_word_is_there_o
 def test_espeak_russian_gives_every_word_once_in_order(speech: Speech, tmp_path: Path) -> None:
     # Whisper base hears little of espeak-ng's Russian ("мобильный дизайп" for its first
     # words): the words are checked against the text only.
-    words = _timed(speech, RUSSIAN, "espeak:ru", tmp_path / "russian.wav")
+    words = timed_words(speech, RUSSIAN, "espeak:ru", tmp_path / "russian.wav")
     said = [(word.text, word.start) for word in words]
     assert [w for w, _ in _units(said)] == [w for w, _ in _units([(RUSSIAN, 0.0)])]
     starts = [word.start for word in words]
@@ -82,7 +71,7 @@ def test_espeak_russian_gives_every_word_once_in_order(speech: Speech, tmp_path:
 
 
 def test_espeak_mandarin_times_every_han_character_once(speech: Speech, tmp_path: Path) -> None:
-    words = _timed(speech, MANDARIN, "espeak:cmn", tmp_path / "mandarin.wav")
+    words = timed_words(speech, MANDARIN, "espeak:cmn", tmp_path / "mandarin.wav")
     assert [word.text for word in words] == re.findall(r"\w", MANDARIN)
     starts = [word.start for word in words]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)

@@ -12,7 +12,13 @@ import pytest
 
 from conftest import Speech
 from listening import Listener
-from test_word_timings_heard import _agreement, _differences, _english_units, _onsets_after_pauses
+from test_word_timings_heard import (
+    _agreement,
+    _differences,
+    _english_units,
+    _onsets_after_pauses,
+    timed_words,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ffmpeg")]
 
@@ -28,16 +34,10 @@ PARAGRAPH = (
 def test_piper_word_starts_agree_with_whisper_and_every_word_is_there_once(
     speech: Speech, listener: Listener, tmp_path: Path
 ) -> None:
-    plan = speech.plan(PARAGRAPH, voice="piper:en_US-joe-medium", format="wav")
     target = tmp_path / "paragraph.wav"
-    timings = speech.write(plan, target).timings
-    assert timings.words is not None, timings.words_note
-    for word in timings.words:
-        assert word.chars is not None and PARAGRAPH[word.chars[0] : word.chars[1]] == word.text
-    words = [(word.text, word.start) for word in timings.words]
+    timed = timed_words(speech, PARAGRAPH, "piper:en_US-joe-medium", target)
+    words = [(word.text, word.start) for word in timed]
     assert [w for w, _ in _english_units(words)] == re.findall(r"[a-z']+", PARAGRAPH.lower())
-    assert all(w.start <= w.end for w in timings.words)
-    assert timings.words[-1].end <= timings.duration
     # Where a word follows a pause, its sound begins where its timing does (its first
     # phoneme; the space before it is silent, 40-90 ms of it).
     onsets = _onsets_after_pauses(target, [start for _, start in words])

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import Speech
 from listening import Listener, simplified
+from sayfile.audio.timings import Timing
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ffmpeg")]
 
@@ -69,6 +70,21 @@ def _differences(
     return found
 
 
+def timed_words(
+    speech: Speech, text: str, voice: str, target: Path, speed: float = 1.0
+) -> list[Timing]:
+    """The words of `text` said by `voice` into the WAV file `target`, each as written at its
+    place in the text, none ending before it starts nor after the audio."""
+    timings = speech.write(speech.plan(text, voice=voice, format="wav", speed=speed), target)
+    words = timings.timings.words
+    assert words is not None, timings.timings.words_note
+    for word in words:
+        assert word.chars is not None and text[word.chars[0] : word.chars[1]] == word.text
+    assert all(w.start <= w.end for w in words)
+    assert words[-1].end <= timings.timings.duration
+    return list(words)
+
+
 def _agreement(differences: list[float], label: str) -> tuple[float, float]:
     """The median and the 95th percentile of `differences` (start differences in seconds),
     printed with `label` and their count."""
@@ -116,15 +132,10 @@ def _onsets_after_pauses(
 def test_word_starts_agree_with_the_audio_and_whisper_and_every_word_is_there_once(
     speech: Speech, listener: Listener, tmp_path: Path, voice: str, text: str, speed: float
 ) -> None:
-    plan = speech.plan(text, voice=voice, format="wav", speed=speed)
     target = tmp_path / "paragraph.wav"
-    timings = speech.write(plan, target).timings
-    assert timings.words is not None, timings.words_note
-    words = [(word.text, word.start) for word in timings.words]
-    mandarin = voice.startswith("kokoro:z")
     # Every word (every Han character) once and in order, each at its place in the text.
-    for word in timings.words:
-        assert word.chars is not None and text[word.chars[0] : word.chars[1]] == word.text
+    words = [(w.text, w.start) for w in timed_words(speech, text, voice, target, speed)]
+    mandarin = voice.startswith("kokoro:z")
     if mandarin:
         assert "".join(w for w, _ in words) == "".join(_HAN.findall(text))
     else:
