@@ -255,3 +255,20 @@ def test_a_windowed_first_piece_is_heard_as_its_words_at_their_times(
 def _plain(words: str) -> str:
     """The first word of `words`, lower case, without marks."""
     return "".join(c for c in words.split()[0].lower() if c.isalpha()) if words.split() else ""
+
+
+def test_making_the_timed_model_removes_the_ones_earlier_versions_made(tmp_path: Path) -> None:
+    from sayfile.engines.kokoro_timed_model import TIMED_MODEL_FILE, remove_older_models
+
+    current = tmp_path / TIMED_MODEL_FILE
+    current.write_bytes(b"now")
+    older = [
+        tmp_path / "kokoro-v1.0.int8.timed.onnx",
+        tmp_path / "kokoro-v1.0.int8.timed-capped.onnx",
+    ]
+    kept = [tmp_path / "kokoro-v1.0.int8.onnx", tmp_path / "voices.npz"]
+    for path in [*older, *kept]:
+        path.write_bytes(b"x")
+    assert sorted(remove_older_models(current)) == sorted(older)
+    assert current.read_bytes() == b"now"
+    assert all(path.is_file() for path in kept) and not any(p.exists() for p in older)

@@ -70,7 +70,18 @@ def timed_model(plain: Path) -> Path:
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
+    remove_older_models(target)
     return target
+
+
+def remove_older_models(current: Path) -> list[Path]:
+    """Remove the timed models earlier versions made beside `current` (each as large as the
+    model, about 90 MB, and read by nothing now); the paths removed."""
+    stem = current.name.split(".timed")[0]
+    older = [p for p in current.parent.glob(f"{stem}.timed*.onnx") if p.name != current.name]
+    for path in older:
+        path.unlink(missing_ok=True)
+    return older
 
 
 def windowed(model: Any) -> None:
@@ -97,8 +108,7 @@ def windowed(model: Any) -> None:
         node("Concat", ["/w/zero", "/w/ends"], "/w/starts", axis=0),
         node("Gather", ["/w/ends", "/w/last"], "/w/total", axis=0),
     ]
-    for part in ("first", "before", "end", "after"):
-        at = ("first", "before", "end", "after").index(part)
+    for at, part in enumerate(("first", "before", "end", "after")):
         added.append(node("Gather", [WINDOW_INPUT, f"/w/at{at}"], f"/w/{part}", axis=0))
     added += [
         node("Gather", ["/w/starts", "/w/first"], "/w/first_start", axis=0),
