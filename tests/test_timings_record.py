@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sayfile.audio.timings import Timing, Timings, joined
-from sayfile.audio.timings_record import write_joined
+from sayfile.audio.joined_timings import joined, write_joined
+from sayfile.audio.timings import Timing, Timings
 
 
 def _chapter(title: str, words: bool) -> Timings:

@@ -21,7 +21,8 @@ from fastapi.testclient import TestClient
 from conftest import TONES, decode, sayfile_cli, wait_done
 from hanging import VOICE as HANG_VOICE
 from hanging import hanging_engines
-from sayfile.audio.timings import Timing, Timings, cues, joined
+from sayfile.audio.joined_timings import joined
+from sayfile.audio.timings import Timing, Timings, cues
 from sayfile.audio.word_captions import vtt_with_words
 from sayfile.engines import ENGINES
 from sayfile.speech.word_times import SpokenWords, piece_words

@@ -5,7 +5,6 @@ from them, and those captions as SubRip (.srt) and WebVTT (.vtt) text.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import itertools
 import math
 import re
@@ -124,41 +123,6 @@ class Timings:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ValueError(f"not a timings record: {error!r}") from None
-
-
-def joined(
-    sections: Sequence[tuple[float, Timings]], duration: float, marks: Sequence[Timing] = ()
-) -> Timings:
-    """The timings of audio joined from sections: each section's `(start, timings)`, its times
-    shifted by where it starts (a word's sentence counted across them); `marks` added."""
-    pieces, words, note, every = joined_parts(sections, marks)
-    return Timings(tuple(pieces), None if words is None else tuple(words), duration, note, every)
-
-
-def joined_parts(
-    sections: Sequence[tuple[float, Timings]], marks: Sequence[Timing] = ()
-) -> tuple[Iterator[Timing], Iterator[Timing] | None, str | None, tuple[Timing, ...]]:
-    """What `joined` is made of, its pieces and words made one at a time as they are taken
-    (a book's record is written so: audio/timings_record.py): the pieces, the words (None
-    unless every section has them), the first section's note on words, and the marks."""
-    pieces = (shifted(t, start) for start, section in sections for t in section.pieces)
-    before = list(itertools.accumulate((len(s.pieces) for _, s in sections), initial=0))
-    known = all(section.words is not None for _, section in sections)
-    words = (
-        shifted(t, start, before[n]) for n, (start, s) in enumerate(sections) for t in s.words or ()
-    )
-    notes = [section.words_note for _, section in sections if section.words_note]
-    own = [shifted(t, start) for start, section in sections for t in section.marks]
-    every = tuple(sorted([*marks, *own], key=lambda mark: mark.start))
-    return pieces, words if known else None, notes[0] if notes else None, every
-
-
-def shifted(timing: Timing, by: float, before: int = 0) -> Timing:
-    """`timing` `by` seconds later, its sentence `before` pieces on."""
-    sentence = None if timing.sentence is None else timing.sentence + before
-    return dataclasses.replace(
-        timing, start=timing.start + by, end=timing.end + by, sentence=sentence
-    )
 
 
 def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.0) -> list[Timing]:

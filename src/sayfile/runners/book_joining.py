@@ -19,10 +19,10 @@ from sayfile.audio.chapter_marks import (
     timing_marks_from_chapters,
 )
 from sayfile.audio.formats import audio_format
+from sayfile.audio.joined_timings import joined, write_joined
 from sayfile.audio.joining import chapter_file_name, join_audio, played, write_zip
 from sayfile.audio.remuxing import RemuxExecutor
-from sayfile.audio.timings import Timing, Timings, cues, joined, srt, vtt
-from sayfile.audio.timings_record import write_joined
+from sayfile.audio.timings import Timing, Timings, cues, srt, vtt
 from sayfile.books.parts import BOOK_CHAPTERS_KEY, BookFolder, BookManifest
 from sayfile.books.read_along_epub import (
     BookAudio,
