@@ -265,6 +265,7 @@ def test_making_the_timed_model_removes_the_ones_earlier_versions_made(tmp_path:
     older = [
         tmp_path / "kokoro-v1.0.int8.timed.onnx",
         tmp_path / "kokoro-v1.0.int8.timed-capped.onnx",
+        tmp_path / "kokoro-v1.0.int8.timed-window.onnx",
     ]
     kept = [tmp_path / "kokoro-v1.0.int8.onnx", tmp_path / "voices.npz"]
     for path in [*older, *kept]:
