@@ -12,7 +12,10 @@ durations, pitch and energy, `decoder/decoder/{encode,decode,...}` is the decode
 the harmonic source, the inverse STFT). Every figure is CPU time (the machine is shared), and
 each comparison is a ratio from runs interleaved in one process, medians of `--repeats`.
 
-`--ab --graphs` also tries two rewritten graphs (needs the `onnx` package: `pip install
+`--ab --products` also runs the graph with its convolutions as matrix products, which the
+engine's timed model has (engines/kokoro_convolutions.py), against the graph as joined
+(`current`): `--ab --products --variants current` for that pair alone. `--ab --graphs` also
+tries two rewritten graphs (needs the `onnx` package: `pip install
 onnx==1.19.0`), written to a temporary folder: the convolutions' uint8 weights as int8, and
 the int8 convolutions made float again.
 """
@@ -34,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
+from sayfile.engines.kokoro_convolutions import as_matrix_products
 from sayfile.models import Voice
 from sayfile.text.normalisation import Normalisation
 
@@ -243,7 +247,7 @@ def feeds(
     return made
 
 
-def compare(repeats: int, graphs: bool, variants: list[str]) -> None:
+def compare(repeats: int, graphs: bool, products: bool, variants: list[str]) -> None:
     engine = KokoroEngine()
     inputs = feeds(engine)
     model = assemble_model(default_folder())
@@ -253,6 +257,11 @@ def compare(repeats: int, graphs: bool, variants: list[str]) -> None:
         sessions[variant] = session(variant, model)
         loaded = time.process_time() - began
         print(f"{variant}: session made in {loaded:.2f} CPU-s")
+    if products:
+        with tempfile.TemporaryDirectory() as folder:
+            sessions["convolutions as matrix products"] = session(
+                "current", matrix_products_graph(model, Path(folder))
+            )
     if graphs:
         with tempfile.TemporaryDirectory() as folder:
             signed = signed_weights_graph(model, Path(folder))
@@ -349,6 +358,17 @@ def onnx_modules() -> tuple[Any, Any, Any]:
         importlib.import_module("onnx.helper"),
         importlib.import_module("onnx.numpy_helper"),
     )
+
+
+def matrix_products_graph(source: Path, folder: Path) -> Path:
+    """The model `source` with its convolutions as matrix products, as the timed model has
+    them (engines/kokoro_convolutions.py), written into `folder`."""
+    onnx, _, _ = onnx_modules()
+    graph_model = onnx.load(str(source))
+    as_matrix_products(graph_model)
+    target = folder / "kokoro-v1.0.int8-matmul.onnx"
+    onnx.save(graph_model, str(target))
+    return target
 
 
 def signed_weights_graph(source: Path, folder: Path) -> Path:
@@ -465,6 +485,11 @@ def main() -> None:
         "--graphs", action="store_true", help="with --ab: the rewritten graphs too (needs onnx)"
     )
     parser.add_argument(
+        "--products",
+        action="store_true",
+        help="with --ab: the convolutions as matrix products (what sayfile runs) too",
+    )
+    parser.add_argument(
         "--variants",
         default=",".join(VARIANTS),
         help=f"with --ab: which session variants, comma-separated (of {', '.join(VARIANTS)})",
@@ -474,7 +499,7 @@ def main() -> None:
     if args.lengths:
         lengths(args.repeats)
     elif args.ab:
-        compare(args.repeats, args.graphs, args.variants.split(","))
+        compare(args.repeats, args.graphs, args.products, args.variants.split(","))
     else:
         profile(args.repeats)
 

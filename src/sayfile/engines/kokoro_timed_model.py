@@ -37,7 +37,7 @@ from sayfile.errors import EngineError
 from sayfile.whole_files import UNFINISHED
 
 TIMED_MODEL_FILE = "kokoro-v1.0.int8.timed-window-matmul.onnx"
-TIMED_MODEL_SHA256 = "fd453f9cd22b3d7874935fa8e579c7f16301267249302df982adb295239e968f"
+TIMED_MODEL_SHA256 = "35ec622f8c6eed40de3e5af5f52c80cc5e0e26795749cec6778c3a83434a53b5"
 DURATIONS_OUTPUT = "/encoder/Cast_output_0"
 WINDOW_INPUT = "window"
 WINDOW_OUTPUT = "window_frames"
