@@ -16,7 +16,9 @@ from sayfile.models import Voice
 # character of Chinese says about three times as much as one of English, hence two columns.
 PRIORS: dict[str, tuple[float, float]] = {
     # engine: (other scripts, Han/kana/hangul)
-    "kokoro": (0.03, 0.09),
+    # bench/pace.py, 2026-12-05, with the convolutions as matrix products (issue 27): 0.0103
+    # and 0.0362.
+    "kokoro": (0.015, 0.055),
     "piper": (0.002, 0.006),
     "espeak": (0.0008, 0.005),
     # tone:slow: 50 ms per piece of a sentence or so (tone:beep is at once).
