@@ -5,12 +5,13 @@ uses, with and without a bias. (The real model's audio: tests/test_kokoro_words.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from sayfile.engines.kokoro_convolutions import as_matrix_products
+from sayfile.engines.kokoro_convolutions import as_matrix_products, exact_int8_products
 from sayfile.errors import EngineError
 
 
@@ -117,3 +118,23 @@ def test_a_convolution_of_another_form_is_refused_not_guessed() -> None:
     del conv.attribute[[a.name for a in conv.attribute].index("group")]
     with pytest.raises(EngineError, match="unexpected form"):
         as_matrix_products(model)
+
+
+@pytest.mark.parametrize(
+    ("flags", "exact"),
+    [
+        ("fpu sse2 avx2 avx512f avx512_vnni avx512_bf16", True),  # this machine's kind
+        ("fpu sse2 avx2 avx_vnni", True),  # AVX-VNNI without AVX-512
+        ("fpu sse2 avx2 fma avx512f avx512bw", False),  # AVX2/AVX-512 without VNNI: saturates
+        (None, False),  # ARM's /proc/cpuinfo has "Features", not "flags"
+    ],
+)
+def test_products_are_made_only_where_the_cpu_sums_them_exactly(
+    tmp_path: Path, flags: str | None, exact: bool
+) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    text = "processor\t: 0\n"
+    text += f"flags\t\t: {flags}\n" if flags else "Features\t: fp asimd asimddp i8mm\n"
+    cpuinfo.write_text(text + "\nprocessor\t: 1\n")
+    assert exact_int8_products(cpuinfo) is exact
+    assert exact_int8_products(tmp_path / "missing") is False

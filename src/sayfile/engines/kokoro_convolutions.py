@@ -22,13 +22,37 @@ made on the floats, after the bias and the cast, which change no number: onnxrun
 float tensors over 1.6 times faster than int32 ones (13 against 22 ms for [77760, 128]). The
 weights become int8 by taking 128 from each and from their zero point, which leaves every
 `w - zero point` as it was. The two strided convolutions (4 ms of a run) are left as they are.
+
+Only on CPUs where onnxruntime sums uint8 x int8 products exactly (`exact_int8_products`):
+x86 with VNNI adds each product into int32. Without VNNI its AVX2 kernel adds pairs of
+products into 16 bits first (VPMADDUBSW), which saturates, as onnxruntime's quantisation
+guide warns; there the convolutions stay `ConvInteger` (uint8 x uint8, exact everywhere).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sayfile.errors import EngineError
+
+# CPU flags (Linux's /proc/cpuinfo) of the instructions that add uint8 x int8 products into
+# int32 with nothing lost: AVX-512 VNNI, and AVX-VNNI on CPUs without AVX-512.
+_EXACT_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
+
+
+def exact_int8_products(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU sums onnxruntime's uint8 x int8 products exactly (see above); False
+    where `cpuinfo` cannot be read or names no such instruction (ARM, older x86)."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return False
+    flags: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return bool(flags & _EXACT_FLAGS)
 
 
 def as_matrix_products(model: Any) -> int:

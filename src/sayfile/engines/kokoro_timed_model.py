@@ -18,8 +18,8 @@ the vocoder is 93% of the model's time and follows the frames it makes (docs/ben
 its end; the audio is `(end - first) * 600` samples. The whole window gives the unedited model's
 audio, bit for bit (tests/test_kokoro_window.py).
 
-Its int8 convolutions are made matrix products as well (engines/kokoro_convolutions.py): the
-same sums, a third less time.
+Its int8 convolutions are made matrix products as well (engines/kokoro_convolutions.py), on
+CPUs that sum those exactly: the same audio, a third less time.
 
 Made once rather than in memory per process: the edit costs 1.5 s more at every start and holds
 150 MB more (docs/architecture.md).
@@ -32,12 +32,22 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sayfile.engines.kokoro_convolutions import as_matrix_products
+from sayfile.engines.kokoro_convolutions import as_matrix_products, exact_int8_products
 from sayfile.errors import EngineError
 from sayfile.whole_files import UNFINISHED
 
-TIMED_MODEL_FILE = "kokoro-v1.0.int8.timed-window-matmul.onnx"
-TIMED_MODEL_SHA256 = "35ec622f8c6eed40de3e5af5f52c80cc5e0e26795749cec6778c3a83434a53b5"
+# The timed model's file and SHA-256, by whether its convolutions are matrix products (only
+# where this CPU sums int8 products exactly: kokoro_convolutions.exact_int8_products).
+TIMED_MODELS = {
+    True: (
+        "kokoro-v1.0.int8.timed-window-matmul.onnx",
+        "35ec622f8c6eed40de3e5af5f52c80cc5e0e26795749cec6778c3a83434a53b5",
+    ),
+    False: (
+        "kokoro-v1.0.int8.timed-window.onnx",
+        "5adfc263c42daf197acb2a5f943a6d6e5c315f19660f9a9c8c53949b61f07e46",
+    ),
+}
 DURATIONS_OUTPUT = "/encoder/Cast_output_0"
 WINDOW_INPUT = "window"
 WINDOW_OUTPUT = "window_frames"
@@ -53,21 +63,26 @@ _FRAMES = {
 }
 
 
-def timed_model(plain: Path) -> Path:
+def timed_model(plain: Path, products: bool | None = None) -> Path:
     """The timed model beside `plain` (the joined, hash-checked model), made the first time
-    (written to a temporary name and renamed once its hash is right). Raises EngineError when
-    the result is not the pinned one."""
-    target = plain.with_name(TIMED_MODEL_FILE)
+    (written to a temporary name and renamed once its hash is right), its convolutions made
+    matrix products if `products` (by default, where this CPU sums them exactly). Raises
+    EngineError when the result is not the pinned one."""
+    if products is None:
+        products = exact_int8_products()
+    name, pinned = TIMED_MODELS[products]
+    target = plain.with_name(name)
     if target.is_file():
         return target
     import onnx
 
     model = onnx.load(str(plain))
     windowed(model)
-    as_matrix_products(model)
+    if products:
+        as_matrix_products(model)
     data = model.SerializeToString()
     del model
-    if hashlib.sha256(data).hexdigest() != TIMED_MODEL_SHA256:
+    if hashlib.sha256(data).hexdigest() != pinned:
         raise EngineError("Kokoro's model with durations is not the pinned one")
     partial = target.with_name(f"{target.name}.{os.getpid()}{UNFINISHED}")
     try:
