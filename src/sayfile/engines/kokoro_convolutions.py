@@ -21,7 +21,8 @@ number, and the audio the same, bit for bit (tests/test_kokoro_words.py). The tu
 made on the floats, after the bias and the cast, which change no number: onnxruntime turns
 float tensors over 1.6 times faster than int32 ones (13 against 22 ms for [77760, 128]). The
 weights become int8 by taking 128 from each and from their zero point, which leaves every
-`w - zero point` as it was. The two strided convolutions (4 ms of a run) are left as they are.
+`w - zero point` as it was. The three strided convolutions (the decoder's two that halve
+pitch and energy, and the noise branch's first; under 1% of a run) are left as they are.
 
 Only on CPUs where onnxruntime sums uint8 x int8 products exactly (`exact_int8_products`):
 x86 with VNNI adds each product into int32. Without VNNI its AVX2 kernel adds pairs of
