@@ -336,7 +336,10 @@
   // Whether the language or voice on show was chosen on this visit (not remembered from an
   // earlier one, nor preselected for the page's language).
   let choseHere = false;
-  language.addEventListener("change", async () => { choseHere = true; bookLanguage.hidden = true; await showVoices(""); savePrefs(); });
+  // Kept at once (a reload before the voices arrive keeps the language), and again with them.
+  language.addEventListener("change", async () => {
+    choseHere = true; bookLanguage.hidden = true; savePrefs(); await showVoices(""); savePrefs();
+  });
   voice.addEventListener("change", () => { choseHere = true; bookLanguage.hidden = true; });
   for (const control of [voice, format, speed, textFormat]) { control.addEventListener("change", savePrefs); }
 
