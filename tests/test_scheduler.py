@@ -344,3 +344,27 @@ def test_a_heavy_step_runs_alone_on_one_thread() -> None:
         assert future.result(timeout=WAIT_S) == "set up"
     finally:
         executor.close()
+
+
+def test_a_thread_is_free_only_while_running_and_queued_steps_leave_one() -> None:
+    executor = SentenceExecutor(2, NAME)
+    first, second = Gate(), Gate()
+    try:
+        assert executor.thread_free()
+        first.block(executor)
+        assert executor.thread_free()  # one of two threads runs a step
+        second.block(executor)
+        assert not executor.thread_free()
+        queued = executor.turn(Lane.background, "book").submit(Log().step("x"), 1)
+        assert not executor.thread_free()
+        first.open()
+        assert queued.result(timeout=WAIT_S) == "x"
+        deadline = time.monotonic() + WAIT_S
+        while not executor.thread_free() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert executor.thread_free()  # the second gate still runs: one thread of two
+        second.open()
+    finally:
+        first.open()
+        second.open()
+        executor.close()

@@ -96,9 +96,12 @@ def timed_model(plain: Path, products: bool | None = None) -> Path:
 
 def remove_older_models(current: Path) -> list[Path]:
     """Remove the timed models earlier versions made beside `current` (each as large as the
-    model, about 90 MB, and read by nothing now); the paths removed."""
+    model, about 90 MB, and read by nothing now); the paths removed. Both of this version's
+    models are kept: a model folder shared by machines with and without VNNI holds one of
+    each, and removing the other's would make them remove each other's at every start."""
     stem = current.name.split(".timed")[0]
-    older = [p for p in current.parent.glob(f"{stem}.timed*.onnx") if p.name != current.name]
+    kept = {name for name, _ in TIMED_MODELS.values()}
+    older = [p for p in current.parent.glob(f"{stem}.timed*.onnx") if p.name not in kept]
     for path in older:
         path.unlink(missing_ok=True)
     return older

@@ -24,7 +24,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -230,20 +230,25 @@ class SentenceExecutor:
         """Whether a thread is left for one more step, once the steps running and those
         queued have theirs (see `Turn.thread_free`)."""
         with self._ready:
-            return self._running + self._queued() < self.threads
+            left = self.threads - self._running
+            # Counted only as far as it matters: many steps may be queued.
+            beyond = itertools.islice(self._queued(), left - 1, None) if left > 0 else None
+            return beyond is not None and next(beyond, None) is None
 
     def waiting(self) -> int:
         """Steps queued that will still run (a cancelled step stays in its heap until a thread
         takes and drops it, which it may not have done yet)."""
         with self._ready:
-            return self._queued()
+            return sum(1 for _ in self._queued())
 
-    def _queued(self) -> int:
-        return sum(
-            not step.future.cancelled()
+    def _queued(self) -> Iterator[_Step]:
+        """The steps queued that will still run (call with `_ready` held)."""
+        return (
+            step
             for q in self._lanes.values()
             for heap in q.steps.values()
             for step in heap
+            if not step.future.cancelled()
         )
 
     def close(self, wait_s: float | None = None) -> None:
