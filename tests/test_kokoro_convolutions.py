@@ -1,33 +1,42 @@
 """Kokoro's int8 convolutions as matrix products (engines/kokoro_convolutions.py, issue 27):
 on small graphs of the form the quantised model has, the rewritten graph gives the same
 numbers as the convolution, bit for bit, for every tap count, dilation and padding the model
-uses, with and without a bias. (The real model's audio: tests/test_kokoro_words.py, slow.)"""
+uses, with and without a bias, and for the largest products, which a 16-bit sum of two would
+saturate. (The real model's audio: tests/test_kokoro_words.py, slow.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from sayfile.engines.kokoro_convolutions import as_matrix_products, exact_int8_products
+from sayfile.engines.kokoro_convolutions import as_matrix_products, weights_offset
 from sayfile.errors import EngineError
 
 
 def quantised_convolution(
-    channels: int, outputs: int, taps: int, dilation: int, stride: int, bias: bool, seed: int
+    channels: int,
+    outputs: int,
+    taps: int,
+    dilation: int,
+    stride: int,
+    bias: bool,
+    seed: int,
+    weights: Any = None,
 ) -> Any:
     """A graph as onnxruntime's dynamic quantisation writes a Conv1d: DynamicQuantizeLinear,
-    ConvInteger with uint8 weights, the int32 bias added, Cast and Mul by the scales."""
+    ConvInteger with uint8 weights (by default random in 0-127, as Kokoro's were quantised to 7
+    bits), the int32 bias added, Cast and Mul by the scales."""
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
     pad = dilation * (taps - 1) // 2
-    weights = rng.integers(0, 256, (outputs, channels, taps), dtype=np.uint8)
+    if weights is None:
+        weights = rng.integers(0, 128, (outputs, channels, taps), dtype=np.uint8)
     constants = [
         numpy_helper.from_array(weights, "w_quantized"),
-        numpy_helper.from_array(np.array(rng.integers(100, 156), np.uint8), "w_zero"),
+        numpy_helper.from_array(np.array(rng.integers(40, 90), np.uint8), "w_zero"),
         numpy_helper.from_array(np.array(0.002, np.float32), "w_scale"),
         numpy_helper.from_array(rng.integers(-5000, 5000, outputs).astype(np.int32), "b"),
         numpy_helper.from_array(np.array([1, -1, 1], np.int64), "b_shape"),
@@ -120,21 +129,42 @@ def test_a_convolution_of_another_form_is_refused_not_guessed() -> None:
         as_matrix_products(model)
 
 
+def test_the_largest_products_are_summed_exactly() -> None:
+    # Every activation quantised to 255 or near it, against weights at both ends of their 7
+    # bits: as int8 less 128 (all negative), two such products add up to -65,280, and the
+    # AVX2 kernel's 16-bit pair sums saturated (wrong sums on an AMD EPYC without VNNI).
+    rng = np.random.default_rng(7)
+    ends = rng.choice(np.array([0, 127], np.uint8), (16, 32, 3))
+    model = quantised_convolution(32, 16, 3, 1, 1, True, seed=7, weights=ends)
+    before = run(model, x := rng.uniform(0.95, 1.0, (1, 32, 50)).astype(np.float32))
+    assert as_matrix_products(model) == 1
+    assert np.array_equal(run(model, x), before)
+
+
+def test_weights_of_more_than_7_bits_are_left_as_a_convolution() -> None:
+    wide = np.random.default_rng(3).integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    model = quantised_convolution(4, 4, 3, 1, 1, True, seed=3, weights=wide)
+    assert as_matrix_products(model) == 0
+    assert [n.op_type for n in model.graph.node].count("ConvInteger") == 1
+
+
 @pytest.mark.parametrize(
-    ("flags", "exact"),
+    ("low", "high", "zero", "offset"),
     [
-        ("fpu sse2 avx2 avx512f avx512_vnni avx512_bf16", True),  # this machine's kind
-        ("fpu sse2 avx2 avx_vnni", True),  # AVX-VNNI without AVX-512
-        ("fpu sse2 avx2 fma avx512f avx512bw", False),  # AVX2/AVX-512 without VNNI: saturates
-        (None, False),  # ARM's /proc/cpuinfo has "Features", not "flags"
+        (0, 127, 64, 64),  # Kokoro's weights: 64 is the only offset
+        (0, 127, 50, 64),
+        (10, 100, 60, 60),  # the zero point itself where it is allowed
+        (10, 100, 80, 74),  # else as near it as allowed
+        (200, 255, 230, 230),
+        (0, 128, 64, None),  # 129 values: no offset puts them in [-64, 63]
+        (200, 255, 0, None),  # the zero point less any allowed offset is below -128
     ],
 )
-def test_products_are_made_only_where_the_cpu_sums_them_exactly(
-    tmp_path: Path, flags: str | None, exact: bool
+def test_the_weights_offset_keeps_weights_and_zero_point_in_range(
+    low: int, high: int, zero: int, offset: int | None
 ) -> None:
-    cpuinfo = tmp_path / "cpuinfo"
-    text = "processor\t: 0\n"
-    text += f"flags\t\t: {flags}\n" if flags else "Features\t: fp asimd asimddp i8mm\n"
-    cpuinfo.write_text(text + "\nprocessor\t: 1\n")
-    assert exact_int8_products(cpuinfo) is exact
-    assert exact_int8_products(tmp_path / "missing") is False
+    weights = np.array([low, high], np.uint8).reshape(1, 1, 2)
+    got = weights_offset(weights, np.array(zero, np.uint8))
+    assert got == offset
+    if got is not None:
+        assert low - got >= -64 and high - got <= 63 and -128 <= zero - got <= 127

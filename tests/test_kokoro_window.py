@@ -258,20 +258,17 @@ def _plain(words: str) -> str:
 
 
 def test_making_the_timed_model_removes_the_ones_earlier_versions_made(tmp_path: Path) -> None:
-    from sayfile.engines.kokoro_timed_model import TIMED_MODELS, remove_older_models
+    from sayfile.engines.kokoro_timed_model import TIMED_MODEL, remove_older_models
 
-    current = tmp_path / TIMED_MODELS[True][0]
+    current = tmp_path / TIMED_MODEL[0]
     current.write_bytes(b"now")
     older = [
         tmp_path / "kokoro-v1.0.int8.timed.onnx",
         tmp_path / "kokoro-v1.0.int8.timed-capped.onnx",
+        tmp_path / "kokoro-v1.0.int8.timed-window.onnx",
+        tmp_path / "kokoro-v1.0.int8.timed-window-matmul.onnx",
     ]
-    # The model CPUs without VNNI run stays: a folder shared with such a machine needs it.
-    kept = [
-        tmp_path / "kokoro-v1.0.int8.onnx",
-        tmp_path / "voices.npz",
-        tmp_path / TIMED_MODELS[False][0],
-    ]
+    kept = [tmp_path / "kokoro-v1.0.int8.onnx", tmp_path / "voices.npz"]
     for path in [*older, *kept]:
         path.write_bytes(b"x")
     assert sorted(remove_older_models(current)) == sorted(older)

@@ -20,47 +20,36 @@ The sums are of integers either way, so the int32 output is the convolution's, n
 number, and the audio the same, bit for bit (tests/test_kokoro_words.py). The turn back is
 made on the floats, after the bias and the cast, which change no number: onnxruntime turns
 float tensors over 1.6 times faster than int32 ones (13 against 22 ms for [77760, 128]). The
-weights become int8 by taking 128 from each and from their zero point, which leaves every
-`w - zero point` as it was. The three strided convolutions (the decoder's two that halve
-pitch and energy, and the noise branch's first; under 1% of a run) are left as they are.
+three strided convolutions (the decoder's two that halve pitch and energy, and the noise
+branch's first; under 1% of a run) are left as they are.
 
-Only on CPUs where onnxruntime sums uint8 x int8 products exactly (`exact_int8_products`):
-x86 with VNNI adds each product into int32. Without VNNI its AVX2 kernel adds pairs of
-products into 16 bits first (VPMADDUBSW), which saturates, as onnxruntime's quantisation
-guide warns; there the convolutions stay `ConvInteger` (uint8 x uint8, exact everywhere).
+The int8 weights are the uint8 ones less an offset chosen per convolution, which leaves every
+`w - zero point` as it was, so that each lies in [-64, 63]: Kokoro's weights were quantised to
+7 bits (0 to 127). That keeps the sums exact on x86 CPUs without VNNI too: onnxruntime's
+kernels for AVX2 and AVX-512 without VNNI add each pair of products into 16 bits first
+(VPMADDUBSW), which saturates past 32,767, as its quantisation guide warns, and two products
+of a uint8 (at most 255) and a weight in [-64, 63] add up to at most 32,640. (With VNNI each
+product goes into 32 bits; weights less 128, [-128, -1], gave wrong sums on an AVX2 CPU.) A
+convolution whose weights span more than 128 values, or whose zero point the offset would put
+outside int8, is left as it is.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sayfile.errors import EngineError
 
-# CPU flags (Linux's /proc/cpuinfo) of the instructions that add uint8 x int8 products into
-# int32 with nothing lost: AVX-512 VNNI, and AVX-VNNI on CPUs without AVX-512.
-_EXACT_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
-
-
-def exact_int8_products(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether this CPU sums onnxruntime's uint8 x int8 products exactly (see above); False
-    where `cpuinfo` cannot be read or names no such instruction (ARM, older x86)."""
-    try:
-        text = cpuinfo.read_text(errors="replace")
-    except OSError:
-        return False
-    flags: set[str] = set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.partition(":")[2].split())
-    return bool(flags & _EXACT_FLAGS)
+# The int8 weights' range (see above): any two products of a uint8 and one of these add up to
+# at most 255 x 64 x 2 = 32,640, within a 16-bit sum.
+_WEIGHTS_LOW, _WEIGHTS_HIGH = -64, 63
 
 
 def as_matrix_products(model: Any) -> int:
     """Edits `model` (an onnx ModelProto of Kokoro's int8 model) in place: each `ConvInteger`
-    with a stride of 1 as the nodes above. Gives how many were rewritten; raises EngineError
-    when one has a form this does not know."""
-    from onnx import helper
+    with a stride of 1 and weights that fit (see above) as the nodes above. Gives how many
+    were rewritten; raises EngineError when one has a form this does not know."""
+    from onnx import helper, numpy_helper
 
     graph = model.graph
     constants = {tensor.name: tensor for tensor in graph.initializer}
@@ -77,8 +66,12 @@ def as_matrix_products(model: Any) -> int:
             continue
         if attributes.get("group", 1) != 1 or node.input[1] not in constants:
             raise EngineError(f"Kokoro's convolution {node.name} has an unexpected form")
+        weights, zero = (numpy_helper.to_array(constants[n]) for n in node.input[1:4:2])
+        offset = weights_offset(weights, zero)
+        if offset is None:
+            continue
         edit = _Edit(node, added)
-        instead[id(node)] = edit.product(constants, attributes)
+        instead[id(node)] = edit.product(weights, zero, offset, attributes)
         after = readers.get(node.output[0], [])
         bias = after[0] if len(after) == 1 and after[0].op_type == "Add" else None
         cast = readers.get(bias.output[0], []) if bias else after
@@ -98,6 +91,21 @@ def as_matrix_products(model: Any) -> int:
     for tensor in [t for t in graph.initializer if t.name not in read]:
         graph.initializer.remove(tensor)
     return count
+
+
+def weights_offset(weights: Any, zero: Any) -> int | None:
+    """What to take from a convolution's uint8 `weights` and their zero point `zero` so that
+    the weights lie in [-64, 63] and the zero point in int8 (see above); None when no offset
+    does. Raises EngineError for weights that are not uint8 [O, C, K] with one zero point."""
+    import numpy as np
+
+    if weights.dtype != np.uint8 or weights.ndim != 3 or zero.shape != ():
+        raise EngineError("Kokoro's convolution has unexpected weights")
+    least, most = int(weights.max()) - _WEIGHTS_HIGH, int(weights.min()) - _WEIGHTS_LOW
+    if least > most:
+        return None
+    offset = min(max(int(zero), least), most)  # the zero point itself where it can be
+    return offset if -128 <= int(zero) - offset <= 127 else None
 
 
 class _Edit:
@@ -129,23 +137,21 @@ class _Edit:
         taken, self.nodes = self.nodes, []
         return taken
 
-    def product(self, constants: dict[str, Any], attributes: dict[str, Any]) -> list[Any]:
-        """The convolution's int32 sums as [1, T', O], time first."""
+    def product(
+        self, weights: Any, zero: Any, offset: int, attributes: dict[str, Any]
+    ) -> list[Any]:
+        """The convolution's int32 sums as [1, T', O], time first: its uint8 `weights` and
+        their `zero` point less `offset` (`weights_offset`) as int8."""
         import numpy as np
-        from onnx import numpy_helper
 
-        quantised, weights_name, input_zero, weights_zero_name = self.node.input
-        weights = numpy_helper.to_array(constants[weights_name])
-        weights_zero = numpy_helper.to_array(constants[weights_zero_name])
-        if weights.dtype != np.uint8 or weights.ndim != 3 or weights_zero.shape != ():
-            raise EngineError(f"Kokoro's convolution {self.node.name} has unexpected weights")
+        quantised, _, input_zero, _ = self.node.input
         outputs, channels, taps = weights.shape
         dilation = attributes.get("dilations", [1])[0]
         ahead, behind = attributes.get("pads", [0, 0])
         # Row j x C + c of the product's weights is tap j of input channel c.
         matrix = weights.transpose(2, 1, 0).reshape(taps * channels, outputs)
-        signed = self.constant("weights", _signed(np, matrix))
-        signed_zero = self.constant("weights_zero", _signed(np, weights_zero))
+        signed = self.constant("weights", _less(np, matrix, offset))
+        signed_zero = self.constant("weights_zero", _less(np, zero, offset))
         frames = self.step("Transpose", [quantised], "time_first", perm=[0, 2, 1])
         if ahead or behind:
             pads = self.constant("pads", np.array([0, ahead, 0, 0, behind, 0], np.int64))
@@ -196,6 +202,6 @@ class _Edit:
         )
 
 
-def _signed(np: Any, values: Any) -> Any:
-    """uint8 `values` as int8, each less 128."""
-    return (values.astype(np.int16) - 128).astype(np.int8)
+def _less(np: Any, values: Any, offset: int) -> Any:
+    """uint8 `values` less `offset`, as int8 (`weights_offset` has checked that they fit)."""
+    return (values.astype(np.int16) - offset).astype(np.int8)

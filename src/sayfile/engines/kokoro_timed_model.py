@@ -18,8 +18,8 @@ the vocoder is 93% of the model's time and follows the frames it makes (docs/ben
 its end; the audio is `(end - first) * 600` samples. The whole window gives the unedited model's
 audio, bit for bit (tests/test_kokoro_window.py).
 
-Its int8 convolutions are made matrix products as well (engines/kokoro_convolutions.py), on
-CPUs that sum those exactly: the same audio, a third less time.
+Its int8 convolutions are made matrix products as well (engines/kokoro_convolutions.py): the
+same audio, bit for bit, on every CPU, in a sixth (AVX2) to a third (VNNI) less time.
 
 Made once rather than in memory per process: the edit costs 1.5 s more at every start and holds
 150 MB more (docs/architecture.md).
@@ -32,22 +32,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sayfile.engines.kokoro_convolutions import as_matrix_products, exact_int8_products
+from sayfile.engines.kokoro_convolutions import as_matrix_products
 from sayfile.errors import EngineError
 from sayfile.whole_files import UNFINISHED
 
-# The timed model's file and SHA-256, by whether its convolutions are matrix products (only
-# where this CPU sums int8 products exactly: kokoro_convolutions.exact_int8_products).
-TIMED_MODELS = {
-    True: (
-        "kokoro-v1.0.int8.timed-window-matmul.onnx",
-        "35ec622f8c6eed40de3e5af5f52c80cc5e0e26795749cec6778c3a83434a53b5",
-    ),
-    False: (
-        "kokoro-v1.0.int8.timed-window.onnx",
-        "5adfc263c42daf197acb2a5f943a6d6e5c315f19660f9a9c8c53949b61f07e46",
-    ),
-}
+# The timed model's file and SHA-256.
+TIMED_MODEL = (
+    "kokoro-v1.0.int8.timed-window-products.onnx",
+    "86fb80cac3f5fbb4aba2c37715c11ee9849f947707fd4fa46ab940f3a2b77cc1",
+)
 DURATIONS_OUTPUT = "/encoder/Cast_output_0"
 WINDOW_INPUT = "window"
 WINDOW_OUTPUT = "window_frames"
@@ -63,14 +56,11 @@ _FRAMES = {
 }
 
 
-def timed_model(plain: Path, products: bool | None = None) -> Path:
+def timed_model(plain: Path) -> Path:
     """The timed model beside `plain` (the joined, hash-checked model), made the first time
-    (written to a temporary name and renamed once its hash is right), its convolutions made
-    matrix products if `products` (by default, where this CPU sums them exactly). Raises
-    EngineError when the result is not the pinned one."""
-    if products is None:
-        products = exact_int8_products()
-    name, pinned = TIMED_MODELS[products]
+    (written to a temporary name and renamed once its hash is right). Raises EngineError when
+    the result is not the pinned one."""
+    name, pinned = TIMED_MODEL
     target = plain.with_name(name)
     if target.is_file():
         return target
@@ -78,8 +68,7 @@ def timed_model(plain: Path, products: bool | None = None) -> Path:
 
     model = onnx.load(str(plain))
     windowed(model)
-    if products:
-        as_matrix_products(model)
+    as_matrix_products(model)
     data = model.SerializeToString()
     del model
     if hashlib.sha256(data).hexdigest() != pinned:
@@ -96,12 +85,9 @@ def timed_model(plain: Path, products: bool | None = None) -> Path:
 
 def remove_older_models(current: Path) -> list[Path]:
     """Remove the timed models earlier versions made beside `current` (each as large as the
-    model, about 90 MB, and read by nothing now); the paths removed. Both of this version's
-    models are kept: a model folder shared by machines with and without VNNI holds one of
-    each, and removing the other's would make them remove each other's at every start."""
+    model, about 90 MB, and read by nothing now); the paths removed."""
     stem = current.name.split(".timed")[0]
-    kept = {name for name, _ in TIMED_MODELS.values()}
-    older = [p for p in current.parent.glob(f"{stem}.timed*.onnx") if p.name not in kept]
+    older = [p for p in current.parent.glob(f"{stem}.timed*.onnx") if p.name != current.name]
     for path in older:
         path.unlink(missing_ok=True)
     return older
