@@ -129,6 +129,14 @@ def test_a_convolution_of_another_form_is_refused_not_guessed() -> None:
         as_matrix_products(model)
 
 
+def test_a_convolution_without_a_zero_point_for_its_weights_is_refused() -> None:
+    model = quantised_convolution(4, 4, 3, 1, 1, True, seed=2)
+    conv = next(node for node in model.graph.node if node.op_type == "ConvInteger")
+    del conv.input[3]
+    with pytest.raises(EngineError, match="unexpected form"):
+        as_matrix_products(model)
+
+
 def test_the_largest_products_are_summed_exactly() -> None:
     # Every activation quantised to 255 or near it, against weights at both ends of their 7
     # bits: as int8 less 128 (all negative), two such products add up to -65,280, and the

@@ -64,9 +64,11 @@ def as_matrix_products(model: Any) -> int:
         attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         if node.op_type != "ConvInteger" or attributes.get("strides", [1]) != [1]:
             continue
-        if attributes.get("group", 1) != 1 or node.input[1] not in constants:
+        weights_and_zero = node.input[1:4:2]  # both constants, as quantize_dynamic writes them
+        known = len(node.input) == 4 and all(n in constants for n in weights_and_zero)
+        if attributes.get("group", 1) != 1 or not known:
             raise EngineError(f"Kokoro's convolution {node.name} has an unexpected form")
-        weights, zero = (numpy_helper.to_array(constants[n]) for n in node.input[1:4:2])
+        weights, zero = (numpy_helper.to_array(constants[n]) for n in weights_and_zero)
         offset = weights_offset(weights, zero)
         if offset is None:
             continue
