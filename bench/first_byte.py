@@ -10,15 +10,16 @@ Each round streams an English and a Mandarin paragraph (raw PCM, in the interact
   (sayfile before issue 27's first-byte work);
 - "1 thread, alone": the same, the look-ahead started once the first piece is out;
 - "N threads": the first piece on the session with every core, the look-ahead beside it;
-- "N threads, alone": every core for each of the first two pieces, the look-ahead after them
-  (the default: speech/pieces.py's FIRST_PIECES);
+- "N threads, alone": every core for each of the first pieces, the look-ahead after them
+  (the default: speech/pieces.py's FIRST_PIECES, three);
+- "N threads, alone, two first pieces": the first two so (FIRST_PIECES before it was three);
 - "N threads, alone, one first piece": only the first piece so (before FIRST_PIECES);
 - "N threads, alone, whole piece, one first piece": that, with the first piece's every frame
   made (before the window: engines/kokoro_run.py's `first_window`).
 
 Every variant but the first lets the first piece take the executor's spare thread when every
 thread is busy ("urgent"); with `--busy`, the variants are "1 thread", "N threads, alone"
-without the spare thread, and with it.
+without the spare thread, and with it, and with it for two first pieces.
 
 For each: seconds to the first bytes, the first piece's audio seconds, and the stall a
 listener playing the stream in real time from its first bytes would hear (seconds of waiting
@@ -70,16 +71,19 @@ LONG_JOB = " ".join(
 def variants(threads: int, busy: bool) -> dict[str, tuple[int, bool, int, bool, bool]]:
     """Name: (first pieces' threads, first pieces alone, how many first pieces, first pieces
     urgent, first piece windowed)."""
+    firsts = pieces_module.FIRST_PIECES
     if busy:
         return {
-            "1 thread": (1, False, 2, False, True),
-            f"{threads} threads, alone": (threads, True, 2, False, True),
-            f"{threads} threads, alone, urgent": (threads, True, 2, True, True),
+            "1 thread": (1, False, firsts, False, True),
+            f"{threads} threads, alone": (threads, True, firsts, False, True),
+            f"{threads} threads, alone, urgent": (threads, True, firsts, True, True),
+            f"{threads} threads, alone, urgent, two first pieces": (threads, True, 2, True, True),
         }
     return {
-        "1 thread": (1, False, 2, False, True),
-        "1 thread, alone": (1, True, 2, True, True),
-        f"{threads} threads, alone": (threads, True, 2, True, True),
+        "1 thread": (1, False, firsts, False, True),
+        "1 thread, alone": (1, True, firsts, True, True),
+        f"{threads} threads, alone": (threads, True, firsts, True, True),
+        f"{threads} threads, alone, two first pieces": (threads, True, 2, True, True),
         f"{threads} threads, alone, one first piece": (threads, True, 1, True, True),
         f"{threads} threads, alone, whole piece, one first piece": (threads, True, 1, True, False),
     }

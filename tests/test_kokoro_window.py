@@ -147,7 +147,7 @@ def test_only_a_streams_first_piece_is_given_the_rest_of_its_sentence(tmp_path: 
             [
                 ("The first words come quickly,", True, "and the rest follow."),
                 ("and the rest follow.", True, ""),
-                ("Two three four.", False, ""),
+                ("Two three four.", True, ""),  # the first three are first pieces
                 ("Five six.", False, ""),
             ]
         )

@@ -368,3 +368,23 @@ def test_a_thread_is_free_only_while_running_and_queued_steps_leave_one() -> Non
         first.open()
         second.open()
         executor.close()
+
+
+def test_a_steps_thread_is_free_by_the_time_its_result_is_seen() -> None:
+    """A stream starts its next first piece alone when its last one's result arrives, if a
+    thread is free: the thread that made that result must count as free by then (it did not,
+    and the next piece was started beside the one after it, once in a loaded test run)."""
+    executor = SentenceExecutor(1, NAME)
+    seen: list[bool] = []
+    try:
+        turn = executor.turn(Lane.interactive, "listener")
+        # The done-callback runs in the thread that settles the future, at that moment.
+        future = turn.submit(lambda: "piece", 0)
+        future.add_done_callback(lambda _: seen.append(executor.thread_free()))
+        assert future.result(timeout=WAIT_S) == "piece"
+        deadline = time.monotonic() + WAIT_S
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert seen == [True]
+    finally:
+        executor.close()

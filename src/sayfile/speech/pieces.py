@@ -21,8 +21,11 @@ FIRST_PIECE_CJK_CHARS = 8
 # A stream's first pieces this many, each made alone on the engine's first-piece path: the
 # second is the rest of a first sentence cut short (or the next sentence), which must be ready
 # before the short first piece has been heard; beside a third piece on the other core it was
-# not (docs/benchmarks.md, "First byte": a stall of 0.3-0.4 s after the first piece).
-FIRST_PIECES = 2
+# not (docs/benchmarks.md, "First byte": a stall of 0.3-0.4 s after the first piece). On a
+# CPU without VNNI, where Kokoro is 1.6 times slower, the third piece made on one thread beside
+# the fourth was late in the same way (0.2-0.4 s), and made alone it was not ("The same
+# rewrite on a CPU without VNNI").
+FIRST_PIECES = 3
 # Chinese or Japanese characters per Latin one, for lengths in engines' `join_below`.
 _CJK_PER_LATIN = 3
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")

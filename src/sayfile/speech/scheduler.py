@@ -19,6 +19,7 @@ once on one spare thread, beside them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import threading
@@ -31,6 +32,10 @@ from enum import IntEnum
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+def _settled() -> None:
+    """Settles nothing: for a step cancelled before it ran (its future is settled)."""
 
 
 class Lane(IntEnum):
@@ -174,11 +179,13 @@ class SentenceExecutor:
         return future
 
     def _spare(self, step: _Step) -> None:
+        settle = _settled
         try:
-            self._run(step)
+            settle = self._run(step)
         finally:
             with self._ready:
                 self._spare_busy = False
+            settle()
 
     def _start(self) -> None:
         self._stopping = False
@@ -206,25 +213,29 @@ class SentenceExecutor:
 
     def _work(self) -> None:
         while (step := self._take()) is not None:
+            settle = _settled
             try:
-                self._run(step)
+                settle = self._run(step)
             finally:
                 with self._ready:
                     self._running -= 1
                     if step.heavy:
                         self._heavy -= 1
                         self._ready.notify_all()  # a heavy step passed over may go now
+                settle()
 
     @staticmethod
-    def _run(step: _Step) -> None:
+    def _run(step: _Step) -> Callable[[], None]:
+        """Runs `step`; gives what settles its future, called once its thread is counted free
+        again: whoever its result wakes (a stream about to start its next first piece, which
+        asks `thread_free`) sees the thread free, not still running it."""
         if not step.future.set_running_or_notify_cancel():
-            return  # cancelled while it waited
+            return _settled  # cancelled while it waited
         try:
             result = step.fn()
         except BaseException as exc:
-            step.future.set_exception(exc)
-        else:
-            step.future.set_result(result)
+            return functools.partial(step.future.set_exception, exc)
+        return functools.partial(step.future.set_result, result)
 
     def thread_free(self) -> bool:
         """Whether a thread is left for one more step, once the steps running and those
