@@ -137,6 +137,13 @@ def test_a_convolution_without_a_zero_point_for_its_weights_is_refused() -> None
         as_matrix_products(model)
 
 
+def test_weights_that_are_not_uint8_are_refused_naming_the_convolution() -> None:
+    signed = np.zeros((4, 4, 3), np.int8)
+    model = quantised_convolution(4, 4, 3, 1, 1, True, seed=4, weights=signed)
+    with pytest.raises(EngineError, match="/conv/Conv_quant has unexpected weights"):
+        as_matrix_products(model)
+
+
 def test_the_largest_products_are_summed_exactly() -> None:
     # Every activation quantised to 255 or near it, against weights at both ends of their 7
     # bits: as int8 less 128 (all negative), two such products add up to -65,280, and the

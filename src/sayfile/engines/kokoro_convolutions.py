@@ -49,6 +49,7 @@ def as_matrix_products(model: Any) -> int:
     """Edits `model` (an onnx ModelProto of Kokoro's int8 model) in place: each `ConvInteger`
     with a stride of 1 and weights that fit (see above) as the nodes above. Gives how many
     were rewritten; raises EngineError when one has a form this does not know."""
+    import numpy as np
     from onnx import helper, numpy_helper
 
     graph = model.graph
@@ -69,6 +70,8 @@ def as_matrix_products(model: Any) -> int:
         if attributes.get("group", 1) != 1 or not known:
             raise EngineError(f"Kokoro's convolution {node.name} has an unexpected form")
         weights, zero = (numpy_helper.to_array(constants[n]) for n in weights_and_zero)
+        if weights.dtype != np.uint8 or weights.ndim != 3 or zero.shape != ():
+            raise EngineError(f"Kokoro's convolution {node.name} has unexpected weights")
         offset = weights_offset(weights, zero)
         if offset is None:
             continue
@@ -98,11 +101,7 @@ def as_matrix_products(model: Any) -> int:
 def weights_offset(weights: Any, zero: Any) -> int | None:
     """What to take from a convolution's uint8 `weights` and their zero point `zero` so that
     the weights lie in [-64, 63] and the zero point in int8 (see above); None when no offset
-    does. Raises EngineError for weights that are not uint8 [O, C, K] with one zero point."""
-    import numpy as np
-
-    if weights.dtype != np.uint8 or weights.ndim != 3 or zero.shape != ():
-        raise EngineError("Kokoro's convolution has unexpected weights")
+    does."""
     least, most = int(weights.max()) - _WEIGHTS_HIGH, int(weights.min()) - _WEIGHTS_LOW
     if least > most:
         return None

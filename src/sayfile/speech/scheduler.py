@@ -34,8 +34,8 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def _settled() -> None:
-    """Settles nothing: for a step cancelled before it ran (its future is settled)."""
+def _nothing_to_settle() -> None:
+    """For a step cancelled before it ran: its future is settled already."""
 
 
 class Lane(IntEnum):
@@ -179,7 +179,7 @@ class SentenceExecutor:
         return future
 
     def _spare(self, step: _Step) -> None:
-        settle = _settled
+        settle = _nothing_to_settle
         try:
             settle = self._run(step)
         finally:
@@ -213,7 +213,7 @@ class SentenceExecutor:
 
     def _work(self) -> None:
         while (step := self._take()) is not None:
-            settle = _settled
+            settle = _nothing_to_settle
             try:
                 settle = self._run(step)
             finally:
@@ -230,7 +230,7 @@ class SentenceExecutor:
         again: whoever its result wakes (a stream about to start its next first piece, which
         asks `thread_free`) sees the thread free, not still running it."""
         if not step.future.set_running_or_notify_cancel():
-            return _settled  # cancelled while it waited
+            return _nothing_to_settle  # cancelled while it waited
         try:
             result = step.fn()
         except BaseException as exc:
