@@ -27,6 +27,7 @@ from fastapi.testclient import TestClient
 from listening import Listener
 from sayfile.app import create_app
 from sayfile.audio.formats import Samples
+from sayfile.engines import ENGINES, Engine, build_engines
 from sayfile.models import SpeechRequest
 from sayfile.settings import Settings
 from sayfile.speech.plan import SpeechPlan, validate
@@ -55,7 +56,9 @@ def pytest_configure(config: pytest.Config) -> None:
     never clear each other's."""
     from hypothesis.configuration import set_hypothesis_home_dir
 
-    set_hypothesis_home_dir(tempfile.mkdtemp(prefix="sayfile-hypothesis-"))
+    hypothesis_home = tempfile.mkdtemp(prefix="sayfile-hypothesis-")
+    set_hypothesis_home_dir(hypothesis_home)
+    config.stash[_OWN_FOLDERS] = [Path(hypothesis_home)]
     if (
         config.option.basetemp is None
         and os.access(_MEMORY, os.W_OK | os.X_OK)
@@ -63,15 +66,16 @@ def pytest_configure(config: pytest.Config) -> None:
         and shutil.disk_usage(_MEMORY).free >= _MEMORY_NEEDED
     ):
         config.option.basetemp = tempfile.mkdtemp(prefix="sayfile-tests-", dir=_MEMORY)
-        config.stash[_OWN_BASETEMP] = Path(config.option.basetemp)
+        config.stash[_OWN_FOLDERS].append(Path(config.option.basetemp))
 
 
-_OWN_BASETEMP = pytest.StashKey[Path]()
+_OWN_FOLDERS = pytest.StashKey[list[Path]]()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """The run's folder in memory goes with the run (memory is not a disk to fill)."""
-    if (folder := config.stash.get(_OWN_BASETEMP, None)) is not None:
+    """The run's own folders go with the run: its folder in memory (memory is not a disk to
+    fill) and Hypothesis's (one per run and worker, which piled up in /tmp before)."""
+    for folder in config.stash.get(_OWN_FOLDERS, []):
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -333,14 +337,58 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")
 
 
+# The settings engines are built from (build_engines and the factories in ENGINES read no
+# others: tests/test_catalogue.py checks): apps that agree on these can speak with one set.
+ENGINE_SETTINGS = (
+    "engines",
+    "engine_timeout_seconds",
+    "voices_dir",
+    "kokoro_dir",
+    "synthesis_threads",
+    "first_piece_threads",
+    "max_loaded_voices",
+    "espeak_command",
+    "espeak_library",
+)
+
+EnginesFor = Callable[[Settings], list[Engine] | None]
+
+
+@pytest.fixture(scope="session")
+def shared_engines() -> Iterator[EnginesFor]:
+    """Engines built once per run (per worker) for each set of engine settings, for the
+    tests' apps: each app built its own before, and loading a voice (Piper's or Kokoro's
+    model, the Mandarin reader) again for every test took about a second each. Keyed by
+    the factories too, as a test may put an engine of its own in ENGINES. None for settings
+    naming an engine that is not there (the app then refuses them itself)."""
+    built: dict[tuple[object, ...], list[Engine]] = {}
+
+    def engines_for(settings: Settings) -> list[Engine] | None:
+        if any(name not in ENGINES for name in settings.engines):
+            return None
+        factories = tuple(ENGINES[name] for name in settings.engines)
+        key = (factories, *(repr(getattr(settings, name)) for name in ENGINE_SETTINGS))
+        if key not in built:
+            built[key] = build_engines(settings)
+        return built[key]
+
+    yield engines_for
+    for engines in built.values():
+        for engine in engines:
+            engine.close()
+
+
 @pytest.fixture
-def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
-    """Build an app with settings overrides and enter its lifespan (real engines)."""
+def make_client(tmp_path: Path, shared_engines: EnginesFor) -> Iterator[Callable[..., TestClient]]:
+    """Build an app with settings overrides and enter its lifespan (real engines, shared with
+    the other tests' apps of the same engine settings; `own_engines=True` for engines of its
+    own, where a test breaks what an engine loads)."""
     opened: list[TestClient] = []
 
-    def make(**overrides: Any) -> TestClient:
+    def make(own_engines: bool = False, **overrides: Any) -> TestClient:
         settings = Settings(data_dir=tmp_path / "data", **overrides)
-        client = TestClient(create_app(settings))
+        engines = None if own_engines else shared_engines(settings)
+        client = TestClient(create_app(settings, engines))
         client.__enter__()
         opened.append(client)
         return client

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from importlib.resources import files
 
 from fastapi import FastAPI
@@ -34,6 +34,7 @@ from sayfile.api import (
 from sayfile.api.middleware import BodyLimit, InternalErrors, RequestLog, SecurityHeaders
 from sayfile.api.rate_limits import RequestLimiter
 from sayfile.api.wyoming_speech import handlers
+from sayfile.engines import Engine
 from sayfile.errors import SayfileError, StoreUnavailable
 from sayfile.jobs.admission import Admission
 from sayfile.metrics import Metrics
@@ -58,13 +59,16 @@ async def _sweep_forever(sweeper: Sweeper, interval: float, metrics: Metrics) ->
             log.exception("sweep failed; trying again next round")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app for `settings` (read from the environment when None)."""
+def create_app(
+    settings: Settings | None = None, engines: Sequence[Engine] | None = None
+) -> FastAPI:
+    """Build the app for `settings` (read from the environment when None); with `engines`,
+    speaking with those (built for the same settings, and closed by whoever built them)."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        parts = Parts.build(settings, observer=metrics.synthesized)
+        parts = Parts.build(settings, metrics.synthesized, engines)
         admission = Admission(settings.max_queue)
         queue = build_queue(settings, parts.runner, parts.books, admission)
         services = Services.build(parts, queue, admission)

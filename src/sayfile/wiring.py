@@ -8,11 +8,11 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sayfile.audio.remuxing import RemuxExecutor
-from sayfile.engines import build_engines
+from sayfile.engines import Engine, build_engines
 from sayfile.errors import SayfileError
 from sayfile.jobs.admission import Admission
 from sayfile.jobs.answers import AnswerCache
@@ -114,10 +114,21 @@ class Parts:
     runner: JobRunner
     books: BookRunner
     remux: RemuxExecutor
+    # Whether `close` closes the engines: not when they were handed in, built by someone else.
+    owns_engines: bool = True
 
     @classmethod
-    def build(cls, settings: Settings, observer: Observer | None = None) -> Parts:
-        synthesizer = build_synthesizer(settings, observer)
+    def build(
+        cls,
+        settings: Settings,
+        observer: Observer | None = None,
+        engines: Sequence[Engine] | None = None,
+    ) -> Parts:
+        """Everything for `settings`; with `engines` (build_engines' for the same settings),
+        those instead of new ones, left open at `close` for whoever built them (the tests'
+        apps share one set, so that each does not load its voices again)."""
+        catalogue = None if engines is None else Catalogue(list(engines), settings.default_voice)
+        synthesizer = build_synthesizer(settings, observer, catalogue)
         records = Records.build(settings)
         remux = RemuxExecutor()
         runner = JobRunner(
@@ -130,7 +141,7 @@ class Parts:
             remux,
         )
         books = build_book_runner(settings, synthesizer, records, remux)
-        return cls(settings, synthesizer, records, runner, books, remux)
+        return cls(settings, synthesizer, records, runner, books, remux, engines is None)
 
     async def start(self) -> None:
         await self.records.events.start()
@@ -165,7 +176,8 @@ class Parts:
         # What `warm_up` froze may be collected again (in tests, the next app's start-up
         # would otherwise keep this one's cycles for good).
         gc.unfreeze()
-        self.synthesizer.catalogue.close()
+        if self.owns_engines:
+            self.synthesizer.catalogue.close()
 
 
 @dataclass
