@@ -338,7 +338,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 # The settings engines are built from (build_engines and the factories in ENGINES read no
-# others: tests/test_catalogue.py checks): apps that agree on these can speak with one set.
+# others: tests/test_shared_engines.py checks): apps that agree on these can speak with one set.
 ENGINE_SETTINGS = (
     "engines",
     "engine_timeout_seconds",
@@ -381,14 +381,12 @@ def shared_engines() -> Iterator[EnginesFor]:
 @pytest.fixture
 def make_client(tmp_path: Path, shared_engines: EnginesFor) -> Iterator[Callable[..., TestClient]]:
     """Build an app with settings overrides and enter its lifespan (real engines, shared with
-    the other tests' apps of the same engine settings; `own_engines=True` for engines of its
-    own, where a test breaks what an engine loads)."""
+    the other tests' apps of the same engine settings)."""
     opened: list[TestClient] = []
 
-    def make(own_engines: bool = False, **overrides: Any) -> TestClient:
+    def make(**overrides: Any) -> TestClient:
         settings = Settings(data_dir=tmp_path / "data", **overrides)
-        engines = None if own_engines else shared_engines(settings)
-        client = TestClient(create_app(settings, engines))
+        client = TestClient(create_app(settings, shared_engines(settings)))
         client.__enter__()
         opened.append(client)
         return client
