@@ -18,7 +18,7 @@ import wave
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx2 as httpx
 import pytest
@@ -337,21 +337,23 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")
 
 
-# The settings engines are built from (build_engines and the factories in ENGINES read no
-# others: tests/test_shared_engines.py checks): apps that agree on these can speak with one set.
-ENGINE_SETTINGS = (
-    "engines",
-    "engine_timeout_seconds",
-    "voices_dir",
-    "kokoro_dir",
-    "synthesis_threads",
-    "first_piece_threads",
-    "max_loaded_voices",
-    "espeak_command",
-    "espeak_library",
-)
-
 EnginesFor = Callable[[Settings], list[Engine] | None]
+
+
+def engine_settings() -> frozenset[str]:
+    """The settings engines are built from: those build_engines reads while it builds every
+    engine in ENGINES (building one loads nothing until it is used)."""
+    settings = Settings(engines=list(ENGINES))
+    read: set[str] = set()
+
+    class Reading:
+        def __getattr__(self, name: str) -> object:
+            read.add(name)
+            return getattr(settings, name)
+
+    for engine in build_engines(cast(Settings, Reading())):
+        engine.close()
+    return frozenset(read)
 
 
 @pytest.fixture(scope="session")
@@ -361,13 +363,14 @@ def shared_engines() -> Iterator[EnginesFor]:
     model, the Mandarin reader) again for every test took about a second each. Keyed by
     the factories too, as a test may put an engine of its own in ENGINES. None for settings
     naming an engine that is not there (the app then refuses them itself)."""
+    names = sorted(engine_settings())
     built: dict[tuple[object, ...], list[Engine]] = {}
 
     def engines_for(settings: Settings) -> list[Engine] | None:
         if any(name not in ENGINES for name in settings.engines):
             return None
         factories = tuple(ENGINES[name] for name in settings.engines)
-        key = (factories, *(repr(getattr(settings, name)) for name in ENGINE_SETTINGS))
+        key = (factories, *(repr(getattr(settings, name)) for name in names))
         if key not in built:
             built[key] = build_engines(settings)
         return built[key]

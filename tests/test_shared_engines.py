@@ -1,16 +1,16 @@
 """Apps built on engines someone else built (the tests' apps share one set) speak with them
 and leave them open; an app that built its own closes them. The tests' sharing keys engines by
-ENGINE_SETTINGS, which must name every setting the engines are built from."""
+the settings they are built from, found by building them."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import ENGINE_SETTINGS, TONES
+from conftest import TONES, EnginesFor, engine_settings
 from sayfile.app import create_app
 from sayfile.engines import ENGINES, build_engines
 from sayfile.engines.tone import ToneEngine
@@ -57,15 +57,26 @@ def test_an_app_given_engines_speaks_with_them_and_leaves_them_open(
 
 
 def test_engines_are_built_from_the_settings_the_tests_share_them_by() -> None:
-    """Every engine built (none loads a model until used) reads only ENGINE_SETTINGS."""
-    settings = Settings(engines=list(ENGINES))
-    read: set[str] = set()
+    """The settings read while every engine is built (none loads a model until used)."""
+    assert {
+        "engines",
+        "engine_timeout_seconds",
+        "voices_dir",
+        "kokoro_dir",
+        "synthesis_threads",
+        "first_piece_threads",
+        "max_loaded_voices",
+        "espeak_command",
+        "espeak_library",
+    } == engine_settings()
 
-    class Reading:
-        def __getattr__(self, name: str) -> object:
-            read.add(name)
-            return getattr(settings, name)
 
-    for engine in build_engines(cast(Settings, Reading())):
-        engine.close()
-    assert {"engines", "voices_dir", "kokoro_dir"} <= read <= set(ENGINE_SETTINGS), read
+def test_apps_share_engines_only_where_those_settings_agree(
+    shared_engines: EnginesFor, tmp_path: Path
+) -> None:
+    engines = shared_engines(Settings(data_dir=tmp_path / "one", **TONES))
+    assert engines is not None
+    assert shared_engines(Settings(data_dir=tmp_path / "two", **TONES, max_queue=3)) is engines
+    for other in ({"engine_timeout_seconds": 7.0}, {"voices_dir": tmp_path / "voices"}):
+        assert shared_engines(Settings(data_dir=tmp_path, **TONES, **other)) is not engines
+    assert shared_engines(Settings(data_dir=tmp_path, engines=["nothing"])) is None
