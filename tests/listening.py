@@ -54,6 +54,14 @@ _OTHER_SCRIPTS = {
 }
 
 
+# Languages written without spaces between words: Whisper's tokens start with none.
+_UNSPACED = frozenset({"zh", "ja", "yue", "th", "lo", "my"})
+# The punctuation `transcribe` joins to the word after it and to the word before it (its
+# defaults), so an aligned word is timed as a heard one.
+_PREPENDED = "\"'“¿([{-"
+_APPENDED = "\"'.。,，!！?？:：”)]}、"
+
+
 def _byte_level() -> dict[str, int]:
     """The byte each character of a byte-level BPE token stands for (GPT-2's mapping)."""
     shown = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1)]
@@ -120,6 +128,32 @@ class Listener:
             word_timestamps=True,
         )
         return [(word.word.strip(), float(word.start)) for s in segments for word in s.words or ()]
+
+    def aligned_starts(self, audio: bytes, language: str, text: str) -> list[tuple[str, float]]:
+        """Each word of `text` (each character in Chinese) and where Whisper puts its start in
+        `audio`: a forced alignment. The text's own tokens, not what Whisper hears, are aligned
+        to the audio by the cross-attention path `word_timestamps` takes (faster-whisper's
+        `find_alignment`), punctuation joined to its word as `transcribe` joins it. `audio`
+        must fit Whisper's one 30-second window."""
+        from faster_whisper.audio import decode_audio, pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import merge_punctuations
+
+        model = self._model
+        samples = decode_audio(
+            io.BytesIO(audio), sampling_rate=model.feature_extractor.sampling_rate
+        )
+        features = model.feature_extractor(samples)
+        frames = features.shape[-1] - 1  # the last frame is the padding's
+        if frames > model.feature_extractor.nb_max_frames:
+            raise ValueError(f"{frames} frames of audio: more than Whisper's one window")
+        tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=language)
+        # Whisper writes a space before each English word, the first included.
+        tokens = tokenizer.encode(text if language in _UNSPACED else " " + text.strip())
+        encoded = model.encode(pad_or_trim(features[:, :frames]))
+        (words,) = model.find_alignment(tokenizer, [tokens], encoded, frames)
+        merge_punctuations(words, _PREPENDED, _APPENDED)
+        return [(w["word"].strip(), float(w["start"])) for w in words if w["word"]]
 
     def language_of(self, audio: bytes) -> str:
         """The language Whisper hears in `audio`, nothing forced (ja, zh, en...)."""

@@ -147,11 +147,27 @@ def test_word_starts_agree_with_the_audio_and_whisper_and_every_word_is_there_on
     early = [ours - sound for ours, sound in onsets]
     print(f"after pauses: {len(early)}, median signed {statistics.median(early):+.3f} s")
     assert statistics.median(abs(ours - sound) for ours, sound in onsets) <= 0.04, onsets
-    heard = listener.word_starts(target.read_bytes(), "zh" if mandarin else "en")
+    language = "zh" if mandarin else "en"
     units = _han_units if mandarin else _english_units
+    # The issue's measure: Whisper's forced alignment of the text said (its word timestamps
+    # for the known words). Measured (docs/benchmarks.md, "Word starts against Whisper's
+    # forced alignment"): median 0.023-0.058 s, p95 0.089-0.133 s, but 0.211 s for this
+    # English paragraph at 1.0 (Whisper early on "of", "the", "or"; held-out English at 1.0,
+    # pooled: 0.184 s). Every word is aligned, so nearly every start is compared.
+    aligned = _differences(
+        units(words), units(listener.aligned_starts(target.read_bytes(), language, text))
+    )
+    assert len(aligned) >= 0.9 * len(words), (len(aligned), len(words))
+    median, p95 = _agreement(aligned, f"{voice} x{speed}, aligned")
+    assert median <= 0.08 and p95 <= (0.25 if (language, speed) == ("en", 1.0) else 0.2), (
+        median,
+        p95,
+    )
+    # Whisper's own transcription, timed: it may start a word after a comma inside the pause.
+    heard = listener.word_starts(target.read_bytes(), language)
     differences = _differences(units(words), units(heard))
     signed = _differences(units(words), units(heard), signed=True)
-    median, p95 = _agreement(differences, f"{voice} x{speed}")
+    median, p95 = _agreement(differences, f"{voice} x{speed}, heard")
     print(f"median signed (Whisper's minus ours) {statistics.median(signed):+.3f} s")
     # Whisper base hears fewer of the characters of Mandarin said fast.
     assert len(differences) >= (30 if speed > 1 else 40) if mandarin else 30, (words, heard)
