@@ -332,6 +332,35 @@ def listener() -> Listener:
     return Listener()
 
 
+@pytest.fixture(scope="session")
+def exact_timed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Kokoro's timed model with only its exact edits (the durations, the window, the
+    convolutions as products), not its norms (engines/kokoro_norms.py): the unedited model's
+    audio bit for bit, so those edits can be checked to the bit."""
+    import onnx
+
+    from sayfile.engines.kokoro import assemble_model, default_folder
+    from sayfile.engines.kokoro_convolutions import as_matrix_products
+    from sayfile.engines.kokoro_timed_model import windowed
+
+    model = onnx.load(str(assemble_model(default_folder())))
+    windowed(model)
+    as_matrix_products(model)
+    target = tmp_path_factory.mktemp("kokoro") / "exact-timed.onnx"
+    onnx.save(model, str(target))
+    return target
+
+
+def signal_to_noise(reference: Any, other: Any) -> float:
+    """How far `other` is from `reference` (samples of the same length), in dB."""
+    import numpy as np
+
+    error = float(np.sum((np.asarray(other, float) - np.asarray(reference, float)) ** 2))
+    return float(
+        10 * np.log10(float(np.sum(np.asarray(reference, float) ** 2)) / max(error, 1e-30))
+    )
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from conftest import signal_to_noise
 from listening import Listener, character_error_rate, simplified, wav_bytes, word_error_rate
 from sayfile.audio.formats import Samples
 from sayfile.engines.base import WordSpan
@@ -172,7 +173,9 @@ def _kokoro() -> Any:
 
 
 @pytest.mark.slow
-def test_the_whole_window_is_the_unedited_models_audio_bit_for_bit() -> None:
+def test_the_whole_window_is_the_unedited_models_audio_bit_for_bit(
+    exact_timed_model: Path,
+) -> None:
     import onnxruntime
 
     from sayfile.engines.kokoro import assemble_model
@@ -194,11 +197,18 @@ def test_the_whole_window_is_the_unedited_models_audio_bit_for_bit() -> None:
             str(assemble_model(kokoro._folder)), session_options(1)
         )
         (unedited,) = plain.run(None, feed)
-        audio, durations, frames = model.timed._session.run(
-            None, {**feed, "window": np.array(WHOLE, np.int64)}
-        )
+        whole = {**feed, "window": np.array(WHOLE, np.int64)}
+        # The window's edit alone (with the products, also exact): bit for bit.
+        exact = onnxruntime.InferenceSession(str(exact_timed_model), session_options(1))
+        audio, durations, frames = exact.run(None, whole)
         assert np.array_equal(audio, unedited)
         assert frames.tolist() == [0, int(durations.sum())]
+        # The engine's model, its norms made another way too (kokoro_norms.py): every frame,
+        # the same durations, the samples near.
+        said, said_durations, said_frames = model.timed._session.run(None, whole)
+        assert np.array_equal(said_durations, durations)
+        assert said_frames.tolist() == frames.tolist() and said.shape == unedited.shape
+        assert signal_to_noise(unedited, said) > 8, signal_to_noise(unedited, said)
     finally:
         kokoro.close()
 
