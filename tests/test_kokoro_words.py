@@ -165,6 +165,7 @@ def test_the_timed_model_says_the_same_audio_and_its_durations_add_up_to_it(
 ) -> None:
     import onnxruntime
 
+    from sayfile.engines.base import WordTimed
     from sayfile.engines.kokoro import assemble_model, default_folder
     from sayfile.engines.kokoro_timed_model import (
         SAMPLES_PER_UNIT,
@@ -207,3 +208,24 @@ def test_the_timed_model_says_the_same_audio_and_its_durations_add_up_to_it(
         assert np.array_equal(durations, exact_durations)
         assert signal_to_noise(before, after) > 8, signal_to_noise(before, after)
         assert np.sqrt(np.mean(after**2)) == pytest.approx(np.sqrt(np.mean(before**2)), rel=0.03)
+
+    # The engine's own runner makes what kokoro-onnx's `create` made with the plain model: the
+    # same length (the same durations and trimming), the samples near as above.
+    from kokoro_onnx import Kokoro
+
+    voice = speech.catalogue.resolve("kokoro:af_heart")
+    engine = speech.catalogue.engine(voice)  # the suite's engine, loaded once for the run
+    assert isinstance(engine, WordTimed)
+    text = "The birch canoe slid on the smooth planks."
+    samples, words = engine.synthesize_timed(voice, text, 1.0)
+    reference = Kokoro.from_session(plain, str(default_folder() / "voices.npz"))
+    audio, _ = reference.create(text, voice="af_heart", speed=1.0, lang="en-us")
+    expected = (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+    assert samples.size == expected.size
+    assert signal_to_noise(expected, samples) > 8, signal_to_noise(expected, samples)
+    assert words is not None
+    # Every word once, in order; espeak-ng runs some together ("on the"), timed as one.
+    said = " ".join(text[s:e] for s, e, _, _ in words)
+    assert said == " ".join(w.strip(",.") for w in text.split())
+    starts = [start for _, _, start, _ in words]
+    assert starts == sorted(starts) and starts[-1] < samples.size
