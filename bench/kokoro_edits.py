@@ -39,6 +39,7 @@ import numpy as np
 from kokoro_profile import feeds, session
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
 from sayfile.engines.kokoro_convolutions import as_matrix_products
+from sayfile.engines.kokoro_norms import with_only_needed
 from sayfile.engines.kokoro_timed_model import TIMED_MODEL, WHOLE, WINDOW_INPUT, windowed
 
 # Node names of the vocoder's residual blocks, and of the product nodes inside them.
@@ -76,17 +77,8 @@ class Graph:
         """The graph with `nodes` instead of its own (only those the outputs need)."""
         import onnx
 
-        needed = {output.name for output in self.graph.output}
-        kept = []
-        for node in reversed(nodes):
-            if any(name in needed for name in node.output):
-                kept.append(node)
-                needed.update(name for name in node.input if name)
-        del self.graph.node[:]
-        self.graph.node.extend(reversed(kept))
         self.graph.initializer.extend(self.added)
-        for tensor in [t for t in self.graph.initializer if t.name not in needed]:
-            self.graph.initializer.remove(tensor)
+        with_only_needed(self.graph, nodes)
         onnx.save(self.model, str(target))
         return target
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
 from sayfile.engines.kokoro_convolutions import as_matrix_products
+from sayfile.engines.kokoro_norms import with_only_needed
 from sayfile.models import Voice
 from sayfile.text.normalisation import Normalisation
 
@@ -458,18 +459,7 @@ def float_conv_graph(source: Path, folder: Path) -> Path:
         replaced[scale.name] = conv
     nodes = [replaced.get(node.name, node) for node in graph.node]
     graph.initializer.extend(added)
-    # Only what the outputs still need, working back from them.
-    needed = {output.name for output in graph.output}
-    kept = []
-    for node in reversed(nodes):
-        if any(name in needed for name in node.output):
-            kept.append(node)
-            needed.update(name for name in node.input if name)
-    del graph.node[:]
-    graph.node.extend(reversed(kept))
-    unused = [tensor for tensor in graph.initializer if tensor.name not in needed]
-    for tensor in unused:
-        graph.initializer.remove(tensor)
+    with_only_needed(graph, nodes)  # only what the outputs still need
     onnx.save(graph_model, str(target))
     return target
 

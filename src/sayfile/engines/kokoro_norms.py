@@ -179,15 +179,22 @@ class _Graph:
     def replace(self, instead: dict[str, list[Any]]) -> None:
         """Each node named in `instead` by its nodes there, and the nodes nothing reads any
         more taken out."""
-        nodes = [n for node in self.graph.node for n in instead.get(node.name, [node])]
-        needed = {output.name for output in self.graph.output}
-        kept = []
-        for node in reversed(nodes):
-            if any(name in needed for name in node.output):
-                kept.append(node)
-                needed.update(name for name in node.input if name)
-        del self.graph.node[:]
-        self.graph.node.extend(reversed(kept))
-        unused = [t for t in self.graph.initializer if t.name not in needed]
-        for tensor in unused:
-            self.graph.initializer.remove(tensor)
+        with_only_needed(
+            self.graph, [n for node in self.graph.node for n in instead.get(node.name, [node])]
+        )
+
+
+def with_only_needed(graph: Any, nodes: list[Any]) -> None:
+    """`graph` (an onnx GraphProto) with those of `nodes` its outputs need (in their order) as
+    its nodes, and the constants nothing reads any more taken out."""
+    needed = {output.name for output in graph.output}
+    kept = []
+    for node in reversed(nodes):
+        if any(name in needed for name in node.output):
+            kept.append(node)
+            needed.update(name for name in node.input if name)
+    del graph.node[:]
+    graph.node.extend(reversed(kept))
+    unused = [t for t in graph.initializer if t.name not in needed]
+    for tensor in unused:
+        graph.initializer.remove(tensor)
