@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -36,11 +37,13 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
 from kokoro_profile import feeds, session
+from listening import signal_to_noise
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
-from sayfile.engines.kokoro_convolutions import as_matrix_products
-from sayfile.engines.kokoro_norms import with_only_needed
-from sayfile.engines.kokoro_timed_model import TIMED_MODEL, WHOLE, WINDOW_INPUT, windowed
+from sayfile.engines.kokoro_norms import GraphEdits, with_only_needed
+from sayfile.engines.kokoro_timed_model import TIMED_MODEL, WHOLE, WINDOW_INPUT, exact_edits
 
 # Node names of the vocoder's residual blocks, and of the product nodes inside them.
 BLOCKS = ("/decoder/decoder/generator/resblocks.", "/decoder/decoder/generator/noise_res.")
@@ -48,39 +51,13 @@ PRODUCT = "Conv_quant/matmul/"
 TURNS = ("matmul/time_first", "matmul/back")
 
 
-class Graph:
-    """An onnx model's graph with who makes and who reads each tensor."""
+def _saved(model: Any, nodes: list[Any], target: Path) -> Path:
+    """`model` with those of `nodes` its outputs need as its nodes, written to `target`."""
+    import onnx
 
-    def __init__(self, model: Any) -> None:
-        from onnx import numpy_helper
-
-        self.model, self.graph = model, model.graph
-        self.constants = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
-        self.readers: dict[str, list[Any]] = defaultdict(list)
-        for node in self.graph.node:
-            for name in dict.fromkeys(node.input):
-                self.readers[name].append(node)
-        self.added: list[Any] = []
-
-    def constant(self, name: str, value: Any) -> str:
-        from onnx import numpy_helper
-
-        self.added.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
-        self.constants[name] = value
-        return name
-
-    def only(self, name: str, op_type: str) -> Any | None:
-        found = self.readers.get(name, [])
-        return found[0] if len(found) == 1 and found[0].op_type == op_type else None
-
-    def save(self, nodes: list[Any], target: Path) -> Path:
-        """The graph with `nodes` instead of its own (only those the outputs need)."""
-        import onnx
-
-        self.graph.initializer.extend(self.added)
-        with_only_needed(self.graph, nodes)
-        onnx.save(self.model, str(target))
-        return target
+    with_only_needed(model.graph, nodes)
+    onnx.save(model, str(target))
+    return target
 
 
 def time_first(source: Path, target: Path, shapes: dict[str, tuple[int, ...]]) -> Path:
@@ -89,7 +66,8 @@ def time_first(source: Path, target: Path, shapes: dict[str, tuple[int, ...]]) -
     import onnx
     from onnx import TensorProto, helper
 
-    graph = Graph(onnx.load(str(source)))
+    model = onnx.load(str(source))
+    graph = GraphEdits(model)
     moved: set[str] = set()  # tensors whose values are now time first
     turned: dict[str, str] = {}  # a tensor -> its turned copy
     skipped: dict[str, str] = {}  # a removed turn's output -> its input
@@ -148,11 +126,11 @@ def time_first(source: Path, target: Path, shapes: dict[str, tuple[int, ...]]) -
             node.input.extend(inputs)
             nodes.append(node)
         moved.update(node.output)
-    return graph.save(nodes, target)
+    return _saved(model, nodes, target)
 
 
 def _norm_over_time(
-    graph: Graph, helper: Any, proto: Any, node: Any, inputs: list[str]
+    graph: GraphEdits, helper: Any, proto: Any, node: Any, inputs: list[str]
 ) -> list[Any]:
     """An `InstanceNormalization` of a time-first tensor: its means over time as products."""
     x, scale, shift = inputs
@@ -176,7 +154,7 @@ def _norm_over_time(
     ]
 
 
-def _mean_over_time(graph: Graph, helper: Any, proto: Any, x: str, output: str) -> list[Any]:
+def _mean_over_time(graph: GraphEdits, helper: Any, proto: Any, x: str, output: str) -> list[Any]:
     """`output`: a time-first tensor's mean over time, [1, 1, C], as a row of ones times it,
     over T."""
     name = output + "/over_time"
@@ -235,17 +213,9 @@ def _exact(target: Path) -> Path:
     import onnx
 
     model = onnx.load(str(assemble_model(default_folder())))
-    windowed(model)
-    as_matrix_products(model)
+    exact_edits(model)
     onnx.save(model, str(target))
     return target
-
-
-def snr(reference: Any, other: Any) -> float:
-    if reference.shape != other.shape:
-        return float("-inf")
-    error = float(np.sum((other - reference) ** 2))
-    return float("inf") if error == 0 else 10 * np.log10(float(np.sum(reference**2)) / error)
 
 
 def main() -> None:
@@ -270,7 +240,7 @@ def main() -> None:
     for language, feed in inputs.items():
         first = {name: run.run(None, feed)[0] for name, run in sessions.items()}
         for name, audio in first.items():
-            apart[language, name] = snr(first["exact"], audio)
+            apart[language, name] = signal_to_noise(first["exact"], audio)
     for _ in range(args.repeats):
         for language, feed in inputs.items():
             for name, run in sessions.items():

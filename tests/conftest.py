@@ -340,25 +340,13 @@ def exact_timed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import onnx
 
     from sayfile.engines.kokoro import assemble_model, default_folder
-    from sayfile.engines.kokoro_convolutions import as_matrix_products
-    from sayfile.engines.kokoro_timed_model import windowed
+    from sayfile.engines.kokoro_timed_model import exact_edits
 
     model = onnx.load(str(assemble_model(default_folder())))
-    windowed(model)
-    as_matrix_products(model)
+    exact_edits(model)
     target = tmp_path_factory.mktemp("kokoro") / "exact-timed.onnx"
     onnx.save(model, str(target))
     return target
-
-
-def signal_to_noise(reference: Any, other: Any) -> float:
-    """How far `other` is from `reference` (samples of the same length), in dB."""
-    import numpy as np
-
-    error = float(np.sum((np.asarray(other, float) - np.asarray(reference, float)) ** 2))
-    return float(
-        10 * np.log10(float(np.sum(np.asarray(reference, float) ** 2)) / max(error, 1e-30))
-    )
 
 
 @pytest.fixture

@@ -174,6 +174,17 @@ def wav_bytes(samples: Any, rate: int = 24_000) -> bytes:
     return out.getvalue()
 
 
+def signal_to_noise(reference: Any, other: Any) -> float:
+    """How far the samples `other` are from `reference` (of the same length), in dB."""
+    import numpy as np
+
+    reference, other = np.asarray(reference, float), np.asarray(other, float)
+    error = float(np.sum((other - reference) ** 2))
+    if error == 0:
+        return float("inf")
+    return float(10 * np.log10(float(np.sum(reference**2)) / error))
+
+
 def simplified(text: str) -> str:
     """Whisper writes Mandarin in traditional characters: the simplified ones."""
     import opencc

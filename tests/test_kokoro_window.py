@@ -15,8 +15,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import signal_to_noise
-from listening import Listener, character_error_rate, simplified, wav_bytes, word_error_rate
+from listening import (
+    Listener,
+    character_error_rate,
+    signal_to_noise,
+    simplified,
+    wav_bytes,
+    word_error_rate,
+)
 from sayfile.audio.formats import Samples
 from sayfile.engines.base import WordSpan
 from sayfile.engines.bounded import BoundedEngine

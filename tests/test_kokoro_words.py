@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import Speech, signal_to_noise
+from conftest import Speech
+from listening import signal_to_noise
 from sayfile.engines.kokoro_run import MAX_PHONEMES, KokoroRun
 from sayfile.engines.kokoro_words import (
     PhonemeWords,

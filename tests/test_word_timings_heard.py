@@ -120,17 +120,24 @@ def _onsets_after_pauses(
 
 
 @pytest.mark.parametrize(
-    ("voice", "text", "speed"),
+    ("voice", "text", "speed", "aligned_p95"),
     [
-        ("kokoro:af_heart", ENGLISH, 1.0),
-        ("kokoro:af_heart", ENGLISH, 1.5),
-        ("kokoro:zf_xiaobei", MANDARIN, 1.0),
-        ("kokoro:zf_xiaobei", MANDARIN, 1.5),
+        # The 0.2 s, but for Austen at 1.0: see below.
+        ("kokoro:af_heart", ENGLISH, 1.0, 0.25),
+        ("kokoro:af_heart", ENGLISH, 1.5, 0.2),
+        ("kokoro:zf_xiaobei", MANDARIN, 1.0, 0.2),
+        ("kokoro:zf_xiaobei", MANDARIN, 1.5, 0.2),
     ],
     ids=["english", "english-x1.5", "mandarin", "mandarin-x1.5"],
 )
 def test_word_starts_agree_with_the_audio_and_whisper_and_every_word_is_there_once(
-    speech: Speech, listener: Listener, tmp_path: Path, voice: str, text: str, speed: float
+    speech: Speech,
+    listener: Listener,
+    tmp_path: Path,
+    voice: str,
+    text: str,
+    speed: float,
+    aligned_p95: float,
 ) -> None:
     target = tmp_path / "paragraph.wav"
     # Every word (every Han character) once and in order, each at its place in the text.
@@ -159,10 +166,7 @@ def test_word_starts_agree_with_the_audio_and_whisper_and_every_word_is_there_on
     )
     assert len(aligned) >= 0.9 * len(words), (len(aligned), len(words))
     median, p95 = _agreement(aligned, f"{voice} x{speed}, aligned")
-    assert median <= 0.08 and p95 <= (0.25 if (language, speed) == ("en", 1.0) else 0.2), (
-        median,
-        p95,
-    )
+    assert median <= 0.08 and p95 <= aligned_p95, (median, p95)
     # Whisper's own transcription, timed: it may start a word after a comma inside the pause.
     heard = listener.word_starts(target.read_bytes(), language)
     differences = _differences(units(words), units(heard))

@@ -33,7 +33,7 @@ def as_instance_norms(model: Any) -> int:
     above becomes an `InstanceNormalization`, with the Snake after it folded in where one
     follows. Gives how many norms were made; raises EngineError on a norm of an unknown
     form."""
-    graph = _Graph(model)
+    graph = GraphEdits(model)
     instead: dict[str, list[Any]] = {}
     count = 0
     for mean in list(graph.graph.node):
@@ -57,8 +57,9 @@ def as_instance_norms(model: Any) -> int:
     return count
 
 
-class _Graph:
-    """The graph being edited: its constants, who reads each tensor, and what is added."""
+class GraphEdits:
+    """A graph being edited (an onnx ModelProto's): its constants, who reads each tensor, and
+    constants added to it."""
 
     def __init__(self, model: Any) -> None:
         from onnx import numpy_helper
@@ -109,7 +110,7 @@ class _Graph:
         from onnx import helper
 
         name = shift.name + "/norm"
-        flat = self._constant(name + "/flat", np.array([-1], np.int64))
+        flat = self.constant(name + "/flat", np.array([-1], np.int64))
 
         def node(op: str, inputs: list[str], output: str, **attributes: Any) -> Any:
             return helper.make_node(op, inputs, [output], name=output, **attributes)
@@ -130,7 +131,7 @@ class _Graph:
             )
             return nodes, ""
         alpha, inverse, last = snake
-        alpha_flat = self._constant(name + "/alpha", self.constants[alpha].reshape(-1))
+        alpha_flat = self.constant(name + "/alpha", self.constants[alpha].reshape(-1))
         nodes += [
             node("Mul", [name + "/scale", alpha_flat], name + "/scale_alpha"),
             node("Mul", [name + "/shift", alpha_flat], name + "/shift_alpha"),
@@ -170,10 +171,12 @@ class _Graph:
             return None
         return alpha, inverse, last
 
-    def _constant(self, name: str, value: Any) -> str:
+    def constant(self, name: str, value: Any) -> str:
+        """`name`, now a constant of the graph holding `value`."""
         from onnx import numpy_helper
 
         self.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        self.constants[name] = value
         return name
 
     def replace(self, instead: dict[str, list[Any]]) -> None:
