@@ -375,7 +375,7 @@ def test_the_engine_gets_the_words_as_said_and_timings_keep_them_as_written(
         synthesizer = Synthesizer(Catalogue([engine], "listening:en"), executor, 400)
         voice = synthesizer.catalogue.resolve(voice="listening:en")
         text = "The jacket costs $45.99. Call 555-123-4567."
-        plan = SpeechPlan(text, voice, audio_format("wav"), 1.0)
+        plan = SpeechPlan(text, voice, audio_format("wav"), 1.0, words=text)
         turn = executor.turn(Lane.interactive)
         result = asyncio.run(synthesizer.write(plan, tmp_path / "out.wav", turn))
     finally:

@@ -81,6 +81,10 @@ def create_app(
             # The embedded server (SQLite) alone runs its jobs: those an earlier life left
             # unfinished are failed as interrupted before anything else.
             await services.sweeper.start(interrupted=not settings.store_url)
+            # FastAPI builds its routes' parameter models on the first request that walks
+            # them (50 ms on the event loop); building the OpenAPI document builds them all,
+            # before the warm-up sets aside what start-up made (`Parts.warm_up`).
+            await asyncio.to_thread(app.openapi)
             # Voice lists are read and the default voice loaded once, before the first
             # request, off the event loop.
             await parts.warm_up(streams=True)

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from email.utils import formatdate
 from typing import Any, BinaryIO, TypeVar
 
-import anyio
+from anyio import wrap_file  # imported here: anyio loads its file module lazily, on first use
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -148,7 +148,7 @@ class JobFileResponse(Response):
     async def _body(
         self, send: Send, spans: list[tuple[int, int]], multipart: Multipart | None
     ) -> None:
-        file = anyio.wrap_file(self._file)
+        file = wrap_file(self._file)
         for n, (start, end) in enumerate(spans):
             final = n == len(spans) - 1 and multipart is None
             if multipart is not None:

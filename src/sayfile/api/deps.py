@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import json
@@ -308,7 +309,8 @@ async def _keep_upload(request: Request) -> AsyncIterator[None]:
     finally:
         upload = upload_of(request)
         if upload is not None:
-            upload.file.close()
+            # Off the loop: closing frees the file's pages (15 ms for 200 MiB).
+            await asyncio.to_thread(upload.file.close)
 
 
 def base_path(request: Request) -> str:

@@ -97,13 +97,19 @@ class JobRunner:
         path = self.files.path(job.id, plan.format.extension)
         result = await self.synthesizer.write(plan, path, turn, report)
         size = result.bytes
-        # A book's chapters, marked in the file before anyone can fetch it.
-        marks = chapter_marks_from_timings(result.timings)
+        timings = result.timings
+        # A book's chapters, marked in the file before anyone can fetch it. A book's timings
+        # (a word each) are read and written off the event loop.
+        marks = await asyncio.to_thread(chapter_marks_from_timings, timings)
         if marks:
             marked = await self.remux.run(mark_chapters, path, plan.format, marks, job.stem)
             if marked:
                 size = (await asyncio.to_thread(path.stat)).st_size
-        await asyncio.to_thread(self.files.write_timings, job.id, result.timings.to_json())
+
+        def write_timings() -> None:
+            self.files.write_timings(job.id, timings.to_json())
+
+        await asyncio.to_thread(write_timings)
         return size, result.duration_s
 
     async def _finish(self, job: Job, extension: str, size: int, duration: float) -> None:

@@ -138,6 +138,17 @@ class LoudnessLevel:
         return audio.astype(np.int16)
 
 
+def load_measures() -> None:
+    """Import what measuring and limiting loudness use (pyloudnorm, SciPy's filters), for a
+    server's warm-up: its first levelled request then pays nothing, and what the imports
+    make (about 30,000 objects) is set aside with the rest of start-up, out of the garbage
+    collector's full passes (`Parts.warm_up`)."""
+    import pyloudnorm  # noqa: F401
+    from scipy import ndimage  # noqa: F401
+
+    _interpolator()
+
+
 @functools.cache
 def _interpolator() -> tuple[npt.NDArray[np.float32], float]:
     """The 4x interpolation filter, and the most it can raise a peak by (its largest polyphase

@@ -9,7 +9,7 @@ import dataclasses
 import json
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sayfile.audio.formats import AudioFormat, audio_format
@@ -58,6 +58,13 @@ class SpeechPlan:
     """Where a lexicon's alias is said in place of a term, in `written_words`."""
     unaliased: str = ""
     """The words as written before lexicon aliases replaced terms, where one did."""
+    words: str = field(kw_only=True, repr=False, compare=False)
+    """What is said, as plain text (an SSML document's words). Joined once by whoever makes
+    the plan, off the event loop, and carried over by `dataclasses.replace`: the 99,000 spans
+    of a book-size SSML document take milliseconds to join."""
+    silence_s: float = field(kw_only=True, default=0.0, repr=False, compare=False)
+    """Seconds of silence the spans ask for (<break>s, paragraph pauses), at any speed; summed
+    once, as `words` is joined once."""
 
     @property
     def written_words(self) -> str:
@@ -68,13 +75,6 @@ class SpeechPlan:
     def script(self) -> tuple[Span, ...]:
         """What is said, in order."""
         return self.spans or (Span(self.text),)
-
-    @property
-    def words(self) -> str:
-        """What is said, as plain text (an SSML document's words)."""
-        if not self.spans:
-            return self.text
-        return " ".join(span.text for span in self.spans if span.text)
 
     def at_rate_of(self, voice: Voice) -> SpeechPlan:
         """The same speech made at `voice`'s sample rate (a routed part of a book, which is
@@ -99,11 +99,6 @@ class SpeechPlan:
         sizes = [len(s.phonemes or s.pinyin or s.text) for s in self.script]
         return sum(sizes) + max(0, sum(1 for size in sizes if size) - 1)
 
-    @property
-    def silence_s(self) -> float:
-        """Seconds of silence the spans ask for (<break>s, paragraph pauses), at any speed."""
-        return sum(span.pause_before_s for span in self.spans)
-
 
 class Planner:
     """Resolves what a request names, one per process: voices and languages from the
@@ -126,7 +121,8 @@ class Planner:
     def plan_of(self, text: str, voice_id: str, fmt: str, speed: float) -> SpeechPlan:
         """A plan of plain `text` said as it is (warming up, tests). Raises UnknownVoice when
         this process does not have the voice."""
-        return SpeechPlan(text, self.catalogue.resolve(voice=voice_id), audio_format(fmt), speed)
+        voice = self.catalogue.resolve(voice=voice_id)
+        return SpeechPlan(text, voice, audio_format(fmt), speed, words=text)
 
     def pronounced(
         self, spans: list[Span], language: str, entries: tuple[dict[str, str], ...]
@@ -258,6 +254,8 @@ def validate(
         planner.voice_of(span, voice)  # every voice and language the text asks for exists
     plain = len(said) == 1 and said[0] == Span(text)
     aliases = () if plain else tuple(found)
+    if not plain:
+        words = " ".join(span.text for span in said if span.text)
     return SpeechPlan(
         text,
         voice,
@@ -270,6 +268,8 @@ def validate(
         routed=routed and not plain,
         aliases=aliases,
         unaliased=" ".join(span.text for span in spans if span.text) if aliases else "",
+        words=words,
+        silence_s=sum(span.pause_before_s for span in said),
     )
 
 

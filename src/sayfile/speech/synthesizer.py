@@ -4,6 +4,7 @@ turn on the process's sentence executor."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from sayfile.audio.formats import Samples
 from sayfile.audio.timings import Timing, Timings
+from sayfile.speech.loudness import load_measures
 from sayfile.speech.outputs import FileOutput, MemoryOutput, Output, StreamOutput
 from sayfile.speech.pieces import PieceCutter
 from sayfile.speech.pipeline import Observer, Pipeline, Progress, timings_of
@@ -162,13 +164,15 @@ class Synthesizer:
         ) as pieces:
             async for _ in pieces:
                 pass
-        return timings_of(heard, output.duration, marked, words)
+        # Off the event loop: a book has a timing for each of its words.
+        return await asyncio.to_thread(timings_of, heard, output.duration, marked, words)
 
     async def warm_up(self, plan: SpeechPlan, streams: bool = False) -> None:
         """Load `plan`'s voice by speaking its text once, so the first request pays nothing;
         as a stream's first piece where this process `streams` (an engine's first-piece path
-        is then loaded too)."""
+        is then loaded too), and what levelling loudness imports."""
         await self.executor.run(self.catalogue.voices)
+        await self.executor.run(load_measures)
         turn = self.executor.turn(Lane.interactive)
         async with contextlib.aclosing(self.samples(plan, turn, quick_start=streams)) as chunks:
             async for _ in chunks:
