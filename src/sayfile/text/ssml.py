@@ -242,7 +242,7 @@ class _SsmlReader:
 
     def _sentence_boundary(self, since: int = 0) -> None:
         self._flush()
-        if len(self.spans) > since and self.spans[-1].text:
+        if len(self.spans) > since and self.spans[-1].text and not self.spans[-1].sentence_end:
             self.spans[-1] = replace(self.spans[-1], sentence_end=True)
 
     def _flush(self) -> None:
