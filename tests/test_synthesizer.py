@@ -417,3 +417,33 @@ async def test_the_catalogue_given_to_the_wiring_is_the_one_that_speaks(tmp_path
     finally:
         synthesizer.executor.close()
         synthesizer.catalogue.close()
+
+
+def test_a_plans_words_and_pauses_are_what_its_spans_say_and_carried_by_replace(
+    synthesizer: Synthesizer,
+) -> None:
+    """A plan's words and seconds of pauses are derived once, where it is made (a book-size
+    document's spans took milliseconds to join on the event loop for each caller): they
+    are what its spans say, after the lexicon, and a plan made again from it (another
+    format, another voice's rate) carries them unchanged."""
+    import dataclasses
+
+    from sayfile.audio.formats import audio_format
+    from sayfile.models import SpeechRequest
+    from sayfile.speech.plan import validate
+
+    settings = Settings(engines=["tone"], default_voice="tone:beep")
+    ssml = (
+        "<speak><s>I like TTS.</s><break time='1.5s'/><s>Said twice.</s>"
+        "<p><s>A new paragraph.</s></p></speak>"
+    )
+    entries = ({"language": "zxx", "term": "tts", "replacement": "text to speech"},)
+    request = SpeechRequest(text=ssml, voice="tone:beep", lexicon=entries)
+    plan = validate(request, synthesizer, settings, None)
+    assert plan.words == " ".join(span.text for span in plan.script if span.text)
+    assert "text to speech" in plan.words and "TTS" in plan.written_words
+    assert plan.silence_s == sum(span.pause_before_s for span in plan.script) >= 1.5
+    again = dataclasses.replace(plan, format=audio_format("mp3")).at_rate_of(plan.voice)
+    assert (again.words, again.silence_s) == (plan.words, plan.silence_s)
+    plain = validate(SpeechRequest(text="Just  words."), synthesizer, settings, None)
+    assert (plain.words, plain.silence_s, plain.spans) == ("Just words.", 0.0, ())

@@ -141,7 +141,7 @@ class LoudnessLevel:
 def load_measures() -> None:
     """Import what measuring and limiting loudness use (pyloudnorm, SciPy's filters), for a
     server's warm-up: its first levelled request then pays nothing, and what the imports
-    make (about 30,000 objects) is set aside with the rest of start-up, out of the garbage
+    make (about 48,000 objects) is set aside with the rest of start-up, out of the garbage
     collector's full passes (`Parts.warm_up`)."""
     import pyloudnorm  # noqa: F401
     from scipy import ndimage  # noqa: F401

@@ -255,6 +255,7 @@ def validate(
     plain = len(said) == 1 and said[0] == Span(text)
     aliases = () if plain else tuple(found)
     if not plain:
+        # What is said, once the lexicons have had their say.
         words = " ".join(span.text for span in said if span.text)
     return SpeechPlan(
         text,
