@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from kokoro_profile import feeds, session
 from listening import signal_to_noise
+from sayfile.engines.graph_edits import GraphEdits, with_only_needed
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
-from sayfile.engines.kokoro_norms import GraphEdits, with_only_needed
 from sayfile.engines.kokoro_timed_model import TIMED_MODEL, WHOLE, WINDOW_INPUT, exact_edits
 
 # Node names of the vocoder's residual blocks, and of the product nodes inside them.

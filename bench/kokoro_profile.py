@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from sayfile.engines.graph_edits import with_only_needed
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
 from sayfile.engines.kokoro_convolutions import as_matrix_products
-from sayfile.engines.kokoro_norms import with_only_needed
 from sayfile.models import Voice
 from sayfile.text.normalisation import Normalisation
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sayfile.engines.graph_edits import GraphEdits
 from sayfile.errors import EngineError
 
 # The int8 weights' range (see above): any two products of a uint8 and one of these add up to
@@ -50,18 +51,14 @@ def as_matrix_products(model: Any) -> int:
     with a stride of 1 and weights that fit (see above) as the nodes above. Gives how many
     were rewritten; raises EngineError when one has a form this does not know."""
     import numpy as np
-    from onnx import helper, numpy_helper
+    from onnx import helper
 
-    graph = model.graph
-    constants = {tensor.name: tensor for tensor in graph.initializer}
-    readers: dict[str, list[Any]] = {}
-    for node in graph.node:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    edits = GraphEdits(model)
+    constants, readers = edits.constants, edits.readers
     instead: dict[int, list[Any]] = {}  # id of a node -> the nodes that take its place
     added: list[Any] = []
     count = 0
-    for node in graph.node:
+    for node in edits.graph.node:
         attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         if node.op_type != "ConvInteger" or attributes.get("strides", [1]) != [1]:
             continue
@@ -69,7 +66,7 @@ def as_matrix_products(model: Any) -> int:
         known = len(node.input) == 4 and all(n in constants for n in weights_and_zero)
         if attributes.get("group", 1) != 1 or not known:
             raise EngineError(f"Kokoro's convolution {node.name} has an unexpected form")
-        weights, zero = (numpy_helper.to_array(constants[n]) for n in weights_and_zero)
+        weights, zero = (constants[n] for n in weights_and_zero)
         if weights.dtype != np.uint8 or weights.ndim != 3 or zero.shape != ():
             raise EngineError(f"Kokoro's convolution {node.name} has unexpected weights")
         offset = weights_offset(weights, zero)
@@ -87,14 +84,8 @@ def as_matrix_products(model: Any) -> int:
         else:  # not the form Kokoro's model has: the int32 sums turned back at once
             instead[id(node)].append(edit.turned(edit.made, node.output[0]))
         count += 1
-    nodes = [made for node in graph.node for made in instead.get(id(node), [node])]
-    del graph.node[:]
-    graph.node.extend(nodes)
-    graph.initializer.extend(added)
-    read = {name for node in graph.node for name in node.input}
-    read.update(output.name for output in graph.output)
-    for tensor in [t for t in graph.initializer if t.name not in read]:
-        graph.initializer.remove(tensor)
+    edits.graph.initializer.extend(added)
+    edits.replace(instead)
     return count
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from sayfile.engines.graph_edits import GraphEdits
 from sayfile.errors import EngineError
 
 
@@ -33,8 +34,8 @@ def as_instance_norms(model: Any) -> int:
     above becomes an `InstanceNormalization`, with the Snake after it folded in where one
     follows. Gives how many norms were made; raises EngineError on a norm of an unknown
     form."""
-    graph = GraphEdits(model)
-    instead: dict[str, list[Any]] = {}
+    graph = _NormEdits(model)
+    instead: dict[int, list[Any]] = {}
     count = 0
     for mean in list(graph.graph.node):
         spelled = graph.norm_from(mean)
@@ -48,33 +49,17 @@ def as_instance_norms(model: Any) -> int:
             gamma = next(name for name in scale.input if name != divided)
             beta = next(name for name in shift.input if name != scale.output[0])
             nodes, replaced = graph.norm(x, gamma, beta, epsilon, shift)
-            instead[shift.name] = nodes
-            if replaced:
-                instead[replaced] = []
+            instead[id(shift)] = nodes
+            if replaced is not None:
+                instead[id(replaced)] = []
             count += 1
     if count:
         graph.replace(instead)
     return count
 
 
-class GraphEdits:
-    """A graph being edited (an onnx ModelProto's): its constants, who reads each tensor, and
-    constants added to it."""
-
-    def __init__(self, model: Any) -> None:
-        from onnx import numpy_helper
-
-        self.graph = model.graph
-        self.constants = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
-        self.readers: dict[str, list[Any]] = {}
-        for node in self.graph.node:
-            for name in dict.fromkeys(node.input):
-                self.readers.setdefault(name, []).append(node)
-
-    def only(self, name: str, op_type: str) -> Any | None:
-        """The node that alone reads `name`, if it is an `op_type`."""
-        found = self.readers.get(name, [])
-        return found[0] if len(found) == 1 and found[0].op_type == op_type else None
+class _NormEdits(GraphEdits):
+    """The graph being edited, with the norms and Snakes found in it and made anew."""
 
     def norm_from(self, mean: Any) -> tuple[str, str, float] | None:
         """The input, the normalised tensor and epsilon of the norm spelled out from `mean`
@@ -103,10 +88,10 @@ class GraphEdits:
 
     def norm(
         self, x: str, gamma: str, beta: str, epsilon: float, shift: Any
-    ) -> tuple[list[Any], str]:
+    ) -> tuple[list[Any], Any | None]:
         """The nodes of the norm of `x` whose scale and shift `shift` ends, with a Snake after
-        it folded in where one follows; and the name of the Snake's last node then (its
-        output is made by these nodes instead), else ''."""
+        it folded in where one follows; and the Snake's last node then (its output is made by
+        these nodes instead), else None."""
         from onnx import helper
 
         name = shift.name + "/norm"
@@ -129,7 +114,7 @@ class GraphEdits:
                     epsilon=epsilon,
                 )
             )
-            return nodes, ""
+            return nodes, None
         alpha, inverse, last = snake
         alpha_flat = self.constant(name + "/alpha", self.constants[alpha].reshape(-1))
         nodes += [
@@ -146,7 +131,7 @@ class GraphEdits:
             node("Add", [name + "/z", name + "/sin2"], name + "/sum"),
             node("Mul", [name + "/sum", inverse], last.output[0]),
         ]
-        return nodes, last.name
+        return nodes, last
 
     def _snake_after(self, shift: Any) -> tuple[str, str, Any] | None:
         """(alpha, 1 / alpha, the Snake's last node) of the Snake that alone reads the norm
@@ -170,34 +155,3 @@ class GraphEdits:
         if not np.allclose(self.constants[inverse] * self.constants[alpha], 1, rtol=1e-5):
             return None
         return alpha, inverse, last
-
-    def constant(self, name: str, value: Any) -> str:
-        """`name`, now a constant of the graph holding `value`."""
-        from onnx import numpy_helper
-
-        self.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
-        self.constants[name] = value
-        return name
-
-    def replace(self, instead: dict[str, list[Any]]) -> None:
-        """Each node named in `instead` by its nodes there, and the nodes nothing reads any
-        more taken out."""
-        with_only_needed(
-            self.graph, [n for node in self.graph.node for n in instead.get(node.name, [node])]
-        )
-
-
-def with_only_needed(graph: Any, nodes: list[Any]) -> None:
-    """`graph` (an onnx GraphProto) with those of `nodes` its outputs need (in their order) as
-    its nodes, and the constants nothing reads any more taken out."""
-    needed = {output.name for output in graph.output}
-    kept = []
-    for node in reversed(nodes):
-        if any(name in needed for name in node.output):
-            kept.append(node)
-            needed.update(name for name in node.input if name)
-    del graph.node[:]
-    graph.node.extend(reversed(kept))
-    unused = [t for t in graph.initializer if t.name not in needed]
-    for tensor in unused:
-        graph.initializer.remove(tensor)
