@@ -499,6 +499,30 @@ async def test_a_full_disk_fails_the_job_as_disk_full_and_leaves_no_file(rig: Ri
     assert rig.left() == []
 
 
+async def test_a_disk_that_fills_at_the_timings_fails_the_job_as_disk_full_and_leaves_no_file(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's timings are written last, on a thread: a full disk there fails the job as
+    disk full, with neither its audio nor a part of its timings left, and nothing waits."""
+    write_text = Path.write_text
+    filled: list[str] = []
+
+    def full_at_the_timings(path: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        if "timings" in path.name:
+            filled.append(path.name)
+            write_text(path, data[: len(data) // 2], *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_text(path, data, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_at_the_timings)
+    plan = rig.plan()
+    job = await rig.job(plan)
+    await asyncio.wait_for(rig.runner.run(job, plan), 30)
+    failed = await rig.store.get(job.id)
+    assert failed is not None and failed.reason == FailureReason.disk_full, failed
+    assert len(filled) == 1 and rig.left() == [], (filled, rig.left())
+
+
 async def test_a_job_deleted_while_it_runs_stops_and_leaves_no_file(tmp_path: Path) -> None:
     """The delete stops the runner's own child task; the caller's task goes on (in a worker
     it is Taskiq's) and sees the runner return normally."""
