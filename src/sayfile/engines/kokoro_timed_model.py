@@ -53,7 +53,7 @@ WHOLE = (0, 0, -1, 0)
 # Samples of audio per unit of duration (a frame): 25 ms at 24 kHz.
 SAMPLES_PER_UNIT = 600
 # The vocoder's frame inputs, with the axis their frames are on and values per frame there.
-_FRAMES = {
+FRAME_INPUTS = {
     "/encoder/MatMul_1_output_0": (2, 1),
     "/encoder/Reshape_output_0": (1, 2),
     "/encoder/Reshape_1_output_0": (1, 2),
@@ -144,7 +144,7 @@ def windowed(model: Any) -> None:
         node("Mul", ["/w/to", "/w/two"], "/w/to2"),
     ]
     kept = {}
-    for tensor, (axis, per_frame) in _FRAMES.items():
+    for tensor, (axis, per_frame) in FRAME_INPUTS.items():
         kept[tensor] = f"/w/kept{tensor}"
         bounds = ["/w/from", "/w/to"] if per_frame == 1 else ["/w/from2", "/w/to2"]
         added.append(node("Slice", [tensor, *bounds, f"/w/axis{axis}"], kept[tensor]))
