@@ -15,7 +15,8 @@ ms each), each cut at the frame of least predicted energy within a quarter chunk
 place, each vocoded with MARGIN frames of its neighbours on both sides, joined by a crossfade
 of CROSSFADE samples each side of the cut. "whole" vocodes every piece at once, which is the
 installed model's audio bit for bit. The pieces timed are the English sentence's first 8, 16
-and 32 words and all 55 (kokoro_profile.py's long sentences), and the long Mandarin one.
+and 32 words and all 55 (kokoro_profile.py's long sentences), the long Mandarin one, and the
+first sentence of tests/test_word_ends_heard.py's Mandarin paragraph.
 """
 
 from __future__ import annotations
@@ -188,9 +189,9 @@ def main() -> None:
     variants = {"whole": SplitSession(text, vocoder, 10**6)}
     for frames in args.chunks:
         variants[f"chunks of {frames}"] = SplitSession(text, vocoder, frames)
-    voice, text = SENTENCES["en"]
-    words = text.split()
-    pieces = {f"en {n} words": (voice, " ".join(words[:n])) for n in (8, 16, 32)}
+    voice_id, sentence = SENTENCES["en"]
+    words = sentence.split()
+    pieces = {f"en {n} words": (voice_id, " ".join(words[:n])) for n in (8, 16, 32)}
     pieces["en 55 words"] = SENTENCES["en"]
     pieces["zh"] = SENTENCES["zh"]
     # tests/test_word_ends_heard.py's Mandarin paragraph's first sentence (5.4 s).
