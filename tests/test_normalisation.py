@@ -75,6 +75,9 @@ MANDARIN = [
     ("我用iPhone拍照。", "我用iPhone拍照。"),
     ("我们用Zoom开会。", "我们用Zoom开会。"),
     ("NASA发射了新卫星。", "NASA发射了新卫星。"),
+    # quotes as written, numbers inside them or not
+    ('第5章叫"开始"。', '第五章叫"开始"。'),
+    ('他说"我有3个"。', '他说"我有三个"。'),
 ]
 
 ENGLISH = [
@@ -128,6 +131,10 @@ ENGLISH = [
     ("The birch canoe slid on the smooth planks.", "The birch canoe slid on the smooth planks."),
     # wetext's grammar gives nothing back for this one: it is said as written, never dropped
     ("Fixes from bugs.example.org.", "Fixes from bugs.example.org."),
+    # quotes and backslashes as written (wetext hands them back escaped: "backslash hello")
+    ('He said "hello" to me.', 'He said "hello" to me.'),
+    ('Order 12 is "ready" now.', 'Order twelve is "ready" now.'),
+    ('Type \\ then "q".', 'Type \\ then "q".'),
 ]
 
 ITALIAN = [

@@ -5,11 +5,14 @@ have a grammar (Mandarin, English)."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
 # A language's normaliser: text in, text as it is said out.
 Normaliser = Callable[[str], str]
+# How wetext escapes a character in what it hands back: a backslash before a " or a backslash.
+_ESCAPED = re.compile(r'\\(["\\])')
 
 
 def through_grammar(wetext: Any, text: str) -> str:
@@ -19,6 +22,10 @@ def through_grammar(wetext: Any, text: str) -> str:
         said = str(wetext.normalize(text))
     except Exception:
         return text
+    # Its grammars hand a double quote back escaped as \" and a backslash as \\ (English always,
+    # Chinese around numbers), which every voice then says: "he said backslash hello".
+    if said.count("\\") > text.count("\\"):
+        said = _ESCAPED.sub(r"\1", said)
     # Its English grammar can also drop a whole sentence ("Fixes from bugs.example.org." comes
     # back empty): words said are never fewer than half of those written.
     if _alnum(said) < _alnum(text) / 2:
