@@ -24,7 +24,7 @@ from sayfile.store.records import Job, JobStatus
 P = ParamSpec("P")
 T = TypeVar("T")
 # A change that lost its record to another writer waits a random while before it reads the
-# record again, up to twice as long each time it loses (0.5 ms at first, 20 ms at most): 81
+# record again, up to twice as long each time it loses (1 ms at first, 20 ms at most): 81
 # writers of one record at once took 1.0-1.2 s all retrying at once, near the store's 2 s
 # bound (tests/test_store.py failed so on a loaded machine), and 0.4-0.6 s with the wait.
 _CONTENDED = FullJitterBackoff(cap=0.02, base=0.0005)
