@@ -100,6 +100,7 @@ ENGLISH = [
     ("Turn onto Mulholland Dr.", "Turn onto Mulholland Drive."),
     ("Mt. Everest is tall.", "Mount Everest is tall."),
     ("Mr. and Mrs. Brown came.", "Mister and Missus Brown came."),
+    ("Mr Smith met Mrs Jones and Ms Lee.", "Mister Smith met Missus Jones and Miz Lee."),
     ("He moved to the U.S. in May.", "He moved to the U S in May."),
     ("Bring fruit, e.g. apples.", "Bring fruit, for example apples."),
     # units and temperatures
@@ -127,8 +128,15 @@ ENGLISH = [
     ("Due on 12/04/2026.", "Due on December fourth, twenty twenty six."),
     ("Sales grew 15%.", "Sales grew fifteen percent."),
     ("Chapter 3 begins.", "Chapter three begins."),
-    # ordinary text stays as it is
+    # ordinary text stays as it is; wetext's grammar read Sun and Sat as days wherever they were
     ("The birch canoe slid on the smooth planks.", "The birch canoe slid on the smooth planks."),
+    ("The Sun was low over the bay.", "The Sun was low over the bay."),
+    ("Sat on the porch, she waited for news.", "Sat on the porch, she waited for news."),
+    # a number among plain words: the words around it are read with it
+    (
+        "After a long walk through the quiet town we found 3 small cafes open by the station.",
+        "After a long walk through the quiet town we found three small cafes open by the station.",
+    ),
     # wetext's grammar gives nothing back for this one: it is said as written, never dropped
     ("Fixes from bugs.example.org.", "Fixes from bugs.example.org."),
     # quotes and backslashes as written (wetext hands them back escaped: "backslash hello")

@@ -5,6 +5,7 @@ before wetext's grammar (dates month first in American English, day first elsewh
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from typing import Any
 
@@ -24,9 +25,16 @@ _EN_MONEY = re.compile(
     rf"(?P<sym>[$€£])\s?(?P<whole>\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(?P<cents>\d{{1,2}})(?!\d))?"
     rf"(?:\s?(?P<scale>{_SCALES})\b)?"
 )
-# Titles before a name; St. and Dr. are Street and Drive after one (Baker St.).
-_TITLES = {"Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz", "Prof.": "Professor", "Mt.": "Mount"}
-_PLACES = {"Ave.": "Avenue", "Rd.": "Road", "Blvd.": "Boulevard", "Ln.": "Lane", "Jr.": "Junior"}
+# Titles before a name, with a dot or without (British English); St. and Dr. are Street and
+# Drive after one (Baker St.).
+_TITLES = {
+    "Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz", "Prof.": "Professor", "Mt.": "Mount",
+    "Mr": "Mister", "Mrs": "Missus", "Ms": "Miz",
+}  # fmt: skip
+_PLACES = {
+    "Ave.": "Avenue", "Rd.": "Road", "Blvd.": "Boulevard", "Ln.": "Lane", "Jr.": "Junior",
+    "Jr": "Junior",
+}  # fmt: skip
 _BY_CONTEXT = {"St.": ("Saint", "Street"), "Dr.": ("Doctor", "Drive")}
 # Capitalised words before St. or Dr. that are not a street's name (The St. Lawrence River).
 _NOT_NAMES = frozenset({"The", "A", "An", "In", "On", "At", "To", "From", "Of", "By", "And"})
@@ -52,6 +60,16 @@ _EN_TIME = re.compile(
     r"\b(?P<hour>[01]?\d)[:.](?P<minute>[0-5]\d)\s?(?P<half>[ap])\.?m\b\.?", re.IGNORECASE
 )
 _EN_ORDINAL = re.compile(r"\b(?P<n>\d+)(?:st|nd|rd|th)\b")
+# A word wetext's grammar hands back as written: letters with at most a first capital, an
+# apostrophe's ending (don't, I'm), quotes and brackets around, a clause mark after. It does
+# not get runs of them (its tagger costs about 0.04 ms a character), only the rest with
+# _CONTEXT such words each side. On its own it also misreads some of them (Sun as Sunday, Sat
+# as Saturday), which it then no longer sees.
+_PLAIN_WORD = re.compile(
+    r"[\"'“‘(\[]*[A-Za-z][a-z]*(?:['’][a-z]+)?[\"'”’)\]]*[,;:!?]?[\"'”’)\]]*(?P<end>\.?)"
+)
+_CONTEXT = 2
+_TOKEN = re.compile(r"\S+")
 
 
 def _words(number: float, to: str = "cardinal") -> str:
@@ -139,4 +157,30 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_NUMERIC_DATE.sub(lambda found: _en_numeric_date(found, us), text)
     text = _EN_MONTH_DAY.sub(lambda f: f"{f['month']} {_words(int(f['day']), 'ordinal')}", text)
     text = _EN_ORDINAL.sub(lambda f: _words(int(f["n"]), "ordinal"), text)
-    return through_grammar(wetext, text)
+    return _through_grammar_where_needed(wetext, text)
+
+
+def _through_grammar_where_needed(wetext: Any, text: str) -> str:
+    """`text` with every word wetext's grammar would change, and _CONTEXT words each side of
+    it, through the grammar; runs of plain words kept as written (a sentence's last word may
+    end with its full stop)."""
+    tokens = [(t.start(), t.end()) for t in _TOKEN.finditer(text)]
+    needed = [
+        not (
+            (plain := _PLAIN_WORD.fullmatch(text, start, end))
+            and (not plain["end"] or end == tokens[-1][1])
+        )
+        for start, end in tokens
+    ]
+    if not any(needed):
+        return text
+    given = [any(needed[max(0, i - _CONTEXT) : i + _CONTEXT + 1]) for i in range(len(tokens))]
+    said, done = [], 0
+    for is_given, run in itertools.groupby(zip(given, tokens, strict=True), key=lambda t: t[0]):
+        if is_given:
+            spans = [span for _, span in run]
+            start, end = spans[0][0], spans[-1][1]
+            said += [text[done:start], through_grammar(wetext, text[start:end])]
+            done = end
+    said.append(text[done:])
+    return "".join(said)
