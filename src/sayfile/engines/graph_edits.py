@@ -33,7 +33,7 @@ class GraphEdits:
         """`name`, now a constant of the graph holding `value`."""
         from onnx import numpy_helper
 
-        self.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        self.graph.initializer.append(numpy_helper.from_array(np.asarray(value, order="C"), name))
         self.constants[name] = value
         return name
 

@@ -56,7 +56,6 @@ def as_matrix_products(model: Any) -> int:
     edits = GraphEdits(model)
     constants, readers = edits.constants, edits.readers
     instead: dict[int, list[Any]] = {}  # id of a node -> the nodes that take its place
-    added: list[Any] = []
     count = 0
     for node in edits.graph.node:
         attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
@@ -72,7 +71,7 @@ def as_matrix_products(model: Any) -> int:
         offset = weights_offset(weights, zero)
         if offset is None:
             continue
-        edit = _Edit(node, added)
+        edit = _Edit(node, edits)
         instead[id(node)] = edit.product(weights, zero, offset, attributes)
         after = readers.get(node.output[0], [])
         bias = after[0] if len(after) == 1 and after[0].op_type == "Add" else None
@@ -84,7 +83,6 @@ def as_matrix_products(model: Any) -> int:
         else:  # not the form Kokoro's model has: the int32 sums turned back at once
             instead[id(node)].append(edit.turned(edit.made, node.output[0]))
         count += 1
-    edits.graph.initializer.extend(added)
     edits.replace(instead)
     return count
 
@@ -104,18 +102,15 @@ class _Edit:
     """The nodes and constants that take one convolution's place, named after it (so that the
     profiler's stages still find them); `made` is the last tensor made."""
 
-    def __init__(self, node: Any, added: list[Any]) -> None:
+    def __init__(self, node: Any, edits: GraphEdits) -> None:
         self.node = node
         self.prefix = f"{node.name or node.output[0]}/matmul"
-        self.added = added
+        self.edits = edits
         self.nodes: list[Any] = []
         self.made = ""
 
     def constant(self, name: str, value: Any) -> str:
-        from onnx import numpy_helper
-
-        self.added.append(numpy_helper.from_array(value, f"{self.prefix}/{name}"))
-        return f"{self.prefix}/{name}"
+        return self.edits.constant(f"{self.prefix}/{name}", value)
 
     def step(self, op: str, inputs: list[str], name: str, **attributes: Any) -> str:
         from onnx import helper
