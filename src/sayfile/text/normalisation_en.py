@@ -161,9 +161,9 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
 
 
 def _through_grammar_where_needed(wetext: Any, text: str) -> str:
-    """`text` with every word wetext's grammar would change, and _CONTEXT words each side of
-    it, through the grammar; runs of plain words kept as written (a sentence's last word may
-    end with its full stop)."""
+    """`text` with every word that is not plain (`_PLAIN_WORD`; the last may end with its full
+    stop), and _CONTEXT words each side of it, through the grammar; the other runs of plain
+    words kept as written."""
     tokens = [(t.start(), t.end()) for t in _TOKEN.finditer(text)]
     needed = [
         not (
