@@ -63,6 +63,12 @@ _GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"
 _ZH_MONEY = re.compile(
     rf"(?P<sym>[¥￥$€£])\s*(?P<num>{_GROUPED}|{_NUMBER})\s*(?P<scale>[万亿])?(?P<name>元|美元|欧元)?"
 )
+# An amount before the currency's name, with no symbol (12.50元, 30.00美元, 2.50万元); not
+# before a word that starts with 元 (元素, 元旦, 元音...).
+_ZH_NAMED_AMOUNT = re.compile(
+    rf"(?<![\d.,])(?P<num>{_GROUPED}|{_NUMBER})"
+    r"(?=\s*[万亿]?\s*(?:元(?![素旦宵首件音气老帅月朝代年数])|块|美元|欧元|英镑|日元|港元|港币))"
+)
 _ZH_GROUPED = re.compile(_GROUPED)
 _ZH_BELOW_ZERO = re.compile(rf"[-−－]\s*(?P<num>{_NUMBER})\s*(?P<unit>℃|°C|°|摄氏度|度)")
 _ZH_MINUS = re.compile(rf"(?<![\w.])[−－](?={_NUMBER})")
@@ -119,11 +125,16 @@ def _numerals(number: str) -> str:
 
 
 def _zh_money(found: re.Match[str]) -> str:
-    number = found["num"].replace(",", "")
-    if "." in number:
-        number = number.rstrip("0").rstrip(".")
+    number = _without_cents_zeros(found["num"].replace(",", ""))
     name = found["name"] or _CURRENCY_ZH[found["sym"]]
-    return _numerals(number) + (found["scale"] or "") + name
+    # Two of a currency is 两 (两元, 两万元), as for every counted thing.
+    said = "两" if number == "2" else _numerals(number)
+    return said + (found["scale"] or "") + name
+
+
+def _without_cents_zeros(amount: str) -> str:
+    """An amount of money as it is said: 12.50 as 12.5, 30.00 as 30."""
+    return amount.rstrip("0").rstrip(".") if "." in amount else amount
 
 
 def _zh_phone(text: str, found: re.Match[str]) -> str:
@@ -152,6 +163,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     whole = text
     text = _ZH_PHONE.sub(lambda found: _zh_phone(whole, found), text)
     text = _ZH_MONEY.sub(_zh_money, text)
+    text = _ZH_NAMED_AMOUNT.sub(lambda found: _without_cents_zeros(found["num"]), text)
     text = _ZH_GROUPED.sub(lambda found: found.group().replace(",", ""), text)
     text = _ZH_BELOW_ZERO.sub(
         lambda f: "零下" + _numerals(f["num"]) + ("度" if f["unit"] == "度" else "摄氏度"), text
