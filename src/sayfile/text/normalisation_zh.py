@@ -72,7 +72,23 @@ _ZH_NAMED_AMOUNT = re.compile(
 _ZH_GROUPED = re.compile(_GROUPED)
 _ZH_BELOW_ZERO = re.compile(rf"[-−－]\s*(?P<num>{_NUMBER})\s*(?P<unit>℃|°C|°|摄氏度|度)")
 _ZH_MINUS = re.compile(rf"(?<![\w.])[−－](?={_NUMBER})")
-_ZH_RANGE = re.compile(rf"(?P<a>{_NUMBER})\s*[–—~～〜]\s*(?P<b>{_NUMBER})")
+# A range: with a dash or a tilde; a percent sign after its end counts for both ends (5~10%
+# is 百分之五到百分之十).
+_ZH_RANGE = re.compile(rf"(?P<a>{_NUMBER})(?P<pa>%?)\s*[–—~～〜]\s*(?P<b>{_NUMBER})(?P<pb>%?)")
+# A range with a hyphen (1-2次, 5-10%): two numbers of up to three digits, the first the
+# smaller, not in a date, a time, a sum (5-3=2) or a longer chain; 4-digit years (2022-2023)
+# wetext reads itself. Otherwise wetext says 减 (minus): 一减二次.
+_ZH_HYPHEN_RANGE = re.compile(
+    r"(?<![\d.\-/:])(?P<a>\d{1,3}(?:\.\d+)?)(?P<pa>%?)\s*-\s*(?P<b>\d{1,3}(?:\.\d+)?)(?P<pb>%?)"
+    r"(?![\d.\-/:])(?!\s*[=＝+＋*×÷])"
+)
+# A lone 2 counting with these measure words is 两, as wetext already says for 个, 天, 位...
+# (not 2年级, 2年代, 2下午, nor mathematics' 二次方, 二次函数 and 二次元; 2楼, 2号, 2班 are
+# numbered, not counted, and stay 二).
+_ZH_TWO_OF = re.compile(
+    r"(?<![\d.,:/\-])2(?![\d.,:/])(?=次(?![方元函曲幂根型])|种|遍|公斤|点|台|份|星期|部|句|步|门|所|栋|间|节|届|章|行|处"
+    r"|项|笔|批|声|下(?!午)|成|折|角|毛|亩|倍|轮|局|幅|年(?!级|代))"
+)
 # wetext says 第两名 for 第2名; an ordinal is counted, 第二.
 _ZH_ORDINAL = re.compile(r"第(?P<num>\d+)(?![\d.:/])")
 _ZH_PER_MILLE = re.compile(rf"(?P<num>{_NUMBER})\s*‰")
@@ -137,6 +153,11 @@ def _without_cents_zeros(amount: str) -> str:
     return amount.rstrip("0").rstrip(".") if "." in amount else amount
 
 
+def _zh_range(found: re.Match[str]) -> str:
+    percent = found["pa"] or found["pb"]
+    return f"{found['a']}{percent}到{found['b']}{found['pb']}"
+
+
 def _zh_phone(text: str, found: re.Match[str]) -> str:
     if found["mobile"]:
         digits = re.sub(r"\D", "", found["mobile"])
@@ -169,8 +190,12 @@ def _say_mandarin(wetext: Any, text: str) -> str:
         lambda f: "零下" + _numerals(f["num"]) + ("度" if f["unit"] == "度" else "摄氏度"), text
     )
     text = _ZH_MINUS.sub("-", text)
-    text = _ZH_RANGE.sub(r"\g<a>到\g<b>", text)
+    text = _ZH_RANGE.sub(_zh_range, text)
+    text = _ZH_HYPHEN_RANGE.sub(
+        lambda f: _zh_range(f) if float(f["a"]) < float(f["b"]) else f.group(), text
+    )
     text = _ZH_ORDINAL.sub(lambda f: "第" + _numerals(f["num"]), text)
+    text = _ZH_TWO_OF.sub("两", text)
     text = _ZH_PER_MILLE.sub(lambda f: "千分之" + _numerals(f["num"]), text)
     text = _ZH_UNIT.sub(lambda f: _UNITS_ZH[f["unit"]], text)
     text = through_grammar(wetext, text)
