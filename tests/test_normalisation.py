@@ -123,6 +123,23 @@ ENGLISH = [
     ("Mr Smith met Mrs Jones and Ms Lee.", "Mister Smith met Missus Jones and Miz Lee."),
     ("He moved to the U.S. in May.", "He moved to the U S in May."),
     ("Bring fruit, e.g. apples.", "Bring fruit, for example apples."),
+    ("They raised $2.5bn.", "They raised two point five billion dollars."),
+    ("He earns $80k a year.", "He earns eighty thousand dollars a year."),
+    ("It cost £5m.", "It cost five million pounds."),
+    # abbreviations before a number, ranges with a dash, heights, multiples
+    ("See Fig. 3 on p. 23.", "See Figure three on page twenty three."),
+    ("Read pp. 10-12 and Ch. 4.", "Read pages ten to twelve and Chapter four."),
+    (
+        "He lives at No. 5, built ca. 1900.",
+        "He lives at Number five, built circa nineteen hundred.",
+    ),
+    ("We are #1.", "We are number one."),
+    ("He said No.", "He said No."),
+    ("Read pages 10–20.", "Read pages ten to twenty."),
+    ("The war lasted 1939–1945.", "The war lasted nineteen thirty nine to nineteen forty five."),
+    ("She is 5'11\" tall.", "She is five foot eleven tall."),
+    ("It is 1.5x faster.", "It is one point five times faster."),
+    ("We are open 24/7.", "We are open twenty-four seven."),
     # units and temperatures
     ("It is 10 km away.", "It is ten kilometers away."),
     ("Buy 5 kg of flour.", "Buy five kilograms of flour."),

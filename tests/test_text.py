@@ -93,6 +93,16 @@ def test_a_title_stays_with_its_name() -> None:
     ]
 
 
+def test_an_abbreviation_stays_with_its_number() -> None:
+    text = "See Fig. 3 on p. 23. It is No. 5 of ca. 1900. I said no. Then I left."
+    assert list(sentences(text)) == [
+        "See Fig. 3 on p. 23.",
+        "It is No. 5 of ca. 1900.",
+        "I said no.",
+        "Then I left.",
+    ]
+
+
 def test_split_prefers_commas_then_spaces() -> None:
     text = "alpha beta gamma, " * 10 + "end"
     first = next(sentences(text, max_chars=60))

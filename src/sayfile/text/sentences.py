@@ -12,6 +12,8 @@ import sys
 import unicodedata
 from collections.abc import Generator, Iterator
 
+from sayfile.text.normalisation_en import SAID_BEFORE_NUMBER
+
 # Control characters, surrogates, private use and line/paragraph separators turn into spaces.
 _BLANK_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Zl", "Zp"})
 # Invisible format characters are dropped, except the zero-width joiners that shape scripts such
@@ -42,6 +44,10 @@ _NON_SPACE = re.compile(r"\S")
 # not end a sentence: cut there, the title would be read without the name it belongs to.
 _TITLE = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Dr|St|Mt|Prof|(?:[A-Z]\.)+[A-Z])\Z")
 _TITLE_REACH = 12
+# An abbreviation before a number (p. 23, No. 5, Fig. 3, ca. 1900): its dot does not end a
+# sentence when a number follows.
+_BEFORE_NUMBER = re.compile(r"(?<![\w.])(?:" + "|".join(SAID_BEFORE_NUMBER) + r")\Z", re.IGNORECASE)
+_NUMBER_NEXT = re.compile(r"\s*\d")
 # Where a run without sentence punctuation may be cut, best first.
 _SOFT_BREAKS = (re.compile(r"[,，、:：]\s*"), re.compile(r"\s+"))
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -125,11 +131,13 @@ def _sentence_ends(text: str) -> Iterator[int]:
 
 def _after_title(text: str, start: int, end: int) -> bool:
     """Whether the sentence end `text[start:end]` is only the dot of a title, with words
-    after it."""
-    return (
-        end - start == 1
-        and end < len(text)
-        and _TITLE.search(text, max(0, start - _TITLE_REACH), start) is not None
+    after it, or of an abbreviation with a number after it."""
+    if end - start != 1 or end == len(text):
+        return False
+    before = max(0, start - _TITLE_REACH)
+    return _TITLE.search(text, before, start) is not None or (
+        _BEFORE_NUMBER.search(text, before, start) is not None
+        and _NUMBER_NEXT.match(text, end) is not None
     )
 
 
