@@ -82,6 +82,11 @@ _ZH_HYPHEN_RANGE = re.compile(
     r"(?<![\d.\-/:])(?P<a>\d{1,3}(?:\.\d+)?)(?P<pa>%?)\s*-\s*(?P<b>\d{1,3}(?:\.\d+)?)(?P<pb>%?)"
     r"(?![\d.\-/:])(?!\s*[=＝+＋*×÷])"
 )
+# A product of two numbers (7×24小时, 3x4米): wetext reads 7×24 as 七乘二四.
+_ZH_TIMES = re.compile(r"(?<=\d)\s*[×xX*＊]\s*(?=\d)")
+# A whole number and a plus after it (10万+, 100+条): "more than", 多; the sign was silent.
+# Not a version (3.11+).
+_ZH_MORE_THAN = re.compile(r"(?<![\d.])(?P<n>\d+[万亿]?)\s*[+＋](?![\d+＋])")
 # A lone 2 counting with these measure words is 两, as wetext already says for 个, 天, 位...
 # (not 2年级, 2年代, 2下午, nor mathematics' 二次方, 二次函数 and 二次元; 2楼, 2号, 2班 are
 # numbered, not counted, and stay 二).
@@ -196,6 +201,8 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     )
     text = _ZH_ORDINAL.sub(lambda f: "第" + _numerals(f["num"]), text)
     text = _ZH_TWO_OF.sub("两", text)
+    text = _ZH_TIMES.sub("乘", text)
+    text = _ZH_MORE_THAN.sub(r"\g<n>多", text)
     text = _ZH_PER_MILLE.sub(lambda f: "千分之" + _numerals(f["num"]), text)
     text = _ZH_UNIT.sub(lambda f: _UNITS_ZH[f["unit"]], text)
     text = through_grammar(wetext, text)
