@@ -146,6 +146,17 @@ ENGLISH = [
     ("She is 5'11\" tall.", "She is five foot eleven tall."),
     ("It is 1.5x faster.", "It is one point five times faster."),
     ("We are open 24/7.", "We are open twenty-four seven."),
+    # thousands: wetext dropped the one (thousand five hundred) and read 1000 as a year
+    ("We had 1,500 people.", "We had one thousand five hundred people."),
+    ("It has 1000 rows.", "It has one thousand rows."),
+    (
+        "It sold 1,234.56 units.",
+        "It sold one thousand two hundred and thirty-four point five six units.",
+    ),
+    (
+        "In 1999 about 1500 people came.",
+        "In nineteen ninety nine about fifteen hundred people came.",
+    ),
     # units and temperatures
     ("It is 10 km away.", "It is ten kilometers away."),
     ("Buy 5 kg of flour.", "Buy five kilograms of flour."),

@@ -41,6 +41,13 @@ _EN_BEFORE_NUMBER = re.compile(
     + "|".join(w for a in sorted(SAID_BEFORE_NUMBER, key=len, reverse=True) for w in (a, a.title()))
     + r")\.\s?(?=\d)|(?<![\w&#])#(?=\d)"
 )
+# A number with thousands separators (1,500), or of four digits or more with decimals
+# (1234.56), and 1000 alone: wetext says "thousand five hundred", "thousand two hundred and
+# thirty four point five six" and "ten hundred" (years are left to it: 1999, 1500 people).
+_EN_LARGE = re.compile(
+    r"(?<![\d.,])(?:(?P<whole>\d{1,3}(?:,\d{3})+|\d{4,})(?:\.(?P<fraction>\d+))?"
+    r"(?(fraction)|(?<=,\d{3}))|1000)(?![\d,]|\.\d)"
+)
 # Ranges with an en or em dash between numbers (pages 10–20, 1939–1945): wetext keeps the dash.
 _EN_DASH_RANGE = re.compile(r"(?<=\d)\s?[–—]\s?(?=\d)")
 # Height in feet and inches (5'11", 6′2″).
@@ -118,6 +125,14 @@ def _en_money(found: re.Match[str]) -> str:
     return said
 
 
+def _en_large(found: re.Match[str]) -> str:
+    whole = found["whole"] or found.group()
+    said = _words(int(whole.replace(",", "")))
+    if found["fraction"]:
+        said += " point " + " ".join(_words(int(digit)) for digit in found["fraction"])
+    return said
+
+
 def _en_before_number(found: re.Match[str]) -> str:
     word = found["word"]
     if word is None:
@@ -181,6 +196,7 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     whole = text
     text = _EN_TIME.sub(lambda found: _en_time(whole, found), text)
     text = _EN_MONEY.sub(_en_money, text)
+    text = _EN_LARGE.sub(_en_large, text)
     text = _EN_BEFORE_NUMBER.sub(_en_before_number, text)
     text = _EN_DASH_RANGE.sub(" to ", text)
     text = _EN_FEET_INCHES.sub(lambda f: f"{f['feet']} foot {f['inches']}", text)
