@@ -149,6 +149,14 @@ ENGLISH = [
     # thousands: wetext dropped the one (thousand five hundred) and read 1000 as a year
     ("We had 1,500 people.", "We had one thousand five hundred people."),
     ("It has 1000 rows.", "It has one thousand rows."),
+    ("It is 1,500 km away.", "It is one thousand five hundred kilometers away."),
+    # Roman numerals: espeak-ng said "roman four", "Henry roman eight"
+    ("Chapter IV begins.", "Chapter four begins."),
+    ("IV.", "four."),
+    ("King Henry VIII had six wives.", "King Henry the eighth had six wives."),
+    ("Apollo XI landed in 1969.", "Apollo eleven landed in nineteen sixty nine."),
+    ("The book I read was long.", "The book I read was long."),
+    ("Malcolm X spoke in Washington DC.", "Malcolm X spoke in Washington DC."),
     (
         "It sold 1,234.56 units.",
         "It sold one thousand two hundred and thirty-four point five six units.",

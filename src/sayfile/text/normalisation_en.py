@@ -44,9 +44,14 @@ _EN_BEFORE_NUMBER = re.compile(
 # A number with thousands separators (1,500), or of four digits or more with decimals
 # (1234.56), and 1000 alone: wetext says "thousand five hundred", "thousand two hundred and
 # thirty four point five six" and "ten hundred" (years are left to it: 1999, 1500 people).
+# Not before a unit, which wetext reads with its number, and right (1,500 km).
+_UNITS = (
+    r"(?:[kmcnµu]?(?:m|g|s|l|L|Hz|W|V|A|B|b|Wh)|[KMGT]i?B|kB|[KMG]b|[kMG]?bps|km/h|mph|kph|ft"
+    r"|yd|mi|lbs?|oz|%|°[CF]?|min|hrs?|h|sec|mAh|px|pt|dpi|fps|rpm)"
+)
 _EN_LARGE = re.compile(
     r"(?<![\d.,])(?:(?P<whole>\d{1,3}(?:,\d{3})+|\d{4,})(?:\.(?P<fraction>\d+))?"
-    r"(?(fraction)|(?<=,\d{3}))|1000)(?![\d,]|\.\d)"
+    rf"(?(fraction)|(?<=,\d{{3}}))|1000)(?![\d,]|\.\d|\s?{_UNITS}(?![\w/]))"
 )
 # Ranges with an en or em dash between numbers (pages 10–20, 1939–1945): wetext keeps the dash.
 _EN_DASH_RANGE = re.compile(r"(?<=\d)\s?[–—]\s?(?=\d)")
@@ -56,6 +61,31 @@ _EN_FEET_INCHES = re.compile(
 )
 # A multiple (1.5x faster, 2x): wetext reads only whole ones.
 _EN_TIMES = re.compile(r"(?<![\w.])(?P<n>\d+\.\d+)x(?!\w)")
+# Roman numerals (espeak-ng, and through it Kokoro and Piper, say "roman four" for IV): as a
+# number after a word that numbers things (Chapter IV, Part II, World War II) and as a heading
+# alone (IV.); as an ordinal after a monarch's or a pope's name (Henry VIII, the Eighth); as a
+# number after another name, for I, V and X only (Rocky II, Apollo XI). Nowhere else: the
+# pronoun I, Malcolm X and Washington DC stay.
+_EN_ROMAN = re.compile(r"(?<![\w'’.-])(?P<numeral>[IVXLCDM]+)(?=['’]s\b|[^\w'’-]|$)")
+_ROMAN_FORM = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+_NUMBERING = frozenset({
+    "chapter", "part", "book", "volume", "vol", "act", "scene", "section", "article",
+    "appendix", "episode", "phase", "stage", "level", "class", "type", "war", "canto", "psalm",
+    "lesson", "unit", "round", "series", "season", "grade", "tier",
+})  # fmt: skip
+# Malcolm is not one: Malcolm X.
+_REGNAL_NAMES = frozenset({
+    "Henry", "Edward", "George", "William", "Charles", "James", "Richard", "Elizabeth", "Mary",
+    "Louis", "Philip", "Frederick", "Peter", "Catherine", "Alexander", "Nicholas", "Ivan",
+    "John", "Paul", "Pius", "Benedict", "Gregory", "Leo", "Innocent", "Clement", "Urban",
+    "Boniface", "Napoleon", "Ramesses", "Ptolemy", "Constantine", "Otto", "Wilhelm",
+    "Ferdinand", "Isabella", "Carlos", "Juan", "Alfonso", "Gustav", "Christian", "Olaf",
+    "Harald", "Stephen", "David", "Robert", "Alexios", "Basil", "Michael", "Leopold",
+    "Francis", "Joseph", "Victor", "Umberto", "Rama", "Selim", "Mehmed", "Murad",
+})  # fmt: skip
+_LOWER_WORD_NEXT = re.compile(r"\s+[a-z]")
+_WORD_BEFORE = re.compile(r"(?P<word>[A-Za-z]+)\.?\s+\Z")
 # Titles before a name, with a dot or without (British English); St. and Dr. are Street and
 # Drive after one (Baker St.).
 _TITLES = {
@@ -133,6 +163,28 @@ def _en_large(found: re.Match[str]) -> str:
     return said
 
 
+def _en_roman(text: str, found: re.Match[str]) -> str:
+    numeral = found["numeral"]
+    if not _ROMAN_FORM.fullmatch(numeral):
+        return numeral
+    values = [_ROMAN_VALUES[letter] for letter in numeral]
+    value = sum(-v if v < after else v for v, after in zip(values, [*values[1:], 0], strict=True))
+    before = _WORD_BEFORE.search(text, max(0, found.start() - 40), found.start())
+    word = before["word"] if before else ""
+    if text.strip().rstrip(".") == numeral:
+        return _words(value)
+    # I after a common noun or before a verb is the pronoun: "the book I read", "Mary I love".
+    if word.lower() in _NUMBERING and not (numeral == "I" and word.islower()):
+        return _words(value)
+    if set(numeral) <= set("IVX"):
+        pronoun = numeral == "I" and _LOWER_WORD_NEXT.match(text, found.end())
+        if word in _REGNAL_NAMES and not pronoun:
+            return "the " + _words(value, "ordinal")
+        if len(numeral) > 1 and word[:1].isupper() and not word.isupper():
+            return _words(value)
+    return numeral
+
+
 def _en_before_number(found: re.Match[str]) -> str:
     word = found["word"]
     if word is None:
@@ -201,6 +253,8 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_DASH_RANGE.sub(" to ", text)
     text = _EN_FEET_INCHES.sub(lambda f: f"{f['feet']} foot {f['inches']}", text)
     text = _EN_TIMES.sub(lambda f: f"{f['n']} times", text)
+    whole = text
+    text = _EN_ROMAN.sub(lambda found: _en_roman(whole, found), text)
     text = text.replace("24/7", "twenty-four seven")
     whole = text
     text = _EN_ABBREVIATION.sub(lambda found: _en_abbreviation(whole, found), text)
