@@ -87,6 +87,8 @@ MANDARIN = [
     ("他有2年经验，读2年级。", "他有两年经验，读二年级。"),
     ("我去过2次，住在2楼。", "我去过两次，住在二楼。"),
     ("2的2次方是4。", "二的二次方是四。"),
+    ("内存至少2 GB，袋子重2kg。", "内存至少两G，袋子重两公斤。"),
+    ("2G网络很慢。", "二G网络很慢。"),
     ("3/4的人同意。", "四分之三的人同意。"),
     ("这袋米5kg。", "这袋米五公斤。"),
     ("这台冰箱重65kg。", "这台冰箱重六十五公斤。"),
@@ -150,6 +152,12 @@ ENGLISH = [
     ("We had 1,500 people.", "We had one thousand five hundred people."),
     ("It has 1000 rows.", "It has one thousand rows."),
     ("It is 1,500 km away.", "It is one thousand five hundred kilometers away."),
+    # versions: each part a number ("three point eleven"), a decimal as before
+    ("Install Python 3.11 first.", "Install Python three point eleven first."),
+    ("Upgrade to Ubuntu 22.04 today.", "Upgrade to Ubuntu twenty-two point oh four today."),
+    ("See Section 3.2.1.", "See Section three point two point one."),
+    ("The v2.0 release.", "The V two point zero release."),
+    ("Pi is 3.14 or so.", "Pi is three point one four or so."),
     # Roman numerals: espeak-ng said "roman four", "Henry roman eight"
     ("Chapter IV begins.", "Chapter four begins."),
     ("IV.", "four."),

@@ -53,6 +53,14 @@ _EN_LARGE = re.compile(
     r"(?<![\d.,])(?:(?P<whole>\d{1,3}(?:,\d{3})+|\d{4,})(?:\.(?P<fraction>\d+))?"
     rf"(?(fraction)|(?<=,\d{{3}}))|1000)(?![\d,]|\.\d|\s?{_UNITS}(?![\w/]))"
 )
+# A version after a name or a v (Python 3.11, Ubuntu 22.04, v2.0): each part a number,
+# "three point eleven" (wetext: "three point one one"), a part with a leading zero digit by
+# digit ("twenty-two oh four"). After a name only where a part after the first has two digits
+# or more, or there are two dots: otherwise both readings are one.
+_EN_VERSION = re.compile(
+    r"(?<![\w.])(?P<name>[A-Z][A-Za-z]*|version|v)(?P<gap>\s?)(?P<version>\d+(?:\.\d+)+)"
+    rf"(?!\d|\.\d|%)(?!\s?(?:{_SCALES}|{_UNITS})(?![\w/]))"
+)
 # Ranges with an en or em dash between numbers (pages 10–20, 1939–1945): wetext keeps the dash.
 _EN_DASH_RANGE = re.compile(r"(?<=\d)\s?[–—]\s?(?=\d)")
 # Height in feet and inches (5'11", 6′2″).
@@ -185,6 +193,20 @@ def _en_roman(text: str, found: re.Match[str]) -> str:
     return numeral
 
 
+def _en_version(found: re.Match[str]) -> str:
+    parts = found["version"].split(".")
+    v = found["name"] == "v"
+    if not v and len(parts) < 3 and all(len(part) < 2 for part in parts[1:]):
+        return found.group()
+    said = [
+        " ".join("oh" if d == "0" else _words(int(d)) for d in part)
+        if part.startswith("0") and len(part) > 1
+        else _words(int(part))
+        for part in parts
+    ]
+    return ("V " if v else found["name"] + (found["gap"] or " ")) + " point ".join(said)
+
+
 def _en_before_number(found: re.Match[str]) -> str:
     word = found["word"]
     if word is None:
@@ -248,6 +270,7 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     whole = text
     text = _EN_TIME.sub(lambda found: _en_time(whole, found), text)
     text = _EN_MONEY.sub(_en_money, text)
+    text = _EN_VERSION.sub(_en_version, text)
     text = _EN_LARGE.sub(_en_large, text)
     text = _EN_BEFORE_NUMBER.sub(_en_before_number, text)
     text = _EN_DASH_RANGE.sub(" to ", text)

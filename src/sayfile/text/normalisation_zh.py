@@ -92,13 +92,13 @@ _ZH_MORE_THAN = re.compile(r"(?<![\d.])(?P<n>\d+[万亿]?)\s*[+＋](?![\d+＋])"
 # numbered, not counted, and stay 二).
 _ZH_TWO_OF = re.compile(
     r"(?<![\d.,:/\-])2(?![\d.,:/])(?=次(?![方元函曲幂根型])|种|遍|公斤|点|台|份|星期|部|句|步|门|所|栋|间|节|届|章|行|处"
-    r"|项|笔|批|声|下(?!午)|成|折|角|毛|亩|倍|轮|局|幅|年(?!级|代))"
+    r"|项|笔|批|声|下(?!午)|成|折|角|毛|亩|倍|轮|局|幅|年(?!级|代)|\s?(?:[GMKT]B|兆|kg|KG|㎏)(?![A-Za-z]))"
 )
 # wetext says 第两名 for 第2名; an ordinal is counted, 第二.
 _ZH_ORDINAL = re.compile(r"第(?P<num>\d+)(?![\d.:/])")
 _ZH_PER_MILLE = re.compile(rf"(?P<num>{_NUMBER})\s*‰")
 _ZH_UNIT = re.compile(
-    r"(?<=\d)\s*(?P<unit>" + "|".join(sorted(map(re.escape, _UNITS_ZH), key=len, reverse=True))
+    r"(?<=[\d两])\s*(?P<unit>" + "|".join(sorted(map(re.escape, _UNITS_ZH), key=len, reverse=True))
     + r")(?![A-Za-z])"
 )  # fmt: skip
 # Mobile numbers (with or without +86, spaces or dashes), landlines with an area code, and
