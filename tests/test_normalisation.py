@@ -477,6 +477,43 @@ def test_the_engine_gets_the_words_as_said_and_timings_keep_them_as_written(
     assert result.duration_s > 0.16 * 15
 
 
+@pytest.mark.parametrize(
+    ("written", "language", "said"),
+    [
+        ("Sure! 😊 Here is how to do it 👍.", "en-US", "Sure! Here is how to do it ."),
+        ("好的😊，我来帮你。", "zh-CN", "好的 ，我来帮你。"),
+        ("Done ✅ — all good!", "en-US", "Done — all good!"),
+        ("I ❤️ my family 👨‍👩‍👧 and my team 👍🏽.", "en-US", "I my family and my team ."),
+        ("Hola 👋 a todos 🇪🇸.", "es", "Hola a todos ."),
+        ("Press 1️⃣, then see © 2024.", "en-US", "Press one, then see copyright twenty twenty four."),
+    ],
+)
+def test_emoji_are_not_said(
+    normalisation: Normalisation, written: str, language: str, said: str
+) -> None:
+    """Voices read an emoji's name ("smiling face with smiling eyes") in English; text
+    symbols (©) and a keycap's digit are said."""
+    assert " ".join(normalisation.said(written, language).split()) == said
+
+
+def test_a_piece_of_emoji_alone_is_silent_and_keeps_its_place(tmp_path: Path) -> None:
+    engine = _Listening()
+    executor = SentenceExecutor(1)
+    try:
+        synthesizer = Synthesizer(Catalogue([engine], "listening:en"), executor, 400)
+        voice = synthesizer.catalogue.resolve(voice="listening:en")
+        text = "Great work! 🎉🎉 See you soon 👋.\n\n👍"
+        plan = SpeechPlan(text, voice, audio_format("wav"), 1.0, words=text)
+        turn = executor.turn(Lane.interactive)
+        result = asyncio.run(synthesizer.write(plan, tmp_path / "out.wav", turn))
+    finally:
+        executor.close()
+    assert [" ".join(heard.split()) for heard in engine.heard] == ["Great work!", "See you soon ."]
+    # The emoji-only piece is still in the timings, where the text has it.
+    assert [t.text for t in result.timings.pieces][-1] == "👍"
+    assert "".join("".join(t.text for t in result.timings.pieces).split()) == "".join(text.split())
+
+
 def canonical(words: Normalisation, text: str, language: str) -> str:
     """`text` put in words as sayfile says it, so that what Whisper writes ("$45.99", "8.30am")
     and what was written compare by what is heard. 幺 counts as 一 (Whisper base writes it 要

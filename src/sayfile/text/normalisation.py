@@ -14,12 +14,24 @@ import logging
 import threading
 from typing import Protocol
 
+import regex
+
 from sayfile.text.normalisation_en import english_normaliser
 from sayfile.text.normalisation_grammar import Normaliser
 from sayfile.text.normalisation_it import italian_normaliser
 from sayfile.text.normalisation_zh import mandarin_normaliser
 
 log = logging.getLogger(__name__)
+# An emoji (shown as a picture, or made one by U+FE0F) with its skin tone, joiners and the
+# pictures joined to it: not said, in every language. Voices read their names ("smiling face
+# with smiling eyes", "white heavy check mark") in English and dropped them in Mandarin; chat
+# assistants' answers are full of them. Text symbols stay (© copyright, → arrow), and a
+# keycap's digit (1️⃣ is 1).
+_EMOJI = regex.compile(
+    r"(?:\p{Emoji_Presentation}|\p{Extended_Pictographic}\uFE0F)"
+    r"[\p{Emoji_Modifier}\p{Emoji_Presentation}\p{Extended_Pictographic}\uFE0F\u200D\u20E3]*"
+    r"|(?<=[0-9#*])\uFE0F?\u20E3"
+)
 
 
 class _Loader(Protocol):
@@ -35,11 +47,13 @@ class Normalisation:
         self._lock = threading.Lock()
 
     def said(self, text: str, language: str) -> str:
-        """`text` as a speaker of `language` (BCP-47) reads it aloud; unchanged in a language
-        without a normaliser."""
+        """`text` as a speaker of `language` (BCP-47) reads it aloud, without its emoji; as it
+        is otherwise in a language without a normaliser."""
+        if not text.isascii():
+            text = _EMOJI.sub(lambda found: "" if found.group()[-1] == "\u20e3" else " ", text)
         primary = language.split("-", 1)[0].lower()
         loader = _NORMALISERS.get(primary)
-        if loader is None or not text:
+        if loader is None or not text.strip():
             return text
         with self._lock:
             normaliser = self._loaded.get(language)
