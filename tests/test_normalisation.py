@@ -65,6 +65,7 @@ MANDARIN = [
     ("阅读量10万+。", "阅读量十万多。"),
     ("有100+条评论。", "有一百多条评论。"),
     ("1+1=2。", "一加一等于二。"),
+    ("有~30%的人同意。", "有约百分之三十的人同意。"),
     # dates and times
     ("会议定在2026-12-04。", "会议定在二零二六年十二月四日。"),
     ("截止日期是2026/12/4。", "截止日期是二零二六年十二月四日。"),
@@ -148,6 +149,7 @@ ENGLISH = [
     ("She is 5'11\" tall.", "She is five foot eleven tall."),
     ("It is 1.5x faster.", "It is one point five times faster."),
     ("We are open 24/7.", "We are open twenty-four seven."),
+    ("WebP saves ~30% of the size.", "WebP saves about thirty percent of the size."),
     # thousands: wetext dropped the one (thousand five hundred) and read 1000 as a year
     ("We had 1,500 people.", "We had one thousand five hundred people."),
     ("It has 1000 rows.", "It has one thousand rows."),
@@ -502,7 +504,7 @@ def test_a_piece_of_emoji_alone_is_silent_and_keeps_its_place(tmp_path: Path) ->
     try:
         synthesizer = Synthesizer(Catalogue([engine], "listening:en"), executor, 400)
         voice = synthesizer.catalogue.resolve(voice="listening:en")
-        text = "Great work! 🎉🎉 See you soon 👋.\n\n👍"
+        text = "Great work! 🎉🎉 See you soon 👋.\n\n👍."
         plan = SpeechPlan(text, voice, audio_format("wav"), 1.0, words=text)
         turn = executor.turn(Lane.interactive)
         result = asyncio.run(synthesizer.write(plan, tmp_path / "out.wav", turn))
@@ -510,7 +512,7 @@ def test_a_piece_of_emoji_alone_is_silent_and_keeps_its_place(tmp_path: Path) ->
         executor.close()
     assert [" ".join(heard.split()) for heard in engine.heard] == ["Great work!", "See you soon ."]
     # The emoji-only piece is still in the timings, where the text has it.
-    assert [t.text for t in result.timings.pieces][-1] == "👍"
+    assert [t.text for t in result.timings.pieces][-1] == "👍."
     assert "".join("".join(t.text for t in result.timings.pieces).split()) == "".join(text.split())
 
 

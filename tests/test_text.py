@@ -93,6 +93,16 @@ def test_a_title_stays_with_its_name() -> None:
     ]
 
 
+def test_a_sentence_goes_on_after_e_g_and_vs() -> None:
+    text = "Compress images (e.g. WebP) first. Cats vs. dogs, i.e. pets. We sold pears, etc. Then?"
+    assert list(sentences(text)) == [
+        "Compress images (e.g. WebP) first.",
+        "Cats vs. dogs, i.e. pets.",
+        "We sold pears, etc.",
+        "Then?",
+    ]
+
+
 def test_an_abbreviation_stays_with_its_number() -> None:
     text = "See Fig. 3 on p. 23. It is No. 5 of ca. 1900. I said no. Then I left."
     assert list(sentences(text)) == [

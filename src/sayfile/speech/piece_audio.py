@@ -142,7 +142,7 @@ class PieceStep:
         if not piece.text:
             return np.zeros(0, dtype=np.int16), "", []
         words = self.normalisation.said(piece.text, piece.voice.language)
-        if not words.strip():  # nothing to say: only emoji
+        if not any(char.isalnum() for char in words):  # nothing to say: emoji, marks
             return np.zeros(0, dtype=np.int16), "", []
         # A stream's first piece may take more threads (the engine's quick path), and be said
         # as the head of the sentence it was cut from.

@@ -67,6 +67,8 @@ _EN_DASH_RANGE = re.compile(r"(?<=\d)\s?[–—]\s?(?=\d)")
 _EN_FEET_INCHES = re.compile(
     r"(?<![\d.])(?P<feet>\d)\s?['′’]\s?(?P<inches>\d{1,2})\s?(?:[\"″”]|'')"
 )
+# A tilde before a number (~30%): about.
+_EN_ABOUT = re.compile(r"(?<![\w~])~\s?(?=\d)")
 # A multiple (1.5x faster, 2x): wetext reads only whole ones.
 _EN_TIMES = re.compile(r"(?<![\w.])(?P<n>\d+\.\d+)x(?!\w)")
 # Roman numerals (espeak-ng, and through it Kokoro and Piper, say "roman four" for IV): as a
@@ -279,6 +281,7 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     whole = text
     text = _EN_ROMAN.sub(lambda found: _en_roman(whole, found), text)
     text = text.replace("24/7", "twenty-four seven")
+    text = _EN_ABOUT.sub("about ", text)
     whole = text
     text = _EN_ABBREVIATION.sub(lambda found: _en_abbreviation(whole, found), text)
     whole = text

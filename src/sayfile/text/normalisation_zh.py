@@ -75,6 +75,8 @@ _ZH_MINUS = re.compile(rf"(?<![\w.])[−－](?={_NUMBER})")
 # A range: with a dash or a tilde; a percent sign after its end counts for both ends (5~10%
 # is 百分之五到百分之十).
 _ZH_RANGE = re.compile(rf"(?P<a>{_NUMBER})(?P<pa>%?)\s*[–—~～〜]\s*(?P<b>{_NUMBER})(?P<pb>%?)")
+# A tilde before a number that is not a range's (~30%): about, 约 (unless 约 is written).
+_ZH_ABOUT = re.compile(r"(?<![\d%约])[~～]\s?(?=\d)")
 # A range with a hyphen (1-2次, 5-10%): two numbers of up to three digits, the first the
 # smaller, not in a date, a time, a sum (5-3=2) or a longer chain; 4-digit years (2022-2023)
 # wetext reads itself. Otherwise wetext says 减 (minus): 一减二次.
@@ -196,6 +198,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     )
     text = _ZH_MINUS.sub("-", text)
     text = _ZH_RANGE.sub(_zh_range, text)
+    text = _ZH_ABOUT.sub("约", text)
     text = _ZH_HYPHEN_RANGE.sub(
         lambda f: _zh_range(f) if float(f["a"]) < float(f["b"]) else f.group(), text
     )

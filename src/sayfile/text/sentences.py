@@ -40,9 +40,12 @@ _LATIN_RUN = re.compile(r"([.!?;…]++)[\"'”’)\]]*+")
 _ELLIPSES = re.compile(r"…++")
 _CJK_TAIL = re.compile(r"[。！？；…।॥؟۔]*+[”’」』）]*+")
 _NON_SPACE = re.compile(r"\S")
-# A dot after a title or a capitals' abbreviation (Dr. Patel, St. Louis, the U.S. army) does
-# not end a sentence: cut there, the title would be read without the name it belongs to.
-_TITLE = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Dr|St|Mt|Prof|(?:[A-Z]\.)+[A-Z])\Z")
+# A dot after a title, a capitals' abbreviation (Dr. Patel, St. Louis, the U.S. army) or one
+# that introduces what follows (e.g., i.e., vs.) does not end a sentence: cut there, the
+# title would be read without the name it belongs to.
+_TITLE = re.compile(
+    r"(?<![\w.])(?:Mr|Mrs|Ms|Dr|St|Mt|Prof|(?:[A-Z]\.)+[A-Z]|e\.g|i\.e|vs|cf|viz)\Z"
+)
 _TITLE_REACH = 12
 # An abbreviation before a number (p. 23, No. 5, Fig. 3, ca. 1900): its dot does not end a
 # sentence when a number follows.
