@@ -19,7 +19,7 @@ from sayfile.engines.tone import ToneEngine
 from sayfile.models import Quality, Voice
 from sayfile.speech.plan import SpeechPlan
 from sayfile.speech.scheduler import Lane, SentenceExecutor
-from sayfile.speech.synthesizer import Synthesizer
+from sayfile.speech.synthesizer import SpeechResult, Synthesizer
 from sayfile.text.normalisation import Normalisation
 from sayfile.text.normalisation_zh import mandarin_tokenizer
 from sayfile.voices.catalogue import Catalogue
@@ -453,20 +453,24 @@ class _Listening(ToneEngine):
         return super().synthesize(voice, text, speed)
 
 
-def test_the_engine_gets_the_words_as_said_and_timings_keep_them_as_written(
-    tmp_path: Path,
-) -> None:
-    engine = _Listening()
+def _written(engine: _Listening, text: str, target: Path) -> SpeechResult:
+    """`text` written to `target` by a Synthesizer of `engine`'s one voice."""
     executor = SentenceExecutor(1)
     try:
         synthesizer = Synthesizer(Catalogue([engine], "listening:en"), executor, 400)
         voice = synthesizer.catalogue.resolve(voice="listening:en")
-        text = "The jacket costs $45.99. Call 555-123-4567."
         plan = SpeechPlan(text, voice, audio_format("wav"), 1.0, words=text)
         turn = executor.turn(Lane.interactive)
-        result = asyncio.run(synthesizer.write(plan, tmp_path / "out.wav", turn))
+        return asyncio.run(synthesizer.write(plan, target, turn))
     finally:
         executor.close()
+
+
+def test_the_engine_gets_the_words_as_said_and_timings_keep_them_as_written(
+    tmp_path: Path,
+) -> None:
+    engine = _Listening()
+    result = _written(engine, "The jacket costs $45.99. Call 555-123-4567.", tmp_path / "out.wav")
     assert [t.text for t in result.timings.pieces] == [
         "The jacket costs $45.99.",
         "Call 555-123-4567.",
@@ -500,16 +504,8 @@ def test_emoji_are_not_said(
 
 def test_a_piece_of_emoji_alone_is_silent_and_keeps_its_place(tmp_path: Path) -> None:
     engine = _Listening()
-    executor = SentenceExecutor(1)
-    try:
-        synthesizer = Synthesizer(Catalogue([engine], "listening:en"), executor, 400)
-        voice = synthesizer.catalogue.resolve(voice="listening:en")
-        text = "Great work! 🎉🎉 See you soon 👋.\n\n👍."
-        plan = SpeechPlan(text, voice, audio_format("wav"), 1.0, words=text)
-        turn = executor.turn(Lane.interactive)
-        result = asyncio.run(synthesizer.write(plan, tmp_path / "out.wav", turn))
-    finally:
-        executor.close()
+    text = "Great work! 🎉🎉 See you soon 👋.\n\n👍."
+    result = _written(engine, text, tmp_path / "out.wav")
     assert [" ".join(heard.split()) for heard in engine.heard] == ["Great work!", "See you soon ."]
     # The emoji-only piece is still in the timings, where the text has it.
     assert [t.text for t in result.timings.pieces][-1] == "👍."
