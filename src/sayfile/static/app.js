@@ -273,6 +273,9 @@
       mixShare.value = mixed[4];
     }
     voice.value = keep && hasOption(voice, keep) ? keep : "";
+    // The field that is sent follows at once, not only once showMix has the voice list: a
+    // Download in between would send no voice (the browser test saw it empty after a reload).
+    syncVoice();
     showVoiceSample();
     await showMix();
   }
