@@ -264,6 +264,26 @@ async def test_concurrent_changes_lose_nothing(store: JobStore) -> None:
     assert await store.stored_bytes(NOW) == 123
 
 
+async def test_more_callers_at_once_than_connections_all_get_their_answer(
+    store: JobStore,
+) -> None:
+    """A busy server process has hundreds of requests at the store at once (polls, new jobs,
+    workers' progress): more than the Redis client's pool of connections. A call that finds
+    every connection in use waits for one, within the store's timeout, instead of failing
+    with "Too many connections" (a 503 to a user for being one too many)."""
+    clients = [f"client-{uuid.uuid4().hex}" for _ in range(7)]
+    jobs = [make_job(JobStatus.queued, client=clients[n % 7]) for n in range(300)]
+    await asyncio.gather(*(store.add(job) for job in jobs))
+    changed = await asyncio.gather(
+        *(store.change(job.id, {JobStatus.queued}, status=JobStatus.running) for job in jobs),
+        *(store.get(job.id) for job in jobs),
+    )
+    assert all(record is not None for record in changed)
+    records = await asyncio.gather(*(store.get(job.id) for job in jobs))
+    assert all(r is not None and r.status == JobStatus.running for r in records)
+    assert [await store.active_count(client) for client in clients] == [43] * 6 + [42]
+
+
 async def test_a_deleted_record_is_never_resurrected(store: JobStore) -> None:
     job = make_job(JobStatus.running, client="alice")
     await store.add(job)
@@ -360,6 +380,20 @@ async def test_jobs_in_flight_from_the_previous_version_are_counted(backend: Bac
     another = make_job(client="alice")
     await store.add(another)
     assert await store.active_count("alice") == 1
+
+
+async def test_jobs_added_while_the_previous_versions_are_counted_are_counted_once(
+    backend: Backend,
+) -> None:
+    """The first calls after an upgrade count the previous version's unfinished jobs, in two
+    processes at once, while both add jobs for the same client: each job is counted once.
+    (The count and its flag had been two steps: jobs added between them were counted twice,
+    by their own add and by the count, and the client kept them for ever.)"""
+    await backend.write_old([old_record(JobStatus.queued, client="alice") for _ in range(5)])
+    stores = [backend.store, backend.another()]
+    added = [make_job(client="alice") for _ in range(60)]
+    await asyncio.gather(*(stores[n % 2].add(job) for n, job in enumerate(added)))
+    assert [await store.active_count("alice") for store in stores] == [65, 65]
 
 
 async def test_find_done_only_finds_live_finished_files(store: JobStore) -> None:

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Callable, Collection, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, FullJitterBackoff
@@ -28,6 +28,11 @@ T = TypeVar("T")
 # writers of one record at once took 1.0-1.2 s all retrying at once, near the store's 2 s
 # bound (tests/test_store.py failed so on a loaded machine), and 0.4-0.6 s with the wait.
 _CONTENDED = FullJitterBackoff(cap=0.02, base=0.0005)
+# Connections a client keeps to Redis at most (redis-py's own default). A call that finds them
+# all in use waits for one to come back, within the store's timeout: redis-py's plain pool
+# refuses it instead ("Too many connections"), which a busy server process reached with 101
+# calls at once (tests/test_store.py).
+_CONNECTIONS = 100
 
 
 class Keys:
@@ -90,16 +95,20 @@ def _strings(values: Any) -> list[str]:
 
 def connect(url: str, timeout: float, blocking_reads: bool = False) -> Redis:
     """A client that gives up after `timeout` seconds in all: each of its two tries (one
-    retry, since a restarted server leaves dead connections in the pool) has half."""
+    retry, since a restarted server leaves dead connections in the pool) has half, and a
+    call waits up to `timeout` for a free connection (`_CONNECTIONS`)."""
     half = timeout / 2
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=_CONNECTIONS,
+        timeout=timeout,
         decode_responses=True,
         socket_connect_timeout=half,
         socket_timeout=None if blocking_reads else half,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
         health_check_interval=30,
     )
+    return Redis.from_pool(pool)
 
 
 class RedisJobStore:
@@ -120,6 +129,18 @@ class RedisJobStore:
             " return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
         )
         self._counted = False
+        # Set the flag, and only if it was not set yet, count each unfinished record's client
+        # (ARGV[1]: a record's key without its id).
+        self._count_unfinished = self._redis.register_script(
+            "if not redis.call('set', KEYS[1], '1', 'NX') then return 0 end"
+            " for _, id in ipairs(redis.call('smembers', KEYS[2])) do"
+            "  local raw = redis.call('get', ARGV[1] .. id)"
+            "  if raw then"
+            "   local client = cjson.decode(raw)['client']"
+            "   if type(client) == 'string' and client ~= '' then"
+            "    redis.call('hincrby', KEYS[3], client, 1) end end end"
+            " return 1"
+        )
         # One client's count down by one, its field gone at zero: the hash holds only the
         # clients with jobs unfinished, not everyone who ever asked.
         self._count_down = (
@@ -129,14 +150,15 @@ class RedisJobStore:
 
     async def _count_earlier_jobs(self) -> None:
         """Records of a version from before per-client counts: count their unfinished jobs
-        once, whichever process comes first (SET NX), so that none is missed or counted
-        twice."""
+        once, whichever process comes first, so that none is missed or counted twice. The
+        flag and the count are one script, which Redis runs with nothing in between: a job
+        added while the counting went on (by another process, or another call of this one
+        that saw the flag already set) would otherwise be counted by its own add and by the
+        count as well."""
         if self._counted:
             return
-        if await self._redis.set(self.keys.counted, "1", nx=True):
-            for job in await self.unfinished():
-                if job.client:
-                    await self._redis.hincrby(self.keys.active, job.client, 1)
+        k = self.keys
+        await self._count_unfinished(keys=[k.counted, k.unfinished, k.active], args=[k.job("")])
         self._counted = True
 
     def _index(self, pipe: Pipeline, old: Job | None, new: Job | None) -> None:

@@ -44,23 +44,41 @@ class SqliteJobStore:
         self._path = path
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._opening = asyncio.Lock()
 
     async def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(self._path, timeout=30)
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.executescript(_SCHEMA)
-            async with db.execute("PRAGMA table_info(jobs)") as cursor:
-                columns = {row[1] for row in await cursor.fetchall()}
-            if "client" not in columns:  # a data folder from before per-client counts
-                await db.execute("ALTER TABLE jobs ADD COLUMN client TEXT")
-                await db.execute("UPDATE jobs SET client = json_extract(record, '$.client')")
-            await db.executescript(_INDEXES)
-            await db.commit()
-            self._db = db
+        """The one connection, opened by the first call; calls at the same time wait for it
+        (each had opened one of its own, and all but one were left unclosed)."""
+        if self._db is not None:
+            return self._db
+        async with self._opening:
+            if self._db is None:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                db = await aiosqlite.connect(self._path, timeout=30)
+                try:
+                    await self._prepare(db)
+                except BaseException:
+                    await db.close()
+                    raise
+                self._db = db
         return self._db
+
+    @staticmethod
+    async def _prepare(db: aiosqlite.Connection) -> None:
+        """Tables and indexes made, and a data folder from before per-client counts brought
+        up to date, in a write transaction of its own: another process opening the same
+        folder at the same moment waits for it, then finds the column there."""
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.executescript(_SCHEMA)
+        await db.execute("BEGIN IMMEDIATE")
+        async with db.execute("PRAGMA table_info(jobs)") as cursor:
+            columns = {row[1] for row in await cursor.fetchall()}
+        if "client" not in columns:
+            await db.execute("ALTER TABLE jobs ADD COLUMN client TEXT")
+            await db.execute("UPDATE jobs SET client = json_extract(record, '$.client')")
+        await db.commit()
+        await db.executescript(_INDEXES)
 
     async def _write(self, job: Job, expected: Collection[JobStatus] | None = None) -> bool:
         """Insert `job`, or with `expected` replace it only while its stored status is one of
