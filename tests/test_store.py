@@ -391,9 +391,9 @@ async def test_jobs_added_while_the_previous_versions_are_counted_are_counted_on
     by their own add and by the count, and the client kept them for ever.)"""
     await backend.write_old([old_record(JobStatus.queued, client="alice") for _ in range(5)])
     stores = [backend.store, backend.another()]
-    added = [make_job(client="alice") for _ in range(60)]
+    added = [make_job(client="alice") for _ in range(180)]
     await asyncio.gather(*(stores[n % 2].add(job) for n, job in enumerate(added)))
-    assert [await store.active_count("alice") for store in stores] == [65, 65]
+    assert [await store.active_count("alice") for store in stores] == [185, 185]
 
 
 async def test_find_done_only_finds_live_finished_files(store: JobStore) -> None:

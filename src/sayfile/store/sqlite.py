@@ -37,6 +37,23 @@ CREATE INDEX IF NOT EXISTS jobs_client ON jobs (client, status);
 """
 
 
+async def _write_ahead_log(db: aiosqlite.Connection, within: float = 30.0) -> None:
+    """Put the database file in WAL mode. While another process does the same to a new file,
+    SQLite answers "database is locked" at once, without waiting as it does for a write, so
+    the switch is tried again for up to `within` seconds (the connection's own wait)."""
+    wait = 0.01
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + wait > deadline:
+                raise
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, 0.5)
+
+
 class SqliteJobStore:
     """Records are JSON in `record`; the columns beside it are copies kept for queries."""
 
@@ -68,7 +85,7 @@ class SqliteJobStore:
         """Tables and indexes made, and a data folder from before per-client counts brought
         up to date, in a write transaction of its own: another process opening the same
         folder at the same moment waits for it, then finds the column there."""
-        await db.execute("PRAGMA journal_mode=WAL")
+        await _write_ahead_log(db)
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.executescript(_SCHEMA)
         await db.execute("BEGIN IMMEDIATE")
