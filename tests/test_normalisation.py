@@ -97,6 +97,20 @@ MANDARIN = [
     ("这套房子89㎡。", "这套房子八十九平方米。"),
     ("手机内存256GB。", "手机内存两百五十六G。"),
     ("电池容量5000mAh。", "电池容量五千毫安时。"),
+    # numbers that name, digit by digit: a postcode, a room, a resolution, a model or a
+    # flight, a generation (wetext: 十万零八十, 三百零二, 一千零八十P, 五千七百三十五, 九十五后)
+    ("邮编100080。", "邮编一零零零八零。"),
+    ("他住在302室，房间1208也空着。", "他住在三零二室，房间一二零八也空着。"),
+    ("支持1080P和720p。", "支持一零八零P和七二零p。"),
+    ("MU5735航班用的是RTX4090吗？", "M U五七三五航班用的是R T X四零九零吗？"),
+    ("他是95后，她是00后。", "他是九五后，她是零零后。"),
+    ("TOP100榜单，RMB100元。", "T O P一百榜单，R M B一百元。"),
+    # a name's hyphen is no minus; a score is 比; 约 before a fraction stays before it
+    ("COVID-19疫情，GPT-4发布。", "COVID 十九疫情，G P T 四发布。"),
+    ("比分3-2，主队以3-1获胜。", "比分三比二，主队以三比一获胜。"),
+    ("可以3-5天到货。", "可以三到五天到货。"),
+    ("约1/3的人，~1/4的车。", "约三分之一的人，约四分之一的车。"),
+    ("12/25是圣诞节。", "十二月二十五日是圣诞节。"),
     # Latin words: acronyms letter by letter, words and brands as words
     ("明天交PPT。", "明天交P P T。"),
     ("AI改变了世界。", "A I改变了世界。"),
@@ -200,6 +214,18 @@ ENGLISH = [
     ("Due on 12/04/2026.", "Due on December fourth, twenty twenty six."),
     ("Sales grew 15%.", "Sales grew fifteen percent."),
     ("Chapter 3 begins.", "Chapter three begins."),
+    # metres, not minutes (wetext: "a one hundred minutes race"); millions of people; a
+    # duration keeps its minutes
+    ("A 100m race at 5 m/s.", "A one hundred meters race at five meters per second."),
+    ("It is 1m wide and 1.5m tall.", "It is one meter wide and one point five meters tall."),
+    ("The video got 10m views.", "The video got ten million views."),
+    ("It took 2h 15m.", "It took two hours fifteen minutes."),
+    # numbers that name, and seasons
+    ("Call 911, now.", "Call nine one one, now."),
+    ("We had 911,000 people.", "We had nine hundred and eleven thousand people."),
+    ("After 9/11, odds were 50/50.", "After nine eleven, odds were fifty-fifty."),
+    ("Stream in 1080p or 720p.", "Stream in ten eighty p or seven twenty p."),
+    ("In 2023-24 we grew.", "In twenty twenty three to twenty four we grew."),
     # ordinary text stays as it is; wetext's grammar read Sun and Sat as days wherever they were
     ("The birch canoe slid on the smooth planks.", "The birch canoe slid on the smooth planks."),
     ("The Sun was low over the bay.", "The Sun was low over the bay."),

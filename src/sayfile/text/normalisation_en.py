@@ -63,6 +63,40 @@ _EN_VERSION = re.compile(
 )
 # Ranges with an en or em dash between numbers (pages 10–20, 1939–1945): wetext keeps the dash.
 _EN_DASH_RANGE = re.compile(r"(?<=\d)\s?[–—]\s?(?=\d)")
+# A season or a financial year (2023-24, 1914-18) with a hyphen: wetext read it as one amount,
+# "two thousand and twenty three to twenty four". Only where the end is later than the start.
+_EN_YEAR_RANGE = re.compile(
+    r"(?<![\w.\-/])(?P<year>1[5-9]\d\d|20\d\d)-(?P<end>\d\d)(?![\w\-/]|\.\d)"
+)
+# Metres (100m, 5 m, 5m/s): wetext's English grammar reads a lone m as minutes ("a one hundred
+# minutes race"). A duration (2h 15m, 4m 30s) keeps its minutes, and a count of people, views,
+# users... is millions (10m views).
+_EN_METRES = re.compile(r"(?<![\w.,$£€])(?P<n>\d+(?:\.\d+)?)\s?m(?P<per>/s)?(?![\w²³/'’]|\.\w)")
+_DURATION_BEFORE = re.compile(r"\dh\s?\Z")
+_SECONDS_AFTER = re.compile(r"\s?\d+\s?s\b")
+_MILLIONS_OF = re.compile(
+    r"\s+(?:people|users|views|viewers|visitors|downloads|subscribers|followers|fans|customers"
+    r"|listeners|readers|players|residents|voters|votes|copies|jobs|homes|households|children"
+    r"|patients|cases|barrels|tonnes|tons|shares|units|years|dollars|euros|pounds)\b"
+)
+# Numbers that name, said as people say them: a video's lines (1080p: "ten eighty p"), the US
+# emergency number ("nine one one", not "nine hundred and eleven"), September 11th ("nine
+# eleven", not "nine elevenths"), even odds ("fifty-fifty", not "fifty fiftieths").
+_EN_NAMED_NUMBERS = {
+    "480p": "four eighty p",
+    "720p": "seven twenty p",
+    "1080p": "ten eighty p",
+    "1440p": "fourteen forty p",
+    "2160p": "twenty-one sixty p",
+    "911": "nine one one",
+    "9/11": "nine eleven",
+    "50/50": "fifty-fifty",
+}
+_EN_NAMED_NUMBER = re.compile(
+    r"(?<![\w.,/$#\-])(?:"
+    + "|".join(map(re.escape, sorted(_EN_NAMED_NUMBERS, key=len, reverse=True)))
+    + r")(?![\w/%\-]|[.,]\d)"
+)
 # Height in feet and inches (5'11", 6′2″).
 _EN_FEET_INCHES = re.compile(
     r"(?<![\d.])(?P<feet>\d)\s?['′’]\s?(?P<inches>\d{1,2})\s?(?:[\"″”]|'')"
@@ -268,9 +302,25 @@ def _en_time(text: str, found: re.Match[str]) -> str:
     return said + ("." if found.group().endswith(".") and found.end() == len(text) else "")
 
 
+def _en_metres(text: str, found: re.Match[str]) -> str:
+    number = found["n"]
+    if _MILLIONS_OF.match(text, found.end()):
+        return f"{number} million"
+    if _DURATION_BEFORE.search(text, 0, found.start()) or _SECONDS_AFTER.match(text, found.end()):
+        return found.group()
+    said = f"{number} {'meter' if number == '1' else 'meters'}"
+    return said + (" per second" if found["per"] else "")
+
+
 def _say_english(wetext: Any, us: bool, text: str) -> str:
     whole = text
     text = _EN_TIME.sub(lambda found: _en_time(whole, found), text)
+    text = _EN_NAMED_NUMBER.sub(lambda found: _EN_NAMED_NUMBERS[found.group()], text)
+    text = _EN_YEAR_RANGE.sub(
+        lambda f: f"{f['year']} to {f['end']}" if f["end"] > f["year"][2:] else f.group(), text
+    )
+    whole = text
+    text = _EN_METRES.sub(lambda found: _en_metres(whole, found), text)
     text = _EN_MONEY.sub(_en_money, text)
     text = _EN_VERSION.sub(_en_version, text)
     text = _EN_LARGE.sub(_en_large, text)

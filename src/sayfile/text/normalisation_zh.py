@@ -111,6 +111,31 @@ _ZH_PHONE = re.compile(
     r"|(?<!\d)(?P<service>[48]00)[\s-]?(?P<mid>\d{3})[\s-]?(?P<end>\d{4})(?!\d)"
 )
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
+# Numbers that name rather than count, said digit by digit (一 for 1, as on a screen or a
+# door): a postcode; a room (302室, 房间1208); a video resolution (1080P); a model, flight or
+# standard, capitals then three digits or more (MU5735, RTX4090, GB18030; not TOP100 nor an
+# amount after a currency's code, RMB100); a generation (90后, 00后). wetext read them as
+# amounts: 一千零八十P, M U五千七百三十五, 九十五后.
+_ZH_DIGITS = "零一二三四五六七八九"
+_ZH_BY_DIGIT = re.compile(
+    r"(?:邮编|邮政编码)[:：]?\s*\d{6}(?!\d)"
+    r"|(?<![\d.])\d{3,4}(?=室|号房|房间)"
+    r"|(?:房间|房号)\s*\d{3,4}(?![\d.])"
+    r"|(?<![\d.])(?:480|720|1080|1440|2160)(?=[Pp](?![A-Za-z]))"
+    r"|(?<=[A-Z])(?<!TOP|RMB|CNY|USD|EUR|HKD|JPY|GBP)\d{3,}(?![\d.])"
+    r"|(?<![\d.])\d[05](?=后)"
+)
+# A hyphen between a name and its number (COVID-19, GPT-4, USB-3) is no minus sign: wetext
+# said 负十九.
+_ZH_NAME_HYPHEN = re.compile(r"(?<=[A-Za-z])\s?-\s?(?=\d)")
+# A score (比分3-2, 以3-1获胜): 比, where wetext said 减 (可以3-5天 stays a range).
+_ZH_SCORE = re.compile(
+    r"(?<=比分)\s*(?P<a>\d{1,3})\s?[-:：]\s?(?P<b>\d{1,3})(?![\d.])"
+    r"|(?<![\d.\-])(?P<c>\d{1,3})\s?-\s?(?P<d>\d{1,3})(?=\s?(?:获胜|取胜|战胜|击败|胜|负于|告负|落败|输给|赢|逆转|的比分))"
+)
+# A fraction after 约 (about), which wetext read 三分之约一 for 约1/3; elsewhere wetext tells a
+# fraction (3/4的人) from a date (12/25) itself.
+_ZH_ABOUT_FRACTION = re.compile(r"(?<=约)(?P<a>\d{1,3})/(?P<b>\d{1,3})(?![\d/.])")
 
 
 @functools.cache
@@ -179,6 +204,11 @@ def _zh_phone(text: str, found: re.Match[str]) -> str:
     return said + ("，" if text[found.end() : found.end() + 1].isalnum() else "")
 
 
+def _zh_by_digit(found: re.Match[str]) -> str:
+    """The found text with each of its digits said alone (the words before them kept)."""
+    return "".join(_ZH_DIGITS[int(c)] if c in "0123456789" else c for c in found.group())
+
+
 def _zh_latin(found: re.Match[str]) -> str:
     word = found.group()
     if word.isupper() and len(word) > 1 and word not in _SAID_AS_WORDS:
@@ -190,6 +220,9 @@ def _zh_latin(found: re.Match[str]) -> str:
 def _say_mandarin(wetext: Any, text: str) -> str:
     whole = text
     text = _ZH_PHONE.sub(lambda found: _zh_phone(whole, found), text)
+    text = _ZH_BY_DIGIT.sub(_zh_by_digit, text)
+    text = _ZH_NAME_HYPHEN.sub(" ", text)
+    text = _ZH_SCORE.sub(lambda f: f"{f['a'] or f['c']}比{f['b'] or f['d']}", text)
     text = _ZH_MONEY.sub(_zh_money, text)
     text = _ZH_NAMED_AMOUNT.sub(lambda found: _without_cents_zeros(found["num"]), text)
     text = _ZH_GROUPED.sub(lambda found: found.group().replace(",", ""), text)
@@ -199,6 +232,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_MINUS.sub("-", text)
     text = _ZH_RANGE.sub(_zh_range, text)
     text = _ZH_ABOUT.sub("约", text)
+    text = _ZH_ABOUT_FRACTION.sub(lambda f: _numerals(f["b"]) + "分之" + _numerals(f["a"]), text)
     text = _ZH_HYPHEN_RANGE.sub(
         lambda f: _zh_range(f) if float(f["a"]) < float(f["b"]) else f.group(), text
     )
