@@ -43,7 +43,7 @@ from kokoro_profile import feeds, session
 from listening import signal_to_noise
 from sayfile.engines.graph_edits import GraphEdits, with_only_needed
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
-from sayfile.engines.kokoro_timed_model import TIMED_MODEL, WHOLE, WINDOW_INPUT, exact_edits
+from sayfile.engines.kokoro_timed_model import TIMED_MODEL, WHOLE, WINDOW_INPUT, exact_model
 
 # Node names of the vocoder's residual blocks, and of the product nodes inside them.
 BLOCKS = ("/decoder/decoder/generator/resblocks.", "/decoder/decoder/generator/noise_res.")
@@ -208,16 +208,6 @@ def probe(model: Path) -> dict[str, tuple[int, ...]]:
     return {out.name: tuple(np.shape(v)) for out, v in zip(run.get_outputs(), values, strict=True)}
 
 
-def _exact(target: Path) -> Path:
-    """The timed model with its exact edits only, written to `target`."""
-    import onnx
-
-    model = onnx.load(str(assemble_model(default_folder())))
-    exact_edits(model)
-    onnx.save(model, str(target))
-    return target
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -229,7 +219,10 @@ def main() -> None:
         feed[WINDOW_INPUT] = np.array(WHOLE, dtype=np.int64)
     with tempfile.TemporaryDirectory() as folder:
         sessions = {
-            "exact": session("current", _exact(Path(folder) / "exact.onnx")),
+            "exact": session(
+                "current",
+                exact_model(assemble_model(default_folder()), Path(folder) / "exact.onnx"),
+            ),
             "shipped": session("current", shipped),
             "shipped, time first": session(
                 "current", time_first(shipped, Path(folder) / "time-first.onnx", probe(shipped))

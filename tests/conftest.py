@@ -337,16 +337,11 @@ def exact_timed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Kokoro's timed model with only its exact edits (the durations, the window, the
     convolutions as products), not its norms (engines/kokoro_norms.py): the unedited model's
     audio bit for bit, so those edits can be checked to the bit."""
-    import onnx
-
     from sayfile.engines.kokoro import assemble_model, default_folder
-    from sayfile.engines.kokoro_timed_model import exact_edits
+    from sayfile.engines.kokoro_timed_model import exact_model
 
-    model = onnx.load(str(assemble_model(default_folder())))
-    exact_edits(model)
     target = tmp_path_factory.mktemp("kokoro") / "exact-timed.onnx"
-    onnx.save(model, str(target))
-    return target
+    return exact_model(assemble_model(default_folder()), target)
 
 
 @pytest.fixture

@@ -95,6 +95,18 @@ def exact_edits(model: Any) -> None:
     as_matrix_products(model)
 
 
+def exact_model(plain: Path, target: Path) -> Path:
+    """`plain` (the joined model) with the exact edits only, not the norms, written to
+    `target`: the joined model's audio bit for bit, which the tests and benches that check
+    the edits to the bit compare with."""
+    import onnx
+
+    model = onnx.load(str(plain))
+    exact_edits(model)
+    onnx.save(model, str(target))
+    return target
+
+
 def remove_older_models(current: Path) -> list[Path]:
     """Remove the timed models earlier versions made beside `current` (each as large as the
     model, about 90 MB, and read by nothing now); the paths removed."""
