@@ -226,6 +226,12 @@ ENGLISH = [
     ("After 9/11, odds were 50/50.", "After nine eleven, odds were fifty-fifty."),
     ("Stream in 1080p or 720p.", "Stream in ten eighty p or seven twenty p."),
     ("In 2023-24 we grew.", "In twenty twenty three to twenty four we grew."),
+    # rooms, gates and flights as people say them; TV as its letters (wetext: "Television")
+    ("Room 101 is free, go to Gate 23.", "Room one oh-one is free, go to Gate twenty three."),
+    ("Suite 1208, floor 12.", "Suite twelve oh-eight, floor twelve."),
+    ("Flight BA 2490 is late.", "Flight BA twenty-four ninety is late."),
+    ("My room had 312 books.", "My room had three hundred and twelve books."),
+    ("A 4K TV and the TV's stand.", "A four K T V and the T V's stand."),
     # ordinary text stays as it is; wetext's grammar read Sun and Sat as days wherever they were
     ("The birch canoe slid on the smooth planks.", "The birch canoe slid on the smooth planks."),
     ("The Sun was low over the bay.", "The Sun was low over the bay."),

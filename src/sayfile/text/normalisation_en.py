@@ -97,6 +97,14 @@ _EN_NAMED_NUMBER = re.compile(
     + "|".join(map(re.escape, sorted(_EN_NAMED_NUMBERS, key=len, reverse=True)))
     + r")(?![\w/%\-]|[.,]\d)"
 )
+# A room, gate, platform or flight number of three or four digits, said as people say it (Room
+# 101 "one oh-one", Flight 2490 "twenty-four ninety"), not as an amount ("one hundred and one").
+_EN_ROOM = re.compile(
+    r"(?<![\w.])(?P<word>(?:[Rr]oom|[Ss]uite|[Gg]ate|[Pp]latform|[Ff]light|[Aa]partment)(?:\s+[A-Z]{2})?)"
+    r"\s+(?P<n>[1-9]\d{2,3})(?!\w|[.,]\d)"
+)
+# TV, which wetext's grammar says "Television" wherever it reads it: its letters, as written.
+_EN_TV = re.compile(r"(?<![\w.])TV(?!\w|['’](?!s\b)|\.\w)")
 # Height in feet and inches (5'11", 6′2″).
 _EN_FEET_INCHES = re.compile(
     r"(?<![\d.])(?P<feet>\d)\s?['′’]\s?(?P<inches>\d{1,2})\s?(?:[\"″”]|'')"
@@ -321,6 +329,8 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     )
     whole = text
     text = _EN_METRES.sub(lambda found: _en_metres(whole, found), text)
+    text = _EN_ROOM.sub(lambda f: f"{f['word']} {_words(int(f['n']), 'year')}", text)
+    text = _EN_TV.sub("T V", text)
     text = _EN_MONEY.sub(_en_money, text)
     text = _EN_VERSION.sub(_en_version, text)
     text = _EN_LARGE.sub(_en_large, text)
