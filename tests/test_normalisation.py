@@ -232,6 +232,17 @@ ENGLISH = [
     ("Flight BA 2490 is late.", "Flight BA twenty-four ninety is late."),
     ("My room had 312 books.", "My room had three hundred and twelve books."),
     ("A 4K TV and the TV's stand.", "A four K T V and the T V's stand."),
+    # sizes, powers, kitchen measures, metres in thousands, web addresses without their scheme
+    ("Use a 9x13 pan or a 4x4.", "Use a nine by thirteen pan or a four by four."),
+    ("It is 10^6.", "It is ten to the power of six."),
+    ("Add 1 tbsp oil and 2 tsp. salt.", "Add one tablespoon oil and two teaspoons salt."),
+    (
+        "Everest is 8,849 m high.",
+        "Everest is eight thousand eight hundred and forty-nine meters high.",
+    ),
+    ("A 50-50 split.", "A fifty-fifty split."),
+    ("Visit https://example.com/docs.", "Visit example dot com slash docs."),
+    ("Say HTTPS colon slash slash twice.", "Say HTTPS colon slash slash twice."),
     # ordinary text stays as it is; wetext's grammar read Sun and Sat as days wherever they were
     ("The birch canoe slid on the smooth planks.", "The birch canoe slid on the smooth planks."),
     ("The Sun was low over the bay.", "The Sun was low over the bay."),

@@ -71,7 +71,10 @@ _EN_YEAR_RANGE = re.compile(
 # Metres (100m, 5 m, 5m/s): wetext's English grammar reads a lone m as minutes ("a one hundred
 # minutes race"). A duration (2h 15m, 4m 30s) keeps its minutes, and a count of people, views,
 # users... is millions (10m views).
-_EN_METRES = re.compile(r"(?<![\w.,$£€])(?P<n>\d+(?:\.\d+)?)\s?m(?P<per>/s)?(?![\w²³/'’]|\.\w)")
+_EN_METRES = re.compile(
+    r"(?<![\w.,$£€])(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?m(?P<per>/s)?"
+    r"(?![\w²³/'’]|\.\w)"
+)
 _DURATION_BEFORE = re.compile(r"\dh\s?\Z")
 _SECONDS_AFTER = re.compile(r"\s?\d+\s?s\b")
 _MILLIONS_OF = re.compile(
@@ -91,6 +94,7 @@ _EN_NAMED_NUMBERS = {
     "911": "nine one one",
     "9/11": "nine eleven",
     "50/50": "fifty-fifty",
+    "50-50": "fifty-fifty",
 }
 _EN_NAMED_NUMBER = re.compile(
     r"(?<![\w.,/$#\-])(?:"
@@ -113,6 +117,19 @@ _EN_FEET_INCHES = re.compile(
 _EN_ABOUT = re.compile(r"(?<![\w~])~\s?(?=\d)")
 # A multiple (1.5x faster, 2x): wetext reads only whole ones.
 _EN_TIMES = re.compile(r"(?<![\w.])(?P<n>\d+\.\d+)x(?!\w)")
+# Sizes (a 9x13 pan, 1920x1080, 4x4): "nine by thirteen", where wetext said "times".
+_EN_BY = re.compile(r"(?<![\w.^])(?P<a>\d+)\s?[x×]\s?(?P<b>\d+)(?![\w^]|\.\d)")
+# A power (10^6, 2^10): "to the power of", where wetext said "circumflex".
+_EN_POWER = re.compile(r"(?<![\w.])(?P<a>\d+)\^(?P<b>\d+)(?!\w|\.\d)")
+# Kitchen measures after a number, which no grammar reads (2 tbsp: "two T B S P").
+_EN_KITCHEN = {"tbsp": "tablespoon", "tbs": "tablespoon", "tsp": "teaspoon"}
+_ONE_BEFORE = re.compile(r"(?<![\d.,])1\Z")
+_EN_KITCHEN_MEASURE = re.compile(r"(?<=\d)\s?(?P<unit>tbsp|tbs|tsp)\b\.?", re.IGNORECASE)
+# A web address's scheme as wetext's grammar says it: left unsaid, as people read an address
+# out ("example dot com slash docs", not "HTTPS colon slash slash example..."). Taken out of
+# what the grammar said, since without the scheme it gives up on an address that ends a
+# sentence.
+_SAID_SCHEME = re.compile(r"\b(?:HTTPS?|FTP) colon slash slash ")
 # Roman numerals (espeak-ng, and through it Kokoro and Piper, say "roman four" for IV): as a
 # number after a word that numbers things (Chapter IV, Part II, World War II) and as a heading
 # alone (IV.); as an ordinal after a monarch's or a pope's name (Henry VIII, the Eighth); as a
@@ -320,6 +337,12 @@ def _en_metres(text: str, found: re.Match[str]) -> str:
     return said + (" per second" if found["per"] else "")
 
 
+def _en_kitchen(found: re.Match[str]) -> str:
+    """A kitchen measure's name, one or many by the number before it."""
+    one = _ONE_BEFORE.search(found.string, 0, found.start()) is not None
+    return " " + _EN_KITCHEN[found["unit"].lower()] + ("" if one else "s")
+
+
 def _say_english(wetext: Any, us: bool, text: str) -> str:
     whole = text
     text = _EN_TIME.sub(lambda found: _en_time(whole, found), text)
@@ -338,6 +361,9 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_DASH_RANGE.sub(" to ", text)
     text = _EN_FEET_INCHES.sub(lambda f: f"{f['feet']} foot {f['inches']}", text)
     text = _EN_TIMES.sub(lambda f: f"{f['n']} times", text)
+    text = _EN_BY.sub(lambda f: f"{f['a']} by {f['b']}", text)
+    text = _EN_POWER.sub(lambda f: f"{f['a']} to the power of {f['b']}", text)
+    text = _EN_KITCHEN_MEASURE.sub(_en_kitchen, text)
     whole = text
     text = _EN_ROMAN.sub(lambda found: _en_roman(whole, found), text)
     text = text.replace("24/7", "twenty-four seven")
@@ -351,7 +377,8 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_NUMERIC_DATE.sub(lambda found: _en_numeric_date(found, us), text)
     text = _EN_MONTH_DAY.sub(lambda f: f"{f['month']} {_words(int(f['day']), 'ordinal')}", text)
     text = _EN_ORDINAL.sub(lambda f: _words(int(f["n"]), "ordinal"), text)
-    return _through_grammar_where_needed(wetext, text)
+    said = _through_grammar_where_needed(wetext, text)
+    return _SAID_SCHEME.sub("", said) if "://" in text else said
 
 
 def _through_grammar_where_needed(wetext: Any, text: str) -> str:
