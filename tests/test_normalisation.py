@@ -111,6 +111,22 @@ MANDARIN = [
     ("可以3-5天到货。", "可以三到五天到货。"),
     ("约1/3的人，~1/4的车。", "约三分之一的人，约四分之一的车。"),
     ("12/25是圣诞节。", "十二月二十五日是圣诞节。"),
+    # a score's numbers are amounts (wetext: 112 as the emergency number 幺幺二), powers, below
+    # zero at a range's start, numbers with two dots, addresses read out
+    ("湖人112-108战胜勇士。", "湖人一百一十二比一百零八战胜勇士。"),
+    ("光速是3×10^8米每秒。", "光速是三乘十的八次方米每秒。"),
+    ("气温-5~3℃，明天-10到-2℃。", "气温零下五到三摄氏度，明天零下十到零下二摄氏度。"),
+    ("区间-5~3。", "区间负五到三。"),
+    (
+        "版本v1.2.3，Python 3.11.4，IP是192.168.1.1。",
+        "版本v一点二点三，Python 三点一一点四，I P是一九二点一六八点一点一。",
+    ),
+    ("截至2024.6.30。", "截至二零二四年六月三十日。"),
+    ("发邮件到john.doe@example.com。", "发邮件到john点doe艾特example点com。"),
+    (
+        "访问www.example.com或https://example.com/docs了解更多。",
+        "访问W W W点example点com或example点com斜杠docs了解更多。",
+    ),
     # Latin words: acronyms letter by letter, words and brands as words
     ("明天交PPT。", "明天交P P T。"),
     ("AI改变了世界。", "A I改变了世界。"),

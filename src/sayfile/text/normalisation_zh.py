@@ -128,11 +128,32 @@ _ZH_BY_DIGIT = re.compile(
 # A hyphen between a name and its number (COVID-19, GPT-4, USB-3) is no minus sign: wetext
 # said 负十九.
 _ZH_NAME_HYPHEN = re.compile(r"(?<=[A-Za-z])\s?-\s?(?=\d)")
-# A score (比分3-2, 以3-1获胜): 比, where wetext said 减 (可以3-5天 stays a range).
+# A score (比分3-2, 以3-1获胜): 比, where wetext said 减 (可以3-5天 stays a range); its numbers
+# read here, since wetext reads 110, 112, 119 and 120 as the emergency numbers (幺幺二).
 _ZH_SCORE = re.compile(
     r"(?<=比分)\s*(?P<a>\d{1,3})\s?[-:：]\s?(?P<b>\d{1,3})(?![\d.])"
     r"|(?<![\d.\-])(?P<c>\d{1,3})\s?-\s?(?P<d>\d{1,3})(?=\s?(?:获胜|取胜|战胜|击败|胜|负于|告负|落败|输给|赢|逆转|的比分))"
 )
+# A power (10^8): 十的八次方, where wetext said 十^八.
+_ZH_POWER = re.compile(r"(?<![\d.])(?P<a>\d+)\^(?P<b>\d+)(?![\d.])")
+# Below zero at a range's start, the unit after its end (-5~3℃): 零下五到三摄氏度 (was 负五).
+_ZH_BELOW_ZERO_FROM = re.compile(
+    rf"(?<![\dA-Za-z.])[-−－]\s*(?P<num>{_NUMBER})\s*[~～〜到至](?=\s*[-−－]?\s*{_NUMBER}\s*(?:℃|°C|°|摄氏度|度))"
+)
+# An e-mail or web address: its dots 点, its @ at and its slashes 斜杠, as Chinese speakers read
+# one out (wetext and the voice left it as written, dots unsaid); www letter by letter. Each
+# begins where a run of such characters does, so a long run is read once, not from each of its
+# letters.
+_ZH_ADDRESS = re.compile(
+    r"(?<![A-Za-z0-9._%+-])(?:https?://)?[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+    r"|(?<![A-Za-z0-9.%+/-])(?:https?://)?(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|cn|net|org|edu|gov|io|ai|app|dev|info|me|tv|co)(?![A-Za-z0-9])"
+    r"(?:/[A-Za-z0-9._~%/-]*)?",
+    re.IGNORECASE,
+)
+# A number with two dots or more that is no date (v1.2.3, 192.168.1.1): its parts with 点
+# between, read as a decimal's digits after the first (wetext said v一.二点三); an address of
+# four parts digit by digit, as it is read out.
+_ZH_DOTTED = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d+){2,}(?![\d.])")
 # A fraction after 约 (about), which wetext read 三分之约一 for 约1/3; elsewhere wetext tells a
 # fraction (3/4的人) from a date (12/25) itself.
 _ZH_ABOUT_FRACTION = re.compile(r"(?<=约)(?P<a>\d{1,3})/(?P<b>\d{1,3})(?![\d/.])")
@@ -209,6 +230,23 @@ def _zh_by_digit(found: re.Match[str]) -> str:
     return "".join(_ZH_DIGITS[int(c)] if c in "0123456789" else c for c in found.group())
 
 
+def _zh_address(found: re.Match[str]) -> str:
+    address = re.sub(r"^https?://", "", found.group(), flags=re.IGNORECASE)
+    address = re.sub(r"^www\.", "WWW.", address, flags=re.IGNORECASE)
+    address = address.rstrip("/").replace("@", "艾特").replace("/", "斜杠")
+    return address.replace(".", "点")
+
+
+def _zh_dotted(found: re.Match[str]) -> str:
+    parts = found.group().split(".")
+    if len(parts) == 4:
+        return "点".join("".join(_ZH_DIGITS[int(d)] for d in part) for part in parts)
+    # The parts after the first digit by digit, as a decimal's are (3.11.4: 三点一一点四).
+    return "点".join(
+        [_numerals(parts[0]), *("".join(_ZH_DIGITS[int(d)] for d in part) for part in parts[1:])]
+    )
+
+
 def _zh_latin(found: re.Match[str]) -> str:
     word = found.group()
     if word.isupper() and len(word) > 1 and word not in _SAID_AS_WORDS:
@@ -219,13 +257,18 @@ def _zh_latin(found: re.Match[str]) -> str:
 
 def _say_mandarin(wetext: Any, text: str) -> str:
     whole = text
+    text = _ZH_ADDRESS.sub(_zh_address, text)
     text = _ZH_PHONE.sub(lambda found: _zh_phone(whole, found), text)
+    text = _ZH_DOTTED.sub(_zh_dotted, text)
     text = _ZH_BY_DIGIT.sub(_zh_by_digit, text)
     text = _ZH_NAME_HYPHEN.sub(" ", text)
-    text = _ZH_SCORE.sub(lambda f: f"{f['a'] or f['c']}比{f['b'] or f['d']}", text)
+    text = _ZH_SCORE.sub(
+        lambda f: _numerals(f["a"] or f["c"]) + "比" + _numerals(f["b"] or f["d"]), text
+    )
     text = _ZH_MONEY.sub(_zh_money, text)
     text = _ZH_NAMED_AMOUNT.sub(lambda found: _without_cents_zeros(found["num"]), text)
     text = _ZH_GROUPED.sub(lambda found: found.group().replace(",", ""), text)
+    text = _ZH_BELOW_ZERO_FROM.sub(lambda f: "零下" + _numerals(f["num"]) + "到", text)
     text = _ZH_BELOW_ZERO.sub(
         lambda f: "零下" + _numerals(f["num"]) + ("度" if f["unit"] == "度" else "摄氏度"), text
     )
@@ -238,6 +281,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     )
     text = _ZH_ORDINAL.sub(lambda f: "第" + _numerals(f["num"]), text)
     text = _ZH_TWO_OF.sub("两", text)
+    text = _ZH_POWER.sub(lambda f: _numerals(f["a"]) + "的" + _numerals(f["b"]) + "次方", text)
     text = _ZH_TIMES.sub("乘", text)
     text = _ZH_MORE_THAN.sub(r"\g<n>多", text)
     text = _ZH_PER_MILLE.sub(lambda f: "千分之" + _numerals(f["num"]), text)
