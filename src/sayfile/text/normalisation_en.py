@@ -12,6 +12,7 @@ from typing import Any
 from num2words import num2words
 
 from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
+from sayfile.text.roman_numerals import ROMAN_NUMERAL, roman_reading
 
 
 def english_normaliser(language: str) -> Normaliser:
@@ -130,31 +131,6 @@ _EN_KITCHEN_MEASURE = re.compile(r"(?<=\d)\s?(?P<unit>tbsp|tbs|tsp)\b\.?", re.IG
 # what the grammar said, since without the scheme it gives up on an address that ends a
 # sentence.
 _SAID_SCHEME = re.compile(r"\b(?:HTTPS?|FTP) colon slash slash ")
-# Roman numerals (espeak-ng, and through it Kokoro and Piper, say "roman four" for IV): as a
-# number after a word that numbers things (Chapter IV, Part II, World War II) and as a heading
-# alone (IV.); as an ordinal after a monarch's or a pope's name (Henry VIII, the Eighth); as a
-# number after another name, for I, V and X only (Rocky II, Apollo XI). Nowhere else: the
-# pronoun I, Malcolm X and Washington DC stay.
-_EN_ROMAN = re.compile(r"(?<![\w'’.-])(?P<numeral>[IVXLCDM]+)(?=['’]s\b|[^\w'’-]|$)")
-_ROMAN_FORM = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
-_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
-_NUMBERING = frozenset({
-    "chapter", "part", "book", "volume", "vol", "act", "scene", "section", "article",
-    "appendix", "episode", "phase", "stage", "level", "class", "type", "war", "canto", "psalm",
-    "lesson", "unit", "round", "series", "season", "grade", "tier",
-})  # fmt: skip
-# Malcolm is not one: Malcolm X.
-_REGNAL_NAMES = frozenset({
-    "Henry", "Edward", "George", "William", "Charles", "James", "Richard", "Elizabeth", "Mary",
-    "Louis", "Philip", "Frederick", "Peter", "Catherine", "Alexander", "Nicholas", "Ivan",
-    "John", "Paul", "Pius", "Benedict", "Gregory", "Leo", "Innocent", "Clement", "Urban",
-    "Boniface", "Napoleon", "Ramesses", "Ptolemy", "Constantine", "Otto", "Wilhelm",
-    "Ferdinand", "Isabella", "Carlos", "Juan", "Alfonso", "Gustav", "Christian", "Olaf",
-    "Harald", "Stephen", "David", "Robert", "Alexios", "Basil", "Michael", "Leopold",
-    "Francis", "Joseph", "Victor", "Umberto", "Rama", "Selim", "Mehmed", "Murad",
-})  # fmt: skip
-_LOWER_WORD_NEXT = re.compile(r"\s+[a-z]")
-_WORD_BEFORE = re.compile(r"(?P<word>[A-Za-z]+)\.?\s+\Z")
 # Titles before a name, with a dot or without (British English); St. and Dr. are Street and
 # Drive after one (Baker St.).
 _TITLES = {
@@ -233,25 +209,11 @@ def _en_large(found: re.Match[str]) -> str:
 
 
 def _en_roman(text: str, found: re.Match[str]) -> str:
-    numeral = found["numeral"]
-    if not _ROMAN_FORM.fullmatch(numeral):
-        return numeral
-    values = [_ROMAN_VALUES[letter] for letter in numeral]
-    value = sum(-v if v < after else v for v, after in zip(values, [*values[1:], 0], strict=True))
-    before = _WORD_BEFORE.search(text, max(0, found.start() - 40), found.start())
-    word = before["word"] if before else ""
-    if text.strip().rstrip(".") == numeral:
-        return _words(value)
-    # I after a common noun or before a verb is the pronoun: "the book I read", "Mary I love".
-    if word.lower() in _NUMBERING and not (numeral == "I" and word.islower()):
-        return _words(value)
-    if set(numeral) <= set("IVX"):
-        pronoun = numeral == "I" and _LOWER_WORD_NEXT.match(text, found.end())
-        if word in _REGNAL_NAMES and not pronoun:
-            return "the " + _words(value, "ordinal")
-        if len(numeral) > 1 and word[:1].isupper() and not word.isupper():
-            return _words(value)
-    return numeral
+    reading = roman_reading(text, found)
+    if reading is None:
+        return found.group()
+    value, kind = reading
+    return ("the " if kind == "ordinal" else "") + _words(value, kind)
 
 
 def _en_version(found: re.Match[str]) -> str:
@@ -365,7 +327,7 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_POWER.sub(lambda f: f"{f['a']} to the power of {f['b']}", text)
     text = _EN_KITCHEN_MEASURE.sub(_en_kitchen, text)
     whole = text
-    text = _EN_ROMAN.sub(lambda found: _en_roman(whole, found), text)
+    text = ROMAN_NUMERAL.sub(lambda found: _en_roman(whole, found), text)
     text = text.replace("24/7", "twenty-four seven")
     text = _EN_ABOUT.sub("about ", text)
     whole = text
