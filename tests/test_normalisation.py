@@ -236,6 +236,10 @@ ENGLISH = [
     ("It is 1m wide and 1.5m tall.", "It is one meter wide and one point five meters tall."),
     ("The video got 10m views.", "The video got ten million views."),
     ("It took 2h 15m.", "It took two hours fifteen minutes."),
+    (
+        "Lap one: 4m 30s, lap two: 1m 1s.",
+        "Lap one: four minutes thirty seconds, lap two: one minute one second.",
+    ),
     # numbers that name, and seasons
     ("Call 911, now.", "Call nine one one, now."),
     ("We had 911,000 people.", "We had nine hundred and eleven thousand people."),

@@ -78,6 +78,8 @@ _EN_METRES = re.compile(
 )
 _DURATION_BEFORE = re.compile(r"\dh\s?\Z")
 _SECONDS_AFTER = re.compile(r"\s?\d+\s?s\b")
+# Minutes and seconds (4m 30s): wetext read the seconds as a decade, "thirties".
+_EN_MINUTES_SECONDS = re.compile(r"(?<![\w.])(?P<m>\d+)\s?m\s?(?P<s>\d+)\s?s\b")
 _MILLIONS_OF = re.compile(
     r"\s+(?:people|users|views|viewers|visitors|downloads|subscribers|followers|fans|customers"
     r"|listeners|readers|players|residents|voters|votes|copies|jobs|homes|households|children"
@@ -311,6 +313,13 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_NAMED_NUMBER.sub(lambda found: _EN_NAMED_NUMBERS[found.group()], text)
     text = _EN_YEAR_RANGE.sub(
         lambda f: f"{f['year']} to {f['end']}" if f["end"] > f["year"][2:] else f.group(), text
+    )
+    text = _EN_MINUTES_SECONDS.sub(
+        lambda f: (
+            f"{f['m']} minute{'' if f['m'] == '1' else 's'} "
+            f"{f['s']} second{'' if f['s'] == '1' else 's'}"
+        ),
+        text,
     )
     whole = text
     text = _EN_METRES.sub(lambda found: _en_metres(whole, found), text)
