@@ -305,6 +305,19 @@ ITALIAN = [
     ("Scade il 10/12/2026.", "Scade il dieci dicembre duemilaventisei."),
     ("Dal 1/7/2025.", "Dal primo luglio duemilaventicinque."),
     ("Un milione: 1.000.000 di euro.", "Un milione: un milione di euro."),
+    # ordinals with their sign, versions, addresses read out; degrees stay
+    ("Il 3° posto e la 2ª classificata.", "Il terzo posto e la seconda classificata."),
+    ("Fa 30° all'ombra.", "Fa trenta gradi all'ombra."),
+    (
+        "La versione 1.2.3, non 1.200.000.",
+        "La versione uno punto due punto tre, non un milione e duecentomila.",
+    ),
+    ("Una probabilità 50/50.", "Una probabilità cinquanta e cinquanta."),
+    (
+        "Scrivi a mario.rossi@example.it o visita https://example.com/docs.",
+        "Scrivi a mario punto rossi chiocciola example punto it o visita example punto com"
+        " slash docs.",
+    ),
     # ordinary text and acronyms stay as they are (espeak-ng spells PDF as Italians do)
     ("Ho mandato il PDF ieri.", "Ho mandato il PDF ieri."),
     ("Scusi, sa dov'è la stazione?", "Scusi, sa dov'è la stazione?"),

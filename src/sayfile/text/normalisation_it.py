@@ -9,6 +9,7 @@ import re
 
 from num2words import num2words
 
+from sayfile.text.addresses import ADDRESS, AddressWords
 from sayfile.text.normalisation_grammar import Normaliser
 
 
@@ -54,6 +55,21 @@ _MONTHS_IT = (
     "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre",
 )  # fmt: skip
 _IT_MINUS = re.compile(r"(?<![\w.,])[-−](?=\d)")
+# An ordinal (3° posto, 2ª classificata, 10° anniversario), before the nouns that are counted
+# so: "terzo posto", where the degree sign was read "tre gradi posto".
+_IT_ORDINAL = re.compile(
+    r"(?<![\d.,])(?P<n>\d{1,3})(?P<sign>[°ºª])(?=\s+(?:posto|piano|anniversario|classificat[oa]"
+    r"|giorno|secolo|anno|edizione|volta|capitolo|turno|premio|livello|episodio|stagione"
+    r"|congresso|festival|gara|tappa|giornata|settimana|classe|elementare|media|superiore)\b)",
+    re.IGNORECASE,
+)
+# A number with two dots or more that is no amount (a version, 1.2.3; an address, 192.168.1.1):
+# its parts with "punto" between, where espeak-ng said the dots as nothing. Italy's thousands
+# (1.200.000) have three digits in every part after the first, and stay numbers.
+_IT_DOTTED = re.compile(r"(?<![\d.,])\d+(?:\.\d+){2,}(?!\d|[.,]\d)")
+# Even odds (50/50): "cinquanta e cinquanta", where espeak-ng read the slash ("barra").
+_IT_EVEN_ODDS = re.compile(r"(?<![\d/.,])50/50(?![\d/]|[.,]\d)")
+_IT_ADDRESS = AddressWords(at=" chiocciola ", dot=" punto ", slash=" slash ", www="vu vu vu")
 
 
 def _it_number(written: str) -> str:
@@ -109,7 +125,22 @@ def _it_unit(found: re.Match[str]) -> str:
     return f"{_it_number(number)} {many}"
 
 
+def _it_ordinal(found: re.Match[str]) -> str:
+    said = str(num2words(int(found["n"]), lang="it", to="ordinal"))
+    return said[:-1] + "a" if found["sign"] == "ª" else said
+
+
+def _it_dotted(found: re.Match[str]) -> str:
+    parts = found.group().split(".")
+    if all(len(part) == 3 for part in parts[1:]):
+        return found.group()
+    return " punto ".join(str(num2words(int(part), lang="it")) for part in parts)
+
+
 def _say_italian(text: str) -> str:
+    text = ADDRESS.sub(_IT_ADDRESS.said, text)
+    text = _IT_DOTTED.sub(_it_dotted, text)
+    text = _IT_EVEN_ODDS.sub("cinquanta e cinquanta", text)
     text = _IT_DATE.sub(_it_date, text)
     text = _IT_MONEY.sub(_it_money, text)
     text = _IT_TIME.sub(
@@ -119,6 +150,7 @@ def _say_italian(text: str) -> str:
     text = _IT_CLOCK.sub(lambda f: _it_time(f["hour"], f["minute"]), text)
     text = _IT_PERCENT.sub(lambda f: _it_number(f["num"]) + " per cento", text)
     text = _IT_FIRST_OF_MONTH.sub("primo ", text)
+    text = _IT_ORDINAL.sub(_it_ordinal, text)
     text = _IT_MINUS.sub("meno ", text)
     text = _IT_UNIT.sub(_it_unit, text)
     return _IT_DIGITS.sub(lambda f: _it_number(f.group()), text)

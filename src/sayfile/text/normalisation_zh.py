@@ -9,6 +9,7 @@ import logging
 import re
 from typing import Any
 
+from sayfile.text.addresses import ADDRESS, AddressWords
 from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
 
 
@@ -140,16 +141,9 @@ _ZH_POWER = re.compile(r"(?<![\d.])(?P<a>\d+)\^(?P<b>\d+)(?![\d.])")
 _ZH_BELOW_ZERO_FROM = re.compile(
     rf"(?<![\dA-Za-z.])[-−－]\s*(?P<num>{_NUMBER})\s*[~～〜到至](?=\s*[-−－]?\s*{_NUMBER}\s*(?:℃|°C|°|摄氏度|度))"
 )
-# An e-mail or web address: its dots 点, its @ at and its slashes 斜杠, as Chinese speakers read
-# one out (wetext and the voice left it as written, dots unsaid); www letter by letter. Each
-# begins where a run of such characters does, so a long run is read once, not from each of its
-# letters.
-_ZH_ADDRESS = re.compile(
-    r"(?<![A-Za-z0-9._%+-])(?:https?://)?[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-    r"|(?<![A-Za-z0-9.%+/-])(?:https?://)?(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|cn|net|org|edu|gov|io|ai|app|dev|info|me|tv|co)(?![A-Za-z0-9])"
-    r"(?:/[A-Za-z0-9._~%/-]*)?",
-    re.IGNORECASE,
-)
+# An e-mail or web address: its dots 点, its @ 艾特 and its slashes 斜杠, as Chinese speakers
+# read one out (wetext and the voice left it as written, dots unsaid); www letter by letter.
+_ZH_ADDRESS = AddressWords(at="艾特", dot="点", slash="斜杠", www="W W W")
 # A number with two dots or more that is no date (v1.2.3, 192.168.1.1): its parts with 点
 # between, read as a decimal's digits after the first (wetext said v一.二点三); an address of
 # four parts digit by digit, as it is read out.
@@ -230,13 +224,6 @@ def _zh_by_digit(found: re.Match[str]) -> str:
     return "".join(_ZH_DIGITS[int(c)] if c in "0123456789" else c for c in found.group())
 
 
-def _zh_address(found: re.Match[str]) -> str:
-    address = re.sub(r"^https?://", "", found.group(), flags=re.IGNORECASE)
-    address = re.sub(r"^www\.", "WWW.", address, flags=re.IGNORECASE)
-    address = address.rstrip("/").replace("@", "艾特").replace("/", "斜杠")
-    return address.replace(".", "点")
-
-
 def _zh_dotted(found: re.Match[str]) -> str:
     parts = found.group().split(".")
     if len(parts) == 4:
@@ -257,7 +244,7 @@ def _zh_latin(found: re.Match[str]) -> str:
 
 def _say_mandarin(wetext: Any, text: str) -> str:
     whole = text
-    text = _ZH_ADDRESS.sub(_zh_address, text)
+    text = ADDRESS.sub(_ZH_ADDRESS.said, text)
     text = _ZH_PHONE.sub(lambda found: _zh_phone(whole, found), text)
     text = _ZH_DOTTED.sub(_zh_dotted, text)
     text = _ZH_BY_DIGIT.sub(_zh_by_digit, text)
