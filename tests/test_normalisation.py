@@ -244,6 +244,11 @@ ENGLISH = [
     ("Call 911, now.", "Call nine one one, now."),
     ("We had 911,000 people.", "We had nine hundred and eleven thousand people."),
     ("After 9/11, odds were 50/50.", "After nine eleven, odds were fifty-fifty."),
+    # 24/7 only where it stands alone (a plain replace had made 124/75 "1twenty-four seven5")
+    (
+        "Open 24/7, ratio 124/75.",
+        "Open twenty-four seven, ratio one hundred twenty four seventy fifths.",
+    ),
     ("Stream in 1080p or 720p.", "Stream in ten eighty p or seven twenty p."),
     ("In 2023-24 we grew.", "In twenty twenty three to twenty four we grew."),
     # rooms, gates and flights as people say them; TV as its letters (wetext: "Television")

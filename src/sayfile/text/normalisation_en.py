@@ -77,7 +77,6 @@ _EN_METRES = re.compile(
     r"(?![\w²³/'’]|\.\w)"
 )
 _DURATION_BEFORE = re.compile(r"\dh\s?\Z")
-_SECONDS_AFTER = re.compile(r"\s?\d+\s?s\b")
 # Minutes and seconds (4m 30s): wetext read the seconds as a decade, "thirties".
 _EN_MINUTES_SECONDS = re.compile(r"(?<![\w.])(?P<m>\d+)\s?m\s?(?P<s>\d+)\s?s\b")
 _MILLIONS_OF = re.compile(
@@ -87,7 +86,8 @@ _MILLIONS_OF = re.compile(
 )
 # Numbers that name, said as people say them: a video's lines (1080p: "ten eighty p"), the US
 # emergency number ("nine one one", not "nine hundred and eleven"), September 11th ("nine
-# eleven", not "nine elevenths"), even odds ("fifty-fifty", not "fifty fiftieths").
+# eleven", not "nine elevenths"), even odds ("fifty-fifty", not "fifty fiftieths"), all the
+# time (24/7).
 _EN_NAMED_NUMBERS = {
     "480p": "four eighty p",
     "720p": "seven twenty p",
@@ -98,6 +98,7 @@ _EN_NAMED_NUMBERS = {
     "9/11": "nine eleven",
     "50/50": "fifty-fifty",
     "50-50": "fifty-fifty",
+    "24/7": "twenty-four seven",
 }
 _EN_NAMED_NUMBER = re.compile(
     r"(?<![\w.,/$#\-])(?:"
@@ -126,8 +127,9 @@ _EN_BY = re.compile(r"(?<![\w.^])(?P<a>\d+)\s?[x×]\s?(?P<b>\d+)(?![\w^]|\.\d)")
 _EN_POWER = re.compile(r"(?<![\w.])(?P<a>\d+)\^(?P<b>\d+)(?!\w|\.\d)")
 # Kitchen measures after a number, which no grammar reads (2 tbsp: "two T B S P").
 _EN_KITCHEN = {"tbsp": "tablespoon", "tbs": "tablespoon", "tsp": "teaspoon"}
-_ONE_BEFORE = re.compile(r"(?<![\d.,])1\Z")
-_EN_KITCHEN_MEASURE = re.compile(r"(?<=\d)\s?(?P<unit>tbsp|tbs|tsp)\b\.?", re.IGNORECASE)
+_EN_KITCHEN_MEASURE = re.compile(
+    r"(?<![\w.,])(?P<n>\d+(?:\.\d+)?)\s?(?P<unit>tbsp|tbs|tsp)\b\.?", re.IGNORECASE
+)
 # A web address's scheme as wetext's grammar says it: left unsaid, as people read an address
 # out ("example dot com slash docs", not "HTTPS colon slash slash example..."). Taken out of
 # what the grammar said, since without the scheme it gives up on an address that ends a
@@ -295,16 +297,14 @@ def _en_metres(text: str, found: re.Match[str]) -> str:
     number = found["n"]
     if _MILLIONS_OF.match(text, found.end()):
         return f"{number} million"
-    if _DURATION_BEFORE.search(text, 0, found.start()) or _SECONDS_AFTER.match(text, found.end()):
+    if _DURATION_BEFORE.search(text, 0, found.start()):
         return found.group()
-    said = f"{number} {'meter' if number == '1' else 'meters'}"
-    return said + (" per second" if found["per"] else "")
+    return _counted(number, "meter") + (" per second" if found["per"] else "")
 
 
-def _en_kitchen(found: re.Match[str]) -> str:
-    """A kitchen measure's name, one or many by the number before it."""
-    one = _ONE_BEFORE.search(found.string, 0, found.start()) is not None
-    return " " + _EN_KITCHEN[found["unit"].lower()] + ("" if one else "s")
+def _counted(number: str, unit: str) -> str:
+    """`number` (as written) and `unit`, plural unless the number is 1."""
+    return f"{number} {unit}" + ("" if number == "1" else "s")
 
 
 def _say_english(wetext: Any, us: bool, text: str) -> str:
@@ -315,11 +315,7 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
         lambda f: f"{f['year']} to {f['end']}" if f["end"] > f["year"][2:] else f.group(), text
     )
     text = _EN_MINUTES_SECONDS.sub(
-        lambda f: (
-            f"{f['m']} minute{'' if f['m'] == '1' else 's'} "
-            f"{f['s']} second{'' if f['s'] == '1' else 's'}"
-        ),
-        text,
+        lambda f: _counted(f["m"], "minute") + " " + _counted(f["s"], "second"), text
     )
     whole = text
     text = _EN_METRES.sub(lambda found: _en_metres(whole, found), text)
@@ -334,10 +330,9 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_TIMES.sub(lambda f: f"{f['n']} times", text)
     text = _EN_BY.sub(lambda f: f"{f['a']} by {f['b']}", text)
     text = _EN_POWER.sub(lambda f: f"{f['a']} to the power of {f['b']}", text)
-    text = _EN_KITCHEN_MEASURE.sub(_en_kitchen, text)
+    text = _EN_KITCHEN_MEASURE.sub(lambda f: _counted(f["n"], _EN_KITCHEN[f["unit"].lower()]), text)
     whole = text
     text = ROMAN_NUMERAL.sub(lambda found: _en_roman(whole, found), text)
-    text = text.replace("24/7", "twenty-four seven")
     text = _EN_ABOUT.sub("about ", text)
     whole = text
     text = _EN_ABBREVIATION.sub(lambda found: _en_abbreviation(whole, found), text)

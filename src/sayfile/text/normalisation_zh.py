@@ -174,6 +174,11 @@ def mandarin_tokenizer() -> Any:
     return jieba.dt
 
 
+def _digit_by_digit(text: str) -> str:
+    """`text` with each of its digits said alone (一 for 1), everything else kept."""
+    return "".join(_ZH_DIGITS[int(c)] if c in "0123456789" else c for c in text)
+
+
 def _numerals(number: str) -> str:
     """A number written in digits (no separators) in Chinese numerals, as it is read."""
     import cn2an
@@ -183,7 +188,7 @@ def _numerals(number: str) -> str:
     if said[:2] in ("二千", "二万", "二亿"):
         said = "两" + said[1:]  # as people say 2,000 (两千), not as they count (二)
     if fraction:
-        said += "点" + "".join("零一二三四五六七八九"[int(d)] for d in fraction)
+        said += "点" + _digit_by_digit(fraction)
     return said
 
 
@@ -221,17 +226,15 @@ def _zh_phone(text: str, found: re.Match[str]) -> str:
 
 def _zh_by_digit(found: re.Match[str]) -> str:
     """The found text with each of its digits said alone (the words before them kept)."""
-    return "".join(_ZH_DIGITS[int(c)] if c in "0123456789" else c for c in found.group())
+    return _digit_by_digit(found.group())
 
 
 def _zh_dotted(found: re.Match[str]) -> str:
     parts = found.group().split(".")
     if len(parts) == 4:
-        return "点".join("".join(_ZH_DIGITS[int(d)] for d in part) for part in parts)
+        return "点".join(_digit_by_digit(part) for part in parts)
     # The parts after the first digit by digit, as a decimal's are (3.11.4: 三点一一点四).
-    return "点".join(
-        [_numerals(parts[0]), *("".join(_ZH_DIGITS[int(d)] for d in part) for part in parts[1:])]
-    )
+    return "点".join([_numerals(parts[0]), *(_digit_by_digit(part) for part in parts[1:])])
 
 
 def _zh_latin(found: re.Match[str]) -> str:
