@@ -12,7 +12,7 @@ import sys
 import unicodedata
 from collections.abc import Generator, Iterator
 
-from sayfile.text.normalisation_en import SAID_BEFORE_NUMBER
+from sayfile.text.abbreviations import BEFORE_NUMBER, never_ending
 
 # Control characters, surrogates, private use and line/paragraph separators turn into spaces.
 _BLANK_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Zl", "Zp"})
@@ -44,12 +44,12 @@ _NON_SPACE = re.compile(r"\S")
 # that introduces what follows (e.g., i.e., vs.) does not end a sentence: cut there, the
 # title would be read without the name it belongs to.
 _TITLE = re.compile(
-    r"(?<![\w.])(?:Mr|Mrs|Ms|Dr|St|Mt|Prof|(?:[A-Z]\.)+[A-Z]|e\.g|i\.e|vs|cf|viz)\Z"
+    r"(?<![\w.])(?:" + "|".join(map(re.escape, never_ending())) + r"|(?:[A-Z]\.)+[A-Z])\Z"
 )
 _TITLE_REACH = 12
 # An abbreviation before a number (p. 23, No. 5, Fig. 3, ca. 1900): its dot does not end a
 # sentence when a number follows.
-_BEFORE_NUMBER = re.compile(r"(?<![\w.])(?:" + "|".join(SAID_BEFORE_NUMBER) + r")\Z", re.IGNORECASE)
+_BEFORE_NUMBER = re.compile(r"(?<![\w.])(?:" + "|".join(BEFORE_NUMBER) + r")\Z", re.IGNORECASE)
 _NUMBER_NEXT = re.compile(r"\s*\d")
 # Where a run without sentence punctuation may be cut, best first.
 _SOFT_BREAKS = (re.compile(r"[,，、:：]\s*"), re.compile(r"\s+"))

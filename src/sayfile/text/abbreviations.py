@@ -1,0 +1,35 @@
+"""English abbreviations, one table each: what each is said as (`normalisation_en.py`), and
+which of their dots do not end a sentence (`sentences.py`)."""
+
+from __future__ import annotations
+
+# Said before a name; a sentence never ends at their dot when words follow (Dr. Patel).
+TITLES = {
+    "Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz", "Prof.": "Professor", "Mt.": "Mount",
+    "Mr": "Mister", "Mrs": "Missus", "Ms": "Miz",
+}  # fmt: skip
+# A title before a name, a street after one (St. Louis, Baker St.); their dot is no sentence's
+# end when words follow either.
+BY_CONTEXT = {"St.": ("Saint", "Street"), "Dr.": ("Doctor", "Drive")}
+# After a name; these may end a sentence.
+PLACES = {
+    "Ave.": "Avenue", "Rd.": "Road", "Blvd.": "Boulevard", "Ln.": "Lane", "Jr.": "Junior",
+    "Jr": "Junior",
+}  # fmt: skip
+# Latin phrases said in English; etc. may end a sentence, the others introduce what follows.
+PHRASES = {"e.g.": "for example", "i.e.": "that is", "etc.": "et cetera", "vs.": "versus"}
+# Phrases that introduce what follows but are left to the voice (cf. is read "cf").
+INTRODUCING = ("e.g.", "i.e.", "vs.", "cf.", "viz.")
+# Before a number (No. 5, p. 23, pp. 10-12, Fig. 3, Ch. 4, ca. 1900), with a capital or
+# without; a sentence does not end at their dot when a number follows.
+BEFORE_NUMBER = {
+    "no": "number", "nos": "numbers", "p": "page", "pp": "pages", "fig": "figure",
+    "figs": "figures", "ch": "chapter", "vol": "volume", "ca": "circa", "approx": "approximately",
+}  # fmt: skip
+
+
+def never_ending() -> list[str]:
+    """The abbreviations (without their last dot) whose dot never ends a sentence when words
+    follow: the titles, St. and Dr., and the phrases that introduce what follows."""
+    dotted = [a for a in [*TITLES, *BY_CONTEXT] if a.endswith(".")]
+    return [a[:-1] for a in [*dotted, *INTRODUCING]]
