@@ -127,6 +127,21 @@ MANDARIN = [
         "访问www.example.com或https://example.com/docs了解更多。",
         "访问W W W点example点com或example点com斜杠docs了解更多。",
     ),
+    # numbers that name a day, a show, a school tier, a schedule or an error; days with a middle
+    # dot; a unit or building numbered 2 in an address (counted things stay amounts and 两)
+    ("今年618大促，很多商品打五折。", "今年六一八大促，很多商品打五折。"),
+    ("京东618开始了。", "京东六一八开始了。"),
+    ("3·15晚会曝光了几家企业。", "三一五晚会曝光了几家企业。"),
+    ("程序员反对996工作制。", "程序员反对九九六工作制。"),
+    ("这是一所211大学。", "这是一所二一一大学。"),
+    ("只招985、211的学生。", "只招九八五、二一一的学生。"),
+    ("页面显示404错误。", "页面显示四零四错误。"),
+    ("9·11事件改变了世界。", "九一一事件改变了世界。"),
+    ("12·9运动爆发于北平。", "一二九运动爆发于北平。"),
+    ("我家在5栋2单元501室。", "我家在五栋二单元五零一室。"),
+    ("共618人参加，花了618元。", "共六百一十八人参加，花了六百一十八元。"),
+    ("他考了985分。", "他考了九百八十五分。"),
+    ("他们盖了2栋楼。", "他们盖了两栋楼。"),
     # Latin words: acronyms letter by letter, words and brands as words
     ("明天交PPT。", "明天交P P T。"),
     ("AI改变了世界。", "A I改变了世界。"),
@@ -253,6 +268,8 @@ ENGLISH = [
     ("In 2023-24 we grew.", "In twenty twenty three to twenty four we grew."),
     # rooms, gates and flights as people say them; TV as its letters (wetext: "Television")
     ("Room 101 is free, go to Gate 23.", "Room one oh-one is free, go to Gate twenty three."),
+    ("Room 2001 or Gate 1500?", "Room twenty oh-one or Gate fifteen hundred?"),
+    ("The party is in Room 2000.", "The party is in Room two thousand."),
     ("Suite 1208, floor 12.", "Suite twelve oh-eight, floor twelve."),
     ("Flight BA 2490 is late.", "Flight BA twenty-four ninety is late."),
     ("My room had 312 books.", "My room had three hundred and twelve books."),
@@ -323,6 +340,22 @@ ITALIAN = [
         "Scrivi a mario punto rossi chiocciola example punto it o visita example punto com"
         " slash docs.",
     ),
+    # phone numbers digit by digit, a pause between groups; codes with a leading zero; dates
+    # with a year of two digits
+    (
+        "Chiamami al 06 1234 5678.",
+        "Chiamami al zero sei, uno due tre quattro, cinque sei sette otto.",
+    ),
+    (
+        "Il mio cellulare è 347 123 4567.",
+        "Il mio cellulare è tre quattro sette, uno due tre, quattro cinque sei sette.",
+    ),
+    (
+        "Tel. +39 055/123456",
+        "Tel. più trentanove, zero cinque cinque, uno due tre quattro cinque sei",
+    ),
+    ("Il codice è 007, alle 09:05.", "Il codice è zero zero sette, alle nove e cinque."),
+    ("Scade il 05/03/24.", "Scade il cinque marzo ventiquattro."),
     # ordinary text and acronyms stay as they are (espeak-ng spells PDF as Italians do)
     ("Ho mandato il PDF ieri.", "Ho mandato il PDF ieri."),
     ("Scusi, sa dov'è la stazione?", "Scusi, sa dov'è la stazione?"),

@@ -11,6 +11,7 @@ from typing import Any
 
 from num2words import num2words
 
+from sayfile.text.abbreviations import BEFORE_NUMBER, BY_CONTEXT, PHRASES, PLACES, TITLES
 from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
 from sayfile.text.roman_numerals import ROMAN_NUMERAL, roman_reading
 
@@ -31,15 +32,10 @@ _EN_MONEY = re.compile(
     rf"(?P<sym>[$€£])\s?(?P<whole>\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(?P<cents>\d{{1,2}})(?!\d))?"
     rf"(?:\s?(?P<scale>{_SCALES})\b|(?P<short>{'|'.join(_SHORT_SCALES)})\b)?"
 )
-# Words abbreviated before a number (No. 5, p. 23, pp. 10-12, Fig. 3, Ch. 4, ca. 1900), with
-# a capital or without; and # before one (#1).
-SAID_BEFORE_NUMBER = {
-    "no": "number", "nos": "numbers", "p": "page", "pp": "pages", "fig": "figure",
-    "figs": "figures", "ch": "chapter", "vol": "volume", "ca": "circa", "approx": "approximately",
-}  # fmt: skip
+# An abbreviation before a number (abbreviations.BEFORE_NUMBER), or # before one (#1).
 _EN_BEFORE_NUMBER = re.compile(
     r"(?<![\w.])(?P<word>"
-    + "|".join(w for a in sorted(SAID_BEFORE_NUMBER, key=len, reverse=True) for w in (a, a.title()))
+    + "|".join(w for a in sorted(BEFORE_NUMBER, key=len, reverse=True) for w in (a, a.title()))
     + r")\.\s?(?=\d)|(?<![\w&#])#(?=\d)"
 )
 # A number with thousands separators (1,500), or of four digits or more with decimals
@@ -137,21 +133,11 @@ _EN_KITCHEN_MEASURE = re.compile(
 _SAID_SCHEME = re.compile(r"\b(?:HTTPS?|FTP) colon slash slash ")
 # Titles before a name, with a dot or without (British English); St. and Dr. are Street and
 # Drive after one (Baker St.).
-_TITLES = {
-    "Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz", "Prof.": "Professor", "Mt.": "Mount",
-    "Mr": "Mister", "Mrs": "Missus", "Ms": "Miz",
-}  # fmt: skip
-_PLACES = {
-    "Ave.": "Avenue", "Rd.": "Road", "Blvd.": "Boulevard", "Ln.": "Lane", "Jr.": "Junior",
-    "Jr": "Junior",
-}  # fmt: skip
-_BY_CONTEXT = {"St.": ("Saint", "Street"), "Dr.": ("Doctor", "Drive")}
 # Capitalised words before St. or Dr. that are not a street's name (The St. Lawrence River).
 _NOT_NAMES = frozenset({"The", "A", "An", "In", "On", "At", "To", "From", "Of", "By", "And"})
-_PHRASES = {"e.g.": "for example", "i.e.": "that is", "etc.": "et cetera", "vs.": "versus"}
 _EN_ABBREVIATION = re.compile(
     r"(?<![\w.])(?P<word>"
-    + "|".join(re.escape(a) for a in [*_TITLES, *_PLACES, *_BY_CONTEXT, *_PHRASES])
+    + "|".join(re.escape(a) for a in [*TITLES, *PLACES, *BY_CONTEXT, *PHRASES])
     + r")(?=\s|$|[,;:!?)])"
 )
 _EN_DOTTED = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}(?![\w])")
@@ -186,6 +172,17 @@ def _words(number: float, to: str = "cardinal") -> str:
     """`number` in English words, without the commas num2words puts between thousands (they
     would be read as pauses)."""
     return str(num2words(number, to=to)).replace(",", "")
+
+
+def _by_pairs(number: int) -> str:
+    """A number of three or four digits that names a room or a flight, as people say it: its
+    hundreds, then its last two digits (1208 "twelve oh-eight", 2001 "twenty oh-one", 1500
+    "fifteen hundred"); whole thousands as they are (2000 "two thousand")."""
+    if number % 1000 == 0:
+        return _words(number)
+    hundreds, rest = divmod(number, 100)
+    ending = "hundred" if rest == 0 else f"oh-{_words(rest)}" if rest < 10 else _words(rest)
+    return f"{_words(hundreds)} {ending}"
 
 
 def _en_money(found: re.Match[str]) -> str:
@@ -238,14 +235,14 @@ def _en_before_number(found: re.Match[str]) -> str:
     word = found["word"]
     if word is None:
         return "number "
-    said = SAID_BEFORE_NUMBER[word.lower()]
+    said = BEFORE_NUMBER[word.lower()]
     return (said.title() if word[:1].isupper() else said) + " "
 
 
 def _en_abbreviation(text: str, found: re.Match[str]) -> str:
     word = found["word"]
     at_end = found.end() == len(text)
-    if word in _BY_CONTEXT:
+    if word in BY_CONTEXT:
         before = text[: found.start()].split()
         after = text[found.end() :].split()
         name_before = (
@@ -255,12 +252,12 @@ def _en_abbreviation(text: str, found: re.Match[str]) -> str:
             and before[-1] not in _NOT_NAMES
         )
         name_after = bool(after) and after[0][:1].isupper()
-        title, place = _BY_CONTEXT[word]
+        title, place = BY_CONTEXT[word]
         said = place if name_before or not name_after else title
     else:
-        said = {**_TITLES, **_PLACES, **_PHRASES}[word]
+        said = {**TITLES, **PLACES, **PHRASES}[word]
     # A sentence that ended on the abbreviation's dot still ends.
-    return said + ("." if at_end and word not in _TITLES else "")
+    return said + ("." if at_end and word not in TITLES else "")
 
 
 def _en_dotted(text: str, found: re.Match[str]) -> str:
@@ -319,7 +316,7 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     )
     whole = text
     text = _EN_METRES.sub(lambda found: _en_metres(whole, found), text)
-    text = _EN_ROOM.sub(lambda f: f"{f['word']} {_words(int(f['n']), 'year')}", text)
+    text = _EN_ROOM.sub(lambda f: f"{f['word']} {_by_pairs(int(f['n']))}", text)
     text = _EN_TV.sub("T V", text)
     text = _EN_MONEY.sub(_en_money, text)
     text = _EN_VERSION.sub(_en_version, text)

@@ -49,7 +49,10 @@ _IT_FIRST_OF_MONTH = re.compile(
     re.IGNORECASE,
 )
 _IT_DIGITS = re.compile(_IT_NUMBER)
-_IT_DATE = re.compile(r"(?<![\d/])(?P<day>[0-3]?\d)/(?P<month>[01]?\d)/(?P<year>\d{4})(?![\d/])")
+# A date, day first (10/12/1985, 05/03/24: a year of two digits is said so, "ventiquattro").
+_IT_DATE = re.compile(
+    r"(?<![\d/])(?P<day>[0-3]?\d)/(?P<month>[01]?\d)/(?P<year>\d{4}|\d{2})(?![\d/])"
+)
 _MONTHS_IT = (
     "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
     "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre",
@@ -69,13 +72,24 @@ _IT_ORDINAL = re.compile(
 _IT_DOTTED = re.compile(r"(?<![\d.,])\d+(?:\.\d+){2,}(?!\d|[.,]\d)")
 # Even odds (50/50): "cinquanta e cinquanta", where espeak-ng read the slash ("barra").
 _IT_EVEN_ODDS = re.compile(r"(?<![\d/.,])50/50(?![\d/]|[.,]\d)")
+# A phone number (06 1234 5678, 347 123 4567, +39 02 12345678): digit by digit, a pause between
+# its groups, as it is read out; espeak-ng read each group as an amount ("milleduecento...").
+# A mobile has ten digits from a 3, a landline starts with 0 (so neither is an amount).
+_IT_PHONE = re.compile(
+    r"(?<![\d.,+])(?P<country>\+39[\s.]?)?(?:"
+    r"(?P<mobile>3\d{2}[\s-]?\d{3}[\s-]?\d{4}|3\d{2}[\s-]?\d{7})"
+    r"|(?P<landline>0\d{1,3}(?:/|[\s-]?)\d{2,4}(?:[\s-]?\d{2,4}){0,2})"
+    r")(?!\d|[.,]\d)"
+)
+_DIGITS_IT = ("zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove")
 _IT_ADDRESS = AddressWords(at=" chiocciola ", dot=" punto ", slash=" slash ", www="vu vu vu")
 
 
 def _it_number(written: str) -> str:
     """A number as Italians write it (1.200,50) in words: "milleduecento virgola cinquanta"."""
     whole, _, fraction = written.replace(".", "").partition(",")
-    if len(whole) > 15:  # a code or an account number, not an amount: digit by digit
+    if len(whole) > 15 or (len(whole) > 2 and whole[0] == "0"):
+        # a code or an account number (007, 0042), not an amount: digit by digit
         return " ".join(str(num2words(int(d), lang="it")) for d in whole + fraction)
     said = str(num2words(int(whole), lang="it"))
     if fraction:
@@ -107,7 +121,10 @@ def _it_date(found: re.Match[str]) -> str:
     if not (1 <= day <= 31 and 1 <= month <= 12):
         return found.group()
     said = "primo" if day == 1 else str(num2words(day, lang="it"))
-    return f"{said} {_MONTHS_IT[month - 1]} {num2words(int(found['year']), lang='it')}"
+    year = found["year"]
+    # '03 is "zero tre", as it is written and said.
+    said_year = ("zero " if year[0] == "0" else "") + str(num2words(int(year), lang="it"))
+    return f"{said} {_MONTHS_IT[month - 1]} {said_year}"
 
 
 def _it_time(hour: str, minute: str) -> str:
@@ -137,11 +154,23 @@ def _it_dotted(found: re.Match[str]) -> str:
     return " punto ".join(str(num2words(int(part), lang="it")) for part in parts)
 
 
+def _it_phone(found: re.Match[str]) -> str:
+    number = found["mobile"] or found["landline"]
+    if sum(c.isdigit() for c in number) < 6:
+        return found.group()
+    groups = re.split(r"[\s/-]", number)
+    if found["mobile"] and len(groups) == 1:
+        groups = [number[:3], number[3:6], number[6:]]
+    said = ", ".join(" ".join(_DIGITS_IT[int(d)] for d in group) for group in groups)
+    return ("più trentanove, " if found["country"] else "") + said
+
+
 def _say_italian(text: str) -> str:
     text = ADDRESS.sub(_IT_ADDRESS.said, text)
     text = _IT_DOTTED.sub(_it_dotted, text)
     text = _IT_EVEN_ODDS.sub("cinquanta e cinquanta", text)
     text = _IT_DATE.sub(_it_date, text)
+    text = _IT_PHONE.sub(_it_phone, text)
     text = _IT_MONEY.sub(_it_money, text)
     text = _IT_TIME.sub(
         lambda f: f"{f['lead']} {_it_time(f['hour'], f['minute'])}".replace("le l'una", "l'una"),

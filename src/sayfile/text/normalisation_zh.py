@@ -126,6 +126,30 @@ _ZH_BY_DIGIT = re.compile(
     r"|(?<=[A-Z])(?<!TOP|RMB|CNY|USD|EUR|HKD|JPY|GBP)\d{3,}(?![\d.])"
     r"|(?<![\d.])\d[05](?=后)"
 )
+# Numbers that name a day, a show, a school tier, a work schedule or an error, before the words
+# that show it (or after a shop's name or a year), said digit by digit as people say them: 618大促
+# 六一八, 315晚会 三一五, 520表白, 996工作制, 985高校, 211大学 二一一, 404错误. wetext read them as
+# amounts, 211 as 两百一十一. (双11 wetext says 双十一 itself; 共618人 stays an amount.)
+_ZH_NAMED_NUMBERS = re.compile(
+    r"(?<![\d.])(?:"
+    r"618(?=\s?(?:大促|购物节|年中|狂欢|活动|期间|当天|预售|促销|优惠|电商|抢购|囤货))"
+    r"|(?<=京东|天猫|淘宝|苏宁|今年|去年|明年)618(?![\d.]|\s?[元块人个次件分号%])"
+    r"|(?:315|3\.15)(?=\s?(?:晚会|消费者|打假))"
+    r"|52[01](?=\s?(?:表白|情人节|这天|当天))"
+    r"|(?:996|955|007)(?=\s?(?:工作制|模式|加班|福报|作息))"
+    r"|(?:985|211)(?=\s?(?:高校|大学|院校|工程|名校|学校|学历|毕业))"
+    r"|(?:985|211)(?=\s?[、/和或与]\s?(?:985|211))|(?<=985[、/和或与]|211[、/和或与])(?:985|211)"
+    r"|404(?=\s?(?:错误|页面|报错|[Nn]ot))"
+    r")(?![\d.])"
+)
+# A day named by month and day with a middle dot (9·11事件, 5·12地震, 3·15晚会, 12·9运动): its
+# digits one by one, 九一一, as the day is named; wetext read 九·十一.
+_ZH_DOTTED_DAY = re.compile(
+    r"(?<![\d.])(?P<month>1[0-2]|[1-9])\s?[·•・]\s?(?P<day>[1-3]?\d)(?![\d.])"
+)
+# A unit or a building numbered 2 in an address (2单元, 2栋3单元) is 二, not 两 as wetext and
+# the counting rule below say for 2单 and 2栋 (两栋楼).
+_ZH_NUMBERED_TWO = re.compile(r"(?<![\d.,])2(?=\s?(?:单元|[栋幢]\s?\d))")
 # A hyphen between a name and its number (COVID-19, GPT-4, USB-3) is no minus sign: wetext
 # said 负十九.
 _ZH_NAME_HYPHEN = re.compile(r"(?<=[A-Za-z])\s?-\s?(?=\d)")
@@ -251,6 +275,9 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_PHONE.sub(lambda found: _zh_phone(whole, found), text)
     text = _ZH_DOTTED.sub(_zh_dotted, text)
     text = _ZH_BY_DIGIT.sub(_zh_by_digit, text)
+    text = _ZH_NAMED_NUMBERS.sub(lambda f: _digit_by_digit(f.group().replace(".", "")), text)
+    text = _ZH_DOTTED_DAY.sub(lambda f: _digit_by_digit(f["month"] + f["day"]), text)
+    text = _ZH_NUMBERED_TWO.sub("二", text)
     text = _ZH_NAME_HYPHEN.sub(" ", text)
     text = _ZH_SCORE.sub(
         lambda f: _numerals(f["a"] or f["c"]) + "比" + _numerals(f["b"] or f["d"]), text
