@@ -142,6 +142,12 @@ MANDARIN = [
     ("共618人参加，花了618元。", "共六百一十八人参加，花了六百一十八元。"),
     ("他考了985分。", "他考了九百八十五分。"),
     ("他们盖了2栋楼。", "他们盖了两栋楼。"),
+    ("5.1劳动节放假，10·1国庆节快乐。", "五一劳动节放假，十一国庆节快乐。"),
+    ("公元前221年秦统一六国。", "公元前二二一年秦统一六国。"),
+    ("全场7.5折起。", "全场七五折起。"),
+    ("3室2厅，2卫。", "三室两厅，两卫。"),
+    ("血压120/80，正常。", "血压高压一百二十，低压八十，正常。"),
+    ("这部电影评分8.5分，他有2个卫星。", "这部电影评分八点五分，他有两个卫星。"),
     # Latin words: acronyms letter by letter, words and brands as words
     ("明天交PPT。", "明天交P P T。"),
     ("AI改变了世界。", "A I改变了世界。"),
@@ -270,6 +276,16 @@ ENGLISH = [
     ("Room 101 is free, go to Gate 23.", "Room one oh-one is free, go to Gate twenty three."),
     ("Room 2001 or Gate 1500?", "Room twenty oh-one or Gate fifteen hundred?"),
     ("The party is in Room 2000.", "The party is in Room two thousand."),
+    ("Her blood pressure was 120/80.", "Her blood pressure was one twenty over eighty."),
+    ("It takes 1-2 hrs.", "It takes one to two hours."),
+    ("Add 1 tsp. Then stir.", "Add one teaspoon. Then stir."),
+    ("See you on 12/25.", "See you on December twenty-fifth."),
+    ("He ran a 5K in 25:30.", "He ran a five K in twenty five thirty."),
+    ("The 49ers bought 2x4s.", "The forty-niners bought two by fours."),
+    (
+        "The ratio is 16:9, at 3:45 it costs 3/4 of the price.",
+        "The ratio is sixteen to nine, at three forty five it costs three quarters of the price.",
+    ),
     ("Suite 1208, floor 12.", "Suite twelve oh-eight, floor twelve."),
     ("Flight BA 2490 is late.", "Flight BA twenty-four ninety is late."),
     ("My room had 312 books.", "My room had three hundred and twelve books."),
@@ -462,6 +478,7 @@ def test_british_english_reads_dates_day_first(normalisation: Normalisation) -> 
     assert normalisation.said("Due on 12/04/2026.", "en-GB") == (
         "Due on April twelfth, twenty twenty six."
     )
+    assert normalisation.said("See you on 25/12.", "en-GB") == "See you on December twenty-fifth."
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,17 @@ before wetext's grammar (dates month first in American English, day first elsewh
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from typing import Any
 
 from num2words import num2words
 
 from sayfile.text.abbreviations import BEFORE_NUMBER, BY_CONTEXT, PHRASES, PLACES, TITLES
-from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
+from sayfile.text.normalisation_grammar import (
+    Normaliser,
+    through_grammar_where_needed,
+    wetext_grammar,
+)
 from sayfile.text.roman_numerals import ROMAN_NUMERAL, roman_reading
 
 
@@ -95,6 +98,9 @@ _EN_NAMED_NUMBERS = {
     "50/50": "fifty-fifty",
     "50-50": "fifty-fifty",
     "24/7": "twenty-four seven",
+    "2x4s": "two by fours",
+    "49ers": "forty-niners",
+    "76ers": "seventy-sixers",
 }
 _EN_NAMED_NUMBER = re.compile(
     r"(?<![\w.,/$#\-])(?:"
@@ -121,11 +127,30 @@ _EN_TIMES = re.compile(r"(?<![\w.])(?P<n>\d+\.\d+)x(?!\w)")
 _EN_BY = re.compile(r"(?<![\w.^])(?P<a>\d+)\s?[x×]\s?(?P<b>\d+)(?![\w^]|\.\d)")
 # A power (10^6, 2^10): "to the power of", where wetext said "circumflex".
 _EN_POWER = re.compile(r"(?<![\w.])(?P<a>\d+)\^(?P<b>\d+)(?!\w|\.\d)")
-# Kitchen measures after a number, which no grammar reads (2 tbsp: "two T B S P").
-_EN_KITCHEN = {"tbsp": "tablespoon", "tbs": "tablespoon", "tsp": "teaspoon"}
-_EN_KITCHEN_MEASURE = re.compile(
-    r"(?<![\w.,])(?P<n>\d+(?:\.\d+)?)\s?(?P<unit>tbsp|tbs|tsp)\b\.?", re.IGNORECASE
+# Short units after a number that the grammar leaves as written (2 tbsp: "two T B S P"; 2 hrs).
+_EN_SHORT_UNITS = {
+    "tbsp": "tablespoon", "tbs": "tablespoon", "tsp": "teaspoon", "hr": "hour", "hrs": "hour",
+    "mins": "minute", "secs": "second",
+}  # fmt: skip
+_EN_SHORT_UNIT = re.compile(
+    r"(?<![\w.,])(?P<n>\d+(?:\.\d+)?)\s?(?P<unit>"
+    + "|".join(_EN_SHORT_UNITS)
+    + r")\b(?:\.(?=\s+(?-i:[a-z])))?",
+    re.IGNORECASE,
 )
+# A month and day without a year after a word that dates (on 12/25, by 3/15): wetext read a
+# fraction, "twelve twenty fifths".
+_EN_DAY_AFTER = re.compile(
+    r"\b(?P<lead>(?:[Oo]n|by|until|till|from|since|before|after|[Dd]ue)\s)"
+    r"(?P<a>[0-3]?\d)/(?P<b>[0-3]?\d)(?![\d/]|\.\d)"
+)
+# Blood pressure (BP 120/80): "one twenty over eighty", where wetext read a fraction.
+_EN_PRESSURE = re.compile(
+    r"(?P<lead>\b(?:[Bb]lood pressure|BP)\b[^.\d]{0,20}?)(?P<a>\d{2,3})/(?P<b>\d{2,3})(?![\d/])"
+)
+# Minutes and seconds past what an hour can be (a 5K in 25:30): "twenty-five thirty", where
+# wetext read a ratio, "twenty five to thirty".
+_EN_LONG_MINUTES = re.compile(r"(?<![\w.:])(?P<m>2[4-9]|[3-5]\d):(?P<s>[0-5]\d)(?![\d:]|\.\d)")
 # A web address's scheme as wetext's grammar says it: left unsaid, as people read an address
 # out ("example dot com slash docs", not "HTTPS colon slash slash example..."). Taken out of
 # what the grammar said, since without the scheme it gives up on an address that ends a
@@ -156,16 +181,6 @@ _EN_TIME = re.compile(
     r"\b(?P<hour>[01]?\d)[:.](?P<minute>[0-5]\d)\s?(?P<half>[ap])\.?m\b\.?", re.IGNORECASE
 )
 _EN_ORDINAL = re.compile(r"\b(?P<n>\d+)(?:st|nd|rd|th)\b")
-# A word wetext's grammar hands back as written: letters with at most a first capital, an
-# apostrophe's ending (don't, I'm), quotes and brackets around, a clause mark after. It does
-# not get runs of them (its tagger costs 0.04-0.07 ms a character), only the rest with
-# _CONTEXT such words each side. On its own it also misreads some of them (Sun as Sunday, Sat
-# as Saturday), which it then no longer sees.
-_PLAIN_WORD = re.compile(
-    r"[\"'“‘(\[]*[A-Za-z][a-z]*(?:['’][a-z]+)?[\"'”’)\]]*[,;:!?]?[\"'”’)\]]*(?P<end>\.?)"
-)
-_CONTEXT = 2
-_TOKEN = re.compile(r"\S+")
 
 
 def _words(number: float, to: str = "cardinal") -> str:
@@ -275,7 +290,10 @@ def _en_numeric_date(found: re.Match[str], us: bool) -> str:
     month, day = (found["a"], found["b"]) if us else (found["b"], found["a"])
     if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
         return found.group()
-    return f"{_MONTHS[int(month) - 1]} {_words(int(day), 'ordinal')}, {found['year']}"
+    said = f"{_MONTHS[int(month) - 1]} {_words(int(day), 'ordinal')}"
+    if "lead" in found.re.groupindex:  # a day without its year
+        return found["lead"] + said
+    return f"{said}, {found['year']}"
 
 
 def _en_time(text: str, found: re.Match[str]) -> str:
@@ -327,7 +345,11 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_TIMES.sub(lambda f: f"{f['n']} times", text)
     text = _EN_BY.sub(lambda f: f"{f['a']} by {f['b']}", text)
     text = _EN_POWER.sub(lambda f: f"{f['a']} to the power of {f['b']}", text)
-    text = _EN_KITCHEN_MEASURE.sub(lambda f: _counted(f["n"], _EN_KITCHEN[f["unit"].lower()]), text)
+    text = _EN_SHORT_UNIT.sub(lambda f: _counted(f["n"], _EN_SHORT_UNITS[f["unit"].lower()]), text)
+    text = _EN_PRESSURE.sub(lambda f: f"{f['lead']}{_by_pairs(int(f['a']))} over {f['b']}", text)
+    text = _EN_LONG_MINUTES.sub(
+        lambda f: f"{f['m']} " + (f"oh {f['s'][1]}" if f["s"][0] == "0" else f["s"]), text
+    )
     whole = text
     text = ROMAN_NUMERAL.sub(lambda found: _en_roman(whole, found), text)
     text = _EN_ABOUT.sub("about ", text)
@@ -338,33 +360,8 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_DECADE.sub(_en_decade, text)
     text = _EN_BELOW_ZERO.sub("minus ", text)
     text = _EN_NUMERIC_DATE.sub(lambda found: _en_numeric_date(found, us), text)
+    text = _EN_DAY_AFTER.sub(lambda found: _en_numeric_date(found, us), text)
     text = _EN_MONTH_DAY.sub(lambda f: f"{f['month']} {_words(int(f['day']), 'ordinal')}", text)
     text = _EN_ORDINAL.sub(lambda f: _words(int(f["n"]), "ordinal"), text)
-    said = _through_grammar_where_needed(wetext, text)
+    said = through_grammar_where_needed(wetext, text)
     return _SAID_SCHEME.sub("", said) if "://" in text else said
-
-
-def _through_grammar_where_needed(wetext: Any, text: str) -> str:
-    """`text` with every word that is not plain (`_PLAIN_WORD`; the last may end with its full
-    stop), and _CONTEXT words each side of it, through the grammar; the other runs of plain
-    words kept as written."""
-    tokens = [(t.start(), t.end()) for t in _TOKEN.finditer(text)]
-    needed = [
-        not (
-            (plain := _PLAIN_WORD.fullmatch(text, start, end))
-            and (not plain["end"] or end == tokens[-1][1])
-        )
-        for start, end in tokens
-    ]
-    if not any(needed):
-        return text
-    given = [any(needed[max(0, i - _CONTEXT) : i + _CONTEXT + 1]) for i in range(len(tokens))]
-    said, done = [], 0
-    for is_given, run in itertools.groupby(zip(given, tokens, strict=True), key=lambda t: t[0]):
-        if is_given:
-            spans = [span for _, span in run]
-            start, end = spans[0][0], spans[-1][1]
-            said += [text[done:start], through_grammar(wetext, text[start:end])]
-            done = end
-    said.append(text[done:])
-    return "".join(said)

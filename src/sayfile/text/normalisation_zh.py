@@ -91,11 +91,11 @@ _ZH_TIMES = re.compile(r"(?<=\d)\s*[×xX*＊]\s*(?=\d)")
 # Not a version (3.11+).
 _ZH_MORE_THAN = re.compile(r"(?<![\d.])(?P<n>\d+[万亿]?)\s*[+＋](?![\d+＋])")
 # A lone 2 counting with these measure words is 两, as wetext already says for 个, 天, 位...
-# (not 2年级, 2年代, 2下午, nor mathematics' 二次方, 二次函数 and 二次元; 2楼, 2号, 2班 are
-# numbered, not counted, and stay 二).
+# (2室2厅 两室两厅; not 2年级, 2年代, 2下午, nor mathematics' 二次方, 二次函数 and 二次元;
+# 2楼, 2号, 2班 are numbered, not counted, and stay 二).
 _ZH_TWO_OF = re.compile(
     r"(?<![\d.,:/\-])2(?![\d.,:/])(?=次(?![方元函曲幂根型])|种|遍|公斤|点|台|份|星期|部|句|步|门|所|栋|间|节|届|章|行|处"
-    r"|项|笔|批|声|下(?!午)|成|折|角|毛|亩|倍|轮|局|幅|年(?!级|代)|\s?(?:[GMKT]B|兆|kg|KG|㎏)(?![A-Za-z]))"
+    r"|项|笔|批|声|下(?!午)|成|折|角|毛|亩|倍|轮|局|幅|年(?!级|代)|室|厅|卫(?![生星视])|\s?(?:[GMKT]B|兆|kg|KG|㎏)(?![A-Za-z]))"
 )
 # wetext says 第两名 for 第2名; an ordinal is counted, 第二.
 _ZH_ORDINAL = re.compile(r"第(?P<num>\d+)(?![\d.:/])")
@@ -128,8 +128,10 @@ _ZH_BY_DIGIT = re.compile(
 )
 # Numbers that name a day, a show, a school tier, a work schedule or an error, before the words
 # that show it (or after a shop's name or a year), said digit by digit as people say them: 618大促
-# 六一八, 315晚会 三一五, 520表白, 996工作制, 985高校, 211大学 二一一, 404错误. wetext read them as
-# amounts, 211 as 两百一十一. (双11 wetext says 双十一 itself; 共618人 stays an amount.)
+# 六一八, 315晚会 三一五, 520表白, 996工作制, 985高校, 211大学 二一一, 404错误, 5.1劳动节 五一;
+# years of the era (公元前221年 二二一, as 1998年 is said); a discount's tenths (7.5折 七五折).
+# wetext read them as amounts and decimals, 211 as 两百一十一. (双11 wetext says 双十一 itself;
+# 共618人 stays an amount.)
 _ZH_NAMED_NUMBERS = re.compile(
     r"(?<![\d.])(?:"
     r"618(?=\s?(?:大促|购物节|年中|狂欢|活动|期间|当天|预售|促销|优惠|电商|抢购|囤货))"
@@ -140,10 +142,19 @@ _ZH_NAMED_NUMBERS = re.compile(
     r"|(?:985|211)(?=\s?(?:高校|大学|院校|工程|名校|学校|学历|毕业))"
     r"|(?:985|211)(?=\s?[、/和或与]\s?(?:985|211))|(?<=985[、/和或与]|211[、/和或与])(?:985|211)"
     r"|404(?=\s?(?:错误|页面|报错|[Nn]ot))"
+    r"|5\.1(?=\s?(?:劳动节|假期|小长假|黄金周|放假))"
+    r"|(?:(?<=公元前)|(?<=公元))\d{1,4}(?=年)"
+    r"|\d\.\d(?=折)"
     r")(?![\d.])"
+)
+# Blood pressure (血压120/80): 高压一百二十，低压八十, as a doctor says it, where wetext read a
+# fraction (八十分之一百二十); said so, Whisper base heard it (and 血压) right.
+_ZH_BLOOD_PRESSURE = re.compile(
+    r"(?<=血压)(?P<lead>[是为:：]?\s?)(?P<a>\d{2,3})/(?P<b>\d{2,3})(?![\d/])"
 )
 # A day named by month and day with a middle dot (9·11事件, 5·12地震, 3·15晚会, 12·9运动): its
 # digits one by one, 九一一, as the day is named; wetext read 九·十一.
+# October the first (10·1) is 十一, as the holiday is named.
 _ZH_DOTTED_DAY = re.compile(
     r"(?<![\d.])(?P<month>1[0-2]|[1-9])\s?[·•・]\s?(?P<day>[1-3]?\d)(?![\d.])"
 )
@@ -261,6 +272,11 @@ def _zh_dotted(found: re.Match[str]) -> str:
     return "点".join([_numerals(parts[0]), *(_digit_by_digit(part) for part in parts[1:])])
 
 
+def _zh_dotted_day(found: re.Match[str]) -> str:
+    month, day = found["month"], found["day"]
+    return "十一" if (month, day) == ("10", "1") else _digit_by_digit(month + day)
+
+
 def _zh_latin(found: re.Match[str]) -> str:
     word = found.group()
     if word.isupper() and len(word) > 1 and word not in _SAID_AS_WORDS:
@@ -276,7 +292,10 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_DOTTED.sub(_zh_dotted, text)
     text = _ZH_BY_DIGIT.sub(_zh_by_digit, text)
     text = _ZH_NAMED_NUMBERS.sub(lambda f: _digit_by_digit(f.group().replace(".", "")), text)
-    text = _ZH_DOTTED_DAY.sub(lambda f: _digit_by_digit(f["month"] + f["day"]), text)
+    text = _ZH_DOTTED_DAY.sub(_zh_dotted_day, text)
+    text = _ZH_BLOOD_PRESSURE.sub(
+        lambda f: f"{f['lead']}高压{_numerals(f['a'])}，低压{_numerals(f['b'])}", text
+    )
     text = _ZH_NUMBERED_TWO.sub("二", text)
     text = _ZH_NAME_HYPHEN.sub(" ", text)
     text = _ZH_SCORE.sub(
