@@ -283,6 +283,20 @@ ENGLISH = [
     ("He ran a 5K in 25:30.", "He ran a five K in twenty five thirty."),
     ("The 49ers bought 2x4s.", "The forty-niners bought two by fours."),
     (
+        "The Sept. 11 attacks; Jan. 1, 2025.",
+        "The September eleventh attacks; January first, twenty twenty five.",
+    ),
+    (
+        "You need ≥ 2 GB, for <$10.",
+        "You need at least two gigabytes, for less than ten dollars.",
+    ),
+    ("Pass with >= 90 (≤ 5 tries).", "Pass with at least ninety (at most five tries)."),
+    ("Coffee w/ milk, tea w/o sugar.", "Coffee with milk, tea without sugar."),
+    (
+        "It's 2-3x faster for 15-20% of 5k+ users.",
+        "It's two to three times faster for fifteen to twenty percent of five thousand plus users.",
+    ),
+    (
         "The ratio is 16:9, at 3:45 it costs 3/4 of the price.",
         "The ratio is sixteen to nine, at three forty five it costs three quarters of the price.",
     ),

@@ -104,12 +104,19 @@ def test_a_sentence_goes_on_after_e_g_and_vs() -> None:
 
 
 def test_an_abbreviation_stays_with_its_number() -> None:
-    text = "See Fig. 3 on p. 23. It is No. 5 of ca. 1900. I said no. Then I left."
+    text = (
+        "See Fig. 3 on p. 23. It is No. 5 of ca. 1900. I said no. Then I left. "
+        "The Sept. 11 attacks came. On Jan. 1, 2025 we met. It was Dec. Then it snowed."
+    )
     assert list(sentences(text)) == [
         "See Fig. 3 on p. 23.",
         "It is No. 5 of ca. 1900.",
         "I said no.",
         "Then I left.",
+        "The Sept. 11 attacks came.",
+        "On Jan. 1, 2025 we met.",
+        "It was Dec.",
+        "Then it snowed.",
     ]
 
 

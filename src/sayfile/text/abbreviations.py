@@ -27,6 +27,20 @@ BEFORE_NUMBER = {
     "figs": "figures", "ch": "chapter", "vol": "volume", "ca": "circa", "approx": "approximately",
 }  # fmt: skip
 
+# Months shortened before a day (Sept. 11, Jan. 1, 2025): said whole; a sentence does not end
+# at their dot when a number follows.
+MONTHS_BEFORE_DAY = {
+    "Jan": "January", "Feb": "February", "Mar": "March", "Apr": "April", "Jun": "June",
+    "Jul": "July", "Aug": "August", "Sep": "September", "Sept": "September", "Oct": "October",
+    "Nov": "November", "Dec": "December",
+}  # fmt: skip
+# Units shortened after a number that wetext's grammar leaves as written (2 tbsp, 2 hrs): the
+# unit's name, made plural where the number is not 1.
+SHORT_UNITS = {
+    "tbsp": "tablespoon", "tbs": "tablespoon", "tsp": "teaspoon", "hr": "hour", "hrs": "hour",
+    "mins": "minute", "secs": "second",
+}  # fmt: skip
+
 
 def never_ending() -> list[str]:
     """The abbreviations (without their last dot) whose dot never ends a sentence when words

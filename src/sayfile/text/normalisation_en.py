@@ -8,9 +8,15 @@ import functools
 import re
 from typing import Any
 
-from num2words import num2words
-
-from sayfile.text.abbreviations import BEFORE_NUMBER, BY_CONTEXT, PHRASES, PLACES, TITLES
+from sayfile.text.abbreviations import (
+    BEFORE_NUMBER,
+    BY_CONTEXT,
+    MONTHS_BEFORE_DAY,
+    PHRASES,
+    PLACES,
+    TITLES,
+)
+from sayfile.text.english_signs import by_pairs, counted, signs_said, words
 from sayfile.text.normalisation_grammar import (
     Normaliser,
     through_grammar_where_needed,
@@ -61,8 +67,6 @@ _EN_VERSION = re.compile(
     r"(?<![\w.])(?P<name>[A-Z][A-Za-z]*|version|v)(?P<gap>\s?)(?P<version>\d+(?:\.\d+)+)"
     rf"(?!\d|\.\d|%)(?!\s?(?:{_SCALES}|{_UNITS})(?![\w/]))"
 )
-# Ranges with an en or em dash between numbers (pages 10–20, 1939–1945): wetext keeps the dash.
-_EN_DASH_RANGE = re.compile(r"(?<=\d)\s?[–—]\s?(?=\d)")
 # A season or a financial year (2023-24, 1914-18) with a hyphen: wetext read it as one amount,
 # "two thousand and twenty three to twenty four". Only where the end is later than the start.
 _EN_YEAR_RANGE = re.compile(
@@ -115,49 +119,28 @@ _EN_ROOM = re.compile(
 )
 # TV, which wetext's grammar says "Television" wherever it reads it: its letters, as written.
 _EN_TV = re.compile(r"(?<![\w.])TV(?!\w|['’](?!s\b)|\.\w)")
-# Height in feet and inches (5'11", 6′2″).
-_EN_FEET_INCHES = re.compile(
-    r"(?<![\d.])(?P<feet>\d)\s?['′’]\s?(?P<inches>\d{1,2})\s?(?:[\"″”]|'')"
-)
-# A tilde before a number (~30%): about.
-_EN_ABOUT = re.compile(r"(?<![\w~])~\s?(?=\d)")
-# A multiple (1.5x faster, 2x): wetext reads only whole ones.
-_EN_TIMES = re.compile(r"(?<![\w.])(?P<n>\d+\.\d+)x(?!\w)")
-# Sizes (a 9x13 pan, 1920x1080, 4x4): "nine by thirteen", where wetext said "times".
-_EN_BY = re.compile(r"(?<![\w.^])(?P<a>\d+)\s?[x×]\s?(?P<b>\d+)(?![\w^]|\.\d)")
-# A power (10^6, 2^10): "to the power of", where wetext said "circumflex".
-_EN_POWER = re.compile(r"(?<![\w.])(?P<a>\d+)\^(?P<b>\d+)(?!\w|\.\d)")
-# Short units after a number that the grammar leaves as written (2 tbsp: "two T B S P"; 2 hrs).
-_EN_SHORT_UNITS = {
-    "tbsp": "tablespoon", "tbs": "tablespoon", "tsp": "teaspoon", "hr": "hour", "hrs": "hour",
-    "mins": "minute", "secs": "second",
-}  # fmt: skip
-_EN_SHORT_UNIT = re.compile(
-    r"(?<![\w.,])(?P<n>\d+(?:\.\d+)?)\s?(?P<unit>"
-    + "|".join(_EN_SHORT_UNITS)
-    + r")\b(?:\.(?=\s+(?-i:[a-z])))?",
-    re.IGNORECASE,
-)
 # A month and day without a year after a word that dates (on 12/25, by 3/15): wetext read a
 # fraction, "twelve twenty fifths".
 _EN_DAY_AFTER = re.compile(
     r"\b(?P<lead>(?:[Oo]n|by|until|till|from|since|before|after|[Dd]ue)\s)"
     r"(?P<a>[0-3]?\d)/(?P<b>[0-3]?\d)(?![\d/]|\.\d)"
 )
-# Blood pressure (BP 120/80): "one twenty over eighty", where wetext read a fraction.
-_EN_PRESSURE = re.compile(
-    r"(?P<lead>\b(?:[Bb]lood pressure|BP)\b[^.\d]{0,20}?)(?P<a>\d{2,3})/(?P<b>\d{2,3})(?![\d/])"
+# A month shortened before a day (Sept. 11): its name, which the rules for dates then read;
+# wetext said "the the eleventh of september".
+_EN_SHORT_MONTH = re.compile(
+    r"\b(?P<month>" + "|".join(MONTHS_BEFORE_DAY) + r")\.?\s(?=[1-3]?\d\b(?!:|\.\d))"
 )
-# Minutes and seconds past what an hour can be (a 5K in 25:30): "twenty-five thirty", where
-# wetext read a ratio, "twenty five to thirty".
-_EN_LONG_MINUTES = re.compile(r"(?<![\w.:])(?P<m>2[4-9]|[3-5]\d):(?P<s>[0-5]\d)(?![\d:]|\.\d)")
+# Comparisons before a number (≥ 2 GB, >= 90, <$10): wetext left the sign or said ">equals".
+_EN_COMPARED = {"≥": "at least", ">=": "at least", "≤": "at most", "<=": "at most"}
+_EN_COMPARED |= {">": "more than", "<": "less than"}
+_EN_COMPARISON = re.compile(
+    r"(?P<space>\s?)(?<![<>=\-])(?P<sign>[≥≤]|[<>]=?)\s?(?=[$€£]?\d)(?![\d:.]*>)"
+)
 # A web address's scheme as wetext's grammar says it: left unsaid, as people read an address
 # out ("example dot com slash docs", not "HTTPS colon slash slash example..."). Taken out of
 # what the grammar said, since without the scheme it gives up on an address that ends a
 # sentence.
 _SAID_SCHEME = re.compile(r"\b(?:HTTPS?|FTP) colon slash slash ")
-# Titles before a name, with a dot or without (British English); St. and Dr. are Street and
-# Drive after one (Baker St.).
 # Capitalised words before St. or Dr. that are not a street's name (The St. Lawrence River).
 _NOT_NAMES = frozenset({"The", "A", "An", "In", "On", "At", "To", "From", "Of", "By", "And"})
 _EN_ABBREVIATION = re.compile(
@@ -183,44 +166,27 @@ _EN_TIME = re.compile(
 _EN_ORDINAL = re.compile(r"\b(?P<n>\d+)(?:st|nd|rd|th)\b")
 
 
-def _words(number: float, to: str = "cardinal") -> str:
-    """`number` in English words, without the commas num2words puts between thousands (they
-    would be read as pauses)."""
-    return str(num2words(number, to=to)).replace(",", "")
-
-
-def _by_pairs(number: int) -> str:
-    """A number of three or four digits that names a room or a flight, as people say it: its
-    hundreds, then its last two digits (1208 "twelve oh-eight", 2001 "twenty oh-one", 1500
-    "fifteen hundred"); whole thousands as they are (2000 "two thousand")."""
-    if number % 1000 == 0:
-        return _words(number)
-    hundreds, rest = divmod(number, 100)
-    ending = "hundred" if rest == 0 else f"oh-{_words(rest)}" if rest < 10 else _words(rest)
-    return f"{_words(hundreds)} {ending}"
-
-
 def _en_money(found: re.Match[str]) -> str:
     unit, hundredth = _CURRENCY_EN[found["sym"]]
     whole = int(found["whole"].replace(",", ""))
     cents = found["cents"]
     scale = found["scale"] or _SHORT_SCALES.get(found["short"] or "")
     if scale:
-        amount = _words(float(f"{whole}.{cents}") if cents else whole)
+        amount = words(float(f"{whole}.{cents}") if cents else whole)
         return f"{amount} {scale} {unit}s"
-    said = f"{_words(whole)} {unit}" + ("" if whole == 1 else "s")
+    said = f"{words(whole)} {unit}" + ("" if whole == 1 else "s")
     if cents and int(cents.ljust(2, "0")):
         count = int(cents.ljust(2, "0"))
         plural = "pence" if hundredth == "penny" else "cents"
-        said += f" and {_words(count)} {hundredth if count == 1 else plural}"
+        said += f" and {words(count)} {hundredth if count == 1 else plural}"
     return said
 
 
 def _en_large(found: re.Match[str]) -> str:
     whole = found["whole"] or found.group()
-    said = _words(int(whole.replace(",", "")))
+    said = words(int(whole.replace(",", "")))
     if found["fraction"]:
-        said += " point " + " ".join(_words(int(digit)) for digit in found["fraction"])
+        said += " point " + " ".join(words(int(digit)) for digit in found["fraction"])
     return said
 
 
@@ -229,7 +195,7 @@ def _en_roman(text: str, found: re.Match[str]) -> str:
     if reading is None:
         return found.group()
     value, kind = reading
-    return ("the " if kind == "ordinal" else "") + _words(value, kind)
+    return ("the " if kind == "ordinal" else "") + words(value, kind)
 
 
 def _en_version(found: re.Match[str]) -> str:
@@ -238,9 +204,9 @@ def _en_version(found: re.Match[str]) -> str:
     if not v and len(parts) < 3 and all(len(part) < 2 for part in parts[1:]):
         return found.group()
     said = [
-        " ".join("oh" if d == "0" else _words(int(d)) for d in part)
+        " ".join("oh" if d == "0" else words(int(d)) for d in part)
         if part.startswith("0") and len(part) > 1
-        else _words(int(part))
+        else words(int(part))
         for part in parts
     ]
     return ("V " if v else found["name"] + (found["gap"] or " ")) + " point ".join(said)
@@ -282,7 +248,7 @@ def _en_dotted(text: str, found: re.Match[str]) -> str:
 
 def _en_decade(found: re.Match[str]) -> str:
     year = int(found["year"] + found["decade"] + "0")
-    said = _words(year, to="year")
+    said = words(year, to="year")
     return said[:-1] + "ies" if said.endswith("y") else said + "s"
 
 
@@ -290,7 +256,7 @@ def _en_numeric_date(found: re.Match[str], us: bool) -> str:
     month, day = (found["a"], found["b"]) if us else (found["b"], found["a"])
     if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
         return found.group()
-    said = f"{_MONTHS[int(month) - 1]} {_words(int(day), 'ordinal')}"
+    said = f"{_MONTHS[int(month) - 1]} {words(int(day), 'ordinal')}"
     if "lead" in found.re.groupindex:  # a day without its year
         return found["lead"] + said
     return f"{said}, {found['year']}"
@@ -300,9 +266,9 @@ def _en_time(text: str, found: re.Match[str]) -> str:
     hour, minute = int(found["hour"]), int(found["minute"])
     if not 1 <= hour <= 12:
         return found.group()
-    said = _words(hour)
+    said = words(hour)
     if minute:
-        said += (" o " if minute < 10 else " ") + _words(minute)
+        said += (" o " if minute < 10 else " ") + words(minute)
     said += " " + found["half"].upper() + "M"
     # A sentence that ended on p.m.'s dot still ends.
     return said + ("." if found.group().endswith(".") and found.end() == len(text) else "")
@@ -314,12 +280,14 @@ def _en_metres(text: str, found: re.Match[str]) -> str:
         return f"{number} million"
     if _DURATION_BEFORE.search(text, 0, found.start()):
         return found.group()
-    return _counted(number, "meter") + (" per second" if found["per"] else "")
+    return counted(number, "meter") + (" per second" if found["per"] else "")
 
 
-def _counted(number: str, unit: str) -> str:
-    """`number` (as written) and `unit`, plural unless the number is 1."""
-    return f"{number} {unit}" + ("" if number == "1" else "s")
+def _en_compared(found: re.Match[str]) -> str:
+    """A comparison's sign as words, a space before them where a word or number ends there."""
+    start = found.start()
+    space = found["space"] or (" " if start and found.string[start - 1].isalnum() else "")
+    return space + _EN_COMPARED[found["sign"]] + " "
 
 
 def _say_english(wetext: Any, us: bool, text: str) -> str:
@@ -330,29 +298,21 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
         lambda f: f"{f['year']} to {f['end']}" if f["end"] > f["year"][2:] else f.group(), text
     )
     text = _EN_MINUTES_SECONDS.sub(
-        lambda f: _counted(f["m"], "minute") + " " + _counted(f["s"], "second"), text
+        lambda f: counted(f["m"], "minute") + " " + counted(f["s"], "second"), text
     )
     whole = text
     text = _EN_METRES.sub(lambda found: _en_metres(whole, found), text)
-    text = _EN_ROOM.sub(lambda f: f"{f['word']} {_by_pairs(int(f['n']))}", text)
+    text = _EN_ROOM.sub(lambda f: f"{f['word']} {by_pairs(int(f['n']))}", text)
     text = _EN_TV.sub("T V", text)
+    text = _EN_COMPARISON.sub(_en_compared, text)
     text = _EN_MONEY.sub(_en_money, text)
     text = _EN_VERSION.sub(_en_version, text)
     text = _EN_LARGE.sub(_en_large, text)
     text = _EN_BEFORE_NUMBER.sub(_en_before_number, text)
-    text = _EN_DASH_RANGE.sub(" to ", text)
-    text = _EN_FEET_INCHES.sub(lambda f: f"{f['feet']} foot {f['inches']}", text)
-    text = _EN_TIMES.sub(lambda f: f"{f['n']} times", text)
-    text = _EN_BY.sub(lambda f: f"{f['a']} by {f['b']}", text)
-    text = _EN_POWER.sub(lambda f: f"{f['a']} to the power of {f['b']}", text)
-    text = _EN_SHORT_UNIT.sub(lambda f: _counted(f["n"], _EN_SHORT_UNITS[f["unit"].lower()]), text)
-    text = _EN_PRESSURE.sub(lambda f: f"{f['lead']}{_by_pairs(int(f['a']))} over {f['b']}", text)
-    text = _EN_LONG_MINUTES.sub(
-        lambda f: f"{f['m']} " + (f"oh {f['s'][1]}" if f["s"][0] == "0" else f["s"]), text
-    )
+    text = signs_said(text)
     whole = text
     text = ROMAN_NUMERAL.sub(lambda found: _en_roman(whole, found), text)
-    text = _EN_ABOUT.sub("about ", text)
+    text = _EN_SHORT_MONTH.sub(lambda f: MONTHS_BEFORE_DAY[f["month"]] + " ", text)
     whole = text
     text = _EN_ABBREVIATION.sub(lambda found: _en_abbreviation(whole, found), text)
     whole = text
@@ -361,7 +321,7 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_BELOW_ZERO.sub("minus ", text)
     text = _EN_NUMERIC_DATE.sub(lambda found: _en_numeric_date(found, us), text)
     text = _EN_DAY_AFTER.sub(lambda found: _en_numeric_date(found, us), text)
-    text = _EN_MONTH_DAY.sub(lambda f: f"{f['month']} {_words(int(f['day']), 'ordinal')}", text)
-    text = _EN_ORDINAL.sub(lambda f: _words(int(f["n"]), "ordinal"), text)
+    text = _EN_MONTH_DAY.sub(lambda f: f"{f['month']} {words(int(f['day']), 'ordinal')}", text)
+    text = _EN_ORDINAL.sub(lambda f: words(int(f["n"]), "ordinal"), text)
     said = through_grammar_where_needed(wetext, text)
     return _SAID_SCHEME.sub("", said) if "://" in text else said

@@ -12,7 +12,7 @@ import sys
 import unicodedata
 from collections.abc import Generator, Iterator
 
-from sayfile.text.abbreviations import BEFORE_NUMBER, never_ending
+from sayfile.text.abbreviations import BEFORE_NUMBER, MONTHS_BEFORE_DAY, never_ending
 
 # Control characters, surrogates, private use and line/paragraph separators turn into spaces.
 _BLANK_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Zl", "Zp"})
@@ -47,9 +47,11 @@ _TITLE = re.compile(
     r"(?<![\w.])(?:" + "|".join(map(re.escape, never_ending())) + r"|(?:[A-Z]\.)+[A-Z])\Z"
 )
 _TITLE_REACH = 12
-# An abbreviation before a number (p. 23, No. 5, Fig. 3, ca. 1900): its dot does not end a
-# sentence when a number follows.
-_BEFORE_NUMBER = re.compile(r"(?<![\w.])(?:" + "|".join(BEFORE_NUMBER) + r")\Z", re.IGNORECASE)
+# An abbreviation before a number (p. 23, No. 5, Fig. 3, ca. 1900, Sept. 11): its dot does
+# not end a sentence when a number follows.
+_BEFORE_NUMBER = re.compile(
+    r"(?<![\w.])(?:" + "|".join([*BEFORE_NUMBER, *MONTHS_BEFORE_DAY]) + r")\Z", re.IGNORECASE
+)
 _NUMBER_NEXT = re.compile(r"\s*\d")
 # Where a run without sentence punctuation may be cut, best first.
 _SOFT_BREAKS = (re.compile(r"[,，、:：]\s*"), re.compile(r"\s+"))

@@ -1,0 +1,107 @@
+"""Signs around numbers in English said as words, before wetext's grammar (which leaves them
+or misreads them): ranges, multiples, sizes, powers, heights, short units, blood pressure,
+race times, "about", "with". Each rule is a pattern and what it is said as, applied in the
+order of the table (`signs_said`), after `normalisation_en.py` has read money, versions and
+large numbers; and the readings of numbers the two share (`words`, `counted`, `by_pairs`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from num2words import num2words
+
+from sayfile.text.abbreviations import SHORT_UNITS
+
+
+def words(number: float, to: str = "cardinal") -> str:
+    """`number` in English words, without the commas num2words puts between thousands (they
+    would be read as pauses)."""
+    return str(num2words(number, to=to)).replace(",", "")
+
+
+def counted(number: str, unit: str) -> str:
+    """`number` (as written) and `unit`, plural unless the number is 1."""
+    return f"{number} {unit}" + ("" if number == "1" else "s")
+
+
+def by_pairs(number: int) -> str:
+    """A number of three or four digits that names a room or a flight, as people say it: its
+    hundreds, then its last two digits (1208 "twelve oh-eight", 2001 "twenty oh-one", 1500
+    "fifteen hundred"); whole thousands as they are (2000 "two thousand")."""
+    if number % 1000 == 0:
+        return words(number)
+    hundreds, rest = divmod(number, 100)
+    ending = "hundred" if rest == 0 else f"oh-{words(rest)}" if rest < 10 else words(rest)
+    return f"{words(hundreds)} {ending}"
+
+
+_Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
+_RULES: tuple[_Rule, ...] = (
+    # An en or em dash between numbers (pages 10–20, 1939–1945): wetext keeps the dash.
+    (re.compile(r"(?<=\d)\s?[–—]\s?(?=\d)"), lambda f: " to "),
+    # Height in feet and inches (5'11", 6′2″).
+    (
+        re.compile(r"(?<![\d.])(?P<feet>\d)\s?['′’]\s?(?P<inches>\d{1,2})\s?(?:[\"″”]|'')"),
+        lambda f: f"{f['feet']} foot {f['inches']}",
+    ),
+    # A range before a multiple or a percent sign (2-3x, 15-20%): "two to three times", where
+    # wetext said "two-three x".
+    (
+        re.compile(r"(?<![\w.\-])(?P<a>\d+(?:\.\d+)?)-(?P<b>\d+(?:\.\d+)?)(?P<of>x|%)(?!\w)"),
+        lambda f: f"{f['a']} to {f['b']}" + (" times" if f["of"] == "x" else "%"),
+    ),
+    # Thousands and more (5k+ users): "five thousand plus", where wetext said "five k plus".
+    (re.compile(r"(?<![\w.,])(?P<n>\d+)[kK]\+"), lambda f: f"{f['n']} thousand plus"),
+    # A multiple with decimals (1.5x faster): wetext reads only whole ones.
+    (re.compile(r"(?<![\w.])(?P<n>\d+\.\d+)x(?!\w)"), lambda f: f"{f['n']} times"),
+    # Sizes (a 9x13 pan, 1920x1080, 4x4): "nine by thirteen", where wetext said "times".
+    (
+        re.compile(r"(?<![\w.^])(?P<a>\d+)\s?[x×]\s?(?P<b>\d+)(?![\w^]|\.\d)"),
+        lambda f: f"{f['a']} by {f['b']}",
+    ),
+    # A power (10^6, 2^10): "to the power of", where wetext said "circumflex".
+    (
+        re.compile(r"(?<![\w.])(?P<a>\d+)\^(?P<b>\d+)(?!\w|\.\d)"),
+        lambda f: f"{f['a']} to the power of {f['b']}",
+    ),
+    # Short units after a number (abbreviations.SHORT_UNITS: 2 tbsp, 1-2 hrs), which wetext
+    # leaves as written ("two T B S P"); a dot after one is its own, unless a capital follows.
+    (
+        re.compile(
+            r"(?<![\w.,])(?P<n>\d+(?:\.\d+)?)\s?(?P<unit>"
+            + "|".join(SHORT_UNITS)
+            + r")\b(?:\.(?=\s+(?-i:[a-z])))?",
+            re.IGNORECASE,
+        ),
+        lambda f: counted(f["n"], SHORT_UNITS[f["unit"].lower()]),
+    ),
+    # Blood pressure (BP 120/80): "one twenty over eighty", where wetext read a fraction.
+    (
+        re.compile(
+            r"(?P<lead>\b(?:[Bb]lood pressure|BP)\b[^.\d]{0,20}?)(?P<a>\d{2,3})/(?P<b>\d{2,3})"
+            r"(?![\d/])"
+        ),
+        lambda f: f"{f['lead']}{by_pairs(int(f['a']))} over {f['b']}",
+    ),
+    # Minutes and seconds past what an hour can be (a 5K in 25:30): "twenty-five thirty",
+    # where wetext read a ratio, "twenty five to thirty".
+    (
+        re.compile(r"(?<![\w.:])(?P<m>2[4-9]|[3-5]\d):(?P<s>[0-5]\d)(?![\d:]|\.\d)"),
+        lambda f: f"{f['m']} " + (f"oh {f['s'][1]}" if f["s"][0] == "0" else f["s"]),
+    ),
+    # A tilde before a number (~30%): about.
+    (re.compile(r"(?<![\w~])~\s?(?=\d)"), lambda f: "about "),
+    # with and without, written short (coffee w/ milk, w/o sugar).
+    (
+        re.compile(r"(?<![\w/])w/(?P<o>o(?!\w))?(?!\w|/)"),
+        lambda f: "without" if f["o"] else "with",
+    ),
+)
+
+
+def signs_said(text: str) -> str:
+    """`text` with the signs of the table above said as words, rule after rule."""
+    for pattern, said in _RULES:
+        text = pattern.sub(said, text)
+    return text
