@@ -81,6 +81,34 @@ def test_each_encoding_reads_back_its_text(text: str, codec: str, label: str) ->
     assert decoded.encoding == label
 
 
+# Short text, where the detector alone had too little to go on (你好 in GBK was read as Big5,
+# 打开空调 as EUC-KR, 你好，世界。 and café as UTF-16): (text, how it is encoded).
+SHORT = [
+    *((text, "gbk") for text in ["你好", "谢谢！", "晚安", "打开空调", "今天天气很好。"]),
+    *((text, "gbk") for text in ["你好，世界。", "我爱你", "现在几点了？", "中华人民共和国"]),
+    *((text, "gbk") for text in ["播放音乐", "我们下午三点开会。", "北京欢迎你", "对不起"]),
+    ("謝謝！", "big5"),
+    ("打開冷氣", "big5"),
+    ("現在幾點了？", "big5"),
+    ("日本語", "shift_jis"),
+    ("音楽を再生して", "shift_jis"),
+    ("오늘 날씨가 좋네요.", "euc-kr"),
+    ("잘 자요", "euc-kr"),
+    ("café", "cp1252"),
+    ("Ça va ?", "cp1252"),
+    ("Straße", "cp1252"),
+    ("il n’est pas là", "cp1252"),
+    ("te. „Was ist mit", "cp1252"),
+    ("Привет, мир", "cp1251"),
+    ("Ελλάδα", "cp1253"),
+]
+
+
+@pytest.mark.parametrize(("text", "codec"), SHORT, ids=[f"{c}:{t}" for t, c in SHORT])
+def test_short_text_is_read_in_the_code_page_it_is_in(text: str, codec: str) -> None:
+    assert decode_text(text.encode(codec)).text == text
+
+
 def test_valid_utf8_always_wins_and_a_declared_charset_comes_first() -> None:
     # "Ã©tÃ©" is what a cp1252 reader makes of UTF-8 "été"; the UTF-8 reading wins.
     assert decode_text("été à Noël".encode()).text == "été à Noël"
@@ -195,6 +223,13 @@ def test_form_and_json_bodies_are_read_in_the_charset_they_declare_or_the_one_th
         ),
         # Raw Windows-1252 bytes with no charset (curl -d from an old file).
         (b"text=" + french.encode("cp1252"), "application/x-www-form-urlencoded", french),
+        # A short GBK greeting, percent-encoded with no charset (curl from a Chinese Windows
+        # console): it had been read as UTF-16.
+        (
+            b"text=" + "".join(f"%{b:02X}" for b in "你好，世界。".encode("gbk")).encode(),
+            "application/x-www-form-urlencoded",
+            "你好，世界。",
+        ),
         (
             ('{"text": "' + chinese + '"}').encode("gb18030"),
             "application/json; charset=gb18030",

@@ -1,7 +1,7 @@
 """Text read in the encoding it was written in: the one decoder for text files, standard input
 and HTTP bodies. A byte order mark decides first, then a charset the sender declared, then
-valid UTF-8; otherwise charset-normalizer's detector, biased towards the code pages people
-have files in."""
+valid UTF-8; then, for short text, the common code page whose reading is most plausible;
+otherwise charset-normalizer's detector, biased towards the code pages people have files in."""
 
 from __future__ import annotations
 
@@ -61,6 +61,37 @@ _RARE = re.compile(
 _RARE_MARGIN = 0.1
 # Bytes of context shown around bytes no encoding explains.
 _SHOWN = 4
+# Below this many bytes outside ASCII the detector has too little to go on: 你好 in GBK came
+# back as Big5, 打开空调 as EUC-KR, café in Windows-1252 as UTF-16. Short text is read instead
+# in the code page whose reading is most made of the characters such text is made of
+# (`_plausible`): each code page's common characters, as its standard orders them.
+_SHORT = 512
+# The code pages tried for short text, in the order that breaks a tie: Chinese first (GBK and
+# EUC-KR readings of the same bytes are often both plausible), Korean first where a space stands
+# between two characters of two bytes, as between Korean words and seldom Chinese ones.
+_SHORT_CODECS = ("gb18030", "big5hkscs", "cp932", "cp949", "cp1252", "cp1251", "cp1253", "cp1250")
+_LEAST_PLAUSIBLE = 0.5
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_OUTSIDE_ASCII = re.compile(r"[^\x00-\x7f]")
+# How far a word is looked for either side of a letter (words are shorter).
+_WORD_REACH = 40
+_KOREAN_SPACING = re.compile(rb"[\xa1-\xfe]{2} [\xa1-\xfe]{2}")
+# Each double-byte code page's common characters: where its standard puts the first level of
+# ideographs (GB2312 B0-D7, Big5 A4-C6, JIS X 0208 88-9F), or Korean's syllables (KS X 1001).
+_COMMON_LEADS = {"gb18030": ("gb2312", 0xB0, 0xD7), "big5hkscs": ("big5", 0xA4, 0xC6)}
+_COMMON_LEADS |= {"cp932": ("shift_jis", 0x88, 0x9F)}
+_CJK_MARKS = frozenset("、。，！？：；“”‘’（）《》〈〉「」『』【】…—·～　")
+_TYPOGRAPHY = frozenset("’‘“”„‚‹›–—…«»¿¡€°·•™")
+# The letters of the script each single-byte code page is for, where it is not Latin: Russian's
+# and Ukrainian's Cyrillic, modern Greek's (Latin letters count in words that also have ASCII
+# letters, Cyrillic and Greek ones in words all of these).
+_RUSSIAN = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґ"
+_GREEK = "αβγδεζηθικλμνξοπρσςτυφχψωάέήίόύώϊϋΐΰ"
+_ALPHABETS = {
+    "cp1251": frozenset(_RUSSIAN + _RUSSIAN.upper()),
+    "cp1253": frozenset(_GREEK + _GREEK.upper()),
+}
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +129,101 @@ def decode_text(
         return _checked(data.decode("utf-8"), "utf_8", what, field)
     except UnicodeDecodeError as error:
         not_utf8 = error.start
+    if len(data) - len(data.translate(None, _HIGH_BYTES)) < _SHORT and (
+        short := _short_reading(data)
+    ):
+        return _checked(*short, what, field)
     for codec in _detected(data):
         try:
             return _checked(data.decode(codec), codec, what, field)
         except UnicodeDecodeError:
             continue  # the detector reads samples; a later byte can still be invalid
     raise _unreadable(data, not_utf8, None, what, field)
+
+
+def _short_reading(data: bytes) -> tuple[str, str] | None:
+    """The most plausible reading of short `data` in a common code page (text and codec), or
+    None when none reads it as at least half common characters, or the bytes have NULs (which
+    the detector's path names as a binary file or UTF-16)."""
+    if b"\x00" in data:
+        return None
+    order = list(_SHORT_CODECS)
+    if _KOREAN_SPACING.search(data):
+        order.remove("cp949")
+        order.insert(0, "cp949")
+    best: tuple[float, str, str] | None = None
+    for codec in order:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        score = _plausible(text, codec)
+        if best is None or score > best[0]:
+            best = (score, text, codec)
+    return best[1:] if best and best[0] >= _LEAST_PLAUSIBLE else None
+
+
+def _plausible(text: str, codec: str) -> float:
+    """The share of the characters outside ASCII in `text`, read in `codec`, that are common
+    in text of that code page (typography aside); 1 when there are none. Linear in the text,
+    however long its runs of ASCII or of letters."""
+    outside = common = 0
+    for found in _OUTSIDE_ASCII.finditer(text):
+        at, char = found.start(), found.group()
+        if char in _TYPOGRAPHY:
+            continue  # typography says little: Windows-1252 has it where others have letters
+        outside += 1
+        # An ideograph beside a Latin letter and between it and another or the text's edge is a
+        # Latin mark and the letter after it read as one character of two bytes (d’environ and
+        # ’était in Shift-JIS: d弾nviron, 帝tait).
+        before = _latin(text[at - 1]) if at else None
+        after = _latin(text[at + 1]) if at + 1 < len(text) else None
+        beside = before is not False and after is not False and (before or after)
+        common += not (beside and char >= "\u3000") and _common(char, codec, _word(text, at))
+    return common / outside if outside else 1.0
+
+
+def _word(text: str, at: int) -> str:
+    """The letters around `text[at]` (within _WORD_REACH), or "" when it is no letter."""
+    start = at
+    while start > max(0, at - _WORD_REACH) and text[start - 1].isalpha():
+        start -= 1
+    found = _WORD.match(text, start, at + _WORD_REACH + 1)
+    return found.group() if found and found.end() > at else ""
+
+
+def _latin(char: str) -> bool:
+    return char.isascii() and char.isalpha()
+
+
+def _common(char: str, codec: str, word: str) -> bool:
+    if codec in ("gb18030", "big5hkscs", "cp932", "cp949"):
+        if char in _CJK_MARKS:
+            return True
+        if codec == "cp949":
+            return "\uac00" <= char <= "\ud7a3" and _two_bytes(char, "euc_kr") is not None
+        if codec == "cp932" and "\u3041" <= char <= "\u30fa":
+            return True  # kana
+        standard, low, high = _COMMON_LEADS[codec]
+        lead = _two_bytes(char, standard)
+        return "\u4e00" <= char <= "\u9fff" and lead is not None and low <= lead <= high
+    if not word or not char.isalpha():
+        return False
+    if char.isupper() and not (word[0] == char or word.isupper()):
+        return False  # a capital inside a word of small letters
+    alphabet = _ALPHABETS.get(codec)
+    if alphabet is None:
+        return len(word) == 1 or any(c.isascii() for c in word)
+    return all(c in alphabet for c in word)
+
+
+def _two_bytes(char: str, standard: str) -> int | None:
+    """The lead byte of `char` in a double-byte `standard`, or None where it has none."""
+    try:
+        encoded = char.encode(standard)
+    except UnicodeEncodeError:
+        return None
+    return encoded[0] if len(encoded) == 2 else None
 
 
 def _detected(data: bytes) -> list[str]:
