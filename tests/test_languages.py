@@ -113,11 +113,39 @@ def test_after_chinese_english_comes_back_not_a_rare_language(speech: Speech) ->
     assert [language for _, language in said] == ["en", "zh", "en"], said
 
 
-def test_a_named_voice_or_language_is_obeyed(speech: Speech) -> None:
+def test_a_named_voice_or_language_is_obeyed_for_all_it_can_read(speech: Speech) -> None:
     named = speech.plan(MIXED + " " + PARAGRAPHS["fr"], voice="piper:en_US-joe-medium")
-    assert named.spans == () and named.voice.id == "piper:en_US-joe-medium"
+    assert named.voice.id == "piper:en_US-joe-medium"
+    # English and French stay with the voice named; the Chinese sentences, which an English
+    # voice would say as "Chinese letter, Chinese letter", go to the Mandarin voice.
+    for sentence, language in _said(speech, named):
+        expected = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in sentence) else "en"
+        assert language == expected, (sentence, language)
     spanish = speech.plan(PARAGRAPHS["fr"], language="es")
     assert spanish.spans == () and _primary(spanish.voice.language) == "es"
+    mandarin = speech.plan("我们用 Python 写了一个 API 服务。", voice="kokoro:zf_xiaobei")
+    assert mandarin.spans == () and mandarin.voice.id == "kokoro:zf_xiaobei"
+
+
+def test_a_sentence_in_a_script_the_named_voice_cannot_read_goes_to_its_language(
+    speech: Speech,
+) -> None:
+    # Kokoro's Mandarin voices have no sound for kana or hangul: these sentences had failed
+    # the request (500) or been silent.
+    plan = speech.plan(
+        "这是中文。ありがとうございます。안녕하세요. 好的。", voice="kokoro:zm_yunjian"
+    )
+    assert plan.voice.id == "kokoro:zm_yunjian"
+    said = [(sentence, language) for sentence, language in _said(speech, plan)]
+    assert said == [
+        ("这是中文。", "zh"),
+        ("ありがとうございます。", "ja"),
+        ("안녕하세요.", "ko"),
+        ("好的。", "zh"),
+    ]
+    # A Japanese voice reads kanji as Japanese: a sentence of Han alone stays with it.
+    japanese = speech.plan("東京都新宿区。ありがとう。", voice="kokoro:jf_alpha")
+    assert japanese.spans == ()
 
 
 @pytest.mark.slow  # real voices

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,14 +15,14 @@ import pytest
 from conftest import decode
 from sayfile.audio.formats import FORMATS, Samples
 from sayfile.engines.tone import ToneEngine
-from sayfile.errors import EngineError
+from sayfile.errors import EngineError, NoSpeech, NothingToSay
 from sayfile.models import Voice
 from sayfile.settings import Settings
 from sayfile.speech.in_order import InOrder
 from sayfile.speech.pieces import FIRST_PIECE_CHARS
 from sayfile.speech.pipeline import Observer
 from sayfile.speech.scheduler import Lane, SentenceExecutor
-from sayfile.speech.synthesizer import Synthesizer
+from sayfile.speech.synthesizer import SpeechResult, Synthesizer
 from sayfile.voices.catalogue import Catalogue
 from sayfile.wiring import build_synthesizer
 
@@ -206,6 +207,51 @@ async def test_an_engine_error_fails_the_write_and_leaves_no_file(
     assert not path.exists()
     assert [p.name for p in tmp_path.iterdir() if p.is_file()] == []
     assert synthesizer.executor.waiting() == 0
+
+
+class _Mute(ToneEngine):
+    """The tone engine, with no sound for a piece that has the word MUTE (as Kokoro's Mandarin
+    voice has none for Danish Æ or bopomofo)."""
+
+    def synthesize(self, voice: Voice, text: str, speed: float) -> Samples:
+        if "MUTE" in text:
+            raise NothingToSay(f"no phoneme of {text!r} is in the voice's vocabulary")
+        return super().synthesize(voice, text, speed)
+
+
+async def _written_by_mute(text: str, path: Path, fmt: str = "wav") -> SpeechResult:
+    executor = SentenceExecutor(1)
+    try:
+        synthesizer = Synthesizer(Catalogue([_Mute()], "tone:beep"), executor, 400)
+        plan = synthesizer.planner.plan_of(text, "tone:beep", fmt, 1.0)
+        return await synthesizer.write(plan, path, executor.turn(Lane.interactive, "test"))
+    finally:
+        executor.close()
+
+
+async def test_a_piece_the_voice_has_no_sound_for_is_silent_and_keeps_its_place(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "speech.wav"
+    result = await _written_by_mute("One two. Æble MUTE. Three four.", path)
+    assert [t.text for t in result.timings.pieces] == ["One two.", "Æble MUTE.", "Three four."]
+    silent = result.timings.pieces[1]
+    assert silent.start == silent.end == result.timings.pieces[0].end
+    assert result.duration_s == pytest.approx(tone_seconds(["One two.", "Three four."]))
+    with wave.open(str(path)) as audio:
+        assert audio.getnframes() / audio.getframerate() == pytest.approx(result.duration_s)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+async def test_text_the_voice_has_no_sound_for_at_all_is_refused_and_leaves_no_file(
+    tmp_path: Path, fmt: str
+) -> None:
+    # Every encoder finishes a file of no samples (LAME had refused: "Not currently
+    # encoding", a 500), and the request is refused for what it is.
+    path = tmp_path / f"speech.{fmt}"
+    with pytest.raises(NoSpeech, match="tone:beep has no sound for any of this text"):
+        await _written_by_mute("Æble MUTE. Øl MUTE.", path, fmt)
+    assert [p.name for p in tmp_path.iterdir()] == []
 
 
 class CountingEngine:

@@ -137,6 +137,17 @@ class UnreadableText(InvalidInput):
         self.offset = offset
 
 
+class NoSpeech(InvalidInput):
+    """Nothing of the text could be said by the voice (every piece was `NothingToSay`)."""
+
+    def __init__(self, voice: str) -> None:
+        super().__init__(
+            f"The voice {voice} has no sound for any of this text (letters of a script it does "
+            "not read); choose a voice of the text's language, or leave the voice unset.",
+            field="text",
+        )
+
+
 class UploadTooLarge(SayfileError):
     """An uploaded file is larger than SAYFILE_MAX_UPLOAD_BYTES (`size` is None when the
     upload was stopped before its end)."""
@@ -157,6 +168,11 @@ class UploadTooLarge(SayfileError):
 
 class EngineError(SayfileError):
     """A speech engine failed; the message names the engine and voice."""
+
+
+class NothingToSay(EngineError):
+    """A piece has nothing the voice can sound (letters of a script its phonemes do not
+    cover: Danish's Æ, bopomofo, for a Mandarin voice): the piece is said as silence."""
 
 
 class EngineTimeout(EngineError):

@@ -254,6 +254,8 @@ class LameEncoder:
             self._sink.write(bytes(data))
 
     def close(self) -> None:
+        if not self._samples:
+            return  # LAME refuses to flush what it never began ("Not currently encoding")
         if tail := self._lame.flush():
             self._sink.write(bytes(tail))
 

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sayfile.engines.kokoro_timed_model import SAMPLES_PER_UNIT, WHOLE
+from sayfile.errors import NothingToSay
 
 # The model's context, in phonemes (pads not counted).
 MAX_PHONEMES = 510
@@ -121,7 +122,7 @@ class KokoroRun:
             parts.append(audio)
             offset += len(audio)
         if not parts:
-            raise ValueError(f"no phoneme of {phonemes!r} is in Kokoro's vocabulary")
+            raise NothingToSay(f"no phoneme of {phonemes!r} is in Kokoro's vocabulary")
         return TimedAudio(np.concatenate(parts), spans)
 
     def _run(

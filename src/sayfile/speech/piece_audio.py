@@ -4,6 +4,7 @@ before it; the levels per target and each voice's reference sentence they are me
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import numpy as np
 from sayfile.audio.formats import Samples, resample
 from sayfile.engines import Engine
 from sayfile.engines.base import WordSpan, WordTimed
+from sayfile.errors import NothingToSay
 from sayfile.models import Voice
 from sayfile.speech.in_order import InOrder
 from sayfile.speech.loudness import LoudnessLevel
@@ -24,6 +26,7 @@ from sayfile.speech.word_times import PieceWord, piece_words
 from sayfile.text.normalisation import Normalisation
 from sayfile.voices.catalogue import Catalogue, sample_text
 
+log = logging.getLogger(__name__)
 # Loudness targets whose per-voice gains are kept at once.
 _KEPT_LEVELS = 64
 
@@ -144,6 +147,15 @@ class PieceStep:
         words = self.normalisation.said(piece.text, piece.voice.language)
         if not any(char.isalnum() for char in words):  # nothing to say: emoji, marks
             return np.zeros(0, dtype=np.int16), "", []
+        try:
+            return self._said(words)
+        except NothingToSay as error:  # letters the voice has no sound for: silence
+            log.warning("%s: a piece is said as silence: %s", piece.voice.id, error)
+            return np.zeros(0, dtype=np.int16), "", []
+
+    def _said(self, words: str) -> tuple[Samples, str, list[WordSpan] | None]:
+        """The engine saying `words` (the piece's text as said)."""
+        piece = self.piece
         # A stream's first piece may take more threads (the engine's quick path), and be said
         # as the head of the sentence it was cut from.
         if isinstance(self.engine, WordTimed):

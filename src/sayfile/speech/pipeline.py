@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from sayfile.audio.formats import Samples
 from sayfile.audio.timings import Timing, Timings
+from sayfile.errors import NoSpeech
 from sayfile.speech.in_order import InOrder, with_last_flag
 from sayfile.speech.piece_audio import PieceAudio
 from sayfile.speech.pieces import Piece, PieceCutter
@@ -131,6 +132,8 @@ class Pipeline:
                 done += len(piece.text) + 1
                 if progress is not None:
                     await progress(min(done / total, 1.0))
+            if not cursor:
+                raise NoSpeech(plan.voice.id)  # a file of nothing is no answer
             whole = True
         finally:
             in_order.close()

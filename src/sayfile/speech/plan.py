@@ -187,6 +187,26 @@ class Planner:
         ]
         return routed, voice_for(main)
 
+    def routed_by_script(self, spans: list[Span], voice: Voice, engine: str | None) -> list[Span]:
+        """A voice or a language was named: each run of sentences in a CJK script `voice`
+        cannot read (a Japanese or Korean sentence in Mandarin notes) goes to the voice for the
+        script's language, where one is installed (`SentenceLanguages.by_script`); the rest
+        stays with `voice`."""
+        own = {id(span) for span in spans}
+        routed = []
+        for span in self.languages.by_script(spans, voice.language):
+            if id(span) in own or span.language is None:  # the document's own, or unchanged
+                routed.append(span)
+            elif _primary(span.language) == _primary(voice.language):
+                routed.append(dataclasses.replace(span, language=None))
+            else:
+                try:
+                    other = self.catalogue.for_language(span.language, engine).id
+                except UnknownLanguage:
+                    other = voice.id
+                routed.append(dataclasses.replace(span, voice=other))
+        return routed
+
 
 class HasPlanner(Protocol):
     """What holds the process's planner (the `Synthesizer`, which speaks the plans)."""
@@ -249,6 +269,8 @@ def validate(
     routed = not (request.voice or request.language)
     if routed:
         spans, voice = planner.routed_to_languages(spans, voice, request.engine)
+    else:
+        spans = planner.routed_by_script(spans, voice, request.engine)
     said, found = planner.pronounced(spans, voice.language, request.lexicon)
     for span in {(s.voice, s.language): s for s in said}.values():
         planner.voice_of(span, voice)  # every voice and language the text asks for exists

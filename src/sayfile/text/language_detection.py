@@ -37,6 +37,9 @@ MAX_JUDGED_LANGUAGES = 10
 WHOLE_CHARS = 50_000
 # Languages read by their script alone: the identifier is not asked about them.
 _BY_SCRIPT = frozenset({"zh", "ja", "ko"})
+# The CJK scripts (by the language `language_by_script` gives) a voice of each language reads:
+# Japanese voices read Han as kanji; a Mandarin voice reads no kana nor hangul.
+_READS = {"zh": frozenset({"zh"}), "ja": frozenset({"ja", "zh"}), "ko": frozenset({"ko"})}
 # Han, kana and hangul, the scripts of `_BY_SCRIPT`.
 _SCRIPTS = (
     ("zh", re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")),
@@ -202,6 +205,25 @@ class SentenceLanguages:
             return list(spans), main
         return list(_relabelled(spans, labelled)), main
 
+    def by_script(self, spans: Sequence[Span], language: str) -> list[Span]:
+        """`spans` with each run of sentences written in a CJK script a voice of `language`
+        does not read (kana or hangul for Mandarin; Han, kana or hangul for a language written
+        in another script) labelled with the script's language; the rest labelled `language`.
+        `spans` as they are where every sentence is readable, or the text is a book's."""
+        readable = _READS.get(_primary_of(language), frozenset())
+        routable = [(index, span) for index, span in enumerate(spans) if _routable(span)]
+        if sum(len(span.text) for _, span in routable) > WHOLE_CHARS:
+            return list(spans)
+        labelled: list[tuple[int, str, str]] = []
+        for index, span in routable:
+            for sentence in _sentences(span.text):
+                script = language_by_script(sentence)
+                unread = script is not None and script not in readable
+                labelled.append((index, sentence, script if unread and script else language))
+        if all(label == language for _, _, label in labelled):
+            return list(spans)
+        return list(_relabelled(spans, labelled))
+
     def _main(self, texts: Iterable[str]) -> str | None:
         """The language most of a long text is surely in, from an even sample of about
         `WHOLE_CHARS` / 10 characters of its sentences."""
@@ -253,6 +275,10 @@ class SentenceLanguages:
                 ).build()
         best = judge.compute_language_confidence_values(sentence[:_JUDGED_CHARS])[0]
         return best.language.iso_code_639_1.name.lower() == other and best.value >= MIN_CONFIDENCE
+
+
+def _primary_of(language: str) -> str:
+    return language.split("-", 1)[0].lower()
 
 
 def _routable(span: Span) -> bool:
