@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import wave
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -532,18 +532,24 @@ def job_under_way(
 
 def launch_server(data_dir: Path, **env: str) -> Server:
     """`sayfile serve` started, not waited for: `ready()` waits (start several side by side,
-    then wait for each)."""
+    then wait for each). Its warnings and errors go to the test's output."""
+    return launch_logged_server(data_dir, None, env)
+
+
+def launch_logged_server(data_dir: Path, log: Path | None, env: Mapping[str, str]) -> Server:
+    """`launch_server`, with the log written into the file `log` from INFO up (access lines
+    included) where one is given."""
     port = free_port()
     environment = {
         **os.environ,
         "SAYFILE_DATA_DIR": str(data_dir),
         **{f"SAYFILE_{k.upper()}": v for k, v in env.items()},
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sayfile", "serve", "--port", str(port), "--log-level", "warning"],
-        env=environment,
-        start_new_session=True,
-    )
+    level = "info" if log is not None else "warning"
+    command = [sys.executable, "-m", "sayfile", "serve", "--port", str(port), "--log-level", level]
+    with contextlib.ExitStack() as stack:
+        written = stack.enter_context(log.open("ab")) if log is not None else None
+        process = subprocess.Popen(command, env=environment, start_new_session=True, stderr=written)
     return Server(process, f"http://127.0.0.1:{port}", data_dir)
 
 
@@ -555,9 +561,12 @@ def start_server(data_dir: Path, **env: str) -> Server:
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def make(data_dir: Path | None = None, ready: bool = True, **env: str) -> Server:
-        """A server stopped when the test ends; `ready=False` returns it still starting."""
-        server = launch_server(data_dir or tmp_path / "data", **env)
+    def make(
+        data_dir: Path | None = None, ready: bool = True, log: Path | None = None, **env: str
+    ) -> Server:
+        """A server stopped when the test ends; `ready=False` returns it still starting; with
+        `log`, its log (from INFO up) is written into that file."""
+        server = launch_logged_server(data_dir or tmp_path / "data", log, env)
         started.append(server)
         return server.ready() if ready else server
 

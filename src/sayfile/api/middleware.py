@@ -194,7 +194,7 @@ class RequestLog:
         status = 500
         audio_kind: str | None = None
         sent = 0
-        hung_up = started = False
+        hung_up = answered = False
 
         async def receive_watching() -> Message:
             nonlocal hung_up
@@ -203,9 +203,9 @@ class RequestLog:
             return message
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, audio_kind, sent, started
+            nonlocal status, audio_kind, sent, answered
             if message["type"] == "http.response.start":
-                started = True
+                answered = True
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = rid
@@ -218,7 +218,7 @@ class RequestLog:
         try:
             await self.app(scope, receive_watching, send_with_id)
         finally:
-            if hung_up and not started:
+            if hung_up and not answered:
                 # The client left before any answer (mid-body, or while its audio was made):
                 # nginx's 499, not a 500 that would page someone.
                 status = _CLIENT_CLOSED
