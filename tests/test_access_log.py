@@ -1,5 +1,5 @@
 """The log of a real `sayfile serve` process as an operator reads it: one access line per
-request with how long it took."""
+request with how long it took, and a client that hangs up as a 499 line, never an error."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ import pytest
 from conftest import Server, launch_logged_server
 
 pytestmark = pytest.mark.slow
+
+# 50 ms a sentence, one sentence at a time: each request below takes seconds to answer.
+_SLOW = "A slow sentence. "
 _ACCESS = re.compile(r"sayfile\.access \[[^]]*\] (\S+) (\S+) (\d{3}) ([0-9.]+)ms$")
 
 
@@ -63,3 +66,30 @@ def test_the_access_line_says_how_long_the_request_took(server: tuple[Server, Pa
     assert found is not None, line
     # The server's own part of the time the client waited.
     assert 0 < float(found[4]) <= waited_ms, (line, waited_ms)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        # Made in memory.
+        ("/speech", {"text": _SLOW * 90, "voice": "tone:slow"}),
+        # Over SAYFILE_MAX_CHARS_IN_MEMORY: a job the request waits for.
+        ("/speech", {"text": _SLOW * 150, "voice": "tone:slow"}),
+        (
+            "/v1/audio/speech",
+            {"model": "tts-1", "input": _SLOW * 90, "voice": "tone:slow", "response_format": "wav"},
+        ),
+    ],
+    ids=["in-memory", "job", "openai-wav"],
+)
+def test_a_client_that_hangs_up_is_one_499_line_and_no_error(
+    server: tuple[Server, Path], path: str, body: dict[str, str]
+) -> None:
+    """A hang-up while the audio was made logged `Exception in ASGI application` with a
+    CancelledError traceback after the 499 line, which pages whoever watches for errors."""
+    started, log = server
+    already = len(log.read_text())
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(f"{started.url}{path}", json=body, timeout=0.5)
+    text = _logged_until(started, log, ("POST", path, 499))[already:]
+    assert "ERROR" not in text and "Traceback" not in text, text

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from anyio import wrap_file  # imported here: anyio loads its file module lazily, on first use
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
@@ -205,20 +205,35 @@ async def _disconnected(receive: Receive) -> None:
 
 
 async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
-    """Await `work`, cancelling it when the client hangs up first (its body already read)."""
+    """Await `work`, cancelling it when the client hangs up first (its body already read).
+    Raises ClientDisconnect then: the request ends as a hang-up (logged as 499), not as a
+    cancellation, which the server would log as an error with its traceback."""
     task = asyncio.ensure_future(work)
+    hung_up = False
 
     async def watch() -> None:
+        nonlocal hung_up
         await _disconnected(request.receive)
+        hung_up = True
         task.cancel()
 
     watcher = asyncio.ensure_future(watch())
     try:
         return await task
+    except asyncio.CancelledError:
+        # Only the watcher's own cancelling is a hang-up; the request's task being cancelled
+        # (the server stopping) goes on as a cancellation.
+        if hung_up and not _cancelling(asyncio.current_task()):
+            raise ClientDisconnect() from None
+        raise
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+def _cancelling(task: asyncio.Task[Any] | None) -> bool:
+    return task is not None and task.cancelling() > 0
 
 
 class AnswerResponse(Response):
