@@ -31,7 +31,13 @@ from sayfile.api import (
     speech,
     voices,
 )
-from sayfile.api.middleware import BodyLimit, InternalErrors, RequestLog, SecurityHeaders
+from sayfile.api.middleware import (
+    BodyLimit,
+    HeadLikeGet,
+    InternalErrors,
+    RequestLog,
+    SecurityHeaders,
+)
 from sayfile.api.rate_limits import RequestLimiter
 from sayfile.api.wyoming_speech import handlers
 from sayfile.engines import Engine
@@ -141,6 +147,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, errors.on_validation_error)
     app.add_exception_handler(StarletteHTTPException, errors.on_http_error)
     app.add_middleware(InternalErrors)
+    # Outside InternalErrors, so an error's page or JSON for a HEAD goes without its body too.
+    app.add_middleware(HeadLikeGet, routes=app.router.routes)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,

@@ -1,5 +1,5 @@
 """Plain ASGI middleware: security headers, a cap on request bodies, request ids with
-metrics and access logs."""
+metrics and access logs, HEAD wherever GET is."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Collection
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect, Request
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sayfile.errors import UploadTooLarge
@@ -35,6 +36,8 @@ _PAGE_POLICY = (
     "form-action 'self'"
 )
 _MANUAL = ("/docs", "/redoc")
+# The messages that carry a response's body (pathsend names a file the server sends).
+_BODY = ("http.response.body", "http.response.pathsend")
 _BODY_SETTING = "SAYFILE_MAX_BODY_BYTES"
 
 
@@ -266,3 +269,44 @@ class InternalErrors:
 
             response = internal_error_response(Request(scope), request_id.get())
             await response(scope, receive, send)
+
+
+class HeadLikeGet:
+    """HEAD answered wherever GET is (RFC 9110, 9.3.2: the headers GET would send, no body),
+    for every GET route at once: FastAPI's routes answer only the methods they name. A route
+    with a HEAD of its own (a job's audio, which must not count as a download) and the
+    mounted static files answer HEAD themselves."""
+
+    def __init__(self, app: ASGIApp, routes: Collection[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes
+
+    def _routed(self, scope: Scope) -> bool:
+        return any(route.matches(scope)[0] == Match.FULL for route in self.routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD" or self._routed(scope):
+            await self.app(scope, receive, send)
+            return
+        # A copy: the server reads the method from its own scope to send no body.
+        as_get = {**scope, "method": "GET"}
+        if not self._routed(as_get):
+            await self.app(scope, receive, send)  # no GET here either: the router's 404 or 405
+            return
+        ended = False
+
+        async def send_headers(message: Message) -> None:
+            nonlocal ended
+            if message["type"] not in _BODY:
+                await send(message)
+            elif not ended:
+                # The body's first bytes end the answer; the server then tells a stream that
+                # its client has gone, and what it still sends is dropped here.
+                ended = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        try:
+            await self.app(as_get, receive, send_headers)
+        finally:
+            if "route" in as_get:  # the route the router found, for the access log
+                scope["route"] = as_get["route"]
