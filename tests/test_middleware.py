@@ -1,14 +1,19 @@
-"""The middleware every request goes through, in process: HEAD wherever GET is."""
+"""The middleware every request goes through: HEAD wherever GET is, a body over the limit
+refused in the route's shape."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import html
+from collections.abc import Callable, Iterator, Mapping
 
 import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from conftest import TONES, Server, wait_done
+from sayfile.api.messages import MESSAGES
+
+KIB = 1024
 
 # Headers that differ between any two answers.
 _OWN = {"date", "x-request-id"}
@@ -76,3 +81,40 @@ def test_head_over_a_socket_sends_no_body_and_ends_a_stream(
         page = client.get("/")
         assert client.head("/").headers["content-length"] == str(len(page.content))
         assert client.get(job.json()["status_url"]).json()["status"] in ("queued", "running")
+
+
+def _chunks(body: bytes) -> Iterator[bytes]:
+    """A body sent without Content-Length (chunked)."""
+    for start in range(0, len(body), 8 * KIB):
+        yield body[start : start + 8 * KIB]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_a_form_post_over_the_body_limit_gets_the_page_with_its_message(
+    make_client: Callable[..., TestClient], language: str
+) -> None:
+    """The page's form post over SAYFILE_MAX_BODY_BYTES got a bare JSON 413."""
+    client = make_client(**TONES, max_body_bytes=64 * KIB)
+    body = "text=" + "word+" * (20 * KIB)
+    headers = {
+        "accept": "text/html",
+        "accept-language": language,
+        "content-type": "application/x-www-form-urlencoded",
+    }
+    for sent in (body.encode(), _chunks(body.encode())):  # by its length, and as it comes
+        r = client.post("/speech", content=sent, headers=headers)
+        assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+        page = html.unescape(r.text)
+        assert MESSAGES[language]["error_body_too_large"] in page
+        assert "SAYFILE_MAX_BODY_BYTES" in page and '<form id="speech-form"' in page
+        assert r.headers["connection"] == "close"
+
+
+def test_a_body_over_the_limit_under_v1_gets_openai_s_error_object(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES, max_body_bytes=64 * KIB)
+    body = {"model": "tts-1", "voice": "alloy", "input": "word " * (20 * KIB)}
+    error = client.post("/v1/audio/speech", json=body).json()["error"]
+    assert error["code"] == "body_too_large" and error["type"] == "invalid_request_error"
+    assert "SAYFILE_MAX_BODY_BYTES" in error["message"]

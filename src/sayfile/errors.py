@@ -12,6 +12,7 @@ SayfileError
  |    +-- InvalidBook        an uploaded book that cannot be read into chapters
  |         +-- BookTooLong   over SAYFILE_MAX_CHARS_BOOK (413)
  +-- UploadTooLarge          an uploaded file over SAYFILE_MAX_UPLOAD_BYTES (413)
+ +-- BodyTooLarge            any other request body over SAYFILE_MAX_BODY_BYTES (413)
  |    +-- InvalidSsml        an SSML document sayfile cannot read; names the line and column
  |    +-- InvalidLexicon     a lexicon file or request entry that cannot be read
  +-- EngineError             an engine failed to produce audio
@@ -162,6 +163,21 @@ class UploadTooLarge(SayfileError):
             f"{self.setting}."
         )
         self.field = "file"
+        self.length = size
+        self.limit = limit
+
+
+class BodyTooLarge(SayfileError):
+    """A request body (other than a book's upload) over SAYFILE_MAX_BODY_BYTES (`size`: its
+    Content-Length, None when it was stopped as it passed the limit)."""
+
+    setting = "SAYFILE_MAX_BODY_BYTES"
+
+    def __init__(self, size: int | None, limit: int) -> None:
+        super().__init__(
+            f"The request body is over the limit of {limit} bytes ({self.setting}); a book "
+            "goes as the multipart field `file` of POST /jobs, which takes larger files."
+        )
         self.length = size
         self.limit = limit
 

@@ -28,6 +28,7 @@ STATUS: dict[type[Exception], Mapping] = {
     errors.BookTooLong: Mapping(413, "book_too_long", 400, "invalid_request_error"),
     errors.TooMuchSilence: Mapping(413, "too_much_silence", 400, "invalid_request_error"),
     errors.UploadTooLarge: Mapping(413, "upload_too_large", 400, "invalid_request_error"),
+    errors.BodyTooLarge: Mapping(413, "body_too_large", 413, "invalid_request_error"),
     errors.UnreadableText: Mapping(422, "unreadable_text", 400, "invalid_request_error"),
     errors.UnknownVoice: Mapping(422, "unknown_voice", 400, "invalid_request_error"),
     errors.InvalidBlend: Mapping(422, "invalid_blend", 400, "invalid_request_error"),

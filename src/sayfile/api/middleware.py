@@ -3,7 +3,6 @@ metrics and access logs, HEAD wherever GET is."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -15,7 +14,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sayfile.errors import UploadTooLarge
+from sayfile.api.errors import on_sayfile_error
+from sayfile.errors import BodyTooLarge, SayfileError, UploadTooLarge
 from sayfile.logs import request_id
 from sayfile.metrics import Metrics
 
@@ -38,7 +38,6 @@ _PAGE_POLICY = (
 _MANUAL = ("/docs", "/redoc")
 # The messages that carry a response's body (pathsend names a file the server sends).
 _BODY = ("http.response.body", "http.response.pathsend")
-_BODY_SETTING = "SAYFILE_MAX_BODY_BYTES"
 
 
 class SecurityHeaders:
@@ -70,7 +69,8 @@ class SecurityHeaders:
 
 
 class BodyLimit:
-    """Refuse bodies over `max_bytes` with 413, by Content-Length or while reading. A
+    """Refuse bodies over `max_bytes` with 413 in the route's error shape (the page for a
+    browser's form post), by Content-Length or while reading. A
     multipart body posted to one of `upload_paths` may carry a file of up to
     `max_upload_bytes` beside its fields (the file's own size is checked exactly where the
     form is read); the refusal names the setting that was passed."""
@@ -94,42 +94,19 @@ class BodyLimit:
         content_type = dict(scope["headers"]).get(b"content-type", b"")
         return path in self.upload_paths and content_type.startswith(b"multipart/form-data")
 
-    async def _too_large(self, send: Send, upload: bool, size: int | None) -> None:
-        if upload:
-            error = UploadTooLarge(size, self.max_upload_bytes)
-            detail: dict[str, object] = {
-                "code": "upload_too_large",
-                "message": str(error),
-                "field": "file",
-                "limit": self.max_upload_bytes,
-                "setting": error.setting,
-            }
-        else:
-            detail = {
-                "code": "body_too_large",
-                "message": f"The request body is over the limit of {self.max_bytes} bytes "
-                f"({_BODY_SETTING}); a book goes as the multipart field `file` of POST /jobs, "
-                "which takes larger files.",
-                "limit": self.max_bytes,
-                "setting": _BODY_SETTING,
-            }
-        if size is not None:
-            detail["size"] = size
-        body = json.dumps({"error": detail}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    # The rest of the body is not read: the client must not send it on this
-                    # connection.
-                    (b"connection", b"close"),
-                ],
-            }
+    async def _too_large(
+        self, scope: Scope, receive: Receive, send: Send, upload: bool, size: int | None
+    ) -> None:
+        error: SayfileError = (
+            UploadTooLarge(size, self.max_upload_bytes)
+            if upload
+            else BodyTooLarge(size, self.max_bytes)
         )
-        await send({"type": "http.response.body", "body": body})
+        # In the route's shape, as every error: the page for a browser's form post.
+        response = await on_sayfile_error(Request(scope), error)
+        # The rest of the body is not read: the client must not send it on this connection.
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -140,7 +117,7 @@ class BodyLimit:
         limit = self.max_bytes + (self.max_upload_bytes if upload else 0)
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await self._too_large(send, upload, int(value))
+                await self._too_large(scope, receive, send, upload, int(value))
                 return
         seen = 0
 
@@ -158,7 +135,7 @@ class BodyLimit:
             await self.app(scope, counted, sending)
         except _TooLarge:
             if not sending.started:
-                await self._too_large(send, upload, None)
+                await self._too_large(scope, receive, send, upload, None)
 
 
 class _Sending:
