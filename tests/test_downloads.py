@@ -4,11 +4,15 @@ end once the file's size has gone out)."""
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from starlette.types import Message
 
+from conftest import TONES, wait_done
 from sayfile.api.audio_responses import PATHSEND, JobFileResponse
 from sayfile.store.records import Job, JobStatus, new_job_id
 
@@ -199,12 +203,23 @@ async def test_several_ranges_come_as_multipart_byteranges(small_file: Path) -> 
 
 
 async def test_bad_ranges_are_refused_and_stale_ones_get_the_whole_file(small_file: Path) -> None:
+    # Another unit than bytes is ignored (RFC 9110, 14.2): the whole file.
     status, _, body = await ask(small_file, {"range": "pages=1-2"})
-    assert status == 400 and body == b"Only support bytes range"
-    status, _, _ = await ask(small_file, {"range": "bytes=9-3"})
-    assert status == 400
-    status, headers, _ = await ask(small_file, {"range": "bytes=2000-"})
-    assert status == 416 and headers["content-range"] == "bytes */1024"
+    assert status == 200 and body == small_file.read_bytes()
+    # Invalid ranges of bytes (RFC 9110, 14.1.1) and ranges past the end: 416, in JSON
+    # naming the problem, with the size.
+    for wanted, problem in (
+        ("bytes=9-3", "ends before it starts"),
+        ("bytes=abc", "names no range of bytes"),
+        ("bytes=", "names no range of bytes"),
+        ("bytes", "names no range of bytes"),
+        ("bytes=2000-", "past the end of the file (1024 bytes)"),
+        ("bytes=-0", "past the end"),
+    ):
+        status, headers, body = await ask(small_file, {"range": wanted})
+        assert status == 416 and headers["content-range"] == "bytes */1024", wanted
+        error = json.loads(body)["error"]
+        assert error["code"] == "range_not_satisfiable" and problem in error["message"], wanted
     _, whole, _ = await ask(small_file, {})
     for validator in (whole["etag"], whole["last-modified"]):
         status, _, body = await ask(small_file, {"range": "bytes=0-0", "if-range": validator})
@@ -219,3 +234,21 @@ async def test_more_than_a_hundred_ranges_get_the_whole_file(small_file: Path) -
     assert status == 200 and body == small_file.read_bytes()
     status, _, _ = await ask(small_file, {"range": "bytes=" + many[6:].rsplit(",", 1)[0]})
     assert status == 206  # a hundred are still ranges
+
+
+def test_a_job_s_audio_ignores_other_units_and_refuses_bad_ranges_in_json(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """`Range: items=0-5` was 400 "Only support bytes range", and a malformed range of bytes
+    400 in text/plain ("Range header: range must be requested")."""
+    client = make_client(**TONES)
+    job = wait_done(
+        client, client.post("/jobs", json={"text": "Hello there."}).json()["status_url"]
+    )
+    whole = client.get(job["audio_url"])
+    other = client.get(job["audio_url"], headers={"range": "items=0-5"})
+    assert other.status_code == 200 and other.content == whole.content
+    bad = client.get(job["audio_url"], headers={"range": "bytes=five-"})
+    assert bad.status_code == 416 and bad.headers["content-range"] == f"bytes */{job['bytes']}"
+    assert bad.json()["error"]["code"] == "range_not_satisfiable"
+    assert "names no range of bytes" in bad.json()["error"]["message"]

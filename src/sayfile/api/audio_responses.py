@@ -15,10 +15,11 @@ from typing import Any, BinaryIO, TypeVar
 from anyio import wrap_file  # imported here: anyio loads its file module lazily, on first use
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from sayfile.api.byte_ranges import MalformedRange, Multipart, RangeNotSatisfiable, requested_spans
+from sayfile.api.byte_ranges import Multipart, RangeNotSatisfiable, requested_spans
+from sayfile.api.errors import error_response, mapping_of
 from sayfile.audio.formats import AudioFormat
 from sayfile.jobs.answers import Answer
 from sayfile.jobs.download_names import content_disposition
@@ -43,8 +44,9 @@ class JobFileResponse(Response):
     """A finished job's file, from the file object opened while the job was looked up: one
     deleted meanwhile (a one-time link just used up by another download, the sweeper, a
     DELETE) still goes out whole rather than breaking off after the headers. Answers HEAD,
-    Range (one span: 206; several: multipart/byteranges; malformed: 400; past the end: 416)
-    and If-Range with the ETag or Last-Modified.
+    Range (one span: 206; several: multipart/byteranges; one that is not a valid range of
+    bytes, or starts past the end: 416 in the route's error shape; another unit than bytes:
+    the whole file) and If-Range with the ETag or Last-Modified.
 
     `on_sent(n)` runs once the response has ended, however it ended, with the number of body
     bytes handed to the server, whatever the range; one-time links add these up. Where the
@@ -104,13 +106,9 @@ class JobFileResponse(Response):
         if wanted is not None and method in ("GET", "HEAD") and self._unchanged(request_headers):
             try:
                 spans = requested_spans(wanted, self._size)
-            except MalformedRange as exc:
-                await PlainTextResponse(exc.message, status_code=400)(scope, receive, send)
-                return
             except RangeNotSatisfiable as exc:
-                refusal = PlainTextResponse(
-                    status_code=416, headers={"Content-Range": f"bytes */{exc.size}"}
-                )
+                refusal = error_response(Request(scope), mapping_of(exc), exc.message)
+                refusal.headers["content-range"] = f"bytes */{exc.size}"
                 await refusal(scope, receive, send)
                 return
         headers = MutableHeaders(raw=list(self.raw_headers))

@@ -11,40 +11,39 @@ from dataclasses import dataclass
 MAX_RANGES = 100
 
 
-class MalformedRange(Exception):
-    """A `Range` header that does not say which bytes (answered 400 with `message`)."""
-
-    def __init__(self, message: str = "Malformed range header.") -> None:
-        super().__init__(message)
-        self.message = message
-
-
 class RangeNotSatisfiable(Exception):
-    """A `Range` that starts at or past the end of the file (answered 416)."""
+    """A `Range` of bytes this file cannot answer (416, RFC 9110 15.5.17): one that starts at
+    or past the end of a file of `size` bytes, or one that is not a valid byte range at all,
+    which RFC 9110 (14.2) lets a server refuse. `message` names the problem."""
 
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
+    def __init__(self, size: int, message: str) -> None:
+        super().__init__(message)
         self.size = size
+        self.message = message
 
 
 def requested_spans(header: str, size: int) -> list[tuple[int, int]]:
     """The spans `[start, end)` a `Range` header asks for in a file of `size` bytes, in order,
-    overlapping ones merged. An empty list means: send the whole file. Raises MalformedRange
-    or RangeNotSatisfiable."""
+    overlapping ones merged. An empty list means: send the whole file (also for a range unit
+    other than bytes, which RFC 9110 says to ignore). Raises RangeNotSatisfiable."""
     unit, sep, wanted = header.partition("=")
-    if not sep:
-        raise MalformedRange()
     if unit.strip().lower() != "bytes":
-        raise MalformedRange("Only support bytes range")
+        return []
     if wanted.count(",") >= MAX_RANGES:
         return []
     spans = [span for item in wanted.split(",") if (span := _span(item.strip(), size))]
-    if not spans:
-        raise MalformedRange("Range header: range must be requested")
+    if not sep or not spans:
+        raise RangeNotSatisfiable(
+            size,
+            "The Range header names no range of bytes; write it as bytes=FIRST-LAST, "
+            "bytes=FIRST- or bytes=-SUFFIX (from 0).",
+        )
     if any(not 0 <= start < size for start, _ in spans):
-        raise RangeNotSatisfiable(size)
+        raise RangeNotSatisfiable(
+            size, f"The Range header asks for bytes past the end of the file ({size} bytes)."
+        )
     if any(start >= end for start, end in spans):
-        raise MalformedRange("Range header: start must be less than end")
+        raise RangeNotSatisfiable(size, "A range of the Range header ends before it starts.")
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:

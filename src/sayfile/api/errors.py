@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sayfile import errors
+from sayfile.api.byte_ranges import RangeNotSatisfiable
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ STATUS: dict[type[Exception], Mapping] = {
     errors.JobNotReady: Mapping(409, "not_ready", 409, "invalid_request_error"),
     errors.JobFailed: Mapping(409, "failed", 409, "invalid_request_error"),
     errors.JobBusy: Mapping(409, "being_downloaded", 409, "invalid_request_error"),
+    RangeNotSatisfiable: Mapping(416, "range_not_satisfiable", 416, "invalid_request_error"),
     errors.EngineTimeout: Mapping(504, "engine_timeout", 500, "server_error"),
     errors.EngineError: Mapping(500, "engine_error", 500, "server_error"),
     errors.Interrupted: Mapping(503, "interrupted", 503, "server_error"),
