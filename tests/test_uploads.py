@@ -395,3 +395,19 @@ def test_a_server_takes_a_large_upload_without_holding_it_in_memory(
     grown = (kib("VmHWM") - before) / 1024
     assert grown < 16, f"the server grew by {grown:.1f} MiB while taking 64 MiB"
     assert list(spool.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["/jobs", "/books/chapters"])
+def test_a_file_field_sent_as_text_is_refused_naming_it(
+    make_client: Callable[..., TestClient], path: str
+) -> None:
+    """`curl -F file=book.epub` (the @ forgotten) sends the name as a text field: that was
+    422 "text: Field required", which says nothing about the file."""
+    client = make_client(**TONES)
+    as_text = client.post(path, files={"file": (None, "book.epub")})
+    url_encoded = client.post(path, data={"file": "book.epub", "voice": "tone:beep"})
+    for r in (as_text, url_encoded):
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert error["field"] == "file" and "-F file=@path" in error["message"]
+        assert "'book.epub'" in error["message"]

@@ -18,7 +18,13 @@ from starlette.datastructures import UploadFile
 
 from sayfile.api.rate_limits import RequestLimiter
 from sayfile.api.schemas import SpeechIn
-from sayfile.errors import CrossSiteForm, Unauthorized, UnreadableText, UploadTooLarge
+from sayfile.errors import (
+    CrossSiteForm,
+    InvalidInput,
+    Unauthorized,
+    UnreadableText,
+    UploadTooLarge,
+)
 from sayfile.models import BookChoice, BookUpload, SpeechRequest
 from sayfile.services.catalogue_queries import CatalogueQueries
 from sayfile.services.downloads import Downloads
@@ -208,6 +214,20 @@ async def _form_fields(request: Request) -> dict[str, str]:
     return fields
 
 
+def _check_file_is_a_file(request: Request, fields: dict[str, str]) -> None:
+    """On a route that takes a book, a `file` that came as a text field (curl's `-F file=x`
+    without the @, or a URL-encoded form) is refused naming it: otherwise the request reads
+    as one without text."""
+    sent = fields.get("file")
+    if sent is None or not getattr(request.state, "keeps_upload", False):
+        return
+    raise InvalidInput(
+        f"file must be an uploaded file, sent as multipart/form-data (curl: -F file=@path, "
+        f"with the @); it came as the text {sent[:60]!r}.",
+        field="file",
+    )
+
+
 def _check_origin(request: Request) -> None:
     """A form posted from another site's page is refused. Browsers say where a request comes
     from in `Sec-Fetch-Site`, and in `Origin` (which is "null" for the page's own posts, as
@@ -248,6 +268,7 @@ async def _speech_in(request: Request) -> SpeechIn:
     elif content_type in _FORMS:
         _check_origin(request)
         data = await _form_fields(request)
+        _check_file_is_a_file(request, data)
     else:
         raise _invalid(
             "Send the request as JSON (Content-Type: application/json) or as an HTML form "
