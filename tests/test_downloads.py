@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -252,3 +254,57 @@ def test_a_job_s_audio_ignores_other_units_and_refuses_bad_ranges_in_json(
     assert bad.status_code == 416 and bad.headers["content-range"] == f"bytes */{job['bytes']}"
     assert bad.json()["error"]["code"] == "range_not_satisfiable"
     assert "names no range of bytes" in bad.json()["error"]["message"]
+
+
+def test_a_chapter_is_a_file_while_the_book_is_made_and_in_the_book_once_done(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """A chapter's link answered the whole file to a Range, 405 to HEAD, without
+    Accept-Ranges or a name; chapters beyond the book were 409 `not_ready` (retried for
+    ever), chapter 0 "No such job"; and once the book was done every chapter was 409
+    `not_ready` with Retry-After, which it would never stop being."""
+    client = make_client(
+        **TONES, parallel_sentences=1, book_turns=1, book_part_chars=200, book_above_chars=500
+    )
+    text = "\n\n".join(
+        f"Chapter {n}\n\n" + "A slow sentence of the book. " * (10 if n == 1 else 40)
+        for n in range(1, 4)
+    )
+    job = client.post("/jobs", json={"text": text, "voice": "tone:slow"}).json()
+    chapters = f"{job['status_url']}/chapters"
+    deadline = time.monotonic() + 60
+    while not (state := client.get(job["status_url"]).json())["chapters"][0]["done"]:
+        assert time.monotonic() < deadline, state
+        time.sleep(0.03)
+    assert state["status"] == "running" and not state["chapters"][2]["done"], state
+    whole = client.get(f"{chapters}/1/audio")
+    assert whole.status_code == 200 and whole.headers["accept-ranges"] == "bytes"
+    assert "Chapter 1 01-Chapter 1.mp3" in unquote(whole.headers["content-disposition"])
+    part = client.get(f"{chapters}/1/audio", headers={"range": "bytes=0-9"})
+    assert part.status_code == 206 and part.content == whole.content[:10]
+    assert part.headers["content-range"] == f"bytes 0-9/{len(whole.content)}"
+    head = client.head(f"{chapters}/1/audio")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(whole.content))
+    assert head.headers["etag"] == whole.headers["etag"]
+    waiting = client.get(f"{chapters}/3/audio")
+    assert waiting.status_code == 409 and waiting.headers["retry-after"] == "2"
+    assert "Chapter 3 is still being made" in waiting.json()["error"]["message"]
+    for number in (0, -1, 4):
+        missing = client.get(f"{chapters}/{number}/audio")
+        assert missing.status_code == 404, number
+        error = missing.json()["error"]["message"]
+        assert f"no chapter {number}: its chapters are numbered 1 to 3" in error
+
+    done = wait_done(client, job["status_url"])
+    joined = client.get(f"{chapters}/1/audio")
+    assert joined.status_code == 410 and "retry-after" not in joined.headers
+    error = joined.json()["error"]
+    start, end = done["chapters"][0]["start"], done["chapters"][0]["end"]
+    assert error["code"] == "chapter_joined"
+    assert f"chapter 1 is in the book's file, from {start:.1f} s to {end:.1f} s" in error["message"]
+    assert "no chapter 4" in client.get(f"{chapters}/4/audio").json()["error"]["message"]
+    other = client.post("/jobs", json={"text": "Not a book."}).json()
+    wait_done(client, other["status_url"])
+    plain = client.get(f"{other['status_url']}/chapters/1/audio")
+    assert plain.status_code == 404 and "not a book" in plain.json()["error"]["message"]

@@ -21,8 +21,8 @@ SayfileError
  +-- WorkerLost              the process making the audio vanished, or none took it (503)
  +-- Busy                    the synthesis queue is full (503, Retry-After)
  +-- StorageFull             the storage quota is reached (507)
- +-- JobNotFound / JobExpired / JobNotReady / JobFailed / JobBusy   the state of a link
-                             (404/410/409/409)
+ +-- JobNotFound / JobExpired / JobNotReady / JobFailed / JobBusy / ChapterJoined   the
+                             state of a link (404/410/409/409/409/410; ChapterNotFound 404)
  +-- Cancelled               a job was cancelled while running
  +-- StoreUnavailable        Redis is away (503, Retry-After)
  +-- Unauthorized            an API key is required (401)
@@ -168,8 +168,7 @@ class UploadTooLarge(SayfileError):
 
 
 class BodyTooLarge(SayfileError):
-    """A request body (other than a book's upload) over SAYFILE_MAX_BODY_BYTES (`size`: its
-    Content-Length, None when it was stopped as it passed the limit)."""
+    """A body (not a book's upload) over the limit; `size` None when stopped while read."""
 
     setting = "SAYFILE_MAX_BODY_BYTES"
 
@@ -246,8 +245,20 @@ class StorageFull(SayfileError):
 
 
 class JobNotFound(SayfileError):
-    def __init__(self) -> None:
-        super().__init__("No such job. Links are only valid as given; check the whole id.")
+    def __init__(
+        self, message: str = "No such job. Links are only valid as given; check the whole id."
+    ) -> None:
+        super().__init__(message)
+
+
+class ChapterNotFound(JobNotFound):
+    """No such chapter: not in 1 to `count`, skipped, or of a job that is no book (None)."""
+
+    def __init__(self, number: int, count: int | None, skipped: bool = False) -> None:
+        no_chapter = f"The book has no chapter {number}: its chapters are numbered 1 to {count}."
+        skipped_chapter = f"Chapter {number} is skipped (front matter, or not chosen): not made."
+        no_book = "This job is not a book: it has no chapters."
+        super().__init__(no_book if count is None else skipped_chapter if skipped else no_chapter)
 
 
 class JobExpired(SayfileError):
@@ -256,10 +267,23 @@ class JobExpired(SayfileError):
 
 
 class JobNotReady(SayfileError):
-    def __init__(self, status: str) -> None:
-        super().__init__(f"The audio is not ready yet (job is {status}); try again shortly.")
+    def __init__(self, status: str, message: str | None = None) -> None:
+        super().__init__(
+            message or f"The audio is not ready yet (job is {status}); try again shortly."
+        )
         self.status = status
         self.retry_after = 2
+
+
+class ChapterJoined(SayfileError):
+    """A done book's chapter: no file of its own now, but `start` to `end` s of the book's."""
+
+    def __init__(self, number: int, start: float | None, end: float | None) -> None:
+        where = f", from {start:.1f} s to {end:.1f} s" if start is not None and end else ""
+        super().__init__(
+            f"The book is done: chapter {number} is in the book's file{where}. Download the "
+            "book (the job's audio_url); the job's chapters say where each one starts and ends."
+        )
 
 
 class JobBusy(SayfileError):

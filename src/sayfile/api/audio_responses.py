@@ -22,7 +22,8 @@ from sayfile.api.byte_ranges import Multipart, RangeNotSatisfiable, requested_sp
 from sayfile.api.errors import error_response, mapping_of
 from sayfile.audio.formats import AudioFormat
 from sayfile.jobs.answers import Answer
-from sayfile.jobs.download_names import content_disposition
+from sayfile.jobs.download_names import chapter_stem, content_disposition
+from sayfile.services.downloads import ChapterFile
 from sayfile.store.records import Job
 
 T = TypeVar("T")
@@ -34,19 +35,23 @@ def download_headers(stem: str, fmt: AudioFormat) -> dict[str, str]:
 
 def etag_of(job: Job) -> str:
     """Files never change once done, so the job id (hashed, not repeated) is the validator."""
-    return '"' + hashlib.sha256(job.id.encode()).hexdigest()[:24] + '"'
+    return _etag(job.id)
+
+
+def _etag(name: str) -> str:
+    return '"' + hashlib.sha256(name.encode()).hexdigest()[:24] + '"'
 
 
 PATHSEND = "http.response.pathsend"
 
 
-class JobFileResponse(Response):
-    """A finished job's file, from the file object opened while the job was looked up: one
-    deleted meanwhile (a one-time link just used up by another download, the sweeper, a
-    DELETE) still goes out whole rather than breaking off after the headers. Answers HEAD,
-    Range (one span: 206; several: multipart/byteranges; one that is not a valid range of
-    bytes, or starts past the end: 416 in the route's error shape; another unit than bytes:
-    the whole file) and If-Range with the ETag or Last-Modified.
+class FileDownloadResponse(Response):
+    """A finished file, from the file object opened when it was looked up: one deleted
+    meanwhile (a one-time link just used up by another download, the sweeper, a DELETE, a
+    book's chapters joined) still goes out whole rather than breaking off after the headers.
+    Answers HEAD, Range (one span: 206; several: multipart/byteranges; one that is not a
+    valid range of bytes, or starts past the end: 416 in the route's error shape; another
+    unit than bytes: the whole file) and If-Range with the ETag or Last-Modified.
 
     `on_sent(n)` runs once the response has ended, however it ended, with the number of body
     bytes handed to the server, whatever the range; one-time links add these up. Where the
@@ -62,17 +67,19 @@ class JobFileResponse(Response):
     def __init__(
         self,
         file: BinaryIO,
-        job: Job,
+        media_type: str,
+        disposition: str,
+        etag: str,
         on_sent: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         stat = os.fstat(file.fileno())
         self.status_code = 200
-        self.media_type = job.media_type
+        self.media_type = media_type
         self.background = None
         self.init_headers(
             {
-                "Content-Disposition": content_disposition(job.stem, job.extension),
-                "ETag": etag_of(job),
+                "Content-Disposition": disposition,
+                "ETag": etag,
                 "Accept-Ranges": "bytes",
                 "Content-Length": str(stat.st_size),
                 "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
@@ -172,6 +179,31 @@ class JobFileResponse(Response):
                 await send({"type": "http.response.body", "body": b"\r\n", "more_body": True})
         if multipart is not None:
             await send({"type": "http.response.body", "body": multipart.tail, "more_body": False})
+
+
+class JobFileResponse(FileDownloadResponse):
+    """A done job's file, named for download from its text or title."""
+
+    def __init__(
+        self,
+        file: BinaryIO,
+        job: Job,
+        on_sent: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        disposition = content_disposition(job.stem, job.extension)
+        super().__init__(file, job.media_type, disposition, etag_of(job), on_sent)
+
+
+class ChapterFileResponse(FileDownloadResponse):
+    """A finished chapter's file of a book being made, named for download after the book and
+    the chapter."""
+
+    def __init__(self, chapter: ChapterFile) -> None:
+        stem = chapter_stem(chapter.job.stem, chapter.number, chapter.title, chapter.count)
+        disposition = content_disposition(stem, chapter.format.extension)
+        # Distinct from the book's: a chapter's file never changes once joined either.
+        etag = _etag(f"{chapter.job.id}:{chapter.number}")
+        super().__init__(chapter.file, chapter.format.media_type, disposition, etag)
 
 
 async def _until_disconnected(

@@ -49,6 +49,7 @@ STATUS: dict[type[Exception], Mapping] = {
     errors.JobNotReady: Mapping(409, "not_ready", 409, "invalid_request_error"),
     errors.JobFailed: Mapping(409, "failed", 409, "invalid_request_error"),
     errors.JobBusy: Mapping(409, "being_downloaded", 409, "invalid_request_error"),
+    errors.ChapterJoined: Mapping(410, "chapter_joined", 404, "invalid_request_error"),
     RangeNotSatisfiable: Mapping(416, "range_not_satisfiable", 416, "invalid_request_error"),
     errors.EngineTimeout: Mapping(504, "engine_timeout", 500, "server_error"),
     errors.EngineError: Mapping(500, "engine_error", 500, "server_error"),

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any, BinaryIO
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from sayfile.api.audio_responses import JobFileResponse, etag_of
+from sayfile.api.audio_responses import ChapterFileResponse, JobFileResponse, etag_of
 from sayfile.api.deps import (
     API_KEY,
     JOB_BODY_DOC,
@@ -31,7 +29,7 @@ from sayfile.api.deps import (
 from sayfile.api.schemas import AUDIO_CONTENT, JOB_ERRORS, WORK_ERRORS, JobOut, error_docs
 from sayfile.audio.timings import Timing, cues, srt, vtt
 from sayfile.audio.word_captions import vtt_with_words
-from sayfile.errors import InvalidInput, JobNotFound, JobNotReady
+from sayfile.errors import InvalidInput, JobNotFound
 from sayfile.jobs.download_names import content_disposition
 from sayfile.store.records import Job
 
@@ -120,7 +118,7 @@ _AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": AUDIO_CONTENT, "description": "The file (Range supported)."},
     206: {"content": AUDIO_CONTENT, "description": "Part of the file."},
     304: {"description": "Not modified (If-None-Match)."},
-    **error_docs(409, *JOB_ERRORS),
+    **error_docs(409, 416, *JOB_ERRORS),
 }
 
 
@@ -160,30 +158,19 @@ _TEXT_RESPONSES: dict[int | str, dict[str, Any]] = error_docs(409, *JOB_ERRORS)
 @router.get(
     "/{job_id}/chapters/{number}/audio",
     response_class=Response,
-    responses={200: {"content": AUDIO_CONTENT}, **error_docs(409, *JOB_ERRORS)},
+    responses={
+        200: {"content": AUDIO_CONTENT, "description": "The chapter's file (Range supported)."},
+        206: {"content": AUDIO_CONTENT, "description": "Part of the chapter's file."},
+        **error_docs(409, 416, *JOB_ERRORS),
+    },
     summary="A finished chapter of a book still being made",
 )
 async def chapter_audio(job_id: str, number: int, downloads: DownloadsDep) -> Response:
-    """Chapter `number` (from 1), playable as soon as it is done while the rest of the book
-    is made. Once the whole book is done this is 409: its chapters are marked in the
-    book's file (the job's `chapters` say where)."""
-    fmt, path = await downloads.open_chapter(job_id, number)
-    try:
-        file = await asyncio.to_thread(path.open, "rb")
-    except FileNotFoundError:
-        raise JobNotReady("the book was joined meanwhile") from None
-    size = os.fstat(file.fileno()).st_size
-    return StreamingResponse(
-        _read_and_close(file), media_type=fmt.media_type, headers={"Content-Length": str(size)}
-    )
-
-
-async def _read_and_close(file: BinaryIO) -> AsyncIterator[bytes]:
-    try:
-        while block := await asyncio.to_thread(file.read, 1 << 16):
-            yield block
-    finally:
-        file.close()
+    """Chapter `number` (from 1, as the job's `chapters` list them), playable as soon as it
+    is done while the rest of the book is made: 409 `not_ready` until then, 404 for a
+    chapter the book does not have or skips. Once the whole book is done this is 410
+    `chapter_joined`: the chapters are in the book's file (the job's `chapters` say where)."""
+    return ChapterFileResponse(await downloads.open_chapter(job_id, number))
 
 
 @router.get(

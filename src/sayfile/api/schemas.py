@@ -287,8 +287,10 @@ _WHY = {
     401: "API key missing or wrong (when SAYFILE_API_KEYS is set).",
     404: "No such job.",
     409: "The job is not done yet (see Retry-After), or it failed.",
-    410: "The link has expired.",
+    410: "The link has expired; for a book's chapter, also: the book is done and its "
+    "chapters were joined into its file.",
     413: "Text or body over the limit.",
+    416: "A Range of bytes that is not valid, or starts past the end of the file.",
     422: "Invalid input; the message names the field and the allowed values.",
     429: "Too many requests from this client (see Retry-After).",
     500: "The engine failed.",

@@ -135,10 +135,15 @@ def _unknown_length(path: Path) -> None:
 
 def chapter_file_name(number: int, title: str, extension: str, width: int) -> str:
     """Chapter `number`'s file name, `NN-title.ext` with the number padded to `width` digits
-    ("01-第一章 风暴.mp3"), or `NN.ext` when nothing of the title is left. The title keeps its
-    script and loses what file systems and unzip tools refuse or misread: path separators,
-    control characters, Windows' reserved characters, dots and spaces at its ends; it is cut
-    to 120 UTF-8 bytes between whole characters."""
+    ("01-第一章 风暴.mp3"), or `NN.ext` when nothing of the title is left."""
+    return f"{chapter_file_stem(number, title, width)}.{extension}"
+
+
+def chapter_file_stem(number: int, title: str, width: int) -> str:
+    """`chapter_file_name` without its extension. The title keeps its script and loses what
+    file systems and unzip tools refuse or misread: path separators, control characters,
+    Windows' reserved characters, dots and spaces at its ends; it is cut to 120 UTF-8 bytes
+    between whole characters."""
     kept = []
     for char in unicodedata.normalize("NFC", title):
         category = unicodedata.category(char)
@@ -151,7 +156,7 @@ def chapter_file_name(number: int, title: str, extension: str, width: int) -> st
         stem = stem[:-1]
     stem = stem.rstrip(" .")
     prefix = f"{number:0{width}d}"
-    return f"{prefix}-{stem}.{extension}" if stem else f"{prefix}.{extension}"
+    return f"{prefix}-{stem}" if stem else prefix
 
 
 def write_zip(files: Sequence[tuple[str, Path]], target: Path) -> None:

@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 from anyascii import anyascii
 
+from sayfile.audio.joining import chapter_file_stem
+
 _MAX_WORDS = 6
 _MAX_ASCII = 80
 _MAX_CHARS = 40
@@ -47,6 +49,13 @@ def title_stem(title: str, fallback: str = "book") -> str:
     file systems refuse become spaces, and it is cut to 80 characters."""
     cleaned = " ".join(_UNSAFE.sub(" ", unicodedata.normalize("NFC", title)).split())
     return cleaned[:_MAX_ASCII].strip(" .") or fallback
+
+
+def chapter_stem(book_stem: str, number: int, title: str, count: int) -> str:
+    """A book's chapter's file name: the book's, then the chapter's as a book's ZIP names it
+    ("Moby-Dick 03-Loomings"), its number padded to the digits of `count`."""
+    width = max(2, len(str(count)))
+    return f"{book_stem} {chapter_file_stem(number, title, width)}"
 
 
 def ascii_stem(stem: str, fallback: str = "speech") -> str:

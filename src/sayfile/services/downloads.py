@@ -7,13 +7,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from sayfile.audio.formats import AudioFormat, audio_format
 from sayfile.audio.timings import Timings
 from sayfile.books.parts import BookFolder
-from sayfile.errors import JobBusy, JobExpired, JobFailed, JobNotFound, JobNotReady
+from sayfile.errors import (
+    ChapterJoined,
+    ChapterNotFound,
+    JobBusy,
+    JobExpired,
+    JobFailed,
+    JobNotReady,
+    SayfileError,
+)
 from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.lru_map import KEPT_JOBS, LruMap
 from sayfile.services.reading import JobReader
@@ -21,8 +29,6 @@ from sayfile.store import JobStore
 from sayfile.store.files import AudioFiles
 from sayfile.store.records import Job, JobStatus
 
-# More chapters than any book has: a chapter number beyond it is not looked up.
-_MAX_CHAPTERS = 100_000
 # A one-time download claims its link in the store for at most this long: a process that dies
 # while sending leaves the link blocked (409) no longer than this.
 _DOWNLOAD_CLAIM_S = 3600.0
@@ -105,27 +111,40 @@ class Downloads:
             raise JobExpired() from None
         return job, Timings.from_json(data)
 
-    async def open_chapter(self, job_id: str, number: int) -> tuple[AudioFormat, Path]:
-        """The audio of chapter `number` (from 1) of a book still being made, once that
-        chapter is done (a done book's chapters are marked in its file). Raises JobNotFound,
-        JobNotReady (the chapter, or the book, is not there)."""
-        job = await self.reader.get(job_id)
-        if not job.book or not 1 <= number <= _MAX_CHAPTERS:
-            raise JobNotFound()
-        folder = BookFolder(self.files.book_dir(job.id))
-        try:
-            manifest = await asyncio.to_thread(folder.manifest)
-        except (FileNotFoundError, ValueError):
-            raise JobNotReady(job.status.value) from None
-        listed = manifest.listed()
-        made = listed[number - 1][1] if number <= len(listed) else None
-        if made is None:
-            raise JobNotFound()  # beyond the book, or a chapter that is not made
-        fmt = audio_format(manifest.part_format)
-        path = folder.chapter_audio(made, fmt.extension)
-        if not await asyncio.to_thread(folder.chapter_done, made):
-            raise JobNotReady("the chapter is still being made")
-        return fmt, path
+    async def open_chapter(self, job_id: str, number: int) -> ChapterFile:
+        """The audio of chapter `number` (from 1, as the job's `chapters` list them) of a book
+        still being made, once that chapter is done, opened for reading (the caller closes
+        it). Raises JobNotFound, ChapterNotFound (no such chapter, a skipped one, or a job that
+        is no book), JobNotReady, ChapterJoined (the book is done: its chapters are in the
+        book's file), JobFailed or JobExpired."""
+        for _ in range(2):
+            job = await self.reader.get(job_id)
+            if not job.book:
+                raise ChapterNotFound(number, None)
+            if job.status.finished:
+                raise await self._finished_chapter(job, number)
+            folder = BookFolder(self.files.book_dir(job.id))
+            try:
+                return await asyncio.to_thread(_open_chapter, folder, job, number)
+            except FileNotFoundError:
+                continue  # joined or deleted since the look-up: the record says which
+        raise _chapter_not_ready(number)
+
+    async def _finished_chapter(self, job: Job, number: int) -> SayfileError:
+        """Why chapter `number` of a finished book cannot be had."""
+        if job.status == JobStatus.expired:
+            return JobExpired()
+        if job.status == JobStatus.failed:
+            return JobFailed(job.error or "unknown error")
+        chapters = await self.reader.chapters(job)
+        if chapters is None:
+            return JobExpired()  # its timings were deleted with its file
+        if not 1 <= number <= len(chapters):
+            return ChapterNotFound(number, len(chapters))
+        chapter = chapters[number - 1]
+        if chapter.skipped:
+            return ChapterNotFound(number, len(chapters), skipped=True)
+        return ChapterJoined(number, chapter.start, chapter.end)
 
     async def _open(self, job: Job) -> BinaryIO:
         try:
@@ -143,6 +162,43 @@ class Downloads:
         if job.status != JobStatus.done:
             raise JobNotReady(job.status.value)
         return job
+
+
+@dataclass(frozen=True, slots=True)
+class ChapterFile:
+    """A finished chapter's file, open, with what names it: its number (from 1) and title
+    among the `count` chapters the book lists."""
+
+    job: Job
+    number: int
+    title: str
+    count: int
+    format: AudioFormat
+    file: BinaryIO
+
+
+def _open_chapter(folder: BookFolder, job: Job, number: int) -> ChapterFile:
+    """Chapter `number`'s file in the book's folder, opened (blocking: run on a thread).
+    Raises FileNotFoundError once the folder is gone (the book joined or deleted)."""
+    try:
+        manifest = folder.manifest()
+    except ValueError:
+        raise _chapter_not_ready(number) from None  # a manifest still being written
+    listed = manifest.listed()
+    if not 1 <= number <= len(listed):
+        raise ChapterNotFound(number, len(listed))
+    title, made = listed[number - 1]
+    if made is None:
+        raise ChapterNotFound(number, len(listed), skipped=True)
+    if not folder.chapter_done(made):
+        raise _chapter_not_ready(number)
+    fmt = audio_format(manifest.part_format)
+    file = folder.chapter_audio(made, fmt.extension).open("rb")
+    return ChapterFile(job, number, title, len(listed), fmt, file)
+
+
+def _chapter_not_ready(number: int) -> JobNotReady:
+    return JobNotReady("running", f"Chapter {number} is still being made; try again shortly.")
 
 
 def _download_claim(job_id: str) -> str:
