@@ -38,6 +38,7 @@ from sayfile.api.middleware import (
     RequestLog,
     SecurityHeaders,
 )
+from sayfile.api.path_prefix import PathPrefix
 from sayfile.api.rate_limits import RequestLimiter
 from sayfile.api.wyoming_speech import handlers
 from sayfile.engines import Engine
@@ -157,6 +158,8 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog, metrics=metrics)
+    # Outermost, so that everything inside sees the request under SAYFILE_ROOT_PATH.
+    app.add_middleware(PathPrefix, prefix=settings.root_path)
     return app
 
 

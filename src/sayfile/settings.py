@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# SAYFILE_ROOT_PATH: one or more path segments, each after a slash.
+_ROOT_PATH = re.compile(r"(/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+)+")
 
 
 class Settings(BaseSettings):
@@ -92,6 +96,12 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `sayfile serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `sayfile serve` listens on.")
+    root_path: str = Field(
+        default="",
+        description="The path prefix sayfile is served under behind a reverse proxy (`/tts` "
+        "for https://example.org/tts/), with which every link it makes starts. Requests are "
+        "taken with the prefix or without it (a proxy that strips it). Unset: served at /.",
+    )
     wyoming_host: str = Field(
         default="127.0.0.1",
         description="Address `sayfile wyoming` (the Wyoming protocol, for Home Assistant) "
@@ -317,6 +327,19 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in ("off", "none", ""):
             return None
         return value
+
+    @field_validator("root_path")
+    @classmethod
+    def _check_root_path(cls, value: str) -> str:
+        prefix = value.strip().rstrip("/")
+        # It is written into links as it is: a prefix that is not a plain path could make them
+        # point at another host (`//host`) or at something else than a path.
+        if prefix and not _ROOT_PATH.fullmatch(prefix):
+            raise ValueError(
+                f"{value!r} is not a path prefix such as /tts (segments of letters, digits "
+                "and - . _ ~ after a /)"
+            )
+        return prefix
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sayfile import errors
 from sayfile.api.byte_ranges import RangeNotSatisfiable
+from sayfile.api.path_prefix import route_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ def mapping_of(exc: Exception) -> Mapping:
 
 
 def is_openai(request: Request) -> bool:
-    return request.url.path.startswith("/v1/")
+    return route_path(request.scope).startswith("/v1/")
 
 
 def wants_html(request: Request) -> bool:

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sayfile.api.errors import on_sayfile_error
+from sayfile.api.path_prefix import route_path
 from sayfile.errors import BodyTooLarge, SayfileError, UploadTooLarge
 from sayfile.logs import request_id
 from sayfile.metrics import Metrics
@@ -51,7 +52,8 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        static = scope["path"].startswith("/static/")
+        path = route_path(scope)
+        static = path.startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -61,7 +63,7 @@ class SecurityHeaders:
                 if not static:
                     headers["cache-control"] = "private, no-store"
                 html = headers.get("content-type", "").startswith("text/html")
-                if html and not scope["path"].startswith(_MANUAL):
+                if html and not path.startswith(_MANUAL):
                     headers["content-security-policy"] = _PAGE_POLICY
             await send(message)
 
@@ -90,7 +92,7 @@ class BodyLimit:
     def _is_upload(self, scope: Scope) -> bool:
         if scope["method"] != "POST" or not self.max_upload_bytes:
             return False
-        path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
+        path = route_path(scope)
         content_type = dict(scope["headers"]).get(b"content-type", b"")
         return path in self.upload_paths and content_type.startswith(b"multipart/form-data")
 
@@ -204,7 +206,7 @@ class RequestLog:
                 status = _CLIENT_CLOSED
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            if scope["path"].startswith("/static/"):
+            if route_path(scope).startswith("/static/"):
                 template = "/static"
             self.metrics.requests.labels(template, scope["method"], str(status)).inc()
             if audio_kind is not None and sent:

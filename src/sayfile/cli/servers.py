@@ -38,6 +38,14 @@ def serve(
             "job records.",
         ),
     ] = 1,
+    root_path: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SAYFILE_ROOT_PATH",
+            help="Path prefix the server is reached under behind a reverse proxy (/tts); "
+            "every link it makes starts with it.",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(envvar="SAYFILE_LOG_LEVEL")] = "info",
 ) -> None:
     """Serve the web page and HTTP API (uvicorn)."""
@@ -51,6 +59,8 @@ def serve(
     os.environ["SAYFILE_PORT"] = str(port)
     if data_dir is not None:
         os.environ["SAYFILE_DATA_DIR"] = str(data_dir)
+    if root_path is not None:
+        os.environ["SAYFILE_ROOT_PATH"] = root_path
     settings = settings_or_exit()
     if workers > 1 and settings.wyoming_in_serve:
         raise error_exit(
@@ -77,6 +87,8 @@ def serve(
         # X-Forwarded-For is trusted only per SAYFILE_TRUSTED_PROXIES.
         access_log=False,
         proxy_headers=False,
+        # The path prefix is the app's (SAYFILE_ROOT_PATH, api/path_prefix.py), not
+        # uvicorn's --root-path, so that every way of running the app honours it.
         # Bounds on a request's head that uvicorn's own protocol lacks.
         http=HeadLimitedProtocol,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
