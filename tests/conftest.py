@@ -399,9 +399,10 @@ def make_client(tmp_path: Path, shared_engines: EnginesFor) -> Iterator[Callable
     the other tests' apps of the same engine settings)."""
     opened: list[TestClient] = []
 
-    def make(**overrides: Any) -> TestClient:
+    def make(peer: str = "testclient", **overrides: Any) -> TestClient:
+        """The app for `Settings(**overrides)`, its requests coming from address `peer`."""
         settings = Settings(data_dir=tmp_path / "data", **overrides)
-        client = TestClient(create_app(settings, shared_engines(settings)))
+        client = TestClient(create_app(settings, shared_engines(settings)), client=(peer, 50000))
         client.__enter__()
         opened.append(client)
         return client

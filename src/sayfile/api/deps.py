@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import json
 import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from sayfile.api.form_origin import refuse_cross_site
+from sayfile.api.proxies import client_address
 from sayfile.api.rate_limits import RequestLimiter
 from sayfile.api.schemas import SpeechIn
-from sayfile.errors import (
-    CrossSiteForm,
-    InvalidInput,
-    Unauthorized,
-    UnreadableText,
-    UploadTooLarge,
-)
+from sayfile.errors import InvalidInput, Unauthorized, UnreadableText, UploadTooLarge
 from sayfile.models import BookChoice, BookUpload, SpeechRequest
 from sayfile.services.catalogue_queries import CatalogueQueries
 from sayfile.services.downloads import Downloads
@@ -96,7 +91,7 @@ async def _require_key(request: Request) -> None:
     # An address that guessed wrong too often is refused before its key is even looked at,
     # so further guesses tell it nothing.
     limiter: RequestLimiter = request.app.state.limiter
-    address = _address_of(request)
+    address = client_address(request)
     await limiter.check_key_failures(address)
     if not _configured(given, keys):
         await limiter.key_failed(address)
@@ -122,29 +117,7 @@ def client_of(request: Request) -> str:
     key = _bearer(request)
     if key and settings.api_keys and _configured(key, settings.api_keys):
         return "key:" + hashlib.sha256(key.encode()).hexdigest()[:20]
-    return "ip:" + hashlib.sha256(_address_of(request).encode()).hexdigest()[:20]
-
-
-def _address_of(request: Request) -> str:
-    settings: Settings = request.app.state.settings
-    address = request.client.host if request.client else "unknown"
-    proxies = [ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies]
-
-    def trusted(value: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(value)
-        except ValueError:
-            return False
-        return any(ip in network for network in proxies)
-
-    if proxies and trusted(address):
-        hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
-        # The right-most address a trusted proxy did not add is the client.
-        for hop in reversed([h for h in hops if h]):
-            address = hop
-            if not trusted(hop):
-                break
-    return address
+    return "ip:" + hashlib.sha256(client_address(request).encode()).hexdigest()[:20]
 
 
 async def _rate_limit(request: Request) -> None:
@@ -228,21 +201,6 @@ def _check_file_is_a_file(request: Request, fields: dict[str, str]) -> None:
     )
 
 
-def _check_origin(request: Request) -> None:
-    """A form posted from another site's page is refused. Browsers say where a request comes
-    from in `Sec-Fetch-Site`, and in `Origin` (which is "null" for the page's own posts, as
-    it sends no referrer); tools that send neither, such as curl, are not affected."""
-    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
-        raise CrossSiteForm()
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return
-    # Behind a proxy that rewrites Host, the name the browser used is X-Forwarded-Host.
-    hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
-    if urlsplit(origin).netloc not in hosts:
-        raise CrossSiteForm()
-
-
 def _invalid(message: str, kind: str = "value_error") -> RequestValidationError:
     return RequestValidationError([{"loc": ("body",), "msg": message, "type": kind}])
 
@@ -266,7 +224,7 @@ async def _speech_in(request: Request) -> SpeechIn:
             raise _invalid('The JSON body must be an object such as {"text": "Hello"}.')
         data = loaded
     elif content_type in _FORMS:
-        _check_origin(request)
+        refuse_cross_site(request)
         data = await _form_fields(request)
         _check_file_is_a_file(request, data)
     else:
