@@ -531,13 +531,15 @@ def job_under_way(
     return job
 
 
-def launch_server(data_dir: Path, **env: str) -> Server:
-    """`sayfile serve` started, not waited for: `ready()` waits (start several side by side,
-    then wait for each). Its warnings and errors go to the test's output."""
-    return launch_logged_server(data_dir, None, env)
+def launch_server(data_dir: Path, *args: str, **env: str) -> Server:
+    """`sayfile serve ARGS` started, not waited for: `ready()` waits (start several side by
+    side, then wait for each). Its warnings and errors go to the test's output."""
+    return launch_logged_server(data_dir, None, env, args)
 
 
-def launch_logged_server(data_dir: Path, log: Path | None, env: Mapping[str, str]) -> Server:
+def launch_logged_server(
+    data_dir: Path, log: Path | None, env: Mapping[str, str], args: Sequence[str] = ()
+) -> Server:
     """`launch_server`, with the log written into the file `log` from INFO up (access lines
     included) where one is given."""
     port = free_port()
@@ -550,12 +552,14 @@ def launch_logged_server(data_dir: Path, log: Path | None, env: Mapping[str, str
     command = [sys.executable, "-m", "sayfile", "serve", "--port", str(port), "--log-level", level]
     with contextlib.ExitStack() as stack:
         written = stack.enter_context(log.open("ab")) if log is not None else None
-        process = subprocess.Popen(command, env=environment, start_new_session=True, stderr=written)
+        process = subprocess.Popen(
+            [*command, *args], env=environment, start_new_session=True, stderr=written
+        )
     return Server(process, f"http://127.0.0.1:{port}", data_dir)
 
 
-def start_server(data_dir: Path, **env: str) -> Server:
-    return launch_server(data_dir, **env).ready()
+def start_server(data_dir: Path, *args: str, **env: str) -> Server:
+    return launch_server(data_dir, *args, **env).ready()
 
 
 @pytest.fixture
