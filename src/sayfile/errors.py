@@ -1,4 +1,6 @@
 """The domain error tree; interfaces (CLI, HTTP) turn these into exit codes or responses.
+The state of a link (JobNotFound, JobExpired, JobNotReady, JobFailed, JobBusy, ChapterJoined:
+404/410/409/409/409/410) has its errors in `link_errors.py`, under SayfileError too.
 
 SayfileError
  +-- InvalidInput            the request itself is wrong (bad text, speed, format...)
@@ -9,21 +11,20 @@ SayfileError
  |    +-- TextTooLong        over a configured character limit
  |    +-- TooMuchSilence     more pauses than the request may ask for
  |    +-- UnreadableText     bytes no text encoding explains; names the offset
+ |    +-- NoSpeech           nothing of the text has a sound in the voice (422)
+ |    +-- InvalidSsml        an SSML document sayfile cannot read; names the line and column
+ |    +-- InvalidLexicon     a lexicon file or request entry that cannot be read
  |    +-- InvalidBook        an uploaded book that cannot be read into chapters
  |         +-- BookTooLong   over SAYFILE_MAX_CHARS_BOOK (413)
  +-- UploadTooLarge          an uploaded file over SAYFILE_MAX_UPLOAD_BYTES (413)
  +-- BodyTooLarge            any other request body over SAYFILE_MAX_BODY_BYTES (413)
- |    +-- InvalidSsml        an SSML document sayfile cannot read; names the line and column
- |    +-- InvalidLexicon     a lexicon file or request entry that cannot be read
  +-- EngineError             an engine failed to produce audio
+ |    +-- NothingToSay       a piece the voice has no sound for (said as silence)
  |    +-- EngineTimeout      one engine call ran past SAYFILE_ENGINE_TIMEOUT_SECONDS (504)
  +-- Interrupted             the process making the audio stopped or restarted (503)
  +-- WorkerLost              the process making the audio vanished, or none took it (503)
  +-- Busy                    the synthesis queue is full (503, Retry-After)
  +-- StorageFull             the storage quota is reached (507)
- +-- JobNotFound / JobExpired / JobNotReady / JobFailed / JobBusy / ChapterJoined   the
-                             state of a link (404/410/409/409/409/410; ChapterNotFound 404)
- +-- Cancelled               a job was cancelled while running
  +-- StoreUnavailable        Redis is away (503, Retry-After)
  +-- Unauthorized            an API key is required (401)
  +-- CrossSiteForm           a form posted from another site's page (403)
@@ -242,68 +243,6 @@ class StorageFull(SayfileError):
         self.limit = quota
         self.length = needed
         self.room = room
-
-
-class JobNotFound(SayfileError):
-    def __init__(
-        self, message: str = "No such job. Links are only valid as given; check the whole id."
-    ) -> None:
-        super().__init__(message)
-
-
-class ChapterNotFound(JobNotFound):
-    """No such chapter: not in 1 to `count`, skipped, or of a job that is no book (None)."""
-
-    def __init__(self, number: int, count: int | None, skipped: bool = False) -> None:
-        no_chapter = f"The book has no chapter {number}: its chapters are numbered 1 to {count}."
-        skipped_chapter = f"Chapter {number} is skipped (front matter, or not chosen): not made."
-        no_book = "This job is not a book: it has no chapters."
-        super().__init__(no_book if count is None else skipped_chapter if skipped else no_chapter)
-
-
-class JobExpired(SayfileError):
-    def __init__(self) -> None:
-        super().__init__("This link has expired and its audio was deleted.")
-
-
-class JobNotReady(SayfileError):
-    def __init__(self, status: str, message: str | None = None) -> None:
-        super().__init__(
-            message or f"The audio is not ready yet (job is {status}); try again shortly."
-        )
-        self.status = status
-        self.retry_after = 2
-
-
-class ChapterJoined(SayfileError):
-    """A done book's chapter: no file of its own now, but `start` to `end` s of the book's."""
-
-    def __init__(self, number: int, start: float | None, end: float | None) -> None:
-        where = f", from {start:.1f} s to {end:.1f} s" if start is not None and end else ""
-        super().__init__(
-            f"The book is done: chapter {number} is in the book's file{where}. Download the "
-            "book (the job's audio_url); the job's chapters say where each one starts and ends."
-        )
-
-
-class JobBusy(SayfileError):
-    """A one-time link is being downloaded by another request right now."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "This one-time link is being downloaded right now; it can be downloaded once."
-        )
-        self.retry_after = 5
-
-
-class JobFailed(SayfileError):
-    def __init__(self, error: str) -> None:
-        super().__init__(f"The job failed: {error}")
-        self.error = error
-
-
-class Cancelled(SayfileError):
-    """Synthesis was stopped because the job was cancelled."""
 
 
 class StoreUnavailable(SayfileError):

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sayfile import errors
+from sayfile import errors, link_errors
 from sayfile.api.byte_ranges import RangeNotSatisfiable
 from sayfile.api.path_prefix import route_path
 
@@ -45,12 +45,12 @@ STATUS: dict[type[Exception], Mapping] = {
     errors.DiskFull: Mapping(507, "disk_full", 503, "server_error"),
     errors.RateLimited: Mapping(429, "rate_limited", 429, "rate_limit_exceeded"),
     errors.TooManyActive: Mapping(429, "too_many_active", 429, "rate_limit_exceeded"),
-    errors.JobNotFound: Mapping(404, "not_found", 404, "invalid_request_error"),
-    errors.JobExpired: Mapping(410, "expired", 404, "invalid_request_error"),
-    errors.JobNotReady: Mapping(409, "not_ready", 409, "invalid_request_error"),
-    errors.JobFailed: Mapping(409, "failed", 409, "invalid_request_error"),
-    errors.JobBusy: Mapping(409, "being_downloaded", 409, "invalid_request_error"),
-    errors.ChapterJoined: Mapping(410, "chapter_joined", 404, "invalid_request_error"),
+    link_errors.JobNotFound: Mapping(404, "not_found", 404, "invalid_request_error"),
+    link_errors.JobExpired: Mapping(410, "expired", 404, "invalid_request_error"),
+    link_errors.JobNotReady: Mapping(409, "not_ready", 409, "invalid_request_error"),
+    link_errors.JobFailed: Mapping(409, "failed", 409, "invalid_request_error"),
+    link_errors.JobBusy: Mapping(409, "being_downloaded", 409, "invalid_request_error"),
+    link_errors.ChapterJoined: Mapping(410, "chapter_joined", 404, "invalid_request_error"),
     RangeNotSatisfiable: Mapping(416, "range_not_satisfiable", 416, "invalid_request_error"),
     errors.EngineTimeout: Mapping(504, "engine_timeout", 500, "server_error"),
     errors.EngineError: Mapping(500, "engine_error", 500, "server_error"),

@@ -29,8 +29,9 @@ from sayfile.api.deps import (
 from sayfile.api.schemas import AUDIO_CONTENT, JOB_ERRORS, WORK_ERRORS, JobOut, error_docs
 from sayfile.audio.timings import Timing, cues, srt, vtt
 from sayfile.audio.word_captions import vtt_with_words
-from sayfile.errors import InvalidInput, JobNotFound
+from sayfile.errors import InvalidInput
 from sayfile.jobs.download_names import content_disposition
+from sayfile.link_errors import JobNotFound
 from sayfile.store.records import Job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])

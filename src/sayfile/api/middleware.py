@@ -173,6 +173,8 @@ class RequestLog:
         rid = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id.set(rid)
         started = time.perf_counter()
+        # Taken now: a mount (the static files) rewrites the scope's root_path as it routes.
+        static = route_path(scope).startswith("/static/")
         status = 500
         audio_kind: str | None = None
         sent = 0
@@ -206,7 +208,7 @@ class RequestLog:
                 status = _CLIENT_CLOSED
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            if route_path(scope).startswith("/static/"):
+            if static:
                 template = "/static"
             self.metrics.requests.labels(template, scope["method"], str(status)).inc()
             if audio_kind is not None and sent:

@@ -13,16 +13,16 @@ from typing import BinaryIO
 from sayfile.audio.formats import AudioFormat, audio_format
 from sayfile.audio.timings import Timings
 from sayfile.books.parts import BookFolder
-from sayfile.errors import (
+from sayfile.errors import SayfileError
+from sayfile.jobs.lifecycle import JobLifecycle
+from sayfile.link_errors import (
     ChapterJoined,
     ChapterNotFound,
     JobBusy,
     JobExpired,
     JobFailed,
     JobNotReady,
-    SayfileError,
 )
-from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.lru_map import KEPT_JOBS, LruMap
 from sayfile.services.reading import JobReader
 from sayfile.store import JobStore

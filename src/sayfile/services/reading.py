@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from sayfile.audio.chapter_marks import chapter_marks_from_timings
 from sayfile.audio.timings import Timings
 from sayfile.books.parts import BOOK_CHAPTERS_KEY, BookFolder, ChapterProgress
-from sayfile.errors import JobNotFound, SayfileError
+from sayfile.errors import SayfileError
 from sayfile.jobs.events import JobEvents, Watch
+from sayfile.link_errors import JobNotFound
 from sayfile.models import Voice
 from sayfile.speech.pace import JobPace, PaceBook
 from sayfile.store import JobStore

@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable
 
 from sayfile.books.parts import BookFolder, BookManifest
-from sayfile.errors import JobNotFound
 from sayfile.jobs.answers import Answer
 from sayfile.jobs.download_names import stem_for
 from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.jobs.quota import StorageQuota, estimate_bytes
+from sayfile.link_errors import JobNotFound
 from sayfile.queue import JobQueue
 from sayfile.services.limits import ActiveLimit
 from sayfile.settings import Settings
