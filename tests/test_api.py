@@ -136,6 +136,58 @@ def test_malformed_bodies_are_refused(client: TestClient) -> None:
     assert r.status_code == 422 and "application/json" in r.json()["error"]["message"]
     r = client.post("/speech", json=["a list"])
     assert r.status_code == 422
+    r = client.post("/speech", json={"text": "hi", "speed": True})
+    assert r.status_code == 422 and r.json()["error"] == {
+        "code": "invalid_input",
+        "message": "speed: must be a number, not true or false",
+        "field": "speed",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "param", "message"),
+    [
+        (  # a trailing comma
+            '{"model": "tts-1", "voice": "alloy", "input": "Hi",}',
+            "application/json",
+            None,
+            "The body is not valid JSON at character 52 (Expecting property name enclosed in "
+            "double quotes).",
+        ),
+        (
+            "model=tts-1&voice=alloy&input=Hi",
+            "application/x-www-form-urlencoded",
+            None,
+            "The body must be a JSON object of the request's fields (send it with "
+            "Content-Type: application/json).",
+        ),
+        (
+            '{"model": "tts-1", "voice": {"name": "x"}, "input": "Hi"}',
+            "application/json",
+            "voice",
+            "voice: not a value it takes; allowed: text or an object with id.",
+        ),
+        (
+            '{"model": "tts-1", "voice": "alloy", "input": "Hi", "speed": true}',
+            "application/json",
+            "speed",
+            "speed: must be a number, not true or false",
+        ),
+    ],
+)
+def test_openai_requests_pydantic_refuses_are_said_in_the_requests_words(
+    client: TestClient, body: str, content_type: str, param: str | None, message: str
+) -> None:
+    # They had said "46: JSON decode error" (param "46"), "Input should be a valid
+    # dictionary...", "voice.str: ...; voice.VoiceRef.id: Field required", or taken true as 1.
+    r = client.post("/v1/audio/speech", content=body, headers={"content-type": content_type})
+    assert r.status_code == 400
+    assert r.json()["error"] == {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": param,
+        "code": "invalid_input",
+    }
 
 
 def test_body_size_is_capped(make_client: Callable[..., TestClient]) -> None:

@@ -82,11 +82,14 @@ def test_say_to_stdout(tmp_path: Path) -> None:
         (["say", "-", "-o", "a.mp3"], b"\x81\x00\xff\xfe", "no other encoding"),
         (["say", "-f", "missing.txt"], None, "cannot read"),
         (["say"], None, "standard input"),
+        # A picture is said to be one, not refused as an unknown encoding.
+        (["say", "-f", "pic.png", "-o", "a.mp3"], None, "'pic.png' is a PNG image, not text"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(
     tmp_path: Path, args: list[str], stdin: bytes | None, message: str
 ) -> None:
+    (tmp_path / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     result = run(*args, stdin=stdin, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr.decode()
@@ -126,6 +129,22 @@ def test_voices_table_lists_both_engines(tmp_path: Path) -> None:
     assert result.returncode == 0
     out = result.stdout.decode()
     assert "piper:en_US-joe-medium" in out and "espeak:cmn" in out and "neural" in out
+    # Into a pipe, the table is not cut to 80 columns ("240…" for a rate of 24000).
+    assert "24000" in out and "…" not in out
+
+
+@pytest.mark.usefixtures("ffmpeg")
+def test_say_into_a_folder_names_the_file_and_a_book_names_its_voice(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    result = run("say", "Hello there.", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert decode((tmp_path / "out" / "hello-there.mp3").read_bytes(), "mp3").duration_s > 0.3
+    (tmp_path / "notes.md").write_text("# One\n\nFirst part.\n\n# Two\n\nSecond part.\n")
+    result = run("say", "-f", "notes.md", "--format", "wav", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # It had said "voices " and nothing after.
+    said = result.stderr.decode()
+    assert "voices )" not in said and "bytes, voice piper:en_US-joe-medium)" in said
 
 
 def test_say_shows_the_time_left_and_the_length_as_minutes_and_seconds(tmp_path: Path) -> None:

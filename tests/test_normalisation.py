@@ -292,6 +292,7 @@ ENGLISH = [
     ),
     ("Pass with >= 90 (≤ 5 tries).", "Pass with at least ninety (at most five tries)."),
     ("Coffee w/ milk, tea w/o sugar.", "Coffee with milk, tea without sugar."),
+    ("He is 5 ft 10 in tall, she is 5ft 2in.", "He is five foot ten tall, she is five foot two."),
     (
         "It's 2-3x faster for 15-20% of 5k+ users.",
         "It's two to three times faster for fifteen to twenty percent of five thousand plus users.",

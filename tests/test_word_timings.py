@@ -290,6 +290,9 @@ def test_kokoro_fastapis_captioned_speech_answers_in_its_shape(
     assert decode(b"".join(base64.b64decode(x["audio"]) for x in lines), "mp3").duration_s > 2
     bad = client.post("/dev/captioned_speech", json={**body, "response_format": "m4b"})
     assert bad.status_code in (400, 422) and "m4b" in bad.text
+    # Its errors name its own fields (input, not sayfile's text).
+    empty = client.post("/dev/captioned_speech", json={**body, "input": " "})
+    assert empty.status_code == 422 and empty.json()["error"]["field"] == "input"
 
 
 @pytest.mark.usefixtures("ffmpeg")

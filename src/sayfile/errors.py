@@ -57,7 +57,8 @@ def _suggest(choices: Sequence[str]) -> str:
 class UnknownVoice(InvalidInput):
     def __init__(self, voice: str, closest: Sequence[str]) -> None:
         super().__init__(
-            f"Unknown voice {voice!r}.{_suggest(closest)} List voices with `sayfile voices`.",
+            f"Unknown voice {voice!r}.{_suggest(closest)} The voices are listed by GET /voices "
+            "(and `sayfile voices`).",
             field="voice",
         )
         self.voice = voice

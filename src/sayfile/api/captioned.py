@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sayfile.api.audio_responses import SpeechStreamResponse
 from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, SettingsDep, SpeakerDep
-from sayfile.api.schemas import error_docs
+from sayfile.api.schemas import Number, error_docs
 from sayfile.audio.formats import FORMATS
 from sayfile.services.speaking import SpeechStream
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
@@ -43,7 +43,7 @@ class CaptionedSpeechIn(BaseModel):
         description="mp3, opus, aac, flac, wav or pcm.",
         json_schema_extra={"enum": [name for name, f in FORMATS.items() if f.streamable]},
     )
-    speed: float = Field(
+    speed: Number = Field(
         default=1.0,
         description="0.25 to 4.0.",
         json_schema_extra={"minimum": MIN_SPEED, "maximum": MAX_SPEED},

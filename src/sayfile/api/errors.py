@@ -4,6 +4,7 @@ error object under /v1, the page with an inline message for browser form posts, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -117,7 +118,9 @@ def error_response(
         )
     detail: dict[str, object] = {"code": mapping.code, "message": message}
     if field is not None:
-        detail["field"] = field
+        # Kokoro-FastAPI's captioned route takes OpenAI's field names.
+        captioned = route_path(request.scope).startswith("/dev/captioned_speech")
+        detail["field"] = _OPENAI_PARAMS.get(field, field) if captioned else field
     if allowed:
         detail["allowed"] = allowed
     detail.update(limit or {})
@@ -151,14 +154,53 @@ def _limit_of(exc: Exception) -> dict[str, object] | None:
 
 
 async def on_validation_error(request: Request, exc: Exception) -> Response:
+    """A body the request's schema refuses, said in the words of the request, not of pydantic:
+    JSON that does not parse, a body that is no object, and each field once (the forms a field
+    of several forms takes, not each form's own complaint)."""
     assert isinstance(exc, RequestValidationError)
-    problems = []
-    field = None
+    problems: dict[str, list[dict[str, Any]]] = {}
     for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
-        field = field or where or None
-        problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-    return error_response(request, STATUS[errors.InvalidInput], "; ".join(problems), field=field)
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query")]
+        if err.get("type") == "json_invalid" and "error" in (err.get("ctx") or {}):
+            at = f" at character {int(loc[0]) + 1}" if loc and loc[0].isdigit() else ""
+            message = f"The body is not valid JSON{at} ({err['ctx']['error']})."
+            return error_response(request, STATUS[errors.InvalidInput], message)
+        problems.setdefault(".".join(loc[:1]), []).append({**err, "loc": loc[1:]})
+    said = [_said_problem(field, errs, request) for field, errs in problems.items()]
+    field = next((f for f in problems if f), None)
+    return error_response(request, STATUS[errors.InvalidInput], "; ".join(said), field=field)
+
+
+def _said_problem(field: str, errs: list[dict[str, Any]], request: Request) -> str:
+    """One field's problems (or the body's, for `field` ""), as one sentence."""
+    if not field and not any(err.get("type") in _NOT_AN_OBJECT for err in errs):
+        return "; ".join(str(err.get("msg")) for err in errs)  # a reader's own words
+    if not field:
+        json = "json" in request.headers.get("content-type", "")
+        return "The body must be a JSON object of the request's fields" + (
+            "." if json else " (send it with Content-Type: application/json)."
+        )
+    forms = [err for err in errs if err["loc"] and not err["loc"][0].isdigit()]
+    if len(errs) > 1 and len(forms) == len(errs):  # a field of several forms fits none
+        allowed = dict.fromkeys(_form(err["loc"]) for err in forms)
+        return f"{field}: not a value it takes; allowed: {' or '.join(allowed)}."
+    err = errs[0]
+    where = ".".join([field, *err["loc"]])
+    return f"{where}: {str(err.get('msg')).removeprefix('Value error, ')}"
+
+
+def _form(loc: list[str]) -> str:
+    """How a form of a field of several forms is said, from where pydantic found it wrong."""
+    if loc[0] in _FORMS:
+        return _FORMS[loc[0]]
+    return f"an object with {loc[1]}" if len(loc) > 1 else "an object"
+
+
+# pydantic's types of error for a body that is not an object of fields.
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
+# How each form of a field of several forms is named (pydantic's tag for it: a model's name
+# otherwise, which is said "an object").
+_FORMS = {"str": "text", "float": "a number", "int": "a whole number", "bool": "true or false"}
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:

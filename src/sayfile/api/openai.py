@@ -28,7 +28,7 @@ from sayfile.api.deps import (
     SpeakerDep,
     base_path,
 )
-from sayfile.api.schemas import AUDIO_CONTENT, JobOut, error_docs
+from sayfile.api.schemas import AUDIO_CONTENT, JobOut, Number, error_docs
 from sayfile.audio.formats import FORMATS
 from sayfile.jobs.answers import Answer
 from sayfile.jobs.download_names import stem_for
@@ -70,7 +70,7 @@ class OpenAISpeechIn(BaseModel):
         description="mp3, opus, aac, m4b (sent whole), flac, wav or pcm.",
         json_schema_extra={"enum": list(FORMATS)},
     )
-    speed: float = Field(
+    speed: Number = Field(
         default=1.0,
         description="0.25 to 4.0.",
         json_schema_extra={"minimum": MIN_SPEED, "maximum": MAX_SPEED},

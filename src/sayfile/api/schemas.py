@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 from sayfile.audio.formats import BITRATES, BOOK_FORMATS, FORMATS
 from sayfile.books.parts import ChapterProgress
@@ -12,6 +12,16 @@ from sayfile.services.reading import ChapterState
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
 from sayfile.store.records import Job, JobStatus
 from sayfile.text.markup import TEXT_FORMATS
+
+
+def _not_true_or_false(value: object) -> object:
+    if isinstance(value, bool):  # JSON's true would otherwise be taken as 1.0
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_true_or_false)]
+"""A number in a request: a JSON number, or a form's text of one; never a boolean."""
 
 
 class SpeechIn(BaseModel):
@@ -43,7 +53,7 @@ class SpeechIn(BaseModel):
         "EPUB 3 (the text, mp3 per chapter, Media Overlays).",
         json_schema_extra={"enum": [*FORMATS, *BOOK_FORMATS, None]},
     )
-    speed: float = Field(
+    speed: Number = Field(
         default=1.0,
         description="0.25 to 4.0.",
         json_schema_extra={"minimum": MIN_SPEED, "maximum": MAX_SPEED},

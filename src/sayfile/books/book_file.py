@@ -35,6 +35,12 @@ _NOT_BOOKS = (
 _READS = "sayfile reads books as EPUB, Markdown (.md) or plain text (.txt)."
 
 
+def kind_of_other_file(head: bytes) -> str | None:
+    """What a file that starts with `head` (16 bytes are enough) is, when its first bytes say it
+    is a picture, a document or an archive that is no text ("a PNG image"); else None."""
+    return next((what for magic, what in _NOT_BOOKS if head.startswith(magic)), None)
+
+
 class BookFile:
     """A book's file, read once: as an archive (the open file itself), or as text (all its
     bytes, decoded), whose encoding is then kept."""
@@ -48,9 +54,8 @@ class BookFile:
         self._max_chars = max_chars
         file.seek(0)
         self.head = file.read(16)
-        for magic, what in _NOT_BOOKS:
-            if self.head.startswith(magic):
-                raise InvalidBook(f"{name!r} is {what}, not a book. {_READS}")
+        if what := kind_of_other_file(self.head):
+            raise InvalidBook(f"{name!r} is {what}, not a book. {_READS}")
 
     def text(self) -> str:
         """The file's text, in the encoding it was written in."""

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from sayfile.books.book_file import kind_of_other_file
 from sayfile.books.reading import (
     Book,
     Chapter,
@@ -47,7 +48,10 @@ def read_input(
         if chapters is not None:
             raise error_exit("--chapters needs a book: --file with .epub, .md or .txt.")
         if file is not None:
-            return _decoded_noting_encoding(file.read_bytes(), repr(file.name)), None
+            data = file.read_bytes()
+            if what := kind_of_other_file(data[:16]):
+                raise error_exit(f"{file.name!r} is {what}, not text; give a text or a book file.")
+            return _decoded_noting_encoding(data, repr(file.name)), None
         if text == "-":
             return _decoded_noting_encoding(sys.stdin.buffer.read(), "Standard input"), None
     except InvalidInput as exc:

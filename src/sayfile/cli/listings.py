@@ -4,6 +4,7 @@ chapters, as tables or JSON."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,9 @@ from sayfile.cli.terminal import error_exit, settings_or_exit
 from sayfile.errors import InvalidInput, SayfileError
 from sayfile.text.language_detection import LanguageVoice
 from sayfile.wiring import build_synthesizer
+
+# Columns of a table written into a pipe or a file.
+_PIPED_WIDTH = 240
 
 
 def voices(
@@ -74,7 +78,7 @@ def voices(
             v.quality.name,
             heard,
         )
-    Console().print(table)
+    _out().print(table)
 
 
 def _print_languages(rows: list[LanguageVoice], as_json: bool) -> None:
@@ -86,7 +90,7 @@ def _print_languages(rows: list[LanguageVoice], as_json: bool) -> None:
         table.add_row(
             row.language, row.voice, "yes" if row.neural else "", "yes" if row.detected else ""
         )
-    Console().print(table)
+    _out().print(table)
 
 
 def chapters(
@@ -127,4 +131,10 @@ def chapters(
             f"{row['chars']:,}",
             "yes" if row["skipped"] else "",
         )
-    Console().print(table)
+    _out().print(table)
+
+
+def _out() -> Console:
+    """Standard output for a table: the terminal's width, or wide enough for any row when the
+    table goes into a pipe or a file (rich would cut it to 80 columns: "240…")."""
+    return Console() if sys.stdout.isatty() else Console(width=_PIPED_WIDTH)

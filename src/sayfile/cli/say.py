@@ -154,7 +154,8 @@ def say(
         plan = validate(request, synthesizer, settings, None)
         plan = replace(plan, format=with_bitrate(plan.format, bitrate))
         name = title_stem(book.title) if book else stem_for(plan.words)
-        target = output or Path(f"{name}.{plan.format.extension}")
+        named = Path(f"{name}.{plan.format.extension}")
+        target = output / named if output is not None and output.is_dir() else output or named
         show = not quiet and len(plan.words) >= _PROGRESS_FROM_CHARS
         result = _speak_with_progress(synthesizer, plan, target, show)
     if result.bytes:
@@ -227,8 +228,8 @@ def _say_read_along(
 def _format_of_output(output: Path | None, fmt: str | None) -> AudioFormat | None:
     """The format the output file's name implies (None for standard output or no name);
     an error exit when it says none and --format is missing, or another than --format."""
-    if output is None or str(output) == "-":
-        return None
+    if output is None or str(output) == "-" or output.is_dir():
+        return None  # a folder: the file goes in it, named as without -o
     implied = format_for_path(output)
     if implied is None and fmt is None:
         raise error_exit(f"cannot tell the format from {output.name!r}; add --format.")
@@ -308,4 +309,6 @@ def _mark_and_tag(
 
 def _speakers(plan: SpeechPlan) -> str:
     """The voice that spoke, or the voices sentences in several languages went to."""
-    return f"voices {', '.join(plan.voices)}" if plan.routed else f"voice {plan.voice.id}"
+    if plan.routed and plan.voices:
+        return f"voices {', '.join(plan.voices)}"
+    return f"voice {plan.voice.id}"

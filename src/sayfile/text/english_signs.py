@@ -40,10 +40,13 @@ _Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
 _RULES: tuple[_Rule, ...] = (
     # An en or em dash between numbers (pages 10–20, 1939–1945): wetext keeps the dash.
     (re.compile(r"(?<=\d)\s?[–—]\s?(?=\d)"), lambda f: " to "),
-    # Height in feet and inches (5'11", 6′2″).
+    # Height in feet and inches (5'11", 6′2″, 5 ft 10 in, where wetext left "in" as the word).
     (
-        re.compile(r"(?<![\d.])(?P<feet>\d)\s?['′’]\s?(?P<inches>\d{1,2})\s?(?:[\"″”]|'')"),
-        lambda f: f"{f['feet']} foot {f['inches']}",
+        re.compile(
+            r"(?<![\d.])(?P<feet>\d)(?:\s?['′’]\s?(?P<inches>\d{1,2})\s?(?:[\"″”]|'')"
+            r"|\s?ft\.?\s?(?P<in>\d{1,2})\s?in\b(?=\s*(?:[.,;:!?)]|$|tall|high|long|wide)))"
+        ),
+        lambda f: f"{f['feet']} foot {f['inches'] or f['in']}",
     ),
     # A range before a multiple or a percent sign (2-3x, 15-20%): "two to three times", where
     # wetext said "two-three x".

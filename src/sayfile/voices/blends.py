@@ -72,7 +72,11 @@ def _weight(text: str, name: str, written: str | None) -> float:
         raise InvalidBlend(
             text, f"the weight {written.strip()!r} of {name} is not a number"
         ) from None
-    if not math.isfinite(value) or value <= 0:
+    if math.isnan(value):
+        raise InvalidBlend(text, f"the weight {written.strip()!r} of {name} is not a number")
+    if math.isinf(value) and value > 0:
+        raise InvalidBlend(text, f"the weight {written.strip()!r} of {name} is too large")
+    if value <= 0:
         raise InvalidBlend(text, f"the weight {written.strip()!r} of {name} is not above 0")
     return value
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from sayfile.engines import Engine
-from sayfile.errors import UnknownLanguage, UnknownVoice
+from sayfile.errors import InvalidBlend, UnknownLanguage, UnknownVoice
 from sayfile.heard import HARD_MARGIN, TIED_MARGIN, Heard, measured
 from sayfile.models import Voice
 from sayfile.voices.blends import Mixer, looks_like_blend
@@ -66,6 +66,9 @@ class Catalogue:
             found = by_id.get(key) or by_id.get(key.lower()) or self._unqualified(key)
             if found is None and looks_like_blend(key):
                 return Mixer(by_id, self._engines).voice(key)
+            if found is None and self._subtraction(key):
+                # Kokoro-FastAPI's a-b takes one voice's style away from another's.
+                raise InvalidBlend(key, "taking a voice away, a-b, is not offered")
             if found is None:
                 close = difflib.get_close_matches(key.lower(), list(by_id), n=3, cutoff=0.5)
                 raise UnknownVoice(voice, [by_id[c].id for c in close])
@@ -128,6 +131,13 @@ class Catalogue:
             return 0.0
         behind = self._behind(voice.language, voice.heard.error)
         return 0.0 if behind <= TIED_MARGIN else behind
+
+    def _subtraction(self, key: str) -> bool:
+        """Whether `key` is two or more voices joined by minus signs (af_bella-af_sky)."""
+        names = key.split("-")
+        return len(names) > 1 and all(
+            self._by_id().get(name.strip()) or self._unqualified(name.strip()) for name in names
+        )
 
     def _unqualified(self, name: str) -> Voice | None:
         # "en_US-joe-medium" or "cmn" without the engine prefix, when only one engine has it.
