@@ -236,7 +236,8 @@ def test_chapters_up_to_the_bound_are_made_and_more_are_refused_up_front(
     for fmt in ("opus", "mp3"):
         r = client.post("/jobs", json={"text": marked(1000), "format": fmt})
         assert r.status_code == 422, r.text
-        assert r.json()["error"]["field"] == "text" and "500" in r.json()["error"]["message"]
+        error = r.json()["error"]
+    assert error["field"] == "chapters" and "chapters 1-500 first" in error["message"]
 
     text = "".join(f"Chapter {n}\n\nIt was a quiet day number {n}.\n\n" for n in range(1, 401))
     job = client.post("/jobs", json={"text": text, "format": "mp3"})
@@ -358,7 +359,7 @@ def test_a_text_of_short_lines_counts_as_long_as_it_is(
 ) -> None:
     """A 197,999-character text of short lines was refused as "211,199 characters". Each
     shape of short lines is counted as what it is, up to the limit and one past it; a text
-    made as a book names the text field, not a file, when it has too many chapters."""
+    made as a book names the chapters to make (not a file) when it has too many for a file."""
     client = make_client(**TONES, max_chars_job=2000, book_above_chars=0)
     shapes = {
         "lines": "\n".join(f"Short line {n} here." for n in range(400)),
@@ -384,4 +385,5 @@ def test_a_text_of_short_lines_counts_as_long_as_it_is(
     client = make_client(**TONES, book_above_chars=100)
     r = client.post("/jobs", json={"text": titles})
     assert r.status_code == 422, r.text
-    assert r.json()["error"]["field"] == "text" and "500" in r.json()["error"]["message"]
+    error = r.json()["error"]
+    assert error["field"] == "chapters" and "chapters 1-500 first" in error["message"]

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import TONES
+from conftest import TONES, wait_done
 from test_books import _epub
 
 KIB = 1024
@@ -131,6 +131,31 @@ def test_a_book_over_the_character_limit_is_refused_naming_it(
     r = short.post("/jobs", json={"text": text})
     assert r.status_code == 413 and r.json()["error"]["setting"] == "SAYFILE_MAX_CHARS_JOB"
     assert left_behind(spool) == [] and data_files(client) == []
+
+
+def test_a_web_novel_of_a_thousand_chapters_is_listed_and_made_in_parts(
+    make_client: Callable[..., TestClient], spool: Path
+) -> None:
+    # A web novel as people download it: a chapter heading a line, over a thousand of them.
+    # It had been refused whole ("the limit is 500 chapters"), even with chapters=1-10.
+    client = make_client(**TONES)
+    novel = "".join(f"第{n}章 归来\n\n他走了很久。天快黑了。\n\n" for n in range(1, 1201))
+    data = novel.encode("gb18030")
+    listed = client.post("/books/chapters", files={"file": ("小说.txt", data, "text/plain")})
+    assert listed.status_code == 200, listed.text
+    assert len(listed.json()["chapters"]) == 1200
+    r = upload(client, "小说.txt", data)
+    error = r.json()["error"]
+    assert r.status_code == 422 and error["field"] == "chapters"
+    assert error["message"] == (
+        "1,200 chapters would be made, and one file holds at most 500: make them in parts, "
+        "chapters 1-500 first, then the next ones."
+    )
+    r = upload(client, "小说.txt", data, chapters="1-10")
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["status_url"])
+    assert [c["title"] for c in job["chapters"]][:2] == ["第1章 归来", "第2章 归来"]
+    assert sum(not c["skipped"] for c in job["chapters"]) == 10
 
 
 def test_a_book_the_quota_has_no_room_for_is_refused_at_once_with_the_room_left(

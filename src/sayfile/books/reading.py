@@ -28,6 +28,9 @@ from sayfile.errors import BookTooLong, InvalidBook, InvalidInput
 
 # The pause after a chapter.
 CHAPTER_PAUSE_MS = 1500
+# The most chapters a book read may have (a web novel has a thousand or two): listed and
+# chosen from, though one file holds MAX_CHAPTERS of them (`made_chapters`).
+MAX_BOOK_CHAPTERS = 10_000
 # A chapter selection's piece: a number or a range of them.
 _RANGE = re.compile(r"\s*(?P<first>\d{1,6})\s*(?:[-–]\s*(?P<last>\d{1,6})\s*)?")
 
@@ -51,7 +54,7 @@ def read_book(
     source: bytes | Path | BinaryIO,
     filename: str,
     media_type: str | None = None,
-    max_chapters: int = MAX_CHAPTERS,
+    max_chapters: int = MAX_BOOK_CHAPTERS,
     max_chars: int | None = 4_000_000,
 ) -> list[Chapter]:
     """The chapters of `open_book`, front matter included and marked `skipped`, for callers
@@ -63,7 +66,7 @@ def open_book(
     source: bytes | Path | BinaryIO,
     filename: str,
     media_type: str | None = None,
-    max_chapters: int = MAX_CHAPTERS,
+    max_chapters: int = MAX_BOOK_CHAPTERS,
     max_chars: int | None = 4_000_000,
 ) -> Book:
     """Read the book uploaded as `filename` (its bytes, a path, or an open binary file, read
@@ -96,7 +99,7 @@ def open_book(
         raise InvalidBook(f"{name!r} has no text to read.")
     if len(chapters) > max_chapters:
         raise InvalidBook(
-            f"This book has {len(chapters)} chapters; the limit is {max_chapters} chapters."
+            f"This book has {len(chapters):,} chapters; the limit is {max_chapters:,} chapters."
         )
     chars = sum(len(chapter.text) for chapter in chapters)
     if max_chars is not None and chars > max_chars:
@@ -145,6 +148,22 @@ def title_of(filename: str, chapters: Sequence[Chapter]) -> str:
     """The title a book's file is given: its file's name (without folders and extension),
     else its first chapter's title."""
     return title_from_name(base_name(filename)) or (chapters[0].title if chapters else "Book")
+
+
+def made_chapters(chapters: Sequence[Chapter], option: str = "chapters") -> list[Chapter]:
+    """The chapters of `chapters` to make (those not skipped). Raises InvalidInput (naming
+    `option`, as the caller spells it) when there are more than one file holds, with the way
+    to make them: in parts of MAX_CHAPTERS."""
+    made = [chapter for chapter in chapters if not chapter.skipped]
+    if len(made) > MAX_CHAPTERS:
+        first = next(n for n, chapter in enumerate(chapters, 1) if not chapter.skipped)
+        raise InvalidInput(
+            f"{len(made):,} chapters would be made, and one file holds at most {MAX_CHAPTERS}: "
+            f"make them in parts, {option} {first}-{first + MAX_CHAPTERS - 1} first, then the "
+            "next ones.",
+            field="chapters",
+        )
+    return made
 
 
 def book_ssml(chapters: Sequence[Chapter]) -> str:

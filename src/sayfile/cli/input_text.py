@@ -13,6 +13,7 @@ from sayfile.books.reading import (
     Chapter,
     book_ssml,
     choose_chapters,
+    made_chapters,
     open_book,
     title_of,
 )
@@ -68,7 +69,7 @@ def _read_book(file: Path, chapters: str | None) -> tuple[str, ChosenBook]:
     if book.encoding not in (None, "utf-8"):
         err.print(f"read {file.name!r} as {book.encoding}", highlight=False)
     chosen = choose_chapters(book.chapters, chapters)
-    spoken = [chapter for chapter in chosen if not chapter.skipped]
+    spoken = made_chapters(chosen, "--chapters")
     skipped = len(chosen) - len(spoken)
     if skipped:
         err.print(

@@ -8,9 +8,18 @@ import functools
 import io
 from dataclasses import dataclass, replace
 
+from sayfile.audio.chapter_marks import MAX_CHAPTERS
 from sayfile.audio.formats import BOOK_FORMATS, AudioFormat, with_bitrate
 from sayfile.books.parts import BookManifest, split_book
-from sayfile.books.reading import Book, Chapter, book_ssml, choose_chapters, open_book, title_of
+from sayfile.books.reading import (
+    Book,
+    Chapter,
+    book_ssml,
+    choose_chapters,
+    made_chapters,
+    open_book,
+    title_of,
+)
 from sayfile.errors import InvalidBook, InvalidInput
 from sayfile.jobs.download_names import title_stem
 from sayfile.jobs.quota import speech_seconds
@@ -176,7 +185,8 @@ class JobRequests:
         # Checked as the job would be: the same refusals now rather than after a click.
         request, package = _packaged(request, "file")
         read, chapters, plan = await self.executor.run(
-            functools.partial(self._read_book, book, request, choice), Lane.background
+            functools.partial(self._read_book, book, request, choice, listing=True),
+            Lane.background,
         )
         fmt = with_bitrate(plan.format, choice.bitrate)
         seconds = [speech_seconds(chapter.text, plan.speed) for chapter in chapters]
@@ -198,15 +208,21 @@ class JobRequests:
         return self.reader.eta(job)
 
     def _read_book(
-        self, book: BookUpload, request: SpeechRequest, choice: BookChoice
+        self, book: BookUpload, request: SpeechRequest, choice: BookChoice, listing: bool = False
     ) -> tuple[Book, list[Chapter], SpeechPlan]:
         """The book, its chapters as `choice` chooses them, and the plan for speaking those
-        made (on the executor: each takes time in the book's length)."""
+        made (on the executor: each takes time in the book's length). A book `listing` its
+        chapters may choose more than one file holds (a web novel), so that they can be chosen
+        from; its plan then speaks the first that fit."""
         read = open_book(
             book.file, book.filename, book.media_type, max_chars=self.settings.max_chars_book
         )
         chapters = choose_chapters(read.chapters, choice.chapters)
-        made = book_ssml([chapter for chapter in chapters if not chapter.skipped])
+        if listing:
+            spoken = [chapter for chapter in chapters if not chapter.skipped][:MAX_CHAPTERS]
+        else:
+            spoken = made_chapters(chapters)
+        made = book_ssml(spoken)
         ssml = replace(request, text=made, text_format=TextFormat.ssml)
         return read, chapters, self.planner.plan(ssml, Purpose.book)
 
