@@ -143,9 +143,12 @@ def test_a_sentence_in_a_script_the_named_voice_cannot_read_goes_to_its_language
         ("안녕하세요.", "ko"),
         ("好的。", "zh"),
     ]
-    # A Japanese voice reads kanji as Japanese: a sentence of Han alone stays with it.
+    # A Japanese voice reads kanji as Japanese: a sentence of Han alone stays with it; so do
+    # Chinese sentences with espeak-ng's Mandarin (cmn) and Cantonese (yue).
     japanese = speech.plan("東京都新宿区。ありがとう。", voice="kokoro:jf_alpha")
     assert japanese.spans == ()
+    for voice in ("espeak:cmn", "espeak:yue"):
+        assert speech.plan("音乐让人快乐。", voice=voice).spans == ()
 
 
 @pytest.mark.slow  # real voices

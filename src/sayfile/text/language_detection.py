@@ -39,7 +39,10 @@ WHOLE_CHARS = 50_000
 _BY_SCRIPT = frozenset({"zh", "ja", "ko"})
 # The CJK scripts (by the language `language_by_script` gives) a voice of each language reads:
 # Japanese voices read Han as kanji; a Mandarin voice reads no kana nor hangul.
-_READS = {"zh": frozenset({"zh"}), "ja": frozenset({"ja", "zh"}), "ko": frozenset({"ko"})}
+# The Chinese languages (Mandarin as zh or cmn, Cantonese, Hakka...) all read Han.
+_HAN = frozenset({"zh"})
+_READS = {code: _HAN for code in ("zh", "cmn", "yue", "hak", "wuu", "nan", "gan", "hsn", "lzh")}
+_READS |= {"ja": frozenset({"ja", "zh"}), "ko": frozenset({"ko"})}
 # Han, kana and hangul, the scripts of `_BY_SCRIPT`.
 _SCRIPTS = (
     ("zh", re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")),
