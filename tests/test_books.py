@@ -44,7 +44,7 @@ MORNING = (
 )
 
 
-def _epub(*, nav: bool = True) -> bytes:
+def _epub(*, nav: bool = True, toc: bool = True) -> bytes:
     """A small EPUB made the way authoring tools make them: a title page and an interlude that the
     table of contents leaves out, and three chapters in it."""
     book = epub.EpubBook()
@@ -68,6 +68,8 @@ def _epub(*, nav: bool = True) -> bytes:
         epub.Link("text/wind.xhtml", "第二章 风暴", "wind"),
         epub.Link("text/morning.xhtml", "Chapter Three", "morning"),
     ]
+    if not toc:
+        book.toc = []
     book.add_item(epub.EpubNcx())
     spine: list[object] = list(documents.values())
     if nav:
@@ -706,3 +708,16 @@ def test_markdown_html_nested_thousands_deep_is_read() -> None:
     deep = "<div>" * 5000 + "The hidden words are here." + "</div>" * 5000
     (chapter,) = read_book(f"# Chapter One\n\n{deep}\n\nAfter them.\n".encode(), "deep.md")
     assert chapter.text == "Chapter One. The hidden words are here. After them."
+
+
+def test_an_epub_without_a_table_of_contents_names_chapters_by_their_headings() -> None:
+    # They had been named after the book and then "Chapter 2", "Chapter 3"... whatever their
+    # <h1> said.
+    chapters = read_book(_epub(nav=False, toc=False), "book.epub")
+    assert [chapter.title for chapter in chapters] == [
+        "The Test Book",
+        "Chapter One",
+        "第二章 风暴",
+        "Chapter 4",
+        "Chapter Three",
+    ]

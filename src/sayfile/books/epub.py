@@ -29,6 +29,8 @@ MAX_XHTML_BYTES = 50 * 1024 * 1024
 # takes memory, so this keeps a book's reading under a few hundred MB).
 MAX_XHTML_ELEMENTS = 300_000
 
+# The longest heading taken as a chapter's title (a longer one is a paragraph set large).
+_HEADING_CHARS = 120
 _DRM_MESSAGE = "This EPUB is encrypted (DRM); sayfile can only read EPUBs without DRM."
 # Files that only DRM schemes put in an EPUB: Adobe ADEPT, Readium LCP, Apple FairPlay.
 _DRM_FILES = frozenset({"META-INF/rights.xml", "META-INF/license.lcpl", "META-INF/sinf.xml"})
@@ -109,7 +111,10 @@ def _read_spine(archive: zipfile.ZipFile, package: Package, name: str) -> Chapte
             # What comes before the first listed chapter (a title page) is named after the
             # book rather than "Chapter 1"; so is a page of front matter the table of contents
             # leaves out, after its kind.
-            named = _joined(at_start) or (None if draft.started else package.info.title)
+            # A chapter the table of contents does not name (a book without one, or a page
+            # it leaves out) is named by its own heading, as a reader sees it.
+            heading = None if at_start or front else _heading(root)
+            named = _joined(at_start) or heading or (None if draft.started else package.info.title)
             # The first page, named after the book or before the first listed chapter, is a
             # title page if it is short.
             title_page = not draft.has_text and (named == package.info.title or not at_start)
@@ -122,6 +127,16 @@ def _read_spine(archive: zipfile.ZipFile, package: Package, name: str) -> Chapte
             read_element(root, draft, anchors)
         draft.end_paragraph()
     return draft
+
+
+def _heading(root: Any) -> str | None:
+    """The first heading (h1 to h3) of a document, if it has a short one."""
+    if root is None:
+        return None
+    for element in root.xpath("(//*[local-name()='h1' or local-name()='h2' or local-name()='h3'])"):
+        text = normalize(" ".join(str(t) for t in element.xpath(".//text()")))
+        return text if 0 < len(text) <= _HEADING_CHARS else None
+    return None
 
 
 def _front_type(root: Any) -> str | None:
