@@ -215,8 +215,18 @@ def test_raw_utf8_form_posts_keep_their_chinese(client: TestClient) -> None:
         content=b"text=%81%00%FF%FE",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
-    # Bytes that no encoding explains (not UTF-8, nor GB18030 and the others) are refused.
+    # Bytes that no encoding explains (not UTF-8, nor GB18030 and the others) are refused,
+    # naming the field.
     assert bad.status_code == 422 and "UTF-8" in bad.json()["error"]["message"]
+    assert bad.json()["error"]["field"] == "text"
+    # A NUL in a field of UTF-8 text is a space, as in JSON (it was refused as "a binary file,
+    # or UTF-16 without a byte order mark").
+    nul = client.post(
+        "/speech",
+        content=b"text=Hello%00there.",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert nul.status_code == 200, nul.text
 
 
 def test_form_post_errors_come_back_on_the_page_with_the_text_kept(client: TestClient) -> None:

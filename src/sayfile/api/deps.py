@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from sayfile.api.errors import READER_ERROR
 from sayfile.api.form_origin import refuse_cross_site
 from sayfile.api.proxies import client_address
 from sayfile.api.rate_limits import RequestLimiter
@@ -137,13 +138,25 @@ def _charset(request: Request) -> str | None:
     return None
 
 
-def _decoded(data: bytes, request: Request, what: str) -> str:
+def _decoded(data: bytes, request: Request, what: str, field: str | None = None) -> str:
     """`data` as text through the one decoder (`encodings.decode_text`), with the charset the
-    request declares; bytes no encoding explains are a 422 naming their offset."""
+    request declares; bytes no encoding explains are a 422 naming their offset (and `field`).
+    A form field's NUL (%00) in UTF-8 text is a space, as in JSON, where the text's clean-up
+    blanks it: in such a field it says nothing of a binary file or of UTF-16."""
+    if field is not None and b"\x00" in data and _utf8(spaced := data.replace(b"\x00", b" ")):
+        data = spaced
     try:
-        return decode_text(data, _charset(request), what=what).text
+        return decode_text(data, _charset(request), what=what, field=field or "text").text
     except UnreadableText as error:
-        raise _invalid(error.message) from None
+        raise _invalid(error.message, field=field) from None
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 async def _form_fields(request: Request) -> dict[str, str]:
@@ -160,8 +173,8 @@ async def _form_fields(request: Request) -> dict[str, str]:
         except ValueError:
             raise _invalid("The form cannot be read as URL-encoded fields.") from None
         return {
-            key.encode("latin-1").decode("utf-8", "replace"): _decoded(
-                value.encode("latin-1"), request, f"The form field {key!r}"
+            (name := key.encode("latin-1").decode("utf-8", "replace")): _decoded(
+                value.encode("latin-1"), request, f"The form field {name!r}", name
             )
             for key, value in pairs
         }
@@ -201,8 +214,12 @@ def _check_file_is_a_file(request: Request, fields: dict[str, str]) -> None:
     )
 
 
-def _invalid(message: str, kind: str = "value_error") -> RequestValidationError:
-    return RequestValidationError([{"loc": ("body",), "msg": message, "type": kind}])
+def _invalid(
+    message: str, kind: str = READER_ERROR, field: str | None = None
+) -> RequestValidationError:
+    """A body refused before its fields are read; `field` names the one at fault, if one is."""
+    loc = ("body", field) if field else ("body",)
+    return RequestValidationError([{"loc": loc, "msg": message, "type": kind}])
 
 
 async def _speech_in(request: Request) -> SpeechIn:
@@ -216,8 +233,15 @@ async def _speech_in(request: Request) -> SpeechIn:
         raw: str | bytes = _decoded(body, request, "The JSON body") if _charset(request) else body
         try:
             loaded = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except json.JSONDecodeError as error:
+            where = f"at line {error.lineno}, column {error.colno} ({error.msg})"
+            raise _invalid(f"The body is not valid JSON {where}.", "json_invalid") from None
+        except UnicodeDecodeError:
             raise _invalid("The body is not valid JSON (UTF-8).", "json_invalid") from None
+        except ValueError:  # Python's cap on the digits of an integer it reads
+            raise _invalid(
+                "A number in the JSON body has too many digits to be read.", "json_invalid"
+            ) from None
         except RecursionError:
             raise _invalid("The JSON body is nested too deeply.", "json_invalid") from None
         if not isinstance(loaded, dict):

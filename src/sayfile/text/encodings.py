@@ -70,7 +70,12 @@ _SHORT = 512
 # EUC-KR readings of the same bytes are often both plausible), Korean first where a space stands
 # between two characters of two bytes, as between Korean words and seldom Chinese ones.
 _SHORT_CODECS = ("gb18030", "big5hkscs", "cp932", "cp949", "cp1252", "cp1251", "cp1253", "cp1250")
+# How plausible the best reading must be to be taken: half its characters common for a code
+# page of two-byte characters, most of them for one of single bytes, which reads nearly any
+# bytes as some letters (%81 %FF %FE as Windows-1251's "Ѓяю").
 _LEAST_PLAUSIBLE = 0.5
+_LEAST_PLAUSIBLE_SINGLE = 0.8
+_DOUBLE_BYTE = frozenset({"gb18030", "big5hkscs", "cp932", "cp949"})
 _HIGH_BYTES = bytes(range(0x80, 0x100))
 _OUTSIDE_ASCII = re.compile(r"[^\x00-\x7f]")
 # How far a word is looked for either side of a letter (words are shorter).
@@ -143,8 +148,8 @@ def decode_text(
 
 def _short_reading(data: bytes) -> tuple[str, str] | None:
     """The most plausible reading of short `data` in a common code page (text and codec), or
-    None when none reads it as at least half common characters, or the bytes have NULs (which
-    the detector's path names as a binary file or UTF-16)."""
+    None when none is plausible enough, or the bytes have NULs (which the detector's path
+    names as a binary file or UTF-16)."""
     if b"\x00" in data:
         return None
     order = list(_SHORT_CODECS)
@@ -160,7 +165,11 @@ def _short_reading(data: bytes) -> tuple[str, str] | None:
         score = _plausible(text, codec)
         if best is None or score > best[0]:
             best = (score, text, codec)
-    return best[1:] if best and best[0] >= _LEAST_PLAUSIBLE else None
+    if best is None:
+        return None
+    score, text, codec = best
+    least = _LEAST_PLAUSIBLE if codec in _DOUBLE_BYTE else _LEAST_PLAUSIBLE_SINGLE
+    return (text, codec) if score >= least else None
 
 
 def _plausible(text: str, codec: str) -> float:
@@ -197,7 +206,7 @@ def _latin(char: str) -> bool:
 
 
 def _common(char: str, codec: str, word: str) -> bool:
-    if codec in ("gb18030", "big5hkscs", "cp932", "cp949"):
+    if codec in _DOUBLE_BYTE:
         if char in _CJK_MARKS:
             return True
         if codec == "cp949":
