@@ -97,6 +97,19 @@ def test_bad_input_exits_2_with_a_clear_message(
     assert not list(tmp_path.glob("a.*"))
 
 
+@pytest.mark.parametrize("command", [["say", "hello", "-o", "a.wav"], ["serve", "--port", "1"]])
+def test_a_broken_lexicon_file_is_one_line_naming_it_not_a_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    lexicons = tmp_path / "lexicons"
+    lexicons.mkdir()
+    (lexicons / "c.tsv").write_text("zh\t最长\tpinyin:zzz9\n", encoding="utf-8")
+    result = run(*command, cwd=tmp_path, SAYFILE_LEXICON_DIR=str(lexicons))
+    said = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in said, said
+    assert said.startswith("error: Lexicon c.tsv, line 1: the replacement of '最长'"), said
+
+
 def test_voices_json_schema(tmp_path: Path) -> None:
     result = run("voices", "--json", "--language", "zh", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, replace
 
 from sayfile.errors import InvalidSsml
+from sayfile.text.language_detection import language_by_script
 from sayfile.text.pronunciations import pronunciation_problem
 from sayfile.text.safe_xml import Position, read_xml
 from sayfile.text.say_as import say_as
@@ -49,9 +50,13 @@ SILENT_ELEMENTS = frozenset({"desc", "metadata"})
 # A <speak> element, after an XML declaration and a DOCTYPE naming `speak` if there are any
 # (the DOCTYPE makes it SSML, which the reader then refuses, rather than text read aloud).
 _SSML_START = re.compile(
-    r"(?:<\?xml\s[^>]*\?>\s*)?(?:<!DOCTYPE\s+speak\b[^>\[]*(?:\[[^\]]*\])?\s*>\s*)?"
-    r"<speak[\s>/]"
+    r"(?:<\?xml\s[^>]*\?>\s*)?(?:<!--(?:(?!-->).)*-->\s*)*"
+    r"(?:<!DOCTYPE\s+speak\b[^>\[]*(?:\[[^\]]*\])?\s*>\s*)?(?:<!--(?:(?!-->).)*-->\s*)*"
+    r"<speak[\s>/]",
+    re.DOTALL,
 )
+# Markup, taken out to see what script a document's words are in.
+_MARKUP = re.compile(r"<[^>]*>")
 _XML_DECLARATION = re.compile(r"\s*<\?xml\s[^>]*\?>")
 _DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)\s*", re.IGNORECASE)
 _PERCENT = re.compile(r"([+-]?)(\d+(?:\.\d*)?|\.\d+)%")
@@ -60,7 +65,8 @@ _MULTIPLIER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 
 def looks_like_ssml(text: str) -> bool:
     """Return True if `text`, stripped, starts with a <speak> element (optionally after an XML
-    declaration). Plain text is never taken as markup, whatever "<" or "&" it holds."""
+    declaration and comments). Plain text is never taken as markup, whatever "<" or "&" it
+    holds."""
     return _SSML_START.match(text.strip().removeprefix("\ufeff").lstrip()) is not None
 
 
@@ -83,7 +89,9 @@ def parse_ssml(document: str, max_chars: int = 200_000, max_depth: int = 32) -> 
         # out, it lets white space come first and keeps every line and column where it was.
         blank = re.sub(r"[^\n]", " ", declaration.group())
         document = blank + document[declaration.end() :]
-    reader = _SsmlReader()
+    # <say-as> where no xml:lang says the language reads as the document's words are
+    # written: 请拨打<say-as interpret-as="telephone"> in Chinese (it had been English).
+    reader = _SsmlReader(language_by_script(_MARKUP.sub(" ", document[:20_000])))
     read_xml(document, reader, what="SSML", error=InvalidSsml, max_depth=max_depth)
     return reader.finish()
 
@@ -116,7 +124,9 @@ class _Frame:
 class _SsmlReader:
     """Turns SSML events into spans; words spoken alike are buffered until something changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, script_language: str | None = None) -> None:
+        self.script_language = script_language
+        """The language the document's script says (zh, ja, ko), for <say-as> without one."""
         self.spans: list[Span] = []
         self._frames: list[_Frame] = []
         self._gatherer: _Frame | None = None
@@ -175,10 +185,12 @@ class _SsmlReader:
             case "sub":
                 self._add_text(frame.attrs["alias"], frame.style)
             case "say-as":
-                language = frame.style.language
+                language = frame.style.language or self.script_language
                 spoken = say_as(
                     text, frame.attrs["interpret-as"], frame.attrs.get("format"), language
                 )
+                if spoken.startswith("第") and "".join(self._buffer).rstrip().endswith("第"):
+                    spoken = spoken[1:]  # 第<say-as ordinal>3</say-as>名: one 第
                 self._add_text(spoken, frame.style)
             case "phoneme":
                 alphabet = frame.attrs.get("alphabet", "ipa").strip().lower()
