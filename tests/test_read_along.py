@@ -29,6 +29,7 @@ from listening import Listener, word_error_rate
 from sayfile.audio.formats import FORMATS, open_encoder
 from sayfile.audio.joining import join_audio, played
 from sayfile.audio.timings import Timing, Timings
+from sayfile.books.read_along import read_along_chapter
 from sayfile.books.read_along_epub import BookAudio, ChapterAudio, job_identifier, write_read_along
 from sayfile.books.reading import read_book
 
@@ -336,6 +337,19 @@ def test_epubcheck_finds_nothing_wrong_with_a_read_along_book(
     )
     report = checked.stdout + checked.stderr
     assert checked.returncode == 0 and "No errors or warnings detected" in report, report
+
+
+def test_a_mark_said_with_no_sound_has_no_clip() -> None:
+    # The full stop after a word a lexicon says (Kokoro) is a piece of its own, of no time;
+    # its clip, clipBegin the same as clipEnd, was an error to epubcheck (MED-009).
+    timings = Timings(
+        (Timing(0.0, 1.2, "I like Nguyen"), Timing(1.2, 1.2, "."), Timing(1.5, 2.5, "He is.")),
+        None,
+        2.5,
+    )
+    (document,) = read_along_chapter("One", 1, timings, "a.mp3", "en", 2.5)
+    assert 'clipBegin="1.200s" clipEnd="1.200s"' not in document.smil
+    assert document.smil.count("<par ") == 2 and "Nguyen" in document.xhtml
 
 
 ENGLISH_BOOK = """# The Harbour

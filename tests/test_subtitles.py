@@ -43,6 +43,13 @@ def test_short_pieces_are_a_cue_each_at_their_own_times() -> None:
     assert cues(timings) == [Timing(0.2, 1.5, "Hello there."), Timing(1.8, 3.0, "你好，世界。")]
 
 
+def test_a_mark_said_with_no_sound_is_no_cue() -> None:
+    # The full stop after a word a lexicon says is a piece of its own, of no time: it had been
+    # a cue from 1.5 to 1.5 s of ".".
+    timings = _timings((0.2, 1.5, "I like Nguyen"), (1.5, 1.5, "."), (1.8, 3.0, "He is nice."))
+    assert cues(timings) == [Timing(0.2, 1.5, "I like Nguyen"), Timing(1.8, 3.0, "He is nice.")]
+
+
 def test_a_long_english_sentence_is_cut_at_clauses_and_spaces() -> None:
     timings = _timings((1.0, 12.0, ENGLISH), (12.5, 13.5, "Done."))
     captions = cues(timings)

@@ -147,8 +147,8 @@ def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.
     for piece in timings.pieces:
         # A piece said through a lexicon alias is shown as written, as its words are timed.
         text = " ".join((piece.written or piece.text).split())
-        if not text:
-            continue
+        if not text or (piece.end <= piece.start and not any(c.isalnum() for c in text)):
+            continue  # no text, or a mark said with no sound (the full stop after a lexicon's word)
         limit = max_chars or (CJK_MAX_CHARS if _mostly_cjk(text) else LATIN_MAX_CHARS)
         first = bisect.bisect_left(word_starts, piece.start - _SLACK)
         last = bisect.bisect_left(word_starts, piece.end)

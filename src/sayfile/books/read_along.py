@@ -251,6 +251,11 @@ def _xhtml(title: str, language: str, body: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _heard(clip: Clip) -> bool:
+    """Whether `clip` lasts, as the overlay writes its times (to the millisecond)."""
+    return round(clip.end, 3) > round(clip.begin, 3)
+
+
 def _smil(xhtml_name: str, audio_href: str, sentences: Sequence[Sentence]) -> str:
     """The overlay: a `<seq>` per sentence holding a `<par>` per word where words are timed
     (so reading systems highlight the word and know its sentence), else a `<par>` for the
@@ -265,13 +270,18 @@ def _smil(xhtml_name: str, audio_href: str, sentences: Sequence[Sentence]) -> st
         )
 
     def entries() -> Iterator[str]:
+        # A clip of no time (a mark said with no sound: the full stop after a word a lexicon
+        # says) is no clip: EPUB 3 wants clipEnd after clipBegin (epubcheck's MED-009). Its
+        # text stays in the chapter, unhighlighted.
         for sentence in sentences:
-            if not sentence.words:
-                yield par(sentence.clip)
+            words = [word for word in sentence.words if _heard(word)]
+            if not words:
+                if _heard(sentence.clip):
+                    yield par(sentence.clip)
                 continue
             ref = quoteattr(f"{xhtml_name}#{sentence.clip.fragment}")
             yield f'<seq id="q-{sentence.clip.fragment}" epub:textref={ref}>'
-            yield from map(par, sentence.words)
+            yield from map(par, words)
             yield "</seq>"
 
     lines = [
