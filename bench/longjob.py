@@ -16,9 +16,14 @@ Peak memory is each process's VmHWM.
     .venv/bin/python bench/longjob.py [--chars 200000] [--format opus] [--runs 1]
 
 With `--against-floor ROUNDS`, instead: one process, parallel 1, writing the text through
-sayfile and then through the floor, in turn, ROUNDS times; CPU seconds of each. Taking turns
-in one process, the two meet the same load, so the ratio holds on a busy machine where the
-set-ups' wall times do not.
+sayfile and then through the floor, in turn, ROUNDS times; CPU seconds of each, and per
+second of audio. Taking turns in one process, the two meet the same load, so the ratio holds
+on a busy machine where the set-ups' wall times do not. `--voice` names another voice, and
+`--book` reads real files instead of the made-up paragraph (through sayfile's book reader:
+every chapter not skipped as front matter, joined):
+
+    PYTHONPATH=src:bench .venv/bin/python bench/longjob.py --against-floor 3 \
+        --voice kokoro:zm_yunjian --book tests/data/lu-xun-nahan.gb18030.txt --format mp3
 """
 
 from __future__ import annotations
@@ -76,6 +81,18 @@ def book(chars: int) -> str:
     return (PARAGRAPH * (chars // len(PARAGRAPH) + 1))[:chars].rsplit(". ", 1)[0] + "."
 
 
+def read_books(paths: list[Path], chars: int) -> str:
+    """The chapters of `paths` that are not front matter, as sayfile's book reader finds them,
+    joined, up to `chars` characters."""
+    from sayfile.books.reading import open_book
+
+    texts = []
+    for path in paths:
+        read = open_book(path, path.name, max_chars=None)
+        texts += [chapter.text for chapter in read.chapters if not chapter.skipped]
+    return "\n\n".join(texts)[:chars]
+
+
 def halves(text: str) -> list[str]:
     """Two parts of about equal length, cut after a sentence."""
     cut = text.index(". ", len(text) // 2) + 1
@@ -127,14 +144,14 @@ def engine_and_encoder(service: Pipeline, plan: SpeechPlan, out: Path) -> tuple[
     return audio_s, out.stat().st_size
 
 
-def against_floor(text: str, fmt: str, rounds: int) -> None:
+def against_floor(text: str, fmt: str, rounds: int, voice: str = VOICE) -> None:
     """Print the CPU seconds of sayfile's write and of the floor, taking turns."""
     from harness import Pipeline
     from sayfile.settings import Settings
 
     service = Pipeline(Settings(parallel_sentences=1))
-    plan = service.plan(text, voice=VOICE, format=fmt)
-    service.samples(service.plan("Ready. Steady.", voice=VOICE))
+    plan = service.plan(text, voice=voice, format=fmt)
+    service.samples(service.plan("Ready. Steady.", voice=voice))
     ours: list[float] = []
     floor: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,9 +165,11 @@ def against_floor(text: str, fmt: str, rounds: int) -> None:
             print(f"round {n + 1}: sayfile {ours[-1]:.2f} CPU-s, floor {floor[-1]:.2f} CPU-s")
     service.close()
     mine, least = statistics.median(ours), statistics.median(floor)
+    audio = result.duration_s
     print(
-        f"{len(text):,} characters, {result.duration_s:,.0f} s of audio, {fmt}: sayfile "
-        f"{mine:.2f} CPU-s, the floor {least:.2f} (median of {rounds}): {mine / least:.3f}x"
+        f"{len(text):,} characters, {voice}, {audio:,.0f} s of audio, {fmt}: sayfile "
+        f"{mine:.2f} CPU-s ({mine / audio:.3f} per audio s), the floor {least:.2f} "
+        f"({least / audio:.3f}) (median of {rounds}): {mine / least:.3f}x"
     )
 
 
@@ -183,10 +202,12 @@ def main() -> None:
     parser.add_argument("--format", default="opus")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--against-floor", type=int, metavar="ROUNDS")
+    parser.add_argument("--voice", default=VOICE, help="with --against-floor")
+    parser.add_argument("--book", type=Path, nargs="+", help="real text, with --against-floor")
     args = parser.parse_args()
-    text = book(args.chars)
+    text = read_books(args.book, args.chars) if args.book else book(args.chars)
     if args.against_floor:
-        against_floor(text, args.format, args.against_floor)
+        against_floor(text, args.format, args.against_floor, args.voice)
         return
     results: dict[str, list[tuple[float, list[Part]]]] = {s.name: [] for s in SETUPS}
     with tempfile.TemporaryDirectory() as tmp:

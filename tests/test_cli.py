@@ -97,7 +97,9 @@ def test_bad_input_exits_2_with_a_clear_message(
     assert not list(tmp_path.glob("a.*"))
 
 
-@pytest.mark.parametrize("command", [["say", "hello", "-o", "a.wav"], ["serve", "--port", "1"]])
+@pytest.mark.parametrize(
+    "command", [["say", "hello", "-o", "a.wav"], ["serve", "--port", "1"], ["voices"]]
+)
 def test_a_broken_lexicon_file_is_one_line_naming_it_not_a_traceback(
     tmp_path: Path, command: list[str]
 ) -> None:

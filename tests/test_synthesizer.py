@@ -254,6 +254,25 @@ async def test_text_the_voice_has_no_sound_for_at_all_is_refused_and_leaves_no_f
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
+@pytest.mark.parametrize("sizes", [(0,), (0, 0, 0), (0, 3, 0), (2,)])
+def test_an_output_is_finished_only_once_it_was_given_a_sample(sizes: tuple[int, ...]) -> None:
+    """`last` (the file's finish: its trailer, fsync and rename) runs after the last piece only
+    if some piece had a sample; a text with no sound leaves its output unfinished, to be
+    abandoned, rather than finishing a file of nothing that would then have to be removed."""
+    finished: list[bytes] = []
+
+    def last(result: bytes) -> bytes:
+        finished.append(result)
+        return result + b"end"
+
+    in_order: InOrder[bytes] = InOrder(lambda samples: samples.tobytes(), last)
+    for index, size in enumerate(sizes):
+        in_order.offer(index, np.ones(size, dtype=np.int16), index == len(sizes) - 1)
+    results = [in_order.result(index) for index in range(len(sizes))]
+    assert len(finished) == (1 if any(sizes) else 0)
+    assert results[-1].endswith(b"end") == any(sizes)
+
+
 class CountingEngine:
     """The tone engine, counting the pieces it was asked to speak."""
 

@@ -15,7 +15,6 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from sayfile.api.errors import READER_ERROR
 from sayfile.api.form_origin import refuse_cross_site
 from sayfile.api.proxies import client_address
 from sayfile.api.rate_limits import RequestLimiter
@@ -148,7 +147,7 @@ def _decoded(data: bytes, request: Request, what: str, field: str | None = None)
     try:
         return decode_text(data, _charset(request), what=what, field=field or "text").text
     except UnreadableText as error:
-        raise _invalid(error.message, field=field) from None
+        raise InvalidInput(error.message, field=field) from None
 
 
 def _utf8(data: bytes) -> bool:
@@ -171,7 +170,7 @@ async def _form_fields(request: Request) -> dict[str, str]:
         try:
             pairs = parse_qsl(body, keep_blank_values=True, encoding="latin-1", errors="strict")
         except ValueError:
-            raise _invalid("The form cannot be read as URL-encoded fields.") from None
+            raise InvalidInput("The form cannot be read as URL-encoded fields.") from None
         return {
             (name := key.encode("latin-1").decode("utf-8", "replace")): _decoded(
                 value.encode("latin-1"), request, f"The form field {name!r}", name
@@ -214,14 +213,6 @@ def _check_file_is_a_file(request: Request, fields: dict[str, str]) -> None:
     )
 
 
-def _invalid(
-    message: str, kind: str = READER_ERROR, field: str | None = None
-) -> RequestValidationError:
-    """A body refused before its fields are read; `field` names the one at fault, if one is."""
-    loc = ("body", field) if field else ("body",)
-    return RequestValidationError([{"loc": loc, "msg": message, "type": kind}])
-
-
 async def _speech_in(request: Request) -> SpeechIn:
     """Read a speech request from a JSON body or an HTML form (query parameters fill in
     what the body leaves out, so `POST /speech?stream=true` works with either)."""
@@ -235,24 +226,24 @@ async def _speech_in(request: Request) -> SpeechIn:
             loaded = json.loads(raw)
         except json.JSONDecodeError as error:
             where = f"at line {error.lineno}, column {error.colno} ({error.msg})"
-            raise _invalid(f"The body is not valid JSON {where}.", "json_invalid") from None
+            raise InvalidInput(f"The body is not valid JSON {where}.") from None
         except UnicodeDecodeError:
-            raise _invalid("The body is not valid JSON (UTF-8).", "json_invalid") from None
+            raise InvalidInput("The body is not valid JSON (UTF-8).") from None
         except ValueError:  # Python's cap on the digits of an integer it reads
-            raise _invalid(
-                "A number in the JSON body has too many digits to be read.", "json_invalid"
+            raise InvalidInput(
+                "A number in the JSON body has too many digits to be read."
             ) from None
         except RecursionError:
-            raise _invalid("The JSON body is nested too deeply.", "json_invalid") from None
+            raise InvalidInput("The JSON body is nested too deeply.") from None
         if not isinstance(loaded, dict):
-            raise _invalid('The JSON body must be an object such as {"text": "Hello"}.')
+            raise InvalidInput('The JSON body must be an object such as {"text": "Hello"}.')
         data = loaded
     elif content_type in _FORMS:
         refuse_cross_site(request)
         data = await _form_fields(request)
         _check_file_is_a_file(request, data)
     else:
-        raise _invalid(
+        raise InvalidInput(
             "Send the request as JSON (Content-Type: application/json) or as an HTML form "
             "(application/x-www-form-urlencoded or multipart/form-data)."
         )

@@ -173,9 +173,8 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
 
 def _said_problem(field: str, errs: list[dict[str, Any]], request: Request) -> str:
     """One field's problems (or the body's, for `field` ""), as one sentence."""
-    own = all(err.get("type") == READER_ERROR for err in errs)
-    if own or (not field and not any(err.get("type") in _NOT_AN_OBJECT for err in errs)):
-        return "; ".join(str(err.get("msg")) for err in errs)  # a reader's own words
+    if not field and not any(err.get("type") in _NOT_AN_OBJECT for err in errs):
+        return "; ".join(str(err.get("msg")) for err in errs)
     if not field:
         json = "json" in request.headers.get("content-type", "")
         return "The body must be a JSON object of the request's fields" + (
@@ -197,8 +196,6 @@ def _form(loc: list[str]) -> str:
     return f"an object with {loc[1]}" if len(loc) > 1 else "an object"
 
 
-# The type of a body's error sayfile's own reader found (deps.py), whose message is whole.
-READER_ERROR = "sayfile_reader"
 # pydantic's types of error for a body that is not an object of fields.
 _NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
 # How each form of a field of several forms is named (pydantic's tag for it: a model's name

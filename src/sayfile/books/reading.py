@@ -150,11 +150,16 @@ def title_of(filename: str, chapters: Sequence[Chapter]) -> str:
     return title_from_name(base_name(filename)) or (chapters[0].title if chapters else "Book")
 
 
-def made_chapters(chapters: Sequence[Chapter], option: str = "chapters") -> list[Chapter]:
+def made_chapters(
+    chapters: Sequence[Chapter], option: str = "chapters", listing: bool = False
+) -> list[Chapter]:
     """The chapters of `chapters` to make (those not skipped). Raises InvalidInput (naming
     `option`, as the caller spells it) when there are more than one file holds, with the way
-    to make them: in parts of MAX_CHAPTERS."""
+    to make them: in parts of MAX_CHAPTERS; a book `listing` its chapters to choose from
+    gets the first MAX_CHAPTERS instead."""
     made = [chapter for chapter in chapters if not chapter.skipped]
+    if listing:
+        return made[:MAX_CHAPTERS]
     if len(made) > MAX_CHAPTERS:
         first = next(n for n, chapter in enumerate(chapters, 1) if not chapter.skipped)
         raise InvalidInput(

@@ -13,10 +13,9 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from sayfile.books.reading import choose_chapters, open_book, title_of
-from sayfile.cli.terminal import error_exit, settings_or_exit
+from sayfile.cli.terminal import error_exit, settings_or_exit, synthesizer_or_exit
 from sayfile.errors import InvalidInput, SayfileError
 from sayfile.text.language_detection import LanguageVoice
-from sayfile.wiring import build_synthesizer
 
 # Columns of a table written into a pipe or a file.
 _PIPED_WIDTH = 240
@@ -38,7 +37,7 @@ def voices(
 ) -> None:
     """List the voices: id, engine, language, name, gender, sample rate, quality, and how
     well a speech recognizer understood them (error rate; "hard" when far below the best)."""
-    synthesizer = build_synthesizer(settings_or_exit())
+    synthesizer = synthesizer_or_exit(settings_or_exit())
     if languages:
         _print_languages(synthesizer.languages.table(), as_json)
         return

@@ -27,7 +27,7 @@ from sayfile.audio.timings import Timing, cues, srt, vtt
 from sayfile.audio.word_captions import vtt_with_words
 from sayfile.cli.input_text import ChosenBook, read_input
 from sayfile.cli.read_along import is_read_along, say_read_along
-from sayfile.cli.terminal import err, error_exit, settings_or_exit
+from sayfile.cli.terminal import err, error_exit, settings_or_exit, synthesizer_or_exit
 from sayfile.durations import clock
 from sayfile.errors import SayfileError
 from sayfile.jobs.download_names import stem_for, title_stem
@@ -38,7 +38,6 @@ from sayfile.speech.plan import SpeechPlan, validate
 from sayfile.speech.scheduler import Lane
 from sayfile.speech.synthesizer import SpeechResult, Synthesizer
 from sayfile.text.ssml import looks_like_ssml
-from sayfile.wiring import build_synthesizer
 
 # Below this many characters synthesis takes a moment; a progress bar would only flicker.
 _PROGRESS_FROM_CHARS = 2000
@@ -139,7 +138,7 @@ def say(
         return
     implied = _format_of_output(output, fmt)
     settings = settings_or_exit()
-    synthesizer = build_synthesizer(settings)
+    synthesizer = synthesizer_or_exit(settings)
     target: Path | None = output
     with _closed_after(synthesizer, lambda: target):
         request = SpeechRequest(
@@ -209,7 +208,7 @@ def _say_read_along(
         raise error_exit("--format epub needs a book (--file with .epub, .md or .txt) and a file.")
     target = output or Path(f"{title_stem(book.title)}.epub")
     settings = settings_or_exit()
-    synthesizer = build_synthesizer(settings)
+    synthesizer = synthesizer_or_exit(settings)
     request = SpeechRequest(content, voice=voice, language=language, speed=speed, loudness=loudness)
     show = not quiet and len(content) >= _PROGRESS_FROM_CHARS
 

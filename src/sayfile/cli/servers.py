@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from sayfile.cli.terminal import error_exit, settings_or_exit
+from sayfile.cli.terminal import error_exit, lexicons_or_exit, settings_or_exit
 
 SHUTDOWN_GRACE_SECONDS = 10
 """How long `serve` waits on SIGTERM for open requests to finish."""
@@ -62,6 +62,7 @@ def serve(
     if root_path is not None:
         os.environ["SAYFILE_ROOT_PATH"] = root_path
     settings = settings_or_exit()
+    lexicons_or_exit(settings)
     if workers > 1 and settings.wyoming_in_serve:
         raise error_exit(
             "SAYFILE_WYOMING_IN_SERVE needs --workers 1 (one process holds the port); run "
@@ -114,6 +115,7 @@ def worker(
     from sayfile.supervision import SUPERVISOR_ENV
 
     settings = settings_or_exit()
+    lexicons_or_exit(settings)
     if not settings.queue_url or not settings.store_url:
         raise error_exit(
             "`sayfile worker` needs SAYFILE_QUEUE_URL and SAYFILE_STORE_URL (redis://)."
@@ -163,6 +165,7 @@ def wyoming(
     os.environ["SAYFILE_WYOMING_HOST"] = host
     os.environ["SAYFILE_WYOMING_PORT"] = str(port)
     settings = settings_or_exit()
+    lexicons_or_exit(settings)
     logging.config.dictConfig(log_config(settings.log_format, log_level))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_wyoming(settings))

@@ -8,7 +8,6 @@ import functools
 import io
 from dataclasses import dataclass, replace
 
-from sayfile.audio.chapter_marks import MAX_CHAPTERS
 from sayfile.audio.formats import BOOK_FORMATS, AudioFormat, with_bitrate
 from sayfile.books.parts import BookManifest, split_book
 from sayfile.books.reading import (
@@ -136,10 +135,9 @@ class JobRequests:
         request, package = _packaged(request, package)
         if client is not None:
             await self.limit.check(client)
-        read, chapters, plan = await self.executor.run(
+        read, chapters, made, plan = await self.executor.run(
             functools.partial(self._read_book, book, request, choice), Lane.background
         )
-        made = [chapter for chapter in chapters if not chapter.skipped]
         fmt = with_bitrate(plan.format, choice.bitrate)
         plan = replace(plan, format=fmt)
         info = read.info
@@ -184,7 +182,7 @@ class JobRequests:
         range, too many characters, a choice that does not fit)."""
         # Checked as the job would be: the same refusals now rather than after a click.
         request, package = _packaged(request, "file")
-        read, chapters, plan = await self.executor.run(
+        read, chapters, _, plan = await self.executor.run(
             functools.partial(self._read_book, book, request, choice, listing=True),
             Lane.background,
         )
@@ -209,22 +207,18 @@ class JobRequests:
 
     def _read_book(
         self, book: BookUpload, request: SpeechRequest, choice: BookChoice, listing: bool = False
-    ) -> tuple[Book, list[Chapter], SpeechPlan]:
-        """The book, its chapters as `choice` chooses them, and the plan for speaking those
-        made (on the executor: each takes time in the book's length). A book `listing` its
+    ) -> tuple[Book, list[Chapter], list[Chapter], SpeechPlan]:
+        """The book, its chapters as `choice` chooses them, those made, and the plan for
+        speaking them (on the executor: each takes time in the book's length). A book `listing` its
         chapters may choose more than one file holds (a web novel), so that they can be chosen
         from; its plan then speaks the first that fit."""
         read = open_book(
             book.file, book.filename, book.media_type, max_chars=self.settings.max_chars_book
         )
         chapters = choose_chapters(read.chapters, choice.chapters)
-        if listing:
-            spoken = [chapter for chapter in chapters if not chapter.skipped][:MAX_CHAPTERS]
-        else:
-            spoken = made_chapters(chapters)
-        made = book_ssml(spoken)
-        ssml = replace(request, text=made, text_format=TextFormat.ssml)
-        return read, chapters, self.planner.plan(ssml, Purpose.book)
+        made = made_chapters(chapters, listing=listing)
+        ssml = replace(request, text=book_ssml(made), text_format=TextFormat.ssml)
+        return read, chapters, made, self.planner.plan(ssml, Purpose.book)
 
     def _made_as_book(self, text: str) -> bool:
         """Whether a job's plain or Markdown `text` is long enough to be made as a book (over

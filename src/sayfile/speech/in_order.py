@@ -33,6 +33,7 @@ class InOrder(Generic[T]):
         self._ready: dict[int, Samples] = {}
         self._results: dict[int, T] = {}
         self._closed = False
+        self._sounded = False
 
     def offer(self, index: int, samples: Samples, final: bool) -> None:
         """Piece `index` is made (`final`: it is the last one); it and every piece ready
@@ -44,8 +45,12 @@ class InOrder(Generic[T]):
             if final:
                 self._final = index
             while not self._closed and self._due in self._ready:
-                result = self._consume(self._ready.pop(self._due))
-                if self._due == self._final and self._last is not None:
+                due = self._ready.pop(self._due)
+                self._sounded = self._sounded or due.size > 0
+                result = self._consume(due)
+                # An output never given a sample is not finished: no answer is a file of
+                # nothing (the pipeline refuses it, and the unfinished output is abandoned).
+                if self._due == self._final and self._last is not None and self._sounded:
                     result = self._last(result)
                 with self._results_lock:
                     self._results[self._due] = result

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from sayfile.audio.formats import Samples
 from sayfile.audio.timings import Timing, Timings
-from sayfile.errors import NoSpeech
 from sayfile.speech.loudness import load_measures
 from sayfile.speech.outputs import FileOutput, MemoryOutput, Output, StreamOutput
 from sayfile.speech.pieces import PieceCutter
@@ -134,12 +133,7 @@ class Synthesizer:
         unfinished file renamed when whole, flushed to disk first so a crash cannot leave a
         short file under the final name)."""
         output = FileOutput(plan.format, plan.voice.sample_rate, path)
-        try:
-            timings = await self._encode_all(plan, turn, output, progress)
-        except NoSpeech:
-            # Found once the last piece is in, by when the (empty) file is whole: it goes.
-            path.unlink(missing_ok=True)
-            raise
+        timings = await self._encode_all(plan, turn, output, progress)
         return SpeechResult(output.duration, output.size, timings)
 
     async def render(self, plan: SpeechPlan, turn: Turn) -> RenderedAudio:
