@@ -17,6 +17,7 @@ from conftest import TONES, sayfile_cli, wait_done
 from sayfile.books.reading import open_book
 from sayfile.errors import UnreadableText
 from sayfile.text.encodings import decode_text
+from sayfile.text.sentences import sentences
 
 DATA = Path(__file__).parent / "data"
 
@@ -174,6 +175,12 @@ EXCERPTS = [
         "« Il avait le cœur bon », disait-on.",
     ),
     (
+        "hongloumeng-web.gbk.txt",
+        "gb18030",
+        ["第二回 贾夫人仙逝扬州城 冷子兴演说荣国府"],
+        "封家人个个都惊慌，不知何兆．",
+    ),
+    (
         "kafka-verwandlung.windows-1252.txt",
         "windows-1252",
         ["kafka-verwandlung.windows-1252"],
@@ -191,6 +198,18 @@ def test_real_excerpts_are_read_into_their_chapters(
     assert book.encoding == encoding
     assert [chapter.title for chapter in book.chapters] == titles
     assert words in " ".join(chapter.text for chapter in book.chapters)
+
+
+def test_a_web_copy_of_a_novel_is_cut_at_its_full_width_full_stops() -> None:
+    """Chinese text from the web ends sentences in ． as often as in 。: each is a sentence
+    said on its own, not a run of a whole paragraph (the longest piece had been 236
+    characters, a minute of speech said in one breath, and the dearest to make), and a
+    paragraph ending in ． gets no second full stop."""
+    book = open_book(DATA / "hongloumeng-web.gbk.txt", "hongloumeng-web.gbk.txt")
+    pieces = list(sentences(" ".join(chapter.text for chapter in book.chapters)))
+    assert len(pieces) >= 20 and max(map(len, pieces)) <= 60, [len(p) for p in pieces]
+    assert "封家人个个都惊慌，不知何兆．" in pieces
+    assert not any(piece.endswith("．。") for piece in pieces)
 
 
 @pytest.mark.parametrize(("name", "encoding", "titles", "words"), EXCERPTS, ids=_IDS)

@@ -48,6 +48,10 @@ def test_normalize_composes_unicode() -> None:
         ("“Quoted.” Next one", ["“Quoted.”", "Next one"]),
         ("Mixed 中文。And English.", ["Mixed 中文。", "And English."]),
         ("यह पहला वाक्य है। दूसरा है॥ तीसरा", ["यह पहला वाक्य है।", "दूसरा है॥", "तीसरा"]),
+        # The full-width full stop of text from the web, but not between digits.
+        ("他走了．我来了．你呢？", ["他走了．", "我来了．", "你呢？"]),
+        ("圆周率是３．１４，版本1．2．好的", ["圆周率是３．１４，版本1．2．", "好的"]),
+        ("ﾃｽﾄです｡次の文", ["ﾃｽﾄです｡", "次の文"]),
         ("یہ پہلا ہے۔ کیا یہ دوسرا ہے؟ ہاں", ["یہ پہلا ہے۔", "کیا یہ دوسرا ہے؟", "ہاں"]),
     ],
 )
@@ -129,7 +133,10 @@ def test_split_prefers_commas_then_spaces() -> None:
 # The splitter and the clean-up as first written, simple and slow (the splitter's one regular
 # expression takes time quadratic in a run of marks): the specification that the fast ones
 # must match exactly, on texts short enough for them.
-_REFERENCE_END = re.compile(r"[.!?;…]+[\"'”’)\]]*(?=\s|$)|[。！？；…।॥؟۔]+[”’」』）]*")
+_REFERENCE_END = re.compile(
+    r"[.!?;…]+[\"'”’)\]]*(?=\s|$)"
+    r"|(?:[。！？；…।॥؟۔｡]|(?<![0-9０-９])．|．(?![0-9０-９]))+[”’」』）]*"
+)
 
 
 def _reference_sentences(text: str, max_chars: int) -> list[str]:
@@ -162,7 +169,9 @@ def _reference_normalize(text: str) -> str:
     return re.sub(r"\s+", " ", "".join(cleaned)).strip()
 
 
-_PUNCTUATED = st.text(alphabet=".!?;…。！？；।؟\"'”’)]」』）,，、:： \t\n\u3000ab你", max_size=40)
+_PUNCTUATED = st.text(
+    alphabet=".!?;…。！？；।؟｡．\"'”’)]」』）,，、:： \t\n\u3000ab你1１", max_size=40
+)
 # Any code point, surrogates included, with the characters normalize treats specially often.
 _ANY_CHARACTER = st.one_of(
     st.integers(0, sys.maxunicode).map(chr),

@@ -319,9 +319,13 @@ def _relabelled(spans: Sequence[Span], labelled: list[tuple[int, str, str]]) -> 
             )
 
 
+# What a sentence that is followed by another with no space between ends in.
+_CJK_CLOSED = frozenset(textmod.CJK_ENDS + "”’」』）")
+
+
 def _joined(sentences: list[str]) -> str:
     """Sentences as one text again: a space after a Latin end, none after a CJK one."""
     out = sentences[0]
     for sentence in sentences[1:]:
-        out += ("" if out[-1] in "。！？；…”’」』）" else " ") + sentence
+        out += ("" if out[-1] in _CJK_CLOSED else " ") + sentence
     return out

@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from sayfile.errors import InvalidInput
+from sayfile.text.sentences import CJK_ENDS
 from sayfile.text.ssml import looks_like_ssml
 
 
@@ -335,7 +336,7 @@ def _is_chinese(text: str) -> bool:
 
 # A paragraph that does not end in one of these marks (before closing quotes or brackets) gets a
 # full stop, so that sentence splitting ends a sentence there and the voice pauses.
-_SENTENCE_MARKS = ".!?;…。！？；।॥؟۔"
+_SENTENCE_MARKS = ".!?;।॥؟۔" + CJK_ENDS
 _CLOSERS = "\"'”’)]」』）"
 _SOFT_MARKS = ",，、:："
 _CJK_STOP = re.compile(

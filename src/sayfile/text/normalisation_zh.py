@@ -185,6 +185,15 @@ _ZH_ADDRESS = AddressWords(at="艾特", dot="点", slash="斜杠", www="W W W")
 _ZH_DOTTED = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d+){2,}(?![\d.])")
 # A fraction after 约 (about), which wetext read 三分之约一 for 约1/3; elsewhere wetext tells a
 # fraction (3/4的人) from a date (12/25) itself.
+# Full-width digits, letters and per cent, as Chinese input methods type them (３．１４,
+# ＧＰＴ４, ５０％), read as their ASCII forms are; the full-width full stop only between digits
+# is a decimal point (elsewhere it ends a sentence, as 。 does).
+_ZH_FULL_WIDTH = str.maketrans(
+    {chr(code): chr(code - 0xFEE0) for code in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B)]}
+    | {chr(code): chr(code - 0xFEE0) for code in range(0xFF41, 0xFF5B)}
+    | {"％": "%"}
+)
+_ZH_FULL_WIDTH_POINT = re.compile(r"(?<=[0-9])．(?=[0-9])")
 _ZH_ABOUT_FRACTION = re.compile(r"(?<=约)(?P<a>\d{1,3})/(?P<b>\d{1,3})(?![\d/.])")
 
 
@@ -286,6 +295,7 @@ def _zh_latin(found: re.Match[str]) -> str:
 
 
 def _say_mandarin(wetext: Any, text: str) -> str:
+    text = _ZH_FULL_WIDTH_POINT.sub(".", text.translate(_ZH_FULL_WIDTH))
     whole = text
     text = ADDRESS.sub(_ZH_ADDRESS.said, text)
     text = _ZH_PHONE.sub(lambda found: _zh_phone(whole, found), text)

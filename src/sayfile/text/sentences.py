@@ -32,13 +32,21 @@ _NOT_XML = frozenset({0xFFFE, 0xFFFF})
 # a long run with no space after it. Here runs are possessive and Latin ends are tried only where
 # a run starts (the look-behind); a run with no space after it but an ellipsis in it, which ends
 # a sentence the CJK way, is left to `_latin_run`.
+#
+# The full-width full stop ． (U+FF0E) ends Chinese sentences as 。 does in much text from the
+# web (a novel of 2,000 characters had been one piece of 236), except between digits (３．１４);
+# Japanese's half-width ｡ ends them too.
+CJK_ENDS = "。！？；…｡．"
+"""The marks that end a sentence in Chinese or Japanese, spaces after them or not (．: not
+between digits)."""
+_CJK_END = r"(?:[。！？；…।॥؟۔｡]|(?<![0-9０-９])．|．(?![0-9０-９]))"
 _END = re.compile(
     r"(?<![.!?;…])(?:(?P<latin>[.!?;…]++[\"'”’)\]]*+(?=\s|\Z))|(?P<ellipsis>[.!?;]*+…))"
-    r"|(?P<cjk>[。！？；…।॥؟۔]++[”’」』）]*+)"
+    rf"|(?P<cjk>{_CJK_END}++[”’」』）]*+)"
 )
 _LATIN_RUN = re.compile(r"([.!?;…]++)[\"'”’)\]]*+")
 _ELLIPSES = re.compile(r"…++")
-_CJK_TAIL = re.compile(r"[。！？；…।॥؟۔]*+[”’」』）]*+")
+_CJK_TAIL = re.compile(rf"{_CJK_END}*+[”’」』）]*+")
 _NON_SPACE = re.compile(r"\S")
 # A dot after a title, a capitals' abbreviation (Dr. Patel, St. Louis, the U.S. army) or one
 # that introduces what follows (e.g., i.e., vs.) does not end a sentence: cut there, the
