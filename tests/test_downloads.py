@@ -1,13 +1,18 @@
 """JobFileResponse at the ASGI boundary: how many bytes a download hands over (one-time links
-end once the file's size has gone out)."""
+end once the file's size has gone out), ranges; and through an app, a job's file and a book's
+chapters' own files: HEAD, 304, ranges, and which chapter a number names."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import os
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -16,6 +21,7 @@ from starlette.types import Message
 
 from conftest import TONES, wait_done
 from sayfile.api.audio_responses import PATHSEND, JobFileResponse
+from sayfile.books.parts import BookFolder
 from sayfile.store.records import Job, JobStatus, new_job_id
 
 CHUNK = JobFileResponse.chunk_size
@@ -308,3 +314,185 @@ def test_a_chapter_is_a_file_while_the_book_is_made_and_in_the_book_once_done(
     wait_done(client, other["status_url"])
     plain = client.get(f"{other['status_url']}/chapters/1/audio")
     assert plain.status_code == 404 and "not a book" in plain.json()["error"]["message"]
+
+
+# A book of three chapters in parts of a few sentences, made one part at a time at 50 ms a
+# sentence: its first chapter is done seconds before its last.
+_SLOW_BOOK: dict[str, Any] = {
+    **TONES,
+    "parallel_sentences": 1,
+    "book_turns": 1,
+    "book_part_chars": 200,
+    "book_above_chars": 500,
+}
+
+
+def _book_text() -> str:
+    return "\n\n".join(
+        f"Chapter {n}\n\n" + "A slow sentence of the book. " * (10 if n == 1 else 40)
+        for n in range(1, 4)
+    )
+
+
+def _first_chapter_made(client: TestClient, **fields: str) -> tuple[dict[str, Any], str]:
+    """A book uploaded as a job (`book.txt`, with `fields`), once its first chapter made is
+    done while its last is not; the job, and the address its chapters' links start with."""
+    job = client.post(
+        "/jobs",
+        files={"file": ("book.txt", _book_text().encode(), "text/plain")},
+        data={"voice": "tone:slow", "format": "mp3", **fields},
+    ).json()
+    deadline = time.monotonic() + 60
+    while True:
+        state = client.get(job["status_url"]).json()
+        if any(chapter["done"] for chapter in state["chapters"]):
+            break
+        assert time.monotonic() < deadline, state
+        time.sleep(0.03)
+    assert state["status"] == "running" and not state["chapters"][2]["done"], state
+    return job, f"{job['status_url']}/chapters"
+
+
+def test_a_chapter_s_head_reads_nothing_of_its_file(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    """A chapter had no HEAD of its own: HEAD went through as a GET whose body was dropped,
+    so the chapter's first MiB was read from disk for nothing (a job's own HEAD reads none)."""
+    client = make_client(**_SLOW_BOOK)
+    job, chapters = _first_chapter_made(client)
+    path = BookFolder(tmp_path / "data" / "books" / job["id"]).chapter_audio(0, "mp3")
+    mtime_ns = path.stat().st_mtime_ns
+    # An access time before the file's change: the next read of it sets it (even relatime).
+    os.utime(path, ns=(0, mtime_ns))
+    whole = client.get(f"{chapters}/1/audio")
+    assert whole.status_code == 200 and whole.content == path.read_bytes()
+    if path.stat().st_atime_ns == 0:
+        pytest.skip("this file system does not note reads in the access time")
+    os.utime(path, ns=(0, mtime_ns))
+    head = client.head(f"{chapters}/1/audio")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(whole.content))
+    assert head.headers["etag"] == whole.headers["etag"]
+    assert path.stat().st_atime_ns == 0
+    # Nothing else was reading it meanwhile: the book is not being joined yet.
+    assert not client.get(job["status_url"]).json()["chapters"][2]["done"]
+
+
+def test_a_chapter_and_a_job_s_file_answer_their_etag_with_304(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """A chapter's ETag in If-None-Match got the whole chapter again (only a job's own file
+    answered 304), and `*` or a weak tag in a list got the whole file from both."""
+    client = make_client(**_SLOW_BOOK)
+    _, chapters = _first_chapter_made(client)
+    other = client.post("/jobs", json={"text": "Not a book."}).json()
+    plain = wait_done(client, other["status_url"])["audio_url"]
+    for url in (f"{chapters}/1/audio", plain):
+        whole = client.get(url)
+        etag = whole.headers["etag"]
+        for asked in (etag, f'"other", W/{etag}', "*"):
+            for method in ("GET", "HEAD"):
+                again = client.request(method, url, headers={"if-none-match": asked})
+                assert again.status_code == 304, (url, asked, method)
+                assert again.content == b"" and again.headers["etag"] == etag
+        changed = client.get(url, headers={"if-none-match": '"other"', "range": "bytes=0-9"})
+        assert changed.status_code == 206 and changed.content == whole.content[:10]
+
+
+def test_ranges_and_chapter_choices_take_ascii_digits_only(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """Byte positions were read with int(), which takes "+5", " 5" and "5_000": `bytes=+0-9`
+    got bytes 0 to 9. Chapter numbers were read as any script's digits: chapters `１-２`
+    (full-width) made chapters 1 and 2."""
+    client = make_client(**TONES)
+    job = wait_done(
+        client, client.post("/jobs", json={"text": "Hello there."}).json()["status_url"]
+    )
+    # (A header's bytes are read as Latin-1, which has no other digits than ASCII's.)
+    for wanted in (
+        "bytes=+0-9",
+        "bytes=0-+9",
+        "bytes=0- 9",
+        "bytes=0 -9",
+        "bytes=0-1_0",
+        "bytes=-+5",
+    ):
+        bad = client.get(job["audio_url"], headers={"range": wanted})
+        assert bad.status_code == 416, wanted
+        assert bad.headers["content-range"] == f"bytes */{job['bytes']}"
+        error = bad.json()["error"]
+        assert error["code"] == "range_not_satisfiable", wanted
+        assert "names no range of bytes" in error["message"], wanted
+    assert client.get(job["audio_url"], headers={"range": "bytes= 0-9"}).status_code == 206
+    for chosen in ("１-２", "٢", "1-３", "+2", "2_0"):
+        for refused in (
+            client.post("/jobs", json={"text": _book_text(), "chapters": chosen}),
+            client.post(
+                "/books/chapters",
+                files={"file": ("book.txt", _book_text().encode(), "text/plain")},
+                data={"chapters": chosen},
+            ),
+        ):
+            assert refused.status_code == 422, (chosen, refused.text)
+            error = refused.json()["error"]
+            assert error["field"] == "chapters", chosen
+            assert "allowed: numbers and ranges from 1 to 3 such as 1-3,7" in error["message"]
+    made = client.post("/jobs", json={"text": _book_text(), "chapters": " 2 - 3 "})
+    assert made.status_code == 202, made.text
+
+
+def test_a_chapter_s_number_a_bit_rate_and_a_cue_length_take_ascii_digits_only(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """pydantic reads a whole number's text as int() does: chapter `+1` (or `0_1`, or ` 1`)
+    was chapter 1, `bitrate=+64` or `6_4` was 64, and `max_chars=5_0` was 50."""
+    client = make_client(**TONES)
+    job = wait_done(
+        client, client.post("/jobs", json={"text": "Hello there."}).json()["status_url"]
+    )
+    said = "is not a whole number written in the digits 0-9"
+    for number in ("+1", "0_1", "%201", "１"):
+        refused = client.get(f"{job['status_url']}/chapters/{number}/audio")
+        assert refused.status_code == 422, number
+        assert refused.json()["error"]["field"] == "number" and said in refused.text, number
+    # Numbers as they are written still reach the service: no chapter -1 in a job no book.
+    for number in ("1", "-1"):
+        assert client.get(f"{job['status_url']}/chapters/{number}/audio").status_code == 404
+    for bitrate in ("+64", "6_4", " 64", "６４"):
+        for refused in (
+            client.post("/jobs", data={"text": "Hello there.", "bitrate": bitrate}),
+            client.post("/jobs", json={"text": "Hello there.", "bitrate": bitrate}),
+        ):
+            assert refused.status_code == 422, (bitrate, refused.text)
+            assert refused.json()["error"]["field"] == "bitrate" and said in refused.text
+    assert client.post("/jobs", data={"text": "Hello.", "bitrate": "64"}).status_code == 202
+    for max_chars in ("5_0", "%2B50", "%2050"):
+        refused = client.get(f"{job['status_url']}/subtitles.srt?max_chars={max_chars}")
+        assert refused.status_code == 422, max_chars
+        assert refused.json()["error"]["field"] == "max_chars" and said in refused.text
+    assert client.get(f"{job['status_url']}/subtitles.vtt?max_chars=50").status_code == 200
+
+
+def test_a_book_s_chapter_link_and_its_zip_number_a_chapter_alike(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """With chapters left out, the ZIP numbered the chapters made (01, 02...) while the job's
+    `chapters`, their links and the `chapters` choice count every chapter: chapter 2 on its
+    link was `01-...` in the ZIP."""
+    client = make_client(**_SLOW_BOOK)
+    job, chapters = _first_chapter_made(client, chapters="2-3", package="zip")
+    listed = client.get(job["status_url"]).json()["chapters"]
+    assert [c["skipped"] for c in listed] == [True, False, False]
+    assert client.get(f"{chapters}/1/audio").status_code == 404
+    link = client.get(f"{chapters}/2/audio")
+    assert link.status_code == 200
+    named = unquote(link.headers["content-disposition"].rpartition("''")[2])
+    done = wait_done(client, job["status_url"])
+    archive = zipfile.ZipFile(io.BytesIO(client.get(done["audio_url"]).content))
+    names = archive.namelist()
+    assert names == [
+        f"{n:02d}-Chapter {n}.{extension}" for n in (2, 3) for extension in ("mp3", "srt", "vtt")
+    ]
+    assert named.endswith(" " + names[0])
+    assert archive.read(names[0]) == link.content

@@ -33,13 +33,19 @@ def download_headers(stem: str, fmt: AudioFormat) -> dict[str, str]:
     return {"Content-Disposition": content_disposition(stem, fmt.extension)}
 
 
-def etag_of(job: Job) -> str:
-    """Files never change once done, so the job id (hashed, not repeated) is the validator."""
-    return _etag(job.id)
-
-
 def _etag(name: str) -> str:
+    """Files never change once done, so what names one (hashed, not repeated) is the
+    validator: a job's id, or its id and a chapter's number."""
     return '"' + hashlib.sha256(name.encode()).hexdigest()[:24] + '"'
+
+
+def _names(if_none_match: str | None, etag: str) -> bool:
+    """Whether an `If-None-Match` header names the file of `etag`: `*`, or a list with that
+    tag, strong or weak (RFC 9110, 13.1.2 compares weakly)."""
+    if if_none_match is None:
+        return False
+    tags = [tag.strip() for tag in if_none_match.split(",")]
+    return "*" in tags or etag in (tag.removeprefix("W/") for tag in tags)
 
 
 PATHSEND = "http.response.pathsend"
@@ -49,9 +55,10 @@ class FileDownloadResponse(Response):
     """A finished file, from the file object opened when it was looked up: one deleted
     meanwhile (a one-time link just used up by another download, the sweeper, a DELETE, a
     book's chapters joined) still goes out whole rather than breaking off after the headers.
-    Answers HEAD, Range (one span: 206; several: multipart/byteranges; one that is not a
-    valid range of bytes, or starts past the end: 416 in the route's error shape; another
-    unit than bytes: the whole file) and If-Range with the ETag or Last-Modified.
+    Answers HEAD (reading nothing of the file), If-None-Match with the ETag (304), Range (one
+    span: 206; several: multipart/byteranges; one that is not a valid range of bytes, or
+    starts past the end: 416 in the route's error shape; another unit than bytes: the whole
+    file) and If-Range with the ETag or Last-Modified.
 
     `on_sent(n)` runs once the response has ended, however it ended, with the number of body
     bytes handed to the server, whatever the range; one-time links add these up. Where the
@@ -108,6 +115,13 @@ class FileDownloadResponse(Response):
     async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"].upper()
         request_headers = Headers(scope=scope)
+        etag = self.headers["etag"]
+        if method in ("GET", "HEAD") and _names(request_headers.get("if-none-match"), etag):
+            # RFC 9110, 13.2.2: before Range and If-Range. Nothing of the file is sent.
+            not_modified = [(b"etag", etag.encode("latin-1"))]
+            await send({"type": "http.response.start", "status": 304, "headers": not_modified})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         wanted = request_headers.get("range")
         spans: list[tuple[int, int]] = []
         if wanted is not None and method in ("GET", "HEAD") and self._unchanged(request_headers):
@@ -191,7 +205,7 @@ class JobFileResponse(FileDownloadResponse):
         on_sent: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         disposition = content_disposition(job.stem, job.extension)
-        super().__init__(file, job.media_type, disposition, etag_of(job), on_sent)
+        super().__init__(file, job.media_type, disposition, _etag(job.id), on_sent)
 
 
 class ChapterFileResponse(FileDownloadResponse):

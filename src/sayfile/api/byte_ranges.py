@@ -3,12 +3,16 @@ header asks for, and the multipart/byteranges framing that carries several of th
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
 # More ranges than this in one header get the whole file instead (a client asking for
 # thousands of tiny spans makes the server do a lot for little).
 MAX_RANGES = 100
+# One range of bytes, its positions ASCII digits only (RFC 9110, 14.1.1: `1*DIGIT`): int()
+# alone would also take "+5", " 5", "5_000" and other scripts' digits such as "５".
+_SPAN = re.compile(r"(?P<first>[0-9]*)-(?P<last>[0-9]*)")
 
 
 class RangeNotSatisfiable(Exception):
@@ -56,17 +60,17 @@ def requested_spans(header: str, size: int) -> list[tuple[int, int]]:
 def _span(item: str, size: int) -> tuple[int, int] | None:
     """One `first-last`, `first-` or `-suffix` item as `[start, end)`; None for an item that
     is not one of these (ignored, as RFC 9110 lets a server do)."""
-    first, dash, last = item.partition("-")
-    first, last = first.strip(), last.strip()
-    if not dash or not (first or last):
+    found = _SPAN.fullmatch(item)
+    if found is None or not (found["first"] or found["last"]):
         return None
+    first, last = found["first"], found["last"]
     try:
         if not first:
             return max(size - int(last), 0), size
         start = int(first)
         end = int(last) + 1 if last and int(last) < size else size
     except ValueError:
-        return None
+        return None  # more digits than Python reads as a number (4,300)
     return start, end
 
 

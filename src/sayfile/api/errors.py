@@ -160,7 +160,7 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems: dict[str, list[dict[str, Any]]] = {}
     for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query")]
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
         if err.get("type") == "json_invalid" and "error" in (err.get("ctx") or {}):
             at = f" at character {int(loc[0]) + 1}" if loc and loc[0].isdigit() else ""
             message = f"The body is not valid JSON{at} ({err['ctx']['error']})."

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from sayfile.api.audio_responses import ChapterFileResponse, JobFileResponse, etag_of
+from sayfile.api.audio_responses import ChapterFileResponse, JobFileResponse
 from sayfile.api.deps import (
     API_KEY,
     JOB_BODY_DOC,
@@ -26,7 +26,14 @@ from sayfile.api.deps import (
     choice_of,
     upload_of,
 )
-from sayfile.api.schemas import AUDIO_CONTENT, JOB_ERRORS, WORK_ERRORS, JobOut, error_docs
+from sayfile.api.schemas import (
+    AUDIO_CONTENT,
+    JOB_ERRORS,
+    WORK_ERRORS,
+    JobOut,
+    WholeNumber,
+    error_docs,
+)
 from sayfile.audio.timings import Timing, cues, srt, vtt
 from sayfile.audio.word_captions import vtt_with_words
 from sayfile.errors import InvalidInput
@@ -121,6 +128,12 @@ _AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified (If-None-Match)."},
     **error_docs(409, 416, *JOB_ERRORS),
 }
+_CHAPTER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": AUDIO_CONTENT, "description": "The chapter's file (Range supported)."},
+    206: {"content": AUDIO_CONTENT, "description": "Part of the chapter's file."},
+    304: {"description": "Not modified (If-None-Match)."},
+    **error_docs(409, 416, *JOB_ERRORS),
+}
 
 
 @router.head(
@@ -140,12 +153,6 @@ _AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def job_audio(request: Request, job_id: str, downloads: DownloadsDep) -> Response:
     download = request.method == "GET"
     job, file = await downloads.open_audio(job_id, download)
-    etag = etag_of(job)
-    if etag in request.headers.get("if-none-match", ""):
-        file.close()
-        if download:
-            await downloads.download_ended(job, 0)
-        return Response(status_code=304, headers={"ETag": etag})
 
     async def sent(count: int) -> None:
         await downloads.download_ended(job, count)
@@ -156,21 +163,28 @@ async def job_audio(request: Request, job_id: str, downloads: DownloadsDep) -> R
 _TEXT_RESPONSES: dict[int | str, dict[str, Any]] = error_docs(409, *JOB_ERRORS)
 
 
+# A HEAD of its own, as a job's audio has: through HeadLikeGet it would be a GET whose first
+# MiB is read from disk only to be dropped.
+@router.head(
+    "/{job_id}/chapters/{number}/audio",
+    response_class=Response,
+    responses=_CHAPTER_RESPONSES,
+    operation_id="head_chapter_audio",
+    summary="A finished chapter's headers",
+)
 @router.get(
     "/{job_id}/chapters/{number}/audio",
     response_class=Response,
-    responses={
-        200: {"content": AUDIO_CONTENT, "description": "The chapter's file (Range supported)."},
-        206: {"content": AUDIO_CONTENT, "description": "Part of the chapter's file."},
-        **error_docs(409, 416, *JOB_ERRORS),
-    },
+    responses=_CHAPTER_RESPONSES,
+    operation_id="get_chapter_audio",
     summary="A finished chapter of a book still being made",
 )
-async def chapter_audio(job_id: str, number: int, downloads: DownloadsDep) -> Response:
+async def chapter_audio(job_id: str, number: WholeNumber, downloads: DownloadsDep) -> Response:
     """Chapter `number` (from 1, as the job's `chapters` list them), playable as soon as it
     is done while the rest of the book is made: 409 `not_ready` until then, 404 for a
     chapter the book does not have or skips. Once the whole book is done this is 410
-    `chapter_joined`: the chapters are in the book's file (the job's `chapters` say where)."""
+    `chapter_joined`: the chapters are in the book's file (the job's `chapters` say where).
+    HEAD, Range, If-Range and If-None-Match as for the job's audio."""
     return ChapterFileResponse(await downloads.open_chapter(job_id, number))
 
 
@@ -204,7 +218,7 @@ _MAX_CHARS = Query(
     summary="Subtitles (SubRip) of the finished audio",
 )
 async def job_subtitles_srt(
-    job_id: str, downloads: DownloadsDep, max_chars: int | None = _MAX_CHARS
+    job_id: str, downloads: DownloadsDep, max_chars: WholeNumber | None = _MAX_CHARS
 ) -> Response:
     """Cues a reader can follow: long sentences are cut at clauses (Chinese too), and where
     the words are timed, cues start when their first word does and no word is cut."""
@@ -220,7 +234,7 @@ async def job_subtitles_srt(
 async def job_subtitles_vtt(
     job_id: str,
     downloads: DownloadsDep,
-    max_chars: int | None = _MAX_CHARS,
+    max_chars: WholeNumber | None = _MAX_CHARS,
     words: bool = Query(
         default=False,
         description="Each word's start inside its cue (`<00:00:01.250>`: karaoke in players); "

@@ -255,8 +255,9 @@ class InternalErrors:
 class HeadLikeGet:
     """HEAD answered wherever GET is (RFC 9110, 9.3.2: the headers GET would send, no body),
     for every GET route at once: FastAPI's routes answer only the methods they name. A route
-    with a HEAD of its own (a job's audio, which must not count as a download) and the
-    mounted static files answer HEAD themselves."""
+    with a HEAD of its own (a job's audio, which must not count as a download, and a book's
+    chapter: neither reads its file for a HEAD) and the mounted static files answer HEAD
+    themselves."""
 
     def __init__(self, app: ASGIApp, routes: Collection[BaseRoute]) -> None:
         self.app = app

@@ -24,6 +24,18 @@ Number = Annotated[float, BeforeValidator(_not_true_or_false)]
 """A number in a request: a JSON number, or a form's text of one; never a boolean."""
 
 
+def _written_in_digits(value: object) -> object:
+    # pydantic reads text as Python's int() does, which also takes "+5", " 5" and "5_000".
+    if isinstance(value, str) and not (value.isascii() and value.removeprefix("-").isdigit()):
+        raise ValueError(f"{value!r} is not a whole number written in the digits 0-9")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_written_in_digits)]
+"""A whole number in a request (a path, a query, a form's field, JSON): a JSON number, or
+text of ASCII digits alone (a minus sign before them, where the field says what it takes)."""
+
+
 class SpeechIn(BaseModel):
     """A request for speech, as JSON or as an HTML form."""
 
@@ -90,7 +102,8 @@ class SpeechIn(BaseModel):
         default="file",
         description="POST /jobs with a book `file` only: `file` gives one audio file with "
         "chapter marks (mp3, opus, m4b); `zip` gives a ZIP of one audio file per chapter "
-        "(`01-title.mp3`) with each chapter's subtitles (.srt, .vtt).",
+        "made (`01-title.mp3`, numbered as the job's `chapters` list them, skipped ones "
+        "counted) with each chapter's subtitles (.srt, .vtt).",
     )
     chapters: str | None = Field(
         default=None,
@@ -100,7 +113,7 @@ class SpeechIn(BaseModel):
         "contents), which is listed with `skipped: true`.",
         examples=["1-3,7"],
     )
-    bitrate: int | None = Field(
+    bitrate: WholeNumber | None = Field(
         default=None,
         description="POST /jobs, for a book: kbit/s of the file; mp3, aac, m4b: "
         f"{', '.join(map(str, BITRATES['lame']))}; opus: "

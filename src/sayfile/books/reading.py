@@ -31,8 +31,9 @@ CHAPTER_PAUSE_MS = 1500
 # The most chapters a book read may have (a web novel has a thousand or two): listed and
 # chosen from, though one file holds MAX_CHAPTERS of them (`made_chapters`).
 MAX_BOOK_CHAPTERS = 10_000
-# A chapter selection's piece: a number or a range of them.
-_RANGE = re.compile(r"\s*(?P<first>\d{1,6})\s*(?:[-–]\s*(?P<last>\d{1,6})\s*)?")
+# A chapter selection's piece: a number or a range of them, in ASCII digits (without
+# re.ASCII, \d also takes other scripts' digits such as "５", which int() reads).
+_RANGE = re.compile(r"\s*(?P<first>\d{1,6})\s*(?:[-–]\s*(?P<last>\d{1,6})\s*)?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)

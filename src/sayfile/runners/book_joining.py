@@ -241,18 +241,23 @@ class BookJoiner:
     def _zip(self, folder: BookFolder, manifest: BookManifest, target: Path) -> _Made:
         fmt = audio_format(manifest.part_format)
         sources, each = self._chapters(folder, manifest)
-        width = max(2, len(str(len(sources))))
+        # Numbered as the book's chapters are listed, the skipped ones counted (the job's
+        # `chapters`, their own links while the book is made and `chapters` on POST /jobs
+        # all number them so): chapter 3 is 03-... even with 01 and 02 not made.
+        listed = manifest.listed()
+        width = max(2, len(str(len(listed))))
         files: list[tuple[str, Path]] = []
-        for number, (source, timings) in enumerate(zip(sources, each, strict=True), 1):
-            title = manifest.chapters[number - 1]
+        for number, (title, made) in enumerate(listed, 1):
+            if made is None:
+                continue
             name = chapter_file_name(number, title, fmt.extension, width)
             stem = name.rsplit(".", 1)[0]
-            captions = cues(timings)
-            srt_path = folder.path / f"chapter-{number:03d}.srt"
-            vtt_path = folder.path / f"chapter-{number:03d}.vtt"
+            captions = cues(each[made])
+            srt_path = folder.path / f"chapter-{made:03d}.srt"
+            vtt_path = folder.path / f"chapter-{made:03d}.vtt"
             srt_path.write_text(srt(captions), encoding="utf-8")
             vtt_path.write_text(vtt(captions), encoding="utf-8")
-            files += [(name, source), (f"{stem}.srt", srt_path), (f"{stem}.vtt", vtt_path)]
+            files += [(name, sources[made]), (f"{stem}.srt", srt_path), (f"{stem}.vtt", vtt_path)]
         write_zip(files, target)
         return _book_made(manifest, each, target)
 
