@@ -403,8 +403,9 @@ def test_ranges_and_chapter_choices_take_ascii_digits_only(
     make_client: Callable[..., TestClient],
 ) -> None:
     """Byte positions were read with int(), which takes "+5", " 5" and "5_000": `bytes=+0-9`
-    got bytes 0 to 9. Chapter numbers were read as any script's digits: chapters `１-２`
-    (full-width) made chapters 1 and 2."""
+    got bytes 0 to 9. Chapter numbers were read as any script's digits (`٢` was chapter 2);
+    full-width digits and commas, as a Chinese input method types them, are read as the ASCII
+    ones they stand for."""
     client = make_client(**TONES)
     job = wait_done(
         client, client.post("/jobs", json={"text": "Hello there."}).json()["status_url"]
@@ -425,7 +426,7 @@ def test_ranges_and_chapter_choices_take_ascii_digits_only(
         assert error["code"] == "range_not_satisfiable", wanted
         assert "names no range of bytes" in error["message"], wanted
     assert client.get(job["audio_url"], headers={"range": "bytes= 0-9"}).status_code == 206
-    for chosen in ("１-２", "٢", "1-３", "+2", "2_0"):
+    for chosen in ("٢", "+2", "2_0"):
         for refused in (
             client.post("/jobs", json={"text": _book_text(), "chapters": chosen}),
             client.post(
@@ -438,8 +439,10 @@ def test_ranges_and_chapter_choices_take_ascii_digits_only(
             error = refused.json()["error"]
             assert error["field"] == "chapters", chosen
             assert "allowed: numbers and ranges from 1 to 3 such as 1-3,7" in error["message"]
-    made = client.post("/jobs", json={"text": _book_text(), "chapters": " 2 - 3 "})
-    assert made.status_code == 202, made.text
+    for chosen in (" 2 - 3 ", "２－３", "２，３", "2、3"):
+        made = client.post("/jobs", json={"text": _book_text(), "chapters": chosen})
+        assert made.status_code == 202, made.text
+        assert [c["number"] for c in made.json()["chapters"] if not c["skipped"]] == [2, 3]
 
 
 def test_a_chapter_s_number_a_bit_rate_and_a_cue_length_take_ascii_digits_only(

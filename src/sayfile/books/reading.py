@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -119,6 +120,9 @@ def choose_chapters(chapters: Sequence[Chapter], selection: str | None) -> list[
             # A book that is all front matter by its looks is read whole rather than refused.
             return [replace(chapter, skipped=False) for chapter in chapters]
         return list(chapters)
+    # Full-width digits, commas and dashes, as a Chinese input method types them (２－３，７),
+    # are the ASCII ones; so is the enumeration comma (2、3).
+    selection = unicodedata.normalize("NFKC", selection).replace("、", ",")
     count = len(chapters)
     allowed = f"numbers and ranges from 1 to {count} such as 1-3,7, or all"
     wanted: set[int] = set()
