@@ -30,12 +30,14 @@ DEADLINE_S = 120.0
 
 class WyomingThread:
     """`speaking_services(settings)` and an AsyncTcpServer on 127.0.0.1:`wyoming_port`, run
-    on a thread until `stop()`. `pieces` counts the sentences its engines made."""
+    on a thread until `stop()`. `pieces` counts the sentences its engines made, `engines` them
+    by engine."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.port = settings.wyoming_port
         self.pieces = 0
+        self.engines: Counter[str] = Counter()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._services: Services | None = None
@@ -61,6 +63,7 @@ class WyomingThread:
 
     def _made(self, engine: str, compute_s: float, audio_s: float) -> None:
         self.pieces += 1
+        self.engines[engine] += 1
 
     def _run(self) -> None:
         try:

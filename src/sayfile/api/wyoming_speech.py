@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event
-from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
+from wyoming.info import Describe
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import (
     Synthesize,
@@ -27,10 +27,10 @@ from wyoming.tts import (
     SynthesizeVoice,
 )
 
-from sayfile import __version__
+from sayfile.api.wyoming_voices import describe
 from sayfile.audio.formats import FORMATS
 from sayfile.errors import InvalidInput, SayfileError, TextTooLong
-from sayfile.models import SpeechRequest, Voice
+from sayfile.models import SpeechRequest
 from sayfile.services.limits import Purpose
 from sayfile.services.speaking import Speaker
 from sayfile.text.sentences import sentences
@@ -45,38 +45,6 @@ CHANNELS = 1
 # Audio goes out in chunks of at most a quarter of a second, so a player can start on a long
 # sentence's first part (wyoming-piper sends about 0.05 s at a time).
 CHUNK_BYTES = RATE // 4 * WIDTH * CHANNELS
-_HOME = "https://github.com/rhasspy/wyoming"
-
-
-def describe(voices: list[Voice]) -> Info:
-    """The `info` answer: one text-to-speech program, sayfile, with every voice by its id and
-    the language tags it answers to (its own first), so Home Assistant lists them."""
-    listed = []
-    for voice in voices:
-        languages = [voice.language, *(tag for tag, _ in voice.aliases if tag != voice.language)]
-        about = ", ".join(
-            part for part in (voice.language, voice.gender, voice.quality.name, voice.grade) if part
-        )
-        listed.append(
-            TtsVoice(
-                name=voice.id,
-                attribution=Attribution(name=voice.credit or voice.engine, url=""),
-                installed=True,
-                description=f"{voice.name} ({about})",
-                version=None,
-                languages=languages,
-            )
-        )
-    program = TtsProgram(
-        name="sayfile",
-        attribution=Attribution(name="sayfile", url=_HOME),
-        installed=True,
-        description="sayfile: text to speech (Kokoro, Piper, espeak-ng)",
-        version=__version__,
-        voices=listed,
-        supports_synthesize_streaming=True,
-    )
-    return Info(tts=[program])
 
 
 @dataclass
@@ -329,7 +297,7 @@ def handlers(
 ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], WyomingSpeech]:
     """The handler factory a Wyoming server takes, with the voices listed once (the catalogue
     does not change while the process runs)."""
-    info = describe(speaker.catalogue.voices()).event()
+    info = describe(speaker.catalogue).event()
 
     def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> WyomingSpeech:
         return WyomingSpeech(speaker, info, reader, writer)
