@@ -185,3 +185,37 @@ def test_say_shows_the_time_left_and_the_length_as_minutes_and_seconds(tmp_path:
     assert duration is not None, shown
     decoded = decode((tmp_path / "long.mp3").read_bytes(), "mp3").duration_s
     assert int(duration[1]) * 60 + int(duration[2]) == int(decoded)
+
+
+def test_say_words_alone_writes_the_word_timed_webvtt_it_asks_for(tmp_path: Path) -> None:
+    """`--words` puts each word's start inside WebVTT cues; without `--vtt` it had been
+    ignored without a word, and no subtitles were written."""
+    result = run(
+        *("say", "One two three. Four five.", "-o", "talk.wav", "--words"),
+        cwd=tmp_path,
+        SAYFILE_ENGINES="tone",
+        SAYFILE_DEFAULT_VOICE="tone:beep",
+    )
+    said = result.stderr.decode()
+    assert result.returncode == 0, said
+    assert "wrote talk.vtt" in said
+    captions = (tmp_path / "talk.vtt").read_text(encoding="utf-8")
+    assert captions.startswith("WEBVTT")
+    # A word after a cue's first, preceded by its start time: `<00:00:00.300>two`.
+    assert re.search(r"<\d\d:\d\d:\d\d\.\d{3}>two", captions), captions
+    assert not (tmp_path / "talk.srt").exists()
+
+
+def test_subtitles_asked_for_a_read_along_epub_are_one_line_naming_them(tmp_path: Path) -> None:
+    (tmp_path / "book.md").write_text("# One\n\nA first chapter.\n", encoding="utf-8")
+    result = run(
+        *("say", "-f", "book.md", "-o", "book.epub", "--vtt", "--words"),
+        cwd=tmp_path,
+        SAYFILE_ENGINES="tone",
+        SAYFILE_DEFAULT_VOICE="tone:beep",
+    )
+    said = result.stderr.decode()
+    assert result.returncode == 2, said
+    assert said.startswith("error: --vtt and --words: subtitles go beside an audio file"), said
+    assert len(said.strip().splitlines()) == 1, said
+    assert not (tmp_path / "book.epub").exists()

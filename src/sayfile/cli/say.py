@@ -104,8 +104,8 @@ def say(
         bool,
         typer.Option(
             "--words",
-            help="With --vtt: each word's start inside its cue (karaoke), for voices that time "
-            "their words (Kokoro's, Piper's, espeak-ng's).",
+            help="Also write WebVTT subtitles (as --vtt does) with each word's start inside its "
+            "cue (karaoke), for voices that time their words (Kokoro's, Piper's, espeak-ng's).",
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -134,6 +134,14 @@ def say(
         # A book file is read by its own reader: chapter-marked SSML, or one chapter's text.
         text_format = "ssml" if looks_like_ssml(content) else "plain"
     if is_read_along(fmt, output):
+        given = {"--srt": srt_file, "--vtt": vtt_file, "--words": words}
+        if asked := [flag for flag, on in given.items() if on]:
+            # A read-along EPUB carries its timings inside (Media Overlays): there is no one
+            # audio file for subtitles to go beside.
+            raise error_exit(
+                f"{' and '.join(asked)}: subtitles go beside an audio file, and a read-along "
+                "EPUB has its timings inside; leave them out, or choose an audio --format."
+            )
         _say_read_along(content, book, output, voice, language, speed, loudness, bitrate, quiet)
         return
     implied = _format_of_output(output, fmt)
@@ -167,7 +175,8 @@ def say(
     # Beside the audio; beside where it would be for standard output.
     stem = target if str(target) != "-" else Path(stem_for(plan.words))
     webvtt = functools.partial(vtt_with_words, words=result.timings.words) if words else vtt
-    for wanted, extension, render in ((srt_file, "srt", srt), (vtt_file, "vtt", webvtt)):
+    # Words' times go only into WebVTT: --words alone asks for that file.
+    for wanted, extension, render in ((srt_file, "srt", srt), (vtt_file or words, "vtt", webvtt)):
         if wanted:
             subtitles = stem.with_suffix(f".{extension}")
             try:
