@@ -245,3 +245,34 @@ def test_sse_can_carry_the_timing_of_each_sentence(sdk: openai.OpenAI) -> None:
         assert before["start"] < before["end"] <= after["start"] < after["end"]
     audio = b"".join(base64.b64decode(d["audio"]) for n, d in payloads if n.endswith("delta"))
     assert abs(decode(audio, "mp3").duration_s - timings[-1]["end"]) <= 0.15
+
+
+def test_a_lexicon_goes_in_extra_body(sdk: openai.OpenAI) -> None:
+    """sayfile's own field, as `timings` is: it had been ignored without a word."""
+    lexicon = [{"language": "en", "term": "SQL", "replacement": "sequel"}]
+    with sdk.audio.speech.with_streaming_response.create(
+        model="tts-1",
+        voice="espeak:en-us",
+        input="We wrote the SQL by hand.",
+        response_format="mp3",
+        stream_format="sse",
+        extra_body={"lexicon": lexicon, "timings": True},
+    ) as response:
+        text = response.read().decode()
+    timings = [
+        json.loads(block.split("data: ", 1)[1])
+        for block in text.split("\n\n")
+        if block.startswith("event: speech.audio.timing")
+    ]
+    assert " ".join(t["text"] for t in timings) == "We wrote the sequel by hand."
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk.audio.speech.create(
+            model="tts-1",
+            voice="espeak:en-us",
+            input="We wrote the SQL by hand.",
+            extra_body={"lexicon": [{"term": "SQL"}]},
+        )
+    assert refused.value.status_code == 400
+    assert isinstance(refused.value.body, dict)
+    assert refused.value.body["param"] == "lexicon"
+    assert "Lexicon entry 0: replacement is missing" in refused.value.body["message"]

@@ -28,7 +28,14 @@ from sayfile.api.deps import (
     SpeakerDep,
     base_path,
 )
-from sayfile.api.schemas import AUDIO_CONTENT, JobOut, Number, error_docs
+from sayfile.api.schemas import (
+    AUDIO_CONTENT,
+    LEXICON_DESCRIPTION,
+    JobOut,
+    LexiconEntries,
+    Number,
+    error_docs,
+)
 from sayfile.audio.formats import FORMATS
 from sayfile.jobs.answers import Answer
 from sayfile.jobs.download_names import stem_for
@@ -94,6 +101,10 @@ class OpenAISpeechIn(BaseModel):
         "`markdown` or `ssml` (as in POST /speech).",
         json_schema_extra={"enum": [*TEXT_FORMATS, None]},
     )
+    lexicon: LexiconEntries = Field(
+        default_factory=list,
+        description=f"sayfile's own, as in POST /speech: {LEXICON_DESCRIPTION}",
+    )
     instructions: str | None = None
 
 
@@ -121,7 +132,12 @@ async def create_speech(
         voice, body.model, body.input, settings.openai_voices, speaker.voice_ids()
     )
     request = choice.request(
-        body.input, body.response_format, body.speed, body.loudness, body.text_format
+        body.input,
+        body.response_format,
+        body.speed,
+        body.loudness,
+        body.text_format,
+        tuple(body.lexicon),
     )
     if body.stream_format == "sse":
         stream = await speaker.stream(request, client)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from sayfile.audio.formats import BITRATES, BOOK_FORMATS, FORMATS
 from sayfile.books.parts import ChapterProgress
 from sayfile.services.reading import ChapterState
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
 from sayfile.store.records import Job, JobStatus
+from sayfile.text.lexicon_entries import REQUEST_FORMS, written_entries
 from sayfile.text.markup import TEXT_FORMATS
 
 
@@ -34,6 +35,32 @@ def _written_in_digits(value: object) -> object:
 WholeNumber = Annotated[int, BeforeValidator(_written_in_digits)]
 """A whole number in a request (a path, a query, a form's field, JSON): a JSON number, or
 text of ASCII digits alone (a minus sign before them, where the field says what it takes)."""
+
+
+def _lexicon_as_written(value: object) -> object:
+    if isinstance(value, str):
+        return written_entries(value)
+    if not isinstance(value, list):
+        raise ValueError(f"not a value it takes; it takes {REQUEST_FORMS}.")
+    return value
+
+
+_ENTRY_SCHEMA = {"type": "object", "additionalProperties": {"type": "string"}}
+LexiconEntries = Annotated[
+    list[dict[str, str]],
+    BeforeValidator(_lexicon_as_written),
+    WithJsonSchema({"anyOf": [{"type": "array", "items": _ENTRY_SCHEMA}, {"type": "string"}]}),
+]
+"""A request's own lexicon: a list of entries, or (as a form field sends it) text: that list
+in JSON, or lines as a TSV lexicon file has them."""
+
+LEXICON_DESCRIPTION = (
+    "Pronunciations for this request, applied after the server's lexicons: "
+    '`[{"language": "zh", "term": "最长", "replacement": "pinyin:zui4 chang2"}]`; a '
+    "replacement is words, or `pinyin:` (numbered tones) or `ipa:` phonemes. At most 1000. "
+    "As text (a form field), the same list in JSON, or lines of "
+    "`language<TAB>term<TAB>replacement` as a `.tsv` lexicon file has them."
+)
 
 
 class SpeechIn(BaseModel):
@@ -76,12 +103,7 @@ class SpeechIn(BaseModel):
         "voice as it is. Default: the server's (SAYFILE_LOUDNESS, -16).",
         examples=[-16, "off"],
     )
-    lexicon: list[dict[str, str]] = Field(
-        default_factory=list,
-        description="Pronunciations for this request, applied after the server's lexicons: "
-        '`{"language": "zh", "term": "最长", "replacement": "pinyin:zui4 chang2"}`; a '
-        "replacement is words, or `pinyin:` (numbered tones) or `ipa:` phonemes. At most 1000.",
-    )
+    lexicon: LexiconEntries = Field(default_factory=list, description=LEXICON_DESCRIPTION)
     text_format: str | None = Field(
         default=None,
         description="How `text` is read: `auto` (default: an SSML `<speak>` document as SSML, "

@@ -1,11 +1,13 @@
 """Lexicon entries as people write them, each checked: the W3C PLS 1.0 and TSV files of a
-folder, and the entries a request brings along (`{"language", "term", "replacement"}`).
+folder, and the entries a request brings along (`{"language", "term", "replacement"}`, or
+written as text in a form field).
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,11 @@ _REQUEST_BOUNDS = {"language": 35, "term": MAX_TERM_CHARS, "replacement": MAX_RE
 PLS_MAX_DEPTH = 8
 
 _LANGUAGE = re.compile(r"\*|[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
+# The forms a request's lexicon takes, for the message that refuses another.
+REQUEST_FORMS = (
+    'a list of {"language", "term", "replacement"} objects, or as text (a form field) that '
+    "list in JSON or lines of language<TAB>term<TAB>replacement, as a .tsv lexicon has them"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,50 @@ def request_entries(items: Sequence[Mapping[str, object]]) -> list[Entry]:
     return entries
 
 
+def written_entries(text: str) -> list[object]:
+    """A request's entries written as text, as a form field brings them: a JSON list (the
+    `lexicon` a JSON body takes; its items are checked as a JSON body's are), or lines as a
+    TSV lexicon file has them (blank lines and `#` comments skipped), each checked here so
+    that its line is named. Raises ValueError saying what is wrong and what is taken."""
+    if text.lstrip().startswith(("[", "{")):
+        try:
+            items = json.loads(text)
+        except (ValueError, RecursionError) as problem:
+            where = f" ({problem})" if isinstance(problem, json.JSONDecodeError) else ""
+            raise ValueError(f"not valid JSON{where}; it takes {REQUEST_FORMS}.") from None
+        if not isinstance(items, list):
+            raise ValueError(f"the JSON is not a list; it takes {REQUEST_FORMS}.")
+        return items
+    entries: list[object] = []
+    for number, line in _tsv_lines(text):
+        try:
+            language, term, replacement = _tsv_fields(line)
+            item = {"language": language, "term": term, "replacement": replacement}
+            _request_entry(item)
+        except ValueError as problem:
+            raise ValueError(f"line {number}: {problem}") from None
+        entries.append(item)
+    return entries
+
+
+def _tsv_lines(text: str) -> Iterator[tuple[int, str]]:
+    """The lines of TSV lexicon text that hold entries, numbered from 1 as written."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            yield number, line.rstrip("\r")
+
+
+def _tsv_fields(line: str) -> tuple[str, str, str]:
+    """A TSV line's language, term and replacement. Raises ValueError saying what is wrong."""
+    fields = line.split("\t")
+    if len(fields) != 3:
+        raise ValueError(
+            "expected a language, a term and a replacement separated by tabs; found "
+            f"{len(fields)} field{'s' if len(fields) > 1 else ''}."
+        )
+    return fields[0], fields[1], fields[2]
+
+
 def _entry(language: str, term: str, replacement: str, source: str) -> Entry:
     """An entry from its written parts. Raises ValueError saying what is wrong."""
     language = language.strip()
@@ -150,18 +201,9 @@ def _read_tsv(content: bytes, name: str) -> list[Entry]:
             f"Lexicon {name} is not UTF-8 text (byte {problem.start}).", source=name
         ) from None
     entries = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        fields = line.rstrip("\r").split("\t")
+    for number, line in _tsv_lines(text):
         try:
-            if len(fields) != 3:
-                raise ValueError(
-                    "expected a language, a term and a replacement separated by tabs; found "
-                    f"{len(fields)} field{'s' if len(fields) > 1 else ''}."
-                )
-            language, term, replacement = fields
-            entries.append(_entry(language, term, replacement, name))
+            entries.append(_entry(*_tsv_fields(line), name))
         except ValueError as problem:
             raise InvalidLexicon(
                 f"Lexicon {name}, line {number}: {problem}", source=name, line=number

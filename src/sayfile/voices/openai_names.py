@@ -51,8 +51,10 @@ class VoiceChoice:
         speed: float,
         loudness: float | str | None = None,
         text_format: str | None = None,
+        lexicon: tuple[dict[str, str], ...] = (),
     ) -> SpeechRequest:
-        """The speech request for `text` in this choice's voice (or language and engine)."""
+        """The speech request for `text` in this choice's voice (or language and engine), with
+        the request's own lexicon entries."""
         return SpeechRequest(
             text=text,
             voice=self.voice,
@@ -61,6 +63,7 @@ class VoiceChoice:
             speed=speed,
             engine=self.engine,
             loudness=loudness,
+            lexicon=lexicon,
             text_format=text_format,
         )
 
