@@ -334,7 +334,8 @@ Text of the scene:
 
 def test_markdown_chapters_at_top_headings_without_syntax() -> None:
     assert read_book(MARKDOWN.encode(), "my_story.md") == [
-        Chapter("my story", "Some words before any heading."),
+        # Named by the front matter's title, which is not read.
+        Chapter("My Story", "Some words before any heading."),
         Chapter(
             "Chapter One",
             "Chapter One. It was dark and stormy, said the book. Inline HTML and code. A scene. "

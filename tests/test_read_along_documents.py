@@ -16,6 +16,7 @@ from defusedxml import ElementTree
 from sayfile.audio.formats import FORMATS
 from sayfile.audio.joining import played
 from sayfile.audio.timings import Timing, Timings
+from sayfile.books.read_along import Layout
 from sayfile.books.read_along_epub import BookAudio, ChapterAudio, job_identifier, write_read_along
 from test_read_along import NS, decoded, epubcheck, read_along, seconds, tone_chapter
 
@@ -55,7 +56,7 @@ def _chapter(folder: Path) -> ChapterAudio:
         Timings(tuple(pieces), tuple(words), at + 0.5),
         heard.seconds,
         heard.lead_s(FORMATS["mp3"]),
-        (0, *starts),
+        Layout((0, *starts)),
     )
 
 

@@ -44,10 +44,12 @@ def _blocks(book: ReadAlong, chapter: int) -> list[tuple[str, str | None, list[s
 
 def _write_as_the_old_version(path: Path) -> None:
     """The manifest as the version before paragraphs wrote it: the same JSON object
-    (`json.dumps(asdict(manifest), ensure_ascii=False)`) without `paragraphs`, put in place
-    whole as `BookFolder` puts it."""
+    (`json.dumps(asdict(manifest), ensure_ascii=False)`) without `paragraphs` (nor the
+    layout kept since), put in place whole as `BookFolder` puts it."""
     data = json.loads(path.read_text("utf-8"))
     assert data.pop("paragraphs") == [[0, 8, 47, 83], [0, 9, 43]]  # the new plan kept them
+    # Nor how the text is shown: English sentences a space apart, each heading's stop added.
+    assert (data.pop("joined"), data.pop("endings")) == ([[], []], [[[7, ""]], [[8, ""]]])
     staged = path.with_name("manifest.old.json")
     staged.write_bytes(json.dumps(data, ensure_ascii=False).encode())
     staged.replace(path)

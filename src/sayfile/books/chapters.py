@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sayfile.books.epub_package import BookInfo
+from sayfile.books.read_along import Layout
 from sayfile.text.markup import as_sentence
-from sayfile.text.sentences import normalize
+from sayfile.text.sentences import normalize, sentences
 
 # Front matter found from what a page says: a table of contents (its title, or its first
 # paragraph) of a chapter this short at most, and a copyright page shorter still.
@@ -43,12 +45,43 @@ class Chapter:
     paragraphs: tuple[int, ...] = field(default=(), compare=False)
     """Where each paragraph begins in `text` (character offsets, the first 0); empty where
     not known. Layout, not content: chapters with the same text are equal."""
+    endings: tuple[tuple[int, str], ...] = field(default=(), compare=False)
+    """Where the reader ended a paragraph as a sentence so that it is said as one (a heading,
+    a list item): the offset in `text` of the full stop it added, and what was written in its
+    place (nothing, or the comma or colon it replaced)."""
 
     def paragraph_places(self) -> tuple[int, ...]:
         """Where each paragraph begins, counted in the text's characters other than white
         space: what survives its cutting into sentences and pieces, which join Chinese
         sentences with a space that the text does not have."""
-        return tuple(p - sum(c.isspace() for c in self.text[:p]) for p in self.paragraphs)
+        return self._places(self.paragraphs)
+
+    def layout(self, max_chars: int = 400) -> Layout:
+        """How the chapter's text is shown beside what is said (`read_along.Layout`): its
+        paragraphs, the sentences that follow the one before with no space between (as
+        Chinese and Japanese ones do; a sentence over `max_chars`, the longest piece an
+        engine is given, is cut as the pieces are), and the stops the reader added, each
+        counted in the text's characters other than white space."""
+        joined: list[int] = []
+        at = 0
+        for sentence in sentences(self.text, max_chars):
+            start = self.text.find(sentence, at)
+            if start > 0 and not self.text[start - 1].isspace():
+                joined.append(start)
+            at = start + len(sentence)
+        stops = self._places(offset for offset, _ in self.endings)
+        endings = tuple(zip(stops, (written for _, written in self.endings), strict=True))
+        return Layout(self.paragraph_places(), self._places(joined), endings)
+
+    def _places(self, offsets: Iterable[int]) -> tuple[int, ...]:
+        """`offsets` in the text (in order) counted in its characters other than white space."""
+        places: list[int] = []
+        at = spaces = 0
+        for offset in offsets:
+            spaces += sum(c.isspace() for c in self.text[at:offset])
+            at = offset
+            places.append(offset - spaces)
+        return tuple(places)
 
 
 class ChapterDraft:
@@ -57,6 +90,9 @@ class ChapterDraft:
     def __init__(self, info: BookInfo | None = None) -> None:
         self.info = info or BookInfo()
         self._chapters: list[tuple[str | None, list[str], str | None]] = []
+        # Each chapter's paragraphs' ends as the reader changed them: (paragraph, offset in
+        # it of the stop added, what was written in its place).
+        self._endings: list[list[tuple[int, int, str]]] = []
         self._pieces: list[str] = []
 
     @property
@@ -78,6 +114,7 @@ class ChapterDraft:
         before it stays in the chapter before."""
         self.end_paragraph()
         self._chapters.append((title, [], front))
+        self._endings.append([])
 
     def write(self, text: str) -> None:
         self._pieces.append(text)
@@ -89,7 +126,19 @@ class ChapterDraft:
             return
         if not self._chapters:
             self.start(None)
-        self._chapters[-1][1].append(as_sentence(paragraph))
+        paragraphs = self._chapters[-1][1]
+        said = as_sentence(paragraph)
+        if said != paragraph:
+            # A stop goes in after what the two share, in place of what the paragraph had
+            # there before its closing quotes or brackets.
+            stop = next(
+                (n for n, (a, b) in enumerate(zip(said, paragraph, strict=False)) if a != b),
+                len(paragraph),
+            )
+            closers = len(said) - stop - 1
+            written = paragraph[stop : len(paragraph) - closers]
+            self._endings[-1].append((len(paragraphs), stop, written))
+        paragraphs.append(said)
 
     def paragraph(self, text: str) -> None:
         self.end_paragraph()
@@ -100,13 +149,15 @@ class ChapterDraft:
         """The chapters with text, an untitled one named by its place among them."""
         self.end_paragraph()
         chapters: list[Chapter] = []
-        for title, paragraphs, front in self._chapters:
+        for (title, paragraphs, front), ends in zip(self._chapters, self._endings, strict=True):
             if paragraphs:
                 title = title or f"Chapter {len(chapters) + 1}"
                 text = " ".join(paragraphs)
-                starts = itertools.accumulate((len(p) + 1 for p in paragraphs[:-1]), initial=0)
+                lengths = (len(p) + 1 for p in paragraphs[:-1])
+                starts = list(itertools.accumulate(lengths, initial=0))
+                endings = tuple((starts[n] + stop, written) for n, stop, written in ends)
                 front_matter = _is_front_matter(title, text, front)
-                chapters.append(Chapter(title, text, front_matter, tuple(starts)))
+                chapters.append(Chapter(title, text, front_matter, tuple(starts), endings))
         return chapters
 
 

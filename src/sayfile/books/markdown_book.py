@@ -1,9 +1,9 @@
 """Markdown books read into chapters: a chapter at each top heading, text from paragraphs,
-lists, quotes, tables and HTML blocks, YAML front matter and code left unread."""
+lists, quotes, tables and HTML blocks, code left unread; the title, author, language and year
+from YAML front matter, which is not read either."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Any
 
@@ -14,24 +14,26 @@ import lxml.html  # type: ignore[import-untyped]
 from sayfile.books.book_file import BookFile, title_from_name
 from sayfile.books.chapters import ChapterDraft
 from sayfile.books.deep_markup import parse_flattened
+from sayfile.books.epub_package import BookInfo
 from sayfile.books.xhtml_text import make_html_parser, read_element
+from sayfile.text.front_matter import front_matter
 from sayfile.text.markup import markdown_blocks, say_addresses
 from sayfile.text.sentences import normalize
-
-# YAML front matter of static-site generators and note apps: metadata, not text.
-_FRONT_MATTER = re.compile(r"---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
 def read_markdown(source: BookFile) -> ChapterDraft:
     """Chapters at the top headings, text from paragraphs, lists, quotes, tables (a sentence a
-    row) and HTML, addresses said briefly (`markup.markdown_blocks`, as pasted Markdown is)."""
+    row) and HTML, addresses said briefly (`markup.markdown_blocks`, as pasted Markdown is);
+    what the front matter says about the book (`front_matter.front_matter`) as its info."""
     text = source.text()
-    if front_matter := _FRONT_MATTER.match(text):
-        text = text[front_matter.end() :]
+    info = BookInfo()
+    if found := front_matter(text):
+        text = text[found.end :]
+        info = BookInfo(found.title, found.author, found.language, found.year)
     blocks = list(markdown_blocks(text))
     level = _chapter_level([block.level for block in blocks if block.level])
-    draft = ChapterDraft()
-    draft.start(title_from_name(source.name))
+    draft = ChapterDraft(info)
+    draft.start(info.title or title_from_name(source.name))
     html_parser = make_html_parser()
     for block in blocks:
         if block.kind == "html":

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 from sayfile.audio.formats import audio_format
 from sayfile.audio.timings import Timings
+from sayfile.books.read_along import Layout
 from sayfile.books.reading import CHAPTER_PAUSE_MS, Chapter
 from sayfile.models import SpeechRequest
 from sayfile.text.sentences import sentences
@@ -76,6 +77,20 @@ class BookManifest:
     paragraphs: tuple[tuple[int, ...], ...] = ()
     """Each chapter made: where its paragraphs begin in its text (`Chapter.paragraph_places`),
     for the read-along EPUB's paragraphs; empty for a book planned before they were kept."""
+    joined: tuple[tuple[int, ...], ...] = ()
+    """Each chapter made: where a sentence follows the one before with no space between
+    (`Layout.joined`); empty for a book planned before they were kept."""
+    endings: tuple[tuple[tuple[int, str], ...], ...] = ()
+    """Each chapter made: the stops its reader added, and what was written in their place
+    (`Layout.endings`); empty for a book planned before they were kept."""
+
+    def layout(self, chapter: int) -> Layout:
+        """How chapter `chapter` (from 0, among those made) is shown (`read_along.Layout`)."""
+        return Layout(
+            self.paragraphs[chapter] if chapter < len(self.paragraphs) else (),
+            self.joined[chapter] if chapter < len(self.joined) else (),
+            self.endings[chapter] if chapter < len(self.endings) else (),
+        )
 
     def request(self, part: BookPart) -> SpeechRequest:
         """The request one part is planned with."""
@@ -124,6 +139,11 @@ class BookManifest:
             routed=bool(data.get("routed", False)),
             paragraphs=tuple(
                 tuple(int(start) for start in chapter) for chapter in data.get("paragraphs", ())
+            ),
+            joined=tuple(tuple(int(at) for at in chapter) for chapter in data.get("joined", ())),
+            endings=tuple(
+                tuple((int(at), str(written)) for at, written in chapter)
+                for chapter in data.get("endings", ())
             ),
         )
 

@@ -32,6 +32,24 @@ _SECTION = "text"
 DOCUMENT_CHARS = 30_000
 # Sentence ends a heading is said with (the readers add one so it is said as a sentence).
 _HEADING_ENDS = ".。!！?？:："
+# The full stops a book's reader adds to end a paragraph as a sentence.
+_STOPS = ".。"
+# A heading is at most this many sentences as the sentence cutter cuts them.
+_MAX_HEADING_PIECES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How a chapter's text is shown beside what is said, each place counted in the
+    characters of its text other than white space (what survives its cutting into sentences
+    and pieces): where its paragraphs begin, where a sentence follows the one before with no
+    space between (Chinese and Japanese ones), and the full stops its reader added to end a
+    paragraph as a sentence (a heading, a list item), each with what was written in its place
+    (nothing, or the comma or colon it replaced). `Chapter.layout` makes it."""
+
+    paragraphs: tuple[int, ...] = ()
+    joined: tuple[int, ...] = ()
+    endings: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,23 +94,27 @@ def read_along_chapter(
     language: str,
     played_s: float,
     lead_s: float = 0.0,
-    paragraphs: Sequence[int] = (),
+    layout: Layout | None = None,
     document_chars: int = DOCUMENT_CHARS,
 ) -> Iterator[ReadAlongDocument]:
     """Chapter `number` (from 1) of a book, titled `title`, written from its `timings`: the
     XHTML text and the SMIL overlay that plays `audio_href`, which a player plays for
     `played_s` seconds. `lead_s` is how much later than the timings say a decoder plays the
-    audio (an mp3 encoder's delay), added to every clip (which ends by `played_s`). A first
-    sentence that is the title is the chapter's heading. `paragraphs` are where the
-    chapter's paragraphs begin in its text, counted in characters other than white space
-    (`Chapter.paragraph_places`; its pieces as written tile it): each is a `<p>` of its
-    sentences; without them, each sentence is a paragraph. Pieces are shown as written.
-    A chapter longer than `document_chars` characters is several documents, each begun at
-    the first paragraph past that many; they are made one at a time, as they are taken."""
-    body = _Body(paragraphs)
+    audio (an mp3 encoder's delay), added to every clip (which ends by `played_s`). The
+    first sentences that are the title are the chapter's heading. Pieces are shown as
+    written (a piece's `written`, where a lexicon alias was said), laid out as the chapter's
+    `layout` says (its pieces as written tile the text it counts in): each paragraph a `<p>`
+    of its sentences, a space between them only where the text has one, and without the
+    stops its reader added; without paragraphs, each sentence is a paragraph. A chapter
+    longer than `document_chars` characters is several documents, each begun at the first
+    paragraph past that many; they are made one at a time, as they are taken."""
+    layout = layout or Layout()
+    body = _Body(layout.paragraphs)
     sentences: list[Sentence] = []
     by_piece = _words_by_piece(timings)
     pieces = [(n, p) for n, p in enumerate(timings.pieces) if p.text.strip()]
+    shown = list(_shown(pieces, layout))
+    heading = _heading_pieces(title, [text for text, _, _ in shown])
     part, size, begun = 1, 0, 0.0
 
     def document(ends: float) -> ReadAlongDocument:
@@ -105,25 +127,67 @@ def read_along_chapter(
             duration=ends - begun,
         )
 
-    for place, (index, piece) in enumerate(pieces, 1):
+    for place, ((index, piece), (text, length, joined)) in enumerate(
+        zip(pieces, shown, strict=True), 1
+    ):
         sentence_id = f"s{place}"
-        # The text as written: a lexicon alias is heard, not shown (nor counted).
-        written = piece.written or piece.text
-        length = sum(not c.isspace() for c in written)
-        heading = place == 1 and _is_heading(written, title)
-        # A heading shows as its title was written, without the stop it was said with.
-        text = " ".join(title.split()) if heading else written
+        if place == heading and text[-1:] in _HEADING_ENDS and not title.endswith(text[-1]):
+            # A heading shows as its title was written, without the stop it was said with
+            # (by a book planned before its reader's stops were kept).
+            text = text[:-1]
         inner, word_clips = _marked_words(text, by_piece.get(index, ()), sentence_id, lead_s)
         clip = Clip(sentence_id, piece.start + lead_s, min(piece.end + lead_s, played_s))
         new_paragraph = body.next_sentence(length)
         if new_paragraph and size >= document_chars:
             yield document(clip.begin)
             part, size, begun, sentences = part + 1, 0, clip.begin, []
-        body.add(sentence_id, inner, new_paragraph, heading)
+        if place <= heading:
+            body.add_heading(sentence_id, inner, joined, last=place == heading)
+        else:
+            body.add(sentence_id, inner, new_paragraph, joined)
         size += length
         words = tuple(replace(w, end=min(w.end, played_s)) for w in word_clips)
         sentences.append(Sentence(clip, words))
     yield document(played_s)
+
+
+def _shown(pieces: Sequence[tuple[int, Timing]], layout: Layout) -> Iterator[tuple[str, int, bool]]:
+    """Each of `pieces` as the text shows it (as `read_along_chapter` says), how many
+    characters other than white space it has as said, and whether it follows the piece
+    before with no space between."""
+    joined = frozenset(layout.joined)
+    endings = dict(layout.endings)
+    at = 0
+    for _, piece in pieces:
+        # The text as written: a lexicon alias is heard, not shown (nor counted).
+        written = piece.written or piece.text
+        out: list[str] = []
+        space = False
+        begins = at
+        for char in written:
+            if char.isspace():
+                space = True
+                continue
+            if space and out and at not in joined:
+                out.append(" ")
+            space = False
+            out.append(endings.get(at, char) if char in _STOPS else char)
+            at += 1
+        yield "".join(out), at - begins, begins in joined
+
+
+def _heading_pieces(title: str, shown: Sequence[str]) -> int:
+    """How many of the first pieces, `shown` as the text shows them, are the title (a
+    heading the sentence cutter cut, "Chapter 1." and "Loomings"), or 0."""
+    wanted = "".join(title.split()).rstrip(_HEADING_ENDS)
+    found = ""
+    for count, text in enumerate(shown[:_MAX_HEADING_PIECES], 1):
+        found += "".join(text.split())
+        if found.rstrip(_HEADING_ENDS) == wanted:
+            return count if wanted else 0
+        if not wanted.startswith(found):
+            return 0
+    return 0
 
 
 class _Body:
@@ -138,6 +202,7 @@ class _Body:
         self._at = 0  # where the next sentence begins (characters but white space)
         self._done: list[str] = []
         self._open: list[str] = []
+        self._heading: list[str] = []
 
     def next_sentence(self, length: int) -> bool:
         """Whether the next sentence, `length` characters of the chapter's text (white space
@@ -149,16 +214,31 @@ class _Body:
         self._at += length
         return begins or not self._starts
 
-    def add(self, sentence_id: str, inner: str, new_paragraph: bool, heading: bool) -> None:
-        """The sentence `next_sentence` was asked about, as XHTML `inner`."""
-        if heading or not self._starts:
+    def add(self, sentence_id: str, inner: str, new_paragraph: bool, joined: bool) -> None:
+        """The sentence `next_sentence` was asked about, as XHTML `inner`, after the one
+        before with no space between where `joined`."""
+        if not self._starts:
             self._close()
-            tag = "h1" if heading else "p"
-            self._done.append(f'<{tag} id="{sentence_id}">{inner}</{tag}>')
+            self._done.append(f'<p id="{sentence_id}">{inner}</p>')
             return
         if new_paragraph:
             self._close()
-        self._open.append(f'<span id="{sentence_id}">{inner}</span>')
+        space = "" if joined or not self._open else " "
+        self._open.append(f'{space}<span id="{sentence_id}">{inner}</span>')
+
+    def add_heading(self, sentence_id: str, inner: str, joined: bool, last: bool) -> None:
+        """A sentence of the heading, as `add` takes one; the heading is shown at its `last`:
+        an `<h1>` that is the sentence, or holds each of its sentences."""
+        space = "" if joined or not self._heading else " "
+        self._heading.append(f'{space}<span id="{sentence_id}">{inner}</span>')
+        if not last:
+            return
+        self._close()
+        if len(self._heading) == 1:
+            self._done.append(f'<h1 id="{sentence_id}">{inner}</h1>')
+        else:
+            self._done.append("<h1>" + "".join(self._heading) + "</h1>")
+        self._heading = []
 
     def lines(self) -> list[str]:
         """The blocks so far, the open paragraph closed; the next document starts empty."""
@@ -168,7 +248,7 @@ class _Body:
 
     def _close(self) -> None:
         if self._open:
-            self._done.append("<p>" + " ".join(self._open) + "</p>")
+            self._done.append("<p>" + "".join(self._open) + "</p>")
             self._open = []
 
 
@@ -188,11 +268,6 @@ def clock(seconds: float) -> str:
     hours, rest = divmod(millis, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     return f"{hours}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
-
-
-def _is_heading(text: str, title: str) -> bool:
-    said = " ".join(text.split()).rstrip(_HEADING_ENDS)
-    return bool(title) and said == " ".join(title.split()).rstrip(_HEADING_ENDS)
 
 
 def _words_by_piece(timings: Timings) -> dict[int, list[Timing]]:
@@ -216,9 +291,9 @@ def _marked_words(
         shown = word.text
         at = text.find(shown, cursor) if shown else -1
         if at < 0 and shown.rstrip(_HEADING_ENDS):
-            # A heading's last word, said with the stop it is shown without.
+            # A paragraph's last word, said with the stop it is shown without (a heading).
             shown = shown.rstrip(_HEADING_ENDS)
-            at = -1 if text[-len(shown) :] != shown else len(text) - len(shown)
+            at = text.find(shown, cursor)
         if at < cursor:
             continue
         word_id = f"{sentence_id}w{len(clips) + 1}"

@@ -13,7 +13,7 @@ import re
 import uuid
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -26,6 +26,7 @@ from sayfile.books.read_along import (
     STYLE,
     STYLE_SHEET,
     XHTML_NS,
+    Layout,
     chapter_name,
     clock,
     read_along_chapter,
@@ -56,8 +57,8 @@ class ChapterAudio:
     timings: Timings
     played_s: float
     lead_s: float
-    paragraphs: tuple[int, ...] = ()
-    """Where the chapter's paragraphs begin in its text (`Chapter.paragraph_places`)."""
+    layout: Layout = field(default_factory=Layout)
+    """How the chapter's text is laid out and shown (`Chapter.layout`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,7 @@ def write_read_along(book: BookAudio, target: Path, document_chars: int = DOCUME
                 language,
                 each.played_s,
                 each.lead_s,
-                each.paragraphs,
+                each.layout,
                 document_chars,
             )
             documents.append([])

@@ -63,7 +63,7 @@ def say_read_along(
                     result.timings,
                     heard.seconds,
                     heard.lead_s(plan.format),
-                    chapter.paragraph_places(),
+                    chapter.layout(settings.max_sentence_chars),
                 )
             )
             voice = plan.voice.id

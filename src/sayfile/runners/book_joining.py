@@ -267,12 +267,13 @@ class BookJoiner:
         fmt = audio_format(manifest.part_format)
         sources, each = self._chapters(folder, manifest)
         chapters = []
-        paragraphs = manifest.paragraphs or ((),) * len(manifest.chapters)
-        made = zip(manifest.chapters, sources, each, paragraphs, strict=True)
-        for title, source, timings, starts in made:
+        made = zip(manifest.chapters, sources, each, strict=True)
+        for number, (title, source, timings) in enumerate(made):
             heard = played(source)
-            lead_s = heard.lead_s(fmt)
-            chapters.append(ChapterAudio(title, source, timings, heard.seconds, lead_s, starts))
+            layout = manifest.layout(number)
+            chapters.append(
+                ChapterAudio(title, source, timings, heard.seconds, heard.lead_s(fmt), layout)
+            )
         cover = folder.path / manifest.cover if manifest.cover else None
         book = BookAudio(
             title=manifest.title,

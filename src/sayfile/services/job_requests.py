@@ -142,6 +142,11 @@ class JobRequests:
         plan = replace(plan, format=fmt)
         info = read.info
         cover = info.cover
+        # Each chapter's sentences are found again: time in the book's length.
+        layouts = await self.executor.run(
+            lambda: [chapter.layout(self.settings.max_sentence_chars) for chapter in made],
+            Lane.background,
+        )
         manifest = BookManifest(
             title=info.title or title_of(book.filename, made),
             chapters=tuple(chapter.title for chapter in made),
@@ -160,7 +165,9 @@ class JobRequests:
             cover=_COVER_FILES.get(cover.media_type) if cover else None,
             bitrate=choice.bitrate,
             routed=plan.routed,
-            paragraphs=tuple(chapter.paragraph_places() for chapter in made),
+            paragraphs=tuple(layout.paragraphs for layout in layouts),
+            joined=tuple(layout.joined for layout in layouts),
+            endings=tuple(layout.endings for layout in layouts),
         )
         job = self.submissions.new_job(plan, client, one_time, interactive=False)
         job = job.evolve(

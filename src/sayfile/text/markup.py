@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from sayfile.errors import InvalidInput
+from sayfile.text.front_matter import front_matter, without_front_matter
 from sayfile.text.sentences import CJK_ENDS
 from sayfile.text.ssml import looks_like_ssml
 
@@ -89,9 +90,6 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # How far from an address the letter is looked for whose language it is named in.
 _NEAR = 40
 
-# YAML front matter of static-site generators and note apps: metadata, not text.
-_FRONT_MATTER = re.compile(r"---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
-
 # What stands for a left-out code block, in the language of the text around it.
 CODE_OMITTED = {"en": "Code omitted.", "zh": "此处省略代码。"}
 # What a bare web address and an e-mail address become.
@@ -135,12 +133,12 @@ def text_format(asked: str | None, text: str) -> TextFormat:
 
 
 def looks_like_markdown(text: str) -> bool:
-    """Whether `text` shows Markdown (or HTML) syntax: one sign prose never has (a link, an
-    image, a `# heading`, a fenced code block, a table, **bold**, an HTML tag), or two kinds
-    of weaker ones (lists, *emphasis*, `code`, quotes, rules). `#1`, `C#`, one `*`, dates and
-    3*4 are prose."""
+    """Whether `text` shows Markdown (or HTML) syntax: one sign prose never has (YAML front
+    matter, a link, an image, a `# heading`, a fenced code block, a table, **bold**, an HTML
+    tag), or two kinds of weaker ones (lists, *emphasis*, `code`, quotes, rules). `#1`, `C#`,
+    one `*`, dates and 3*4 are prose."""
     sample = text[:_DETECT_CHARS].replace("\r\n", "\n")
-    if any(pattern.search(sample) for pattern in _STRONG):
+    if front_matter(sample) is not None or any(p.search(sample) for p in _STRONG):
         return True
     return sum(1 for pattern in _WEAK if pattern.search(sample)) >= 2
 
@@ -220,8 +218,7 @@ def markdown_sentences(source: str) -> Iterator[str]:
     """Markdown (or HTML) `source` as the sentences a reader sees, each block ending as one
     (YAML front matter left out): a code block is announced as left out (in the language of
     the text before it), an image is left out, addresses are said briefly."""
-    if front_matter := _FRONT_MATTER.match(source.lstrip("\ufeff")):
-        source = source.lstrip("\ufeff")[front_matter.end() :]
+    source = without_front_matter(source)
     chinese = False
     omitted = False
     for block in markdown_blocks(source):
