@@ -149,3 +149,21 @@ def test_the_command_line_names_and_tags_a_post_by_its_front_matter() -> None:
     assert book is not None and book.title == "秋天的散步"
     assert book.book.info.author == "林小雨, Alex Reed"
     assert not [word for word in UNREAD if word in content]
+
+
+def test_a_short_post_is_named_after_its_title_not_its_first_words(
+    make_client: Callable[..., TestClient],
+) -> None:
+    post = "---\ntitle: 'Autumn: a walk'\n---\n\nWe walked to the lake.\n"
+    client = make_client(**TONES)
+    r = client.post("/jobs", json={"text": post, "format": "mp3"})
+    assert r.status_code == 202, r.text
+    job = wait_done(client, r.json()["status_url"])
+    assert job["status"] == "done", job
+    named = "attachment; filename=\"autumn-a-walk.mp3\"; filename*=UTF-8''Autumn%20a%20walk.mp3"
+    assert client.get(job["audio_url"]).headers["content-disposition"] == named
+    timings = client.get(job["timings_url"]).json()
+    assert [piece["text"] for piece in timings["pieces"]] == ["We walked to the lake."]
+    spoken_now = client.post("/speech", json={"text": post, "format": "mp3"})
+    assert spoken_now.status_code == 200
+    assert spoken_now.headers["content-disposition"] == named

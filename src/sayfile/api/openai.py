@@ -38,7 +38,7 @@ from sayfile.api.schemas import (
 )
 from sayfile.audio.formats import FORMATS
 from sayfile.jobs.answers import Answer
-from sayfile.jobs.download_names import stem_for
+from sayfile.jobs.download_names import speech_stem
 from sayfile.services.speaking import SpeechStream
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
 from sayfile.store.records import Job
@@ -162,7 +162,7 @@ async def create_speech(
         stream.chunks(),
         stream.close,
         stream.plan.format.media_type,
-        download_headers(stem_for(stream.plan.words), stream.plan.format),
+        download_headers(speech_stem(stream.plan.words, stream.plan.title), stream.plan.format),
         settings.stream_idle_seconds,
     )
 

@@ -24,7 +24,7 @@ from sayfile.api.deps import (
 )
 from sayfile.api.schemas import AUDIO_CONTENT, WORK_ERRORS, JobOut, error_docs
 from sayfile.jobs.answers import Answer
-from sayfile.jobs.download_names import stem_for
+from sayfile.jobs.download_names import speech_stem
 
 router = APIRouter(tags=["speech"])
 
@@ -59,7 +59,7 @@ async def speech(
             stream.chunks(),
             stream.close,
             stream.plan.format.media_type,
-            download_headers(stem_for(stream.plan.words), stream.plan.format),
+            download_headers(speech_stem(stream.plan.words, stream.plan.title), stream.plan.format),
             speaker.settings.stream_idle_seconds,
         )
     job = await unless_disconnected(request, speaker.speak(as_request(body), client))

@@ -30,7 +30,7 @@ from sayfile.cli.read_along import is_read_along, say_read_along
 from sayfile.cli.terminal import err, error_exit, settings_or_exit, synthesizer_or_exit
 from sayfile.durations import clock
 from sayfile.errors import SayfileError
-from sayfile.jobs.download_names import stem_for, title_stem
+from sayfile.jobs.download_names import speech_stem, stem_for, title_stem
 from sayfile.models import SpeechRequest
 from sayfile.speech.pace import JobPace, PaceBook
 from sayfile.speech.pipeline import timings_of
@@ -160,7 +160,7 @@ def say(
         )
         plan = validate(request, synthesizer, settings, None)
         plan = replace(plan, format=with_bitrate(plan.format, bitrate))
-        name = title_stem(book.title) if book else stem_for(plan.words)
+        name = title_stem(book.title) if book else speech_stem(plan.words, plan.title)
         named = Path(f"{name}.{plan.format.extension}")
         target = output / named if output is not None and output.is_dir() else output or named
         show = not quiet and len(plan.words) >= _PROGRESS_FROM_CHARS
@@ -173,7 +173,7 @@ def say(
             highlight=False,
         )
     # Beside the audio; beside where it would be for standard output.
-    stem = target if str(target) != "-" else Path(stem_for(plan.words))
+    stem = target if str(target) != "-" else Path(speech_stem(plan.words, plan.title))
     webvtt = functools.partial(vtt_with_words, words=result.timings.words) if words else vtt
     # Words' times go only into WebVTT: --words alone asks for that file.
     for wanted, extension, render in ((srt_file, "srt", srt), (vtt_file or words, "vtt", webvtt)):
@@ -306,7 +306,7 @@ def _mark_and_tag(
     """Chapter marks in the written file, and a book's title, author, language, year and
     cover as its tags."""
     marks = chapter_marks_from_timings(result.timings)
-    title = book.title if book else stem_for(plan.words)
+    title = book.title if book else plan.title or stem_for(plan.words)
     if marks and mark_chapters(target, plan.format, marks, title):
         err.print(f"marked {len(marks)} chapters in {target}", highlight=False)
     if book is not None:

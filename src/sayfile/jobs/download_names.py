@@ -40,6 +40,12 @@ def stem_for(text: str, fallback: str = "speech") -> str:
     return stem or fallback
 
 
+def speech_stem(words: str, title: str | None) -> str:
+    """A file's name: its text's `title` where it gives one (a Markdown text's front matter),
+    written as a book's is (`title_stem`), else its first `words` (`stem_for`)."""
+    return title_stem(title, stem_for(words)) if title else stem_for(words)
+
+
 # Characters that file systems (Windows, above all) refuse in names, and control characters.
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 

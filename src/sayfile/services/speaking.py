@@ -16,7 +16,7 @@ from sayfile.audio.timings import Timing
 from sayfile.errors import InvalidInput, SayfileError
 from sayfile.jobs.admission import Ticket
 from sayfile.jobs.answers import Answer, AnswerCache
-from sayfile.jobs.download_names import stem_for
+from sayfile.jobs.download_names import speech_stem
 from sayfile.jobs.lifecycle import failure_error
 from sayfile.models import SpeechRequest
 from sayfile.services.downloads import Downloads
@@ -96,7 +96,9 @@ class LiveSpeech:
                 made = await self.synthesizer.render(plan, turn)
             finally:
                 ticket.release()
-            answer = Answer(made.data, plan.format, stem_for(plan.words), made.duration_s)
+            answer = Answer(
+                made.data, plan.format, speech_stem(plan.words, plan.title), made.duration_s
+            )
         self.answers.put(key, answer, now + self.settings.ttl_seconds)
         return answer
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from sayfile.books.parts import BookFolder, BookManifest
 from sayfile.jobs.answers import Answer
-from sayfile.jobs.download_names import stem_for
+from sayfile.jobs.download_names import speech_stem
 from sayfile.jobs.lifecycle import JobLifecycle
 from sayfile.jobs.quota import StorageQuota, estimate_bytes
 from sayfile.link_errors import JobNotFound
@@ -72,7 +72,7 @@ class Submissions:
             format=plan.format.name,
             voice=plan.voice.id,
             key=self.reuse_key(plan, client),
-            stem=stem_for(plan.words),
+            stem=speech_stem(plan.words, plan.title),
             created_at=now,
             expires_at=now + self.settings.ttl_seconds,
             one_time=one_time,

@@ -17,6 +17,7 @@ from sayfile.errors import InvalidInput, TextTooLong, UnknownLanguage
 from sayfile.lru_map import LruMap
 from sayfile.models import SpeechRequest, Voice
 from sayfile.settings import Settings
+from sayfile.text.front_matter import front_matter
 from sayfile.text.language_detection import SentenceLanguages
 from sayfile.text.lexicon import Alias, Lexicon, Pronounced
 from sayfile.text.markup import TextFormat, spoken, text_format
@@ -62,6 +63,9 @@ class SpeechPlan:
     """What is said, as plain text (an SSML document's words). Joined once by whoever makes
     the plan, off the event loop, and carried over by `dataclasses.replace`: the 99,000 spans
     of a book-size SSML document take milliseconds to join."""
+    title: str | None = field(kw_only=True, default=None, compare=False)
+    """What the text says it is called (a Markdown text's front matter `title`), which names
+    its file; None where it says nothing."""
     silence_s: float = field(kw_only=True, default=0.0, repr=False, compare=False)
     """Seconds of silence the spans ask for (<break>s, paragraph pauses), at any speed; summed
     once, as `words` is joined once."""
@@ -253,6 +257,7 @@ def validate(
     else:
         text = normalize(spoken(request.text, reading))
         spans = [Span(text)]
+    found_matter = front_matter(request.text) if reading is TextFormat.markdown else None
     words = " ".join(span.text for span in spans if span.text)
     if not words and not any(span.phonemes or span.pinyin for span in spans):
         raise InvalidInput("Text is empty; give some words to speak.", field="text")
@@ -292,6 +297,7 @@ def validate(
         aliases=aliases,
         unaliased=" ".join(span.text for span in spans if span.text) if aliases else "",
         words=words,
+        title=found_matter.title if found_matter else None,
         silence_s=sum(span.pause_before_s for span in said),
     )
 
