@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from defusedxml import ElementTree
 from fastapi.testclient import TestClient
 
@@ -100,3 +101,25 @@ def test_headings_and_list_items_are_shown_without_the_stop_they_are_said_with(
     text = read_book(story, "moby.md")[0].text
     assert text.startswith("Chapter 1. Loomings. Call me Ishmael.")
     assert "What he packed. a harpoon. a hat. Ashore." in text
+
+
+@pytest.mark.slow
+def test_a_heading_said_with_the_next_sentence_shows_on_a_line_of_its_own(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """espeak-ng is given short sentences together (its start-up cost): the heading and the
+    sentences after it are one piece of the overlay, whose text breaks its line where the
+    book begins a paragraph, the heading shown without its stop."""
+    story = b"# Chapter 1. Loomings\n\nCall me Ishmael. Some years ago, never mind how long.\n"
+    client = make_client(engines=["espeak"], default_voice="espeak:en-us")
+    book = _epub(client, "moby.md", story)
+    xhtml = ElementTree.fromstring(book.member(book.spine()[0].attrib["href"]))
+    first = xhtml.find(".//x:section/x:p/x:span", NS)
+    assert first is not None and first.attrib["id"] == "s1"
+    children = [(child.tag.rsplit("}", 1)[1], child.text) for child in first]
+    # The heading's last word, then the line break where the book's next paragraph begins.
+    at = children.index(("br", None))
+    assert children[at - 1 : at + 2] == [("span", "Loomings"), ("br", None), ("span", "Call")]
+    assert _shown(book, 0) == [
+        ("p", "Chapter 1. LoomingsCall me Ishmael. Some years ago, never mind how long.")
+    ]

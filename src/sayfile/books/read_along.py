@@ -34,6 +34,8 @@ DOCUMENT_CHARS = 30_000
 _HEADING_ENDS = ".。!！?？:："
 # The full stops a book's reader adds to end a paragraph as a sentence.
 _STOPS = ".。"
+# Where a paragraph begins inside a piece, in its text as shown (a line break in XHTML).
+_NEW_PARAGRAPH = "\n"
 # A heading is at most this many sentences as the sentence cutter cuts them.
 _MAX_HEADING_PIECES = 4
 
@@ -105,7 +107,8 @@ def read_along_chapter(
     written (a piece's `written`, where a lexicon alias was said), laid out as the chapter's
     `layout` says (its pieces as written tile the text it counts in): each paragraph a `<p>`
     of its sentences, a space between them only where the text has one, and without the
-    stops its reader added; without paragraphs, each sentence is a paragraph. A chapter
+    stops its reader added (a piece said across paragraphs breaks its line where the next
+    begins); without paragraphs, each sentence is a paragraph. A chapter
     longer than `document_chars` characters is several documents, each begun at the first
     paragraph past that many; they are made one at a time, as they are taken."""
     layout = layout or Layout()
@@ -136,6 +139,10 @@ def read_along_chapter(
             # (by a book planned before its reader's stops were kept).
             text = text[:-1]
         inner, word_clips = _marked_words(text, by_piece.get(index, ()), sentence_id, lead_s)
+        # A piece the engine was given whole across paragraphs (espeak-ng joins short
+        # sentences: a heading and the first sentence after it) breaks its line where the
+        # next paragraph begins.
+        inner = inner.replace(_NEW_PARAGRAPH, "<br/>")
         clip = Clip(sentence_id, piece.start + lead_s, min(piece.end + lead_s, played_s))
         new_paragraph = body.next_sentence(length)
         if new_paragraph and size >= document_chars:
@@ -157,6 +164,7 @@ def _shown(pieces: Sequence[tuple[int, Timing]], layout: Layout) -> Iterator[tup
     before with no space between."""
     joined = frozenset(layout.joined)
     endings = dict(layout.endings)
+    paragraphs = frozenset(layout.paragraphs)
     at = 0
     for _, piece in pieces:
         # The text as written: a lexicon alias is heard, not shown (nor counted).
@@ -168,7 +176,9 @@ def _shown(pieces: Sequence[tuple[int, Timing]], layout: Layout) -> Iterator[tup
             if char.isspace():
                 space = True
                 continue
-            if space and out and at not in joined:
+            if out and at in paragraphs:
+                out.append(_NEW_PARAGRAPH)
+            elif space and out and at not in joined:
                 out.append(" ")
             space = False
             out.append(endings.get(at, char) if char in _STOPS else char)
