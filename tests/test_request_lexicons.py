@@ -1,15 +1,17 @@
 """A request's own lexicon as each way in takes it, through the app (the tone engine): an HTML
 form's `lexicon` field (URL-encoded or multipart) holding the JSON list or lines as a `.tsv`
 lexicon has them, and `POST /v1/audio/speech` taking it as an extra body field, as the
-`openai` SDK's `extra_body` sends it; what cannot be read is refused naming `lexicon` and the
-forms it takes."""
+`openai` SDK's `extra_body` sends it, and Kokoro-FastAPI's `POST /dev/captioned_speech` taking
+it likewise; what cannot be read is refused naming `lexicon` and the forms it takes."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -130,4 +132,55 @@ def test_the_openai_route_refuses_a_lexicon_it_cannot_read_in_openais_shape(
         "lexicon",
         "invalid_input",
     )
+    assert error["message"].startswith(named), error["message"]
+
+
+def beeps(pcm: bytes) -> int:
+    """How many words the tone engine said in 16-bit audio: its beeps, runs of sound apart by
+    silence."""
+    samples = np.abs(np.frombuffer(pcm, dtype=np.int16).astype(np.int32))
+    loud = samples[: len(samples) // 240 * 240].reshape(-1, 240).max(axis=1) > 1000
+    return int(np.count_nonzero(loud[1:] & ~loud[:-1]) + int(loud[0]))
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "lines"])
+def test_kokoro_fastapis_captioned_route_says_a_requests_lexicon(
+    client: TestClient, stream: bool
+) -> None:
+    """It had been ignored without a word: the text was said as written. The timestamps name
+    the words as written, the replaced one timed over what is said for it."""
+    spelled = [{"language": "*", "term": "SQL", "replacement": "structured query language"}]
+    body = {
+        "input": TEXT,
+        "voice": "tone:beep",
+        "response_format": "pcm",
+        "stream": stream,
+        "lexicon": spelled,
+    }
+    r = client.post("/dev/captioned_speech", json=body)
+    assert r.status_code == 200, r.text
+    answers = [json.loads(line) for line in r.text.splitlines() if line]
+    audio = b"".join(base64.b64decode(answer["audio"]) for answer in answers)
+    assert beeps(audio) == len(TEXT.split()) + 2
+    stamps = [stamp for answer in answers for stamp in answer["timestamps"]]
+    assert " ".join(stamp["word"] for stamp in stamps) == TEXT
+    sql, by = stamps[3], stamps[4]
+    assert by["start_time"] - sql["start_time"] > 2.5 * (by["end_time"] - by["start_time"])
+
+
+@pytest.mark.parametrize(
+    ("lexicon", "named"),
+    [
+        ([{"term": "SQL"}], "Lexicon entry 0: replacement is missing."),
+        ("en SQL sequel", "lexicon: line 1: expected a language, a term and a replacement"),
+    ],
+)
+def test_kokoro_fastapis_captioned_route_refuses_a_lexicon_it_cannot_read_naming_it(
+    client: TestClient, lexicon: object, named: str
+) -> None:
+    body = {"input": TEXT, "voice": "tone:beep", "stream": False, "lexicon": lexicon}
+    r = client.post("/dev/captioned_speech", json=body)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["field"] == "lexicon"
     assert error["message"].startswith(named), error["message"]

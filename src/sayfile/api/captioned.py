@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sayfile.api.audio_responses import SpeechStreamResponse
 from sayfile.api.deps import API_KEY, RATE_LIMIT, ClientDep, SettingsDep, SpeakerDep
-from sayfile.api.schemas import Number, error_docs
+from sayfile.api.schemas import LEXICON_DESCRIPTION, LexiconEntries, Number, error_docs
 from sayfile.audio.formats import FORMATS
 from sayfile.services.speaking import SpeechStream
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
@@ -26,8 +26,9 @@ router = APIRouter(tags=["kokoro-fastapi"], dependencies=[API_KEY])
 
 
 class CaptionedSpeechIn(BaseModel):
-    """Kokoro-FastAPI's captioned speech request. `lang_code`, `volume_multiplier`,
-    `normalization_options` and `return_download_link` are accepted and ignored."""
+    """Kokoro-FastAPI's captioned speech request, and sayfile's own `lexicon`. `lang_code`,
+    `volume_multiplier`, `normalization_options` and `return_download_link` are accepted and
+    ignored."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -54,6 +55,10 @@ class CaptionedSpeechIn(BaseModel):
         "sentence's audio and words; false: one object with the whole file.",
     )
     return_timestamps: bool = Field(default=True, description="Include `timestamps`.")
+    lexicon: LexiconEntries = Field(
+        default_factory=list,
+        description=f"sayfile's own, as in POST /speech: {LEXICON_DESCRIPTION}",
+    )
 
 
 @router.post(
@@ -74,7 +79,9 @@ async def captioned_speech(
     choice = choose_voice(
         body.voice, body.model, body.input, settings.openai_voices, speaker.voice_ids()
     )
-    request = choice.request(body.input, body.response_format, body.speed)
+    request = choice.request(
+        body.input, body.response_format, body.speed, lexicon=tuple(body.lexicon)
+    )
     stream = await speaker.stream(request, client)
     parts = _parts(stream, body.return_timestamps)
     if body.stream:
