@@ -1,8 +1,9 @@
 """The Wyoming server with sayfile's real voices, as Home Assistant reaches it: the voices it
 lists, a Mandarin and an English sentence heard by the speech recognizer from what the
 `wyoming` package's client received, an unknown voice refused, and a hang-up stopping Kokoro
-(one server for the module, on 127.0.0.1); and every Chinese voice found by a Chinese pipeline
-as Home Assistant looks voices up (tests/home_assistant.py)."""
+(one server for the module, on 127.0.0.1); and an assistant in each language finding every voice
+of its language, the best for it first, as Home Assistant looks voices up
+(tests/home_assistant.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeVoice
 
 from conftest import free_port
-from home_assistant import offered, tags_taken
+from home_assistant import Dialect, offered, score, tags_taken
 from listening import Listener, character_error_rate, simplified, word_error_rate
 from sayfile.settings import Settings
 from sayfile.voices.language_names import primary
@@ -31,6 +32,20 @@ ENGLISH = "The front door is locked and the kitchen lights are off."
 # Chinese as Home Assistant's pipelines name it: its languages zh-cn, zh-hk and zh-tw, its
 # page's zh-Hans and zh-Hant, and tags as people write them.
 CHINESE_PIPELINES = ["zh-cn", "zh-CN", "zh-Hans", "zh-Hant", "zh-hk", "zh-tw", "zh"]
+# Assistants in each language Kokoro speaks, one Piper speaks beside espeak-ng (English) and two
+# of espeak-ng's alone, as Home Assistant names them, with the home's country (None: unset).
+ASSISTANTS = [
+    *[("en", c) for c in (None, "US", "GB", "AU", "IE")],
+    *[(t, None) for t in ("en-US", "en-us", "en-GB", "en-AU", "en-CA", "en-IN")],
+    *[("fr", c) for c in (None, "FR", "CA", "BE", "CH")],
+    *[(t, None) for t in ("fr-FR", "fr-CA", "fr-BE", "fr-CH")],
+    *[("es", c) for c in (None, "ES", "MX", "AR")],
+    *[(t, None) for t in ("es-ES", "es-MX", "es-419", "es-US")],
+    *[("pt", c) for c in (None, "BR", "PT")],
+    *[(t, None) for t in ("pt-BR", "pt-br", "pt-PT")],
+    *[(t, c) for t in ("ja", "ja-JP", "hi", "hi-IN", "it", "it-IT") for c in (None, "US")],
+    *[("de", "DE"), ("de-CH", None), ("nl", None), ("nl-BE", "BE"), ("vi", None)],
+]
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +59,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WyomingThread]:
 
 
 async def test_describe_lists_every_voice_and_kokoros_mandarin(server: WyomingThread) -> None:
-    info = await described(server.port)
-    listed = {voice.name: voice.languages for voice in info.tts[0].voices}
+    voices = (await described(server.port)).tts[0].voices
+    listed: dict[str, list[str]] = {}
+    for voice in voices:
+        listed.setdefault(voice.name, []).extend(voice.languages)
     assert set(listed) == {voice.id for voice in server.catalogue.voices()}
     mandarin = [name for name, languages in listed.items() if "zh-CN" in languages]
     assert any(name.startswith("kokoro:z") for name in mandarin), mandarin
-    assert listed["kokoro:af_heart"][0] == "en-US"
+    # Under its own tag a voice's listing names that tag first.
+    [heart] = [v for v in voices if v.name == "kokoro:af_heart" and "en-US" in v.languages]
+    assert heart.languages[0] == "en-US"
+    # Home Assistant shows a tag's voices as listed: none twice.
+    for tag in {tag for voice in voices for tag in voice.languages}:
+        found = offered(tag, voices)
+        assert len(found) == len(set(found)), tag
 
 
 async def described(port: int) -> Info:
@@ -81,15 +104,59 @@ async def test_a_chinese_pipeline_in_home_assistant_finds_every_chinese_voice_ko
             assert found[0] == best, (language, tag, found)
 
 
-async def test_an_english_pipeline_home_assistant_sets_up_starts_with_the_best_english_voice(
-    server: WyomingThread,
+@pytest.mark.parametrize(("language", "country"), ASSISTANTS)
+async def test_an_assistant_in_home_assistant_finds_every_voice_of_its_language_its_best_first(
+    server: WyomingThread, language: str, country: str | None
 ) -> None:
-    """A pipeline Home Assistant sets up speaks with the first voice by description: that was
-    Adam (kokoro:am_adam, graded F+), first by name."""
+    """Home Assistant takes the tag it scores best for the assistant's language and the home's
+    country. A French assistant took fr (espeak-ng's voices alone) or fr-FR (Kokoro's siwis
+    and espeak-ng's France) by set order, a Spanish one es or es-419 (espeak-ng's Latin
+    American alone), a Canadian or Belgian one any French tag, each with a part of the voices;
+    an assistant Home Assistant sets up speaks with the first by description, which was the
+    first by name (English: Adam, kokoro:am_adam, graded F+)."""
     voices = (await described(server.port)).tts[0].voices
-    for language in ("en", "en-us", "en-gb"):
-        [tag] = tags_taken(language, voices)
-        assert offered(tag, voices)[0] == server.catalogue.resolve(language=tag).id, language
+    ours = {v.id for v in server.catalogue.voices() if primary(v.language) == primary(language)}
+    taken = tags_taken(language, voices, country)
+    assert taken, language
+    for tag in taken:
+        found = offered(tag, voices)
+        assert sorted(found) == sorted(ours), (tag, set(found) ^ ours)
+        # sayfile's best for the tag first, as GET /voices?language= and a synthesize naming
+        # the language choose; the bare language's where an assistant in it scores the tag as
+        # the language itself (fr-FR for fr, es-419 for es), since it takes either by set order.
+        bare = Dialect.of(primary(tag))
+        alike = score(bare, Dialect.of(tag), None) == score(bare, bare, None)
+        best = server.catalogue.resolve(language=primary(tag) if alike else tag)
+        assert found[0] == best.id, (tag, found[:3])
+
+
+@pytest.mark.parametrize(("language", "country"), [("en-GB", None), ("en", "GB"), ("en-gb", "GB")])
+async def test_a_british_assistant_starts_with_a_british_voice(
+    server: WyomingThread, language: str, country: str | None
+) -> None:
+    """With every English voice, Kokoro's British first; American English's best first for
+    the others."""
+    voices = (await described(server.port)).tts[0].voices
+    [tag] = tags_taken(language, voices, country)
+    first = server.catalogue.resolve(voice=offered(tag, voices)[0])
+    assert (first.engine, first.language) == ("kokoro", "en-GB"), first.id
+    [american] = tags_taken("en", voices)
+    assert offered(american, voices)[0] == "kokoro:af_heart"
+
+
+@pytest.mark.parametrize(
+    ("language", "country"), [("pt", None), ("pt", "PT"), ("pt-PT", None), ("pt-BR", None)]
+)
+async def test_a_portuguese_assistant_starts_with_kokoros_brazilian_voice(
+    server: WyomingThread, language: str, country: str | None
+) -> None:
+    """Home Assistant takes pt-PT as readily as pt for a Portuguese assistant, so the two
+    start alike: with Kokoro's Brazilian voice, understood by a speech recognizer word for
+    word, rather than espeak-ng's formant voice of Portugal (its Brazilian one was understood
+    in fewer than 1 word in 10)."""
+    voices = (await described(server.port)).tts[0].voices
+    for tag in tags_taken(language, voices, country):
+        assert offered(tag, voices)[0] == "kokoro:pf_dora", tag
 
 
 @pytest.mark.parametrize("language", ["zh", "zh-CN", "zh-cn", "cmn", "zh-TW", "zh-HK"])
