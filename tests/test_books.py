@@ -722,3 +722,30 @@ def test_an_epub_without_a_table_of_contents_names_chapters_by_their_headings() 
         "Chapter 4",
         "Chapter Three",
     ]
+
+
+def test_an_epub_without_a_table_of_contents_lists_its_title_page_as_skipped() -> None:
+    # Named by its heading, the title page had been made as the book's first chapter.
+    chapters = read_book(_epub(nav=False, toc=False), "book.epub")
+    assert [(chapter.title, chapter.skipped) for chapter in chapters] == [
+        ("The Test Book", True),
+        ("Chapter One", False),
+        ("第二章 风暴", False),
+        ("Chapter 4", False),
+        ("Chapter Three", False),
+    ]
+    # A title page says the book's title whatever its case and punctuation...
+    title_page = "<p>BARE.</p><p>A short novel</p>"
+    rain = "<h1>Rain</h1><p>It rains on the roofs tonight.</p>"
+    snow = "<h1>Snow</h1><p>Then it snows.</p>"
+    chapters = read_book(_bare_epub({"t": title_page, "r": rain}, ["t", "r"]), "bare.epub")
+    assert [(chapter.title, chapter.skipped) for chapter in chapters] == [
+        ("Bare", True),
+        ("Rain", False),
+    ]
+    # ...and a short first chapter that does not is spoken.
+    chapters = read_book(_bare_epub({"r": rain, "s": snow}, ["r", "s"]), "bare.epub")
+    assert [(chapter.title, chapter.skipped) for chapter in chapters] == [
+        ("Rain", False),
+        ("Snow", False),
+    ]

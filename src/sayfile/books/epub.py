@@ -4,6 +4,7 @@ points, front matter found from the guide, the landmarks and what a page says ab
 
 from __future__ import annotations
 
+import re
 import zipfile
 import zlib
 from typing import Any, BinaryIO
@@ -15,7 +16,13 @@ import lxml.html  # type: ignore[import-untyped]
 from sayfile.books.book_file import BookFile
 from sayfile.books.chapters import TITLE_PAGE, ChapterDraft, opens_as_contents
 from sayfile.books.deep_markup import parse_flattened
-from sayfile.books.epub_package import FRONT_MATTER, Package, read_member, read_package
+from sayfile.books.epub_package import (
+    FRONT_MATTER,
+    BookInfo,
+    Package,
+    read_member,
+    read_package,
+)
 from sayfile.books.xhtml_text import OPS_TYPE, local_name, make_html_parser, read_element
 from sayfile.errors import InvalidBook
 from sayfile.text.sentences import normalize
@@ -116,11 +123,15 @@ def _read_spine(archive: zipfile.ZipFile, package: Package, name: str) -> Chapte
             heading = None if at_start or front else _heading(root)
             named = _joined(at_start) or heading or (None if draft.started else package.info.title)
             # The first page, named after the book or before the first listed chapter, is a
-            # title page if it is short.
+            # title page if it is short. Without a table of contents to say where the
+            # chapters begin, it must also say the book's title or author, as a title page
+            # does and a short first chapter seldom does.
             title_page = not draft.has_text and (named == package.info.title or not at_start)
+            if not targets:
+                title_page = title_page and _names_the_book(root, package.info)
             draft.start(
                 named or (FRONT_MATTER[front] if front else None),
-                front or (TITLE_PAGE if title_page and targets else None),
+                front or (TITLE_PAGE if title_page else None),
             )
         after_front = bool(front)
         if root is not None:
@@ -137,6 +148,25 @@ def _heading(root: Any) -> str | None:
         text = normalize(" ".join(str(t) for t in element.xpath(".//text()")))
         return text if 0 < len(text) <= _HEADING_CHARS else None
     return None
+
+
+def _names_the_book(root: Any, info: BookInfo) -> bool:
+    """Whether a document's text says the book's title (or its part before a colon) or its
+    author, as words of its own, case and punctuation aside."""
+    if root is None:
+        return False
+    said = _folded(" ".join(str(t) for t in root.xpath("//*[local-name()='body']//text()")))
+    title = info.title or ""
+    names = (title, re.split(r"[:;]", title)[0], info.author or "")
+    for name in filter(None, map(_folded, names)):
+        if re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", said):
+            return True
+    return False
+
+
+def _folded(text: str) -> str:
+    """`text` in lower case, its words joined by single spaces."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 def _front_type(root: Any) -> str | None:
