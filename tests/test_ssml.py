@@ -191,6 +191,25 @@ def test_say_as_in_english(content: str, english: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("00:00", "zero zero hundred"),
+        ("00:05", "zero zero oh five"),
+        ("00:05:09", "zero zero oh five and nine seconds"),
+        ("07:30", "oh seven thirty"),
+        ("07:00", "oh seven hundred"),
+        ("13:45", "thirteen forty-five"),
+        ("13:00:30", "thirteen hundred hours and thirty seconds"),
+        ("23:59:59", "twenty-three fifty-nine and fifty-nine seconds"),
+    ],
+)
+def test_24_hour_times_are_read_with_the_hours_two_digits(written: str, said: str) -> None:
+    # 00:05:09 had been "zero oh five and nine seconds", 07:30 "seven thirty" (a 12-hour
+    # time), and 13:00:30 "thirteen hundred and thirty seconds" (1,330 seconds).
+    assert _say(f'<say-as interpret-as="time" format="hms24">{written}</say-as>') == said
+
+
+@pytest.mark.parametrize(
     ("content", "chinese"),
     [
         ('<say-as interpret-as="cardinal">123</say-as>', "一百二十三"),

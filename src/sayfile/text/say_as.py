@@ -235,12 +235,19 @@ def _chinese_time(hour: int, minute: int, second: int) -> str | None:
 
 
 def _english_time(hour: int, minute: int, second: int, twelve: bool) -> str:
-    shown = (hour % 12 or 12) if twelve else hour
-    spoken = str(num2words(shown))
+    if twelve:
+        spoken = str(num2words(hour % 12 or 12))
+    else:
+        # Below ten, a 24-hour time's hour is said as its two digits, as timetables, station
+        # announcements and the forces read it ("oh seven thirty", "zero zero oh five"):
+        # "seven thirty" is heard as a 12-hour time, and "zero oh five" as a number.
+        spoken = "zero zero" if hour == 0 else f"oh {_EN_DIGITS[hour]}" if hour < 10 else ""
+        spoken = spoken or str(num2words(hour))
     if minute:
         spoken += f" oh {_EN_DIGITS[minute]}" if minute < 10 else f" {num2words(minute)}"
     elif not twelve:
-        spoken += " hundred"
+        # "Thirteen hundred and thirty seconds" would be 1,330 seconds.
+        spoken += " hundred hours" if second else " hundred"
     if second:
         spoken += f" and {num2words(second)} second{'s' if second > 1 else ''}"
     if twelve:
