@@ -115,6 +115,14 @@ def test_a_slow_piece_is_cut_to_max_seconds_but_words_stay_whole() -> None:
     assert all(c.end - c.start <= 7.0 for c in captions[:-1])
 
 
+def test_a_word_longer_than_a_cue_is_a_cue_of_its_own() -> None:
+    # It had been cut where the limit fell: "extra", "ordin", "ary".
+    timings = _timings((0.0, 6.0, "An extraordinary, wonderful day"))
+    captions = cues(timings, max_chars=5)
+    _check_order(captions, timings)
+    assert [c.text for c in captions] == ["An", "extraordinary,", "wonderful", "day"]
+
+
 def test_overlapping_stored_pieces_come_out_in_order() -> None:
     timings = _timings((0.0, 2.0, "One."), (1.5, 3.0, "Two."))
     assert cues(timings) == [Timing(0.0, 2.0, "One."), Timing(2.0, 3.0, "Two.")]
@@ -164,7 +172,8 @@ def test_cues_keep_order_text_and_limits(
     assert all(a.end <= b.start for a, b in itertools.pairwise(captions))
     assert captions[-1].end == said[-1].end
     width = max_chars or 42
-    assert all(len(c.text) <= width for c in captions)
+    # Only a word longer than the limit makes a longer cue: it is never cut.
+    assert all(len(c.text) <= width or " " not in c.text for c in captions)
     assert re.sub(r"\s", "", "".join(c.text for c in captions)) == re.sub(
         r"\s", "", "".join(p.text for p in parts)
     )

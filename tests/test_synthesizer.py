@@ -131,6 +131,27 @@ def test_quick_start_cuts_a_long_first_sentence_at_a_clause(
     assert squeezed("".join(pieces)) == squeezed(text)
 
 
+@pytest.mark.parametrize(
+    ("start", "head"),
+    [
+        # A first word longer than the first piece is that piece, whole.
+        ([], "Donaudampfschifffahrtsgesellschaftskapitän"),
+        # A word the first piece's limit falls in is left to the rest of the sentence.
+        (["A"], "A"),
+    ],
+)
+def test_quick_start_never_cuts_a_word(
+    synthesizer: Synthesizer, start: list[str], head: str
+) -> None:
+    """The first piece had been the first 30 characters: "Donaudampfschifffahrtsgesellsc"
+    said alone, and then "haftskapitän" as a word of its own."""
+    words = [*start, "Donaudampfschifffahrtsgesellschaftskapitän", *["sailed", "on"] * 30]
+    first = " ".join(words) + "."
+    plan = synthesizer.planner.plan_of(f"{first} Second.", "tone:beep", "mp3", 1.0)
+    pieces = list(synthesizer.piece_words(plan, quick_start=True))
+    assert pieces[:2] == [head, first[len(head) :].strip()]
+
+
 def test_without_quick_start_the_first_sentence_is_whole(synthesizer: Synthesizer) -> None:
     first = long_sentence(["when", "the", "rain", "came,", "everyone", "ran"])
     text = f"{first} Second. Third."

@@ -68,6 +68,25 @@ def test_long_runs_without_punctuation_are_split_and_nothing_is_lost() -> None:
         assert _letters("".join(pieces)) == _letters(text)
 
 
+def test_a_word_that_fits_in_a_piece_is_never_cut() -> None:
+    """With its space in the first quarter of the limit, the word after it was cut where
+    the limit fell: "...kapitänsmü" and "tze" said as two words."""
+    word = "Donaudampfschifffahrtsgesellschaftskapitänsmütze"
+    text = f"So {word} sailed down the river without stopping once."
+    assert list(sentences(text, max_chars=50)) == [
+        "So",
+        word,
+        "sailed down the river without stopping once.",
+    ]
+    # A word longer than the limit is still cut: no engine is given more.
+    assert list(sentences(f"So {word}.", max_chars=20)) == [
+        "So",
+        word[:20],
+        word[20:40],
+        "änsmütze.",
+    ]
+
+
 def test_chinese_without_punctuation_is_cut_between_words() -> None:
     """A run with nothing to cut at is cut between words, never inside one (cut by count,
     50 characters a piece, this text would split 故宫博物院 and 升旗仪式)."""
@@ -151,6 +170,10 @@ def _reference_sentences(text: str, max_chars: int) -> list[str]:
                 if ends and ends[-1] > max_chars // 4:
                     cut = min(ends[-1], max_chars)
                     break
+            else:
+                # A word the limit falls in begins the next piece, however early its space.
+                if ends and re.fullmatch(r"[ab1１]{2}", piece[max_chars - 1 : max_chars + 1]):
+                    cut = ends[-1]
             pieces.append(piece[:cut].strip())
             piece = piece[cut:].strip()
         if piece:

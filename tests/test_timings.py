@@ -108,6 +108,25 @@ def test_subtitles_wait_for_the_audio_and_end_with_it(
     assert client.get(f"/jobs/{job['id']}/timings").status_code in (404, 410)
 
 
+def test_a_cue_shorter_than_a_word_keeps_the_word_whole(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """`max_chars` below a word's length had cut it: "Donaudampfschifffahrt" was shown as
+    "Donau", "dampf", "schif"... one cue after the other."""
+    client = make_client(**TONES)
+    text = "The Donaudampfschifffahrt sails on, slowly."
+    job = _job(client, text=text, format="wav")
+    for max_chars in (1, 5, 12):
+        srt = client.get(f"/jobs/{job['id']}/subtitles.srt?max_chars={max_chars}")
+        assert srt.status_code == 200, srt.text
+        shown = [block.splitlines()[2] for block in srt.text.strip().split("\n\n")]
+        assert " ".join(shown) == text
+        assert "Donaudampfschifffahrt" in shown, (max_chars, shown)
+        # The words that fit are still cut as asked: one a cue at 1 and 5.
+        if max_chars < 12:
+            assert shown == ["The", "Donaudampfschifffahrt", "sails", "on,", "slowly."]
+
+
 @pytest.mark.slow  # real voices
 def test_long_sentences_become_several_cues(make_client: Callable[..., TestClient]) -> None:
     client = make_client(**ESPEAK)

@@ -207,7 +207,8 @@ _MAX_CHARS = Query(
     default=None,
     ge=1,
     le=500,
-    description="Longest cue, in characters (1-500; by default 42, or 16 for Chinese).",
+    description="Longest cue, in characters (1-500; by default 42, or 16 for Chinese); a "
+    "longer word is a cue of its own, never cut.",
 )
 
 

@@ -132,7 +132,8 @@ def cues(timings: Timings, max_chars: int | None = None, max_seconds: float = 7.
     Each piece (its text as written, where a lexicon alias was said) is one cue, or several
     when it has more than `max_chars` characters (by default 42, or 16 for a piece mostly in
     CJK script) or lasts longer than `max_seconds`. Cues are cut after a clause mark, else at
-    a space, else (CJK) between characters, and share the piece's time by the word timings
+    a space, else (CJK) between characters, never inside a word (a word longer than the limit
+    is a cue of its own), and share the piece's time by the word timings
     where there are some, else by how long their characters take to say (a CJK character as
     long as 2.5 others). Raises ValueError if `max_chars` is below 1 or `max_seconds` is not
     positive.
@@ -172,15 +173,15 @@ def _weight(text: str) -> float:
 def _piece_cues(
     piece: Timing, words: Sequence[Timing], width: int, max_seconds: float
 ) -> Iterator[Timing]:
-    """`piece` cut into cues of at most `width` characters and, where that needs no cut
-    inside a Latin word, at most `max_seconds`."""
+    """`piece` cut into cues of at most `width` characters and at most `max_seconds`, where
+    that needs no cut inside a word: a word longer than that is a cue of its own."""
     text = piece.text
     duration = piece.end - piece.start
     if len(text) > width:
-        spans = _spans(text, width, True, _inside_words(text, words))
+        spans = _spans(text, width, _inside_words(text, words))
     elif duration > max_seconds:
         count = math.ceil(duration / max_seconds)
-        spans = _spans(text, math.ceil(len(text) / count), False, _inside_words(text, words))
+        spans = _spans(text, math.ceil(len(text) / count), _inside_words(text, words))
     else:
         spans = [(0, len(text))]
     if len(spans) == 1:
@@ -193,14 +194,15 @@ def _piece_cues(
         yield from _piece_cues(Timing(start, stop, text[begin:end]), inside, width, max_seconds)
 
 
-def _spans(text: str, limit: int, hard: bool, inside: frozenset[int]) -> list[tuple[int, int]]:
+def _spans(text: str, limit: int, inside: frozenset[int]) -> list[tuple[int, int]]:
     """(start, end) of the cues of `text` (spaces folded, stripped) to show one at a time:
-    as few as fit in `limit` characters, about as long as each other. Unless `hard`, a Latin
-    word longer than the rest of a cue makes that cue longer rather than being cut."""
+    as few as fit in `limit` characters, about as long as each other. A word longer than
+    the rest of a cue makes that cue longer rather than being cut: a caption with half a
+    word, and the rest in the next, cannot be read."""
     spans = []
     start = 0
     while len(text) - start > limit:
-        cut = _cut(text, start, limit, hard, inside)
+        cut = _cut(text, start, limit, inside)
         if cut is None:
             cut = _next_cut(text, start, inside)
             if cut is None:
@@ -211,10 +213,11 @@ def _spans(text: str, limit: int, hard: bool, inside: frozenset[int]) -> list[tu
     return spans
 
 
-def _cut(text: str, start: int, limit: int, hard: bool, inside: frozenset[int]) -> int | None:
+def _cut(text: str, start: int, limit: int, inside: frozenset[int]) -> int | None:
     """Where the cue of `text` that begins at `start` ends, within `limit` characters: after
-    a clause mark, else at a space, else between CJK characters, else (if `hard`) anywhere;
-    of those, the place nearest to evening out the cues that follow."""
+    a clause mark, else at a space, else between CJK characters (never inside a timed word);
+    of those, the place nearest to evening out the cues that follow. None where there is no
+    such place."""
     stop = start + limit
     # One character further, so that a Latin mark at the limit sees the space after it.
     ends = (m.end() for m in _CLAUSE.finditer(text, start, stop + 1))
@@ -228,7 +231,7 @@ def _cut(text: str, start: int, limit: int, hard: bool, inside: frozenset[int]) 
     for candidates in (spaces, list(_cjk_cuts(text, start + 1, stop + 1, inside))):
         if candidates:
             return min(candidates, key=lambda cut: abs(cut - target))
-    return target if hard else None
+    return None
 
 
 def _even(length: int, limit: int) -> int:

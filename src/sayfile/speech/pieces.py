@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sayfile.models import Voice
 from sayfile.speech.plan import Planner, SpeechPlan
+from sayfile.text.sentences import inside_word
 from sayfile.text.sentences import sentences as split_sentences
 
 # A stream's first piece is cut this short (at a clause, else a space) so that its first
@@ -115,6 +116,11 @@ class PieceCutter:
         budget = FIRST_PIECE_CJK_CHARS if _CJK.search(first) else FIRST_PIECE_CHARS
         if quick_start and len(first) > budget:
             head = next(split_sentences(first, budget), first)
+            if inside_word(first, len(head)):
+                # A first word longer than the budget is said whole: its halves, said apart,
+                # are heard as two other words.
+                space = first.find(" ", len(head))
+                head = first if space < 0 else first[:space]
             rest = first[len(head) :].strip()
             if first.startswith(head) and rest:
                 yield head, rest

@@ -63,6 +63,11 @@ _NUMBER_NEXT = re.compile(r"\s*\d")
 # Where a run without sentence punctuation may be cut, best first.
 _SOFT_BREAKS = (re.compile(r"[,，、:：]\s*"), re.compile(r"\s+"))
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# A letter or digit of a script that writes a space between its words (not Chinese, Japanese
+# or Thai): two of them side by side are one word.
+_SPACED_LETTER = re.compile(
+    r"[^\W_\u0e00-\u0eff\u2e80-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003ffff]"
+)
 # Characters before a hard cut among which a word boundary is looked for: longer than any
 # word in jieba's dictionary, and a constant, so that cutting stays linear.
 _WORD_WINDOW = 24
@@ -191,7 +196,9 @@ def _bounded(piece: str, max_chars: int) -> Iterator[str]:
 
 def _cut_point(piece: str, start: int, max_chars: int) -> int:
     """Where to end the part of `piece` that begins at `start`: after the last comma (or else
-    white space) among its first `max_chars` characters, unless that comes too early."""
+    white space) among its first `max_chars` characters, unless that comes too early and the
+    cut at `max_chars` falls between two words anyway (a Chinese run: between jieba's)."""
+    ends: list[int] = []
     for pattern in _SOFT_BREAKS:
         ends = [m.end() - start for m in pattern.finditer(piece, start, start + max_chars + 1)]
         if ends and ends[-1] > max_chars // 4:
@@ -199,7 +206,19 @@ def _cut_point(piece: str, start: int, max_chars: int) -> int:
     cut = start + max_chars
     if _HAN.match(piece, cut - 1) and _HAN.match(piece, cut):
         return _word_boundary(piece, max(start + 1, cut - _WORD_WINDOW), cut)
+    if ends and inside_word(piece, cut):
+        # A short part rather than a word cut in two, whose halves are said as two other
+        # words; only a word longer than `max_chars` is cut.
+        return start + ends[-1]
     return cut
+
+
+def inside_word(text: str, at: int) -> bool:
+    """Whether `at` falls between two letters (or digits) of one word of a script that puts
+    spaces between its words."""
+    if not 0 < at < len(text):
+        return False
+    return bool(_SPACED_LETTER.match(text, at - 1) and _SPACED_LETTER.match(text, at))
 
 
 def _word_boundary(piece: str, low: int, cut: int) -> int:
