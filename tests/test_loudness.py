@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 import wave
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,11 +16,13 @@ import numpy as np
 import numpy.typing as npt
 import pyloudnorm
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from conftest import TONES, Speech
 from sayfile.audio.formats import Samples
 from sayfile.models import Voice
-from sayfile.settings import Settings
+from sayfile.settings import MAX_LUFS, MIN_LUFS, Settings
 from sayfile.speech.loudness import LoudnessLevel
 from sayfile.voices.catalogue import sample_text
 
@@ -73,6 +76,12 @@ def _ebur128(samples: Samples, folder: Path) -> tuple[float, float]:
         out.setsampwidth(2)
         out.setframerate(RATE)
         out.writeframes(samples.tobytes())
+    return ebur128_of(path)
+
+
+def ebur128_of(path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of the file at `path`, as Debian's
+    ffmpeg decodes it and its ebur128 filter (192 kHz oversampled peaks) measures it."""
     command = ["ffmpeg", "-nostats", "-i", str(path), "-filter_complex", "ebur128=peak=true"]
     report = subprocess.run(
         [*command, "-f", "null", "-"],
@@ -224,10 +233,56 @@ def test_a_voice_says_its_reference_once_whatever_the_loudness_asked(tmp_path: P
 
         engine.synthesize = counting  # type: ignore[method-assign]
         louder = []
-        for target in (-30.0, -23.0, -16.0, -14.5, -9.0):
+        for target in (-30.0, -23.0, -18.5, -16.0, MAX_LUFS):
             chunks = speech.samples(speech.plan("Hello there.", loudness=target))
             louder.append(float(np.sqrt(np.mean(np.concatenate(chunks).astype(np.float64) ** 2))))
         assert said.count(sample_text(voice)) == 1
         assert louder == sorted(louder)  # each target still measured and applied
     finally:
         speech.close()
+
+
+ESPEAK = {"engines": ["espeak"], "default_voice": "espeak:en-us"}
+SPOKEN = (
+    "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. "
+    "It was late in the evening when the train finally reached the small town."
+)
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize("fmt", ["mp3", "opus", "aac", "m4b", "flac", "wav"])
+def test_the_loudest_target_accepted_is_what_the_file_plays_at(
+    make_client: Callable[..., TestClient], fmt: str, tmp_path: Path
+) -> None:
+    """Targets up to -5 LUFS were accepted, but speech under the true-peak ceiling stops
+    getting louder around -11.6 LUFS: -5 came out at -11 and the lossy files' peaks passed
+    the ceiling. The top of the range is now reached, peaks under -1.5 dBTP, in every format."""
+    client = make_client(**ESPEAK)
+    r = client.post("/speech", json={"text": SPOKEN, "format": fmt, "loudness": MAX_LUFS})
+    assert r.status_code == 200, r.text
+    path = tmp_path / f"speech.{fmt}"
+    path.write_bytes(r.content)
+    loudness, peak = ebur128_of(path)
+    assert loudness == pytest.approx(MAX_LUFS, abs=1.0)
+    assert peak <= -1.5
+
+
+def test_a_target_louder_than_speech_can_be_made_is_refused_with_the_range(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(**TONES)
+    allowed = f"allowed: {MIN_LUFS:g} to {MAX_LUFS:g} (LUFS), or off"
+    for louder in (-10, "-8", -5):
+        r = client.post("/speech", json={"text": "Hello.", "loudness": louder})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["field"] == "loudness"
+        assert allowed in r.json()["error"]["message"]
+        body = {"model": "tts-1", "voice": "tone:beep", "input": "Hello.", "loudness": louder}
+        r = client.post("/v1/audio/speech", json=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["param"] == "loudness"
+        assert allowed in r.json()["error"]["message"]
+    ok = client.post("/speech", json={"text": "Hello.", "loudness": MAX_LUFS})
+    assert ok.status_code == 200
+    with pytest.raises(ValidationError, match="loudness"):
+        Settings(loudness=-10.0)

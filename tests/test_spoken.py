@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from conftest import Speech, wait_done
 from listening import Listener, character_error_rate, simplified, word_error_rate
+from sayfile.settings import MAX_LUFS
 
 pytestmark = pytest.mark.slow
 
@@ -83,6 +84,33 @@ def test_loudness_can_be_turned_off_or_set(voices: Speech, tmp_path: Path) -> No
         levels[asked] = ebur128(target)[0]
     assert levels[-23.0] == pytest.approx(-23.0, abs=1.0)
     assert abs(levels["off"] - levels[-23.0]) > 0.5  # espeak-ng on its own is about -21.5
+
+
+# Half a minute of ordinary prose: the loud vowels that make Opus's peaks overshoot.
+PARAGRAPH = (
+    f"{TEXT['en']} It was late in the evening when the train finally reached the small town. "
+    "Nobody was waiting on the platform, so she picked up her bag and walked towards the "
+    "lights. The city council met on Tuesday to discuss the new budget, which includes "
+    "funding for schools, roads and public transport. Where are you going? I thought we "
+    "agreed to meet at seven. Never mind, let's go now."
+)
+
+
+@pytest.mark.usefixtures("ffmpeg")
+@pytest.mark.parametrize("fmt", ["mp3", "opus", "aac", "m4b", "flac", "wav"])
+def test_a_kokoro_voice_plays_at_the_loudest_target_accepted(
+    voices: Speech, fmt: str, tmp_path: Path
+) -> None:
+    """Targets up to -5 LUFS were accepted, but kokoro:af_heart stopped getting louder at
+    -12 LUFS under the true-peak ceiling, and its Opus files' peaks passed the -1.5 dBTP
+    ceiling from -16 LUFS up (+0.9 dBTP at -12). The top of the range is now reached, and
+    Opus and AAC are limited with the headroom their encoders need."""
+    target = tmp_path / f"speech.{fmt}"
+    plan = voices.plan(PARAGRAPH, voice="kokoro:af_heart", format=fmt, loudness=MAX_LUFS)
+    voices.write(plan, target)
+    loudness, peak = ebur128(target)
+    assert loudness == pytest.approx(MAX_LUFS, abs=1.0)
+    assert peak <= -1.5
 
 
 # Two chapters, so two parts at least (a part never spans chapters), of distinct sentences;

@@ -13,6 +13,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # SAYFILE_ROOT_PATH: one or more path segments, each after a slash.
 _ROOT_PATH = re.compile(r"(/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+)+")
+# The loudness targets (LUFS) a request or SAYFILE_LOUDNESS may ask for. The top is the
+# loudest every voice tried reaches, within 1 LU, in every format with true peaks under the
+# ceiling: past about -13 (espeak-ng) or -12 (kokoro:af_heart) the limiter takes off what
+# the gain adds, and Opus, which needs 2 dB more headroom (`AudioFormat.peak_overshoot_db`),
+# falls short from -14; louder takes clipping the waveform (docs/benchmarks.md, "Every
+# target reached").
+MIN_LUFS = -70.0
+MAX_LUFS = -15.0
 
 
 class Settings(BaseSettings):
@@ -76,8 +84,8 @@ class Settings(BaseSettings):
     )
     loudness: Annotated[float | None, NoDecode] = Field(
         default=-16.0,
-        ge=-70.0,
-        le=-5.0,
+        ge=MIN_LUFS,
+        le=MAX_LUFS,
         description="Loudness of every output, in LUFS (EBU R128), true peaks at most -1.5 "
         "dBTP; `off` leaves each voice as it is. One gain per voice, so sentences never jump.",
     )

@@ -40,6 +40,7 @@ from sayfile.audio.formats import FORMATS
 from sayfile.jobs.answers import Answer
 from sayfile.jobs.download_names import speech_stem
 from sayfile.services.speaking import SpeechStream
+from sayfile.settings import MAX_LUFS, MIN_LUFS
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
 from sayfile.store.records import Job
 from sayfile.text.markup import TEXT_FORMATS
@@ -93,7 +94,8 @@ class OpenAISpeechIn(BaseModel):
     )
     loudness: float | str | None = Field(
         default=None,
-        description="sayfile's own: loudness in LUFS (-70 to -5) or `off`; default -16.",
+        description=f"sayfile's own: loudness in LUFS ({MIN_LUFS:g} to {MAX_LUFS:g}) or `off`; "
+        "default -16.",
     )
     text_format: str | None = Field(
         default=None,

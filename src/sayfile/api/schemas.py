@@ -9,6 +9,7 @@ from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 from sayfile.audio.formats import BITRATES, BOOK_FORMATS, FORMATS
 from sayfile.books.parts import ChapterProgress
 from sayfile.services.reading import ChapterState
+from sayfile.settings import MAX_LUFS, MIN_LUFS
 from sayfile.speech.plan import MAX_SPEED, MIN_SPEED
 from sayfile.store.records import Job, JobStatus
 from sayfile.text.lexicon_entries import REQUEST_FORMS, written_entries
@@ -99,8 +100,8 @@ class SpeechIn(BaseModel):
     )
     loudness: float | str | None = Field(
         default=None,
-        description="Loudness of the audio in LUFS (EBU R128), -70 to -5, or `off` for each "
-        "voice as it is. Default: the server's (SAYFILE_LOUDNESS, -16).",
+        description=f"Loudness of the audio in LUFS (EBU R128), {MIN_LUFS:g} to {MAX_LUFS:g}, or "
+        "`off` for each voice as it is. Default: the server's (SAYFILE_LOUDNESS, -16).",
         examples=[-16, "off"],
     )
     lexicon: LexiconEntries = Field(default_factory=list, description=LEXICON_DESCRIPTION)

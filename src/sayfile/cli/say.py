@@ -32,6 +32,7 @@ from sayfile.durations import clock
 from sayfile.errors import SayfileError
 from sayfile.jobs.download_names import speech_stem, stem_for, title_stem
 from sayfile.models import SpeechRequest
+from sayfile.settings import MAX_LUFS, MIN_LUFS
 from sayfile.speech.pace import JobPace, PaceBook
 from sayfile.speech.pipeline import timings_of
 from sayfile.speech.plan import SpeechPlan, validate
@@ -84,7 +85,10 @@ def say(
     speed: Annotated[float, typer.Option("--speed", "-s", help="0.25 to 4.0.")] = 1.0,
     loudness: Annotated[
         str | None,
-        typer.Option(help="Loudness in LUFS (-70 to -5) or 'off'. Default: -16 (EBU R128)."),
+        typer.Option(
+            help=f"Loudness in LUFS ({MIN_LUFS:g} to {MAX_LUFS:g}) or 'off'. Default: -16 "
+            "(EBU R128)."
+        ),
     ] = None,
     text_format: Annotated[
         str | None,

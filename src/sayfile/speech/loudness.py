@@ -44,7 +44,9 @@ _MIN_SECONDS = 0.4
 
 class LoudnessLevel:
     """Brings every voice to `target_lufs` with one fixed gain per voice, peaks held under
-    `peak_dbtp`; `target_lufs=None` turns it off (gain 1.0, audio untouched).
+    `peak_dbtp`; `target_lufs=None` turns it off (gain 1.0, audio untouched). `headroom_db`
+    keeps them that much further under, for an encoder whose decoded peaks come out higher
+    than the audio it was given (`AudioFormat.peak_overshoot_db`).
 
     The gain is measured once per voice, on a reference utterance, never per sentence, so
     sentences streamed one after another keep their natural differences and never jump. Safe
@@ -54,9 +56,12 @@ class LoudnessLevel:
     max_boost_db = 24.0
     """The largest gain given, so a near-silent reference cannot turn a voice's noise up."""
 
-    def __init__(self, target_lufs: float | None = -16.0, peak_dbtp: float = -1.5) -> None:
+    def __init__(
+        self, target_lufs: float | None = -16.0, peak_dbtp: float = -1.5, headroom_db: float = 0.0
+    ) -> None:
         self.target_lufs = target_lufs
         self.peak_dbtp = peak_dbtp
+        self.headroom_db = headroom_db
         self._gains: dict[str, float] = {}
         self._measuring: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -123,7 +128,8 @@ class LoudnessLevel:
             return samples
         audio = samples.astype(np.float32)
         # In the units of `samples`: where the scaled audio would reach the ceiling.
-        ceiling = _FULL_SCALE * 10 ** ((self.peak_dbtp - _MARGIN_DB) / 20) / gain
+        top_db = self.peak_dbtp - _MARGIN_DB - self.headroom_db
+        ceiling = _FULL_SCALE * 10 ** (top_db / 20) / gain
         peaks = _block_peaks(audio, ceiling)
         envelope = None
         if float(peaks.max()) > ceiling:

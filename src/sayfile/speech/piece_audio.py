@@ -48,16 +48,18 @@ class PieceAudio:
 
     def __init__(self, catalogue: Catalogue) -> None:
         self._catalogue = catalogue
-        self._levels: dict[float | None, LoudnessLevel] = {}
+        self._levels: dict[tuple[float | None, float], LoudnessLevel] = {}
         self._levels_lock = threading.Lock()
         self._references = _ReferenceSentences()
         self.normalisation = Normalisation()
 
-    def level(self, target: float | None) -> LoudnessLevel:
-        """The loudness levelling to `target` LUFS (None: off), one per target."""
+    def level(self, target: float | None, headroom_db: float = 0.0) -> LoudnessLevel:
+        """The loudness levelling to `target` LUFS (None: off), peaks kept `headroom_db`
+        further under the ceiling (`LoudnessLevel`); one per target and headroom."""
+        key = (target, headroom_db)
         with self._levels_lock:
-            level = self._levels.pop(target, None) or LoudnessLevel(target)
-            self._levels[target] = level  # the most recently used last
+            level = self._levels.pop(key, None) or LoudnessLevel(target, headroom_db=headroom_db)
+            self._levels[key] = level  # the most recently used last
             if len(self._levels) > _KEPT_LEVELS:
                 # Every request may name its own target: the least recently used go (their
                 # gains are measured again, in milliseconds, from the kept references).
@@ -65,11 +67,14 @@ class PieceAudio:
             return level
 
     def finishing(self, plan: SpeechPlan) -> Finishing:
-        """What `plan`'s pieces are brought to: its voice's rate, its loudness target."""
+        """What `plan`'s pieces are brought to: its voice's rate, its loudness target with the
+        headroom its format's encoder needs."""
         # Levelled audio is made that much louder than the target as the format's decoders
         # will take off, so that what is heard is at the target.
-        lift = 10 ** (-plan.format.decoded_gain_db / 20)
-        return Finishing(plan.voice.sample_rate, self.level(plan.loudness), lift)
+        fmt = plan.format
+        lift = 10 ** (-fmt.decoded_gain_db / 20)
+        level = self.level(plan.loudness, fmt.peak_overshoot_db)
+        return Finishing(plan.voice.sample_rate, level, lift)
 
     def step(
         self, piece: Piece, index: int, final: bool, finishing: Finishing, in_order: InOrder[Any]

@@ -16,7 +16,7 @@ from sayfile.audio.formats import AudioFormat, audio_format
 from sayfile.errors import InvalidInput, TextTooLong, UnknownLanguage
 from sayfile.lru_map import LruMap
 from sayfile.models import SpeechRequest, Voice
-from sayfile.settings import Settings
+from sayfile.settings import MAX_LUFS, MIN_LUFS, Settings
 from sayfile.text.front_matter import front_matter
 from sayfile.text.language_detection import SentenceLanguages
 from sayfile.text.lexicon import Alias, Lexicon, Pronounced
@@ -28,8 +28,6 @@ from sayfile.voices.catalogue import Catalogue
 
 MIN_SPEED = 0.25
 MAX_SPEED = 4.0
-MIN_LUFS = -70.0
-MAX_LUFS = -5.0
 # Text this many times longer than its limit is refused before it is cleaned up (clean-up
 # folds white space, and SSML markup is not spoken, so text somewhat over the limit may fit).
 _RAW_FACTOR = 4
