@@ -40,14 +40,10 @@ def front_matter(text: str) -> FrontMatter | None:
     """The front matter `text` opens with (after a byte order mark), or None. A block whose
     fields are not YAML a mapping can be read from (a typo in it) is still front matter, left
     unread, its fields unused: its author meant it as metadata."""
-    start = 1 if text.startswith("\ufeff") else 0
-    found = _BLOCK.match(text, start, start + _MAX_CHARS)
+    found = _block(text)
     if found is None:
         return None
     body = found.group(1) or ""
-    first = next((line for line in body.splitlines() if line.strip()), None)
-    if first is not None and not _FIELD_LINE.match(first):
-        return None
     try:
         fields = yaml.safe_load(body)
     except (yaml.YAMLError, ValueError, RecursionError):
@@ -67,10 +63,26 @@ def front_matter(text: str) -> FrontMatter | None:
     )
 
 
+def opens_with_front_matter(text: str) -> bool:
+    """Whether `text` opens with front matter (its fields are not read)."""
+    return _block(text) is not None
+
+
 def without_front_matter(text: str) -> str:
-    """`text` without the front matter it opens with."""
-    found = front_matter(text)
-    return text if found is None else text[found.end :]
+    """`text` without the front matter it opens with (its fields are not read)."""
+    found = _block(text)
+    return text if found is None else text[found.end() :]
+
+
+def _block(text: str) -> re.Match[str] | None:
+    """The front matter block `text` opens with (after a byte order mark): `---` lines around
+    lines whose first names a field."""
+    start = 1 if text.startswith("\ufeff") else 0
+    found = _BLOCK.match(text, start, start + _MAX_CHARS)
+    if found is None:
+        return None
+    first = next((line for line in (found.group(1) or "").splitlines() if line.strip()), None)
+    return None if first is not None and not _FIELD_LINE.match(first) else found
 
 
 def _text(value: Any) -> str | None:

@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from sayfile.errors import InvalidInput
-from sayfile.text.front_matter import front_matter, without_front_matter
+from sayfile.text.front_matter import opens_with_front_matter, without_front_matter
 from sayfile.text.sentences import CJK_ENDS
 from sayfile.text.ssml import looks_like_ssml
 
@@ -138,7 +138,7 @@ def looks_like_markdown(text: str) -> bool:
     tag), or two kinds of weaker ones (lists, *emphasis*, `code`, quotes, rules). `#1`, `C#`,
     one `*`, dates and 3*4 are prose."""
     sample = text[:_DETECT_CHARS].replace("\r\n", "\n")
-    if front_matter(sample) is not None or any(p.search(sample) for p in _STRONG):
+    if opens_with_front_matter(sample) or any(p.search(sample) for p in _STRONG):
         return True
     return sum(1 for pattern in _WEAK if pattern.search(sample)) >= 2
 
