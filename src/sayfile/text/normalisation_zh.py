@@ -11,6 +11,7 @@ from typing import Any
 
 from sayfile.text.addresses import ADDRESS, AddressWords
 from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
+from sayfile.text.normalisation_zh_hant import taiwan_and_hong_kong_forms
 
 
 def mandarin_normaliser(language: str) -> Normaliser:
@@ -296,6 +297,7 @@ def _zh_latin(found: re.Match[str]) -> str:
 
 def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_FULL_WIDTH_POINT.sub(".", text.translate(_ZH_FULL_WIDTH))
+    text = taiwan_and_hong_kong_forms(text)
     whole = text
     text = ADDRESS.sub(_ZH_ADDRESS.said, text)
     text = _ZH_PHONE.sub(lambda found: _zh_phone(whole, found), text)
