@@ -36,6 +36,7 @@ from sayfile.engines.kokoro_mandarin import LATIN_RUN, aspirated, english_in_chi
 from sayfile.engines.kokoro_sessions import CallsRunning, kokoro_model, session_options
 from sayfile.engines.kokoro_timed_model import timed_model
 from sayfile.engines.kokoro_words import PhonemeWords, mandarin_words, spaced_words, word_samples
+from sayfile.engines.mandarin_polyphones import mandarin_reader
 from sayfile.engines.traditional import SimplifiedReading
 from sayfile.engines.word_ends import sounded_ends
 from sayfile.errors import EngineError
@@ -241,13 +242,12 @@ class KokoroEngine:
         with self._readers_lock:
             if self._mandarin is None:
                 import jieba
-                from misaki.zh import ZHG2P
 
                 # jieba keeps its 9 MB dictionary cache beside the voices, not in /tmp, and
                 # does not announce it on standard error.
                 jieba.setLogLevel(logging.WARNING)
                 jieba.dt.tmp_dir = str(self._folder)
-                self._mandarin = ZHG2P(version=None)
+                self._mandarin = mandarin_reader()
             g2p = self._mandarin
         return mandarin_words(
             g2p, lambda run: aspirated(english_in_chinese(model.tokenizer, run)), LATIN_RUN, text

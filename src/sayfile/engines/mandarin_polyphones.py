@@ -1,0 +1,152 @@
+"""Mandarin polyphones (多音字) that misaki's reading gets wrong in everyday sentences: the words
+that decide them, taught to the two libraries misaki reads through (jieba cuts the words,
+pypinyin reads each word by its phrase table)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+# Each row is a word as it occurs in everyday text, with the reading (pinyin, tone number, 5
+# for the neutral tone) of its polyphone(s) in brackets after the character; the word's other
+# characters are read as pypinyin reads them (its tone sandhi of 一 and 不 included). A word
+# jieba does not know is taught to jieba too, so that it is cut whole in a sentence where the
+# alternative is to cut it into its own parts (jieba's suggested frequency: a longer known
+# word around it still wins). The phrases normalisation fixes (还钱, 调到:
+# text/normalisation_zh.py) are taught there, when Mandarin's normaliser is made.
+WORDS = (
+    # 长 cháng, the adjective, where jieba leaves it alone or with an adverb (zhǎng, to grow
+    # and a head, stands in words pypinyin knows: 长大, 校长, 增长).
+    "很长[chang2]",
+    "太长[chang2]",
+    "更长[chang2]",
+    "最长[chang2]",
+    "这么长[chang2]",
+    "那么长[chang2]",
+    "长[chang2]时间",
+    # 行 háng, a line of text and a trade.
+    "一行[hang2]字",
+    "两行[hang2]字",
+    "这一行[hang2]",
+    "第一行[hang2]",
+    "第二行[hang2]",
+    "第三行[hang2]",
+    "最后一行[hang2]",
+    # 还 huán, to give back.
+    "还[huan2]了我",
+    "按时还[huan2]",
+    # 得 děi, must.
+    "得[dei3]好好",
+    "得[dei3]好好学习",
+    "得[dei3]走了",
+    "得[dei3]赶快",
+    "得[dei3]赶紧",
+    # 得 de, after a verb: how it is done.
+    "跑得[de5]",
+    "说得[de5]",
+    "做得[de5]",
+    "写得[de5]",
+    "唱得[de5]",
+    # 种 zhòng, to plant.
+    "种[zhong4]在",
+    "要种[zhong4]",
+    "里种[zhong4]",
+    "种[zhong4]花",
+    "种[zhong4]树",
+    "种[zhong4]菜",
+    # 数 shǔ, to count.
+    "数[shu3]一数[shu3]",
+    "数[shu3]一下",
+    "数[shu3]不清",
+    # 着 zháo, where the verb reaches its end.
+    "找不着[zhao2]",
+    "睡不着[zhao2]",
+    # 地 de, after an adverb.
+    "高兴地[de5]",
+    "慢慢地[de5]",
+    "好奇地[de5]",
+    "认真地[de5]",
+    "轻轻地[de5]",
+    "悄悄地[de5]",
+    "静静地[de5]",
+    "渐渐地[de5]",
+    "不断地[de5]",
+    "努力地[de5]",
+    "大声地[de5]",
+    "开心地[de5]",
+    # 为 wéi, to become, to be taken as.
+    "选为[wei2]",
+    "分为[wei2]",
+    "改为[wei2]",
+    "视为[wei2]",
+    # 教 jiāo, to teach (jiào stands in words pypinyin knows: 教育, 教室, 请教).
+    "教[jiao1]我",
+    "教[jiao1]我们",
+    "教[jiao1]你",
+    "教[jiao1]英语",
+    "教[jiao1]数[shu4]学",
+    "教[jiao1]中文",
+    # 假 jià, days off.
+    "一天假[jia4]",
+    "两天假[jia4]",
+    "三天假[jia4]",
+    "几天假[jia4]",
+    # 差 chā, a difference.
+    "差[cha1]不大",
+    # 干 gān, dry.
+    "晒干[gan1]",
+    "吹干[gan1]",
+    "擦干[gan1]",
+    "烘干[gan1]",
+    # 曾 Zēng, the family name.
+    "曾[zeng1]老师",
+    "曾[zeng1]先生",
+    "曾[zeng1]女士",
+    # 量 liáng, to measure.
+    "量[liang2]一下",
+    "量[liang2]体温",
+)
+
+_MARKED = re.compile(r"\[([a-z]+[1-5])\]")
+
+
+def readings(row: str) -> tuple[str, dict[int, str]]:
+    """A row of WORDS as its word and the reading of each marked character, by its place."""
+    word = ""
+    marked = {}
+    for at, part in enumerate(_MARKED.split(row)):
+        if at % 2:
+            marked[len(word) - 1] = part
+        else:
+            word += part
+    return word, marked
+
+
+@functools.cache
+def teach_polyphones() -> None:
+    """Teach jieba's default dictionary and pypinyin's phrase table the WORDS, once per
+    process (both are the libraries' own tables, which misaki reads through)."""
+    import jieba
+    from pypinyin import Style, lazy_pinyin, load_phrases_dict
+    from pypinyin.contrib.tone_convert import to_tone
+
+    jieba.dt.check_initialized()
+    phrases = {}
+    for row in WORDS:
+        word, marked = readings(row)
+        syllables = lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True)
+        syllables = [marked.get(at, syllable) for at, syllable in enumerate(syllables)]
+        phrases[word] = [[to_tone(syllable)] for syllable in syllables]
+        if not jieba.dt.FREQ.get(word):
+            jieba.dt.add_word(word)
+    load_phrases_dict(phrases)
+
+
+def mandarin_reader() -> Any:
+    """misaki's ZHG2P without a version (the reading the Mandarin voices were trained on),
+    reading the WORDS as taught."""
+    from misaki.zh import ZHG2P
+
+    teach_polyphones()
+    return ZHG2P(version=None)
