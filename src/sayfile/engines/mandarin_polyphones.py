@@ -103,6 +103,10 @@ WORDS = (
     "曾[zeng1]老师",
     "曾[zeng1]先生",
     "曾[zeng1]女士",
+    # 一 yī in an order (first, January): no tone change there.
+    "第一[yi1]名",
+    "第一[yi1]个",
+    "一[yi1]月",
     # 量 liáng, to measure.
     "量[liang2]一下",
     "量[liang2]体温",
