@@ -8,7 +8,7 @@ and target, so what changes from cell to cell is only what sayfile does after th
 levelling, limiting and encoding.
 
     .venv/bin/python bench/loudness_targets.py [--voices kokoro:af_heart,espeak:en-us]
-        [--formats mp3,opus,aac,m4b,flac,wav] [--targets=off,-16,-15,-14,-12,-11,-10,-8,-5]
+        [--formats mp3,opus,aac,m4b,flac,wav,pcm] [--targets=off,-23,-16,-15,-14,-13,-12,-10]
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from sayfile.errors import InvalidInput
 from sayfile.settings import Settings
 
 VOICES = "kokoro:af_heart,espeak:en-us"
-FORMATS = "mp3,opus,aac,m4b,flac,wav"
-TARGETS = "off,-16,-15,-14,-12,-11,-10,-8,-5"
+FORMATS = "mp3,opus,aac,m4b,flac,wav,pcm"
+TARGETS = "off,-23,-16,-15,-14,-13,-12,-10"
 
 
 class _Remembered:
@@ -62,7 +62,10 @@ class _Remembered:
 def decoded(path: Path) -> tuple[npt.NDArray[np.float64], int]:
     """The file's first audio stream as FFmpeg decodes it, mono floating point, and its rate."""
     parts: list[npt.NDArray[np.float64]] = []
-    with av.open(str(path)) as container:
+    # Raw PCM says nothing of itself: sayfile's is 24 kHz mono 16-bit (its format's table).
+    raw = path.suffix == ".pcm"
+    options = {"sample_rate": "24000", "ch_layout": "mono"} if raw else None
+    with av.open(str(path), format="s16le" if raw else None, options=options) as container:
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate
         for frame in container.decode(stream):

@@ -13,14 +13,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # SAYFILE_ROOT_PATH: one or more path segments, each after a slash.
 _ROOT_PATH = re.compile(r"(/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+)+")
-# The loudness targets (LUFS) a request or SAYFILE_LOUDNESS may ask for. The top is the
-# loudest every voice tried reaches, within 1 LU, in every format with true peaks under the
-# ceiling: past about -13 (espeak-ng) or -12 (kokoro:af_heart) the limiter takes off what
-# the gain adds, and Opus, which needs 2 dB more headroom (`AudioFormat.peak_overshoot_db`),
-# falls short from -14; louder takes clipping the waveform (docs/benchmarks.md, "Every
-# target reached").
+# The loudness targets (LUFS) a request or SAYFILE_LOUDNESS may ask for. The top is what
+# Spotify and YouTube normalise to, and every voice tried reaches it within 1 LU in every
+# format with true peaks under the -1 dBTP ceiling; louder, the Opus files' peaks pass the
+# ceiling or their loudness falls short, and speech gains little more without clipping
+# the waveform (docs/benchmarks.md, "-14 LUFS reached").
 MIN_LUFS = -70.0
-MAX_LUFS = -15.0
+MAX_LUFS = -14.0
 
 
 class Settings(BaseSettings):
@@ -86,7 +85,7 @@ class Settings(BaseSettings):
         default=-16.0,
         ge=MIN_LUFS,
         le=MAX_LUFS,
-        description="Loudness of every output, in LUFS (EBU R128), true peaks at most -1.5 "
+        description="Loudness of every output, in LUFS (EBU R128), true peaks at most -1 "
         "dBTP; `off` leaves each voice as it is. One gain per voice, so sentences never jump.",
     )
     lexicon_dir: Path | None = Field(

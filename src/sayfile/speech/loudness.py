@@ -18,22 +18,29 @@ from sayfile.audio.formats import Samples
 # than the rest of sayfile, and a process that measures nothing (`sayfile --help`, a request
 # refused, a worker's supervisor) should not wait for it.
 _FULL_SCALE = 32768.0
-# ITU-R BS.1770-4 Annex 2 estimates the true peak on the signal oversampled four times, by
-# an interpolating filter of 12 taps per phase.
+CEILING_DBTP = -1.0
+"""The true peak every levelled file stays under, decoded: what Spotify, Apple and EBU R128
+ask of what they are given (-1 dBTP)."""
+# ITU-R BS.1770-4 Annex 2 estimates the true peak on the signal oversampled four times. With
+# 12 taps per phase the estimate read Kokoro's hard-limited audio, which has energy up to its
+# 12 kHz Nyquist, up to 0.5 dB low; with 20 (SciPy's `resample_poly` default, which the
+# benchmarks measure with) the files' true peaks land on the limiter's aim.
 _OVERSAMPLING = 4
-_FILTER_TAPS = 12 * _OVERSAMPLING + 1
+_FILTER_TAPS = 20 * _OVERSAMPLING + 1
 # The limiter lowers the gain over this long before a peak, and lets it return with this
-# time constant after one: fast enough to catch a plosive, slow enough not to distort it.
-_ATTACK = 0.005
+# time constant after one: a 2 ms fade catches a plosive without a click, and a 20 ms return
+# gives back the syllable after it. At 5 and 60 ms the limiter held the gain down through
+# whole syllables, so speech stopped getting louder long before -14 LUFS: espeak-ng's Opus
+# came out at -15.3 there (docs/benchmarks.md, "-14 LUFS reached").
+_ATTACK = 0.002
 # The limiter works out its gain per block of this many samples (1.3-1.5 ms), not per sample:
 # 30 times less work, and a gain that moves over milliseconds is smooth at that resolution.
 _BLOCK = 32
-_RELEASE = 0.06
-# Headroom under the ceiling for what a 4x estimate can miss, for meters that oversample
-# more (FFmpeg's ebur128 takes 24 kHz audio to 192 kHz), and for the lossy encoders, whose
-# decoded peaks came out up to 0.4 dB above the audio they were given (mp3 and Opus at
-# 48-64 kbit/s; tests/test_spoken.py).
-_MARGIN_DB = 0.8
+_RELEASE = 0.02
+# Headroom under the ceiling for meters that oversample more than 4 times (FFmpeg's ebur128
+# takes 24 kHz audio to 192 kHz); what each encoder adds is its format's own
+# (`AudioFormat.peak_overshoot_db`).
+_MARGIN_DB = 0.4
 # The gain is measured again after the limiter this many times at most, and is kept once the
 # level is this close to the target.
 _ROUNDS = 8
@@ -57,7 +64,10 @@ class LoudnessLevel:
     """The largest gain given, so a near-silent reference cannot turn a voice's noise up."""
 
     def __init__(
-        self, target_lufs: float | None = -16.0, peak_dbtp: float = -1.5, headroom_db: float = 0.0
+        self,
+        target_lufs: float | None = -16.0,
+        peak_dbtp: float = CEILING_DBTP,
+        headroom_db: float = 0.0,
     ) -> None:
         self.target_lufs = target_lufs
         self.peak_dbtp = peak_dbtp
