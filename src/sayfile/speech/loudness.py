@@ -33,13 +33,13 @@ _FILTER_TAPS = 20 * _OVERSAMPLING + 1
 # whole syllables, so speech stopped getting louder long before -14 LUFS: espeak-ng's Opus
 # came out at -15.3 there (docs/benchmarks.md, "-14 LUFS reached").
 _ATTACK = 0.002
+_RELEASE = 0.02
 # The limiter works out its gain per block of this many samples (1.3-1.5 ms), not per sample:
 # 30 times less work, and a gain that moves over milliseconds is smooth at that resolution.
 _BLOCK = 32
 # Peaks are oversampled in stretches of this many blocks (about 90 ms), only where the audio
 # is loud enough that they could pass the ceiling.
 _STRETCH = 64
-_RELEASE = 0.02
 # Headroom under the ceiling for meters that oversample more than 4 times (FFmpeg's ebur128
 # takes 24 kHz audio to 192 kHz); what each encoder adds is its format's own
 # (`AudioFormat.peak_overshoot_db`).
