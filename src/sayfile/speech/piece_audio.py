@@ -4,6 +4,7 @@ before it; the levels per target and each voice's reference sentence they are me
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -93,10 +94,36 @@ def _engine_ready(engine: Engine, voice: Voice) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class StepResult:
+    """What a piece's step made: its samples and its pause's (at the file's rate), the
+    engine's computing seconds, its words (None: not timed) and the marks within it, each
+    with its seconds from the start of the piece's audio (its pause included)."""
+
+    size: int
+    lead: int
+    seconds: float
+    words: list[PieceWord] | None
+    marks_within: list[tuple[float, str]]
+
+
+def mark_time(words: list[PieceWord], at: int, lead_s: float) -> float:
+    """When the mark before character `at` of a piece comes, from its `words`: where the
+    first word from there begins; inside a word (one the engine said together with the one
+    before), its share of the word's time by characters; after the last word, its end."""
+    for start, end, begin, stop in words:
+        if end <= at:
+            continue
+        if start >= at:
+            return begin
+        return begin + (stop - begin) * (at - start) / (end - start)
+    return words[-1][3] if words else lead_s
+
+
+@dataclass(frozen=True, slots=True)
 class PieceStep:
     """One piece through the engine, timed, levelled, brought to the file's rate and its pause
-    put before it, then offered for encoding in order (runs on an executor thread); gives the
-    piece's sample count, the pause's, and the engine's computing seconds. The engine gets the
+    put before it, then offered for encoding in order (runs on an executor thread); gives what
+    it made (`StepResult`), its marks within timed by its words. The engine gets the
     words as its voice's language says them (`Normalisation`); timings keep them as written."""
 
     engine: Engine
@@ -117,15 +144,21 @@ class PieceStep:
         unmeasured = levelled and not self.references.has(voice.id)
         return unmeasured or not _engine_ready(self.engine, voice)
 
-    def __call__(self) -> tuple[int, int, float, list[PieceWord] | None]:
+    def __call__(self) -> StepResult:
         piece, voice, rate = self.piece, self.piece.voice, self.finishing.rate
         started = time.perf_counter()
         samples, said, timed = self._spoken()
-        seconds = time.perf_counter() - started
-        words = None
+        lead_s = round(piece.pause_s * rate) / rate
+        words = within = None
         if timed is not None:
-            lead_s = round(piece.pause_s * rate) / rate
             words = piece_words(piece.text, said, timed, voice.sample_rate, lead_s)
+            within = [(mark_time(words, at, lead_s), name) for at, name in piece.marks_within]
+        elif piece.marks_within:
+            # No word times: the words are said apart at each mark, as before they were said
+            # in one sentence, and each mark timed where its part begins.
+            samples, starts = self._in_parts()
+            within = [(lead_s + start / voice.sample_rate, name) for start, name in starts]
+        seconds = time.perf_counter() - started
         if samples.size:
             level = self.finishing.level
             gain = level.gain_for(voice.id, voice.sample_rate, self._reference)
@@ -135,7 +168,7 @@ class PieceStep:
         if lead:
             samples = np.concatenate([np.zeros(lead, dtype=np.int16), samples])
         self.in_order.offer(self.index, samples, self.final)
-        return samples.size, lead, seconds, words
+        return StepResult(samples.size, lead, seconds, words, within or [])
 
     def _spoken(self) -> tuple[Samples, str, list[WordSpan] | None]:
         """The piece's samples, its words as said, and their times where the engine tells
@@ -147,16 +180,40 @@ class PieceStep:
             )
             if said is not None:
                 return said, piece.text, [(0, len(piece.text), 0, said.size)]
-        if not piece.text:
+        return self._text_spoken(piece.text)
+
+    def _text_spoken(self, text: str) -> tuple[Samples, str, list[WordSpan] | None]:
+        """`text` said in the piece's voice (see `_spoken`)."""
+        if not text:
             return np.zeros(0, dtype=np.int16), "", []
-        words = self.normalisation.said(piece.text, piece.voice.language)
+        words = self.normalisation.said(text, self.piece.voice.language)
         if not any(char.isalnum() for char in words):  # nothing to say: emoji, marks
             return np.zeros(0, dtype=np.int16), "", []
         try:
             return self._said(words)
         except NothingToSay as error:  # letters the voice has no sound for: silence
-            log.warning("%s: a piece is said as silence: %s", piece.voice.id, error)
+            log.warning("%s: a piece is said as silence: %s", self.piece.voice.id, error)
             return np.zeros(0, dtype=np.int16), "", []
+
+    def _in_parts(self) -> tuple[Samples, list[tuple[int, str]]]:
+        """The piece's words said part by part, cut at its marks, and the sample each mark's
+        part begins at."""
+        piece = self.piece
+        cuts = [at for at, _ in piece.marks_within]
+        parts = []
+        starts = []
+        made = 0
+        for (begin, end), name in zip(
+            itertools.pairwise([0, *cuts, len(piece.text)]),
+            ["", *(n for _, n in piece.marks_within)],
+            strict=True,
+        ):
+            if name:
+                starts.append((made, name))
+            part = self._text_spoken(piece.text[begin:end].strip())[0]
+            parts.append(part)
+            made += part.size
+        return np.concatenate(parts).astype(np.int16), starts
 
     def _said(self, words: str) -> tuple[Samples, str, list[WordSpan] | None]:
         """The engine saying `words` (the piece's text as said)."""

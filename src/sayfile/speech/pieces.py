@@ -13,6 +13,7 @@ from sayfile.models import Voice
 from sayfile.speech.plan import Planner, SpeechPlan
 from sayfile.text.sentences import inside_word
 from sayfile.text.sentences import sentences as split_sentences
+from sayfile.text.spans import Span
 
 # A stream's first piece is cut this short (at a clause, else a space) so that its first
 # audio comes after a couple of seconds of speech are synthesized, not a whole long
@@ -30,6 +31,8 @@ FIRST_PIECES = 3
 # Chinese or Japanese characters per Latin one, for lengths in engines' `join_below`.
 _CJK_PER_LATIN = 3
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# Chinese and Japanese characters and their full-width marks, which no space parts.
+_CJK_OR_MARK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,9 @@ class Piece:
     alphabet: str = "ipa"
     marks: tuple[str, ...] = ()
     """Names of SSML marks at the start of the words (after the pause)."""
+    marks_within: tuple[tuple[int, str], ...] = ()
+    """SSML marks inside the words: each with the character of `text` it stands before. The
+    piece is said whole, and the mark timed where the engine says that word begins."""
     first: bool = False
     """One of a stream's first pieces (FIRST_PIECES): made alone, urgently, on the engine's
     first-piece path (`synthesize_first`) where it has one."""
@@ -52,6 +58,76 @@ class Piece:
     """A stream's first piece cut short: the rest of its sentence, which an engine may say
     after it unheard so that the piece is said as the start of a sentence that goes on
     (Kokoro's window, engines/kokoro_run.py); engines without one ignore it."""
+
+
+@dataclass(slots=True)
+class _Run:
+    """Spans said as one text: a span after a mark, in the same sentence, voice and speed,
+    goes on the words before it. `marks` are (characters of the run before the mark, not
+    counting white space; its name)."""
+
+    voice: Voice
+    speed: float
+    pause: float
+    quick: bool
+    texts: list[str]
+    marks: list[tuple[int, str]]
+    ended: bool = False
+    length: int = 0
+
+    def __post_init__(self) -> None:
+        self.length = sum(map(_length, self.texts))
+
+    def goes_on(self, span: Span, voice: Voice, speed: float) -> bool:
+        """Whether `span` (words) is said on from this run: it follows a mark, with no pause,
+        in the same sentence, voice and speed, and has no pronunciation of its own."""
+        return (
+            span.mark is not None
+            and not span.pause_before_s
+            and not (span.phonemes or span.pinyin)
+            and not self.ended
+            and (voice, speed) == (self.voice, self.speed)
+        )
+
+    def add(self, span: Span) -> None:
+        """`span`'s words after the run's, its mark before them."""
+        if span.mark is not None:
+            self.marks.append((self.length, span.mark))
+        self.texts.append(span.text)
+        self.length += _length(span.text)
+        self.ended = span.sentence_end
+
+    def text(self) -> str:
+        """The run's words: a space between two spans, none between Chinese or Japanese
+        characters (which have none: the markup between them was all that parted them)."""
+        parts = self.texts[:1]
+        for before, text in itertools.pairwise(self.texts):
+            close = _CJK_OR_MARK.match(before[-1:]) and _CJK_OR_MARK.match(text)
+            parts.append(text if close else f" {text}")
+        return "".join(parts)
+
+    @property
+    def after(self) -> tuple[str, ...]:
+        """The marks after the run's last word: at the start of whatever is said next."""
+        return tuple(name for place, name in self.marks if place >= self.length)
+
+
+def _length(text: str) -> int:
+    """The characters of `text` that are not white space."""
+    return len(text) - sum(char.isspace() for char in text)
+
+
+def _offset(text: str, count: int) -> int:
+    """Where in `text` the character comes that has `count` characters before it that are
+    not white space."""
+    seen = 0
+    for at, char in enumerate(text):
+        if char.isspace():
+            continue
+        if seen == count:
+            return at
+        seen += 1
+    return len(text)
 
 
 class PieceCutter:
@@ -65,44 +141,83 @@ class PieceCutter:
     def pieces(self, plan: SpeechPlan, quick_start: bool = False) -> Iterator[Piece]:
         """The engine calls of a plan: sentences, none longer than the configured limit, one
         shorter than the engine's `join_below` joined to the next; with `quick_start`, a long
-        first one cut short at a clause. Each span keeps its voice, speed and pause; a
-        pronunciation is a call of its own; a pause at the very end is a call of silence."""
+        first one cut short at a clause. Each span keeps its voice, speed and pause; a span
+        after a mark goes on the sentence before it (`Piece.marks_within`); a pronunciation
+        is a call of its own; a pause at the very end is a call of silence."""
         pause = 0.0
         marks: tuple[str, ...] = ()
+        run: _Run | None = None
         first = True
         starting = FIRST_PIECES if quick_start else 0
         for span in plan.script:
-            pause += span.pause_before_s
-            if span.mark is not None:
-                marks = (*marks, span.mark)
             pronunciation = span.phonemes or span.pinyin
-            if not span.text and not pronunciation:
+            empty = not span.text and not pronunciation
+            if run is not None and empty and not span.pause_before_s:
+                # A mark after the run's words so far: within it if its words go on.
+                run.marks.extend((run.length, name) for name in [span.mark] if name)
                 continue
             voice = self._planner.voice_of(span, plan.voice)
             speed = min(max(plan.speed * span.rate, 0.25), 4.0)
+            if run is not None and not empty and run.goes_on(span, voice, speed):
+                run.add(span)
+                continue
+            if run is not None:
+                for piece in self._cut(run, starting):
+                    yield piece
+                    starting -= 1
+                marks, run = run.after, None
+            pause += span.pause_before_s
+            if span.mark is not None:
+                marks = (*marks, span.mark)
+            if empty:
+                continue
             if pronunciation:
                 alphabet = "ipa" if span.phonemes else "x-pinyin"
                 yield Piece(span.text, voice, speed, pause, pronunciation, alphabet, marks)
                 starting -= 1
             else:
-                join_below = self._planner.catalogue.engine(voice).join_below
-                cut = self._sentences(span.text, join_below, quick_start and first)
-                for text, follows in cut:
-                    yield Piece(
-                        text,
-                        voice,
-                        speed,
-                        pause,
-                        marks=marks,
-                        first=starting > 0,
-                        follows=follows,
-                    )
-                    pause, marks, first = 0.0, (), False
-                    starting -= 1
-            pause, marks = 0.0, ()
-            first = False
+                quick = quick_start and first
+                run = _Run(voice, speed, pause, quick, [span.text], [(0, n) for n in marks])
+                run.ended = span.sentence_end
+            pause, marks, first = 0.0, (), False
+        if run is not None:
+            for piece in self._cut(run, starting):
+                yield piece
+                starting -= 1
+            marks = run.after
         if pause > 0 or marks:
             yield Piece("", plan.voice, plan.speed, pause, marks=marks)
+
+    def _cut(self, run: _Run, starting: int) -> Iterator[Piece]:
+        """A run's pieces, each with the marks that fall at its start or within it (the
+        marks after its last word are the run's `after`)."""
+        join_below = self._planner.catalogue.engine(run.voice).join_below
+        at = 0  # characters (not white space) of the run before the piece
+        pause = run.pause
+        marks = iter(run.marks)  # in order of their places
+        mark = next(marks, None)
+        for text, follows in self._sentences(run.text(), join_below, run.quick):
+            length = _length(text)
+            starting_marks: list[str] = []
+            within: list[tuple[int, str]] = []
+            while mark is not None and mark[0] < at + length:
+                place, name = mark
+                if place == at:
+                    starting_marks.append(name)
+                else:
+                    within.append((_offset(text, place - at), name))
+                mark = next(marks, None)
+            yield Piece(
+                text,
+                run.voice,
+                run.speed,
+                pause,
+                marks=tuple(starting_marks),
+                first=starting > 0,
+                follows=follows,
+                marks_within=tuple(within),
+            )
+            pause, starting, at = 0.0, starting - 1, at + length
 
     def _sentences(
         self, text: str, join_below: int, quick_start: bool

@@ -15,11 +15,11 @@ from sayfile.audio.formats import Samples
 from sayfile.audio.timings import Timing, Timings
 from sayfile.errors import NoSpeech
 from sayfile.speech.in_order import InOrder, with_last_flag
-from sayfile.speech.piece_audio import PieceAudio
+from sayfile.speech.piece_audio import PieceAudio, StepResult
 from sayfile.speech.pieces import Piece, PieceCutter
 from sayfile.speech.plan import SpeechPlan
 from sayfile.speech.scheduler import Turn
-from sayfile.speech.word_times import PieceWord, SpokenWords
+from sayfile.speech.word_times import SpokenWords
 from sayfile.voices.catalogue import Catalogue
 
 T = TypeVar("T")
@@ -81,8 +81,7 @@ class Pipeline:
         rate = finishing.rate
         source = with_last_flag(enumerate(self._cutter.pieces(plan, quick_start)))
         in_order = InOrder(consume, last)
-        pending: deque[tuple[Piece, Future[tuple[int, int, float, list[PieceWord] | None]]]]
-        pending = deque()
+        pending: deque[tuple[Piece, Future[StepResult]]] = deque()
 
         def refill() -> None:
             # A stream's first pieces run alone: the look-ahead is not started beside one on
@@ -112,7 +111,8 @@ class Pipeline:
             index = 0
             while pending:
                 piece, future = pending[0]
-                size, lead, seconds, said = await asyncio.wrap_future(future)
+                made = await asyncio.wrap_future(future)
+                size, lead, seconds, said = made.size, made.lead, made.seconds, made.words
                 pending.popleft()
                 refill()
                 if self._observer is not None:
@@ -126,6 +126,8 @@ class Pipeline:
                     sentence += 1
                 if marked is not None:
                     marked.extend(Timing(begins, begins, name) for name in piece.marks)
+                    for after, name in made.marks_within:
+                        marked.append(Timing(cursor / rate + after, cursor / rate + after, name))
                 cursor += size
                 yield in_order.result(index)
                 index += 1

@@ -5,6 +5,7 @@ rate), then gathered for the whole text: the words of the timings."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -12,6 +13,9 @@ from sayfile.audio.timings import Timing
 from sayfile.engines.base import WordSpan
 from sayfile.text.lexicon import Alias
 from sayfile.text.said_places import merged_words, written_spans
+
+# Chinese and Japanese characters and their full-width marks (as speech/pieces.py joins them).
+_CJK_OR_MARK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 PieceWord = tuple[int, int, float, float]
 """A word of a piece: (start_char, end_char) in the piece's written text, (start, end) in
@@ -109,7 +113,7 @@ class SpokenWords:
         runs = written.split()
         if not runs:
             return None
-        pattern = re.compile(r"\s+".join(map(re.escape, runs)))
+        pattern = re.compile(r"\s+".join(map(_run_pattern, runs)))
         found = pattern.search(self._text, self._cursor)
         if found is None:
             return None
@@ -125,6 +129,19 @@ class SpokenWords:
             offsets.append(at)
             at += 1
         return offsets
+
+
+def _run_pattern(run: str) -> str:
+    """A pattern finding `run` (no white space) in the text, a space allowed between two
+    Chinese or Japanese characters: where markup parted them (a <mark>), the text has one
+    and the piece, said as one sentence, none."""
+    if not _CJK_OR_MARK.search(run):
+        return re.escape(run)
+    pattern = [re.escape(run[0])]
+    for before, char in itertools.pairwise(run):
+        close = _CJK_OR_MARK.match(before) and _CJK_OR_MARK.match(char)
+        pattern.append((r"\s?" if close else "") + re.escape(char))
+    return "".join(pattern)
 
 
 def _said_with(text: str, aliases: Sequence[Alias]) -> tuple[str, tuple[list[int], list[int]]]:
