@@ -71,3 +71,23 @@ class WordTimed(Protocol):
         `follows`: the rest of the sentence such a piece was cut from (`Piece.follows`),
         which an engine may ignore."""
         ...
+
+
+Pronunciation = tuple[int, int, str, str]
+"""A pronunciation inside a text: (start_char, end_char) of the words it says, its phonemes,
+and their alphabet ("ipa", or "x-pinyin": pinyin with tone numbers)."""
+
+
+@runtime_checkable
+class Pronouncing(Protocol):
+    """An engine that can say a pronunciation inside a sentence (Kokoro: its phonemes put in
+    place of the words' in the sentence's own)."""
+
+    def synthesize_pronounced(
+        self, voice: Voice, text: str, speed: float, pronounced: Sequence[Pronunciation]
+    ) -> tuple[Samples, list[WordSpan] | None] | None:
+        """`text` (words as said) said in one call with each of `pronounced` (in order, not
+        overlapping) said by its phonemes in place of its words, and the words' times as
+        `WordTimed` gives them (each pronounced one word); None where `voice` cannot read one
+        of them (the caller then says them apart, as `speak_phonemes` would)."""
+        ...

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from sayfile.audio.formats import Samples
-from sayfile.engines.base import Blending, Engine, WordSpan, WordTimed
+from sayfile.engines.base import Blending, Engine, Pronouncing, Pronunciation, WordSpan, WordTimed
 from sayfile.errors import EngineTimeout
 from sayfile.models import Voice
 
@@ -137,6 +137,19 @@ class BoundedEngine:
             quick = getattr(engine, "synthesize_first", engine.synthesize) if first else None
             samples: Samples = (quick or engine.synthesize)(voice, text, speed)
             return samples, None
+
+        return self._bounded(voice, said)
+
+    def synthesize_pronounced(
+        self, voice: Voice, text: str, speed: float, pronounced: Sequence[Pronunciation]
+    ) -> tuple[Samples, list[WordSpan] | None] | None:
+        """The engine's sentence with pronunciations in it (Pronouncing), bounded like
+        `synthesize`; None for an engine that cannot say them so."""
+
+        def said(engine: Engine) -> tuple[Samples, list[WordSpan] | None] | None:
+            if isinstance(engine, Pronouncing):
+                return engine.synthesize_pronounced(voice, text, speed, pronounced)
+            return None
 
         return self._bounded(voice, said)
 

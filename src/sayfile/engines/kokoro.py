@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 
 from sayfile.audio.formats import Samples, stretch
-from sayfile.engines.base import WordSpan
+from sayfile.engines.base import Pronunciation, WordSpan
 from sayfile.engines.kokoro_blend import blended_style, blended_voice
 from sayfile.engines.kokoro_italian import italian_phonemes
 from sayfile.engines.kokoro_mandarin import LATIN_RUN, aspirated, english_in_chinese
+from sayfile.engines.kokoro_pronounced import model_ipa, pronounced_words
 from sayfile.engines.kokoro_sessions import CallsRunning, kokoro_model, session_options
 from sayfile.engines.kokoro_timed_model import timed_model
 from sayfile.engines.kokoro_words import PhonemeWords, mandarin_words, spaced_words, word_samples
@@ -306,24 +307,22 @@ class KokoroEngine:
     ) -> Samples | None:
         """IPA as it is (the model's own alphabet); pinyin for the Mandarin voices, through
         misaki's table (the one their training text went through)."""
-        if alphabet == "ipa":
-            from kokoro_onnx.config import DEFAULT_VOCAB
+        ipa = model_ipa(phonemes, alphabet, _LANGUAGES[voice.locator[0]].espeak is None)
+        return None if ipa is None else self._speak(voice, speed, lambda model: ipa)[0]
 
-            # Symbols outside the model's alphabet are dropped (as kokoro-onnx would); with
-            # none left the words are said instead, rather than failing on nothing.
-            known = "".join(symbol for symbol in phonemes if symbol in DEFAULT_VOCAB)
-            if not known.strip():
-                return None
-            return self._speak(voice, speed, lambda model: known)[0]
-        if alphabet == "x-pinyin" and _LANGUAGES[voice.locator[0]].espeak is None:
-            from misaki.zh import ZHG2P
-
-            try:
-                ipa = "".join(ZHG2P.py2ipa(syllable) for syllable in phonemes.split())
-            except Exception:  # misaki knows no such syllable: the words are said instead
-                return None
-            return self._speak(voice, speed, lambda model: ipa)[0]
-        return None
+    def synthesize_pronounced(
+        self, voice: Voice, text: str, speed: float, pronounced: Sequence[Pronunciation]
+    ) -> tuple[Samples, list[WordSpan] | None] | None:
+        """`text` in one call, each pronunciation's phonemes (as `speak_phonemes` reads them)
+        in place of its words' among the sentence's own (Pronouncing)."""
+        mandarin = _LANGUAGES[voice.locator[0]].espeak is None
+        found = [(s, e, model_ipa(ph, alphabet, mandarin)) for s, e, ph, alphabet in pronounced]
+        ipas = [(start, end, ipa) for start, end, ipa in found if ipa is not None]
+        if len(ipas) < len(found):
+            return None
+        return self._speak(
+            voice, speed, lambda m: pronounced_words(text, ipas, lambda t: self._said(voice, t)(m))
+        )
 
     def _speak(
         self,

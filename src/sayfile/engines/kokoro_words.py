@@ -60,7 +60,7 @@ class PhonemeWords:
         return PhonemeWords("".join(s for s, _ in kept), tuple(o for _, o in kept), self.words)
 
 
-def _joined(parts: list[PhonemeWords]) -> PhonemeWords:
+def joined_words(parts: list[PhonemeWords]) -> PhonemeWords:
     """`parts` (words of one text) one after the other, a space between them."""
     symbols: list[str] = []
     owners: list[int] = []
@@ -163,7 +163,7 @@ def mandarin_words(
         last = match.end()
     if last < len(text):
         parts.append(_han_words(g2p, text[last:], last))
-    return _joined([_stripped(part) for part in parts])
+    return joined_words([_stripped(part) for part in parts])
 
 
 def _stripped(part: PhonemeWords) -> PhonemeWords:

@@ -16,7 +16,7 @@ import numpy as np
 
 from sayfile.audio.formats import Samples, resample
 from sayfile.engines import Engine
-from sayfile.engines.base import WordSpan, WordTimed
+from sayfile.engines.base import Pronouncing, Pronunciation, WordSpan, WordTimed
 from sayfile.errors import NothingToSay
 from sayfile.models import Voice
 from sayfile.speech.in_order import InOrder
@@ -147,17 +147,24 @@ class PieceStep:
     def __call__(self) -> StepResult:
         piece, voice, rate = self.piece, self.piece.voice, self.finishing.rate
         started = time.perf_counter()
-        samples, said, timed = self._spoken()
         lead_s = round(piece.pause_s * rate) / rate
-        words = within = None
-        if timed is not None:
-            words = piece_words(piece.text, said, timed, voice.sample_rate, lead_s)
-            within = [(mark_time(words, at, lead_s), name) for at, name in piece.marks_within]
-        elif piece.marks_within:
-            # No word times: the words are said apart at each mark, as before they were said
-            # in one sentence, and each mark timed where its part begins.
-            samples, starts = self._in_parts()
-            within = [(lead_s + start / voice.sample_rate, name) for start, name in starts]
+        spoken = self._whole()
+        alone: dict[tuple[int, int], Samples] = {}
+        if spoken is None:
+            # Pronunciations the engine cannot say inside the sentence: those it can say alone
+            # are said apart, as before; where it reads none, the written words in one call.
+            alone = self._pronunciations_alone()
+            spoken = None if alone else self._spoken(piece.text)
+        if spoken is not None and (spoken[2] is not None or not piece.marks_within):
+            samples, said, timed = spoken
+            words = within = None
+            if timed is not None:
+                words = piece_words(piece.text, said, timed, voice.sample_rate, lead_s)
+                within = [(mark_time(words, at, lead_s), n) for at, n in piece.marks_within]
+        else:
+            # The engine cannot say the piece in one call with its marks placed (it times no
+            # words) or its pronunciations in it: its parts are said apart, as before.
+            samples, words, within = self._in_parts(lead_s, alone)
         seconds = time.perf_counter() - started
         if samples.size:
             level = self.finishing.level
@@ -170,50 +177,116 @@ class PieceStep:
         self.in_order.offer(self.index, samples, self.final)
         return StepResult(samples.size, lead, seconds, words, within or [])
 
-    def _spoken(self) -> tuple[Samples, str, list[WordSpan] | None]:
-        """The piece's samples, its words as said, and their times where the engine tells
-        (a pronunciation: its written words, the whole of its audio)."""
+    def _whole(self) -> tuple[Samples, str, list[WordSpan] | None] | None:
+        """The piece said in one call (`_spoken`); with pronunciations in it, by an engine
+        that can say them there (`Pronouncing`), else None."""
         piece = self.piece
-        if piece.phonemes is not None:
-            said = self.engine.speak_phonemes(
-                piece.voice, piece.phonemes, piece.alphabet, piece.speed
-            )
-            if said is not None:
-                return said, piece.text, [(0, len(piece.text), 0, said.size)]
-        return self._text_spoken(piece.text)
+        if not piece.pronounced:
+            return self._spoken(piece.text, piece.phonemes, piece.alphabet)
+        if not isinstance(self.engine, Pronouncing):
+            return None
+        said, found = self._said_pronounced()
+        try:
+            made = self.engine.synthesize_pronounced(piece.voice, said, piece.speed, found)
+        except NothingToSay:
+            return None
+        return None if made is None else (made[0], said, made[1])
 
-    def _text_spoken(self, text: str) -> tuple[Samples, str, list[WordSpan] | None]:
-        """`text` said in the piece's voice (see `_spoken`)."""
+    def _pronunciations_alone(self) -> dict[tuple[int, int], Samples]:
+        """The piece's pronunciations the engine can say alone (`speak_phonemes`), by their
+        words' (start, end) in the text."""
+        piece = self.piece
+        alone = {}
+        for start, end, phonemes, alphabet in piece.pronounced:
+            said = self.engine.speak_phonemes(piece.voice, phonemes, alphabet, piece.speed)
+            if said is not None:
+                alone[(start, end)] = said
+        return alone
+
+    def _said_pronounced(self) -> tuple[str, list[Pronunciation]]:
+        """The piece's words as said, each pronounced one as written, and where those are in
+        them: the words between normalised as the voice's language says them."""
+        text, language = self.piece.text, self.piece.voice.language
+        said = ""
+        found: list[Pronunciation] = []
+
+        def add(words: str, spaced: bool) -> int:
+            nonlocal said
+            said += " " if spaced and said else ""
+            at = len(said)
+            said += words
+            return at
+
+        done = 0
+        for start, end, phonemes, alphabet in self.piece.pronounced:
+            if text[done:start].strip():
+                words = self.normalisation.said(text[done:start].strip(), language).strip()
+                add(words, text[done:start][:1].isspace())
+            at = add(text[start:end], text[start - 1 : start].isspace())
+            found.append((at, at + end - start, phonemes, alphabet))
+            done = end
+        if text[done:].strip():
+            add(self.normalisation.said(text[done:].strip(), language).strip(), True)
+        return said, found
+
+    def _spoken(
+        self, text: str, phonemes: str | None = None, alphabet: str = "ipa"
+    ) -> tuple[Samples, str, list[WordSpan] | None]:
+        """`text`'s samples in the piece's voice, its words as said, and their times where
+        the engine tells; said by `phonemes` where the engine can read them (its written
+        words one word, the whole of its audio)."""
+        piece = self.piece
+        if phonemes is not None:
+            said = self.engine.speak_phonemes(piece.voice, phonemes, alphabet, piece.speed)
+            if said is not None:
+                return said, text, [(0, len(text), 0, said.size)]
         if not text:
             return np.zeros(0, dtype=np.int16), "", []
-        words = self.normalisation.said(text, self.piece.voice.language)
+        words = self.normalisation.said(text, piece.voice.language)
         if not any(char.isalnum() for char in words):  # nothing to say: emoji, marks
             return np.zeros(0, dtype=np.int16), "", []
         try:
             return self._said(words)
         except NothingToSay as error:  # letters the voice has no sound for: silence
-            log.warning("%s: a piece is said as silence: %s", self.piece.voice.id, error)
+            log.warning("%s: a piece is said as silence: %s", piece.voice.id, error)
             return np.zeros(0, dtype=np.int16), "", []
 
-    def _in_parts(self) -> tuple[Samples, list[tuple[int, str]]]:
-        """The piece's words said part by part, cut at its marks, and the sample each mark's
-        part begins at."""
-        piece = self.piece
-        cuts = [at for at, _ in piece.marks_within]
-        parts = []
-        starts = []
+    def _in_parts(
+        self, lead_s: float, alone: dict[tuple[int, int], Samples]
+    ) -> tuple[Samples, list[PieceWord] | None, list[tuple[float, str]]]:
+        """The piece's words said part by part, cut at its marks and around the
+        pronunciations said `alone` (by their words' place; the others said as written);
+        the words' times (None where a part's are not known) and each mark's, where its part
+        begins."""
+        piece, rate = self.piece, self.piece.voice.sample_rate
+        text = piece.text
+        cuts = {0, len(text), *(at for at, _ in piece.marks_within)}
+        cuts.update(place for span in alone for place in span)
+        parts: list[Samples] = []
+        words: list[PieceWord] | None = []
+        within = []
         made = 0
-        for (begin, end), name in zip(
-            itertools.pairwise([0, *cuts, len(piece.text)]),
-            ["", *(n for _, n in piece.marks_within)],
-            strict=True,
-        ):
-            if name:
-                starts.append((made, name))
-            part = self._text_spoken(piece.text[begin:end].strip())[0]
-            parts.append(part)
-            made += part.size
-        return np.concatenate(parts).astype(np.int16), starts
+        for begin, end in itertools.pairwise(sorted(cuts)):
+            begins_s = lead_s + made / rate
+            within += [(begins_s, name) for at, name in piece.marks_within if at == begin]
+            part = text[begin:end]
+            skip = len(part) - len(part.lstrip())
+            if not part.strip():
+                continue
+            timed: list[WordSpan] | None
+            if (begin, end) in alone:
+                samples = alone[(begin, end)]
+                said, timed = part.strip(), [(0, len(part.strip()), 0, samples.size)]
+            else:
+                samples, said, timed = self._spoken(part.strip())
+            if timed is None or words is None:
+                words = None
+            else:
+                found = piece_words(part.strip(), said, timed, rate, begins_s)
+                words += [(a + begin + skip, b + begin + skip, s, e) for a, b, s, e in found]
+            parts.append(samples)
+            made += samples.size
+        return np.concatenate([np.zeros(0, np.int16), *parts]).astype(np.int16), words, within
 
     def _said(self, words: str) -> tuple[Samples, str, list[WordSpan] | None]:
         """The engine saying `words` (the piece's text as said)."""

@@ -7,8 +7,9 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sayfile.engines.base import Pronunciation
 from sayfile.models import Voice
 from sayfile.speech.plan import Planner, SpeechPlan
 from sayfile.text.sentences import inside_word
@@ -51,6 +52,9 @@ class Piece:
     marks_within: tuple[tuple[int, str], ...] = ()
     """SSML marks inside the words: each with the character of `text` it stands before. The
     piece is said whole, and the mark timed where the engine says that word begins."""
+    pronounced: tuple[Pronunciation, ...] = ()
+    """Pronunciations inside the words (a `<phoneme>`, a lexicon's IPA or pinyin): where the
+    engine can, said in their place in the sentence (`Pronouncing`), else apart."""
     first: bool = False
     """One of a stream's first pieces (FIRST_PIECES): made alone, urgently, on the engine's
     first-piece path (`synthesize_first`) where it has one."""
@@ -62,9 +66,11 @@ class Piece:
 
 @dataclass(slots=True)
 class _Run:
-    """Spans said as one text: a span after a mark, in the same sentence, voice and speed,
-    goes on the words before it. `marks` are (characters of the run before the mark, not
-    counting white space; its name)."""
+    """Spans said as one text: a span after a mark, a pronunciation or the words after one,
+    in the same sentence, voice and speed, goes on the words before it. `marks` are
+    (characters of the run before the mark, not counting white space; its name), and
+    `pronounced` (the characters before the words a pronunciation says, and up to their end,
+    counted so; its phonemes and alphabet)."""
 
     voice: Voice
     speed: float
@@ -72,19 +78,31 @@ class _Run:
     quick: bool
     texts: list[str]
     marks: list[tuple[int, str]]
+    pronounced: list[Pronunciation] = field(default_factory=list)
     ended: bool = False
     length: int = 0
 
     def __post_init__(self) -> None:
         self.length = sum(map(_length, self.texts))
 
+    @classmethod
+    def of(
+        cls, span: Span, voice: Voice, speed: float, pause: float, quick: bool, marks: list[str]
+    ) -> _Run:
+        """A run starting with `span` (words), after `pause`, `marks` (the span's own among
+        them) at its start."""
+        run = cls(voice, speed, pause, quick, [], [(0, name) for name in marks])
+        run.add_words(span)
+        return run
+
     def goes_on(self, span: Span, voice: Voice, speed: float) -> bool:
-        """Whether `span` (words) is said on from this run: it follows a mark, with no pause,
-        in the same sentence, voice and speed, and has no pronunciation of its own."""
+        """Whether `span` (words) is said on from this run: it follows a mark, or is or
+        follows a pronunciation, with no pause, in the same sentence, voice and speed."""
+        pronounced = bool(span.phonemes or span.pinyin)
+        after_one = bool(self.pronounced) and self.pronounced[-1][1] == self.length
         return (
-            span.mark is not None
+            (span.mark is not None or pronounced or after_one)
             and not span.pause_before_s
-            and not (span.phonemes or span.pinyin)
             and not self.ended
             and (voice, speed) == (self.voice, self.speed)
         )
@@ -93,8 +111,17 @@ class _Run:
         """`span`'s words after the run's, its mark before them."""
         if span.mark is not None:
             self.marks.append((self.length, span.mark))
+        self.add_words(span)
+
+    def add_words(self, span: Span) -> None:
+        """`span`'s words (and their pronunciation) after the run's."""
+        length = _length(span.text)
+        if span.phonemes:
+            self.pronounced.append((self.length, self.length + length, span.phonemes, "ipa"))
+        elif span.pinyin:
+            self.pronounced.append((self.length, self.length + length, span.pinyin, "x-pinyin"))
         self.texts.append(span.text)
-        self.length += _length(span.text)
+        self.length += length
         self.ended = span.sentence_end
 
     def text(self) -> str:
@@ -171,14 +198,12 @@ class PieceCutter:
                 marks = (*marks, span.mark)
             if empty:
                 continue
-            if pronunciation:
+            if not span.text and pronunciation:  # an empty <phoneme>: nothing written
                 alphabet = "ipa" if span.phonemes else "x-pinyin"
                 yield Piece(span.text, voice, speed, pause, pronunciation, alphabet, marks)
                 starting -= 1
             else:
-                quick = quick_start and first
-                run = _Run(voice, speed, pause, quick, [span.text], [(0, n) for n in marks])
-                run.ended = span.sentence_end
+                run = _Run.of(span, voice, speed, pause, quick_start and first, list(marks))
             pause, marks, first = 0.0, (), False
         if run is not None:
             for piece in self._cut(run, starting):
@@ -196,6 +221,8 @@ class PieceCutter:
         pause = run.pause
         marks = iter(run.marks)  # in order of their places
         mark = next(marks, None)
+        pronunciations = iter(run.pronounced)
+        pronunciation = next(pronunciations, None)
         for text, follows in self._sentences(run.text(), join_below, run.quick):
             length = _length(text)
             starting_marks: list[str] = []
@@ -207,6 +234,14 @@ class PieceCutter:
                 else:
                     within.append((_offset(text, place - at), name))
                 mark = next(marks, None)
+            pronounced: list[Pronunciation] = []
+            while pronunciation is not None and pronunciation[0] < at + length:
+                first, last, phonemes, alphabet = pronunciation
+                # Words a sentence's end falls in (a pronounced "etc. And"): the phonemes go
+                # to the piece they start in, the words after the cut are said as written.
+                end = _offset(text, min(last, at + length) - 1 - at) + 1
+                pronounced.append((_offset(text, first - at), end, phonemes, alphabet))
+                pronunciation = next(pronunciations, None)
             yield Piece(
                 text,
                 run.voice,
@@ -216,6 +251,7 @@ class PieceCutter:
                 first=starting > 0,
                 follows=follows,
                 marks_within=tuple(within),
+                pronounced=tuple(pronounced),
             )
             pause, starting, at = 0.0, starting - 1, at + length
 
