@@ -14,6 +14,7 @@ from sayfile.engines.kokoro_mandarin import LATIN_RUN
 from sayfile.engines.kokoro_words import mandarin_words
 from sayfile.engines.mandarin_polyphones import mandarin_reader, readings
 from sayfile.text.normalisation import Normalisation
+from sayfile.text.sentences import sentences
 
 # Everyday sentences (news, shop, school, chat), each polyphone followed by how it is said
 # (pinyin, tone number, 5 for the neutral tone). The unmarked characters are left to the
@@ -231,6 +232,32 @@ def test_the_table_of_readings_marks_one_reading_per_character() -> None:
     assert text == "银行门口有一行字"
     assert marked == {1: "hang2", 6: "hang2"}
     assert len(SENTENCES) == len(set(SENTENCES)) >= 120
+
+
+@pytest.mark.parametrize(
+    ("text", "right"),
+    [
+        ("请按时还款。", "xwa↗nkʰwa↓n"),  # huán, not hái
+        ("把空调调到二十六度。", "kʰʊ→ŋtʰjau↗tʰjau↗tau↘"),  # tiáo, not diào
+        ("这条河有多长？", "two→ꭧʰa↗ŋ"),  # cháng, not zhǎng
+    ],
+)
+def test_the_mandarin_voices_read_the_whole_table_even_before_any_text_is_normalised(
+    text: str, right: str
+) -> None:
+    # Normalisation's phrases (还款, 调到, 多长) were taught only when Mandarin's normaliser was
+    # made, so a reader made first read them hái, diào, zhǎng.
+    assert right in mandarin_reader()(text)[0]
+
+
+def test_a_long_chinese_sentence_cut_for_its_length_keeps_the_tables_words_whole() -> None:
+    # The sentence cutter's jieba knew only normalisation's phrases, so it cut 一行|字 and the
+    # voice read the line (háng) as xíng.
+    text = "我们今天在银行门口看到墙上有一行字写得很清楚大家都看见了"
+    assert list(sentences(text, max_chars=text.index("一行字") + 2)) == [
+        "我们今天在银行门口看到墙上有",
+        "一行字写得很清楚大家都看见了",
+    ]
 
 
 # Sentences whose polyphone was read wrong before, each with what Whisper base writes of the

@@ -15,13 +15,13 @@ import pytest
 from conftest import Speech
 from listening import Listener, character_error_rate, simplified, word_error_rate
 from sayfile.audio.formats import Samples, audio_format
+from sayfile.engines.mandarin_polyphones import mandarin_tokenizer
 from sayfile.engines.tone import ToneEngine
 from sayfile.models import Quality, Voice
 from sayfile.speech.plan import SpeechPlan
 from sayfile.speech.scheduler import Lane, SentenceExecutor
 from sayfile.speech.synthesizer import SpeechResult, Synthesizer
 from sayfile.text.normalisation import Normalisation
-from sayfile.text.normalisation_zh import mandarin_tokenizer
 from sayfile.voices.catalogue import Catalogue
 
 MANDARIN = [

@@ -1,10 +1,12 @@
 """Mandarin polyphones (多音字) that misaki's reading gets wrong in everyday sentences: the words
-that decide them, taught to the two libraries misaki reads through (jieba cuts the words,
-pypinyin reads each word by its phrase table)."""
+that decide them, in one table, taught to the two libraries misaki reads through (jieba cuts the
+words, pypinyin reads each word by its phrase table) by one function, `mandarin_tokenizer`, which
+Mandarin's normaliser and the sentence cutter (text/) and the Mandarin voices' reader use."""
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from typing import Any
 
@@ -13,8 +15,10 @@ from typing import Any
 # characters are read as pypinyin reads them (its tone sandhi of 一 and 不 included). A word
 # jieba does not know is taught to jieba too, so that it is cut whole in a sentence where the
 # alternative is to cut it into its own parts (jieba's suggested frequency: a longer known
-# word around it still wins). The phrases normalisation fixes (还钱, 调到:
-# text/normalisation_zh.py) are taught there, when Mandarin's normaliser is made.
+# word around it still wins). A row marked FIRST is taught to jieba first, with a frequency
+# far above its words', so that it is cut whole even across words jieba knows (空调调到,
+# where jieba knows 空调 and 调到).
+FIRST = "!"
 WORDS = (
     # 长 cháng, the adjective, where jieba leaves it alone or with an adverb (zhǎng, to grow
     # and a head, stands in words pypinyin knows: 长大, 校长, 增长).
@@ -25,6 +29,9 @@ WORDS = (
     "这么长[chang2]",
     "那么长[chang2]",
     "长[chang2]时间",
+    "!多长[chang2]",
+    "!有多长[chang2]",
+    "!多长[chang2]时间",
     # 行 háng, a line of text and a trade.
     "一行[hang2]字",
     "两行[hang2]字",
@@ -34,6 +41,11 @@ WORDS = (
     "第三行[hang2]",
     "最后一行[hang2]",
     # 还 huán, to give back.
+    "!还[huan2]钱",
+    "!还[huan2]款",
+    "!还[huan2]书",
+    "!还[huan2]给",
+    "!归还[huan2]",
     "还[huan2]了我",
     "按时还[huan2]",
     # 得 děi, must.
@@ -110,16 +122,35 @@ WORDS = (
     # 量 liáng, to measure.
     "量[liang2]一下",
     "量[liang2]体温",
+    # 调 tiáo, to turn something (a volume, an air conditioner) up or down; 调到 is diào dào
+    # (transferred to) unless what is turned is named: 音量调到五十.
+    "!音量调[tiao2]到",
+    "!温度调[tiao2]到",
+    "!亮度调[tiao2]到",
+    "!声音调[tiao2]到",
+    "!空调[tiao2]调[tiao2]到",
+    "!调[tiao2]到最大",
+    "!调[tiao2]到最小",
+    "!调[tiao2]到最高",
+    "!调[tiao2]到最低",
+    "!调[tiao2]大",
+    "!调[tiao2]小",
+    "!调[tiao2]高",
+    "!调[tiao2]低",
+    "!调[tiao2]成",
+    "!调[tiao2]好",
+    "!空调[tiao2]",
 )
 
 _MARKED = re.compile(r"\[([a-z]+[1-5])\]")
 
 
 def readings(row: str) -> tuple[str, dict[int, str]]:
-    """A row of WORDS as its word and the reading of each marked character, by its place."""
+    """A row of WORDS (or any text marked so) as its word and the reading of each marked
+    character, by its place; the FIRST mark is not part of the word."""
     word = ""
     marked = {}
-    for at, part in enumerate(_MARKED.split(row)):
+    for at, part in enumerate(_MARKED.split(row.removeprefix(FIRST))):
         if at % 2:
             marked[len(word) - 1] = part
         else:
@@ -128,23 +159,30 @@ def readings(row: str) -> tuple[str, dict[int, str]]:
 
 
 @functools.cache
-def teach_polyphones() -> None:
-    """Teach jieba's default dictionary and pypinyin's phrase table the WORDS, once per
-    process (both are the libraries' own tables, which misaki reads through)."""
+def mandarin_tokenizer() -> Any:
+    """jieba's shared tokenizer (the one misaki uses) with the WORDS taught to it, and their
+    readings put in pypinyin's phrase table (the one misaki reads by); done once per process,
+    on first use."""
     import jieba
     from pypinyin import Style, lazy_pinyin, load_phrases_dict
     from pypinyin.contrib.tone_convert import to_tone
 
+    # jieba announces its dictionary on standard error unless told not to.
+    jieba.setLogLevel(logging.WARNING)
     jieba.dt.check_initialized()
     phrases = {}
-    for row in WORDS:
+    # The rows marked FIRST before the others, whose suggested frequencies count them.
+    for row in sorted(WORDS, key=lambda row: not row.startswith(FIRST)):
         word, marked = readings(row)
         syllables = lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True)
         syllables = [marked.get(at, syllable) for at, syllable in enumerate(syllables)]
         phrases[word] = [[to_tone(syllable)] for syllable in syllables]
-        if not jieba.dt.FREQ.get(word):
+        if row.startswith(FIRST):
+            jieba.dt.add_word(word, freq=100_000)
+        elif not jieba.dt.FREQ.get(word):
             jieba.dt.add_word(word)
     load_phrases_dict(phrases)
+    return jieba.dt
 
 
 def mandarin_reader() -> Any:
@@ -152,5 +190,5 @@ def mandarin_reader() -> Any:
     reading the WORDS as taught."""
     from misaki.zh import ZHG2P
 
-    teach_polyphones()
+    mandarin_tokenizer()
     return ZHG2P(version=None)

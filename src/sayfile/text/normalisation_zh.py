@@ -1,14 +1,15 @@
 """Mandarin as it is said: money, phone numbers, temperatures below zero, ranges, ordinals, per
-mille, units and acronyms written out before wetext's grammar; and the polyphones pypinyin reads
-wrong, fixed by phrase where misaki looks them up (jieba's words, pypinyin's phrase table)."""
+mille, units and acronyms written out before wetext's grammar; the polyphones pypinyin reads
+wrong are fixed by word where misaki looks them up (jieba's words, pypinyin's phrase table), in
+engines/mandarin_polyphones.py, taught when the normaliser is made."""
 
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from typing import Any
 
+from sayfile.engines.mandarin_polyphones import mandarin_tokenizer
 from sayfile.text.addresses import ADDRESS, AddressWords
 from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
 from sayfile.text.normalisation_zh_hant import taiwan_and_hong_kong_forms
@@ -20,35 +21,6 @@ def mandarin_normaliser(language: str) -> Normaliser:
     return functools.partial(_say_mandarin, wetext_grammar("zh"))
 
 
-# Readings pypinyin's phrase table gets wrong, by phrase. Each is also made a jieba word, so
-# that misaki (which looks up one jieba word at a time) finds the phrase whole.
-_MANDARIN_READINGS = {
-    "还钱": "huán qián",
-    "还款": "huán kuǎn",
-    "还书": "huán shū",
-    "还给": "huán gěi",
-    "归还": "guī huán",
-    "多长": "duō cháng",
-    "有多长": "yǒu duō cháng",
-    "多长时间": "duō cháng shí jiān",
-    # 调到 is diào dào (transferred to) unless what is turned is named: 音量调到五十.
-    "音量调到": "yīn liàng tiáo dào",
-    "温度调到": "wēn dù tiáo dào",
-    "亮度调到": "liàng dù tiáo dào",
-    "声音调到": "shēng yīn tiáo dào",
-    "空调调到": "kōng tiáo tiáo dào",
-    "调到最大": "tiáo dào zuì dà",
-    "调到最小": "tiáo dào zuì xiǎo",
-    "调到最高": "tiáo dào zuì gāo",
-    "调到最低": "tiáo dào zuì dī",
-    "调大": "tiáo dà",
-    "调小": "tiáo xiǎo",
-    "调高": "tiáo gāo",
-    "调低": "tiáo dī",
-    "调成": "tiáo chéng",
-    "调好": "tiáo hǎo",
-    "空调": "kōng tiáo",
-}
 # All-capital words said as words, not letter by letter.
 _SAID_AS_WORDS = frozenset({"NASA", "COVID", "OPEC", "UNESCO", "UNICEF", "WIFI", "LOL", "OK"})
 _CURRENCY_ZH = {"¥": "元", "￥": "元", "$": "美元", "€": "欧元", "£": "英镑"}
@@ -196,27 +168,6 @@ _ZH_FULL_WIDTH = str.maketrans(
 )
 _ZH_FULL_WIDTH_POINT = re.compile(r"(?<=[0-9])．(?=[0-9])")
 _ZH_ABOUT_FRACTION = re.compile(r"(?<=约)(?P<a>\d{1,3})/(?P<b>\d{1,3})(?![\d/.])")
-
-
-@functools.cache
-def mandarin_tokenizer() -> Any:
-    """jieba's shared tokenizer (the one misaki uses), with the phrases whose readings
-    sayfile fixes added as words and those readings put in pypinyin's phrase table; done once
-    per process, on first use."""
-    import jieba
-    from pypinyin import load_phrases_dict
-
-    # jieba announces its dictionary on standard error unless told not to.
-    jieba.setLogLevel(logging.WARNING)
-    for phrase in _MANDARIN_READINGS:
-        jieba.dt.add_word(phrase, freq=100_000)
-    load_phrases_dict(
-        {
-            phrase: [[syllable] for syllable in reading.split()]
-            for phrase, reading in _MANDARIN_READINGS.items()
-        }
-    )
-    return jieba.dt
 
 
 def _digit_by_digit(text: str) -> str:

@@ -1,7 +1,8 @@
 """Text clean-up and sentence splitting (Latin and CJK punctuation) ahead of synthesis.
 
 Both run in time linear in the length of the text, whatever the text: it comes from users. A run
-of Chinese with nothing to cut at is cut between two words (jieba's), never inside one.
+of Chinese with nothing to cut at is cut between two words (jieba's, taught the Mandarin
+polyphones' words of engines/mandarin_polyphones.py), never inside one.
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ def inside_word(text: str, at: int) -> bool:
 def _word_boundary(piece: str, low: int, cut: int) -> int:
     """The last place between two of jieba's words in `piece[low:cut + 1]` at or before `cut`
     (and after `low`), or `cut` when the window is one word."""
-    from sayfile.text.normalisation_zh import mandarin_tokenizer
+    from sayfile.engines.mandarin_polyphones import mandarin_tokenizer
 
     window = piece[low : cut + _WORD_WINDOW // 2]
     best = cut
