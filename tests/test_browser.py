@@ -547,6 +547,25 @@ def test_the_language_switch_changes_the_interface(server: Server, launch: Launc
     expect(page.locator("#form-error")).to_contain_text("“试听”只适用于短文字")
 
 
+def test_taiwan_and_hong_kong_browsers_get_the_interface_in_traditional_characters(
+    server: Server, launch: Launch
+) -> None:
+    # Accept-Language: zh-TW got the Simplified page before.
+    page = open_page(launch(locale="zh-TW"), server.url)
+    expect(page.locator("html")).to_have_attribute("lang", "zh-TW")
+    expect(page.locator("#download")).to_have_text("下載")
+    expect(page.locator("#get-link")).to_have_text("獲取連結")  # Taiwan's word for a link
+    expect(page.locator("#count")).to_have_text("0 / 5,000 個字元")
+    assert page.input_value("#language") == "zh"
+    page.fill("#text", "x" * 301)
+    page.click("#listen")  # a message the script writes, quoted as Taiwan quotes
+    expect(page.locator("#form-error")).to_contain_text("「試聽」只適用於短文字")
+
+    page.get_by_role("link", name="繁體中文（香港）").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-HK")
+    expect(page.locator("#get-link")).to_have_text("獲取鏈接")
+
+
 def test_choices_are_remembered_between_visits(server: Server, launch: Launch) -> None:
     page = open_page(launch(), server.url)
     with page.expect_response(lambda r: "/voices?language=fr" in r.url):

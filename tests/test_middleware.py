@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import TONES, Server, wait_done
-from sayfile.api.messages import MESSAGES
+from sayfile.api.interface_languages import words
 
 KIB = 1024
 
@@ -105,7 +105,7 @@ def test_a_form_post_over_the_body_limit_gets_the_page_with_its_message(
         r = client.post("/speech", content=sent, headers=headers)
         assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
         page = html.unescape(r.text)
-        assert MESSAGES[language]["error_body_too_large"] in page
+        assert words(language)["error_body_too_large"] in page
         assert "SAYFILE_MAX_BODY_BYTES" in page and '<form id="speech-form"' in page
         assert r.headers["connection"] == "close"
 

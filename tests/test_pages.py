@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from sayfile.api import messages
+from sayfile.api import interface_languages as languages
 from sayfile.api.errors import STATUS
 
 # The page itself comes from an app with the real voices (espeak-ng lists them as a process):
@@ -19,26 +19,26 @@ SLOW = pytest.mark.slow
 
 
 def test_every_language_has_every_string() -> None:
-    english = set(messages.MESSAGES["en"])
-    for language in messages.LANGUAGES:
-        assert set(messages.MESSAGES[language]) == english, language
-        assert all(messages.MESSAGES[language].values()), language
+    english = set(languages.words("en"))
+    for language in languages.LANGUAGES:
+        assert set(languages.words(language)) == english, language
+        assert all(languages.words(language).values()), language
 
 
 def test_no_key_is_hidden_by_a_dict_method() -> None:
     # Jinja looks up `t.copy` as the dict's method before the key: such a key would print
     # "<built-in method ...>" on the page.
-    assert not [key for key in messages.MESSAGES["en"] if hasattr(dict, key)]
+    assert not [key for key in languages.words("en") if hasattr(dict, key)]
 
 
 def test_every_error_code_has_a_plain_lead_that_takes_no_values() -> None:
-    for language in messages.LANGUAGES:
+    for language in languages.LANGUAGES:
         for mapping in STATUS.values():
-            lead = messages.MESSAGES[language].get(f"error_{mapping.code}", "")
+            lead = languages.words(language).get(f"error_{mapping.code}", "")
             assert lead, (language, mapping.code)
             assert "{" not in lead, (language, mapping.code)
         for code in ("text_too_long", "unknown_voice", "busy", "expired", "not_found"):
-            assert messages.MESSAGES[language][f"error_{code}"], (language, code)
+            assert languages.words(language)[f"error_{code}"], (language, code)
 
 
 @pytest.mark.parametrize(
@@ -49,20 +49,27 @@ def test_every_error_code_has_a_plain_lead_that_takes_no_values() -> None:
         ("fr-FR, zh-Hans;q=0.5, en;q=0.4", "zh-CN"),
         ("fr-FR, en;q=0.5, zh;q=0.4", "en"),
         ("zh;q=0, en", "en"),
-        ("zh-TW", "zh-CN"),
+        ("zh-TW", "zh-TW"),
+        ("zh-HK,zh;q=0.8", "zh-HK"),
+        ("zh-Hant", "zh-TW"),
+        ("zh-Hant-HK", "zh-HK"),
+        ("zh-MO", "zh-HK"),
+        ("zh_TW", "zh-TW"),
+        ("zh-Hans-HK", "zh-CN"),
+        ("zh-SG", "zh-CN"),
         ("de", "en"),
         ("", "en"),
         ("garbage;q=x, zh", "zh-CN"),
     ],
 )
 def test_accept_language_picks_the_interface(header: str, language: str) -> None:
-    assert messages.from_accept_language(header) == language
+    assert languages.from_accept_language(header) == language
 
 
 def test_the_switch_beats_the_cookie_which_beats_the_browser() -> None:
-    assert messages.choose_language("en", "zh-CN", "zh-CN") == "en"
-    assert messages.choose_language(None, "zh-CN", "en") == "zh-CN"
-    assert messages.choose_language("klingon", None, "zh") == "zh-CN"
+    assert languages.choose_language("en", "zh-CN", "zh-CN") == "en"
+    assert languages.choose_language(None, "zh-CN", "en") == "zh-CN"
+    assert languages.choose_language("klingon", None, "zh") == "zh-CN"
 
 
 @SLOW
@@ -76,7 +83,7 @@ def test_page_follows_accept_language_and_the_switch_is_remembered(client: TestC
 
     switched = client.get("/?lang=en", headers={"accept-language": "zh-CN"})
     assert '<html lang="en">' in switched.text
-    assert switched.cookies.get(messages.COOKIE) == "en"
+    assert switched.cookies.get(languages.COOKIE) == "en"
     again = client.get("/", headers={"accept-language": "zh-CN"})  # the cookie goes along
     assert '<html lang="en">' in again.text and ">Download</button>" in again.text
 

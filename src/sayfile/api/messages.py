@@ -1,16 +1,11 @@
-"""The page's words in each interface language, and choosing the language for a request
-(a `?lang=` switch, then its cookie, then `Accept-Language`)."""
+"""The page's words: one table of every string in English and Simplified Chinese
+(api/interface_languages.py makes the Traditional ones from it and chooses among them)."""
 
 from __future__ import annotations
 
-# The first is the fallback when nothing the browser asks for is available.
-LANGUAGES = ("en", "zh-CN")
-# What the switch shows for each language, written in that language.
-LANGUAGE_NAMES = {"en": "English", "zh-CN": "简体中文"}
-COOKIE = "sayfile_lang"
-
 # One table for every string the page shows, on the server and in app.js (which gets the
-# table of the chosen language). `{name}` marks a value filled in where the string is used.
+# table of the chosen language; Traditional Chinese is made from it). `{name}` marks a value
+# filled in where the string is used.
 # `error_<code>` is the plain-words lead for an error code of api/errors.py; the server's
 # message follows it as the detail, so those leads take no values.
 MESSAGES: dict[str, dict[str, str]] = {
@@ -330,46 +325,3 @@ MESSAGES: dict[str, dict[str, str]] = {
         "details": "详情：",
     },
 }
-
-# The language the page preselects for speech when a visitor has chosen none: Chinese
-# visitors most likely type Chinese; English ones get the default (English) voice.
-SPEECH_LANGUAGE = {"en": None, "zh-CN": "zh"}
-
-
-def supported_language(tag: str | None) -> str | None:
-    """The interface language for a BCP 47 tag (`zh`, `zh-Hans-CN`, `en-GB`...), or None."""
-    if not tag:
-        return None
-    primary = tag.strip().split("-")[0].split("_")[0].lower()
-    for language in LANGUAGES:
-        if language.split("-")[0].lower() == primary:
-            return language
-    return None
-
-
-def from_accept_language(header: str | None) -> str:
-    """The best interface language for an `Accept-Language` header (q-values honoured)."""
-    choices: list[tuple[float, int, str]] = []
-    for position, part in enumerate((header or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        language = supported_language(tag)
-        if language is not None and quality > 0:
-            choices.append((-quality, position, language))
-    return min(choices)[2] if choices else LANGUAGES[0]
-
-
-def choose_language(switch: str | None, cookie: str | None, accept_language: str | None) -> str:
-    """The switch wins, then the remembered choice, then what the browser asks for."""
-    return (
-        supported_language(switch)
-        or supported_language(cookie)
-        or from_accept_language(accept_language)
-    )

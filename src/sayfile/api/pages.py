@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from sayfile.api import messages
+from sayfile.api import interface_languages as languages
 from sayfile.audio.formats import BOOK_FORMATS, FORMATS
 from sayfile.errors import SayfileError
 from sayfile.models import Quality, Voice
@@ -68,7 +68,7 @@ def language_groups(voices: list[Voice]) -> list[LanguageGroup]:
 
 def _speech_language(request: Request, lang: str) -> str:
     """The language tag preselected for a visitor who has chosen none (see SPEECH_LANGUAGE)."""
-    wanted = messages.SPEECH_LANGUAGE.get(lang)
+    wanted = languages.SPEECH_LANGUAGE.get(lang)
     if not wanted:
         return ""
     try:
@@ -78,9 +78,9 @@ def _speech_language(request: Request, lang: str) -> str:
 
 
 def page_language(request: Request) -> str:
-    return messages.choose_language(
+    return languages.choose_language(
         request.query_params.get("lang"),
-        request.cookies.get(messages.COOKIE),
+        request.cookies.get(languages.COOKIE),
         request.headers.get("accept-language"),
     )
 
@@ -99,7 +99,7 @@ def render_page(
     templates: Jinja2Templates = request.app.state.templates
     settings = request.app.state.settings
     lang = page_language(request)
-    words = messages.MESSAGES[lang]
+    words = languages.words(lang)
     catalogue = request.app.state.services.catalogue
     default = catalogue.voice()
     kept = dict(form or {})
@@ -121,7 +121,7 @@ def render_page(
         {
             "lang": lang,
             "t": words,
-            "switch": [(tag, messages.LANGUAGE_NAMES[tag]) for tag in messages.LANGUAGES],
+            "switch": [(tag, languages.LANGUAGE_NAMES[tag]) for tag in languages.LANGUAGES],
             "groups": language_groups(catalogue.voices()),
             "neural": Quality.neural,
             "default_voice": default,
@@ -146,14 +146,16 @@ def render_page(
 @router.get("/", response_class=HTMLResponse)
 async def index(
     request: Request,
-    lang: str | None = Query(default=None, description="Interface language: en or zh-CN."),
+    lang: str | None = Query(
+        default=None, description="Interface language: en, zh-CN, zh-TW or zh-HK."
+    ),
 ) -> Response:
     response = render_page(request)
-    chosen = messages.supported_language(lang)
+    chosen = languages.supported_language(lang)
     if chosen is not None:
         # The switch is remembered, so a later visit (or a form post's answer) keeps it.
         response.set_cookie(
-            messages.COOKIE,
+            languages.COOKIE,
             chosen,
             max_age=_COOKIE_SECONDS,
             path=request.scope.get("root_path", "") or "/",
