@@ -212,3 +212,17 @@ def test_what_taiwan_and_hong_kong_write_is_said_as_people_there_say_it(
     written: str, said: str
 ) -> None:
     assert Normalisation().said(written, "zh") == said
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("ffmpeg")
+def test_a_price_in_taiwan_or_hong_kong_dollars_after_a_space_is_timed_as_written(
+    speech: Speech, tmp_path: Path
+) -> None:
+    # The space before NT$ was taken into the price: the timings' word was " NT$1,500 元",
+    # starting a character early, and the read-along marked the space with it.
+    text = "這張票 NT$1,500 元，那張 HK$88。"
+    plan = speech.plan(text, format="wav", language="zh-TW")
+    timed = speech.write(plan, tmp_path / "price.wav").timings.words or ()
+    assert [w.text for w in timed if "$" in w.text] == ["NT$1,500 元", "HK$88"]
+    assert all(text[w.chars[0] : w.chars[1]] == w.text for w in timed if w.chars)

@@ -11,8 +11,10 @@ from typing import Any
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 # Dollars written before the amount (NT$12,900, HK$88, US$5): the voice said the letters and
 # then 美元 (N T一万二千九百美元). As said: 新台币一万二千九百元, 港币八十八元, 五美元.
+# A space is taken only after the currency's name: one before the code stays outside the
+# price, which is one word of the timings.
 _DOLLARS = re.compile(
-    rf"(?P<named>新[臺台][幣币]|港[幣币]|澳門[幣币]|美金)?\s?"
+    rf"(?:(?P<named>新[臺台][幣币]|港[幣币]|澳門[幣币]|美金)\s?)?"
     rf"(?<![A-Za-z])(?P<code>NT|HK|MOP|US)\s?\$\s*(?P<num>{_NUMBER})"
     r"(?P<scale>\s?[萬万億亿])?(?:\s?[元圓])?"
 )
