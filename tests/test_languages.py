@@ -89,6 +89,27 @@ def test_english_words_inside_a_chinese_sentence_stay_in_it(speech: Speech) -> N
 @pytest.mark.parametrize(
     "text",
     [
+        "我用 iPhone 看 YouTube 影片。",
+        "我用 iPhone 看 YouTube 视频。",
+        "這個 App 的 Dark Mode 很好看。",
+    ],
+)
+def test_a_short_chinese_sentence_naming_english_products_gets_the_mandarin_voice(
+    speech: Speech, text: str
+) -> None:
+    # It went to the English voice: its Latin letters outnumbered its Han characters
+    # three to one, though it is five Chinese words and two English ones.
+    assert speech.plan(text).voice.id == "kokoro:zm_yunjian"
+
+
+@pytest.mark.parametrize("text", ["Say 謝謝 when you leave.", "The word 你好 means hello."])
+def test_an_english_sentence_naming_a_chinese_word_stays_english(speech: Speech, text: str) -> None:
+    assert speech.plan(text).voice.language.startswith("en")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         PARAGRAPHS["fr"] + " OK. Paris. Vielen Dank. " + PARAGRAPHS["fr"],
         "The meeting moved to Thursday afternoon. Merci. Gracias. Ciao! "
         "Please bring the printed agenda with you.",

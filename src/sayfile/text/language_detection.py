@@ -49,11 +49,17 @@ _SCRIPTS = (
     ("ja", re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")),
     ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")),
 )
+# A Han character or a hangul block is a syllable, often a word: weighed against the words of
+# other scripts, not their letters, a Chinese sentence naming two products (我用 iPhone 看
+# YouTube 影片) is Chinese, while an English one naming a Chinese word (Say 謝謝) stays English.
+_CJK = re.compile("|".join(pattern.pattern for _, pattern in _SCRIPTS))
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def language_by_script(text: str) -> str | None:
-    """The language of `text` when it is mostly written in a CJK script (zh, ja or ko), else
-    None. Kana make it Japanese even among many kanji (東京都の天気)."""
+    """The language of `text` when it is mostly written in a CJK script (zh, ja or ko): over a
+    third of its letters, or more characters than it has words in other scripts; else None.
+    Kana make it Japanese even among many kanji (東京都の天気)."""
     sample = text[:2000]
     letters = sum(1 for ch in sample if ch.isalpha())
     if not letters:
@@ -61,8 +67,9 @@ def language_by_script(text: str) -> str | None:
     counts = {language: len(pattern.findall(sample)) for language, pattern in _SCRIPTS}
     if counts["ja"] and counts["ja"] + counts["zh"] > letters / 3:
         return "ja"
+    words = len(_WORD.findall(_CJK.sub(" ", sample)))
     for language, count in counts.items():
-        if count > letters / 3:
+        if count > letters / 3 or count > words:
             return language
     return None
 
