@@ -89,7 +89,7 @@ def _chunks(body: bytes) -> Iterator[bytes]:
         yield body[start : start + 8 * KIB]
 
 
-@pytest.mark.parametrize("language", ["en", "zh-CN"])
+@pytest.mark.parametrize("language", ["en", "zh-CN", "zh-TW"])
 def test_a_form_post_over_the_body_limit_gets_the_page_with_its_message(
     make_client: Callable[..., TestClient], language: str
 ) -> None:
