@@ -557,6 +557,7 @@ def test_taiwan_and_hong_kong_browsers_get_the_interface_in_traditional_characte
     expect(page.locator("#get-link")).to_have_text("獲取連結")  # Taiwan's word for a link
     expect(page.locator("#count")).to_have_text("0 / 5,000 個字元")
     assert page.input_value("#language") == "zh"
+    expect(page.locator("#language option[value=zh]")).to_have_text("中文（普通話） ★")
     page.fill("#text", "x" * 301)
     page.click("#listen")  # a message the script writes, quoted as Taiwan quotes
     expect(page.locator("#form-error")).to_contain_text("「試聽」只適用於短文字")

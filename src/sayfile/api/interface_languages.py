@@ -5,6 +5,7 @@ cookie, then `Accept-Language`)."""
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from sayfile.api.messages import MESSAGES
 
@@ -31,17 +32,30 @@ SPEECH_LANGUAGE = {"en": None, "zh-CN": "zh", "zh-TW": "zh", "zh-HK": "zh"}
 
 
 @functools.cache
+def _converter(language: str) -> Any:
+    """OpenCC's converter from Simplified to `language`'s Traditional, or None (made once)."""
+    config = _TRADITIONAL.get(language)
+    if config is None:
+        return None
+    import opencc
+
+    return opencc.OpenCC(config)
+
+
+def written(language: str, text: str) -> str:
+    """Chinese `text` in the characters (and, for Taiwan, the words) of the page's `language`;
+    other text as it is."""
+    converter = _converter(language)
+    return text if converter is None else str(converter.convert(text)).translate(_QUOTES)
+
+
+@functools.cache
 def words(language: str) -> dict[str, str]:
     """Every string of the page in `language` (one of LANGUAGES); Traditional Chinese is made
     on first use, once per process."""
-    config = _TRADITIONAL.get(language)
-    if config is None:
+    if language not in _TRADITIONAL:
         return MESSAGES[language]
-    import opencc
-
-    converter = opencc.OpenCC(config)
-    simplified = MESSAGES["zh-CN"].items()
-    return {key: str(converter.convert(text)).translate(_QUOTES) for key, text in simplified}
+    return {key: written(language, text) for key, text in MESSAGES["zh-CN"].items()}
 
 
 def supported_language(tag: str | None) -> str | None:

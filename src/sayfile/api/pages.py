@@ -3,6 +3,7 @@ is a plain form post); app.js adds links with progress, a preview and recent lin
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -122,7 +123,11 @@ def render_page(
             "lang": lang,
             "t": words,
             "switch": [(tag, languages.LANGUAGE_NAMES[tag]) for tag in languages.LANGUAGES],
-            "groups": language_groups(catalogue.voices()),
+            "groups": [
+                # A language's own name in the page's script: 中文（普通話） on Taiwan's page.
+                dataclasses.replace(group, label=languages.written(lang, group.label))
+                for group in language_groups(catalogue.voices())
+            ],
             "neural": Quality.neural,
             "default_voice": default,
             "formats": list(FORMATS),
