@@ -162,3 +162,26 @@ def test_a_pronunciation_said_alone_where_another_cannot_be_read_keeps_every_wor
     # Said alone: its audio is the pronunciation's, with the model's silences at its ends.
     alone = _said(speech, '<speak><phoneme ph="wˈɪn">Nguyen</phoneme></speak>', "kokoro:af_heart")
     assert nguyen.end - nguyen.start == pytest.approx(alone.duration_s, abs=0.002)
+
+
+@pytest.mark.slow  # Kokoro loaded for an app of its own sentence limit
+def test_a_pronunciation_the_sentence_limit_falls_inside_is_said_once_in_the_next_piece(
+    make_client: Callable[..., TestClient],
+) -> None:
+    # The limit (72 characters) falls between "Nguyen" and "Elsa": the term's phonemes had
+    # gone to the first piece and "Elsa Ann" been said again, as written, in the second.
+    client = make_client(engines=["kokoro"], max_sentence_chars=72, default_voice="kokoro:af_heart")
+    text = (
+        "<speak>We walked along the quiet river for a long while and then asked "
+        '<phoneme ph="wˈɪn ˈɛlsə ˈæn">Nguyen Elsa Ann</phoneme> about the way home.</speak>'
+    )
+    r = client.post("/jobs", json={"text": text, "format": "wav", "loudness": "off"})
+    done = wait_done(client, str(r.json()["status_url"]))
+    timings = client.get(f"/jobs/{done['id']}/timings").json()
+    assert [piece["text"] for piece in timings["pieces"]] == [
+        "We walked along the quiet river for a long while and then asked",
+        "Nguyen Elsa Ann about the way home.",
+    ]
+    words = [word["text"] for word in timings["words"]]
+    assert words[-5:] == ["Nguyen Elsa Ann", "about", "the", "way", "home"]
+    assert words.count("Elsa") == 0

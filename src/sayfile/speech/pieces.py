@@ -139,6 +139,37 @@ class _Run:
         return tuple(name for place, name in self.marks if place >= self.length)
 
 
+def _terms_whole(
+    cut: Iterator[tuple[str, str]], pronounced: list[Pronunciation]
+) -> Iterator[tuple[str, str]]:
+    """The pieces of `cut` (text, `Piece.follows`) with no pronunciation's words parted:
+    where a cut (the sentence limit, a sentence's end inside a pronounced "etc. And") falls
+    inside them, the cut moves to before them. Said by its phonemes in the piece it starts
+    in, with its words after the cut said again as written in the next, a term was heard
+    twice over."""
+    terms = iter(pronounced)
+    term = next(terms, None)
+    at = 0  # characters (not white space) of the pieces given before
+    carried = ""  # the words of a term cut off the piece before
+    for text, follows in cut:
+        if carried:
+            gap = "" if _CJK_OR_MARK.match(carried[-1]) and _CJK_OR_MARK.match(text) else " "
+            text, follows = carried + gap + text, follows and carried + gap + follows
+        length = _length(text)
+        while term is not None and term[1] <= at + length:
+            term = next(terms, None)
+        carried = ""
+        if term is not None and term[0] < at + length:
+            inside = _offset(text, max(term[0] - at, 0))
+            text, carried = text[:inside].rstrip(), text[inside:]
+            follows = follows and f"{carried} {follows}"
+        if text:
+            yield text, follows
+            at += _length(text)
+    if carried:
+        yield carried, ""
+
+
 def _length(text: str) -> int:
     """The characters of `text` that are not white space."""
     return len(text) - sum(char.isspace() for char in text)
@@ -223,7 +254,8 @@ class PieceCutter:
         mark = next(marks, None)
         pronunciations = iter(run.pronounced)
         pronunciation = next(pronunciations, None)
-        for text, follows in self._sentences(run.text(), join_below, run.quick):
+        cut = self._sentences(run.text(), join_below, run.quick)
+        for text, follows in _terms_whole(cut, run.pronounced):
             length = _length(text)
             starting_marks: list[str] = []
             within: list[tuple[int, str]] = []
@@ -237,9 +269,7 @@ class PieceCutter:
             pronounced: list[Pronunciation] = []
             while pronunciation is not None and pronunciation[0] < at + length:
                 first, last, phonemes, alphabet = pronunciation
-                # Words a sentence's end falls in (a pronounced "etc. And"): the phonemes go
-                # to the piece they start in, the words after the cut are said as written.
-                end = _offset(text, min(last, at + length) - 1 - at) + 1
+                end = _offset(text, last - 1 - at) + 1  # `_terms_whole`: in this piece
                 pronounced.append((_offset(text, first - at), end, phonemes, alphabet))
                 pronunciation = next(pronunciations, None)
             yield Piece(
