@@ -82,7 +82,7 @@ def test_aliases_and_phonemes_change_what_is_said(lexicon: Lexicon) -> None:
     assert spans == [
         Span("The World Wide Web Consortium likes"),
         Span("sayfile", phonemes="ˈseɪfaɪl"),
-        Span(". Albert's jif!"),
+        Span(". Albert's jif!", joined=True),
     ]
 
 
@@ -103,10 +103,10 @@ def test_chinese_terms_match_inside_text_and_pinyin_becomes_its_own_span(
     spans = lexicon.apply("我爱长城，去过重庆和北京GIF展。", "zh-CN")
     assert spans == [
         Span("我爱"),
-        Span("长城", pinyin="chang2 cheng2"),
-        Span("，去过"),
-        Span("重庆", pinyin="chong2 qing4"),
-        Span("和 Beijing jif 展。"),
+        Span("长城", pinyin="chang2 cheng2", joined=True),
+        Span("，去过", joined=True),
+        Span("重庆", pinyin="chong2 qing4", joined=True),
+        Span("和 Beijing jif 展。", joined=True),
     ]
     assert lexicon.apply("我爱长城", "cmn")[1].pinyin == "chang2 cheng2"
 
@@ -155,8 +155,8 @@ def test_lexicons_apply_to_ssml_spans_keeping_their_voice_pause_and_sentence(
         ),
         Span("Sayfile", voice="v", language="en-US", phonemes="ˈseɪfaɪl"),
         Span("rock", voice="v", language="en-US", sentence_end=True),
-        Span("长城", language="zh-CN", pinyin="chang2 cheng2", sentence_end=True),
-        Span("Al", language="en-US", phonemes="ˈæl"),
+        Span("长城", language="zh-CN", pinyin="chang2 cheng2", sentence_end=True, joined=True),
+        Span("Al", language="en-US", phonemes="ˈæl", joined=True),
     ]
     # Where the alias went in, in the written words joined by single spaces (what word
     # timings place the alias's words back on), found in the same pass.

@@ -126,6 +126,19 @@ def test_a_mark_in_chinese_text_keeps_the_sentence_whole_and_its_words_placed(
     assert _marks(timings)["m"] == pytest.approx(expected, abs=0.002)
 
 
+def test_a_mark_inside_a_word_leaves_the_word_whole_and_falls_at_its_share_of_it(
+    make_client: Callable[..., TestClient],
+) -> None:
+    # The word had been said as two ("Hel lo"): a space put where only the mark parted it.
+    client = make_client(**TONES)
+    timings = _job(client, '<speak>Say hel<mark name="m"/>lo to them.</speak>')
+    assert [piece["text"] for piece in timings["pieces"]] == ["Say hello to them."]
+    assert [word["text"] for word in timings["words"]] == ["Say", "hello", "to", "them."]
+    word = _word(timings, "hello")
+    expected = word["start"] + 3 / 5 * (word["end"] - word["start"])
+    assert _marks(timings)["m"] == pytest.approx(expected, abs=0.002)
+
+
 @pytest.mark.slow  # espeak-ng runs in processes of its own
 def test_marks_in_a_text_of_two_voices_stay_with_their_words(
     make_client: Callable[..., TestClient],

@@ -185,3 +185,35 @@ def test_a_pronunciation_the_sentence_limit_falls_inside_is_said_once_in_the_nex
     words = [word["text"] for word in timings["words"]]
     assert words[-5:] == ["Nguyen Elsa Ann", "about", "the", "way", "home"]
     assert words.count("Elsa") == 0
+
+
+@pytest.mark.slow  # espeak-ng runs in processes of its own
+@pytest.mark.parametrize(
+    ("text", "lexicon"),
+    [
+        (
+            '<speak>Please ask <phoneme ph="wˈɪn">Nguyen</phoneme>\'s office '
+            '(or <phoneme ph="wˈɪn">Nguyen</phoneme>) to call me back.</speak>',
+            [],
+        ),
+        ("Please ask Nguyen's office (or Nguyen) to call me back.", NGUYEN),
+    ],
+)
+def test_words_written_against_a_pronounced_term_are_said_against_it_as_written(
+    make_client: Callable[..., TestClient], text: str, lexicon: list[dict[str, str]]
+) -> None:
+    # "Nguyen's" had been said "Nguyen 's" (Whisper: "UNS Office"), "(Nguyen)" "( Nguyen )":
+    # a space put where only the markup or the lexicon's term had parted the words.
+    client = make_client(engines=["espeak"], default_voice="espeak:en-us")
+
+    def job(text: str, **body: object) -> tuple[dict[str, Any], bytes]:
+        request = {"text": text, "format": "wav", "loudness": "off", **body}
+        done = wait_done(client, str(client.post("/jobs", json=request).json()["status_url"]))
+        timings = client.get(f"/jobs/{done['id']}/timings").json()
+        return timings, client.get(str(done["audio_url"])).content
+
+    plain = "Please ask Nguyen's office (or Nguyen) to call me back."
+    timings, audio = job(text, lexicon=lexicon)
+    assert [piece["text"] for piece in timings["pieces"]] == [plain]
+    assert np.array_equal(_pcm(audio)[0], _pcm(job(plain)[1])[0])
+    assert [w["text"] for w in timings["words"]][2] == "Nguyen's"

@@ -79,7 +79,11 @@ def test_breaks_are_capped_and_a_trailing_break_is_a_pure_pause() -> None:
     spans = parse_ssml(
         "<speak>Wait<break time='30s'/>for it<break time='8s'/><break time='8s'/></speak>"
     )
-    assert spans == [Span("Wait"), Span("for it", pause_before_s=MAX_PAUSE_S), Span("", 10.0)]
+    assert spans == [
+        Span("Wait"),
+        Span("for it", pause_before_s=MAX_PAUSE_S, joined=True),
+        Span("", 10.0),
+    ]
 
 
 def test_break_with_a_bad_time_names_its_line() -> None:
@@ -259,7 +263,7 @@ def test_phonemes_and_pinyin_are_spans_of_their_own() -> None:
     assert spans == [
         Span("I say"),
         Span("tomato", phonemes="təˈmɑːtoʊ"),
-        Span(","),
+        Span(",", joined=True),  # written against "tomato"
         Span("张三", pinyin="zhang3 san1"),
         Span("too. potato"),
     ]

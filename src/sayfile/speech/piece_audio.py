@@ -226,7 +226,10 @@ class PieceStep:
             found.append((at, at + end - start, phonemes, alphabet))
             done = end
         if text[done:].strip():
-            add(self.normalisation.said(text[done:].strip(), language).strip(), True)
+            add(
+                self.normalisation.said(text[done:].strip(), language).strip(),
+                text[done:][:1].isspace(),
+            )
         return said, found
 
     def _spoken(

@@ -79,6 +79,8 @@ class _Run:
     texts: list[str]
     marks: list[tuple[int, str]]
     pronounced: list[Pronunciation] = field(default_factory=list)
+    joined: list[bool] = field(default_factory=list)
+    """For each of `texts`, whether it was written right after the one before (`Span.joined`)."""
     ended: bool = False
     length: int = 0
 
@@ -121,15 +123,19 @@ class _Run:
         elif span.pinyin:
             self.pronounced.append((self.length, self.length + length, span.pinyin, "x-pinyin"))
         self.texts.append(span.text)
+        self.joined.append(span.joined)
         self.length += length
         self.ended = span.sentence_end
 
     def text(self) -> str:
-        """The run's words: a space between two spans, none between Chinese or Japanese
-        characters (which have none: the markup between them was all that parted them)."""
+        """The run's words: a space between two spans, none where the text had none (only
+        markup parted them: `Nguyen's`, `Hel<mark/>lo`) nor between Chinese or Japanese
+        characters (which have none)."""
         parts = self.texts[:1]
-        for before, text in itertools.pairwise(self.texts):
-            close = _CJK_OR_MARK.match(before[-1:]) and _CJK_OR_MARK.match(text)
+        for (before, text), joined in zip(
+            itertools.pairwise(self.texts), self.joined[1:], strict=True
+        ):
+            close = joined or (_CJK_OR_MARK.match(before[-1:]) and _CJK_OR_MARK.match(text))
             parts.append(text if close else f" {text}")
         return "".join(parts)
 

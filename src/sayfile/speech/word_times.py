@@ -5,7 +5,6 @@ rate), then gathered for the whole text: the words of the timings."""
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import re
 from collections.abc import Sequence
 
@@ -13,9 +12,6 @@ from sayfile.audio.timings import Timing
 from sayfile.engines.base import WordSpan
 from sayfile.text.lexicon import Alias
 from sayfile.text.said_places import merged_words, written_spans
-
-# Chinese and Japanese characters and their full-width marks (as speech/pieces.py joins them).
-_CJK_OR_MARK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 PieceWord = tuple[int, int, float, float]
 """A word of a piece: (start_char, end_char) in the piece's written text, (start, end) in
@@ -50,7 +46,11 @@ class SpokenWords:
         self._text = text
         if aliases:
             self._text, self._back = _said_with(text, aliases)
-        self._cursor = 0
+        # The text's characters that are not white space, and where each is in it: a piece
+        # is looked for among them.
+        self._places = [found.start() for found in re.finditer(r"\S", self._text)]
+        self._close = "".join(self._text[at] for at in self._places)
+        self._cursor = 0  # of `_close`
         self.words: list[Timing] = []
         self.known = True
         self._as_written: dict[int, str] = {}
@@ -109,39 +109,24 @@ class SpokenWords:
 
     def _placed(self, written: str) -> list[int] | None:
         """Where each character of `written` is in the text, looked for after the last piece
-        found (white space may differ); None if it is not there."""
-        runs = written.split()
-        if not runs:
+        found; None if it is not there. White space may differ: where only markup parted
+        words (`Hel<mark/>lo`, a pronounced `<phoneme>Nguyen</phoneme>'s`, a <mark> between
+        Chinese characters) the text has a space and the piece, said as one sentence, none."""
+        close = "".join(written.split())
+        found = self._close.find(close, self._cursor) if close else -1
+        if found < 0:
             return None
-        pattern = re.compile(r"\s+".join(map(_run_pattern, runs)))
-        found = pattern.search(self._text, self._cursor)
-        if found is None:
-            return None
-        self._cursor = found.end()
+        self._cursor = found + len(close)
         offsets = []
-        at = found.start()
+        at = self._places[found]
         for char in written:
             if char.isspace():
                 offsets.append(at)
                 continue
-            while self._text[at].isspace():
-                at += 1
+            at = self._places[found]
             offsets.append(at)
-            at += 1
+            at, found = at + 1, found + 1
         return offsets
-
-
-def _run_pattern(run: str) -> str:
-    """A pattern finding `run` (no white space) in the text, a space allowed between two
-    Chinese or Japanese characters: where markup parted them (a <mark>), the text has one
-    and the piece, said as one sentence, none."""
-    if not _CJK_OR_MARK.search(run):
-        return re.escape(run)
-    pattern = [re.escape(run[0])]
-    for before, char in itertools.pairwise(run):
-        close = _CJK_OR_MARK.match(before) and _CJK_OR_MARK.match(char)
-        pattern.append((r"\s?" if close else "") + re.escape(char))
-    return "".join(pattern)
 
 
 def _said_with(text: str, aliases: Sequence[Alias]) -> tuple[str, tuple[list[int], list[int]]]:

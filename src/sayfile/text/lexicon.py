@@ -108,7 +108,10 @@ class Lexicon:
                 words.append(alias)
                 continue
             _add_words(spans, words)
-            spans.append(Span(text[start:end], phonemes=entry.phonemes, pinyin=entry.pinyin))
+            joined = start > 0 and not text[start - 1].isspace()
+            spans.append(
+                Span(text[start:end], phonemes=entry.phonemes, pinyin=entry.pinyin, joined=joined)
+            )
         words.append(text[done:])
         _add_words(spans, words)
         return spans
@@ -147,6 +150,7 @@ class Lexicon:
                         language=span.language,
                         rate=span.rate,
                         sentence_end=span.sentence_end and index == last,
+                        joined=span.joined if index == 0 else piece.joined,
                     )
                 )
         return Pronounced(result, aliases)
@@ -165,10 +169,12 @@ class Lexicon:
 
 def _add_words(spans: list[Span], words: list[str]) -> None:
     """Append the gathered plain words (if any) to `spans` as one span, and clear them."""
-    text = normalize("".join(words))
+    written = "".join(words)
+    text = normalize(written)
     words.clear()
     if text:
-        spans.append(Span(text))
+        # Right after a term with no space between (`Nguyen's`): the words go on from it.
+        spans.append(Span(text, joined=bool(spans) and not written[:1].isspace()))
 
 
 def _spaced(alias: str, text: str, start: int, end: int) -> str:

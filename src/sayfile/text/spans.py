@@ -27,3 +27,6 @@ class Span:
     sentence_end: bool = False
     mark: str | None = None
     """The name of an SSML <mark> right before these words (after the pause before them)."""
+    joined: bool = False
+    """No white space parts these words from the span's before them in the text: only markup
+    (`Hel<mark/>lo`, `<phoneme>Nguyen</phoneme>'s`) or a lexicon's term did."""

@@ -136,6 +136,8 @@ class _SsmlReader:
         self._pause = 0.0
         self._pause_style = _Style()
         self._mark: str | None = None
+        # Whether the document's words so far end in white space (or there are none yet).
+        self._spaced = True
 
     def start(self, tag: str, attrs: dict[str, str], where: Position) -> None:
         if not self._frames and tag != "speak":
@@ -199,7 +201,7 @@ class _SsmlReader:
                     problem := pronunciation_problem(alphabet, said)
                 ):
                     raise _fail(frame.where, f"<phoneme ph>: {problem}")
-                self._add_phonemes(text, frame.attrs, frame.style)
+                self._add_phonemes("".join(frame.gathered or ()), frame.attrs, frame.style)
 
     def data(self, text: str) -> None:
         if self._gatherer is not None:
@@ -227,6 +229,8 @@ class _SsmlReader:
         if style != self._buffer_style:
             if self._buffer_has_words:
                 self._flush()
+            elif self._buffer:  # white space alone: it parts these words from those before
+                self._spaced = True
             self._buffer.clear()
             self._buffer_style = style
         self._buffer.append(text)
@@ -239,7 +243,8 @@ class _SsmlReader:
         self._pause = min(self._pause + seconds, MAX_PAUSE_S)
         self._pause_style = style
 
-    def _add_phonemes(self, text: str, attrs: dict[str, str], style: _Style) -> None:
+    def _add_phonemes(self, written: str, attrs: dict[str, str], style: _Style) -> None:
+        text = normalize(written)
         pronunciation = " ".join(attrs["ph"].split())
         alphabet = attrs.get("alphabet", "ipa").strip().lower()
         if alphabet not in ("ipa", "x-pinyin"):
@@ -247,10 +252,13 @@ class _SsmlReader:
             self._add_text(text, style)
             return
         self._flush()
+        joined = not written[:1].isspace()
         if alphabet == "ipa":
-            self._emit(text, style, phonemes=pronunciation)
+            self._emit(text, style, phonemes=pronunciation, joined=joined)
         else:
-            self._emit(text, style, pinyin=pronunciation)
+            self._emit(text, style, pinyin=pronunciation, joined=joined)
+        if written.strip():
+            self._spaced = written[-1:].isspace()
 
     def _sentence_boundary(self, since: int = 0) -> None:
         self._flush()
@@ -258,15 +266,25 @@ class _SsmlReader:
             self.spans[-1] = replace(self.spans[-1], sentence_end=True)
 
     def _flush(self) -> None:
-        text = normalize("".join(self._buffer)) if self._buffer_has_words else ""
+        written = "".join(self._buffer)
+        text = normalize(written) if self._buffer_has_words else ""
         self._buffer.clear()
         self._buffer_has_words = False
         if text:
-            self._emit(text, self._buffer_style)
+            self._emit(text, self._buffer_style, joined=not written[:1].isspace())
+        if written:
+            self._spaced = not written.strip() or written[-1:].isspace()
 
     def _emit(
-        self, text: str, style: _Style, phonemes: str | None = None, pinyin: str | None = None
+        self,
+        text: str,
+        style: _Style,
+        phonemes: str | None = None,
+        pinyin: str | None = None,
+        joined: bool = False,
     ) -> None:
+        """A span of `text` (`joined`: the text written right after the words before it,
+        no white space between)."""
         last = self.spans[-1] if self.spans else None
         if (
             last is not None
@@ -292,6 +310,7 @@ class _SsmlReader:
             phonemes,
             pinyin,
             mark=self._mark,
+            joined=joined and not self._spaced and bool(self.spans),
         )
         self.spans.append(span)
         self._pause = 0.0
