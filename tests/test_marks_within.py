@@ -6,8 +6,6 @@ Kokoro's voices in the slow layer)."""
 
 from __future__ import annotations
 
-import io
-import wave
 from collections.abc import Callable
 from typing import Any
 
@@ -16,13 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import TONES, Speech, wait_done
+from gaps import longest_silence, pcm
 from sayfile.speech.scheduler import Lane
 
 ESPEAK = {"engines": ["espeak"], "default_voice": "espeak:en-us"}
 BEFORE, AFTER = "We met our friends at the", "station and took the train home together."
 SENTENCE = f"{BEFORE} {AFTER}"
 MARKED = f'<speak>{BEFORE} <mark name="here"/>{AFTER}</speak>'
-HOP_S = 0.002
 
 
 def _job(client: TestClient, text: str, **body: object) -> dict[str, Any]:
@@ -33,31 +31,6 @@ def _job(client: TestClient, text: str, **body: object) -> dict[str, Any]:
     timings: dict[str, Any] = client.get(f"/jobs/{done['id']}/timings").json()
     timings["audio"] = client.get(str(done["audio_url"])).content
     return timings
-
-
-def _pcm(wav: bytes) -> tuple[np.ndarray, int]:
-    with wave.open(io.BytesIO(wav)) as reader:
-        rate = reader.getframerate()
-        return np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2"), rate
-
-
-def _silence(samples: np.ndarray, rate: int, start: float, end: float) -> float:
-    """Seconds of the longest run between `start` and `end` quieter than 35 dB below the
-    loudest 10 ms of the audio."""
-    hop, window = round(HOP_S * rate), round(0.0107 * rate)
-    audio = samples.astype(np.float64)
-    level = np.array(
-        [
-            10 * np.log10(np.mean(audio[at : at + window] ** 2) + 1e-9)
-            for at in range(0, audio.size - window, hop)
-        ]
-    )
-    quiet = level[round(start / HOP_S) : round(end / HOP_S)] < level.max() - 35
-    best = run = 0
-    for frame in quiet:
-        run = run + 1 if frame else 0
-        best = max(best, run)
-    return best * HOP_S
 
 
 def _word(timings: dict[str, Any], text: str, after: float = 0.0) -> dict[str, Any]:
@@ -81,10 +54,13 @@ def test_a_mark_inside_a_sentence_is_said_as_the_sentence_without_it_and_timed_a
     # One engine call: the same audio as the sentence without the mark, sample for sample
     # (it had been two calls, with 0.3 s of silence between "the" and "station").
     assert [piece["text"] for piece in marked["pieces"]] == [SENTENCE]
-    samples, rate = _pcm(marked["audio"])
-    assert np.array_equal(samples, _pcm(plain["audio"])[0])
+    samples, rate = pcm(marked["audio"])
+    assert np.array_equal(samples, pcm(plain["audio"])[0])
     the, station = _word(marked, "the"), _word(marked, "station")
-    assert _silence(samples, rate, (the["start"] + the["end"]) / 2, station["start"] + 0.05) < 0.1
+    assert (
+        longest_silence(samples, rate, (the["start"] + the["end"]) / 2, station["start"] + 0.05)
+        < 0.1
+    )
     # The mark is where the word after it begins, and its sound is heard from there.
     assert _marks(marked) == {"here": station["start"]}
     assert station["start_char"] == SENTENCE.index("station")
@@ -171,8 +147,8 @@ def test_without_word_times_the_words_are_said_apart_at_the_mark_as_before(
     marked = _job(client, MARKED)
     assert marked["words"] is None
     first = _job(client, BEFORE)
-    first_samples, rate = _pcm(first["audio"])
-    samples, _ = _pcm(marked["audio"])
+    first_samples, rate = pcm(first["audio"])
+    samples, _ = pcm(marked["audio"])
     assert _marks(marked) == {"here": pytest.approx(first_samples.size / rate, abs=1e-3)}
     assert np.array_equal(samples[: first_samples.size], first_samples)
 
@@ -197,14 +173,14 @@ def test_kokoro_says_a_sentence_with_a_mark_as_one_without_a_pause_at_it(
     marked = said(f'<speak>{before}<mark name="m"/>{word}{after}</speak>')
     plain = said(f"{before}{word}{after}")
     assert len(marked.timings.pieces) == 1
-    samples, rate = _pcm(marked.data)
+    samples, rate = pcm(marked.data)
     words = list(marked.timings.words or ())
     heard = next(w for w in words if w.text == word)
     before_it = words[words.index(heard) - 1]
     middle = (before_it.start + before_it.end) / 2
     # No more silence than the sentence said without the mark has there (it had been 0.17-0.24
     # s: docs/benchmarks.md, "A mark inside a sentence").
-    assert len(samples) == len(_pcm(plain.data)[0])
-    assert _silence(samples, rate, middle, heard.start + 0.03) < 0.1
+    assert len(samples) == len(pcm(plain.data)[0])
+    assert longest_silence(samples, rate, middle, heard.start + 0.03) < 0.1
     (mark,) = marked.timings.marks
     assert mark.start == heard.start

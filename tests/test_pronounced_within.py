@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import Speech, wait_done
+from gaps import longest_silence, pcm
 from listening import Listener, word_error_rate
 from sayfile.speech.scheduler import Lane
 from sayfile.speech.synthesizer import RenderedAudio
@@ -37,32 +38,6 @@ MANDARIN = (
     "最长",
 )
 NGUYEN = [{"language": "en", "term": "Nguyen", "replacement": "ipa:wˈɪn"}]
-HOP_S = 0.002
-
-
-def _pcm(wav: bytes) -> tuple[np.ndarray, int]:
-    with wave.open(io.BytesIO(wav)) as reader:
-        rate = reader.getframerate()
-        return np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2"), rate
-
-
-def _silence(samples: np.ndarray, rate: int, start: float, end: float) -> float:
-    """Seconds of the longest run between `start` and `end` quieter than 35 dB below the
-    loudest 10 ms of the audio."""
-    hop, window = round(HOP_S * rate), round(0.0107 * rate)
-    audio = samples.astype(np.float64)
-    level = np.array(
-        [
-            10 * np.log10(np.mean(audio[at : at + window] ** 2) + 1e-9)
-            for at in range(0, audio.size - window, hop)
-        ]
-    )
-    quiet = level[round(start / HOP_S) : round(end / HOP_S)] < level.max() - 35
-    best = run = 0
-    for frame in quiet:
-        run = run + 1 if frame else 0
-        best = max(best, run)
-    return best * HOP_S
 
 
 def _said(speech: Speech, text: str, voice: str, **request: Any) -> RenderedAudio:
@@ -82,10 +57,10 @@ def test_kokoro_says_a_pronunciation_in_its_sentence_in_one_call_without_pauses_
     words = list(rendered.timings.words or ())
     heard = next(word for word in words if word.text == term)
     before, after = words[words.index(heard) - 1], words[words.index(heard) + 1]
-    samples, rate = _pcm(rendered.data)
+    samples, rate = pcm(rendered.data)
     # No silence into the term or out of it (it had been 0.1-0.3 s on each side).
-    into = _silence(samples, rate, (before.start + before.end) / 2, heard.start + 0.03)
-    out = _silence(samples, rate, (heard.start + heard.end) / 2, after.start + 0.03)
+    into = longest_silence(samples, rate, (before.start + before.end) / 2, heard.start + 0.03)
+    out = longest_silence(samples, rate, (heard.start + heard.end) / 2, after.start + 0.03)
     assert into < 0.1 and out < 0.1, (into, out)
     assert before.end <= heard.start < heard.end <= after.start
     assert heard.chars is not None
@@ -110,7 +85,7 @@ def test_whisper_hears_the_sentence_with_its_pronunciation_at_least_as_well_as_s
         out.setsampwidth(2)
         out.setframerate(24_000)
         for part in parts:
-            out.writeframes(_pcm(part.data)[0].tobytes())
+            out.writeframes(pcm(part.data)[0].tobytes())
     heard_whole = listener.hear(whole.data, "en")
     heard_apart = listener.hear(apart.getvalue(), "en")
     error = word_error_rate(expected, heard_whole)
@@ -136,7 +111,7 @@ def test_an_engine_that_reads_no_pronunciation_says_the_sentence_as_written_in_o
     plain = "Please ask Nguyen to call me back tomorrow."
     timings, audio = job(ENGLISH[1])
     assert [piece["text"] for piece in timings["pieces"]] == [plain]
-    assert np.array_equal(_pcm(audio)[0], _pcm(job(plain)[1])[0])
+    assert np.array_equal(pcm(audio)[0], pcm(job(plain)[1])[0])
     assert [w["text"] for w in timings["words"]] == plain.rstrip(".").split()
 
 
@@ -215,5 +190,5 @@ def test_words_written_against_a_pronounced_term_are_said_against_it_as_written(
     plain = "Please ask Nguyen's office (or Nguyen) to call me back."
     timings, audio = job(text, lexicon=lexicon)
     assert [piece["text"] for piece in timings["pieces"]] == [plain]
-    assert np.array_equal(_pcm(audio)[0], _pcm(job(plain)[1])[0])
+    assert np.array_equal(pcm(audio)[0], pcm(job(plain)[1])[0])
     assert [w["text"] for w in timings["words"]][2] == "Nguyen's"
