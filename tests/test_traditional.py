@@ -136,13 +136,11 @@ def test_the_mandarin_voice_is_given_the_reading_of_the_simplified_form(
 
 
 # Traditional sentences heard: a polyphone each that was read wrong as written, and Taiwan's
-# dollars.
+# dollars (kept to four: the suite's Whisper tests run one after another).
 HEARD = [
     "我們今天去銀行還錢。",
     "動物園裡的長頸鹿很高。",
     "他一邊走路一邊看著手機。",
-    "房間已經打掃得很乾淨了。",
-    "我們一起去聽音樂會吧。",
     "這支手機售價NT$12,900。",
 ]
 
