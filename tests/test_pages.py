@@ -140,3 +140,13 @@ def test_languages_are_listed_by_their_own_names_neural_first(client: TestClient
     voices = voices[: voices.index("</select>")]
     assert "espeak:cmn" not in voices and "kokoro:zf_xiaobei" in voices
     assert client.get("/voices/espeak:cmn/sample").status_code in (200, 206)
+
+
+@SLOW
+def test_every_page_language_is_made_at_start_up(make_client: Callable[..., TestClient]) -> None:
+    """Traditional Chinese is made by OpenCC once per process: at start-up, in a thread, not
+    on the event loop in the first Taiwan or Hong Kong visitor's request."""
+    languages.words.cache_clear()
+    client = make_client()
+    assert languages.words.cache_info().currsize == len(languages.LANGUAGES)
+    assert "預設" in client.get("/?lang=zh-TW").text

@@ -22,6 +22,7 @@ from sayfile.api import (
     captioned,
     errors,
     health,
+    interface_languages,
     jobs,
     lexicons,
     manual,
@@ -92,6 +93,8 @@ def create_app(
             # them (50 ms on the event loop); building the OpenAPI document builds them all,
             # before the warm-up sets aside what start-up made (`Parts.warm_up`).
             await asyncio.to_thread(app.openapi)
+            # The page's words in each language (Traditional made by OpenCC) likewise.
+            await asyncio.to_thread(interface_languages.prepare)
             # Voice lists are read and the default voice loaded once, before the first
             # request, off the event loop.
             await parts.warm_up(streams=True)

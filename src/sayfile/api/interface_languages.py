@@ -58,6 +58,15 @@ def words(language: str) -> dict[str, str]:
     return {key: written(language, text) for key, text in MESSAGES["zh-CN"].items()}
 
 
+def prepare() -> None:
+    """Every language's words made, and OpenCC's tables loaded for the group names: some ms
+    for each Traditional page, which the first visitor's request would otherwise wait for on
+    the event loop. Run once at start-up, in a thread."""
+    for language in LANGUAGES:
+        words(language)
+        written(language, "中文")
+
+
 def supported_language(tag: str | None) -> str | None:
     """The interface language for a BCP 47 tag (`zh`, `zh-Hans-CN`, `zh-Hant`, `en-GB`...), or
     None. Chinese by its script, else its region: Hong Kong's and Macao's Traditional, Taiwan's
