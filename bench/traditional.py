@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from sayfile.engines.traditional import SimplifiedReading
+from sayfile.engines.traditional import simplified_for_reading
 from sayfile.text.normalisation import Normalisation
 from test_traditional import READINGS, read, reading_of
 
@@ -29,7 +29,7 @@ def main() -> None:
 
     words = Normalisation()
     g2p = ZHG2P(version=None)
-    reading = SimplifiedReading()
+    reading = simplified_for_reading
     right = {"as written": 0, "simplified": 0}
     for text, word, pinyin in READINGS:
         expected = reading_of(pinyin)

@@ -5,7 +5,7 @@ Simplified), while the words of the timings stay as written; heard through Whisp
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from listening import Listener, simplified, word_error_rate
 from sayfile.engines.kokoro import KokoroEngine
 from sayfile.engines.kokoro_mandarin import LATIN_RUN
 from sayfile.engines.kokoro_words import mandarin_words
-from sayfile.engines.traditional import SimplifiedReading
+from sayfile.engines.traditional import simplified_for_reading
 from sayfile.text.normalisation import Normalisation
 
 DATA = Path(__file__).parent / "data"
@@ -73,7 +73,7 @@ def reading_of(pinyin: str) -> str:
     return "".join(ZHG2P.py2ipa(syllable) for syllable in pinyin.split()).replace(chr(815), "")
 
 
-def read(g2p: Any, words: Normalisation, text: str, reading: SimplifiedReading | None) -> Any:
+def read(g2p: Any, words: Normalisation, text: str, reading: Callable[[str], str] | None) -> Any:
     """`text` as the Mandarin voices read it (said, then given to misaki, Simplified first
     when `reading` is given), with each word's place in the said text."""
     said = words.said(text, "zh")
@@ -92,7 +92,7 @@ def g2p() -> Any:
 def test_traditional_sentences_are_read_as_their_simplified_form_and_keep_their_words(
     g2p: Any, text: str, word: str, pinyin: str
 ) -> None:
-    said, phonemes = read(g2p, Normalisation(), text, SimplifiedReading())
+    said, phonemes = read(g2p, Normalisation(), text, simplified_for_reading)
     assert reading_of(pinyin) in phonemes.phonemes.replace(" ", ""), (word, phonemes.phonemes)
     # The words (those of the timings) are the text's own, in Traditional characters.
     written = [said[start:end] for start, end in phonemes.words]
@@ -104,11 +104,11 @@ def test_a_classic_in_big5_keeps_its_length_and_every_character_s_place() -> Non
     """西遊記 as a Big5 file has it: the reading is as long as the text, character for
     character (so that words found in it are the text's), and Simplified."""
     text = (DATA / "wu-chengen-xiyouji.big5.txt").read_bytes().decode("big5")
-    reading = SimplifiedReading()(text)
+    reading = simplified_for_reading(text)
     assert len(reading) == len(text)
     assert reading.startswith("西游记") and "灵根育孕源流出" in reading
     assert [c for c in text if not c.isalpha()] == [c for c in reading if not c.isalpha()]
-    assert SimplifiedReading()("我们今天去银行还钱。") == "我们今天去银行还钱。"
+    assert simplified_for_reading("我们今天去银行还钱。") == "我们今天去银行还钱。"
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ from sayfile.engines.kokoro_sessions import CallsRunning, kokoro_model, session_
 from sayfile.engines.kokoro_timed_model import timed_model
 from sayfile.engines.kokoro_words import PhonemeWords, mandarin_words, spaced_words, word_samples
 from sayfile.engines.mandarin_polyphones import mandarin_reader
-from sayfile.engines.traditional import SimplifiedReading
+from sayfile.engines.traditional import simplified_for_reading
 from sayfile.engines.word_ends import sounded_ends
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
@@ -150,7 +150,6 @@ class KokoroEngine:
         self._running = CallsRunning()
         self._quick_loading = False
         self._mandarin: Any = None
-        self._simplified = SimplifiedReading()  # Traditional characters, for reading only
         self._japanese: Any = None
         self._lock = threading.Lock()
         # The readers (Mandarin, Japanese) load under a lock of their own: loading one takes
@@ -261,7 +260,7 @@ class KokoroEngine:
         model = self._loaded()
         language = _LANGUAGES[voice.locator[0]].espeak
         if language is None:
-            return self._phonemes_of_mandarin(model, self._simplified(text)).spaced().phonemes
+            return self._phonemes_of_mandarin(model, simplified_for_reading(text)).spaced().phonemes
         return _espeak_phonemes(model, text, language)
 
     def _phonemes_of_japanese(self, text: str) -> PhonemeWords:
@@ -299,7 +298,7 @@ class KokoroEngine:
         if voice.locator[0] == "j":
             return lambda model: self._phonemes_of_japanese(text)
         if language is None:
-            return lambda model: self._phonemes_of_mandarin(model, self._simplified(text))
+            return lambda model: self._phonemes_of_mandarin(model, simplified_for_reading(text))
         return lambda model: spaced_words(text, _espeak_phonemes(model, text, language))
 
     def speak_phonemes(

@@ -4,7 +4,7 @@ read 銀行 yín xíng, 長頸鹿 zhǎng, 看著 zhù where 银行, 长颈鹿, �
 
 from __future__ import annotations
 
-import threading
+import functools
 from typing import Any
 
 # OpenCC's Taiwan-to-Simplified conversion: Taiwan's variant forms first (phrase by phrase:
@@ -15,27 +15,24 @@ from typing import Any
 _CONFIG = "tw2s"
 
 
-class SimplifiedReading:
-    """Calls give the text with its Traditional characters Simplified, character for
-    character (as long as the text, so that each word's offsets are the same in both);
-    OpenCC's tables are loaded on the first call and kept."""
+@functools.cache
+def taiwan_to_simplified() -> Any:
+    """OpenCC's converter (`_CONFIG`), its tables loaded on first use and kept for the process:
+    the one both the Mandarin voices' reading and Taiwan's normalisation use."""
+    import opencc
 
-    def __init__(self) -> None:
-        self._converter: Any = None
-        self._lock = threading.Lock()
+    return opencc.OpenCC(_CONFIG)
 
-    def __call__(self, text: str) -> str:
-        with self._lock:
-            if self._converter is None:
-                import opencc
 
-                self._converter = opencc.OpenCC(_CONFIG)
-            converter = self._converter
-        simplified = str(converter.convert(text))
-        if len(simplified) == len(text):
-            return simplified
-        # Should a phrase of OpenCC's ever change its length, the words would no longer line
-        # up with the text as written: then character by character, keeping any that would not
-        # stay one character.
-        alone = (str(converter.convert(character)) for character in text)
-        return "".join(new if len(new) == 1 else old for old, new in zip(text, alone, strict=True))
+def simplified_for_reading(text: str) -> str:
+    """`text` with its Traditional characters Simplified, character for character (as long as
+    the text, so that each word's offsets are the same in both)."""
+    converter = taiwan_to_simplified()
+    whole = str(converter.convert(text))
+    if len(whole) == len(text):
+        return whole
+    # Should a phrase of OpenCC's ever change its length, the words would no longer line
+    # up with the text as written: then character by character, keeping any that would not
+    # stay one character.
+    alone = (str(converter.convert(character)) for character in text)
+    return "".join(new if len(new) == 1 else old for old, new in zip(text, alone, strict=True))

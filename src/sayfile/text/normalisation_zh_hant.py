@@ -4,9 +4,9 @@ counted things in Traditional characters, and their quotes and punctuation forms
 
 from __future__ import annotations
 
-import functools
 import re
-from typing import Any
+
+from sayfile.engines.traditional import taiwan_to_simplified
 
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 # Dollars written before the amount (NT$12,900, HK$88, US$5): the voice said the letters and
@@ -39,14 +39,6 @@ _TWO_UNITS = re.compile(r"(?<![\d.,:/\-])2(?=\s?(?:公尺|公分|公克|公升|�
 _MARKS = str.maketrans("『』﹁﹂﹃﹄﹐﹑﹒﹔﹕﹖﹗︰︵︶", "「」「」「」，、。；：？！：（）")
 
 
-@functools.cache
-def _simplified() -> Any:
-    """OpenCC's Taiwan-to-Simplified tables, loaded on first use, once per process."""
-    import opencc
-
-    return opencc.OpenCC("tw2s")
-
-
 def taiwan_and_hong_kong_forms(text: str) -> str:
     """`text` with Taiwan's and Hong Kong's ways of writing money, dates, phone numbers, counted
     things and quotes put as Mandarin's rules read them (the rest as written)."""
@@ -59,7 +51,7 @@ def taiwan_and_hong_kong_forms(text: str) -> str:
     )
     text = _TWO_UNITS.sub("两", text)
     if not text.isascii():
-        text = _COUNTED.sub(lambda f: str(_simplified().convert(f.group())), text)
+        text = _COUNTED.sub(lambda f: str(taiwan_to_simplified().convert(f.group())), text)
     return text
 
 
