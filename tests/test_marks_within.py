@@ -7,6 +7,7 @@ Kokoro's voices in the slow layer)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,12 @@ from fastapi.testclient import TestClient
 
 from conftest import TONES, Speech, wait_done
 from gaps import longest_silence, pcm
+from sayfile.app import create_app
+from sayfile.audio.formats import Samples
+from sayfile.engines.base import WordSpan
+from sayfile.engines.tone import ToneEngine
+from sayfile.models import Voice
+from sayfile.settings import Settings
 from sayfile.speech.scheduler import Lane
 
 ESPEAK = {"engines": ["espeak"], "default_voice": "espeak:en-us"}
@@ -151,6 +158,37 @@ def test_without_word_times_the_words_are_said_apart_at_the_mark_as_before(
     samples, _ = pcm(marked["audio"])
     assert _marks(marked) == {"here": pytest.approx(first_samples.size / rate, abs=1e-3)}
     assert np.array_equal(samples[: first_samples.size], first_samples)
+
+
+class _Untimed(ToneEngine):
+    """The tone engine telling no word times (as espeak-ng's command does), keeping each text
+    it is asked to say."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def synthesize_timed(
+        self, voice: Voice, text: str, speed: float, first: bool = False, follows: str = ""
+    ) -> tuple[Samples, list[WordSpan] | None]:
+        self.asked.append(text)
+        return self.synthesize(voice, text, speed), None
+
+
+def test_a_voice_without_word_times_says_a_sentence_with_a_mark_once_in_its_parts(
+    tmp_path: Path,
+) -> None:
+    """Whether a voice's words are timed is learnt from its first piece (the start-up's
+    warm-up): a sentence with a mark in it is then said in its parts at once, not whole first
+    and then again in parts."""
+    engine = _Untimed()
+    with TestClient(create_app(Settings(data_dir=tmp_path, **TONES), [engine])) as client:
+        timings = _job(client, MARKED)
+    assert timings["words"] is None
+    assert SENTENCE not in engine.asked
+    assert engine.asked[-2:] == [BEFORE, AFTER]
+    # Where the part before the mark ends: a beep and a gap for each word, then its pause.
+    here = len(BEFORE.split()) * 0.16 + 0.2
+    assert _marks(timings) == {"here": pytest.approx(here, abs=1e-3)}
 
 
 @pytest.mark.parametrize(

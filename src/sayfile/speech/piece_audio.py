@@ -53,6 +53,9 @@ class PieceAudio:
         self._levels_lock = threading.Lock()
         self._references = _ReferenceSentences()
         self.normalisation = Normalisation()
+        # The voices whose engine told no word times (espeak-ng's command, a Piper model
+        # without alignments); a set's add and `in` are safe across the steps' threads.
+        self._untimed: set[str] = set()
 
     def level(self, target: float | None, headroom_db: float = 0.0) -> LoudnessLevel:
         """The loudness levelling to `target` LUFS (None: off), peaks kept `headroom_db`
@@ -83,7 +86,15 @@ class PieceAudio:
         """The step that makes piece `index` (`final`: the last) and offers it to `in_order`."""
         engine = self._catalogue.engine(piece.voice)
         return PieceStep(
-            engine, piece, finishing, index, final, in_order, self._references, self.normalisation
+            engine,
+            piece,
+            finishing,
+            index,
+            final,
+            in_order,
+            self._references,
+            self.normalisation,
+            self._untimed,
         )
 
 
@@ -134,6 +145,7 @@ class PieceStep:
     in_order: InOrder[Any]
     references: _ReferenceSentences
     normalisation: Normalisation
+    untimed: set[str]
 
     @property
     def heavy(self) -> bool:
@@ -147,24 +159,7 @@ class PieceStep:
     def __call__(self) -> StepResult:
         piece, voice, rate = self.piece, self.piece.voice, self.finishing.rate
         started = time.perf_counter()
-        lead_s = round(piece.pause_s * rate) / rate
-        spoken = self._whole()
-        alone: dict[tuple[int, int], Samples] = {}
-        if spoken is None:
-            # Pronunciations the engine cannot say inside the sentence: those it can say alone
-            # are said apart, as before; where it reads none, the written words in one call.
-            alone = self._pronunciations_alone()
-            spoken = None if alone else self._spoken(piece.text)
-        if spoken is not None and (spoken[2] is not None or not piece.marks_within):
-            samples, said, timed = spoken
-            words = within = None
-            if timed is not None:
-                words = piece_words(piece.text, said, timed, voice.sample_rate, lead_s)
-                within = [(mark_time(words, at, lead_s), n) for at, n in piece.marks_within]
-        else:
-            # The engine cannot say the piece in one call with its marks placed (it times no
-            # words) or its pronunciations in it: its parts are said apart, as before.
-            samples, words, within = self._in_parts(lead_s, alone)
+        samples, words, within = self._made(round(piece.pause_s * rate) / rate)
         seconds = time.perf_counter() - started
         if samples.size:
             level = self.finishing.level
@@ -176,6 +171,35 @@ class PieceStep:
             samples = np.concatenate([np.zeros(lead, dtype=np.int16), samples])
         self.in_order.offer(self.index, samples, self.final)
         return StepResult(samples.size, lead, seconds, words, within or [])
+
+    def _made(
+        self, lead_s: float
+    ) -> tuple[Samples, list[PieceWord] | None, list[tuple[float, str]]]:
+        """The piece's samples at its voice's rate, its words' times (None: not known) and
+        its marks', in one engine call where that can place them, else part by part."""
+        piece = self.piece
+        if piece.marks_within and piece.voice.id in self.untimed:
+            # A voice whose words its engine cannot place cannot have a mark placed inside
+            # what it says in one go: the parts between the marks are said apart.
+            return self._in_parts(lead_s, self._pronunciations_alone())
+        spoken = self._whole()
+        if spoken is None:
+            # Pronunciations the engine cannot say inside the sentence: those it can say alone
+            # are said apart, as before; where it reads none, the written words in one call.
+            alone = self._pronunciations_alone()
+            if alone:
+                return self._in_parts(lead_s, alone)
+            spoken = self._spoken(piece.text)
+        samples, said, timed = spoken
+        if timed is None:
+            # A voice whose words its engine cannot place (remembered, so that the next piece
+            # with marks is not said twice): its marks where their parts begin.
+            self.untimed.add(piece.voice.id)
+            if piece.marks_within:
+                return self._in_parts(lead_s, {})
+            return samples, None, []
+        words = piece_words(piece.text, said, timed, piece.voice.sample_rate, lead_s)
+        return samples, words, [(mark_time(words, at, lead_s), n) for at, n in piece.marks_within]
 
     def _whole(self) -> tuple[Samples, str, list[WordSpan] | None] | None:
         """The piece said in one call (`_spoken`); with pronunciations in it, by an engine
@@ -207,29 +231,27 @@ class PieceStep:
         """The piece's words as said, each pronounced one as written, and where those are in
         them: the words between normalised as the voice's language says them."""
         text, language = self.piece.text, self.piece.voice.language
+        # Each run of words, whether a space came before it, and its pronunciation (None:
+        # said as the language says it).
+        runs: list[tuple[str, bool, tuple[str, str] | None]] = []
+        done = 0
+        # The words after the last pronunciation come as a last run (the end 0 marks it).
+        for start, end, phonemes, alphabet in [*self.piece.pronounced, (len(text), 0, "", "")]:
+            between = text[done:start]
+            if between.strip():
+                words = self.normalisation.said(between.strip(), language).strip()
+                runs.append((words, between[:1].isspace(), None))
+            if end:
+                spaced = text[start - 1 : start].isspace()
+                runs.append((text[start:end], spaced, (phonemes, alphabet)))
+                done = end
         said = ""
         found: list[Pronunciation] = []
-
-        def add(words: str, spaced: bool) -> int:
-            nonlocal said
+        for words, spaced, pronunciation in runs:
             said += " " if spaced and said else ""
-            at = len(said)
+            if pronunciation is not None:
+                found.append((len(said), len(said) + len(words), *pronunciation))
             said += words
-            return at
-
-        done = 0
-        for start, end, phonemes, alphabet in self.piece.pronounced:
-            if text[done:start].strip():
-                words = self.normalisation.said(text[done:start].strip(), language).strip()
-                add(words, text[done:start][:1].isspace())
-            at = add(text[start:end], text[start - 1 : start].isspace())
-            found.append((at, at + end - start, phonemes, alphabet))
-            done = end
-        if text[done:].strip():
-            add(
-                self.normalisation.said(text[done:].strip(), language).strip(),
-                text[done:][:1].isspace(),
-            )
         return said, found
 
     def _spoken(
