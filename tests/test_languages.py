@@ -17,6 +17,8 @@ import sayfile.text.sentences as textmod
 from conftest import Speech, decode, sayfile_cli, wait_done
 from listening import Listener, character_error_rate, simplified, word_error_rate
 from sayfile.books.reading import CHAPTER_PAUSE_MS
+from sayfile.engines.bounded import BoundedEngine
+from sayfile.engines.kokoro import KokoroEngine
 from sayfile.speech.plan import SpeechPlan
 
 # Openings of public-domain books (Proust 1913, Cervantes 1605, Kafka 1915, Collodi 1883,
@@ -105,6 +107,39 @@ def test_a_short_chinese_sentence_naming_english_products_gets_the_mandarin_voic
 @pytest.mark.parametrize("text", ["Say 謝謝 when you leave.", "The word 你好 means hello."])
 def test_an_english_sentence_naming_a_chinese_word_stays_english(speech: Speech, text: str) -> None:
     assert speech.plan(text).voice.language.startswith("en")
+
+
+@pytest.mark.parametrize(
+    ("voice", "text", "mandarin"),
+    [
+        ("kokoro:af_heart", "Say 謝謝 when you leave.", "ɕje↘ɕje↘"),
+        ("kokoro:ff_siwis", "Il a dit 你好 en souriant.", "ni↓xau↓"),
+    ],
+)
+def test_han_in_a_sentence_of_another_language_is_read_as_mandarin_by_its_voice(
+    speech: Speech, voice: str, text: str, mandarin: str
+) -> None:
+    # espeak-ng's reading had said "Chinese letter" for each character (tʃˈaɪniːzlˌɛɾɚ).
+    spoken_by = speech.plan(text, voice=voice).voice
+    bounded = speech.catalogue.engine(spoken_by)
+    assert isinstance(bounded, BoundedEngine) and isinstance(bounded.engine, KokoroEngine)
+    phonemes = bounded.engine.phonemes(spoken_by, text)
+    assert mandarin in phonemes and "ɛɾɚ" not in phonemes, phonemes
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("ffmpeg")
+def test_a_chinese_dish_in_an_english_sentence_is_heard_by_its_name(
+    speech: Speech, listener: Listener, tmp_path: Path
+) -> None:
+    text = "My favourite dish is 红烧肉, my mother's recipe."
+    plan = speech.plan(text, voice="kokoro:af_heart", format="wav", loudness="off")
+    result = speech.write(plan, tmp_path / "dish.wav")
+    heard = listener.hear((tmp_path / "dish.wav").read_bytes(), "en").casefold()
+    # Heard "Hong Shao Rou" (Whisper writes what it hears in English in pinyin), where it had
+    # been "Chinese letter, Chinese letter, Chinese letter".
+    assert "hong" in heard and "letter" not in heard, heard
+    assert [word.text for word in result.timings.words or ()][4] == "红烧肉"
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from sayfile.engines.base import Pronunciation, WordSpan
 from sayfile.engines.kokoro_blend import blended_style, blended_voice
 from sayfile.engines.kokoro_italian import italian_phonemes
 from sayfile.engines.kokoro_mandarin import LATIN_RUN, aspirated, english_in_chinese
-from sayfile.engines.kokoro_pronounced import model_ipa, pronounced_words
+from sayfile.engines.kokoro_pronounced import han_as_mandarin, model_ipa, pronounced_words
 from sayfile.engines.kokoro_sessions import CallsRunning, kokoro_model, session_options
 from sayfile.engines.kokoro_timed_model import timed_model
 from sayfile.engines.kokoro_words import PhonemeWords, mandarin_words, spaced_words, word_samples
@@ -255,13 +255,7 @@ class KokoroEngine:
 
     def phonemes(self, voice: Voice, text: str) -> str:
         """The phonemes `voice` is given for `text` (words as said), as synthesize makes them."""
-        if voice.locator[0] == "j":
-            return self._phonemes_of_japanese(text).phonemes
-        model = self._loaded()
-        language = _LANGUAGES[voice.locator[0]].espeak
-        if language is None:
-            return self._phonemes_of_mandarin(model, simplified_for_reading(text)).spaced().phonemes
-        return _espeak_phonemes(model, text, language)
+        return PhonemeWords.of(self._said(voice, text)(self._loaded())).spaced().phonemes
 
     def _phonemes_of_japanese(self, text: str) -> PhonemeWords:
         # Not espeak-ng's Japanese: it says "Chinese letter" for every kanji and writes /a/ as
@@ -299,7 +293,11 @@ class KokoroEngine:
             return lambda model: self._phonemes_of_japanese(text)
         if language is None:
             return lambda model: self._phonemes_of_mandarin(model, simplified_for_reading(text))
-        return lambda model: spaced_words(text, _espeak_phonemes(model, text, language))
+        return lambda model: han_as_mandarin(
+            text,
+            lambda part: spaced_words(part, _espeak_phonemes(model, part, language)),
+            lambda run: self._phonemes_of_mandarin(model, simplified_for_reading(run)),
+        )
 
     def speak_phonemes(
         self, voice: Voice, phonemes: str, alphabet: str, speed: float

@@ -4,6 +4,7 @@ a sentence's phonemes with each pronunciation put in place of its words' (one wo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from sayfile.engines.kokoro_words import PhonemeWords, joined_words
@@ -27,6 +28,23 @@ def model_ipa(phonemes: str, alphabet: str, mandarin: bool) -> str | None:
         except Exception:  # misaki knows no such syllable: the words are said instead
             return None
     return None
+
+
+# Han characters (the unified ideographs, extension A, the compatibility forms).
+_HAN_RUN = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]+")
+
+
+def han_as_mandarin(
+    text: str, said: Callable[[str], PhonemeWords], mandarin: Callable[[str], PhonemeWords]
+) -> PhonemeWords:
+    """The phonemes of `text` as `said` makes them (a voice of a language not written in Han),
+    with each run of Han characters read as Mandarin by `mandarin` (one word each), in the same
+    voice: "Say 谢谢 when you leave" had been said "Say Chinese letter Chinese letter when you
+    leave" (espeak-ng's reading of a character it has no word for)."""
+    runs = [
+        (run.start(), run.end(), mandarin(run.group()).phonemes) for run in _HAN_RUN.finditer(text)
+    ]
+    return pronounced_words(text, runs, said) if runs else said(text)
 
 
 def pronounced_words(
