@@ -68,24 +68,28 @@ LONG_JOB = " ".join(
 )
 
 
-def variants(threads: int, busy: bool) -> dict[str, tuple[int, bool, int, bool, bool]]:
+def variants(threads: int, busy: bool) -> dict[str, tuple[int, bool, int, bool, bool, bool]]:
     """Name: (first pieces' threads, first pieces alone, how many first pieces, first pieces
-    urgent, first piece windowed)."""
+    urgent, first piece windowed, the books' steps interrupted for urgent ones)."""
     firsts = pieces_module.FIRST_PIECES
     if busy:
         return {
-            "1 thread": (1, False, firsts, False, True),
-            f"{threads} threads, alone": (threads, True, firsts, False, True),
-            f"{threads} threads, alone, urgent": (threads, True, firsts, True, True),
-            f"{threads} threads, alone, urgent, two first pieces": (threads, True, 2, True, True),
+            "1 thread": (1, False, firsts, False, True, False),
+            f"{threads} threads, alone": (threads, True, firsts, False, True, False),
+            f"{threads} threads, alone, urgent": (threads, True, firsts, True, True, False),
+            f"{threads} threads, alone, urgent, books interrupted": (
+                *(threads, True, firsts, True, True, True),
+            ),
         }
     return {
-        "1 thread": (1, False, firsts, False, True),
-        "1 thread, alone": (1, True, firsts, True, True),
-        f"{threads} threads, alone": (threads, True, firsts, True, True),
-        f"{threads} threads, alone, two first pieces": (threads, True, 2, True, True),
-        f"{threads} threads, alone, one first piece": (threads, True, 1, True, True),
-        f"{threads} threads, alone, whole piece, one first piece": (threads, True, 1, True, False),
+        "1 thread": (1, False, firsts, False, True, True),
+        "1 thread, alone": (1, True, firsts, True, True, True),
+        f"{threads} threads, alone": (threads, True, firsts, True, True, True),
+        f"{threads} threads, alone, two first pieces": (threads, True, 2, True, True, True),
+        f"{threads} threads, alone, one first piece": (threads, True, 1, True, True, True),
+        f"{threads} threads, alone, whole piece, one first piece": (
+            *(threads, True, 1, True, False, True),
+        ),
     }
 
 
@@ -219,22 +223,29 @@ async def compare(pipeline: Pipeline, threads: int, rounds: int, busy: bool) -> 
         for language, (voice_id, text) in PARAGRAPHS.items()
     }
     jobs: list[asyncio.Task[None]] = []
+    # The books' audio seconds made, and the seconds each variant's streams took, with the
+    # books' audio made meanwhile.
+    books_made = [0.0]
+    books: dict[str, list[float]] = {}
     if busy:
         long_plan = pipeline.plan(LONG_JOB, voice=KOKORO, format="pcm")
 
         async def long_job() -> None:
             while True:
                 turn = pipeline.synthesizer.executor.turn(Lane.background, "books")
-                async for _ in pipeline.synthesizer.samples(long_plan, turn):
-                    pass
+                async for samples in pipeline.synthesizer.samples(long_plan, turn):
+                    books_made[0] += samples.size / long_plan.voice.sample_rate
 
         jobs = [asyncio.create_task(long_job()) for _ in range(2)]
         await asyncio.sleep(5)
     results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     try:
         for _ in range(rounds):
-            for name, (first_threads, alone, firsts, spare, window) in table.items():
+            for name, (first_threads, alone, firsts, spare, window, stop) in table.items():
                 pipeline.synthesizer.pipeline.first_alone = alone
+                executor: Any = pipeline.synthesizer.executor
+                executor.interrupting = stop
+                began, made = time.perf_counter(), books_made[0]
                 for language, plan in plans.items():
                     with (
                         first_piece_threads(pipeline, first_threads),
@@ -246,6 +257,9 @@ async def compare(pipeline: Pipeline, threads: int, rounds: int, busy: bool) -> 
                             await stream_once(pipeline, plan)
                         )
                     await asyncio.sleep(0.5)
+                took = books.setdefault(name, [0.0, 0.0])
+                took[0] += time.perf_counter() - began
+                took[1] += books_made[0] - made
     finally:
         for job in jobs:
             job.cancel()
@@ -264,6 +278,12 @@ async def compare(pipeline: Pipeline, threads: int, rounds: int, busy: bool) -> 
             f"{first / base[language]:.2f} | {statistics.median(r[1] for r in runs):.2f} | "
             f"{statistics.median(r[2] for r in runs):.3f} ({max(r[2] for r in runs):.3f}) |"
         )
+    if busy:
+        print()
+        print("| variant | the books' audio s per wall s while the streams ran |")
+        print("| --- | ---: |")
+        for name, (seconds, made) in books.items():
+            print(f"| {name} | {made / seconds:.2f} |")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ so that the next calls do not queue behind whatever the stuck one holds."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -168,7 +169,9 @@ class BoundedEngine:
         with self._lock:
             engine = self._engine
             self._running[id(engine)] = self._running.get(id(engine), 0) + 1
-        call = _Call(lambda: fn(engine), lambda: self._returned(engine))
+        # The call runs in this context (on its own thread): its step's interruption with it.
+        context = contextvars.copy_context()
+        call = _Call(lambda: context.run(fn, engine), lambda: self._returned(engine))
         self._threads.run(call)
         if call.wait(self._timeout):
             return call.result()

@@ -41,6 +41,7 @@ from sayfile.engines.mandarin_polyphones import mandarin_reader
 from sayfile.engines.traditional import simplified_for_reading
 from sayfile.engines.word_ends import sounded_ends
 from sayfile.errors import EngineError
+from sayfile.interruption import Interrupted
 from sayfile.models import Quality, Voice
 from sayfile.whole_files import UNFINISHED
 
@@ -341,7 +342,7 @@ class KokoroEngine:
                 phonemes = PhonemeWords.of(said(model)).spaced()
                 rest = follows(model).spaced().phonemes if follows else ""
                 timed = model.timed(phonemes.phonemes, style, native, first, rest)
-        except EngineError:
+        except (EngineError, Interrupted):
             raise
         except Exception as exc:
             # The details (they can name server paths) go to the log only.

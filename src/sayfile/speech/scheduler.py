@@ -13,7 +13,12 @@ more than an ordinary step.
 
 An `urgent` step (a stream's first piece: someone waits for the first word) that finds every
 thread busy does not wait behind steps that take seconds each with a neural voice: it runs at
-once on one spare thread, beside them.
+once on one spare thread. It runs alone, on every core: the background steps running are
+asked to give their cores back (interruption.py: a Kokoro call ends within 20-60 ms), and no
+background step starts until it is done. Any other interactive step that finds no thread
+waiting takes the thread of one background step so. An interrupted step runs again from its
+start, its place in line kept; a step that has lost `MOST_LOST_S` of work so is not
+interrupted again, so that books slow down beside people waiting but never stop.
 """
 
 from __future__ import annotations
@@ -25,17 +30,33 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, TypeVar
 
+from sayfile.interruption import Interrupted, Interruption, interruptible
+
 T = TypeVar("T")
+# A background step is interrupted only while it has lost less work so (seconds: a sentence).
+MOST_LOST_S = 4.0
+# After an urgent step, background steps wait this long more: a stream's next first piece comes
+# right after it, and a book's step begun in between would run beside that in its phonemes.
+_HELD_AFTER_S = 0.25
+# How long an urgent step waits for the engine calls it asked to end (within a node or two).
+_GIVEN_BACK_WAIT_S = 0.3
 
 
 def _nothing_to_settle() -> None:
     """For a step cancelled before it ran: its future is settled already."""
+
+
+def _cancel(step: _Step) -> None:
+    """Cancel a step that will not run; one interrupted before, whose future was set running
+    then, gets CancelledError as its outcome."""
+    if not step.future.cancel() and not step.future.done():
+        step.future.set_exception(CancelledError("the sentence executor was closed"))
 
 
 class Lane(IntEnum):
@@ -53,6 +74,15 @@ class _Step:
     future: Future[Any] = field(compare=False)
     fn: Callable[[], Any] = field(compare=False)
     heavy: bool = field(default=False, compare=False)
+    lane: Lane = field(default=Lane.interactive, compare=False)
+    client: str = field(default="", compare=False)
+    urgent: bool = field(default=False, compare=False)
+    # In the background lane: how it is asked to give its core back, when it began, and the
+    # seconds of work it lost to interruptions before.
+    interruption: Interruption | None = field(default=None, compare=False)
+    giving_back: bool = field(default=False, compare=False)  # asked, in a call that ends so
+    began: float = field(default=0.0, compare=False)
+    lost_s: float = field(default=0.0, compare=False)
 
 
 class _LaneQueue:
@@ -145,6 +175,13 @@ class SentenceExecutor:
         self._idle = 0
         self._spare_busy = False
         self._spare_thread: threading.Thread | None = None
+        # Whether background steps are interrupted (a bench compares without); the steps the
+        # threads run, by id; urgent steps not done; steps asked to give their cores back.
+        self.interrupting = True
+        self._active: dict[int, _Step] = {}
+        self._urgent = 0
+        self._held_until = 0.0
+        self._giving_back = 0
 
     def turn(self, lane: Lane, client: str = "") -> Turn:
         """A new request's place in line, behind the client's earlier requests."""
@@ -166,7 +203,15 @@ class SentenceExecutor:
         with self._ready:
             if not self._workers:
                 self._start()
-            step = _Step((*key, next(self._submitted)), future, fn, heavy)
+            step = _Step((*key, next(self._submitted)), future, fn, heavy, turn.lane, turn.client)
+            if urgent and self.interrupting:
+                step.urgent = True
+                self._urgent += 1
+                self._interrupt_background(len(self._active))
+            elif turn.lane is Lane.interactive and self.interrupting and not self._idle:
+                # Someone waits for it (a stream's next piece, a download's): the thread of
+                # one book's step, the one begun last, which loses least.
+                self._interrupt_background(1)
             if urgent and not self._idle and not self._spare_busy:
                 self._spare_busy = True
                 name = f"{self._name}-spare"
@@ -178,14 +223,37 @@ class SentenceExecutor:
             self._ready.notify()
         return future
 
+    def _interrupt_background(self, most: int) -> None:
+        """Ask up to `most` of the background steps running to give their cores back, the
+        last begun first, of those that have not lost `MOST_LOST_S` of work so already (call
+        with `_ready` held)."""
+        found = [
+            (step.began, step, asked)
+            for step in self._active.values()
+            if (asked := step.interruption) and not asked.requested and step.lost_s < MOST_LOST_S
+        ]
+        for _, step, asked in sorted(found, key=lambda found: found[0], reverse=True)[:most]:
+            step.giving_back = asked.request()
+            self._giving_back += step.giving_back
+
+    def _wait_for_cores(self) -> None:
+        """Before an urgent step: wait (a little) for the engine calls it asked to end."""
+        deadline = time.monotonic() + _GIVEN_BACK_WAIT_S
+        with self._ready:
+            while self._giving_back and (left := deadline - time.monotonic()) > 0:
+                self._ready.wait(left)
+
     def _spare(self, step: _Step) -> None:
-        settle = _nothing_to_settle
+        settle: Callable[[], None] | None = _nothing_to_settle
         try:
+            self._wait_for_cores()
             settle = self._run(step)
         finally:
             with self._ready:
                 self._spare_busy = False
-            settle()
+                self._urgent_done(step)
+            if settle is not None:
+                settle()
 
     def _start(self) -> None:
         self._stopping = False
@@ -199,40 +267,87 @@ class SentenceExecutor:
             while True:
                 if self._stopping:
                     return None
-                for lane in Lane:
+                for lane in self._open_lanes():
                     step = self._lanes[lane].take(heavy=self._heavy < self._most_heavy)
                     if step is not None:
                         self._heavy += step.heavy
                         self._running += 1
+                        self._active[id(step)] = step
+                        step.began = time.monotonic()
+                        if lane is Lane.background and not step.heavy:
+                            step.interruption = Interruption()
                         return step
                 self._idle += 1
                 try:
-                    self._ready.wait()
+                    # Held for `_HELD_AFTER_S` only: looked at again when that is over.
+                    held = self._held_until - time.monotonic() if not self._urgent else 0.0
+                    self._ready.wait(held if held > 0 else None)
                 finally:
                     self._idle -= 1
 
+    def _open_lanes(self) -> tuple[Lane, ...]:
+        """The lanes steps may be taken from now: not the background while an urgent step
+        is to run, nor for `_HELD_AFTER_S` after one (call with `_ready` held)."""
+        held = self._urgent or time.monotonic() < self._held_until
+        return (Lane.interactive,) if held else tuple(Lane)
+
+    def _urgent_done(self, step: _Step) -> None:
+        """`step` ran (call with `_ready` held): if urgent, background steps may go once
+        `_HELD_AFTER_S` is over and no other urgent step is to run."""
+        if step.urgent:
+            self._urgent -= 1
+            self._held_until = time.monotonic() + _HELD_AFTER_S
+            self._ready.notify_all()  # the threads held for it look again when that is over
+
     def _work(self) -> None:
         while (step := self._take()) is not None:
-            settle = _nothing_to_settle
+            settle: Callable[[], None] | None = _nothing_to_settle
             try:
+                if step.urgent:
+                    self._wait_for_cores()
                 settle = self._run(step)
             finally:
                 with self._ready:
-                    self._running -= 1
-                    if step.heavy:
-                        self._heavy -= 1
-                        self._ready.notify_all()  # a heavy step passed over may go now
+                    self._done(step, again=settle is None)
+            if settle is not None:
                 settle()
 
+    def _done(self, step: _Step, again: bool) -> None:
+        """`step` off its thread (call with `_ready` held); put back in line, in its place,
+        when `again` (interrupted: it runs again from its start)."""
+        self._running -= 1
+        del self._active[id(step)]
+        if step.heavy:
+            self._heavy -= 1
+            self._ready.notify_all()  # a heavy step passed over may go now
+        self._urgent_done(step)
+        if step.giving_back:
+            self._giving_back -= 1
+            self._ready.notify_all()  # the urgent step waiting for its core
+        step.interruption = None
+        step.giving_back = False
+        if again:
+            step.lost_s += time.monotonic() - step.began
+            if self._stopping:
+                _cancel(step)
+            else:
+                self._lanes[step.lane].put(step.client, step)
+                self._ready.notify()
+
     @staticmethod
-    def _run(step: _Step) -> Callable[[], None]:
+    def _run(step: _Step) -> Callable[[], None] | None:
         """Runs `step`; gives what settles its future, called once its thread is counted free
         again: whoever its result wakes (a stream about to start its next first piece, which
-        asks `thread_free`) sees the thread free, not still running it."""
-        if not step.future.set_running_or_notify_cancel():
+        asks `thread_free`) sees the thread free, not still running it. None: the step was
+        interrupted, and its future is left for the run it gets again."""
+        # A step interrupted before has its future set running since then.
+        if not step.future.running() and not step.future.set_running_or_notify_cancel():
             return _nothing_to_settle  # cancelled while it waited
         try:
-            result = step.fn()
+            with interruptible(step.interruption):
+                result = step.fn()
+        except Interrupted:
+            return None
         except BaseException as exc:
             return functools.partial(step.future.set_exception, exc)
         return functools.partial(step.future.set_result, result)
@@ -241,9 +356,12 @@ class SentenceExecutor:
         """Whether a thread is left for one more step, once the steps running and those
         queued have theirs (see `Turn.thread_free`)."""
         with self._ready:
-            left = self.threads - self._running
-            # Counted only as far as it matters: many steps may be queued.
-            beyond = itertools.islice(self._queued(), left - 1, None) if left > 0 else None
+            # Steps asked to give their cores back are leaving them. Counted only as far as it
+            # matters: many steps may be queued. Background steps held for an urgent one do
+            # not count: its stream's next piece waits for it, as on an idle server.
+            left = self.threads - self._running + self._giving_back
+            queued = self._queued(self._open_lanes())
+            beyond = itertools.islice(queued, left - 1, None) if left > 0 else None
             return beyond is not None and next(beyond, None) is None
 
     def waiting(self) -> int:
@@ -252,12 +370,12 @@ class SentenceExecutor:
         with self._ready:
             return sum(1 for _ in self._queued())
 
-    def _queued(self) -> Iterator[_Step]:
-        """The steps queued that will still run (call with `_ready` held)."""
+    def _queued(self, lanes: Iterable[Lane] = tuple(Lane)) -> Iterator[_Step]:
+        """The steps queued in `lanes` that will still run (call with `_ready` held)."""
         return (
             step
-            for q in self._lanes.values()
-            for heap in q.steps.values()
+            for lane in lanes
+            for heap in self._lanes[lane].steps.values()
             for step in heap
             if not step.future.cancelled()
         )
@@ -276,7 +394,7 @@ class SentenceExecutor:
             queued = [step for lane in self._lanes.values() for step in lane.drain()]
             self._ready.notify_all()
         for step in queued:
-            step.future.cancel()
+            _cancel(step)
         deadline = None if wait_s is None else time.monotonic() + wait_s
         for thread in workers:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
