@@ -74,6 +74,9 @@ WORDS = (
     # 着 zháo, where the verb reaches its end.
     "找不着[zhao2]",
     "睡不着[zhao2]",
+    # 着 zhù in 土着: what OpenCC's Simplified reading makes of Taiwan's 土著 (the mainland
+    # writes 土著, read right); pypinyin read 土着 tǔ zhe.
+    "土着[zhu4]",
     # 地 de, after an adverb.
     "高兴地[de5]",
     "慢慢地[de5]",
