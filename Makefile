@@ -9,7 +9,7 @@ APT_RUN := espeak-ng
 # chromium: the real browser the page's tests drive (through Playwright's executable_path);
 # fonts-wqy-microhei: a small CJK font so the page's Chinese renders in screenshots.
 # epubcheck: checks read-along EPUBs (with its JRE; measured: 16 s to install where a JRE is).
-APT_TEST := espeak-ng ffmpeg redis-server chromium fonts-wqy-microhei epubcheck
+APT_TEST := espeak-ng ffmpeg redis-server chromium fonts-wqy-microhei epubcheck nginx
 # nginx: the sendfile reference for bench/bigfile.py; curl downloads the big file.
 APT_BENCH := nginx curl wrk lame
 

@@ -334,9 +334,9 @@ def listener() -> Listener:
 
 @pytest.fixture(scope="session")
 def exact_timed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Kokoro's timed model with only its exact edits (the durations, the window, the
-    convolutions as products), not its norms (engines/kokoro_norms.py): the unedited model's
-    audio bit for bit, so those edits can be checked to the bit."""
+    """Kokoro's timed model as its exact edits make it (the durations, the window, the
+    convolutions as products), built apart from the installed one: the unedited model's audio
+    bit for bit, so those edits can be checked to the bit."""
     from sayfile.engines.kokoro import assemble_model, default_folder
     from sayfile.engines.kokoro_timed_model import exact_model
 

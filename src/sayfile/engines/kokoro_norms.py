@@ -1,6 +1,7 @@
 """Kokoro's style norms as one `InstanceNormalization` each, the Snake activation after a norm
-folded into it: an edit of the timed model made at install time (engines/kokoro_timed_model.py;
-issue 27).
+folded into it: an edit of the timed model (issue 27), no longer applied at install time since
+it made Mandarin and Italian heard worse on a CPU without VNNI (docs/architecture.md); kept,
+with its tests, for a model chosen by the CPU.
 
 Kokoro's vocoder normalises its tensors before each convolution by the style (AdaIN: each
 channel's mean and variance over time taken away, then the style's scale `1 + gamma` and shift
