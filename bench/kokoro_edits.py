@@ -8,10 +8,11 @@ time in passes over the vocoder's large tensors (docs/benchmarks.md, "On a CPU w
 again"). Variants, each run in one process on the two long sentences of kokoro_profile.py:
 
 - `exact`: the timed model's exact edits only (durations, window, products), built here from
-  the joined model: the unedited model's samples, bit for bit;
-- `shipped`: the installed timed model, whose style norms are also one
-  `InstanceNormalization` each with the Snake folded in (engines/kokoro_norms.py);
-- `shipped, time first`: that model with its residual blocks' tensors kept time first between
+  the joined model: the unedited model's samples, bit for bit, and since 2026-12-07 what is
+  installed;
+- `norms`: that model with its style norms also one `InstanceNormalization` each, the Snake
+  folded in (engines/kokoro_norms.py; installed until 2026-12-07);
+- `norms, time first`: that model with its residual blocks' tensors kept time first between
   their products, so that the products' turns to time first and back go. A turn is left where
   a block is entered and left. Each norm is spelled out over time, its means made as a
   `MatMul` with a row of ones: onnxruntime's `ReduceMean` over a time-first axis costs 15
@@ -43,7 +44,8 @@ from kokoro_profile import feeds, session
 from listening import signal_to_noise
 from sayfile.engines.graph_edits import GraphEdits, with_only_needed
 from sayfile.engines.kokoro import KokoroEngine, assemble_model, default_folder
-from sayfile.engines.kokoro_timed_model import TIMED_MODEL, WHOLE, WINDOW_INPUT, exact_model
+from sayfile.engines.kokoro_norms import as_instance_norms
+from sayfile.engines.kokoro_timed_model import WHOLE, WINDOW_INPUT, exact_model
 
 # Node names of the vocoder's residual blocks, and of the product nodes inside them.
 BLOCKS = ("/decoder/decoder/generator/resblocks.", "/decoder/decoder/generator/noise_res.")
@@ -181,6 +183,16 @@ def _mean_over_time(graph: GraphEdits, helper: Any, proto: Any, x: str, output: 
     ]
 
 
+def with_norms(exact: Path, target: Path) -> Path:
+    """The `exact` model with its style norms as one kernel each (engines/kokoro_norms.py)."""
+    import onnx
+
+    model = onnx.load(str(exact))
+    as_instance_norms(model)
+    onnx.save(model, str(target))
+    return target
+
+
 def probe(model: Path) -> dict[str, tuple[int, ...]]:
     """The shape of every tensor the residual blocks read or make, in a short sentence's run."""
     import onnx
@@ -213,19 +225,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    shipped = default_folder() / TIMED_MODEL[0]
     inputs = feeds(KokoroEngine())
     for feed in inputs.values():
         feed[WINDOW_INPUT] = np.array(WHOLE, dtype=np.int64)
     with tempfile.TemporaryDirectory() as folder:
+        exact = exact_model(assemble_model(default_folder()), Path(folder) / "exact.onnx")
+        normed = with_norms(exact, Path(folder) / "norms.onnx")
         sessions = {
-            "exact": session(
-                "current",
-                exact_model(assemble_model(default_folder()), Path(folder) / "exact.onnx"),
-            ),
-            "shipped": session("current", shipped),
-            "shipped, time first": session(
-                "current", time_first(shipped, Path(folder) / "time-first.onnx", probe(shipped))
+            "exact": session("current", exact),
+            "norms": session("current", normed),
+            "norms, time first": session(
+                "current", time_first(normed, Path(folder) / "time-first.onnx", probe(normed))
             ),
         }
     spent: dict[tuple[str, str], list[float]] = defaultdict(list)
