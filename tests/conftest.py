@@ -332,6 +332,16 @@ def listener() -> Listener:
     return Listener()
 
 
+@pytest.fixture(scope="module")
+def kokoro() -> Iterator[Any]:
+    """A Kokoro engine of its own on one thread, for a module's tests of the engine alone."""
+    from sayfile.engines.kokoro import KokoroEngine
+
+    engine = KokoroEngine(threads=1)
+    yield engine
+    engine.close()
+
+
 @pytest.fixture(scope="session")
 def exact_timed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Kokoro's timed model as its exact edits make it (the durations, the window, the

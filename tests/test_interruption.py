@@ -206,13 +206,6 @@ def test_an_interruption_asked_before_the_call_ends_it_as_it_begins() -> None:
         pass
 
 
-@pytest.fixture(scope="module")
-def kokoro() -> Iterator[KokoroEngine]:
-    engine = KokoroEngine(threads=1)
-    yield engine
-    engine.close()
-
-
 @pytest.mark.slow  # the model's tokenizer finds espeak-ng's library through ldconfig
 def test_kokoros_call_ends_when_asked_and_the_next_says_the_same(kokoro: KokoroEngine) -> None:
     voice = {voice.id: voice for voice in kokoro.voices()}["kokoro:af_heart"]

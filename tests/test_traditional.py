@@ -5,7 +5,7 @@ Simplified), while the words of the timings stay as written; heard through Whisp
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,13 +112,6 @@ def test_a_classic_in_big5_keeps_its_length_and_every_character_s_place() -> Non
     assert reading.startswith("西游记") and "灵根育孕源流出" in reading
     assert [c for c in text if not c.isalpha()] == [c for c in reading if not c.isalpha()]
     assert simplified_for_reading("我们今天去银行还钱。") == "我们今天去银行还钱。"
-
-
-@pytest.fixture(scope="module")
-def kokoro() -> Iterator[KokoroEngine]:
-    engine = KokoroEngine(threads=1)
-    yield engine
-    engine.close()
 
 
 @pytest.mark.slow  # the model's tokenizer finds espeak-ng's library through ldconfig
