@@ -342,18 +342,6 @@ def kokoro() -> Iterator[Any]:
     engine.close()
 
 
-@pytest.fixture(scope="session")
-def exact_timed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Kokoro's timed model as its exact edits make it (the durations, the window, the
-    convolutions as products), built apart from the installed one: the unedited model's audio
-    bit for bit, so those edits can be checked to the bit."""
-    from sayfile.engines.kokoro import assemble_model, default_folder
-    from sayfile.engines.kokoro_timed_model import exact_model
-
-    target = tmp_path_factory.mktemp("kokoro") / "exact-timed.onnx"
-    return exact_model(assemble_model(default_folder()), target)
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")

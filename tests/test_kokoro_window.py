@@ -18,7 +18,6 @@ import pytest
 from listening import (
     Listener,
     character_error_rate,
-    signal_to_noise,
     simplified,
     wav_bytes,
     word_error_rate,
@@ -179,9 +178,7 @@ def _kokoro() -> Any:
 
 
 @pytest.mark.slow
-def test_the_whole_window_is_the_unedited_models_audio_bit_for_bit(
-    exact_timed_model: Path,
-) -> None:
+def test_the_whole_window_is_the_unedited_models_audio_bit_for_bit() -> None:
     import onnxruntime
 
     from sayfile.engines.kokoro import assemble_model
@@ -204,17 +201,11 @@ def test_the_whole_window_is_the_unedited_models_audio_bit_for_bit(
         )
         (unedited,) = plain.run(None, feed)
         whole = {**feed, "window": np.array(WHOLE, np.int64)}
-        # The window's edit alone (with the products, also exact): bit for bit.
-        exact = onnxruntime.InferenceSession(str(exact_timed_model), session_options(1))
-        audio, durations, frames = exact.run(None, whole)
+        # The engine's model: the window's edit and the convolutions as products, both exact
+        # (the style norms of kokoro_norms.py are not in it): every frame, bit for bit.
+        audio, durations, frames = model.timed._session.run(None, whole)
         assert np.array_equal(audio, unedited)
         assert frames.tolist() == [0, int(durations.sum())]
-        # The engine's model, its norms made another way too (kokoro_norms.py): every frame,
-        # the same durations, the samples near.
-        said, said_durations, said_frames = model.timed._session.run(None, whole)
-        assert np.array_equal(said_durations, durations)
-        assert said_frames.tolist() == frames.tolist() and said.shape == unedited.shape
-        assert signal_to_noise(unedited, said) > 8, signal_to_noise(unedited, said)
     finally:
         kokoro.close()
 

@@ -4,7 +4,6 @@ many 600-sample units as it is told."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -162,7 +161,7 @@ def test_mandarin_is_cut_into_jieba_words_and_its_phonemes_are_misakis(g2p: Any)
 
 @pytest.mark.slow
 def test_the_timed_model_says_the_same_audio_and_its_durations_add_up_to_it(
-    speech: Speech, exact_timed_model: Path
+    speech: Speech,
 ) -> None:
     import onnxruntime
 
@@ -182,10 +181,7 @@ def test_the_timed_model_says_the_same_audio_and_its_durations_add_up_to_it(
     assert model.name == TIMED_MODEL[0]
     styles = np.load(default_folder() / "voices.npz")["af_heart"]
     tokens = np.array([[0, *range(16, 48), 0]], dtype=np.int64)
-    timed, exact = (
-        onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        for path in (model, exact_timed_model)
-    )
+    timed = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     for speed in (0.6, 1.7):
         inputs = {
             "tokens": tokens,
@@ -195,20 +191,13 @@ def test_the_timed_model_says_the_same_audio_and_its_durations_add_up_to_it(
         (before,) = plain.run(None, inputs)
         # The whole window: every frame made (a stream's first piece is given less).
         window = np.array(WHOLE, dtype=np.int64)
-        same, exact_durations, _ = exact.run(None, {**inputs, "window": window})
+        after, durations, made = timed.run(None, {**inputs, "window": window})
         # Bit for bit: the durations as an output change nothing, and the convolutions
         # made matrix products (kokoro_convolutions.py) sum the same integers.
-        assert np.array_equal(before, same)
-        after, durations, made = timed.run(None, {**inputs, "window": window})
+        assert np.array_equal(before, after)
         assert durations.shape == tokens.shape
         assert int(durations.sum()) * SAMPLES_PER_UNIT == after.size
         assert made.tolist() == [0, int(durations.sum())]
-        # The norms (kokoro_norms.py) sum in another order: the durations are the same, the
-        # samples near (measured 12-16 dB on long sentences; heard the same by Whisper), and
-        # as loud.
-        assert np.array_equal(durations, exact_durations)
-        assert signal_to_noise(before, after) > 8, signal_to_noise(before, after)
-        assert np.sqrt(np.mean(after**2)) == pytest.approx(np.sqrt(np.mean(before**2)), rel=0.03)
 
     # The engine's own runner makes what kokoro-onnx's `create` made with the plain model: the
     # same length (the same durations and trimming), the samples near as above.

@@ -69,6 +69,9 @@ def make_cluster(
         redis = redis or redis_server
         data_dir = tmp_path / "shared"
         env = {
+            # Each of the four processes warms its default voice up at start; espeak-ng's
+            # takes a fraction of Piper's seconds, and these tests name their voices.
+            "default_voice": "espeak:en-us",
             **more,
             "store_url": redis.url(0),
             "queue_url": redis.url(1),

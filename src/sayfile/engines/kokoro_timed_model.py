@@ -96,8 +96,8 @@ def exact_edits(model: Any) -> None:
 
 def exact_model(plain: Path, target: Path) -> Path:
     """`plain` (the joined model) with the exact edits only, not the norms, written to
-    `target`: the joined model's audio bit for bit, which the tests and benches that check
-    the edits to the bit compare with."""
+    `target`: the joined model's audio bit for bit, which bench/kokoro_edits.py compares its
+    variants with (the installed timed model has these edits only)."""
     import onnx
 
     model = onnx.load(str(plain))

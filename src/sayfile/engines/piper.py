@@ -14,7 +14,7 @@ import numpy as np
 
 from sayfile.audio.formats import Samples, stretch
 from sayfile.engines.base import WordSpan
-from sayfile.engines.piper_words import SpokenSentence, sentence_words, with_durations
+from sayfile.engines.piper_words import SpokenSentence, cache_folder, sentence_words, timed_model
 from sayfile.engines.word_ends import sounded_ends
 from sayfile.errors import EngineError
 from sayfile.models import Quality, Voice
@@ -90,11 +90,10 @@ class PiperEngine:
                 options.inter_op_num_threads = 1
                 config = Path(voice.locator + ".json").read_text(encoding="utf-8")
                 try:
-                    timed = with_durations(Path(voice.locator))
                     model = PiperVoice(
                         config=PiperConfig.from_dict(json.loads(config)),
                         session=onnxruntime.InferenceSession(
-                            voice.locator if timed is None else timed,
+                            timed_model(Path(voice.locator), cache_folder()),
                             sess_options=options,
                             providers=["CPUExecutionProvider"],
                         ),

@@ -3,14 +3,19 @@ hop lengths) named as a second output when a voice loads, and each sentence's ph
 to its phonemes and to the words of the text (espeak-ng keeps spaces between words).
 
 The durations are computed inside every Piper model already; naming them as an output changes
-no sample, and their sum times the hop length is the audio's length. Done in memory, since any
-Piper voice may be dropped into the voices folder: 0.5 s more per voice load (read and write
-the model again, beside 0.6-1.4 s to make its session), and 1.5 s once per process to import
-`onnx`.
+no sample, and their sum times the hop length is the audio's length. Any Piper voice may be
+dropped into the voices folder, so the edit is made when a voice first loads: 0.5 s to read
+and write the model, and 1.5 s to import `onnx`, in every process that loads a Piper voice
+(each server's warm-up). The edited model is kept in the user's cache folder
+(`timed_model`), so that each model file is edited once, not at every start.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +25,8 @@ from numpy.typing import NDArray
 
 from sayfile.engines.base import WordSpan
 from sayfile.engines.kokoro_words import PhonemeWords, spaced_words, word_samples
+
+log = logging.getLogger(__name__)
 
 # Piper's marks around each sentence's ids and after each phoneme's (piper.const).
 _BOS, _EOS, _PAD = "^", "$", "_"
@@ -37,6 +44,50 @@ def with_durations(model: Path) -> bytes | None:
         return None
     graph.graph.output.append(onnx.ValueInfoProto(name=ceiled[0]))
     return bytes(graph.SerializeToString())
+
+
+def cache_folder() -> Path | None:
+    """Where edited models are kept: `$XDG_CACHE_HOME/sayfile/piper`, by default
+    `~/.cache/sayfile/piper`; None for a user with no home."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    try:
+        root = Path(base) if base else Path.home() / ".cache"
+    except RuntimeError:
+        return None
+    return root / "sayfile" / "piper"
+
+
+def timed_model(model: Path, folder: Path | None) -> str | bytes:
+    """What onnxruntime loads for the Piper model at `model`: `with_durations(model)`, kept in
+    `folder` under a name made of the model file's path, size and time, so that a model is
+    edited once, and again when the file changes. The kept file's path, or the edited bytes
+    where they cannot be kept (a read-only or absent folder), or the model's own path where
+    it is loaded as it is."""
+    stat = model.stat()
+    key = f"{model.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
+    name = f"{model.stem}.{hashlib.sha256(key).hexdigest()[:20]}"
+    if folder is not None:
+        if (folder / f"{name}.onnx").is_file():
+            return str(folder / f"{name}.onnx")
+        if (folder / f"{name}.as-is").is_file():
+            return str(model)
+    made = with_durations(model)
+    if folder is None:
+        return str(model) if made is None else made
+    kept = folder / (f"{name}.as-is" if made is None else f"{name}.onnx")
+    # Written whole under a name of this process's own, then renamed: two processes
+    # starting at once each write theirs, and either rename leaves a whole file.
+    partial = folder / f"{name}.{os.getpid()}.part"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(made or b"")
+        partial.replace(kept)
+    except OSError as exc:
+        log.info("the edited Piper model is not kept in %s (%s): edited at each load", folder, exc)
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        return str(model) if made is None else made
+    return str(model) if made is None else str(kept)
 
 
 @dataclass(frozen=True, slots=True)

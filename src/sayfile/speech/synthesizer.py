@@ -147,7 +147,8 @@ class Synthesizer:
     ) -> Timings:
         heard: list[Timing] = []
         marked: list[Timing] = []
-        words = SpokenWords(plan.written_words, plan.aliases)
+        # Off the event loop: where a book-size text's characters are (43 ms for 200,000).
+        words = await asyncio.to_thread(SpokenWords, plan.written_words, plan.aliases)
         async with contextlib.aclosing(
             self.pipeline.run(
                 plan,
