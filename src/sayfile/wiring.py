@@ -162,8 +162,12 @@ class Parts:
         # long as the process: kept out of the collector's full passes, which would walk it
         # all on whichever thread allocates next, the event loop's included (100 ms and more
         # at a time, measured by tests/test_loop.py). Garbage goes first, so none is kept.
-        gc.collect()
-        gc.freeze()
+        # Parts on engines built elsewhere are one of many in their process (the tests'
+        # apps): what they made does not live as long as it, and the collection (0.12 s of
+        # a test process's heap, at every app's start) would buy nothing.
+        if self.owns_engines:
+            gc.collect()
+            gc.freeze()
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
