@@ -72,8 +72,9 @@ def timed_model(model: Path, folder: Path | None) -> str | bytes:
         if (folder / f"{name}.as-is").is_file():
             return str(model)
     made = with_durations(model)
+    loaded: str | bytes = str(model) if made is None else made
     if folder is None:
-        return str(model) if made is None else made
+        return loaded
     kept = folder / (f"{name}.as-is" if made is None else f"{name}.onnx")
     # Written whole under a name of this process's own, then renamed: two processes
     # starting at once each write theirs, and either rename leaves a whole file.
@@ -86,8 +87,8 @@ def timed_model(model: Path, folder: Path | None) -> str | bytes:
         log.info("the edited Piper model is not kept in %s (%s): edited at each load", folder, exc)
         with contextlib.suppress(OSError):
             partial.unlink()
-        return str(model) if made is None else made
-    return str(model) if made is None else str(kept)
+        return loaded
+    return loaded if made is None else str(kept)
 
 
 @dataclass(frozen=True, slots=True)
