@@ -23,7 +23,8 @@ WAIT_S = 10.0
 
 class Work:
     """A step that works for `seconds` on its thread, giving its core back when asked (as a
-    Kokoro call does); it counts its runs and how many of it run at once."""
+    Kokoro call does); it counts its runs and how many of it run at once, and sets `started`
+    once its work (after `lead_s`) has begun."""
 
     running = 0
     lock = threading.Lock()
@@ -40,13 +41,16 @@ class Work:
         with Work.lock:
             self.runs += 1
             Work.running += 1
-        self.started.set()
         try:
             time.sleep(self.lead_s)
             if asked is None:
+                self.started.set()
                 time.sleep(self.seconds)
             else:
+                # Started once it can be ended: a request before would find nothing to end
+                # and not wait for the core (as for a step still in its phonemes).
                 with asked.stoppable(stop.set):
+                    self.started.set()
                     if stop.wait(self.seconds):
                         raise Interrupted("asked to give its core back")
         finally:
