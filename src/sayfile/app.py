@@ -91,8 +91,11 @@ def create_app(
             await services.sweeper.start(interrupted=not settings.store_url)
             # FastAPI builds its routes' parameter models on the first request that walks
             # them (50 ms on the event loop); building the OpenAPI document builds them all,
-            # before the warm-up sets aside what start-up made (`Parts.warm_up`).
-            await asyncio.to_thread(app.openapi)
+            # before the warm-up sets aside what start-up made (`Parts.warm_up`). Not for an
+            # app on engines built elsewhere, one of many in its process (the tests' apps,
+            # hundreds): the document costs 0.15 CPU-s, a quarter of such an app's start.
+            if parts.owns_engines:
+                await asyncio.to_thread(app.openapi)
             # The page's words in each language (Traditional made by OpenCC) likewise.
             await asyncio.to_thread(interface_languages.prepare)
             # Voice lists are read and the default voice loaded once, before the first

@@ -114,7 +114,10 @@ class Parts:
     runner: JobRunner
     books: BookRunner
     remux: RemuxExecutor
-    # Whether `close` closes the engines: not when they were handed in, built by someone else.
+    # Whether these parts built their engines, and so are their process's one app's: `close`
+    # closes the engines, and the start readies the process for a long life (the warm-up's
+    # heap frozen, the app's OpenAPI document built). Engines handed in were built by
+    # someone else, for many apps of one process (the tests').
     owns_engines: bool = True
 
     @classmethod
