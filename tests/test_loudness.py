@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import pyloudnorm
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -62,6 +61,10 @@ def _hot(signal: Signal) -> Signal:
 
 def _at(signal: Signal, lufs: float) -> Samples:
     """`signal` as int16 samples at `lufs` integrated loudness."""
+    # Imported where it is used: pyloudnorm brings SciPy's signal module (a second to
+    # import, in every worker that collects the suite).
+    import pyloudnorm
+
     measured = float(pyloudnorm.Meter(RATE).integrated_loudness(signal))
     scaled = signal * 10 ** ((lufs - measured) / 20) * 32768
     assert np.abs(scaled).max() < 32767, "the test signal itself would clip"
@@ -168,6 +171,8 @@ def test_gain_is_measured_once_per_voice_however_many_threads_ask() -> None:
     # Measured on the voice as levelled: the same waveform 10 dB softer gets 10 dB more, and
     # each then comes out at -16 LUFS (the gain makes up for what the limiter takes off).
     assert 20 * np.log10(gains[1] / gains[0]) == pytest.approx(10.0, abs=0.2)
+    import pyloudnorm
+
     meter = pyloudnorm.Meter(RATE)
     for samples, gain in ((loud, gains[0]), (soft, gains[1])):
         levelled = level.apply(samples, gain, RATE).astype(np.float64) / 32768

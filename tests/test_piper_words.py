@@ -6,10 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime
 import pytest
-from onnx import TensorProto, helper
 
 from sayfile.engines.piper_words import (
     SpokenSentence,
@@ -107,6 +105,10 @@ def test_a_sentence_whose_ids_do_not_match_gives_no_words() -> None:
 def _model(path: Path, ceils: int, name: str = "small") -> Path:
     """A model like Piper's in small (its graph called `name`): the audio is the input
     doubled, through `ceils` Ceil nodes on the way (the durations)."""
+    # Imported here: onnx takes a second to import, in every worker that collects the suite.
+    import onnx
+    from onnx import TensorProto, helper
+
     nodes, value = [], "input"
     for n in range(ceils):
         nodes.append(helper.make_node("Ceil", [value], [f"ceil{n}"]))
