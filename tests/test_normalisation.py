@@ -246,6 +246,16 @@ ENGLISH = [
     ("The train leaves at 9:05 am.", "The train leaves at nine o five AM."),
     ("The shop opens at 8.30 a.m. daily.", "The shop opens at eight thirty AM daily."),
     ("We met at 9:05 p.m.", "We met at nine o five PM."),
+    # a clock time with seconds is no duration; seconds on the hour, and none, as people say them
+    (
+        "It ended at 11:59:59 p.m. sharp.",
+        "It ended at eleven fifty-nine and fifty-nine seconds PM sharp.",
+    ),
+    (
+        "The alarm went off at 2:00:30 PM.",
+        "The alarm went off at two o'clock and thirty seconds PM.",
+    ),
+    ("At 12:00:00 a.m. the year turns.", "At twelve AM the year turns."),
     ("She finished 21st.", "She finished twenty-first."),
     ("It is the 3rd time.", "It is the third time."),
     ("He was born in 1999.", "He was born in nineteen ninety nine."),

@@ -159,9 +159,12 @@ _EN_MONTH_DAY = re.compile(
     r"\b(?P<month>" + "|".join(_MONTHS) + r")\s(?P<day>[1-9]|[12]\d|3[01])(?!\d|st|nd|rd|th|:)"
 )
 _EN_NUMERIC_DATE = re.compile(r"(?<![\d/])(?P<a>[01]?\d)/(?P<b>[0-3]?\d)/(?P<year>\d{4})(?![\d/])")
-# Times with a dot (8.30 am, as in Britain) or a.m./p.m.: wetext reads only 8:30 am.
+# Times with a dot (8.30 am, as in Britain) or a.m./p.m.: wetext reads only 8:30 am, and a
+# clock time with seconds as a duration ("two hours zero minutes and thirty seconds PM").
 _EN_TIME = re.compile(
-    r"\b(?P<hour>[01]?\d)[:.](?P<minute>[0-5]\d)\s?(?P<half>[ap])\.?m\b\.?", re.IGNORECASE
+    r"\b(?P<hour>[01]?\d)(?P<mark>[:.])(?P<minute>[0-5]\d)(?:(?P=mark)(?P<second>[0-5]\d))?"
+    r"\s?(?P<half>[ap])\.?m\b\.?",
+    re.IGNORECASE,
 )
 _EN_ORDINAL = re.compile(r"\b(?P<n>\d+)(?:st|nd|rd|th)\b")
 
@@ -266,9 +269,14 @@ def _en_time(text: str, found: re.Match[str]) -> str:
     hour, minute = int(found["hour"]), int(found["minute"])
     if not 1 <= hour <= 12:
         return found.group()
+    second = int(found["second"] or 0)
     said = words(hour)
     if minute:
         said += (" o " if minute < 10 else " ") + words(minute)
+    elif second:
+        said += " o'clock"
+    if second:
+        said += f" and {words(second)} second" + ("" if second == 1 else "s")
     said += " " + found["half"].upper() + "M"
     # A sentence that ended on p.m.'s dot still ends.
     return said + ("." if found.group().endswith(".") and found.end() == len(text) else "")
