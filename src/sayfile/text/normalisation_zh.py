@@ -84,6 +84,13 @@ _ZH_PHONE = re.compile(
     r"|(?<!\d)(?P<area>0\d{2,3})[\s-](?P<local>\d{7,8})(?!\d)"
     r"|(?<!\d)(?P<service>[48]00)[\s-]?(?P<mid>\d{3})[\s-]?(?P<end>\d{4})(?!\d)"
 )
+# A number with a country code (+1 415 555 0100, +852 2345 6789, +86-10-62345678; a Chinese
+# mobile number with +86 is read by _ZH_PHONE, without it), its groups as written: wetext read
+# the plus as 正 and each dash as 减 (minus), the groups as amounts.
+_ZH_INTERNATIONAL = re.compile(
+    r"(?<![A-Za-z0-9+])\+(?!86[\s-]?1[3-9])(?P<country>\d{1,3})"
+    r"(?P<rest>(?:[\s-]\d{1,8}){1,5})(?!\d)"
+)
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # Numbers that name rather than count, said digit by digit (一 for 1, as on a screen or a
 # door): a postcode; a room (302室, 房间1208); a video resolution (1080P); a model, flight or
@@ -215,6 +222,20 @@ def _zh_phone(text: str, found: re.Match[str]) -> str:
         groups = [found["area"], local[:-4], local[-4:]]
     else:
         groups = [found["service"], found["mid"], found["end"]]
+    return _phone_said(text, found, groups)
+
+
+def _zh_international(text: str, found: re.Match[str]) -> str:
+    written = re.findall(r"\d+", found["rest"])
+    if sum(map(len, written)) < 6:  # too short for a telephone number: +5 -3 stays as it is
+        return found.group()
+    # A long group is said as a local number is, its last four apart.
+    groups = [part for group in written for part in (group[:-4], group[-4:]) if part]
+    return "加" + _phone_said(text, found, [found["country"], *groups])
+
+
+def _phone_said(text: str, found: re.Match[str], groups: list[str]) -> str:
+    """A telephone number's `groups` of digits, each digit said (幺 for 1), a pause between."""
     said = "，".join("".join(_PHONE_DIGITS[int(d)] for d in group) for group in groups)
     # A pause after the number too, where words follow it.
     return said + ("，" if text[found.end() : found.end() + 1].isalnum() else "")
@@ -251,6 +272,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = taiwan_and_hong_kong_forms(text)
     whole = text
     text = ADDRESS.sub(_ZH_ADDRESS.said, text)
+    text = _ZH_INTERNATIONAL.sub(lambda found: _zh_international(whole, found), text)
     text = _ZH_PHONE.sub(lambda found: _zh_phone(whole, found), text)
     text = _ZH_DOTTED.sub(_zh_dotted, text)
     text = _ZH_BY_DIGIT.sub(_zh_by_digit, text)
