@@ -269,6 +269,10 @@ ENGLISH = [
     ("We met on May 5, 2026.", "We met on May fifth, twenty twenty six."),
     ("Due on 12/04/2026.", "Due on December fourth, twenty twenty six."),
     ("Sales grew 15%.", "Sales grew fifteen percent."),
+    # a rating with decimals is out of its scale (wetext: "four.five fifths"); a number and more
+    ("Rated 4.5/5 stars.", "Rated four point five out of five stars."),
+    ("Ages 18+ only.", "Ages eighteen plus only."),
+    ("We have 200+ customers.", "We have two hundred plus customers."),
     ("Chapter 3 begins.", "Chapter three begins."),
     # metres, not minutes (wetext: "a one hundred minutes race"); millions of people; a
     # duration keeps its minutes

@@ -93,6 +93,18 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"(?<![\w.:])(?P<m>2[4-9]|[3-5]\d):(?P<s>[0-5]\d)(?![\d:]|\.\d)"),
         lambda f: f"{f['m']} " + (f"oh {f['s'][1]}" if f["s"][0] == "0" else f["s"]),
     ),
+    # A rating with decimals (4.5/5 stars): "four point five out of five", where wetext read
+    # a fraction, "four.five fifths".
+    (
+        re.compile(r"(?<![\w.,/])(?P<a>\d+\.\d+)\s?/\s?(?P<b>\d+)(?![\w/]|\.\d)"),
+        lambda f: f"{f['a']} out of {f['b']}",
+    ),
+    # A number and more (18+, 100+ points): "eighteen plus", where wetext left the sign as
+    # written and the voices said nothing for it; a sum (2+2) is wetext's.
+    (
+        re.compile(r"(?<![\w.,+])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\+(?![\w+])"),
+        lambda f: f"{f['n']} plus",
+    ),
     # A tilde before a number (~30%): about.
     (re.compile(r"(?<![\w~])~\s?(?=\d)"), lambda f: "about "),
     # with and without, written short (coffee w/ milk, w/o sugar).
