@@ -109,7 +109,8 @@ _ZH_BY_DIGIT = re.compile(
 # Numbers that name a day, a show, a school tier, a work schedule or an error, before the words
 # that show it (or after a shop's name or a year), said digit by digit as people say them: 618大促
 # 六一八, 315晚会 三一五, 520表白, 996工作制, 985高校, 211大学 二一一, 404错误, 5.1劳动节 五一;
-# years of the era (公元前221年 二二一, as 1998年 is said); a discount's tenths (7.5折 七五折).
+# years of the era (公元前221年 二二一, as 1998年 is said); a discount's tenths (7.5折 七五折);
+# an official document's year and serial (国发〔2023〕1号 二零二三, 第2023001号).
 # wetext read them as amounts and decimals, 211 as 两百一十一. (双11 wetext says 双十一 itself;
 # 共618人 stays an amount.)
 _ZH_NAMED_NUMBERS = re.compile(
@@ -124,8 +125,18 @@ _ZH_NAMED_NUMBERS = re.compile(
     r"|404(?=\s?(?:错误|页面|报错|[Nn]ot))"
     r"|5\.1(?=\s?(?:劳动节|假期|小长假|黄金周|放假))"
     r"|(?:(?<=公元前)|(?<=公元))\d{1,4}(?=年)"
+    r"|(?<=〔)\d{4}(?=〕)|(?<=第)\d{5,}(?=号)"
     r"|\d\.\d(?=折)"
     r")(?![\d.])"
+)
+# Ten thousands written w (阅读10w+, 粉丝3.5w, 月薪2w), as the web writes 万, after the counts
+# and pay it is written for (65w快充 is watts), with a plus (10w+) or before what it counts
+# (3w台): wetext left the letter.
+_ZH_W_TEN_THOUSANDS = re.compile(
+    r"(?:(?<=阅读|播放|浏览|点赞|收藏|转发|评论|粉丝|销量|下载|关注|订阅|月薪|年薪|工资|身价)"
+    r"|(?<=阅读量|播放量|浏览量|点赞数|收藏数|转发数|评论数|粉丝数|下载量|订阅数))"
+    r"(?P<lead>(?:超过|突破|达到|已|近|破|超|过)?\s?)(?P<n>\d+(?:\.\d+)?)[wW](?![A-Za-z])"
+    r"|(?<![0-9A-Za-z.])(?P<plus>\d+(?:\.\d+)?)(?:[wW](?=\+)|w(?=[人元块字次个件台条份家辆单篇]))"
 )
 # Blood pressure (血压120/80): 高压一百二十，低压八十, as a doctor says it, where wetext read a
 # fraction (八十分之一百二十); said so, Whisper base heard it (and 血压) right.
@@ -274,6 +285,9 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = ADDRESS.sub(_ZH_ADDRESS.said, text)
     text = _ZH_INTERNATIONAL.sub(lambda found: _zh_international(whole, found), text)
     text = _ZH_PHONE.sub(lambda found: _zh_phone(whole, found), text)
+    text = _ZH_W_TEN_THOUSANDS.sub(
+        lambda f: f"{f['lead']}{f['n']}万" if f["n"] else f"{f['plus']}万", text
+    )
     text = _ZH_DOTTED.sub(_zh_dotted, text)
     text = _ZH_BY_DIGIT.sub(_zh_by_digit, text)
     text = _ZH_NAMED_NUMBERS.sub(lambda f: _digit_by_digit(f.group().replace(".", "")), text)
