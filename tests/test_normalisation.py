@@ -252,6 +252,11 @@ ENGLISH = [
     # phone numbers, e-mail addresses and web addresses
     ("Call 555-123-4567 today.", "Call five five five, one two three, four five six seven today."),
     ("Call (555) 123-4567.", "Call five five five, one two three, four five six seven."),
+    # with a country code: the code a number, the groups digit by digit (wetext: amounts)
+    (
+        "Call +44 20 7946 0958.",
+        "Call plus forty-four, two zero, seven nine four six, zero nine five eight.",
+    ),
     ("Email bob@example.com now.", "Email bob at example dot com now."),
     ("Visit www.example.com today.", "Visit WWW dot example dot com today."),
     # times, ordinals, years, dates
@@ -280,6 +285,13 @@ ENGLISH = [
     ("Rated 4.5/5 stars.", "Rated four point five out of five stars."),
     ("Ages 18+ only.", "Ages eighteen plus only."),
     ("We have 200+ customers.", "We have two hundred plus customers."),
+    # a plus before a number, cents, a battery's milliamp hours
+    (
+        "Temps between -10°C and +5°C.",
+        "Temps between minus ten degrees Celsius and plus five degrees Celsius.",
+    ),
+    ("It costs 99¢.", "It costs ninety nine cents."),
+    ("Battery: 5000mAh.", "Battery: five thousand milliamp hours."),
     ("Chapter 3 begins.", "Chapter three begins."),
     # metres, not minutes (wetext: "a one hundred minutes race"); millions of people; a
     # duration keeps its minutes

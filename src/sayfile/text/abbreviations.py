@@ -38,7 +38,7 @@ MONTHS_BEFORE_DAY = {
 # unit's name, made plural where the number is not 1.
 SHORT_UNITS = {
     "tbsp": "tablespoon", "tbs": "tablespoon", "tsp": "teaspoon", "hr": "hour", "hrs": "hour",
-    "mins": "minute", "secs": "second",
+    "mins": "minute", "secs": "second", "mah": "milliamp hour",
 }  # fmt: skip
 
 

@@ -105,6 +105,25 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"(?<![\w.,+])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\+(?![\w+])"),
         lambda f: f"{f['n']} plus",
     ),
+    # Cents (99¢), which wetext left as written.
+    (re.compile(r"(?<![\w.,])(?P<n>\d+)\s?¢"), lambda f: counted(f["n"], "cent")),
+    # A telephone number with a country code, in groups (+44 20 7946 0958): the code as a
+    # number, then digit by digit with a pause between groups, where wetext read the groups as
+    # amounts; with the area code in
+    # brackets (+1 (800) 555-0199) it is wetext's, which reads it so.
+    (
+        re.compile(r"(?<![\w+])\+(?P<country>\d{1,3})(?P<rest>(?:[\s-]\d{1,8}){2,5})(?![\d(])"),
+        lambda f: (
+            f"plus {words(int(f['country']))}, "
+            + ", ".join(
+                " ".join(words(int(digit)) for digit in group)
+                for group in re.findall(r"\d+", f["rest"])
+            )
+        ),
+    ),
+    # A plus before a number (+5°C, +12%): said, where wetext read "+5°C" as "plus five degree
+    # C"; a sum (2+2) and a telephone number (read before) are not this.
+    (re.compile(r"(?<![\w+])\+\s?(?=\d)"), lambda f: "plus "),
     # A tilde before a number (~30%): about.
     (re.compile(r"(?<![\w~])~\s?(?=\d)"), lambda f: "about "),
     # with and without, written short (coffee w/ milk, w/o sugar).
