@@ -24,6 +24,10 @@ def mandarin_normaliser(language: str) -> Normaliser:
 # All-capital words said as words, not letter by letter.
 _SAID_AS_WORDS = frozenset({"NASA", "COVID", "OPEC", "UNESCO", "UNICEF", "WIFI", "LOL", "OK"})
 _CURRENCY_ZH = {"¥": "元", "￥": "元", "$": "美元", "€": "欧元", "£": "英镑"}
+# Currency codes before an amount that wetext misreads (RMB 500: R M B 五百; EUR 50:
+# 五十欧元成员国), as they are said: the word before the amount, the unit after it (USD, HKD,
+# GBP and JPY wetext reads right).
+_CURRENCY_CODES_ZH = {"RMB": ("人民币", "元"), "CNY": ("人民币", "元"), "EUR": ("", "欧元")}
 _UNITS_ZH = {
     "㎡": "平方米", "m²": "平方米", "m2": "平方米", "平米": "平方米", "㎞": "公里",
     "km²": "平方公里", "㎏": "公斤", "kg": "公斤", "KG": "公斤",
@@ -34,6 +38,10 @@ _PHONE_DIGITS = "零幺二三四五六七八九"
 
 _NUMBER = r"\d+(?:\.\d+)?"
 _GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+_ZH_MONEY_CODE = re.compile(
+    r"(?<![A-Za-z])(?P<code>" + "|".join(_CURRENCY_CODES_ZH) + r")\s?"
+    rf"(?P<num>{_GROUPED}|{_NUMBER})\s*(?P<scale>[万亿])?(?:元|欧元)?"
+)
 _ZH_MONEY = re.compile(
     rf"(?P<sym>[¥￥$€£])\s*(?P<num>{_GROUPED}|{_NUMBER})\s*(?P<scale>[万亿])?(?P<name>元|美元|欧元)?"
 )
@@ -214,6 +222,13 @@ def _zh_money(found: re.Match[str]) -> str:
     return said + (found["scale"] or "") + name
 
 
+def _zh_money_code(found: re.Match[str]) -> str:
+    before, unit = _CURRENCY_CODES_ZH[found["code"]]
+    number = _without_cents_zeros(found["num"].replace(",", ""))
+    said = "两" if number == "2" else _numerals(number)
+    return before + said + (found["scale"] or "") + unit
+
+
 def _without_cents_zeros(amount: str) -> str:
     """An amount of money as it is said: 12.50 as 12.5, 30.00 as 30."""
     return amount.rstrip("0").rstrip(".") if "." in amount else amount
@@ -301,6 +316,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
         lambda f: _numerals(f["a"] or f["c"]) + "比" + _numerals(f["b"] or f["d"]), text
     )
     text = _ZH_MONEY.sub(_zh_money, text)
+    text = _ZH_MONEY_CODE.sub(_zh_money_code, text)
     text = _ZH_NAMED_AMOUNT.sub(lambda found: _without_cents_zeros(found["num"]), text)
     text = _ZH_GROUPED.sub(lambda found: found.group().replace(",", ""), text)
     text = _ZH_BELOW_ZERO_FROM.sub(lambda f: "零下" + _numerals(f["num"]) + "到", text)
