@@ -150,6 +150,13 @@ MANDARIN = [
     ("他们盖了2栋楼。", "他们盖了两栋楼。"),
     ("5.1劳动节放假，10·1国庆节快乐。", "五一劳动节放假，十一国庆节快乐。"),
     ("公元前221年秦统一六国。", "公元前二二一年秦统一六国。"),
+    # a time taken is minutes and seconds (wetext: 二十五比三十); a plus between amounts is 加
+    (
+        "跑了5km用时25:30，马拉松成绩2:05:30。",
+        "跑了五公里用时二十五分三十秒，马拉松成绩两小时五分三十秒。",
+    ),
+    ("视频时长3:00", "视频时长三分钟"),
+    ("内存16GB+512GB", "内存十六G加五百一十二G"),
     # currency codes wetext misreads (R M B 五百; 五十欧元成员国)
     ("价格RMB 99起，预算EUR 2万。", "价格人民币九十九元起，预算两万欧元。"),
     # an official document's year and serial, digit by digit

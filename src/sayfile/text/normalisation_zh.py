@@ -169,6 +169,14 @@ _ZH_SCORE = re.compile(
     r"(?<=比分)\s*(?P<a>\d{1,3})\s?[-:：]\s?(?P<b>\d{1,3})(?![\d.])"
     r"|(?<![\d.\-])(?P<c>\d{1,3})\s?-\s?(?P<d>\d{1,3})(?=\s?(?:获胜|取胜|战胜|击败|胜|负于|告负|落败|输给|赢|逆转|的比分))"
 )
+# A time taken (用时25:30, 成绩2:05:30): minutes and seconds, hours before them, where wetext
+# read a ratio (二十五比三十).
+_ZH_TIME_TAKEN = re.compile(
+    r"(?<=用时|耗时|时长|成绩|历时|全程|配速)(?P<lead>[为是:：]?\s?)"
+    r"(?:(?P<h>\d{1,2}):)?(?P<m>[0-5]?\d):(?P<s>[0-5]\d)(?![\d:.])"
+)
+# A plus between two amounts or sizes (16GB+512GB, 2+3): 加, where wetext said 正.
+_ZH_PLUS = re.compile(r"(?<=[0-9A-Za-z])\s?\+\s?(?=\d)")
 # A power (10^8): 十的八次方, where wetext said 十^八.
 _ZH_POWER = re.compile(r"(?<![\d.])(?P<a>\d+)\^(?P<b>\d+)(?![\d.])")
 # Below zero at a range's start, the unit after its end (-5~3℃): 零下五到三摄氏度 (was 负五).
@@ -227,6 +235,20 @@ def _zh_money_code(found: re.Match[str]) -> str:
     number = _without_cents_zeros(found["num"].replace(",", ""))
     said = "两" if number == "2" else _numerals(number)
     return before + said + (found["scale"] or "") + unit
+
+
+def _zh_time_taken(found: re.Match[str]) -> str:
+    """Hours, minutes and seconds as said: none of them that is 0 after the first (1:30:00
+    一小时三十分)."""
+    hours, minutes, seconds = found["h"], int(found["m"]), int(found["s"])
+    said = ("两" if hours == "2" else _numerals(hours)) + "小时" if hours else ""
+    if minutes or not hours:
+        said += _numerals(str(minutes)) + ("分" if seconds else "分钟")
+    elif seconds:
+        said += "零"
+    if seconds:
+        said += _numerals(str(seconds)) + "秒"
+    return found["lead"] + said
 
 
 def _without_cents_zeros(amount: str) -> str:
@@ -310,6 +332,8 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_BLOOD_PRESSURE.sub(
         lambda f: f"{f['lead']}高压{_numerals(f['a'])}，低压{_numerals(f['b'])}", text
     )
+    text = _ZH_TIME_TAKEN.sub(_zh_time_taken, text)
+    text = _ZH_PLUS.sub("加", text)
     text = _ZH_NUMBERED_TWO.sub("二", text)
     text = _ZH_NAME_HYPHEN.sub(" ", text)
     text = _ZH_SCORE.sub(
