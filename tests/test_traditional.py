@@ -193,6 +193,10 @@ def test_traditional_sentences_are_heard_as_written_and_timed_in_their_own_chara
         ("民國115年12月6日", "民國一百一十五年十二月六日"),  # as it was
         # Taiwan's mobile numbers, grouped; unbroken one was an amount (零九亿...).
         ("請撥0912-345-678", "請撥零九一二，三四五，六七八"),
+        ("電話：+886 2 2345 6789", "電話：加八八六，二，二三四五，六七八九"),
+        # A time taken and ten thousands written w, in Traditional characters.
+        ("跑了5公里用時25:30", "跑了五公里用時二十五分三十秒"),
+        ("粉絲3.5w", "粉絲三点五万"),
         ("0912345678", "零九一二，三四五，六七八"),
         # Quotes and marks misaki drops (no pause) as the ones it reads.
         ("他說：『好。』", "他說：「好。」"),

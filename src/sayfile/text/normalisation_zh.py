@@ -141,8 +141,10 @@ _ZH_NAMED_NUMBERS = re.compile(
 # and pay it is written for (65w快充 is watts), with a plus (10w+) or before what it counts
 # (3w台): wetext left the letter.
 _ZH_W_TEN_THOUSANDS = re.compile(
-    r"(?:(?<=阅读|播放|浏览|点赞|收藏|转发|评论|粉丝|销量|下载|关注|订阅|月薪|年薪|工资|身价)"
-    r"|(?<=阅读量|播放量|浏览量|点赞数|收藏数|转发数|评论数|粉丝数|下载量|订阅数))"
+    r"(?:(?<=阅读|播放|浏览|点赞|收藏|转发|评论|粉丝|销量|下载|关注|订阅|月薪|年薪|工资|身价"
+    r"|閱讀|瀏覽|點讚|點贊|轉發|評論|粉絲|銷量|下載|關注|訂閱|工資|身價)"
+    r"|(?<=阅读量|播放量|浏览量|点赞数|收藏数|转发数|评论数|粉丝数|下载量|订阅数"
+    r"|閱讀量|瀏覽量|點讚數|轉發數|評論數|粉絲數|下載量|訂閱數))"
     r"(?P<lead>(?:超过|突破|达到|已|近|破|超|过)?\s?)(?P<n>\d+(?:\.\d+)?)[wW](?![A-Za-z])"
     r"|(?<![0-9A-Za-z.])(?P<plus>\d+(?:\.\d+)?)(?:[wW](?=\+)|w(?=[人元块字次个件台条份家辆单篇]))"
 )
@@ -172,7 +174,7 @@ _ZH_SCORE = re.compile(
 # A time taken (用时25:30, 成绩2:05:30): minutes and seconds, hours before them, where wetext
 # read a ratio (二十五比三十).
 _ZH_TIME_TAKEN = re.compile(
-    r"(?<=用时|耗时|时长|成绩|历时|全程|配速)(?P<lead>[为是:：]?\s?)"
+    r"(?<=用时|耗时|时长|成绩|历时|全程|配速|用時|耗時|時長|成績|歷時)(?P<lead>[为是:：]?\s?)"
     r"(?:(?P<h>\d{1,2}):)?(?P<m>[0-5]?\d):(?P<s>[0-5]\d)(?![\d:.])"
 )
 # A plus between two amounts or sizes (16GB+512GB, 2+3): 加, where wetext said 正.
