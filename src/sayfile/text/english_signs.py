@@ -109,8 +109,8 @@ _RULES: tuple[_Rule, ...] = (
     (re.compile(r"(?<![\w.,])(?P<n>\d+)\s?¢"), lambda f: counted(f["n"], "cent")),
     # A telephone number with a country code, in groups (+44 20 7946 0958): the code as a
     # number, then digit by digit with a pause between groups, where wetext read the groups as
-    # amounts; with the area code in
-    # brackets (+1 (800) 555-0199) it is wetext's, which reads it so.
+    # amounts; with the area code in brackets (+1 (800) 555-0199) it is wetext's, which reads
+    # it so.
     (
         re.compile(r"(?<![\w+])\+(?P<country>\d{1,3})(?P<rest>(?:[\s-]\d{1,8}){2,5})(?![\d(])"),
         lambda f: (

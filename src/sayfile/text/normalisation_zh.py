@@ -240,8 +240,8 @@ def _zh_money_code(found: re.Match[str]) -> str:
 
 
 def _zh_time_taken(found: re.Match[str]) -> str:
-    """Hours, minutes and seconds as said: none of them that is 0 after the first (1:30:00
-    一小时三十分)."""
+    """Hours, minutes and seconds as said: minutes alone as 分钟 (3:00 三分钟), no seconds
+    that are 0 (1:30:00 一小时三十分钟), 零 for minutes that are (1:00:03 一小时零三秒)."""
     hours, minutes, seconds = found["h"], int(found["m"]), int(found["s"])
     said = ("两" if hours == "2" else _numerals(hours)) + "小时" if hours else ""
     if minutes or not hours:
