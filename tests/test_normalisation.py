@@ -157,6 +157,13 @@ MANDARIN = [
     ),
     ("视频时长3:00", "视频时长三分钟"),
     ("内存16GB+512GB", "内存十六G加五百一十二G"),
+    # money per something, as wetext says 9.9元/斤; pay in thousands written k; millilitres
+    ("会员¥99/月，单次$5/次。", "会员每月九十九元，单次每次五美元。"),
+    ("月薪超过12k，年终奖3k。", "月薪超过一万二千，年终奖三千。"),
+    ("喝500ml水", "喝五百毫升水"),
+    # seconds on the hour keep their 零分 (wetext: 两点三十秒); weekdays as a range
+    ("闹钟下午2:00:30响了。", "闹钟下午两点零分三十秒响了。"),
+    ("周一~周五营业", "周一至周五营业"),
     # currency codes wetext misreads (R M B 五百; 五十欧元成员国)
     ("价格RMB 99起，预算EUR 2万。", "价格人民币九十九元起，预算两万欧元。"),
     # an official document's year and serial, digit by digit

@@ -32,7 +32,7 @@ _UNITS_ZH = {
     "㎡": "平方米", "m²": "平方米", "m2": "平方米", "平米": "平方米", "㎞": "公里",
     "km²": "平方公里", "㎏": "公斤", "kg": "公斤", "KG": "公斤",
     "GB": "G", "MB": "兆", "TB": "T", "KB": "K", "Gb": "G", "G": "G",
-    "mAh": "毫安时", "cm²": "平方厘米",
+    "mAh": "毫安时", "cm²": "平方厘米", "mL": "毫升", "ml": "毫升",
 }  # fmt: skip
 _PHONE_DIGITS = "零幺二三四五六七八九"
 
@@ -41,6 +41,12 @@ _GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"
 _ZH_MONEY_CODE = re.compile(
     r"(?<![A-Za-z])(?P<code>" + "|".join(_CURRENCY_CODES_ZH) + r")\s?"
     rf"(?P<num>{_GROUPED}|{_NUMBER})\s*(?P<scale>[万亿])?(?:元|欧元)?"
+)
+# An amount of money per something (¥99/月, $5/次): 每月九十九元, as wetext says 9.9元/斤 itself;
+# with the symbol, the amount was said before and the slash was left.
+_ZH_MONEY_PER = re.compile(
+    rf"(?P<money>[¥￥$€£]\s*(?:{_GROUPED}|{_NUMBER})\s*[万亿]?(?:元|美元|欧元)?)\s?/\s?"
+    r"(?P<per>[月年天日周次人件个斤台晚小时位份张本]|小时|分钟|平米|平方米)"
 )
 _ZH_MONEY = re.compile(
     rf"(?P<sym>[¥￥$€£])\s*(?P<num>{_GROUPED}|{_NUMBER})\s*(?P<scale>[万亿])?(?P<name>元|美元|欧元)?"
@@ -148,6 +154,19 @@ _ZH_W_TEN_THOUSANDS = re.compile(
     r"(?P<lead>(?:超过|突破|达到|已|近|破|超|过)?\s?)(?P<n>\d+(?:\.\d+)?)[wW](?![A-Za-z])"
     r"|(?<![0-9A-Za-z.])(?P<plus>\d+(?:\.\d+)?)(?:[wW](?=\+)|w(?=[人元块字次个件台条份家辆单篇]))"
 )
+# Thousands written k after pay (工资8k, 月薪12k): the amount, where wetext left the letter
+# (3k字 it reads itself; 8K分辨率 is a resolution).
+_ZH_K_PAY = re.compile(
+    r"(?:(?<=月薪|年薪|工资|底薪|奖金|薪资|薪水|税前|税后|工資|薪資|獎金|稅前|稅後)|(?<=年终奖|年終獎))"
+    r"(?P<lead>(?:超过|达到|只有|才|有|近|过)?\s?)(?P<n>\d+(?:\.\d+)?)[kK](?![A-Za-z])"
+)
+# A clock time with seconds on the hour (下午2:00:30): 两点零分三十秒, where wetext dropped the
+# minutes (两点三十秒).
+_ZH_ON_THE_HOUR = re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-3]):00:(?P<s>[0-5]\d)(?![\d:])")
+# Days of the week as a range (周一~周五, 星期一-星期五): 至, where the tilde was left.
+_ZH_WEEKDAYS = re.compile(
+    r"(?:(?<=[周週][一二三四五六日天])|(?<=星期[一二三四五六日天]))\s?[~～\-–—]\s?(?=[周週]|星期)"
+)
 # Blood pressure (血压120/80): 高压一百二十，低压八十, as a doctor says it, where wetext read a
 # fraction (八十分之一百二十); said so, Whisper base heard it (and 血压) right.
 _ZH_BLOOD_PRESSURE = re.compile(
@@ -253,6 +272,12 @@ def _zh_time_taken(found: re.Match[str]) -> str:
     return found["lead"] + said
 
 
+def _zh_on_the_hour(found: re.Match[str]) -> str:
+    hour = "两" if found["h"].lstrip("0") == "2" else _numerals(found["h"].lstrip("0") or "0")
+    seconds = int(found["s"])
+    return hour + "点" + (f"零分{_numerals(str(seconds))}秒" if seconds else "")
+
+
 def _without_cents_zeros(amount: str) -> str:
     """An amount of money as it is said: 12.50 as 12.5, 30.00 as 30."""
     return amount.rstrip("0").rstrip(".") if "." in amount else amount
@@ -335,12 +360,16 @@ def _say_mandarin(wetext: Any, text: str) -> str:
         lambda f: f"{f['lead']}高压{_numerals(f['a'])}，低压{_numerals(f['b'])}", text
     )
     text = _ZH_TIME_TAKEN.sub(_zh_time_taken, text)
+    text = _ZH_ON_THE_HOUR.sub(_zh_on_the_hour, text)
+    text = _ZH_WEEKDAYS.sub("至", text)
+    text = _ZH_K_PAY.sub(lambda f: f"{f['lead']}{round(float(f['n']) * 1000)}", text)
     text = _ZH_PLUS.sub("加", text)
     text = _ZH_NUMBERED_TWO.sub("二", text)
     text = _ZH_NAME_HYPHEN.sub(" ", text)
     text = _ZH_SCORE.sub(
         lambda f: _numerals(f["a"] or f["c"]) + "比" + _numerals(f["b"] or f["d"]), text
     )
+    text = _ZH_MONEY_PER.sub(lambda f: f"每{f['per']}{f['money']}", text)
     text = _ZH_MONEY.sub(_zh_money, text)
     text = _ZH_MONEY_CODE.sub(_zh_money_code, text)
     text = _ZH_NAMED_AMOUNT.sub(lambda found: _without_cents_zeros(found["num"]), text)
