@@ -161,8 +161,10 @@ _ZH_K_PAY = re.compile(
     r"(?P<lead>(?:超过|达到|只有|才|有|近|过)?\s?)(?P<n>\d+(?:\.\d+)?)[kK](?![A-Za-z])"
 )
 # A clock time with seconds on the hour (下午2:00:30): 两点零分三十秒, where wetext dropped the
-# minutes (两点三十秒).
-_ZH_ON_THE_HOUR = re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-3]):00:(?P<s>[0-5]\d)(?![\d:])")
+# minutes (两点三十秒); one with AM or PM after it is wetext's (上午, 下午).
+_ZH_ON_THE_HOUR = re.compile(
+    r"(?<![\d:])(?P<h>[01]?\d|2[0-3]):00:(?P<s>[0-5]\d)(?![\d:])(?!\s?[AaPp]\.?[Mm](?![A-Za-z]))"
+)
 # Days of the week as a range (周一~周五, 星期一-星期五): 至, where the tilde was left.
 _ZH_WEEKDAYS = re.compile(
     r"(?:(?<=[周週][一二三四五六日天])|(?<=星期[一二三四五六日天]))\s?[~～\-–—]\s?(?=[周週]|星期)"
