@@ -161,6 +161,12 @@ MANDARIN = [
     ("会员¥99/月，单次$5/次。", "会员每月九十九元，单次每次五美元。"),
     ("月薪超过12k，年终奖3k。", "月薪超过一万二千，年终奖三千。"),
     ("喝500ml水", "喝五百毫升水"),
+    # watts after a number (5W1H stays letters); Taipei 101 and an HTTP status digit by digit
+    (
+        "支持65W快充，附赠20w充电器，5W1H分析法。",
+        "支持六十五瓦快充，附赠二十瓦充电器，五W一H分析法。",
+    ),
+    ("台北101大楼返回HTTP 404错误", "台北一零一大楼返回H T T P 四零四错误"),
     # seconds on the hour keep their 零分 (wetext: 两点三十秒); weekdays as a range
     ("闹钟下午2:00:30响了。", "闹钟下午两点零分三十秒响了。"),
     ("周一~周五营业", "周一至周五营业"),
@@ -169,10 +175,10 @@ MANDARIN = [
     # an official document's year and serial, digit by digit
     ("根据国发〔2023〕1号文件执行。", "根据国发〔二零二三〕一号文件执行。"),
     ("第2023001号公告", "第二零二三零零一号公告"),
-    # ten thousands written w, as the web writes 万 (65w快充 is watts, and stays)
+    # ten thousands written w, as the web writes 万 (65w快充 is watts)
     ("这篇文章阅读10w+，粉丝3.5w。", "这篇文章阅读十万多，粉丝三点五万。"),
     ("月薪2w，这款手机卖了3w台。", "月薪两万，这款手机卖了三万台。"),
-    ("支持65w快充", "支持六十五w快充"),
+    ("支持65w快充", "支持六十五瓦快充"),
     ("全场7.5折起。", "全场七五折起。"),
     # Full-width digits, letters and per cent, as input methods type them.
     ("圆周率是３．１４，增长了５０％．", "圆周率是三点一四，增长了百分之五十．"),

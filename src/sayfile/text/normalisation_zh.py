@@ -124,7 +124,8 @@ _ZH_BY_DIGIT = re.compile(
 # that show it (or after a shop's name or a year), said digit by digit as people say them: 618大促
 # 六一八, 315晚会 三一五, 520表白, 996工作制, 985高校, 211大学 二一一, 404错误, 5.1劳动节 五一;
 # years of the era (公元前221年 二二一, as 1998年 is said); a discount's tenths (7.5折 七五折);
-# an official document's year and serial (国发〔2023〕1号 二零二三, 第2023001号).
+# an official document's year and serial (国发〔2023〕1号 二零二三, 第2023001号); Taipei 101;
+# an HTTP status (HTTP 404 四零四).
 # wetext read them as amounts and decimals, 211 as 两百一十一. (双11 wetext says 双十一 itself;
 # 共618人 stays an amount.)
 _ZH_NAMED_NUMBERS = re.compile(
@@ -140,6 +141,7 @@ _ZH_NAMED_NUMBERS = re.compile(
     r"|5\.1(?=\s?(?:劳动节|假期|小长假|黄金周|放假))"
     r"|(?:(?<=公元前)|(?<=公元))\d{1,4}(?=年)"
     r"|(?<=〔)\d{4}(?=〕)|(?<=第)\d{5,}(?=号)"
+    r"|(?<=台北)101|(?<=臺北)101|(?:(?<=HTTP)|(?<=HTTP ))[1-5]\d\d"
     r"|\d\.\d(?=折)"
     r")(?![\d.])"
 )
@@ -168,6 +170,11 @@ _ZH_ON_THE_HOUR = re.compile(
 # Days of the week as a range (周一~周五, 星期一-星期五): 至, where the tilde was left.
 _ZH_WEEKDAYS = re.compile(
     r"(?:(?<=[周週][一二三四五六日天])|(?<=星期[一二三四五六日天]))\s?[~～\-–—]\s?(?=[周週]|星期)"
+)
+# Watts after a number (65W快充, 100W, 20w充电器): 瓦, where the letter was said; W before a
+# plus, or w before what it counts, is ten thousands (_ZH_W_TEN_THOUSANDS, before this).
+_ZH_WATTS = re.compile(
+    r"(?<=\d)\s?(?:W(?![A-Za-z0-9+])|w(?=\s?(?:快充|闪充|閃充|充电|充電|功率|电源|電源|适配器|適配器|超级快充)))"
 )
 # Blood pressure (血压120/80): 高压一百二十，低压八十, as a doctor says it, where wetext read a
 # fraction (八十分之一百二十); said so, Whisper base heard it (and 血压) right.
@@ -354,6 +361,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_W_TEN_THOUSANDS.sub(
         lambda f: f"{f['lead']}{f['n']}万" if f["n"] else f"{f['plus']}万", text
     )
+    text = _ZH_WATTS.sub("瓦", text)
     text = _ZH_DOTTED.sub(_zh_dotted, text)
     text = _ZH_BY_DIGIT.sub(_zh_by_digit, text)
     text = _ZH_NAMED_NUMBERS.sub(lambda f: _digit_by_digit(f.group().replace(".", "")), text)
