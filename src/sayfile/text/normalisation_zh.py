@@ -13,6 +13,7 @@ from sayfile.engines.mandarin_polyphones import mandarin_tokenizer
 from sayfile.text.addresses import ADDRESS, AddressWords
 from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
 from sayfile.text.normalisation_zh_hant import taiwan_and_hong_kong_forms
+from sayfile.text.telephone_numbers_zh import telephone_numbers_said
 
 
 def mandarin_normaliser(language: str) -> Normaliser:
@@ -34,7 +35,6 @@ _UNITS_ZH = {
     "GB": "G", "MB": "兆", "TB": "T", "KB": "K", "Gb": "G", "G": "G",
     "mAh": "毫安时", "cm²": "平方厘米", "mL": "毫升", "ml": "毫升",
 }  # fmt: skip
-_PHONE_DIGITS = "零幺二三四五六七八九"
 
 _NUMBER = r"\d+(?:\.\d+)?"
 _GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"
@@ -91,20 +91,6 @@ _ZH_UNIT = re.compile(
     r"(?<=[\d两])\s*(?P<unit>" + "|".join(sorted(map(re.escape, _UNITS_ZH), key=len, reverse=True))
     + r")(?![A-Za-z])"
 )  # fmt: skip
-# Mobile numbers (with or without +86, spaces or dashes), landlines with an area code, and
-# the 400/800 service numbers, grouped as people say them.
-_ZH_PHONE = re.compile(
-    r"(?<!\d)(?:(?:\+?86)[\s-]?)?(?P<mobile>1[3-9]\d[\s-]?\d{4}[\s-]?\d{4})(?!\d)"
-    r"|(?<!\d)(?P<area>0\d{2,3})[\s-](?P<local>\d{7,8})(?!\d)"
-    r"|(?<!\d)(?P<service>[48]00)[\s-]?(?P<mid>\d{3})[\s-]?(?P<end>\d{4})(?!\d)"
-)
-# A number with a country code (+1 415 555 0100, +852 2345 6789, +86-10-62345678; a Chinese
-# mobile number with +86 is read by _ZH_PHONE, without it), its groups as written: wetext read
-# the plus as 正 and each dash as 减 (minus), the groups as amounts.
-_ZH_INTERNATIONAL = re.compile(
-    r"(?<![A-Za-z0-9+])\+(?!86[\s-]?1[3-9])(?P<country>\d{1,3})"
-    r"(?P<rest>(?:[\s-]\d{1,8}){1,5})(?!\d)"
-)
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # Numbers that name rather than count, said digit by digit (一 for 1, as on a screen or a
 # door): a postcode; a room (302室, 房间1208); a video resolution (1080P); a model, flight or
@@ -297,34 +283,6 @@ def _zh_range(found: re.Match[str]) -> str:
     return f"{found['a']}{percent}到{found['b']}{found['pb']}"
 
 
-def _zh_phone(text: str, found: re.Match[str]) -> str:
-    if found["mobile"]:
-        digits = re.sub(r"\D", "", found["mobile"])
-        groups = [digits[:3], digits[3:7], digits[7:]]
-    elif found["area"]:
-        local = found["local"]
-        groups = [found["area"], local[:-4], local[-4:]]
-    else:
-        groups = [found["service"], found["mid"], found["end"]]
-    return _phone_said(text, found, groups)
-
-
-def _zh_international(text: str, found: re.Match[str]) -> str:
-    written = re.findall(r"\d+", found["rest"])
-    if sum(map(len, written)) < 6:  # too short for a telephone number: +5 -3 stays as it is
-        return found.group()
-    # A long group is said as a local number is, its last four apart.
-    groups = [part for group in written for part in (group[:-4], group[-4:]) if part]
-    return "加" + _phone_said(text, found, [found["country"], *groups])
-
-
-def _phone_said(text: str, found: re.Match[str], groups: list[str]) -> str:
-    """A telephone number's `groups` of digits, each digit said (幺 for 1), a pause between."""
-    said = "，".join("".join(_PHONE_DIGITS[int(d)] for d in group) for group in groups)
-    # A pause after the number too, where words follow it.
-    return said + ("，" if text[found.end() : found.end() + 1].isalnum() else "")
-
-
 def _zh_by_digit(found: re.Match[str]) -> str:
     """The found text with each of its digits said alone (the words before them kept)."""
     return _digit_by_digit(found.group())
@@ -354,10 +312,8 @@ def _zh_latin(found: re.Match[str]) -> str:
 def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_FULL_WIDTH_POINT.sub(".", text.translate(_ZH_FULL_WIDTH))
     text = taiwan_and_hong_kong_forms(text)
-    whole = text
     text = ADDRESS.sub(_ZH_ADDRESS.said, text)
-    text = _ZH_INTERNATIONAL.sub(lambda found: _zh_international(whole, found), text)
-    text = _ZH_PHONE.sub(lambda found: _zh_phone(whole, found), text)
+    text = telephone_numbers_said(text)
     text = _ZH_W_TEN_THOUSANDS.sub(
         lambda f: f"{f['lead']}{f['n']}万" if f["n"] else f"{f['plus']}万", text
     )
