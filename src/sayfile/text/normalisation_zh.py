@@ -131,12 +131,14 @@ _ZH_NAMED_NUMBERS = re.compile(
     r"|\d\.\d(?=折)"
     r")(?![\d.])"
 )
+# Pay, before which the web writes ten thousands as w and thousands as k (月薪2w, 工资8k).
+_PAY = "月薪|年薪|工资|底薪|奖金|薪资|薪水|税前|税后|工資|薪資|獎金|稅前|稅後"
 # Ten thousands written w (阅读10w+, 粉丝3.5w, 月薪2w), as the web writes 万, after the counts
 # and pay it is written for (65w快充 is watts), with a plus (10w+) or before what it counts
 # (3w台): wetext left the letter.
 _ZH_W_TEN_THOUSANDS = re.compile(
-    r"(?:(?<=阅读|播放|浏览|点赞|收藏|转发|评论|粉丝|销量|下载|关注|订阅|月薪|年薪|工资|身价"
-    r"|閱讀|瀏覽|點讚|點贊|轉發|評論|粉絲|銷量|下載|關注|訂閱|工資|身價)"
+    r"(?:(?<=阅读|播放|浏览|点赞|收藏|转发|评论|粉丝|销量|下载|关注|订阅|身价"
+    r"|閱讀|瀏覽|點讚|點贊|轉發|評論|粉絲|銷量|下載|關注|訂閱|身價|" + _PAY + r")"
     r"|(?<=阅读量|播放量|浏览量|点赞数|收藏数|转发数|评论数|粉丝数|下载量|订阅数"
     r"|閱讀量|瀏覽量|點讚數|轉發數|評論數|粉絲數|下載量|訂閱數))"
     r"(?P<lead>(?:超过|突破|达到|已|近|破|超|过)?\s?)(?P<n>\d+(?:\.\d+)?)[wW](?![A-Za-z])"
@@ -145,7 +147,7 @@ _ZH_W_TEN_THOUSANDS = re.compile(
 # Thousands written k after pay (工资8k, 月薪12k): the amount, where wetext left the letter
 # (3k字 it reads itself; 8K分辨率 is a resolution).
 _ZH_K_PAY = re.compile(
-    r"(?:(?<=月薪|年薪|工资|底薪|奖金|薪资|薪水|税前|税后|工資|薪資|獎金|稅前|稅後)|(?<=年终奖|年終獎))"
+    r"(?:(?<=" + _PAY + r")|(?<=年终奖|年終獎))"
     r"(?P<lead>(?:超过|达到|只有|才|有|近|过)?\s?)(?P<n>\d+(?:\.\d+)?)[kK](?![A-Za-z])"
 )
 # A clock time with seconds on the hour (下午2:00:30): 两点零分三十秒, where wetext dropped the
