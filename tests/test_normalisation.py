@@ -169,6 +169,12 @@ MANDARIN = [
     ("台北101大楼返回HTTP 404错误", "台北一零一大楼返回H T T P 四零四错误"),
     # seconds on the hour keep their 零分 (wetext: 两点三十秒); weekdays as a range
     ("闹钟下午2:00:30响了。", "闹钟下午两点零分三十秒响了。"),
+    ("闹钟2:00:30 PM响了。", "闹钟下午两点零分三十秒响了。"),
+    ("会议12:00:00 a.m.结束。", "会议上午十二点结束。"),
+    ("这部电影豆瓣评分8.9/10，值得一看。", "这部电影豆瓣评分八点九分，满分十分，值得一看。"),
+    ("这家店评分4.8/5分。", "这家店评分四点八分，满分五分。"),
+    ("这家店4.5/5星。", "这家店四点五星，满分五星。"),
+    ("中奖的概率是1.5/10。", "中奖的概率是十分之一点五。"),
     ("周一~周五营业", "周一至周五营业"),
     # currency codes wetext misreads (R M B 五百; 五十欧元成员国)
     ("价格RMB 99起，预算EUR 2万。", "价格人民币九十九元起，预算两万欧元。"),
@@ -314,6 +320,14 @@ ENGLISH = [
     ),
     ("It costs 99¢.", "It costs ninety nine cents."),
     ("Battery: 5000mAh.", "Battery: five thousand milliamp hours."),
+    ("A 4,000 mAh battery.", "A four thousand milliamp hours battery."),
+    ("The page said HTTP 404.", "The page said HTTP four oh-four."),
+    ("I keep getting a 503 error.", "I keep getting a five oh-three error."),
+    ("It answered 429 Too Many Requests.", "It answered four twenty-nine Too Many Requests."),
+    ("Error 500 again.", "Error five hundred again."),
+    ("He scored 404 points.", "He scored four hundred and four points."),
+    ("A 250 page report.", "A two hundred and fifty page report."),
+    ("Bakery, Est. 1887.", "Bakery, established eighteen eighty seven."),
     ("Chapter 3 begins.", "Chapter three begins."),
     # metres, not minutes (wetext: "a one hundred minutes race"); millions of people; a
     # duration keeps its minutes

@@ -129,7 +129,8 @@ def test_a_sentence_goes_on_after_e_g_and_vs() -> None:
 def test_an_abbreviation_stays_with_its_number() -> None:
     text = (
         "See Fig. 3 on p. 23. It is No. 5 of ca. 1900. I said no. Then I left. "
-        "The Sept. 11 attacks came. On Jan. 1, 2025 we met. It was Dec. Then it snowed."
+        "The Sept. 11 attacks came. On Jan. 1, 2025 we met. It was Dec. Then it snowed. "
+        "The bakery, Est. 1887, is closed. It is the best est. Then we ate."
     )
     assert list(sentences(text)) == [
         "See Fig. 3 on p. 23.",
@@ -140,6 +141,9 @@ def test_an_abbreviation_stays_with_its_number() -> None:
         "On Jan. 1, 2025 we met.",
         "It was Dec.",
         "Then it snowed.",
+        "The bakery, Est. 1887, is closed.",
+        "It is the best est.",
+        "Then we ate.",
     ]
 
 

@@ -27,6 +27,11 @@ BEFORE_NUMBER = {
     "figs": "figures", "ch": "chapter", "vol": "volume", "ca": "circa", "approx": "approximately",
 }  # fmt: skip
 
+# Before a year at the end of a phrase (Est. 1887, on a sign or a label): said whole; a
+# sentence does not end at their dot when a number follows. Before other numbers they are
+# left as written (est. 2,000 visitors is "estimated").
+BEFORE_YEAR = {"est": "established"}
+
 # Months shortened before a day (Sept. 11, Jan. 1, 2025): said whole; a sentence does not end
 # at their dot when a number follows.
 MONTHS_BEFORE_DAY = {

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from num2words import num2words
 
-from sayfile.text.abbreviations import SHORT_UNITS
+from sayfile.text.abbreviations import BEFORE_YEAR, SHORT_UNITS
 
 
 def words(number: float, to: str = "cardinal") -> str:
@@ -68,16 +68,41 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"(?<![\w.])(?P<a>\d+)\^(?P<b>\d+)(?!\w|\.\d)"),
         lambda f: f"{f['a']} to the power of {f['b']}",
     ),
-    # Short units after a number (abbreviations.SHORT_UNITS: 2 tbsp, 1-2 hrs), which wetext
-    # leaves as written ("two T B S P"); a dot after one is its own, unless a capital follows.
+    # Short units after a number (abbreviations.SHORT_UNITS: 2 tbsp, 1-2 hrs, 4,000 mAh), which
+    # wetext leaves as written ("two T B S P"); a dot after one is its own, unless a capital
+    # follows.
     (
         re.compile(
-            r"(?<![\w.,])(?P<n>\d+(?:\.\d+)?)\s?(?P<unit>"
+            r"(?<![\w.,])(?P<n>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s?(?P<unit>"
             + "|".join(SHORT_UNITS)
             + r")\b(?:\.(?=\s+(?-i:[a-z])))?",
             re.IGNORECASE,
         ),
         lambda f: counted(f["n"], SHORT_UNITS[f["unit"].lower()]),
+    ),
+    # An HTTP status (HTTP 404, error 503, a 404 page, 502 Bad Gateway): by pairs, as the web's
+    # people say it ("four oh-four", "five hundred"), where wetext read an amount ("four
+    # hundred and four"). After the word that names it any status; before a word, only an
+    # error's (4xx, 5xx), so that "a 250 page report" stays an amount.
+    (
+        re.compile(
+            r"(?:(?<=\bHTTP )|(?<=\bHTTPS )|(?<=\b[Ee]rror )|(?<=\bERROR )|(?<=\b[Ss]tatus )"
+            r"|(?<=\b[Ss]tatus code ))(?P<n>[1-5]\d\d)(?!\w|[.,]\d)"
+            r"|(?<![\w.,$€£#])(?P<error>[45]\d\d)(?=\s(?:[Ee]rrors?|ERROR|page|response|status"
+            r"|Not Found|Forbidden|Bad Request|Unauthorized|Internal Server Error|Bad Gateway"
+            r"|Service Unavailable|Gateway Timeout|Too Many Requests)\b)"
+        ),
+        lambda f: by_pairs(int(f["n"] or f["error"])),
+    ),
+    # Before a year that ends a phrase (Bakery, Est. 1887.): abbreviations.BEFORE_YEAR.
+    (
+        re.compile(
+            r"\b(?P<word>"
+            + "|".join(BEFORE_YEAR)
+            + r")\.\s?(?=(?:1[5-9]|20)\d\d(?:\s*[.,;:!?)]|\s*$))",
+            re.IGNORECASE,
+        ),
+        lambda f: BEFORE_YEAR[f["word"].lower()] + " ",
     ),
     # Blood pressure (BP 120/80): "one twenty over eighty", where wetext read a fraction.
     (

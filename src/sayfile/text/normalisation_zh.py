@@ -150,10 +150,12 @@ _ZH_K_PAY = re.compile(
     r"(?:(?<=" + _PAY + r")|(?<=年终奖|年終獎))"
     r"(?P<lead>(?:超过|达到|只有|才|有|近|过)?\s?)(?P<n>\d+(?:\.\d+)?)[kK](?![A-Za-z])"
 )
-# A clock time with seconds on the hour (下午2:00:30): 两点零分三十秒, where wetext dropped the
-# minutes (两点三十秒); one with AM or PM after it is wetext's (上午, 下午).
+# A clock time with seconds on the hour (下午2:00:30, 2:00:30 PM): 两点零分三十秒, where wetext
+# dropped the minutes (两点三十秒); AM or PM after it is said before it (上午, 下午), as wetext
+# says it on other times.
 _ZH_ON_THE_HOUR = re.compile(
-    r"(?<![\d:])(?P<h>[01]?\d|2[0-3]):00:(?P<s>[0-5]\d)(?![\d:])(?!\s?[AaPp]\.?[Mm](?![A-Za-z]))"
+    r"(?<![\d:])(?P<h>[01]?\d|2[0-3]):00:(?P<s>[0-5]\d)(?![\d:])"
+    r"(?:\s?(?P<half>[AaPp])(?:\.[Mm]\.|[Mm])(?![A-Za-z]))?"
 )
 # Days of the week as a range (周一~周五, 星期一-星期五): 至, where the tilde was left.
 _ZH_WEEKDAYS = re.compile(
@@ -186,6 +188,13 @@ _ZH_NAME_HYPHEN = re.compile(r"(?<=[A-Za-z])\s?-\s?(?=\d)")
 _ZH_SCORE = re.compile(
     r"(?<=比分)\s*(?P<a>\d{1,3})\s?[-:：]\s?(?P<b>\d{1,3})(?![\d.])"
     r"|(?<![\d.\-])(?P<c>\d{1,3})\s?-\s?(?P<d>\d{1,3})(?=\s?(?:获胜|取胜|战胜|击败|胜|负于|告负|落败|输给|赢|逆转|的比分))"
+)
+# A rating out of a scale (评分4.8/5分, 豆瓣评分8.9/10, 4.5/5星): 四点八分，满分五分, where
+# wetext read a fraction (五分之四点八分); a decimal, after a word that rates or before 分 or 星.
+_ZH_RATING = re.compile(
+    r"(?:(?<=评分|得分|打分|评价|評分|評價|口碑|星级|星級)|(?<=评分：|评分:|評分：|評分:))\s?"
+    r"(?P<a>\d{1,2}\.\d)\s?/\s?(?P<b>5|10|100)(?P<unit>分|星)?(?![\d./])"
+    r"|(?<![\d./])(?P<c>\d{1,2}\.\d)\s?/\s?(?P<d>5|10|100)(?P<u>分|星)(?![\d./])"
 )
 # A time taken (用时25:30, 成绩2:05:30): minutes and seconds, hours before them, where wetext
 # read a ratio (二十五比三十).
@@ -269,10 +278,19 @@ def _zh_time_taken(found: re.Match[str]) -> str:
     return found["lead"] + said
 
 
+def _zh_rating(found: re.Match[str]) -> str:
+    unit = found["unit"] or found["u"] or "分"
+    return f"{found['a'] or found['c']}{unit}，满分{found['b'] or found['d']}{unit}"
+
+
 def _zh_on_the_hour(found: re.Match[str]) -> str:
+    half = found["half"]
+    if half and not 1 <= int(found["h"]) <= 12:
+        return found.group()
     hour = "两" if found["h"].lstrip("0") == "2" else _numerals(found["h"].lstrip("0") or "0")
     seconds = int(found["s"])
-    return hour + "点" + (f"零分{_numerals(str(seconds))}秒" if seconds else "")
+    said = hour + "点" + (f"零分{_numerals(str(seconds))}秒" if seconds else "")
+    return ("上午" if half in ("a", "A") else "下午") + said if half else said
 
 
 def _without_cents_zeros(amount: str) -> str:
@@ -334,6 +352,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_PLUS.sub("加", text)
     text = _ZH_NUMBERED_TWO.sub("二", text)
     text = _ZH_NAME_HYPHEN.sub(" ", text)
+    text = _ZH_RATING.sub(_zh_rating, text)
     text = _ZH_SCORE.sub(
         lambda f: _numerals(f["a"] or f["c"]) + "比" + _numerals(f["b"] or f["d"]), text
     )

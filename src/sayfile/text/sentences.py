@@ -13,7 +13,12 @@ import sys
 import unicodedata
 from collections.abc import Generator, Iterator
 
-from sayfile.text.abbreviations import BEFORE_NUMBER, MONTHS_BEFORE_DAY, never_ending
+from sayfile.text.abbreviations import (
+    BEFORE_NUMBER,
+    BEFORE_YEAR,
+    MONTHS_BEFORE_DAY,
+    never_ending,
+)
 
 # Control characters, surrogates, private use and line/paragraph separators turn into spaces.
 _BLANK_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Zl", "Zp"})
@@ -52,11 +57,13 @@ _NON_SPACE = re.compile(r"\S")
 # A dot after a title, a capitals' abbreviation (Dr. Patel, St. Louis, the U.S. army) or one
 # that introduces what follows (e.g., i.e., vs.) does not end a sentence: cut there, the
 # title would be read without the name it belongs to. Nor does the dot of an abbreviation
-# before a number (p. 23, No. 5, Fig. 3, ca. 1900, Sept. 11) when a number follows. The word
-# before a dot is looked up in these sets: a regular expression of their alternatives, tried
-# at each dot, had cost a third of the cutting of a text of dots.
+# before a number (p. 23, No. 5, Fig. 3, ca. 1900, Sept. 11, Est. 1887) when a number
+# follows. The word before a dot is looked up in these sets: a regular expression of their
+# alternatives, tried at each dot, had cost a third of the cutting of a text of dots.
 _NEVER_ENDING = frozenset(never_ending())
-_BEFORE_NUMBER = frozenset(word.lower() for word in [*BEFORE_NUMBER, *MONTHS_BEFORE_DAY])
+_BEFORE_NUMBER = frozenset(
+    word.lower() for word in [*BEFORE_NUMBER, *BEFORE_YEAR, *MONTHS_BEFORE_DAY]
+)
 _DOTTED_CAPITALS = re.compile(r"(?:[A-Z]\.)+[A-Z]")
 _LAST_WORD = re.compile(r"[\w.]+\Z")
 _TITLE_REACH = 12
