@@ -15,13 +15,22 @@ APT_BENCH := nginx curl wrk lame
 
 .PHONY: run test test-fast check bench grade screenshots clean
 
+# sayfile's own bytecode written before anything starts, where only what changed is compiled:
+# with PYTHONDONTWRITEBYTECODE set (as on the workplace's machines) Python never writes it for
+# the editable package, and every process compiled the modules it imports again, about 0.35
+# CPU-s a start (docs/benchmarks.md, "Where the suite's time goes"); the suite starts about a
+# hundred.
+COMPILED := $(BIN)/python -m compileall -q src
+
 run: $(VENV)/.run-deps
+	$(COMPILED)
 	$(BIN)/sayfile serve --host $(HOST) --port $(PORT)
 
 # Two workers (pytest-xdist): the modules that run Kokoro or Whisper in the test's process one
 # after another on one, the modules that mostly wait (servers, Redis, the browser) beside them
 # on the other (tests/two_workers.py).
 test: $(VENV)/.test-deps
+	$(COMPILED)
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # Everything but real voices, server processes, Redis and the browser: under a minute, and no
@@ -30,6 +39,7 @@ test: $(VENV)/.test-deps
 # cores gains (measured 2026-12-07 on a slow day of a 2-core AMD EPYC: 66-72 s against 77-86 s
 # on two; 48 s on two on a faster day).
 test-fast: $(VENV)/.test-deps
+	$(COMPILED)
 	$(BIN)/pytest -q -m "not slow" -n 3 --dist loadfile
 
 # The README's screenshots of the page, taken by the browser test into docs/.
