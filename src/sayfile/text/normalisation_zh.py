@@ -290,7 +290,9 @@ def _zh_on_the_hour(found: re.Match[str]) -> str:
     hour = "两" if found["h"].lstrip("0") == "2" else _numerals(found["h"].lstrip("0") or "0")
     seconds = int(found["s"])
     said = hour + "点" + (f"零分{_numerals(str(seconds))}秒" if seconds else "")
-    return ("上午" if half in ("a", "A") else "下午") + said if half else said
+    if half:
+        said = ("上午" if half.lower() == "a" else "下午") + said
+    return said
 
 
 def _without_cents_zeros(amount: str) -> str:
