@@ -1,8 +1,8 @@
 """Nothing a request sends holds the event loop: a real server (uvicorn, in this test's own
 loop) takes issue 23's adversarial requests — book-size SSML, 10,000 lexicon entries, a
 200 MiB upload — while every callback that spends more than 50 ms of the loop thread's CPU
-is named, the garbage collector's full passes are bounded on their own (they walk every live
-object, wherever they land), and a probe task measures how late the loop wakes it."""
+is named, what the garbage collector's full passes walk is bounded on its own (they walk every
+live object, wherever they land), and a probe task measures how late the loop wakes it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import string
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +25,26 @@ import uvicorn
 from conftest import TONES, free_port
 from sayfile.app import create_app
 from sayfile.settings import Settings
+from sayfile.text.spans import Span
 
 HELD_S = 0.05
-# A full pass of the collector over the four documents' spans: 40-80 ms measured on a CPU with
-# VNNI; on one without (about 1.6 times slower, 2026-12-07) 28-181 ms within one quiet run, so
-# the bound there only catches a pass far longer (start-up's objects in the passes added 85 ms
-# on the faster CPU).
-FULL_PASS_S = 0.25
+# A full pass of the collector walks every tracked object outside the frozen generation, so its
+# time is what the process keeps alive, at the CPU's pace. The pace is not the server's to keep:
+# one pass over the same 460,000 objects took 164 ms alone on a quiet CPU without VNNI and
+# 293 ms in a CI run on a busy one (2026-12-07). So what a pass walks is bounded, and its time
+# only reported: the four documents' sentences, each held at most twice at once (a document's
+# spans and the routed or pronounced copy being made of them), and no more than this many
+# other objects (4,000-5,000 measured; start-up's objects, had they not been frozen, are
+# hundreds of thousands).
+OTHER_OBJECTS = 20_000
+SENTENCES = 99_000
+DOCUMENTS = 4
 UPLOAD_BYTES = 200 * 1024 * 1024
 
 
 def _book_ssml() -> str:
     """199,000 characters of SSML with 99,000 `<s>` elements."""
-    body = "<s>a</s>" * 99_000
+    body = "<s>a</s>" * SENTENCES
     return f"<speak>{body}</speak>"
 
 
@@ -63,20 +71,32 @@ async def _upload(size: int) -> AsyncIterator[bytes]:
     yield b"\r\n--bound--\r\n"
 
 
-@contextlib.contextmanager
-def _held(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[list[tuple[float, str]], list[float]]]:
-    """Every callback the loop runs (a task's step, a timer, a future's result) that spends
-    more than HELD_S of the loop thread's CPU time, with what it was; and the CPU time of
-    each full pass of the garbage collector, on any thread. CPU time, not wall time: on a
-    busy two-core machine a callback of 1 ms can take 200 ms of wall time while other
-    processes (or threads holding the GIL) run, which says nothing about the route.
+@dataclass(frozen=True)
+class _FullPass:
+    """One full pass of the garbage collector: its CPU time, and the spans and other objects
+    it walked (every tracked object outside the frozen generation)."""
 
-    A step's time leaves out the collector's passes that ran in it: a pass stops every
-    thread (it holds the GIL), and runs on whichever thread allocates when the counts are
-    reached, so it belongs to the heap, not to the step it lands in. Full passes are
-    reported, and bounded, on their own."""
+    spent_s: float
+    spans: int
+    others: int
+
+
+@contextlib.contextmanager
+def _held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[list[tuple[float, str]], list[_FullPass]]]:
+    """Every callback the loop runs (a task's step, a timer, a future's result) that spends
+    more than HELD_S of the loop thread's CPU time, with what it was; and each full pass of
+    the garbage collector, on any thread. CPU time, not wall time: on a busy two-core machine
+    a callback of 1 ms can take 200 ms of wall time while other processes (or threads holding
+    the GIL) run, which says nothing about the route.
+
+    A step's time leaves out the collector's passes that ran in it (and this test's count of
+    what a full pass walked): a pass stops every thread (it holds the GIL), and runs on
+    whichever thread allocates when the counts are reached, so it belongs to the heap, not to
+    the step it lands in. Full passes are reported, and bounded, on their own."""
     held: list[tuple[float, str]] = []
-    full_passes: list[float] = []
+    full_passes: list[_FullPass] = []
     collecting = threading.local()
     loop_thread = threading.get_ident()
     in_loop_collector = [0.0]
@@ -88,9 +108,14 @@ def _held(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[list[tuple[float, s
             return
         spent = time.thread_time() - collecting.since
         if info["generation"] == 2:
-            full_passes.append(spent)
+            # What the pass walked: every tracked object in the three generations (the frozen
+            # one is not among them), what it freed having been freed before it was counted.
+            walked = gc.get_objects()
+            spans = sum(1 for thing in walked if type(thing) is Span)
+            full_passes.append(_FullPass(spent, spans, len(walked) - spans))
+            del walked
         if threading.get_ident() == loop_thread:
-            in_loop_collector[0] += spent
+            in_loop_collector[0] += time.thread_time() - collecting.since
 
     def timed(handle: asyncio.events.Handle) -> None:
         route = _route(handle)
@@ -174,7 +199,7 @@ async def test_no_request_holds_the_event_loop_over_50_ms(
                 for term in terms[:1000]
             ]
             answers = await asyncio.gather(
-                *(client.post("/jobs", json={"text": ssml}) for _ in range(4)),
+                *(client.post("/jobs", json={"text": ssml}) for _ in range(DOCUMENTS)),
                 client.post(
                     "/speech", json={"text": words[:4900], "format": "wav", "lexicon": entries}
                 ),
@@ -188,12 +213,12 @@ async def test_no_request_holds_the_event_loop_over_50_ms(
             statuses = [answer.status_code for answer in answers]
             health = await client.get("/healthz")
             probe.cancel()
-        for job in answers[:4]:
+        for job in answers[:DOCUMENTS]:
             if job.status_code == 202:
                 await client.delete(job.json()["status_url"])
     server.should_exit = True
     await serving
-    assert statuses[:4] == [202] * 4, [a.text[:300] for a in answers[:4]]
+    assert statuses[:DOCUMENTS] == [202] * DOCUMENTS, [a.text[:300] for a in answers[:DOCUMENTS]]
     assert statuses[4] == 200, answers[4].text[:300]
     # A text of 200 MiB is over the book limit (4 million characters): refused, after it
     # was read off the loop.
@@ -202,11 +227,12 @@ async def test_no_request_holds_the_event_loop_over_50_ms(
     # Reported, not asserted (wall time on a shared machine): how late the loop woke a task.
     print(f"loop lag: max {max(lags) * 1000:.1f} ms over {len(lags)} wake-ups")
     # Four documents of 99,000 sentences each are 400,000 live spans, which every full pass
-    # of the collector walks (40-80 ms measured, wherever it lands); what start-up made is
-    # kept out of those passes (`Parts.warm_up`: alone it took another 85 ms a pass).
-    print(
-        f"full collections: {len(full_passes)}, longest {max(full_passes, default=0) * 1000:.0f} ms"
-    )
-    assert max(full_passes, default=0) < FULL_PASS_S, sorted(full_passes)
+    # of the collector walks (reported: 40-300 ms measured, wherever it lands); what start-up
+    # made is kept out of those passes (`Parts.warm_up`).
+    print(f"full collections: {len(full_passes)}")
+    for each in full_passes:
+        print(f"  {each.spent_s * 1000:.0f} ms over {each.spans} spans and {each.others} others")
+    assert max((each.spans for each in full_passes), default=0) <= 2 * DOCUMENTS * SENTENCES
+    assert max((each.others for each in full_passes), default=0) < OTHER_OBJECTS, full_passes
     worst = sorted(held, reverse=True)[:10]
     assert not held, "\n".join(f"{spent * 1000:.0f} ms: {what}" for spent, what in worst)

@@ -187,12 +187,12 @@ class SentenceLanguages:
         another language moves the reading there when its script says so (Han, kana, hangul,
         or Latin after them), or when a finer identifier for just the two languages agrees;
         a sentence not sure of its language stays in the current one."""
-        routable = [(index, span) for index, span in enumerate(spans) if _routable(span)]
-        if sum(len(span.text) for _, span in routable) > WHOLE_CHARS:
-            return list(spans), self._main(span.text for _, span in routable)
+        routable = _routable_indices(spans)
+        if sum(len(spans[index].text) for index in routable) > WHOLE_CHARS:
+            return list(spans), self._main(spans[index].text for index in routable)
         cuts: list[tuple[int, str, str | None]] = []  # (span index, sentence, language)
-        for index, span in routable:
-            cuts.extend((index, s, self.of(s)) for s in _sentences(span.text))
+        for index in routable:
+            cuts.extend((index, s, self.of(s)) for s in _sentences(spans[index].text))
         sure: Counter[str] = Counter()
         for _, sentence, language in cuts:
             if language:
@@ -221,12 +221,12 @@ class SentenceLanguages:
         in another script) labelled with the script's language; the rest labelled `language`.
         `spans` as they are where every sentence is readable, or the text is a book's."""
         readable = _READS.get(_primary_of(language), frozenset())
-        routable = [(index, span) for index, span in enumerate(spans) if _routable(span)]
-        if sum(len(span.text) for _, span in routable) > WHOLE_CHARS:
+        routable = _routable_indices(spans)
+        if sum(len(spans[index].text) for index in routable) > WHOLE_CHARS:
             return list(spans)
         labelled: list[tuple[int, str, str]] = []
-        for index, span in routable:
-            for sentence in _sentences(span.text):
+        for index in routable:
+            for sentence in _sentences(spans[index].text):
                 script = language_by_script(sentence)
                 unread = script is not None and script not in readable
                 labelled.append((index, sentence, script if unread and script else language))
@@ -293,6 +293,12 @@ def _primary_of(language: str) -> str:
 
 def _routable(span: Span) -> bool:
     return bool(span.text) and not (span.voice or span.language or span.phonemes or span.pinyin)
+
+
+def _routable_indices(spans: Sequence[Span]) -> list[int]:
+    """Where the spans nobody labelled are: indices, not (index, span) pairs, which the garbage
+    collector would walk, one per sentence of a book-size document, while it is labelled."""
+    return [index for index, span in enumerate(spans) if _routable(span)]
 
 
 def _sentences(text: str) -> Iterator[str]:
