@@ -110,7 +110,7 @@ MANDARIN = [
     ("支持1080P和720p。", "支持一零八零P和七二零p。"),
     ("MU5735航班用的是RTX4090吗？", "M U五七三五航班用的是R T X四零九零吗？"),
     ("他是95后，她是00后。", "他是九五后，她是零零后。"),
-    ("TOP100榜单，RMB100元。", "T O P一百榜单，人民币一百元。"),
+    ("TOP100榜单，RMB100元。", "TOP一百榜单，人民币一百元。"),
     # a name's hyphen is no minus; a score is 比; 约 before a fraction stays before it
     ("COVID-19疫情，GPT-4发布。", "COVID 十九疫情，G P T 四发布。"),
     ("比分3-2，主队以3-1获胜。", "比分三比二，主队以三比一获胜。"),
@@ -199,6 +199,25 @@ MANDARIN = [
     ("我用iPhone拍照。", "我用iPhone拍照。"),
     ("我们用Zoom开会。", "我们用Zoom开会。"),
     ("NASA发射了新卫星。", "NASA发射了新卫星。"),
+    # 110, 112, 119 and 120 called where they are called, else amounts (wetext said 幺二零
+    # wherever no measure word it knew came next)
+    ("快拨打120！遇到危险打110报警。", "快拨打幺二零！遇到危险打幺幺零报警。"),
+    ("火警电话119，120急救中心。", "火警电话幺幺九，幺二零急救中心。"),
+    ("请拨打110、119或120。", "请拨打幺幺零、幺幺九或幺二零。"),
+    ("这座桥有120年的历史，答案是120。", "这座桥有一百二十年的历史，答案是一百二十。"),
+    (
+        "屏幕支持120Hz，功率120W，每天120次。",
+        "屏幕支持一百二十赫兹，功率一百二十瓦，每天一百二十次。",
+    ),
+    ("民国110年12月6日", "民国一百一十年十二月六日"),
+    # units wetext left in letters: frequency, voltage, decibels, grams (not 5g网络), rates
+    ("主频3.2GHz，WiFi 5GHz。", "主频三点二吉赫兹，WiFi 五吉赫兹。"),
+    ("家用电压220V，110kV变电站。", "家用电压两百二十伏，一百一十千伏变电站。"),
+    ("噪音40dB，面粉500g，支持5g网络。", "噪音四十分贝，面粉五百克，支持五g网络。"),
+    ("宽带100Mbps，视频60fps。", "宽带一百兆比特每秒，视频六十帧每秒。"),
+    # a height in metres and centimetres, the centimetres digit by digit
+    ("他身高1米75，姚明2米26。", "他身高一米七五，姚明两米二六。"),
+    ("桌子长1米20厘米。", "桌子长一米二十厘米。"),
     # quotes as written, numbers inside them or not
     ('第5章叫"开始"。', '第五章叫"开始"。'),
     ('他说"我有3个"。', '他说"我有三个"。'),

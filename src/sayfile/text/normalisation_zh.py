@@ -11,9 +11,10 @@ from typing import Any
 
 from sayfile.engines.mandarin_polyphones import mandarin_tokenizer
 from sayfile.text.addresses import ADDRESS, AddressWords
+from sayfile.text.measures_zh import measures_said
 from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
 from sayfile.text.normalisation_zh_hant import taiwan_and_hong_kong_forms
-from sayfile.text.telephone_numbers_zh import telephone_numbers_said
+from sayfile.text.telephone_numbers_zh import emergency_numbers_said, telephone_numbers_said
 
 
 def mandarin_normaliser(language: str) -> Normaliser:
@@ -23,18 +24,14 @@ def mandarin_normaliser(language: str) -> Normaliser:
 
 
 # All-capital words said as words, not letter by letter.
-_SAID_AS_WORDS = frozenset({"NASA", "COVID", "OPEC", "UNESCO", "UNICEF", "WIFI", "LOL", "OK"})
+_SAID_AS_WORDS = frozenset(
+    {"NASA", "COVID", "OPEC", "UNESCO", "UNICEF", "WIFI", "LOL", "OK", "TOP"}
+)
 _CURRENCY_ZH = {"¥": "元", "￥": "元", "$": "美元", "€": "欧元", "£": "英镑"}
 # Currency codes before an amount that wetext misreads (RMB 500: R M B 五百; EUR 50:
 # 五十欧元成员国), as they are said: the word before the amount, the unit after it (USD, HKD,
 # GBP and JPY wetext reads right).
 _CURRENCY_CODES_ZH = {"RMB": ("人民币", "元"), "CNY": ("人民币", "元"), "EUR": ("", "欧元")}
-_UNITS_ZH = {
-    "㎡": "平方米", "m²": "平方米", "m2": "平方米", "平米": "平方米", "㎞": "公里",
-    "km²": "平方公里", "㎏": "公斤", "kg": "公斤", "KG": "公斤",
-    "GB": "G", "MB": "兆", "TB": "T", "KB": "K", "Gb": "G", "G": "G",
-    "mAh": "毫安时", "cm²": "平方厘米", "mL": "毫升", "ml": "毫升",
-}  # fmt: skip
 
 _NUMBER = r"\d+(?:\.\d+)?"
 _GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"
@@ -87,10 +84,6 @@ _ZH_TWO_OF = re.compile(
 # wetext says 第两名 for 第2名; an ordinal is counted, 第二.
 _ZH_ORDINAL = re.compile(r"第(?P<num>\d+)(?![\d.:/])")
 _ZH_PER_MILLE = re.compile(rf"(?P<num>{_NUMBER})\s*‰")
-_ZH_UNIT = re.compile(
-    r"(?<=[\d两])\s*(?P<unit>" + "|".join(sorted(map(re.escape, _UNITS_ZH), key=len, reverse=True))
-    + r")(?![A-Za-z])"
-)  # fmt: skip
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # Numbers that name rather than count, said digit by digit (一 for 1, as on a screen or a
 # door): a postcode; a room (302室, 房间1208); a video resolution (1080P); a model, flight or
@@ -380,6 +373,6 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_TIMES.sub("乘", text)
     text = _ZH_MORE_THAN.sub(r"\g<n>多", text)
     text = _ZH_PER_MILLE.sub(lambda f: "千分之" + _numerals(f["num"]), text)
-    text = _ZH_UNIT.sub(lambda f: _UNITS_ZH[f["unit"]], text)
+    text = emergency_numbers_said(measures_said(text))
     text = through_grammar(wetext, text)
     return _LATIN_WORD.sub(_zh_latin, text)

@@ -1,5 +1,6 @@
 """Telephone numbers in Chinese text, said as people say them: each digit alone (幺 for 1), in
-the groups people pause between, a country code after 加."""
+the groups people pause between, a country code after 加; the emergency numbers so only where
+they are called."""
 
 from __future__ import annotations
 
@@ -20,6 +21,49 @@ _INTERNATIONAL = re.compile(
     r"(?<![A-Za-z0-9+])\+(?!86[\s-]?1[3-9])(?P<country>\d{1,3})"
     r"(?P<rest>(?:[\s-]\d{1,8}){1,5})(?!\d)"
 )
+
+# The emergency numbers (110 police, 119 fire, 120 ambulance, 112), which wetext read as them,
+# 幺二零, wherever no measure word it knows came next: 120Hz, 120次, 有120年的历史, 答案是120.
+# They are numbers called only after a word that calls (拨打120, 报警电话110), before one that
+# names the service (120急救, 110出警), or listed after one called (拨打110、119或120); every
+# other is an amount. One before a letter is left to wetext (120 s: 一百二十秒).
+_EMERGENCY = re.compile(
+    r"(?<![\d.,:/A-Za-z+\-−－])(?:11[029]|120)(?![\d.,:/%‰°℃+\-~～]|\s?[A-Za-z])"
+)
+_CALLING = re.compile(
+    r"(?:打|拨|叫|呼叫|电话|热线|号码|报警|求救|求助|致电|撥|電話|熱線|號碼|報警)"
+    r"(?:了|过|過)?\s?[是为為:：]?\s?$"
+)
+_SERVICE = re.compile(
+    r"\s?(?:急救|救护|救護|报警|報警|火警|匪警|出警|接警|民警|巡警|指挥|指揮|来了|來了|赶到|趕到"
+    r"|电话|電話|热线|熱線|求救|求助)"
+)
+_LISTED = re.compile(r"\s?[、,，/和或及与與]\s?")
+_AMOUNTS = {"110": "一百一十", "112": "一百一十二", "119": "一百一十九", "120": "一百二十"}
+
+
+def emergency_numbers_said(text: str) -> str:
+    """`text` with 110, 112, 119 and 120 said as numbers called (幺幺零) where they are called, and
+    as amounts (一百一十) everywhere else."""
+    said: list[str] = []
+    start = 0
+    called_end = -1  # where the last number called ends
+    for found in _EMERGENCY.finditer(text):
+        before = text[start : found.start()]
+        called = (
+            _CALLING.search(text[max(0, found.start() - 6) : found.start()]) is not None
+            or _SERVICE.match(text, found.end()) is not None
+            or (called_end >= 0 and _LISTED.fullmatch(text, called_end, found.start()) is not None)
+        )
+        number = found.group()
+        said += [before, _digits(number) if called else _AMOUNTS[number]]
+        called_end = found.end() if called else -1
+        start = found.end()
+    return "".join(said) + text[start:]
+
+
+def _digits(number: str) -> str:
+    return "".join(_PHONE_DIGITS[int(digit)] for digit in number)
 
 
 def telephone_numbers_said(text: str) -> str:
@@ -50,6 +94,6 @@ def _international(found: re.Match[str]) -> str:
 
 def _said(found: re.Match[str], groups: list[str]) -> str:
     """A telephone number's `groups` of digits, each digit said (幺 for 1), a pause between."""
-    said = "，".join("".join(_PHONE_DIGITS[int(d)] for d in group) for group in groups)
+    said = "，".join(_digits(group) for group in groups)
     # A pause after the number too, where words follow it.
     return said + ("，" if found.string[found.end() : found.end() + 1].isalnum() else "")

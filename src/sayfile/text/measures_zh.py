@@ -1,0 +1,48 @@
+"""Measures after a number in Chinese text, said as Chinese speakers say them: the units wetext
+leaves in letters or misreads (32GB 三十二G, 120Hz 一百二十赫兹, 500g 五百克, 12V 十二伏), and a
+height in metres and centimetres (1米75 一米七五)."""
+
+from __future__ import annotations
+
+import re
+
+# What each unit is said as after a number (wetext reads kg, mm, km/h and the like itself).
+_UNITS = {
+    "㎡": "平方米", "m²": "平方米", "m2": "平方米", "平米": "平方米", "㎞": "公里",
+    "km²": "平方公里", "㎏": "公斤", "kg": "公斤", "KG": "公斤",
+    "GB": "G", "MB": "兆", "TB": "T", "KB": "K", "Gb": "G", "G": "G",
+    "mAh": "毫安时", "cm²": "平方厘米", "mL": "毫升", "ml": "毫升",
+    "Hz": "赫兹", "kHz": "千赫兹", "KHz": "千赫兹", "MHz": "兆赫兹", "GHz": "吉赫兹",
+    "V": "伏", "kV": "千伏", "dB": "分贝", "fps": "帧每秒",
+    "kbps": "千比特每秒", "Mbps": "兆比特每秒", "Gbps": "吉比特每秒",
+}  # fmt: skip
+# Grams: a small g, but not the network's generation written small (5g网络, 4g手机).
+_GRAMS = (
+    r"g(?!\s?(?:网|手机|信号|基站|时代|技术|通信|套餐|流量|频段|芯片"
+    r"|網|手機|信號|時代|技術|通訊|頻段))"
+)
+_UNIT = re.compile(
+    r"(?<=[\d两])\s*(?P<unit>"
+    + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
+    + "|"
+    + _GRAMS
+    + r")(?![A-Za-z\d])"
+)
+# A height in metres and centimetres (身高1米75, 2米05): the centimetres digit by digit, as
+# people say them (一米七五, 两米零五), where wetext counted them (一米七十五); not before a unit
+# of their own.
+_HEIGHT = re.compile(
+    r"(?<![\d.])(?P<m>[12])\s?米\s?(?P<cm>\d\d)(?![\d.%])(?!\s?(?:厘米|公分|cm|毫米|mm))"
+)
+_DIGITS = "零一二三四五六七八九"
+
+
+def measures_said(text: str) -> str:
+    """`text` with the units after its numbers, and its heights, as they are said."""
+    text = _HEIGHT.sub(_height, text)
+    return _UNIT.sub(lambda found: _UNITS.get(found["unit"], "克"), text)
+
+
+def _height(found: re.Match[str]) -> str:
+    metres = "一" if found["m"] == "1" else "两"
+    return metres + "米" + "".join(_DIGITS[int(digit)] for digit in found["cm"])
