@@ -339,7 +339,18 @@ ENGLISH = [
     ),
     ("It costs 99¢.", "It costs ninety nine cents."),
     ("Battery: 5000mAh.", "Battery: five thousand milliamp hours."),
-    ("A 4,000 mAh battery.", "A four thousand milliamp hours battery."),
+    # after "a" a unit names a kind of thing, and is not plural
+    ("A 4,000 mAh battery.", "A four thousand milliamp hour battery."),
+    (
+        "A 12V battery, 220 V at the socket.",
+        "A twelve volt battery, two hundred and twenty volts at the socket.",
+    ),
+    (
+        "It is rated at 85 dB, an 85 dB alarm.",
+        "It is rated at eighty five decibels, an eighty five decibel alarm.",
+    ),
+    ("We won 2 v 1.", "We won two versus one."),
+    ("See Sec. 2, para. 3 and Art. 5.", "See Section two, paragraph three and Article five."),
     ("The page said HTTP 404.", "The page said HTTP four oh-four."),
     ("I keep getting a 503 error.", "I keep getting a five oh-three error."),
     ("It answered 429 Too Many Requests.", "It answered four twenty-nine Too Many Requests."),

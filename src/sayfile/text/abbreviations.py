@@ -20,11 +20,12 @@ PLACES = {
 PHRASES = {"e.g.": "for example", "i.e.": "that is", "etc.": "et cetera", "vs.": "versus"}
 # Phrases that introduce what follows but are left to the voice (cf. is read "cf").
 INTRODUCING = ("e.g.", "i.e.", "vs.", "cf.", "viz.")
-# Before a number (No. 5, p. 23, pp. 10-12, Fig. 3, Ch. 4, ca. 1900), with a capital or
+# Before a number (No. 5, p. 23, pp. 10-12, Fig. 3, Ch. 4, ca. 1900, Sec. 2), with a capital or
 # without; a sentence does not end at their dot when a number follows.
 BEFORE_NUMBER = {
     "no": "number", "nos": "numbers", "p": "page", "pp": "pages", "fig": "figure",
     "figs": "figures", "ch": "chapter", "vol": "volume", "ca": "circa", "approx": "approximately",
+    "para": "paragraph", "sec": "section", "art": "article", "eq": "equation",
 }  # fmt: skip
 
 # Before a year at the end of a phrase (Est. 1887, on a sign or a label): said whole; a
@@ -43,7 +44,7 @@ MONTHS_BEFORE_DAY = {
 # unit's name, made plural where the number is not 1.
 SHORT_UNITS = {
     "tbsp": "tablespoon", "tbs": "tablespoon", "tsp": "teaspoon", "hr": "hour", "hrs": "hour",
-    "mins": "minute", "secs": "second", "mah": "milliamp hour",
+    "mins": "minute", "secs": "second", "mah": "milliamp hour", "db": "decibel",
 }  # fmt: skip
 
 

@@ -25,6 +25,15 @@ def counted(number: str, unit: str) -> str:
     return f"{number} {unit}" + ("" if number == "1" else "s")
 
 
+def measured(found: re.Match[str], unit: str) -> str:
+    """A number and its unit as `counted`; after "a" or "an" (group `a`) the unit names a
+    thing's kind and is not plural: "a twelve volt battery", "a four thousand milliamp hour
+    battery"."""
+    if found["a"]:
+        return f"{found['a']}{found['n']} {unit}"
+    return counted(found["n"], unit)
+
+
 def by_pairs(number: int) -> str:
     """A number of three or four digits that names a room or a flight, as people say it: its
     hundreds, then its last two digits (1208 "twelve oh-eight", 2001 "twenty oh-one", 1500
@@ -73,13 +82,20 @@ _RULES: tuple[_Rule, ...] = (
     # follows.
     (
         re.compile(
-            r"(?<![\w.,])(?P<n>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s?(?P<unit>"
-            + "|".join(SHORT_UNITS)
-            + r")\b(?:\.(?=\s+(?-i:[a-z])))?",
+            r"(?<![\w.,])(?P<a>\b(?-i:[Aa])n? )?(?P<n>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)"
+            r"\s?(?P<unit>" + "|".join(SHORT_UNITS) + r")\b(?:\.(?=\s+(?-i:[a-z])))?",
             re.IGNORECASE,
         ),
-        lambda f: counted(f["n"], SHORT_UNITS[f["unit"].lower()]),
+        lambda f: measured(f, SHORT_UNITS[f["unit"].lower()]),
     ),
+    # Volts after a number (220 V, 3.7V): "volts", where wetext left the capital (it reads a
+    # small v so itself).
+    (
+        re.compile(r"(?<![\w.,])(?P<a>\b[Aa]n? )?(?P<n>\d+(?:\.\d+)?)\s?V\b(?!\s?\d|\.\w)"),
+        lambda f: measured(f, "volt"),
+    ),
+    # A small v between two numbers (won 2 v 1): "versus", where wetext said "volts".
+    (re.compile(r"(?<=\d) v (?=\d)"), lambda f: " versus "),
     # An HTTP status (HTTP 404, error 503, a 404 page, 502 Bad Gateway): by pairs, as the web's
     # people say it ("four oh-four", "five hundred"), where wetext read an amount ("four
     # hundred and four"). After the word that names it any status; before a word, only an
