@@ -181,6 +181,7 @@ MANDARIN = [
     # an official document's year and serial, digit by digit
     ("根据国发〔2023〕1号文件执行。", "根据国发〔二零二三〕一号文件执行。"),
     ("第2023001号公告", "第二零二三零零一号公告"),
+    ("双色球第2024143期开奖。", "双色球第二零二四一四三期开奖。"),
     # ten thousands written w, as the web writes 万 (65w快充 is watts)
     ("这篇文章阅读10w+，粉丝3.5w。", "这篇文章阅读十万多，粉丝三点五万。"),
     ("月薪2w，这款手机卖了3w台。", "月薪两万，这款手机卖了三万台。"),
@@ -350,6 +351,13 @@ ENGLISH = [
         "It is rated at eighty five decibels, an eighty five decibel alarm.",
     ),
     ("We won 2 v 1.", "We won two versus one."),
+    # a month shortened after a word that dates, or before a year
+    (
+        "Prices rose in Nov. and fell in Dec. Since Feb., sales doubled.",
+        "Prices rose in November and fell in December. Since February, sales doubled.",
+    ),
+    ("It opened in Sept. 2021.", "It opened in september twenty twenty one."),
+    ("I met Jan. He is nice.", "I met Jan. He is nice."),
     ("See Sec. 2, para. 3 and Art. 5.", "See Section two, paragraph three and Article five."),
     ("The page said HTTP 404.", "The page said HTTP four oh-four."),
     ("I keep getting a 503 error.", "I keep getting a five oh-three error."),

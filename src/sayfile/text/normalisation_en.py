@@ -128,7 +128,16 @@ _EN_DAY_AFTER = re.compile(
 # A month shortened before a day (Sept. 11): its name, which the rules for dates then read;
 # wetext said "the the eleventh of september".
 _EN_SHORT_MONTH = re.compile(
-    r"\b(?P<month>" + "|".join(MONTHS_BEFORE_DAY) + r")\.?\s(?=[1-3]?\d\b(?!:|\.\d))"
+    r"\b(?P<month>"
+    + "|".join(MONTHS_BEFORE_DAY)
+    + r")(?:\.?\s(?=[1-3]?\d\b(?!:|\.\d))|\.\s(?=\d{4}\b))"
+)
+# A month shortened with its dot after a word that dates (in Nov., since Feb.): said whole, its
+# dot kept where it ends the sentence.
+_EN_MONTH_AFTER = re.compile(
+    r"(?<![\w.])(?P<lead>(?i:in|since|until|till|by|from|through|last|next|early|late|mid"
+    r"|during|before|after) )(?P<month>" + "|".join(MONTHS_BEFORE_DAY) + r")\."
+    r"(?:(?P<end>$|\s+(?=[A-Z]))|(?=\s|[,;:)]))"
 )
 # Comparisons before a number (≥ 2 GB, >= 90, <$10): wetext left the sign or said ">equals".
 _EN_COMPARED = {"≥": "at least", ">=": "at least", "≤": "at most", "<=": "at most"}
@@ -321,6 +330,12 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     whole = text
     text = ROMAN_NUMERAL.sub(lambda found: _en_roman(whole, found), text)
     text = _EN_SHORT_MONTH.sub(lambda f: MONTHS_BEFORE_DAY[f["month"]] + " ", text)
+    text = _EN_MONTH_AFTER.sub(
+        lambda f: (
+            f["lead"] + MONTHS_BEFORE_DAY[f["month"]] + ("" if f["end"] is None else "." + f["end"])
+        ),
+        text,
+    )
     whole = text
     text = _EN_ABBREVIATION.sub(lambda found: _en_abbreviation(whole, found), text)
     whole = text

@@ -103,8 +103,8 @@ _ZH_BY_DIGIT = re.compile(
 # that show it (or after a shop's name or a year), said digit by digit as people say them: 618大促
 # 六一八, 315晚会 三一五, 520表白, 996工作制, 985高校, 211大学 二一一, 404错误, 5.1劳动节 五一;
 # years of the era (公元前221年 二二一, as 1998年 is said); a discount's tenths (7.5折 七五折);
-# an official document's year and serial (国发〔2023〕1号 二零二三, 第2023001号); Taipei 101;
-# an HTTP status (HTTP 404 四零四).
+# an official document's year and serial (国发〔2023〕1号 二零二三, 第2023001号), a draw's or an
+# issue's (双色球第2024143期); Taipei 101; an HTTP status (HTTP 404 四零四).
 # wetext read them as amounts and decimals, 211 as 两百一十一. (双11 wetext says 双十一 itself;
 # 共618人 stays an amount.)
 _ZH_NAMED_NUMBERS = re.compile(
@@ -119,7 +119,7 @@ _ZH_NAMED_NUMBERS = re.compile(
     r"|404(?=\s?(?:错误|页面|报错|[Nn]ot))"
     r"|5\.1(?=\s?(?:劳动节|假期|小长假|黄金周|放假))"
     r"|(?:(?<=公元前)|(?<=公元))\d{1,4}(?=年)"
-    r"|(?<=〔)\d{4}(?=〕)|(?<=第)\d{5,}(?=号)"
+    r"|(?<=〔)\d{4}(?=〕)|(?<=第)\d{5,}(?=号|期)"
     r"|(?<=台北)101|(?<=臺北)101|(?:(?<=HTTP)|(?<=HTTP ))[1-5]\d\d"
     r"|\d\.\d(?=折)"
     r")(?![\d.])"
