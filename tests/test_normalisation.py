@@ -219,6 +219,11 @@ MANDARIN = [
     # a height in metres and centimetres, the centimetres digit by digit
     ("他身高1米75，姚明2米26。", "他身高一米七五，姚明两米二六。"),
     ("桌子长1米20厘米。", "桌子长一米二十厘米。"),
+    # 两 before a unit, not before a network's generation
+    ("加盐约2g，2V电池，2G网络。", "加盐约两克，两伏电池，二G网络。"),
+    # a range of years before what it spans, each year digit by digit (wetext: 减 before 学年)
+    ("2024-2025学年，2020至2023年度。", "二零二四到二零二五学年，二零二零到二零二三年度。"),
+    ("支持IP68防水。", "支持I P六八防水。"),
     # quotes as written, numbers inside them or not
     ('第5章叫"开始"。', '第五章叫"开始"。'),
     ('他说"我有3个"。', '他说"我有三个"。'),

@@ -21,6 +21,16 @@ _GRAMS = (
     r"g(?!\s?(?:网|手机|信号|基站|时代|技术|通信|套餐|流量|频段|芯片"
     r"|網|手機|信號|時代|技術|通訊|頻段))"
 )
+# Units before which 2 is 两 (两伏, 两克), where wetext said 二 (二克, 二赫兹); not G (2G网络 is a
+# network's generation) nor the sizes, which the counting rule of normalisation_zh reads.
+_COUNTED_UNITS = ("Hz", "kHz", "KHz", "MHz", "GHz", "V", "kV", "dB", "fps", "kbps", "Mbps", "Gbps")
+_TWO = re.compile(
+    r"(?<![\d.,:/\-])2(?=\s?(?:"
+    + "|".join(sorted(_COUNTED_UNITS, key=len, reverse=True))
+    + "|"
+    + _GRAMS
+    + r"|克|赫兹)(?![A-Za-z\d]))"
+)
 _UNIT = re.compile(
     r"(?<=[\d两])\s*(?P<unit>"
     + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
@@ -39,7 +49,7 @@ _DIGITS = "零一二三四五六七八九"
 
 def measures_said(text: str) -> str:
     """`text` with the units after its numbers, and its heights, as they are said."""
-    text = _HEIGHT.sub(_height, text)
+    text = _TWO.sub("两", _HEIGHT.sub(_height, text))
     return _UNIT.sub(lambda found: _UNITS.get(found["unit"], "克"), text)
 
 
