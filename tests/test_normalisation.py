@@ -356,6 +356,18 @@ ENGLISH = [
         "It is rated at eighty five decibels, an eighty five decibel alarm.",
     ),
     ("We won 2 v 1.", "We won two versus one."),
+    # a whole-number rating after a word that rates or before stars; a date stays a date
+    (
+        "Rated 4/5 stars. I give it 9/10.",
+        "Rated four out of five stars. I give it nine out of ten.",
+    ),
+    ("Meet on 8/10.", "Meet on August tenth."),
+    # fractions in one character, with a whole number or before a unit
+    (
+        "Add ½ tsp salt and 1½ tbsp oil.",
+        "Add one half teaspoon salt and one and a half tablespoons oil.",
+    ),
+    ("It is 2¾ inches.", "It is two and three quarters inches."),
     # a month shortened after a word that dates, or before a year
     (
         "Prices rose in Nov. and fell in Dec. Since Feb., sales doubled.",

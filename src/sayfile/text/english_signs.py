@@ -20,9 +20,19 @@ def words(number: float, to: str = "cardinal") -> str:
     return str(num2words(number, to=to)).replace(",", "")
 
 
+# Fractions written as one character (½ tsp, 1½ cups), as said after a whole number.
+FRACTIONS = {
+    "½": "a half", "⅓": "a third", "⅔": "two thirds", "¼": "a quarter", "¾": "three quarters",
+    "⅛": "an eighth", "⅜": "three eighths", "⅝": "five eighths", "⅞": "seven eighths",
+}  # fmt: skip
+_FRACTION = f"[{''.join(FRACTIONS)}]"
+
+
 def counted(number: str, unit: str) -> str:
-    """`number` (as written) and `unit`, plural unless the number is 1."""
-    return f"{number} {unit}" + ("" if number == "1" else "s")
+    """`number` (as written) and `unit`, plural unless the number is 1 or a fraction alone
+    (½ tsp: "one half teaspoon")."""
+    single = number == "1" or (len(number) == 1 and number in FRACTIONS)
+    return f"{number} {unit}" + ("" if single else "s")
 
 
 def measured(found: re.Match[str], unit: str) -> str:
@@ -82,7 +92,8 @@ _RULES: tuple[_Rule, ...] = (
     # follows.
     (
         re.compile(
-            r"(?<![\w.,])(?P<a>\b(?-i:[Aa])n? )?(?P<n>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)"
+            r"(?<![\w.,])(?P<a>\b(?-i:[Aa])n? )?"
+            rf"(?P<n>(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?{_FRACTION}?|{_FRACTION})"
             r"\s?(?P<unit>" + "|".join(SHORT_UNITS) + r")\b(?:\.(?=\s+(?-i:[a-z])))?",
             re.IGNORECASE,
         ),
@@ -139,6 +150,23 @@ _RULES: tuple[_Rule, ...] = (
     (
         re.compile(r"(?<![\w.,/])(?P<a>\d+\.\d+)\s?/\s?(?P<b>\d+)(?![\w/]|\.\d)"),
         lambda f: f"{f['a']} out of {f['b']}",
+    ),
+    # A whole number and a fraction in one character (1½ cups, 2¾ inches): "one and a half",
+    # which wetext left as written.
+    (
+        re.compile(rf"(?<![\w.,])(?P<n>\d+)(?P<f>{_FRACTION})"),
+        lambda f: f"{f['n']} and {FRACTIONS[f['f']]}",
+    ),
+    # A whole-number rating (Rated 4/5 stars, I give it 9/10): "out of", after a word that
+    # rates or before stars; elsewhere 8/10 is a fraction or a date, as wetext reads it.
+    (
+        re.compile(
+            r"(?:(?<=\b[Rr]ated )|(?<=\b[Rr]ating )|(?<=\b[Rr]ating: )|(?<=\b[Ss]cored )"
+            r"|(?<=\b[Ss]core: )|(?<=\bgive it )|(?<=\bgave it )|(?<=\bgives it ))"
+            r"(?P<a>\d{1,3})\s?/\s?(?P<b>5|10|100)(?![\w/]|[.,]\d)"
+            r"|(?<![\w.,/])(?P<c>\d)\s?/\s?(?P<d>5|10)(?=\s?stars?\b)"
+        ),
+        lambda f: f"{f['a'] or f['c']} out of {f['b'] or f['d']}",
     ),
     # A number and more (18+, 100+ points): "eighteen plus", where wetext left the sign as
     # written and the voices said nothing for it; a sum (2+2) is wetext's.
