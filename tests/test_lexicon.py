@@ -249,7 +249,13 @@ def test_the_longest_text_with_thousands_of_terms_takes_under_a_second() -> None
         (Lexicon(adversarial), "a" * 200_000),
         (Lexicon(adversarial), "一" * 200_000),
     ):
-        started = time.perf_counter()
-        spans = lexicon.apply(sample, "en")
-        assert time.perf_counter() - started < 1
+        # The thread's CPU time, the best of up to three runs: one run took 1.006 s of wall time
+        # in a busy CI run (0.24-0.43 s alone); matching gone quadratic takes far longer in any.
+        for _ in range(3):
+            started = time.thread_time()
+            spans = lexicon.apply(sample, "en")
+            took = time.thread_time() - started
+            if took < 1:
+                break
+        assert took < 1, f"{took:.2f} CPU-s"
         assert spans

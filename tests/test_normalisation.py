@@ -224,6 +224,16 @@ MANDARIN = [
     # a range of years before what it spans, each year digit by digit (wetext: 减 before 学年)
     ("2024-2025学年，2020至2023年度。", "二零二四到二零二五学年，二零二零到二零二三年度。"),
     ("支持IP68防水。", "支持I P六八防水。"),
+    # an hour with am or pm and no minutes, the half of the day said before it once
+    (
+        "会议改到3pm，10AM开会，晚上8pm见，12pm午饭。",
+        "会议改到下午三点，上午十点开会，晚上八点见，中午十二点午饭。",
+    ),
+    # a change in percent with its sign; a range's end is no sign
+    (
+        "涨幅-2.3%，环比+1.2%，约3-5%。",
+        "涨幅负百分之二点三，环比正百分之一点二，约百分之三到百分之五。",
+    ),
     # quotes as written, numbers inside them or not
     ('第5章叫"开始"。', '第五章叫"开始"。'),
     ('他说"我有3个"。', '他说"我有三个"。'),

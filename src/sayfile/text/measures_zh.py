@@ -1,6 +1,7 @@
 """Measures after a number in Chinese text, said as Chinese speakers say them: the units wetext
-leaves in letters or misreads (32GB 三十二G, 120Hz 一百二十赫兹, 500g 五百克, 12V 十二伏), and a
-height in metres and centimetres (1米75 一米七五)."""
+leaves in letters or misreads (32GB 三十二G, 120Hz 一百二十赫兹, 500g 五百克, 12V 十二伏), a
+height in metres and centimetres (1米75 一米七五) and a change in percent with its sign
+(-2.3%)."""
 
 from __future__ import annotations
 
@@ -44,12 +45,21 @@ _UNIT = re.compile(
 _HEIGHT = re.compile(
     r"(?<![\d.])(?P<m>[12])\s?米\s?(?P<cm>\d\d)(?![\d.%])(?!\s?(?:厘米|公分|cm|毫米|mm))"
 )
+# A change in percent with its sign (涨幅-2.3%, 环比+1.2%): 负百分之二点三, 正百分之一点二, where
+# wetext said 百分之负二点三; not a range's end (3-5%, 5%-10%) nor a sum.
+_SIGNED_PERCENT = re.compile(r"(?<![\dA-Za-z.%)])(?P<sign>[-−－+＋])(?=\d+(?:\.\d+)?\s?[%％])")
 _DIGITS = "零一二三四五六七八九"
 
 
 def measures_said(text: str) -> str:
-    """`text` with the units after its numbers, and its heights, as they are said."""
-    text = _TWO.sub("两", _HEIGHT.sub(_height, text))
+    """`text` with the units after its numbers, its heights and its signed percentages as they
+    are said."""
+    text = _TWO.sub(
+        "两",
+        _HEIGHT.sub(
+            _height, _SIGNED_PERCENT.sub(lambda f: "正" if f["sign"] in "+＋" else "负", text)
+        ),
+    )
     return _UNIT.sub(lambda found: _UNITS.get(found["unit"], "克"), text)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sayfile.engines.mandarin_polyphones import mandarin_tokenizer
 from sayfile.text.addresses import ADDRESS, AddressWords
+from sayfile.text.clock_times_zh import hours_said
 from sayfile.text.measures_zh import measures_said
 from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
 from sayfile.text.normalisation_zh_hant import taiwan_and_hong_kong_forms
@@ -348,7 +349,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
         lambda f: f"{f['lead']}高压{_numerals(f['a'])}，低压{_numerals(f['b'])}", text
     )
     text = _ZH_TIME_TAKEN.sub(_zh_time_taken, text)
-    text = _ZH_ON_THE_HOUR.sub(_zh_on_the_hour, text)
+    text = hours_said(_ZH_ON_THE_HOUR.sub(_zh_on_the_hour, text))
     text = _ZH_WEEKDAYS.sub("至", text)
     text = _ZH_K_PAY.sub(lambda f: f"{f['lead']}{round(float(f['n']) * 1000)}", text)
     text = _ZH_PLUS.sub("加", text)
