@@ -54,12 +54,9 @@ _DIGITS = "零一二三四五六七八九"
 def measures_said(text: str) -> str:
     """`text` with the units after its numbers, its heights and its signed percentages as they
     are said."""
-    text = _TWO.sub(
-        "两",
-        _HEIGHT.sub(
-            _height, _SIGNED_PERCENT.sub(lambda f: "正" if f["sign"] in "+＋" else "负", text)
-        ),
-    )
+    text = _SIGNED_PERCENT.sub(lambda found: "正" if found["sign"] in "+＋" else "负", text)
+    text = _HEIGHT.sub(_height, text)
+    text = _TWO.sub("两", text)
     return _UNIT.sub(lambda found: _UNITS.get(found["unit"], "克"), text)
 
 

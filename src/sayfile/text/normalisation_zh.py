@@ -58,14 +58,14 @@ _ZH_NAMED_AMOUNT = re.compile(
 _ZH_GROUPED = re.compile(_GROUPED)
 _ZH_BELOW_ZERO = re.compile(rf"[-−－]\s*(?P<num>{_NUMBER})\s*(?P<unit>℃|°C|°|摄氏度|度)")
 _ZH_MINUS = re.compile(rf"(?<![\w.])[−－](?={_NUMBER})")
-# A range: with a dash or a tilde; a percent sign after its end counts for both ends (5~10%
-# is 百分之五到百分之十).
 # A range of years before what it spans (2024-2025学年, 2024~2025年): each year digit by digit,
 # as years are said, where wetext said 两千零二十四减 (minus) before 学年 and 财年.
 _ZH_YEARS = re.compile(
     r"(?<![\d.\-/:])(?P<a>(?:1[6-9]|20)\d\d)\s*[-–—~～〜至到]\s*(?P<b>(?:1[6-9]|20)\d\d)"
     r"(?=\s?(?:学年|財年|财年|年度|学期|學年|學期|赛季|賽季|年|届|屆))"
 )
+# A range: with a dash or a tilde; a percent sign after its end counts for both ends (5~10%
+# is 百分之五到百分之十).
 _ZH_RANGE = re.compile(rf"(?P<a>{_NUMBER})(?P<pa>%?)\s*[–—~～〜]\s*(?P<b>{_NUMBER})(?P<pb>%?)")
 # A tilde before a number that is not a range's (~30%): about, 约 (unless 约 is written).
 _ZH_ABOUT = re.compile(r"(?<![\d%约])[~～]\s?(?=\d)")
@@ -94,10 +94,9 @@ _ZH_PER_MILLE = re.compile(rf"(?P<num>{_NUMBER})\s*‰")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # Numbers that name rather than count, said digit by digit (一 for 1, as on a screen or a
 # door): a postcode; a room (302室, 房间1208); a video resolution (1080P); a protection rating
-# (IP68 六八); a model, flight or
-# standard, capitals then three digits or more (MU5735, RTX4090, GB18030; not TOP100 nor an
-# amount after a currency's code, RMB100); a generation (90后, 00后). wetext read them as
-# amounts: 一千零八十P, M U五千七百三十五, 九十五后.
+# (IP68 六八); a model, flight or standard, capitals then three digits or more (MU5735,
+# RTX4090, GB18030; not TOP100 nor an amount after a currency's code, RMB100); a generation
+# (90后, 00后). wetext read them as amounts: 一千零八十P, M U五千七百三十五, 九十五后.
 _ZH_DIGITS = "零一二三四五六七八九"
 _ZH_BY_DIGIT = re.compile(
     r"(?:邮编|邮政编码)[:：]?\s*\d{6}(?!\d)"
