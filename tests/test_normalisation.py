@@ -378,6 +378,13 @@ ENGLISH = [
         "Add one half teaspoon salt and one and a half tablespoons oil.",
     ),
     ("It is 2¾ inches.", "It is two and three quarters inches."),
+    # inches as a double quote before what they measure; a quotation's number stays a number
+    (
+        'A 27" monitor, a 12" x 18" frame, 6" deep.',
+        "A twenty seven inch monitor, a twelve by eighteen inch frame, six inches deep.",
+    ),
+    ('She said "give me 5" and left.', 'She said "give me five" and left.'),
+    ("A Boeing 747, up 12 pts.", "A Boeing seven forty-seven, up twelve points."),
     # a month shortened after a word that dates, or before a year
     (
         "Prices rose in Nov. and fell in Dec. Since Feb., sales doubled.",

@@ -44,7 +44,7 @@ MONTHS_BEFORE_DAY = {
 # unit's name, made plural where the number is not 1.
 SHORT_UNITS = {
     "tbsp": "tablespoon", "tbs": "tablespoon", "tsp": "teaspoon", "hr": "hour", "hrs": "hour",
-    "mins": "minute", "secs": "second", "mah": "milliamp hour", "db": "decibel",
+    "mins": "minute", "secs": "second", "mah": "milliamp hour", "db": "decibel", "pts": "point",
 }  # fmt: skip
 
 

@@ -77,6 +77,24 @@ _RULES: tuple[_Rule, ...] = (
     (re.compile(r"(?<![\w.,])(?P<n>\d+)[kK]\+"), lambda f: f"{f['n']} thousand plus"),
     # A multiple with decimals (1.5x faster): wetext reads only whole ones.
     (re.compile(r"(?<![\w.])(?P<n>\d+\.\d+)x(?!\w)"), lambda f: f"{f['n']} times"),
+    # Inches written as a double quote (a 27" monitor, 12" x 18", 6" deep), where the mark was
+    # not said: only before what inches measure, a size's x (then only the number, which the
+    # size's rule below reads) or a word of size, so that a number closing a quotation ("give
+    # me 5") stays as it is.
+    (
+        re.compile(
+            r"(?<![\w.,])(?P<n>\d+(?:\.\d+)?)[\"″](?:(?P<thing>(?=\s(?:monitor|screen|display|TV"
+            r"|laptop|tablet|pizza|wheels?|tires?|tyres?|rims?|subwoofer|speakers?|frame|pan|blade"
+            r"|iPad|MacBook)\b))|(?P<size>(?=\s?[x×]\s?\d))|(?=\s(?:wide|tall|long|high|deep|thick)\b))"
+        ),
+        lambda f: (
+            f["n"]
+            if f["size"] is not None
+            else f"{f['n']} inch"
+            if f["thing"] is not None or f["n"] == "1"
+            else f"{f['n']} inches"
+        ),
+    ),
     # Sizes (a 9x13 pan, 1920x1080, 4x4): "nine by thirteen", where wetext said "times".
     (
         re.compile(r"(?<![\w.^])(?P<a>\d+)\s?[x×]\s?(?P<b>\d+)(?![\w^]|\.\d)"),

@@ -112,9 +112,11 @@ _EN_NAMED_NUMBER = re.compile(
     + r")(?![\w/%\-]|[.,]\d)"
 )
 # A room, gate, platform or flight number of three or four digits, said as people say it (Room
-# 101 "one oh-one", Flight 2490 "twenty-four ninety"), not as an amount ("one hundred and one").
+# 101 "one oh-one", Flight 2490 "twenty-four ninety", a Boeing 747 "seven forty-seven"), not as
+# an amount ("one hundred and one").
 _EN_ROOM = re.compile(
-    r"(?<![\w.])(?P<word>(?:[Rr]oom|[Ss]uite|[Gg]ate|[Pp]latform|[Ff]light|[Aa]partment)(?:\s+[A-Z]{2})?)"
+    r"(?<![\w.])(?P<word>(?:[Rr]oom|[Ss]uite|[Gg]ate|[Pp]latform|[Ff]light|[Aa]partment|Boeing)"
+    r"(?:\s+[A-Z]{2})?)"
     r"\s+(?P<n>[1-9]\d{2,3})(?!\w|[.,]\d)"
 )
 # TV, which wetext's grammar says "Television" wherever it reads it: its letters, as written.
