@@ -229,6 +229,10 @@ MANDARIN = [
         "会议改到3pm，10AM开会，晚上8pm见，12pm午饭。",
         "会议改到下午三点，上午十点开会，晚上八点见，中午十二点午饭。",
     ),
+    # a charger's volts and amps; numbers read out after the words that name them
+    ("5V2A充电器", "五伏两安充电器"),
+    ("QQ号123456789，验证码是384920。", "Q Q号幺二三四五六七八九，验证码是三八四九二零。"),
+    ("身份证号11010119900101123X。", "身份证号幺幺零幺零幺幺九九零零幺零幺幺二三X。"),
     # a change in percent with its sign; a range's end is no sign
     (
         "涨幅-2.3%，环比+1.2%，约3-5%。",

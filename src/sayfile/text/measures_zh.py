@@ -22,15 +22,16 @@ _GRAMS = (
     r"g(?!\s?(?:网|手机|信号|基站|时代|技术|通信|套餐|流量|频段|芯片"
     r"|網|手機|信號|時代|技術|通訊|頻段))"
 )
-# Units before which 2 is 两 (两伏, 两克), where wetext said 二 (二克, 二赫兹); not G (2G网络 is a
-# network's generation) nor the sizes, which the counting rule of normalisation_zh reads.
+# Units before which 2 is 两 (两伏, 两克, 两安), where wetext said 二 (二克, 二赫兹); not G
+# (2G网络 is a network's generation) nor the sizes, which the counting rule of normalisation_zh
+# reads.
 _COUNTED_UNITS = ("Hz", "kHz", "KHz", "MHz", "GHz", "V", "kV", "dB", "fps", "kbps", "Mbps", "Gbps")
 _TWO = re.compile(
     r"(?<![\d.,:/\-])2(?=\s?(?:"
     + "|".join(sorted(_COUNTED_UNITS, key=len, reverse=True))
     + "|"
     + _GRAMS
-    + r"|克|赫兹)(?![A-Za-z\d]))"
+    + r"|克|赫兹|安)(?![A-Za-z\d]))"
 )
 _UNIT = re.compile(
     r"(?<=[\d两])\s*(?P<unit>"
@@ -39,6 +40,8 @@ _UNIT = re.compile(
     + _GRAMS
     + r")(?![A-Za-z\d])"
 )
+# A charger's volts and amps (5V2A): 五伏两安, where the letters were said.
+_VOLTS_AMPS = re.compile(r"(?<![\d.])(?P<v>\d+(?:\.\d+)?)V(?P<a>\d+(?:\.\d+)?)A(?![A-Za-z])")
 # A height in metres and centimetres (身高1米75, 2米05): the centimetres digit by digit, as
 # people say them (一米七五, 两米零五), where wetext counted them (一米七十五); not before a unit
 # of their own.
@@ -56,6 +59,7 @@ def measures_said(text: str) -> str:
     are said."""
     text = _SIGNED_PERCENT.sub(lambda found: "正" if found["sign"] in "+＋" else "负", text)
     text = _HEIGHT.sub(_height, text)
+    text = _VOLTS_AMPS.sub(lambda found: f"{found['v']}伏{found['a']}安", text)
     text = _TWO.sub("两", text)
     return _UNIT.sub(lambda found: _UNITS.get(found["unit"], "克"), text)
 

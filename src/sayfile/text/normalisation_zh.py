@@ -15,7 +15,11 @@ from sayfile.text.clock_times_zh import hours_said
 from sayfile.text.measures_zh import measures_said
 from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
 from sayfile.text.normalisation_zh_hant import taiwan_and_hong_kong_forms
-from sayfile.text.telephone_numbers_zh import emergency_numbers_said, telephone_numbers_said
+from sayfile.text.telephone_numbers_zh import (
+    emergency_numbers_said,
+    read_out_numbers_said,
+    telephone_numbers_said,
+)
 
 
 def mandarin_normaliser(language: str) -> Normaliser:
@@ -335,7 +339,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_FULL_WIDTH_POINT.sub(".", text.translate(_ZH_FULL_WIDTH))
     text = taiwan_and_hong_kong_forms(text)
     text = ADDRESS.sub(_ZH_ADDRESS.said, text)
-    text = telephone_numbers_said(text)
+    text = read_out_numbers_said(telephone_numbers_said(text))
     text = _ZH_W_TEN_THOUSANDS.sub(
         lambda f: f"{f['lead']}{f['n']}万" if f["n"] else f"{f['plus']}万", text
     )

@@ -1,6 +1,6 @@
 """Telephone numbers in Chinese text, said as people say them: each digit alone (幺 for 1), in
 the groups people pause between, a country code after 加; the emergency numbers so only where
-they are called."""
+they are called; account numbers, codes and identity numbers after the words that name them."""
 
 from __future__ import annotations
 
@@ -41,6 +41,22 @@ _SERVICE = re.compile(
 _LISTED = re.compile(r"\s?[、,，/和或及与與]\s?")
 _AMOUNTS = {"110": "一百一十", "112": "一百一十二", "119": "一百一十九", "120": "一百二十"}
 
+# A number read out to someone after the word that names it (QQ号123456789, 验证码是384920,
+# 身份证号11010119900101123X): digit by digit, as a telephone number is, where wetext read an
+# amount (一亿二千三百...) or, for an identity card's, emergency numbers and amounts mixed.
+_READ_OUT = re.compile(
+    r"(?P<word>QQ号|微信号|账号|帐号|賬號|卡号|卡號|单号|單號|验证码|驗證碼|密码|密碼|编号|編號|工号|学号"
+    r"|學號|会员号|會員號|身份证号码|身份证号|身份證號碼|身份證號)(?P<lead>[是为為:：]?\s?)"
+    r"(?P<digits>\d{4,}[Xx]?)(?![\d.])"
+)
+
+
+def read_out_numbers_said(text: str) -> str:
+    """`text` with the numbers read out after the words that name them said digit by digit."""
+    return _READ_OUT.sub(
+        lambda found: found["word"] + found["lead"] + _digits(found["digits"]), text
+    )
+
 
 def emergency_numbers_said(text: str) -> str:
     """`text` with 110, 112, 119 and 120 said as numbers called (幺幺零) where they are called, and
@@ -63,7 +79,8 @@ def emergency_numbers_said(text: str) -> str:
 
 
 def _digits(number: str) -> str:
-    return "".join(_PHONE_DIGITS[int(digit)] for digit in number)
+    """Each digit alone (幺 for 1); a letter (an identity card's X) kept."""
+    return "".join(_PHONE_DIGITS[int(c)] if c.isdigit() else c for c in number)
 
 
 def telephone_numbers_said(text: str) -> str:
