@@ -389,6 +389,14 @@ ENGLISH = [
     ),
     ('She said "give me 5" and left.', 'She said "give me five" and left.'),
     ("A Boeing 747, up 12 pts.", "A Boeing seven forty-seven, up twelve points."),
+    # numbers read out after the word that names them, digit by digit; a status code by pairs
+    (
+        "Your code is 384920. The PIN is 4921.",
+        "Your code is three eight four nine two zero. The PIN is four nine two one.",
+    ),
+    ("Ring 999 in an emergency.", "Ring nine nine nine in an emergency."),
+    ("The status code 404 came back.", "The status code four oh-four came back."),
+    ("Error code 0x80070005.", "Error code hex eight zero zero seven zero zero zero five."),
     # a month shortened after a word that dates, or before a year
     (
         "Prices rose in Nov. and fell in Dec. Since Feb., sales doubled.",

@@ -95,6 +95,12 @@ _RULES: tuple[_Rule, ...] = (
             else f"{f['n']} inches"
         ),
     ),
+    # A hexadecimal number (error code 0x80070005): "hex" and each character, as programmers
+    # read one out, where the sizes' rule below read "zero by eighty million...".
+    (
+        re.compile(r"(?<![\w.])0x(?P<h>[0-9A-Fa-f]{2,})\b"),
+        lambda f: "hex " + " ".join(f["h"].upper()),
+    ),
     # Sizes (a 9x13 pan, 1920x1080, 4x4): "nine by thirteen", where wetext said "times".
     (
         re.compile(r"(?<![\w.^])(?P<a>\d+)\s?[x×]\s?(?P<b>\d+)(?![\w^]|\.\d)"),
@@ -156,6 +162,19 @@ _RULES: tuple[_Rule, ...] = (
             r"(?![\d/])"
         ),
         lambda f: f"{f['lead']}{by_pairs(int(f['a']))} over {f['b']}",
+    ),
+    # A number read out, not counted, after the word that names it (Your code is 384920, PIN
+    # 4921, ZIP code 90210), and the emergency numbers after ring, call or dial (Ring 999):
+    # digit by digit, where wetext read an amount. A status code is read by pairs above.
+    (
+        re.compile(
+            r"(?:(?<=\b[Cc]ode )|(?<=\b[Cc]ode is )|(?<=\b[Cc]ode: )|(?<=\bPIN )|(?<=\bPIN is )"
+            r"|(?<=\bPIN: )|(?<=\bOTP )|(?<=\bOTP is )|(?<=\b[Pp]asscode is )|(?<=\bZIP ))"
+            r"(?P<n>\d{3,})(?![\w.,]\d|\w)"
+            r"|(?:(?<=\b[Rr]ing )|(?<=\b[Cc]all )|(?<=\b[Dd]ial ))(?P<sos>999|112|000)"
+            r"(?![\w.,]\d|\w)"
+        ),
+        lambda f: " ".join(f["n"] or f["sos"]),
     ),
     # Minutes and seconds past what an hour can be (a 5K in 25:30): "twenty-five thirty",
     # where wetext read a ratio, "twenty five to thirty".
