@@ -99,7 +99,7 @@ _RULES: tuple[_Rule, ...] = (
     # read one out, where the sizes' rule below read "zero by eighty million...".
     (
         re.compile(r"(?<![\w.])0x(?P<h>[0-9A-Fa-f]{2,})\b"),
-        lambda f: "hex " + " ".join(f["h"].upper()),
+        lambda f: "hex " + " ".join(words(int(c)) if c.isdigit() else c for c in f["h"].upper()),
     ),
     # Sizes (a 9x13 pan, 1920x1080, 4x4): "nine by thirteen", where wetext said "times".
     (
@@ -170,11 +170,11 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(
             r"(?:(?<=\b[Cc]ode )|(?<=\b[Cc]ode is )|(?<=\b[Cc]ode: )|(?<=\bPIN )|(?<=\bPIN is )"
             r"|(?<=\bPIN: )|(?<=\bOTP )|(?<=\bOTP is )|(?<=\b[Pp]asscode is )|(?<=\bZIP ))"
-            r"(?P<n>\d{3,})(?![\w.,]\d|\w)"
+            r"(?P<n>\d{3,20})(?![\w.,]\d|\w)"
             r"|(?:(?<=\b[Rr]ing )|(?<=\b[Cc]all )|(?<=\b[Dd]ial ))(?P<sos>999|112|000)"
             r"(?![\w.,]\d|\w)"
         ),
-        lambda f: " ".join(f["n"] or f["sos"]),
+        lambda f: " ".join(words(int(digit)) for digit in f["n"] or f["sos"]),
     ),
     # Minutes and seconds past what an hour can be (a 5K in 25:30): "twenty-five thirty",
     # where wetext read a ratio, "twenty five to thirty".
@@ -192,7 +192,7 @@ _RULES: tuple[_Rule, ...] = (
     # which wetext left as written.
     (
         re.compile(rf"(?<![\w.,])(?P<n>\d+)(?P<f>{_FRACTION})"),
-        lambda f: f"{f['n']} and {FRACTIONS[f['f']]}",
+        lambda f: f"{words(int(f['n']))} and {FRACTIONS[f['f']]}",
     ),
     # A whole-number rating (Rated 4/5 stars, I give it 9/10): "out of", after a word that
     # rates or before stars; elsewhere 8/10 is a fraction or a date, as wetext reads it.
