@@ -389,6 +389,13 @@ ENGLISH = [
     ),
     ('She said "give me 5" and left.', 'She said "give me five" and left.'),
     ("A Boeing 747, up 12 pts.", "A Boeing seven forty-seven, up twelve points."),
+    # square measures and ages, with their plurals
+    (
+        "About 2,500 sq ft, a 500 sq ft flat.",
+        "About two thousand five hundred square feet, a five hundred square foot flat.",
+    ),
+    ("He is 25 y/o, a 30 y/o man.", "He is twenty five years old, a thirty year old man."),
+    ("A 1,200 mAh cell.", "A one thousand two hundred milliamp hour cell."),
     # numbers read out after the word that names them, digit by digit; a status code by pairs
     (
         "Your code is 384920. The PIN is 4921.",

@@ -40,11 +40,13 @@ MONTHS_BEFORE_DAY = {
     "Jul": "July", "Aug": "August", "Sep": "September", "Sept": "September", "Oct": "October",
     "Nov": "November", "Dec": "December",
 }  # fmt: skip
-# Units shortened after a number that wetext's grammar leaves as written (2 tbsp, 2 hrs): the
-# unit's name, made plural where the number is not 1.
+# Units shortened after a number that wetext's grammar leaves as written (2 tbsp, 2 hrs, 500 sq
+# ft): the unit's name, made plural where the number is not 1.
 SHORT_UNITS = {
     "tbsp": "tablespoon", "tbs": "tablespoon", "tsp": "teaspoon", "hr": "hour", "hrs": "hour",
     "mins": "minute", "secs": "second", "mah": "milliamp hour", "db": "decibel", "pts": "point",
+    "sq ft": "square foot", "sq m": "square meter", "sq mi": "square mile",
+    "sq km": "square kilometer", "y/o": "year old",
 }  # fmt: skip
 
 

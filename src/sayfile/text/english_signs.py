@@ -28,11 +28,15 @@ FRACTIONS = {
 _FRACTION = f"[{''.join(FRACTIONS)}]"
 
 
+# Units whose plural is not their name and an s.
+_PLURALS = {"square foot": "square feet", "year old": "years old", "inch": "inches"}
+
+
 def counted(number: str, unit: str) -> str:
     """`number` (as written) and `unit`, plural unless the number is 1 or a fraction alone
     (½ tsp: "one half teaspoon")."""
     single = number == "1" or (len(number) == 1 and number in FRACTIONS)
-    return f"{number} {unit}" + ("" if single else "s")
+    return f"{_grouped_said(number)} {unit if single else _PLURALS.get(unit, unit + 's')}"
 
 
 def measured(found: re.Match[str], unit: str) -> str:
@@ -40,8 +44,14 @@ def measured(found: re.Match[str], unit: str) -> str:
     thing's kind and is not plural: "a twelve volt battery", "a four thousand milliamp hour
     battery"."""
     if found["a"]:
-        return f"{found['a']}{found['n']} {unit}"
+        return f"{found['a']}{_grouped_said(found['n'])} {unit}"
     return counted(found["n"], unit)
+
+
+def _grouped_said(number: str) -> str:
+    """A whole number with thousands separators in words (others as written): before a unit,
+    wetext drops the "one" of 1,200 ("a thousand two hundred milliamp hours")."""
+    return words(int(number.replace(",", ""))) if "," in number and "." not in number else number
 
 
 def by_pairs(number: int) -> str:
@@ -91,8 +101,8 @@ _RULES: tuple[_Rule, ...] = (
             f["n"]
             if f["size"] is not None
             else f"{f['n']} inch"
-            if f["thing"] is not None or f["n"] == "1"
-            else f"{f['n']} inches"
+            if f["thing"] is not None
+            else counted(f["n"], "inch")
         ),
     ),
     # A hexadecimal number (error code 0x80070005): "hex" and each character, as programmers

@@ -53,7 +53,7 @@ _EN_BEFORE_NUMBER = re.compile(
 # Not before a unit, which wetext reads with its number, and right (1,500 km).
 _UNITS = (
     r"(?:[kmcnµu]?(?:m|g|s|l|L|Hz|W|V|A|B|b|Wh)|[KMGT]i?B|kB|[KMG]b|[kMG]?bps|km/h|mph|kph|ft"
-    r"|yd|mi|lbs?|oz|%|°[CF]?|min|hrs?|h|sec|mAh|px|pt|dpi|fps|rpm)"
+    r"|yd|mi|lbs?|oz|%|°[CF]?|min|hrs?|h|sec|mAh|px|pt|dpi|fps|rpm|sq|y/o)"
 )
 _EN_LARGE = re.compile(
     r"(?<![\d.,])(?:(?P<whole>\d{1,3}(?:,\d{3})+|\d{4,})(?:\.(?P<fraction>\d+))?"
