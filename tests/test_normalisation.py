@@ -238,6 +238,14 @@ MANDARIN = [
         "涨幅-2.3%，环比+1.2%，约3-5%。",
         "涨幅负百分之二点三，环比正百分之一点二，约百分之三到百分之五。",
     ),
+    # a year in two digits, digit by digit, where it dates (a month, an event, 我是98年的, a
+    # range); a count of years stays an amount
+    ("我98年出生，24年3月毕业，19年底搬家。", "我九八年出生，二四年三月毕业，一九年底搬家。"),
+    ("我是98年的。从19年到23年，他干了4年。", "我是九八年的。从一九年到二三年，他干了四年。"),
+    ("这里有98年的历史，24年来变化很大。", "这里有九十八年的历史，二十四年来变化很大。"),
+    # thousands written k after what the web counts; a model after its series and a space
+    ("点赞1.2k，粉丝破3k。", "点赞一千二百，粉丝破三千。"),
+    ("这张RTX 4090显卡，GTX 1060也行。", "这张R T X 四零九零显卡，G T X 一零六零也行。"),
     # quotes as written, numbers inside them or not
     ('第5章叫"开始"。', '第五章叫"开始"。'),
     ('他说"我有3个"。', '他说"我有三个"。'),
@@ -496,6 +504,22 @@ ENGLISH = [
     ),
     # wetext's grammar gives nothing back for this one: it is said as written, never dropped
     ("Fixes from bugs.example.org.", "Fixes from bugs.example.org."),
+    # a count with its scale's letter; the letter kept where it names a race, a picture or a
+    # size (a 5K run, a 4K TV, a 7B model) or a firm (3M)
+    (
+        "It got 1.2k likes and 3k shares from 2.5M users.",
+        "It got one point two thousand likes and three thousand shares from two point five "
+        "million users.",
+    ),
+    (
+        "He has 10K followers and 1.5B views.",
+        "He has ten thousand followers and one point five billion views.",
+    ),
+    (
+        "A 5K run, shot in 4K, on a 7B model with 3M tape.",
+        "A five K run, shot in four K, on a seven B model with three M tape.",
+    ),
+    ("I have an RTX 4090 and a GTX 1060.", "I have an RTX forty ninety and a GTX ten sixty."),
     # quotes and backslashes as written (wetext hands them back escaped: "backslash hello")
     ('He said "hello" to me.', 'He said "hello" to me.'),
     ('Order 12 is "ready" now.', 'Order twelve is "ready" now.'),

@@ -55,3 +55,8 @@ def never_ending() -> list[str]:
     follow: the titles, St. and Dr., and the phrases that introduce what follows."""
     dotted = [a for a in [*TITLES, *BY_CONTEXT] if a.endswith(".")]
     return [a[:-1] for a in [*dotted, *INTRODUCING]]
+
+
+# Product series before a model number and a space (RTX 4090, GTX 1060, RX 7900): the number
+# names the model, said as English says a model (forty ninety) and Mandarin a code (四零九零).
+MODEL_SERIES = ("RTX", "GTX", "RX")

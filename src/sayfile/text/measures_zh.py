@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from sayfile.text.digits_zh import digit_by_digit
+
 # What each unit is said as after a number (wetext reads kg, mm, km/h and the like itself).
 _UNITS = {
     "㎡": "平方米", "m²": "平方米", "m2": "平方米", "平米": "平方米", "㎞": "公里",
@@ -51,7 +53,6 @@ _HEIGHT = re.compile(
 # A change in percent with its sign (涨幅-2.3%, 环比+1.2%): 负百分之二点三, 正百分之一点二, where
 # wetext said 百分之负二点三; not a range's end (3-5%, 5%-10%) nor a sum.
 _SIGNED_PERCENT = re.compile(r"(?<![\dA-Za-z.%)])(?P<sign>[-−－+＋])(?=\d+(?:\.\d+)?\s?[%％])")
-_DIGITS = "零一二三四五六七八九"
 
 
 def measures_said(text: str) -> str:
@@ -66,4 +67,4 @@ def measures_said(text: str) -> str:
 
 def _height(found: re.Match[str]) -> str:
     metres = "一" if found["m"] == "1" else "两"
-    return metres + "米" + "".join(_DIGITS[int(digit)] for digit in found["cm"])
+    return metres + "米" + digit_by_digit(found["cm"])

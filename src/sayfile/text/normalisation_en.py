@@ -11,6 +11,7 @@ from typing import Any
 from sayfile.text.abbreviations import (
     BEFORE_NUMBER,
     BY_CONTEXT,
+    MODEL_SERIES,
     MONTHS_BEFORE_DAY,
     PHRASES,
     PLACES,
@@ -87,6 +88,18 @@ _MILLIONS_OF = re.compile(
     r"|listeners|readers|players|residents|voters|votes|copies|jobs|homes|households|children"
     r"|patients|cases|barrels|tonnes|tons|shares|units|years|dollars|euros|pounds)\b"
 )
+# A count with its scale's letter (1.2k likes, 2.5M users, 3bn): wetext read "one.two k".
+# k and K are thousands but before a race or a picture (a 5k run, 4K video) and K after a
+# small whole number (shot in 4K); after a whole number M and B are millions and billions only
+# before what they count (3M tape names a firm, a 7B model a size). Money is read before this.
+_EN_SCALE_LETTER = re.compile(
+    r"(?<![\w.,$£€])(?P<n>\d+(?:\.(?P<fraction>\d+))?)(?P<scale>[kK]|M|B|bn|mn|tn)"
+    r"(?![\w/'’]|\.\w)"
+)
+_LETTER_K = re.compile(
+    r"\s+(?:runs?|races?|walk|video|videos|TVs?|displays?|monitors?|screens?|resolution|HDR"
+    r"|UHD|cameras?|gaming|streaming|footage|content)\b"
+)
 # Numbers that name, said as people say them: a video's lines (1080p: "ten eighty p"), the US
 # emergency number ("nine one one", not "nine hundred and eleven"), September 11th ("nine
 # eleven", not "nine elevenths"), even odds ("fifty-fifty", not "fifty fiftieths"), all the
@@ -113,9 +126,11 @@ _EN_NAMED_NUMBER = re.compile(
 )
 # A room, gate, platform or flight number of three or four digits, said as people say it (Room
 # 101 "one oh-one", Flight 2490 "twenty-four ninety", a Boeing 747 "seven forty-seven"), not as
-# an amount ("one hundred and one").
+# an amount ("one hundred and one"); a model after its series (RTX 4090 "forty ninety").
 _EN_ROOM = re.compile(
-    r"(?<![\w.])(?P<word>(?:[Rr]oom|[Ss]uite|[Gg]ate|[Pp]latform|[Ff]light|[Aa]partment|Boeing)"
+    r"(?<![\w.])(?P<word>(?:[Rr]oom|[Ss]uite|[Gg]ate|[Pp]latform|[Ff]light|[Aa]partment|Boeing|"
+    + "|".join(MODEL_SERIES)
+    + r")"
     r"(?:\s+[A-Z]{2})?)"
     r"\s+(?P<n>[1-9]\d{2,3})(?!\w|[.,]\d)"
 )
@@ -302,6 +317,20 @@ def _en_metres(text: str, found: re.Match[str]) -> str:
     return counted(number, "meter") + (" per second" if found["per"] else "")
 
 
+def _en_scale_letter(text: str, found: re.Match[str]) -> str:
+    number, scale, whole = found["n"], found["scale"], not found["fraction"]
+    if scale in "kK":
+        small = whole and int(number) <= 16 and not _MILLIONS_OF.match(text, found.end())
+        if _LETTER_K.match(text, found.end()) or (scale == "K" and small):
+            return found.group()
+    elif scale in "MB" and whole and not _MILLIONS_OF.match(text, found.end()):
+        return found.group()
+    return (
+        f"{words(float(number)) if found['fraction'] else words(int(number))} "
+        + (_SHORT_SCALES[scale])
+    )
+
+
 def _en_compared(found: re.Match[str]) -> str:
     """A comparison's sign as words, a space before them where a word or number ends there."""
     start = found.start()
@@ -325,6 +354,8 @@ def _say_english(wetext: Any, us: bool, text: str) -> str:
     text = _EN_TV.sub("T V", text)
     text = _EN_COMPARISON.sub(_en_compared, text)
     text = _EN_MONEY.sub(_en_money, text)
+    whole = text
+    text = _EN_SCALE_LETTER.sub(lambda found: _en_scale_letter(whole, found), text)
     text = _EN_VERSION.sub(_en_version, text)
     text = _EN_LARGE.sub(_en_large, text)
     text = _EN_BEFORE_NUMBER.sub(_en_before_number, text)

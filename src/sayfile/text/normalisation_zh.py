@@ -10,8 +10,10 @@ import re
 from typing import Any
 
 from sayfile.engines.mandarin_polyphones import mandarin_tokenizer
+from sayfile.text.abbreviations import MODEL_SERIES
 from sayfile.text.addresses import ADDRESS, AddressWords
 from sayfile.text.clock_times_zh import hours_said
+from sayfile.text.digits_zh import digit_by_digit
 from sayfile.text.measures_zh import measures_said
 from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
 from sayfile.text.normalisation_zh_hant import taiwan_and_hong_kong_forms
@@ -20,6 +22,7 @@ from sayfile.text.telephone_numbers_zh import (
     read_out_numbers_said,
     telephone_numbers_said,
 )
+from sayfile.text.years_zh import years_said
 
 
 def mandarin_normaliser(language: str) -> Normaliser:
@@ -62,12 +65,6 @@ _ZH_NAMED_AMOUNT = re.compile(
 _ZH_GROUPED = re.compile(_GROUPED)
 _ZH_BELOW_ZERO = re.compile(rf"[-−－]\s*(?P<num>{_NUMBER})\s*(?P<unit>℃|°C|°|摄氏度|度)")
 _ZH_MINUS = re.compile(rf"(?<![\w.])[−－](?={_NUMBER})")
-# A range of years before what it spans (2024-2025学年, 2024~2025年): each year digit by digit,
-# as years are said, where wetext said 两千零二十四减 (minus) before 学年 and 财年.
-_ZH_YEARS = re.compile(
-    r"(?<![\d.\-/:])(?P<a>(?:1[6-9]|20)\d\d)\s*[-–—~～〜至到]\s*(?P<b>(?:1[6-9]|20)\d\d)"
-    r"(?=\s?(?:学年|財年|财年|年度|学期|學年|學期|赛季|賽季|年|届|屆))"
-)
 # A range: with a dash or a tilde; a percent sign after its end counts for both ends (5~10%
 # is 百分之五到百分之十).
 _ZH_RANGE = re.compile(rf"(?P<a>{_NUMBER})(?P<pa>%?)\s*[–—~～〜]\s*(?P<b>{_NUMBER})(?P<pb>%?)")
@@ -99,9 +96,9 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # Numbers that name rather than count, said digit by digit (一 for 1, as on a screen or a
 # door): a postcode; a room (302室, 房间1208); a video resolution (1080P); a protection rating
 # (IP68 六八); a model, flight or standard, capitals then three digits or more (MU5735,
-# RTX4090, GB18030; not TOP100 nor an amount after a currency's code, RMB100); a generation
-# (90后, 00后). wetext read them as amounts: 一千零八十P, M U五千七百三十五, 九十五后.
-_ZH_DIGITS = "零一二三四五六七八九"
+# RTX4090, GB18030; not TOP100 nor an amount after a currency's code, RMB100), or a model after
+# its series and a space (RTX 4090); a generation (90后, 00后). wetext read them as amounts:
+# 一千零八十P, M U五千七百三十五, 九十五后.
 _ZH_BY_DIGIT = re.compile(
     r"(?:邮编|邮政编码)[:：]?\s*\d{6}(?!\d)"
     r"|(?<![\d.])\d{3,4}(?=室|号房|房间)"
@@ -109,6 +106,7 @@ _ZH_BY_DIGIT = re.compile(
     r"|(?<![\d.])(?:480|720|1080|1440|2160)(?=[Pp](?![A-Za-z]))|(?<=IP)\d\d(?![\d.])"
     r"|(?<=[A-Z])(?<!TOP|RMB|CNY|USD|EUR|HKD|JPY|GBP)\d{3,}(?![\d.])"
     r"|(?<![\d.])\d[05](?=后)"
+    r"|(?:" + "|".join(f"(?<={series} )" for series in MODEL_SERIES) + r")\d{3,4}(?![\d.])"
 )
 # Numbers that name a day, a show, a school tier, a work schedule or an error, before the words
 # that show it (or after a shop's name or a year), said digit by digit as people say them: 618大促
@@ -140,19 +138,22 @@ _PAY = "月薪|年薪|工资|底薪|奖金|薪资|薪水|税前|税后|工資|�
 # Ten thousands written w (阅读10w+, 粉丝3.5w, 月薪2w), as the web writes 万, after the counts
 # and pay it is written for (65w快充 is watts), with a plus (10w+) or before what it counts
 # (3w台): wetext left the letter.
-_ZH_W_TEN_THOUSANDS = re.compile(
-    r"(?:(?<=阅读|播放|浏览|点赞|收藏|转发|评论|粉丝|销量|下载|关注|订阅|身价"
+_COUNTS = (
+    r"(?<=阅读|播放|浏览|点赞|收藏|转发|评论|粉丝|销量|下载|关注|订阅|身价"
     r"|閱讀|瀏覽|點讚|點贊|轉發|評論|粉絲|銷量|下載|關注|訂閱|身價|" + _PAY + r")"
     r"|(?<=阅读量|播放量|浏览量|点赞数|收藏数|转发数|评论数|粉丝数|下载量|订阅数"
-    r"|閱讀量|瀏覽量|點讚數|轉發數|評論數|粉絲數|下載量|訂閱數))"
+    r"|閱讀量|瀏覽量|點讚數|轉發數|評論數|粉絲數|下載量|訂閱數)"
+)
+_ZH_W_TEN_THOUSANDS = re.compile(
+    r"(?:" + _COUNTS + r")"
     r"(?P<lead>(?:超过|突破|达到|已|近|破|超|过)?\s?)(?P<n>\d+(?:\.\d+)?)[wW](?![A-Za-z])"
     r"|(?<![0-9A-Za-z.])(?P<plus>\d+(?:\.\d+)?)(?:[wW](?=\+)|w(?=[人元块字次个件台条份家辆单篇]))"
 )
-# Thousands written k after pay (工资8k, 月薪12k): the amount, where wetext left the letter
-# (3k字 it reads itself; 8K分辨率 is a resolution).
+# Thousands written k after pay and the same counts (工资8k, 月薪12k, 点赞1.2k): the amount,
+# where wetext left the letter (3k字 it reads itself; 8K分辨率 is a resolution).
 _ZH_K_PAY = re.compile(
-    r"(?:(?<=" + _PAY + r")|(?<=年终奖|年終獎))"
-    r"(?P<lead>(?:超过|达到|只有|才|有|近|过)?\s?)(?P<n>\d+(?:\.\d+)?)[kK](?![A-Za-z])"
+    r"(?:" + _COUNTS + r"|(?<=年终奖|年終獎))"
+    r"(?P<lead>(?:超过|突破|达到|只有|才|有|已|近|破|超|过)?\s?)(?P<n>\d+(?:\.\d+)?)[kK](?![A-Za-z])"
 )
 # A clock time with seconds on the hour (下午2:00:30, 2:00:30 PM): 两点零分三十秒, where wetext
 # dropped the minutes (两点三十秒); AM or PM after it is said before it (上午, 下午), as wetext
@@ -235,11 +236,6 @@ _ZH_FULL_WIDTH_POINT = re.compile(r"(?<=[0-9])．(?=[0-9])")
 _ZH_ABOUT_FRACTION = re.compile(r"(?<=约)(?P<a>\d{1,3})/(?P<b>\d{1,3})(?![\d/.])")
 
 
-def _digit_by_digit(text: str) -> str:
-    """`text` with each of its digits said alone (一 for 1), everything else kept."""
-    return "".join(_ZH_DIGITS[int(c)] if c in "0123456789" else c for c in text)
-
-
 def _numerals(number: str) -> str:
     """A number written in digits (no separators) in Chinese numerals, as it is read."""
     import cn2an
@@ -249,7 +245,7 @@ def _numerals(number: str) -> str:
     if said[:2] in ("二千", "二万", "二亿"):
         said = "两" + said[1:]  # as people say 2,000 (两千), not as they count (二)
     if fraction:
-        said += "点" + _digit_by_digit(fraction)
+        said += "点" + digit_by_digit(fraction)
     return said
 
 
@@ -311,20 +307,20 @@ def _zh_range(found: re.Match[str]) -> str:
 
 def _zh_by_digit(found: re.Match[str]) -> str:
     """The found text with each of its digits said alone (the words before them kept)."""
-    return _digit_by_digit(found.group())
+    return digit_by_digit(found.group())
 
 
 def _zh_dotted(found: re.Match[str]) -> str:
     parts = found.group().split(".")
     if len(parts) == 4:
-        return "点".join(_digit_by_digit(part) for part in parts)
+        return "点".join(digit_by_digit(part) for part in parts)
     # The parts after the first digit by digit, as a decimal's are (3.11.4: 三点一一点四).
-    return "点".join([_numerals(parts[0]), *(_digit_by_digit(part) for part in parts[1:])])
+    return "点".join([_numerals(parts[0]), *(digit_by_digit(part) for part in parts[1:])])
 
 
 def _zh_dotted_day(found: re.Match[str]) -> str:
     month, day = found["month"], found["day"]
-    return "十一" if (month, day) == ("10", "1") else _digit_by_digit(month + day)
+    return "十一" if (month, day) == ("10", "1") else digit_by_digit(month + day)
 
 
 def _zh_latin(found: re.Match[str]) -> str:
@@ -346,7 +342,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_WATTS.sub("瓦", text)
     text = _ZH_DOTTED.sub(_zh_dotted, text)
     text = _ZH_BY_DIGIT.sub(_zh_by_digit, text)
-    text = _ZH_NAMED_NUMBERS.sub(lambda f: _digit_by_digit(f.group().replace(".", "")), text)
+    text = _ZH_NAMED_NUMBERS.sub(lambda f: digit_by_digit(f.group().replace(".", "")), text)
     text = _ZH_DOTTED_DAY.sub(_zh_dotted_day, text)
     text = _ZH_BLOOD_PRESSURE.sub(
         lambda f: f"{f['lead']}高压{_numerals(f['a'])}，低压{_numerals(f['b'])}", text
@@ -372,14 +368,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
         lambda f: "零下" + _numerals(f["num"]) + ("度" if f["unit"] == "度" else "摄氏度"), text
     )
     text = _ZH_MINUS.sub("-", text)
-    text = _ZH_YEARS.sub(
-        lambda f: (
-            f"{_digit_by_digit(f['a'])}到{_digit_by_digit(f['b'])}"
-            if f["a"] < f["b"]
-            else f.group()
-        ),
-        text,
-    )
+    text = years_said(text)
     text = _ZH_RANGE.sub(_zh_range, text)
     text = _ZH_ABOUT.sub("约", text)
     text = _ZH_ABOUT_FRACTION.sub(lambda f: _numerals(f["b"]) + "分之" + _numerals(f["a"]), text)

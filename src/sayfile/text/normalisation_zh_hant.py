@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from sayfile.engines.traditional import taiwan_to_simplified
+from sayfile.text.digits_zh import digit_by_digit
 
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 # Dollars written before the amount (NT$12,900, HK$88, US$5): the voice said the letters and
@@ -28,7 +29,6 @@ _REPUBLIC_DATE = re.compile(
 # Taiwan's mobile numbers (0912-345-678, 0912345678), in three groups as they are read, 1 as
 # 一 (Taiwan does not say 幺); unbroken, one was read as an amount (零九亿一千...).
 _TAIWAN_MOBILE = re.compile(r"(?<![\d.])(09\d\d)[\s-]?(\d{3})[\s-]?(\d{3})(?![\d.])")
-_DIGITS = "零一二三四五六七八九"
 # The word after a number (个, 张, 点, 万...): wetext's grammar and the rules of
 # normalisation_zh know only its Simplified form; 2個 was said 二個, 2.50萬元 二点五零萬元.
 _COUNTED = re.compile(r"(?<=\d)\s?[^\W\d_]")
@@ -46,7 +46,7 @@ def taiwan_and_hong_kong_forms(text: str) -> str:
     text = _DOLLARS.sub(_dollars, text)
     text = _REPUBLIC_DATE.sub(lambda f: f"{f['year']}年{int(f['month'])}月{int(f['day'])}日", text)
     text = _TAIWAN_MOBILE.sub(
-        lambda f: "，".join("".join(_DIGITS[int(d)] for d in group) for group in f.groups()),
+        lambda f: "，".join(map(digit_by_digit, f.groups())),
         text,
     )
     text = _TWO_UNITS.sub("两", text)

@@ -11,6 +11,8 @@ from decimal import Decimal
 
 from num2words import num2words
 
+from sayfile.text.digits_zh import CALLED_DIGITS, digit_by_digit
+
 _NUMBER = re.compile(r"[+-]?[0-9]{1,40}(?:\.[0-9]{1,20})?")
 _ORDINAL = re.compile(r"([0-9]{1,40})(?:st|nd|rd|th|\.|º|ª)?", re.IGNORECASE)
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?\s*(?:([ap])\.?\s*m\.?)?", re.I)
@@ -19,9 +21,6 @@ _DATE_FIELDS = re.compile(r"[0-9]+")
 _DATE_DIGITS = {"y": 4, "m": 2, "d": 2}
 _CHINESE = frozenset({"zh", "cmn"})
 _EN_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_ZH_DIGITS = "零一二三四五六七八九"
-# On the telephone 1 is read 幺 (yāo), which cannot be mistaken for 七 (qī).
-_ZH_PHONE_DIGITS = "零幺二三四五六七八九"
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
@@ -101,7 +100,7 @@ def _digits(text: str, fmt: str | None, language: str | None) -> str | None:
     primary = _primary(language)
     chars = [c for c in text if not c.isspace()]
     if primary in _CHINESE:
-        return "".join(_ZH_DIGITS[int(c)] if c in "0123456789" else c for c in chars)
+        return digit_by_digit("".join(chars))
     if primary == "en":
         return " ".join(_EN_DIGITS[int(c)] if c in "0123456789" else c for c in chars)
     return " ".join(chars)
@@ -116,7 +115,7 @@ def _telephone(text: str, fmt: str | None, language: str | None) -> str | None:
     primary = _primary(language)
     plus = text.lstrip().startswith("+")
     if primary in _CHINESE:
-        spoken = "，".join("".join(_ZH_PHONE_DIGITS[int(c)] for c in group) for group in groups)
+        spoken = "，".join(digit_by_digit(group, CALLED_DIGITS) for group in groups)
         return f"加{spoken}" if plus else spoken
     if primary == "en":
         spoken = ", ".join(" ".join(_EN_DIGITS[int(c)] for c in group) for group in groups)
@@ -177,7 +176,7 @@ def _date(text: str, fmt: str | None, language: str | None) -> str | None:
 def _chinese_date(year: int | None, month: int | None, day: int | None) -> str | None:
     spoken = ""
     if year is not None:
-        spoken += "".join(_ZH_DIGITS[int(c)] for c in str(year)) + "年"
+        spoken += digit_by_digit(str(year)) + "年"
     for value, unit in ((month, "月"), (day, "日")):
         if value is not None:
             words = _chinese_number(str(value))

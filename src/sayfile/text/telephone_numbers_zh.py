@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-_PHONE_DIGITS = "零幺二三四五六七八九"
+from sayfile.text.digits_zh import CALLED_DIGITS, digit_by_digit
+
 # Mobile numbers (with or without +86, spaces or dashes), landlines with an area code, and
 # the 400/800 service numbers, grouped as people say them.
 _NATIONAL = re.compile(
@@ -80,7 +81,7 @@ def emergency_numbers_said(text: str) -> str:
 
 def _digits(number: str) -> str:
     """Each digit alone (幺 for 1); a letter (an identity card's X) kept."""
-    return "".join(_PHONE_DIGITS[int(c)] if c.isdigit() else c for c in number)
+    return digit_by_digit(number, CALLED_DIGITS)
 
 
 def telephone_numbers_said(text: str) -> str:
