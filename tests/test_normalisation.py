@@ -520,6 +520,17 @@ ENGLISH = [
         "A five K run, shot in four K, on a seven B model with three M tape.",
     ),
     ("I have an RTX 4090 and a GTX 1060.", "I have an RTX forty ninety and a GTX ten sixty."),
+    # an Airbus by its model, a financial year, finance's changes over a period, circa, a
+    # score out of any whole number; the Xbox's Series X is the letter
+    (
+        "An A380 and an A320. In FY2024 and FY24 revenue rose 12% YoY and 3% QoQ.",
+        "An A three eighty and an A three twenty. In FY twenty twenty four and FY twenty four "
+        "revenue rose twelve percent year over year and three percent quarter over quarter.",
+    ),
+    (
+        "Built c. 1850. He scored 12/20 on an Xbox Series X.",
+        "Built circa eighteen fifty. He scored twelve out of twenty on an Xbox Series X.",
+    ),
     # quotes and backslashes as written (wetext hands them back escaped: "backslash hello")
     ('He said "hello" to me.', 'He said "hello" to me.'),
     ('Order 12 is "ready" now.', 'Order twelve is "ready" now.'),

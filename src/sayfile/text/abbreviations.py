@@ -28,10 +28,10 @@ BEFORE_NUMBER = {
     "para": "paragraph", "sec": "section", "art": "article", "eq": "equation",
 }  # fmt: skip
 
-# Before a year at the end of a phrase (Est. 1887, on a sign or a label): said whole; a
-# sentence does not end at their dot when a number follows. Before other numbers they are
-# left as written (est. 2,000 visitors is "estimated").
-BEFORE_YEAR = {"est": "established"}
+# Before a year at the end of a phrase (Est. 1887 on a sign or a label, built c. 1850): said
+# whole; a sentence does not end at their dot when a number follows. Before other numbers they
+# are left as written (est. 2,000 visitors is "estimated").
+BEFORE_YEAR = {"est": "established", "c": "circa"}
 
 # Months shortened before a day (Sept. 11, Jan. 1, 2025): said whole; a sentence does not end
 # at their dot when a number follows.
@@ -60,3 +60,5 @@ def never_ending() -> list[str]:
 # Product series before a model number and a space (RTX 4090, GTX 1060, RX 7900): the number
 # names the model, said as English says a model (forty ninety) and Mandarin a code (四零九零).
 MODEL_SERIES = ("RTX", "GTX", "RX")
+# Finance's shortenings of a change over a period (up 12% YoY): said whole wherever they stand.
+OVER_PERIODS = {"YoY": "year over year", "QoQ": "quarter over quarter", "MoM": "month over month"}

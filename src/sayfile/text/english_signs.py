@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from num2words import num2words
 
-from sayfile.text.abbreviations import BEFORE_YEAR, SHORT_UNITS
+from sayfile.text.abbreviations import BEFORE_YEAR, OVER_PERIODS, SHORT_UNITS
 
 
 def words(number: float, to: str = "cardinal") -> str:
@@ -165,6 +165,17 @@ _RULES: tuple[_Rule, ...] = (
         ),
         lambda f: BEFORE_YEAR[f["word"].lower()] + " ",
     ),
+    # An Airbus by its model (A380 "A three eighty"), a financial year (FY2024, FY24) as a year,
+    # and finance's changes over a period (YoY: abbreviations.OVER_PERIODS).
+    (
+        re.compile(r"(?<![\w-])A(?P<n>220|3[0-8]\d)(?!\w|[.,]\d)"),
+        lambda f: "A " + by_pairs(int(f["n"])),
+    ),
+    (re.compile(r"\bFY(?=(?:19|20)?\d\d\b)"), lambda f: "FY "),
+    (
+        re.compile(r"\b(?P<word>" + "|".join(OVER_PERIODS) + r")\b"),
+        lambda f: OVER_PERIODS[f["word"]],
+    ),
     # Blood pressure (BP 120/80): "one twenty over eighty", where wetext read a fraction.
     (
         re.compile(
@@ -204,13 +215,13 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(rf"(?<![\w.,])(?P<n>\d+)(?P<f>{_FRACTION})"),
         lambda f: f"{words(int(f['n']))} and {FRACTIONS[f['f']]}",
     ),
-    # A whole-number rating (Rated 4/5 stars, I give it 9/10): "out of", after a word that
-    # rates or before stars; elsewhere 8/10 is a fraction or a date, as wetext reads it.
+    # A whole-number rating (Rated 4/5 stars, I give it 9/10, scored 12/20): "out of", after a
+    # word that rates or before stars; elsewhere 8/10 is a fraction or a date, as wetext reads it.
     (
         re.compile(
             r"(?:(?<=\b[Rr]ated )|(?<=\b[Rr]ating )|(?<=\b[Rr]ating: )|(?<=\b[Ss]cored )"
             r"|(?<=\b[Ss]core: )|(?<=\bgive it )|(?<=\bgave it )|(?<=\bgives it ))"
-            r"(?P<a>\d{1,3})\s?/\s?(?P<b>5|10|100)(?![\w/]|[.,]\d)"
+            r"(?P<a>\d{1,3})\s?/\s?(?P<b>[1-9]\d{0,2})(?![\w/]|[.,]\d)"
             r"|(?<![\w.,/])(?P<c>\d)\s?/\s?(?P<d>5|10)(?=\s?stars?\b)"
         ),
         lambda f: f"{f['a'] or f['c']} out of {f['b'] or f['d']}",

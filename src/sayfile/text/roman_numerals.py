@@ -49,8 +49,9 @@ def roman_reading(text: str, found: re.Match[str]) -> Reading | None:
     if text.strip().rstrip(".") == numeral:
         return value, "cardinal"
     # I after a common noun or before a verb is the pronoun: "the book I read", "Mary I love".
+    # Series X (the Xbox's, a bond's) is the letter.
     if word.lower() in _NUMBERING and not (numeral == "I" and word.islower()):
-        return value, "cardinal"
+        return None if (word.lower(), numeral) == ("series", "X") else (value, "cardinal")
     if set(numeral) <= set("IVX"):
         pronoun = numeral == "I" and _LOWER_WORD_NEXT.match(text, found.end())
         if word in _REGNAL_NAMES and not pronoun:
