@@ -101,8 +101,9 @@ class Listener:
             ]
         return self._suppressed[language]
 
-    def hear(self, audio: bytes, language: str) -> str:
-        """What Whisper hears in `audio` (any container ffmpeg reads), in `language`."""
+    def hear(self, audio: bytes, language: str, most_tokens: int | None = None) -> str:
+        """What Whisper hears in `audio` (any container ffmpeg reads), in `language`, in at most
+        `most_tokens` tokens a window where that is given."""
         segments, _ = self._model.transcribe(
             io.BytesIO(audio),
             language=language,
@@ -112,6 +113,7 @@ class Listener:
             temperature=0.0,
             condition_on_previous_text=False,
             vad_filter=False,
+            max_new_tokens=most_tokens,
         )
         return "".join(segment.text for segment in segments).strip()
 

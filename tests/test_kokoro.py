@@ -97,9 +97,13 @@ def test_mandarin_is_understood(voices: Speech, listener: Listener, tmp_path: Pa
 def test_espeak_mandarin_fails_the_same_check(
     voices: Speech, listener: Listener, tmp_path: Path
 ) -> None:
-    """The check can fail: espeak-ng's Mandarin ("ni three hao three") does."""
+    """The check can fail: espeak-ng's Mandarin ("ni three hao three") does, heard as Chinese
+    as the Kokoro voices are (its voice's language is `cmn`, which `heard` would have Whisper
+    hear as English: no Chinese characters whatever is said). Whisper hears its tone numbers
+    as digits, on and on to the window's end (12 CPU-s): 60 tokens are plenty for the sentence."""
     text = MANDARIN[4][0]
-    words = heard(voices, listener, text, tmp_path, voice="espeak:cmn")
+    voices.write(voices.plan(text, format="wav", voice="espeak:cmn"), tmp_path / "spoken.wav")
+    words = simplified(listener.hear((tmp_path / "spoken.wav").read_bytes(), "zh", 60))
     assert character_error_rate(text, words) > 0.5
     assert voices.catalogue.resolve(language="zh").id != "espeak:cmn"
 
