@@ -246,6 +246,7 @@ MANDARIN = [
     # thousands written k after what the web counts; a model after its series and a space
     ("点赞1.2k，粉丝破3k。", "点赞一千二百，粉丝破三千。"),
     ("这张RTX 4090显卡，GTX 1060也行。", "这张R T X 四零九零显卡，G T X 一零六零也行。"),
+    ("戴N95或KN95口罩。", "戴N九五或K N九五口罩。"),
     # quotes as written, numbers inside them or not
     ('第5章叫"开始"。', '第五章叫"开始"。'),
     ('他说"我有3个"。', '他说"我有三个"。'),

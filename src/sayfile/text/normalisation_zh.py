@@ -97,15 +97,15 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # door): a postcode; a room (302室, 房间1208); a video resolution (1080P); a protection rating
 # (IP68 六八); a model, flight or standard, capitals then three digits or more (MU5735,
 # RTX4090, GB18030; not TOP100 nor an amount after a currency's code, RMB100), or a model after
-# its series and a space (RTX 4090); a generation (90后, 00后). wetext read them as amounts:
-# 一千零八十P, M U五千七百三十五, 九十五后.
+# its series and a space (RTX 4090), a mask's standard (N95, KN95); a generation (90后, 00后).
+# wetext read them as amounts: 一千零八十P, M U五千七百三十五, 九十五后.
 _ZH_BY_DIGIT = re.compile(
     r"(?:邮编|邮政编码)[:：]?\s*\d{6}(?!\d)"
     r"|(?<![\d.])\d{3,4}(?=室|号房|房间)"
     r"|(?:房间|房号)\s*\d{3,4}(?![\d.])"
     r"|(?<![\d.])(?:480|720|1080|1440|2160)(?=[Pp](?![A-Za-z]))|(?<=IP)\d\d(?![\d.])"
     r"|(?<=[A-Z])(?<!TOP|RMB|CNY|USD|EUR|HKD|JPY|GBP)\d{3,}(?![\d.])"
-    r"|(?<![\d.])\d[05](?=后)"
+    r"|(?<![\d.])\d[05](?=后)|(?<=N)95(?![\d.])"
     r"|(?:" + "|".join(f"(?<={series} )" for series in MODEL_SERIES) + r")\d{3,4}(?![\d.])"
 )
 # Numbers that name a day, a show, a school tier, a work schedule or an error, before the words
