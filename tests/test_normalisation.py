@@ -512,6 +512,7 @@ ENGLISH = [
         "It got one point two thousand likes and three thousand shares from two point five "
         "million users.",
     ),
+    ("Seat 22K, Apartment 5B, Gate 12M.", "Seat twenty two K, Apartment five B, Gate twelve M."),
     (
         "He has 10K followers and 1.5B views.",
         "He has ten thousand followers and one point five billion views.",

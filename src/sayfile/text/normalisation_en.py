@@ -96,6 +96,11 @@ _EN_SCALE_LETTER = re.compile(
     r"(?<![\w.,$£€])(?P<n>\d+(?:\.(?P<fraction>\d+))?)(?P<scale>[kK]|M|B|bn|mn|tn)"
     r"(?![\w/'’]|\.\w)"
 )
+# A seat, gate or flat named by a number and a letter (Seat 22K, Apartment 5B): the letter.
+_NAMED_BEFORE = re.compile(
+    r"\b(?:[Ss]eat|[Gg]ate|[Rr]ow|[Rr]oom|[Aa]partment|[Aa]pt\.?|[Uu]nit|[Ss]uite|[Ff]lat"
+    r"|[Pp]latform|[Bb]ay|[Bb]erth)\s+\Z"
+)
 _LETTER_K = re.compile(
     r"\s+(?:runs?|races?|walk|video|videos|TVs?|displays?|monitors?|screens?|resolution|HDR"
     r"|UHD|cameras?|gaming|streaming|footage|content)\b"
@@ -319,6 +324,8 @@ def _en_metres(text: str, found: re.Match[str]) -> str:
 
 def _en_scale_letter(text: str, found: re.Match[str]) -> str:
     number, scale, whole = found["n"], found["scale"], not found["fraction"]
+    if _NAMED_BEFORE.search(text, max(0, found.start() - 12), found.start()):
+        return found.group()
     if scale in "kK":
         small = whole and int(number) <= 16 and not _MILLIONS_OF.match(text, found.end())
         if _LETTER_K.match(text, found.end()) or (scale == "K" and small):
