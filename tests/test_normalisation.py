@@ -514,6 +514,10 @@ ENGLISH = [
     ),
     ("Seat 22K, Apartment 5B, Gate 12M.", "Seat twenty two K, Apartment five B, Gate twelve M."),
     (
+        "I ran 5k yesterday and 10k steps today.",
+        "I ran five k yesterday and ten thousand steps today.",
+    ),
+    (
         "He has 10K followers and 1.5B views.",
         "He has ten thousand followers and one point five billion views.",
     ),

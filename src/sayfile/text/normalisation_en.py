@@ -96,10 +96,11 @@ _EN_SCALE_LETTER = re.compile(
     r"(?<![\w.,$£€])(?P<n>\d+(?:\.(?P<fraction>\d+))?)(?P<scale>[kK]|M|B|bn|mn|tn)"
     r"(?![\w/'’]|\.\w)"
 )
-# A seat, gate or flat named by a number and a letter (Seat 22K, Apartment 5B): the letter.
+# A seat, gate or flat named by a number and a letter (Seat 22K, Apartment 5B), and a race
+# after the verb that runs it (I ran 5k): the letter.
 _NAMED_BEFORE = re.compile(
     r"\b(?:[Ss]eat|[Gg]ate|[Rr]ow|[Rr]oom|[Aa]partment|[Aa]pt\.?|[Uu]nit|[Ss]uite|[Ff]lat"
-    r"|[Pp]latform|[Bb]ay|[Bb]erth)\s+\Z"
+    r"|[Pp]latform|[Bb]ay|[Bb]erth|ran|run|runs|running|jogged|raced|walked)\s+\Z"
 )
 _LETTER_K = re.compile(
     r"\s+(?:runs?|races?|walk|video|videos|TVs?|displays?|monitors?|screens?|resolution|HDR"

@@ -151,7 +151,7 @@ _ZH_W_TEN_THOUSANDS = re.compile(
 )
 # Thousands written k after pay and the same counts (工资8k, 月薪12k, 点赞1.2k): the amount,
 # where wetext left the letter (3k字 it reads itself; 8K分辨率 is a resolution).
-_ZH_K_PAY = re.compile(
+_ZH_K_THOUSANDS = re.compile(
     r"(?:" + _COUNTS + r"|(?<=年终奖|年終獎))"
     r"(?P<lead>(?:超过|突破|达到|只有|才|有|已|近|破|超|过)?\s?)(?P<n>\d+(?:\.\d+)?)[kK](?![A-Za-z])"
 )
@@ -350,7 +350,7 @@ def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_TIME_TAKEN.sub(_zh_time_taken, text)
     text = hours_said(_ZH_ON_THE_HOUR.sub(_zh_on_the_hour, text))
     text = _ZH_WEEKDAYS.sub("至", text)
-    text = _ZH_K_PAY.sub(lambda f: f"{f['lead']}{round(float(f['n']) * 1000)}", text)
+    text = _ZH_K_THOUSANDS.sub(lambda f: f"{f['lead']}{round(float(f['n']) * 1000)}", text)
     text = _ZH_PLUS.sub("加", text)
     text = _ZH_NUMBERED_TWO.sub("二", text)
     text = _ZH_NAME_HYPHEN.sub(" ", text)
