@@ -514,6 +514,10 @@ ENGLISH = [
     ),
     ("Seat 22K, Apartment 5B, Gate 12M.", "Seat twenty two K, Apartment five B, Gate twelve M."),
     (
+        "She lives in Flat 204 and works in Unit 1204.",
+        "She lives in Flat two oh-four and works in Unit twelve oh-four.",
+    ),
+    (
         "I ran 5k yesterday and 10k steps today.",
         "I ran five k yesterday and ten thousand steps today.",
     ),

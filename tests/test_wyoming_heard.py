@@ -20,7 +20,7 @@ from conftest import free_port
 from home_assistant import Dialect, offered, score, tags_taken
 from listening import Listener, character_error_rate, simplified, word_error_rate
 from sayfile.settings import Settings
-from sayfile.voices.language_names import primary
+from sayfile.text.language_tags import primary
 from wyoming_thread import DEADLINE_S, WyomingThread, ask, read_until
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,9 @@ from sayfile.api import interface_languages as languages
 from sayfile.audio.formats import BOOK_FORMATS, FORMATS
 from sayfile.errors import SayfileError
 from sayfile.models import Quality, Voice
+from sayfile.text.language_tags import primary
 from sayfile.text.markup import TEXT_FORMATS
-from sayfile.voices.language_names import own_name, primary
+from sayfile.voices.language_names import own_name
 
 router = APIRouter(include_in_schema=False)
 

@@ -11,8 +11,8 @@ from wyoming.info import Attribution, Info, TtsProgram, TtsVoice
 
 from sayfile import __version__
 from sayfile.models import Voice
+from sayfile.text.language_tags import MANDARIN, primary
 from sayfile.voices.catalogue import Catalogue
-from sayfile.voices.language_names import primary
 
 _HOME = "https://github.com/rhasspy/wyoming"
 
@@ -38,9 +38,6 @@ ASSISTANT_TAGS: dict[str, tuple[str, ...]] = {
     "pt": ("pt-BR", "pt-PT"),
     "zh": ("zh-CN", "zh-TW", "zh-HK", "cmn"),
 }
-# Primary tags of Chinese voices: Mandarin's own, and zh (which espeak-ng's Cantonese
-# answers to as well). Their voices are one language, zh.
-_CHINESE = frozenset({"zh", "cmn"})
 # A language and a region: a country (fr-CA) or an area of countries (es-419, en-029).
 _REGIONAL = re.compile(r"[a-z]{2,3}-(?:[A-Z]{2}|[0-9]{3})")
 # What Home Assistant reads after these languages' code as a script or a group of countries,
@@ -165,7 +162,7 @@ def _own_tags(voice: Voice) -> list[str]:
 def _language_of(voice: Voice) -> str:
     """The language `voice` is listed in: zh for every Chinese voice, else its own primary
     tag."""
-    if any(primary(tag) in _CHINESE for tag in _own_tags(voice)):
+    if any(primary(tag) in MANDARIN for tag in _own_tags(voice)):
         return "zh"
     return primary(voice.language)
 

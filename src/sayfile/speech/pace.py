@@ -8,6 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from sayfile.models import Voice
+from sayfile.text.language_tags import primary
 
 # Seconds per character of a whole job (sentences, levels, mp3 encoding, the file written)
 # with the default two sentence threads on a quiet 2-core machine, then rounded up by about
@@ -75,7 +76,7 @@ class PaceBook:
         prior = self._priors.get(voice.engine)
         if prior is None:
             return None
-        dense = voice.language.split("-", 1)[0].lower() in _DENSE
+        dense = primary(voice.language) in _DENSE
         return prior[1] if dense else prior[0]
 
     def seconds_left(self, voice: Voice | None, job: JobPace) -> float | None:

@@ -19,6 +19,7 @@ from sayfile.models import SpeechRequest, Voice
 from sayfile.settings import MAX_LUFS, MIN_LUFS, Settings
 from sayfile.text.front_matter import front_matter
 from sayfile.text.language_detection import SentenceLanguages
+from sayfile.text.language_tags import primary
 from sayfile.text.lexicon import Alias, Lexicon, Pronounced
 from sayfile.text.markup import TextFormat, spoken, text_format
 from sayfile.text.sentences import normalize
@@ -155,7 +156,7 @@ class Planner:
         UnknownLanguage."""
         if span.voice:
             return self.catalogue.resolve(voice=span.voice)
-        if span.language and _primary(span.language) != _primary(default.language):
+        if span.language and primary(span.language) != primary(default.language):
             return self.catalogue.resolve(language=span.language)
         return default
 
@@ -199,7 +200,7 @@ class Planner:
         for span in self.languages.by_script(spans, voice.language):
             if id(span) in own or span.language is None:  # the document's own, or unchanged
                 routed.append(span)
-            elif _primary(span.language) == _primary(voice.language):
+            elif primary(span.language) == primary(voice.language):
                 routed.append(dataclasses.replace(span, language=None))
             else:
                 try:
@@ -325,7 +326,3 @@ def loudness_target(asked: float | str | None, default: float | None) -> float |
     # To the nearest 0.5 LU, finer than anyone hears: each target keeps its own gains, so
     # the targets a process measures for are a small fixed set, not whatever clients send.
     return round(float(asked) * 2) / 2
-
-
-def _primary(language: str) -> str:
-    return language.split("-", 1)[0].lower()

@@ -60,5 +60,11 @@ def never_ending() -> list[str]:
 # Product series before a model number and a space (RTX 4090, GTX 1060, RX 7900): the number
 # names the model, said as English says a model (forty ninety) and Mandarin a code (四零九零).
 MODEL_SERIES = ("RTX", "GTX", "RX")
+# Places named by their number, and by a letter after it (Room 101, Gate 22, Seat 22K, Flat 5B):
+# the number is said as a name (one oh-one), the letter as a letter, not a scale (22 thousand).
+PLACES_BY_NUMBER = (
+    "Room", "Suite", "Gate", "Platform", "Apartment", "Seat", "Row", "Unit", "Flat", "Bay",
+    "Berth",
+)  # fmt: skip
 # Finance's shortenings of a change over a period (up 12% YoY): said whole wherever they stand.
 OVER_PERIODS = {"YoY": "year over year", "QoQ": "quarter over quarter", "MoM": "month over month"}

@@ -20,6 +20,15 @@ def words(number: float, to: str = "cardinal") -> str:
     return str(num2words(number, to=to)).replace(",", "")
 
 
+_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def digit_by_digit(text: str) -> str:
+    """Each character of `text` apart, its ASCII digits said as words (a code, a telephone
+    number, the digits after a point): "4096" → "four zero nine six"."""
+    return " ".join(_DIGIT_WORDS[ord(c) - 48] if "0" <= c <= "9" else c for c in text)
+
+
 # Fractions written as one character (½ tsp, 1½ cups), as said after a whole number.
 FRACTIONS = {
     "½": "a half", "⅓": "a third", "⅔": "two thirds", "¼": "a quarter", "¾": "three quarters",
@@ -109,7 +118,7 @@ _RULES: tuple[_Rule, ...] = (
     # read one out, where the sizes' rule below read "zero by eighty million...".
     (
         re.compile(r"(?<![\w.])0x(?P<h>[0-9A-Fa-f]{2,})\b"),
-        lambda f: "hex " + " ".join(words(int(c)) if c.isdigit() else c for c in f["h"].upper()),
+        lambda f: "hex " + digit_by_digit(f["h"].upper()),
     ),
     # Sizes (a 9x13 pan, 1920x1080, 4x4): "nine by thirteen", where wetext said "times".
     (
@@ -195,7 +204,7 @@ _RULES: tuple[_Rule, ...] = (
             r"|(?:(?<=\b[Rr]ing )|(?<=\b[Cc]all )|(?<=\b[Dd]ial ))(?P<sos>999|112|000)"
             r"(?![\w.,]\d|\w)"
         ),
-        lambda f: " ".join(words(int(digit)) for digit in f["n"] or f["sos"]),
+        lambda f: digit_by_digit(f["n"] or f["sos"]),
     ),
     # Minutes and seconds past what an hour can be (a 5K in 25:30): "twenty-five thirty",
     # where wetext read a ratio, "twenty five to thirty".
@@ -242,10 +251,7 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"(?<![\w+])\+(?P<country>\d{1,3})(?P<rest>(?:[\s-]\d{1,8}){2,5})(?![\d(])"),
         lambda f: (
             f"plus {words(int(f['country']))}, "
-            + ", ".join(
-                " ".join(words(int(digit)) for digit in group)
-                for group in re.findall(r"\d+", f["rest"])
-            )
+            + ", ".join(digit_by_digit(group) for group in re.findall(r"\d+", f["rest"]))
         ),
     ),
     # A plus before a number (+5°C, +12%): said, where wetext read "+5°C" as "plus five degree

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 import sayfile.text.sentences as textmod
 from sayfile.errors import UnknownLanguage
 from sayfile.models import Quality, Voice
+from sayfile.text import language_tags
 from sayfile.text.spans import Span
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ class SentenceLanguages:
         """Every primary language a voice speaks (chosen by language), with the voice its
         unlabelled text gets; neural ones first, then by code (blocking on first use)."""
         spoken = self.spoken()
-        codes = {v.language.split("-", 1)[0].lower() for v in self._catalogue.voices() if v.auto}
+        codes = {language_tags.primary(v.language) for v in self._catalogue.voices() if v.auto}
         rows = []
         for code in codes:
             try:
@@ -220,7 +221,7 @@ class SentenceLanguages:
         does not read (kana or hangul for Mandarin; Han, kana or hangul for a language written
         in another script) labelled with the script's language; the rest labelled `language`.
         `spans` as they are where every sentence is readable, or the text is a book's."""
-        readable = _READS.get(_primary_of(language), frozenset())
+        readable = _READS.get(language_tags.primary(language), frozenset())
         routable = _routable_indices(spans)
         if sum(len(spans[index].text) for index in routable) > WHOLE_CHARS:
             return list(spans)
@@ -285,10 +286,6 @@ class SentenceLanguages:
                 ).build()
         best = judge.compute_language_confidence_values(sentence[:_JUDGED_CHARS])[0]
         return best.language.iso_code_639_1.name.lower() == other and best.value >= MIN_CONFIDENCE
-
-
-def _primary_of(language: str) -> str:
-    return language.split("-", 1)[0].lower()
 
 
 def _routable(span: Span) -> bool:

@@ -5,13 +5,13 @@ found by `lexicon_matcher`.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
+from sayfile.text import language_tags
 from sayfile.text.lexicon_entries import Entry, read_folder, request_entries
 from sayfile.text.lexicon_matcher import UNSPACED, TermMatcher, continues_word, fold
 from sayfile.text.sentences import normalize
@@ -26,10 +26,6 @@ class Pronounced(NamedTuple):
 
     spans: list[Span]
     aliases: list[Alias]
-
-
-# Primary language subtags that name the same language.
-_SAME_LANGUAGE = {"cmn": "zh"}
 
 
 class Lexicon:
@@ -192,5 +188,5 @@ def _spaced(alias: str, text: str, start: int, end: int) -> str:
 
 
 def _primary(language: str) -> str:
-    primary = re.split(r"[-_]", language.strip(), maxsplit=1)[0].lower()
-    return _SAME_LANGUAGE.get(primary, primary)
+    """The primary tag an entry and a text are matched by: zh for all of Mandarin."""
+    return "zh" if language_tags.is_mandarin(language) else language_tags.primary(language)

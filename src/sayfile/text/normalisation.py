@@ -16,6 +16,7 @@ from typing import Protocol
 
 import regex
 
+from sayfile.text import language_tags
 from sayfile.text.normalisation_en import english_normaliser
 from sayfile.text.normalisation_grammar import Normaliser
 from sayfile.text.normalisation_it import italian_normaliser
@@ -51,8 +52,7 @@ class Normalisation:
         is otherwise in a language without a normaliser."""
         if not text.isascii():
             text = _EMOJI.sub(lambda found: "" if found.group()[-1] == "\u20e3" else " ", text)
-        primary = language.split("-", 1)[0].lower()
-        loader = _NORMALISERS.get(primary)
+        loader = _NORMALISERS.get(language_tags.primary(language))
         if loader is None or not text.strip():
             return text
         with self._lock:

@@ -15,9 +15,10 @@ from sayfile.text.abbreviations import (
     MONTHS_BEFORE_DAY,
     PHRASES,
     PLACES,
+    PLACES_BY_NUMBER,
     TITLES,
 )
-from sayfile.text.english_signs import by_pairs, counted, signs_said, words
+from sayfile.text.english_signs import by_pairs, counted, digit_by_digit, signs_said, words
 from sayfile.text.normalisation_grammar import (
     Normaliser,
     through_grammar_where_needed,
@@ -98,9 +99,9 @@ _EN_SCALE_LETTER = re.compile(
 )
 # A seat, gate or flat named by a number and a letter (Seat 22K, Apartment 5B), and a race
 # after the verb that runs it (I ran 5k): the letter.
+_PLACE = "|".join(f"[{word[0]}{word[0].lower()}]{word[1:]}" for word in PLACES_BY_NUMBER)
 _NAMED_BEFORE = re.compile(
-    r"\b(?:[Ss]eat|[Gg]ate|[Rr]ow|[Rr]oom|[Aa]partment|[Aa]pt\.?|[Uu]nit|[Ss]uite|[Ff]lat"
-    r"|[Pp]latform|[Bb]ay|[Bb]erth|ran|run|runs|running|jogged|raced|walked)\s+\Z"
+    r"\b(?:" + _PLACE + r"|[Aa]pt\.?|ran|run|runs|running|jogged|raced|walked)\s+\Z"
 )
 _LETTER_K = re.compile(
     r"\s+(?:runs?|races?|walk|video|videos|TVs?|displays?|monitors?|screens?|resolution|HDR"
@@ -130,13 +131,12 @@ _EN_NAMED_NUMBER = re.compile(
     + "|".join(map(re.escape, sorted(_EN_NAMED_NUMBERS, key=len, reverse=True)))
     + r")(?![\w/%\-]|[.,]\d)"
 )
-# A room, gate, platform or flight number of three or four digits, said as people say it (Room
-# 101 "one oh-one", Flight 2490 "twenty-four ninety", a Boeing 747 "seven forty-seven"), not as
-# an amount ("one hundred and one"); a model after its series (RTX 4090 "forty ninety").
+# A place named by its number (a room, gate, flat...) or a flight, of three or four digits, said
+# as people say it (Room 101 "one oh-one", Flight 2490 "twenty-four ninety", a Boeing 747 "seven
+# forty-seven"), not as an amount ("one hundred and one"); a model after its series (RTX 4090
+# "forty ninety").
 _EN_ROOM = re.compile(
-    r"(?<![\w.])(?P<word>(?:[Rr]oom|[Ss]uite|[Gg]ate|[Pp]latform|[Ff]light|[Aa]partment|Boeing|"
-    + "|".join(MODEL_SERIES)
-    + r")"
+    r"(?<![\w.])(?P<word>(?:" + _PLACE + r"|[Ff]light|Boeing|" + "|".join(MODEL_SERIES) + r")"
     r"(?:\s+[A-Z]{2})?)"
     r"\s+(?P<n>[1-9]\d{2,3})(?!\w|[.,]\d)"
 )
@@ -221,7 +221,7 @@ def _en_large(found: re.Match[str]) -> str:
     whole = found["whole"] or found.group()
     said = words(int(whole.replace(",", "")))
     if found["fraction"]:
-        said += " point " + " ".join(words(int(digit)) for digit in found["fraction"])
+        said += " point " + digit_by_digit(found["fraction"])
     return said
 
 

@@ -11,7 +11,9 @@ from decimal import Decimal
 
 from num2words import num2words
 
+from sayfile.text import language_tags
 from sayfile.text.digits_zh import CALLED_DIGITS, digit_by_digit
+from sayfile.text.english_signs import digit_by_digit as english_digits
 
 _NUMBER = re.compile(r"[+-]?[0-9]{1,40}(?:\.[0-9]{1,20})?")
 _ORDINAL = re.compile(r"([0-9]{1,40})(?:st|nd|rd|th|\.|º|ª)?", re.IGNORECASE)
@@ -19,8 +21,6 @@ _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?\s*(?:([ap])\.?\s*m\
 _PHONE = re.compile(r"\+?[0-9 ()./-]+")
 _DATE_FIELDS = re.compile(r"[0-9]+")
 _DATE_DIGITS = {"y": 4, "m": 2, "d": 2}
-_CHINESE = frozenset({"zh", "cmn"})
-_EN_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
@@ -44,7 +44,7 @@ def say_as(text: str, interpret_as: str, fmt: str | None, language: str | None) 
 
 def _primary(language: str | None) -> str:
     """The primary subtag of a language tag, lower case ("en" when unknown)."""
-    return re.split(r"[-_]", language or "en", maxsplit=1)[0].lower() or "en"
+    return language_tags.primary(language or "en") or "en"
 
 
 def _characters(text: str, fmt: str | None, language: str | None) -> str | None:
@@ -70,7 +70,7 @@ def _ordinal(text: str, fmt: str | None, language: str | None) -> str | None:
 def _number_words(value: Decimal, language: str | None, ordinal: bool = False) -> str | None:
     """`value` in words in `language`; None if num2words (or cn2an) cannot say it."""
     primary = _primary(language)
-    if primary in _CHINESE:
+    if primary in language_tags.MANDARIN:
         words = _chinese_number(str(value))
         return None if words is None else f"第{words}" if ordinal else words
     number: Decimal | int = int(value) if value == value.to_integral_value() else value
@@ -99,10 +99,10 @@ def _chinese_number(number: str) -> str | None:
 def _digits(text: str, fmt: str | None, language: str | None) -> str | None:
     primary = _primary(language)
     chars = [c for c in text if not c.isspace()]
-    if primary in _CHINESE:
+    if primary in language_tags.MANDARIN:
         return digit_by_digit("".join(chars))
     if primary == "en":
-        return " ".join(_EN_DIGITS[int(c)] if c in "0123456789" else c for c in chars)
+        return english_digits("".join(chars))
     return " ".join(chars)
 
 
@@ -114,11 +114,11 @@ def _telephone(text: str, fmt: str | None, language: str | None) -> str | None:
         return None
     primary = _primary(language)
     plus = text.lstrip().startswith("+")
-    if primary in _CHINESE:
+    if primary in language_tags.MANDARIN:
         spoken = "，".join(digit_by_digit(group, CALLED_DIGITS) for group in groups)
         return f"加{spoken}" if plus else spoken
     if primary == "en":
-        spoken = ", ".join(" ".join(_EN_DIGITS[int(c)] for c in group) for group in groups)
+        spoken = ", ".join(english_digits(group) for group in groups)
         return f"plus {spoken}" if plus else spoken
     spoken = ", ".join(" ".join(group) for group in groups)
     return f"+{spoken}" if plus else spoken
@@ -166,7 +166,7 @@ def _date(text: str, fmt: str | None, language: str | None) -> str | None:
         except ValueError:
             return None
     primary = _primary(language)
-    if primary in _CHINESE:
+    if primary in language_tags.MANDARIN:
         return _chinese_date(year, month, day)
     if primary == "en":
         return _english_date(year, month, day, day_first=order.find("d") < order.find("m"))
@@ -211,7 +211,7 @@ def _time(text: str, fmt: str | None, language: str | None) -> str | None:
     if meridiem:
         hour = hour % 12 + (12 if meridiem == "p" else 0)
     primary = _primary(language)
-    if primary in _CHINESE:
+    if primary in language_tags.MANDARIN:
         return _chinese_time(hour, minute, second)
     if primary == "en":
         twelve = meridiem != "" or (fmt or "hms12").strip().lower() != "hms24"
@@ -240,10 +240,12 @@ def _english_time(hour: int, minute: int, second: int, twelve: bool) -> str:
         # Below ten, a 24-hour time's hour is said as its two digits, as timetables, station
         # announcements and the forces read it ("oh seven thirty", "zero zero oh five"):
         # "seven thirty" is heard as a 12-hour time, and "zero oh five" as a number.
-        spoken = "zero zero" if hour == 0 else f"oh {_EN_DIGITS[hour]}" if hour < 10 else ""
+        spoken = (
+            "zero zero" if hour == 0 else f"oh {english_digits(str(hour))}" if hour < 10 else ""
+        )
         spoken = spoken or str(num2words(hour))
     if minute:
-        spoken += f" oh {_EN_DIGITS[minute]}" if minute < 10 else f" {num2words(minute)}"
+        spoken += f" oh {english_digits(str(minute))}" if minute < 10 else f" {num2words(minute)}"
     elif not twelve:
         # "Thirteen hundred and thirty seconds" would be 1,330 seconds.
         spoken += " hundred hours" if second else " hundred"

@@ -19,6 +19,7 @@ from sayfile.engines import Engine
 from sayfile.engines.base import Blending
 from sayfile.errors import InvalidBlend
 from sayfile.models import Voice
+from sayfile.text.language_tags import primary
 
 MAX_VOICES = 4
 _PART = re.compile(
@@ -123,7 +124,7 @@ class Mixer:
                 f"it mixes voices of several engines ({', '.join(engines)}); a mix is of "
                 "one engine's voices",
             )
-        primaries = {voice.language.split("-", 1)[0].lower() for voice in voices}
+        primaries = {primary(voice.language) for voice in voices}
         if len(primaries) > 1:
             spoken = ", ".join(f"{voice.id} {voice.language}" for voice in voices)
             raise InvalidBlend(

@@ -10,15 +10,12 @@ from sayfile.engines import Engine
 from sayfile.errors import InvalidBlend, UnknownLanguage, UnknownVoice
 from sayfile.heard import HARD_MARGIN, TIED_MARGIN, Heard, measured
 from sayfile.models import Voice
+from sayfile.text.language_tags import primary
 from sayfile.voices.blends import Mixer, looks_like_blend
 
 
 def _tag(language: str) -> str:
     return language.strip().replace("_", "-").lower()
-
-
-def _primary(tag: str) -> str:
-    return tag.split("-", 1)[0]
 
 
 class Catalogue:
@@ -77,7 +74,7 @@ class Catalogue:
             matches = [v for v in self._matching(language) if not v.hard_to_understand]
             if not matches:
                 tags = {_tag(v.language) for v in by_id.values()}
-                known = sorted(tags | {_primary(t) for t in tags})
+                known = sorted(tags | {primary(t) for t in tags})
                 closest = difflib.get_close_matches(_tag(language), known, n=3, cutoff=0.5)
                 raise UnknownLanguage(language, closest)
             preferred = [v for v in matches if v.engine == engine]
@@ -89,7 +86,7 @@ class Catalogue:
         its own language (so English stays in it), else the best voice for `language`.
         Raises UnknownLanguage."""
         default = self.resolve()
-        if _primary(_tag(default.language)) == _primary(_tag(language)):
+        if primary(default.language) == primary(language):
             return default
         return self.resolve(language=language, engine=engine)
 
@@ -166,7 +163,7 @@ class Catalogue:
                 tags.setdefault(_tag(alias), priority)
             if wanted in tags:
                 exact, priority = True, tags[wanted]
-            elif _primary(wanted) in {_primary(t) for t in tags}:
+            elif primary(wanted) in {primary(t) for t in tags}:
                 exact, priority = False, min(tags.values())
             else:
                 continue
@@ -202,5 +199,4 @@ _SAMPLES = {
 def sample_text(voice: Voice) -> str:
     """What `voice` says to introduce itself (its sample, and what its loudness is measured
     on): a sentence in its language, or English."""
-    primary = voice.language.split("-", 1)[0].lower()
-    return _SAMPLES.get(primary, _SAMPLES["en"])
+    return _SAMPLES.get(primary(voice.language), _SAMPLES["en"])

@@ -3,6 +3,8 @@ BCP 47 tag: the one table the page's language picker is labelled from."""
 
 from __future__ import annotations
 
+from sayfile.text.language_tags import primary
+
 # Names as speakers write them (CLDR's, capitalised to start a list item). Chinese is
 # Mandarin here: the voices under `zh` speak Mandarin; Cantonese and Hakka are their own.
 OWN_NAMES: dict[str, str] = {
@@ -113,11 +115,6 @@ OWN_NAMES: dict[str, str] = {
     "yue": "粵語",
     "zh": "中文（普通话）",
 }
-
-
-def primary(tag: str) -> str:
-    """The primary language of a BCP 47 tag, lower case: `zh-CN` → `zh`."""
-    return tag.strip().replace("_", "-").split("-", 1)[0].lower()
 
 
 def own_name(tag: str) -> str | None:
