@@ -9,25 +9,28 @@ import re
 
 from sayfile.text.digits_zh import digit_by_digit
 
-# What each unit is said as after a number (wetext reads kg, mm, km/h and the like itself).
+# What each unit is said as after a number (wetext reads kg, mm, km/h and the like itself), in
+# two tables: the units before which 2 is 两 (两伏, 两赫兹), where wetext said 二, and the others:
+# areas and weights it reads itself, and sizes, which the counting rule of normalisation_zh
+# reads (G is also a network's generation, 2G网络).
+_COUNTED_UNITS = {
+    "Hz": "赫兹", "kHz": "千赫兹", "KHz": "千赫兹", "MHz": "兆赫兹", "GHz": "吉赫兹",
+    "V": "伏", "kV": "千伏", "dB": "分贝", "fps": "帧每秒",
+    "kbps": "千比特每秒", "Mbps": "兆比特每秒", "Gbps": "吉比特每秒",
+}  # fmt: skip
 _UNITS = {
     "㎡": "平方米", "m²": "平方米", "m2": "平方米", "平米": "平方米", "㎞": "公里",
     "km²": "平方公里", "㎏": "公斤", "kg": "公斤", "KG": "公斤",
     "GB": "G", "MB": "兆", "TB": "T", "KB": "K", "Gb": "G", "G": "G",
     "mAh": "毫安时", "cm²": "平方厘米", "mL": "毫升", "ml": "毫升",
-    "Hz": "赫兹", "kHz": "千赫兹", "KHz": "千赫兹", "MHz": "兆赫兹", "GHz": "吉赫兹",
-    "V": "伏", "kV": "千伏", "dB": "分贝", "fps": "帧每秒",
-    "kbps": "千比特每秒", "Mbps": "兆比特每秒", "Gbps": "吉比特每秒",
+    **_COUNTED_UNITS,
 }  # fmt: skip
 # Grams: a small g, but not the network's generation written small (5g网络, 4g手机).
 _GRAMS = (
     r"g(?!\s?(?:网|手机|信号|基站|时代|技术|通信|套餐|流量|频段|芯片"
     r"|網|手機|信號|時代|技術|通訊|頻段))"
 )
-# Units before which 2 is 两 (两伏, 两克, 两安), where wetext said 二 (二克, 二赫兹); not G
-# (2G网络 is a network's generation) nor the sizes, which the counting rule of normalisation_zh
-# reads.
-_COUNTED_UNITS = ("Hz", "kHz", "KHz", "MHz", "GHz", "V", "kV", "dB", "fps", "kbps", "Mbps", "Gbps")
+# 2 before a counted unit, grams, 克, 赫兹 or 安: 两.
 _TWO = re.compile(
     r"(?<![\d.,:/\-])2(?=\s?(?:"
     + "|".join(sorted(_COUNTED_UNITS, key=len, reverse=True))
