@@ -1,5 +1,6 @@
 """The Italian voices' phonemes: espeak-ng's own (through kokoro-onnx's tokenizer, the library
-in this process), with the verb è said as a stressed open ɛ and gl's ʎ long between vowels,
+in this process), with the verb è said as a stressed open ɛ, the present of avere stressed
+(ho an open ɔ) and gl's ʎ long between vowels,
 and every symbol one the model has (the Japanese voices once lost every /a/ to a symbol
 outside it)."""
 
@@ -46,6 +47,32 @@ def test_the_verb_e_is_a_stressed_open_e_and_the_conjunction_is_not(
     words = [w.strip(".,?!—") for w in said(tokenizer, text)]
     assert all(words[i].endswith("ˈɛ") for i in verbs), words
     assert all(words[i] == "e" for i in conjunctions), words
+
+
+@pytest.mark.parametrize(
+    ("text", "index", "verb"),
+    [
+        ("Ho fame, ma non ho tempo.", 0, "ˈɔ"),
+        ("Mia sorella ha due gatti.", 2, "ˈa"),
+        ("Hai visto le chiavi?", 0, "ˈaj"),
+        ("I vicini hanno una casa.", 2, "ˈanno"),
+        ("Luca ha un fratello, e tu hai una sorella.", 1, "ˈa"),
+    ],
+)
+def test_the_present_of_avere_is_stressed_and_ho_open(
+    tokenizer: Tokenizer, text: str, index: int, verb: str
+) -> None:
+    # espeak-ng says ha as the preposition a and ho as the conjunction o, unstressed: Whisper
+    # wrote "L'appartamento a 3 camere", "l'azienda assunto".
+    assert tokenizer.phonemize(text, "it").split()[index].strip(",.?").lstrip("ˌ") != verb
+    assert said(tokenizer, text)[index].strip(",.?") == verb
+
+
+def test_the_preposition_a_and_the_conjunction_o_are_left_as_they_are(
+    tokenizer: Tokenizer,
+) -> None:
+    for text in ("Vado a casa, o forse a scuola.", "O questo o quello.", "Ai ragazzi piace."):
+        assert said(tokenizer, text) == tokenizer.phonemize(text, "it").split()
 
 
 def test_words_that_end_in_a_stressed_e_keep_espeaks_reading(tokenizer: Tokenizer) -> None:
