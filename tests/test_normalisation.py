@@ -246,6 +246,11 @@ MANDARIN = [
     # thousands written k after what the web counts; a model after its series and a space
     ("点赞1.2k，粉丝破3k。", "点赞一千二百，粉丝破三千。"),
     ("这张RTX 4090显卡，GTX 1060也行。", "这张R T X 四零九零显卡，G T X 一零六零也行。"),
+    # a product's versions in slashes: alternatives, not a date (十月十一日) or a fraction
+    (
+        "支持Windows 10/11和iOS 16/17，Python 2/3都可以。",
+        "支持Windows 十或十一和iOS 十六或十七，Python 二或三都可以。",
+    ),
     ("戴N95或KN95口罩。", "戴N九五或K N九五口罩。"),
     # quotes as written, numbers inside them or not
     ('第5章叫"开始"。', '第五章叫"开始"。'),
@@ -530,6 +535,11 @@ ENGLISH = [
         "A five K run, shot in four K, on a seven B model with three M tape.",
     ),
     ("I have an RTX 4090 and a GTX 1060.", "I have an RTX forty ninety and a GTX ten sixty."),
+    (
+        "It runs on Windows 7/8/10 or iOS 16/17, with Python 2/3.",
+        "It runs on Windows seven, eight or ten or IOS sixteen or seventeen, with Python two or "
+        "three.",
+    ),
     # an Airbus by its model, a financial year, finance's changes over a period, circa, a
     # score out of any whole number; the Xbox's Series X is the letter
     (

@@ -24,6 +24,7 @@ from sayfile.text.normalisation_grammar import (
     through_grammar_where_needed,
     wetext_grammar,
 )
+from sayfile.text.product_versions import versions_said
 from sayfile.text.roman_numerals import ROMAN_NUMERAL, roman_reading
 
 
@@ -348,7 +349,7 @@ def _en_compared(found: re.Match[str]) -> str:
 
 def _say_english(wetext: Any, us: bool, text: str) -> str:
     whole = text
-    text = _EN_TIME.sub(lambda found: _en_time(whole, found), text)
+    text = _EN_TIME.sub(lambda found: _en_time(whole, found), versions_said(text, ", ", " or "))
     text = _EN_NAMED_NUMBER.sub(lambda found: _EN_NAMED_NUMBERS[found.group()], text)
     text = _EN_YEAR_RANGE.sub(
         lambda f: f"{f['year']} to {f['end']}" if f["end"] > f["year"][2:] else f.group(), text

@@ -17,6 +17,7 @@ from sayfile.text.digits_zh import digit_by_digit
 from sayfile.text.measures_zh import measures_said
 from sayfile.text.normalisation_grammar import Normaliser, through_grammar, wetext_grammar
 from sayfile.text.normalisation_zh_hant import taiwan_and_hong_kong_forms
+from sayfile.text.product_versions import versions_said
 from sayfile.text.telephone_numbers_zh import (
     emergency_numbers_said,
     read_out_numbers_said,
@@ -333,7 +334,7 @@ def _zh_latin(found: re.Match[str]) -> str:
 
 def _say_mandarin(wetext: Any, text: str) -> str:
     text = _ZH_FULL_WIDTH_POINT.sub(".", text.translate(_ZH_FULL_WIDTH))
-    text = taiwan_and_hong_kong_forms(text)
+    text = versions_said(taiwan_and_hong_kong_forms(text), "、", "或")
     text = ADDRESS.sub(_ZH_ADDRESS.said, text)
     text = read_out_numbers_said(telephone_numbers_said(text))
     text = _ZH_W_TEN_THOUSANDS.sub(
