@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import io
 import os
-import re
 import shutil
 import signal
 import socket
@@ -133,20 +132,6 @@ SLOW_FIXTURES = frozenset(
     {"speech", "voices", "listener", "ffmpeg", "server_factory"}
     | {"redis_server", "shared_redis_server", "own_redis_server"}
 )
-
-
-# A module all of whose tests are slow says so on one line of its own (`pytestmark = ...`).
-_SLOW_MODULE = re.compile(r"^pytestmark = (?:\[[^\]\n]*)?pytest\.mark\.slow\b", re.MULTILINE)
-
-
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """The fast layer (`-m "not slow"`) does not import a module all of whose tests are slow:
-    every worker would import it (the OpenAI SDK, Playwright...) only to deselect them all."""
-    if config.getoption("markexpr", "") != "not slow" or collection_path.suffix != ".py":
-        return None
-    if not collection_path.name.startswith("test_"):
-        return None
-    return _SLOW_MODULE.search(collection_path.read_text("utf-8")) is not None or None
 
 
 @pytest.hookimpl(tryfirst=True)
