@@ -540,6 +540,10 @@ ENGLISH = [
         "It runs on Windows seven, eight or ten or IOS sixteen or seventeen, with Python two or "
         "three.",
     ),
+    (
+        "Page 3/10, step 2 / 5 and Episode 4/12; add 3/4 cup.",
+        "Page three of ten, step two of five and Episode four of twelve; add three quarters cup.",
+    ),
     # an Airbus by its model, a financial year, finance's changes over a period, circa, a
     # score out of any whole number; the Xbox's Series X is the letter
     (

@@ -35,6 +35,11 @@ FRACTIONS = {
     "⅛": "an eighth", "⅜": "three eighths", "⅝": "five eighths", "⅞": "seven eighths",
 }  # fmt: skip
 _FRACTION = f"[{''.join(FRACTIONS)}]"
+# Words before a place in a series written with a slash (Page 3/10).
+_IN_A_SERIES = (
+    "Page", "Step", "Day", "Week", "Part", "Episode", "Chapter", "Question", "Slide", "Round",
+    "Stage", "Lap", "Track", "Disc",
+)  # fmt: skip
 
 
 # Units whose plural is not their name and an s.
@@ -234,6 +239,16 @@ _RULES: tuple[_Rule, ...] = (
             r"|(?<![\w.,/])(?P<c>\d)\s?/\s?(?P<d>5|10)(?=\s?stars?\b)"
         ),
         lambda f: f"{f['a'] or f['c']} out of {f['b'] or f['d']}",
+    ),
+    # A place in a series (Page 3/10, Step 2/5, Episode 4/12): "three of ten", where wetext
+    # read a fraction ("three tenths") or a date.
+    (
+        re.compile(
+            "(?:"
+            + "|".join(f"(?<=\\b[{w[0]}{w[0].lower()}]{w[1:]} )" for w in _IN_A_SERIES)
+            + r")(?P<a>\d{1,4})\s?/\s?(?P<b>[1-9]\d{0,3})(?![\w/]|[.,]\d)"
+        ),
+        lambda f: f"{f['a']} of {f['b']}",
     ),
     # A number and more (18+, 100+ points): "eighteen plus", where wetext left the sign as
     # written and the voices said nothing for it; a sum (2+2) is wetext's.
