@@ -3,6 +3,8 @@ which of their dots do not end a sentence (`sentences.py`)."""
 
 from __future__ import annotations
 
+import re
+
 # Said before a name; a sentence never ends at their dot when words follow (Dr. Patel).
 TITLES = {
     "Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz", "Prof.": "Professor", "Mt.": "Mount",
@@ -60,6 +62,14 @@ def never_ending() -> list[str]:
 # Product series before a model number and a space (RTX 4090, GTX 1060, RX 7900): the number
 # names the model, said as English says a model (forty ninety) and Mandarin a code (四零九零).
 MODEL_SERIES = ("RTX", "GTX", "RX")
+
+
+def either_case(word: str) -> str:
+    """A pattern of `word` with its first letter in either case (Room: [Rr]oom), as it is
+    written at a sentence's start and inside one."""
+    return f"[{word[0].upper()}{word[0].lower()}]{re.escape(word[1:])}"
+
+
 # Places named by their number, and by a letter after it (Room 101, Gate 22, Seat 22K, Flat 5B):
 # the number is said as a name (one oh-one), the letter as a letter, not a scale (22 thousand).
 PLACES_BY_NUMBER = (

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from num2words import num2words
 
-from sayfile.text.abbreviations import BEFORE_YEAR, OVER_PERIODS, SHORT_UNITS
+from sayfile.text.abbreviations import BEFORE_YEAR, OVER_PERIODS, SHORT_UNITS, either_case
 
 
 def words(number: float, to: str = "cardinal") -> str:
@@ -245,7 +245,7 @@ _RULES: tuple[_Rule, ...] = (
     (
         re.compile(
             "(?:"
-            + "|".join(f"(?<=\\b[{w[0]}{w[0].lower()}]{w[1:]} )" for w in _IN_A_SERIES)
+            + "|".join(f"(?<=\\b{either_case(word)} )" for word in _IN_A_SERIES)
             + r")(?P<a>\d{1,4})\s?/\s?(?P<b>[1-9]\d{0,3})(?![\w/]|[.,]\d)"
         ),
         lambda f: f"{f['a']} of {f['b']}",

@@ -17,6 +17,7 @@ from sayfile.text.abbreviations import (
     PLACES,
     PLACES_BY_NUMBER,
     TITLES,
+    either_case,
 )
 from sayfile.text.english_signs import by_pairs, counted, digit_by_digit, signs_said, words
 from sayfile.text.normalisation_grammar import (
@@ -100,7 +101,7 @@ _EN_SCALE_LETTER = re.compile(
 )
 # A seat, gate or flat named by a number and a letter (Seat 22K, Apartment 5B), and a race
 # after the verb that runs it (I ran 5k): the letter.
-_PLACE = "|".join(f"[{word[0]}{word[0].lower()}]{word[1:]}" for word in PLACES_BY_NUMBER)
+_PLACE = "|".join(map(either_case, PLACES_BY_NUMBER))
 _NAMED_BEFORE = re.compile(
     r"\b(?:" + _PLACE + r"|[Aa]pt\.?|ran|run|runs|running|jogged|raced|walked)\s+\Z"
 )
